@@ -1,0 +1,56 @@
+# Meterline — the two commands a new user needs are `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+
+help: ## List the targets
+	@grep -hE '^[a-z][a-z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP) ## Create the virtualenv and install Meterline with its dev tools (idempotent)
+
+stack-deps: venv ## Fetch Kafka jars (Maven Central) and build stripe-mock (Go proxy) into .cache
+	$(BIN)/meterline stack install
+
+stack-up: stack-deps ## Start the local stack (Kafka, stripe-mock, warehouse); fast if already up
+	$(BIN)/meterline stack up
+
+stack-down: venv ## Stop the local stack
+	$(BIN)/meterline stack down
+
+stack-status: venv ## Show what of the local stack runs
+	$(BIN)/meterline stack status
+
+demo: stack-up ## Run the main job: stack, worker, sample usage, what arrived
+	$(BIN)/meterline demo
+
+test: stack-deps ## Run the whole test suite against the real local stack
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: venv ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+fmt: venv ## Format the code with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: stack-up ## Run the ingest benchmark (prints events/s, latency percentiles, RSS)
+	$(BIN)/python bench/ingest.py
+
+clean: ## Remove data (var/) but keep downloads (.cache/) and the virtualenv
+	-$(BIN)/meterline stack down
+	rm -rf var
+
+.PHONY: help venv stack-deps stack-up stack-down stack-status demo test lint fmt bench clean

@@ -1,0 +1,1 @@
+"""What runs Meterline: the local single-node stack, compose files, Prometheus and Grafana."""

@@ -1,0 +1,1 @@
+"""Pure billing logic: catalog, periods, aggregation, quotas and prices. No I/O, no clock reads."""

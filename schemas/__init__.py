@@ -1,0 +1,1 @@
+"""Event and record models (pydantic v2) and the ClickHouse DDL."""

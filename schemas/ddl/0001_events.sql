@@ -1,0 +1,26 @@
+-- Raw accepted usage events: the durable, deduplicated source every settled figure is computed from.
+-- ReplacingMergeTree collapses a replayed event (same sorting key) at merge time; queries that must be
+-- exact before a merge use `FINAL` or `LIMIT 1 BY event_id`. Monthly partitions match billing periods;
+-- the sorting key serves the analysts' per-account / per-metric / per-hour scans (DESIGN §8).
+CREATE TABLE IF NOT EXISTS {db}.events
+(
+    event_id      String,
+    account_id    String COMMENT 'routing account: org_id when set, else user_id',
+    user_id       String,
+    org_id        Nullable(String),
+    metric        LowCardinality(String),
+    quantity      Decimal(38, 9),
+    timestamp     DateTime64(3, 'UTC') COMMENT 'event time, UTC',
+    properties    Map(String, String),
+    source        LowCardinality(String),
+    ingested_at   DateTime64(3, 'UTC') COMMENT 'when the ingest worker accepted it',
+    provider      LowCardinality(String) MATERIALIZED properties['provider'],
+    model         LowCardinality(String) MATERIALIZED properties['model'],
+    feature       LowCardinality(String) MATERIALIZED properties['feature'],
+    input_tokens  UInt64 MATERIALIZED toUInt64OrZero(properties['input_tokens']),
+    output_tokens UInt64 MATERIALIZED toUInt64OrZero(properties['output_tokens'])
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(timestamp)
+ORDER BY (account_id, metric, toStartOfHour(timestamp), event_id)
+COMMENT 'accepted usage events, deduplicated by event_id (see docs/analytics.md)';

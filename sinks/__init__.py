@@ -1,0 +1,1 @@
+"""Outbound I/O: ClickHouse and Stripe, batched, idempotent and retried."""

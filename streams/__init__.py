@@ -1,0 +1,1 @@
+"""Meterline's composition root: the Faust app, topics, tables, agents, and the CLI."""

@@ -1,0 +1,70 @@
+"""Typed settings, read once at the edge from ``METERLINE_*`` variables and an optional ``.env``.
+
+Secrets are ``SecretStr`` so they never show in reprs, logs or ``--json`` output.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything Meterline reads from its environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="METERLINE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(Path("var"), description="Working data: broker logs, chDB files, RocksDB tables.")
+    cache_dir: Path = Field(Path(".cache"), description="Downloaded Kafka jars and the stripe-mock binary.")
+
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers, comma-separated.")
+    topic_prefix: str = Field("", description="Prefix put before every topic name (e.g. 'staging.').")
+    topic_partitions: int = Field(4, ge=1, description="Partitions of the topics Meterline creates.")
+
+    clickhouse_dsn: str | None = Field(
+        None, description="ClickHouse DSN; default embedded chDB at chdb:///<data_dir>/clickhouse."
+    )
+    clickhouse_database: str = Field("meterline", description="ClickHouse database holding Meterline's tables.")
+
+    stripe_api_key: SecretStr = Field(SecretStr("sk_test_123"), description="Stripe secret or restricted key.")
+    stripe_api_base: str | None = Field(
+        None, description="Stripe API base URL; default the local stripe-mock (http://127.0.0.1:<port>)."
+    )
+
+    metrics_port: int = Field(9464, ge=0, le=65535, description="Prometheus metrics port of a worker (0: off).")
+    web_port: int = Field(6066, ge=0, le=65535, description="Faust web port of a worker.")
+    http_ingest_port: int = Field(8088, ge=1, le=65535, description="Port of the HTTP ingest server.")
+
+    # Local stack (deploy/local): ports bound on 127.0.0.1 only.
+    local_kafka_port: int = Field(9092, ge=1, le=65535)
+    local_kafka_controller_port: int = Field(9093, ge=1, le=65535)
+    local_kafka_heap: str = Field("512m", description="JVM heap of the local broker.")
+    local_stripe_mock_port: int = Field(12111, ge=1, le=65535)
+    local_stripe_mock_https_port: int = Field(12112, ge=1, le=65535)
+    local_warehouse_port: int = Field(
+        8123, ge=1, le=65535, description="Port of the local ClickHouse-over-HTTP bridge to chDB."
+    )
+
+    @cached_property
+    def resolved_clickhouse_dsn(self) -> str:
+        if self.clickhouse_dsn:
+            return self.clickhouse_dsn
+        return f"chdb://{(self.data_dir / 'clickhouse').resolve()}"
+
+    @cached_property
+    def resolved_stripe_api_base(self) -> str:
+        return self.stripe_api_base or f"http://127.0.0.1:{self.local_stripe_mock_port}"
+
+    def topic(self, name: str) -> str:
+        """The full name of one of the topics fixed by DESIGN §10."""
+        return f"{self.topic_prefix}{name}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings once (the CLI and tests pass overrides explicitly)."""
+    return Settings(**overrides)  # type: ignore[arg-type]
