@@ -1,0 +1,133 @@
+"""The ClickHouse row sink: batched inserts of newline-delimited JSON, retried with backoff.
+
+Rows travel as ``JSONEachRow`` so ClickHouse (server or chDB) parses them in C++; Python only
+joins bytes. Raw events are deduplicated by ClickHouse itself (ReplacingMergeTree on the event id),
+so re-sending a batch after a crash or a retry changes no query result (DESIGN §8).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sinks.errors import SinkError, SinkRejected, SinkUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class RawInsertClient(Protocol):
+    """The part of a clickhouse-connect client this sink uses (HTTP server or embedded chDB)."""
+
+    def raw_insert(
+        self,
+        table: str,
+        column_names: Sequence[str] | None = None,
+        insert_block: bytes | None = None,
+        settings: dict[str, Any] | None = None,
+        fmt: str | None = None,
+        compression: str | None = None,
+    ) -> Any: ...
+
+
+def classify(exc: Exception) -> SinkError:
+    """Map a driver error to a retriable or a final sink error, keeping the message."""
+    if isinstance(exc, SinkError):
+        return exc
+    text = str(exc)
+    # Connection problems and server overload are worth retrying; a bad statement is not.
+    retriable_markers = (
+        "Connection",
+        "connection",
+        "Timeout",
+        "timed out",
+        "refused",
+        "TOO_MANY_SIMULTANEOUS_QUERIES",
+        "MEMORY_LIMIT_EXCEEDED",
+        "Cannot lock file",
+        "NETWORK_ERROR",
+        "SOCKET_TIMEOUT",
+        "503",
+        "502",
+    )
+    if isinstance(exc, OSError | TimeoutError) or any(m in text for m in retriable_markers):
+        return SinkUnavailable(text)
+    return SinkRejected(text)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Jittered exponential backoff; ``max_attempts=None`` retries until told to stop."""
+
+    initial: float = 0.2
+    maximum: float = 10.0
+    max_attempts: int | None = None
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        base: float = min(self.maximum, self.initial * (2 ** min(attempt, 16)))
+        return base * (0.5 + rng.random() / 2)
+
+
+class RowSink:
+    """Writes NDJSON row batches to one table; blocking driver calls run in a worker thread."""
+
+    def __init__(
+        self,
+        client: RawInsertClient,
+        table: str,
+        *,
+        policy: RetryPolicy | None = None,
+        on_write: Callable[[str, int, float], None] | None = None,
+        on_error: Callable[[str, SinkError], None] | None = None,
+    ) -> None:
+        self._client = client
+        self._table = table
+        self._policy = policy or RetryPolicy()
+        self._on_write = on_write
+        self._on_error = on_error
+        self._rng = random.Random()
+        self._lock = asyncio.Lock()
+
+    @property
+    def table(self) -> str:
+        return self._table
+
+    def write_now(self, rows: Sequence[bytes]) -> None:
+        """One attempt, blocking: insert ``rows`` (each one JSON object) or raise a SinkError."""
+        if not rows:
+            return
+        body = b"\n".join(rows)
+        started = time.perf_counter()
+        try:
+            self._client.raw_insert(self._table, None, insert_block=body, fmt="JSONEachRow")
+        except Exception as exc:
+            raise classify(exc) from exc
+        if self._on_write:
+            self._on_write(self._table, len(rows), time.perf_counter() - started)
+
+    async def write(self, rows: Sequence[bytes], should_stop: Callable[[], bool] = lambda: False) -> None:
+        """Insert ``rows``, retrying retriable failures with backoff until written or stopped.
+
+        A ClickHouse outage therefore pauses the caller (and so the consumption feeding it) rather
+        than dropping rows; the caller's offsets are committed only after this returns.
+        """
+        attempt = 0
+        async with self._lock:  # one insert at a time per table keeps chDB and the server happy
+            while True:
+                try:
+                    await asyncio.to_thread(self.write_now, rows)
+                    return
+                except SinkError as err:
+                    if self._on_error:
+                        self._on_error(self._table, err)
+                    attempt += 1
+                    limit = self._policy.max_attempts
+                    if not err.retriable or should_stop() or (limit is not None and attempt >= limit):
+                        raise
+                    wait = self._policy.delay(attempt, self._rng)
+                    log.warning("insert into %s failed (%s); retry %d in %.1fs", self._table, err, attempt, wait)
+                    await asyncio.sleep(wait)
