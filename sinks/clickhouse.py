@@ -97,7 +97,7 @@ class RowSink:
         return self._table
 
     def write_now(self, rows: Sequence[bytes]) -> None:
-        """One attempt, blocking: insert ``rows`` (each one JSON object) or raise a SinkError."""
+        """One attempt, blocking: insert ``rows`` (JSON objects, one or more lines each) or raise a SinkError."""
         if not rows:
             return
         body = b"\n".join(rows)
@@ -107,7 +107,8 @@ class RowSink:
         except Exception as exc:
             raise classify(exc) from exc
         if self._on_write:
-            self._on_write(self._table, len(rows), time.perf_counter() - started)
+            # A record may carry many newline-separated rows: count rows, not records.
+            self._on_write(self._table, body.count(b"\n") + 1, time.perf_counter() - started)
 
     async def write(self, rows: Sequence[bytes], should_stop: Callable[[], bool] = lambda: False) -> None:
         """Insert ``rows``, retrying retriable failures with backoff until written or stopped.

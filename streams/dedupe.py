@@ -35,9 +35,7 @@ class DedupeStore:
             path.parent.mkdir(parents=True, exist_ok=True)
             opts = Options(raw_mode=True)
             opts.create_if_missing(True)
-            self._db = Rdict(
-                str(path), options=opts, access_type=AccessType.with_ttl(int(horizon.total_seconds()))
-            )
+            self._db = Rdict(str(path), options=opts, access_type=AccessType.with_ttl(int(horizon.total_seconds())))
         except Exception as exc:  # rocksdict raises plain Exception subclasses
             raise DedupeStoreError(
                 f"cannot open the dedupe store at {path}: {exc} "

@@ -40,6 +40,19 @@ class Settings(BaseSettings):
     web_port: int = Field(6066, ge=0, le=65535, description="Faust web port of a worker.")
     http_ingest_port: int = Field(8088, ge=1, le=65535, description="Port of the HTTP ingest server.")
 
+    # Ingest (DESIGN §3, §9): records carry batches; the agent takes many records per step.
+    worker_id: str = Field(
+        "w1", description="Name of this worker; its RocksDB state lives under <data_dir>/<worker_id>."
+    )
+    ingest_take_records: int = Field(200, ge=1, description="Kafka records taken per ingest step.")
+    ingest_linger_seconds: float = Field(0.05, gt=0, description="Longest wait to fill an ingest step.")
+    sink_take_records: int = Field(400, ge=1, description="Kafka records per ClickHouse insert.")
+    sink_linger_seconds: float = Field(0.25, gt=0, description="Longest wait to fill a ClickHouse insert.")
+    dedupe_horizon_hours: int = Field(48, ge=1, description="How long an event_id is remembered live.")
+    max_event_age_days: int = Field(35, ge=1, description="Older events are rejected as too_late.")
+    max_future_seconds: int = Field(300, ge=0, description="Events further ahead of the clock are rejected.")
+    max_record_bytes: int = Field(1_048_576, ge=1024, description="Larger Kafka records are rejected whole.")
+
     # Local stack (deploy/local): ports bound on 127.0.0.1 only.
     local_kafka_port: int = Field(9092, ge=1, le=65535)
     local_kafka_controller_port: int = Field(9093, ge=1, le=65535)

@@ -18,6 +18,8 @@ from streams.errors import MeterlineError
 # optional group fails loudly in tests rather than silently at import time.
 COMMAND_MODULES: tuple[str, ...] = (
     "streams.cli.stack_cmd",
+    "streams.cli.db_cmd",
+    "streams.cli.worker_cmd",
 )
 
 

@@ -1,0 +1,216 @@
+"""The total decoder of ``usage.events`` records: any bytes in, accepted events and reasons out.
+
+Fast path: a clean record decodes in one typed msgspec call (≈0.8 µs an event). When that fails,
+the slow path decodes generically and checks each event on its own, so one bad event never costs
+its good neighbours. ``decode_record`` never raises; time is passed in, never read.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from schemas.events import (
+    MAX_QUANTITY,
+    QUANTITY_SCALE,
+    AcceptedEvent,
+    WireBatch,
+    WireEvent,
+    epoch_ms,
+)
+from schemas.reasons import RejectReason
+
+#: Bytes of an oversized record kept in its dead letter (the rest would bloat the DLQ).
+OVERSIZED_KEEP = 64 * 1024
+_MS = timedelta(milliseconds=1)
+# Epoch milliseconds between years 2000 and 2200: anything else is a unit mistake (seconds, µs).
+_MIN_MS, _MAX_MS = 946_684_800_000, 7_258_118_400_000
+
+_batch_decoder = msgspec.json.Decoder(WireBatch)
+_event_decoder = msgspec.json.Decoder(WireEvent)
+_any_decoder = msgspec.json.Decoder(float_hook=Decimal)  # keeps JSON numbers exact
+_encoder = msgspec.json.Encoder()
+_PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeLimits:
+    max_lateness: timedelta = timedelta(days=35)
+    max_future: timedelta = timedelta(minutes=5)
+    max_record_bytes: int = 1_048_576
+    max_events: int = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    reason: RejectReason
+    detail: str
+    raw: bytes  # the event's JSON (the record's bytes when the record itself is unreadable)
+    index: int  # position in the batch (0 for a single event or a whole-record rejection)
+    event_id: str | None = None
+    truncated: bool = False
+
+
+@dataclass(slots=True)
+class DecodeResult:
+    accepted: list[AcceptedEvent] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    duplicates: int = 0  # repeats of an event_id inside this record (kept once, not rejected)
+
+    @property
+    def total(self) -> int:
+        return len(self.accepted) + len(self.rejections) + self.duplicates
+
+
+def decode_record(raw: bytes, *, now: datetime, limits: DecodeLimits = DecodeLimits()) -> DecodeResult:
+    """Decode one Kafka record value (one event or ``{"events": [...]}``). Total: never raises."""
+    try:
+        return _decode(raw, now, limits)
+    except Exception as exc:  # a decoder bug must not crash the worker or lose the record
+        return DecodeResult(rejections=[Rejection(RejectReason.WRONG_TYPE, f"unexpected: {exc!r}", raw, 0)])
+
+
+def _decode(raw: bytes, now: datetime, limits: DecodeLimits) -> DecodeResult:
+    if len(raw) > limits.max_record_bytes:
+        detail = f"record of {len(raw)} bytes exceeds {limits.max_record_bytes}"
+        return _whole(RejectReason.OVERSIZED_RECORD, detail, raw[:OVERSIZED_KEEP], truncated=True)
+    window = (epoch_ms(now - limits.max_lateness), epoch_ms(now + limits.max_future))
+    is_batch = b'"events"' in raw
+    try:  # fast path: structure and types all valid
+        wire = _batch_decoder.decode(raw).events if is_batch else [_event_decoder.decode(raw)]
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return _slow(raw, window, limits)
+    if is_batch and not wire:
+        return _whole(RejectReason.EMPTY_BATCH, "the batch holds no events", raw)
+    if len(wire) > limits.max_events:
+        return _whole(RejectReason.TOO_MANY_EVENTS, f"{len(wire)} events exceed {limits.max_events}", raw)
+    out = DecodeResult()
+    seen: set[str] = set()
+    for i, ev in enumerate(wire):
+        _check(ev, i, window, out, seen, None)
+    return out
+
+
+def _slow(raw: bytes, window: tuple[int, int], limits: DecodeLimits) -> DecodeResult:
+    try:
+        doc = _any_decoder.decode(raw)
+    except msgspec.DecodeError as exc:
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as uexc:
+            return _whole(RejectReason.INVALID_UTF8, f"not UTF-8: {uexc}", raw)
+        return _whole(RejectReason.NOT_JSON, f"not JSON: {exc}", raw)
+    if isinstance(doc, dict) and "events" in doc:
+        items = doc["events"]
+        if not isinstance(items, list):
+            return _whole(RejectReason.WRONG_TYPE, "'events' must be an array of event objects", raw)
+        if not items:
+            return _whole(RejectReason.EMPTY_BATCH, "the batch holds no events", raw)
+        if len(items) > limits.max_events:
+            return _whole(RejectReason.TOO_MANY_EVENTS, f"{len(items)} events exceed {limits.max_events}", raw)
+    elif isinstance(doc, dict):
+        items = [doc]
+    else:
+        return _whole(RejectReason.NOT_AN_OBJECT, f"expected an event object or a batch, got {_kind(doc)}", raw)
+    out = DecodeResult()
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        ev_raw = raw if len(items) == 1 and not isinstance(doc.get("events"), list) else _encoder.encode(item)
+        if not isinstance(item, dict):
+            out.rejections.append(
+                Rejection(RejectReason.NOT_AN_OBJECT, f"expected an event object, got {_kind(item)}", ev_raw, i)
+            )
+            continue
+        try:
+            # Decimals were re-encoded as strings: the typed decoder reads them back exactly.
+            ev = _event_decoder.decode(_encoder.encode(item))
+        except msgspec.ValidationError as exc:
+            eid = item.get("event_id")
+            reason, detail = _classify(str(exc))
+            out.rejections.append(Rejection(reason, detail, ev_raw, i, eid if isinstance(eid, str) else None))
+            continue
+        _check(ev, i, window, out, seen, ev_raw)
+    return out
+
+
+def _check(
+    ev: WireEvent, i: int, window: tuple[int, int], out: DecodeResult, seen: set[str], ev_raw: bytes | None
+) -> None:
+    """Value rules the types cannot say; appends the event to accepted or rejections."""
+    problem = _value_problem(ev, window)
+    if problem is not None:
+        reason, detail = problem
+        out.rejections.append(Rejection(reason, detail, ev_raw or _encoder.encode(ev), i, ev.event_id))
+        return
+    if ev.event_id in seen:
+        out.duplicates += 1
+        return
+    seen.add(ev.event_id)
+    ts = ev.timestamp
+    ts_ms = ts if isinstance(ts, int) else epoch_ms(ts)
+    out.accepted.append(
+        AcceptedEvent(ev.event_id, ts_ms, ev.user_id, ev.org_id, ev.metric.value, ev.quantity, ev.source, ev.properties)
+    )
+
+
+def _value_problem(ev: WireEvent, window: tuple[int, int]) -> tuple[RejectReason, str] | None:
+    q = ev.quantity
+    if not q.is_finite():
+        return RejectReason.INVALID_QUANTITY, f"quantity {q} is not a finite number"
+    if q < 0:
+        return RejectReason.NEGATIVE_QUANTITY, f"quantity {q} is negative"
+    if q > MAX_QUANTITY:
+        return RejectReason.INVALID_QUANTITY, f"quantity {q} exceeds {MAX_QUANTITY}"
+    exp = q.as_tuple().exponent
+    if isinstance(exp, int) and exp < -QUANTITY_SCALE and q != q.quantize(Decimal(1).scaleb(-QUANTITY_SCALE)):
+        return RejectReason.INVALID_QUANTITY, f"quantity {q} has more than {QUANTITY_SCALE} decimal places"
+    ts = ev.timestamp
+    if isinstance(ts, datetime):
+        if ts.tzinfo is None:
+            return RejectReason.INVALID_TIMESTAMP, "timestamp needs a UTC offset (e.g. 'Z' or '+02:00')"
+        ts_ms = epoch_ms(ts)
+    else:
+        if not _MIN_MS <= ts <= _MAX_MS:
+            return RejectReason.INVALID_TIMESTAMP, f"epoch milliseconds {ts} outside years 2000-2200"
+        ts_ms = ts
+    if ts_ms > window[1]:
+        return RejectReason.FUTURE_TIMESTAMP, "timestamp is more than the allowed skew in the future"
+    if ts_ms < window[0]:
+        return RejectReason.TOO_LATE, "timestamp is older than the allowed lateness"
+    return None
+
+
+def _classify(message: str) -> tuple[RejectReason, str]:
+    """Map a msgspec validation message to a reason code (the message stays as the detail)."""
+    m = _PATH.search(message)
+    path = m.group("path") if m else ""
+    if "missing required field" in message:
+        return RejectReason.MISSING_FIELD, message
+    if path.startswith(".properties"):
+        return RejectReason.INVALID_PROPERTIES, message
+    if path == ".metric":
+        if "Invalid enum value" in message:
+            return RejectReason.UNKNOWN_METRIC, message
+        return RejectReason.WRONG_TYPE, message
+    if path == ".event_id":
+        return RejectReason.INVALID_EVENT_ID, message
+    if path == ".timestamp":
+        return RejectReason.INVALID_TIMESTAMP, message
+    if path == ".quantity":
+        return RejectReason.INVALID_QUANTITY, message
+    return RejectReason.WRONG_TYPE, message
+
+
+def _whole(reason: RejectReason, detail: str, raw: bytes, truncated: bool = False) -> DecodeResult:
+    return DecodeResult(rejections=[Rejection(reason, detail, raw, 0, None, truncated)])
+
+
+def _kind(value: Any) -> str:
+    return {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number" if isinstance(value, int | float | Decimal) else type(value).__name__
+    )

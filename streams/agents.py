@@ -1,0 +1,96 @@
+"""The Faust agents of a worker: thin loops that take batches, call the steps, and emit.
+
+At-least-once (DESIGN §8): an agent's batch is acknowledged — so its offsets may be committed —
+only after everything it produced was delivered and every row it wrote is in ClickHouse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+
+from schemas.dlq import rejected_row
+from sinks.clickhouse import RowSink
+from streams import topics
+from streams.app import Wiring
+from streams.ingest import InRecord
+
+log = logging.getLogger(__name__)
+
+#: Accepted rows per ``usage.accepted`` record (~300 bytes each: well under the request size).
+ROWS_PER_RECORD = 1000
+
+
+def _chunks(rows: Sequence[bytes], size: int) -> list[Sequence[bytes]]:
+    return [rows[i : i + size] for i in range(0, len(rows), size)]
+
+
+async def ingest_batch(w: Wiring, batch: Sequence[Any], accepted: faust.TopicT, dlq: faust.TopicT) -> None:
+    """Validate, dedupe and route one batch; claim its ids only once its outputs were delivered."""
+    records = [InRecord(e.value or b"", e.message.topic, e.message.partition, e.message.offset) for e in batch]
+    result = w.ingest.process(records, datetime.now(UTC))
+    pending = []
+    for partition, rows in result.accepted.items():
+        for chunk in _chunks(rows, ROWS_PER_RECORD):
+            pending.append(await accepted.send(value=b"\n".join(chunk), partition=partition, force=True))
+    for letter in result.dead_letters:
+        pending.append(await dlq.send(value=letter, force=True))
+    await asyncio.gather(*pending)
+    w.dedupe.claim(result.claimed_ids)
+    m = w.metrics
+    m.records_in.inc(len(records))
+    m.events_in.inc(result.events_in)
+    m.events_accepted.inc(result.accepted_count)
+    m.events_duplicate.inc(result.duplicates)
+    for reason, n in result.rejected_by_reason.items():
+        m.events_rejected.labels(reason).inc(n)
+    m.batch_events.observe(result.events_in)
+
+
+async def store_batch(w: Wiring, sink: RowSink, rows: Sequence[bytes], oldest_ts: float | None) -> None:
+    await sink.write(rows)
+    if oldest_ts is not None and sink.table.endswith(".events"):
+        w.metrics.event_to_store_seconds.observe(max(0.0, datetime.now(UTC).timestamp() - oldest_ts))
+
+
+def register_agents(w: Wiring, events_sink: RowSink, rejected_sink: RowSink) -> None:
+    """Declare the topics and attach the agents to the worker's app."""
+    app, s = w.app, w.settings
+    events_topic = app.topic(s.topic(topics.EVENTS))
+    accepted_topic = app.topic(s.topic(topics.ACCEPTED))
+    dlq_topic = app.topic(s.topic(topics.EVENTS_DLQ))
+
+    async def ingest(stream: faust.StreamT[Any]) -> None:
+        async for batch in stream.take_events(s.ingest_take_records, within=s.ingest_linger_seconds):
+            await ingest_batch(w, batch, accepted_topic, dlq_topic)
+
+    async def store_events(stream: faust.StreamT[Any]) -> None:
+        async for batch in stream.take_events(s.sink_take_records, within=s.sink_linger_seconds):
+            oldest = min((e.message.timestamp for e in batch), default=None)
+            await store_batch(w, events_sink, [e.value for e in batch if e.value], oldest)
+
+    async def store_rejected(stream: faust.StreamT[Any]) -> None:
+        async for batch in stream.take_events(s.sink_take_records, within=s.sink_linger_seconds):
+            await store_batch(w, rejected_sink, [rejected_row(e.value) for e in batch if e.value], None)
+
+    app.agent(events_topic, name="meterline.ingest")(ingest)
+    app.agent(accepted_topic, name="meterline.store-events")(store_events)
+    app.agent(dlq_topic, name="meterline.store-rejected")(store_rejected)
+
+    async def report_lag() -> None:
+        consumer = app.consumer
+        for tp in consumer.assignment():
+            try:
+                high = consumer.highwater(tp)
+                committed = consumer._committed_offset.get(tp)
+            except Exception:  # metadata not fetched yet: skip this round
+                continue
+            if high is not None:
+                w.metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(max(0, high - (committed or 0)))
+
+    app.timer(5.0)(report_lag)

@@ -1,0 +1,104 @@
+"""Per-source API keys for HTTP ingest, stored hashed in ``<data_dir>/ingest_keys.json``.
+
+A key is ``mlk_<key id>_<secret>``; only the SHA-256 of the secret is kept (secrets are 256-bit
+random, so a plain hash is as strong as a slow one), compared in constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+import orjson
+
+from streams.errors import MeterlineError
+
+PREFIX = "mlk"
+
+
+class ApiKeyError(MeterlineError):
+    """The key store could not be read or written, or a key id is unknown."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    key_id: str
+    source: str
+    secret_sha256: str
+    created_at: str
+    revoked: bool = False
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class ApiKeyStore:
+    """A small JSON file of hashed keys; re-read on change so a revocation takes effect at once."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._mtime: float | None = None
+        self._keys: dict[str, ApiKey] = {}
+
+    def _load(self) -> dict[str, ApiKey]:
+        try:
+            mtime = self._path.stat().st_mtime
+        except FileNotFoundError:
+            self._keys, self._mtime = {}, None
+            return self._keys
+        if mtime != self._mtime:
+            try:
+                raw = orjson.loads(self._path.read_bytes())
+                self._keys = {k: ApiKey(**v) for k, v in raw.items()}
+            except (OSError, orjson.JSONDecodeError, TypeError) as exc:
+                raise ApiKeyError(f"cannot read the API key store {self._path}: {exc}") from exc
+            self._mtime = mtime
+        return self._keys
+
+    def _save(self, keys: dict[str, ApiKey]) -> None:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self._path.with_suffix(".tmp")
+        tmp.write_bytes(orjson.dumps({k: asdict(v) for k, v in keys.items()}, option=orjson.OPT_INDENT_2))
+        os.chmod(tmp, 0o600)
+        tmp.replace(self._path)
+        self._mtime = None
+
+    def create(self, source: str, now: datetime) -> tuple[ApiKey, str]:
+        """A new key for ``source``; returns the record and the plain key (shown once, never stored)."""
+        if not source or len(source) > 128:
+            raise ApiKeyError("a key needs a source name of 1-128 characters")
+        keys = dict(self._load())
+        key_id = secrets.token_hex(6)
+        secret = secrets.token_urlsafe(32)
+        rec = ApiKey(key_id, source, _hash(secret), now.isoformat())
+        keys[key_id] = rec
+        self._save(keys)
+        return rec, f"{PREFIX}_{key_id}_{secret}"
+
+    def revoke(self, key_id: str) -> ApiKey:
+        keys = dict(self._load())
+        if key_id not in keys:
+            raise ApiKeyError(f"no API key with id {key_id!r}")
+        rec = keys[key_id]
+        keys[key_id] = ApiKey(rec.key_id, rec.source, rec.secret_sha256, rec.created_at, revoked=True)
+        self._save(keys)
+        return keys[key_id]
+
+    def list(self) -> list[ApiKey]:
+        return sorted(self._load().values(), key=lambda k: k.created_at)
+
+    def authenticate(self, presented: str) -> ApiKey | None:
+        """The live key matching ``presented``, or None (unknown, malformed or revoked)."""
+        parts = presented.split("_", 2)
+        if len(parts) != 3 or parts[0] != PREFIX:
+            return None
+        rec = self._load().get(parts[1])
+        if rec is None or rec.revoked:
+            return None
+        return rec if hmac.compare_digest(rec.secret_sha256, _hash(parts[2])) else None

@@ -1,0 +1,78 @@
+"""The ingest step: one batch of ``usage.events`` records in, decisions out.
+
+Pure apart from the dedupe store lookup; the agent (``streams/agents.py``) does the Kafka I/O and
+claims the batch's event ids only after its outputs were delivered.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from schemas.accepted import accepted_row
+from schemas.decode import DecodeLimits, decode_record
+from schemas.dlq import DeadLetter, encode_dead_letter
+from schemas.events import AcceptedEvent
+from streams.dedupe import DedupeStore
+from streams.partitioning import partition_for
+
+
+@dataclass(frozen=True, slots=True)
+class InRecord:
+    """One Kafka record of ``usage.events`` as the ingest step sees it."""
+
+    value: bytes
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass(slots=True)
+class IngestResult:
+    """What one batch produced: accepted rows grouped by target partition, dead letters, counts."""
+
+    accepted: dict[int, list[bytes]] = field(default_factory=lambda: defaultdict(list))
+    dead_letters: list[bytes] = field(default_factory=list)
+    rejected_by_reason: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    claimed_ids: list[str] = field(default_factory=list)
+    events_in: int = 0
+    duplicates: int = 0
+
+    @property
+    def accepted_count(self) -> int:
+        return len(self.claimed_ids)
+
+
+class IngestStep:
+    """Validates, deduplicates and routes a batch of records (DESIGN §3, §8)."""
+
+    def __init__(self, dedupe: DedupeStore, accepted_partitions: int, limits: DecodeLimits) -> None:
+        self._dedupe = dedupe
+        self._partitions = accepted_partitions
+        self._limits = limits
+
+    def process(self, records: Sequence[InRecord], now: datetime) -> IngestResult:
+        out = IngestResult()
+        candidates: list[AcceptedEvent] = []
+        for rec in records:
+            decoded = decode_record(rec.value, now=now, limits=self._limits)
+            out.events_in += decoded.total
+            out.duplicates += decoded.duplicates
+            for rej in decoded.rejections:
+                out.rejected_by_reason[rej.reason.value] += 1
+                letter = DeadLetter.from_rejection(rej, rec.topic, rec.partition, rec.offset, now)
+                out.dead_letters.append(encode_dead_letter(letter))
+            candidates.extend(decoded.accepted)
+        # One multi-get for the whole batch; an id repeated across records of the batch counts once.
+        seen = self._dedupe.seen([ev.event_id for ev in candidates])
+        in_batch: set[str] = set()
+        for ev, was_seen in zip(candidates, seen, strict=True):
+            if was_seen or ev.event_id in in_batch:
+                out.duplicates += 1
+                continue
+            in_batch.add(ev.event_id)
+            out.claimed_ids.append(ev.event_id)
+            out.accepted[partition_for(ev.account_id, self._partitions)].append(accepted_row(ev, now))
+        return out

@@ -1,0 +1,62 @@
+"""Prometheus metrics of a worker, served on ``METERLINE_METRICS_PORT`` (names prefixed ``meterline_``)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from sinks.errors import SinkError
+
+
+class WorkerMetrics:
+    """All counters and histograms of one worker, on their own registry (tests build several)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.records_in = Counter("meterline_records_in", "Kafka records read from usage.events", registry=r)
+        self.events_in = Counter("meterline_events_in", "Usage events read (inside records)", registry=r)
+        self.events_accepted = Counter("meterline_events_accepted", "Events forwarded to usage.accepted", registry=r)
+        self.events_rejected = Counter(
+            "meterline_events_rejected", "Events sent to the dead-letter topic", ["reason"], registry=r
+        )
+        self.events_duplicate = Counter(
+            "meterline_events_duplicate", "Events dropped as duplicates of an earlier event_id", registry=r
+        )
+        self.batch_events = Histogram(
+            "meterline_ingest_batch_events",
+            "Events per ingest batch",
+            buckets=(1, 10, 100, 500, 1_000, 5_000, 10_000, 50_000, 100_000),
+            registry=r,
+        )
+        self.sink_rows = Counter("meterline_sink_rows", "Rows written to ClickHouse", ["table"], registry=r)
+        self.sink_seconds = Histogram(
+            "meterline_sink_write_seconds",
+            "Latency of one ClickHouse insert",
+            ["table"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=r,
+        )
+        self.sink_errors = Counter(
+            "meterline_sink_errors", "Failed ClickHouse inserts", ["table", "retriable"], registry=r
+        )
+        self.consumer_lag = Gauge(
+            "meterline_consumer_lag", "Records behind the high watermark", ["topic", "partition"], registry=r
+        )
+        self.event_to_store_seconds = Histogram(
+            "meterline_event_to_clickhouse_seconds",
+            "From ingest acceptance to the raw event's ClickHouse write",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
+            registry=r,
+        )
+
+    def on_sink_write(self, table: str, rows: int, seconds: float) -> None:
+        self.sink_rows.labels(table).inc(rows)
+        self.sink_seconds.labels(table).observe(seconds)
+
+    def on_sink_error(self, table: str, err: SinkError) -> None:
+        self.sink_errors.labels(table, str(err.retriable).lower()).inc()
+
+    def serve(self, port: int, host: str = "127.0.0.1") -> None:
+        """Expose ``/metrics`` over HTTP (a daemon thread; 0 disables)."""
+        if port:
+            start_http_server(port, addr=host, registry=self.registry)
