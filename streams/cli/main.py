@@ -12,6 +12,10 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from deploy.local.errors import StackError
+from rating.errors import RatingError
+from schemas.errors import SchemaError
+from sinks.errors import SinkError
 from streams.errors import MeterlineError
 
 # Command-group modules, each with ``register(subparsers) -> None``. Kept as names so a missing
@@ -44,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         rc = args.func(args)
-    except MeterlineError as exc:
+    except (MeterlineError, StackError, SinkError, SchemaError, RatingError) as exc:
         print(f"meterline: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,0 +1,60 @@
+"""The local stack: its components, in start order, built from the settings.
+
+Adding a component is one entry in ``components``; each knows how to install, start (waiting for a
+real client call), stop and report itself.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from deploy.local.component import Component, ComponentStatus
+from deploy.local.kafka import KafkaBroker
+from deploy.local.stripe_mock import StripeMock
+from streams.settings import Settings
+
+
+def components(settings: Settings) -> list[Component]:
+    return [
+        KafkaBroker(
+            cache_dir=settings.cache_dir,
+            data_dir=settings.data_dir,
+            port=settings.local_kafka_port,
+            controller_port=settings.local_kafka_controller_port,
+            heap=settings.local_kafka_heap,
+        ),
+        StripeMock(
+            cache_dir=settings.cache_dir,
+            data_dir=settings.data_dir,
+            port=settings.local_stripe_mock_port,
+            https_port=settings.local_stripe_mock_https_port,
+        ),
+    ]
+
+
+def install(settings: Settings) -> None:
+    for c in components(settings):
+        c.install()
+
+
+def up(settings: Settings, timeout: float = 90.0) -> list[ComponentStatus]:
+    """Install what is missing and start what is not running; fast when all is up already."""
+    started = time.monotonic()
+    for c in components(settings):
+        c.install()
+        c.start(timeout=max(10.0, timeout - (time.monotonic() - started)))
+    return status(settings)
+
+
+def down(settings: Settings) -> list[str]:
+    """Stop every component (in reverse order); returns the names that were running."""
+    return [c.name for c in reversed(components(settings)) if c.stop()]
+
+
+def status(settings: Settings) -> list[ComponentStatus]:
+    return [c.status() for c in components(settings)]
+
+
+def all_running(statuses: Sequence[ComponentStatus]) -> bool:
+    return all(s.running for s in statuses)

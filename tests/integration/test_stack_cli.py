@@ -1,0 +1,66 @@
+"""`meterline stack` as a user runs it: status as JSON, idempotent up, clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from streams.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+def _meterline(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "streams.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_status_json_lists_running_components(stack: Settings) -> None:
+    res = _meterline("stack", "status", "--json")
+    assert res.returncode == 0, res.stderr
+    comps = {c["name"]: c for c in json.loads(res.stdout)["components"]}
+    assert {"kafka", "stripe-mock"} <= comps.keys()
+    assert all(c["running"] for c in comps.values())
+    assert comps["kafka"]["address"] == f"127.0.0.1:{stack.local_kafka_port}"
+
+
+def test_up_is_idempotent_and_fast_when_running(stack: Settings) -> None:
+    started = time.monotonic()
+    res = _meterline("stack", "up")
+    assert res.returncode == 0, res.stderr
+    assert time.monotonic() - started < 30  # generous: it only checks, it starts nothing
+    assert "running" in res.stdout and "stopped" not in res.stdout
+
+
+def test_port_in_use_is_a_one_line_error(tmp_path: os.PathLike[str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        res = _meterline(
+            "stack",
+            "up",
+            "--timeout",
+            "20",
+            env={"METERLINE_DATA_DIR": str(tmp_path), "METERLINE_LOCAL_KAFKA_PORT": str(port)},
+        )
+    assert res.returncode == 2
+    assert res.stderr.startswith(f"meterline: error: port {port} for the Kafka broker is already in use")
+    assert "METERLINE_LOCAL_KAFKA_PORT" in res.stderr
+
+
+def test_status_of_a_stopped_stack_exits_1(tmp_path: os.PathLike[str]) -> None:
+    res = _meterline("stack", "status", "--json", env={"METERLINE_DATA_DIR": str(tmp_path)})
+    assert res.returncode == 1
+    assert not any(c["running"] for c in json.loads(res.stdout)["components"])
