@@ -35,7 +35,7 @@ _batch_decoder = msgspec.json.Decoder(WireBatch)
 _event_decoder = msgspec.json.Decoder(WireEvent)
 _any_decoder = msgspec.json.Decoder(float_hook=Decimal)  # keeps JSON numbers exact
 _encoder = msgspec.json.Encoder()
-_PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+_PATH = re.compile(r"`\$(?P<path>[^`]*)`$")
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "streams.cli.stack_cmd",
     "streams.cli.db_cmd",
     "streams.cli.worker_cmd",
+    "streams.cli.ingest_cmd",
 )
 
 
