@@ -91,8 +91,15 @@ def _decode(raw: bytes, now: datetime, limits: DecodeLimits) -> DecodeResult:
         return _whole(RejectReason.TOO_MANY_EVENTS, f"{len(wire)} events exceed {limits.max_events}", raw)
     out = DecodeResult()
     seen: set[str] = set()
+    originals: list[Any] | None = None
     for i, ev in enumerate(wire):
-        _check(ev, i, window, out, seen, None)
+        ev_raw = raw if not is_batch else None
+        if is_batch and _value_problem(ev, window) is not None:
+            # Rare: fetch this event's own JSON for its dead letter (decoded once per record).
+            if originals is None:
+                originals = _any_decoder.decode(raw)["events"]
+            ev_raw = _encoder.encode(originals[i])
+        _check(ev, i, window, out, seen, ev_raw)
     return out
 
 

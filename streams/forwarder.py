@@ -27,26 +27,31 @@ class KafkaForwarder:
 
     def __init__(self, bootstrap: str, topic: str) -> None:
         self._topic = topic
+        self._bootstrap = bootstrap
+        self._producer: AIOKafkaProducer | None = None
+        self._partitions: int | None = None
+
+    async def start(self) -> None:
+        # aiokafka binds to the running loop: the producer is made here, not in __init__.
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap,
+            bootstrap_servers=self._bootstrap,
             enable_idempotence=True,
             acks="all",
             linger_ms=5,
             max_request_size=4 * 1024 * 1024,
             request_timeout_ms=15000,
         )
-        self._partitions: int | None = None
-
-    async def start(self) -> None:
         await self._producer.start()
         parts = await self._producer.partitions_for(self._topic)
         self._partitions = len(parts)
 
     async def stop(self) -> None:
-        await self._producer.stop()
+        if self._producer is not None:
+            await self._producer.stop()
 
     async def send(self, events: list[dict[str, Any]]) -> None:
-        assert self._partitions, "start() first"
+        if self._producer is None or not self._partitions:
+            raise RuntimeError("KafkaForwarder.start() was not called")
         groups: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for ev in events:
             groups[partition_for(record_key(ev), self._partitions)].append(ev)
