@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "streams.cli.db_cmd",
     "streams.cli.worker_cmd",
     "streams.cli.ingest_cmd",
+    "streams.cli.schema_cmd",
 )
 
 
