@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "streams.cli.worker_cmd",
     "streams.cli.ingest_cmd",
     "streams.cli.schema_cmd",
+    "streams.cli.demo_cmd",
 )
 
 
