@@ -27,7 +27,8 @@ from schemas.reasons import RejectReason
 
 #: Bytes of an oversized record kept in its dead letter (the rest would bloat the DLQ).
 OVERSIZED_KEEP = 64 * 1024
-_MS = timedelta(milliseconds=1)
+_ZERO = Decimal(0)
+_SCALE = Decimal(1).scaleb(-QUANTITY_SCALE)
 # Epoch milliseconds between years 2000 and 2200: anything else is a unit mistake (seconds, µs).
 _MIN_MS, _MAX_MS = 946_684_800_000, 7_258_118_400_000
 
@@ -161,21 +162,33 @@ def _check(
     ts = ev.timestamp
     ts_ms = ts if isinstance(ts, int) else epoch_ms(ts)
     out.accepted.append(
-        AcceptedEvent(ev.event_id, ts_ms, ev.user_id, ev.org_id, ev.metric.value, ev.quantity, ev.source, ev.properties)
+        AcceptedEvent(
+            ev.event_id,
+            ts_ms,
+            ev.user_id,
+            ev.org_id,
+            ev.metric,
+            ev.quantity,
+            ev.source,
+            ev.properties,
+            ev.org_id or ev.user_id,
+        )
     )
 
 
 def _value_problem(ev: WireEvent, window: tuple[int, int]) -> tuple[RejectReason, str] | None:
     q = ev.quantity
-    if not q.is_finite():
-        return RejectReason.INVALID_QUANTITY, f"quantity {q} is not a finite number"
-    if q < 0:
-        return RejectReason.NEGATIVE_QUANTITY, f"quantity {q} is negative"
-    if q > MAX_QUANTITY:
+    # One cheap test for the common case; the precise reason only for the rare bad value.
+    if not (q.is_finite() and _ZERO <= q <= MAX_QUANTITY):
+        if not q.is_finite():
+            return RejectReason.INVALID_QUANTITY, f"quantity {q} is not a finite number"
+        if q < 0:
+            return RejectReason.NEGATIVE_QUANTITY, f"quantity {q} is negative"
         return RejectReason.INVALID_QUANTITY, f"quantity {q} exceeds {MAX_QUANTITY}"
-    exp = q.as_tuple().exponent
-    if isinstance(exp, int) and exp < -QUANTITY_SCALE and q != q.quantize(Decimal(1).scaleb(-QUANTITY_SCALE)):
-        return RejectReason.INVALID_QUANTITY, f"quantity {q} has more than {QUANTITY_SCALE} decimal places"
+    if q != q.to_integral_value():
+        exp = q.as_tuple().exponent
+        if isinstance(exp, int) and exp < -QUANTITY_SCALE and q != q.quantize(_SCALE):
+            return RejectReason.INVALID_QUANTITY, f"quantity {q} has more than {QUANTITY_SCALE} decimal places"
     ts = ev.timestamp
     if isinstance(ts, datetime):
         if ts.tzinfo is None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -45,13 +45,17 @@ _PropValue = Annotated[str, msgspec.Meta(max_length=MAX_PROPERTY_VALUE)] | int |
 _Props = Annotated[dict[_PropKey, _PropValue], msgspec.Meta(max_length=MAX_PROPERTIES)]
 
 
+#: The metric names as plain strings for the hot path (an enum member costs a lookup per event).
+MetricName = Literal["api_calls", "ai_requests", "storage_gb", "premium_feature", "active_user"]
+
+
 class WireEvent(msgspec.Struct):
     """One event as it arrives, typed for msgspec's C decoder (structure and types only)."""
 
     event_id: _Id
     timestamp: datetime | int
     user_id: _Id
-    metric: Metric
+    metric: MetricName
     quantity: Decimal
     source: _Id
     org_id: _Id | None = None
@@ -75,11 +79,8 @@ class AcceptedEvent(msgspec.Struct, frozen=True, gc=False):
     quantity: Decimal
     source: str
     properties: dict[str, Any]
-
-    @property
-    def account_id(self) -> str:
-        """The routing account (DESIGN §3 record key): the organization if any, else the user."""
-        return self.org_id or self.user_id
+    #: The routing account (DESIGN §3 record key): the organization if any, else the user.
+    account_id: str
 
     @property
     def timestamp(self) -> datetime:
@@ -159,3 +160,6 @@ def epoch_ms(dt: datetime) -> int:
     """Exact epoch milliseconds of an aware datetime (integer arithmetic, no float)."""
     delta = dt - EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
+assert set(get_args(MetricName)) == {m.value for m in Metric}, "MetricName and Metric must list the same metrics"

@@ -100,7 +100,8 @@ class RowSink:
         """One attempt, blocking: insert ``rows`` (JSON objects, one or more lines each) or raise a SinkError."""
         if not rows:
             return
-        body = b"\n".join(rows)
+        # Rows may be single objects or whole JSON-lines records: end each with exactly one newline.
+        body = b"".join(r if r.endswith(b"\n") else r + b"\n" for r in rows)
         started = time.perf_counter()
         try:
             self._client.raw_insert(self._table, None, insert_block=body, fmt="JSONEachRow")
@@ -108,7 +109,7 @@ class RowSink:
             raise classify(exc) from exc
         if self._on_write:
             # A record may carry many newline-separated rows: count rows, not records.
-            self._on_write(self._table, body.count(b"\n") + 1, time.perf_counter() - started)
+            self._on_write(self._table, body.count(b"\n"), time.perf_counter() - started)
 
     async def write(self, rows: Sequence[bytes], should_stop: Callable[[], bool] = lambda: False) -> None:
         """Insert ``rows``, retrying retriable failures with backoff until written or stopped.

@@ -10,10 +10,11 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import faust
 
+from schemas.accepted import encode_rows
 from schemas.dlq import rejected_row
 from sinks.clickhouse import RowSink
 from streams import topics
@@ -21,12 +22,13 @@ from streams.app import Wiring
 from streams.ingest import InRecord
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Accepted rows per ``usage.accepted`` record (~300 bytes each: well under the request size).
 ROWS_PER_RECORD = 1000
 
 
-def _chunks(rows: Sequence[bytes], size: int) -> list[Sequence[bytes]]:
+def _chunks(rows: Sequence[T], size: int) -> list[Sequence[T]]:
     return [rows[i : i + size] for i in range(0, len(rows), size)]
 
 
@@ -37,7 +39,7 @@ async def ingest_batch(w: Wiring, batch: Sequence[Any], accepted: faust.TopicT, 
     pending = []
     for partition, rows in result.accepted.items():
         for chunk in _chunks(rows, ROWS_PER_RECORD):
-            pending.append(await accepted.send(value=b"\n".join(chunk), partition=partition, force=True))
+            pending.append(await accepted.send(value=encode_rows(chunk), partition=partition, force=True))
     for letter in result.dead_letters:
         pending.append(await dlq.send(value=letter, force=True))
     await asyncio.gather(*pending)

@@ -47,7 +47,8 @@ def create_faust_app(settings: Settings) -> faust.App:
         producer_linger_ms=5,
         producer_max_request_size=8 * 1024 * 1024,
         consumer_max_fetch_size=8 * 1024 * 1024,
-        stream_buffer_maxsize=4096,
+        # Records carry hundreds of events: a short buffer bounds memory (~256 x 125 KB per topic).
+        stream_buffer_maxsize=256,
         key_serializer="raw",
         value_serializer="raw",
         web_enabled=False,

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from rocksdict import AccessType, Options, Rdict, WriteBatch
+from rocksdict import AccessType, BlockBasedOptions, Options, Rdict, WriteBatch
 
 from streams.errors import MeterlineError
 
@@ -35,6 +35,10 @@ class DedupeStore:
             path.parent.mkdir(parents=True, exist_ok=True)
             opts = Options(raw_mode=True)
             opts.create_if_missing(True)
+            # Most lookups are misses (new events): a bloom filter answers those without reading tables.
+            table = BlockBasedOptions()
+            table.set_bloom_filter(10, False)
+            opts.set_block_based_table_factory(table)
             self._db = Rdict(str(path), options=opts, access_type=AccessType.with_ttl(int(horizon.total_seconds())))
         except Exception as exc:  # rocksdict raises plain Exception subclasses
             raise DedupeStoreError(

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from schemas.accepted import accepted_row
 from schemas.decode import DecodeLimits, decode_record
 from schemas.dlq import DeadLetter, encode_dead_letter
 from schemas.events import AcceptedEvent
@@ -31,9 +30,9 @@ class InRecord:
 
 @dataclass(slots=True)
 class IngestResult:
-    """What one batch produced: accepted rows grouped by target partition, dead letters, counts."""
+    """What one batch produced: accepted events grouped by target partition, dead letters, counts."""
 
-    accepted: dict[int, list[bytes]] = field(default_factory=lambda: defaultdict(list))
+    accepted: dict[int, list[AcceptedEvent]] = field(default_factory=lambda: defaultdict(list))
     dead_letters: list[bytes] = field(default_factory=list)
     rejected_by_reason: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     claimed_ids: list[str] = field(default_factory=list)
@@ -74,5 +73,5 @@ class IngestStep:
                 continue
             in_batch.add(ev.event_id)
             out.claimed_ids.append(ev.event_id)
-            out.accepted[partition_for(ev.account_id, self._partitions)].append(accepted_row(ev, now))
+            out.accepted[partition_for(ev.account_id, self._partitions)].append(ev)
         return out

@@ -27,7 +27,7 @@ def ch(tmp_path_factory: pytest.TempPathFactory) -> Any:
     client.close()
 
 
-def _row(event_id: str, account: str = "org-1", qty: str = "1", ts: str = "1795000000.123") -> bytes:
+def _row(event_id: str, account: str = "org-1", qty: str = "1", ts_ms: int = 1795000000123) -> bytes:
     return orjson.dumps(
         {
             "event_id": event_id,
@@ -36,10 +36,9 @@ def _row(event_id: str, account: str = "org-1", qty: str = "1", ts: str = "17950
             "org_id": account,
             "metric": "ai_requests",
             "quantity": qty,
-            "timestamp": ts,
+            "ts_ms": ts_ms,
             "properties": {"provider": "openai", "model": "gpt-4o", "input_tokens": "120", "output_tokens": "30"},
             "source": "chat",
-            "ingested_at": ts,
         }
     )
 
