@@ -40,9 +40,12 @@ def create_faust_app(settings: Settings) -> faust.App:
         # At-least-once + dedupe + settlement (DESIGN §9): faust's exactly_once has open bugs.
         processing_guarantee="at_least_once",
         topic_partitions=settings.topic_partitions,
-        topic_replication_factor=1,
+        topic_replication_factor=settings.topic_replication,
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=1.0,
+        # A killed worker's partitions move to the others after this long (Kafka's group session).
+        broker_session_timeout=settings.kafka_session_timeout_seconds,
+        broker_heartbeat_interval=max(1.0, settings.kafka_session_timeout_seconds / 5),
         producer_acks=-1,
         producer_linger_ms=5,
         producer_max_request_size=8 * 1024 * 1024,

@@ -33,7 +33,9 @@ async def ensure_topics(settings: Settings, specs: list[TopicSpec] | None = None
         if missing:
             # Another worker may create them in between: that is fine.
             with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics([NewTopic(t.name, t.partitions, 1, topic_configs=t.config) for t in missing])
+                await admin.create_topics(
+                    [NewTopic(t.name, t.partitions, t.replication, topic_configs=t.config) for t in missing]
+                )
         return [t.name for t in missing]
     finally:
         await admin.close()

@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers, comma-separated.")
     topic_prefix: str = Field("", description="Prefix put before every topic name (e.g. 'staging.').")
     topic_partitions: int = Field(4, ge=1, description="Partitions of the topics Meterline creates.")
+    topic_replication: int = Field(1, ge=1, description="Replication factor of the topics Meterline creates.")
+    kafka_session_timeout_seconds: float = Field(
+        15.0, ge=6, le=300, description="Consumer-group session: how soon a dead worker's partitions move."
+    )
 
     clickhouse_dsn: str | None = Field(
         None, description="ClickHouse DSN; default embedded chDB at chdb:///<data_dir>/clickhouse."

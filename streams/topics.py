@@ -27,6 +27,7 @@ class TopicSpec:
     name: str
     partitions: int
     compacted: bool
+    replication: int = 1
 
     @property
     def config(self) -> dict[str, str]:
@@ -37,4 +38,6 @@ class TopicSpec:
 
 def topic_specs(settings: Settings) -> list[TopicSpec]:
     """Every topic of DESIGN §10 with the configured prefix and partition count."""
-    return [TopicSpec(settings.topic(n), settings.topic_partitions, n in COMPACTED) for n in ALL]
+    return [
+        TopicSpec(settings.topic(n), settings.topic_partitions, n in COMPACTED, settings.topic_replication) for n in ALL
+    ]
