@@ -40,6 +40,7 @@ class Settings(BaseSettings):
         None, description="Stripe API base URL; default the local stripe-mock (http://127.0.0.1:<port>)."
     )
 
+    metrics_host: str = Field("127.0.0.1", description="Address the metrics endpoint binds (0.0.0.0 in containers).")
     metrics_port: int = Field(9464, ge=0, le=65535, description="Prometheus metrics port of a worker (0: off).")
     web_port: int = Field(6066, ge=0, le=65535, description="Faust web port of a worker.")
     http_ingest_port: int = Field(8088, ge=1, le=65535, description="Port of the HTTP ingest server.")

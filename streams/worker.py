@@ -36,7 +36,7 @@ def prepare(settings: Settings) -> Wiring:
 def run_worker(settings: Settings, loglevel: str = "warning") -> int:
     """Block running the worker until SIGTERM/SIGINT; offsets of unfinished batches stay uncommitted."""
     w = prepare(settings)
-    w.metrics.serve(settings.metrics_port)
+    w.metrics.serve(settings.metrics_port, settings.metrics_host)
     worker = faust.Worker(w.app, loglevel=loglevel, quiet=True)
     # The terminal spinner turns the root logger to DEBUG and costs 12-18 % CPU (DESIGN §9).
     worker.spinner = None
