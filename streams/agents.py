@@ -35,7 +35,10 @@ def _chunks(rows: Sequence[T], size: int) -> list[Sequence[T]]:
 async def ingest_batch(w: Wiring, batch: Sequence[Any], accepted: faust.TopicT, dlq: faust.TopicT) -> None:
     """Validate, dedupe and route one batch; claim its ids only once its outputs were delivered."""
     records = [InRecord(e.value or b"", e.message.topic, e.message.partition, e.message.offset) for e in batch]
-    result = w.ingest.process(records, datetime.now(UTC))
+    out, candidates = w.ingest.decode(records, datetime.now(UTC))
+    # RocksDB releases the GIL: the lookup runs beside the other agents instead of blocking them.
+    seen = await asyncio.to_thread(w.dedupe.seen, [ev.event_id for ev in candidates])
+    result = w.ingest.route(out, candidates, seen)
     pending = []
     for partition, rows in result.accepted.items():
         for chunk in _chunks(rows, ROWS_PER_RECORD):
@@ -43,7 +46,7 @@ async def ingest_batch(w: Wiring, batch: Sequence[Any], accepted: faust.TopicT, 
     for letter in result.dead_letters:
         pending.append(await dlq.send(value=letter, force=True))
     await asyncio.gather(*pending)
-    w.dedupe.claim(result.claimed_ids)
+    await asyncio.to_thread(w.dedupe.claim, result.claimed_ids)
     m = w.metrics
     m.records_in.inc(len(records))
     m.events_in.inc(result.events_in)

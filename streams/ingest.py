@@ -53,6 +53,12 @@ class IngestStep:
         self._limits = limits
 
     def process(self, records: Sequence[InRecord], now: datetime) -> IngestResult:
+        """Decode, look up and route in one call (the agent splits it to look up off the event loop)."""
+        out, candidates = self.decode(records, now)
+        return self.route(out, candidates, self._dedupe.seen([ev.event_id for ev in candidates]))
+
+    def decode(self, records: Sequence[InRecord], now: datetime) -> tuple[IngestResult, list[AcceptedEvent]]:
+        """Validate every record: dead letters and counts in the result, valid events returned."""
         out = IngestResult()
         candidates: list[AcceptedEvent] = []
         for rec in records:
@@ -64,8 +70,10 @@ class IngestStep:
                 letter = DeadLetter.from_rejection(rej, rec.topic, rec.partition, rec.offset, now)
                 out.dead_letters.append(encode_dead_letter(letter))
             candidates.extend(decoded.accepted)
-        # One multi-get for the whole batch; an id repeated across records of the batch counts once.
-        seen = self._dedupe.seen([ev.event_id for ev in candidates])
+        return out, candidates
+
+    def route(self, out: IngestResult, candidates: list[AcceptedEvent], seen: Sequence[bool]) -> IngestResult:
+        """Drop events seen before (or earlier in this batch) and group the rest by target partition."""
         in_batch: set[str] = set()
         for ev, was_seen in zip(candidates, seen, strict=True):
             if was_seen or ev.event_id in in_batch:
