@@ -104,12 +104,15 @@ class KafkaBroker:
             *args,
         ]
 
-    def _format_once(self, props: Path) -> None:
+    def _format_once(self, props: Path, cluster_id: str | None = None) -> None:
         if (self.home / "data" / "meta.properties").exists():
             return
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = cluster_id or base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         procs.run_checked(
-            self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props), "--standalone"),
+            # "=": a base64 id may start with "-", which the tool would read as an option.
+            self._java(
+                "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(props), "--standalone"
+            ),
             "formatting the Kafka storage",
             f"remove {self.home / 'data'} and run `meterline stack up` again",
             timeout=120,

@@ -64,3 +64,20 @@ def test_status_of_a_stopped_stack_exits_1(tmp_path: os.PathLike[str]) -> None:
     res = _meterline("stack", "status", "--json", env={"METERLINE_DATA_DIR": str(tmp_path)})
     assert res.returncode == 1
     assert not any(c["running"] for c in json.loads(res.stdout)["components"])
+
+
+def test_storage_format_takes_a_cluster_id_starting_with_a_dash(tmp_path: os.PathLike[str]) -> None:
+    """Regression: a random base64 cluster id may begin with '-' (argparse read it as an option)."""
+    from pathlib import Path
+
+    from deploy.local.kafka import KafkaBroker
+    from streams.settings import load_settings
+
+    s = load_settings()
+    broker = KafkaBroker(cache_dir=s.cache_dir, data_dir=Path(tmp_path), port=1, controller_port=2, heap="128m")
+    broker.install()
+    broker.home.mkdir(parents=True)
+    props = broker.home / "server.properties"
+    props.write_text(broker._properties())
+    broker._format_once(props, cluster_id="-Zb9vZ8sQ9OlmW0RyXGc3A")
+    assert (broker.home / "data" / "meta.properties").read_text().count("cluster.id=-Zb9vZ8sQ9OlmW0RyXGc3A") == 1
