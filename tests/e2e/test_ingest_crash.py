@@ -13,8 +13,8 @@ from aiokafka import AIOKafkaProducer
 from streams.kafka_admin import ensure_topics
 from streams.partitioning import partition_for
 from streams.settings import Settings
-from streams.topics import EVENTS
-from tests.support.processes import scrape, start_worker, wait_until
+from streams.topics import ACCEPTED, EVENTS
+from tests.support.processes import drained, scrape, start_worker, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -73,8 +73,10 @@ def test_kill_9_mid_ingest_then_restart(stack_settings: Settings, tmp_path_facto
     assert stored_before_kill < N, "the worker finished before the kill: raise N"
 
     worker, port = start_worker(s, s.data_dir / "worker-2.log")
-    # Everything not committed before the kill is read again: at least the rest arrives.
+    # Everything not committed before the kill is read again; wait until all of it is committed,
+    # i.e. written (replayed rows also count in the sink metric, so the metric alone cannot say).
     wait_until(lambda: scrape(port).get(key, 0) >= N - stored_before_kill, 180, "the rest of the rows", worker)
+    wait_until(lambda: drained(port, (s.topic(EVENTS), s.topic(ACCEPTED))), 60, "zero lag", worker)
     assert worker.terminate() == 0, worker.tail()
 
     ch = clickhouse_connect.get_client(dsn=f"chdb://{(s.data_dir / 'clickhouse').resolve()}")

@@ -51,6 +51,7 @@ async def test_produce_and_consume_on_the_real_broker(stack_settings: Settings) 
 
 
 async def test_ensure_topics_creates_the_design_topics_once(stack_settings: Settings) -> None:
+    stack_settings = stack_settings.model_copy(update={"topic_prefix": stack_settings.topic_prefix + "admin."})
     created = await ensure_topics(stack_settings)
     assert sorted(created) == sorted(stack_settings.topic(n) for n in ALL)
     assert await ensure_topics(stack_settings) == []

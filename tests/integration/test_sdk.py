@@ -40,8 +40,9 @@ async def _consume_all(settings: Settings, topic: str, expected_events: int) -> 
 
 @pytest.fixture(scope="module")
 async def topics(stack_settings: Settings) -> Settings:
-    await ensure_topics(stack_settings)
-    return stack_settings
+    s = stack_settings.model_copy(update={"topic_prefix": stack_settings.topic_prefix + "sdk."})
+    await ensure_topics(s)
+    return s
 
 
 async def test_async_client_batches_per_partition(topics: Settings) -> None:

@@ -96,3 +96,16 @@ def wait_until(cond: Callable[[], bool], timeout: float, what: str, proc: Proc |
             raise AssertionError(f"process exited while waiting for {what}:\n{proc.tail()}")
         time.sleep(0.25)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}" + (f"\n{proc.tail()}" if proc else ""))
+
+
+def drained(port: int, topics: tuple[str, ...]) -> bool:
+    """True once the worker reports zero lag on every partition of ``topics`` (committed = high water).
+
+    Offsets are committed only after a batch's writes, so this means everything read was stored.
+    """
+    lag = {k: v for k, v in scrape(port).items() if k.startswith("meterline_consumer_lag{")}
+    for topic in topics:
+        mine = [v for k, v in lag.items() if f'topic="{topic}"' in k]
+        if not mine or any(v != 0 for v in mine):
+            return False
+    return True

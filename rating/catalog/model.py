@@ -1,0 +1,132 @@
+"""The catalog as typed, frozen data: tiers, metered rules, tiered prices, add-ons, AI costs.
+
+Tiers, prices and limits are data (STYLE 4): nothing in rating/ branches on a tier's name.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+
+def _no_float(v: Any) -> Any:
+    if isinstance(v, float):
+        raise ValueError('write amounts as strings ("0.01"), never as floats')
+    return v
+
+
+def _non_negative(v: Decimal) -> Decimal:
+    if not v.is_finite() or v < 0:
+        raise ValueError("must be a finite amount >= 0")
+    return v
+
+
+Amount = Annotated[Decimal, BeforeValidator(_no_float), AfterValidator(_non_negative)]
+Aggregation = Literal["sum", "count", "max", "latest", "unique_count", "time_weighted_average"]
+Interval = Literal["month", "year"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PriceTier(_Frozen):
+    up_to: Amount | None = None  # None: no upper bound (the last tier)
+    unit_amount: Amount = Decimal(0)
+    flat_amount: Amount = Decimal(0)
+
+
+class TieredPrice(_Frozen):
+    """Stripe's tiers model: ``volume`` prices all units at the reached tier, ``graduated`` per tier."""
+
+    mode: Literal["volume", "graduated"]
+    tiers: tuple[PriceTier, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TieredPrice:
+        bounds = [t.up_to for t in self.tiers]
+        if bounds[-1] is not None or any(b is None for b in bounds[:-1]):
+            raise ValueError("only the last tier may (and must) have no up_to")
+        finite = [b for b in bounds if b is not None]
+        if finite != sorted(finite) or len(set(finite)) != len(finite):
+            raise ValueError("tiers must be in increasing up_to order")
+        return self
+
+
+class MeteredRule(_Frozen):
+    """How one metric is aggregated, included, capped and priced for a tier."""
+
+    entitled: bool = True
+    aggregation: Aggregation = "sum"
+    included: Amount | None = None  # None: unlimited (nothing billable beyond it, unless unit_price)
+    hard_cap: Amount | None = None
+    unit_price: Amount | None = None  # per unit over `included`
+    fair_use_alert: Amount | None = None
+    per_feature: dict[str, Amount] = Field(default_factory=dict)  # premium features: price per use
+
+
+class PaymentTerms(_Frozen):
+    collection: Literal["none", "charge_automatically", "send_invoice"]
+    days_until_due: int | None = Field(None, ge=0, le=365)
+
+
+class Tier(_Frozen):
+    display_name: str
+    features: frozenset[str] = frozenset()
+    rate_limit_per_minute: int = Field(ge=0)
+    base_fee: dict[Interval, Amount] = Field(default_factory=dict)
+    platform_fee: dict[Interval, Amount] = Field(default_factory=dict)
+    seats: TieredPrice | None = None
+    metrics: dict[str, MeteredRule] = Field(default_factory=dict)
+    payment_terms: PaymentTerms
+
+
+class Addon(_Frozen):
+    description: str
+    unit: str
+    unit_amount: Amount | None = None  # None: priced by quote
+
+
+class AiCost(_Frozen):
+    input_per_million: Amount
+    output_per_million: Amount
+
+
+class CatalogVersion(_Frozen):
+    version: str = Field(min_length=1)
+    effective_from: datetime
+    currency: Literal["usd"] = "usd"
+    tiers: dict[str, Tier]
+    addons: dict[str, Addon] = Field(default_factory=dict)
+    ai_costs: dict[str, dict[str, AiCost]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _aware(self) -> CatalogVersion:
+        if self.effective_from.tzinfo is None:
+            raise ValueError("effective_from needs a UTC offset")
+        return self
+
+
+class ContractOverrides(_Frozen):
+    """An enterprise contract: any price, quantity or term of the tier, for one account."""
+
+    tier: Tier | None = None  # a whole replacement tier, rarely needed
+    base_fee: dict[Interval, Amount] | None = None
+    platform_fee: dict[Interval, Amount] | None = None
+    seats: TieredPrice | None = None
+    metrics: dict[str, MeteredRule] = Field(default_factory=dict)  # per metric, replaces the tier's rule
+    payment_terms: PaymentTerms | None = None
+    rate_limit_per_minute: int | None = Field(None, ge=0)
+    addons: dict[str, Amount] = Field(default_factory=dict)  # negotiated add-on prices
+
+    def apply(self, tier: Tier) -> Tier:
+        base = self.tier or tier
+        update: dict[str, Any] = {"metrics": {**base.metrics, **self.metrics}}
+        for name in ("base_fee", "platform_fee", "seats", "payment_terms", "rate_limit_per_minute"):
+            value = getattr(self, name)
+            if value is not None:
+                update[name] = value
+        return base.model_copy(update=update)

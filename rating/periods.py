@@ -1,0 +1,81 @@
+"""Monthly usage periods anchored to a subscription's anchor day, for monthly and annual plans alike.
+
+An anchor on the 29th-31st falls on the last day of shorter months and returns to the anchor day in
+longer ones. Periods are half-open ``[start, end)`` in aware UTC, starting at midnight UTC.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from rating.errors import RatingError
+
+HOUR_MS = 3_600_000
+
+
+def require_aware(at: datetime, what: str = "datetime") -> datetime:
+    """Aware UTC or a RatingError: the domain never guesses a zone."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise RatingError(f"{what} {at!r} is naive: pass an aware UTC datetime")
+    return at.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Period:
+    start: datetime
+    end: datetime
+
+    @property
+    def key(self) -> str:
+        """``YYYY-MM`` of the period's start: how analysts and the CLI name a period."""
+        return f"{self.start.year:04d}-{self.start.month:02d}"
+
+    @property
+    def length(self) -> timedelta:
+        return self.end - self.start
+
+    def contains(self, at: datetime) -> bool:
+        return self.start <= require_aware(at) < self.end
+
+
+def _anchored(year: int, month: int, anchor_day: int) -> datetime:
+    day = min(anchor_day, calendar.monthrange(year, month)[1])
+    return datetime.combine(date(year, month, day), time(0), tzinfo=UTC)
+
+
+def _shift(year: int, month: int, by: int) -> tuple[int, int]:
+    index = year * 12 + (month - 1) + by
+    return index // 12, index % 12 + 1
+
+
+def period_containing(anchor: date, at: datetime) -> Period:
+    """The monthly usage period, anchored on ``anchor.day``, that contains ``at``."""
+    at = require_aware(at, "at")
+    start = _anchored(at.year, at.month, anchor.day)
+    y, m = at.year, at.month
+    if at < start:
+        y, m = _shift(y, m, -1)
+        start = _anchored(y, m, anchor.day)
+    ny, nm = _shift(y, m, 1)
+    return Period(start, _anchored(ny, nm, anchor.day))
+
+
+def next_period(anchor: date, period: Period) -> Period:
+    return period_containing(anchor, period.end)
+
+
+def period_by_key(anchor: date, key: str) -> Period:
+    """The period whose start falls in month ``YYYY-MM``."""
+    try:
+        year, month = (int(x) for x in key.split("-"))
+        start = _anchored(year, month, anchor.day)
+    except (ValueError, calendar.IllegalMonthError) as exc:
+        raise RatingError(f"invalid period {key!r}: expected YYYY-MM") from exc
+    return period_containing(anchor, start)
+
+
+def hour_window_start_ms(ts_ms: int) -> int:
+    """Start of the hourly window holding ``ts_ms`` (epoch milliseconds, integer arithmetic)."""
+    return ts_ms - ts_ms % HOUR_MS

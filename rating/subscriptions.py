@@ -1,0 +1,94 @@
+"""Subscription versions in time (DESIGN §4, §10): the version in effect at any instant."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from rating.catalog.model import ContractOverrides, Tier
+from rating.errors import RatingError
+from rating.periods import Period, require_aware
+
+Status = Literal["trialing", "active", "past_due", "unpaid", "canceled"]
+#: Statuses under which an organization's subscription carries its members' usage.
+BILLABLE_STATUSES = frozenset({"trialing", "active", "past_due"})
+
+
+class SubscriptionVersion(BaseModel):
+    """One record of ``billing.subscriptions`` (key = account_id)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    account_id: str = Field(min_length=1)
+    account_kind: Literal["user", "org"]
+    tier: str = Field(min_length=1)
+    status: Status = "active"
+    interval: Literal["month", "year"] = "month"
+    anchor: date
+    effective_from: datetime
+    version: int = Field(ge=0)
+    stripe_customer_id: str | None = None
+    stripe_subscription_id: str | None = None
+    contract: ContractOverrides | None = None
+
+    @field_validator("effective_from")
+    @classmethod
+    def _aware(cls, v: datetime) -> datetime:
+        return require_aware(v, "effective_from")
+
+    def tier_of(self, tiers: dict[str, Tier]) -> Tier:
+        """The tier's terms with this account's contract applied."""
+        try:
+            tier = tiers[self.tier]
+        except KeyError as exc:
+            raise RatingError(f"unknown tier {self.tier!r} for account {self.account_id}") from exc
+        return self.contract.apply(tier) if self.contract else tier
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A stretch of a period under one subscription version."""
+
+    start: datetime
+    end: datetime
+    version: SubscriptionVersion
+
+
+class SubscriptionHistory:
+    """All versions of one account; the latest ``version`` wins for the same ``effective_from``."""
+
+    def __init__(self, account_id: str, versions: Iterable[SubscriptionVersion] = ()) -> None:
+        self.account_id = account_id
+        by_time: dict[datetime, SubscriptionVersion] = {}
+        for v in versions:
+            if v.account_id != account_id:
+                raise RatingError(f"version of {v.account_id} given to the history of {account_id}")
+            cur = by_time.get(v.effective_from)
+            if cur is None or v.version > cur.version:
+                by_time[v.effective_from] = v
+        self.versions = sorted(by_time.values(), key=lambda v: v.effective_from)
+
+    def at(self, when: datetime) -> SubscriptionVersion | None:
+        when = require_aware(when, "when")
+        found = None
+        for v in self.versions:
+            if v.effective_from <= when:
+                found = v
+        return found
+
+    def segments(self, period: Period) -> list[Segment]:
+        """The versions in effect during ``period``, clipped to it, in time order."""
+        points = [period.start] + [
+            v.effective_from for v in self.versions if period.start < v.effective_from < period.end
+        ]
+        out = []
+        for i, start in enumerate(points):
+            end = points[i + 1] if i + 1 < len(points) else period.end
+            v = self.at(start)
+            if v is not None:
+                out.append(Segment(start, end, v))
+        return out

@@ -1,0 +1,30 @@
+"""A settled period's usage of one billing account: the input of rating and of the invoice."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from rating.money import ZERO
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodUsage:
+    """Aggregated per the catalog's rules: sums, the storage time-weighted average, distinct seats."""
+
+    api_calls: Decimal = ZERO
+    ai_requests: Decimal = ZERO
+    storage_gb_avg: Decimal = ZERO  # time-weighted average over the period
+    premium_features: Mapping[str, Decimal] = field(default_factory=dict)  # uses per feature
+    seats: int = 0  # distinct active users in the period
+    addons: Mapping[str, Decimal] = field(default_factory=dict)  # contracted add-on quantities
+
+    def metric(self, name: str) -> Decimal:
+        return {
+            "api_calls": self.api_calls,
+            "ai_requests": self.ai_requests,
+            "storage_gb": self.storage_gb_avg,
+            "premium_feature": sum(self.premium_features.values(), ZERO),
+            "active_user": Decimal(self.seats),
+        }.get(name, ZERO)
