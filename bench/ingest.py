@@ -157,6 +157,7 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=500, help="events per Kafka record")
     ap.add_argument("--rate", type=float, default=50_000, help="offered events/s in the latency phase")
     ap.add_argument("--latency-seconds", type=float, default=10)
+    ap.add_argument("--split", action="store_true", help="two worker processes: --role ingest and --role sink")
     args = ap.parse_args()
 
     base = load_settings()
@@ -179,23 +180,33 @@ def main() -> int:
         "METERLINE_KAFKA_BOOTSTRAP": s.kafka_bootstrap,
         "METERLINE_TOPIC_PREFIX": prefix,
         "METERLINE_DATA_DIR": str(data),
-        "METERLINE_METRICS_PORT": str(port),
     }
-    log = open(data / "worker.log", "wb")  # noqa: SIM115
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "streams.cli.main", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
-    )
+    roles = ["ingest", "sink"] if args.split else ["all"]
+    workers = []
+    for i, role in enumerate(roles):
+        log = open(data / f"worker-{role}.log", "wb")  # noqa: SIM115
+        workers.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "streams.cli.main", "worker", "--role", role, "--metrics-port", str(port + i)],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+            )
+        )
+    port = port + len(roles) - 1  # the sink's (or the only) worker reports rows stored
     key = f'meterline_sink_rows_total{{table="{s.clickhouse_database}.events"}}'
     try:
-        while scrape(port).get("meterline_records_in_total", 0) == 0:
-            if worker.poll() is not None:
-                raise SystemExit(f"worker died: see {data / 'worker.log'}")
+        while scrape(port - len(roles) + 1).get("meterline_records_in_total", 0) == 0:
+            if any(w.poll() is not None for w in workers):
+                raise SystemExit(f"a worker died: see {data}")
             time.sleep(0.05)
         t0 = time.perf_counter()
         while scrape(port).get(key, 0) < args.events:
             time.sleep(0.5)
         ingest = args.events / (time.perf_counter() - t0)
-        print(f"ingest -> usage.accepted -> ClickHouse: {ingest:>10,.0f} events/s (backlog of {args.events:,})")
+        mode = "2 processes (ingest + sink)" if args.split else "1 worker process"
+        print(f"ingest -> usage.accepted -> ClickHouse: {ingest:>10,.0f} events/s ({mode}, backlog of {args.events:,})")
         print(f"ratio to raw consume+decode:         {ingest / raw:>10.2f}")
 
         n_lat = int(args.rate * args.latency_seconds)
@@ -203,10 +214,12 @@ def main() -> int:
         asyncio.run(produce(s.kafka_bootstrap, topic, s.topic_partitions, n_lat, args.batch, "lat", rate=args.rate))
         while scrape(port).get(key, 0) < before + n_lat:
             time.sleep(0.5)
-        rss = peak_rss_mib(worker.pid)
+        rss = {r: peak_rss_mib(w.pid) for r, w in zip(roles, workers, strict=True)}
     finally:
-        worker.terminate()
-        worker.wait(60)
+        for w in workers:
+            w.terminate()
+        for w in workers:
+            w.wait(60)
     ch = clickhouse_connect.get_client(dsn=f"chdb://{data / 'clickhouse'}")
     q = ch.query(
         f"SELECT quantiles(0.5, 0.99)(dateDiff('millisecond', timestamp, stored_at)), count() "
@@ -217,7 +230,7 @@ def main() -> int:
         f"event-to-ClickHouse latency at {args.rate:,.0f} ev/s offered: p50 {q[0][0]:.0f} ms, p99 {q[0][1]:.0f} ms "
         f"({q[1]:,} events)"
     )
-    print(f"worker peak RSS: {rss:,.0f} MiB")
+    print("worker peak RSS: " + ", ".join(f"{r} {v:,.0f} MiB" for r, v in rss.items()))
     print(f"rows in events: {total[0]:,} ({total[1]:,} distinct ids)")
     return 0
 

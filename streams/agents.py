@@ -34,6 +34,7 @@ def _chunks(rows: Sequence[T], size: int) -> list[Sequence[T]]:
 
 async def ingest_batch(w: Wiring, batch: Sequence[Any], accepted: faust.TopicT, dlq: faust.TopicT) -> None:
     """Validate, dedupe and route one batch; claim its ids only once its outputs were delivered."""
+    assert w.ingest is not None and w.dedupe is not None, "an ingest agent on a worker without ingest"
     records = [InRecord(e.value or b"", e.message.topic, e.message.partition, e.message.offset) for e in batch]
     out, candidates = w.ingest.decode(records, datetime.now(UTC))
     # RocksDB releases the GIL: the lookup runs beside the other agents instead of blocking them.
@@ -63,8 +64,8 @@ async def store_batch(w: Wiring, sink: RowSink, rows: Sequence[bytes], oldest_ts
         w.metrics.event_to_store_seconds.observe(max(0.0, datetime.now(UTC).timestamp() - oldest_ts))
 
 
-def register_agents(w: Wiring, events_sink: RowSink, rejected_sink: RowSink) -> None:
-    """Declare the topics and attach the agents to the worker's app."""
+def register_agents(w: Wiring, sinks: tuple[RowSink, RowSink] | None) -> None:
+    """Declare the topics and attach the agents of the worker's role (``sinks``: events, rejected)."""
     app, s = w.app, w.settings
     events_topic = app.topic(s.topic(topics.EVENTS))
     accepted_topic = app.topic(s.topic(topics.ACCEPTED))
@@ -83,9 +84,12 @@ def register_agents(w: Wiring, events_sink: RowSink, rejected_sink: RowSink) -> 
         async for batch in stream.take_events(s.sink_take_records, within=s.sink_linger_seconds):
             await store_batch(w, rejected_sink, [rejected_row(e.value) for e in batch if e.value], None)
 
-    app.agent(events_topic, name="meterline.ingest")(ingest)
-    app.agent(accepted_topic, name="meterline.store-events")(store_events)
-    app.agent(dlq_topic, name="meterline.store-rejected")(store_rejected)
+    if w.ingest is not None:
+        app.agent(events_topic, name="meterline.ingest")(ingest)
+    if sinks is not None:
+        events_sink, rejected_sink = sinks
+        app.agent(accepted_topic, name="meterline.store-events")(store_events)
+        app.agent(dlq_topic, name="meterline.store-rejected")(store_rejected)
 
     async def report_lag() -> None:
         consumer = app.consumer

@@ -29,13 +29,20 @@ def worker_dir(settings: Settings) -> Path:
     return (settings.data_dir / settings.worker_id).resolve()
 
 
+def app_id(settings: Settings) -> str:
+    """The consumer group. Role-split workers form one group per role: each group reads every
+    partition of its own topics, and a worker of one role never gets partitions it has no agent for."""
+    suffix = "" if settings.worker_role == "all" else f"-{settings.worker_role}"
+    return f"{settings.topic_prefix}meterline{suffix}"
+
+
 def create_faust_app(settings: Settings) -> faust.App:
     """A Faust app configured for at-least-once processing of batch records."""
     return faust.App(
-        f"{settings.topic_prefix}meterline",  # the consumer group; a prefix isolates environments
+        app_id(settings),
         broker=faust_broker_url(settings.kafka_bootstrap),
         store="rocksdb://",
-        datadir=str(worker_dir(settings) / "faust"),
+        datadir=str(worker_dir(settings) / f"faust-{settings.worker_role}"),
         autodiscover=False,
         # At-least-once + dedupe + settlement (DESIGN §9): faust's exactly_once has open bugs.
         processing_guarantee="at_least_once",
@@ -68,11 +75,12 @@ class Wiring:
     settings: Settings
     app: faust.App
     metrics: WorkerMetrics
-    dedupe: DedupeStore
-    ingest: IngestStep
+    dedupe: DedupeStore | None
+    ingest: IngestStep | None
 
     def close(self) -> None:
-        self.dedupe.close()
+        if self.dedupe is not None:
+            self.dedupe.close()
 
 
 def decode_limits(settings: Settings) -> DecodeLimits:

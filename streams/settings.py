@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,6 +47,9 @@ class Settings(BaseSettings):
     http_ingest_port: int = Field(8088, ge=1, le=65535, description="Port of the HTTP ingest server.")
 
     # Ingest (DESIGN §3, §9): records carry batches; the agent takes many records per step.
+    worker_role: Literal["all", "ingest", "sink"] = Field(
+        "all", description="What a worker runs: everything, or only ingest or only the ClickHouse sinks."
+    )
     worker_id: str = Field(
         "w1", description="Name of this worker; its RocksDB state lives under <data_dir>/<worker_id>."
     )

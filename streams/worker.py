@@ -22,14 +22,17 @@ log = logging.getLogger(__name__)
 def prepare(settings: Settings) -> Wiring:
     """Create topics, apply ClickHouse migrations and wire the agents; does not start consuming."""
     asyncio.run(ensure_topics(settings))
-    client = connect_clickhouse(settings)
-    migrate(client, settings.clickhouse_database, datetime.now(UTC))
     w = build_wiring(settings)
-    db = settings.clickhouse_database
-    m = w.metrics
-    events_sink = RowSink(client, f"{db}.events", on_write=m.on_sink_write, on_error=m.on_sink_error)
-    rejected_sink = RowSink(client, f"{db}.rejected_events", on_write=m.on_sink_write, on_error=m.on_sink_error)
-    register_agents(w, events_sink, rejected_sink)
+    sinks = None
+    if settings.worker_role in ("all", "sink"):
+        client = connect_clickhouse(settings)
+        migrate(client, settings.clickhouse_database, datetime.now(UTC))
+        db, m = settings.clickhouse_database, w.metrics
+        sinks = (
+            RowSink(client, f"{db}.events", on_write=m.on_sink_write, on_error=m.on_sink_error),
+            RowSink(client, f"{db}.rejected_events", on_write=m.on_sink_write, on_error=m.on_sink_error),
+        )
+    register_agents(w, sinks)
     return w
 
 

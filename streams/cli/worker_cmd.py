@@ -20,6 +20,12 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--worker-id", help="this worker's name (default METERLINE_WORKER_ID or w1)")
     p.add_argument("--metrics-port", type=int, help="Prometheus port (default METERLINE_METRICS_PORT; 0: off)")
+    p.add_argument(
+        "--role",
+        choices=["all", "ingest", "sink"],
+        help="all (default): every agent; or split across two processes (one per core): "
+        "'ingest' validates and routes, 'sink' writes ClickHouse",
+    )
     p.add_argument("--loglevel", default="warning", choices=["debug", "info", "warning", "error"])
     p.set_defaults(func=_run)
 
@@ -30,6 +36,8 @@ def _run(args: argparse.Namespace) -> int:
     overrides: dict[str, object] = {}
     if args.worker_id:
         overrides["worker_id"] = args.worker_id
+    if args.role:
+        overrides["worker_role"] = args.role
     if args.metrics_port is not None:
         overrides["metrics_port"] = args.metrics_port
     return run_worker(load_settings(**overrides), loglevel=args.loglevel)
