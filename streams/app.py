@@ -93,6 +93,8 @@ def decode_limits(settings: Settings) -> DecodeLimits:
 
 def build_wiring(settings: Settings, metrics: WorkerMetrics | None = None) -> Wiring:
     app = create_faust_app(settings)
-    dedupe = DedupeStore(worker_dir(settings) / "dedupe", horizon=timedelta(hours=settings.dedupe_horizon_hours))
-    ingest = IngestStep(dedupe, settings.topic_partitions, decode_limits(settings))
+    dedupe, ingest = None, None
+    if settings.worker_role in ("all", "ingest"):
+        dedupe = DedupeStore(worker_dir(settings) / "dedupe", horizon=timedelta(hours=settings.dedupe_horizon_hours))
+        ingest = IngestStep(dedupe, settings.topic_partitions, decode_limits(settings))
     return Wiring(settings, app, metrics or WorkerMetrics(), dedupe, ingest)
