@@ -1,0 +1,133 @@
+"""Quota state and alert decisions for one account, metric and period (DESIGN §6).
+
+Pure: given the period-to-date usage before and after a batch, say what the state is now and which
+thresholds were crossed by this batch. Usage only grows within a period, so each alert is raised
+once per account, metric and period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from rating.catalog.model import MeteredRule
+from rating.money import ZERO
+from rating.pricing import metric_charge
+
+AlertKind = Literal["quota_80", "quota_100", "hard_cap", "not_entitled", "fair_use"]
+EIGHTY = Decimal("0.8")
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaState:
+    account_id: str
+    metric: str
+    period: str
+    used: Decimal
+    included: Decimal | None  # None: unlimited
+    remaining: Decimal | None
+    hard_cap: Decimal | None
+    over_limit: bool  # past the included quantity (billed as overage where priced)
+    hard_capped: bool  # at or past the hard cap: gateways should block
+    entitled: bool
+    rate_limit_per_minute: int
+    as_of: datetime
+
+    def to_record(self) -> dict[str, object]:
+        def text(d: Decimal | None) -> str | None:
+            return None if d is None else f"{d.normalize():f}"
+
+        return {
+            "account_id": self.account_id,
+            "metric": self.metric,
+            "period": self.period,
+            "used": text(self.used),
+            "included": text(self.included),
+            "remaining": text(self.remaining),
+            "hard_cap": text(self.hard_cap),
+            "over_limit": self.over_limit,
+            "hard_capped": self.hard_capped,
+            "entitled": self.entitled,
+            "rate_limit_per_minute": self.rate_limit_per_minute,
+            "as_of": self.as_of.isoformat(),
+        }
+
+
+def quota_state(
+    account_id: str, metric: str, period: str, rule: MeteredRule, rate_limit: int, used: Decimal, as_of: datetime
+) -> QuotaState:
+    included = rule.included
+    return QuotaState(
+        account_id,
+        metric,
+        period,
+        used,
+        included,
+        None if included is None else max(ZERO, included - used),
+        rule.hard_cap,
+        included is not None and used > included,
+        rule.hard_cap is not None and used >= rule.hard_cap,
+        rule.entitled,
+        rate_limit,
+        as_of,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    account_id: str
+    metric: str
+    period: str
+    kind: AlertKind
+    threshold: Decimal
+    used: Decimal
+    at: datetime
+
+
+def _crossed(before: Decimal, after: Decimal, threshold: Decimal) -> bool:
+    return before < threshold <= after
+
+
+def new_alerts(
+    account_id: str, metric: str, period: str, rule: MeteredRule, before: Decimal, after: Decimal, at: datetime
+) -> list[Alert]:
+    """The alerts this batch raises: thresholds crossed going from ``before`` to ``after``."""
+    out: list[Alert] = []
+
+    def alert(kind: AlertKind, threshold: Decimal) -> None:
+        out.append(Alert(account_id, metric, period, kind, threshold, after, at))
+
+    if not rule.entitled:
+        if before == 0 < after:
+            alert("not_entitled", ZERO)
+        return out
+    if rule.included is not None and rule.included > 0:
+        if _crossed(before, after, rule.included * EIGHTY):
+            alert("quota_80", rule.included * EIGHTY)
+        if _crossed(before, after, rule.included):
+            alert("quota_100", rule.included)
+    if rule.hard_cap is not None and _crossed(before, after, rule.hard_cap):
+        alert("hard_cap", rule.hard_cap)
+    if rule.fair_use_alert is not None and _crossed(before, after, rule.fair_use_alert):
+        alert("fair_use", rule.fair_use_alert)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class RatedDelta:
+    """What one batch added to a period's rating: the deltas the live stage emits on usage.rated."""
+
+    quantity: Decimal
+    included: Decimal
+    billable: Decimal
+    unit_price: Decimal
+    amount: Decimal  # provisional, full precision
+
+
+def rate_delta(rule: MeteredRule, before: Decimal, after: Decimal) -> RatedDelta:
+    a, b = metric_charge(rule, before), metric_charge(rule, after)
+    return RatedDelta(
+        after - before, b.included - a.included, b.billable - a.billable, b.unit_price, b.amount - a.amount
+    )
