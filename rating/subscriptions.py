@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -92,3 +92,29 @@ class SubscriptionHistory:
             if v is not None:
                 out.append(Segment(start, end, v))
         return out
+
+
+def billing_account(
+    org_id: str | None, user_id: str, org_history: SubscriptionHistory | None, at: datetime
+) -> tuple[str, SubscriptionVersion | None]:
+    """DESIGN §4: the organization when its subscription is billable at ``at``, otherwise the user.
+
+    Returns the account and the organization's version when the organization is billed (the user's
+    version must be looked up by the caller otherwise)."""
+    if org_id and org_history is not None:
+        v = org_history.at(at)
+        if v is not None and v.status in BILLABLE_STATUSES:
+            return org_id, v
+    return user_id, None
+
+
+def free_version(account_id: str, kind: Literal["user", "org"], anchor: date) -> SubscriptionVersion:
+    """What an account without a subscription is rated under: the free tier since forever."""
+    return SubscriptionVersion(
+        account_id=account_id,
+        account_kind=kind,
+        tier="free",
+        anchor=anchor,
+        effective_from=datetime(1970, 1, 1, tzinfo=UTC),
+        version=0,
+    )

@@ -47,9 +47,10 @@ class Settings(BaseSettings):
     http_ingest_port: int = Field(8088, ge=1, le=65535, description="Port of the HTTP ingest server.")
 
     # Ingest (DESIGN §3, §9): records carry batches; the agent takes many records per step.
-    worker_role: Literal["all", "ingest", "sink"] = Field(
-        "all", description="What a worker runs: everything, or only ingest or only the ClickHouse sinks."
+    worker_role: Literal["all", "ingest", "rate", "sink"] = Field(
+        "all", description="What a worker runs: everything, or only ingest, live rating or the ClickHouse sinks."
     )
+    catalog_path: Path | None = Field(None, description="Catalog TOML file; default the one shipped in rating/.")
     worker_id: str = Field(
         "w1", description="Name of this worker; its RocksDB state lives under <data_dir>/<worker_id>."
     )

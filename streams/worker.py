@@ -8,13 +8,16 @@ from datetime import UTC, datetime
 
 import faust
 
+from rating.catalog.loader import load_catalog
 from sinks.clickhouse import RowSink
 from sinks.clickhouse_client import connect_clickhouse
 from sinks.migrations import migrate
 from streams.agents import register_agents
 from streams.app import Wiring, build_wiring
 from streams.kafka_admin import ensure_topics
+from streams.rate_agent import register_rating
 from streams.settings import Settings
+from streams.subscription_registry import SubscriptionRegistry
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,8 @@ def prepare(settings: Settings) -> Wiring:
             RowSink(client, f"{db}.rejected_events", on_write=m.on_sink_write, on_error=m.on_sink_error),
         )
     register_agents(w, sinks)
+    if settings.worker_role in ("all", "rate"):
+        register_rating(w.app, settings, load_catalog(settings.catalog_path), SubscriptionRegistry())
     return w
 
 

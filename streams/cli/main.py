@@ -27,6 +27,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "streams.cli.ingest_cmd",
     "streams.cli.schema_cmd",
     "streams.cli.demo_cmd",
+    "streams.cli.subscriptions_cmd",
+    "streams.cli.quota_cmd",
 )
 
 

@@ -22,9 +22,9 @@ def register(sub: Any) -> None:
     p.add_argument("--metrics-port", type=int, help="Prometheus port (default METERLINE_METRICS_PORT; 0: off)")
     p.add_argument(
         "--role",
-        choices=["all", "ingest", "sink"],
-        help="all (default): every agent; or split across two processes (one per core): "
-        "'ingest' validates and routes, 'sink' writes ClickHouse",
+        choices=["all", "ingest", "rate", "sink"],
+        help="all (default): every agent; or split across processes (one per core): 'ingest' validates and "
+        "routes, 'rate' keeps live usage, quotas and alerts, 'sink' writes ClickHouse",
     )
     p.add_argument("--loglevel", default="warning", choices=["debug", "info", "warning", "error"])
     p.set_defaults(func=_run)

@@ -1,0 +1,98 @@
+"""``meterline subscriptions put``: publish a subscription version to ``billing.subscriptions``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from streams.cli.output import emit_json
+from streams.errors import MeterlineError
+from streams.settings import load_settings
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "subscriptions", help="publish subscriptions", description="Subscriptions on billing.subscriptions."
+    )
+    ssub = p.add_subparsers(dest="subscriptions_command", metavar="ACTION", required=True)
+    put = ssub.add_parser(
+        "put",
+        help="publish a subscription version (a new tier, status or contract from a time on)",
+        description="Publish one subscription version for an account. Usage from --effective-from on is rated "
+        "under it; earlier usage keeps the version that was in effect (the record carries the history).",
+    )
+    put.add_argument("--account", required=True, help="account id (org or user)")
+    put.add_argument("--kind", required=True, choices=["user", "org"])
+    put.add_argument("--tier", required=True, help="a tier of the catalog: free, standard, enterprise")
+    put.add_argument("--interval", default="month", choices=["month", "year"])
+    put.add_argument("--status", default="active", choices=["trialing", "active", "past_due", "unpaid", "canceled"])
+    put.add_argument("--anchor", type=date.fromisoformat, help="YYYY-MM-DD (default: today, UTC)")
+    put.add_argument("--effective-from", type=datetime.fromisoformat, help="RFC 3339 with offset (default: now)")
+    put.add_argument("--contract", type=Path, help="JSON file of contract overrides (enterprise)")
+    put.add_argument("--json", action="store_true", help="print the published record as JSON")
+    put.set_defaults(func=_put)
+
+
+def _put(args: argparse.Namespace) -> int:
+    from aiokafka import AIOKafkaProducer
+    from pydantic import ValidationError
+
+    from rating.catalog.loader import load_catalog
+    from rating.catalog.model import ContractOverrides
+    from rating.subscriptions import SubscriptionVersion
+    from streams.kafka_admin import ensure_topics
+    from streams.kafka_read import read_to_end
+    from streams.subscription_registry import decode_subscription, encode_subscription
+    from streams.topics import SUBSCRIPTIONS
+
+    settings = load_settings()
+    now = datetime.now(UTC)
+    effective = args.effective_from or now
+    if effective.tzinfo is None:
+        raise MeterlineError("--effective-from needs a UTC offset, e.g. 2026-11-16T00:00:00Z")
+    catalog = load_catalog(settings.catalog_path).at(effective)
+    if args.tier not in catalog.tiers:
+        raise MeterlineError(f"unknown tier {args.tier!r}: the catalog has {', '.join(sorted(catalog.tiers))}")
+    try:
+        contract = ContractOverrides.model_validate(orjson.loads(args.contract.read_bytes())) if args.contract else None
+        version = SubscriptionVersion(
+            account_id=args.account,
+            account_kind=args.kind,
+            tier=args.tier,
+            status=args.status,
+            interval=args.interval,
+            anchor=args.anchor or now.date(),
+            effective_from=effective,
+            version=int(now.timestamp() * 1000),
+            contract=contract,
+        )
+    except (ValidationError, OSError, orjson.JSONDecodeError) as exc:
+        raise MeterlineError(f"invalid subscription: {exc}") from exc
+
+    async def publish() -> bytes:
+        await ensure_topics(settings)
+        topic = settings.topic(SUBSCRIPTIONS)
+        history = []
+        for rec in await read_to_end(settings.kafka_bootstrap, topic):
+            if rec.key == args.account.encode() and rec.value:
+                history = decode_subscription(rec.value)  # the latest record carries all earlier versions
+        value = encode_subscription(version, [*history, version])
+        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, enable_idempotence=True, acks="all")
+        await producer.start()
+        try:
+            await producer.send_and_wait(topic, value, key=args.account.encode())
+        finally:
+            await producer.stop()
+        return value
+
+    value = asyncio.run(publish())
+    if args.json:
+        emit_json(orjson.loads(value))
+    else:
+        print(f"{args.account}: {args.tier} ({args.interval}, {args.status}) from {effective.isoformat()}")
+    return 0
