@@ -112,7 +112,9 @@ class GaugeState:
         return GaugeState(self.carried_in, tuple(merged[k] for k in sorted(merged)))
 
     def merge(self, other: GaugeState) -> GaugeState:
-        return self.add(other.samples)
+        # The carried-in value is set by whoever opened the period (the others hold the default 0);
+        # taking the larger keeps merge commutative and associative whichever side carries it.
+        return GaugeState(max(self.carried_in, other.carried_in), self.samples).add(other.samples)
 
     def time_weighted_average(self, start_ms: int, end_ms: int, until_ms: int | None = None) -> Decimal:
         """Average over the whole period [start, end); with ``until_ms``, only the part up to it."""

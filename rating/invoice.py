@@ -4,13 +4,12 @@ Rules (docs/rating.md):
 - Metered usage is rated under the subscription version in effect when it happened; the included
   quantity belongs to the period and is consumed in time order across versions (each segment is
   charged the difference its own rule makes between the cumulative usage before and after it).
-- The base fee is charged in advance for the version in effect at the period start; an upgrade
-  inside the period adds ``base_fee_proration`` = (new fee - old fee) x the fraction of the billing
-  interval left. Downgrades and cancellations take effect at a period end, so they never prorate.
-- Annual fees (standard yearly base fee, enterprise platform fee) are charged in the period that
-  starts in the anchor's month, i.e. once per contract year, in advance.
-- Seats (distinct active users) and storage (time-weighted average) are priced once per period
-  under the version in effect at its end.
+  A canceled version, or no subscription at all, is rated under the catalog's default tier.
+- Fees (base fee, annual fees, upgrade proration): see rating/fees.py.
+- Seats are the distinct active users of the stretches under a seat-priced tier, priced once under
+  the last such tier; storage is the period's time-weighted average GB (stretches weighted by their
+  length), priced once under the version in effect at the period end.
+- Late events past settlement arrive as ``correction:<code>`` lines of a later period.
 - Every line is rounded to cents half-even once; totals add rounded lines.
 """
 
@@ -18,15 +17,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
 from rating.catalog.model import CatalogVersion, Tier
+from rating.errors import RatingError
+from rating.fees import fee_lines
 from rating.money import ZERO, line_amount, money_text
 from rating.periods import Period
 from rating.pricing import metric_charge, tiered_charge
-from rating.subscriptions import Segment, SubscriptionHistory
+from rating.subscriptions import Segment, SubscriptionHistory, SubscriptionVersion, rated_tier
 from rating.usage import PeriodUsage
 
 _US = timedelta(microseconds=1)
@@ -89,13 +90,37 @@ class Invoice:
         }
 
 
-def _fraction_left(start: datetime, end: datetime, at: datetime) -> Decimal:
-    """Exact fraction of [start, end) left at ``at`` (integer microseconds, no float)."""
-    return Decimal((end - at) // _US) / Decimal((end - start) // _US)
+class InvoiceError(RatingError):
+    """The inputs of an invoice do not fit together (no subscription, usage not split per version...)."""
 
 
-def _fee(tier: Tier, interval: str) -> Decimal:
-    return Decimal(tier.base_fee.get(interval, ZERO))  # type: ignore[call-overload]
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """A late event's effect on a finalized period, billed in a later one (DESIGN §7)."""
+
+    code: str
+    description: str
+    amount: Decimal  # full precision; may be negative (a credit)
+    quantity: Decimal = Decimal(1)
+
+
+def billing_segments(history: SubscriptionHistory, period: Period, catalog: CatalogVersion) -> list[Segment]:
+    """The stretches of ``period`` an invoice rates separately (split settled usage along them); an
+    account without a subscription is one stretch under the catalog's default tier."""
+    segments = history.segments(period)
+    if segments:
+        return segments
+    if catalog.default_tier is None:
+        raise InvoiceError(f"{history.account_id} has no subscription in {period.key} and no default tier")
+    default = SubscriptionVersion(
+        account_id=history.account_id,
+        account_kind="user",
+        tier=catalog.default_tier,
+        anchor=period.start.date(),
+        effective_from=period.start,
+        version=0,
+    )
+    return [Segment(period.start, period.end, default)]
 
 
 def preview_invoice(
@@ -105,89 +130,95 @@ def preview_invoice(
     catalog: CatalogVersion,
     *,
     status: Literal["draft", "final"] = "draft",
+    corrections: Sequence[Correction] = (),
 ) -> Invoice:
     """The invoice document of ``period``. ``usage_by_segment[i]`` is the usage during the i-th of
-    ``history.segments(period)`` (one entry when the subscription did not change)."""
-    segments = history.segments(period) or []
-    if not segments:
-        raise ValueError(f"{history.account_id} has no subscription in {period.key}")
+    ``history.segments(period)`` (one entry when the subscription did not change; an account without
+    a subscription is one segment under the catalog's default tier)."""
+    segments = billing_segments(history, period, catalog)
     if len(usage_by_segment) != len(segments):
-        raise ValueError(f"{len(segments)} subscription segments but {len(usage_by_segment)} usage parts")
-    tiers = [seg.version.tier_of(catalog.tiers) for seg in segments]
+        raise InvoiceError(f"{len(segments)} subscription segments but {len(usage_by_segment)} usage parts")
+    tiers = [rated_tier(seg.version, catalog) for seg in segments]
+    fee_tiers = [seg.version.tier_of(catalog.tiers) for seg in segments]
     lines: list[InvoiceLine] = []
     flags: list[Flag] = []
-    lines += _fee_lines(segments, tiers, period)
+    fee_segments = [(seg.start, seg.version, t) for seg, t in zip(segments, fee_tiers, strict=True)]
+    for f in fee_lines(period, fee_segments):
+        lines.append(InvoiceLine(f.code, f.description, f.quantity, f.unit_price, line_amount(f.amount)))
     lines += _metered_lines(segments, tiers, usage_by_segment, flags)
-    last_tier, last_usage = tiers[-1], usage_by_segment[-1]
-    if last_tier.seats is not None and last_usage.seats:
-        seats = tiered_charge(last_tier.seats, Decimal(last_usage.seats))
-        lines.append(
-            InvoiceLine(
-                "seats", f"{last_usage.seats} active seats", seats.quantity, seats.unit_price, line_amount(seats.amount)
-            )
-        )
-    storage_rule = last_tier.metrics.get("storage_gb")
-    if storage_rule is not None:
-        ch = metric_charge(storage_rule, last_usage.storage_gb_avg)
-        if ch.amount:
-            lines.append(
-                InvoiceLine(
-                    "storage_overage",
-                    "Storage over the included GB (GB-month, time-weighted)",
-                    ch.billable,
-                    ch.unit_price,
-                    line_amount(ch.amount),
-                )
-            )
-        _flag(flags, "storage_gb", ch.over_cap, ch.not_entitled)
-    for name, qty in sorted(last_usage.addons.items()):
-        addon = catalog.addons.get(name)
-        contract = segments[-1].version.contract
-        price = (contract.addons.get(name) if contract else None) or (addon.unit_amount if addon else None)
-        if price is not None and qty:
-            desc = addon.description if addon else name
-            lines.append(InvoiceLine(f"addon:{name}", desc, qty, price, line_amount(qty * price)))
+    lines += _seat_lines(tiers, usage_by_segment)
+    lines += _storage_lines(segments, tiers, usage_by_segment, period, flags)
+    lines += _addon_lines(segments[-1].version, catalog, usage_by_segment)
+    for c in corrections:
+        unit = c.amount / c.quantity if c.quantity else c.amount
+        lines.append(InvoiceLine(f"correction:{c.code}", c.description, c.quantity, unit, line_amount(c.amount)))
     return Invoice(history.account_id, period, status, tuple(lines), tuple(flags))
 
 
-def _recurring_fee(fees: dict[str, Decimal], interval: str) -> tuple[Decimal, bool] | None:
-    """The fee for the plan's interval, else an annual one (an enterprise platform fee); (fee, annual)."""
-    if interval in fees:
-        return Decimal(fees[interval]), interval == "year"
-    if "year" in fees:
-        return Decimal(fees["year"]), True
-    return None
+def _seat_lines(tiers: Sequence[Tier], usage: Sequence[PeriodUsage]) -> list[InvoiceLine]:
+    """Distinct active users of the stretches under a seat-priced tier, priced under the last such tier."""
+    priced = [(t, u) for t, u in zip(tiers, usage, strict=True) if t.seats is not None]
+    if not priced:
+        return []
+    users = frozenset().union(*(u.seat_users for _, u in priced))
+    if users:
+        count = len(users)
+    else:
+        counted = [u.seats for _, u in priced if u.seats]
+        if len(counted) > 1:
+            raise InvoiceError("seat counts of several stretches cannot be combined: pass seat_users")
+        count = counted[0] if counted else 0
+    price = priced[-1][0].seats
+    if not count or price is None:
+        return []
+    ch = tiered_charge(price, Decimal(count))
+    return [InvoiceLine("seats", f"{count} active seats", ch.quantity, ch.unit_price, line_amount(ch.amount))]
 
 
-def _fee_lines(segments: Sequence[Segment], tiers: Sequence[Tier], period: Period) -> list[InvoiceLine]:
-    lines: list[InvoiceLine] = []
-    first, tier = segments[0].version, tiers[0]
-    for code, fees in (("base_fee", tier.base_fee), ("platform_fee", tier.platform_fee)):
-        found = _recurring_fee({str(k): v for k, v in fees.items()}, first.interval)
-        if found is None or not found[0]:
-            continue
-        fee, annual = found
-        if annual and period.start.month != first.anchor.month:
-            continue  # annual fees are charged once per contract year, in advance
-        label = "annual" if annual else "monthly"
-        desc = f"{tier.display_name} {code.replace('_', ' ')} ({label})"
-        lines.append(InvoiceLine(code, desc, Decimal(1), fee, line_amount(fee)))
-    # Upgrades inside the period: the difference for the time left.
-    for prev_tier, seg, tier in zip(tiers, segments[1:], tiers[1:], strict=False):
-        old = _fee(prev_tier, seg.version.interval)
-        new = _fee(tier, seg.version.interval)
-        if new > old:
-            frac = _fraction_left(period.start, period.end, seg.start)
-            amount = (new - old) * frac
-            lines.append(
-                InvoiceLine(
-                    "base_fee_proration",
-                    f"Upgrade to {tier.display_name}: {frac:.4f} of the period left",
-                    frac,
-                    new - old,
-                    line_amount(amount),
-                )
-            )
+def _storage_lines(
+    segments: Sequence[Segment],
+    tiers: Sequence[Tier],
+    usage: Sequence[PeriodUsage],
+    period: Period,
+    flags: list[Flag],
+) -> list[InvoiceLine]:
+    """The period's time-weighted average GB (stretches weighted by length), under the last version's rule."""
+    rule = tiers[-1].metrics.get("storage_gb")
+    if rule is None:
+        return []
+    total = Decimal((period.end - period.start) // _US)
+    avg = (
+        sum((u.storage_gb_avg * Decimal((s.end - s.start) // _US) for s, u in zip(segments, usage, strict=True)), ZERO)
+        / total
+    )
+    ch = metric_charge(rule, avg)
+    _flag(flags, "storage_gb", ch.over_cap, ch.not_entitled)
+    if not ch.amount:
+        return []
+    desc = "Storage over the included GB (GB-month, time-weighted)"
+    return [InvoiceLine("storage_overage", desc, ch.billable, ch.unit_price, line_amount(ch.amount))]
+
+
+def _addon_lines(
+    version: SubscriptionVersion, catalog: CatalogVersion, usage: Sequence[PeriodUsage]
+) -> list[InvoiceLine]:
+    """Contracted add-ons of the period, at the contract's price, else the catalog's (none: by quote)."""
+    quantities: dict[str, Decimal] = {}
+    for u in usage:
+        for name, qty in u.addons.items():
+            quantities[name] = quantities.get(name, ZERO) + qty
+    contract = version.contract
+    lines = []
+    for name, qty in sorted(quantities.items()):
+        addon = catalog.addons.get(name)
+        price = contract.addons.get(name) if contract else None
+        if price is None and addon is not None:
+            price = addon.unit_amount
+        if qty and price is None:
+            raise InvoiceError(f"add-on {name!r} has no price in the catalog or the contract (by quote)")
+        if qty and price is not None:
+            desc = addon.description if addon else name
+            lines.append(InvoiceLine(f"addon:{name}", desc, qty, price, line_amount(qty * price)))
     return lines
 
 

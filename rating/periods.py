@@ -9,10 +9,12 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
 from rating.errors import RatingError
 
 HOUR_MS = 3_600_000
+_US = timedelta(microseconds=1)
 
 
 def require_aware(at: datetime, what: str = "datetime") -> datetime:
@@ -74,6 +76,24 @@ def period_by_key(anchor: date, key: str) -> Period:
     except (ValueError, calendar.IllegalMonthError) as exc:
         raise RatingError(f"invalid period {key!r}: expected YYYY-MM") from exc
     return period_containing(anchor, start)
+
+
+def contract_year_containing(anchor: date, at: datetime) -> Period:
+    """The contract year ``[anniversary, next anniversary)`` of ``anchor`` that contains ``at``.
+
+    Annual fees are charged once per contract year; an anchor on Feb 29 falls on Feb 28 in other years.
+    """
+    at = require_aware(at, "at")
+    start = _anchored(at.year, anchor.month, anchor.day)
+    if at < start:
+        start = _anchored(at.year - 1, anchor.month, anchor.day)
+    return Period(start, _anchored(start.year + 1, anchor.month, anchor.day))
+
+
+def fraction_left(span: Period, at: datetime) -> Decimal:
+    """Exact fraction of ``span`` left at ``at`` (integer microseconds, no float), clamped to [0, 1]."""
+    at = min(max(require_aware(at, "at"), span.start), span.end)
+    return Decimal((span.end - at) // _US) / Decimal((span.end - span.start) // _US)
 
 
 def hour_window_start_ms(ts_ms: int) -> int:

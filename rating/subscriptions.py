@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from rating.catalog.model import ContractOverrides, Tier
+from rating.catalog.model import CatalogVersion, ContractOverrides, Tier
 from rating.errors import RatingError
 from rating.periods import Period, require_aware
 
@@ -118,3 +118,13 @@ def free_version(account_id: str, kind: Literal["user", "org"], anchor: date) ->
         effective_from=datetime(1970, 1, 1, tzinfo=UTC),
         version=0,
     )
+
+
+def rated_tier(version: SubscriptionVersion, catalog: CatalogVersion) -> Tier:
+    """The terms usage is rated under: the version's tier with its contract; a canceled version is
+    rated under the catalog's default tier (the live stage and the invoice must agree on this)."""
+    if version.status != "canceled":
+        return version.tier_of(catalog.tiers)
+    if catalog.default_tier is None:
+        raise RatingError(f"{version.account_id} is canceled and catalog {catalog.version} has no default_tier")
+    return catalog.tiers[catalog.default_tier]

@@ -15,9 +15,12 @@ class PeriodUsage:
 
     api_calls: Decimal = ZERO
     ai_requests: Decimal = ZERO
-    storage_gb_avg: Decimal = ZERO  # time-weighted average over the period
+    # Time-weighted average GB over the stretch this usage covers (the whole period when the
+    # subscription did not change); the invoice weights the stretches by their length.
+    storage_gb_avg: Decimal = ZERO
     premium_features: Mapping[str, Decimal] = field(default_factory=dict)  # uses per feature
-    seats: int = 0  # distinct active users in the period
+    seats: int = 0  # distinct active users (used when seat_users is empty)
+    seat_users: frozenset[str] = frozenset()  # the distinct active users themselves (exact across stretches)
     addons: Mapping[str, Decimal] = field(default_factory=dict)  # contracted add-on quantities
 
     def metric(self, name: str) -> Decimal:
@@ -26,5 +29,5 @@ class PeriodUsage:
             "ai_requests": self.ai_requests,
             "storage_gb": self.storage_gb_avg,
             "premium_feature": sum(self.premium_features.values(), ZERO),
-            "active_user": Decimal(self.seats),
+            "active_user": Decimal(len(self.seat_users) or self.seats),
         }.get(name, ZERO)

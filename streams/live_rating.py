@@ -25,7 +25,7 @@ from rating.catalog.model import MeteredRule
 from rating.money import ZERO
 from rating.periods import period_containing
 from rating.quota import Alert, QuotaState, new_alerts, quota_state, rate_delta
-from rating.subscriptions import billing_account
+from rating.subscriptions import billing_account, rated_tier
 from schemas.events import AcceptedEvent, epoch_ms
 from streams.subscription_registry import SubscriptionRegistry
 
@@ -75,7 +75,7 @@ def rate_batch(
         if version is None:
             version = registry.version_at(ev.user_id, "user", at)
         cat = catalog.at(at)
-        tier = version.tier_of(cat.tiers)
+        tier = rated_tier(version, cat)  # the same terms settlement uses (canceled → default tier)
         period = period_containing(version.anchor, at)
         key = (ev.account_id, billed, period.key, ev.metric)
         g = groups.get(key)
@@ -175,8 +175,8 @@ def _fold(g: _Group, slot: dict[str, Any], catalog: Catalog, now: datetime) -> t
         slot["features"] = features
     if g.metric == "ai_requests":
         cost = _num(slot.get("ai_cost"))
-        table = catalog.at(now).ai_costs
         for e in g.events:
+            table = catalog.at(e.timestamp).ai_costs  # event time: a replay prices like settlement
             p = e.properties
             cost += ai_request_cost(
                 table,

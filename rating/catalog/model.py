@@ -99,6 +99,7 @@ class CatalogVersion(_Frozen):
     version: str = Field(min_length=1)
     effective_from: datetime
     currency: Literal["usd"] = "usd"
+    default_tier: str | None = None  # what an account without a (live) subscription is rated under
     tiers: dict[str, Tier]
     addons: dict[str, Addon] = Field(default_factory=dict)
     ai_costs: dict[str, dict[str, AiCost]] = Field(default_factory=dict)
@@ -107,6 +108,8 @@ class CatalogVersion(_Frozen):
     def _aware(self) -> CatalogVersion:
         if self.effective_from.tzinfo is None:
             raise ValueError("effective_from needs a UTC offset")
+        if self.default_tier is not None and self.default_tier not in self.tiers:
+            raise ValueError(f"default_tier {self.default_tier!r} is not one of the tiers {sorted(self.tiers)}")
         return self
 
 
