@@ -35,7 +35,9 @@ _MIN_MS, _MAX_MS = 946_684_800_000, 7_258_118_400_000
 _batch_decoder = msgspec.json.Decoder(WireBatch)
 _event_decoder = msgspec.json.Decoder(WireEvent)
 _any_decoder = msgspec.json.Decoder(float_hook=Decimal)  # keeps JSON numbers exact
-_encoder = msgspec.json.Encoder()
+# Re-encodes those Decimals as JSON numbers again, so the slow path types them exactly as the fast
+# path does (a property 1.5 stays a number, not "1.5") and a dead letter shows the event as sent.
+_encoder = msgspec.json.Encoder(decimal_format="number")
 _PATH = re.compile(r"`\$(?P<path>[^`]*)`$")
 
 
@@ -68,9 +70,31 @@ class DecodeResult:
         return len(self.accepted) + len(self.rejections) + self.duplicates
 
 
-def decode_record(raw: bytes, *, now: datetime, limits: DecodeLimits = DecodeLimits()) -> DecodeResult:
-    """Decode one Kafka record value (one event or ``{"events": [...]}``). Total: never raises."""
+_DEFAULT_LIMITS = DecodeLimits()
+
+
+def decode_record(
+    raw: bytes,
+    *,
+    now: datetime,
+    limits: DecodeLimits = _DEFAULT_LIMITS,
+    max_lateness: timedelta | None = None,
+    max_future: timedelta | None = None,
+    max_record_bytes: int | None = None,
+) -> DecodeResult:
+    """Decode one Kafka record value (one event or ``{"events": [...]}``). Total: never raises.
+
+    ``now`` is the caller's clock (aware); events older than ``now - max_lateness`` or newer than
+    ``now + max_future`` are refused. The keyword limits override the matching ``limits`` field.
+    """
     try:
+        if max_lateness is not None or max_future is not None or max_record_bytes is not None:
+            limits = DecodeLimits(
+                max_lateness=limits.max_lateness if max_lateness is None else max_lateness,
+                max_future=limits.max_future if max_future is None else max_future,
+                max_record_bytes=limits.max_record_bytes if max_record_bytes is None else max_record_bytes,
+                max_events=limits.max_events,
+            )
         return _decode(raw, now, limits)
     except Exception as exc:  # a decoder bug must not crash the worker or lose the record
         return DecodeResult(rejections=[Rejection(RejectReason.WRONG_TYPE, f"unexpected: {exc!r}", raw, 0)])

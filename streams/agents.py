@@ -19,6 +19,7 @@ from schemas.dlq import rejected_row
 from sinks.clickhouse import RowSink
 from streams import topics
 from streams.app import Wiring
+from streams.crash import crash_only
 from streams.ingest import InRecord
 
 log = logging.getLogger(__name__)
@@ -85,11 +86,11 @@ def register_agents(w: Wiring, sinks: tuple[RowSink, RowSink] | None) -> None:
             await store_batch(w, rejected_sink, [rejected_row(e.value) for e in batch if e.value], None)
 
     if w.ingest is not None:
-        app.agent(events_topic, name="meterline.ingest")(ingest)
+        app.agent(events_topic, name="meterline.ingest")(crash_only(ingest))
     if sinks is not None:
         events_sink, rejected_sink = sinks
-        app.agent(accepted_topic, name="meterline.store-events")(store_events)
-        app.agent(dlq_topic, name="meterline.store-rejected")(store_rejected)
+        app.agent(accepted_topic, name="meterline.store-events")(crash_only(store_events))
+        app.agent(dlq_topic, name="meterline.store-rejected")(crash_only(store_rejected))
 
     async def report_lag() -> None:
         consumer = app.consumer

@@ -22,6 +22,7 @@ from rating.catalog.loader import Catalog
 from schemas.accepted import decode_rows
 from schemas.events import AcceptedEvent
 from streams import topics
+from streams.crash import crash_only
 from streams.live_rating import rate_batch
 from streams.settings import Settings
 from streams.subscription_registry import SubscriptionRegistry, follow
@@ -108,5 +109,5 @@ def register_rating(app: faust.App, s: Settings, catalog: Catalog, registry: Sub
         ]
         await asyncio.gather(*pending)
 
-    app.task(follow_subscriptions)
-    app.agent(accepted, name="meterline.rate")(rate)
+    app.task(crash_only(follow_subscriptions))
+    app.agent(accepted, name="meterline.rate")(crash_only(rate))
