@@ -16,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -30,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from schemas.decode import DecodeLimits, decode_record  # noqa: E402
 from streams.kafka_admin import ensure_topics  # noqa: E402
+from streams.metrics import read_metrics as scrape  # noqa: E402
 from streams.partitioning import partition_for  # noqa: E402
 from streams.settings import load_settings  # noqa: E402
 from streams.topics import EVENTS  # noqa: E402
@@ -133,15 +133,6 @@ async def raw_consume(bootstrap: str, topic: str, partitions: int, expected: int
     finally:
         await consumer.stop()
     return n / (time.perf_counter() - t0)
-
-
-def scrape(port: int) -> dict[str, float]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as resp:
-            lines = resp.read().decode().splitlines()
-    except OSError:
-        return {}
-    return {ln.rpartition(" ")[0]: float(ln.rpartition(" ")[2]) for ln in lines if ln and not ln.startswith("#")}
 
 
 def peak_rss_mib(pid: int) -> float:

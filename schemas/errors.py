@@ -13,5 +13,9 @@ class DeliveryError(SchemaError):
     """Kafka did not acknowledge a batch; its events stay buffered and the next flush retries them."""
 
 
+class BufferFull(DeliveryError):
+    """The synchronous client waited ``block_timeout`` for room in its bounded buffer (Kafka is behind)."""
+
+
 class ClientClosed(SchemaError):
     """The client was closed; create a new one."""

@@ -32,7 +32,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import murmur2
 from pydantic import ValidationError
 
-from schemas.errors import ClientClosed, DeliveryError, InvalidEvent
+from schemas.errors import BufferFull, ClientClosed, DeliveryError, InvalidEvent
 from schemas.events import UsageEvent
 
 DEFAULT_TOPIC = "usage.events"
@@ -138,13 +138,18 @@ class AsyncUsageClient:
         properties: Mapping[str, Any] | None = None,
         event_id: str | None = None,
         timestamp: datetime | int | None = None,
+        source: str | None = None,
     ) -> str:
-        """Validate and buffer one event; returns its ``event_id``. Raises ``InvalidEvent`` at once."""
+        """Validate and buffer one event; returns its ``event_id``. Raises ``InvalidEvent`` at once.
+
+        ``event_id`` defaults to a new uuid4, ``timestamp`` to the client's clock, ``source`` to the
+        client's. Waits while ``max_pending`` events are unsent (back-pressure).
+        """
         ev = build_event(
             metric,
             quantity,
             user_id=user_id,
-            source=self.source,
+            source=source or self.source,
             org_id=org_id,
             properties=properties,
             event_id=event_id,
@@ -256,20 +261,27 @@ class UsageClient:
         properties: Mapping[str, Any] | None = None,
         event_id: str | None = None,
         timestamp: datetime | int | None = None,
+        source: str | None = None,
     ) -> str:
-        """Validate in the caller's thread (raises ``InvalidEvent``), then buffer; blocks when full."""
+        """Validate in the caller's thread (raises ``InvalidEvent``), then buffer.
+
+        Blocks while ``max_pending`` events are unsent; raises ``BufferFull`` after ``block_timeout``.
+        """
         ev = build_event(
             metric,
             quantity,
             user_id=user_id,
-            source=self.source,
+            source=source or self.source,
             org_id=org_id,
             properties=properties,
             event_id=event_id,
             timestamp=timestamp,
             now=self._clock,
         )
-        self._call(self._client.send(ev))
+        try:
+            self._call(self._client.send(ev))
+        except DeliveryError as exc:
+            raise BufferFull(f"{exc}: {self._client.pending} events still unsent") from exc
         return ev.event_id
 
     def flush(self, timeout: float | None = None) -> None:

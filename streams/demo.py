@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,6 +27,7 @@ from sinks.clickhouse_client import connect_clickhouse
 from streams.cli.output import emit_table
 from streams.errors import MeterlineError
 from streams.kafka_admin import ensure_topics
+from streams.metrics import read_metrics
 from streams.settings import Settings
 from streams.topics import EVENTS
 
@@ -113,15 +113,6 @@ async def send_sample(settings: Settings, run: str, now: datetime, n: int = 5000
     return SentSummary(len(events), len(dupes), len(MALFORMED))
 
 
-def _scrape(port: int) -> dict[str, float]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as resp:
-            lines = resp.read().decode().splitlines()
-    except OSError:
-        return {}
-    return {ln.rpartition(" ")[0]: float(ln.rpartition(" ")[2]) for ln in lines if ln and not ln.startswith("#")}
-
-
 def _wait(cond: Any, timeout: float, what: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -148,13 +139,13 @@ def run_demo(settings: Settings) -> int:
     port = settings.metrics_port
     try:
         print("starting a worker …", flush=True)
-        _wait(lambda: "meterline_records_in_total" in _scrape(port), 120, "the worker to start", worker, log)
+        _wait(lambda: "meterline_records_in_total" in read_metrics(port), 120, "the worker to start", worker, log)
         key = f'meterline_sink_rows_total{{table="{settings.clickhouse_database}.events"}}'
-        base = _scrape(port).get(key, 0)
+        base = read_metrics(port).get(key, 0)
         t0 = time.monotonic()
         sent = asyncio.run(send_sample(settings, run, now))
         print(f"sent {sent.events} events (+{sent.duplicates} duplicates, {sent.malformed} malformed records)")
-        _wait(lambda: _scrape(port).get(key, 0) - base >= sent.events, 120, "events in ClickHouse", worker, log)
+        _wait(lambda: read_metrics(port).get(key, 0) - base >= sent.events, 120, "events in ClickHouse", worker, log)
         print(f"all {sent.events} events stored in ClickHouse {time.monotonic() - t0:.1f}s after the first was sent")
     finally:
         worker.send_signal(signal.SIGTERM)

@@ -60,3 +60,20 @@ class WorkerMetrics:
         """Expose ``/metrics`` over HTTP (a daemon thread; 0 disables)."""
         if port:
             start_http_server(port, addr=host, registry=self.registry)
+
+
+def read_metrics(port: int, host: str = "127.0.0.1") -> dict[str, float]:
+    """A worker's metrics as ``{'name{labels}': value}``; empty while it does not answer yet."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=2) as resp:
+            lines = resp.read().decode().splitlines()
+    except OSError:
+        return {}
+    out: dict[str, float] = {}
+    for line in lines:
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            out[name] = float(value)
+    return out

@@ -8,10 +8,10 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from streams.metrics import read_metrics
 from streams.settings import Settings
 
 
@@ -73,18 +73,7 @@ def start_worker(s: Settings, log: Path, worker_id: str = "w1", role: str = "all
 
 
 def scrape(port: int) -> dict[str, float]:
-    """The worker's metrics as ``{'name{labels}': value}`` (empty while it is not serving yet)."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as resp:
-            text = resp.read().decode()
-    except OSError:
-        return {}
-    out: dict[str, float] = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
-            out[name] = float(value)
-    return out
+    return read_metrics(port)
 
 
 def wait_until(cond: Callable[[], bool], timeout: float, what: str, proc: Proc | None = None) -> None:

@@ -254,3 +254,48 @@ def test_every_event_of_a_batch_is_accounted_for(items: list[Any]) -> None:
                 "source": a.source,
             }
         )
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values | field_values)
+def test_arbitrary_json_documents_never_raise(doc: Any) -> None:
+    res = decode_record(msgspec.json.encode(doc), now=NOW, limits=LIMITS)
+    assert res.total >= 1
+    assert all(r.reason in R and r.detail for r in res.rejections)
+
+
+# --- the decoder's surface ----------------------------------------------------------------------
+
+
+def test_lateness_and_skew_can_be_given_as_keywords() -> None:
+    raw = orjson.dumps(ev(timestamp="2026-11-24T10:00:00Z"))
+    assert decode_record(raw, now=NOW, max_lateness=timedelta(hours=3)).accepted
+    late = decode_record(raw, now=NOW, max_lateness=timedelta(hours=1))
+    assert [r.reason for r in late.rejections] == [R.TOO_LATE]
+    soon = orjson.dumps(ev(timestamp="2026-11-24T12:01:00Z"))
+    assert [r.reason for r in decode_record(soon, now=NOW, max_future=timedelta(0)).rejections] == [R.FUTURE_TIMESTAMP]
+    assert [r.reason for r in decode_record(raw, now=NOW, max_record_bytes=10).rejections] == [R.OVERSIZED_RECORD]
+
+
+def test_fast_and_slow_paths_type_properties_alike() -> None:
+    props = {"ratio": 1.5, "tokens": 12, "ok": True, "none": None, "model": "m"}
+    alone = decode(ev(properties=props)).accepted[0]
+    # A bad neighbour sends the batch down the slow path; the good event must come out the same.
+    mixed = decode({"events": [ev(properties=props), {"no": "event"}]}).accepted[0]
+    assert alone == mixed
+    assert alone.properties == props
+
+
+def test_accepted_event_is_immutable_and_carries_utc_time_and_account() -> None:
+    [a] = decode(ev(timestamp="2026-11-24T13:59:00.250+02:00", org_id=None)).accepted
+    assert a.timestamp == datetime(2026, 11, 24, 11, 59, 0, 250_000, tzinfo=UTC)
+    assert a.ts_ms == epoch_ms(a.timestamp)
+    assert a.account_id == "u-1"
+    with pytest.raises(AttributeError):
+        a.quantity = Decimal(2)  # type: ignore[misc]
+
+
+def test_single_bad_event_keeps_the_original_bytes() -> None:
+    raw = b'{"event_id":"x", "metric":"nope"  }'
+    [r] = decode_record(raw, now=NOW, limits=LIMITS).rejections
+    assert r.raw == raw and r.index == 0
