@@ -111,6 +111,7 @@ class AsyncUsageClient:
         self._error: BaseException | None = None
         self._linger_task: asyncio.Task[None] | None = None
         self._closed = False
+        self._on_space: Callable[[], None] | None = None  # the sync client's wake-up on freed room
 
     async def start(self) -> None:
         await self._producer.start()
@@ -167,12 +168,17 @@ class AsyncUsageClient:
             raise ClientClosed("call start() (or use 'async with') before recording")
         async with self._space:
             await self._space.wait_for(lambda: self._pending < self._max_pending)
-            self._pending += 1
+            self._enqueue(event)
+
+    def _enqueue(self, event: UsageEvent) -> None:
+        """Buffer one event whose room was already reserved (event-loop thread only)."""
+        self._pending += 1
         key = event.account_id
-        buf = self._buffers[_partition(key, self._partitions)]
+        partition = _partition(key, self._partitions)
+        buf = self._buffers[partition]
         buf.append((key, _encoder.encode(event.wire())))
         if len(buf) >= self._batch_size:
-            self._ship(_partition(key, self._partitions))
+            self._ship(partition)
 
     def _ship(self, partition: int) -> None:
         items = self._buffers.pop(partition, [])
@@ -193,6 +199,8 @@ class AsyncUsageClient:
         async with self._space:
             self._pending -= len(items)
             self._space.notify_all()
+        if self._on_space is not None:
+            self._on_space()
 
     async def _linger_loop(self) -> None:
         while True:
@@ -240,8 +248,27 @@ class UsageClient:
             await c.start()
             return c
 
-        self._client = self._call(make())
+        try:
+            self._client: AsyncUsageClient = self._call(make())
+        except BaseException:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            raise
+        # Room in the bounded buffer, shared by the caller threads and the loop thread: ``_reserved``
+        # counts events a caller has claimed room for that the loop has not buffered yet.
+        self._room = threading.Condition()
+        self._reserved = 0
+        self._closed = False
+        self._client._on_space = self._wake
         atexit.register(self.close)
+
+    def _wake(self) -> None:  # loop thread, after Kafka acknowledged a batch
+        with self._room:
+            self._room.notify_all()
+
+    def _enqueue(self, event: UsageEvent) -> None:  # loop thread, in the order callers recorded
+        with self._room:
+            self._reserved -= 1
+            self._client._enqueue(event)
 
     def _call(self, coro: Any, timeout: float | None = None) -> Any:
         fut: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self._loop)
@@ -278,10 +305,17 @@ class UsageClient:
             timestamp=timestamp,
             now=self._clock,
         )
-        try:
-            self._call(self._client.send(ev))
-        except DeliveryError as exc:
-            raise BufferFull(f"{exc}: {self._client.pending} events still unsent") from exc
+        if self._closed:
+            raise ClientClosed("this usage client is closed")
+        limit = self._client._max_pending
+        with self._room:
+            if not self._room.wait_for(lambda: self._client.pending + self._reserved < limit, self._timeout):
+                raise BufferFull(
+                    f"waited {self._timeout}s for room: {self._client.pending} events still unsent to Kafka"
+                )
+            self._reserved += 1
+        # No round trip: the loop thread buffers it; callbacks run in order, so per-account order holds.
+        self._loop.call_soon_threadsafe(self._enqueue, ev)
         return ev.event_id
 
     def flush(self, timeout: float | None = None) -> None:
@@ -289,8 +323,9 @@ class UsageClient:
 
     def close(self) -> None:
         """Flush, stop the producer and the thread; idempotent, also run at interpreter exit."""
-        if not self._loop.is_running():
+        if self._closed or not self._loop.is_running():
             return
+        self._closed = True
         atexit.unregister(self.close)
         try:
             self._call(self._client.close())

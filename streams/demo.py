@@ -18,18 +18,22 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import orjson
 from aiokafka import AIOKafkaProducer
 
+from rating.subscriptions import SubscriptionVersion
 from schemas.sdk import AsyncUsageClient
 from sinks.clickhouse_client import connect_clickhouse
 from streams.cli.output import emit_table
 from streams.errors import MeterlineError
 from streams.kafka_admin import ensure_topics
+from streams.kafka_read import read_to_end
 from streams.metrics import read_metrics
 from streams.settings import Settings
-from streams.topics import EVENTS
+from streams.subscriptions_publish import publish_subscriptions
+from streams.topics import ACCEPTED, EVENTS, QUOTA_STATE
 
 PROVIDERS = {
     "openai": ["gpt-4o", "gpt-4o-mini"],
@@ -129,6 +133,9 @@ def run_demo(settings: Settings) -> int:
     now = datetime.now(UTC)
     print(f"demo run {run}: Kafka at {settings.kafka_bootstrap}, ClickHouse at {settings.resolved_clickhouse_dsn}")
     asyncio.run(ensure_topics(settings))
+    plans = _demo_subscriptions(now)
+    asyncio.run(publish_subscriptions(settings, plans))
+    print("subscriptions: " + ", ".join(f"{v.account_id} {v.tier}/{v.interval}" for v in plans) + "; users: free")
     log = settings.data_dir / "demo-worker.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "METERLINE_METRICS_PORT": str(settings.metrics_port)}
@@ -147,17 +154,67 @@ def run_demo(settings: Settings) -> int:
         print(f"sent {sent.events} events (+{sent.duplicates} duplicates, {sent.malformed} malformed records)")
         _wait(lambda: read_metrics(port).get(key, 0) - base >= sent.events, 120, "events in ClickHouse", worker, log)
         print(f"all {sent.events} events stored in ClickHouse {time.monotonic() - t0:.1f}s after the first was sent")
+        _wait(lambda: _rated(read_metrics(port), settings), 60, "live rating to catch up", worker, log)
+        _show_quotas(settings, [v.account_id for v in plans] + ["user-001"])
     finally:
         worker.send_signal(signal.SIGTERM)
         try:
             worker.wait(60)
         except subprocess.TimeoutExpired:
             worker.kill()
-    _report(settings, run)
+    _report(settings, run, now)
     return 0
 
 
-def _report(settings: Settings, run: str) -> None:
+def _demo_subscriptions(now: datetime) -> list[SubscriptionVersion]:
+    start = now - timedelta(days=40)
+    anchor = start.date()
+
+    def v(account: str, tier: str, interval: Literal["month", "year"] = "month") -> SubscriptionVersion:
+        return SubscriptionVersion(
+            account_id=account,
+            account_kind="org",
+            tier=tier,
+            interval=interval,
+            anchor=anchor,
+            effective_from=start,
+            version=1,
+        )
+
+    return [v("org-00", "standard"), v("org-01", "enterprise", "year"), v("org-02", "standard", "year")]
+
+
+def _rated(metrics: dict[str, float], settings: Settings) -> bool:
+    """True once every partition of usage.accepted is committed by the live rating agent."""
+    topic = settings.topic(ACCEPTED)
+    lags = [v for k, v in metrics.items() if k.startswith("meterline_consumer_lag{") and f'topic="{topic}"' in k]
+    return bool(lags) and all(v == 0 for v in lags)
+
+
+def _show_quotas(settings: Settings, accounts: list[str]) -> None:
+    records = asyncio.run(read_to_end(settings.kafka_bootstrap, settings.topic(QUOTA_STATE)))
+    latest: dict[bytes, dict[str, Any]] = {r.key: orjson.loads(r.value) for r in records if r.key and r.value}
+    rows = []
+    for account in accounts:
+        for metric in ("api_calls", "storage_gb", "ai_requests"):
+            q = latest.get(f"{account}:{metric}".encode())
+            if q:
+                rows.append(
+                    [
+                        account,
+                        metric,
+                        q["used"],
+                        q["included"] or (f"cap {q['hard_cap']}" if q["hard_cap"] else "unlimited"),
+                        q["remaining"] or "-",
+                        "yes" if q["hard_capped"] else "",
+                        "no" if not q["entitled"] else "",
+                    ]
+                )
+    print("\nlive quota state (billing.quota-state, what gateways enforce):")
+    emit_table(["account", "metric", "used", "included", "remaining", "hard-capped", "entitled"], rows)
+
+
+def _report(settings: Settings, run: str, started: datetime) -> None:
     ch = connect_clickhouse(settings)
     db = settings.clickhouse_database
     rows = ch.query(
@@ -179,8 +236,9 @@ def _report(settings: Settings, run: str) -> None:
     emit_table(["account", "events", "AI requests"], top)
     rejected = ch.query(
         f"SELECT reason, count(), any(detail) FROM {db}.rejected_events FINAL "
-        f"WHERE rejected_at >= now64(3) - INTERVAL 1 HOUR GROUP BY reason ORDER BY reason"
+        f"WHERE rejected_at >= toDateTime64(%(started)s, 3, 'UTC') GROUP BY reason ORDER BY reason",
+        parameters={"started": started.strftime("%Y-%m-%d %H:%M:%S")},
     ).result_rows
-    print("\nsent to the dead-letter topic in the last hour, and why:")
+    print("\nsent to the dead-letter topic by this run, and why:")
     emit_table(["reason", "count", "example"], [[r[0], r[1], r[2][:70]] for r in rejected])
     ch.close()

@@ -39,16 +39,12 @@ def register(sub: Any) -> None:
 
 
 def _put(args: argparse.Namespace) -> int:
-    from aiokafka import AIOKafkaProducer
     from pydantic import ValidationError
 
     from rating.catalog.loader import load_catalog
     from rating.catalog.model import ContractOverrides
     from rating.subscriptions import SubscriptionVersion
-    from streams.kafka_admin import ensure_topics
-    from streams.kafka_read import read_to_end
-    from streams.subscription_registry import decode_subscription, encode_subscription
-    from streams.topics import SUBSCRIPTIONS
+    from streams.subscriptions_publish import publish_subscriptions
 
     settings = load_settings()
     now = datetime.now(UTC)
@@ -74,23 +70,7 @@ def _put(args: argparse.Namespace) -> int:
     except (ValidationError, OSError, orjson.JSONDecodeError) as exc:
         raise MeterlineError(f"invalid subscription: {exc}") from exc
 
-    async def publish() -> bytes:
-        await ensure_topics(settings)
-        topic = settings.topic(SUBSCRIPTIONS)
-        history = []
-        for rec in await read_to_end(settings.kafka_bootstrap, topic):
-            if rec.key == args.account.encode() and rec.value:
-                history = decode_subscription(rec.value)  # the latest record carries all earlier versions
-        value = encode_subscription(version, [*history, version])
-        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, enable_idempotence=True, acks="all")
-        await producer.start()
-        try:
-            await producer.send_and_wait(topic, value, key=args.account.encode())
-        finally:
-            await producer.stop()
-        return value
-
-    value = asyncio.run(publish())
+    [value] = asyncio.run(publish_subscriptions(settings, [version]))
     if args.json:
         emit_json(orjson.loads(value))
     else:

@@ -60,6 +60,10 @@ async def test_envelopes_hold_one_partition_and_full_batches_ship_at_once() -> N
         assert all(e["timestamp"] == int(NOW.timestamp() * 1000) and e["source"] == "svc" for e in evs)
         events += len(evs)
     assert events == 40 and len(set(ids)) == 40
+    await c.record("api_calls", 1, user_id="u", source="other", event_id="own-id")
+    await c.flush()
+    [ev] = msgspec.json.decode(fake.sent[-1][1])["events"]
+    assert (ev["source"], ev["event_id"]) == ("other", "own-id")
     await c.close()
     with pytest.raises(ClientClosed):
         await c.record("api_calls", 1, user_id="u")
