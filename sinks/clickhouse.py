@@ -83,8 +83,10 @@ class RowSink:
         policy: RetryPolicy | None = None,
         on_write: Callable[[str, int, float], None] | None = None,
         on_error: Callable[[str, SinkError], None] | None = None,
+        insert_settings: dict[str, Any] | None = None,
     ) -> None:
         self._client = client
+        self._settings = insert_settings
         self._table = table
         self._policy = policy or RetryPolicy()
         self._on_write = on_write
@@ -104,7 +106,7 @@ class RowSink:
         body = b"".join(r if r.endswith(b"\n") else r + b"\n" for r in rows)
         started = time.perf_counter()
         try:
-            self._client.raw_insert(self._table, None, insert_block=body, fmt="JSONEachRow")
+            self._client.raw_insert(self._table, None, insert_block=body, settings=self._settings, fmt="JSONEachRow")
         except Exception as exc:
             raise classify(exc) from exc
         if self._on_write:

@@ -65,12 +65,13 @@ async def store_batch(w: Wiring, sink: RowSink, rows: Sequence[bytes], oldest_ts
         w.metrics.event_to_store_seconds.observe(max(0.0, datetime.now(UTC).timestamp() - oldest_ts))
 
 
-def register_agents(w: Wiring, sinks: tuple[RowSink, RowSink] | None) -> None:
-    """Declare the topics and attach the agents of the worker's role (``sinks``: events, rejected)."""
+def register_agents(w: Wiring, sinks: tuple[RowSink, RowSink, RowSink] | None) -> None:
+    """Declare the topics and attach the agents of the worker's role (``sinks``: events, rejected, alerts)."""
     app, s = w.app, w.settings
     events_topic = app.topic(s.topic(topics.EVENTS))
     accepted_topic = app.topic(s.topic(topics.ACCEPTED))
     dlq_topic = app.topic(s.topic(topics.EVENTS_DLQ))
+    alerts_topic = app.topic(s.topic(topics.ALERTS))
 
     async def ingest(stream: faust.StreamT[Any]) -> None:
         async for batch in stream.take_events(s.ingest_take_records, within=s.ingest_linger_seconds):
@@ -88,9 +89,15 @@ def register_agents(w: Wiring, sinks: tuple[RowSink, RowSink] | None) -> None:
     if w.ingest is not None:
         app.agent(events_topic, name="meterline.ingest")(crash_only(ingest))
     if sinks is not None:
-        events_sink, rejected_sink = sinks
+        events_sink, rejected_sink, alerts_sink = sinks
+
+        async def store_alerts(stream: faust.StreamT[Any]) -> None:
+            async for batch in stream.take_events(s.sink_take_records, within=s.sink_linger_seconds):
+                await store_batch(w, alerts_sink, [e.value for e in batch if e.value], None)
+
         app.agent(accepted_topic, name="meterline.store-events")(crash_only(store_events))
         app.agent(dlq_topic, name="meterline.store-rejected")(crash_only(store_rejected))
+        app.agent(alerts_topic, name="meterline.store-alerts")(crash_only(store_alerts))
 
     async def report_lag() -> None:
         consumer = app.consumer

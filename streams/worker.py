@@ -34,6 +34,14 @@ def prepare(settings: Settings) -> Wiring:
         sinks = (
             RowSink(client, f"{db}.events", on_write=m.on_sink_write, on_error=m.on_sink_error),
             RowSink(client, f"{db}.rejected_events", on_write=m.on_sink_write, on_error=m.on_sink_error),
+            # Alerts carry RFC 3339 times, as their Kafka consumers expect.
+            RowSink(
+                client,
+                f"{db}.alerts",
+                on_write=m.on_sink_write,
+                on_error=m.on_sink_error,
+                insert_settings={"date_time_input_format": "best_effort"},
+            ),
         )
     register_agents(w, sinks)
     if settings.worker_role in ("all", "rate"):

@@ -10,6 +10,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import clickhouse_connect
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -185,8 +186,20 @@ def test_quotas_alerts_and_restart(stack_settings: Settings, tmp_path_factory: p
         assert ("solo", "ai_requests", "not_entitled") in kinds
         assert ("acme", "api_calls", "quota_100") in kinds
         assert len(kinds) == len(set(kinds)), "an alert was raised twice"
+        wait_until(lambda: drained(port, (s.topic(ALERTS),)), 60, "alerts stored", worker)
     finally:
         assert worker.terminate() == 0, worker.tail()
+
+    # The same alerts, once each, in ClickHouse for analysts.
+    ch = clickhouse_connect.get_client(dsn=f"chdb://{(s.data_dir / 'clickhouse').resolve()}")
+    try:
+        stored = sorted(ch.query("SELECT account_id, metric, kind FROM meterline.alerts FINAL").result_rows)
+        assert stored == kinds
+        assert ch.query(
+            "SELECT toString(threshold) FROM meterline.alerts FINAL WHERE account_id = 'solo' AND kind = 'hard_cap'"
+        ).result_rows == [("10000",)]
+    finally:
+        ch.close()
 
     # Restart: the table comes back from RocksDB/changelog; one more call counts once.
     worker, port = start_worker(s, s.data_dir / "w2.log")
