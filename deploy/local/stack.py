@@ -58,3 +58,24 @@ def status(settings: Settings) -> list[ComponentStatus]:
 
 def all_running(statuses: Sequence[ComponentStatus]) -> bool:
     return all(s.running for s in statuses)
+
+
+def reachable(settings: Settings) -> bool:
+    """Whether the Kafka and Stripe the settings point at already answer real calls (whoever runs them)."""
+    import asyncio
+    import urllib.error
+    import urllib.request
+
+    from deploy.local.kafka import _list_topics
+
+    if not asyncio.run(_list_topics(settings.kafka_bootstrap)):
+        return False
+    req = urllib.request.Request(
+        f"{settings.resolved_stripe_api_base}/v1/customers?limit=1",
+        headers={"Authorization": f"Bearer {settings.stripe_api_key.get_secret_value()}"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=2) as resp:
+            return bool(resp.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
