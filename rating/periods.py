@@ -7,6 +7,7 @@ longer ones. Periods are half-open ``[start, end)`` in aware UTC, starting at mi
 from __future__ import annotations
 
 import calendar
+import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -55,13 +56,19 @@ def _shift(year: int, month: int, by: int) -> tuple[int, int]:
 def period_containing(anchor: date, at: datetime) -> Period:
     """The monthly usage period, anchored on ``anchor.day``, that contains ``at``."""
     at = require_aware(at, "at")
-    start = _anchored(at.year, at.month, anchor.day)
-    y, m = at.year, at.month
-    if at < start:
+    # Periods start at midnight UTC, so the day decides: cached, as the live stage asks per event.
+    return _period_for_day(anchor.day, at.date())
+
+
+@functools.lru_cache(maxsize=65_536)
+def _period_for_day(anchor_day: int, day: date) -> Period:
+    start = _anchored(day.year, day.month, anchor_day)
+    y, m = day.year, day.month
+    if day < start.date():
         y, m = _shift(y, m, -1)
-        start = _anchored(y, m, anchor.day)
+        start = _anchored(y, m, anchor_day)
     ny, nm = _shift(y, m, 1)
-    return Period(start, _anchored(ny, nm, anchor.day))
+    return Period(start, _anchored(ny, nm, anchor_day))
 
 
 def next_period(anchor: date, period: Period) -> Period:

@@ -49,6 +49,15 @@ class WorkerMetrics:
             registry=r,
         )
 
+        self.rated_events = Counter("meterline_rated_events", "Events rated by the live stage", registry=r)
+        self.alerts_raised = Counter("meterline_alerts", "Alerts raised", ["kind"], registry=r)
+        self.event_to_quota_seconds = Histogram(
+            "meterline_event_to_quota_seconds",
+            "From an event's own time to its account's quota state being published",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
+            registry=r,
+        )
+
     def on_sink_write(self, table: str, rows: int, seconds: float) -> None:
         self.sink_rows.labels(table).inc(rows)
         self.sink_seconds.labels(table).observe(seconds)

@@ -20,10 +20,11 @@ from faust.streams import _current_event
 
 from rating.catalog.loader import Catalog
 from schemas.accepted import decode_rows
-from schemas.events import AcceptedEvent
+from schemas.events import AcceptedEvent, epoch_ms
 from streams import topics
 from streams.crash import crash_only
 from streams.live_rating import rate_batch
+from streams.metrics import WorkerMetrics
 from streams.settings import Settings
 from streams.subscription_registry import SubscriptionRegistry, follow
 
@@ -51,7 +52,9 @@ def _entry(raw: Any) -> dict[str, Any] | None:
     raise TypeError(f"unexpected live-usage table value {type(raw).__name__}")
 
 
-def register_rating(app: faust.App, s: Settings, catalog: Catalog, registry: SubscriptionRegistry) -> None:
+def register_rating(
+    app: faust.App, s: Settings, catalog: Catalog, registry: SubscriptionRegistry, metrics: WorkerMetrics
+) -> None:
     accepted = app.topic(s.topic(topics.ACCEPTED))
     rated = app.topic(s.topic(topics.RATED))
     quota = app.topic(s.topic(topics.QUOTA_STATE))
@@ -108,6 +111,12 @@ def register_rating(app: faust.App, s: Settings, catalog: Catalog, registry: Sub
             for a in out.alerts
         ]
         await asyncio.gather(*pending)
+        done_ms = epoch_ms(datetime.now(UTC))
+        for ev in events:  # only future-dated replays could be negative: clamp
+            metrics.event_to_quota_seconds.observe(max(0, done_ms - ev.ts_ms) / 1000)
+        metrics.rated_events.inc(len(events))
+        for a in out.alerts:
+            metrics.alerts_raised.labels(a.kind).inc()
 
     app.task(crash_only(follow_subscriptions))
     app.agent(accepted, name="meterline.rate")(crash_only(rate))

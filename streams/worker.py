@@ -45,7 +45,7 @@ def prepare(settings: Settings) -> Wiring:
         )
     register_agents(w, sinks)
     if settings.worker_role in ("all", "rate"):
-        register_rating(w.app, settings, load_catalog(settings.catalog_path), SubscriptionRegistry())
+        register_rating(w.app, settings, load_catalog(settings.catalog_path), SubscriptionRegistry(), w.metrics)
     return w
 
 
