@@ -44,6 +44,7 @@ def _put(args: argparse.Namespace) -> int:
     from rating.catalog.loader import load_catalog
     from rating.catalog.model import ContractOverrides
     from rating.subscriptions import SubscriptionVersion
+    from schemas.events import epoch_ms
     from streams.subscriptions_publish import publish_subscriptions
 
     settings = load_settings()
@@ -64,7 +65,7 @@ def _put(args: argparse.Namespace) -> int:
             interval=args.interval,
             anchor=args.anchor or now.date(),
             effective_from=effective,
-            version=int(now.timestamp() * 1000),
+            version=epoch_ms(now),
             contract=contract,
         )
     except (ValidationError, OSError, orjson.JSONDecodeError) as exc:
