@@ -10,14 +10,25 @@ from aiokafka.structs import ConsumerRecord, TopicPartition
 from streams.errors import MeterlineError
 
 
+async def topic_partitions(consumer: AIOKafkaConsumer, topic: str, wait: float = 10.0) -> set[int]:
+    """The topic's partitions; a topic created a moment ago may take a few metadata rounds to appear."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while True:
+        await consumer._client.force_metadata_update()
+        parts = consumer.partitions_for_topic(topic)
+        if parts:
+            return set(parts)
+        if loop.time() > deadline:
+            raise MeterlineError(f"topic {topic} does not exist (start a worker, or run `meterline stack up`)")
+        await asyncio.sleep(0.2)
+
+
 async def read_to_end(bootstrap: str, topic: str, timeout: float = 30.0) -> list[ConsumerRecord[bytes, bytes]]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
     await consumer.start()
     try:
-        await consumer._client.force_metadata_update()
-        parts = consumer.partitions_for_topic(topic)
-        if not parts:
-            raise MeterlineError(f"topic {topic} does not exist (start a worker, or run `meterline stack up`)")
+        parts = await topic_partitions(consumer, topic)
         tps = [TopicPartition(topic, p) for p in parts]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)

@@ -19,6 +19,7 @@ import orjson
 from faust.streams import _current_event
 
 from rating.catalog.loader import Catalog
+from rating.quota import Alert
 from schemas.accepted import decode_rows
 from schemas.events import AcceptedEvent, epoch_ms
 from streams import topics
@@ -52,13 +53,26 @@ def _entry(raw: Any) -> dict[str, Any] | None:
     raise TypeError(f"unexpected live-usage table value {type(raw).__name__}")
 
 
+def _alert_json(a: Alert) -> bytes:
+    return orjson.dumps(
+        {
+            "account_id": a.account_id,
+            "metric": a.metric,
+            "period": a.period,
+            "kind": a.kind,
+            "threshold": f"{a.threshold:f}",
+            "used": f"{a.used:f}",
+            "at": a.at.isoformat(),
+        }
+    )
+
+
 def register_rating(
     app: faust.App, s: Settings, catalog: Catalog, registry: SubscriptionRegistry, metrics: WorkerMetrics
 ) -> None:
     accepted = app.topic(s.topic(topics.ACCEPTED))
     rated = app.topic(s.topic(topics.RATED))
-    quota = app.topic(s.topic(topics.QUOTA_STATE))
-    alerts = app.topic(s.topic(topics.ALERTS))
+    quota_name, alerts_name = s.topic(topics.QUOTA_STATE), s.topic(topics.ALERTS)
     table = app.Table("live-usage", default=None, partitions=s.topic_partitions)  # raw bytes (app default)
     stop = asyncio.Event()
 
@@ -87,29 +101,19 @@ def register_rating(
         for account, entry in out.states.items():
             with acting_as(carrier[account]):
                 table[account.encode()] = orjson.dumps(entry)
-        pending = [await rated.send(value=line, force=True) for line in out.rated]
-        pending += [
-            await quota.send(key=f"{q.account_id}:{q.metric}".encode(), value=orjson.dumps(q.to_record()), force=True)
-            for q in out.quotas
+        # Per-message Faust sends cost more than the rating itself: rated lines go out as JSON-lines
+        # records, quota states and alerts straight through the producer (one record per key, as
+        # compaction and consumers need).
+        producer = app.producer
+        pending = [
+            await rated.send(value=b"\n".join(out.rated[i : i + 1000]), force=True)
+            for i in range(0, len(out.rated), 1000)
         ]
-        pending += [
-            await alerts.send(
-                key=a.account_id.encode(),
-                value=orjson.dumps(
-                    {
-                        "account_id": a.account_id,
-                        "metric": a.metric,
-                        "period": a.period,
-                        "kind": a.kind,
-                        "threshold": f"{a.threshold:f}",
-                        "used": f"{a.used:f}",
-                        "at": a.at.isoformat(),
-                    }
-                ),
-                force=True,
-            )
-            for a in out.alerts
-        ]
+        for q in out.quotas:
+            key = f"{q.account_id}:{q.metric}".encode()
+            pending.append(await producer.send(quota_name, key, orjson.dumps(q.to_record()), None, None, None))
+        for a in out.alerts:
+            pending.append(await producer.send(alerts_name, a.account_id.encode(), _alert_json(a), None, None, None))
         await asyncio.gather(*pending)
         done_ms = epoch_ms(datetime.now(UTC))
         for ev in events:  # only future-dated replays could be negative: clamp

@@ -20,6 +20,7 @@ from aiokafka.structs import TopicPartition
 from pydantic import ValidationError
 
 from rating.subscriptions import SubscriptionHistory, SubscriptionVersion, free_version
+from streams.kafka_read import topic_partitions
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ async def follow(registry: SubscriptionRegistry, bootstrap: str, topic: str, sto
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
     await consumer.start()
     try:
-        partitions = await _partitions(consumer, topic)
+        partitions = await topic_partitions(consumer, topic)
         tps = [TopicPartition(topic, p) for p in partitions]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
@@ -102,16 +103,6 @@ async def follow(registry: SubscriptionRegistry, bootstrap: str, topic: str, sto
     finally:
         with contextlib.suppress(Exception):
             await consumer.stop()
-
-
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    for _ in range(50):
-        parts = consumer.partitions_for_topic(topic)
-        if parts:
-            return set(parts)
-        await consumer._client.force_metadata_update()
-        await asyncio.sleep(0.1)
-    raise RuntimeError(f"topic {topic} not found")
 
 
 async def _position(consumer: AIOKafkaConsumer, tp: TopicPartition) -> int:
