@@ -4,11 +4,15 @@ window is acknowledged exactly once, by its deterministic identifier, none lost.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import clickhouse_connect
 import pytest
 import stripe
 
 from sinks.clickhouse import RetryPolicy
+from sinks.migrations import migrate
+from sinks.stripe_ledger import ClickHouseReportLedger
 from sinks.stripe_meter import MemoryLedger, MeterReport, StripeMeterReporter, report_identifier
 from streams.settings import Settings
 from tests.support.fault_proxy import FaultProxy
@@ -75,3 +79,25 @@ def test_a_refused_report_is_recorded_and_not_retried(stack: Settings) -> None:
     [attempt] = ledger.attempts  # one attempt: a 400 is not retried, it waits for a fix
     assert (attempt.http_status, attempt.outcome, attempt.message) == (400, "failed", "injected")
     assert not ledger.acknowledged(attempt.identifier)
+
+
+def test_clickhouse_ledger_survives_a_restart(stack: Settings, tmp_path: Path) -> None:
+    """The lasting guard: after a 'restart' (a new ledger on the same table) nothing is re-sent."""
+    ch = clickhouse_connect.get_client(dsn=f"chdb://{tmp_path / 'ch'}")
+    migrate(ch, "mt", H0)
+    batch = reports(5)
+    with FaultProxy(stack.resolved_stripe_api_base, p429=0.3, p500=0, pdrop=0, plost=0, seed=3) as proxy:
+        first = StripeMeterReporter(
+            client(proxy.url),
+            ClickHouseReportLedger(ch, "mt"),
+            policy=RetryPolicy(initial=0.001, maximum=0.01, max_attempts=50),
+        )
+        assert [first.report(r) for r in batch] == ["acknowledged"] * 5
+        again = ClickHouseReportLedger(ch, "mt")
+        assert again.load(H0) == 5
+        second = StripeMeterReporter(client(proxy.url), again)
+        assert [second.report(r) for r in batch] == ["skipped"] * 5
+    assert set(proxy.acknowledged.values()) == {1}
+    outcomes = dict(ch.query("SELECT outcome, count() FROM mt.stripe_reports GROUP BY outcome").result_rows)
+    assert outcomes["acknowledged"] == 5 and outcomes.get("retrying", 0) == proxy.injected["429"]
+    ch.close()
