@@ -58,6 +58,23 @@ class WorkerMetrics:
             registry=r,
         )
 
+        self.settlement_runs = Counter("meterline_settlement_runs", "Settlement runs", registry=r)
+        self.settled_windows = Counter(
+            "meterline_settled_windows", "Account-hours recomputed by settlement", registry=r
+        )
+        self.settlement_seconds = Histogram(
+            "meterline_settlement_seconds",
+            "Duration of a settlement run",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+            registry=r,
+        )
+        self.settlement_differences = Counter(
+            "meterline_settlement_differences",
+            "Period totals where the live view and settlement disagree",
+            ["metric"],
+            registry=r,
+        )
+
     def on_sink_write(self, table: str, rows: int, seconds: float) -> None:
         self.sink_rows.labels(table).inc(rows)
         self.sink_seconds.labels(table).observe(seconds)

@@ -63,6 +63,13 @@ class Settings(BaseSettings):
     max_future_seconds: int = Field(300, ge=0, description="Events further ahead of the clock are rejected.")
     max_record_bytes: int = Field(1_048_576, ge=1024, description="Larger Kafka records are rejected whole.")
 
+    # Settlement (DESIGN §7): money comes from ClickHouse once a window's lateness allowance passed.
+    settle_lateness_seconds: int = Field(3600, ge=0, description="How long after an hour ends it is settled.")
+    settle_grace_hours: int = Field(24, ge=0, description="How long after a period ends its invoice is final.")
+    settle_interval_seconds: float = Field(
+        60.0, gt=0, description="How often the sink worker settles closed windows (0 < s)."
+    )
+
     # Local stack (deploy/local): ports bound on 127.0.0.1 only.
     local_kafka_port: int = Field(9092, ge=1, le=65535)
     local_kafka_controller_port: int = Field(9093, ge=1, le=65535)

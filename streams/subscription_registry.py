@@ -71,6 +71,9 @@ class SubscriptionRegistry:
         v = h.at(at) if h is not None else None
         return v if v is not None else free_version(account_id, kind, date(2000, 1, 1))
 
+    def accounts(self) -> list[str]:
+        return sorted(self._versions)
+
     def all_versions(self, account_id: str) -> list[SubscriptionVersion]:
         return sorted(self._versions.get(account_id, {}).values(), key=lambda v: (v.effective_from, v.version))
 
@@ -108,3 +111,19 @@ async def follow(registry: SubscriptionRegistry, bootstrap: str, topic: str, sto
 async def _position(consumer: AIOKafkaConsumer, tp: TopicPartition) -> int:
     pos: int = await consumer.position(tp)
     return pos
+
+
+async def load_registry(bootstrap: str, topic: str) -> SubscriptionRegistry:
+    """The registry of every account's history as the topic holds it now (for CLI commands)."""
+    from streams.kafka_read import read_to_end
+
+    registry = SubscriptionRegistry()
+    for r in await read_to_end(bootstrap, topic):
+        if r.value is None:
+            continue
+        try:
+            registry.apply(decode_subscription(r.value))
+        except ValueError as exc:
+            log.error("skipping subscription record at %s:%s: %s", r.partition, r.offset, exc)
+    registry.ready.set()
+    return registry

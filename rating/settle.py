@@ -1,0 +1,318 @@
+"""Settlement, the pure part: deduplicated events of closed hours → settled hourly usage → rated lines
+and each period's invoice inputs (DESIGN §7). No I/O, no clock: the caller reads ``events`` and
+passes the subscription histories and the catalog in.
+
+Each event is billed to the account and rated under the subscription version in effect at its own
+timestamp (``billing_account`` / ``rated_tier``, the same functions the live stage uses), so an
+hour that straddles a tier change yields one row per version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from rating.aggregation import GaugeState, Sample
+from rating.ai_costs import ai_request_cost
+from rating.catalog.loader import Catalog
+from rating.catalog.model import CatalogVersion, MeteredRule
+from rating.money import ZERO
+from rating.periods import Period, period_containing
+from rating.quota import rate_delta
+from rating.subscriptions import (
+    Segment,
+    SubscriptionHistory,
+    SubscriptionVersion,
+    billing_account,
+    free_version,
+    rated_tier,
+)
+from rating.usage import PeriodUsage
+
+HistoryLookup = Callable[[str], SubscriptionHistory | None]
+_HOUR_MS = 3_600_000
+#: Where an account without any subscription is anchored: calendar months.
+DEFAULT_ANCHOR = date(2000, 1, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class SettledEvent:
+    """One deduplicated row of ``events``."""
+
+    event_id: str
+    routing_account: str
+    user_id: str
+    org_id: str | None
+    metric: str
+    quantity: Decimal
+    ts_ms: int
+    feature: str = ""
+    provider: str = ""
+    model: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    @property
+    def at(self) -> datetime:
+        return datetime.fromtimestamp(self.ts_ms / 1000, UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class HourlyUsage:
+    """One ``usage_hourly`` row."""
+
+    account_id: str
+    routing_account: str
+    user_id: str
+    metric: str
+    dimension: str
+    hour: datetime
+    sub_version: int
+    tier: str
+    quantity: Decimal  # a sum; storage_gb: the hour's last reading
+    events: int
+    input_tokens: int = 0
+    output_tokens: int = 0
+    ai_cost: Decimal = ZERO
+
+
+def version_for(account_id: str, kind: str, histories: HistoryLookup, at: datetime) -> SubscriptionVersion:
+    """The version in effect at ``at``, or the free tier since forever for an unknown account."""
+    h = histories(account_id)
+    v = h.at(at) if h is not None else None
+    return v if v is not None else free_version(account_id, "org" if kind == "org" else "user", DEFAULT_ANCHOR)
+
+
+def billed_version(ev: SettledEvent, histories: HistoryLookup) -> tuple[str, SubscriptionVersion]:
+    """DESIGN §4: the account an event is billed to at its own time, and the version it is rated under."""
+    at = ev.at
+    org_hist = histories(ev.org_id) if ev.org_id else None
+    billed, version = billing_account(ev.org_id, ev.user_id, org_hist, at)
+    if version is None:
+        version = version_for(ev.user_id, "user", histories, at)
+    return billed, version
+
+
+def tier_name(version: SubscriptionVersion, catalog: CatalogVersion) -> str:
+    if version.status == "canceled" and catalog.default_tier is not None:
+        return catalog.default_tier
+    return version.tier
+
+
+def dimension_of(ev: SettledEvent) -> str:
+    if ev.metric == "premium_feature":
+        return ev.feature or "unknown"
+    if ev.metric == "ai_requests":
+        return f"{ev.provider}/{ev.model}"
+    return ""
+
+
+@dataclass(slots=True)
+class _HourAcc:
+    tier: str
+    quantity: Decimal = ZERO
+    events: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    ai_cost: Decimal = ZERO
+    last: tuple[int, str] = (-1, "")
+
+
+def hourly_usage(events: Iterable[SettledEvent], histories: HistoryLookup, catalog: Catalog) -> list[HourlyUsage]:
+    """Aggregate deduplicated events into hourly rows per billing account, user, metric, dimension
+    and subscription version. ``events`` must hold every event of the hours it touches."""
+    groups: dict[tuple[str, str, str, str, str, int, int], _HourAcc] = {}
+    for ev in events:
+        billed, version = billed_version(ev, histories)
+        cat = catalog.at(ev.at)
+        hour_ms = ev.ts_ms - ev.ts_ms % _HOUR_MS
+        key = (billed, ev.routing_account, ev.user_id, ev.metric, dimension_of(ev), hour_ms, version.version)
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = _HourAcc(tier_name(version, cat))
+        g.events += 1
+        if ev.metric == "storage_gb":
+            stamp = (ev.ts_ms, ev.event_id)
+            if stamp > g.last:  # the hour's last reading, whatever order rows come in
+                g.last, g.quantity = stamp, ev.quantity
+        else:
+            g.quantity += ev.quantity
+        if ev.metric == "ai_requests":
+            g.input_tokens += ev.input_tokens
+            g.output_tokens += ev.output_tokens
+            g.ai_cost += ai_request_cost(cat.ai_costs, ev.provider, ev.model, ev.input_tokens, ev.output_tokens).cost
+    rows = [
+        HourlyUsage(
+            account_id=billed,
+            routing_account=routing,
+            user_id=user,
+            metric=metric,
+            dimension=dim,
+            hour=datetime.fromtimestamp(hour_ms / 1000, UTC),
+            sub_version=sub_version,
+            tier=g.tier,
+            quantity=g.quantity,
+            events=g.events,
+            input_tokens=g.input_tokens,
+            output_tokens=g.output_tokens,
+            ai_cost=g.ai_cost,
+        )
+        for (billed, routing, user, metric, dim, hour_ms, sub_version), g in groups.items()
+    ]
+    rows.sort(key=lambda r: (r.account_id, r.metric, r.hour, r.user_id, r.dimension, r.sub_version))
+    return rows
+
+
+def account_period(account_id: str, histories: HistoryLookup, at: datetime) -> Period:
+    """The usage period of ``account_id`` containing ``at`` (anchored on its subscription's anchor)."""
+    return period_containing(version_for(account_id, "user", histories, at).anchor, at)
+
+
+@dataclass(frozen=True, slots=True)
+class RatedLine:
+    """One settled ``rated_usage`` line: what an hour added to the period's charge for a metric."""
+
+    account_id: str
+    period: Period
+    metric: str
+    dimension: str
+    hour: datetime
+    tier: str
+    sub_version: int
+    quantity: Decimal
+    period_to_date: Decimal
+    included: Decimal
+    billable: Decimal
+    unit_price: Decimal
+    amount: Decimal  # full precision
+    catalog_version: str
+
+
+def rated_lines(
+    account_id: str, period: Period, rows: Sequence[HourlyUsage], segments: Sequence[Segment], catalog: Catalog
+) -> list[RatedLine]:
+    """Rate a period's settled hourly rows of one account in time order: each hour is charged what its
+    version's rule adds between the period's cumulative usage before and after it (the invoice's rule,
+    so the lines of a closed period add up to its metered invoice lines before rounding). Seats and
+    storage are priced once per period on the invoice; their lines carry quantities only."""
+    cat = catalog.at(period.start)
+    rules = _rules_by_version(segments, cat)
+    merged: dict[tuple[str, str, datetime, int], tuple[str, Decimal, frozenset[str]]] = {}
+    for r in rows:
+        k = (r.metric, r.dimension, r.hour, r.sub_version)
+        _, q, users = merged.get(k, ("", ZERO, frozenset()))
+        merged[k] = (r.tier, r.quantity if r.metric == "storage_gb" else q + r.quantity, users | {r.user_id})
+    cumulative: dict[str, Decimal] = {}
+    seats: set[str] = set()
+    out = []
+    for (metric, dim, hour, sub_version), (tier, qty, users) in sorted(
+        merged.items(), key=lambda kv: (kv[0][2], kv[0])
+    ):
+        rule = rules.get(sub_version, {}).get(metric)
+        before = cumulative.get(metric, ZERO)
+        if metric == "active_user":  # seats: distinct users so far
+            qty = Decimal(len(users))
+            seats.update(users)
+            after = Decimal(len(seats))
+        else:
+            after = qty if metric == "storage_gb" else before + qty
+        cumulative[metric] = after
+        included = billable = unit_price = amount = ZERO
+        if rule is not None and metric == "premium_feature":
+            unit_price = rule.per_feature.get(dim, ZERO) if rule.entitled else ZERO
+            billable, amount = (qty, qty * unit_price) if unit_price else (ZERO, ZERO)
+        elif rule is not None and metric in ("api_calls", "ai_requests"):
+            d = rate_delta(rule, before, after)
+            included, billable, unit_price, amount = d.included, d.billable, d.unit_price, d.amount
+        out.append(
+            RatedLine(
+                account_id,
+                period,
+                metric,
+                dim,
+                hour,
+                tier,
+                sub_version,
+                qty,
+                after,
+                included,
+                billable,
+                unit_price,
+                amount,
+                cat.version,
+            )
+        )
+    return out
+
+
+def _rules_by_version(segments: Sequence[Segment], cat: CatalogVersion) -> dict[int, dict[str, MeteredRule]]:
+    return {seg.version.version: dict(rated_tier(seg.version, cat).metrics) for seg in segments}
+
+
+def segment_index(segments: Sequence[Segment], row: HourlyUsage) -> int:
+    """The segment a row belongs to: the one of its version, else the one its hour falls in."""
+    for i, seg in enumerate(segments):
+        if seg.version.version == row.sub_version and seg.start - timedelta(hours=1) < row.hour < seg.end:
+            return i
+    for i, seg in enumerate(segments):
+        if seg.start <= row.hour < seg.end:
+            return i
+    return 0
+
+
+@dataclass(slots=True)
+class _SegmentAcc:
+    api_calls: Decimal = ZERO
+    ai_requests: Decimal = ZERO
+    features: dict[str, Decimal] = field(default_factory=dict)
+    users: set[str] = field(default_factory=set)
+
+
+def usage_by_segment(
+    rows: Sequence[HourlyUsage], segments: Sequence[Segment], storage: GaugeState
+) -> list[PeriodUsage]:
+    """The invoice's input: a period's settled usage split along its subscription segments.
+    ``storage`` holds the account's storage readings of the period and the value carried into it."""
+    parts = [_SegmentAcc() for _ in segments]
+    for r in rows:
+        p = parts[segment_index(segments, r)]
+        if r.metric == "api_calls":
+            p.api_calls += r.quantity
+        elif r.metric == "ai_requests":
+            p.ai_requests += r.quantity
+        elif r.metric == "premium_feature":
+            p.features[r.dimension] = p.features.get(r.dimension, ZERO) + r.quantity
+        elif r.metric == "active_user" and r.quantity > 0:
+            p.users.add(r.user_id)
+    return [
+        PeriodUsage(
+            api_calls=p.api_calls,
+            ai_requests=p.ai_requests,
+            storage_gb_avg=_segment_average(storage, _ms(seg.start), _ms(seg.end)),
+            premium_features=p.features,
+            seat_users=frozenset(p.users),
+        )
+        for seg, p in zip(segments, parts, strict=True)
+    ]
+
+
+def _segment_average(storage: GaugeState, start_ms: int, end_ms: int) -> Decimal:
+    """Time-weighted average over [start, end) of a gauge whose carried-in value holds from before start."""
+    carried = storage.carried_in
+    inside = []
+    for s in storage.samples:
+        if s.ts_ms <= start_ms:
+            carried = s.value
+        elif s.ts_ms < end_ms:
+            inside.append(s)
+    return GaugeState(carried, tuple(inside)).time_weighted_average(start_ms, end_ms)
+
+
+def storage_gauge(carried_in: Decimal, readings: Iterable[tuple[int, str, Decimal]]) -> GaugeState:
+    return GaugeState(carried_in).add(Sample(ts, eid, v) for ts, eid, v in readings)
+
+
+def _ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)

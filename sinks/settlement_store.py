@@ -1,0 +1,389 @@
+"""Settlement's reads and writes in ClickHouse: deduplicated events in, ``usage_hourly``,
+``rated_usage``, ``invoices``/``invoice_lines``, ``invoice_corrections``, ``settlement_runs`` and
+``settlement_diffs`` out. Plain SQL that runs the same on a ClickHouse server and on chDB.
+
+Tables written again for the same key (ReplacingMergeTree) are read with ``FINAL`` so a re-settled
+hour or a re-written line counts once even before a merge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from rating.aggregation import GaugeState
+from rating.invoice import Correction, Invoice
+from rating.money import ZERO, money_text
+from rating.periods import Period
+from rating.settle import HourlyUsage, RatedLine, SettledEvent, storage_gauge
+from sinks.errors import SinkRejected
+from sinks.timefmt import ch_datetime
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _lit(text: str) -> str:
+    """A ClickHouse string literal."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _dt(at: datetime) -> str:
+    return f"toDateTime64({_lit(ch_datetime(at))}, 3, 'UTC')"
+
+
+def _utc(v: Any) -> datetime:
+    """A DateTime read back from ClickHouse (naive in UTC, or aware) as aware UTC."""
+    if not isinstance(v, datetime):
+        raise SinkRejected(f"expected a datetime from ClickHouse, got {v!r}")
+    return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+
+
+def _in_list(values: Iterable[str]) -> str:
+    return "(" + ",".join(_lit(v) for v in values) + ")"
+
+
+@dataclass(frozen=True, slots=True)
+class LastRun:
+    until: datetime
+    stored_until: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FinalizedInvoice:
+    document: dict[str, Any]
+    lines: dict[str, Decimal]  # code → amount (without corrections)
+
+
+class SettlementStore:
+    def __init__(self, client: Any, database: str) -> None:
+        self._c, self._db = client, database
+
+    def _rows(self, sql: str) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in self._c.query(sql).result_rows]
+
+    def _insert(self, table: str, rows: Sequence[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        body = b"\n".join(orjson.dumps(r) for r in rows) + b"\n"
+        try:
+            self._c.raw_insert(f"{self._db}.{table}", None, insert_block=body, fmt="JSONEachRow")
+        except Exception as exc:
+            raise SinkRejected(f"cannot write {len(rows)} rows to {self._db}.{table}: {exc}") from exc
+
+    # -- runs and dirty windows -------------------------------------------------------------------
+
+    def last_run(self) -> LastRun | None:
+        rows = self._rows(f"SELECT max(until), max(stored_until), count() FROM {self._db}.settlement_runs")
+        if not rows or not rows[0][2]:
+            return None
+        return LastRun(_utc(rows[0][0]), _utc(rows[0][1]))
+
+    def record_run(
+        self, run_at: datetime, until: datetime, after: datetime, upto: datetime, counts: dict[str, int]
+    ) -> None:
+        self._insert(
+            "settlement_runs",
+            [
+                {
+                    "run_at": ch_datetime(run_at),
+                    "until": ch_datetime(until)[:19],
+                    "stored_after": ch_datetime(after),
+                    "stored_until": ch_datetime(upto),
+                    **counts,
+                }
+            ],
+        )
+
+    def first_event_hour(self) -> datetime | None:
+        rows = self._rows(f"SELECT min(toStartOfHour(timestamp)), count() FROM {self._db}.events")
+        return _utc(rows[0][0]) if rows and rows[0][1] else None
+
+    def dirty_hours(
+        self, closed_from: datetime, until: datetime, stored_after: datetime, stored_until: datetime
+    ) -> dict[datetime, set[str]]:
+        """Routing accounts per hour to recompute: every hour newly closed in [closed_from, until), and
+        earlier hours that received events stored in (stored_after, stored_until]."""
+        sql = (
+            f"SELECT toStartOfHour(timestamp) AS h, groupUniqArray(account_id) FROM {self._db}.events "
+            f"WHERE timestamp < {_dt(until)} AND (timestamp >= {_dt(closed_from)} OR "
+            f"(stored_at > {_dt(stored_after)} AND stored_at <= {_dt(stored_until)})) GROUP BY h ORDER BY h"
+        )
+        return {_utc(h): set(accs) for h, accs in self._rows(sql)}
+
+    def events(self, start: datetime, end: datetime, accounts: Iterable[str] | None = None) -> list[SettledEvent]:
+        """The events of [start, end), deduplicated by event_id (of the given routing accounts)."""
+        where = f"timestamp >= {_dt(start)} AND timestamp < {_dt(end)}"
+        if accounts is not None:
+            where += f" AND account_id IN {_in_list(sorted(accounts))}"
+        sql = (
+            "SELECT event_id, account_id, user_id, org_id, metric, toString(quantity), ts_ms, feature, provider, "
+            f"model, input_tokens, output_tokens FROM {self._db}.events WHERE {where} LIMIT 1 BY event_id"
+        )
+        return [
+            SettledEvent(
+                event_id=r[0],
+                routing_account=r[1],
+                user_id=r[2],
+                org_id=r[3] or None,
+                metric=r[4],
+                quantity=Decimal(r[5]),
+                ts_ms=int(r[6]),
+                feature=r[7] or "",
+                provider=r[8] or "",
+                model=r[9] or "",
+                input_tokens=int(r[10]),
+                output_tokens=int(r[11]),
+            )
+            for r in self._rows(sql)
+        ]
+
+    # -- usage_hourly ------------------------------------------------------------------------------
+
+    def write_hourly(self, rows: Sequence[HourlyUsage], settled_at: datetime) -> None:
+        at = ch_datetime(settled_at)
+        self._insert(
+            "usage_hourly",
+            [
+                {
+                    "account_id": r.account_id,
+                    "routing_account": r.routing_account,
+                    "user_id": r.user_id,
+                    "metric": r.metric,
+                    "dimension": r.dimension,
+                    "hour": ch_datetime(r.hour)[:19],
+                    "sub_version": r.sub_version,
+                    "tier": r.tier,
+                    "quantity": f"{r.quantity:f}",
+                    "events": r.events,
+                    "input_tokens": r.input_tokens,
+                    "output_tokens": r.output_tokens,
+                    "ai_cost": f"{r.ai_cost:f}",
+                    "settled_at": at,
+                }
+                for r in rows
+            ],
+        )
+
+    def hourly(self, account_id: str, start: datetime, end: datetime) -> list[HourlyUsage]:
+        sql = (
+            "SELECT account_id, routing_account, user_id, metric, dimension, hour, sub_version, tier, "
+            "toString(quantity), events, input_tokens, output_tokens, toString(ai_cost) "
+            f"FROM {self._db}.usage_hourly FINAL WHERE account_id = {_lit(account_id)} "
+            f"AND hour >= {_dt(start)} AND hour < {_dt(end)}"
+        )
+        return [
+            HourlyUsage(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                _utc(r[5]),
+                int(r[6]),
+                r[7],
+                Decimal(r[8]),
+                int(r[9]),
+                int(r[10]),
+                int(r[11]),
+                Decimal(r[12]),
+            )
+            for r in self._rows(sql)
+        ]
+
+    def accounts_with_usage(self, start: datetime, end: datetime) -> set[str]:
+        sql = (
+            f"SELECT DISTINCT account_id FROM {self._db}.usage_hourly WHERE hour >= {_dt(start)} AND hour < {_dt(end)}"
+        )
+        return {r[0] for r in self._rows(sql)}
+
+    def storage(self, account_id: str, period: Period) -> GaugeState:
+        """The account's storage readings in the period and the last one before it."""
+        acc, start, end = _lit(account_id), _dt(period.start), _dt(period.end)
+        base = f"FROM {self._db}.events WHERE account_id = {acc} AND metric = 'storage_gb'"
+        before = self._rows(
+            f"SELECT toString(quantity) {base} AND timestamp < {start} ORDER BY ts_ms DESC, event_id DESC LIMIT 1"
+        )
+        inside = self._rows(
+            f"SELECT ts_ms, event_id, toString(quantity) {base} AND timestamp >= {start} AND timestamp < {end} "
+            "LIMIT 1 BY event_id"
+        )
+        carried = Decimal(before[0][0]) if before else ZERO
+        return storage_gauge(carried, ((int(t), e, Decimal(q)) for t, e, q in inside))
+
+    # -- rated_usage ---------------------------------------------------------------------------------
+
+    def write_rated(self, lines: Sequence[RatedLine], rated_at: datetime) -> None:
+        at = ch_datetime(rated_at)
+        self._insert(
+            "rated_usage",
+            [
+                {
+                    "account_id": ln.account_id,
+                    "period": ln.period.key,
+                    "period_start": ch_datetime(ln.period.start)[:19],
+                    "metric": ln.metric,
+                    "dimension": ln.dimension,
+                    "hour": ch_datetime(ln.hour)[:19],
+                    "kind": "settled",
+                    "line_id": "",
+                    "tier": ln.tier,
+                    "quantity": f"{ln.quantity:f}",
+                    "period_to_date": f"{ln.period_to_date:f}",
+                    "included": f"{ln.included:f}",
+                    "billable": f"{ln.billable:f}",
+                    "unit_price": f"{ln.unit_price:f}",
+                    "amount": f"{ln.amount:f}",
+                    "catalog_version": ln.catalog_version,
+                    "sub_version": ln.sub_version,
+                    "rated_at": at,
+                }
+                for ln in lines
+            ],
+        )
+
+    def settled_billable(self, account_id: str, period: Period) -> list[tuple[str, str, datetime, Decimal]]:
+        """(metric, dimension, hour, billable) of the period's settled lines that bill something."""
+        sql = (
+            "SELECT metric, dimension, hour, toString(sum(billable)) FROM "
+            f"{self._db}.rated_usage FINAL WHERE kind = 'settled' AND account_id = {_lit(account_id)} "
+            f"AND period_start = toDateTime({_lit(ch_datetime(period.start)[:19])}, 'UTC') AND billable > 0 "
+            "GROUP BY metric, dimension, hour ORDER BY hour, metric, dimension"
+        )
+        return [(m, d, _utc(h), Decimal(b)) for m, d, h, b in self._rows(sql)]
+
+    def period_totals(self, account_id: str, period_key: str, kind: str) -> dict[str, Decimal]:
+        """Quantity per metric of an account's period: ``settled`` or ``provisional`` (the live view)."""
+        sql = (
+            f"SELECT metric, toString(sum(quantity)) FROM {self._db}.rated_usage FINAL "
+            f"WHERE account_id = {_lit(account_id)} AND period = {_lit(period_key)} AND kind = {_lit(kind)} "
+            "AND metric IN ('api_calls', 'ai_requests', 'premium_feature') GROUP BY metric"
+        )
+        return {m: Decimal(q) for m, q in self._rows(sql)}
+
+    def write_diffs(
+        self, account_id: str, period_key: str, diffs: dict[str, tuple[Decimal, Decimal]], at: datetime
+    ) -> None:
+        self._insert(
+            "settlement_diffs",
+            [
+                {
+                    "account_id": account_id,
+                    "period": period_key,
+                    "metric": metric,
+                    "live_quantity": f"{live:f}",
+                    "settled_quantity": f"{settled:f}",
+                    "difference": f"{live - settled:f}",
+                    "found_at": ch_datetime(at),
+                }
+                for metric, (live, settled) in sorted(diffs.items())
+            ],
+        )
+
+    # -- invoices --------------------------------------------------------------------------------------
+
+    def finalized(self, account_id: str, period_key: str) -> FinalizedInvoice | None:
+        rows = self._rows(
+            f"SELECT document FROM {self._db}.invoices FINAL WHERE account_id = {_lit(account_id)} "
+            f"AND period = {_lit(period_key)} AND status = 'final'"
+        )
+        if not rows:
+            return None
+        doc = orjson.loads(rows[0][0])
+        lines: dict[str, Decimal] = {}
+        for ln in doc["lines"]:
+            if not ln["code"].startswith("correction:"):
+                lines[ln["code"]] = lines.get(ln["code"], ZERO) + Decimal(ln["amount"])
+        return FinalizedInvoice(doc, lines)
+
+    def finalized_periods(self, account_id: str) -> set[str]:
+        rows = self._rows(f"SELECT DISTINCT period FROM {self._db}.invoices WHERE account_id = {_lit(account_id)}")
+        return {r[0] for r in rows}
+
+    def write_invoice(self, inv: Invoice, tier: str, finalized_at: datetime) -> str:
+        invoice_id = f"in_{inv.account_id}_{inv.period.key}"[:120]
+        doc = inv.to_document()
+        doc["invoice_id"] = invoice_id
+        at, start = ch_datetime(finalized_at), ch_datetime(inv.period.start)[:19]
+        common = {
+            "invoice_id": invoice_id,
+            "account_id": inv.account_id,
+            "period": inv.period.key,
+            "period_start": start,
+        }
+        self._insert(
+            "invoice_lines",
+            [
+                {
+                    **common,
+                    "line_no": i,
+                    "code": ln.code,
+                    "description": ln.description,
+                    "quantity": f"{ln.quantity:f}",
+                    "unit_price": f"{ln.unit_price:f}",
+                    "amount": money_text(ln.amount),
+                    "finalized_at": at,
+                }
+                for i, ln in enumerate(inv.lines)
+            ],
+        )
+        # The header last: an invoice is final once its header exists, never with lines missing.
+        self._insert(
+            "invoices",
+            [
+                {
+                    **common,
+                    "period_end": ch_datetime(inv.period.end)[:19],
+                    "tier": tier,
+                    "status": inv.status,
+                    "currency": inv.currency,
+                    "subtotal": money_text(inv.subtotal),
+                    "total": money_text(inv.total),
+                    "finalized_at": at,
+                    "document": orjson.dumps(doc).decode(),
+                }
+            ],
+        )
+        return invoice_id
+
+    def corrections_for(self, account_id: str, target_period: str) -> list[Correction]:
+        sql = (
+            "SELECT source_period, code, toString(quantity), toString(amount) FROM "
+            f"{self._db}.invoice_corrections FINAL WHERE account_id = {_lit(account_id)} "
+            f"AND target_period = {_lit(target_period)} AND amount != 0 ORDER BY source_period, code"
+        )
+        return [
+            Correction(code, f"Correction of {src}: {code}", Decimal(amt), Decimal(q) if Decimal(q) else Decimal(1))
+            for src, code, q, amt in self._rows(sql)
+        ]
+
+    def corrected(self, account_id: str, source_period: str) -> dict[tuple[str, str], Decimal]:
+        """(code, target period) → amount already carried for a finalized period."""
+        sql = (
+            "SELECT code, target_period, toString(amount) FROM "
+            f"{self._db}.invoice_corrections FINAL WHERE account_id = {_lit(account_id)} "
+            f"AND source_period = {_lit(source_period)}"
+        )
+        return {(c, t): Decimal(a) for c, t, a in self._rows(sql)}
+
+    def write_correction(
+        self, account_id: str, source: str, code: str, target: str, quantity: Decimal, amount: Decimal, at: datetime
+    ) -> None:
+        self._insert(
+            "invoice_corrections",
+            [
+                {
+                    "account_id": account_id,
+                    "source_period": source,
+                    "code": code,
+                    "target_period": target,
+                    "quantity": f"{quantity:f}",
+                    "amount": f"{amount:f}",
+                    "found_at": ch_datetime(at),
+                }
+            ],
+        )

@@ -1,0 +1,234 @@
+"""Settlement: closed hours recomputed from ClickHouse, rated, compared with the live view; periods
+finalized into invoices; late usage of a finalized period carried as a correction (DESIGN §7).
+
+``Settler.settle(until, now)`` is idempotent: it recomputes every hour that closed since the last
+run (windows ending at or before ``until``) and every earlier hour that received events since, from
+the deduplicated events, and writes rows that replace the previous ones. Running it twice changes
+nothing. The worker calls it on a timer with ``until = now - lateness``; ``meterline settle`` on demand.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from rating.catalog.loader import Catalog
+from rating.invoice import Invoice, billing_segments, preview_invoice
+from rating.money import ZERO
+from rating.periods import Period, next_period, period_by_key
+from rating.settle import (
+    DEFAULT_ANCHOR,
+    HistoryLookup,
+    HourlyUsage,
+    account_period,
+    hourly_usage,
+    rated_lines,
+    tier_name,
+    usage_by_segment,
+    version_for,
+)
+from rating.subscriptions import SubscriptionHistory
+from sinks.settlement_store import EPOCH, SettlementStore
+
+log = logging.getLogger(__name__)
+HOUR = timedelta(hours=1)
+#: Events stored this recently may still be in flight in another insert: picked up by the next run.
+VISIBILITY_MARGIN = timedelta(seconds=60)
+#: Hours read from ClickHouse at once (bounds memory on a first run over a month of events).
+CHUNK_HOURS = 24
+
+
+def floor_hour(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+@dataclass
+class SettleResult:
+    until: datetime
+    windows: int = 0  # account-hours recomputed
+    accounts: set[str] = field(default_factory=set)  # billing accounts touched
+    finalized: list[str] = field(default_factory=list)  # invoice ids
+    corrections: int = 0
+    differences: int = 0
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "until": self.until.isoformat(),
+            "windows": self.windows,
+            "accounts": len(self.accounts),
+            "finalized": len(self.finalized),
+            "corrections": self.corrections,
+            "differences": self.differences,
+        }
+
+
+class Settler:
+    def __init__(
+        self,
+        store: SettlementStore,
+        catalog: Catalog,
+        histories: HistoryLookup,
+        subscribed: Callable[[], Iterable[str]],
+        *,
+        grace: timedelta = timedelta(hours=24),
+        on_difference: Callable[[str, str, str, Decimal], None] | None = None,
+        visibility_margin: timedelta = VISIBILITY_MARGIN,
+    ) -> None:
+        """``subscribed``: every account with a subscription (they get invoices even without usage)."""
+        self._store, self._catalog, self._histories = store, catalog, histories
+        self._subscribed, self._grace = subscribed, grace
+        self._on_difference, self._margin = on_difference, visibility_margin
+
+    def settle(self, until: datetime, now: datetime) -> SettleResult:
+        cutoff = floor_hour(until)
+        result = SettleResult(cutoff)
+        last = self._store.last_run()
+        first = self._store.first_event_hour()
+        stored_upto = now - self._margin
+        if last is None:
+            closed_from, stored_after, prev_until = first or cutoff, EPOCH, first or cutoff
+        else:
+            closed_from, stored_after, prev_until = last.until, last.stored_until, last.until
+        dirty = self._store.dirty_hours(closed_from, cutoff, stored_after, max(stored_after, stored_upto))
+        touched: dict[tuple[str, str], Period] = {}
+        hours = sorted(dirty)
+        for i in range(0, len(hours), CHUNK_HOURS):
+            chunk = hours[i : i + CHUNK_HOURS]
+            rows = self._recompute(chunk, dirty)
+            self._store.write_hourly(rows, now)
+            result.windows += sum(len(dirty[h]) for h in chunk)
+            for r in rows:
+                p = account_period(r.account_id, self._histories, r.hour)
+                touched[(r.account_id, p.key)] = p
+        for (account, _), period in sorted(touched.items()):
+            result.accounts.add(account)
+            self._rerate(account, period, now)
+            if self._store.finalized(account, period.key) is not None:
+                result.corrections += self._correct(account, period, now)
+        result.finalized = self._finalize_due(prev_until, cutoff, now, result)
+        self._store.record_run(
+            now,
+            max(cutoff, last.until) if last else cutoff,
+            stored_after,
+            max(stored_after, stored_upto),
+            {"windows": result.windows, "accounts": len(result.accounts), "finalized": len(result.finalized)},
+        )
+        return result
+
+    def _recompute(self, hours: list[datetime], dirty: dict[datetime, set[str]]) -> list[HourlyUsage]:
+        """Hourly rows of the given hours, each from all of its routing accounts' deduplicated events."""
+        accounts = set().union(*(dirty[h] for h in hours))
+        events = [
+            e
+            for e in self._store.events(hours[0], hours[-1] + HOUR, accounts)
+            if e.routing_account in dirty.get(floor_hour(e.at), ())
+        ]
+        return hourly_usage(events, self._histories, self._catalog)
+
+    def _history(self, account: str) -> SubscriptionHistory:
+        return self._histories(account) or SubscriptionHistory(account)
+
+    def _rerate(self, account: str, period: Period, now: datetime) -> None:
+        rows = self._store.hourly(account, period.start, period.end)
+        segments = billing_segments(self._history(account), period, self._catalog.at(period.start))
+        self._store.write_rated(rated_lines(account, period, rows, segments, self._catalog), now)
+
+    def invoice(self, account: str, period: Period, *, final: bool = False) -> Invoice:
+        """The invoice of ``period`` from settled data (a draft unless ``final``)."""
+        history = self._history(account)
+        cat = self._catalog.at(period.start)
+        segments = billing_segments(history, period, cat)
+        usage = usage_by_segment(
+            self._store.hourly(account, period.start, period.end), segments, self._store.storage(account, period)
+        )
+        corrections = self._store.corrections_for(account, period.key)
+        return preview_invoice(
+            history, usage, period, cat, status="final" if final else "draft", corrections=corrections
+        )
+
+    def document(self, account: str, period: Period) -> dict[str, object] | None:
+        """The finalized invoice document of the period, else the draft from settled data."""
+        final = self._store.finalized(account, period.key)
+        return final.document if final is not None else self.invoice(account, period).to_document()
+
+    def _finalize_due(self, prev_until: datetime, cutoff: datetime, now: datetime, result: SettleResult) -> list[str]:
+        """Finalize every period that ended (plus grace) by ``cutoff`` and is not final yet."""
+        horizon = cutoff - self._grace
+        since = prev_until - self._grace - timedelta(days=62)  # a period is at most 31 days; two for safety
+        candidates = set(self._subscribed()) | self._store.accounts_with_usage(since, horizon)
+        done = []
+        for account in sorted(candidates):
+            finalized = self._store.finalized_periods(account)
+            p = account_period(account, self._histories, since)
+            while p.end <= horizon:
+                if p.key not in finalized and self._has_activity(account, p):
+                    done.append(self._finalize(account, p, now, result))
+                p = next_period(version_for(account, "user", self._histories, p.end).anchor, p)
+        return done
+
+    def _has_activity(self, account: str, period: Period) -> bool:
+        h = self._histories(account)
+        return bool(h and h.segments(period)) or bool(self._store.hourly(account, period.start, period.end))
+
+    def _finalize(self, account: str, period: Period, now: datetime, result: SettleResult) -> str:
+        inv = self.invoice(account, period, final=True)
+        tier = tier_name(
+            version_for(account, "user", self._histories, period.end - HOUR), self._catalog.at(period.start)
+        )
+        invoice_id = self._store.write_invoice(inv, tier, now)
+        live = self._store.period_totals(account, period.key, "provisional")
+        settled = self._store.period_totals(account, period.key, "settled")
+        diffs = {
+            m: (live.get(m, ZERO), settled.get(m, ZERO))
+            for m in set(live) | set(settled)
+            if live and live.get(m, ZERO) != settled.get(m, ZERO)
+        }
+        if diffs:
+            self._store.write_diffs(account, period.key, diffs, now)
+            for m, (lv, st) in diffs.items():
+                log.warning(
+                    "live and settled totals differ: %s %s %s live=%s settled=%s", account, period.key, m, lv, st
+                )
+                if self._on_difference:
+                    self._on_difference(account, period.key, m, lv - st)
+            result.differences += len(diffs)
+        return invoice_id
+
+    def _correct(self, account: str, period: Period, now: datetime) -> int:
+        """Late usage of a finalized period: the change of each line goes to the next open period."""
+        final = self._store.finalized(account, period.key)
+        assert final is not None
+        draft = self.invoice(account, period)
+        redone: dict[str, tuple[Decimal, Decimal]] = {}
+        for ln in draft.lines:
+            if not ln.code.startswith("correction:"):
+                q, a = redone.get(ln.code, (ZERO, ZERO))
+                redone[ln.code] = (q + ln.quantity, a + ln.amount)
+        already = self._store.corrected(account, period.key)
+        target = self._open_period_after(account, period)
+        written = 0
+        for code in sorted(set(redone) | set(final.lines)):
+            qty, amount = redone.get(code, (ZERO, ZERO))
+            carried_elsewhere = sum((a for (c, t), a in already.items() if c == code and t != target.key), ZERO)
+            delta = amount - final.lines.get(code, ZERO) - carried_elsewhere
+            if delta != already.get((code, target.key), ZERO):
+                self._store.write_correction(account, period.key, code, target.key, qty, delta, now)
+                written += 1
+        return written
+
+    def _open_period_after(self, account: str, period: Period) -> Period:
+        finalized = self._store.finalized_periods(account)
+        p = next_period(version_for(account, "user", self._histories, period.end).anchor, period)
+        while p.key in finalized:
+            p = next_period(version_for(account, "user", self._histories, p.end).anchor, p)
+        return p
+
+
+def period_of(account: str, histories: HistoryLookup, key: str) -> Period:
+    """The account's usage period named ``key`` (YYYY-MM), on its subscription's anchor."""
+    h = histories(account)
+    anchor = h.versions[-1].anchor if h and h.versions else DEFAULT_ANCHOR
+    return period_by_key(anchor, key)

@@ -1,0 +1,199 @@
+"""Settlement against the real ClickHouse engine (chDB): events in, usage_hourly / rated_usage /
+invoices out, with amounts worked out by hand here (DESIGN §5 catalog)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import clickhouse_connect
+import orjson
+import pytest
+
+from rating.catalog.loader import load_catalog
+from rating.subscriptions import SubscriptionVersion
+from sinks.migrations import migrate
+from sinks.settlement_store import SettlementStore
+from streams.settlement import Settler, period_of
+from streams.subscription_registry import SubscriptionRegistry
+
+pytestmark = pytest.mark.integration
+DB = "st"
+SEPT = datetime(2026, 9, 1, tzinfo=UTC)
+
+
+def _ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+class World:
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.registry = SubscriptionRegistry()
+        self.settler = Settler(
+            SettlementStore(client, DB),
+            load_catalog(),
+            self.registry.history,
+            self.registry.accounts,
+            visibility_margin=timedelta(0),
+        )
+        self.seq = 0
+
+    def subscribe(
+        self, account: str, tier: str, at: datetime, kind: Literal["user", "org"] = "user", version: int = 1
+    ) -> None:
+        v = SubscriptionVersion(
+            account_id=account,
+            account_kind=kind,
+            tier=tier,
+            anchor=date(2026, 9, 1),
+            effective_from=at,
+            version=version,
+        )
+        self.registry.apply([v])
+
+    def events(
+        self, account: str, metric: str, at: datetime, quantities: list[int], user_id: str = "", **props: str
+    ) -> list[bytes]:
+        rows = []
+        for i, q in enumerate(quantities):
+            self.seq += 1
+            rows.append(
+                orjson.dumps(
+                    {
+                        "event_id": f"{account}-{metric}-{self.seq}",
+                        "account_id": account,
+                        "user_id": user_id or account,
+                        "org_id": account if user_id else None,  # a user's event inside an organization
+                        "metric": metric,
+                        "quantity": str(q),
+                        "ts_ms": _ms(at) + i * 1000,
+                        "properties": props,
+                        "source": "test",
+                    }
+                )
+            )
+        return rows
+
+    def insert(self, rows: list[bytes]) -> None:
+        self.client.raw_insert(f"{DB}.events", None, insert_block=b"\n".join(rows) + b"\n", fmt="JSONEachRow")
+
+    def settle(self, until: datetime) -> Any:
+        return self.settler.settle(until, datetime.now(UTC))
+
+    def invoice(self, account: str, key: str) -> dict[str, Any]:
+        doc = self.settler.document(account, period_of(account, self.registry.history, key))
+        assert doc is not None
+        return doc
+
+    def count(self, sql: str) -> Any:
+        return self.client.query(sql).result_rows[0][0]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    path: Path = tmp_path_factory.mktemp("chdb-settle")
+    client = clickhouse_connect.get_client(dsn=f"chdb://{path}")
+    migrate(client, DB, datetime.now(UTC))
+    w = World(client)
+    # std-1: standard from Sept 1; 123,456 API calls in September, sent twice (a replay).
+    w.subscribe("std-1", "standard", SEPT)
+    rows = w.events("std-1", "api_calls", SEPT + timedelta(days=3, hours=5), [1000] * 123 + [456])
+    w.insert(rows)
+    w.insert(rows[:60])
+    # up-1: free until Sept 16, then standard: 8,000 calls before, 100,000 after.
+    w.subscribe("up-1", "free", SEPT)
+    w.subscribe("up-1", "standard", datetime(2026, 9, 16, tzinfo=UTC), version=2)
+    w.insert(w.events("up-1", "api_calls", datetime(2026, 9, 10, 8, tzinfo=UTC), [4000, 4000]))
+    w.insert(w.events("up-1", "api_calls", datetime(2026, 9, 20, 8, tzinfo=UTC), [50000, 50000]))
+    # ent-1: enterprise org, 150 active users, premium features, AI requests.
+    w.subscribe("ent-1", "enterprise", SEPT, kind="org")
+    for u in range(150):
+        w.insert(w.events("ent-1", "active_user", SEPT + timedelta(days=2, minutes=u), [1], user_id=f"eu-{u}"))
+    # free-1: no subscription; 12,000 calls (2,000 over the hard cap: flagged, never billed).
+    w.insert(w.events("free-1", "api_calls", SEPT + timedelta(days=5), [6000, 6000]))
+    yield w
+    client.close()
+
+
+def test_settles_closed_hours_and_finalizes_september(world: World) -> None:
+    r = world.settle(datetime(2026, 10, 3, tzinfo=UTC))
+    assert r.windows > 0
+    assert len(r.finalized) == 4
+    total = world.count(f"SELECT toString(sum(quantity)) FROM {DB}.usage_hourly FINAL WHERE account_id = 'std-1'")
+    assert Decimal(total) == Decimal(123_456)  # the replayed 60 events count once
+
+    std = world.invoice("std-1", "2026-09")
+    assert std["status"] == "final"
+    lines = {ln["code"]: ln["amount"] for ln in std["lines"]}
+    # 49.99 base + (123,456 - 100,000) x $0.01 = 49.99 + 234.56
+    assert lines == {"base_fee": "49.99", "api_calls_overage": "234.56"}
+    assert std["total"] == "284.55"
+
+    up = world.invoice("up-1", "2026-09")
+    lines = {ln["code"]: ln["amount"] for ln in up["lines"]}
+    # Upgrade on Sept 16: 15 of 30 days left → 49.99 x 15/30 = 24.995 → 25.00 (half-even on the cent).
+    # 108,000 calls in the period, 100,000 included by standard → 8,000 x $0.01 = $80.00.
+    assert lines == {"base_fee_proration": "25.00", "api_calls_overage": "80.00"}
+    assert up["total"] == "105.00"
+
+    ent = world.invoice("ent-1", "2026-09")
+    lines = {ln["code"]: ln["amount"] for ln in ent["lines"]}
+    # Platform fee $10,000/year in the anniversary period; 150 seats → volume tier 101-500 at $40.
+    assert lines == {"platform_fee": "10000.00", "seats": "6000.00"}
+
+    free = world.invoice("free-1", "2026-09")
+    assert free["total"] == "0.00" and free["lines"] == []
+
+
+def test_settled_lines_add_up_to_the_invoice(world: World) -> None:
+    amount = world.count(
+        f"SELECT toString(sum(amount)) FROM {DB}.rated_usage FINAL "
+        "WHERE account_id = 'std-1' AND kind = 'settled' AND metric = 'api_calls'"
+    )
+    assert Decimal(amount) == Decimal("234.56")
+
+
+def test_settling_twice_changes_nothing(world: World) -> None:
+    def snapshot() -> tuple[Any, ...]:
+        return (
+            world.count(f"SELECT toString(sum(quantity)) FROM {DB}.usage_hourly FINAL"),
+            world.count(f"SELECT count() FROM {DB}.usage_hourly FINAL"),
+            world.count(f"SELECT toString(sum(amount)) FROM {DB}.rated_usage FINAL WHERE kind = 'settled'"),
+            world.count(f"SELECT count() FROM {DB}.invoices FINAL"),
+            world.count(f"SELECT toString(sum(total)) FROM {DB}.invoices FINAL"),
+            world.count(f"SELECT count() FROM {DB}.invoice_corrections FINAL"),
+        )
+
+    before = snapshot()
+    r = world.settle(datetime(2026, 10, 3, tzinfo=UTC))
+    assert r.windows == 0 and r.finalized == [] and r.corrections == 0
+    assert snapshot() == before
+
+
+def test_late_event_becomes_a_correction_of_the_next_period(world: World) -> None:
+    # 1,000 more calls dated Sept 15 arrive after September was finalized.
+    world.insert(world.events("std-1", "api_calls", datetime(2026, 9, 15, 12, tzinfo=UTC), [1000]))
+    r = world.settle(datetime(2026, 10, 3, tzinfo=UTC))
+    assert r.windows == 1 and r.corrections == 1
+    sept = world.invoice("std-1", "2026-09")
+    assert sept["total"] == "284.55"  # finalized invoices are never edited
+    october = world.invoice("std-1", "2026-10")
+    assert october["status"] == "draft"
+    lines = {ln["code"]: ln["amount"] for ln in october["lines"]}
+    assert lines["correction:api_calls_overage"] == "10.00"  # 1,000 x $0.01
+    # Settling again does not carry it twice.
+    assert world.settle(datetime(2026, 10, 3, tzinfo=UTC)).corrections == 0
+    again = {ln["code"]: ln["amount"] for ln in world.invoice("std-1", "2026-10")["lines"]}
+    assert again["correction:api_calls_overage"] == "10.00"
+
+
+def test_hours_not_closed_are_not_settled(world: World) -> None:
+    world.insert(world.events("std-1", "api_calls", datetime(2026, 10, 5, 10, 30, tzinfo=UTC), [7]))
+    world.settle(datetime(2026, 10, 5, 10, 45, tzinfo=UTC))  # the 10:00 window is still open
+    assert world.count(f"SELECT count() FROM {DB}.usage_hourly FINAL WHERE hour = '2026-10-05 10:00:00'") == 0
+    world.settle(datetime(2026, 10, 5, 11, 0, tzinfo=UTC))
+    assert world.count(f"SELECT count() FROM {DB}.usage_hourly FINAL WHERE hour = '2026-10-05 10:00:00'") == 1
