@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -21,8 +22,22 @@ from streams import topics
 from streams.app import Wiring
 from streams.crash import crash_only
 from streams.ingest import InRecord
+from streams.warehouse_rows import provisional_rows, subscription_rows
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class WarehouseSinks:
+    """The ClickHouse tables a sink worker feeds straight from topics."""
+
+    events: RowSink
+    rejected: RowSink
+    alerts: RowSink
+    rated: RowSink
+    subscriptions: RowSink
+
+
 T = TypeVar("T")
 
 #: Accepted rows per ``usage.accepted`` record (~300 bytes each: well under the request size).
@@ -65,8 +80,8 @@ async def store_batch(w: Wiring, sink: RowSink, rows: Sequence[bytes], oldest_ts
         w.metrics.event_to_store_seconds.observe(max(0.0, datetime.now(UTC).timestamp() - oldest_ts))
 
 
-def register_agents(w: Wiring, sinks: tuple[RowSink, RowSink, RowSink] | None) -> None:
-    """Declare the topics and attach the agents of the worker's role (``sinks``: events, rejected, alerts)."""
+def register_agents(w: Wiring, sinks: WarehouseSinks | None) -> None:
+    """Declare the topics and attach the agents of the worker's role."""
     app, s = w.app, w.settings
     events_topic = app.topic(s.topic(topics.EVENTS))
     accepted_topic = app.topic(s.topic(topics.ACCEPTED))
@@ -89,15 +104,34 @@ def register_agents(w: Wiring, sinks: tuple[RowSink, RowSink, RowSink] | None) -
     if w.ingest is not None:
         app.agent(events_topic, name="meterline.ingest")(crash_only(ingest))
     if sinks is not None:
-        events_sink, rejected_sink, alerts_sink = sinks
+        events_sink, rejected_sink, alerts_sink = sinks.events, sinks.rejected, sinks.alerts
 
         async def store_alerts(stream: faust.StreamT[Any]) -> None:
             async for batch in stream.take_events(s.sink_take_records, within=s.sink_linger_seconds):
                 await store_batch(w, alerts_sink, [e.value for e in batch if e.value], None)
 
+        async def store_rated(stream: faust.StreamT[Any]) -> None:
+            async for batch in stream.take_events(s.sink_take_records, within=s.sink_linger_seconds):
+                rows = [
+                    row
+                    for e in batch
+                    if e.value
+                    for row in provisional_rows(e.value, e.message.partition, e.message.offset)
+                ]
+                await store_batch(w, sinks.rated, rows, None)
+
+        async def store_subscriptions(stream: faust.StreamT[Any]) -> None:
+            async for batch in stream.take_events(s.sink_take_records, within=s.sink_linger_seconds):
+                rows = [row for e in batch if e.value for row in subscription_rows(e.value, e.message.offset)]
+                await store_batch(w, sinks.subscriptions, rows, None)
+
         app.agent(accepted_topic, name="meterline.store-events")(crash_only(store_events))
         app.agent(dlq_topic, name="meterline.store-rejected")(crash_only(store_rejected))
         app.agent(alerts_topic, name="meterline.store-alerts")(crash_only(store_alerts))
+        app.agent(app.topic(s.topic(topics.RATED)), name="meterline.store-rated")(crash_only(store_rated))
+        app.agent(app.topic(s.topic(topics.SUBSCRIPTIONS)), name="meterline.store-subscriptions")(
+            crash_only(store_subscriptions)
+        )
 
     async def report_lag() -> None:
         consumer = app.consumer

@@ -25,6 +25,7 @@ from rating.catalog.model import MeteredRule
 from rating.money import ZERO
 from rating.periods import period_containing
 from rating.quota import Alert, QuotaState, new_alerts, quota_state, rate_delta
+from rating.settle import tier_name
 from rating.subscriptions import billing_account, rated_tier
 from schemas.events import AcceptedEvent, epoch_ms
 from streams.subscription_registry import SubscriptionRegistry
@@ -52,6 +53,7 @@ class _Group:
     rate_limit: int
     catalog_version: str
     sub_version: int
+    tier: str
     events: list[AcceptedEvent] = field(default_factory=list)
 
 
@@ -91,10 +93,12 @@ def rate_batch(
                 tier.rate_limit_per_minute,
                 cat.version,
                 version.version,
+                tier_name(version, cat),
             )
         else:  # the latest version seen in the batch decides the rule for the batch's delta
             g.rule = tier.metrics.get(ev.metric, NOT_ENTITLED)
             g.rate_limit, g.sub_version = tier.rate_limit_per_minute, version.version
+            g.tier = tier_name(version, cat)
         g.events.append(ev)
 
     out = LiveOutputs()
@@ -126,6 +130,8 @@ def rate_batch(
                     "account_id": g.billed,
                     "metric": g.metric,
                     "period": g.period,
+                    "period_start_ms": g.period_start_ms,
+                    "tier": g.tier,
                     "quantity": f"{after - before:f}",
                     "period_to_date": f"{after:f}",
                     "included": f"{d_included:f}",

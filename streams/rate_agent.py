@@ -67,6 +67,16 @@ def _alert_json(a: Alert) -> bytes:
     )
 
 
+def register_subscriptions(app: faust.App, s: Settings, registry: SubscriptionRegistry) -> None:
+    """Keep ``registry`` following ``billing.subscriptions`` (live rating and settlement read it)."""
+    stop = asyncio.Event()
+
+    async def follow_subscriptions() -> None:
+        await follow(registry, s.kafka_bootstrap, s.topic(topics.SUBSCRIPTIONS), stop)
+
+    app.task(crash_only(follow_subscriptions))
+
+
 def register_rating(
     app: faust.App, s: Settings, catalog: Catalog, registry: SubscriptionRegistry, metrics: WorkerMetrics
 ) -> None:
@@ -74,10 +84,6 @@ def register_rating(
     rated = app.topic(s.topic(topics.RATED))
     quota_name, alerts_name = s.topic(topics.QUOTA_STATE), s.topic(topics.ALERTS)
     table = app.Table("live-usage", default=None, partitions=s.topic_partitions)  # raw bytes (app default)
-    stop = asyncio.Event()
-
-    async def follow_subscriptions() -> None:
-        await follow(registry, s.kafka_bootstrap, s.topic(topics.SUBSCRIPTIONS), stop)
 
     async def rate(stream: faust.StreamT[Any]) -> None:
         await registry.ready.wait()  # never rate before the subscriptions are known
@@ -122,5 +128,4 @@ def register_rating(
         for a in out.alerts:
             metrics.alerts_raised.labels(a.kind).inc()
 
-    app.task(crash_only(follow_subscriptions))
     app.agent(accepted, name="meterline.rate")(crash_only(rate))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 import faust
 
@@ -12,11 +13,12 @@ from rating.catalog.loader import load_catalog
 from sinks.clickhouse import RowSink
 from sinks.clickhouse_client import connect_clickhouse
 from sinks.migrations import migrate
-from streams.agents import register_agents
+from streams.agents import WarehouseSinks, register_agents
 from streams.app import Wiring, build_wiring
 from streams.kafka_admin import ensure_topics
-from streams.rate_agent import register_rating
+from streams.rate_agent import register_rating, register_subscriptions
 from streams.settings import Settings
+from streams.settle_job import build_settler, register_settlement
 from streams.subscription_registry import SubscriptionRegistry
 
 log = logging.getLogger(__name__)
@@ -26,26 +28,31 @@ def prepare(settings: Settings) -> Wiring:
     """Create topics, apply ClickHouse migrations and wire the agents; does not start consuming."""
     asyncio.run(ensure_topics(settings))
     w = build_wiring(settings)
+    catalog = load_catalog(settings.catalog_path)
+    registry = SubscriptionRegistry()
     sinks = None
     if settings.worker_role in ("all", "sink"):
         client = connect_clickhouse(settings)
         migrate(client, settings.clickhouse_database, datetime.now(UTC))
         db, m = settings.clickhouse_database, w.metrics
-        sinks = (
-            RowSink(client, f"{db}.events", on_write=m.on_sink_write, on_error=m.on_sink_error),
-            RowSink(client, f"{db}.rejected_events", on_write=m.on_sink_write, on_error=m.on_sink_error),
-            # Alerts carry RFC 3339 times, as their Kafka consumers expect.
-            RowSink(
-                client,
-                f"{db}.alerts",
-                on_write=m.on_sink_write,
-                on_error=m.on_sink_error,
-                insert_settings={"date_time_input_format": "best_effort"},
-            ),
+
+        def sink(table: str, **kw: Any) -> RowSink:
+            return RowSink(client, f"{db}.{table}", on_write=m.on_sink_write, on_error=m.on_sink_error, **kw)
+
+        # Alerts and subscriptions carry RFC 3339 times, as their Kafka consumers expect.
+        best_effort = {"date_time_input_format": "best_effort"}
+        sinks = WarehouseSinks(
+            events=sink("events"),
+            rejected=sink("rejected_events"),
+            alerts=sink("alerts", insert_settings=best_effort),
+            rated=sink("rated_usage"),
+            subscriptions=sink("subscriptions"),
         )
+        register_settlement(w.app, build_settler(settings, client, catalog, registry, m), registry, settings, m)
     register_agents(w, sinks)
+    register_subscriptions(w.app, settings, registry)
     if settings.worker_role in ("all", "rate"):
-        register_rating(w.app, settings, load_catalog(settings.catalog_path), SubscriptionRegistry(), w.metrics)
+        register_rating(w.app, settings, catalog, registry, w.metrics)
     return w
 
 

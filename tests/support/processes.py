@@ -66,9 +66,11 @@ class Proc:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
 
 
-def start_worker(s: Settings, log: Path, worker_id: str = "w1", role: str = "all") -> tuple[Proc, int]:
+def start_worker(
+    s: Settings, log: Path, worker_id: str = "w1", role: str = "all", **env_extra: str
+) -> tuple[Proc, int]:
     port = free_port()
-    env = settings_env(s, METERLINE_METRICS_PORT=str(port), METERLINE_WORKER_ID=worker_id)
+    env = settings_env(s, METERLINE_METRICS_PORT=str(port), METERLINE_WORKER_ID=worker_id, **env_extra)
     return Proc(["worker", "--role", role], env, log), port
 
 
