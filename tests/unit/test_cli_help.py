@@ -30,6 +30,7 @@ def test_the_documented_commands_exist() -> None:
         ("schema", "export"),
         ("subscriptions", "put"),
         ("quota", "show"),
+        ("stripe", "sync-catalog"),
         ("demo",),
     ]:
         assert cmd in PATHS
