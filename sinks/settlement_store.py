@@ -256,6 +256,26 @@ class SettlementStore:
         )
         return [(m, d, _utc(h), Decimal(b)) for m, d, h, b in self._rows(sql)]
 
+    def billable_windows(self, since: datetime) -> list[tuple[str, str, str, datetime, Decimal]]:
+        """(account, metric, dimension, hour, billable) of every settled hour from ``since`` that bills usage."""
+        sql = (
+            "SELECT account_id, metric, dimension, hour, toString(sum(billable)) FROM "
+            f"{self._db}.rated_usage FINAL WHERE kind = 'settled' AND billable > 0 AND hour >= {_dt(since)} "
+            "GROUP BY account_id, metric, dimension, hour ORDER BY hour, account_id, metric, dimension"
+        )
+        return [(a, m, d, _utc(h), Decimal(b)) for a, m, d, h, b in self._rows(sql)]
+
+    def final_lines(self, code: str, since: datetime) -> list[tuple[str, datetime, datetime, Decimal]]:
+        """(account, period start, period end, quantity) of a line code on invoices of periods ending from ``since``."""
+        sql = (
+            "SELECT l.account_id, i.period_start, i.period_end, toString(sum(l.quantity)) "
+            f"FROM {self._db}.invoice_lines AS l FINAL INNER JOIN {self._db}.invoices AS i FINAL "
+            "ON l.invoice_id = i.invoice_id "
+            f"WHERE l.code = {_lit(code)} AND i.period_end >= {_dt(since)} "
+            "GROUP BY l.account_id, i.period_start, i.period_end"
+        )
+        return [(a, _utc(s), _utc(e), Decimal(q)) for a, s, e, q in self._rows(sql)]
+
     def period_totals(self, account_id: str, period_key: str, kind: str) -> dict[str, Decimal]:
         """Quantity per metric of an account's period: ``settled`` or ``provisional`` (the live view)."""
         sql = (

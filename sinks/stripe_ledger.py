@@ -3,7 +3,7 @@ the reporter moves on, and the set of acknowledged identifiers that must never b
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -27,6 +27,18 @@ class ClickHouseReportLedger:
         ).result_rows
         self._acked |= {r[0] for r in rows}
         return len(rows)
+
+    def reported(self, since: datetime) -> dict[tuple[str, str, datetime], tuple[int, int]]:
+        """(account, meter, window start) → (acknowledged reports, their total value) for windows from ``since``."""
+        rows = self._client.query(
+            "SELECT acc, mtr, win, count(), sum(val) FROM "
+            "(SELECT identifier, any(account_id) AS acc, any(meter) AS mtr, "
+            f"any(window_start) AS win, any(value) AS val FROM {self._table} WHERE outcome = 'acknowledged' "
+            "AND window_start >= toDateTime64(%(since)s, 3, 'UTC') GROUP BY identifier) "
+            "GROUP BY acc, mtr, win",
+            parameters={"since": ch_datetime(since)},
+        ).result_rows
+        return {(a, m, _utc(w)): (int(n), int(v)) for a, m, w, n, v in rows}
 
     def acknowledged(self, identifier: str) -> bool:
         return identifier in self._acked
@@ -52,3 +64,7 @@ class ClickHouseReportLedger:
             raise SinkRejected(f"cannot record the Stripe report {attempt.identifier}: {exc}") from exc
         if attempt.outcome == "acknowledged":
             self._acked.add(attempt.identifier)
+
+
+def _utc(v: datetime) -> datetime:
+    return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)

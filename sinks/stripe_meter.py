@@ -35,17 +35,21 @@ class MeterReport:
     window_start: datetime  # settled window [start, end), aware UTC
     window_end: datetime
     value: int  # whole units (meters take integers: choose units so they are)
+    # 0: the window's first report; n: the n-th later addition (late usage of a reported window)
+    revision: int = 0
 
     @property
     def identifier(self) -> str:
-        return report_identifier(self.account_id, self.meter, self.window_start)
+        return report_identifier(self.account_id, self.meter, self.window_start, self.revision)
 
 
-def report_identifier(account_id: str, meter: str, window_start: datetime) -> str:
+def report_identifier(account_id: str, meter: str, window_start: datetime, revision: int = 0) -> str:
     """Deterministic and at most 100 characters, whatever the lengths of the ids."""
     if window_start.tzinfo is None:
         raise ValueError("window_start must be aware UTC")
     key = f"{account_id}|{meter}|{window_start.astimezone(UTC).isoformat()}"
+    if revision:
+        key += f"|r{revision}"
     return "mtl_" + hashlib.sha256(key.encode()).hexdigest()[:48]
 
 

@@ -68,6 +68,9 @@ class WorkerMetrics:
             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
             registry=r,
         )
+        self.stripe_reports = Counter(
+            "meterline_stripe_reports", "Stripe meter reports by outcome", ["outcome"], registry=r
+        )
         self.settlement_differences = Counter(
             "meterline_settlement_differences",
             "Period totals where the live view and settlement disagree",

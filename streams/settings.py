@@ -70,6 +70,11 @@ class Settings(BaseSettings):
         60.0, gt=0, description="How often the sink worker settles closed windows (0 < s)."
     )
 
+    stripe_report: bool = Field(True, description="Report settled usage to Stripe meters (the sink worker).")
+    stripe_rate_per_second: float = Field(
+        20.0, gt=0, description="Client-side limit on Stripe calls (test mode allows about 25/s, live 1,000/s)."
+    )
+
     # Local stack (deploy/local): ports bound on 127.0.0.1 only.
     local_kafka_port: int = Field(9092, ge=1, le=65535)
     local_kafka_controller_port: int = Field(9093, ge=1, le=65535)

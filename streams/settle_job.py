@@ -9,12 +9,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
+import stripe
 
 from rating.catalog.loader import Catalog
 from sinks.settlement_store import SettlementStore
+from sinks.stripe_ledger import ClickHouseReportLedger
+from sinks.stripe_meter import StripeMeterReporter
 from streams.metrics import WorkerMetrics
 from streams.settings import Settings
 from streams.settlement import Settler
+from streams.stripe_reporting import UsageReporter
 from streams.subscription_registry import SubscriptionRegistry
 
 log = logging.getLogger(__name__)
@@ -41,15 +45,40 @@ def build_settler(
     )
 
 
+def stripe_client(settings: Settings) -> stripe.StripeClient:
+    """The Stripe client of the settings; no retries in the library (the reporter retries itself)."""
+    return stripe.StripeClient(
+        settings.stripe_api_key.get_secret_value(),
+        base_addresses={"api": settings.resolved_stripe_api_base},
+        max_network_retries=0,
+    )
+
+
+def build_usage_reporter(
+    settings: Settings, client: Any, catalog: Catalog, registry: SubscriptionRegistry
+) -> UsageReporter:
+    ledger = ClickHouseReportLedger(client, settings.clickhouse_database)
+    meter = StripeMeterReporter(stripe_client(settings), ledger, rate_per_second=settings.stripe_rate_per_second)
+    return UsageReporter(
+        SettlementStore(client, settings.clickhouse_database), ledger, meter, catalog, registry.history
+    )
+
+
 def default_until(settings: Settings, now: datetime) -> datetime:
     """The latest instant whose closed windows are due: now minus the lateness allowance."""
     return now - timedelta(seconds=settings.settle_lateness_seconds)
 
 
 def register_settlement(
-    app: faust.App, settler: Settler, registry: SubscriptionRegistry, settings: Settings, metrics: WorkerMetrics
+    app: faust.App,
+    settler: Settler,
+    reporter: UsageReporter | None,
+    registry: SubscriptionRegistry,
+    settings: Settings,
+    metrics: WorkerMetrics,
 ) -> None:
-    """Settle on a timer once the subscriptions are loaded; one run at a time, off the event loop."""
+    """Settle (then report to Stripe) on a timer once the subscriptions are loaded; one run at a time,
+    off the event loop. A Stripe outage only delays reports: they are retried on the next run."""
 
     async def settle_due() -> None:
         if not registry.ready.is_set():
@@ -62,5 +91,9 @@ def register_settlement(
         metrics.settled_windows.inc(result.windows)
         if result.windows or result.finalized:
             log.info("settled %s", result.summary())
+        if reporter is not None:
+            run = await asyncio.to_thread(reporter.report, now)
+            for outcome, n in run.outcomes.items():
+                metrics.stripe_reports.labels(outcome).inc(n)
 
     app.timer(settings.settle_interval_seconds)(settle_due)

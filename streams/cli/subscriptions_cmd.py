@@ -33,6 +33,7 @@ def register(sub: Any) -> None:
     put.add_argument("--status", default="active", choices=["trialing", "active", "past_due", "unpaid", "canceled"])
     put.add_argument("--anchor", type=date.fromisoformat, help="YYYY-MM-DD (default: today, UTC)")
     put.add_argument("--effective-from", type=datetime.fromisoformat, help="RFC 3339 with offset (default: now)")
+    put.add_argument("--stripe-customer", help="the account's Stripe customer id (cus_...), for metered billing")
     put.add_argument("--contract", type=Path, help="JSON file of contract overrides (enterprise)")
     put.add_argument("--json", action="store_true", help="print the published record as JSON")
     put.set_defaults(func=_put)
@@ -67,6 +68,7 @@ def _put(args: argparse.Namespace) -> int:
             effective_from=effective,
             version=epoch_ms(now),
             contract=contract,
+            stripe_customer_id=args.stripe_customer,
         )
     except (ValidationError, OSError, orjson.JSONDecodeError) as exc:
         raise MeterlineError(f"invalid subscription: {exc}") from exc

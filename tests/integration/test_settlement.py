@@ -32,9 +32,10 @@ def _ms(at: datetime) -> int:
 class World:
     def __init__(self, client: Any) -> None:
         self.client = client
+        self.store = SettlementStore(client, DB)
         self.registry = SubscriptionRegistry()
         self.settler = Settler(
-            SettlementStore(client, DB),
+            self.store,
             load_catalog(),
             self.registry.history,
             self.registry.accounts,
@@ -43,15 +44,23 @@ class World:
         self.seq = 0
 
     def subscribe(
-        self, account: str, tier: str, at: datetime, kind: Literal["user", "org"] = "user", version: int = 1
+        self,
+        account: str,
+        tier: str,
+        at: datetime,
+        kind: Literal["user", "org"] = "user",
+        version: int = 1,
+        anchor: date = date(2026, 9, 1),
+        customer: str | None = None,
     ) -> None:
         v = SubscriptionVersion(
             account_id=account,
             account_kind=kind,
             tier=tier,
-            anchor=date(2026, 9, 1),
+            anchor=anchor,
             effective_from=at,
             version=version,
+            stripe_customer_id=customer,
         )
         self.registry.apply([v])
 

@@ -1,0 +1,89 @@
+"""Settled usage reported to Stripe meters: real chDB for settlement and the ledger, real HTTP to
+stripe-mock through the ``stripe`` package. Every window is reported once; late usage of a reported
+window is sent as an addition under the next identifier revision; invoiced tiers are not metered."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import clickhouse_connect
+import pytest
+
+from sinks.migrations import migrate
+from sinks.stripe_ledger import ClickHouseReportLedger
+from sinks.stripe_meter import StripeMeterReporter
+from streams.settings import Settings
+from streams.settle_job import stripe_client
+from streams.stripe_reporting import UsageReporter
+from tests.integration.test_settlement import DB, World
+
+pytestmark = pytest.mark.integration
+NOW = datetime.now(UTC)
+DAY = (NOW - timedelta(days=3)).replace(hour=10, minute=0, second=0, microsecond=0)  # Stripe takes <= 35 days back
+ANCHOR = date(DAY.year, DAY.month, 1)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    path: Path = tmp_path_factory.mktemp("chdb-report")
+    client = clickhouse_connect.get_client(dsn=f"chdb://{path}")
+    migrate(client, DB, datetime.now(UTC))
+    w = World(client)
+    start = datetime.combine(ANCHOR, datetime.min.time(), tzinfo=UTC)
+    w.subscribe("std-r", "standard", start, anchor=ANCHOR, customer="cus_std_r")
+    w.subscribe("ent-r", "enterprise", start, kind="org", anchor=ANCHOR, customer="cus_ent_r")
+    w.subscribe("nocus", "standard", start, anchor=ANCHOR)
+    # 100,500 calls in one hour: 500 over standard's 100,000; 3 deep_research uses an hour later.
+    w.insert(w.events("std-r", "api_calls", DAY, [50_000, 50_000, 500]))
+    w.insert(w.events("std-r", "premium_feature", DAY + timedelta(hours=1), [1, 1, 1], feature="deep_research"))
+    w.insert(w.events("ent-r", "api_calls", DAY, [2_000_000], user_id="e1"))
+    w.insert(w.events("nocus", "api_calls", DAY, [100_007]))
+    w.settle(DAY + timedelta(hours=3))
+    yield w
+    client.close()
+
+
+def reporter(world: World, s: Settings) -> tuple[UsageReporter, ClickHouseReportLedger]:
+    ledger = ClickHouseReportLedger(world.client, DB)
+    meter = StripeMeterReporter(stripe_client(s), ledger, rate_per_second=50)
+    return UsageReporter(world.store, ledger, meter, world.settler._catalog, world.registry.history), ledger
+
+
+def acked(world: World) -> list[tuple[Any, ...]]:
+    return [
+        tuple(r)
+        for r in world.client.query(
+            f"SELECT account_id, meter, value, identifier FROM {DB}.stripe_reports "
+            "WHERE outcome = 'acknowledged' ORDER BY at"
+        ).result_rows
+    ]
+
+
+def test_settled_windows_reported_once(world: World, stack: Settings) -> None:
+    rep, _ = reporter(world, stack)
+    run = rep.report(datetime.now(UTC))
+    assert run.outcomes["acknowledged"] == 2
+    assert run.no_customer == {"nocus"}  # standard but no Stripe customer: not reported, counted
+    rows = acked(world)
+    assert sorted((a, m, v) for a, m, v, _ in rows) == [
+        ("std-r", "meterline_api_calls_overage", 500),
+        ("std-r", "meterline_premium_deep_research", 3),
+    ]  # enterprise is invoiced, not metered
+    # A second run (or a restarted worker with a fresh ledger object) sends nothing.
+    again, _ = reporter(world, stack)
+    assert again.report(datetime.now(UTC)).outcomes == {}
+    assert len(acked(world)) == 2
+
+
+def test_late_usage_of_a_reported_window_is_an_addition(world: World, stack: Settings) -> None:
+    world.insert(world.events("std-r", "api_calls", DAY + timedelta(minutes=30), [200]))
+    world.settle(DAY + timedelta(hours=3))
+    rep, _ = reporter(world, stack)
+    assert rep.report(datetime.now(UTC)).outcomes["acknowledged"] == 1
+    rows = [r for r in acked(world) if r[1] == "meterline_api_calls_overage"]
+    assert [r[2] for r in rows] == [500, 200]  # Stripe's meter sums 700 for the hour
+    assert len({r[3] for r in rows}) == 2  # distinct identifiers: neither is deduplicated away
+    assert rep.report(datetime.now(UTC)).outcomes == {}
