@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from deploy.local.component import Component, ComponentStatus
 from deploy.local.kafka import KafkaBroker
 from deploy.local.stripe_mock import StripeMock
+from deploy.local.warehouse import Warehouse
 from streams.settings import Settings
 
 
 def components(settings: Settings) -> list[Component]:
-    return [
+    comps: list[Component] = [
         KafkaBroker(
             cache_dir=settings.cache_dir,
             data_dir=settings.data_dir,
@@ -31,6 +33,12 @@ def components(settings: Settings) -> list[Component]:
             https_port=settings.local_stripe_mock_https_port,
         ),
     ]
+    dsn = settings.resolved_clickhouse_dsn
+    if dsn.startswith("chdb://"):
+        # The bridge that owns the chDB directory, so every process can query it (a server DSN needs none).
+        chdb_path = Path(dsn[len("chdb://") :])
+        comps.append(Warehouse(data_dir=settings.data_dir, chdb_path=chdb_path, port=settings.local_warehouse_port))
+    return comps
 
 
 def install(settings: Settings) -> None:
