@@ -265,6 +265,24 @@ class SettlementStore:
         )
         return [(a, m, d, _utc(h), Decimal(b)) for a, m, d, h, b in self._rows(sql)]
 
+    def billable_in(self, start: datetime, end: datetime) -> list[tuple[str, str, str, Decimal]]:
+        """(account, metric, dimension, billable) of each settled hour in [start, end) that bills usage."""
+        sql = (
+            "SELECT account_id, metric, dimension, toString(sum(billable)) FROM "
+            f"{self._db}.rated_usage FINAL WHERE kind = 'settled' AND billable > 0 "
+            f"AND hour >= {_dt(start)} AND hour < {_dt(end)} GROUP BY account_id, metric, dimension, hour"
+        )
+        return [(a, m, d, Decimal(b)) for a, m, d, b in self._rows(sql)]
+
+    def reported_in(self, start: datetime, end: datetime) -> dict[tuple[str, str], int]:
+        """(account, meter) → acknowledged value of Stripe reports for windows in [start, end)."""
+        sql = (
+            "SELECT acc, mtr, sum(val) FROM (SELECT identifier, any(account_id) AS acc, any(meter) AS mtr, "
+            f"any(value) AS val FROM {self._db}.stripe_reports WHERE outcome = 'acknowledged' "
+            f"AND window_start >= {_dt(start)} AND window_start < {_dt(end)} GROUP BY identifier) GROUP BY acc, mtr"
+        )
+        return {(a, m): int(v) for a, m, v in self._rows(sql)}
+
     def final_lines(self, code: str, since: datetime) -> list[tuple[str, datetime, datetime, Decimal]]:
         """(account, period start, period end, quantity) of a line code on invoices of periods ending from ``since``."""
         sql = (

@@ -5,7 +5,6 @@ Secrets are ``SecretStr`` so they never show in reprs, logs or ``--json`` output
 
 from __future__ import annotations
 
-from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -85,13 +84,13 @@ class Settings(BaseSettings):
         8123, ge=1, le=65535, description="Port of the local ClickHouse-over-HTTP bridge to chDB."
     )
 
-    @cached_property
+    @property
     def resolved_clickhouse_dsn(self) -> str:
         if self.clickhouse_dsn:
             return self.clickhouse_dsn
         return f"chdb://{(self.data_dir / 'clickhouse').resolve()}"
 
-    @cached_property
+    @property
     def resolved_stripe_api_base(self) -> str:
         return self.stripe_api_base or f"http://127.0.0.1:{self.local_stripe_mock_port}"
 

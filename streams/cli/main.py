@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "streams.cli.quota_cmd",
     "streams.cli.stripe_cmd",
     "streams.cli.settle_cmd",
+    "streams.cli.reconcile_cmd",
 )
 
 

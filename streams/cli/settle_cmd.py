@@ -28,7 +28,7 @@ def _timestamp(text: str) -> datetime:
     return at.astimezone(UTC)
 
 
-def _period_key(text: str) -> str:
+def period_key(text: str) -> str:
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
         raise argparse.ArgumentTypeError(f"a period is YYYY-MM, not {text!r}")
     return text
@@ -62,7 +62,7 @@ def register(sub: Any) -> None:
         "settled yet are not on it).",
     )
     prev.add_argument("--account", required=True)
-    prev.add_argument("--period", required=True, type=_period_key, help="YYYY-MM, the month the period starts in")
+    prev.add_argument("--period", required=True, type=period_key, help="YYYY-MM, the month the period starts in")
     prev.add_argument("--json", action="store_true", help="print the JSON document (default: a table)")
     prev.set_defaults(func=_preview)
 

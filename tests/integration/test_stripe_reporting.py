@@ -15,10 +15,12 @@ import pytest
 from sinks.migrations import migrate
 from sinks.stripe_ledger import ClickHouseReportLedger
 from sinks.stripe_meter import StripeMeterReporter
+from streams.reconcile import StripeMeterSummaries, reconcile
 from streams.settings import Settings
 from streams.settle_job import stripe_client
 from streams.stripe_reporting import UsageReporter
 from tests.integration.test_settlement import DB, World
+from tests.support.stripe_standin import StripeMeterStandIn
 
 pytestmark = pytest.mark.integration
 NOW = datetime.now(UTC)
@@ -46,6 +48,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     client.close()
 
 
+@pytest.fixture(scope="module")
+def stripe_side(stack: Settings) -> Iterator[Settings]:
+    """stripe-mock behind a stand-in that remembers meter events (for Stripe's event summaries)."""
+    with StripeMeterStandIn(stack.resolved_stripe_api_base) as standin:
+        yield stack.model_copy(update={"stripe_api_base": standin.url})
+
+
 def reporter(world: World, s: Settings) -> tuple[UsageReporter, ClickHouseReportLedger]:
     ledger = ClickHouseReportLedger(world.client, DB)
     meter = StripeMeterReporter(stripe_client(s), ledger, rate_per_second=50)
@@ -62,8 +71,8 @@ def acked(world: World) -> list[tuple[Any, ...]]:
     ]
 
 
-def test_settled_windows_reported_once(world: World, stack: Settings) -> None:
-    rep, _ = reporter(world, stack)
+def test_settled_windows_reported_once(world: World, stripe_side: Settings) -> None:
+    rep, _ = reporter(world, stripe_side)
     run = rep.report(datetime.now(UTC))
     assert run.outcomes["acknowledged"] == 2
     assert run.no_customer == {"nocus"}  # standard but no Stripe customer: not reported, counted
@@ -73,17 +82,41 @@ def test_settled_windows_reported_once(world: World, stack: Settings) -> None:
         ("std-r", "meterline_premium_deep_research", 3),
     ]  # enterprise is invoiced, not metered
     # A second run (or a restarted worker with a fresh ledger object) sends nothing.
-    again, _ = reporter(world, stack)
+    again, _ = reporter(world, stripe_side)
     assert again.report(datetime.now(UTC)).outcomes == {}
     assert len(acked(world)) == 2
 
 
-def test_late_usage_of_a_reported_window_is_an_addition(world: World, stack: Settings) -> None:
+def test_late_usage_of_a_reported_window_is_an_addition(world: World, stripe_side: Settings) -> None:
     world.insert(world.events("std-r", "api_calls", DAY + timedelta(minutes=30), [200]))
     world.settle(DAY + timedelta(hours=3))
-    rep, _ = reporter(world, stack)
+    rep, _ = reporter(world, stripe_side)
     assert rep.report(datetime.now(UTC)).outcomes["acknowledged"] == 1
     rows = [r for r in acked(world) if r[1] == "meterline_api_calls_overage"]
     assert [r[2] for r in rows] == [500, 200]  # Stripe's meter sums 700 for the hour
     assert len({r[3] for r in rows}) == 2  # distinct identifiers: neither is deduplicated away
     assert rep.report(datetime.now(UTC)).outcomes == {}
+
+
+def test_reconcile_clean_then_mismatch(world: World, stripe_side: Settings) -> None:
+    def run() -> list[tuple[str, str, int, int, int, bool]]:
+        rows = reconcile(
+            world.store,
+            StripeMeterSummaries(stripe_client(stripe_side)),
+            world.settler._catalog,
+            world.registry.history,
+            world.registry.accounts(),
+            DAY.strftime("%Y-%m"),
+        )
+        return [(r.account_id, r.meter, r.settled, r.reported, r.stripe, r.ok) for r in rows]
+
+    assert run() == [
+        ("std-r", "meterline_api_calls_overage", 700, 700, 700, True),
+        ("std-r", "meterline_premium_deep_research", 3, 3, 3, True),
+    ]
+    # Late usage settled but not reported yet: reconcile says so.
+    world.insert(world.events("std-r", "api_calls", DAY + timedelta(minutes=40), [50]))
+    world.settle(DAY + timedelta(hours=3))
+    assert run()[0] == ("std-r", "meterline_api_calls_overage", 750, 700, 700, False)
+    reporter(world, stripe_side)[0].report(datetime.now(UTC))
+    assert all(r[-1] for r in run())

@@ -31,6 +31,9 @@ def test_the_documented_commands_exist() -> None:
         ("subscriptions", "put"),
         ("quota", "show"),
         ("stripe", "sync-catalog"),
+        ("settle",),
+        ("invoice", "preview"),
+        ("reconcile",),
         ("demo",),
     ]:
         assert cmd in PATHS
