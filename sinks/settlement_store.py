@@ -388,6 +388,14 @@ class SettlementStore:
         )
         return invoice_id
 
+    def final_invoices(self, since: datetime) -> list[dict[str, Any]]:
+        """Documents of the invoices finalized for periods ending from ``since`` (with ``invoice_id``)."""
+        rows = self._rows(
+            f"SELECT document FROM {self._db}.invoices FINAL WHERE status = 'final' AND period_end >= {_dt(since)} "
+            "ORDER BY period_start, account_id"
+        )
+        return [orjson.loads(r[0]) for r in rows]
+
     def corrections_for(self, account_id: str, target_period: str) -> list[Correction]:
         sql = (
             "SELECT source_period, code, toString(quantity), toString(amount) FROM "

@@ -64,6 +64,7 @@ from stripe.params import PriceListParams
 from rating.catalog.model import CatalogVersion, Interval, Tier
 from sinks.clickhouse import RetryPolicy
 from sinks.errors import SinkRejected, SinkUnavailable
+from sinks.stripe_calls import with_retries
 
 log = logging.getLogger(__name__)
 
@@ -380,13 +381,6 @@ def idempotency_key(op: str, target: str | None, params: Mapping[str, Any]) -> s
     return f"meterline-catalog-{op}-{hashlib.sha256(material).hexdigest()[:40]}"
 
 
-def _retriable(exc: stripe.StripeError) -> bool:
-    if isinstance(exc, stripe.RateLimitError | stripe.APIConnectionError):
-        return True
-    status = getattr(exc, "http_status", None)
-    return status is None or status >= 500 or status == 429
-
-
 def _get(obj: Any, *path: str) -> Any:
     for name in path:
         if not isinstance(obj, dict):
@@ -408,20 +402,15 @@ class _Syncer:
         self.run = uuid.uuid4().hex
 
     def call(self, what: str, fn: Callable[[], T]) -> T:
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return fn()
-            except stripe.StripeError as exc:
-                message = str(exc.user_message or exc)
-                if not _retriable(exc):
-                    raise StripeCatalogError(f"Stripe refused to {what}: {message}") from exc
-                limit = self.policy.max_attempts
-                if limit is not None and attempt >= limit:
-                    raise StripeCatalogUnavailable(f"cannot {what} after {attempt} attempts: {message}") from exc
-                log.info("retrying to %s (attempt %d): %s", what, attempt, message)
-                self.sleep(self.policy.delay(attempt, self.rng))
+        return with_retries(
+            what,
+            fn,
+            self.policy,
+            self.sleep,
+            self.rng,
+            refused=StripeCatalogError,
+            unavailable=StripeCatalogUnavailable,
+        )
 
     def list_all(self, what: str, fn: Callable[[], Any]) -> list[Obj]:
         def fetch() -> list[Obj]:

@@ -22,6 +22,7 @@ from typing import Literal, Protocol
 import stripe
 
 from sinks.clickhouse import RetryPolicy
+from sinks.stripe_calls import retriable
 
 Outcome = Literal["acknowledged", "retrying", "failed", "skipped"]
 DEFAULT_POLICY = RetryPolicy(initial=0.2, maximum=5.0, max_attempts=8)
@@ -111,13 +112,6 @@ class TokenBucket:
             self._sleep((1 - self._tokens) / self._rate)
 
 
-def _retriable(exc: stripe.StripeError) -> bool:
-    if isinstance(exc, stripe.RateLimitError | stripe.APIConnectionError):
-        return True
-    status = getattr(exc, "http_status", None)
-    return status is None or status >= 500 or status == 429
-
-
 class StripeMeterReporter:
     def __init__(
         self,
@@ -156,7 +150,7 @@ class StripeMeterReporter:
                 )
             except stripe.StripeError as exc:
                 status = getattr(exc, "http_status", None)
-                retry = _retriable(exc)
+                retry = retriable(exc)
                 limit = self._policy.max_attempts
                 final = not retry
                 outcome: Outcome = "failed" if final else "retrying"

@@ -69,7 +69,9 @@ class Settings(BaseSettings):
         60.0, gt=0, description="How often the sink worker settles closed windows (0 < s)."
     )
 
-    stripe_report: bool = Field(True, description="Report settled usage to Stripe meters (the sink worker).")
+    stripe_report: bool = Field(
+        True, description="Send settled usage (meters) and invoiced tiers' invoices to Stripe (the sink worker)."
+    )
     stripe_rate_per_second: float = Field(
         20.0, gt=0, description="Client-side limit on Stripe calls (test mode allows about 25/s, live 1,000/s)."
     )

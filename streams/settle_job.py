@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +20,7 @@ from sinks.stripe_meter import StripeMeterReporter
 from streams.metrics import WorkerMetrics
 from streams.settings import Settings
 from streams.settlement import Settler
+from streams.stripe_invoicing import InvoicePusher
 from streams.stripe_reporting import UsageReporter
 from streams.subscription_registry import SubscriptionRegistry
 
@@ -54,13 +57,28 @@ def stripe_client(settings: Settings) -> stripe.StripeClient:
     )
 
 
-def build_usage_reporter(
-    settings: Settings, client: Any, catalog: Catalog, registry: SubscriptionRegistry
-) -> UsageReporter:
+@dataclass(frozen=True, slots=True)
+class StripeSync:
+    """What goes to Stripe after each settlement: metered usage, then invoices of invoiced tiers."""
+
+    reporter: UsageReporter
+    pusher: InvoicePusher
+
+    def run(self, now: datetime) -> Counter[str]:
+        outcomes = Counter(self.reporter.report(now).outcomes)
+        for outcome, n in self.pusher.push_due(now).items():
+            outcomes[f"invoice_{outcome}"] += n
+        return outcomes
+
+
+def build_stripe_sync(settings: Settings, client: Any, catalog: Catalog, registry: SubscriptionRegistry) -> StripeSync:
+    store = SettlementStore(client, settings.clickhouse_database)
     ledger = ClickHouseReportLedger(client, settings.clickhouse_database)
-    meter = StripeMeterReporter(stripe_client(settings), ledger, rate_per_second=settings.stripe_rate_per_second)
-    return UsageReporter(
-        SettlementStore(client, settings.clickhouse_database), ledger, meter, catalog, registry.history
+    stripe_api = stripe_client(settings)
+    meter = StripeMeterReporter(stripe_api, ledger, rate_per_second=settings.stripe_rate_per_second)
+    return StripeSync(
+        UsageReporter(store, ledger, meter, catalog, registry.history),
+        InvoicePusher(stripe_api, store, ledger, catalog, registry.history),
     )
 
 
@@ -72,7 +90,7 @@ def default_until(settings: Settings, now: datetime) -> datetime:
 def register_settlement(
     app: faust.App,
     settler: Settler,
-    reporter: UsageReporter | None,
+    stripe_sync: StripeSync | None,
     registry: SubscriptionRegistry,
     settings: Settings,
     metrics: WorkerMetrics,
@@ -91,9 +109,9 @@ def register_settlement(
         metrics.settled_windows.inc(result.windows)
         if result.windows or result.finalized:
             log.info("settled %s", result.summary())
-        if reporter is not None:
-            run = await asyncio.to_thread(reporter.report, now)
-            for outcome, n in run.outcomes.items():
+        if stripe_sync is not None:
+            outcomes = await asyncio.to_thread(stripe_sync.run, now)
+            for outcome, n in outcomes.items():
                 metrics.stripe_reports.labels(outcome).inc(n)
 
     app.timer(settings.settle_interval_seconds)(settle_due)

@@ -18,7 +18,7 @@ from streams.app import Wiring, build_wiring
 from streams.kafka_admin import ensure_topics
 from streams.rate_agent import register_rating, register_subscriptions
 from streams.settings import Settings
-from streams.settle_job import build_settler, build_usage_reporter, register_settlement
+from streams.settle_job import build_settler, build_stripe_sync, register_settlement
 from streams.subscription_registry import SubscriptionRegistry
 
 log = logging.getLogger(__name__)
@@ -49,8 +49,8 @@ def prepare(settings: Settings) -> Wiring:
             subscriptions=sink("subscriptions"),
         )
         settler = build_settler(settings, client, catalog, registry, m)
-        reporter = build_usage_reporter(settings, client, catalog, registry) if settings.stripe_report else None
-        register_settlement(w.app, settler, reporter, registry, settings, m)
+        stripe_sync = build_stripe_sync(settings, client, catalog, registry) if settings.stripe_report else None
+        register_settlement(w.app, settler, stripe_sync, registry, settings, m)
     register_agents(w, sinks)
     register_subscriptions(w.app, settings, registry)
     if settings.worker_role in ("all", "rate"):

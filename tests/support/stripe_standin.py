@@ -17,6 +17,7 @@ class StripeMeterStandIn:
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream.rstrip("/")
         self.events: dict[str, tuple[str, str, int, int]] = {}  # identifier -> (event, customer, value, ts)
+        self.posts: list[tuple[str, dict[str, str], str]] = []  # (path, form fields, idempotency key)
         self._lock = threading.Lock()
         standin = self
 
@@ -43,6 +44,9 @@ class StripeMeterStandIn:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 status, payload = self._forward("POST", body)
+                with standin._lock:
+                    fields = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+                    standin.posts.append((self.path, fields, self.headers.get("Idempotency-Key", "")))
                 if self.path.startswith("/v1/billing/meter_events") and 200 <= status < 300:
                     f = {k: v[0] for k, v in parse_qs(body.decode()).items()}
                     with standin._lock:
