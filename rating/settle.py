@@ -165,9 +165,19 @@ def hourly_usage(events: Iterable[SettledEvent], histories: HistoryLookup, catal
     return rows
 
 
+def account_anchor(account_id: str, histories: HistoryLookup, at: datetime) -> date:
+    """The anchor of the account's periods around ``at``: that of the version in effect, else of its first
+    version (usage before a subscription starts falls in periods on the same anchor), else the 1st."""
+    h = histories(account_id)
+    if h is None or not h.versions:
+        return DEFAULT_ANCHOR
+    v = h.at(at) or h.versions[0]
+    return v.anchor
+
+
 def account_period(account_id: str, histories: HistoryLookup, at: datetime) -> Period:
     """The usage period of ``account_id`` containing ``at`` (anchored on its subscription's anchor)."""
-    return period_containing(version_for(account_id, "user", histories, at).anchor, at)
+    return period_containing(account_anchor(account_id, histories, at), at)
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,7 +56,7 @@ class LastRun:
 @dataclass(frozen=True, slots=True)
 class FinalizedInvoice:
     document: dict[str, Any]
-    lines: dict[str, Decimal]  # code → amount (without corrections)
+    lines: dict[str, tuple[Decimal, Decimal]]  # code → (quantity, amount), correction lines left out
 
 
 class SettlementStore:
@@ -332,10 +332,11 @@ class SettlementStore:
         if not rows:
             return None
         doc = orjson.loads(rows[0][0])
-        lines: dict[str, Decimal] = {}
+        lines: dict[str, tuple[Decimal, Decimal]] = {}
         for ln in doc["lines"]:
             if not ln["code"].startswith("correction:"):
-                lines[ln["code"]] = lines.get(ln["code"], ZERO) + Decimal(ln["amount"])
+                q, a = lines.get(ln["code"], (ZERO, ZERO))
+                lines[ln["code"]] = (q + Decimal(ln["quantity"]), a + Decimal(ln["amount"]))
         return FinalizedInvoice(doc, lines)
 
     def finalized_periods(self, account_id: str) -> set[str]:
@@ -407,14 +408,14 @@ class SettlementStore:
             for src, code, q, amt in self._rows(sql)
         ]
 
-    def corrected(self, account_id: str, source_period: str) -> dict[tuple[str, str], Decimal]:
-        """(code, target period) → amount already carried for a finalized period."""
+    def corrected(self, account_id: str, source_period: str) -> dict[tuple[str, str], tuple[Decimal, Decimal]]:
+        """(code, target period) → (quantity, amount) already carried for a finalized period."""
         sql = (
-            "SELECT code, target_period, toString(amount) FROM "
+            "SELECT code, target_period, toString(quantity), toString(amount) FROM "
             f"{self._db}.invoice_corrections FINAL WHERE account_id = {_lit(account_id)} "
             f"AND source_period = {_lit(source_period)}"
         )
-        return {(c, t): Decimal(a) for c, t, a in self._rows(sql)}
+        return {(c, t): (Decimal(q), Decimal(a)) for c, t, q, a in self._rows(sql)}
 
     def write_correction(
         self, account_id: str, source: str, code: str, target: str, quantity: Decimal, amount: Decimal, at: datetime

@@ -23,6 +23,7 @@ from rating.settle import (
     DEFAULT_ANCHOR,
     HistoryLookup,
     HourlyUsage,
+    account_anchor,
     account_period,
     hourly_usage,
     rated_lines,
@@ -166,7 +167,7 @@ class Settler:
             while p.end <= horizon:
                 if p.key not in finalized and self._has_activity(account, p):
                     done.append(self._finalize(account, p, now, result))
-                p = next_period(version_for(account, "user", self._histories, p.end).anchor, p)
+                p = next_period(account_anchor(account, self._histories, p.end), p)
         return done
 
     def _has_activity(self, account: str, period: Period) -> bool:
@@ -211,19 +212,22 @@ class Settler:
         target = self._open_period_after(account, period)
         written = 0
         for code in sorted(set(redone) | set(final.lines)):
+            # What the line would now be, minus what was finalized and what other periods already carry.
             qty, amount = redone.get(code, (ZERO, ZERO))
-            carried_elsewhere = sum((a for (c, t), a in already.items() if c == code and t != target.key), ZERO)
-            delta = amount - final.lines.get(code, ZERO) - carried_elsewhere
-            if delta != already.get((code, target.key), ZERO):
-                self._store.write_correction(account, period.key, code, target.key, qty, delta, now)
+            final_qty, final_amount = final.lines.get(code, (ZERO, ZERO))
+            elsewhere = [qa for (c, t), qa in already.items() if c == code and t != target.key]
+            d_qty = qty - final_qty - sum((q for q, _ in elsewhere), ZERO)
+            d_amount = amount - final_amount - sum((a for _, a in elsewhere), ZERO)
+            if (d_qty, d_amount) != already.get((code, target.key), (ZERO, ZERO)):
+                self._store.write_correction(account, period.key, code, target.key, d_qty, d_amount, now)
                 written += 1
         return written
 
     def _open_period_after(self, account: str, period: Period) -> Period:
         finalized = self._store.finalized_periods(account)
-        p = next_period(version_for(account, "user", self._histories, period.end).anchor, period)
+        p = next_period(account_anchor(account, self._histories, period.end), period)
         while p.key in finalized:
-            p = next_period(version_for(account, "user", self._histories, p.end).anchor, p)
+            p = next_period(account_anchor(account, self._histories, p.end), p)
         return p
 
 

@@ -192,8 +192,8 @@ def test_late_event_becomes_a_correction_of_the_next_period(world: World) -> Non
     assert sept["total"] == "284.55"  # finalized invoices are never edited
     october = world.invoice("std-1", "2026-10")
     assert october["status"] == "draft"
-    lines = {ln["code"]: ln["amount"] for ln in october["lines"]}
-    assert lines["correction:api_calls_overage"] == "10.00"  # 1,000 x $0.01
+    lines = {ln["code"]: (ln["quantity"], ln["unit_price"], ln["amount"]) for ln in october["lines"]}
+    assert lines["correction:api_calls_overage"] == ("1000", "0.01", "10.00")  # 1,000 late calls x $0.01
     # Settling again does not carry it twice.
     assert world.settle(datetime(2026, 10, 3, tzinfo=UTC)).corrections == 0
     again = {ln["code"]: ln["amount"] for ln in world.invoice("std-1", "2026-10")["lines"]}
