@@ -45,6 +45,9 @@ def bridge_port_for(data_dir: Path, chdb_path: Path) -> int | None:
 
 def connect(dsn: str, *, data_dir: Path, database: str | None = None, **kwargs: Any) -> Any:
     """A clickhouse-connect client for ``dsn`` (``http(s)://…`` or ``chdb:///path``)."""
+    # The sinks and settlement share one client across threads; an HTTP session would refuse
+    # concurrent queries, and nothing here relies on session state (temporary tables, SET).
+    kwargs.setdefault("autogenerate_session_id", False)
     try:
         if dsn.startswith("chdb://"):
             path = Path(dsn[len("chdb://") :])
@@ -54,6 +57,7 @@ def connect(dsn: str, *, data_dir: Path, database: str | None = None, **kwargs: 
                     host="127.0.0.1", port=port, interface="http", database=database or "", **kwargs
                 )
             path.mkdir(parents=True, exist_ok=True)
+            kwargs.pop("autogenerate_session_id")
             return clickhouse_connect.get_client(dsn=f"chdb://{path}", **kwargs)
         parsed = urlparse(dsn)
         if parsed.scheme not in ("http", "https", "clickhouse", "clickhouses"):

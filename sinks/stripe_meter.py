@@ -93,23 +93,26 @@ class MemoryLedger:
 
 
 class TokenBucket:
-    """At most ``rate`` calls a second (bursts up to ``rate``); blocking, for the reporter's thread."""
+    """At most ``rate`` calls a second (bursts up to ``rate``); blocking, shared by the reporter's threads."""
 
     def __init__(
         self, rate: float, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
     ) -> None:
         self._rate, self._clock, self._sleep = rate, clock, sleep
         self._tokens, self._at = rate, clock()
+        self._lock = threading.Lock()
 
     def acquire(self) -> None:
         while True:
-            now = self._clock()
-            self._tokens = min(self._rate, self._tokens + (now - self._at) * self._rate)
-            self._at = now
-            if self._tokens >= 1:
-                self._tokens -= 1
-                return
-            self._sleep((1 - self._tokens) / self._rate)
+            with self._lock:
+                now = self._clock()
+                self._tokens = min(self._rate, self._tokens + (now - self._at) * self._rate)
+                self._at = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return
+                wait = (1 - self._tokens) / self._rate
+            self._sleep(wait)
 
 
 class StripeMeterReporter:

@@ -1,244 +1,207 @@
-"""The main job for a new user: a worker on the local stack, sample usage in, what arrived out.
+"""The main job for a new user (``make demo``): a month of a simulated platform through the real pipeline.
 
-Runs a real ``meterline worker`` process, sends a day of sample usage for a few users and
-organizations through the SDK (with duplicates and a few malformed records, as real producers
-send), waits until the worker has written it all to ClickHouse, and prints what arrived.
+Starts a ``meterline worker`` on the local stack, syncs the catalog to Stripe (stripe-mock), publishes
+the simulation's subscriptions and sends its month of usage through the SDK (with duplicates, late
+events and malformed records), waits for the worker to ingest, rate and store it, then settles and
+closes the period, reports to Stripe, reconciles, checks every invoice against an independent
+computation from the generated events, and prints and writes (HTML) what came out.
+
+Each run uses its own topics (``<prefix>demo.<run>.*``) and ClickHouse database (``demo_<run>``), so
+runs never mix; the database name is printed for analysts' queries (docs/analytics.md).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import random
+import shutil
 import signal
 import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
 
-import orjson
-from aiokafka import AIOKafkaProducer
-
-from rating.subscriptions import SubscriptionVersion
-from schemas.sdk import AsyncUsageClient
+from deploy.local.stripe_standin import StripeMeterStandIn
+from rating.catalog.loader import Catalog, load_catalog
+from rating.periods import Period, period_containing
 from sinks.clickhouse_client import connect_clickhouse
+from sinks.settlement_store import SettlementStore
+from sinks.stripe_catalog import sync_catalog
+from streams.app import worker_dir
 from streams.cli.output import emit_table
+from streams.demo_report import TIER_HEADERS, gather, write_html
 from streams.errors import MeterlineError
 from streams.kafka_admin import ensure_topics
-from streams.kafka_read import read_to_end
 from streams.metrics import read_metrics
+from streams.reconcile import StripeMeterSummaries, reconcile
 from streams.settings import Settings
-from streams.subscriptions_publish import publish_subscriptions
-from streams.topics import ACCEPTED, EVENTS, QUOTA_STATE
-
-PROVIDERS = {
-    "openai": ["gpt-4o", "gpt-4o-mini"],
-    "anthropic": ["claude-sonnet-4", "claude-haiku"],
-    "local": ["llama-3"],
-}
-FEATURES = ["deep_research", "document_analysis", "voice_synthesis"]
-MALFORMED = [b"{not json", b'{"event_id": "x", "metric": "tokens"}', b"[1, 2, 3]"]
+from streams.settle_job import build_stripe_sync, stripe_client
+from streams.settlement import Settler
+from streams.simulate import Simulation, simulate
+from streams.simulate_expect import expected_invoices
+from streams.simulate_send import Progress, send_simulation
+from streams.subscription_registry import load_registry
+from streams.topics import ACCEPTED, RATED, SUBSCRIPTIONS
 
 
-@dataclass(frozen=True)
-class SentSummary:
-    events: int
-    duplicates: int
-    malformed: int
+def demo_period(now: datetime) -> Period:
+    """The month-long usage period that ended at the last midnight (UTC): closed, and young enough
+    for ingestion (35 days) and Stripe (35 days back)."""
+    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return period_containing(today.date(), today - timedelta(microseconds=1))
 
 
-def _sample(rng: random.Random, run: str, start: datetime, n: int) -> list[dict[str, Any]]:
-    users = [f"user-{i:03d}" for i in range(40)]
-    orgs = [f"org-{i:02d}" for i in range(5)]
-    out = []
-    for i in range(n):
-        user = rng.choice(users)
-        org = orgs[int(user[-3:]) % 5] if int(user[-3:]) % 3 == 0 else None
-        ts = start + timedelta(seconds=rng.randrange(0, 23 * 3600))
-        kind = rng.choices(
-            ["api_calls", "ai_requests", "storage_gb", "premium_feature", "active_user"], weights=[60, 25, 5, 3, 7]
-        )[0]
-        props: dict[str, Any] = {"demo_run": run}
-        qty: int | str = 1
-        if kind == "api_calls":
-            qty = rng.randint(1, 20)
-        elif kind == "ai_requests":
-            provider = rng.choice(list(PROVIDERS))
-            props |= {
-                "provider": provider,
-                "model": rng.choice(PROVIDERS[provider]),
-                "input_tokens": rng.randint(50, 4000),
-                "output_tokens": rng.randint(20, 1500),
-            }
-        elif kind == "storage_gb":
-            qty = f"{rng.uniform(0.5, 80):.3f}"
-        elif kind == "premium_feature":
-            props["feature"] = rng.choice(FEATURES)
-        out.append(
-            {
-                "metric": kind,
-                "quantity": qty,
-                "user_id": user,
-                "org_id": org,
-                "properties": props,
-                "event_id": f"{run}-{i}",
-                "timestamp": ts,
-            }
-        )
-    return out
+def demo_settings(base: Settings, run: str) -> Settings:
+    return base.model_copy(
+        update={
+            "topic_prefix": f"{base.topic_prefix}demo.{run}.",
+            "clickhouse_database": f"demo_{run}",
+            "worker_id": f"demo-{run}",
+        }
+    )
 
 
-async def send_sample(settings: Settings, run: str, now: datetime, n: int = 5000) -> SentSummary:
-    rng = random.Random(42)
-    events = _sample(rng, run, now - timedelta(days=1), n)
-    dupes = events[: n // 20]  # a producer that retried: same event ids again
-    async with AsyncUsageClient(settings.kafka_bootstrap, source="demo", topic=settings.topic(EVENTS)) as usage:
-        for e in events + dupes:
-            await usage.record(
-                e["metric"],
-                e["quantity"],
-                user_id=e["user_id"],
-                org_id=e["org_id"],
-                properties=e["properties"],
-                event_id=e["event_id"],
-                timestamp=e["timestamp"],
-            )
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
-    await producer.start()
-    try:
-        for raw in MALFORMED:
-            await producer.send_and_wait(settings.topic(EVENTS), raw)
-    finally:
-        await producer.stop()
-    return SentSummary(len(events), len(dupes), len(MALFORMED))
+def _env(s: Settings) -> dict[str, str]:
+    return {
+        **os.environ,
+        "METERLINE_TOPIC_PREFIX": s.topic_prefix,
+        "METERLINE_CLICKHOUSE_DATABASE": s.clickhouse_database,
+        "METERLINE_WORKER_ID": s.worker_id,
+        "METERLINE_DATA_DIR": str(s.data_dir),
+        "METERLINE_METRICS_PORT": str(s.metrics_port),
+        "METERLINE_STRIPE_API_BASE": s.resolved_stripe_api_base,
+        "METERLINE_SETTLE_INTERVAL_SECONDS": "15",
+        "METERLINE_STRIPE_RATE_PER_SECOND": "200",  # stripe-mock on loopback; Stripe's test mode allows ~25/s
+    }
 
 
-def _wait(cond: Any, timeout: float, what: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+def _wait(cond: Callable[[], bool], timeout: float, what: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if cond():
             return
         if proc.poll() is not None:
             raise MeterlineError(f"the worker exited while waiting for {what}; see {log}")
-        time.sleep(0.3)
+        time.sleep(0.5)
     raise MeterlineError(f"timed out waiting for {what}; see {log}")
 
 
-def run_demo(settings: Settings) -> int:
-    run = uuid.uuid4().hex[:8]
+def _drained(metrics: dict[str, float], topics: tuple[str, ...]) -> bool:
+    lags = [
+        v for k, v in metrics.items() if k.startswith("meterline_consumer_lag{") and any(f'"{t}"' in k for t in topics)
+    ]
+    return bool(lags) and all(v == 0 for v in lags)
+
+
+def run_demo(base: Settings, *, seed: int = 7, users: int = 1000, orgs: int = 50) -> int:
+    # stripe-mock keeps no state: a stand-in in front of it remembers meter events for reconcile.
+    with StripeMeterStandIn(base.resolved_stripe_api_base) as standin:
+        return _run(base.model_copy(update={"stripe_api_base": standin.url}), seed, users, orgs)
+
+
+def _run(base: Settings, seed: int, users: int, orgs: int) -> int:
+    run = uuid.uuid4().hex[:6]
+    s = demo_settings(base, run)
     now = datetime.now(UTC)
-    print(f"demo run {run}: Kafka at {settings.kafka_bootstrap}, ClickHouse at {settings.resolved_clickhouse_dsn}")
-    asyncio.run(ensure_topics(settings))
-    plans = _demo_subscriptions(now)
-    asyncio.run(publish_subscriptions(settings, plans))
-    print("subscriptions: " + ", ".join(f"{v.account_id} {v.tier}/{v.interval}" for v in plans) + "; users: free")
-    log = settings.data_dir / "demo-worker.log"
+    period = demo_period(now)
+    print(f"demo {run}: usage period {period.start:%Y-%m-%d} .. {period.end:%Y-%m-%d}, seed {seed}")
+    print(f"  Kafka {s.kafka_bootstrap} (topics {s.topic_prefix}*), ClickHouse {s.resolved_clickhouse_dsn}")
+    asyncio.run(ensure_topics(s))
+    catalog = load_catalog(s.catalog_path)
+    report = sync_catalog(stripe_client(s), catalog.at(period.start))
+    print(f"  Stripe catalog synced: {sum(1 for a in report.actions if a.outcome != 'unchanged')} objects written")
+
+    sim = simulate(seed, period, users=users, orgs=orgs)
+    print(
+        f"  simulated {len(sim.accounts)} billing accounts ({users} users, {orgs} organizations), "
+        f"{len(sim.events):,} events (+{len(sim.duplicates):,} duplicates, {len(sim.late):,} sent late, "
+        f"{len(sim.malformed)} malformed records)"
+    )
+    log = s.data_dir / f"demo-{run}-worker.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "METERLINE_METRICS_PORT": str(settings.metrics_port)}
     with open(log, "ab") as fh:
         worker = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli.main", "worker"], env=env, stdout=fh, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "streams.cli.main", "worker"], env=_env(s), stdout=fh, stderr=subprocess.STDOUT
         )
-    port = settings.metrics_port
+    port = s.metrics_port
     try:
-        print("starting a worker …", flush=True)
         _wait(lambda: "meterline_records_in_total" in read_metrics(port), 120, "the worker to start", worker, log)
-        key = f'meterline_sink_rows_total{{table="{settings.clickhouse_database}.events"}}'
-        base = read_metrics(port).get(key, 0)
-        t0 = time.monotonic()
-        sent = asyncio.run(send_sample(settings, run, now))
-        print(f"sent {sent.events} events (+{sent.duplicates} duplicates, {sent.malformed} malformed records)")
-        _wait(lambda: read_metrics(port).get(key, 0) - base >= sent.events, 120, "events in ClickHouse", worker, log)
-        print(f"all {sent.events} events stored in ClickHouse {time.monotonic() - t0:.1f}s after the first was sent")
-        _wait(lambda: _rated(read_metrics(port), settings), 60, "live rating to catch up", worker, log)
-        _show_quotas(settings, [v.account_id for v in plans] + ["user-001"])
+        sending = Progress("  sending   ", len(sim.events) + len(sim.duplicates))
+        asyncio.run(send_simulation(s, sim, sending.update))
+        print(f"  sent in {sending.done():.1f}s", flush=True)
+        processing = Progress("  processing", len(sim.events))
+
+        def caught_up() -> bool:
+            m = read_metrics(port)
+            processing.update(int(m.get("meterline_events_accepted_total", 0)))
+            return m.get("meterline_events_accepted_total", 0) >= len(sim.events) and _drained(
+                m, (s.topic(ACCEPTED), s.topic(RATED), s.topic(SUBSCRIPTIONS))
+            )
+
+        _wait(caught_up, 900, "the worker to ingest, rate and store everything", worker, log)
+        print(f"  ingested, rated and stored in {processing.done():.1f}s", flush=True)
     finally:
         worker.send_signal(signal.SIGTERM)
         try:
             worker.wait(60)
         except subprocess.TimeoutExpired:
             worker.kill()
-    _report(settings, run, now)
-    return 0
+    shutil.rmtree(worker_dir(s), ignore_errors=True)  # this run's dedupe store and Faust tables
+    return _close_and_report(s, sim, now)
 
 
-def _demo_subscriptions(now: datetime) -> list[SubscriptionVersion]:
-    start = now - timedelta(days=40)
-    anchor = start.date()
-
-    def v(account: str, tier: str, interval: Literal["month", "year"] = "month") -> SubscriptionVersion:
-        return SubscriptionVersion(
-            account_id=account,
-            account_kind="org",
-            tier=tier,
-            interval=interval,
-            anchor=anchor,
-            effective_from=start,
-            version=1,
-        )
-
-    return [v("org-00", "standard"), v("org-01", "enterprise", "year"), v("org-02", "standard", "year")]
-
-
-def _rated(metrics: dict[str, float], settings: Settings) -> bool:
-    """True once every partition of usage.accepted is committed by the live rating agent."""
-    topic = settings.topic(ACCEPTED)
-    lags = [v for k, v in metrics.items() if k.startswith("meterline_consumer_lag{") and f'topic="{topic}"' in k]
-    return bool(lags) and all(v == 0 for v in lags)
-
-
-def _show_quotas(settings: Settings, accounts: list[str]) -> None:
-    records = asyncio.run(read_to_end(settings.kafka_bootstrap, settings.topic(QUOTA_STATE)))
-    latest: dict[bytes, dict[str, Any]] = {r.key: orjson.loads(r.value) for r in records if r.key and r.value}
-    rows = []
-    for account in accounts:
-        for metric in ("api_calls", "storage_gb", "ai_requests"):
-            q = latest.get(f"{account}:{metric}".encode())
-            if q:
-                rows.append(
-                    [
-                        account,
-                        metric,
-                        q["used"],
-                        q["included"] or (f"cap {q['hard_cap']}" if q["hard_cap"] else "unlimited"),
-                        q["remaining"] or "-",
-                        "yes" if q["hard_capped"] else "",
-                        "no" if not q["entitled"] else "",
-                    ]
-                )
-    print("\nlive quota state (billing.quota-state, what gateways enforce):")
-    emit_table(["account", "metric", "used", "included", "remaining", "hard-capped", "entitled"], rows)
-
-
-def _report(settings: Settings, run: str, started: datetime) -> None:
-    ch = connect_clickhouse(settings)
-    db = settings.clickhouse_database
-    rows = ch.query(
-        f"SELECT metric, count() AS events, uniqExact(account_id) AS accounts, sum(quantity) AS quantity, "
-        f"sum(input_tokens + output_tokens) AS tokens FROM {db}.events FINAL "
-        f"WHERE properties['demo_run'] = %(run)s GROUP BY metric ORDER BY events DESC",
-        parameters={"run": run},
-    ).result_rows
-    print("\nwhat arrived in ClickHouse (events, deduplicated by event_id):")
-    emit_table(
-        ["metric", "events", "accounts", "quantity", "AI tokens"], [[r[0], r[1], r[2], f"{r[3]:f}", r[4]] for r in rows]
+def _close_and_report(s: Settings, sim: Simulation, now: datetime) -> int:
+    registry = asyncio.run(load_registry(s.kafka_bootstrap, s.topic(SUBSCRIPTIONS)))
+    client = connect_clickhouse(s)
+    catalog = load_catalog(s.catalog_path)
+    store = SettlementStore(client, s.clickhouse_database)
+    # The worker has stopped: nothing is in flight, so every stored event is visible (no margin), and the
+    # period that ended at midnight is closed now (no grace).
+    settler = Settler(
+        store, catalog, registry.history, registry.accounts, grace=timedelta(0), visibility_margin=timedelta(0)
     )
-    top = ch.query(
-        f"SELECT account_id, count(), countIf(metric = 'ai_requests') FROM {db}.events FINAL "
-        f"WHERE properties['demo_run'] = %(run)s GROUP BY account_id ORDER BY count() DESC LIMIT 5",
-        parameters={"run": run},
-    ).result_rows
-    print("\nbusiest billing accounts:")
-    emit_table(["account", "events", "AI requests"], top)
-    rejected = ch.query(
-        f"SELECT reason, count(), any(detail) FROM {db}.rejected_events FINAL "
-        f"WHERE rejected_at >= toDateTime64(%(started)s, 3, 'UTC') GROUP BY reason ORDER BY reason",
-        parameters={"started": started.strftime("%Y-%m-%d %H:%M:%S")},
-    ).result_rows
-    print("\nsent to the dead-letter topic by this run, and why:")
-    emit_table(["reason", "count", "example"], [[r[0], r[1], r[2][:70]] for r in rejected])
-    ch.close()
+    t0 = time.monotonic()
+    result = settler.settle(now, now)
+    print(f"  settled and closed the period in {time.monotonic() - t0:.1f}s: {len(result.finalized)} invoices final")
+    t0 = time.monotonic()
+    outcomes = build_stripe_sync(s, client, catalog, registry).run(now)
+    print(f"  Stripe: {dict(outcomes)} in {time.monotonic() - t0:.1f}s")
+    summaries = StripeMeterSummaries(stripe_client(s))
+    rows = reconcile(store, summaries, catalog, registry.history, registry.accounts(), sim.period.key)
+    mismatched = _check_invoices(settler, sim, catalog)
+
+    facts = gather(client, s.clickhouse_database, sim.period)
+    facts.reconcile = [r.to_document() for r in rows]
+    print("\nper tier (invoices of the period; AI cost from the catalog's provider prices):")
+    emit_table(TIER_HEADERS, [t.cells() for t in facts.tiers])
+    print("\nthe five largest invoices:")
+    emit_table(["account", "tier", "total", "lines"], [[a, t, f"${v:,.2f}", ln] for a, t, v, ln in facts.top_invoices])
+    print("\nsent to the dead-letter topic, and why:")
+    emit_table(["reason", "records", "example"], facts.dead_letters)
+    print("\nreported to Stripe (acknowledged):")
+    emit_table(["meter", "reports", "units"], facts.stripe)
+    clean = all(r.ok for r in rows)
+    print(f"\nreconcile {sim.period.key}: {len(rows)} account meters, " + ("clean" if clean else "MISMATCH"))
+    for r in rows:
+        if not r.ok:
+            print(f"  {r.account_id} {r.meter}: settled {r.settled}, reported {r.reported}, stripe {r.stripe}")
+    total = len(expected_invoices(sim, catalog))
+    print(f"invoices equal to an independent computation from the generated events: {total - mismatched}/{total}")
+    path = write_html(facts, s.data_dir / "demo" / f"report-{s.clickhouse_database}.html")
+    print(f"\nHTML report: {path.resolve()}")
+    print(f"analysts: the run's tables are in ClickHouse database {s.clickhouse_database} (docs/analytics.md)")
+    return 0 if clean and not mismatched else 1
+
+
+def _check_invoices(settler: Settler, sim: Simulation, catalog: Catalog) -> int:
+    mismatched = 0
+    for account, expected in expected_invoices(sim, catalog).items():
+        doc = settler.document(account, sim.period)
+        if doc is None or doc["total"] != expected.to_document()["total"]:
+            mismatched += 1
+            got = doc["total"] if doc else None
+            print(f"  invoice mismatch {account}: pipeline {got}, expected {expected.to_document()['total']}")
+    return mismatched

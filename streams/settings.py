@@ -72,8 +72,31 @@ class Settings(BaseSettings):
     stripe_report: bool = Field(
         True, description="Send settled usage (meters) and invoiced tiers' invoices to Stripe (the sink worker)."
     )
+    stripe_concurrency: int = Field(8, ge=1, le=64, description="Stripe calls in flight at once (reporting).")
     stripe_rate_per_second: float = Field(
         20.0, gt=0, description="Client-side limit on Stripe calls (test mode allows about 25/s, live 1,000/s)."
+    )
+
+    # Billing API (issue 6; streams/api): its relational store, credentials and limits.
+    api_database_url: SecretStr | None = Field(
+        None,
+        description="Billing store (SQLAlchemy URL, e.g. postgresql+psycopg://u:p@host/db); "
+        "default embedded SQLite at <data_dir>/billing.db.",
+    )
+    api_host: str = Field("127.0.0.1", description="Address `meterline api serve` binds (0.0.0.0 in containers).")
+    api_port: int = Field(8090, ge=1, le=65535, description="Port of the billing API.")
+    api_jwt_secret: SecretStr | None = Field(
+        None, description="HS256 key of the platform's JWTs (claims sub, org, exp); unset: API keys only."
+    )
+    stripe_webhook_secret: SecretStr | None = Field(
+        None, description="Signing secret (whsec_...) of the Stripe webhook endpoint; unset: webhooks refused."
+    )
+    api_max_body_bytes: int = Field(65_536, ge=1024, description="Larger request bodies are refused with 413.")
+    api_dunning_grace_days: int = Field(
+        7, ge=0, le=90, description="Days a past_due subscription keeps its features before it becomes unpaid."
+    )
+    api_outbox_interval_seconds: float = Field(
+        2.0, gt=0, description="How often the outbox relay retries publishing to billing.subscriptions."
     )
 
     # Local stack (deploy/local): ports bound on 127.0.0.1 only.

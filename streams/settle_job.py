@@ -77,7 +77,7 @@ def build_stripe_sync(settings: Settings, client: Any, catalog: Catalog, registr
     stripe_api = stripe_client(settings)
     meter = StripeMeterReporter(stripe_api, ledger, rate_per_second=settings.stripe_rate_per_second)
     return StripeSync(
-        UsageReporter(store, ledger, meter, catalog, registry.history),
+        UsageReporter(store, ledger, meter, catalog, registry.history, concurrency=settings.stripe_concurrency),
         InvoicePusher(stripe_api, store, ledger, catalog, registry.history),
     )
 

@@ -1,7 +1,8 @@
 """A stateful stand-in for Stripe's meter side, in front of the real stripe-mock (which is stateless and
 always answers the same summary): every request goes to stripe-mock, meter events it accepts are
 remembered (deduplicated by identifier, as Stripe does), and meter lists and event summaries are
-answered from what was remembered. Used by reconciliation tests only."""
+answered from what was remembered. The demo and the reconciliation tests use it so ``reconcile`` has
+a Stripe side to compare with; against real Stripe (a test-mode key) it is not needed."""
 
 from __future__ import annotations
 

@@ -11,13 +11,13 @@ from pathlib import Path
 import clickhouse_connect
 import pytest
 
+from deploy.local.stripe_standin import StripeMeterStandIn
 from sinks.migrations import migrate
 from sinks.stripe_ledger import ClickHouseReportLedger
 from streams.settings import Settings
 from streams.settle_job import stripe_client
 from streams.stripe_invoicing import InvoicePusher
 from tests.integration.test_settlement import DB, World
-from tests.support.stripe_standin import StripeMeterStandIn
 
 pytestmark = pytest.mark.integration
 NOW = datetime.now(UTC)

@@ -12,6 +12,7 @@ from typing import Any
 import clickhouse_connect
 import pytest
 
+from deploy.local.stripe_standin import StripeMeterStandIn
 from sinks.migrations import migrate
 from sinks.stripe_ledger import ClickHouseReportLedger
 from sinks.stripe_meter import StripeMeterReporter
@@ -20,7 +21,6 @@ from streams.settings import Settings
 from streams.settle_job import stripe_client
 from streams.stripe_reporting import UsageReporter
 from tests.integration.test_settlement import DB, World
-from tests.support.stripe_standin import StripeMeterStandIn
 
 pytestmark = pytest.mark.integration
 NOW = datetime.now(UTC)

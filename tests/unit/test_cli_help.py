@@ -35,6 +35,7 @@ def test_the_documented_commands_exist() -> None:
         ("invoice", "preview"),
         ("reconcile",),
         ("demo",),
+        ("simulate",),
     ]:
         assert cmd in PATHS
 

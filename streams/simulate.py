@@ -1,0 +1,228 @@
+"""A month of a simulated platform's usage, reproducible from a seed (``meterline simulate``).
+
+About 1,000 users and 50 organizations across free, standard (monthly and annual) and enterprise,
+with mid-period upgrades, a downgrade and a cancellation at the period end and one failed payment;
+usage with daily and weekly rhythms, AI requests across providers and models, storage that grows,
+premium features and active users; plus what real producers also send: duplicates (a retried batch),
+late events (held back and sent last) and a few malformed records. Pure: the period is passed in.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Literal
+
+from rating.periods import Period
+from rating.subscriptions import SubscriptionVersion
+
+PROVIDERS: dict[str, list[str]] = {
+    "openai": ["gpt-4o", "gpt-4o-mini"],
+    "anthropic": ["claude-sonnet-4", "claude-haiku"],
+    "google": ["gemini-1.5-pro"],
+}
+FEATURES = ("deep_research", "document_analysis", "voice_synthesis")
+MALFORMED: tuple[bytes, ...] = (
+    b"{not json",
+    b"[1, 2, 3]",
+    b'{"event_id": "x", "metric": "tokens"}',
+    b'{"events": [{"event_id": "neg-1", "metric": "api_calls", "quantity": -5, "user_id": "u", '
+    b'"timestamp": "2026-01-01T00:00:00Z"}]}',
+    b'{"events": [{"event_id": "unk-1", "metric": "teleports", "quantity": 1, "user_id": "u", '
+    b'"timestamp": "2026-01-01T00:00:00Z"}]}',
+    b'{"events": [{"event_id": "nouser-1", "metric": "api_calls", "quantity": 1, '
+    b'"timestamp": "2026-01-01T00:00:00Z"}]}',
+)
+Kind = Literal["user", "org"]
+
+
+@dataclass(frozen=True, slots=True)
+class SimEvent:
+    event_id: str
+    metric: str
+    quantity: Decimal
+    user_id: str
+    org_id: str | None
+    ts: datetime
+    properties: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    account_id: str
+    kind: Kind
+    plan: str  # what the simulation made of it: free, standard-month, upgrade, downgrade, ...
+    members: tuple[str, ...] = ()
+
+
+@dataclass
+class Simulation:
+    seed: int
+    period: Period
+    accounts: list[Account]
+    subscriptions: list[SubscriptionVersion]
+    events: list[SimEvent]  # every distinct event, in time order (the truth)
+    duplicates: list[SimEvent]  # events sent a second time
+    late: list[SimEvent]  # events (also in ``events``) held back and sent after all the others
+    malformed: tuple[bytes, ...] = MALFORMED
+
+    def send_order(self) -> Iterator[SimEvent]:
+        held = {e.event_id for e in self.late}
+        yield from (e for e in self.events if e.event_id not in held)
+        yield from self.duplicates
+        yield from self.late
+
+
+@dataclass
+class _Gen:
+    rng: random.Random
+    seed: int
+    period: Period
+    events: list[SimEvent] = field(default_factory=list)
+    n: int = 0
+
+    def add(self, metric: str, qty: Decimal | int, user: str, org: str | None, ts: datetime, **props: str) -> None:
+        self.n += 1
+        q = qty if isinstance(qty, Decimal) else Decimal(qty)
+        self.events.append(SimEvent(f"sim{self.seed}-{self.n:07d}", metric, q, user, org, ts, props))
+
+    def moment(self, day: datetime, busy: bool = True) -> datetime:
+        """A time of ``day``: busier in the (UTC) afternoon when ``busy``."""
+        hour = self.rng.choices(range(24), weights=HOUR_WEIGHTS)[0] if busy else self.rng.randrange(24)
+        return day + timedelta(hours=hour, seconds=self.rng.randrange(3600))
+
+
+# Daily rhythm: a smooth afternoon peak, quiet nights.
+HOUR_WEIGHTS = [0.25 + math.exp(-(((h - 15) / 4.5) ** 2)) for h in range(24)]
+
+
+def simulate(seed: int, period: Period, users: int = 1000, orgs: int = 50) -> Simulation:
+    if users < 40 or orgs < 10:
+        raise ValueError("simulate at least 40 users and 10 organizations")
+    rng = random.Random(seed)
+    g = _Gen(rng, seed, period)
+    accounts, subs = _accounts(rng, period, users, orgs)
+    intensity = {a.account_id: rng.lognormvariate(0, 0.6) for a in accounts}
+    days = int((period.end - period.start) / timedelta(days=1))
+    for a in accounts:
+        _usage(g, a, intensity[a.account_id], days)
+    g.events.sort(key=lambda e: (e.ts, e.event_id))
+    dupes = rng.sample(g.events, k=len(g.events) // 100)
+    early = [e for e in g.events if e.ts < period.start + timedelta(days=10)]
+    late = rng.sample(early, k=max(1, len(early) // 300))
+    return Simulation(seed, period, accounts, subs, g.events, dupes, late)
+
+
+def _accounts(
+    rng: random.Random, period: Period, users: int, orgs: int
+) -> tuple[list[Account], list[SubscriptionVersion]]:
+    start, end = period.start, period.end
+    anchor = start.date()
+    subs: list[SubscriptionVersion] = []
+    version = [0]
+
+    def sub(account: str, kind: Kind, tier: str, at: datetime, interval: str = "month", status: str = "active") -> None:
+        version[0] += 1
+        subs.append(
+            SubscriptionVersion.model_validate(
+                {
+                    "account_id": account,
+                    "account_kind": kind,
+                    "tier": tier,
+                    "status": status,
+                    "interval": interval,
+                    "anchor": anchor,
+                    "effective_from": at,
+                    "version": version[0],
+                    "stripe_customer_id": f"cus_{account}" if tier != "free" else None,
+                }
+            )
+        )
+
+    accounts: list[Account] = []
+    n_ent, n_std = max(1, orgs // 5), max(1, orgs * 3 // 10)
+    member_share = 0.6
+    members = [f"user-{i:04d}" for i in range(int(users * member_share))]
+    rng.shuffle(members)
+    sizes = [30 if i < n_ent else 10 if i < n_ent + n_std else 6 for i in range(orgs)]
+    scale = len(members) / sum(sizes)
+    cursor = 0
+    for i in range(orgs):
+        org = f"org-{i:02d}"
+        k = max(2, round(sizes[i] * scale)) if i < orgs - 1 else len(members) - cursor
+        team = tuple(members[cursor : cursor + k])
+        cursor += k
+        tier = "enterprise" if i < n_ent else "standard" if i < n_ent + n_std else "free"
+        interval = "year" if tier == "enterprise" else "month"
+        accounts.append(Account(org, "org", f"{tier}-{interval}", team))
+        sub(org, "org", tier, start, interval)
+    solo = [f"user-{i:04d}" for i in range(len(members), users)]
+    plans = ["free"] * (len(solo) * 5 // 8) + ["standard-month"] * (len(solo) // 4)
+    plans += ["standard-year"] * (len(solo) - len(plans))
+    # The story: upgrades mid-period, one downgrade and one cancellation at the period end, one failed payment.
+    plans[:10] = ["upgrade"] * 10
+    std = [i for i, p in enumerate(plans) if p == "standard-month"]
+    plans[std[0]], plans[std[1]], plans[std[2]] = "downgrade", "cancel", "payment-failed"
+    for user, plan in zip(solo, plans, strict=True):
+        accounts.append(Account(user, "user", plan))
+        if plan == "free":
+            continue  # no subscription: rated under the catalog's default tier
+        if plan == "upgrade":
+            sub(user, "user", "free", start)
+            sub(user, "user", "standard", start + timedelta(days=rng.randint(6, 20), hours=rng.randrange(24)))
+            continue
+        sub(user, "user", "standard", start, "year" if plan == "standard-year" else "month")
+        if plan == "downgrade":
+            sub(user, "user", "free", end)
+        elif plan == "cancel":
+            sub(user, "user", "standard", end, status="canceled")
+        elif plan == "payment-failed":
+            sub(user, "user", "standard", start + timedelta(days=12), status="past_due")
+    return accounts, subs
+
+
+def _usage(g: _Gen, a: Account, intensity: float, days: int) -> None:
+    rng, start = g.rng, g.period.start
+    paid = not a.plan.startswith("free")
+    people = a.members or (a.account_id,)
+    org = a.account_id if a.kind == "org" else None
+    # Calls a person makes on a weekday; a few heavy standard users run well past the included 100,000.
+    per_day = (2500 if paid else 250) * intensity
+    storage = Decimal(rng.randint(1, 40 if paid else 4))
+    growth = Decimal(rng.randint(0, 30 if paid else 3)) / Decimal(days)
+    for d in range(days):
+        day = start + timedelta(days=d)
+        weekend = day.weekday() >= 5
+        rhythm = 0.4 if weekend else 1.0
+        # Storage: one reading of the account twice a day, growing through the month.
+        for half in (0, 12):
+            storage += growth / 2
+            g.add("storage_gb", storage.quantize(Decimal("0.001")), people[0], org, day + timedelta(hours=half + 1))
+        for person in people:
+            if rng.random() > (0.85 * rhythm if a.members else 0.9 * rhythm):
+                continue
+            if a.members:
+                g.add("active_user", 1, person, org, g.moment(day))
+            calls = per_day / max(1, len(people) // 3) * rhythm
+            for _ in range(rng.randint(3, 7)):
+                g.add("api_calls", max(1, int(rng.gauss(calls / 5, calls / 20))), person, org, g.moment(day))
+            if paid or rng.random() < 0.01:  # a free user now and then tries AI anyway (flagged, never billed)
+                for _ in range(rng.randint(1, 4)):
+                    provider = rng.choice(list(PROVIDERS))
+                    g.add(
+                        "ai_requests",
+                        1,
+                        person,
+                        org,
+                        g.moment(day),
+                        provider=provider,
+                        model=rng.choice(PROVIDERS[provider]),
+                        input_tokens=str(rng.randint(200, 6000)),
+                        output_tokens=str(rng.randint(50, 1500)),
+                    )
+            if paid and rng.random() < 0.3:
+                g.add("premium_feature", 1, person, org, g.moment(day), feature=rng.choice(FEATURES))
