@@ -31,7 +31,7 @@ stack-down: venv ## Stop the local stack
 stack-status: venv ## Show what of the local stack runs
 	$(BIN)/meterline stack status
 
-demo: stack-up ## Run the main job: stack, worker, sample usage, what arrived
+demo: stack-up ## Run the main job: stack, worker, a simulated month settled, invoiced, reported, reconciled
 	$(BIN)/meterline demo
 
 test: stack-deps ## Run the whole test suite against the real local stack

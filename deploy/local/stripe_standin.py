@@ -10,6 +10,7 @@ import json
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -107,5 +108,5 @@ class StripeMeterStandIn:
         self.server.server_close()
 
 
-def _list(data: list[dict[str, object]], url: str) -> bytes:
+def _list(data: Sequence[Mapping[str, object]], url: str) -> bytes:
     return json.dumps({"object": "list", "data": data, "has_more": False, "url": url}).encode()

@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "streams.cli.stripe_cmd",
     "streams.cli.settle_cmd",
     "streams.cli.reconcile_cmd",
+    "streams.cli.api_cmd",
 )
 
 

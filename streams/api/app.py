@@ -1,0 +1,181 @@
+"""The billing API's composition: store, catalog, live quota view, ClickHouse reads, outbox relay, routes.
+
+``create_app(settings)`` builds the ASGI app; its lifespan migrates nothing (``create_app`` already
+did), starts the quota-state follower and the outbox relay, and stops them. Tests pass their own
+clock, publisher or warehouse connection; everything else is the production path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rating.catalog.loader import load_catalog
+from streams.api import invoices_routes, orgs_routes, subscriptions_routes, usage_routes, webhooks_routes
+from streams.api.context import ApiContext
+from streams.api.errors import EXCEPTION_HANDLERS, JSON, ApiError, error_response
+from streams.api.quota_view import QuotaView
+from streams.api.routing import Endpoint, openapi, routes
+from streams.api.warehouse import Warehouse
+from streams.settings import Settings
+from streams.store.db import database_url, make_engine, migrate, sessions
+from streams.store.outbox import OutboxRelay, Publish
+
+log = logging.getLogger(__name__)
+
+OPENAPI_PATH = "/api/billing/openapi.json"
+ENDPOINTS: list[Endpoint] = [
+    *subscriptions_routes.ENDPOINTS,
+    *orgs_routes.ENDPOINTS,
+    *usage_routes.ENDPOINTS,
+    *invoices_routes.ENDPOINTS,
+    *webhooks_routes.ENDPOINTS,
+]
+INFO = {
+    "title": "Meterline billing API",
+    "version": "1",
+    "description": "Subscriptions and their lifecycle, organizations and members, entitlements, live and settled "
+    'usage, invoices and Stripe webhooks. Every 4xx and 5xx answer is {"error": {"code", "message"}}. '
+    "Money and quantities are decimal strings; times are RFC 3339 UTC.",
+}
+
+
+def build_openapi() -> dict[str, Any]:
+    return openapi(ENDPOINTS, INFO)
+
+
+class BodyLimit:
+    """Refuses bodies over ``limit`` bytes with 413: by Content-Length at once, else while streaming."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and (not value.isdigit() or int(value) > self.limit):
+                resp = error_response(413, "body_too_large", f"the body exceeds {self.limit} bytes")
+                await resp(scope, receive, send)
+                return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise ApiError(413, "body_too_large", f"the body exceeds {self.limit} bytes")
+            return message
+
+        await self.app(scope, limited, send)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    publish: Publish | None = None,
+    warehouse: Warehouse | None = None,
+    follow_quota: bool = True,
+    run_relay: bool = True,
+) -> Starlette:
+    url = settings.api_database_url.get_secret_value() if settings.api_database_url else None
+    engine = make_engine(database_url(settings.data_dir, url))
+    migrate(engine)
+    quota = QuotaView()
+    owns_warehouse = warehouse is None
+    ctx = ApiContext(
+        settings=settings,
+        sessions=sessions(engine),
+        catalog=load_catalog(settings.catalog_path),
+        quota=quota,
+        warehouse=warehouse or Warehouse(settings),
+        clock=clock,
+        jwt_secret=settings.api_jwt_secret.get_secret_value() if settings.api_jwt_secret else None,
+        webhook_secret=settings.stripe_webhook_secret.get_secret_value() if settings.stripe_webhook_secret else None,
+        grace=timedelta(days=settings.api_dunning_grace_days),
+    )
+
+    async def default_publish(versions: list[Any]) -> object:
+        from streams.subscriptions_publish import publish_subscriptions
+
+        return await publish_subscriptions(settings, versions)
+
+    relay = OutboxRelay(ctx.sessions, publish or default_publish, clock=clock)
+    spec = build_openapi()
+
+    async def openapi_json(_: Request) -> Response:
+        return JSON(spec)
+
+    async def health(_: Request) -> Response:
+        return JSON({"status": "ok", "quota_state": "ready" if quota.ready.is_set() else "loading"})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+
+        def notify() -> None:
+            loop.call_soon_threadsafe(relay.wake.set)
+
+        ctx.notify_outbox = notify
+        stop = asyncio.Event()
+        tasks = []
+        if run_relay:
+            tasks.append(asyncio.create_task(relay.run(stop, settings.api_outbox_interval_seconds)))
+        if follow_quota:
+            tasks.append(asyncio.create_task(_follow_quota(settings, quota, stop)))
+        try:
+            yield
+        finally:
+            stop.set()
+            for t in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await asyncio.wait_for(t, timeout=10)
+            if owns_warehouse:
+                ctx.warehouse.close()
+            engine.dispose()
+
+    app = Starlette(
+        routes=[
+            *routes(ENDPOINTS, ctx),
+            Route(OPENAPI_PATH, openapi_json, methods=["GET"]),
+            Route("/api/billing/healthz", health, methods=["GET"]),
+        ],
+        middleware=[Middleware(BodyLimit, limit=settings.api_max_body_bytes)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+    )
+    app.state.ctx, app.state.relay, app.state.engine = ctx, relay, engine
+    return app
+
+
+async def _follow_quota(settings: Settings, quota: QuotaView, stop: asyncio.Event) -> None:
+    """Follow billing.quota-state; when Kafka is down, retry (the entitlement check answers from what is known)."""
+    from streams.kafka_admin import ensure_topics
+    from streams.topics import QUOTA_STATE
+
+    delay = 1.0
+    while not stop.is_set():
+        try:
+            await ensure_topics(settings)
+            await quota.follow(settings.kafka_bootstrap, settings.topic(QUOTA_STATE), stop)
+        except Exception as exc:
+            quota.error = str(exc)
+            log.warning("quota-state follower: %s; retrying in %.0fs", exc, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+            delay = min(delay * 2, 30.0)

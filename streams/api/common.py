@@ -1,0 +1,66 @@
+"""Helpers the routers share: the caller, an account's subscription now, the terms it is entitled to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy.orm import Session
+
+from rating.catalog.model import CatalogVersion, Tier
+from rating.periods import Period as RatingPeriod
+from rating.periods import period_containing
+from rating.settle import DEFAULT_ANCHOR
+from rating.subscriptions import Status, SubscriptionVersion
+from streams.api.auth import Principal, authenticate
+from streams.api.errors import ApiError
+from streams.api.lifecycle import TransitionError
+from streams.api.routing import Call
+from streams.api.schemas import Period
+from streams.store import subscription_store as store
+
+#: Statuses under which an account keeps its tier's entitlements; otherwise the catalog's default tier.
+ENTITLED_STATUSES = frozenset({"trialing", "active", "past_due"})
+
+
+def caller(call: Call, s: Session) -> Principal:
+    return authenticate(s, call.request, call.ctx.jwt_secret)
+
+
+def transition_error(exc: TransitionError) -> ApiError:
+    return ApiError(exc.status, exc.code, exc.message)
+
+
+def period_out(p: RatingPeriod) -> Period:
+    return Period(key=p.key, start=p.start, end=p.end)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountTerms:
+    """What an account is entitled to now."""
+
+    version: SubscriptionVersion | None  # None: no subscription
+    tier_name: str
+    tier: Tier
+    anchor: date
+
+    @property
+    def status(self) -> Status | None:
+        return self.version.status if self.version is not None else None
+
+    def period(self, now: datetime) -> RatingPeriod:
+        return period_containing(self.anchor, now)
+
+
+def account_terms(s: Session, catalog: CatalogVersion, account: str, now: datetime) -> AccountTerms:
+    """The version in effect now and its tier; canceled, unpaid or no subscription: the default tier
+    (the free tier's entitlements, DESIGN §5 and the dunning rule of issue 6)."""
+    history = store.history(s, account)
+    version = history.at(now)
+    anchor = history.versions[-1].anchor if history.versions else DEFAULT_ANCHOR
+    if version is not None and version.status in ENTITLED_STATUSES and version.tier in catalog.tiers:
+        return AccountTerms(version, version.tier, version.tier_of(catalog.tiers), anchor)
+    default = catalog.default_tier
+    if default is None:
+        raise ApiError(503, "no_default_tier", f"catalog {catalog.version} has no default tier")
+    return AccountTerms(version, default, catalog.tiers[default], anchor)

@@ -1,0 +1,31 @@
+"""What every handler gets: settings, the store, the catalog, the live quota view, ClickHouse reads,
+the clock and the outbox relay's wake-up (the composition root builds it in ``app``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import anyio
+from sqlalchemy.orm import Session, sessionmaker
+
+from rating.catalog.loader import Catalog
+from streams.api.quota_view import QuotaView
+from streams.api.warehouse import Warehouse
+from streams.settings import Settings
+
+
+@dataclass
+class ApiContext:
+    settings: Settings
+    sessions: sessionmaker[Session]
+    catalog: Catalog
+    quota: QuotaView
+    warehouse: Warehouse
+    clock: Callable[[], datetime]
+    jwt_secret: str | None
+    webhook_secret: str | None
+    grace: timedelta
+    notify_outbox: Callable[[], None] = lambda: None
+    limiter: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(16))

@@ -1,0 +1,68 @@
+"""The API's one error shape, ``{"error": {"code", "message"}}``, for every 4xx and 5xx."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+log = logging.getLogger(__name__)
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    """Raised by handlers; rendered as the error shape with ``status``."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers
+
+
+class JSON(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    return JSON({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+async def on_api_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.code, exc.message, exc.headers)
+
+
+async def on_http_exception(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = _STATUS_CODES.get(exc.status_code, "error")
+    message = exc.detail if isinstance(exc.detail, str) and exc.detail else code.replace("_", " ")
+    return error_response(exc.status_code, code, message, dict(exc.headers) if exc.headers else None)
+
+
+async def on_unexpected(_: Request, exc: Exception) -> Response:
+    log.exception("unhandled error in the billing API", exc_info=exc)
+    return error_response(500, "internal_error", "internal error (logged)")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    ApiError: on_api_error,
+    HTTPException: on_http_exception,
+    Exception: on_unexpected,
+}

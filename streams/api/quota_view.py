@@ -1,0 +1,71 @@
+"""The live quota state (DESIGN §6) of every account, followed from the compacted topic
+``billing.quota-state`` (key ``<account>:<metric>``) and kept in memory: what the entitlement check
+answers from without a round trip, so a gateway can call it per request."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import TopicPartition
+
+from streams.kafka_read import topic_partitions
+
+log = logging.getLogger(__name__)
+
+
+class QuotaView:
+    def __init__(self) -> None:
+        self._states: dict[str, dict[str, dict[str, Any]]] = {}  # account -> metric -> record
+        self.ready = asyncio.Event()
+        self.error: str | None = None
+
+    def apply(self, key: bytes | None, value: bytes | None) -> None:
+        if not key:
+            return
+        account, _, metric = key.decode(errors="replace").rpartition(":")
+        if not account:
+            return
+        if value is None:  # a tombstone
+            self._states.get(account, {}).pop(metric, None)
+            return
+        try:
+            record = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            log.error("skipping a malformed quota-state record for %s", key)
+            return
+        if isinstance(record, dict):
+            self._states.setdefault(account, {})[metric] = record
+
+    def get(self, account: str, metric: str) -> dict[str, Any] | None:
+        return self._states.get(account, {}).get(metric)
+
+    def for_account(self, account: str) -> dict[str, dict[str, Any]]:
+        return dict(self._states.get(account, {}))
+
+    async def follow(self, bootstrap: str, topic: str, stop: asyncio.Event) -> None:
+        """Read the topic from the beginning (no consumer group) and keep following it; ``ready`` is set
+        once the contents present at the start are loaded."""
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+        await consumer.start()
+        try:
+            tps = [TopicPartition(topic, p) for p in sorted(await topic_partitions(consumer, topic))]
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            end = await consumer.end_offsets(tps)
+            while not stop.is_set():
+                batch = await consumer.getmany(timeout_ms=200)
+                for records in batch.values():
+                    for r in records:
+                        self.apply(r.key, r.value)
+                if not self.ready.is_set():
+                    positions = [await consumer.position(tp) for tp in tps]
+                    if all(pos >= end[tp] for pos, tp in zip(positions, tps, strict=True)):
+                        self.ready.set()
+        finally:
+            with contextlib.suppress(Exception):
+                await consumer.stop()

@@ -1,0 +1,338 @@
+"""Request and response bodies of the billing API (pydantic v2; the OpenAPI schemas come from them).
+
+Money and quantities are decimal strings (DESIGN §10: never floats); times are RFC 3339 in UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from rating.subscriptions import Status
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$"
+SUB_ID_PATTERN = r"^msub_[0-9a-f]{16}$"
+ORG_ID_PATTERN = r"^org_[0-9a-f]{16}$"
+KEY_ID_PATTERN = r"^[0-9a-f]{16}$"
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+INVOICE_ID_PATTERN = r"^in_[A-Za-z0-9_.:@-]{1,128}_\d{4}-\d{2}$"
+
+Role = Literal["owner", "admin", "member", "viewer"]
+KeyRole = Literal["admin", "member", "viewer"]
+Interval = Literal["month", "year"]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorBody(_Out):
+    code: str = Field(description="machine-readable reason, e.g. invalid_transition codes such as cancel_pending")
+    message: str
+
+
+class Error(_Out):
+    """Every 4xx and 5xx answer."""
+
+    error: ErrorBody
+
+
+# -- organizations ------------------------------------------------------------------------------------
+
+
+class OrganizationCreate(_In):
+    name: str = Field(min_length=1, max_length=200)
+    billing_email: str | None = Field(None, pattern=EMAIL_PATTERN, max_length=320)
+
+
+class OrganizationUpdate(_In):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    billing_email: str | None = Field(None, pattern=EMAIL_PATTERN, max_length=320)
+
+    @model_validator(mode="after")
+    def _something(self) -> OrganizationUpdate:
+        if not self.model_fields_set:
+            raise ValueError("give at least one of name, billing_email")
+        return self
+
+
+class OrganizationOut(_Out):
+    id: str
+    name: str
+    billing_email: str | None
+    created_at: datetime
+    updated_at: datetime
+    role: Role | None = Field(None, description="the caller's role in it")
+
+
+class MemberCreate(_In):
+    user_id: str = Field(pattern=ID_PATTERN)
+    role: Role
+
+
+class MemberUpdate(_In):
+    role: Role
+
+
+class MemberOut(_Out):
+    user_id: str
+    role: Role
+    created_at: datetime
+
+
+class MemberList(_Out):
+    organization_id: str
+    members: list[MemberOut]
+
+
+class ApiKeyCreate(_In):
+    name: str = Field(min_length=1, max_length=200)
+    role: KeyRole
+
+
+class ApiKeyOut(_Out):
+    id: str
+    name: str
+    role: KeyRole
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="the secret key, shown this once: only its hash is stored")
+
+
+class ApiKeyList(_Out):
+    api_keys: list[ApiKeyOut]
+
+
+# -- subscriptions ------------------------------------------------------------------------------------
+
+
+class SubscriptionCreate(_In):
+    account_kind: Literal["org", "user"] = "org"
+    organization_id: str | None = Field(
+        None, pattern=ORG_ID_PATTERN, description="default: the organization of the API key or token"
+    )
+    account_id: str | None = Field(
+        None, pattern=ID_PATTERN, description="org: the organization (default); user: a member's user id"
+    )
+    tier: str = Field(min_length=1, max_length=64)
+    interval: Interval = "month"
+    trial_days: int = Field(0, ge=0, le=365)
+    anchor: date | None = Field(None, description="billing anchor day (default: today, UTC)")
+    stripe_customer_id: str | None = Field(None, pattern=r"^cus_[A-Za-z0-9]{1,250}$")
+    stripe_subscription_id: str | None = Field(None, pattern=r"^sub_[A-Za-z0-9]{1,250}$")
+
+
+class SubscriptionUpdate(_In):
+    tier: str | None = Field(None, min_length=1, max_length=64)
+    interval: Interval | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> SubscriptionUpdate:
+        if self.tier is None and self.interval is None:
+            raise ValueError("give a tier, an interval or both")
+        return self
+
+
+class CancelRequest(_In):
+    immediately: bool = Field(False, description="cancel now instead of at the end of the current period")
+
+
+class Period(_Out):
+    key: str = Field(description="YYYY-MM of the period start")
+    start: datetime
+    end: datetime
+
+
+class PendingChange(_Out):
+    tier: str
+    interval: Interval
+    effective_from: datetime
+
+
+class SubscriptionRecord(_Out):
+    """A version as published on billing.subscriptions (DESIGN §10)."""
+
+    model_config = ConfigDict(extra="allow")
+    account_id: str
+    account_kind: Literal["user", "org"]
+    tier: str
+    status: Status
+    interval: Interval
+    anchor: date
+    effective_from: datetime
+    version: int
+
+
+class SubscriptionOut(_Out):
+    id: str
+    organization_id: str
+    account_id: str
+    account_kind: Literal["user", "org"]
+    tier: str = Field(description="in effect now")
+    interval: Interval
+    status: Status
+    anchor: date
+    current_period: Period
+    trial_end: datetime | None
+    cancel_at: datetime | None = Field(description="a pending cancellation (undone by reactivate)")
+    pending_change: PendingChange | None = Field(description="a downgrade scheduled for the period end")
+    grace_until: datetime | None = Field(description="past_due: when it becomes unpaid")
+    stripe_customer_id: str | None
+    stripe_subscription_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    change: str | None = Field(None, description="what the request did: upgrade, downgrade, cancel, ...")
+    versions: list[SubscriptionRecord] = Field(description="the account's versions, oldest first")
+
+
+class SubscriptionList(_Out):
+    subscriptions: list[SubscriptionOut]
+
+
+# -- entitlements and usage ---------------------------------------------------------------------------
+
+
+class Entitlement(_Out):
+    account_id: str
+    feature: str
+    kind: Literal["feature", "metric", "premium_feature"]
+    tier: str = Field(description="the tier the account is entitled under now")
+    status: Status | None = Field(description="the subscription status (None: no subscription)")
+    allowed: bool
+    limit: str | None = Field(description="hard cap, else included quantity (None: unlimited or not metered)")
+    used: str | None
+    remaining: str | None
+    reason: str | None = Field(description="why not allowed: not_entitled, hard_capped, ...")
+    period: str | None
+    as_of: datetime | None = Field(description="time of the live quota state used (None: no usage yet)")
+
+
+class MetricUsage(_Out):
+    metric: str
+    used: str
+    included: str | None
+    remaining: str | None
+    hard_cap: str | None
+    over_limit: bool
+    hard_capped: bool
+    entitled: bool
+    provisional_charge: str = Field(description="what the period-to-date usage would bill now (USD)")
+
+
+class UsageCurrent(_Out):
+    account_id: str
+    tier: str
+    status: Status | None
+    period: Period
+    metrics: list[MetricUsage]
+    provisional_total: str
+    live: bool = Field(description="false while the live quota state is still loading")
+
+
+class UsageRow(_Out):
+    start: datetime
+    end: datetime
+    metric: str
+    user_id: str | None
+    quantity: str = Field(description="storage_gb: the highest hourly reading; others: the sum")
+    events: int
+
+
+class UsageHistory(_Out):
+    account_id: str
+    granularity: Literal["day", "period"]
+    rows: list[UsageRow]
+
+
+class UsageCurrentQuery(_In):
+    account: str = Field(pattern=ID_PATTERN)
+
+
+class UsageHistoryQuery(_In):
+    account: str = Field(pattern=ID_PATTERN)
+    granularity: Literal["day", "period"] = "day"
+    metric: Literal["api_calls", "ai_requests", "storage_gb", "premium_feature", "active_user"] | None = None
+    user_id: str | None = Field(None, pattern=ID_PATTERN)
+    by_user: bool = Field(False, description="one row per user")
+    start: datetime | None = Field(None, alias="from", description="default: 90 days ago")
+    end: datetime | None = Field(None, alias="to", description="default: now")
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class OrgUsageQuery(_In):
+    granularity: Literal["day", "period"] = "period"
+    metric: Literal["api_calls", "ai_requests", "storage_gb", "premium_feature", "active_user"] | None = None
+
+
+# -- invoices -----------------------------------------------------------------------------------------
+
+
+class InvoiceLine(_Out):
+    code: str
+    description: str
+    quantity: str
+    unit_price: str
+    amount: str
+
+
+class InvoiceDocument(_Out):
+    """DESIGN §10's invoice document."""
+
+    model_config = ConfigDict(extra="allow")
+    invoice_id: str | None = None
+    account_id: str
+    period_start: datetime
+    period_end: datetime
+    currency: str
+    status: Literal["draft", "final"]
+    lines: list[InvoiceLine]
+    subtotal: str
+    total: str
+
+
+class InvoiceSummary(_Out):
+    invoice_id: str
+    account_id: str
+    period: str
+    period_start: datetime
+    period_end: datetime
+    tier: str
+    status: str
+    currency: str
+    total: str
+    finalized_at: datetime
+
+
+class InvoiceList(_Out):
+    invoices: list[InvoiceSummary]
+
+
+class AccountQuery(_In):
+    account: str = Field(pattern=ID_PATTERN)
+
+
+class InvoiceListQuery(_In):
+    account: str | None = Field(None, pattern=ID_PATTERN, description="default: every account of the caller's org")
+
+
+# -- webhooks -----------------------------------------------------------------------------------------
+
+
+class WebhookResult(_Out):
+    received: bool
+    duplicate: bool
+    outcome: str
+
+
+def dump(model: BaseModel) -> Any:
+    return model.model_dump(mode="json", by_alias=True)

@@ -1,0 +1,126 @@
+"""``POST /api/billing/webhooks/stripe``: dunning from Stripe's invoice events.
+
+The signature is verified (``Stripe-Signature``, secret ``METERLINE_STRIPE_WEBHOOK_SECRET``) before
+anything is read. Each event id is handled once: it is recorded in the same transaction as the change
+it causes, so a replayed delivery changes nothing. Events older than the last payment event applied to
+the subscription (out of order) are recorded and ignored.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import stripe
+from sqlalchemy.exc import IntegrityError
+
+from streams.api import lifecycle
+from streams.api.errors import ApiError
+from streams.api.routing import Call, Endpoint
+from streams.api.schemas import WebhookResult
+from streams.store import subscription_store as store
+from streams.store.models import WebhookEvent
+
+FAILED = frozenset({"invoice.payment_failed"})
+PAID = frozenset({"invoice.paid", "invoice.payment_succeeded"})
+
+
+def _invoice_refs(obj: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(subscription, customer) of an invoice object, in the old and the new (``parent``) API shapes."""
+    sub = obj.get("subscription")
+    parent = obj.get("parent") or {}
+    details = parent.get("subscription_details") if isinstance(parent, dict) else None
+    if not sub and isinstance(details, dict):
+        sub = details.get("subscription")
+    if isinstance(sub, dict):
+        sub = sub.get("id")
+    customer = obj.get("customer")
+    if isinstance(customer, dict):
+        customer = customer.get("id")
+    return (sub if isinstance(sub, str) else None), (customer if isinstance(customer, str) else None)
+
+
+def stripe_webhook(call: Call) -> WebhookResult:
+    secret = call.ctx.webhook_secret
+    if not secret:
+        raise ApiError(503, "webhooks_disabled", "METERLINE_STRIPE_WEBHOOK_SECRET is not set")
+    signature = call.request.headers.get("stripe-signature")
+    if not signature:
+        raise ApiError(400, "missing_signature", "the Stripe-Signature header is missing")
+    try:
+        event = stripe.Webhook.construct_event(call.raw, signature, secret)
+    except stripe.SignatureVerificationError as exc:
+        raise ApiError(400, "invalid_signature", "the Stripe-Signature does not match the body") from exc
+    except ValueError as exc:
+        raise ApiError(400, "invalid_payload", f"the body is not a Stripe event: {exc}") from exc
+    doc = event.to_dict()
+    event_id, kind, created_s = doc.get("id"), doc.get("type"), doc.get("created")
+    if not isinstance(event_id, str) or not isinstance(kind, str) or not isinstance(created_s, int):
+        raise ApiError(400, "invalid_payload", "an event needs a string id and type and an integer created")
+    created = datetime.fromtimestamp(created_s, UTC)
+    now = call.ctx.clock()
+    try:
+        with call.ctx.sessions.begin() as s:
+            seen = s.get(WebhookEvent, event_id)
+            if seen is not None:
+                return WebhookResult(received=True, duplicate=True, outcome=seen.outcome)
+            outcome, sub_id = _apply(call, s, kind, doc, created, now)
+            s.add(
+                WebhookEvent(
+                    id=event_id,
+                    type=kind,
+                    created=created,
+                    outcome=outcome,
+                    subscription_id=sub_id,
+                    received_at=now,
+                    applied=outcome == "applied",
+                )
+            )
+    except IntegrityError:  # the same event delivered twice at once: the other delivery handled it
+        return WebhookResult(received=True, duplicate=True, outcome="concurrent_delivery")
+    if outcome == "applied":
+        call.ctx.notify_outbox()
+    return WebhookResult(received=True, duplicate=False, outcome=outcome)
+
+
+def _apply(
+    call: Call, s: Any, kind: str, doc: dict[str, Any], created: datetime, now: datetime
+) -> tuple[str, str | None]:
+    if kind not in FAILED | PAID:
+        return "ignored:unhandled_type", None
+    obj = (doc.get("data") or {}).get("object") or {}
+    sub_ref, customer = _invoice_refs(obj if isinstance(obj, dict) else {})
+    row = store.by_stripe(s, sub_ref, customer)
+    if row is None:
+        return "ignored:unknown_subscription", None
+    row = store.get(s, row.id, for_update=True)
+    assert row is not None
+    if row.payment_event_at is not None and created < row.payment_event_at:
+        return "ignored:out_of_order", row.id
+    row.payment_event_at = created
+    plan = store.plan_of(row)
+    new = (
+        lifecycle.payment_failed(plan, now, call.ctx.grace)
+        if kind in FAILED
+        else lifecycle.payment_recovered(plan, now)
+    )
+    if new is None:
+        return "ignored:no_change", row.id
+    store.save_plan(s, row, new, now, "payment_failed" if kind in FAILED else "payment_recovered")
+    return "applied", row.id
+
+
+ENDPOINTS = [
+    Endpoint(
+        "POST",
+        "/api/billing/webhooks/stripe",
+        stripe_webhook,
+        "Stripe webhook: invoice.payment_failed → past_due (then unpaid after the grace period), invoice.paid → active",
+        "webhooks",
+        WebhookResult,
+        public=True,
+        raw_body=True,
+        errors=(400, 503),
+        description="Authenticated by the Stripe-Signature header, not a bearer token. Idempotent by event id.",
+    ),
+]

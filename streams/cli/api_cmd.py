@@ -1,0 +1,126 @@
+"""``meterline api``: the billing API server, its store's migrations, bootstrap of an organization, and
+its OpenAPI document."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from streams.cli.output import emit_json
+from streams.settings import Settings, load_settings
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "api",
+        help="the billing API: serve, migrate, bootstrap an organization, OpenAPI",
+        description="The billing API (subscriptions, organizations, entitlements, usage, invoices, Stripe "
+        "webhooks) over its relational store (METERLINE_API_DATABASE_URL; default SQLite in the data dir).",
+    )
+    asub = p.add_subparsers(dest="api_command", metavar="ACTION", required=True)
+    s = asub.add_parser(
+        "serve",
+        help="serve the billing API with uvicorn",
+        description="Migrate the store, then serve the billing API under /api/billing (OpenAPI at "
+        "/api/billing/openapi.json) with uvicorn. It follows billing.quota-state for live usage, publishes "
+        "subscription changes to billing.subscriptions through its outbox, and reads settled data from "
+        "ClickHouse (through the local warehouse bridge when one runs).",
+    )
+    s.add_argument("--host", help="address to bind (default METERLINE_API_HOST, 127.0.0.1)")
+    s.add_argument("--port", type=int, help="port (default METERLINE_API_PORT, 8090)")
+    s.set_defaults(func=_serve)
+    m = asub.add_parser(
+        "migrate",
+        help="apply the store's migrations (idempotent)",
+        description="Apply every migration of the billing store not applied yet (serve does it too).",
+    )
+    m.add_argument("--json", action="store_true", help="print the revision as JSON")
+    m.set_defaults(func=_migrate)
+    b = asub.add_parser(
+        "bootstrap",
+        help="create an organization, its owner and an admin API key; prints the key once",
+        description="Create an organization with an owner (a platform user id) and an admin API key, for a "
+        "first deployment or a script. The key is shown once; only its hash is stored.",
+    )
+    b.add_argument("--name", required=True, help="the organization's name")
+    b.add_argument("--owner", required=True, help="user id of its owner (the JWT 'sub' of that user)")
+    b.add_argument("--key-name", default="bootstrap", help="name of the API key (default bootstrap)")
+    b.add_argument("--json", action="store_true", help="print as JSON")
+    b.set_defaults(func=_bootstrap)
+    o = asub.add_parser(
+        "openapi",
+        help="print or write the OpenAPI document",
+        description="The OpenAPI 3.1 document of the billing API (committed as docs/openapi-billing.json).",
+    )
+    o.add_argument("--output", type=Path, help="write to this file instead of printing")
+    o.set_defaults(func=_openapi)
+
+
+def _engine(settings: Settings) -> Any:
+    from streams.store.db import database_url, make_engine, migrate
+
+    url = settings.api_database_url.get_secret_value() if settings.api_database_url else None
+    engine = make_engine(database_url(settings.data_dir, url))
+    migrate(engine)
+    return engine
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from streams.api.app import create_app
+
+    settings = load_settings()
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=args.host or settings.api_host,
+        port=args.port or settings.api_port,
+        log_level="warning",
+        lifespan="on",
+    )
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from streams.store.db import current_revision
+
+    revision = current_revision(_engine(load_settings()))
+    if args.json:
+        emit_json({"revision": revision})
+    else:
+        print(f"billing store at revision {revision}")
+    return 0
+
+
+def _bootstrap(args: argparse.Namespace) -> int:
+    from streams.store import orgs
+    from streams.store.db import sessions
+
+    now = datetime.now(UTC)
+    with sessions(_engine(load_settings())).begin() as s:
+        org = orgs.create_organization(s, args.name, args.owner, now)
+        row, key = orgs.create_api_key(s, org.id, args.key_name, "admin", now)
+        out = {"organization_id": org.id, "owner": args.owner, "api_key_id": row.id, "api_key": key}
+    if args.json:
+        emit_json(out)
+    else:
+        print(f"organization {out['organization_id']} (owner {args.owner})")
+        print(f"admin API key {out['api_key_id']} (shown once, store it now):\n{key}")
+    return 0
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    import orjson
+
+    from streams.api.app import build_openapi
+
+    text = orjson.dumps(build_openapi(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0

@@ -1,0 +1,1 @@
+"""Alembic migrations of the billing store (run by ``streams.store.db.migrate``)."""

@@ -1,0 +1,174 @@
+"""SQLAlchemy 2 models of the billing store. Times are stored as aware UTC (``UtcDateTime``).
+
+The subscription version table is the source of truth of an account's history (DESIGN §4, §10);
+``subscriptions`` holds the identity of a subscription and its *plan* (the terms now and the changes
+scheduled for later), from which the versions are derived. Every change writes its versions and one
+outbox row per version in the same transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every database (SQLite keeps no zone: stored naive in UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass an aware UTC datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime, got {value!r}")
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    billing_email: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Member(Base):
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("organization_id", "user_id", name="uq_members_org_user"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str] = mapped_column(String(128), index=True)
+    role: Mapped[str] = mapped_column(String(16))  # owner | admin | member | viewer
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ApiKeyRow(Base):
+    """An organization API key: only the SHA-256 of its 256-bit secret is kept."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))  # admin | member | viewer
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class Subscription(Base):
+    """One subscription of one billing account, and its plan (see ``streams.api.lifecycle.Plan``)."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (Index("ix_subscriptions_account", "account_id"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[str] = mapped_column(String(128))
+    account_kind: Mapped[str] = mapped_column(String(8))  # user | org
+    anchor: Mapped[date] = mapped_column(Date)
+    # The plan: terms now, and what is scheduled.
+    tier: Mapped[str] = mapped_column(String(64))
+    interval: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16))
+    trial_end: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    pending_tier: Mapped[str | None] = mapped_column(String(64))
+    pending_interval: Mapped[str | None] = mapped_column(String(8))
+    pending_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    cancel_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    grace_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    contract: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(255))
+    stripe_subscription_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    #: ``created`` of the last payment webhook applied: older events arriving late change nothing.
+    payment_event_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class SubscriptionVersionRow(Base):
+    """One ``SubscriptionVersion`` (DESIGN §10) as published; the latest version wins per instant."""
+
+    __tablename__ = "subscription_versions"
+    __table_args__ = (UniqueConstraint("account_id", "version", name="uq_subscription_versions_account_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[str] = mapped_column(String(128), index=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+    effective_from: Mapped[datetime] = mapped_column(UtcDateTime())
+    record: Mapped[dict[str, Any]] = mapped_column(JSON)  # SubscriptionVersion.model_dump(mode="json")
+    reason: Mapped[str] = mapped_column(String(64))  # what made it: create, upgrade, cancel, webhook...
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class OutboxRow(Base):
+    """A record still to publish (``sent_at`` empty) or published; the relay sends them in ``id`` order."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "sent_at", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    topic: Mapped[str] = mapped_column(String(64))  # the DESIGN §10 name, without prefix
+    key: Mapped[str] = mapped_column(String(128))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class WebhookEvent(Base):
+    """A Stripe event handled once: its id is the idempotency key of webhook deliveries."""
+
+    __tablename__ = "webhook_events"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(128))
+    created: Mapped[datetime] = mapped_column(UtcDateTime())
+    outcome: Mapped[str] = mapped_column(String(64))  # applied | ignored:<why>
+    subscription_id: Mapped[str | None] = mapped_column(String(40))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    applied: Mapped[bool] = mapped_column(Boolean, default=False)

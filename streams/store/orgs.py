@@ -1,0 +1,125 @@
+"""Organizations, their members and their API keys (stored hashed, revocable).
+
+A key is ``mlb_<key id>_<secret>``; only the SHA-256 of the 256-bit secret is kept (a slow hash adds
+nothing against a random secret of that size), compared in constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from streams.store.models import ApiKeyRow, Member, Organization
+
+Role = Literal["owner", "admin", "member", "viewer"]
+ROLES: tuple[Role, ...] = ("owner", "admin", "member", "viewer")
+KEY_ROLES: tuple[Role, ...] = ("admin", "member", "viewer")
+KEY_PREFIX = "mlb"
+
+
+class StoreConflict(Exception):
+    """The change would break an invariant (the last owner, a duplicate member); ``code`` names it."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(8)}"
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_organization(
+    s: Session, name: str, owner: str | None, now: datetime, email: str | None = None
+) -> Organization:
+    org = Organization(id=new_id("org"), name=name, billing_email=email, created_at=now, updated_at=now)
+    s.add(org)
+    s.flush()
+    if owner is not None:
+        s.add(Member(organization_id=org.id, user_id=owner, role="owner", created_at=now))
+    return org
+
+
+def members(s: Session, org_id: str) -> list[Member]:
+    return list(s.scalars(select(Member).where(Member.organization_id == org_id).order_by(Member.id)))
+
+
+def member(s: Session, org_id: str, user_id: str) -> Member | None:
+    return s.scalar(select(Member).where(Member.organization_id == org_id, Member.user_id == user_id))
+
+
+def _owners(s: Session, org_id: str) -> int:
+    n = s.scalar(select(func.count()).where(Member.organization_id == org_id, Member.role == "owner"))
+    return int(n or 0)
+
+
+def add_member(s: Session, org_id: str, user_id: str, role: Role, now: datetime) -> Member:
+    if member(s, org_id, user_id) is not None:
+        raise StoreConflict("member_exists", f"{user_id} already is a member of {org_id}")
+    m = Member(organization_id=org_id, user_id=user_id, role=role, created_at=now)
+    s.add(m)
+    s.flush()
+    return m
+
+
+def change_role(s: Session, m: Member, role: Role) -> Member:
+    if m.role == "owner" and role != "owner" and _owners(s, m.organization_id) <= 1:
+        raise StoreConflict("last_owner", "an organization keeps at least one owner: add another owner first")
+    m.role = role
+    return m
+
+
+def remove_member(s: Session, m: Member) -> None:
+    if m.role == "owner" and _owners(s, m.organization_id) <= 1:
+        raise StoreConflict("last_owner", "an organization keeps at least one owner: add another owner first")
+    s.delete(m)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPrincipal:
+    key_id: str
+    organization_id: str
+    role: Role
+
+
+def create_api_key(s: Session, org_id: str, name: str, role: Role, now: datetime) -> tuple[ApiKeyRow, str]:
+    """A new key; returns the row and the plain key (shown once, never stored)."""
+    key_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    row = ApiKeyRow(
+        id=key_id, organization_id=org_id, name=name, role=role, secret_sha256=_hash(secret), created_at=now
+    )
+    s.add(row)
+    s.flush()
+    return row, f"{KEY_PREFIX}_{key_id}_{secret}"
+
+
+def api_keys(s: Session, org_id: str) -> list[ApiKeyRow]:
+    return list(s.scalars(select(ApiKeyRow).where(ApiKeyRow.organization_id == org_id).order_by(ApiKeyRow.created_at)))
+
+
+def authenticate_key(s: Session, presented: str) -> KeyPrincipal | None:
+    """The live key matching ``presented``, or None (unknown, malformed or revoked)."""
+    parts = presented.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or len(parts[1]) > 32:
+        return None
+    row = s.get(ApiKeyRow, parts[1])
+    if row is None or row.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(row.secret_sha256, _hash(parts[2])):
+        return None
+    role = row.role
+    if role not in KEY_ROLES:
+        return None
+    return KeyPrincipal(row.id, row.organization_id, role)  # type: ignore[arg-type]

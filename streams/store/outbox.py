@@ -1,0 +1,111 @@
+"""The outbox relay: publishes the subscription versions the store committed, then marks them sent.
+
+At least once: a crash after the publish and before the mark publishes the same versions again,
+which changes nothing (a version is identified by account and number; the records of one batch are
+re-sent in the same order, so the last record per account stays the newest). Run one relay per
+database: two relays racing could publish an older record after a newer one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from rating.subscriptions import SubscriptionVersion
+from streams.store.models import OutboxRow
+from streams.topics import SUBSCRIPTIONS
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[list[SubscriptionVersion]], Awaitable[object]]
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        publish: Publish,
+        *,
+        batch: int = 500,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._sessions, self._publish, self._batch, self._clock = sessions, publish, batch, clock
+        self.wake = asyncio.Event()
+        self.last_error: str | None = None
+
+    def _pending(self) -> list[tuple[int, str, dict[str, object]]]:
+        with self._sessions() as s:
+            rows = s.execute(
+                select(OutboxRow.id, OutboxRow.topic, OutboxRow.payload)
+                .where(OutboxRow.sent_at.is_(None))
+                .order_by(OutboxRow.id)
+                .limit(self._batch)
+            ).all()
+        return [(int(r[0]), str(r[1]), dict(r[2])) for r in rows]
+
+    def _mark(self, ids: list[int], error: str | None) -> None:
+        with self._sessions.begin() as s:
+            values: dict[str, object] = {"attempts": OutboxRow.attempts + 1, "last_error": error}
+            if error is None:
+                values["sent_at"] = self._clock()
+            s.execute(update(OutboxRow).where(OutboxRow.id.in_(ids)).values(**values))
+
+    def pending_count(self) -> int:
+        return len(self._pending())
+
+    async def run_once(self) -> int:
+        """Publish one batch of pending rows; returns how many were sent (raises if the publish failed)."""
+        rows = await asyncio.to_thread(self._pending)
+        if not rows:
+            return 0
+        unknown = [i for i, topic, _ in rows if topic != SUBSCRIPTIONS]
+        if unknown:
+            await asyncio.to_thread(self._mark, unknown, "unknown topic: left unsent")
+        sendable = [(i, p) for i, topic, p in rows if topic == SUBSCRIPTIONS]
+        ids = [i for i, _ in sendable]
+        try:
+            await self._publish([SubscriptionVersion.model_validate(p) for _, p in sendable])
+        except Exception as exc:
+            self.last_error = str(exc)
+            await asyncio.to_thread(self._mark, ids, f"{type(exc).__name__}: {exc}"[:2000])
+            raise
+        await asyncio.to_thread(self._mark, ids, None)
+        self.last_error = None
+        return len(ids)
+
+    async def drain(self) -> int:
+        """Publish until nothing is pending."""
+        total = 0
+        while n := await self.run_once():
+            total += n
+        return total
+
+    async def run(self, stop: asyncio.Event, interval: float) -> None:
+        """Relay until ``stop``: at once when woken (after a commit), else every ``interval`` seconds;
+        a failed publish is retried with backoff (up to 30 s)."""
+        delay = interval
+        while not stop.is_set():
+            self.wake.clear()  # before draining: a commit during the drain wakes the next round
+            try:
+                await self.drain()
+                delay = interval
+            except Exception as exc:
+                log.warning("outbox relay: publish failed, retrying in %.1fs: %s", delay, exc)
+                delay = min(max(delay, 0.5) * 2, 30.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(_first(stop, self.wake), timeout=delay)
+
+
+async def _first(*events: asyncio.Event) -> None:
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()

@@ -1,0 +1,179 @@
+"""Fixtures of the billing API tests: the real app (SQLite store, real Kafka with this run's topic
+prefix, chDB in its own directory, stripe-mock) driven through httpx's ASGI transport."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import orjson
+import pytest
+from pydantic import SecretStr
+from starlette.applications import Starlette
+
+from sinks.clickhouse_client import connect
+from streams.api.app import create_app
+from streams.api.context import ApiContext
+from streams.api.warehouse import Warehouse
+from streams.settings import Settings
+
+JWT_SECRET = "meterline-test-jwt-secret-0123456789abcdef"
+WEBHOOK_SECRET = "whsec_meterline_test_secret"
+CH_DB = "meterline"
+
+
+class Clock:
+    """A settable clock (aware UTC), so tests cross period ends without waiting."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, by: timedelta) -> datetime:
+        self.now += by
+        return self.now
+
+
+def sign(payload: bytes, secret: str = WEBHOOK_SECRET, at: int | None = None) -> str:
+    ts = int(time.time()) if at is None else at
+    mac = hmac.new(secret.encode(), f"{ts}.".encode() + payload, hashlib.sha256).hexdigest()
+    return f"t={ts},v1={mac}"
+
+
+def stripe_event(event_id: str, kind: str, created: int, subscription: str, customer: str = "cus_test") -> bytes:
+    return orjson.dumps(
+        {
+            "id": event_id,
+            "object": "event",
+            "type": kind,
+            "created": created,
+            "data": {
+                "object": {
+                    "id": f"in_{event_id}",
+                    "object": "invoice",
+                    "subscription": subscription,
+                    "customer": customer,
+                }
+            },
+        }
+    )
+
+
+@dataclass
+class Api:
+    app: Starlette
+    client: httpx.AsyncClient
+    clock: Clock
+    settings: Settings
+    published: list[Any] = field(default_factory=list)
+
+    @property
+    def ctx(self) -> ApiContext:
+        ctx: ApiContext = self.app.state.ctx
+        return ctx
+
+    def token(self, user: str, org: str | None = None, *, ttl: int = 600, secret: str = JWT_SECRET) -> str:
+        claims: dict[str, Any] = {"sub": user, "exp": int(time.time()) + ttl}
+        if org is not None:
+            claims["org"] = org
+        return jwt.encode(claims, secret, algorithm="HS256")
+
+    def as_user(self, user: str, org: str | None = None) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.token(user, org)}"}
+
+    async def org(self, owner: str, name: str = "Acme", members: dict[str, str] | None = None) -> str:
+        r = await self.client.post("/api/billing/organizations", json={"name": name}, headers=self.as_user(owner))
+        assert r.status_code == 201, r.text
+        org_id: str = r.json()["id"]
+        for user, role in (members or {}).items():
+            r = await self.client.post(
+                f"/api/billing/organizations/{org_id}/members",
+                json={"user_id": user, "role": role},
+                headers=self.as_user(owner, org_id),
+            )
+            assert r.status_code == 201, r.text
+        return org_id
+
+    async def key(self, org: str, owner: str, role: str) -> dict[str, str]:
+        r = await self.client.post(
+            f"/api/billing/organizations/{org}/api-keys",
+            json={"name": f"{role} key", "role": role},
+            headers=self.as_user(owner, org),
+        )
+        assert r.status_code == 201, r.text
+        return {"authorization": f"Bearer {r.json()['key']}"}
+
+    async def webhook(self, payload: bytes, signature: str | None = None) -> httpx.Response:
+        headers = {"content-type": "application/json", "stripe-signature": signature or sign(payload)}
+        return await self.client.post("/api/billing/webhooks/stripe", content=payload, headers=headers)
+
+
+@pytest.fixture(scope="session")
+def chdb_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One chDB directory for the session (embedded chDB: one directory per process at a time)."""
+    return tmp_path_factory.mktemp("api-chdb")
+
+
+@pytest.fixture(scope="session")
+def warehouse(stack_settings: Settings, chdb_path: Path) -> Warehouse:
+    settings = stack_settings.model_copy(update={"clickhouse_database": CH_DB})
+    return Warehouse(settings, connect=lambda: connect(f"chdb://{chdb_path}", data_dir=chdb_path.parent))
+
+
+def api_settings(stack_settings: Settings, data_dir: Path, **extra: Any) -> Settings:
+    return stack_settings.model_copy(
+        update={
+            "data_dir": data_dir,
+            "api_jwt_secret": SecretStr(JWT_SECRET),
+            "stripe_webhook_secret": SecretStr(WEBHOOK_SECRET),
+            "clickhouse_database": CH_DB,
+            **extra,
+        }
+    )
+
+
+@pytest.fixture
+def make_api(stack_settings: Settings, warehouse: Warehouse, tmp_path: Path) -> Callable[..., Any]:
+    """An async context factory: ``async with make_api(...) as api``; publishing is recorded, not sent,
+    unless ``kafka=True`` (the relay then publishes to the run's real topic)."""
+    import contextlib
+
+    @contextlib.asynccontextmanager
+    async def factory(
+        *,
+        now: datetime | None = None,
+        kafka: bool = False,
+        follow_quota: bool = False,
+        run_relay: bool = False,
+        **extra: Any,
+    ) -> AsyncIterator[Api]:
+        clock = Clock(now or datetime.now(UTC))
+        settings = api_settings(stack_settings, tmp_path, **extra)
+        published: list[Any] = []
+
+        async def record(versions: list[Any]) -> None:
+            published.extend(versions)
+
+        app = create_app(
+            settings,
+            clock=clock,
+            publish=None if kafka else record,
+            warehouse=warehouse,
+            follow_quota=follow_quota,
+            run_relay=run_relay,
+        )
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://api") as c:
+            yield Api(app, c, clock, settings, published)
+
+    return factory

@@ -1,0 +1,236 @@
+"""The role x endpoint matrix: owners and admins manage, viewers read, members read only their own
+usage (and entitlements); nothing of another organization is visible (404), by token or API key."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import Api
+
+pytestmark = pytest.mark.integration
+NOW = datetime(2026, 6, 10, 12, tzinfo=UTC)
+S = "/api/billing/subscriptions"
+ORGS = "/api/billing/organizations"
+
+MANAGE = {"owner", "admin", "key_admin"}
+READ = MANAGE | {"viewer", "key_viewer"}
+ANY = READ | {"member", "key_member"}
+ROLES = ["owner", "admin", "member", "viewer", "key_admin", "key_member", "key_viewer", "outsider", "outsider_key"]
+_seq = itertools.count()
+
+
+@dataclass
+class World:
+    api: Api
+    org: str
+    other: str
+    headers: dict[str, dict[str, str]]
+
+    def owner(self) -> dict[str, str]:
+        return self.headers["owner"]
+
+    async def fresh_member(self) -> str:
+        user = f"u{next(_seq)}"
+        r = await self.api.client.post(
+            f"{ORGS}/{self.org}/members", json={"user_id": user, "role": "member"}, headers=self.owner()
+        )
+        assert r.status_code == 201, r.text
+        return user
+
+    async def fresh_sub(self, tier: str = "free") -> str:
+        user = await self.fresh_member()
+        r = await self.api.client.post(
+            f"{S}/create", json={"tier": tier, "account_kind": "user", "account_id": user}, headers=self.owner()
+        )
+        assert r.status_code == 201, r.text
+        sid: str = r.json()["id"]
+        return sid
+
+    async def canceling_sub(self) -> str:
+        sid = await self.fresh_sub("standard")
+        assert (await self.api.client.post(f"{S}/{sid}/cancel", headers=self.owner())).status_code == 200
+        return sid
+
+    async def fresh_key(self) -> str:
+        r = await self.api.client.post(
+            f"{ORGS}/{self.org}/api-keys", json={"name": "k", "role": "viewer"}, headers=self.owner()
+        )
+        key_id: str = r.json()["id"]
+        return key_id
+
+
+Request = tuple[str, str, Any]  # method, url, json body
+
+
+@dataclass
+class Case:
+    name: str
+    allowed: set[str]
+    ok: int
+    make: Callable[[World], Awaitable[Request]]
+
+
+def case(name: str, allowed: set[str], ok: int, make: Callable[[World], Awaitable[Request]]) -> Case:
+    return Case(name, allowed, ok, make)
+
+
+async def _static(req: Request) -> Request:
+    return req
+
+
+CASES = [
+    case("get org", ANY, 200, lambda w: _static(("GET", f"{ORGS}/{w.org}", None))),
+    case("update org", MANAGE, 200, lambda w: _static(("PATCH", f"{ORGS}/{w.org}", {"name": "Acme 2"}))),
+    case("list members", READ, 200, lambda w: _static(("GET", f"{ORGS}/{w.org}/members", None))),
+    case(
+        "add member",
+        MANAGE,
+        201,
+        lambda w: _static(("POST", f"{ORGS}/{w.org}/members", {"user_id": f"n{next(_seq)}", "role": "viewer"})),
+    ),
+    case("change member", MANAGE, 200, lambda w: _member_req(w, "PUT", {"role": "viewer"})),
+    case("remove member", MANAGE, 204, lambda w: _member_req(w, "DELETE", None)),
+    case(
+        "create key",
+        MANAGE,
+        201,
+        lambda w: _static(("POST", f"{ORGS}/{w.org}/api-keys", {"name": "x", "role": "member"})),
+    ),
+    case("list keys", MANAGE, 200, lambda w: _static(("GET", f"{ORGS}/{w.org}/api-keys", None))),
+    case("revoke key", MANAGE, 200, lambda w: _key_req(w)),
+    case("create subscription", MANAGE, 201, lambda w: _create_req(w)),
+    case("get subscription", READ, 200, lambda w: _sub_req(w, "GET", "", None)),
+    case("upgrade subscription", MANAGE, 200, lambda w: _sub_req(w, "PUT", "", {"tier": "standard"})),
+    case("cancel subscription", MANAGE, 200, lambda w: _sub_req(w, "POST", "/cancel", None)),
+    case("delete subscription", MANAGE, 200, lambda w: _sub_req(w, "DELETE", "", None)),
+    case("reactivate subscription", MANAGE, 200, lambda w: _reactivate_req(w)),
+    case("org subscriptions", READ, 200, lambda w: _static(("GET", f"{ORGS}/{w.org}/subscriptions", None))),
+    case("org entitlement", ANY, 200, lambda w: _static(("GET", f"/api/billing/entitlements/{w.org}/api_calls", None))),
+    case(
+        "a member's entitlement",
+        READ,
+        200,
+        lambda w: _static(("GET", "/api/billing/entitlements/viewer/ai_twin", None)),
+    ),
+    case("org usage now", READ, 200, lambda w: _static(("GET", f"/api/billing/usage/current?account={w.org}", None))),
+    case(
+        "org usage history", READ, 200, lambda w: _static(("GET", f"/api/billing/usage/history?account={w.org}", None))
+    ),
+    case("usage per member", READ, 200, lambda w: _static(("GET", f"{ORGS}/{w.org}/usage", None))),
+    case("invoices", READ, 200, lambda w: _static(("GET", f"/api/billing/invoices?account={w.org}", None))),
+    case("org invoices", READ, 200, lambda w: _static(("GET", f"{ORGS}/{w.org}/invoices", None))),
+    case(
+        "upcoming invoice",
+        READ,
+        200,
+        lambda w: _static(("GET", f"/api/billing/invoices/upcoming?account={w.org}", None)),
+    ),
+]
+
+
+async def _member_req(w: World, method: str, body: Any) -> Request:
+    return method, f"{ORGS}/{w.org}/members/{await w.fresh_member()}", body
+
+
+async def _key_req(w: World) -> Request:
+    return "DELETE", f"{ORGS}/{w.org}/api-keys/{await w.fresh_key()}", None
+
+
+async def _create_req(w: World) -> Request:
+    return (
+        "POST",
+        f"{S}/create",
+        {"tier": "free", "account_kind": "user", "account_id": await w.fresh_member(), "organization_id": w.org},
+    )
+
+
+async def _sub_req(w: World, method: str, suffix: str, body: Any) -> Request:
+    return method, f"{S}/{await w.fresh_sub()}{suffix}", body
+
+
+async def _reactivate_req(w: World) -> Request:
+    return "POST", f"{S}/{await w.canceling_sub()}/reactivate", None
+
+
+async def _world(api: Api) -> World:
+    org = await api.org("owner", members={"admin": "admin", "member": "member", "viewer": "viewer"})
+    other = await api.org("outsider", name="Other Inc")
+    headers = {u: api.as_user(u, org) for u in ("owner", "admin", "member", "viewer")}
+    for role in ("admin", "member", "viewer"):
+        headers[f"key_{role}"] = await api.key(org, "owner", role)
+    headers["outsider"] = api.as_user("outsider", other)
+    headers["outsider_key"] = await api.key(other, "outsider", "admin")
+    return World(api, org, other, headers)
+
+
+async def test_role_endpoint_matrix(make_api: Callable[..., Any]) -> None:
+    async with make_api(now=NOW) as api:
+        w = await _world(api)
+        wrong = []
+        for c, role in itertools.product(CASES, ROLES):
+            method, url, body = await c.make(w)
+            r = await api.client.request(method, url, json=body, headers=w.headers[role])
+            expected = c.ok if role in c.allowed else 404 if role.startswith("outsider") else 403
+            if r.status_code != expected:
+                wrong.append(f"{c.name} as {role}: {r.status_code} (expected {expected}) {r.text[:160]}")
+            if r.status_code >= 400:
+                assert set(r.json()) == {"error"}
+        assert not wrong, "\n".join(wrong)
+
+
+async def test_scoping_rules(make_api: Callable[..., Any]) -> None:
+    async with make_api(now=NOW) as api:
+        w = await _world(api)
+        c = api.client
+        # A member reads its own usage, and its own share of the organization's, nothing more.
+        me = w.headers["member"]
+        assert (await c.get("/api/billing/usage/current?account=member", headers=me)).status_code == 200
+        assert (
+            await c.get(f"/api/billing/usage/history?account={w.org}&user_id=member", headers=me)
+        ).status_code == 200
+        assert (
+            await c.get(f"/api/billing/usage/history?account={w.org}&user_id=viewer", headers=me)
+        ).status_code == 403
+        assert (await c.get("/api/billing/usage/current?account=viewer", headers=me)).status_code == 403
+        assert (await c.get("/api/billing/invoices?account=member", headers=me)).status_code == 200
+        # A token scoped to another organization sees nothing here, even for a member of both.
+        r = await c.post(
+            f"{ORGS}/{w.other}/members", json={"user_id": "admin", "role": "admin"}, headers=w.headers["outsider"]
+        )
+        assert r.status_code == 201
+        assert (await c.get(f"{ORGS}/{w.org}", headers=api.as_user("admin", w.other))).status_code == 404
+        assert (await c.get(f"{ORGS}/{w.org}", headers=api.as_user("admin", w.org))).status_code == 200
+        # A token naming an organization its user is not a member of.
+        assert (await c.get(f"{ORGS}/{w.org}", headers=api.as_user("stranger", w.org))).status_code == 404
+        # Accounts of another organization: 404, not 403.
+        r = await c.get(f"/api/billing/entitlements/{w.other}/api_calls", headers=w.headers["owner"])
+        assert r.status_code == 404
+        r = await c.get("/api/billing/usage/current?account=outsider", headers=w.headers["owner"])
+        assert r.status_code == 404
+        # Keys: only platform users create organizations; a revoked key stops at once.
+        r = await c.post(ORGS, json={"name": "by key"}, headers=w.headers["key_admin"])
+        assert r.status_code == 403
+        keys = (await c.get(f"{ORGS}/{w.org}/api-keys", headers=w.headers["owner"])).json()["api_keys"]
+        viewer_key = next(k for k in keys if k["role"] == "viewer")
+        assert (
+            await c.delete(f"{ORGS}/{w.org}/api-keys/{viewer_key['id']}", headers=w.headers["owner"])
+        ).status_code == 200
+        r = await c.get(f"{ORGS}/{w.org}", headers=w.headers["key_viewer"])
+        assert (r.status_code, r.json()["error"]["code"]) == (401, "invalid_api_key")
+        # Owners: an admin cannot make or remove one; the last owner stays.
+        r = await c.post(f"{ORGS}/{w.org}/members", json={"user_id": "x1", "role": "owner"}, headers=w.headers["admin"])
+        assert r.status_code == 403
+        r = await c.put(f"{ORGS}/{w.org}/members/owner", json={"role": "admin"}, headers=w.headers["owner"])
+        assert (r.status_code, r.json()["error"]["code"]) == (409, "last_owner")
+        r = await c.delete(f"{ORGS}/{w.org}/members/owner", headers=w.headers["owner"])
+        assert (r.status_code, r.json()["error"]["code"]) == (409, "last_owner")
+        r = await c.post(
+            f"{ORGS}/{w.org}/members", json={"user_id": "member", "role": "viewer"}, headers=w.headers["owner"]
+        )
+        assert (r.status_code, r.json()["error"]["code"]) == (409, "member_exists")
