@@ -60,6 +60,9 @@ def demo_settings(base: Settings, run: str) -> Settings:
             "topic_prefix": f"{base.topic_prefix}demo.{run}.",
             "clickhouse_database": f"demo_{run}",
             "worker_id": f"demo-{run}",
+            # stripe-mock on loopback takes far more than Stripe's test mode (~25 calls/s)
+            "stripe_rate_per_second": 400.0,
+            "stripe_concurrency": 16,
         }
     )
 
@@ -74,7 +77,8 @@ def _env(s: Settings) -> dict[str, str]:
         "METERLINE_METRICS_PORT": str(s.metrics_port),
         "METERLINE_STRIPE_API_BASE": s.resolved_stripe_api_base,
         "METERLINE_SETTLE_INTERVAL_SECONDS": "15",
-        "METERLINE_STRIPE_RATE_PER_SECOND": "200",  # stripe-mock on loopback; Stripe's test mode allows ~25/s
+        "METERLINE_STRIPE_RATE_PER_SECOND": str(s.stripe_rate_per_second),
+        "METERLINE_STRIPE_CONCURRENCY": str(s.stripe_concurrency),
     }
 
 

@@ -83,7 +83,9 @@ def register_rating(
     accepted = app.topic(s.topic(topics.ACCEPTED))
     rated = app.topic(s.topic(topics.RATED))
     quota_name, alerts_name = s.topic(topics.QUOTA_STATE), s.topic(topics.ALERTS)
-    table = app.Table("live-usage", default=None, partitions=s.topic_partitions)  # raw bytes (app default)
+    # Raw bytes both ways: a Table without types reads its changelog as JSON, so a recovery (a partition
+    # moving to another worker after a crash or rebalance) could not decode the raw records and stalled.
+    table = app.Table("live-usage", default=None, partitions=s.topic_partitions, key_type=bytes, value_type=bytes)
 
     async def rate(stream: faust.StreamT[Any]) -> None:
         await registry.ready.wait()  # never rate before the subscriptions are known

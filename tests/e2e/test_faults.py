@@ -1,0 +1,154 @@
+"""Faults on the real stack (issue #7): workers killed with SIGKILL at random points while they ingest,
+rate, settle and report, and two workers sharing one consumer group through the warehouse bridge.
+After the run every invoice equals the one computed independently from the generated events, every
+event is stored once, and Stripe holds exactly what was settled (reconcile clean)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deploy.local.stripe_standin import StripeMeterStandIn
+from deploy.local.warehouse import Warehouse
+from rating.catalog.loader import load_catalog
+from sinks.clickhouse_client import connect_clickhouse
+from sinks.settlement_store import SettlementStore
+from streams.demo import demo_period
+from streams.kafka_admin import ensure_topics
+from streams.reconcile import StripeMeterSummaries, reconcile
+from streams.settings import Settings
+from streams.settle_job import build_stripe_sync, stripe_client
+from streams.settlement import Settler
+from streams.simulate import Simulation, simulate
+from streams.simulate_expect import expected_invoices
+from streams.simulate_send import send_simulation
+from streams.subscription_registry import load_registry
+from streams.topics import ACCEPTED, RATED, SUBSCRIPTIONS
+from tests.support.processes import Proc, drained, free_port, scrape, start_worker, wait_until
+
+pytestmark = pytest.mark.e2e
+RESERVED = {9092, 9093, 12111, 12112, 8123, 9464}
+
+
+def _env(s: Settings) -> dict[str, str]:
+    return {
+        "METERLINE_SETTLE_INTERVAL_SECONDS": "1",
+        "METERLINE_SETTLE_LATENESS_SECONDS": "0",  # settle and report while ingesting: more to interrupt
+        "METERLINE_STRIPE_API_BASE": s.resolved_stripe_api_base,
+        "METERLINE_STRIPE_RATE_PER_SECOND": "400",
+    }
+
+
+@pytest.fixture
+def world(stack_settings: Settings, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Settings]:
+    with StripeMeterStandIn(stack_settings.resolved_stripe_api_base) as standin:
+        s = stack_settings.model_copy(
+            update={
+                "data_dir": tmp_path,
+                "topic_prefix": f"{stack_settings.topic_prefix}{request.node.name[-12:]}.",
+                "stripe_api_base": standin.url,
+            }
+        )
+        asyncio.run(ensure_topics(s))
+        yield s
+
+
+def _caught_up(port: int, s: Settings) -> bool:
+    return drained(port, (s.topic(ACCEPTED), s.topic(RATED), s.topic(SUBSCRIPTIONS)))
+
+
+def _settled_after(port: int, proc: Proc) -> None:
+    """Wait for two more settlement runs of this worker: one started after everything was stored."""
+    runs = scrape(port).get("meterline_settlement_runs_total", 0)
+    wait_until(lambda: scrape(port).get("meterline_settlement_runs_total", 0) >= runs + 2, 120, "settled", proc)
+
+
+def _close_and_check(s: Settings, sim: Simulation) -> None:
+    """Close the period as the demo does, then compare with the independent computation."""
+    now = datetime.now(UTC)
+    registry = asyncio.run(load_registry(s.kafka_bootstrap, s.topic(SUBSCRIPTIONS)))
+    client = connect_clickhouse(s)
+    catalog = load_catalog()
+    store = SettlementStore(client, s.clickhouse_database)
+    settler = Settler(
+        store, catalog, registry.history, registry.accounts, grace=timedelta(0), visibility_margin=timedelta(0)
+    )
+    settler.settle(now, now)
+    build_stripe_sync(s, client, catalog, registry).run(now)
+    db = s.clickhouse_database
+
+    def one(sql: str) -> Any:
+        return client.query(sql).result_rows[0][0]
+
+    assert one(f"SELECT count() FROM {db}.events FINAL") == len(sim.events)
+    assert one(f"SELECT uniqExact(event_id) FROM {db}.events") == len(sim.events)
+    wrong = {}
+    for account, inv in expected_invoices(sim, catalog).items():
+        doc = settler.document(account, sim.period)
+        if doc is None or doc["total"] != inv.to_document()["total"]:
+            wrong[account] = (doc["total"] if doc else None, inv.to_document()["total"])
+    assert wrong == {}, f"invoices differ from the independent computation: {wrong}"
+    twice = one(
+        f"SELECT count() FROM (SELECT identifier FROM {db}.stripe_reports WHERE outcome = 'acknowledged' "
+        "GROUP BY identifier HAVING count() > 1)"
+    )
+    assert twice == 0, "an identifier was acknowledged twice"
+    rows = reconcile(
+        store, StripeMeterSummaries(stripe_client(s)), catalog, registry.history, registry.accounts(), sim.period.key
+    )
+    assert rows and all(r.ok for r in rows), [r for r in rows if not r.ok]
+    client.close()
+
+
+def test_kill9_at_random_points_changes_no_invoice(world: Settings) -> None:
+    s = world
+    sim = simulate(11, demo_period(datetime.now(UTC)), users=60, orgs=10)
+    asyncio.run(send_simulation(s, sim))  # all of it waits in Kafka; the workers below keep dying
+    rng = random.Random(20261125)
+    log = s.data_dir / "worker.log"
+    for _ in range(4):
+        worker, port = start_worker(s, log, **_env(s))
+        wait_until(lambda port=port: "meterline_records_in_total" in scrape(port), 120, "worker up", worker)
+        time.sleep(rng.uniform(0.5, 6.0))  # somewhere in ingest, rating, settlement or a Stripe report
+        worker.kill9()
+    worker, port = start_worker(s, log, **_env(s))
+    try:
+        wait_until(lambda: _caught_up(port, s), 300, "the last worker to catch up", worker)
+        _settled_after(port, worker)
+    finally:
+        assert worker.terminate() == 0, worker.tail()
+    _close_and_check(s, sim)
+
+
+def test_two_workers_one_killed_then_back(world: Settings) -> None:
+    s = world
+    port = free_port()
+    while port in RESERVED:
+        port = free_port()
+    wh = Warehouse(data_dir=s.data_dir, chdb_path=s.data_dir / "clickhouse", port=port)
+    wh.start(timeout=60)  # both workers share the data directory's chDB through the bridge
+    try:
+        sim = simulate(12, demo_period(datetime.now(UTC)), users=60, orgs=10)
+        a, port_a = start_worker(s, s.data_dir / "a.log", worker_id="wa", **_env(s))
+        b, port_b = start_worker(s, s.data_dir / "b.log", worker_id="wb", **_env(s))
+        for proc, p in ((a, port_a), (b, port_b)):
+            wait_until(lambda p=p: "meterline_records_in_total" in scrape(p), 120, "workers up", proc)
+        asyncio.run(send_simulation(s, sim))
+        time.sleep(2)
+        a.kill9()  # mid-stream: b takes over a's partitions after the session timeout
+        wait_until(lambda: _caught_up(port_b, s), 300, "the survivor to catch up", b)
+        a, port_a = start_worker(s, s.data_dir / "a.log", worker_id="wa", **_env(s))  # back: a rebalance
+        wait_until(lambda: _caught_up(port_a, s) and _caught_up(port_b, s), 300, "both caught up", a)
+        _settled_after(port_b, b)
+        for proc in (a, b):
+            assert proc.terminate() == 0, proc.tail()
+        _close_and_check(s, sim)
+    finally:
+        wh.stop()
