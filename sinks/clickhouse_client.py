@@ -14,10 +14,12 @@ from typing import Any
 from urllib.parse import urlparse
 
 import clickhouse_connect
+from clickhouse_connect.driver import httputil
 
 from sinks.errors import SinkUnavailable
 
 WAREHOUSE_INFO = Path("warehouse") / "warehouse.json"
+HTTP_POOL_SIZE = 32
 
 
 def _pid_alive(pid: int) -> bool:
@@ -54,7 +56,7 @@ def connect(dsn: str, *, data_dir: Path, database: str | None = None, **kwargs: 
             port = bridge_port_for(data_dir, path)
             if port is not None:
                 return clickhouse_connect.get_client(
-                    host="127.0.0.1", port=port, interface="http", database=database or "", **kwargs
+                    host="127.0.0.1", port=port, interface="http", database=database or "", **_pooled(kwargs)
                 )
             path.mkdir(parents=True, exist_ok=True)
             kwargs.pop("autogenerate_session_id")
@@ -62,7 +64,7 @@ def connect(dsn: str, *, data_dir: Path, database: str | None = None, **kwargs: 
         parsed = urlparse(dsn)
         if parsed.scheme not in ("http", "https", "clickhouse", "clickhouses"):
             raise SinkUnavailable(f"unsupported ClickHouse DSN scheme {parsed.scheme!r}: use http(s):// or chdb://")
-        return clickhouse_connect.get_client(dsn=dsn, **kwargs)
+        return clickhouse_connect.get_client(dsn=dsn, **_pooled(kwargs))
     except SinkUnavailable:
         raise
     except Exception as exc:
@@ -70,6 +72,12 @@ def connect(dsn: str, *, data_dir: Path, database: str | None = None, **kwargs: 
             f"cannot connect to ClickHouse at {_redact(dsn)}: {exc} "
             "(is the server up, or another process holding the chDB directory? see `meterline stack status`)"
         ) from exc
+
+
+def _pooled(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Enough pooled connections for the threads that share one client (sinks, settlement, reporting)."""
+    kwargs.setdefault("pool_mgr", httputil.get_pool_manager(maxsize=HTTP_POOL_SIZE))
+    return kwargs
 
 
 def _redact(dsn: str) -> str:

@@ -62,7 +62,7 @@ def demo_settings(base: Settings, run: str) -> Settings:
             "worker_id": f"demo-{run}",
             # stripe-mock on loopback takes far more than Stripe's test mode (~25 calls/s)
             "stripe_rate_per_second": 400.0,
-            "stripe_concurrency": 16,
+            "stripe_concurrency": 8,  # the stripe package's connection pool holds 10
         }
     )
 
