@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -36,6 +37,7 @@ def _dt(at: datetime) -> str:
     return f"toDateTime64({_lit(ch_datetime(at))}, 3, 'UTC')"
 
 
+@lru_cache(maxsize=65_536)  # the same hours come back in every row
 def _utc(v: Any) -> datetime:
     """A DateTime read back from ClickHouse (naive in UTC, or aware) as aware UTC."""
     if not isinstance(v, datetime):
@@ -45,6 +47,12 @@ def _utc(v: Any) -> datetime:
 
 def _in_list(values: Iterable[str]) -> str:
     return "(" + ",".join(_lit(v) for v in values) + ")"
+
+
+def _chunks(values: Iterable[str], size: int = 5000) -> list[list[str]]:
+    """Accounts in IN-lists of a bounded size (one query per chunk)."""
+    items = sorted(set(values))
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,13 +75,13 @@ class SettlementStore:
         return [tuple(r) for r in self._c.query(sql).result_rows]
 
     def _insert(self, table: str, rows: Sequence[dict[str, Any]]) -> None:
-        if not rows:
-            return
-        body = b"\n".join(orjson.dumps(r) for r in rows) + b"\n"
-        try:
-            self._c.raw_insert(f"{self._db}.{table}", None, insert_block=body, fmt="JSONEachRow")
-        except Exception as exc:
-            raise SinkRejected(f"cannot write {len(rows)} rows to {self._db}.{table}: {exc}") from exc
+        for i in range(0, len(rows), 100_000):
+            part = rows[i : i + 100_000]
+            body = b"\n".join(orjson.dumps(r) for r in part) + b"\n"
+            try:
+                self._c.raw_insert(f"{self._db}.{table}", None, insert_block=body, fmt="JSONEachRow")
+            except Exception as exc:
+                raise SinkRejected(f"cannot write {len(part)} rows to {self._db}.{table}: {exc}") from exc
 
     # -- runs and dirty windows -------------------------------------------------------------------
 
@@ -170,30 +178,37 @@ class SettlementStore:
         )
 
     def hourly(self, account_id: str, start: datetime, end: datetime) -> list[HourlyUsage]:
-        sql = (
-            "SELECT account_id, routing_account, user_id, metric, dimension, hour, sub_version, tier, "
-            "toString(quantity), events, input_tokens, output_tokens, toString(ai_cost) "
-            f"FROM {self._db}.usage_hourly FINAL WHERE account_id = {_lit(account_id)} "
-            f"AND hour >= {_dt(start)} AND hour < {_dt(end)}"
-        )
-        return [
-            HourlyUsage(
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                r[4],
-                _utc(r[5]),
-                int(r[6]),
-                r[7],
-                Decimal(r[8]),
-                int(r[9]),
-                int(r[10]),
-                int(r[11]),
-                Decimal(r[12]),
+        return self.hourly_many([account_id], start, end).get(account_id, [])
+
+    def hourly_many(self, accounts: Iterable[str], start: datetime, end: datetime) -> dict[str, list[HourlyUsage]]:
+        """Settled hourly rows in [start, end) of each account, in one query per chunk of accounts."""
+        out: dict[str, list[HourlyUsage]] = {}
+        for chunk in _chunks(accounts):
+            sql = (
+                "SELECT account_id, routing_account, user_id, metric, dimension, hour, sub_version, tier, "
+                "toString(quantity), events, input_tokens, output_tokens, toString(ai_cost) "
+                f"FROM {self._db}.usage_hourly FINAL WHERE account_id IN {_in_list(chunk)} "
+                f"AND hour >= {_dt(start)} AND hour < {_dt(end)}"
             )
-            for r in self._rows(sql)
-        ]
+            for r in self._rows(sql):
+                out.setdefault(r[0], []).append(
+                    HourlyUsage(
+                        r[0],
+                        r[1],
+                        r[2],
+                        r[3],
+                        r[4],
+                        _utc(r[5]),
+                        int(r[6]),
+                        r[7],
+                        Decimal(r[8]),
+                        int(r[9]),
+                        int(r[10]),
+                        int(r[11]),
+                        Decimal(r[12]),
+                    )
+                )
+        return out
 
     def accounts_with_usage(self, start: datetime, end: datetime) -> set[str]:
         sql = (
@@ -202,18 +217,27 @@ class SettlementStore:
         return {r[0] for r in self._rows(sql)}
 
     def storage(self, account_id: str, period: Period) -> GaugeState:
-        """The account's storage readings in the period and the last one before it."""
-        acc, start, end = _lit(account_id), _dt(period.start), _dt(period.end)
-        base = f"FROM {self._db}.events WHERE account_id = {acc} AND metric = 'storage_gb'"
-        before = self._rows(
-            f"SELECT toString(quantity) {base} AND timestamp < {start} ORDER BY ts_ms DESC, event_id DESC LIMIT 1"
-        )
-        inside = self._rows(
-            f"SELECT ts_ms, event_id, toString(quantity) {base} AND timestamp >= {start} AND timestamp < {end} "
-            "LIMIT 1 BY event_id"
-        )
-        carried = Decimal(before[0][0]) if before else ZERO
-        return storage_gauge(carried, ((int(t), e, Decimal(q)) for t, e, q in inside))
+        return self.storage_many([account_id], period)[account_id]
+
+    def storage_many(self, accounts: Iterable[str], period: Period) -> dict[str, GaugeState]:
+        """Each account's storage readings in the period and the last one before it."""
+        start, end = _dt(period.start), _dt(period.end)
+        carried: dict[str, Decimal] = {}
+        inside: dict[str, list[tuple[int, str, Decimal]]] = {}
+        wanted = list(accounts)
+        for chunk in _chunks(wanted):
+            base = f"FROM {self._db}.events WHERE account_id IN {_in_list(chunk)} AND metric = 'storage_gb'"
+            for acc, q in self._rows(
+                f"SELECT account_id, toString(argMax(quantity, (ts_ms, event_id))) {base} AND timestamp < {start} "
+                "GROUP BY account_id"
+            ):
+                carried[acc] = Decimal(q)
+            for acc, t, e, q in self._rows(
+                f"SELECT account_id, ts_ms, event_id, toString(quantity) {base} "
+                f"AND timestamp >= {start} AND timestamp < {end} LIMIT 1 BY event_id"
+            ):
+                inside.setdefault(acc, []).append((int(t), e, Decimal(q)))
+        return {a: storage_gauge(carried.get(a, ZERO), inside.get(a, [])) for a in wanted}
 
     # -- rated_usage ---------------------------------------------------------------------------------
 
@@ -296,12 +320,19 @@ class SettlementStore:
 
     def period_totals(self, account_id: str, period_key: str, kind: str) -> dict[str, Decimal]:
         """Quantity per metric of an account's period: ``settled`` or ``provisional`` (the live view)."""
-        sql = (
-            f"SELECT metric, toString(sum(quantity)) FROM {self._db}.rated_usage FINAL "
-            f"WHERE account_id = {_lit(account_id)} AND period = {_lit(period_key)} AND kind = {_lit(kind)} "
-            "AND metric IN ('api_calls', 'ai_requests', 'premium_feature') GROUP BY metric"
-        )
-        return {m: Decimal(q) for m, q in self._rows(sql)}
+        return self.period_totals_many([account_id], period_key, kind).get(account_id, {})
+
+    def period_totals_many(self, accounts: Iterable[str], period_key: str, kind: str) -> dict[str, dict[str, Decimal]]:
+        out: dict[str, dict[str, Decimal]] = {}
+        for chunk in _chunks(accounts):
+            sql = (
+                f"SELECT account_id, metric, toString(sum(quantity)) FROM {self._db}.rated_usage FINAL "
+                f"WHERE account_id IN {_in_list(chunk)} AND period = {_lit(period_key)} AND kind = {_lit(kind)} "
+                "AND metric IN ('api_calls', 'ai_requests', 'premium_feature') GROUP BY account_id, metric"
+            )
+            for a, m, q in self._rows(sql):
+                out.setdefault(a, {})[m] = Decimal(q)
+        return out
 
     def write_diffs(
         self, account_id: str, period_key: str, diffs: dict[str, tuple[Decimal, Decimal]], at: datetime
@@ -325,38 +356,52 @@ class SettlementStore:
     # -- invoices --------------------------------------------------------------------------------------
 
     def finalized(self, account_id: str, period_key: str) -> FinalizedInvoice | None:
-        rows = self._rows(
-            f"SELECT document FROM {self._db}.invoices FINAL WHERE account_id = {_lit(account_id)} "
-            f"AND period = {_lit(period_key)} AND status = 'final'"
-        )
-        if not rows:
-            return None
-        doc = orjson.loads(rows[0][0])
-        lines: dict[str, tuple[Decimal, Decimal]] = {}
-        for ln in doc["lines"]:
-            if not ln["code"].startswith("correction:"):
-                q, a = lines.get(ln["code"], (ZERO, ZERO))
-                lines[ln["code"]] = (q + Decimal(ln["quantity"]), a + Decimal(ln["amount"]))
-        return FinalizedInvoice(doc, lines)
+        return self.finalized_many([account_id], period_key).get(account_id)
+
+    def finalized_many(self, accounts: Iterable[str], period_key: str) -> dict[str, FinalizedInvoice]:
+        out = {}
+        for chunk in _chunks(accounts):
+            for acc, document in self._rows(
+                f"SELECT account_id, document FROM {self._db}.invoices FINAL WHERE account_id IN {_in_list(chunk)} "
+                f"AND period = {_lit(period_key)} AND status = 'final'"
+            ):
+                doc = orjson.loads(document)
+                lines: dict[str, tuple[Decimal, Decimal]] = {}
+                for ln in doc["lines"]:
+                    if not ln["code"].startswith("correction:"):
+                        q, a = lines.get(ln["code"], (ZERO, ZERO))
+                        lines[ln["code"]] = (q + Decimal(ln["quantity"]), a + Decimal(ln["amount"]))
+                out[acc] = FinalizedInvoice(doc, lines)
+        return out
 
     def finalized_periods(self, account_id: str) -> set[str]:
-        rows = self._rows(f"SELECT DISTINCT period FROM {self._db}.invoices WHERE account_id = {_lit(account_id)}")
-        return {r[0] for r in rows}
+        return self.finalized_periods_many([account_id]).get(account_id, set())
+
+    def finalized_periods_many(self, accounts: Iterable[str]) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for chunk in _chunks(accounts):
+            for acc, period in self._rows(
+                f"SELECT DISTINCT account_id, period FROM {self._db}.invoices WHERE account_id IN {_in_list(chunk)}"
+            ):
+                out.setdefault(acc, set()).add(period)
+        return out
 
     def write_invoice(self, inv: Invoice, tier: str, finalized_at: datetime) -> str:
-        invoice_id = f"in_{inv.account_id}_{inv.period.key}"[:120]
-        doc = inv.to_document()
-        doc["invoice_id"] = invoice_id
-        at, start = ch_datetime(finalized_at), ch_datetime(inv.period.start)[:19]
-        common = {
-            "invoice_id": invoice_id,
-            "account_id": inv.account_id,
-            "period": inv.period.key,
-            "period_start": start,
-        }
-        self._insert(
-            "invoice_lines",
-            [
+        return self.write_invoices([(inv, tier)], finalized_at)[0]
+
+    def write_invoices(self, invoices: Sequence[tuple[Invoice, str]], finalized_at: datetime) -> list[str]:
+        """Lines first, then the headers: an invoice is final once its header exists, never with lines missing."""
+        at = ch_datetime(finalized_at)
+        lines, headers, ids = [], [], []
+        for inv, tier in invoices:
+            invoice_id = f"in_{inv.account_id}_{inv.period.key}"[:120]
+            ids.append(invoice_id)
+            doc = inv.to_document()
+            doc["invoice_id"] = invoice_id
+            start = ch_datetime(inv.period.start)[:19]
+            common = {"invoice_id": invoice_id, "account_id": inv.account_id, "period": inv.period.key}
+            common["period_start"] = start
+            lines += [
                 {
                     **common,
                     "line_no": i,
@@ -368,12 +413,8 @@ class SettlementStore:
                     "finalized_at": at,
                 }
                 for i, ln in enumerate(inv.lines)
-            ],
-        )
-        # The header last: an invoice is final once its header exists, never with lines missing.
-        self._insert(
-            "invoices",
-            [
+            ]
+            headers.append(
                 {
                     **common,
                     "period_end": ch_datetime(inv.period.end)[:19],
@@ -385,9 +426,10 @@ class SettlementStore:
                     "finalized_at": at,
                     "document": orjson.dumps(doc).decode(),
                 }
-            ],
-        )
-        return invoice_id
+            )
+        self._insert("invoice_lines", lines)
+        self._insert("invoices", headers)
+        return ids
 
     def final_invoices(self, since: datetime) -> list[dict[str, Any]]:
         """Documents of the invoices finalized for periods ending from ``since`` (with ``invoice_id``)."""
@@ -398,15 +440,20 @@ class SettlementStore:
         return [orjson.loads(r[0]) for r in rows]
 
     def corrections_for(self, account_id: str, target_period: str) -> list[Correction]:
-        sql = (
-            "SELECT source_period, code, toString(quantity), toString(amount) FROM "
-            f"{self._db}.invoice_corrections FINAL WHERE account_id = {_lit(account_id)} "
-            f"AND target_period = {_lit(target_period)} AND amount != 0 ORDER BY source_period, code"
-        )
-        return [
-            Correction(code, f"Correction of {src}: {code}", Decimal(amt), Decimal(q) if Decimal(q) else Decimal(1))
-            for src, code, q, amt in self._rows(sql)
-        ]
+        return self.corrections_many([account_id], target_period).get(account_id, [])
+
+    def corrections_many(self, accounts: Iterable[str], target_period: str) -> dict[str, list[Correction]]:
+        out: dict[str, list[Correction]] = {}
+        for chunk in _chunks(accounts):
+            sql = (
+                "SELECT account_id, source_period, code, toString(quantity), toString(amount) FROM "
+                f"{self._db}.invoice_corrections FINAL WHERE account_id IN {_in_list(chunk)} "
+                f"AND target_period = {_lit(target_period)} AND amount != 0 ORDER BY source_period, code"
+            )
+            for acc, src, code, q, amt in self._rows(sql):
+                qty = Decimal(q) if Decimal(q) else Decimal(1)
+                out.setdefault(acc, []).append(Correction(code, f"Correction of {src}: {code}", Decimal(amt), qty))
+        return out
 
     def corrected(self, account_id: str, source_period: str) -> dict[tuple[str, str], tuple[Decimal, Decimal]]:
         """(code, target period) → (quantity, amount) already carried for a finalized period."""

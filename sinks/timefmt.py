@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from sinks.errors import SinkRejected
 
 
+@lru_cache(maxsize=65_536)  # settlement writes the same hours over and over
 def ch_datetime(dt: datetime) -> str:
     """``YYYY-MM-DD hh:mm:ss.fff`` in UTC; a naive datetime is refused rather than guessed."""
     if dt.tzinfo is None:

@@ -40,6 +40,8 @@ HOUR = timedelta(hours=1)
 VISIBILITY_MARGIN = timedelta(seconds=60)
 #: Hours read from ClickHouse at once (bounds memory on a first run over a month of events).
 CHUNK_HOURS = 24
+#: Accounts re-rated or invoiced together: one read and one write per group, a month of hours in memory.
+ACCOUNTS_PER_BATCH = 250
 
 
 def floor_hour(at: datetime) -> datetime:
@@ -104,10 +106,11 @@ class Settler:
             for r in rows:
                 p = account_period(r.account_id, self._histories, r.hour)
                 touched[(r.account_id, p.key)] = p
-        for (account, _), period in sorted(touched.items()):
-            result.accounts.add(account)
-            self._rerate(account, period, now)
-            if self._store.finalized(account, period.key) is not None:
+        for period, accounts in _by_period(touched).items():
+            result.accounts |= accounts
+            for group in _groups(accounts):
+                self._rerate(group, period, now)
+            for account in sorted(self._store.finalized_many(accounts, period.key)):
                 result.corrections += self._correct(account, period, now)
         result.finalized = self._finalize_due(prev_until, cutoff, now, result)
         self._store.record_run(
@@ -132,23 +135,39 @@ class Settler:
     def _history(self, account: str) -> SubscriptionHistory:
         return self._histories(account) or SubscriptionHistory(account)
 
-    def _rerate(self, account: str, period: Period, now: datetime) -> None:
-        rows = self._store.hourly(account, period.start, period.end)
-        segments = billing_segments(self._history(account), period, self._catalog.at(period.start))
-        self._store.write_rated(rated_lines(account, period, rows, segments, self._catalog), now)
+    def _rerate(self, accounts: set[str], period: Period, now: datetime) -> None:
+        """Settled rated lines of the accounts' whole period (one read and one write for all of them)."""
+        rows = self._store.hourly_many(accounts, period.start, period.end)
+        cat = self._catalog.at(period.start)
+        lines = []
+        for account in sorted(accounts):
+            segments = billing_segments(self._history(account), period, cat)
+            lines += rated_lines(account, period, rows.get(account, []), segments, self._catalog)
+        self._store.write_rated(lines, now)
 
     def invoice(self, account: str, period: Period, *, final: bool = False) -> Invoice:
         """The invoice of ``period`` from settled data (a draft unless ``final``)."""
-        history = self._history(account)
+        return self._invoices([account], period, final=final)[account]
+
+    def _invoices(self, accounts: list[str], period: Period, *, final: bool = False) -> dict[str, Invoice]:
+        rows = self._store.hourly_many(accounts, period.start, period.end)
+        storage = self._store.storage_many(accounts, period)
+        corrections = self._store.corrections_many(accounts, period.key)
         cat = self._catalog.at(period.start)
-        segments = billing_segments(history, period, cat)
-        usage = usage_by_segment(
-            self._store.hourly(account, period.start, period.end), segments, self._store.storage(account, period)
-        )
-        corrections = self._store.corrections_for(account, period.key)
-        return preview_invoice(
-            history, usage, period, cat, status="final" if final else "draft", corrections=corrections
-        )
+        out = {}
+        for account in accounts:
+            history = self._history(account)
+            segments = billing_segments(history, period, cat)
+            usage = usage_by_segment(rows.get(account, []), segments, storage[account])
+            out[account] = preview_invoice(
+                history,
+                usage,
+                period,
+                cat,
+                status="final" if final else "draft",
+                corrections=corrections.get(account, []),
+            )
+        return out
 
     def document(self, account: str, period: Period) -> dict[str, object] | None:
         """The finalized invoice document of the period, else the draft from settled data."""
@@ -160,34 +179,45 @@ class Settler:
         horizon = cutoff - self._grace
         since = prev_until - self._grace - timedelta(days=62)  # a period is at most 31 days; two for safety
         candidates = set(self._subscribed()) | self._store.accounts_with_usage(since, horizon)
-        done = []
-        for account in sorted(candidates):
-            finalized = self._store.finalized_periods(account)
+        finalized = self._store.finalized_periods_many(candidates)
+        due: dict[tuple[datetime, datetime, str], set[str]] = {}
+        spans: dict[tuple[datetime, datetime, str], Period] = {}
+        for account in candidates:
             p = account_period(account, self._histories, since)
             while p.end <= horizon:
-                if p.key not in finalized and self._has_activity(account, p):
-                    done.append(self._finalize(account, p, now, result))
+                if p.key not in finalized.get(account, set()):
+                    span = (p.start, p.end, p.key)
+                    due.setdefault(span, set()).add(account)
+                    spans[span] = p
                 p = next_period(account_anchor(account, self._histories, p.end), p)
+        done = []
+        for span, accounts in sorted(due.items()):
+            for group in _groups(accounts):
+                done += self._finalize(sorted(group), spans[span], now, result)
         return done
 
-    def _has_activity(self, account: str, period: Period) -> bool:
-        h = self._histories(account)
-        return bool(h and h.segments(period)) or bool(self._store.hourly(account, period.start, period.end))
-
-    def _finalize(self, account: str, period: Period, now: datetime, result: SettleResult) -> str:
-        inv = self.invoice(account, period, final=True)
-        tier = tier_name(
-            version_for(account, "user", self._histories, period.end - HOUR), self._catalog.at(period.start)
-        )
-        invoice_id = self._store.write_invoice(inv, tier, now)
-        live = self._store.period_totals(account, period.key, "provisional")
-        settled = self._store.period_totals(account, period.key, "settled")
-        diffs = {
-            m: (live.get(m, ZERO), settled.get(m, ZERO))
-            for m in set(live) | set(settled)
-            if live and live.get(m, ZERO) != settled.get(m, ZERO)
-        }
-        if diffs:
+    def _finalize(self, accounts: list[str], period: Period, now: datetime, result: SettleResult) -> list[str]:
+        """Final invoices of the accounts active in ``period`` (a subscription or settled usage), and the
+        differences between their live and settled totals."""
+        with_usage = self._store.accounts_with_usage(period.start, period.end) & set(accounts)
+        active = [a for a in accounts if a in with_usage or self._history(a).segments(period)]
+        if not active:
+            return []
+        invoices = self._invoices(active, period, final=True)
+        cat = self._catalog.at(period.start)
+        tiers = {a: tier_name(version_for(a, "user", self._histories, period.end - HOUR), cat) for a in active}
+        ids = self._store.write_invoices([(invoices[a], tiers[a]) for a in active], now)
+        live = self._store.period_totals_many(active, period.key, "provisional")
+        settled = self._store.period_totals_many(active, period.key, "settled")
+        for account in active:
+            lv_all, st_all = live.get(account, {}), settled.get(account, {})
+            diffs = {
+                m: (lv_all.get(m, ZERO), st_all.get(m, ZERO))
+                for m in set(lv_all) | set(st_all)
+                if lv_all and lv_all.get(m, ZERO) != st_all.get(m, ZERO)
+            }
+            if not diffs:
+                continue
             self._store.write_diffs(account, period.key, diffs, now)
             for m, (lv, st) in diffs.items():
                 log.warning(
@@ -196,7 +226,7 @@ class Settler:
                 if self._on_difference:
                     self._on_difference(account, period.key, m, lv - st)
             result.differences += len(diffs)
-        return invoice_id
+        return ids
 
     def _correct(self, account: str, period: Period, now: datetime) -> int:
         """Late usage of a finalized period: the change of each line goes to the next open period."""
@@ -236,3 +266,16 @@ def period_of(account: str, histories: HistoryLookup, key: str) -> Period:
     h = histories(account)
     anchor = h.versions[-1].anchor if h and h.versions else DEFAULT_ANCHOR
     return period_by_key(anchor, key)
+
+
+def _by_period(touched: dict[tuple[str, str], Period]) -> dict[Period, set[str]]:
+    """Touched accounts grouped by their (identical) usage period, so each group is read and written once."""
+    out: dict[Period, set[str]] = {}
+    for (account, _), period in touched.items():
+        out.setdefault(period, set()).add(account)
+    return out
+
+
+def _groups(accounts: set[str], size: int = ACCOUNTS_PER_BATCH) -> list[set[str]]:
+    items = sorted(accounts)
+    return [set(items[i : i + size]) for i in range(0, len(items), size)]

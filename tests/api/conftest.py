@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -124,10 +124,14 @@ def chdb_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("api-chdb")
 
 
-@pytest.fixture(scope="session")
-def warehouse(stack_settings: Settings, chdb_path: Path) -> Warehouse:
+@pytest.fixture(scope="module")
+def warehouse(stack_settings: Settings, chdb_path: Path) -> Iterator[Warehouse]:
+    """Closed after each module: embedded chDB opens one directory per process at a time, and the
+    other test modules open their own."""
     settings = stack_settings.model_copy(update={"clickhouse_database": CH_DB})
-    return Warehouse(settings, connect=lambda: connect(f"chdb://{chdb_path}", data_dir=chdb_path.parent))
+    wh = Warehouse(settings, connect=lambda: connect(f"chdb://{chdb_path}", data_dir=chdb_path.parent))
+    yield wh
+    wh.close()
 
 
 def api_settings(stack_settings: Settings, data_dir: Path, **extra: Any) -> Settings:
