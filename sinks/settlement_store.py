@@ -22,6 +22,7 @@ from rating.invoice import Correction, Invoice
 from rating.money import ZERO, money_text
 from rating.periods import Period
 from rating.settle import HourlyUsage, RatedLine, SettledEvent, storage_gauge
+from sinks.clickhouse import classify
 from sinks.errors import SinkRejected
 from sinks.timefmt import ch_datetime
 
@@ -72,7 +73,10 @@ class SettlementStore:
         self._c, self._db = client, database
 
     def _rows(self, sql: str) -> list[tuple[Any, ...]]:
-        return [tuple(r) for r in self._c.query(sql).result_rows]
+        try:
+            return [tuple(r) for r in self._c.query(sql).result_rows]
+        except Exception as exc:  # the driver's own errors, as retriable or final sink errors
+            raise classify(exc) from exc
 
     def _insert(self, table: str, rows: Sequence[dict[str, Any]]) -> None:
         for i in range(0, len(rows), 100_000):

@@ -59,6 +59,9 @@ class WorkerMetrics:
         )
 
         self.settlement_runs = Counter("meterline_settlement_runs", "Settlement runs", registry=r)
+        self.settlement_failures = Counter(
+            "meterline_settlement_failures", "Settlement or Stripe runs that failed (retried next run)", registry=r
+        )
         self.settled_windows = Counter(
             "meterline_settled_windows", "Account-hours recomputed by settlement", registry=r
         )

@@ -12,8 +12,10 @@ from typing import Any
 
 import faust
 import stripe
+from clickhouse_connect.driver.exceptions import Error as ClickHouseError
 
 from rating.catalog.loader import Catalog
+from sinks.errors import SinkError
 from sinks.settlement_store import SettlementStore
 from sinks.stripe_ledger import ClickHouseReportLedger
 from sinks.stripe_meter import StripeMeterReporter
@@ -103,14 +105,24 @@ def register_settlement(
             return
         now = datetime.now(UTC)
         started = asyncio.get_running_loop().time()
-        result = await asyncio.to_thread(settler.settle, default_until(settings, now), now)
+        try:
+            result = await asyncio.to_thread(settler.settle, default_until(settings, now), now)
+        except SinkError as exc:  # ClickHouse away: nothing was lost, the next run settles it
+            metrics.settlement_failures.inc()
+            log.error("settlement failed, retried at the next run: %s", exc)
+            return
         metrics.settlement_runs.inc()
         metrics.settlement_seconds.observe(asyncio.get_running_loop().time() - started)
         metrics.settled_windows.inc(result.windows)
         if result.windows or result.finalized:
             log.info("settled %s", result.summary())
         if stripe_sync is not None:
-            outcomes = await asyncio.to_thread(stripe_sync.run, now)
+            try:
+                outcomes = await asyncio.to_thread(stripe_sync.run, now)
+            except (SinkError, ClickHouseError) as exc:  # an outage delays reports; they are sent later
+                metrics.settlement_failures.inc()
+                log.error("Stripe reporting failed, retried at the next run: %s", exc)
+                return
             for outcome, n in outcomes.items():
                 metrics.stripe_reports.labels(outcome).inc(n)
 

@@ -20,6 +20,7 @@ class StripeMeterStandIn:
         self.upstream = upstream.rstrip("/")
         self.events: dict[str, tuple[str, str, int, int]] = {}  # identifier -> (event, customer, value, ts)
         self.posts: list[tuple[str, dict[str, str], str]] = []  # (path, form fields, idempotency key)
+        self.down = False  # while set, every connection is dropped unanswered (an outage, for tests)
         self._lock = threading.Lock()
         standin = self
 
@@ -43,8 +44,16 @@ class StripeMeterStandIn:
                 except urllib.error.HTTPError as err:
                     return err.code, err.read()
 
+            def _outage(self) -> bool:
+                if standin.down:
+                    self.close_connection = True
+                    self.connection.close()
+                return standin.down
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                if self._outage():
+                    return
                 status, payload = self._forward("POST", body)
                 with standin._lock:
                     fields = {k: v[0] for k, v in parse_qs(body.decode()).items()}
@@ -64,6 +73,8 @@ class StripeMeterStandIn:
                 self._send(status, payload)
 
             def do_GET(self) -> None:
+                if self._outage():
+                    return
                 url = urlparse(self.path)
                 q = {k: v[0] for k, v in parse_qs(url.query).items()}
                 parts = url.path.strip("/").split("/")

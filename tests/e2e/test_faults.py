@@ -10,6 +10,7 @@ import random
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -47,17 +48,28 @@ def _env(s: Settings) -> dict[str, str]:
 
 
 @pytest.fixture
-def world(stack_settings: Settings, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Settings]:
+def stripe_standin(stack_settings: Settings) -> Iterator[StripeMeterStandIn]:
     with StripeMeterStandIn(stack_settings.resolved_stripe_api_base) as standin:
-        s = stack_settings.model_copy(
-            update={
-                "data_dir": tmp_path,
-                "topic_prefix": f"{stack_settings.topic_prefix}{request.node.name[-12:]}.",
-                "stripe_api_base": standin.url,
-            }
-        )
-        asyncio.run(ensure_topics(s))
-        yield s
+        yield standin
+
+
+@pytest.fixture
+def world(
+    stack_settings: Settings, stripe_standin: StripeMeterStandIn, tmp_path: Path, request: pytest.FixtureRequest
+) -> Settings:
+    s = stack_settings.model_copy(
+        update={
+            "data_dir": tmp_path,
+            "topic_prefix": f"{stack_settings.topic_prefix}{request.node.name[-12:]}.",
+            "stripe_api_base": stripe_standin.url,
+        }
+    )
+    asyncio.run(ensure_topics(s))
+    return s
+
+
+def _up(port: int) -> bool:
+    return "meterline_records_in_total" in scrape(port)
 
 
 def _caught_up(port: int, s: Settings) -> bool:
@@ -115,7 +127,7 @@ def test_kill9_at_random_points_changes_no_invoice(world: Settings) -> None:
     log = s.data_dir / "worker.log"
     for _ in range(4):
         worker, port = start_worker(s, log, **_env(s))
-        wait_until(lambda port=port: "meterline_records_in_total" in scrape(port), 120, "worker up", worker)
+        wait_until(partial(_up, port), 120, "worker up", worker)
         time.sleep(rng.uniform(0.5, 6.0))  # somewhere in ingest, rating, settlement or a Stripe report
         worker.kill9()
     worker, port = start_worker(s, log, **_env(s))
@@ -139,7 +151,7 @@ def test_two_workers_one_killed_then_back(world: Settings) -> None:
         a, port_a = start_worker(s, s.data_dir / "a.log", worker_id="wa", **_env(s))
         b, port_b = start_worker(s, s.data_dir / "b.log", worker_id="wb", **_env(s))
         for proc, p in ((a, port_a), (b, port_b)):
-            wait_until(lambda p=p: "meterline_records_in_total" in scrape(p), 120, "workers up", proc)
+            wait_until(partial(_up, p), 120, "workers up", proc)
         asyncio.run(send_simulation(s, sim))
         time.sleep(2)
         a.kill9()  # mid-stream: b takes over a's partitions after the session timeout
@@ -152,3 +164,70 @@ def test_two_workers_one_killed_then_back(world: Settings) -> None:
         _close_and_check(s, sim)
     finally:
         wh.stop()
+
+
+OUTAGE_SECONDS = 30
+
+
+def test_warehouse_and_stripe_down_for_30s(world: Settings, stripe_standin: StripeMeterStandIn) -> None:
+    """ClickHouse (the warehouse bridge) and Stripe unreachable while usage flows: the sinks back off
+    and hold their offsets, settlement and reporting wait for the next run; nothing lost or doubled."""
+    s = world
+    port = free_port()
+    while port in RESERVED:
+        port = free_port()
+    wh = Warehouse(data_dir=s.data_dir, chdb_path=s.data_dir / "clickhouse", port=port)
+    wh.start(timeout=60)
+    sim = simulate(13, demo_period(datetime.now(UTC)), users=60, orgs=10)
+    worker, wport = start_worker(s, s.data_dir / "w.log", **_env(s))
+    try:
+        wait_until(lambda: "meterline_records_in_total" in scrape(wport), 120, "worker up", worker)
+        wh.stop()
+        stripe_standin.down = True
+        asyncio.run(send_simulation(s, sim))  # arrives while both are away
+        time.sleep(OUTAGE_SECONDS)
+        assert worker.alive(), worker.tail()
+        assert scrape(wport).get("meterline_events_accepted_total", 0) > 0  # ingest went on meanwhile
+        wh.start(timeout=60)
+        stripe_standin.down = False
+        wait_until(lambda: _caught_up(wport, s), 300, "the worker to catch up after the outage", worker)
+        _settled_after(wport, worker)
+        assert worker.terminate() == 0, worker.tail()
+        _close_and_check(s, sim)
+    finally:
+        if worker.alive():
+            worker.terminate()
+        wh.stop()
+
+
+def test_broker_down_for_30s(world: Settings, stack: Settings) -> None:
+    """The Kafka broker stopped for 30 s and started again while a worker runs. A worker that cannot get
+    going again on its own exits with code 70 (crash-only) and is restarted, as its supervisor would."""
+    from deploy.local.stack import components
+
+    broker = next(c for c in components(stack) if c.name == "kafka")
+    if not broker.status().running:
+        pytest.skip("the broker was not started by this project's stack: not ours to stop")
+    s = world
+    sim = simulate(14, demo_period(datetime.now(UTC)), users=60, orgs=10)
+    worker, port = start_worker(s, s.data_dir / "w.log", **_env(s))
+    try:
+        wait_until(lambda: "meterline_records_in_total" in scrape(port), 120, "worker up", worker)
+        asyncio.run(send_simulation(s, sim))
+        broker.stop()
+        time.sleep(OUTAGE_SECONDS)
+        broker.start(timeout=120)
+        deadline = time.monotonic() + 300
+        while not _caught_up(port, s):
+            assert time.monotonic() < deadline, "the worker did not catch up after the outage"
+            if not worker.alive():
+                assert worker.popen.returncode == 70, worker.tail()  # crash-only, never a silent stall
+                worker, port = start_worker(s, s.data_dir / "w.log", **_env(s))
+                wait_until(partial(_up, port), 120, "restart", worker)
+            time.sleep(0.5)
+        _settled_after(port, worker)
+        assert worker.terminate() == 0, worker.tail()
+        _close_and_check(s, sim)
+    finally:
+        if worker.alive():
+            worker.terminate()
