@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +23,7 @@ from schemas.dlq import rejected_row
 from sinks.clickhouse import RowSink
 from streams import topics
 from streams.app import Wiring
-from streams.crash import crash_only
+from streams.crash import EXIT_AGENT_CRASHED, crash_only
 from streams.ingest import InRecord
 from streams.warehouse_rows import provisional_rows, subscription_rows
 
@@ -133,9 +136,20 @@ def register_agents(w: Wiring, sinks: WarehouseSinks | None) -> None:
             crash_only(store_subscriptions)
         )
 
+    unassigned_since = [time.monotonic()]
+
     async def report_lag() -> None:
         consumer = app.consumer
-        for tp in consumer.assignment():
+        assignment = consumer.assignment()
+        # Watchdog: a worker left without partitions (seen after a broker restart caught it mid-join)
+        # would sit idle for ever; crash-only, it exits and its supervisor starts it afresh.
+        if assignment:
+            unassigned_since[0] = time.monotonic()
+        elif s.stall_exit_seconds and time.monotonic() - unassigned_since[0] > s.stall_exit_seconds:
+            log.critical("no partitions assigned for %.0f s: exiting so the worker restarts", s.stall_exit_seconds)
+            sys.stderr.flush()
+            os._exit(EXIT_AGENT_CRASHED)
+        for tp in assignment:
             try:
                 high = consumer.highwater(tp)
                 committed = consumer._committed_offset.get(tp)

@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     max_future_seconds: int = Field(300, ge=0, description="Events further ahead of the clock are rejected.")
     max_record_bytes: int = Field(1_048_576, ge=1024, description="Larger Kafka records are rejected whole.")
 
+    stall_exit_seconds: float = Field(
+        120.0,
+        ge=0,
+        description="A worker with no partitions assigned this long exits (code 70) to be restarted; 0: never. "
+        "Run no more workers per group than partitions.",
+    )
+
     # Settlement (DESIGN §7): money comes from ClickHouse once a window's lateness allowance passed.
     settle_lateness_seconds: int = Field(3600, ge=0, description="How long after an hour ends it is settled.")
     settle_grace_hours: int = Field(24, ge=0, description="How long after a period ends its invoice is final.")

@@ -15,6 +15,7 @@ from sinks.clickhouse_client import connect_clickhouse
 from sinks.migrations import migrate
 from streams.agents import WarehouseSinks, register_agents
 from streams.app import Wiring, build_wiring
+from streams.crash import EXIT_STORAGE, report_storage_problem, storage_problem
 from streams.kafka_admin import ensure_topics
 from streams.rate_agent import register_rating, register_subscriptions
 from streams.settings import Settings
@@ -68,6 +69,10 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> int:
     try:
         worker.execute_from_commandline()
     except SystemExit as exc:  # faust exits the process through SystemExit
+        problem = storage_problem(worker.crash_reason) if worker.crash_reason else None
+        if problem is not None:  # e.g. a table store that cannot be opened on a full disk
+            report_storage_problem(problem)
+            return EXIT_STORAGE
         return int(exc.code or 0)
     finally:
         w.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -44,6 +45,7 @@ def _env(s: Settings) -> dict[str, str]:
         "METERLINE_SETTLE_LATENESS_SECONDS": "0",  # settle and report while ingesting: more to interrupt
         "METERLINE_STRIPE_API_BASE": s.resolved_stripe_api_base,
         "METERLINE_STRIPE_RATE_PER_SECOND": "400",
+        "METERLINE_STALL_EXIT_SECONDS": "30",  # a worker left without partitions exits sooner than in production
     }
 
 
@@ -231,3 +233,32 @@ def test_broker_down_for_30s(world: Settings, stack: Settings) -> None:
     finally:
         if worker.alive():
             worker.terminate()
+
+
+def test_full_disk_stops_the_worker_cleanly_and_loses_nothing(world: Settings) -> None:
+    """The worker's state directory fills up mid-stream: a clear error, exit 74, and after space is
+    freed a restarted worker stores every event exactly once (no offset was committed past the failure)."""
+    s = world
+    state = s.data_dir / s.worker_id
+    state.mkdir(parents=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(state)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small filesystem here: {mounted.stderr.decode().strip()}")
+    try:
+        sim = simulate(15, demo_period(datetime.now(UTC)), users=60, orgs=10)
+        worker, port = start_worker(s, s.data_dir / "w.log", **_env(s))
+        wait_until(partial(_up, port), 120, "worker up", worker)
+        filler = state / "filler"
+        subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=1M", "count=64"], capture_output=True)
+        asyncio.run(send_simulation(s, sim))
+        wait_until(lambda: not worker.alive(), 120, "the worker to stop on the full disk")
+        assert worker.popen.returncode == 74, worker.tail()
+        assert "cannot write local state" in worker.tail(), worker.tail()
+        filler.unlink()  # space again
+        worker, port = start_worker(s, s.data_dir / "w.log", **_env(s))
+        wait_until(lambda: _caught_up(port, s), 300, "the restarted worker to catch up", worker)
+        _settled_after(port, worker)
+        assert worker.terminate() == 0, worker.tail()
+    finally:
+        subprocess.run(["umount", "-l", str(state)], capture_output=True)
+    _close_and_check(s, sim)
