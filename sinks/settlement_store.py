@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -180,6 +180,24 @@ class SettlementStore:
                 for r in rows
             ],
         )
+
+    def hourly_keys(self, pairs: dict[datetime, set[str]]) -> list[HourlyUsage]:
+        """The live (not retracted) rows of the given routing accounts per hour: keys and tier only."""
+        if not pairs:
+            return []
+        start, end = min(pairs), max(pairs) + timedelta(hours=1)
+        out: list[HourlyUsage] = []
+        for chunk in _chunks(set().union(*pairs.values())):
+            sql = (
+                "SELECT account_id, routing_account, user_id, metric, dimension, hour, sub_version, tier "
+                f"FROM {self._db}.usage_hourly FINAL WHERE hour >= {_dt(start)} AND hour < {_dt(end)} "
+                f"AND routing_account IN {_in_list(chunk)} AND events > 0"
+            )
+            for a, r, u, m, d, h, v, t in self._rows(sql):
+                hour = _utc(h)
+                if r in pairs.get(hour, ()):
+                    out.append(HourlyUsage(a, r, u, m, d, hour, int(v), t, ZERO, 0))
+        return out
 
     def hourly(self, account_id: str, start: datetime, end: datetime) -> list[HourlyUsage]:
         return self.hourly_many([account_id], start, end).get(account_id, [])

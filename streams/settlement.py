@@ -123,14 +123,20 @@ class Settler:
         return result
 
     def _recompute(self, hours: list[datetime], dirty: dict[datetime, set[str]]) -> list[HourlyUsage]:
-        """Hourly rows of the given hours, each from all of its routing accounts' deduplicated events."""
+        """Hourly rows of the given hours, each from all of its routing accounts' deduplicated events,
+        plus a zero row (``events = 0``, a retraction) for every earlier row of those hours that the
+        recompute no longer produces: its billing account, tier or subscription version changed (a
+        subscription published late, an organization that stopped paying)."""
         accounts = set().union(*(dirty[h] for h in hours))
         events = [
             e
             for e in self._store.events(hours[0], hours[-1] + HOUR, accounts)
             if e.routing_account in dirty.get(floor_hour(e.at), ())
         ]
-        return hourly_usage(events, self._histories, self._catalog)
+        rows = hourly_usage(events, self._histories, self._catalog)
+        fresh = {_key(r) for r in rows}
+        stale = [r for r in self._store.hourly_keys({h: dirty[h] for h in hours}) if _key(r) not in fresh]
+        return rows + stale
 
     def _history(self, account: str) -> SubscriptionHistory:
         return self._histories(account) or SubscriptionHistory(account)
@@ -279,3 +285,8 @@ def _by_period(touched: dict[tuple[str, str], Period]) -> dict[Period, set[str]]
 def _groups(accounts: set[str], size: int = ACCOUNTS_PER_BATCH) -> list[set[str]]:
     items = sorted(accounts)
     return [set(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+def _key(r: HourlyUsage) -> tuple[object, ...]:
+    """The ``usage_hourly`` sorting key: rows with the same key replace each other."""
+    return (r.account_id, r.metric, r.hour, r.routing_account, r.user_id, r.dimension, r.sub_version)

@@ -206,3 +206,20 @@ def test_hours_not_closed_are_not_settled(world: World) -> None:
     assert world.count(f"SELECT count() FROM {DB}.usage_hourly FINAL WHERE hour = '2026-10-05 10:00:00'") == 0
     world.settle(datetime(2026, 10, 5, 11, 0, tzinfo=UTC))
     assert world.count(f"SELECT count() FROM {DB}.usage_hourly FINAL WHERE hour = '2026-10-05 10:00:00'") == 1
+
+
+def test_a_recomputed_hour_retracts_rows_it_no_longer_produces(world: World) -> None:
+    # The hour is first settled while only the free version is known (the upgrade is published late) ...
+    at = datetime(2026, 10, 20, 9, tzinfo=UTC)
+    world.subscribe("late-sub", "free", datetime(2026, 10, 1, tzinfo=UTC), anchor=date(2026, 10, 1))
+    world.insert(world.events("late-sub", "api_calls", at, [4000, 4000]))
+    world.settle(datetime(2026, 10, 21, tzinfo=UTC))
+    # ... then the upgrade (effective before that hour) arrives, and a late event re-opens the hour.
+    world.subscribe("late-sub", "standard", datetime(2026, 10, 15, tzinfo=UTC), anchor=date(2026, 10, 1), version=2)
+    world.insert(world.events("late-sub", "api_calls", at + timedelta(minutes=30), [1000]))
+    world.settle(datetime(2026, 10, 21, tzinfo=UTC))
+    rows = world.client.query(
+        f"SELECT sub_version, toString(sum(quantity)), sum(events) FROM {DB}.usage_hourly FINAL "
+        "WHERE account_id = 'late-sub' GROUP BY sub_version ORDER BY sub_version"
+    ).result_rows
+    assert [(v, Decimal(q), n) for v, q, n in rows] == [(1, Decimal(0), 0), (2, Decimal(9000), 3)]
