@@ -22,12 +22,21 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rating.catalog.loader import load_catalog
-from streams.api import invoices_routes, orgs_routes, subscriptions_routes, usage_routes, webhooks_routes
+from streams.api import (
+    invoices_routes,
+    orgs_routes,
+    record_routes,
+    subscriptions_routes,
+    usage_routes,
+    webhooks_routes,
+)
 from streams.api.context import ApiContext
 from streams.api.errors import EXCEPTION_HANDLERS, JSON, ApiError, error_response
 from streams.api.quota_view import QuotaView
 from streams.api.routing import Endpoint, openapi, routes
 from streams.api.warehouse import Warehouse
+from streams.app import decode_limits
+from streams.http_ingest import Forwarder
 from streams.settings import Settings
 from streams.store.db import database_url, make_engine, migrate, sessions
 from streams.store.outbox import OutboxRelay, Publish
@@ -39,6 +48,7 @@ ENDPOINTS: list[Endpoint] = [
     *subscriptions_routes.ENDPOINTS,
     *orgs_routes.ENDPOINTS,
     *usage_routes.ENDPOINTS,
+    *record_routes.ENDPOINTS,
     *invoices_routes.ENDPOINTS,
     *webhooks_routes.ENDPOINTS,
 ]
@@ -92,12 +102,16 @@ def create_app(
     warehouse: Warehouse | None = None,
     follow_quota: bool = True,
     run_relay: bool = True,
+    forwarder: Forwarder | None = None,
 ) -> Starlette:
     url = settings.api_database_url.get_secret_value() if settings.api_database_url else None
     engine = make_engine(database_url(settings.data_dir, url))
     migrate(engine)
     quota = QuotaView()
     owns_warehouse = warehouse is None
+    kafka_forwarder: record_routes.LazyKafkaForwarder | None = None
+    if forwarder is None:  # the production path: usage.events of the settings' Kafka
+        forwarder = kafka_forwarder = record_routes.LazyKafkaForwarder(settings)
     ctx = ApiContext(
         settings=settings,
         sessions=sessions(engine),
@@ -108,6 +122,7 @@ def create_app(
         jwt_secret=settings.api_jwt_secret.get_secret_value() if settings.api_jwt_secret else None,
         webhook_secret=settings.stripe_webhook_secret.get_secret_value() if settings.stripe_webhook_secret else None,
         grace=timedelta(days=settings.api_dunning_grace_days),
+        ingest=record_routes.ingest_app(forwarder, decode_limits(settings), clock),
     )
 
     async def default_publish(versions: list[Any]) -> object:
@@ -145,6 +160,9 @@ def create_app(
             for t in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await asyncio.wait_for(t, timeout=10)
+            if kafka_forwarder is not None:
+                with contextlib.suppress(Exception):
+                    await kafka_forwarder.stop()
             if owns_warehouse:
                 ctx.warehouse.close()
             engine.dispose()

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 import anyio
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
 
 from rating.catalog.loader import Catalog
 from streams.api.quota_view import QuotaView
@@ -27,5 +28,6 @@ class ApiContext:
     jwt_secret: str | None
     webhook_secret: str | None
     grace: timedelta
+    ingest: Starlette  # the HTTP ingest app behind POST /usage/record (see record_routes)
     notify_outbox: Callable[[], None] = lambda: None
     limiter: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(16))

@@ -36,7 +36,9 @@ class Call:
     raw: bytes
 
 
-Handler = Callable[[Call], BaseModel | None]
+#: A handler returns a model (rendered as JSON with the endpoint's status), a ready ``Response`` (another media
+#: type, or a status of its own: see ``Endpoint.media``), or None (204).
+Handler = Callable[[Call], BaseModel | Response | None]
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,10 @@ class Endpoint:
     public: bool = False
     raw_body: bool = False  # the handler reads ``Call.raw`` itself (webhooks)
     description: str = ""
+    #: other media types of the success answer (media type -> OpenAPI schema), e.g. a PDF rendition
+    media: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the success answer is only one of ``media`` (no JSON model)
+    media_only: bool = False
 
 
 def _validation_message(exc: ValidationError) -> str:
@@ -95,6 +101,8 @@ def _dispatcher(ep: Endpoint, ctx: ApiContext) -> Callable[[Request], Any]:
         result = await anyio.to_thread.run_sync(ep.handler, call, limiter=ctx.limiter)
         if result is None:
             return Response(status_code=204)
+        if isinstance(result, Response):
+            return result
         return JSON(dump(result), status_code=ep.status)
 
     return dispatch
@@ -130,7 +138,8 @@ _REASONS = {
     401: "missing, unknown, revoked or expired credentials",
     403: "the caller's role may not do this",
     404: "not found, or not visible to the caller",
-    409: "the subscription's state does not allow this transition (the code says why)",
+    402: "the payment was declined",
+    409: "the state does not allow this: a subscription transition, an invoice paid already... (the code says why)",
     413: "body larger than the limit",
     415: "body not application/json",
     422: "invalid body or query (the message names the field)",
@@ -196,11 +205,12 @@ def openapi(endpoints: Sequence[Endpoint], info: dict[str, Any]) -> dict[str, An
             }
         elif ep.raw_body:
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
-        if ep.response is not None:
-            op["responses"][str(ep.status)] = {
-                "description": ep.summary,
-                "content": {"application/json": {"schema": {"$ref": _REF.format(model=ep.response.__name__)}}},
-            }
+        if ep.response is not None or ep.media:
+            content: dict[str, Any] = {}
+            if ep.response is not None and not ep.media_only:
+                content["application/json"] = {"schema": {"$ref": _REF.format(model=ep.response.__name__)}}
+            content.update({media: {"schema": schema} for media, schema in ep.media.items()})
+            op["responses"][str(ep.status)] = {"description": ep.summary, "content": content}
         else:
             op["responses"][str(ep.status)] = {"description": ep.summary}
         statuses = set(ep.errors) | {500}

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
 from rating.subscriptions import Status
 
@@ -274,6 +274,43 @@ class OrgUsageQuery(_In):
     metric: Literal["api_calls", "ai_requests", "storage_gb", "premium_feature", "active_user"] | None = None
 
 
+class UsageEventIn(BaseModel):
+    """One usage event (docs/events.md); validated by the ingest pipeline's own decoder, not here."""
+
+    model_config = ConfigDict(extra="allow")
+    event_id: str | None = Field(None, description="the dedupe key (default: a new UUID); resend it on retry")
+    timestamp: str | int = Field(description="RFC 3339 with an offset, or epoch milliseconds")
+    user_id: str = Field(description="who acted: the caller itself, unless an owner or admin records for a member")
+    org_id: str | None = Field(None, description="the organization acted in (the caller's own)")
+    metric: str = Field(description="api_calls | ai_requests | storage_gb | premium_feature | active_user")
+    quantity: str | int = Field(description="decimal string or number >= 0")
+    properties: dict[str, Any] = Field(default_factory=dict)
+    source: str | None = Field(None, description="set by the API: billing-api (another value is rejected)")
+
+
+class UsageBatchIn(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    events: list[UsageEventIn] = Field(description="at most 1000 events")
+
+
+class UsageRecordIn(RootModel[UsageEventIn | UsageBatchIn]):
+    """One event, or the batch envelope {"events": [...]}."""
+
+
+class EventResult(_Out):
+    index: int = Field(description="position in the request (0 for a single event)")
+    event_id: str | None
+    status: Literal["accepted", "rejected"]
+    reason: str | None = Field(None, description="rejected: not_permitted, source_mismatch, or a decoder reason")
+    detail: str | None = None
+
+
+class UsageRecordResult(_Out):
+    accepted: int
+    rejected: int
+    results: list[EventResult]
+
+
 # -- invoices -----------------------------------------------------------------------------------------
 
 
@@ -326,6 +363,17 @@ class InvoiceListQuery(_In):
 
 
 # -- webhooks -----------------------------------------------------------------------------------------
+
+
+class InvoicePayment(_Out):
+    invoice_id: str
+    account_id: str
+    stripe_invoice_id: str
+    status: str = Field(description="the Stripe invoice's status after the payment (paid)")
+    amount_paid: int = Field(description="in the currency's smallest unit, as Stripe reports it")
+    currency: str
+    paid_at: datetime
+    paid_by: str = Field(description="user id, or key:<key id>")
 
 
 class WebhookResult(_Out):

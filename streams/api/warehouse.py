@@ -110,6 +110,17 @@ class Warehouse:
         doc.setdefault("invoice_id", invoice_id)
         return str(rows[0][0]), doc
 
+    def stripe_invoice(self, invoice_id: str) -> str | None:
+        """The Stripe invoice a finalized invoice was pushed to (``stripe_invoicing``: acknowledged in
+        ``stripe_reports``, the Stripe id as the message), or None if it is not mirrored in Stripe."""
+        from streams.stripe_invoicing import INVOICE_METER, invoice_identifier
+
+        rows = self.rows(
+            f"SELECT message FROM {self._db}.stripe_reports WHERE identifier = {_lit(invoice_identifier(invoice_id))} "
+            f"AND meter = {_lit(INVOICE_METER)} AND outcome = 'acknowledged' ORDER BY at DESC LIMIT 1"
+        )
+        return str(rows[0][0]) if rows and rows[0][0] else None
+
     def upcoming(self, catalog: Catalog, histories: HistoryLookup, account: str, period: Period) -> dict[str, Any]:
         """The draft invoice of ``period`` from the usage settled so far (the finalized one if closed)."""
         with self._lock:

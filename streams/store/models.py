@@ -172,3 +172,19 @@ class WebhookEvent(Base):
     subscription_id: Mapped[str | None] = mapped_column(String(40))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
     applied: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class InvoicePaymentRow(Base):
+    """A finalized invoice paid through the API (``POST /invoices/{id}/pay``): one row per invoice, so a
+    second payment is refused however the requests race."""
+
+    __tablename__ = "invoice_payments"
+
+    invoice_id: Mapped[str] = mapped_column(String(160), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(128), index=True)
+    stripe_invoice_id: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(32))  # the Stripe invoice's status after the payment
+    amount_paid: Mapped[int] = mapped_column(BigInteger)  # smallest currency unit, as Stripe reports it
+    currency: Mapped[str] = mapped_column(String(8))
+    paid_by: Mapped[str] = mapped_column(String(160))  # user id, or key:<key id>
+    paid_at: Mapped[datetime] = mapped_column(UtcDateTime())

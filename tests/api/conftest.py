@@ -76,6 +76,7 @@ class Api:
     clock: Clock
     settings: Settings
     published: list[Any] = field(default_factory=list)
+    forwarded: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ctx(self) -> ApiContext:
@@ -148,8 +149,9 @@ def api_settings(stack_settings: Settings, data_dir: Path, **extra: Any) -> Sett
 
 @pytest.fixture
 def make_api(stack_settings: Settings, warehouse: Warehouse, tmp_path: Path) -> Callable[..., Any]:
-    """An async context factory: ``async with make_api(...) as api``; publishing is recorded, not sent,
-    unless ``kafka=True`` (the relay then publishes to the run's real topic)."""
+    """An async context factory: ``async with make_api(...) as api``; publishing and recorded usage are kept in
+    ``api.published`` and ``api.forwarded``, not sent, unless ``kafka=True`` (the relay then publishes to the
+    run's real topics, and ``POST /usage/record`` forwards to its ``usage.events``)."""
     import contextlib
 
     @contextlib.asynccontextmanager
@@ -164,9 +166,14 @@ def make_api(stack_settings: Settings, warehouse: Warehouse, tmp_path: Path) -> 
         clock = Clock(now or datetime.now(UTC))
         settings = api_settings(stack_settings, tmp_path, **extra)
         published: list[Any] = []
+        forwarded: list[dict[str, Any]] = []
 
         async def record(versions: list[Any]) -> None:
             published.extend(versions)
+
+        class Recorder:
+            async def send(self, events: list[dict[str, Any]]) -> None:
+                forwarded.extend(events)
 
         app = create_app(
             settings,
@@ -175,9 +182,10 @@ def make_api(stack_settings: Settings, warehouse: Warehouse, tmp_path: Path) -> 
             warehouse=warehouse,
             follow_quota=follow_quota,
             run_relay=run_relay,
+            forwarder=None if kafka else Recorder(),
         )
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://api") as c:
-            yield Api(app, c, clock, settings, published)
+            yield Api(app, c, clock, settings, published, forwarded)
 
     return factory

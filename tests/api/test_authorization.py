@@ -126,12 +126,23 @@ CASES = [
     case("invoices", READ, 200, lambda w: _static(("GET", f"/api/billing/invoices?account={w.org}", None))),
     case("org invoices", READ, 200, lambda w: _static(("GET", f"{ORGS}/{w.org}/invoices", None))),
     case(
+        "record usage",
+        {"owner", "admin", "member", "key_admin", "key_member"},
+        200,
+        lambda w: _static(("POST", "/api/billing/usage/record", _usage_event("member", w.org))),
+    ),
+    case(
         "upcoming invoice",
         READ,
         200,
         lambda w: _static(("GET", f"/api/billing/invoices/upcoming?account={w.org}", None)),
     ),
 ]
+
+
+def _usage_event(user: str, org: str) -> dict[str, Any]:
+    at = NOW.isoformat()  # the API's (test) clock: the decoder checks event times against it
+    return {"timestamp": at, "user_id": user, "org_id": org, "metric": "api_calls", "quantity": "1"}
 
 
 async def _member_req(w: World, method: str, body: Any) -> Request:
