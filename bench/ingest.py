@@ -19,7 +19,6 @@ import time
 import uuid
 from pathlib import Path
 
-import clickhouse_connect
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
@@ -27,7 +26,9 @@ from aiokafka.structs import TopicPartition
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from deploy.local.warehouse import Warehouse  # noqa: E402
 from schemas.decode import DecodeLimits, decode_record  # noqa: E402
+from sinks.clickhouse_client import connect  # noqa: E402
 from streams.kafka_admin import ensure_topics  # noqa: E402
 from streams.metrics import read_metrics as scrape  # noqa: E402
 from streams.partitioning import partition_for  # noqa: E402
@@ -149,7 +150,15 @@ def main() -> int:
     ap.add_argument("--rate", type=float, default=50_000, help="offered events/s in the latency phase")
     ap.add_argument("--latency-seconds", type=float, default=10)
     ap.add_argument("--split", action="store_true", help="two worker processes: --role ingest and --role sink")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="N workers (--role all) in one consumer group, sharing chDB through the warehouse bridge",
+    )
     args = ap.parse_args()
+    if args.split and args.workers > 1:
+        ap.error("--split and --workers are different layouts: choose one")
 
     base = load_settings()
     prefix = f"bench{uuid.uuid4().hex[:6]}."
@@ -172,46 +181,60 @@ def main() -> int:
         "METERLINE_TOPIC_PREFIX": prefix,
         "METERLINE_DATA_DIR": str(data),
     }
-    roles = ["ingest", "sink"] if args.split else ["all"]
+    roles = ["ingest", "sink"] if args.split else ["all"] * args.workers
+    names = roles if args.split else [f"w{i + 1}" for i in range(args.workers)]
+    bridge = None
+    if args.workers > 1:  # several processes write chDB: through one owner of the directory
+        bridge = Warehouse(data_dir=data, chdb_path=data / "clickhouse", port=port + 900)
+        bridge.start(timeout=60)
     workers = []
-    for i, role in enumerate(roles):
-        log = open(data / f"worker-{role}.log", "wb")  # noqa: SIM115
+    for i, (role, name) in enumerate(zip(roles, names, strict=True)):
+        log = open(data / f"worker-{name}.log", "wb")  # noqa: SIM115
         workers.append(
             subprocess.Popen(
                 [sys.executable, "-m", "streams.cli.main", "worker", "--role", role, "--metrics-port", str(port + i)],
-                env=env,
+                env={**env, "METERLINE_WORKER_ID": name},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=ROOT,
             )
         )
-    port = port + len(roles) - 1  # the sink's (or the only) worker reports rows stored
+    # Rows stored: the sink's, or every all-role worker's, summed.
+    sink_ports = [port + 1] if args.split else [port + i for i in range(len(roles))]
     key = f'meterline_sink_rows_total{{table="{s.clickhouse_database}.events"}}'
+
+    def stored() -> float:
+        return sum(scrape(p).get(key, 0) for p in sink_ports)
+
     try:
-        while scrape(port - len(roles) + 1).get("meterline_records_in_total", 0) == 0:
+        while sum(scrape(port + i).get("meterline_records_in_total", 0) for i in range(len(roles))) == 0:
             if any(w.poll() is not None for w in workers):
                 raise SystemExit(f"a worker died: see {data}")
             time.sleep(0.05)
         t0 = time.perf_counter()
-        while scrape(port).get(key, 0) < args.events:
+        while stored() < args.events:
             time.sleep(0.5)
         ingest = args.events / (time.perf_counter() - t0)
-        mode = "2 processes (ingest + sink)" if args.split else "1 worker process"
+        mode = (
+            "2 processes (ingest + sink)"
+            if args.split
+            else f"{args.workers} worker process{'es' if args.workers > 1 else ''}"
+        )
         print(f"ingest -> usage.accepted -> ClickHouse: {ingest:>10,.0f} events/s ({mode}, backlog of {args.events:,})")
         print(f"ratio to raw consume+decode:         {ingest / raw:>10.2f}")
 
         n_lat = int(args.rate * args.latency_seconds)
-        before = scrape(port).get(key, 0)
+        before = stored()
         asyncio.run(produce(s.kafka_bootstrap, topic, s.topic_partitions, n_lat, args.batch, "lat", rate=args.rate))
-        while scrape(port).get(key, 0) < before + n_lat:
+        while stored() < before + n_lat:
             time.sleep(0.5)
-        rss = {r: peak_rss_mib(w.pid) for r, w in zip(roles, workers, strict=True)}
+        rss = {r: peak_rss_mib(w.pid) for r, w in zip(names, workers, strict=True)}
     finally:
         for w in workers:
             w.terminate()
         for w in workers:
             w.wait(60)
-    ch = clickhouse_connect.get_client(dsn=f"chdb://{data / 'clickhouse'}")
+    ch = connect(f"chdb://{data / 'clickhouse'}", data_dir=data)  # through the bridge if one runs
     q = ch.query(
         f"SELECT quantiles(0.5, 0.99)(dateDiff('millisecond', timestamp, stored_at)), count() "
         f"FROM {s.clickhouse_database}.events WHERE event_id LIKE 'lat-%'"
@@ -223,6 +246,9 @@ def main() -> int:
     )
     print("worker peak RSS: " + ", ".join(f"{r} {v:,.0f} MiB" for r, v in rss.items()))
     print(f"rows in events: {total[0]:,} ({total[1]:,} distinct ids)")
+    ch.close()
+    if bridge is not None:
+        bridge.stop()
     return 0
 
 

@@ -9,6 +9,7 @@ import asyncio
 import random
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -62,7 +63,8 @@ def world(
     s = stack_settings.model_copy(
         update={
             "data_dir": tmp_path,
-            "topic_prefix": f"{stack_settings.topic_prefix}{request.node.name[-12:]}.",
+            # Unique per test: two tests sharing topics would mix their subscriptions and usage.
+            "topic_prefix": f"{stack_settings.topic_prefix}{request.node.name[5:40]}-{uuid.uuid4().hex[:6]}.",
             "stripe_api_base": stripe_standin.url,
         }
     )
@@ -89,6 +91,13 @@ def _close_and_check(s: Settings, sim: Simulation) -> None:
     now = datetime.now(UTC)
     registry = asyncio.run(load_registry(s.kafka_bootstrap, s.topic(SUBSCRIPTIONS)))
     client = connect_clickhouse(s)
+    try:
+        _check(client, s, sim, registry, now)
+    finally:  # embedded chDB: one directory per process, so the next test must find it closed
+        client.close()
+
+
+def _check(client: Any, s: Settings, sim: Simulation, registry: Any, now: datetime) -> None:
     catalog = load_catalog()
     store = SettlementStore(client, s.clickhouse_database)
     settler = Settler(
@@ -118,7 +127,6 @@ def _close_and_check(s: Settings, sim: Simulation) -> None:
         store, StripeMeterSummaries(stripe_client(s)), catalog, registry.history, registry.accounts(), sim.period.key
     )
     assert rows and all(r.ok for r in rows), [r for r in rows if not r.ok]
-    client.close()
 
 
 def test_kill9_at_random_points_changes_no_invoice(world: Settings) -> None:
