@@ -10,7 +10,8 @@ Rules (docs/rating.md):
   contract year containing the change. When charge > credit (an upgrade) both appear on the invoice
   (``base_fee_proration`` per base fee, ``platform_fee`` for a pro-rata platform fee); otherwise (a
   downgrade, a cancellation) nothing is credited: those take effect at the period end.
-- A canceled version carries no fee.
+- A canceled or trialing version carries no fee: a trial that converts inside a period pays the
+  time left, as a subscription starting then would.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class FeeLine:
 
 def recurring_fees(version: SubscriptionVersion, tier: Tier) -> list[Fee]:
     """The fees a version carries: for its interval, else an annual one (an enterprise platform fee)."""
-    if version.status == "canceled":
+    if version.status in ("canceled", "trialing"):
         return []
     out = []
     for code in FEE_CODES:

@@ -113,6 +113,15 @@ def test_canceled_subscription_pays_no_fee_and_is_rated_as_free() -> None:
     assert {(f.metric, f.reason) for f in inv.flags} == {("api_calls", "hard_cap"), ("ai_requests", "not_entitled")}
 
 
+def test_a_trial_pays_no_fee_and_converting_mid_period_pays_the_time_left() -> None:
+    # Trialing all of November: no fee, usage rated under standard (5,000 calls over: $50.00).
+    trial = sub("standard", status="trialing")
+    assert lines(invoice([trial], PeriodUsage(api_calls=D(105_000)))) == {"api_calls_overage": "50.00"}
+    # Converts on Nov 16: 49.99 x 15/30 = 24.995 -> 25.00 (half-even), like a subscription starting then.
+    converted = invoice([trial, sub("standard", NOV16, 2)], PeriodUsage(), PeriodUsage())
+    assert lines(converted) == {"base_fee_proration": "25.00"}
+
+
 def test_no_subscription_is_the_free_tier() -> None:
     inv = invoice([], PeriodUsage(api_calls=D(5_000)))
     assert inv.to_document()["lines"] == [] and inv.to_document()["total"] == "0.00"
