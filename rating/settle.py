@@ -33,6 +33,7 @@ from rating.usage import PeriodUsage
 
 HistoryLookup = Callable[[str], SubscriptionHistory | None]
 _HOUR_MS = 3_600_000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Where an account without any subscription is anchored: calendar months.
 DEFAULT_ANCHOR = date(2000, 1, 1)
 
@@ -56,7 +57,7 @@ class SettledEvent:
 
     @property
     def at(self) -> datetime:
-        return datetime.fromtimestamp(self.ts_ms / 1000, UTC)
+        return EPOCH + timedelta(milliseconds=self.ts_ms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +151,7 @@ def hourly_usage(events: Iterable[SettledEvent], histories: HistoryLookup, catal
             user_id=user,
             metric=metric,
             dimension=dim,
-            hour=datetime.fromtimestamp(hour_ms / 1000, UTC),
+            hour=EPOCH + timedelta(milliseconds=hour_ms),
             sub_version=sub_version,
             tier=g.tier,
             quantity=g.quantity,
@@ -325,4 +326,5 @@ def storage_gauge(carried_in: Decimal, readings: Iterable[tuple[int, str, Decima
 
 
 def _ms(at: datetime) -> int:
-    return int(at.timestamp() * 1000)
+    """Epoch milliseconds, exact (integer arithmetic, no float rounding)."""
+    return (at - EPOCH) // timedelta(milliseconds=1)

@@ -12,7 +12,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -24,26 +23,12 @@ from rating.periods import Period
 from rating.settle import HourlyUsage, RatedLine, SettledEvent, storage_gauge
 from sinks.clickhouse import classify
 from sinks.errors import SinkRejected
-from sinks.timefmt import ch_datetime
+from sinks.timefmt import ch_datetime, ch_datetime64, ch_literal, from_ch
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _lit(text: str) -> str:
-    """A ClickHouse string literal."""
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _dt(at: datetime) -> str:
-    return f"toDateTime64({_lit(ch_datetime(at))}, 3, 'UTC')"
-
-
-@lru_cache(maxsize=65_536)  # the same hours come back in every row
-def _utc(v: Any) -> datetime:
-    """A DateTime read back from ClickHouse (naive in UTC, or aware) as aware UTC."""
-    if not isinstance(v, datetime):
-        raise SinkRejected(f"expected a datetime from ClickHouse, got {v!r}")
-    return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+_lit, _dt, _utc = ch_literal, ch_datetime64, from_ch
 
 
 def _in_list(values: Iterable[str]) -> str:

@@ -125,6 +125,16 @@ def meter_unit(code: str) -> MeterUnit:
     raise StripeCatalogError(f"no Stripe meter for the line code {code!r}")
 
 
+def metered_line_code(metric: str, dimension: str) -> str | None:
+    """The invoice line code whose meter a settled hour of ``metric`` reports to, if any (storage is
+    reported once per period, from the invoice)."""
+    if metric == "api_calls":
+        return API_CALLS_OVERAGE
+    if metric == "premium_feature":
+        return PREMIUM_FEATURE + dimension
+    return None
+
+
 def meter_event_name(code: str) -> str:
     """``api_calls_overage`` -> ``meterline_api_calls_overage``, ``storage_overage`` ->
     ``meterline_storage_overage``, ``premium_feature:<f>`` -> ``meterline_premium_<f>``."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 
 from sinks.errors import SinkRejected
@@ -21,3 +21,23 @@ def ch_epoch_ms(ms: int) -> str:
     """Epoch milliseconds as ClickHouse's decimal seconds text (``1700000000.123``), exact, no float."""
     sec, milli = divmod(ms, 1000)
     return f"{sec}.{milli:03d}"
+
+
+def ch_literal(text: str) -> str:
+    """A ClickHouse string literal."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def ch_datetime64(at: datetime) -> str:
+    """A ``DateTime64(3, 'UTC')`` SQL expression for an aware datetime."""
+    return f"toDateTime64({ch_literal(ch_datetime(at))}, 3, 'UTC')"
+
+
+@lru_cache(maxsize=65_536)  # the same hours come back in every row
+def from_ch(v: object) -> datetime:
+    """A Date/DateTime read back from ClickHouse (naive in UTC, or aware) as aware UTC."""
+    if isinstance(v, datetime):
+        return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+    if isinstance(v, date):
+        return datetime(v.year, v.month, v.day, tzinfo=UTC)
+    raise SinkRejected(f"expected a date or datetime from ClickHouse, got {v!r}")

@@ -20,7 +20,7 @@ from rating.periods import Period
 from rating.settle import HistoryLookup, version_for
 from rating.subscriptions import rated_tier
 from sinks.settlement_store import SettlementStore
-from sinks.stripe_catalog import STORAGE_OVERAGE, meter_unit, meter_value
+from sinks.stripe_catalog import STORAGE_OVERAGE, meter_unit, meter_value, metered_line_code
 from streams.settlement import period_of
 
 
@@ -120,9 +120,9 @@ def _settled(
     """Meter units per meter, rounded per hour as the reporter rounds them."""
     out: dict[str, int] = {}
     for acc, metric, dim, billable in hours:
-        if acc != account or metric not in ("api_calls", "premium_feature"):
+        code = metered_line_code(metric, dim)
+        if acc != account or code is None:
             continue
-        code = "api_calls_overage" if metric == "api_calls" else f"premium_feature:{dim}"
         name = meter_unit(code).event_name
         out[name] = out.get(name, 0) + meter_value(code, billable)
     for acc, _start, end, qty in store.final_lines(STORAGE_OVERAGE, period.end):

@@ -20,7 +20,7 @@ from rating.catalog.loader import Catalog
 from rating.settle import HistoryLookup, version_for
 from rating.subscriptions import rated_tier
 from sinks.settlement_store import SettlementStore
-from sinks.stripe_catalog import STORAGE_OVERAGE, meter_unit, meter_value
+from sinks.stripe_catalog import STORAGE_OVERAGE, meter_unit, meter_value, metered_line_code
 from sinks.stripe_ledger import ClickHouseReportLedger
 from sinks.stripe_meter import MeterReport, StripeMeterReporter
 
@@ -60,8 +60,8 @@ class UsageReporter:
         since = now - STRIPE_MAX_AGE
         wanted: dict[tuple[str, str, datetime], tuple[str, int]] = {}
         for account, metric, dim, hour, billable in self._store.billable_windows(since):
-            code = "api_calls_overage" if metric == "api_calls" else f"premium_feature:{dim}"
-            if metric not in ("api_calls", "premium_feature"):
+            code = metered_line_code(metric, dim)
+            if code is None:
                 continue
             customer = self._metered_customer(account, hour, run)
             if customer:

@@ -20,25 +20,12 @@ from rating.catalog.loader import Catalog
 from rating.periods import Period, period_containing
 from rating.settle import HistoryLookup
 from sinks.settlement_store import SettlementStore
+from sinks.timefmt import ch_datetime64, ch_literal, from_ch
 from streams.api.errors import ApiError
 from streams.settings import Settings
 from streams.settlement import Settler
 
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _dt(at: datetime) -> str:
-    return f"toDateTime64({_lit(at.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S.%f')[:23])}, 3, 'UTC')"
-
-
-def _utc(v: Any) -> datetime:
-    if isinstance(v, datetime):
-        return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
-    if isinstance(v, date):
-        return datetime(v.year, v.month, v.day, tzinfo=UTC)
-    raise TypeError(f"expected a date or datetime from ClickHouse, got {v!r}")
+_lit, _dt, _utc = ch_literal, ch_datetime64, from_ch
 
 
 class Warehouse:
