@@ -19,8 +19,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## Create the virtualenv and install Meterline with its dev tools (idempotent)
 
-stack-deps: venv ## Fetch Kafka jars (Maven Central) and build stripe-mock (Go proxy) into .cache
+stack-deps: venv ## Fetch Kafka jars (Maven Central), build stripe-mock (Go proxy); Debian's PostgreSQL if missing (apt)
 	$(BIN)/meterline stack install
+	$(BIN)/python -m deploy.local.postgres install
 
 stack-up: stack-deps ## Start the local stack (Kafka, stripe-mock, warehouse); fast if already up
 	$(BIN)/meterline stack up
@@ -30,6 +31,12 @@ stack-down: venv ## Stop the local stack
 
 stack-status: venv ## Show what of the local stack runs
 	$(BIN)/meterline stack status
+
+postgres-up: venv ## Start a local PostgreSQL (var/postgres, port 5433) and print its METERLINE_API_DATABASE_URL
+	@$(BIN)/python -m deploy.local.postgres up
+
+postgres-down: venv ## Stop the local PostgreSQL
+	$(BIN)/python -m deploy.local.postgres down
 
 demo: stack-up ## Run the main job: stack, worker, a simulated month settled, invoiced, reported, reconciled
 	$(BIN)/meterline demo
@@ -52,6 +59,7 @@ bench: stack-up ## Run the benchmarks (ingest, live rating): events/s, latency p
 
 clean: ## Remove data (var/) but keep downloads (.cache/) and the virtualenv
 	-$(BIN)/meterline stack down
+	-$(BIN)/python -m deploy.local.postgres down
 	rm -rf var
 
-.PHONY: help venv stack-deps stack-up stack-down stack-status demo test lint fmt bench clean
+.PHONY: help venv stack-deps stack-up stack-down stack-status postgres-up postgres-down demo test lint fmt bench clean

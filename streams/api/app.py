@@ -1,7 +1,8 @@
 """The billing API's composition: store, catalog, live quota view, ClickHouse reads, outbox relay, routes.
 
 ``create_app(settings)`` builds the ASGI app; its lifespan migrates nothing (``create_app`` already
-did), starts the quota-state follower and the outbox relay, and stops them. Tests pass their own
+did), starts the quota-state follower, the outbox relay (Kafka) and the Stripe mirror's relay, and stops
+them. Tests pass their own
 clock, publisher or warehouse connection; everything else is the production path.
 """
 
@@ -14,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import stripe
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -22,6 +24,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rating.catalog.loader import load_catalog
+from sinks.stripe_subscriptions import StripeSubscriptions
 from streams.api import (
     invoices_routes,
     orgs_routes,
@@ -40,6 +43,7 @@ from streams.http_ingest import Forwarder
 from streams.settings import Settings
 from streams.store.db import database_url, make_engine, migrate, sessions
 from streams.store.outbox import OutboxRelay, Publish
+from streams.store.stripe_mirror import StripeMirrorRelay
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +107,11 @@ def create_app(
     follow_quota: bool = True,
     run_relay: bool = True,
     forwarder: Forwarder | None = None,
+    mirror_stripe: bool = True,
+    stripe_client: stripe.StripeClient | None = None,
 ) -> Starlette:
+    """``mirror_stripe=False`` leaves the Stripe outbox rows unsent by the lifespan (tests that do not look
+    at Stripe); ``app.state.stripe_mirror`` can still drain them."""
     url = settings.api_database_url.get_secret_value() if settings.api_database_url else None
     engine = make_engine(database_url(settings.data_dir, url))
     migrate(engine)
@@ -131,6 +139,13 @@ def create_app(
         return await publish_subscriptions(settings, versions)
 
     relay = OutboxRelay(ctx.sessions, publish or default_publish, clock=clock)
+    # No retries in the library: the mirror retries 429/5xx/connection errors itself, with idempotency keys.
+    client = stripe_client or stripe.StripeClient(
+        settings.stripe_api_key.get_secret_value(),
+        base_addresses={"api": settings.resolved_stripe_api_base},
+        max_network_retries=0,
+    )
+    stripe_mirror = StripeMirrorRelay(ctx.sessions, StripeSubscriptions(client), ctx.catalog, clock=clock)
     spec = build_openapi()
 
     async def openapi_json(_: Request) -> Response:
@@ -143,14 +158,21 @@ def create_app(
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
 
-        def notify() -> None:
+        def wake_kafka() -> None:
             loop.call_soon_threadsafe(relay.wake.set)
 
+        def notify() -> None:
+            wake_kafka()
+            loop.call_soon_threadsafe(stripe_mirror.wake.set)
+
         ctx.notify_outbox = notify
+        stripe_mirror.notify = wake_kafka  # versions carrying new Stripe ids are published at once
         stop = asyncio.Event()
         tasks = []
         if run_relay:
             tasks.append(asyncio.create_task(relay.run(stop, settings.api_outbox_interval_seconds)))
+            if mirror_stripe:
+                tasks.append(asyncio.create_task(stripe_mirror.run(stop, settings.api_outbox_interval_seconds)))
         if follow_quota:
             tasks.append(asyncio.create_task(_follow_quota(settings, quota, stop)))
         try:
@@ -178,6 +200,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.ctx, app.state.relay, app.state.engine = ctx, relay, engine
+    app.state.stripe_mirror = stripe_mirror
     return app
 
 

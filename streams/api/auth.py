@@ -8,6 +8,7 @@ of another organization is answered 404, as if it did not exist.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -18,9 +19,12 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 
 from streams.api.errors import ApiError
+from streams.api.schemas import ID_PATTERN
 from streams.store import orgs
 from streams.store.models import Member, Organization
 from streams.store.orgs import Role
+
+_ID = re.compile(ID_PATTERN)
 
 MANAGE: frozenset[Role] = frozenset({"owner", "admin"})
 READ_ALL: frozenset[Role] = frozenset({"owner", "admin", "viewer"})
@@ -74,6 +78,9 @@ def authenticate(s: Session, request: Request, jwt_secret: str | None) -> Princi
     sub, org = claims.get("sub"), claims.get("org")
     if not isinstance(sub, str) or not sub or (org is not None and not isinstance(org, str)):
         raise ApiError(401, "invalid_token", "the token's 'sub' (and 'org', if any) must be strings")
+    # The ids end up in length-limited columns (PostgreSQL refuses what SQLite would silently keep).
+    if not _ID.fullmatch(sub) or (org is not None and not _ID.fullmatch(org)):
+        raise ApiError(401, "invalid_token", "the token's 'sub' (and 'org', if any) must be ids of 1-128 characters")
     return Principal("user", org, sub)
 
 

@@ -26,7 +26,8 @@ def register(sub: Any) -> None:
         help="serve the billing API with uvicorn",
         description="Migrate the store, then serve the billing API under /api/billing (OpenAPI at "
         "/api/billing/openapi.json) with uvicorn. It follows billing.quota-state for live usage, publishes "
-        "subscription changes to billing.subscriptions through its outbox, and reads settled data from "
+        "subscription changes to billing.subscriptions through its outbox, mirrors them to Stripe "
+        "(METERLINE_STRIPE_API_BASE) through a second outbox, and reads settled data from "
         "ClickHouse (through the local warehouse bridge when one runs).",
     )
     s.add_argument("--host", help="address to bind (default METERLINE_API_HOST, 127.0.0.1)")

@@ -1,7 +1,8 @@
 """The store's engine, sessions and migrations (Alembic, applied programmatically on start).
 
 ``METERLINE_API_DATABASE_URL`` picks the database: by default an embedded SQLite file
-``<data_dir>/billing.db``; ``postgresql+psycopg://...`` runs the same code on PostgreSQL.
+``<data_dir>/billing.db``; ``postgresql+psycopg://...`` (or ``postgresql://...``) runs the same code on
+PostgreSQL. The tests run the store on both (``deploy/local/postgres.py`` starts the PostgreSQL).
 """
 
 from __future__ import annotations
@@ -45,9 +46,20 @@ def make_engine(url: str) -> Engine:
                 cur.close()
 
             return engine
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(_with_driver(url), pool_pre_ping=True)
     except Exception as exc:  # a malformed URL or a missing driver
         raise ConfigurationError(f"METERLINE_API_DATABASE_URL: cannot use {_redact(url)}: {exc}") from exc
+
+
+def _with_driver(url: str) -> str:
+    """``postgresql://`` and ``postgres://`` (as hosting platforms hand them out) on psycopg 3, the driver
+    Meterline installs; SQLAlchemy would pick psycopg2."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url
 
 
 def _redact(url: str) -> str:
@@ -75,6 +87,14 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Revert to ``revision`` (``"base"``: no table left); every migration must be reversible."""
+    cfg = _config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -2,8 +2,8 @@
 
 The subscription version table is the source of truth of an account's history (DESIGN §4, §10);
 ``subscriptions`` holds the identity of a subscription and its *plan* (the terms now and the changes
-scheduled for later), from which the versions are derived. Every change writes its versions and one
-outbox row per version in the same transaction.
+scheduled for later), from which the versions are derived. Every change writes its versions, one
+outbox row per version and a Stripe outbox row (``stripe_outbox``) in the same transaction.
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ class Subscription(Base):
     cancel_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     grace_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     contract: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    stripe_customer_id: Mapped[str | None] = mapped_column(String(255))
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(255), index=True)
     stripe_subscription_id: Mapped[str | None] = mapped_column(String(255), index=True)
     #: ``created`` of the last payment webhook applied: older events arriving late change nothing.
     payment_event_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
@@ -156,6 +156,30 @@ class OutboxRow(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class StripeOutboxRow(Base):
+    """A subscription change still to mirror to Stripe (``sent_at`` empty) or mirrored.
+
+    Written in the transaction of the change, beside the ``outbox`` rows of its versions; its own table
+    because its relay is another one (``streams.store.stripe_mirror``): a Stripe outage must not hold the
+    Kafka publish, and a failed row waits for ``next_attempt_at`` with the account's later rows behind it.
+    """
+
+    __tablename__ = "stripe_outbox"
+    __table_args__ = (Index("ix_stripe_outbox_pending", "sent_at", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[str] = mapped_column(String(128))  # rows of one account are mirrored in ``id`` order
+    change_no: Mapped[int] = mapped_column(BigInteger)  # the highest version the change wrote
+    reason: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)  # sinks.stripe_subscriptions.MirrorChange
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # after a failure: the backoff
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
 

@@ -99,10 +99,11 @@ class OutboxRelay:
                 log.warning("outbox relay: publish failed, retrying in %.1fs: %s", delay, exc)
                 delay = min(max(delay, 0.5) * 2, 30.0)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(_first(stop, self.wake), timeout=delay)
+                await asyncio.wait_for(first_of(stop, self.wake), timeout=delay)
 
 
-async def _first(*events: asyncio.Event) -> None:
+async def first_of(*events: asyncio.Event) -> None:
+    """Return when any of ``events`` is set."""
     waiters = [asyncio.ensure_future(e.wait()) for e in events]
     try:
         await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)

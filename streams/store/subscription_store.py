@@ -3,7 +3,9 @@
 ``save_plan`` is the only way a subscription changes: it writes the plan, the versions that make the
 account's history agree with it (``streams.api.lifecycle.versions_to_write``) and one outbox row per
 version, all in the same transaction, so a crash before the publish loses nothing (the relay sends
-what the outbox holds) and a crash before the commit leaves no trace.
+what the outbox holds) and a crash before the commit leaves no trace. A change made here (not one that
+Stripe itself reported, like a failed payment) also writes a Stripe outbox row, which
+``streams.store.stripe_mirror`` sends to Stripe.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from rating.catalog.model import ContractOverrides
+from rating.periods import period_containing
 from rating.subscriptions import SubscriptionHistory, SubscriptionVersion
+from sinks.stripe_subscriptions import MirrorChange
 from streams.api.lifecycle import Identity, Plan, versions_to_write
-from streams.store.models import OutboxRow, Subscription, SubscriptionVersionRow
+from streams.store.models import OutboxRow, StripeOutboxRow, Subscription, SubscriptionVersionRow
 from streams.topics import SUBSCRIPTIONS
 
 
@@ -93,6 +97,45 @@ def by_stripe(s: Session, subscription: str | None, customer: str | None) -> Sub
     return rows[0] if rows else None
 
 
+STRIPE_LINKED = "stripe_linked"  # the reason of the versions that record the ids the mirror got back
+#: Changes not mirrored to Stripe: Stripe reported them (dunning webhooks), or they are the mirror's own.
+NOT_MIRRORED = frozenset({"payment_failed", "payment_recovered", STRIPE_LINKED})
+
+
+def account_stripe_customer(s: Session, account_id: str) -> str | None:
+    """The Stripe customer of the account's latest subscription that has one (a new subscription of the
+    same account keeps its customer)."""
+    return s.scalar(
+        select(Subscription.stripe_customer_id)
+        .where(Subscription.account_id == account_id, Subscription.stripe_customer_id.is_not(None))
+        .order_by(Subscription.created_at.desc())
+        .limit(1)
+    )
+
+
+def mirror_change(row: Subscription, plan: Plan, now: datetime, reason: str, change_no: int) -> MirrorChange:
+    """What the Stripe mirror needs of a change: the plan carried out to ``now``, and what it was."""
+    current = plan.at(now)
+    return MirrorChange(
+        subscription_id=row.id,
+        account_id=row.account_id,
+        account_kind=row.account_kind,
+        change_no=change_no,
+        reason=reason,
+        at=now,
+        tier=current.tier,
+        interval=current.interval,
+        status=current.status,
+        period_end=period_containing(row.anchor, now).end,
+        trial_end=current.trial_end,
+        cancel_at=current.cancel_at,
+        pending_tier=current.pending_tier,
+        pending_interval=current.pending_interval,
+        pending_at=current.pending_at,
+        contract=row.contract,
+    )
+
+
 def _write_plan(row: Subscription, plan: Plan) -> None:
     row.tier, row.interval, row.status = plan.tier, plan.interval, plan.status
     row.trial_end, row.cancel_at, row.grace_until = plan.trial_end, plan.cancel_at, plan.grace_until
@@ -118,5 +161,29 @@ def save_plan(s: Session, row: Subscription, plan: Plan, now: datetime, reason: 
             )
         )
         s.add(OutboxRow(topic=SUBSCRIPTIONS, key=v.account_id, payload=record, created_at=now, attempts=0))
+    if written and reason not in NOT_MIRRORED:
+        change = mirror_change(row, plan, now, reason, written[-1].version)
+        s.add(
+            StripeOutboxRow(
+                subscription_id=row.id,
+                account_id=row.account_id,
+                change_no=change.change_no,
+                reason=reason,
+                payload=change.to_payload(),
+                created_at=now,
+                attempts=0,
+            )
+        )
     s.flush()
     return written
+
+
+def link_stripe(s: Session, row: Subscription, customer: str, subscription: str | None, now: datetime) -> bool:
+    """Store the Stripe ids the mirror got back, and versions that carry them (metering and invoicing
+    find the customer in the versions); returns whether anything changed."""
+    if (row.stripe_customer_id, row.stripe_subscription_id) == (customer, subscription or row.stripe_subscription_id):
+        return False
+    row.stripe_customer_id = customer
+    row.stripe_subscription_id = subscription or row.stripe_subscription_id
+    save_plan(s, row, plan_of(row), now, STRIPE_LINKED)
+    return True

@@ -1,11 +1,16 @@
-"""Fixtures of the billing API tests: the real app (SQLite store, real Kafka with this run's topic
-prefix, chDB in its own directory, stripe-mock) driven through httpx's ASGI transport."""
+"""Fixtures of the billing API tests: the real app (its store on SQLite and on PostgreSQL, real Kafka with
+this run's topic prefix, chDB in its own directory, stripe-mock) driven through httpx's ASGI transport.
+
+Every test that uses ``make_api`` or ``store_url`` runs once per store (ids ``[sqlite]``, ``[postgresql]``);
+PostgreSQL is Debian's server, started once per session by ``deploy.local.postgres`` (installed with
+apt-get when missing and run as root), each test getting a fresh database. ``-k 'not postgresql'`` skips it."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,6 +24,7 @@ import pytest
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
+from deploy.local.postgres import PostgresServer
 from sinks.clickhouse_client import connect
 from streams.api.app import create_app
 from streams.api.context import ApiContext
@@ -147,11 +153,41 @@ def api_settings(stack_settings: Settings, data_dir: Path, **extra: Any) -> Sett
     )
 
 
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL for the session, under /tmp: as root it runs as the ``postgres`` user, which
+    cannot enter pytest's 0700 temporary directories."""
+    import tempfile
+
+    server = PostgresServer(Path(tempfile.mkdtemp(prefix="meterline-pg-")), port=0)
+    server.start(timeout=60)
+    yield server
+    server.destroy()
+
+
+STORES = ("sqlite", "postgresql")
+
+
+@pytest.fixture(params=STORES)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty store: a SQLite file in the test's directory, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'billing.db'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    url = server.create_database(name)
+    yield url
+    server.drop_database(name)
+
+
 @pytest.fixture
-def make_api(stack_settings: Settings, warehouse: Warehouse, tmp_path: Path) -> Callable[..., Any]:
+def make_api(stack_settings: Settings, warehouse: Warehouse, tmp_path: Path, store_url: str) -> Callable[..., Any]:
     """An async context factory: ``async with make_api(...) as api``; publishing and recorded usage are kept in
     ``api.published`` and ``api.forwarded``, not sent, unless ``kafka=True`` (the relay then publishes to the
-    run's real topics, and ``POST /usage/record`` forwards to its ``usage.events``)."""
+    run's real topics, and ``POST /usage/record`` forwards to its ``usage.events``). The Stripe mirror's relay
+    runs with the others only when ``stripe=True`` (``stripe_client``: a client of the test's choosing);
+    ``api.app.state.stripe_mirror.drain()`` mirrors on demand."""
     import contextlib
 
     @contextlib.asynccontextmanager
@@ -161,10 +197,12 @@ def make_api(stack_settings: Settings, warehouse: Warehouse, tmp_path: Path) -> 
         kafka: bool = False,
         follow_quota: bool = False,
         run_relay: bool = False,
+        stripe: bool = False,
+        stripe_client: Any = None,
         **extra: Any,
     ) -> AsyncIterator[Api]:
         clock = Clock(now or datetime.now(UTC))
-        settings = api_settings(stack_settings, tmp_path, **extra)
+        settings = api_settings(stack_settings, tmp_path, api_database_url=SecretStr(store_url), **extra)
         published: list[Any] = []
         forwarded: list[dict[str, Any]] = []
 
@@ -183,6 +221,8 @@ def make_api(stack_settings: Settings, warehouse: Warehouse, tmp_path: Path) -> 
             follow_quota=follow_quota,
             run_relay=run_relay,
             forwarder=None if kafka else Recorder(),
+            mirror_stripe=stripe,
+            stripe_client=stripe_client,
         )
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://api") as c:

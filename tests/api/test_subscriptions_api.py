@@ -236,6 +236,9 @@ async def test_bad_input_is_refused_with_a_reason_and_changes_nothing(make_api: 
                 "invalid_token",
             ),
             ({"authorization": f"Bearer {api.token('bob', org, ttl=-10)}"}, "token_expired"),
+            # An id longer than the store's columns (PostgreSQL refused it with a 500; SQLite kept it).
+            ({"authorization": f"Bearer {api.token('b' * 129, org)}"}, "invalid_token"),
+            ({"authorization": f"Bearer {api.token('bob', 'o' * 129)}"}, "invalid_token"),
         ]:
             r = await api.client.post(f"{BASE}/{sid}/cancel", headers=auth)
             assert (r.status_code, r.json()["error"]["code"]) == (401, code), auth
