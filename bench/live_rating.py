@@ -139,6 +139,13 @@ def main() -> int:
         rated = args.events / (time.perf_counter() - t0)
         mode = "3 processes (ingest, rate, sink)" if args.split else "1 worker process"
         print(f"ingest -> live rating, 10,000 accounts: {rated:,.0f} events/s ({mode}, backlog {args.events:,})")
+        m = read_metrics(rate_port)
+        steps = m.get("meterline_rate_batch_events_count", 0)
+        lines = m.get("meterline_rated_lines_total", 0)
+        print(
+            f"  rating steps: {steps:,.0f}, {m.get('meterline_rate_batch_events_sum', 0) / max(steps, 1):,.0f} events "
+            f"each; rated lines and quota states: {lines / max(args.events, 1):.2f} per event"
+        )
 
         before = buckets(read_metrics(rate_port))
         n = int(args.rate * args.latency_seconds)
@@ -155,7 +162,8 @@ def main() -> int:
             p.wait(60)
     print(
         f"event-to-quota-state latency at {args.rate:,.0f} events/s offered (envelopes of 50): "
-        f"p50 {quantile(0.5, before, after) * 1000:,.0f} ms, p99 {quantile(0.99, before, after) * 1000:,.0f} ms"
+        f"p50 {quantile(0.5, before, after) * 1000:,.0f} ms, p90 {quantile(0.9, before, after) * 1000:,.0f} ms, "
+        f"p99 {quantile(0.99, before, after) * 1000:,.0f} ms"
     )
     alerts = {k: v for k, v in m.items() if k.startswith("meterline_alerts_total")}
     print(f"alerts raised: {sum(alerts.values()):,.0f}")

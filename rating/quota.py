@@ -7,6 +7,7 @@ once per account, metric and period.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -86,31 +87,43 @@ class Alert:
     at: datetime
 
 
-def _crossed(before: Decimal, after: Decimal, threshold: Decimal) -> bool:
-    return before < threshold <= after
-
-
 def new_alerts(
-    account_id: str, metric: str, period: str, rule: MeteredRule, before: Decimal, after: Decimal, at: datetime
+    account_id: str,
+    metric: str,
+    period: str,
+    rule: MeteredRule,
+    before: Decimal,
+    after: Decimal,
+    at: datetime,
+    raised: Collection[str] | None = None,
 ) -> list[Alert]:
-    """The alerts this batch raises: thresholds crossed going from ``before`` to ``after``."""
+    """The alerts to raise now: thresholds reached at ``after`` that were not raised yet.
+
+    ``raised``: the kinds already raised for this account, metric and period. Without it, a threshold
+    already reached at ``before`` counts as raised. With it, a threshold the usage already passed is
+    still raised once when a tier change lowers it (a downgrade), and one raised under the earlier
+    tier is not raised again (each alert once per account, metric and period).
+    """
     out: list[Alert] = []
 
+    def due(kind: AlertKind, threshold: Decimal) -> bool:
+        if after < threshold or (threshold == 0 and after == 0):
+            return False
+        return kind not in raised if raised is not None else before < threshold or (threshold == 0 and before == 0)
+
     def alert(kind: AlertKind, threshold: Decimal) -> None:
-        out.append(Alert(account_id, metric, period, kind, threshold, after, at))
+        if due(kind, threshold):
+            out.append(Alert(account_id, metric, period, kind, threshold, after, at))
 
     if not rule.entitled:
-        if before == 0 < after:
-            alert("not_entitled", ZERO)
+        alert("not_entitled", ZERO)
         return out
     if rule.included is not None and rule.included > 0:
-        if _crossed(before, after, rule.included * EIGHTY):
-            alert("quota_80", rule.included * EIGHTY)
-        if _crossed(before, after, rule.included):
-            alert("quota_100", rule.included)
-    if rule.hard_cap is not None and _crossed(before, after, rule.hard_cap):
+        alert("quota_80", rule.included * EIGHTY)
+        alert("quota_100", rule.included)
+    if rule.hard_cap is not None:
         alert("hard_cap", rule.hard_cap)
-    if rule.fair_use_alert is not None and _crossed(before, after, rule.fair_use_alert):
+    if rule.fair_use_alert is not None:
         alert("fair_use", rule.fair_use_alert)
     return out
 

@@ -84,7 +84,7 @@ class AcceptedEvent(msgspec.Struct, frozen=True, gc=False):
 
     @property
     def timestamp(self) -> datetime:
-        return _from_epoch_ms(self.ts_ms)
+        return from_epoch_ms(self.ts_ms)
 
 
 class UsageEvent(BaseModel):
@@ -120,7 +120,7 @@ class UsageEvent(BaseModel):
         if isinstance(v, bool):
             raise ValueError("timestamp must be RFC 3339 text or epoch milliseconds")
         if isinstance(v, int):
-            return _from_epoch_ms(v)
+            return from_epoch_ms(v)
         return v
 
     @field_validator("timestamp")
@@ -148,7 +148,8 @@ class UsageEvent(BaseModel):
         }
 
 
-def _from_epoch_ms(ms: int) -> datetime:
+def from_epoch_ms(ms: int) -> datetime:
+    """Aware UTC of epoch milliseconds (ValueError when out of range)."""
     sec, milli = divmod(ms, 1000)
     try:
         return datetime.fromtimestamp(sec, tz=UTC).replace(microsecond=milli * 1000)

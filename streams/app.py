@@ -38,6 +38,8 @@ def app_id(settings: Settings) -> str:
 
 def create_faust_app(settings: Settings) -> faust.App:
     """A Faust app configured for at-least-once processing of batch records."""
+    # Faust makes only the last level; a rate- or sink-only worker has nothing else that makes its parent.
+    worker_dir(settings).mkdir(parents=True, exist_ok=True)
     return faust.App(
         app_id(settings),
         broker=faust_broker_url(settings.kafka_bootstrap),

@@ -9,7 +9,6 @@ quotas, caps and alerts; money is settled from ClickHouse.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,19 +17,14 @@ from typing import Any
 
 import orjson
 
-from rating.aggregation import GaugeState, Sample
+from rating.aggregation import Sample
 from rating.ai_costs import ai_request_cost
-from rating.catalog.loader import Catalog
 from rating.catalog.model import MeteredRule
 from rating.money import ZERO
-from rating.periods import period_containing
 from rating.quota import Alert, QuotaState, new_alerts, quota_state, rate_delta
-from rating.settle import tier_name
-from rating.subscriptions import billing_account, rated_tier
-from schemas.events import AcceptedEvent, epoch_ms
-from streams.subscription_registry import SubscriptionRegistry
-
-NOT_ENTITLED = MeteredRule(entitled=False)
+from schemas.events import AcceptedEvent
+from streams.live_gauge import fold_readings
+from streams.live_resolve import Resolved, Resolver
 
 
 @dataclass
@@ -43,18 +37,26 @@ class LiveOutputs:
 
 @dataclass
 class _Group:
+    """The batch's events of one routing account, billed account, period, metric and version."""
+
     routing: str
-    billed: str
-    period: str
-    period_start_ms: int
-    period_end_ms: int
     metric: str
+    terms: Resolved
     rule: MeteredRule
-    rate_limit: int
-    catalog_version: str
-    sub_version: int
-    tier: str
     events: list[AcceptedEvent] = field(default_factory=list)
+
+    @property
+    def billed(self) -> str:
+        return self.terms.billed
+
+    @property
+    def period(self) -> str:
+        return self.terms.period
+
+    @property
+    def order(self) -> tuple[datetime, int]:
+        v = self.terms.version
+        return v.effective_from, v.version
 
 
 def _num(text: Any) -> Decimal:
@@ -64,54 +66,38 @@ def _num(text: Any) -> Decimal:
 def rate_batch(
     events: Sequence[AcceptedEvent],
     states: Mapping[str, dict[str, Any] | None],
-    registry: SubscriptionRegistry,
-    catalog: Catalog,
+    resolver: Resolver,
     now: datetime,
 ) -> LiveOutputs:
-    """``states``: the current table entry of every routing account in the batch (None if new)."""
-    groups: dict[tuple[str, str, str, str], _Group] = {}
+    """``states``: the current table entry of every routing account in the batch (None if new).
+
+    Events are grouped by the subscription version in effect at their own time; groups sharing a
+    period counter are folded in version order, so a mid-batch tier change rates each side under its
+    own terms and the counter carries on across it.
+    """
+    groups: dict[tuple[str, str, str, str, int, str], _Group] = {}
+    resolve = resolver.resolve
     for ev in events:
-        at = ev.timestamp
-        org_hist = registry.history(ev.org_id) if ev.org_id else None
-        billed, version = billing_account(ev.org_id, ev.user_id, org_hist, at)
-        if version is None:
-            version = registry.version_at(ev.user_id, "user", at)
-        cat = catalog.at(at)
-        tier = rated_tier(version, cat)  # the same terms settlement uses (canceled → default tier)
-        period = period_containing(version.anchor, at)
-        key = (ev.account_id, billed, period.key, ev.metric)
+        r = resolve(ev.org_id, ev.user_id, ev.ts_ms)
+        key = (ev.account_id, r.billed, r.period, ev.metric, r.version.version, r.catalog.version)
         g = groups.get(key)
         if g is None:
-            g = groups[key] = _Group(
-                ev.account_id,
-                billed,
-                period.key,
-                epoch_ms(period.start),
-                epoch_ms(period.end),
-                ev.metric,
-                tier.metrics.get(ev.metric, NOT_ENTITLED),
-                tier.rate_limit_per_minute,
-                cat.version,
-                version.version,
-                tier_name(version, cat),
-            )
-        else:  # the latest version seen in the batch decides the rule for the batch's delta
-            g.rule = tier.metrics.get(ev.metric, NOT_ENTITLED)
-            g.rate_limit, g.sub_version = tier.rate_limit_per_minute, version.version
-            g.tier = tier_name(version, cat)
+            g = groups[key] = _Group(ev.account_id, ev.metric, r, r.rule(ev.metric))
         g.events.append(ev)
 
     out = LiveOutputs()
-    for g in groups.values():
+    rated_at = now.isoformat()
+    ordered = groups.values() if len({g.order for g in groups.values()}) < 2 else sorted(groups.values(), key=_order)
+    for g in ordered:
         entry = out.states.get(g.routing)
         if entry is None:
             entry = out.states[g.routing] = dict(states.get(g.routing) or {})
-        slot_key = f"{g.billed}|{g.period}|{g.metric}"
+        t = g.terms
+        slot_key = f"{t.billed}|{t.period}|{g.metric}"
         slot = dict(entry.get(slot_key) or {})
         before = _num(slot.get("used"))
-        after, amount_delta, extra = _fold(g, slot, catalog, now)
+        after, amount_delta, extra = _fold(g, slot)
         slot["used"] = f"{after:f}"
-        entry[slot_key] = slot
         if g.rule.per_feature:
             delta_amount, d_included, d_billable, unit_price = amount_delta, ZERO, ZERO, ZERO
         else:
@@ -127,31 +113,40 @@ def rate_batch(
         out.rated.append(
             orjson.dumps(
                 {
-                    "account_id": g.billed,
+                    "account_id": t.billed,
                     "metric": g.metric,
-                    "period": g.period,
-                    "period_start_ms": g.period_start_ms,
-                    "tier": g.tier,
+                    "period": t.period,
+                    "period_start_ms": t.period_start_ms,
+                    "tier": t.tier_name,
                     "quantity": f"{after - before:f}",
                     "period_to_date": f"{after:f}",
                     "included": f"{d_included:f}",
                     "billable": f"{d_billable:f}",
                     "unit_price": f"{unit_price:f}",
                     "amount": f"{delta_amount:f}",
-                    "catalog_version": g.catalog_version,
-                    "subscription_version": g.sub_version,
+                    "catalog_version": t.catalog.version,
+                    "subscription_version": t.version.version,
                     "provisional": True,
-                    "rated_at": now.isoformat(),
+                    "rated_at": rated_at,
                     **extra,
                 }
             )
         )
-        out.quotas.append(quota_state(g.billed, g.metric, g.period, g.rule, g.rate_limit, after, now))
-        out.alerts.extend(new_alerts(g.billed, g.metric, g.period, g.rule, before, after, now))
+        out.quotas.append(quota_state(t.billed, g.metric, t.period, g.rule, t.tier.rate_limit_per_minute, after, now))
+        raised = slot.get("alerted", ())
+        alerts = new_alerts(t.billed, g.metric, t.period, g.rule, before, after, now, raised)
+        if alerts:
+            slot["alerted"] = [*raised, *(a.kind for a in alerts)]
+            out.alerts.extend(alerts)
+        entry[slot_key] = slot
     return out
 
 
-def _fold(g: _Group, slot: dict[str, Any], catalog: Catalog, now: datetime) -> tuple[Decimal, Decimal, dict[str, str]]:
+def _order(g: _Group) -> tuple[datetime, int]:
+    return g.order
+
+
+def _fold(g: _Group, slot: dict[str, Any]) -> tuple[Decimal, Decimal, dict[str, str]]:
     """Fold the group's events into its slot; returns (period-to-date used, amount added, extras)."""
     before = _num(slot.get("used"))
     if g.metric == "active_user":
@@ -159,15 +154,13 @@ def _fold(g: _Group, slot: dict[str, Any], catalog: Catalog, now: datetime) -> t
         slot["users"] = sorted(users)
         return Decimal(len(users)), ZERO, {}
     if g.metric == "storage_gb":
-        gauge = GaugeState(
-            _num(slot.get("carried_in")),
-            tuple(Sample(t, i, Decimal(v)) for t, i, v in slot.get("samples", [])),
-        ).add(Sample(e.ts_ms, e.event_id, e.quantity) for e in g.events)
-        slot["samples"] = [[s.ts_ms, s.event_id, f"{s.value:f}"] for s in gauge.samples]
-        twa = gauge.time_weighted_average(g.period_start_ms, g.period_end_ms)  # last reading held to the end
+        t = g.terms
+        held, twa = fold_readings(
+            slot, (Sample(e.ts_ms, e.event_id, e.quantity) for e in g.events), t.period_start_ms, t.period_end_ms
+        )
         slot["prev_twa"], slot["twa"] = slot.get("twa"), f"{twa:f}"
         # Quota and hard cap look at the GB held now; the bill at the period's time-weighted average.
-        return gauge.last_value(), ZERO, {"time_weighted_average": f"{twa:f}"}
+        return held, ZERO, {"time_weighted_average": f"{twa:f}"}
     total = before + sum((e.quantity for e in g.events), ZERO)
     extra: dict[str, str] = {}
     amount = ZERO
@@ -181,8 +174,8 @@ def _fold(g: _Group, slot: dict[str, Any], catalog: Catalog, now: datetime) -> t
         slot["features"] = features
     if g.metric == "ai_requests":
         cost = _num(slot.get("ai_cost"))
+        table = g.terms.catalog.ai_costs  # the catalog at the events' own time: a replay prices like settlement
         for e in g.events:
-            table = catalog.at(e.timestamp).ai_costs  # event time: a replay prices like settlement
             p = e.properties
             cost += ai_request_cost(
                 table,
@@ -206,10 +199,3 @@ def _int(v: Any) -> int:
 def prune(entry: dict[str, Any], keep_periods: set[str]) -> dict[str, Any]:
     """Drop slots of periods no longer live (settlement owns them)."""
     return {k: v for k, v in entry.items() if k.split("|")[1] in keep_periods}
-
-
-def group_by_routing(events: Sequence[AcceptedEvent]) -> dict[str, list[AcceptedEvent]]:
-    out: dict[str, list[AcceptedEvent]] = defaultdict(list)
-    for e in events:
-        out[e.account_id].append(e)
-    return out

@@ -57,6 +57,15 @@ class Settings(BaseSettings):
     ingest_linger_seconds: float = Field(0.05, gt=0, description="Longest wait to fill an ingest step.")
     sink_take_records: int = Field(400, ge=1, description="Kafka records per ClickHouse insert.")
     sink_linger_seconds: float = Field(0.25, gt=0, description="Longest wait to fill a ClickHouse insert.")
+    rate_take_records: int = Field(
+        400, ge=1, description="usage.accepted records (up to 1,000 events each) per rating step."
+    )
+    rate_linger_seconds: float = Field(
+        0.25,
+        gt=0,
+        description="Longest wait to fill a rating step: bounds the event-to-quota latency; longer steps "
+        "rate more events per account and write each account's state once.",
+    )
     dedupe_horizon_hours: int = Field(48, ge=1, description="How long an event_id is remembered live.")
     max_event_age_days: int = Field(35, ge=1, description="Older events are rejected as too_late.")
     max_future_seconds: int = Field(300, ge=0, description="Events further ahead of the clock are rejected.")

@@ -51,11 +51,14 @@ class SubscriptionRegistry:
         self._versions: dict[str, dict[tuple[datetime, int], SubscriptionVersion]] = {}
         self._histories: dict[str, SubscriptionHistory] = {}
         self.ready = asyncio.Event()
+        #: Bumped by every ``apply``: caches of resolved versions (the live stage's) compare it.
+        self.generation = 0
 
     def apply(self, versions: list[SubscriptionVersion]) -> None:
         for v in versions:
             self._versions.setdefault(v.account_id, {})[(v.effective_from, v.version)] = v
             self._histories.pop(v.account_id, None)
+        self.generation += 1
 
     def history(self, account_id: str) -> SubscriptionHistory | None:
         if account_id not in self._versions:

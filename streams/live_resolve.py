@@ -1,0 +1,109 @@
+"""Which account, subscription version, tier and period an event is rated under — cached per hour.
+
+Resolving an event costs a few history and catalog look-ups, paid per event it would dominate the
+live stage. Within an hour the answer rarely changes, so it is cached per account (the organization,
+then the user) and hour when the answer at the hour's first and last millisecond is the same: ``at`` returns the latest
+version in effect, so equal ends mean no version, billability, period or catalog change in between.
+An hour with a change inside is resolved per event. Any new subscription record clears the cache.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rating.catalog.loader import Catalog
+from rating.catalog.model import CatalogVersion, MeteredRule, Tier
+from rating.periods import HOUR_MS, period_containing
+from rating.settle import tier_name
+from rating.subscriptions import BILLABLE_STATUSES, SubscriptionVersion, rated_tier
+from schemas.events import epoch_ms, from_epoch_ms
+from streams.subscription_registry import SubscriptionRegistry
+
+NOT_ENTITLED = MeteredRule(entitled=False)
+#: Cached hours kept before the cache starts over (bounded memory for any number of accounts).
+MAX_CACHED = 500_000
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    billed: str
+    version: SubscriptionVersion
+    catalog: CatalogVersion
+    tier: Tier
+    tier_name: str
+    period: str
+    period_start_ms: int
+    period_end_ms: int
+
+    def rule(self, metric: str) -> MeteredRule:
+        return self.tier.metrics.get(metric, NOT_ENTITLED)
+
+    def same_terms(self, other: Resolved) -> bool:
+        return (
+            self.billed == other.billed
+            and self.period == other.period
+            and self.catalog is other.catalog
+            and self.version == other.version
+        )
+
+
+class Resolver:
+    def __init__(self, registry: SubscriptionRegistry, catalog: Catalog) -> None:
+        self._registry, self._catalog = registry, catalog
+        # (account, hour) -> the account's terms all hour; None: they change inside the hour;
+        # False: an organization not billable all hour (its members are billed themselves).
+        self._cache: dict[tuple[str, int], Resolved | bool | None] = {}
+        self._generation = -1
+
+    def resolve(self, org_id: str | None, user_id: str, ts_ms: int) -> Resolved:
+        """DESIGN §4: the organization's terms while it is billable, else the user's own."""
+        if self._generation != self._registry.generation or len(self._cache) > MAX_CACHED:
+            self._cache.clear()
+            self._generation = self._registry.generation
+        if org_id:
+            org = self._cached(org_id, True, ts_ms)
+            if org is not None:
+                return org
+        user = self._cached(user_id, False, ts_ms)
+        assert user is not None, "a user always has terms (the free tier at least)"
+        return user
+
+    def _cached(self, account: str, org: bool, ts_ms: int) -> Resolved | None:
+        hour = ts_ms // HOUR_MS
+        key = (account, hour)
+        try:
+            cached = self._cache[key]
+        except KeyError:
+            first = self._at(account, org, hour * HOUR_MS)
+            last = self._at(account, org, hour * HOUR_MS + HOUR_MS - 1)
+            if first is None or last is None:
+                cached = False if first is last else None
+            else:
+                cached = first if first.same_terms(last) else None
+            self._cache[key] = cached
+        if cached is False:
+            return None
+        return cached if isinstance(cached, Resolved) else self._at(account, org, ts_ms)
+
+    def _at(self, account: str, org: bool, ts_ms: int) -> Resolved | None:
+        """The account's terms at ``ts_ms``; None for an organization that is not billable then."""
+        at = from_epoch_ms(ts_ms)
+        if org:
+            h = self._registry.history(account)
+            version = h.at(at) if h is not None else None
+            if version is None or version.status not in BILLABLE_STATUSES:
+                return None
+        else:
+            version = self._registry.version_at(account, "user", at)
+        cat = self._catalog.at(at)
+        period = period_containing(version.anchor, at)
+        return Resolved(
+            account,
+            version,
+            cat,
+            rated_tier(version, cat),  # the same terms settlement uses (canceled → default tier)
+            tier_name(version, cat),
+            period.key,
+            epoch_ms(period.start),
+            epoch_ms(period.end),
+        )
