@@ -1,9 +1,10 @@
 """Fixtures of the billing API tests: the real app (its store on SQLite and on PostgreSQL, real Kafka with
 this run's topic prefix, chDB in its own directory, stripe-mock) driven through httpx's ASGI transport.
 
-Every test that uses ``make_api`` or ``store_url`` runs once per store (ids ``[sqlite]``, ``[postgresql]``);
-PostgreSQL is Debian's server, started once per session by ``deploy.local.postgres`` (installed with
-apt-get when missing and run as root), each test getting a fresh database. ``-k 'not postgresql'`` skips it."""
+Every test that uses ``make_api``, ``store_url`` or ``module_store_url`` runs once per store (ids ``[sqlite]``,
+``[postgresql]``); PostgreSQL is Debian's server, started once per session by ``deploy.local.postgres``
+(installed with apt-get when missing and run as root), each test (or module, with ``module_store_url``)
+getting a fresh database. ``-k 'not postgresql'`` skips it."""
 
 from __future__ import annotations
 
@@ -176,6 +177,19 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     server: PostgresServer = request.getfixturevalue("postgres_server")
     name = f"t_{uuid.uuid4().hex[:16]}"
+    url = server.create_database(name)
+    yield url
+    server.drop_database(name)
+
+
+@pytest.fixture(scope="module", params=STORES)
+def module_store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``store_url`` shared by a module's tests (one server per store, e.g. the fuzzed one): same ids."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('api-store') / 'billing.db'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = f"m_{uuid.uuid4().hex[:16]}"
     url = server.create_database(name)
     yield url
     server.drop_database(name)

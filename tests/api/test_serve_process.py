@@ -1,5 +1,6 @@
-"""``meterline api bootstrap`` and ``meterline api serve`` as real processes (uvicorn): a subscription
-created over HTTP reaches billing.subscriptions through the running outbox relay; SIGTERM stops it."""
+"""``meterline api bootstrap`` and ``meterline api serve`` as real processes (uvicorn), on the default SQLite
+store and on PostgreSQL (METERLINE_API_DATABASE_URL): a subscription created over HTTP reaches
+billing.subscriptions through the running outbox relay; SIGTERM stops it."""
 
 from __future__ import annotations
 
@@ -20,9 +21,14 @@ from tests.support.processes import Proc, free_port, settings_env, wait_until
 pytestmark = pytest.mark.integration
 
 
-async def test_serve_bootstrap_and_publish(stack_settings: Settings, tmp_path: Path) -> None:
+async def test_serve_bootstrap_and_publish(stack_settings: Settings, tmp_path: Path, store_url: str) -> None:
     settings = stack_settings.model_copy(update={"data_dir": tmp_path})
     env = settings_env(settings, METERLINE_STRIPE_WEBHOOK_SECRET="whsec_proc_test")
+    sqlite = store_url.startswith("sqlite")
+    if sqlite:  # the default store, <data_dir>/billing.db (store_url's own file)
+        env.pop("METERLINE_API_DATABASE_URL", None)
+    else:
+        env["METERLINE_API_DATABASE_URL"] = store_url
     out = subprocess.run(
         [sys.executable, "-m", "streams.cli.main", "api", "bootstrap", "--name", "Proc Co", "--owner", "pat", "--json"],
         env=env,
@@ -32,7 +38,7 @@ async def test_serve_bootstrap_and_publish(stack_settings: Settings, tmp_path: P
         check=True,
     )
     boot = json.loads(out.stdout)
-    assert (tmp_path / "billing.db").exists()
+    assert (tmp_path / "billing.db").exists() == sqlite
     port = free_port()
     proc = Proc(["api", "serve", "--port", str(port)], env, tmp_path / "api.log")
     base = f"http://127.0.0.1:{port}"
