@@ -138,6 +138,8 @@ def register_agents(w: Wiring, sinks: WarehouseSinks | None) -> None:
 
     unassigned_since = [time.monotonic()]
 
+    reported: set[tuple[str, int]] = set()
+
     async def report_lag() -> None:
         consumer = app.consumer
         assignment = consumer.assignment()
@@ -157,5 +159,11 @@ def register_agents(w: Wiring, sinks: WarehouseSinks | None) -> None:
                 continue
             if high is not None:
                 w.metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(max(0, high - (committed or 0)))
+                reported.add((tp.topic, tp.partition))
+        # A partition that moved to another worker is no longer this worker's lag: its last value would
+        # otherwise stay exported for ever (and read as a backlog nobody is working on).
+        for topic, partition in reported - {(tp.topic, tp.partition) for tp in assignment}:
+            w.metrics.consumer_lag.remove(topic, str(partition))
+            reported.discard((topic, partition))
 
     app.timer(5.0)(report_lag)
