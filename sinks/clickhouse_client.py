@@ -21,6 +21,18 @@ from sinks.errors import SinkUnavailable
 WAREHOUSE_INFO = Path("warehouse") / "warehouse.json"
 HTTP_POOL_SIZE = 32
 
+#: Server settings of an in-process chDB engine. ClickHouse sizes its caches for a dedicated server
+#: (5 GiB each for marks and skip-index marks, ...); in a worker they would grow beside the process's
+#: own memory as settlement reads the tables. These bounds hold the marks of far more data than a
+#: worker's embedded warehouse keeps; a ClickHouse server keeps its own configuration.
+EMBEDDED_SERVER_SETTINGS = {
+    "mark_cache_size": 64 << 20,
+    "index_mark_cache_size": 16 << 20,
+    "primary_index_cache_size": 64 << 20,
+    "query_condition_cache_size": 16 << 20,
+    "compiled_expression_cache_size": 32 << 20,
+}
+
 
 def _pid_alive(pid: int) -> bool:
     try:
@@ -60,6 +72,7 @@ def connect(dsn: str, *, data_dir: Path, database: str | None = None, **kwargs: 
                 )
             path.mkdir(parents=True, exist_ok=True)
             kwargs.pop("autogenerate_session_id")
+            kwargs.setdefault("chdb_options", {k: str(v) for k, v in EMBEDDED_SERVER_SETTINGS.items()})
             return clickhouse_connect.get_client(dsn=f"chdb://{path}", **kwargs)
         parsed = urlparse(dsn)
         if parsed.scheme not in ("http", "https", "clickhouse", "clickhouses"):
