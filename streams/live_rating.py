@@ -21,7 +21,7 @@ from rating.aggregation import Sample
 from rating.ai_costs import ai_request_cost
 from rating.catalog.model import MeteredRule
 from rating.money import ZERO
-from rating.quota import Alert, QuotaState, new_alerts, quota_state, rate_delta
+from rating.quota import EIGHTY, Alert, QuotaState, new_alerts, quota_state, rate_delta
 from schemas.events import AcceptedEvent
 from streams.live_gauge import fold_readings
 from streams.live_resolve import Resolved, Resolver
@@ -134,12 +134,37 @@ def rate_batch(
         )
         out.quotas.append(quota_state(t.billed, g.metric, t.period, g.rule, t.tier.rate_limit_per_minute, after, now))
         raised = slot.get("alerted", ())
-        alerts = new_alerts(t.billed, g.metric, t.period, g.rule, before, after, now, raised)
+        alerts = (
+            new_alerts(t.billed, g.metric, t.period, g.rule, before, after, now, raised)
+            if after >= _first_threshold(g.rule)
+            else ()
+        )
         if alerts:
             slot["alerted"] = [*raised, *(a.kind for a in alerts)]
             out.alerts.extend(alerts)
         entry[slot_key] = slot
     return out
+
+
+_thresholds: dict[int, tuple[MeteredRule, Decimal]] = {}
+_NEVER = Decimal("Infinity")
+
+
+def _first_threshold(rule: MeteredRule) -> Decimal:
+    """The least usage at which ``new_alerts`` could raise anything under ``rule`` (most groups of a
+    step are below it, and skip the call)."""
+    hit = _thresholds.get(id(rule))
+    if hit is not None and hit[0] is rule:
+        return hit[1]
+    if not rule.entitled:
+        first = Decimal("1e-30")  # any use at all
+    else:
+        points = [rule.hard_cap, rule.fair_use_alert]
+        if rule.included is not None and rule.included > 0:
+            points.append(rule.included * EIGHTY)
+        first = min((p for p in points if p is not None), default=_NEVER)
+    _thresholds[id(rule)] = (rule, first)  # the rule is kept, so its id is never reused meanwhile
+    return first
 
 
 def _order(g: _Group) -> tuple[datetime, int]:

@@ -156,10 +156,12 @@ def test_two_workers_one_killed_then_back(world: Settings) -> None:
         port = free_port()
     wh = Warehouse(data_dir=s.data_dir, chdb_path=s.data_dir / "clickhouse", port=port)
     wh.start(timeout=60)  # both workers share the data directory's chDB through the bridge
+    started: list[Proc] = []
     try:
         sim = simulate(12, demo_period(datetime.now(UTC)), users=60, orgs=10)
         a, port_a = start_worker(s, s.data_dir / "a.log", worker_id="wa", **_env(s))
         b, port_b = start_worker(s, s.data_dir / "b.log", worker_id="wb", **_env(s))
+        started += [a, b]
         for proc, p in ((a, port_a), (b, port_b)):
             wait_until(partial(_up, p), 120, "workers up", proc)
         asyncio.run(send_simulation(s, sim))
@@ -167,12 +169,16 @@ def test_two_workers_one_killed_then_back(world: Settings) -> None:
         a.kill9()  # mid-stream: b takes over a's partitions after the session timeout
         wait_until(lambda: _caught_up(port_b, s), 300, "the survivor to catch up", b)
         a, port_a = start_worker(s, s.data_dir / "a.log", worker_id="wa", **_env(s))  # back: a rebalance
+        started.append(a)
         wait_until(lambda: _caught_up(port_a, s) and _caught_up(port_b, s), 300, "both caught up", a)
         _settled_after(port_b, b)
         for proc in (a, b):
             assert proc.terminate() == 0, proc.tail()
         _close_and_check(s, sim)
     finally:
+        for proc in started:  # a failed wait must not leave workers running past the test
+            if proc.alive():
+                proc.kill9()
         wh.stop()
 
 
