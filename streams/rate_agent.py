@@ -142,14 +142,16 @@ def register_rating(
             for ev in decode_rows(e.value or b""):
                 accounts.setdefault(ev.account_id, partition)
                 events.append(ev)
+        by_partition: dict[int, list[str]] = {}
+        for account, partition in accounts.items():
+            by_partition.setdefault(partition, []).append(account)
         store = table.data
         states: dict[str, dict[str, Any] | None] = {}
         for partition, carrier in carriers.items():
             with acting_as(carrier):
-                for account, p in accounts.items():
-                    if p == partition:
-                        cached = entries.get(account)
-                        states[account] = cached if cached is not None else _entry(store.get(account.encode()))
+                for account in by_partition[partition]:
+                    cached = entries.get(account)
+                    states[account] = cached if cached is not None else _entry(store.get(account.encode()))
         now = datetime.now(UTC)
         out = rate_batch(events, states, resolver, now)
 
@@ -160,8 +162,9 @@ def register_rating(
         changelog: list[Record] = []
         for partition, carrier in carriers.items():
             with acting_as(carrier):
-                for account, entry in out.states.items():
-                    if accounts[account] == partition:
+                for account in by_partition[partition]:
+                    entry = out.states.get(account)
+                    if entry is not None:
                         key, value = account.encode(), orjson.dumps(entry)
                         store[key] = value
                         changelog.append((partition, key, value))
