@@ -23,11 +23,14 @@ def test_dashboard_queries_only_metrics_the_worker_exports() -> None:
     from streams.metrics import WorkerMetrics
 
     exported = {m.name for m in WorkerMetrics().registry.collect()}
-    dash = json.loads((ROOT / "deploy/grafana/dashboards/meterline-ingest.json").read_text())
-    exprs = " ".join(t["expr"] for p in dash["panels"] for t in p["targets"])
-    for name in set(re.findall(r"meterline_[a-z_]+", exprs)):
-        base = re.sub(r"_(total|bucket|sum|count)$", "", name)
-        assert base in exported, f"dashboard uses {name}, not exported by the worker"
+    dashboards = sorted((ROOT / "deploy/grafana/dashboards").glob("*.json"))
+    assert len(dashboards) >= 2  # ingest; rating, settlement and Stripe
+    for path in dashboards:
+        dash = json.loads(path.read_text())
+        exprs = " ".join(t["expr"] for p in dash["panels"] for t in p["targets"])
+        for name in set(re.findall(r"meterline_[a-z_]+", exprs)):
+            base = re.sub(r"_(total|bucket|sum|count)$", "", name)
+            assert base in exported, f"{path.name} uses {name}, not exported by the worker"
 
 
 def test_readme_settings_exist() -> None:
