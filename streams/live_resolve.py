@@ -4,7 +4,8 @@ Resolving an event costs a few history and catalog look-ups, paid per event it w
 live stage. Within an hour the answer rarely changes, so it is cached per account (the organization,
 then the user) and hour when the answer at the hour's first and last millisecond is the same: ``at`` returns the latest
 version in effect, so equal ends mean no version, billability, period or catalog change in between.
-An hour with a change inside is resolved per event. Any new subscription record clears the cache.
+An hour with a change inside is resolved per event. A new subscription record of an account makes
+that account's cached hours stale (the others stay).
 """
 
 from __future__ import annotations
@@ -50,16 +51,15 @@ class Resolved:
 class Resolver:
     def __init__(self, registry: SubscriptionRegistry, catalog: Catalog) -> None:
         self._registry, self._catalog = registry, catalog
-        # (account, hour) -> the account's terms all hour; None: they change inside the hour;
-        # False: an organization not billable all hour (its members are billed themselves).
-        self._cache: dict[tuple[str, int], Resolved | bool | None] = {}
-        self._generation = -1
+        # (account, hour) -> (the account's terms all hour, the registry generation they were read at);
+        # None: they change inside the hour; False: an organization not billable all hour (its members
+        # are billed themselves).
+        self._cache: dict[tuple[str, int], tuple[Resolved | bool | None, int]] = {}
 
     def resolve(self, org_id: str | None, user_id: str, ts_ms: int) -> Resolved:
         """DESIGN §4: the organization's terms while it is billable, else the user's own."""
-        if self._generation != self._registry.generation or len(self._cache) > MAX_CACHED:
+        if len(self._cache) > MAX_CACHED:
             self._cache.clear()
-            self._generation = self._registry.generation
         if org_id:
             org = self._cached(org_id, True, ts_ms)
             if org is not None:
@@ -71,16 +71,18 @@ class Resolver:
     def _cached(self, account: str, org: bool, ts_ms: int) -> Resolved | None:
         hour = ts_ms // HOUR_MS
         key = (account, hour)
-        try:
-            cached = self._cache[key]
-        except KeyError:
+        hit = self._cache.get(key)
+        # A new version of this account (put later, any effective time) makes what was cached stale.
+        if hit is None or hit[1] < self._registry.changed_at(account):
             first = self._at(account, org, hour * HOUR_MS)
             last = self._at(account, org, hour * HOUR_MS + HOUR_MS - 1)
+            cached: Resolved | bool | None
             if first is None or last is None:
                 cached = False if first is last else None
             else:
                 cached = first if first.same_terms(last) else None
-            self._cache[key] = cached
+            hit = self._cache[key] = (cached, self._registry.generation)
+        cached = hit[0]
         if cached is False:
             return None
         return cached if isinstance(cached, Resolved) else self._at(account, org, ts_ms)

@@ -51,14 +51,21 @@ class SubscriptionRegistry:
         self._versions: dict[str, dict[tuple[datetime, int], SubscriptionVersion]] = {}
         self._histories: dict[str, SubscriptionHistory] = {}
         self.ready = asyncio.Event()
-        #: Bumped by every ``apply``: caches of resolved versions (the live stage's) compare it.
+        #: Bumped by every ``apply``; ``changed_at`` says when an account last changed, so caches of
+        #: resolved versions (the live stage's) drop only that account's entries.
         self.generation = 0
+        self._changed_at: dict[str, int] = {}
 
     def apply(self, versions: list[SubscriptionVersion]) -> None:
+        self.generation += 1
         for v in versions:
             self._versions.setdefault(v.account_id, {})[(v.effective_from, v.version)] = v
             self._histories.pop(v.account_id, None)
-        self.generation += 1
+            self._changed_at[v.account_id] = self.generation
+
+    def changed_at(self, account_id: str) -> int:
+        """The ``generation`` of the account's last change (0: never had a version)."""
+        return self._changed_at.get(account_id, 0)
 
     def history(self, account_id: str) -> SubscriptionHistory | None:
         if account_id not in self._versions:

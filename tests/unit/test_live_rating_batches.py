@@ -190,7 +190,7 @@ def test_after_a_downgrade_the_lower_quota_alerts_once() -> None:
     assert live.used("u3", "u3|2026-11|api_calls") == D(50_006)
 
 
-def test_a_version_put_later_clears_the_resolver_cache() -> None:
+def test_a_version_put_later_makes_the_cached_terms_stale() -> None:
     live = Live(version("u5", "free", T0, 1))
     at = T0 + timedelta(days=2, hours=3)
     live.rate([event(1, "u5", "api_calls", at)])
