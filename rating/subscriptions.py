@@ -101,11 +101,14 @@ def billing_account(
 
     Returns the account and the organization's version when the organization is billed (the user's
     version must be looked up by the caller otherwise)."""
-    if org_id and org_history is not None:
-        v = org_history.at(at)
-        if v is not None and v.status in BILLABLE_STATUSES:
-            return org_id, v
-    return user_id, None
+    v = billable_org_version(org_history, at) if org_id else None
+    return (org_id, v) if org_id and v is not None else (user_id, None)
+
+
+def billable_org_version(org_history: SubscriptionHistory | None, at: datetime) -> SubscriptionVersion | None:
+    """The organization's version at ``at`` if it bills its members' usage then (DESIGN §4), else None."""
+    v = org_history.at(at) if org_history is not None else None
+    return v if v is not None and v.status in BILLABLE_STATUSES else None
 
 
 def free_version(account_id: str, kind: Literal["user", "org"], anchor: date) -> SubscriptionVersion:

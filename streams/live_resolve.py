@@ -16,7 +16,7 @@ from rating.catalog.loader import Catalog
 from rating.catalog.model import CatalogVersion, MeteredRule, Tier
 from rating.periods import HOUR_MS, period_containing
 from rating.settle import tier_name
-from rating.subscriptions import BILLABLE_STATUSES, SubscriptionVersion, rated_tier
+from rating.subscriptions import SubscriptionVersion, billable_org_version, rated_tier
 from schemas.events import epoch_ms, from_epoch_ms
 from streams.subscription_registry import SubscriptionRegistry
 
@@ -91,10 +91,10 @@ class Resolver:
         """The account's terms at ``ts_ms``; None for an organization that is not billable then."""
         at = from_epoch_ms(ts_ms)
         if org:
-            h = self._registry.history(account)
-            version = h.at(at) if h is not None else None
-            if version is None or version.status not in BILLABLE_STATUSES:
+            billable = billable_org_version(self._registry.history(account), at)
+            if billable is None:
                 return None
+            version = billable
         else:
             version = self._registry.version_at(account, "user", at)
         cat = self._catalog.at(at)
