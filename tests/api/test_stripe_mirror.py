@@ -42,6 +42,7 @@ from streams.settings import Settings
 from streams.store.models import StripeOutboxRow, Subscription
 from streams.store.stripe_mirror import StripeMirrorRelay
 from tests.api.conftest import Api, stripe_event
+from tests.support.stripe_forms import Call, decode_form
 
 NOW = datetime(2026, 6, 10, 12, tzinfo=UTC)
 END = datetime(2026, 7, 10, tzinfo=UTC)
@@ -153,37 +154,6 @@ def test_changes_and_keys_round_trip() -> None:
 
 
 @dataclass
-class Call:
-    method: str
-    path: str
-    params: dict[str, Any]
-    idempotency_key: str | None
-    status: int
-
-
-def _nest(pairs: list[tuple[str, str]]) -> dict[str, Any]:
-    """Stripe's form encoding back to data: ``items[0][price]=x`` -> ``{"items": [{"price": "x"}]}``."""
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        m = re.fullmatch(r"([^\[]+)((?:\[[^\]]*\])*)", key)
-        assert m, key
-        path = [m.group(1), *re.findall(r"\[([^\]]*)\]", m.group(2))]
-        node = out
-        for name in path[:-1]:
-            node = node.setdefault(name, {})
-        node[path[-1]] = value
-    return dict(_lists(out))
-
-
-def _lists(node: Any) -> Any:
-    if isinstance(node, dict):
-        if node and all(k.isdigit() for k in node):
-            return [_lists(node[k]) for k in sorted(node, key=int)]
-        return {k: _lists(v) for k, v in node.items()}
-    return node
-
-
-@dataclass
 class StripeRecorder(stripe.HTTPClient):
     catalog: CatalogVersion
     calls: list[Call] = field(default_factory=list)
@@ -211,7 +181,7 @@ class StripeRecorder(stripe.HTTPClient):
     ) -> tuple[Any, int, Any]:
         parts = urlsplit(url)
         body = post_data.decode() if isinstance(post_data, bytes) else (post_data or "")
-        params = _nest(parse_qsl(parts.query if method == "get" else body, keep_blank_values=True))
+        params = decode_form(parse_qsl(parts.query if method == "get" else body, keep_blank_values=True))
         key = dict(headers or {}).get("Idempotency-Key")
         fault = next((f for (m, p), f in self.faults.items() if m == method and parts.path.startswith(p) and f), None)
         if fault is not None and fault[0] != 0:

@@ -14,7 +14,6 @@ import copy
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -37,42 +36,11 @@ from sinks.stripe_catalog import (
 )
 from streams.cli.main import main
 from streams.settings import Settings
+from tests.support.stripe_forms import Call, decode_form
 
 pytestmark = pytest.mark.integration
 COLLECTIONS = {"/v1/billing/meters": "meters", "/v1/products": "products", "/v1/prices": "prices"}
 FAST = RetryPolicy(initial=0.001, maximum=0.01, max_attempts=6)
-
-
-@dataclass
-class Call:
-    method: str
-    path: str
-    params: dict[str, Any]
-    idempotency_key: str | None
-    status: int
-
-
-def _nest(pairs: list[tuple[str, str]]) -> dict[str, Any]:
-    """Stripe's form encoding back to data: ``recurring[meter]=x`` -> ``{"recurring": {"meter": "x"}}``."""
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        m = re.fullmatch(r"([^\[]+)((?:\[[^\]]*\])*)", key)
-        assert m, key
-        path = [m.group(1), *re.findall(r"\[([^\]]*)\]", m.group(2))]
-        node = out
-        for name in path[:-1]:
-            node = node.setdefault(name, {})
-        node[path[-1]] = value
-    nested: dict[str, Any] = _lists(out)
-    return nested
-
-
-def _lists(node: Any) -> Any:
-    if isinstance(node, dict):
-        if node and all(k.isdigit() for k in node):
-            return [_lists(node[k]) for k in sorted(node, key=int)]
-        return {k: _lists(v) for k, v in node.items()}
-    return node
 
 
 def _merge(base: dict[str, Any], update: dict[str, Any]) -> None:
@@ -122,7 +90,7 @@ class Recorder(stripe.HTTPClient):
     ) -> tuple[Any, int, Any]:
         parts = urlsplit(url)
         body = post_data.decode() if isinstance(post_data, bytes) else (post_data or "")
-        params = _nest(parse_qsl(parts.query if method == "get" else body, keep_blank_values=True))
+        params = decode_form(parse_qsl(parts.query if method == "get" else body, keep_blank_values=True))
         key = dict(headers or {}).get("Idempotency-Key")
         for code, left in self.faults.items():
             if method == "post" and left > 0:
