@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -44,14 +44,6 @@ class _Group:
     terms: Resolved
     rule: MeteredRule
     events: list[AcceptedEvent] = field(default_factory=list)
-
-    @property
-    def billed(self) -> str:
-        return self.terms.billed
-
-    @property
-    def period(self) -> str:
-        return self.terms.period
 
     @property
     def order(self) -> tuple[datetime, int]:
@@ -87,11 +79,12 @@ def rate_batch(
 
     out = LiveOutputs()
     rated_at = now.isoformat()
+    oldest_live = _period_key(now - LIVE_PERIODS_SPAN)
     ordered = groups.values() if len({g.order for g in groups.values()}) < 2 else sorted(groups.values(), key=_order)
     for g in ordered:
         entry = out.states.get(g.routing)
         if entry is None:
-            entry = out.states[g.routing] = dict(states.get(g.routing) or {})
+            entry = out.states[g.routing] = _pruned(states.get(g.routing) or {}, oldest_live)
         t = g.terms
         slot_key = f"{t.billed}|{t.period}|{g.metric}"
         slot = dict(entry.get(slot_key) or {})
@@ -221,6 +214,20 @@ def _int(v: Any) -> int:
         return 0
 
 
-def prune(entry: dict[str, Any], keep_periods: set[str]) -> dict[str, Any]:
-    """Drop slots of periods no longer live (settlement owns them)."""
-    return {k: v for k, v in entry.items() if k.split("|")[1] in keep_periods}
+#: How far back a period can still take usage: events up to 35 days late (``max_event_age_days``) into a
+#: period of up to 31 days, with room to spare. Slots of periods that started earlier are dropped from
+#: an entry (settlement owns them), so an account's entry holds two or three periods, not its history.
+LIVE_PERIODS_SPAN = timedelta(days=75)
+#: Slots an entry may hold before it is checked for old periods (five metrics, two periods).
+_PRUNE_ABOVE = 10
+
+
+def _period_key(at: datetime) -> str:
+    return f"{at.year:04d}-{at.month:02d}"  # the ``YYYY-MM`` of a period's start, as slot keys carry it
+
+
+def _pruned(entry: dict[str, Any], oldest_live: str) -> dict[str, Any]:
+    """A copy of ``entry`` without the slots of periods that started before the month ``oldest_live``."""
+    if len(entry) <= _PRUNE_ABOVE:
+        return dict(entry)
+    return {k: v for k, v in entry.items() if k.rsplit("|", 2)[1] >= oldest_live}

@@ -223,3 +223,14 @@ def test_folded_gauge_keeps_the_exact_average_of_readings_in_time_order(values: 
     assert abs(twa - exact) < D("1e-12")
     assert held == readings[-1].value
     assert len(slot["samples"]) < FOLD_AT  # bounded, however many readings came
+
+
+def test_an_entry_drops_the_slots_of_periods_that_can_no_longer_take_usage() -> None:
+    live = Live(version("u8", "standard", T0 - timedelta(days=200), 1))
+    metrics = ["api_calls", "ai_requests", "premium_feature", "active_user", "storage_gb"]
+    # Periods that ended in June and July: settled long ago.
+    old = {f"u8|{p}|{m}": {"used": "5"} for p in ("2026-05", "2026-06") for m in metrics}
+    last = {f"u8|2026-10|{m}": {"used": "7"} for m in metrics}  # late usage may still arrive
+    live.table["u8"] = orjson.dumps({**old, **last})
+    live.rate([event(1, "u8", "api_calls", NOW - timedelta(hours=1))])
+    assert sorted(k.split("|")[1] for k in orjson.loads(live.table["u8"])) == ["2026-10"] * 5 + ["2026-11"]
