@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from schemas.events import epoch_ms
 from streams.subscription_registry import decode_subscription
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ def provisional_rows(value: bytes, partition: int, offset: int) -> list[bytes]:
             ln: dict[str, Any] = orjson.loads(raw)
             times = rated_times.get(ln["rated_at"])
             if times is None:
-                rated_ms = int(datetime.fromisoformat(ln["rated_at"]).astimezone(UTC).timestamp() * 1000)
+                rated_ms = epoch_ms(datetime.fromisoformat(ln["rated_at"]).astimezone(UTC))
                 times = rated_times[ln["rated_at"]] = (
                     _ch_time(rated_ms - rated_ms % 3_600_000)[:19],
                     _ch_time(rated_ms),
