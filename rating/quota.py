@@ -14,8 +14,8 @@ from decimal import Decimal
 from typing import Literal
 
 from rating.catalog.model import MeteredRule
+from rating.errors import RatingError
 from rating.money import ZERO
-from rating.pricing import metric_charge
 
 AlertKind = Literal["quota_80", "quota_100", "hard_cap", "not_entitled", "fair_use"]
 EIGHTY = Decimal("0.8")
@@ -36,7 +36,9 @@ class QuotaState:
     rate_limit_per_minute: int
     as_of: datetime
 
-    def to_record(self) -> dict[str, object]:
+    def to_record(self, as_of: str | None = None) -> dict[str, object]:
+        """The ``billing.quota-state`` record; ``as_of``: the time as text, when the caller has it already."""
+
         def text(d: Decimal | None) -> str | None:
             return None if d is None else f"{d.normalize():f}"
 
@@ -52,7 +54,7 @@ class QuotaState:
             "hard_capped": self.hard_capped,
             "entitled": self.entitled,
             "rate_limit_per_minute": self.rate_limit_per_minute,
-            "as_of": self.as_of.isoformat(),
+            "as_of": as_of or self.as_of.isoformat(),
         }
 
 
@@ -140,7 +142,23 @@ class RatedDelta:
 
 
 def rate_delta(rule: MeteredRule, before: Decimal, after: Decimal) -> RatedDelta:
-    a, b = metric_charge(rule, before), metric_charge(rule, after)
-    return RatedDelta(
-        after - before, b.included - a.included, b.billable - a.billable, b.unit_price, b.amount - a.amount
-    )
+    """``metric_charge(rule, after)`` less ``metric_charge(rule, before)``, field by field.
+
+    The live stage calls this for every account, metric and step, so it computes the two charges
+    inline (the same arithmetic as ``metric_charge``, tested equal) instead of building them.
+    """
+    if before < 0 or after < 0:
+        raise RatingError(f"negative quantity {min(before, after)}")
+    if not rule.entitled:
+        return RatedDelta(after - before, ZERO, ZERO, ZERO, ZERO)
+    cap, inc = rule.hard_cap, rule.included
+    price = rule.unit_price or ZERO
+    priced = price > 0
+    charges = []
+    for q in (before, after):
+        usable = q if cap is None or not cap < q else cap  # min(q, cap), keeping min's choice on ties
+        included = usable if inc is None or not inc < usable else inc
+        billable = usable - included if priced else ZERO
+        charges.append((included, billable, billable * price))
+    (inc_a, bill_a, amt_a), (inc_b, bill_b, amt_b) = charges
+    return RatedDelta(after - before, inc_b - inc_a, bill_b - bill_a, price, amt_b - amt_a)

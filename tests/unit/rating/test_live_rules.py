@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from rating.aggregation import GaugeState, LatestState, MaxState, Sample, SumState, UniqueState
 from rating.ai_costs import ai_request_cost
 from rating.catalog.loader import load_catalog
+from rating.catalog.model import MeteredRule
+from rating.pricing import metric_charge
 from rating.quota import new_alerts, quota_state, rate_delta
 
 D = Decimal
@@ -101,6 +103,30 @@ def test_deltas_add_up_to_rating_the_period_at_once(batches: list[int]) -> None:
         assert d.amount >= 0
     whole = rate_delta(rule, D(0), used)
     assert (amount, billable) == (whole.amount, whole.billable)
+
+
+amounts = st.one_of(st.none(), st.decimals(0, 1000, places=2))
+
+
+@given(
+    st.booleans(),
+    amounts,
+    amounts,
+    amounts,
+    st.decimals(0, 2000, places=3),
+    st.decimals(0, 2000, places=3),
+)
+def test_rate_delta_is_the_difference_of_two_metric_charges(
+    entitled: bool, included: Decimal | None, cap: Decimal | None, price: Decimal | None, a: Decimal, b: Decimal
+) -> None:
+    rule = MeteredRule(entitled=entitled, included=included, hard_cap=cap, unit_price=price)
+    before, after = min(a, b), max(a, b)
+    d, x, y = rate_delta(rule, before, after), metric_charge(rule, before), metric_charge(rule, after)
+    expected = (after - before, y.included - x.included, y.billable - x.billable, y.amount - x.amount)
+    got = (d.quantity, d.included, d.billable, d.amount)
+    assert got == expected
+    assert [str(v) for v in got] == [str(v) for v in expected]  # the same digits, as lines print them
+    assert d.unit_price == (y.unit_price if entitled else 0)
 
 
 def test_ai_request_cost() -> None:
