@@ -13,80 +13,29 @@ import argparse
 import asyncio
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, date, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+from common import (
+    Scrape,
+    accounts,
+    buckets,
+    events,
+    labelled,
+    peak_rss_mib,
+    produce,
+    quantile,
+    start_workers,
+    stop_workers,
+)
 
-from ingest import peak_rss_mib, produce  # noqa: E402
-
-from rating.subscriptions import SubscriptionVersion  # noqa: E402
-from streams.kafka_admin import ensure_topics  # noqa: E402
-from streams.metrics import read_metrics  # noqa: E402
-from streams.settings import load_settings  # noqa: E402
-from streams.subscriptions_publish import publish_subscriptions  # noqa: E402
-from streams.topics import EVENTS  # noqa: E402
-
-TIERS = ["free", "standard", "enterprise"]
-HIST = "meterline_event_to_quota_seconds_bucket"
-
-
-def accounts() -> list[SubscriptionVersion]:
-    start = datetime(2026, 10, 1, tzinfo=UTC)
-    subs = [
-        SubscriptionVersion(
-            account_id=f"o{i}",
-            account_kind="org",
-            tier=TIERS[i % 3],
-            anchor=date(2026, 10, 1),
-            effective_from=start,
-            version=1,
-        )
-        for i in range(500)
-    ]
-    subs += [
-        SubscriptionVersion(
-            account_id=f"u{i}",
-            account_kind="user",
-            tier=TIERS[i % 2],
-            anchor=date(2026, 10, 1),
-            effective_from=start,
-            version=1,
-        )
-        for i in range(9500)
-    ]
-    return subs
-
-
-def buckets(m: dict[str, float]) -> dict[float, float]:
-    out = {}
-    for k, v in m.items():
-        if k.startswith(HIST):
-            le = k.split('le="')[1].split('"')[0]
-            out[float("inf") if le == "+Inf" else float(le)] = v
-    return out
-
-
-def quantile(q: float, before: dict[float, float], after: dict[float, float]) -> float:
-    diff = sorted((le, after[le] - before.get(le, 0)) for le in after)
-    total = diff[-1][1]
-    if total <= 0:
-        return float("nan")
-    rank, prev_le, prev_c = q * total, 0.0, 0.0
-    for le, c in diff:
-        if c >= rank:
-            if le == float("inf"):
-                return prev_le
-            return prev_le + (le - prev_le) * (rank - prev_c) / max(c - prev_c, 1e-9)
-        prev_le, prev_c = le, c
-    return diff[-1][0]
+from streams.kafka_admin import ensure_topics
+from streams.settings import load_settings
+from streams.subscriptions_publish import publish_subscriptions
+from streams.topics import EVENTS
 
 
 def main() -> int:
@@ -101,11 +50,12 @@ def main() -> int:
     prefix = f"rbench{uuid.uuid4().hex[:6]}."
     data = Path(tempfile.mkdtemp(prefix="meterline-rbench-"))
     s = load_settings().model_copy(update={"topic_prefix": prefix, "data_dir": data})
+    topic = s.topic(EVENTS)
     asyncio.run(ensure_topics(s))
     t = time.perf_counter()
     asyncio.run(publish_subscriptions(s, accounts()))
     print(f"published 10,000 subscriptions in {time.perf_counter() - t:.1f}s")
-    asyncio.run(produce(s.kafka_bootstrap, s.topic(EVENTS), s.topic_partitions, args.events, args.batch, "bl"))
+    asyncio.run(produce(s.kafka_bootstrap, topic, s.topic_partitions, events(args.events, "bl"), args.batch))
 
     roles = ["ingest", "rate", "sink"] if args.split else ["all"]
     base = 19_000 + random.randrange(900)
@@ -115,31 +65,17 @@ def main() -> int:
         "METERLINE_TOPIC_PREFIX": prefix,
         "METERLINE_DATA_DIR": str(data),
     }
-    procs = []
-    for i, role in enumerate(roles):
-        log = open(data / f"worker-{role}.log", "wb")  # noqa: SIM115
-        procs.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "streams.cli.main", "worker", "--role", role, "--metrics-port", str(base + i)],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=ROOT,
-            )
-        )
-    rate_port = base + roles.index("rate" if args.split else "all")
+    procs = start_workers(roles, roles, env, data, base)
+    rater = Scrape([base + roles.index("rate" if args.split else "all")])
     try:
-        while read_metrics(rate_port).get("meterline_rated_events_total", 0) == 0:
-            if any(p.poll() is not None for p in procs):
-                raise SystemExit(f"a worker died: see {data}")
-            time.sleep(0.05)
+        rater.wait_started(procs, data)
         t0 = time.perf_counter()
-        while read_metrics(rate_port).get("meterline_rated_events_total", 0) < args.events:
+        while rater.get("meterline_rated_events_total") < args.events:
             time.sleep(0.5)
         rated = args.events / (time.perf_counter() - t0)
         mode = "3 processes (ingest, rate, sink)" if args.split else "1 worker process"
         print(f"ingest -> live rating, 10,000 accounts: {rated:,.0f} events/s ({mode}, backlog {args.events:,})")
-        m = read_metrics(rate_port)
+        m = rater.all()
         steps = m.get("meterline_rate_batch_events_count", 0)
         lines = m.get("meterline_rated_lines_total", 0)
         print(
@@ -147,26 +83,22 @@ def main() -> int:
             f"each; rated lines and quota states: {lines / max(args.events, 1):.2f} per event"
         )
 
-        before = buckets(read_metrics(rate_port))
+        before = buckets(rater.all())
         n = int(args.rate * args.latency_seconds)
-        asyncio.run(produce(s.kafka_bootstrap, s.topic(EVENTS), s.topic_partitions, n, 50, "lat", rate=args.rate))
-        while read_metrics(rate_port).get("meterline_rated_events_total", 0) < args.events + n:
+        asyncio.run(produce(s.kafka_bootstrap, topic, s.topic_partitions, events(n, "lat"), 50, rate=args.rate))
+        while rater.get("meterline_rated_events_total") < args.events + n:
             time.sleep(0.5)
-        after = buckets(read_metrics(rate_port))
-        m = read_metrics(rate_port)
+        m = rater.all()
+        after = buckets(m)
         rss = {r: peak_rss_mib(p.pid) for r, p in zip(roles, procs, strict=True)}
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            p.wait(60)
+        stop_workers(procs)
     print(
         f"event-to-quota-state latency at {args.rate:,.0f} events/s offered (envelopes of 50): "
         f"p50 {quantile(0.5, before, after) * 1000:,.0f} ms, p90 {quantile(0.9, before, after) * 1000:,.0f} ms, "
         f"p99 {quantile(0.99, before, after) * 1000:,.0f} ms"
     )
-    alerts = {k: v for k, v in m.items() if k.startswith("meterline_alerts_total")}
-    print(f"alerts raised: {sum(alerts.values()):,.0f}")
+    print(f"alerts raised: {sum(labelled(m, 'meterline_alerts_total').values()):,.0f}")
     print("peak RSS: " + ", ".join(f"{r} {v:,.0f} MiB" for r, v in rss.items()))
     return 0
 

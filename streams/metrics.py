@@ -74,6 +74,11 @@ class WorkerMetrics:
         )
 
         self.settlement_runs = Counter("meterline_settlement_runs", "Settlement runs", registry=r)
+        self.settlement_leader = Gauge(
+            "meterline_settlement_leader",
+            "1 on the worker of its group that settles (it holds partition 0 of usage.accepted), else 0",
+            registry=r,
+        )
         self.settlement_failures = Counter(
             "meterline_settlement_failures", "Settlement or Stripe runs that failed (retried next run)", registry=r
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -96,12 +97,20 @@ def register_settlement(
     registry: SubscriptionRegistry,
     settings: Settings,
     metrics: WorkerMetrics,
+    leads: Callable[[], bool] = lambda: True,
 ) -> None:
     """Settle (then report to Stripe) on a timer once the subscriptions are loaded; one run at a time,
-    off the event loop. A Stripe outage only delays reports: they are retried on the next run."""
+    off the event loop. A Stripe outage only delays reports: they are retried on the next run.
+
+    ``leads``: whether this worker is the one of its group that settles now. Every worker of the group
+    has the timer; settling is idempotent, so two runs at once (around a rebalance) are safe, but each
+    worker settling every hour would repeat all the work (and its Stripe calls) once per worker.
+    """
 
     async def settle_due() -> None:
-        if not registry.ready.is_set():
+        leading = leads()
+        metrics.settlement_leader.set(1 if leading else 0)
+        if not leading or not registry.ready.is_set():
             return
         now = datetime.now(UTC)
         started = asyncio.get_running_loop().time()

@@ -9,11 +9,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
+from faust.types import TP
 
 from rating.catalog.loader import load_catalog
 from sinks.clickhouse import RowSink
 from sinks.clickhouse_client import connect_clickhouse
 from sinks.migrations import migrate
+from streams import topics
 from streams.agents import WarehouseSinks, register_agents
 from streams.app import Wiring, build_wiring
 from streams.crash import EXIT_STORAGE, report_storage_problem, storage_problem
@@ -52,7 +54,13 @@ def prepare(settings: Settings) -> Wiring:
         )
         settler = build_settler(settings, client, catalog, registry, m)
         stripe_sync = build_stripe_sync(settings, client, catalog, registry) if settings.stripe_report else None
-        register_settlement(w.app, settler, stripe_sync, registry, settings, m)
+        # One worker of the group settles: the holder of partition 0 of usage.accepted (a sink or
+        # all-role group always reads it). After a rebalance its new holder takes over.
+        leader = TP(settings.topic(topics.ACCEPTED), 0)
+        app = w.app
+        register_settlement(
+            app, settler, stripe_sync, registry, settings, m, leads=lambda: leader in app.consumer.assignment()
+        )
     register_agents(w, sinks)
     register_subscriptions(w.app, settings, registry)
     if settings.worker_role in ("all", "rate"):

@@ -171,7 +171,17 @@ def test_two_workers_one_killed_then_back(world: Settings) -> None:
         a, port_a = start_worker(s, s.data_dir / "a.log", worker_id="wa", **_env(s))  # back: a rebalance
         started.append(a)
         wait_until(lambda: _caught_up(port_a, s) and _caught_up(port_b, s), 300, "both caught up", a)
-        _settled_after(port_b, b)
+        # One of the two settles (the holder of usage.accepted partition 0), not both; which one may
+        # change with the rebalance, so wait for runs of either: three, so one started after the
+        # catch-up even if both were mid-run then.
+        ports = (port_a, port_b)
+
+        def runs() -> float:
+            return sum(scrape(p).get("meterline_settlement_runs_total", 0) for p in ports)
+
+        before = runs()
+        wait_until(lambda: runs() >= before + 3, 180, "settled", b)
+        wait_until(lambda: sum(scrape(p).get("meterline_settlement_leader", 0) for p in ports) == 1, 60, "one leader")
         for proc in (a, b):
             assert proc.terminate() == 0, proc.tail()
         _close_and_check(s, sim)
