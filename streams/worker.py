@@ -20,6 +20,7 @@ from streams.agents import WarehouseSinks, register_agents
 from streams.app import Wiring, build_wiring
 from streams.crash import EXIT_STORAGE, report_storage_problem, storage_problem
 from streams.kafka_admin import ensure_topics
+from streams.memory import tune_allocator
 from streams.rate_agent import register_rating, register_subscriptions
 from streams.settings import Settings
 from streams.settle_job import build_settler, build_stripe_sync, register_settlement
@@ -70,6 +71,7 @@ def prepare(settings: Settings) -> Wiring:
 
 def run_worker(settings: Settings, loglevel: str = "warning") -> int:
     """Block running the worker until SIGTERM/SIGINT; offsets of unfinished batches stay uncommitted."""
+    tune_allocator()  # before the worker's threads and batches exist
     w = prepare(settings)
     w.metrics.serve(settings.metrics_port, settings.metrics_host)
     worker = faust.Worker(w.app, loglevel=loglevel, quiet=True)
