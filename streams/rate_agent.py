@@ -79,6 +79,12 @@ def register_subscriptions(app: faust.App, s: Settings, registry: SubscriptionRe
     app.task(crash_only(follow_subscriptions))
 
 
+#: Rated lines per ``usage.rated`` record (~450 bytes each). The ClickHouse sink takes up to
+#: ``sink_take_records`` records per insert and decodes every line: at 1,000 lines a record that was
+#: 400,000 lines (~180 MB raw, more decoded) held at once in a worker during a backlog.
+RATED_LINES_PER_RECORD = 200
+
+
 #: Decoded table entries kept between steps (about 1 KB each); beyond it the cache starts over.
 MAX_CACHED_ENTRIES = 200_000
 
@@ -178,7 +184,11 @@ def register_rating(
         ]
         futures = await sender.send(changelog_topic, changelog)
         futures += await sender.send(
-            rated_name, ((None, None, b"\n".join(out.rated[i : i + 1000])) for i in range(0, len(out.rated), 1000))
+            rated_name,
+            (
+                (None, None, b"\n".join(out.rated[i : i + RATED_LINES_PER_RECORD]))
+                for i in range(0, len(out.rated), RATED_LINES_PER_RECORD)
+            ),
         )
         futures += await sender.send(quota_name, quota_records)
         futures += await sender.send(alerts_name, ((None, a.account_id.encode(), _alert_json(a)) for a in out.alerts))
