@@ -80,8 +80,8 @@ def register_subscriptions(app: faust.App, s: Settings, registry: SubscriptionRe
 
 
 #: Rated lines per ``usage.rated`` record (~450 bytes each). The ClickHouse sink takes up to
-#: ``sink_take_records`` records per insert and decodes every line: at 1,000 lines a record that was
-#: 400,000 lines (~180 MB raw, more decoded) held at once in a worker during a backlog.
+#: ``sink_take_records`` records per insert and decodes every line: at 1,000 lines a record, one insert
+#: of a backlog held up to 400,000 lines at once (~180 MB raw, more decoded).
 RATED_LINES_PER_RECORD = 200
 
 
