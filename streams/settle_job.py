@@ -21,6 +21,7 @@ from sinks.settlement_store import SettlementStore
 from sinks.stripe_ledger import ClickHouseReportLedger
 from sinks.stripe_meter import StripeMeterReporter
 from streams.metrics import WorkerMetrics
+from streams.pacing import Pacer
 from streams.settings import Settings
 from streams.settlement import Settler
 from streams.stripe_invoicing import InvoicePusher
@@ -29,6 +30,9 @@ from streams.subscription_registry import SubscriptionRegistry
 
 log = logging.getLogger(__name__)
 
+#: The share of wall time a settlement run may take in a ``--role all`` worker (streams/pacing.py).
+ALL_ROLE_SETTLE_SHARE = 0.5
+
 
 def build_settler(
     settings: Settings,
@@ -36,7 +40,10 @@ def build_settler(
     catalog: Catalog,
     registry: SubscriptionRegistry,
     metrics: WorkerMetrics | None = None,
+    share: float = 1.0,
 ) -> Settler:
+    """``share``: of the wall time a run may take (streams/pacing.py); below 1 it pauses between pieces."""
+
     def on_difference(account: str, period: str, metric: str, difference: Any) -> None:
         if metrics is not None:
             metrics.settlement_differences.labels(metric).inc()
@@ -48,6 +55,7 @@ def build_settler(
         registry.accounts,
         grace=timedelta(hours=settings.settle_grace_hours),
         on_difference=on_difference,
+        pacer=Pacer(share),
     )
 
 

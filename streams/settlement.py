@@ -33,6 +33,7 @@ from rating.settle import (
 )
 from rating.subscriptions import SubscriptionHistory
 from sinks.settlement_store import EPOCH, SettlementStore
+from streams.pacing import Pacer
 
 log = logging.getLogger(__name__)
 HOUR = timedelta(hours=1)
@@ -42,6 +43,8 @@ VISIBILITY_MARGIN = timedelta(seconds=60)
 CHUNK_HOURS = 24
 #: Accounts re-rated or invoiced together: one read and one write per group, a month of hours in memory.
 ACCOUNTS_PER_BATCH = 250
+#: Routing accounts recomputed at once within a chunk of hours.
+RECOMPUTE_ACCOUNTS = 2_500
 
 
 def floor_hour(at: datetime) -> datetime:
@@ -79,13 +82,17 @@ class Settler:
         grace: timedelta = timedelta(hours=24),
         on_difference: Callable[[str, str, str, Decimal], None] | None = None,
         visibility_margin: timedelta = VISIBILITY_MARGIN,
+        pacer: Pacer | None = None,
     ) -> None:
-        """``subscribed``: every account with a subscription (they get invoices even without usage)."""
+        """``subscribed``: every account with a subscription (they get invoices even without usage).
+        ``pacer``: called after each chunk of hours and each group of accounts (unpaced by default)."""
         self._store, self._catalog, self._histories = store, catalog, histories
         self._subscribed, self._grace = subscribed, grace
         self._on_difference, self._margin = on_difference, visibility_margin
+        self._pace = pacer or Pacer()
 
     def settle(self, until: datetime, now: datetime) -> SettleResult:
+        self._pace.begin()
         cutoff = floor_hour(until)
         result = SettleResult(cutoff)
         last = self._store.last_run()
@@ -100,16 +107,23 @@ class Settler:
         hours = sorted(dirty)
         for i in range(0, len(hours), CHUNK_HOURS):
             chunk = hours[i : i + CHUNK_HOURS]
-            rows = self._recompute(chunk, dirty)
-            self._store.write_hourly(rows, now)
             result.windows += sum(len(dirty[h]) for h in chunk)
-            for r in rows:
-                p = account_period(r.account_id, self._histories, r.hour)
-                touched[(r.account_id, p.key)] = p
+            # By groups of routing accounts: an hour's rows come from its routing accounts' own events, so
+            # the groups are independent; smaller pieces bound memory and let a pacer pause between them.
+            for group in _groups(set().union(*(dirty[h] for h in chunk)), RECOMPUTE_ACCOUNTS):
+                part = {h: dirty[h] & group for h in chunk}
+                part = {h: accounts for h, accounts in part.items() if accounts}
+                rows = self._recompute(sorted(part), part)
+                self._store.write_hourly(rows, now)
+                for r in rows:
+                    p = account_period(r.account_id, self._histories, r.hour)
+                    touched[(r.account_id, p.key)] = p
+                self._pace()
         for period, accounts in _by_period(touched).items():
             result.accounts |= accounts
             for group in _groups(accounts):
                 self._rerate(group, period, now)
+                self._pace()
             for account in sorted(self._store.finalized_many(accounts, period.key)):
                 result.corrections += self._correct(account, period, now)
         result.finalized = self._finalize_due(prev_until, cutoff, now, result)
@@ -200,6 +214,7 @@ class Settler:
         for span, accounts in sorted(due.items()):
             for group in _groups(accounts):
                 done += self._finalize(sorted(group), spans[span], now, result)
+                self._pace()
         return done
 
     def _finalize(self, accounts: list[str], period: Period, now: datetime, result: SettleResult) -> list[str]:

@@ -3,6 +3,7 @@ invoices out, with amounts worked out by hand here (DESIGN §5 catalog)."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -17,6 +18,8 @@ from rating.catalog.loader import load_catalog
 from rating.subscriptions import SubscriptionVersion
 from sinks.migrations import migrate
 from sinks.settlement_store import SettlementStore
+from streams import settlement
+from streams.pacing import Pacer
 from streams.settlement import Settler, period_of
 from streams.subscription_registry import SubscriptionRegistry
 
@@ -223,3 +226,33 @@ def test_a_recomputed_hour_retracts_rows_it_no_longer_produces(world: World) -> 
         "WHERE account_id = 'late-sub' GROUP BY sub_version ORDER BY sub_version"
     ).result_rows
     assert [(v, Decimal(q), n) for v, q, n in rows] == [(1, Decimal(0), 0), (2, Decimal(9000), 3)]
+
+
+def test_a_paced_run_recomputing_one_account_at_a_time_settles_the_same(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settlement, "RECOMPUTE_ACCOUNTS", 1)
+    ticks = itertools.count()
+    slept: list[float] = []
+    pacer = Pacer(0.5, clock=lambda: float(next(ticks)), sleep=slept.append)
+    paced = Settler(
+        world.store,
+        load_catalog(),
+        world.registry.history,
+        world.registry.accounts,
+        visibility_margin=timedelta(0),
+        pacer=pacer,
+    )
+    at = datetime(2026, 10, 25, 3, tzinfo=UTC)
+    accounts = ["pace-1", "pace-2", "pace-3"]
+    for i, account in enumerate(accounts):
+        world.subscribe(account, "standard", SEPT)
+        world.insert(world.events(account, "api_calls", at + timedelta(minutes=i), [7, 8 + i]))
+    paced.settle(datetime(2026, 10, 26, tzinfo=UTC), datetime.now(UTC))
+    rows = world.client.query(
+        f"SELECT account_id, toString(sum(quantity)) FROM {DB}.usage_hourly FINAL "
+        "WHERE account_id LIKE 'pace-%' GROUP BY account_id ORDER BY account_id"
+    ).result_rows
+    assert [(a, Decimal(q)) for a, q in rows] == [("pace-1", 15), ("pace-2", 16), ("pace-3", 17)]
+    # A pause after each account's recompute (and each re-rate group): each as long as the piece (1 tick).
+    assert len(slept) >= len(accounts) + 1 and set(slept) == {1.0}
