@@ -3,8 +3,8 @@
 A worker moves records of hundreds of KB (Kafka fetches, JSON-lines batches, ClickHouse insert bodies)
 through several threads. With glibc's defaults each thread may grow an arena of its own (up to eight
 per core) and the mmap threshold rises after the first large frees, so freed batch buffers stay in the
-heap. Measured (bench/ingest.py, 600k events, two runs each): a ``--role all`` worker peaked at 1.17
-and 1.24 GiB with the defaults, 1.02 and 1.12 GiB with these settings, at the same speed. Environment
+heap. Measured (bench/ingest.py, 600k events, two runs each): a ``--role all`` worker peaked at 1,172
+and 1,238 MiB with the defaults, 1,018 and 1,121 MiB with these settings, at the same speed. Environment
 variables (``MALLOC_ARENA_MAX``, ``MALLOC_MMAP_THRESHOLD_``) set by an operator win.
 """
 
