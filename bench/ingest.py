@@ -113,7 +113,7 @@ class SettleWatch:
     event stored after that only once it is VISIBILITY_MARGIN old."""
 
     def __init__(self, scrape: Scrape, settlers: list[int]) -> None:
-        self.scrape, self.settlers = scrape, settlers  # settlers: indexes of the workers that settle
+        self.scrape, self.settlers = scrape, settlers  # settlers: the workers that may settle (one does)
         self.first_start: dict[int, float] = {}  # worker: the earliest its first run can have started
         self.polled = time.perf_counter()  # when the last scrape began
         self.each: list[dict[str, float]] = []
@@ -140,10 +140,11 @@ class SettleWatch:
         """Until a run saw every event stored by ``stored_by`` (a ``perf_counter`` time); the seconds waited."""
         t = time.perf_counter()
         self.poll()
-        while time.perf_counter() < t + timeout and len(self.first_start) < len(self.settlers):
-            time.sleep(1)  # a first run in progress may have begun early: wait for every worker's
+        # One worker of a group settles (the holder of usage.accepted partition 0): wait for a first run.
+        while time.perf_counter() < t + timeout and not self.first_start:
+            time.sleep(1)  # a first run in progress may have begun early: wait for it
             self.poll()
-        if len(self.first_start) == len(self.settlers) and min(self.first_start.values()) >= stored_by:
+        if self.first_start and min(self.first_start.values()) >= stored_by:
             return time.perf_counter() - t  # every run began once all was stored: the first settled all of it
         while time.perf_counter() < min(stored_by + VISIBILITY_MARGIN.total_seconds(), t + timeout):
             time.sleep(1)
