@@ -27,7 +27,6 @@ class Pacer:
             raise ValueError(f"share must be in (0, 1], not {share}")
         self._share, self._clock, self._sleep = share, clock, sleep
         self._mark = clock()
-        self.slept = 0.0
 
     def begin(self) -> None:
         self._mark = self._clock()
@@ -38,5 +37,4 @@ class Pacer:
         rest = (self._clock() - self._mark) * (1 - self._share) / self._share
         if rest > 0:
             self._sleep(rest)
-            self.slept += rest
         self._mark = self._clock()

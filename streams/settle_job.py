@@ -105,7 +105,7 @@ def register_settlement(
     registry: SubscriptionRegistry,
     settings: Settings,
     metrics: WorkerMetrics,
-    leads: Callable[[], bool] = lambda: True,
+    leads: Callable[[], bool],
 ) -> None:
     """Settle (then report to Stripe) on a timer once the subscriptions are loaded; one run at a time,
     off the event loop. A Stripe outage only delays reports: they are retried on the next run.
