@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal, get_args
 import msgspec
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from schemas.ids import EVENT_ID_PATTERN, EVENT_ID_RE_PATTERN, ID_PATTERN, ID_RE_PATTERN, MAX_ID
+
 #: Largest quantity one event may carry; larger is treated as a producer bug, not usage.
 MAX_QUANTITY = Decimal(10) ** 12
 #: Decimal places kept (ClickHouse ``Decimal(38, 9)``).
@@ -24,7 +26,6 @@ QUANTITY_SCALE = 9
 MAX_PROPERTIES = 64
 MAX_PROPERTY_KEY = 64
 MAX_PROPERTY_VALUE = 1024
-MAX_ID = 128
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -39,7 +40,8 @@ class Metric(enum.StrEnum):
 
 
 Scalar = str | int | float | bool | None
-_Id = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID)]
+_Id = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID, pattern=ID_RE_PATTERN)]
+_EventId = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID, pattern=EVENT_ID_RE_PATTERN)]
 _PropKey = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_PROPERTY_KEY)]
 _PropValue = Annotated[str, msgspec.Meta(max_length=MAX_PROPERTY_VALUE)] | int | float | bool | None
 _Props = Annotated[dict[_PropKey, _PropValue], msgspec.Meta(max_length=MAX_PROPERTIES)]
@@ -52,7 +54,7 @@ MetricName = Literal["api_calls", "ai_requests", "storage_gb", "premium_feature"
 class WireEvent(msgspec.Struct):
     """One event as it arrives, typed for msgspec's C decoder (structure and types only)."""
 
-    event_id: _Id
+    event_id: _EventId
     timestamp: datetime | int
     user_id: _Id
     metric: MetricName
@@ -92,13 +94,22 @@ class UsageEvent(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True, title="UsageEvent")
 
-    event_id: str = Field(min_length=1, max_length=MAX_ID, description="Unique per logical event; the dedupe key.")
+    event_id: str = Field(
+        min_length=1,
+        max_length=MAX_ID,
+        pattern=EVENT_ID_PATTERN,
+        description="Unique per logical event; the dedupe key. Printable ASCII, no space.",
+    )
     timestamp: datetime = Field(
         description="Event time: RFC 3339 with an offset, or epoch milliseconds; normalised to UTC."
     )
-    user_id: str = Field(min_length=1, max_length=MAX_ID, description="Who acted.")
+    user_id: str = Field(min_length=1, max_length=MAX_ID, pattern=ID_PATTERN, description="Who acted.")
     org_id: str | None = Field(
-        None, min_length=1, max_length=MAX_ID, description="Organization the user acted in, if any."
+        None,
+        min_length=1,
+        max_length=MAX_ID,
+        pattern=ID_PATTERN,
+        description="Organization the user acted in, if any.",
     )
     metric: Metric
     quantity: Decimal = Field(
@@ -112,7 +123,7 @@ class UsageEvent(BaseModel):
         Annotated[str, Field(min_length=1, max_length=MAX_PROPERTY_KEY)],
         Annotated[str, Field(max_length=MAX_PROPERTY_VALUE)] | int | float | bool | None,
     ] = Field(default_factory=dict, max_length=MAX_PROPERTIES, description="Flat string → scalar map.")
-    source: str = Field(min_length=1, max_length=MAX_ID, description="Emitting service.")
+    source: str = Field(min_length=1, max_length=MAX_ID, pattern=ID_PATTERN, description="Emitting service.")
 
     @field_validator("timestamp", mode="before")
     @classmethod

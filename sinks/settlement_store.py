@@ -401,7 +401,8 @@ class SettlementStore:
         at = ch_datetime(finalized_at)
         lines, headers, ids = [], [], []
         for inv, tier in invoices:
-            invoice_id = f"in_{inv.account_id}_{inv.period.key}"[:120]
+            # Never truncated (two long account ids would collide): at most 3 + 128 + 1 + 7 characters.
+            invoice_id = f"in_{inv.account_id}_{inv.period.key}"
             ids.append(invoice_id)
             doc = inv.to_document()
             doc["invoice_id"] = invoice_id
