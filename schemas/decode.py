@@ -243,7 +243,7 @@ def _classify(message: str) -> tuple[RejectReason, str]:
         return RejectReason.WRONG_TYPE, message
     if path == ".event_id":
         return RejectReason.INVALID_EVENT_ID, message
-    if path in (".user_id", ".org_id", ".source") and "matching regex" in message:
+    if path in (".user_id", ".org_id", ".source") and ("matching regex" in message or "of length" in message):
         return RejectReason.INVALID_ID, message
     if path == ".timestamp":
         return RejectReason.INVALID_TIMESTAMP, message

@@ -25,6 +25,7 @@ from starlette.applications import Starlette
 from starlette.types import Message
 
 from schemas.decode import DecodeLimits
+from schemas.ids import ID
 from streams.api.auth import Principal
 from streams.api.common import caller
 from streams.api.errors import ApiError
@@ -158,6 +159,8 @@ class _Scope:
         user, org = ev.get("user_id"), ev.get("org_id")
         if not isinstance(user, str) or (org is not None and not isinstance(org, str)):
             return None
+        if not ID.fullmatch(user) or (org is not None and not ID.fullmatch(org)):
+            return None  # never looked up (NUL breaks PostgreSQL): the decoder rejects it as invalid_id
         if not org:
             if self.who.kind == "user" and user == self.who.user_id:
                 return None
