@@ -96,6 +96,25 @@ async def test_nesting_ten_thousand_deep_is_a_400_on_usage_record(make_api: Call
         assert api.forwarded == []
 
 
+async def test_nesting_and_arrays_are_4xx_on_every_json_body(make_api: Callable[..., Any], tmp_path: Path) -> None:
+    async with make_api() as api:
+        h = {**api.as_user("ann"), "content-type": "application/json"}
+        for body in NESTED.values():
+            r = await api.client.post("/api/billing/organizations", content=body, headers=h)
+            assert r.status_code == 422 and set(r.json()["error"]) == {"code", "message"}, r.text
+        for body in (b"[]", b'[{"name": "Acme"}]', b'"Acme"', b"null"):
+            r = await api.client.post("/api/billing/organizations", content=body, headers=h)
+            assert r.status_code == 422, r.text
+            r = await api.client.post(R, content=body, headers=h)
+            assert_400(r)
+    client, key, sent = ingest(tmp_path)
+    async with client:
+        for body in (b"[]", b"[" + orjson.dumps(event()) + b"]", b'"e-1"', b"null", b"1e999999"):
+            r = await client.post("/v1/events", content=body, headers={"authorization": f"Bearer {key}"})
+            assert_400(r)
+    assert sent == []
+
+
 def _stripe_event(**fields: Any) -> dict[str, Any]:
     return {
         "id": "evt_robust",
