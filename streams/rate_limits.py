@@ -20,7 +20,7 @@ class Decision:
     allowed: bool
     limit: int  # tokens per minute (and the burst)
     remaining: int  # whole tokens left after this decision
-    retry_after: int  # seconds until a token is available (0 when allowed or when tokens are left)
+    retry_after: int  # seconds until a whole token is available (0 when one is)
     reset_after: int  # seconds until the bucket is full again
 
 

@@ -26,7 +26,9 @@ def register(sub: Any) -> None:
         "serve",
         help="serve POST /v1/events",
         description="Serve the HTTP ingest API (OpenAPI at /openapi.json) with uvicorn on 127.0.0.1. Valid events "
-        "are forwarded to usage.events; a 2xx answer means Kafka acknowledged them.",
+        "are forwarded to usage.events; a 2xx answer means Kafka acknowledged them. Each key may post "
+        "METERLINE_HTTP_INGEST_RATE_PER_MINUTE requests a minute (or its own limit); Prometheus metrics are on "
+        "METERLINE_HTTP_INGEST_METRICS_PORT of METERLINE_METRICS_HOST, not on this port.",
     )
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     s.add_argument("--port", type=int, help="port (default METERLINE_HTTP_INGEST_PORT, 8088)")
