@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal, get_args
 import msgspec
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from schemas.ids import EVENT_ID_PATTERN, EVENT_ID_RE_PATTERN, ID_PATTERN, ID_RE_PATTERN, MAX_ID
+from schemas.ids import EVENT_ID_PATTERN, ID_PATTERN, MAX_ID
 
 #: Largest quantity one event may carry; larger is treated as a producer bug, not usage.
 MAX_QUANTITY = Decimal(10) ** 12
@@ -40,8 +40,8 @@ class Metric(enum.StrEnum):
 
 
 Scalar = str | int | float | bool | None
-_Id = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID, pattern=ID_RE_PATTERN)]
-_EventId = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID, pattern=EVENT_ID_RE_PATTERN)]
+# The id patterns (schemas/ids.py) are checked after decoding (schemas/decode.py), faster than msgspec would.
+_Id = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID)]
 _PropKey = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_PROPERTY_KEY)]
 _PropValue = Annotated[str, msgspec.Meta(max_length=MAX_PROPERTY_VALUE)] | int | float | bool | None
 _Props = Annotated[dict[_PropKey, _PropValue], msgspec.Meta(max_length=MAX_PROPERTIES)]
@@ -54,7 +54,7 @@ MetricName = Literal["api_calls", "ai_requests", "storage_gb", "premium_feature"
 class WireEvent(msgspec.Struct):
     """One event as it arrives, typed for msgspec's C decoder (structure and types only)."""
 
-    event_id: _EventId
+    event_id: _Id
     timestamp: datetime | int
     user_id: _Id
     metric: MetricName
