@@ -8,6 +8,7 @@ the subscription (out of order) are recorded and ignored.
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +29,8 @@ FAILED = frozenset({"invoice.payment_failed"})
 PAID = frozenset({"invoice.paid", "invoice.payment_succeeded"})
 #: How far a signature's timestamp may be from now, either way (Stripe's default tolerance).
 TOLERANCE_SECONDS = 300
+STRIPE_ID = re.compile(r"[A-Za-z0-9_]{1,255}")
+EVENT_TYPE = re.compile(r"[a-z0-9_.]{1,128}")
 
 
 def _invoice_refs(obj: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -42,7 +45,13 @@ def _invoice_refs(obj: dict[str, Any]) -> tuple[str | None, str | None]:
     customer = obj.get("customer")
     if isinstance(customer, dict):
         customer = customer.get("id")
-    return (sub if isinstance(sub, str) else None), (customer if isinstance(customer, str) else None)
+    return (sub if _stripe_id(sub) else None), (customer if _stripe_id(customer) else None)
+
+
+def _stripe_id(value: object) -> bool:
+    """A Stripe id (``sub_…``, ``cus_…``) as Stripe makes them: anything else (NUL, which PostgreSQL refuses,
+    or 10 KB of text) is never looked up."""
+    return isinstance(value, str) and STRIPE_ID.fullmatch(value) is not None
 
 
 def stripe_webhook(call: Call) -> WebhookResult:
@@ -107,8 +116,8 @@ def _verified_event(call: Call, signature: str, secret: str) -> tuple[dict[str, 
     event_id, kind, created_s, data = doc.get("id"), doc.get("type"), doc.get("created"), doc.get("data")
     if not isinstance(event_id, str) or not isinstance(kind, str) or type(created_s) is not int:
         raise ApiError(400, "invalid_payload", "an event needs a string id and type and an integer created")
-    if not 0 < len(event_id) <= 255 or not 0 < len(kind) <= 128:  # the store's column widths
-        raise ApiError(400, "invalid_payload", "an event's id is 1-255 characters, its type 1-128")
+    if not STRIPE_ID.fullmatch(event_id) or not EVENT_TYPE.fullmatch(kind):  # stored: no NUL, within the columns
+        raise ApiError(400, "invalid_payload", "an event's id and type are not Stripe's (evt_..., invoice.paid)")
     if not isinstance(data, dict) or not isinstance(data.get("object", {}), dict):
         raise ApiError(400, "invalid_payload", "an event's data must be an object, and data.object an object")
     try:

@@ -137,6 +137,8 @@ WEBHOOK_BODIES: dict[str, bytes] = {
     "created true": orjson.dumps(_stripe_event(created=True)),
     "created a float": b'{"id": "evt_robust", "type": "invoice.paid", "created": 1.5e9, "data": {}}',
     "an id too long to store": orjson.dumps(_stripe_event(id="evt_" + "x" * 300)),
+    "an id with NUL": orjson.dumps(_stripe_event(id="evt_\x00")),
+    "a type with a zero-width space": orjson.dumps(_stripe_event(type="invoice.paid\u200b")),
     "nested 10k deep": b'{"id": "evt_robust", "type": "invoice.paid", "created": 1, "data": '
     + b"[" * DEPTH
     + b"]" * DEPTH
@@ -152,6 +154,16 @@ async def test_a_signed_webhook_that_is_not_an_event_is_a_400(make_api: Callable
         assert_400(r, "invalid_payload")
         with api.ctx.sessions() as s:
             assert s.scalar(select(func.count()).select_from(WebhookEvent)) == 0
+
+
+async def test_stripe_refs_that_are_not_stripe_ids_are_never_looked_up(make_api: Callable[..., Any]) -> None:
+    async with make_api() as api:
+        for i, (sub, customer) in enumerate([("sub_\x00", "cus_\x00"), ("x" * 5000, None), (["sub_1"], {"id": 5})]):
+            ref = {"id": "in_1", "object": "invoice", "subscription": sub, "customer": customer}
+            body = orjson.dumps(_stripe_event(id=f"evt_ref{i}", data={"object": ref}))
+            r = await api.webhook(body)
+            assert r.status_code == 200, r.text  # acknowledged (Stripe stops retrying), nothing applied
+            assert r.json()["outcome"] == "ignored:unknown_subscription"
 
 
 async def test_a_webhook_timestamp_ahead_of_the_clock_is_refused(make_api: Callable[..., Any]) -> None:
