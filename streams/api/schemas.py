@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
 
 from rating.subscriptions import Status
 from schemas.ids import ID_PATTERN as ID_PATTERN  # the one id pattern, re-exported for the routers
@@ -26,6 +26,15 @@ Interval = Literal["month", "year"]
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _printable(cls, value: Any) -> Any:
+        # Names and emails are stored and shown: no NUL (PostgreSQL refuses it: a 500), control, zero-width or
+        # bidi-control characters (docs/security.md). Ids have their own pattern (schemas/ids.py).
+        if isinstance(value, str) and not value.isprintable():
+            raise ValueError("control or invisible characters (NUL, zero-width, bidi) are not allowed")
+        return value
 
 
 class _Out(BaseModel):

@@ -245,3 +245,25 @@ async def test_the_api_refuses_the_same_ids(make_api: Callable[..., Any]) -> Non
             assert r.status_code == 422, (bad, r.text)  # refused by the decoder, never looked up in the store
             assert r.json()["error"]["code"] == "no_event_accepted" and "invalid_id" in r.text, (bad, r.text)
         assert api.forwarded == []
+
+
+@pytest.mark.parametrize("text", ["Acme\x00", "Ac\u200bme", "Acme\u202eemcA", "Acme\nInc", "Acme\x7f"])
+async def test_names_with_control_or_invisible_characters_are_refused(make_api: Callable[..., Any], text: str) -> None:
+    async with make_api() as api:
+        org = await api.org("ann")
+        h = api.as_user("ann", org)
+        answers = [
+            await api.client.post("/api/billing/organizations", json={"name": text}, headers=api.as_user("bo")),
+            await api.client.patch(f"/api/billing/organizations/{org}", json={"name": text}, headers=h),
+            await api.client.patch(
+                f"/api/billing/organizations/{org}", json={"billing_email": f"{text}@example.com"}, headers=h
+            ),
+            await api.client.post(
+                f"/api/billing/organizations/{org}/api-keys", json={"name": text, "role": "viewer"}, headers=h
+            ),
+        ]
+        for r in answers:
+            assert r.status_code == 422, r.text  # was a 500 on PostgreSQL for NUL
+            assert "invisible" in r.json()["error"]["message"] or "pattern" in r.json()["error"]["message"]
+        r = await api.client.get(f"/api/billing/organizations/{org}", headers=h)
+        assert r.json()["name"] == "Acme"
