@@ -125,6 +125,8 @@ def authenticate_key(s: Session, presented: str) -> KeyPrincipal | None:
     parts = presented.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or len(parts[1]) > 32:
         return None
+    if not parts[1].isalnum() or not parts[1].isascii():  # never looked up (NUL breaks PostgreSQL)
+        return None
     row = s.get(ApiKeyRow, parts[1])
     if row is None or row.revoked_at is not None:
         return None
