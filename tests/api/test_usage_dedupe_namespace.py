@@ -21,6 +21,7 @@ from schemas.accepted import encode_rows
 from schemas.sdk import AsyncUsageClient
 from sinks.migrations import migrate
 from sinks.settlement_store import SettlementStore
+from streams.api import record_routes
 from streams.api.warehouse import Warehouse
 from streams.app import decode_limits
 from streams.dedupe import DedupeStore
@@ -131,3 +132,35 @@ async def test_billing_api_usage_cannot_suppress_or_alter_service_usage(
     assert sorted((a, u, Decimal(q), int(n)) for a, u, q, n in hourly) == sorted(
         [(org, "bob", Decimal(250), 2), (other, "oli", Decimal(7), 1), ("bob", "bob", Decimal(3), 1)]
     )
+
+
+async def test_events_of_a_second_source_not_stored_are_reported_for_resending(make_api: Callable[..., Any]) -> None:
+    """A personal token may record its organization's usage and its own in one request: two sources, two
+    deliveries. When the second fails after the first was acknowledged, the answer says which events were
+    stored (failure injected in the forwarder)."""
+    async with make_api(now=NOW) as api:
+        org = await api.org("ann")
+        stored: list[dict[str, Any]] = []
+
+        class SecondFails:
+            calls = 0
+
+            async def send(self, events: list[dict[str, Any]]) -> None:
+                self.calls += 1
+                if self.calls > 1:
+                    raise ConnectionError("broker down")
+                stored.extend(events)
+
+        api.ctx.ingest = record_routes.ingest_app(SecondFails(), decode_limits(api.settings), api.clock)
+        both = {"events": [_ai("ann", org, "e-org", 1), _ai("ann", None, "e-own", 2)]}
+        r = await api.client.post(R, json=both, headers=api.as_user("ann"))
+        assert r.status_code == 200, r.text
+        assert [(x["event_id"], x["status"], x.get("reason")) for x in r.json()["results"]] == [
+            ("e-org", "accepted", None),
+            ("e-own", "rejected", "unavailable"),
+        ]
+        assert "resend with the same event_id" in r.json()["results"][1]["detail"]
+        assert [(e["event_id"], e["source"]) for e in stored] == [("e-org", f"api:{org}")]
+        # Nothing acknowledged at all: 503, as before.
+        r = await api.client.post(R, json=both, headers=api.as_user("ann"))
+        assert (r.status_code, r.json()["error"]["code"]) == (503, "unavailable")
