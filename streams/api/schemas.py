@@ -303,7 +303,9 @@ class EventResult(_Out):
     index: int = Field(description="position in the request (0 for a single event)")
     event_id: str | None
     status: Literal["accepted", "rejected"]
-    reason: str | None = Field(None, description="rejected: not_permitted, source_mismatch, or a decoder reason")
+    reason: str | None = Field(
+        None, description="rejected: not_permitted, unavailable (not stored: resend it), or a decoder reason"
+    )
     detail: str | None = None
 
 
