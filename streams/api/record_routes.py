@@ -241,12 +241,13 @@ def record_usage(call: Call) -> UsageRecordResult:
     groups: dict[str, list[int]] = {}
     for i in permitted:
         groups.setdefault(bound_source(who, events[i]), []).append(i)
+    stored = 0
     for n, (source, idx) in enumerate(groups.items()):
         body = msgspec.json.encode({"events": [_with_source(events[i], source) for i in idx]})
         status, headers, answer = anyio.from_thread.run(_post, call.ctx.ingest, body, source)
         if status >= 400 and "error" in answer:
             err = answer["error"]
-            if n == 0:
+            if not stored:
                 retry = {"Retry-After": headers["retry-after"]} if "retry-after" in headers else None
                 raise ApiError(status, err["code"], err["message"], retry)
             # Earlier sources' events were acknowledged: these were not, and are resent by the caller.
@@ -258,6 +259,7 @@ def record_usage(call: Call) -> UsageRecordResult:
         for r in answer["results"]:
             i = idx[r["index"]]
             results[i] = {**r, "index": i}
+        stored += answer["accepted"]
     out = [EventResult.model_validate(r) for r in results]
     accepted = sum(r.status == "accepted" for r in out)
     if not accepted:

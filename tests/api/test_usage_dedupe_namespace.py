@@ -164,3 +164,10 @@ async def test_events_of_a_second_source_not_stored_are_reported_for_resending(m
         # Nothing acknowledged at all: 503, as before.
         r = await api.client.post(R, json=both, headers=api.as_user("ann"))
         assert (r.status_code, r.json()["error"]["code"]) == (503, "unavailable")
+        # The first source's only event is invalid (nothing stored) and the second is not delivered: 503.
+        bad_then_own = {"events": [_ai("ann", org, "e-bad", -1), _ai("ann", None, "e-own", 2)]}
+        fwd = SecondFails()
+        fwd.calls = 1  # the next delivery fails: the second source's (the first has nothing to deliver)
+        api.ctx.ingest = record_routes.ingest_app(fwd, decode_limits(api.settings), api.clock)
+        r = await api.client.post(R, json=bad_then_own, headers=api.as_user("ann"))
+        assert (r.status_code, r.json()["error"]["code"]) == (503, "unavailable")
