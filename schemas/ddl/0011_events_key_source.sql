@@ -43,3 +43,8 @@ EXCHANGE TABLES {db}.events AND {db}.events_0011;
 -- After the swap `events_0011` holds the old rows (all copied): dropped only once `events` has the new key.
 -- only if: SELECT count() FROM system.tables WHERE database = '{db}' AND name = 'events' AND position(sorting_key, 'source') > 0
 DROP TABLE IF EXISTS {db}.events_0011;
+
+-- Two migrations racing on one server could undo each other's swap: fail unless `events` has the new key,
+-- so the version is not recorded and the next run completes the rebuild.
+SELECT throwIf(count() > 0, 'events still has its old sorting key: run meterline db migrate again')
+FROM system.tables WHERE database = '{db}' AND name = 'events' AND position(sorting_key, 'source') = 0;

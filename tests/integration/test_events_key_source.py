@@ -137,8 +137,31 @@ def test_0011_stopped_half_way_completes_when_run_again(
 
 def test_every_0011_step_is_guarded() -> None:
     (m11,) = [m for m in load_migrations() if m.version == 11]
-    assert all(guard(s) for s in m11.statements("db"))
+    *steps, check = m11.statements("db")
+    assert all(guard(s) for s in steps) and guard(check) is None
     assert guard("-- a comment\nCREATE TABLE t (x UInt8) ENGINE = Memory") is None
+
+
+def test_0011_undone_by_a_racing_swap_fails_and_completes_when_run_again(
+    ch: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _old_store(ch, "old_c", monkeypatch)
+    (m11,) = [m for m in load_migrations() if m.version == 11]
+    create, copy, swap, _, _ = m11.statements("old_c")
+    for stmt in (create, copy, swap):
+        ch.command(stmt)
+    ch.command(swap)  # a second migrator, which checked the guard before the first swapped, swaps back
+    assert _state(ch, "old_c")[0] != NEW_KEY
+    # The first migrator goes on: its drop is skipped (old key), its check fails, 0011 is not recorded.
+    drop, check = m11.statements("old_c")[3:]
+    cond = guard(drop)
+    assert cond is not None and not ch.query(cond).result_rows[0][0]
+    with pytest.raises(Exception, match="old sorting key"):
+        ch.command(check)
+    migrate(ch, "old_c", NOW)
+    key, rows, tables = _state(ch, "old_c")
+    assert (key, rows) == (NEW_KEY, OLD_ROWS)
+    assert "events_0011" not in tables
 
 
 def test_the_same_id_of_two_sources_is_two_events_and_a_replay_is_one(ch: Any) -> None:
