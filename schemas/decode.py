@@ -63,7 +63,7 @@ class Rejection:
 class DecodeResult:
     accepted: list[AcceptedEvent] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
-    duplicates: int = 0  # repeats of an event_id inside this record (kept once, not rejected)
+    duplicates: int = 0  # repeats of a (source, event_id) inside this record (kept once, not rejected)
 
     @property
     def total(self) -> int:
@@ -115,7 +115,7 @@ def _decode(raw: bytes, now: datetime, limits: DecodeLimits) -> DecodeResult:
     if len(wire) > limits.max_events:
         return _whole(RejectReason.TOO_MANY_EVENTS, f"{len(wire)} events exceed {limits.max_events}", raw)
     out = DecodeResult()
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     originals: list[Any] | None = None
     for i, ev in enumerate(wire):
         ev_raw = raw if not is_batch else None
@@ -150,7 +150,7 @@ def _slow(raw: bytes, window: tuple[int, int], limits: DecodeLimits) -> DecodeRe
     else:
         return _whole(RejectReason.NOT_AN_OBJECT, f"expected an event object or a batch, got {_kind(doc)}", raw)
     out = DecodeResult()
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for i, item in enumerate(items):
         ev_raw = raw if len(items) == 1 and not isinstance(doc.get("events"), list) else _encoder.encode(item)
         if not isinstance(item, dict):
@@ -171,7 +171,7 @@ def _slow(raw: bytes, window: tuple[int, int], limits: DecodeLimits) -> DecodeRe
 
 
 def _check(
-    ev: WireEvent, i: int, window: tuple[int, int], out: DecodeResult, seen: set[str], ev_raw: bytes | None
+    ev: WireEvent, i: int, window: tuple[int, int], out: DecodeResult, seen: set[tuple[str, str]], ev_raw: bytes | None
 ) -> None:
     """Value rules the types cannot say; appends the event to accepted or rejections."""
     problem = _value_problem(ev, window)
@@ -179,10 +179,11 @@ def _check(
         reason, detail = problem
         out.rejections.append(Rejection(reason, detail, ev_raw or _encoder.encode(ev), i, ev.event_id))
         return
-    if ev.event_id in seen:
+    key = (ev.source, ev.event_id)  # the dedupe key (docs/events.md)
+    if key in seen:
         out.duplicates += 1
         return
-    seen.add(ev.event_id)
+    seen.add(key)
     ts = ev.timestamp
     ts_ms = ts if isinstance(ts, int) else epoch_ms(ts)
     out.accepted.append(

@@ -25,6 +25,8 @@ MAX_PROPERTIES = 64
 MAX_PROPERTY_KEY = 64
 MAX_PROPERTY_VALUE = 1024
 MAX_ID = 128
+#: A source is longer than an id: the billing API's ``api:user:<user id>`` (docs/events.md).
+MAX_SOURCE = 160
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -40,6 +42,7 @@ class Metric(enum.StrEnum):
 
 Scalar = str | int | float | bool | None
 _Id = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID)]
+_Source = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_SOURCE)]
 _PropKey = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_PROPERTY_KEY)]
 _PropValue = Annotated[str, msgspec.Meta(max_length=MAX_PROPERTY_VALUE)] | int | float | bool | None
 _Props = Annotated[dict[_PropKey, _PropValue], msgspec.Meta(max_length=MAX_PROPERTIES)]
@@ -57,7 +60,7 @@ class WireEvent(msgspec.Struct):
     user_id: _Id
     metric: MetricName
     quantity: Decimal
-    source: _Id
+    source: _Source
     org_id: _Id | None = None
     properties: _Props = msgspec.field(default_factory=dict)
 
@@ -112,7 +115,11 @@ class UsageEvent(BaseModel):
         Annotated[str, Field(min_length=1, max_length=MAX_PROPERTY_KEY)],
         Annotated[str, Field(max_length=MAX_PROPERTY_VALUE)] | int | float | bool | None,
     ] = Field(default_factory=dict, max_length=MAX_PROPERTIES, description="Flat string → scalar map.")
-    source: str = Field(min_length=1, max_length=MAX_ID, description="Emitting service.")
+    source: str = Field(
+        min_length=1,
+        max_length=MAX_SOURCE,
+        description="Emitting service; with event_id the dedupe key. Bound to the sending credential (docs/events.md).",
+    )
 
     @field_validator("timestamp", mode="before")
     @classmethod

@@ -113,13 +113,13 @@ class SettlementStore:
         return {_utc(h): set(accs) for h, accs in self._rows(sql)}
 
     def events(self, start: datetime, end: datetime, accounts: Iterable[str] | None = None) -> list[SettledEvent]:
-        """The events of [start, end), deduplicated by event_id (of the given routing accounts)."""
+        """The events of [start, end), deduplicated by (source, event_id) (of the given routing accounts)."""
         where = f"timestamp >= {_dt(start)} AND timestamp < {_dt(end)}"
         if accounts is not None:
             where += f" AND account_id IN {_in_list(sorted(accounts))}"
         sql = (
             "SELECT event_id, account_id, user_id, org_id, metric, toString(quantity), ts_ms, feature, provider, "
-            f"model, input_tokens, output_tokens FROM {self._db}.events WHERE {where} LIMIT 1 BY event_id"
+            f"model, input_tokens, output_tokens FROM {self._db}.events WHERE {where} LIMIT 1 BY source, event_id"
         )
         return [
             SettledEvent(
@@ -241,7 +241,7 @@ class SettlementStore:
                 carried[acc] = Decimal(q)
             for acc, t, e, q in self._rows(
                 f"SELECT account_id, ts_ms, event_id, toString(quantity) {base} "
-                f"AND timestamp >= {start} AND timestamp < {end} LIMIT 1 BY event_id"
+                f"AND timestamp >= {start} AND timestamp < {end} LIMIT 1 BY source, event_id"
             ):
                 inside.setdefault(acc, []).append((int(t), e, Decimal(q)))
         return {a: storage_gauge(carried.get(a, ZERO), inside.get(a, [])) for a in wanted}

@@ -19,6 +19,8 @@ import orjson
 from streams.errors import MeterlineError
 
 PREFIX = "mlk"
+#: Sources of usage recorded through the billing API (``api:<organization>``, ``api:user:<id>``).
+RESERVED_SOURCE_PREFIX = "api:"
 
 
 class ApiKeyError(MeterlineError):
@@ -73,6 +75,9 @@ class ApiKeyStore:
         """A new key for ``source``; returns the record and the plain key (shown once, never stored)."""
         if not source or len(source) > 128:
             raise ApiKeyError("a key needs a source name of 1-128 characters")
+        if source.startswith(RESERVED_SOURCE_PREFIX):
+            # The billing API's namespaces (docs/events.md): no ingest key may write into them.
+            raise ApiKeyError(f"sources starting with {RESERVED_SOURCE_PREFIX!r} are reserved for the billing API")
         keys = dict(self._load())
         key_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)

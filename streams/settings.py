@@ -66,7 +66,7 @@ class Settings(BaseSettings):
         description="Longest wait to fill a rating step: bounds the event-to-quota latency; longer steps "
         "rate more events per account and write each account's state once.",
     )
-    dedupe_horizon_hours: int = Field(48, ge=1, description="How long an event_id is remembered live.")
+    dedupe_horizon_hours: int = Field(48, ge=1, description="How long a (source, event_id) is remembered live.")
     max_event_age_days: int = Field(35, ge=1, description="Older events are rejected as too_late.")
     max_future_seconds: int = Field(300, ge=0, description="Events further ahead of the clock are rejected.")
     max_record_bytes: int = Field(1_048_576, ge=1024, description="Larger Kafka records are rejected whole.")

@@ -285,7 +285,9 @@ class UsageEventIn(BaseModel):
     metric: str = Field(description="api_calls | ai_requests | storage_gb | premium_feature | active_user")
     quantity: str | int = Field(description="decimal string or number >= 0")
     properties: dict[str, Any] = Field(default_factory=dict)
-    source: str | None = Field(None, description="set by the API: billing-api (another value is rejected)")
+    source: str | None = Field(
+        None, description="ignored: set by the API to api:<organization> (api:user:<user id> for a personal token)"
+    )
 
 
 class UsageBatchIn(BaseModel):
@@ -301,7 +303,9 @@ class EventResult(_Out):
     index: int = Field(description="position in the request (0 for a single event)")
     event_id: str | None
     status: Literal["accepted", "rejected"]
-    reason: str | None = Field(None, description="rejected: not_permitted, source_mismatch, or a decoder reason")
+    reason: str | None = Field(
+        None, description="rejected: not_permitted, unavailable (not stored: resend it), or a decoder reason"
+    )
     detail: str | None = None
 
 
