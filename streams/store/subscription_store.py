@@ -122,12 +122,12 @@ NOT_MIRRORED = frozenset({"payment_failed", "payment_recovered", STRIPE_LINKED})
 
 
 def account_stripe_customer(s: Session, account_id: str) -> str | None:
-    """The Stripe customer of the account's latest subscription that has one (a new subscription of the
-    same account keeps its customer)."""
+    """The account's Stripe customer (a new subscription of the same account keeps it): the first one
+    recorded as the account's, never a customer another account owns."""
     return s.scalar(
-        select(Subscription.stripe_customer_id)
-        .where(Subscription.account_id == account_id, Subscription.stripe_customer_id.is_not(None))
-        .order_by(Subscription.created_at.desc())
+        select(StripeCustomer.stripe_customer_id)
+        .where(StripeCustomer.account_id == account_id)
+        .order_by(StripeCustomer.created_at, StripeCustomer.stripe_customer_id)
         .limit(1)
     )
 
