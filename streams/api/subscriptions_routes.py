@@ -105,7 +105,7 @@ def create_subscription(call: Call) -> SubscriptionOut:
             raise ApiError(422, "invalid_request", "organization_id: required for a token without an 'org' claim")
         account = _owned_account(s, who, org_id, body)
         # The open slot (unique per account) is what keeps concurrent creates to one: the loser's insert
-        # fails on it, and its transaction changes nothing (docs/security.md).
+        # fails on it, and its transaction changes nothing (README, "The billing API").
         existing = store.open_subscription(s, account)
         if existing is not None:
             if store.plan_of(existing).at(now).status != "canceled":

@@ -5,7 +5,7 @@ anything is read. Each event id is handled once: it is recorded in the same tran
 it causes, so a replayed delivery changes nothing. Events older than the last payment event applied to
 the subscription (out of order) are recorded and ignored, and so is an event whose invoice names another
 account (its metadata, or a customer that belongs to another account) than the subscription it would
-change (counted in ``meterline_api_webhook_account_mismatch``; docs/security.md).
+change (counted in ``meterline_api_webhook_account_mismatch``; README, "The billing API").
 """
 
 from __future__ import annotations
