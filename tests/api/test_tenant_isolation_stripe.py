@@ -340,3 +340,15 @@ def test_migration_keeps_the_first_owner_of_duplicated_stripe_ids(store_url: str
     ]
     assert [tuple(r) for r in owners] == [("cus_B", "org_b")]
     engine.dispose()
+
+
+def test_the_accounts_an_invoice_names_in_every_shape() -> None:
+    from streams.api.webhooks_routes import _named_accounts
+
+    meta = {"metadata": {"account_id": "org_b"}}
+    assert _named_accounts({"metadata": {"account_id": "org_a"}}) == {"org_a"}
+    assert _named_accounts({"parent": {"subscription_details": meta}}) == {"org_b"}
+    assert _named_accounts({"subscription_details": meta, "metadata": {"account_id": "org_a"}}) == {"org_a", "org_b"}
+    assert _named_accounts({"customer": {"id": "cus_1", **meta}, "subscription": "sub_1"}) == {"org_b"}
+    assert _named_accounts({"subscription": {"id": "sub_1", **meta}, "metadata": {}}) == {"org_b"}
+    assert _named_accounts({"metadata": {"account_id": ""}, "parent": None, "customer": "cus_1"}) == set()
