@@ -23,7 +23,7 @@ from streams.store.db import _config, make_engine, migrate
 from streams.store.models import StripeCustomer, StripeOutboxRow, Subscription
 from streams.stripe_link import StripeLinkRefused, check_owner, link_existing
 from tests.api.conftest import Api
-from tests.api.test_stripe_mirror import StripeRecorder
+from tests.api.test_stripe_mirror import StripeRecorder, mirror_relay, stored
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 6, 10, 12, tzinfo=UTC)
@@ -352,3 +352,30 @@ def test_the_accounts_an_invoice_names_in_every_shape() -> None:
     assert _named_accounts({"customer": {"id": "cus_1", **meta}, "subscription": "sub_1"}) == {"org_b"}
     assert _named_accounts({"subscription": {"id": "sub_1", **meta}, "metadata": {}}) == {"org_b"}
     assert _named_accounts({"metadata": {"account_id": ""}, "parent": None, "customer": "cus_1"}) == set()
+
+
+async def test_the_mirror_never_changes_a_stripe_subscription_of_another_account(
+    make_api: Callable[..., Any], stack_settings: Settings
+) -> None:
+    recorder = StripeRecorder(load_catalog().at(NOW))
+    async with make_api(now=NOW) as api:
+        a = await api.org("alice", "A")
+        ha = api.as_user("alice", a)
+        sid = (await create(api, ha)).json()["id"]
+        relay = mirror_relay(api, recorder)
+        assert await relay.drain() == 1
+        # A Stripe subscription made for another account (org_b), stored on A's row by a mistake of old.
+        client = recorder.client(stack_settings.resolved_stripe_api_base)
+        cus = str(stored(api, sid).stripe_customer_id)
+        foreign = client.v1.subscriptions.create(
+            params={"customer": cus, "items": [{"price": "price_x"}], "metadata": {"account_id": "org_b"}}
+        ).id
+        with api.ctx.sessions.begin() as s:
+            s.get_one(Subscription, sid).stripe_subscription_id = foreign
+        posts_before = len(recorder.posts(f"/v1/subscriptions/{foreign}"))
+        r = await api.client.post(f"{BASE}/{sid}/cancel", headers=ha)
+        assert r.status_code == 200
+        assert await relay.drain() == 0
+        assert "is account org_b's, not" in (relay.last_error or "")
+        assert len(recorder.posts(f"/v1/subscriptions/{foreign}")) == posts_before
+        assert recorder.subs[foreign]["cancel_at_period_end"] is False
