@@ -240,6 +240,10 @@ ENDPOINTS = [
         status=201,
         body=SubscriptionCreate,
         errors=_ERR,
+        description="Only for an account the caller owns: its organization (an owner or admin, or an admin API "
+        "key), or itself (a user's own token, for a user subscription in an organization it belongs to). An "
+        "account has one subscription that is not canceled (409 subscription_exists, however requests race). "
+        "Stripe ids are not taken: Meterline's Stripe mirror sets them.",
     ),
     Endpoint(
         "GET",
