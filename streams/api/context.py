@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 
 from rating.catalog.loader import Catalog
+from streams.api.api_metrics import ApiMetrics
 from streams.api.quota_view import QuotaView
 from streams.api.warehouse import Warehouse
 from streams.settings import Settings
@@ -31,3 +32,4 @@ class ApiContext:
     ingest: Starlette  # the HTTP ingest app behind POST /usage/record (see record_routes)
     notify_outbox: Callable[[], None] = lambda: None
     limiter: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(16))
+    metrics: ApiMetrics = field(default_factory=ApiMetrics)

@@ -121,14 +121,14 @@ class SubscriptionCreate(_In):
         None, pattern=ORG_ID_PATTERN, description="default: the organization of the API key or token"
     )
     account_id: str | None = Field(
-        None, pattern=ID_PATTERN, description="org: the organization (default); user: a member's user id"
+        None,
+        pattern=ID_PATTERN,
+        description="org: the organization (default); user: the caller's own user id (default), never another's",
     )
     tier: str = Field(min_length=1, max_length=64)
     interval: Interval = "month"
     trial_days: int = Field(0, ge=0, le=365)
     anchor: date | None = Field(None, description="billing anchor day (default: today, UTC)")
-    stripe_customer_id: str | None = Field(None, pattern=r"^cus_[A-Za-z0-9]{1,250}$")
-    stripe_subscription_id: str | None = Field(None, pattern=r"^sub_[A-Za-z0-9]{1,250}$")
 
 
 class SubscriptionUpdate(_In):
@@ -186,8 +186,8 @@ class SubscriptionOut(_Out):
     cancel_at: datetime | None = Field(description="a pending cancellation (undone by reactivate)")
     pending_change: PendingChange | None = Field(description="a downgrade scheduled for the period end")
     grace_until: datetime | None = Field(description="past_due: when it becomes unpaid")
-    stripe_customer_id: str | None
-    stripe_subscription_id: str | None
+    stripe_customer_id: str | None = Field(description="set by Meterline's Stripe mirror, never by a caller")
+    stripe_subscription_id: str | None = Field(description="set by Meterline's Stripe mirror, never by a caller")
     created_at: datetime
     updated_at: datetime
     change: str | None = Field(None, description="what the request did: upgrade, downgrade, cancel, ...")

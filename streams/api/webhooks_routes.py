@@ -3,17 +3,21 @@
 The signature is verified (``Stripe-Signature``, secret ``METERLINE_STRIPE_WEBHOOK_SECRET``) before
 anything is read. Each event id is handled once: it is recorded in the same transaction as the change
 it causes, so a replayed delivery changes nothing. Events older than the last payment event applied to
-the subscription (out of order) are recorded and ignored.
+the subscription (out of order) are recorded and ignored, and so is an event whose invoice names another
+account (its metadata, or a customer that belongs to another account) than the subscription it would
+change (counted in ``meterline_api_webhook_account_mismatch``; README, "The billing API").
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
 import stripe
 from sqlalchemy.exc import IntegrityError
 
+from sinks.stripe_subscriptions import ACCOUNT_METADATA
 from streams.api import lifecycle
 from streams.api.errors import ApiError
 from streams.api.routing import Call, Endpoint
@@ -21,6 +25,7 @@ from streams.api.schemas import WebhookResult
 from streams.store import subscription_store as store
 from streams.store.models import WebhookEvent
 
+log = logging.getLogger(__name__)
 FAILED = frozenset({"invoice.payment_failed"})
 PAID = frozenset({"invoice.paid", "invoice.payment_succeeded"})
 
@@ -38,6 +43,23 @@ def _invoice_refs(obj: dict[str, Any]) -> tuple[str | None, str | None]:
     if isinstance(customer, dict):
         customer = customer.get("id")
     return (sub if isinstance(sub, str) else None), (customer if isinstance(customer, str) else None)
+
+
+def _named_accounts(obj: dict[str, Any]) -> set[str]:
+    """The accounts an invoice object's metadata names: its own, its subscription's (``parent`` and the
+    older ``subscription_details``), and those of an expanded customer or subscription."""
+    metas: list[Any] = [obj.get("metadata")]
+    parent = obj.get("parent")
+    for holder in (parent if isinstance(parent, dict) else {}, obj):
+        details = holder.get("subscription_details")
+        if isinstance(details, dict):
+            metas.append(details.get("metadata"))
+    for ref in ("customer", "subscription"):
+        expanded = obj.get(ref)
+        if isinstance(expanded, dict):
+            metas.append(expanded.get("metadata"))
+    named = {m.get(ACCOUNT_METADATA) for m in metas if isinstance(m, dict)}
+    return {a for a in named if isinstance(a, str) and a}
 
 
 def stripe_webhook(call: Call) -> WebhookResult:
@@ -93,6 +115,14 @@ def _apply(
     row = store.by_stripe(s, sub_ref, customer)
     if row is None:
         return "ignored:unknown_subscription", None
+    # Another tenant's object must never change this subscription (issue 13): the metadata the mirror
+    # writes, and the customer's owner, must both be this subscription's account.
+    owner = store.customer_account(s, customer) if customer else None
+    named = _named_accounts(obj if isinstance(obj, dict) else {})
+    if (named and named != {row.account_id}) or (owner is not None and owner != row.account_id):
+        call.ctx.metrics.webhook_account_mismatch.inc()
+        log.warning("stripe webhook: %s names account(s) %s, not %s: ignored", kind, sorted(named), row.account_id)
+        return "ignored:account_mismatch", row.id
     row = store.get(s, row.id, for_update=True)
     assert row is not None
     if row.payment_event_at is not None and created < row.payment_event_at:

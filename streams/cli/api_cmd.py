@@ -32,6 +32,12 @@ def register(sub: Any) -> None:
     )
     s.add_argument("--host", help="address to bind (default METERLINE_API_HOST, 127.0.0.1)")
     s.add_argument("--port", type=int, help="port (default METERLINE_API_PORT, 8090)")
+    s.add_argument(
+        "--metrics-port",
+        type=int,
+        default=0,
+        help="serve the API's Prometheus metrics on 127.0.0.1:PORT/metrics, apart from the API (default 0: off)",
+    )
     s.set_defaults(func=_serve)
     m = asub.add_parser(
         "migrate",
@@ -76,6 +82,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     app = create_app(settings)
+    app.state.ctx.metrics.serve(args.metrics_port)
     uvicorn.run(
         app,
         host=args.host or settings.api_host,

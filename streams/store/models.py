@@ -120,12 +120,31 @@ class Subscription(Base):
     cancel_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     grace_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     contract: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: Set by the platform only (the Stripe mirror, or an operator linking existing objects after checking
+    #: their ``metadata.account_id``); a customer belongs to one account (``stripe_customers``).
     stripe_customer_id: Mapped[str | None] = mapped_column(String(255), index=True)
-    stripe_subscription_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    stripe_subscription_id: Mapped[str | None] = mapped_column(String(255), index=True, unique=True)
+    #: The account while this subscription is not canceled; unique, so however creates race an account
+    #: has at most one open subscription (a create clears it on a row that has become canceled).
+    open_account_id: Mapped[str | None] = mapped_column(String(128), index=True, unique=True)
     #: ``created`` of the last payment webhook applied: older events arriving late change nothing.
     payment_event_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class StripeCustomer(Base):
+    """Which account a Stripe customer belongs to: one account per customer, so no webhook or mirror
+    call of one tenant's customer reaches another tenant's subscription."""
+
+    __tablename__ = "stripe_customers"
+    __table_args__ = (
+        UniqueConstraint("stripe_customer_id", "account_id", name="uq_stripe_customers_customer_account"),
+    )
+
+    stripe_customer_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(128), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class SubscriptionVersionRow(Base):

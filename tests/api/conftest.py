@@ -121,6 +121,15 @@ class Api:
         assert r.status_code == 201, r.text
         return {"authorization": f"Bearer {r.json()['key']}"}
 
+    def link_stripe(self, subscription_id: str, customer: str, stripe_subscription: str | None = None) -> None:
+        """Store Stripe ids on a subscription as the platform does (the Stripe mirror): callers cannot."""
+        from streams.store import subscription_store
+
+        with self.ctx.sessions.begin() as s:
+            row = subscription_store.get(s, subscription_id, for_update=True)
+            assert row is not None
+            subscription_store.link_stripe(s, row, customer, stripe_subscription, self.clock())
+
     async def webhook(self, payload: bytes, signature: str | None = None) -> httpx.Response:
         headers = {"content-type": "application/json", "stripe-signature": signature or sign(payload)}
         return await self.client.post("/api/billing/webhooks/stripe", content=payload, headers=headers)

@@ -44,9 +44,9 @@ class World:
         return user
 
     async def fresh_sub(self, tier: str = "free") -> str:
-        user = await self.fresh_member()
+        user = await self.fresh_member()  # a user subscription is made by its user only
         r = await self.api.client.post(
-            f"{S}/create", json={"tier": tier, "account_kind": "user", "account_id": user}, headers=self.owner()
+            f"{S}/create", json={"tier": tier, "account_kind": "user"}, headers=self.api.as_user(user, self.org)
         )
         assert r.status_code == 201, r.text
         sid: str = r.json()["id"]
@@ -105,6 +105,12 @@ CASES = [
     case("list keys", MANAGE, 200, lambda w: _static(("GET", f"{ORGS}/{w.org}/api-keys", None))),
     case("revoke key", MANAGE, 200, lambda w: _key_req(w)),
     case("create subscription", MANAGE, 201, lambda w: _create_req(w)),
+    case(
+        "create own user subscription",
+        {"owner", "admin", "member", "viewer"},
+        201,
+        lambda w: _static(("POST", f"{S}/create", {"tier": "free", "account_kind": "user", "organization_id": w.org})),
+    ),
     case("get subscription", READ, 200, lambda w: _sub_req(w, "GET", "", None)),
     case("upgrade subscription", MANAGE, 200, lambda w: _sub_req(w, "PUT", "", {"tier": "standard"})),
     case("cancel subscription", MANAGE, 200, lambda w: _sub_req(w, "POST", "/cancel", None)),
@@ -154,11 +160,12 @@ async def _key_req(w: World) -> Request:
 
 
 async def _create_req(w: World) -> Request:
-    return (
-        "POST",
-        f"{S}/create",
-        {"tier": "free", "account_kind": "user", "account_id": await w.fresh_member(), "organization_id": w.org},
-    )
+    """The organization's own subscription, the one before canceled (an account has one at a time)."""
+    subs = (await w.api.client.get(f"{ORGS}/{w.org}/subscriptions", headers=w.owner())).json()["subscriptions"]
+    for sub in subs:
+        if sub["account_kind"] == "org" and sub["status"] != "canceled":
+            assert (await w.api.client.delete(f"{S}/{sub['id']}", headers=w.owner())).status_code == 200
+    return "POST", f"{S}/create", {"tier": "free", "organization_id": w.org}
 
 
 async def _sub_req(w: World, method: str, suffix: str, body: Any) -> Request:
