@@ -158,9 +158,9 @@ class _Scope:
         if not isinstance(user, str) or (org is not None and not isinstance(org, str)):
             return None
         if not org:
-            if self.who.kind == "user" and user == self.who.user_id:
-                return None
-            return "without org_id, only a user's own usage can be recorded (user_id must be the caller)"
+            if self.who.kind == "user" and self.who.organization_id is None and user == self.who.user_id:
+                return None  # a person's own account: their token without 'org' only (auth.account_access)
+            return "without org_id, only a user's own usage can be recorded (user_id = the caller, token without org)"
         role = self._role(org)
         if role is None:
             self.outside.add(org)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from rating.periods import period_containing
 from streams.api import lifecycle
-from streams.api.auth import MANAGE, READ_ALL, Principal, require_role
+from streams.api.auth import MANAGE, READ_ALL, Principal, account_access, require_role
 from streams.api.common import caller, period_out, transition_error
 from streams.api.errors import ApiError
 from streams.api.routing import Call, Endpoint
@@ -70,9 +70,14 @@ def render(s: Session, row: Subscription, now: datetime, change: str | None = No
 
 def _load(s: Session, who: Principal, subscription_id: str, *, manage: bool) -> Subscription:
     row = store.get(s, subscription_id, for_update=manage)
-    if row is None or who.role_in(s, row.organization_id) is None:
+    try:  # whoever may reach the account (auth.account_access): a person's own, never through an organization
+        access = account_access(s, who, row.account_id) if row is not None else None
+    except ApiError:
+        access = None
+    if row is None or access is None:
         raise ApiError(404, "not_found", f"no subscription {subscription_id}")
-    require_role(s, who, row.organization_id, MANAGE if manage else READ_ALL)
+    if not (access.manages if manage else access.reads_all):
+        raise ApiError(403, "forbidden", f"the role {access.role} may not do this")
     return row
 
 
@@ -200,7 +205,8 @@ def organization_subscriptions(call: Call) -> SubscriptionList:
         who = caller(call, s)
         require_role(s, who, call.path["id"], READ_ALL)
         now = call.ctx.clock()
-        return SubscriptionList(subscriptions=[render(s, r, now) for r in store.for_organization(s, call.path["id"])])
+        rows = [r for r in store.for_organization(s, call.path["id"]) if r.account_id == call.path["id"]]
+        return SubscriptionList(subscriptions=[render(s, r, now) for r in rows])
 
 
 _ID = {"id": SUB_ID_PATTERN}
@@ -275,7 +281,7 @@ ENDPOINTS = [
         "GET",
         "/api/billing/organizations/{id}/subscriptions",
         organization_subscriptions,
-        "The subscriptions of an organization and its members",
+        "The subscriptions of an organization (its own account's)",
         "organizations",
         SubscriptionList,
         path_params={"id": ORG_ID_PATTERN},

@@ -102,10 +102,14 @@ def _bootstrap(args: argparse.Namespace) -> int:
     from streams.store.db import sessions
 
     now = datetime.now(UTC)
-    with sessions(_engine(load_settings())).begin() as s:
-        org = orgs.create_organization(s, args.name, args.owner, now)
-        row, key = orgs.create_api_key(s, org.id, args.key_name, "admin", now)
-        out = {"organization_id": org.id, "owner": args.owner, "api_key_id": row.id, "api_key": key}
+    try:
+        with sessions(_engine(load_settings())).begin() as s:
+            org = orgs.create_organization(s, args.name, args.owner, now)
+            row, key = orgs.create_api_key(s, org.id, args.key_name, "admin", now)
+            out = {"organization_id": org.id, "owner": args.owner, "api_key_id": row.id, "api_key": key}
+    except orgs.StoreConflict as exc:  # --owner names an organization: never a member
+        print(f"meterline api bootstrap: {exc.message}", file=sys.stderr)
+        return 2
     if args.json:
         emit_json(out)
     else:
