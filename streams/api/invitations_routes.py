@@ -1,4 +1,4 @@
-"""Invitations: the only way to become a member of an organization (docs/security.md).
+"""Invitations: the only way to become a member of an organization (README, "The billing API").
 
 Owners and admins invite a platform user id (``/organizations/{id}/invitations``: create, list, resend,
 revoke); only that user, with their own token (JWT ``sub`` = the invited id, no ``org`` claim), accepts or
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from streams.api.auth import MANAGE, Principal, require_role
@@ -133,14 +134,17 @@ def _addressed(s: Session, call: Call, what: str) -> Invitation:
 
 
 def accept_invitation(call: Call) -> InvitationOut:
-    with call.ctx.sessions.begin() as s:
-        inv = _addressed(s, call, "accept an invitation")
-        try:
-            member = invitations.accept(s, inv, call.ctx.clock())
-        except StoreConflict as exc:
-            raise conflict(exc) from exc
-        if member is not None:
-            return _out(s, inv, call)
+    try:
+        with call.ctx.sessions.begin() as s:
+            inv = _addressed(s, call, "accept an invitation")
+            try:
+                member = invitations.accept(s, inv, call.ctx.clock())
+            except StoreConflict as exc:
+                raise conflict(exc) from exc
+            if member is not None:
+                return _out(s, inv, call)
+    except IntegrityError as exc:  # another invitation of the same person accepted at the same time
+        raise ApiError(409, "member_exists", "you already are a member of this organization") from exc
     # Committed as revoked: it stays closed whoever asks again.
     raise ApiError(409, "invitation_revoked", f"invitation {inv.id} was revoked: whoever invited you may no longer")
 

@@ -1,6 +1,6 @@
 """Invitations to organizations: the only way into one (besides ``meterline api bootstrap``, an operator's
 act). An admin or owner invites a platform user id; only that user, with their own JWT, accepts or declines;
-an invitation is used once and expires (``METERLINE_API_INVITATION_TTL_DAYS``). See docs/security.md."""
+an invitation is used once and expires (``METERLINE_API_INVITATION_TTL_DAYS``; README, "The billing API")."""
 
 from __future__ import annotations
 

@@ -173,6 +173,18 @@ async def test_racing_accept_and_revoke_grant_at_most_once(make_api: Callable[..
             with api.ctx.sessions() as s:
                 joined = orgs.member(s, a, user) is not None
             assert joined == any(r.status_code == 200 for r in accepted)
+        # Two open invitations of one person (an expired one resent) accepted at once: one membership.
+        owner = api.as_user("ann", a)
+        first = await api.invite(a, "twin", "member", owner)
+        api.clock.advance(timedelta(days=8))
+        second = await api.invite(a, "twin", "viewer", owner)
+        assert (await c.post(f"{ORGS}/{a}/invitations/{first}/resend", headers=owner)).status_code == 200
+        answers = await asyncio.gather(
+            *(c.post(f"{INV}/{inv}/accept", headers=api.as_user("twin")) for inv in (first, second))
+        )
+        assert sorted(_code(r) for r in answers) == [(200, None), (409, "member_exists")], [r.text for r in answers]
+        with api.ctx.sessions() as s:
+            assert [m.user_id for m in orgs.members(s, a)].count("twin") == 1
 
 
 # -- personal accounts --------------------------------------------------------------------------------
