@@ -112,6 +112,12 @@ class AccountAccess:
         return self.is_self or self.role in MANAGE
 
 
+def is_own_account(who: Principal, account: str) -> bool:
+    """Whether ``account`` is the caller's personal account, as the caller's own token presents it: a JWT
+    whose ``sub`` it is, without ``org`` (a token acting in an organization reaches that organization only)."""
+    return who.kind == "user" and who.organization_id is None and who.user_id == account
+
+
 def account_access(s: Session, who: Principal, account: str) -> AccountAccess:
     """The one place that decides which billing accounts a caller may reach (404 for any other):
 
@@ -126,6 +132,6 @@ def account_access(s: Session, who: Principal, account: str) -> AccountAccess:
         if role is None:
             raise ApiError(404, "not_found", f"no account {account}")
         return AccountAccess(account, account, role, False)
-    if who.kind == "user" and who.organization_id is None and who.user_id == account:
+    if is_own_account(who, account):
         return AccountAccess(account, None, None, True)
     raise ApiError(404, "not_found", f"no account {account}")

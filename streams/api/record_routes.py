@@ -25,7 +25,7 @@ from starlette.applications import Starlette
 from starlette.types import Message
 
 from schemas.decode import DecodeLimits
-from streams.api.auth import Principal
+from streams.api.auth import Principal, is_own_account
 from streams.api.common import caller
 from streams.api.errors import ApiError
 from streams.api.routing import Call, Endpoint
@@ -158,8 +158,8 @@ class _Scope:
         if not isinstance(user, str) or (org is not None and not isinstance(org, str)):
             return None
         if not org:
-            if self.who.kind == "user" and self.who.organization_id is None and user == self.who.user_id:
-                return None  # a person's own account: their token without 'org' only (auth.account_access)
+            if is_own_account(self.who, user):
+                return None  # a person's own account: their token without 'org' only
             return "without org_id, only a user's own usage can be recorded (user_id = the caller, token without org)"
         role = self._role(org)
         if role is None:
