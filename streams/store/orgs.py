@@ -60,7 +60,7 @@ def is_organization(s: Session, account_id: str) -> bool:
 def lock_organization(s: Session, org_id: str) -> None:
     """Serialize membership changes of ``org_id`` until the transaction ends, so an invariant checked after
     this (the last owner) holds against concurrent requests: PostgreSQL locks the organization's row
-    (``SELECT ... FOR UPDATE``; later statements see what the previous holder committed), SQLite takes its
+    (``SELECT ... FOR NO KEY UPDATE``; later statements see what the previous holder committed), SQLite takes its
     database write lock (the first write of a transaction; the database has one writer at a time). Objects
     loaded before are expired, so roles are read again under the lock."""
     if s.get_bind().dialect.name == "sqlite":
@@ -69,7 +69,9 @@ def lock_organization(s: Session, org_id: str) -> None:
             execution_options={"synchronize_session": False},
         )
     else:
-        s.execute(select(Organization.id).where(Organization.id == org_id).with_for_update())
+        # FOR NO KEY UPDATE: orders membership changes without holding up rows that merely reference the
+        # organization (a new subscription or key takes a key-share lock on it).
+        s.execute(select(Organization.id).where(Organization.id == org_id).with_for_update(key_share=True))
     s.expire_all()
 
 
