@@ -55,7 +55,8 @@ def _ttl(call: Call) -> timedelta:
 
 
 def _inviter(who: Principal) -> str:
-    return who.user_id if who.user_id is not None else f"key:{who.key_id}"
+    # Prefixed both ways: a user id may itself contain ':'.
+    return f"user:{who.user_id}" if who.user_id is not None else f"key:{who.key_id}"
 
 
 def create_invitation(call: Call) -> InvitationOut:

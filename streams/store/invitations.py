@@ -103,10 +103,11 @@ def _close(s: Session, inv: Invitation, status: str, now: datetime, *, unexpired
 def _still_entitled(s: Session, inv: Invitation) -> bool:
     """Whether whoever invited still may grant the role: an invitation of an admin who lost the role (or of a
     key since revoked) grants nothing."""
-    if inv.invited_by.startswith("key:"):
-        key = s.get(ApiKeyRow, inv.invited_by.removeprefix("key:"))
+    kind, _, who = inv.invited_by.partition(":")
+    if kind == "key":
+        key = s.get(ApiKeyRow, who)
         return key is not None and key.revoked_at is None and key.role == "admin" and inv.role != "owner"
-    m = orgs.member(s, inv.organization_id, inv.invited_by)
+    m = orgs.member(s, inv.organization_id, who) if kind == "user" else None
     return m is not None and (m.role == "owner" or (m.role == "admin" and inv.role != "owner"))
 
 

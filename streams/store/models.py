@@ -96,7 +96,7 @@ class Invitation(Base):
     email: Mapped[str | None] = mapped_column(String(320))
     role: Mapped[str] = mapped_column(String(16))  # owner | admin | member | viewer
     status: Mapped[str] = mapped_column(String(16))  # pending | accepted | declined | revoked
-    invited_by: Mapped[str] = mapped_column(String(160))  # user id, or key:<key id>
+    invited_by: Mapped[str] = mapped_column(String(160))  # user:<user id> | key:<key id>
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     responded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

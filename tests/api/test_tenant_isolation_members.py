@@ -87,7 +87,7 @@ async def test_only_the_invited_user_accepts_once_before_expiry(make_api: Callab
         )
         assert r.status_code == 201, r.text
         inv = r.json()
-        assert (inv["status"], inv["invited_by"], inv["organization_name"]) == ("pending", "adam", "A")
+        assert (inv["status"], inv["invited_by"], inv["organization_name"]) == ("pending", "user:adam", "A")
         assert inv["expires_at"] == (JUNE + timedelta(days=3)).isoformat().replace("+00:00", "Z")
         url = f"{INV}/{inv['id']}"
         # Whoever else holds the id: another user, the inviter, an API key, another organization's owner: 404.
@@ -152,6 +152,13 @@ async def test_only_the_invited_user_accepts_once_before_expiry(make_api: Callab
         stale = await api.invite(a, "sam", "admin", admin)
         assert (await c.put(f"{ORGS}/{a}/members/adam", json={"role": "viewer"}, headers=owner)).status_code == 200
         assert _code(await c.post(f"{INV}/{stale}/accept", headers=api.as_user("sam"))) == (409, "invitation_revoked")
+        # So does one made with an API key revoked since.
+        key = await api.key(a, "ann", "admin")
+        by_key = await api.invite(a, "kit", "member", key)
+        keys = (await c.get(f"{ORGS}/{a}/api-keys", headers=owner)).json()["api_keys"]
+        for k in keys:
+            assert (await c.delete(f"{ORGS}/{a}/api-keys/{k['id']}", headers=owner)).status_code == 200
+        assert _code(await c.post(f"{INV}/{by_key}/accept", headers=api.as_user("kit"))) == (409, "invitation_revoked")
         members = {
             m["user_id"]: m["role"] for m in (await c.get(f"{ORGS}/{a}/members", headers=owner)).json()["members"]
         }
