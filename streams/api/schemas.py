@@ -122,7 +122,7 @@ class InvitationOut(_Out):
     email: str | None
     role: Role
     status: Literal["pending", "accepted", "declined", "revoked", "expired"]
-    invited_by: str = Field(description="who invited: user:<user id> or key:<API key id>")
+    invited_by: str = Field(description="who invited: user:<user id>, key:<API key id> or operator:cli")
     created_at: datetime
     expires_at: datetime
     responded_at: datetime | None

@@ -16,6 +16,8 @@ from streams.store.models import ApiKeyRow, Invitation, Member
 from streams.store.orgs import Role, StoreConflict
 
 State = Literal["pending", "accepted", "declined", "revoked", "expired"]
+#: ``invited_by`` of an invitation made by an operator (``meterline api invite``), like the bootstrap's owner.
+OPERATOR = "operator:cli"
 
 
 def new_invitation_id() -> str:
@@ -104,6 +106,8 @@ def _still_entitled(s: Session, inv: Invitation) -> bool:
     """Whether whoever invited still may grant the role: an invitation of an admin who lost the role (or of a
     key since revoked) grants nothing."""
     kind, _, who = inv.invited_by.partition(":")
+    if kind == "operator":
+        return True
     if kind == "key":
         key = s.get(ApiKeyRow, who)
         return key is not None and key.revoked_at is None and key.role == "admin" and inv.role != "owner"

@@ -11,6 +11,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -21,6 +22,7 @@ from rating.catalog.loader import load_catalog
 from sinks.settlement_store import SettlementStore
 from streams.api import lifecycle
 from streams.api.warehouse import Warehouse
+from streams.cli.main import main
 from streams.settlement import Settler
 from streams.store import orgs
 from streams.store import subscription_store as store
@@ -163,6 +165,31 @@ async def test_only_the_invited_user_accepts_once_before_expiry(make_api: Callab
             m["user_id"]: m["role"] for m in (await c.get(f"{ORGS}/{a}/members", headers=owner)).json()["members"]
         }
         assert members == {"ann": "owner", "adam": "viewer", "viv": "viewer", "ivo": "member", "lea": "viewer"}
+
+
+async def test_an_operator_invites_from_the_command_line(
+    make_api: Callable[..., Any],
+    store_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``meterline api invite`` makes an invitation like the API's: the user still has to accept it."""
+    monkeypatch.setenv("METERLINE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("METERLINE_API_DATABASE_URL", store_url)
+    async with make_api(now=JUNE) as api:
+        a = await api.org("ann", name="A")
+        b = await api.org("bea", name="B")
+        capsys.readouterr()
+        assert main(["api", "invite", "--org", a, "--user", "opal", "--role", "viewer", "--json"]) == 0
+        inv = orjson.loads(capsys.readouterr().out)["invitation_id"]
+        assert (await api.client.get(f"{ORGS}/{a}", headers=api.as_user("opal", a))).status_code == 404
+        assert (await api.client.post(f"{INV}/{inv}/accept", headers=api.as_user("eve"))).status_code == 404
+        r = await api.client.post(f"{INV}/{inv}/accept", headers=api.as_user("opal"))
+        assert (r.status_code, r.json()["invited_by"]) == (200, "operator:cli"), r.text
+        assert (await api.client.get(f"{ORGS}/{a}", headers=api.as_user("opal", a))).json()["role"] == "viewer"
+        assert main(["api", "invite", "--org", a, "--user", b, "--role", "member"]) == 2
+        assert "never a member" in capsys.readouterr().err
 
 
 async def test_racing_accept_and_revoke_grant_at_most_once(make_api: Callable[..., Any]) -> None:
