@@ -20,6 +20,11 @@ INVITATION_ID_PATTERN = r"^inv_[0-9a-f]{32}$"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 INVOICE_ID_PATTERN = r"^in_[A-Za-z0-9_.:@-]{1,128}_\d{4}-\d{2}$"
 
+ACCOUNT_DOC = (
+    "an organization the caller acts in, or the caller's own personal account (a user token without 'org'); "
+    "membership never reaches a member's personal account"
+)
+
 Role = Literal["owner", "admin", "member", "viewer"]
 KeyRole = Literal["admin", "member", "viewer"]
 Interval = Literal["month", "year"]
@@ -274,11 +279,11 @@ class UsageHistory(_Out):
 
 
 class UsageCurrentQuery(_In):
-    account: str = Field(pattern=ID_PATTERN)
+    account: str = Field(pattern=ID_PATTERN, description=ACCOUNT_DOC)
 
 
 class UsageHistoryQuery(_In):
-    account: str = Field(pattern=ID_PATTERN)
+    account: str = Field(pattern=ID_PATTERN, description=ACCOUNT_DOC)
     granularity: Literal["day", "period"] = "day"
     metric: Literal["api_calls", "ai_requests", "storage_gb", "premium_feature", "active_user"] | None = None
     user_id: str | None = Field(None, pattern=ID_PATTERN)
@@ -375,11 +380,13 @@ class InvoiceList(_Out):
 
 
 class AccountQuery(_In):
-    account: str = Field(pattern=ID_PATTERN)
+    account: str = Field(pattern=ID_PATTERN, description=ACCOUNT_DOC)
 
 
 class InvoiceListQuery(_In):
-    account: str | None = Field(None, pattern=ID_PATTERN, description="default: every account of the caller's org")
+    account: str | None = Field(
+        None, pattern=ID_PATTERN, description="default: the caller's organization, or a user token's own account"
+    )
 
 
 # -- webhooks -----------------------------------------------------------------------------------------
