@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     api_dunning_grace_days: int = Field(
         7, ge=0, le=90, description="Days a past_due subscription keeps its features before it becomes unpaid."
     )
+    api_invitation_ttl_days: int = Field(
+        7, ge=1, le=90, description="Days an organization invitation may be accepted (resend gives it a new term)."
+    )
     api_outbox_interval_seconds: float = Field(
         2.0, gt=0, description="How often the outbox relay retries publishing to billing.subscriptions."
     )

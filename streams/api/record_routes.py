@@ -28,7 +28,7 @@ from starlette.applications import Starlette
 from starlette.types import Message
 
 from schemas.decode import DecodeLimits
-from streams.api.auth import Principal
+from streams.api.auth import Principal, is_own_account
 from streams.api.common import caller
 from streams.api.errors import ApiError
 from streams.api.routing import Call, Endpoint
@@ -171,9 +171,9 @@ class _Scope:
         if not isinstance(user, str) or (org is not None and not isinstance(org, str)):
             return None
         if not org:
-            if self.who.kind == "user" and user == self.who.user_id:
-                return None
-            return "without org_id, only a user's own usage can be recorded (user_id must be the caller)"
+            if is_own_account(self.who, user):
+                return None  # a person's own account: their token without 'org' only
+            return "without org_id, only a user's own usage can be recorded (user_id = the caller, token without org)"
         role = self._role(org)
         if role is None:
             self.outside.add(org)

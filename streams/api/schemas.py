@@ -16,8 +16,14 @@ ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$"
 SUB_ID_PATTERN = r"^msub_[0-9a-f]{16}$"
 ORG_ID_PATTERN = r"^org_[0-9a-f]{16}$"
 KEY_ID_PATTERN = r"^[0-9a-f]{16}$"
+INVITATION_ID_PATTERN = r"^inv_[0-9a-f]{32}$"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 INVOICE_ID_PATTERN = r"^in_[A-Za-z0-9_.:@-]{1,128}_\d{4}-\d{2}$"
+
+ACCOUNT_DOC = (
+    "an organization the caller acts in, or the caller's own personal account (a user token without 'org'); "
+    "membership never reaches a member's personal account"
+)
 
 Role = Literal["owner", "admin", "member", "viewer"]
 KeyRole = Literal["admin", "member", "viewer"]
@@ -71,11 +77,6 @@ class OrganizationOut(_Out):
     role: Role | None = Field(None, description="the caller's role in it")
 
 
-class MemberCreate(_In):
-    user_id: str = Field(pattern=ID_PATTERN)
-    role: Role
-
-
 class MemberUpdate(_In):
     role: Role
 
@@ -110,6 +111,30 @@ class ApiKeyCreated(ApiKeyOut):
 
 class ApiKeyList(_Out):
     api_keys: list[ApiKeyOut]
+
+
+class InvitationCreate(_In):
+    user_id: str = Field(pattern=ID_PATTERN, description="the invited platform user (the JWT 'sub' that accepts)")
+    email: str | None = Field(None, pattern=EMAIL_PATTERN, max_length=320, description="where to tell them")
+    role: Role
+
+
+class InvitationOut(_Out):
+    id: str = Field(description="the invitation; only the invited user's own token accepts it")
+    organization_id: str
+    organization_name: str
+    user_id: str
+    email: str | None
+    role: Role
+    status: Literal["pending", "accepted", "declined", "revoked", "expired"]
+    invited_by: str = Field(description="who invited: user:<user id>, key:<API key id> or operator:cli")
+    created_at: datetime
+    expires_at: datetime
+    responded_at: datetime | None
+
+
+class InvitationList(_Out):
+    invitations: list[InvitationOut]
 
 
 # -- subscriptions ------------------------------------------------------------------------------------
@@ -254,11 +279,11 @@ class UsageHistory(_Out):
 
 
 class UsageCurrentQuery(_In):
-    account: str = Field(pattern=ID_PATTERN)
+    account: str = Field(pattern=ID_PATTERN, description=ACCOUNT_DOC)
 
 
 class UsageHistoryQuery(_In):
-    account: str = Field(pattern=ID_PATTERN)
+    account: str = Field(pattern=ID_PATTERN, description=ACCOUNT_DOC)
     granularity: Literal["day", "period"] = "day"
     metric: Literal["api_calls", "ai_requests", "storage_gb", "premium_feature", "active_user"] | None = None
     user_id: str | None = Field(None, pattern=ID_PATTERN)
@@ -359,11 +384,13 @@ class InvoiceList(_Out):
 
 
 class AccountQuery(_In):
-    account: str = Field(pattern=ID_PATTERN)
+    account: str = Field(pattern=ID_PATTERN, description=ACCOUNT_DOC)
 
 
 class InvoiceListQuery(_In):
-    account: str | None = Field(None, pattern=ID_PATTERN, description="default: every account of the caller's org")
+    account: str | None = Field(
+        None, pattern=ID_PATTERN, description="default: the caller's organization, or a user token's own account"
+    )
 
 
 # -- webhooks -----------------------------------------------------------------------------------------

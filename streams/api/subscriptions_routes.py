@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from rating.periods import period_containing
 from streams.api import lifecycle
-from streams.api.auth import ANY, MANAGE, READ_ALL, Principal, require_role
+from streams.api.auth import ANY, MANAGE, READ_ALL, Principal, account_access, is_own_account, require_role
 from streams.api.common import caller, period_out, transition_error
 from streams.api.errors import ApiError
 from streams.api.routing import Call, Endpoint
@@ -70,16 +70,15 @@ def render(s: Session, row: Subscription, now: datetime, change: str | None = No
 
 def _load(s: Session, who: Principal, subscription_id: str, *, manage: bool) -> Subscription:
     row = store.get(s, subscription_id, for_update=manage)
-    if row is None or who.role_in(s, row.organization_id) is None:
+    try:  # whoever may reach the account (auth.account_access): a person's own, never through an organization
+        access = account_access(s, who, row.account_id) if row is not None else None
+    except ApiError:
+        access = None
+    if row is None or access is None:
         raise ApiError(404, "not_found", f"no subscription {subscription_id}")
-    if _is_own(who, row):
-        return row  # a user's own subscription: it made it, it reads and changes it
-    require_role(s, who, row.organization_id, MANAGE if manage else READ_ALL)
+    if not (access.manages if manage else access.reads_all):
+        raise ApiError(403, "forbidden", f"the role {access.role} may not do this")
     return row
-
-
-def _is_own(who: Principal, row: Subscription) -> bool:
-    return row.account_kind == "user" and who.kind == "user" and who.user_id == row.account_id
 
 
 def _commit(call: Call, work: Callable[[Session], SubscriptionOut]) -> SubscriptionOut:
@@ -149,8 +148,9 @@ def _owned_account(s: Session, who: Principal, org_id: str, body: SubscriptionCr
         return account
     require_role(s, who, org_id, ANY)
     user = body.account_id or who.user_id
-    if who.kind != "user" or user is None or user != who.user_id:
-        raise ApiError(403, "forbidden", "a user subscription is created by that user, with its own token")
+    if user is None or not is_own_account(who, user):
+        # The same rule that lets a person reach the account afterwards (auth.account_access).
+        raise ApiError(403, "forbidden", "a user subscription is made by that user, with its own token without 'org'")
     if s.get(Organization, user) is not None:
         raise ApiError(422, "invalid_request", "account_id: an organization is not a user account")
     return user
@@ -222,7 +222,8 @@ def organization_subscriptions(call: Call) -> SubscriptionList:
         who = caller(call, s)
         require_role(s, who, call.path["id"], READ_ALL)
         now = call.ctx.clock()
-        return SubscriptionList(subscriptions=[render(s, r, now) for r in store.for_organization(s, call.path["id"])])
+        rows = [r for r in store.for_organization(s, call.path["id"]) if r.account_id == call.path["id"]]
+        return SubscriptionList(subscriptions=[render(s, r, now) for r in rows])
 
 
 _ID = {"id": SUB_ID_PATTERN}
@@ -301,7 +302,7 @@ ENDPOINTS = [
         "GET",
         "/api/billing/organizations/{id}/subscriptions",
         organization_subscriptions,
-        "The subscriptions of an organization and its members",
+        "The subscriptions of an organization (its own account's)",
         "organizations",
         SubscriptionList,
         path_params={"id": ORG_ID_PATTERN},

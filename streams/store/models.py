@@ -84,6 +84,24 @@ class Member(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class Invitation(Base):
+    """An invitation to join an organization: only the invited user (the JWT ``sub`` ``user_id``) accepts or
+    declines it, before ``expires_at``; once accepted, declined or revoked it is closed for good."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str] = mapped_column(String(128), index=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(16))  # owner | admin | member | viewer
+    status: Mapped[str] = mapped_column(String(16))  # pending | accepted | declined | revoked
+    invited_by: Mapped[str] = mapped_column(String(160))  # user:<user id> | key:<key id>
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    responded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
 class ApiKeyRow(Base):
     """An organization API key: only the SHA-256 of its 256-bit secret is kept."""
 

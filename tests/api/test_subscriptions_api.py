@@ -163,7 +163,6 @@ async def test_bad_input_is_refused_with_a_reason_and_changes_nothing(make_api: 
         sid = r.json()["id"]
         before = counts(api)
         cases: list[tuple[str, str, Any, int, str]] = [
-            ("POST", f"{BASE}/create", {"tier": "platinum", "account_kind": "user"}, 422, "unknown_tier"),
             ("POST", f"{BASE}/create", {"tier": "standard"}, 409, "subscription_exists"),
             (
                 "POST",
@@ -195,6 +194,13 @@ async def test_bad_input_is_refused_with_a_reason_and_changes_nothing(make_api: 
             r = await api.client.request(method, url, json=body, headers=h)
             assert (r.status_code, r.json()["error"]["code"]) == (status, code), (method, url, r.text)
             assert set(r.json()["error"]) == {"code", "message"} and r.json()["error"]["message"]
+        # A person's own subscription (their token without 'org') to a tier that does not exist.
+        r = await api.client.post(
+            f"{BASE}/create",
+            json={"tier": "platinum", "account_kind": "user", "organization_id": org},
+            headers=api.as_user("uma"),
+        )
+        assert (r.status_code, r.json()["error"]["code"]) == (422, "unknown_tier"), r.text
         # Not JSON, wrong media type, oversized (declared and streamed) bodies.
         r = await api.client.post(
             f"{BASE}/create", content=b"{not json", headers={**h, "content-type": "application/json"}

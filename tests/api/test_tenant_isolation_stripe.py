@@ -188,14 +188,18 @@ async def test_no_caller_subscribes_an_account_it_does_not_own(make_api: Callabl
         with api.ctx.sessions() as s:
             assert s.scalar(select(func.count()).select_from(Subscription)) == 0
 
-        # The owners of each account subscribe it.
+        # A token acting in an organization reaches that organization only, not its holder's own account.
         r = await create(api, api.as_user("bob", b), account_kind="user")
+        assert r.status_code == 403, r.text
+        # The owners of each account subscribe it: bob with his own token (no 'org'), kept under B.
+        r = await create(api, api.as_user("bob"), account_kind="user", organization_id=b)
         assert (r.status_code, r.json()["account_id"], r.json()["organization_id"]) == (201, "bob", b)
         bob_sid = r.json()["id"]
         assert (await create(api, api.as_user("bert", b))).status_code == 201
         assert (await create(api, key_a)).status_code == 201
-        # bob manages his own subscription, whatever his role.
-        r = await api.client.post(f"{BASE}/{bob_sid}/cancel", headers=api.as_user("bob", b))
+        # bob manages his own subscription, whatever his role; B's owner does not see it.
+        assert (await api.client.get(f"{BASE}/{bob_sid}", headers=api.as_user("bert", b))).status_code == 404
+        r = await api.client.post(f"{BASE}/{bob_sid}/cancel", headers=api.as_user("bob"))
         assert r.status_code == 200, r.text
 
 
@@ -203,9 +207,9 @@ async def test_conflicts_disclose_no_ids(make_api: Callable[..., Any]) -> None:
     async with make_api(now=NOW) as api:
         a = await api.org("alice", "A", members={"bob": "member"})
         b = await api.org("bert", "B", members={"bob": "member"})
-        sid = (await create(api, api.as_user("bob", a), account_kind="user")).json()["id"]
-        # bob's account already has a subscription (made in A): B's token learns nothing of it.
-        r = await create(api, api.as_user("bob", b), account_kind="user")
+        sid = (await create(api, api.as_user("bob"), account_kind="user", organization_id=a)).json()["id"]
+        # bob's account already has a subscription (kept under A): trying again under B learns nothing of it.
+        r = await create(api, api.as_user("bob"), account_kind="user", organization_id=b)
         assert (r.status_code, r.json()["error"]["code"]) == (409, "subscription_exists")
         assert sid not in r.text and a not in r.text
         org_sid = (await create(api, api.as_user("alice", a))).json()["id"]
@@ -223,9 +227,9 @@ async def test_concurrent_creates_leave_one_open_subscription(make_api: Callable
         ha, key = api.as_user("alice", a), await api.key(a, "alice", "admin")
         # An organization: its owner's token and its admin key at once, 8 requests.
         answers = await asyncio.gather(*(create(api, ha if i % 2 else key) for i in range(8)))
-        # One person, from two organizations at once.
+        # One person with their own token, kept under either of their two organizations, at once.
         answers_bob = await asyncio.gather(
-            *(create(api, api.as_user("bob", a if i % 2 else b), account_kind="user") for i in range(8))
+            *(create(api, api.as_user("bob"), account_kind="user", organization_id=a if i % 2 else b) for i in range(8))
         )
         for got in (answers, answers_bob):
             codes = sorted(r.status_code for r in got)
