@@ -23,7 +23,7 @@ from schemas.events import (
     WireEvent,
     epoch_ms,
 )
-from schemas.ids import ID_PATTERN, KNOWN_IDS, valid_id
+from schemas.ids import ID_PATTERN, KNOWN_IDS, KNOWN_SOURCES, SOURCE_PATTERN, valid_id, valid_source
 from schemas.reasons import RejectReason
 
 #: Bytes of an oversized record kept in its dead letter (the rest would bloat the DLQ).
@@ -64,7 +64,7 @@ class Rejection:
 class DecodeResult:
     accepted: list[AcceptedEvent] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
-    duplicates: int = 0  # repeats of an event_id inside this record (kept once, not rejected)
+    duplicates: int = 0  # repeats of a (source, event_id) inside this record (kept once, not rejected)
 
     @property
     def total(self) -> int:
@@ -116,7 +116,7 @@ def _decode(raw: bytes, now: datetime, limits: DecodeLimits) -> DecodeResult:
     if len(wire) > limits.max_events:
         return _whole(RejectReason.TOO_MANY_EVENTS, f"{len(wire)} events exceed {limits.max_events}", raw)
     out = DecodeResult()
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     originals: list[Any] | None = None
     for i, ev in enumerate(wire):
         ev_raw = raw if not is_batch else None
@@ -152,7 +152,7 @@ def _slow(raw: bytes, window: tuple[int, int], limits: DecodeLimits) -> DecodeRe
     else:
         return _whole(RejectReason.NOT_AN_OBJECT, f"expected an event object or a batch, got {_kind(doc)}", raw)
     out = DecodeResult()
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for i, item in enumerate(items):
         ev_raw = raw if len(items) == 1 and not isinstance(doc.get("events"), list) else _encoder.encode(item)
         if not isinstance(item, dict):
@@ -173,7 +173,7 @@ def _slow(raw: bytes, window: tuple[int, int], limits: DecodeLimits) -> DecodeRe
 
 
 def _check(
-    ev: WireEvent, i: int, window: tuple[int, int], out: DecodeResult, seen: set[str], ev_raw: bytes | None
+    ev: WireEvent, i: int, window: tuple[int, int], out: DecodeResult, seen: set[tuple[str, str]], ev_raw: bytes | None
 ) -> None:
     """Value rules the types cannot say; appends the event to accepted or rejections."""
     _admit(ev, i, out, seen, ev_raw, _value_problem(ev, window))
@@ -183,7 +183,7 @@ def _admit(
     ev: WireEvent,
     i: int,
     out: DecodeResult,
-    seen: set[str],
+    seen: set[tuple[str, str]],
     ev_raw: bytes | None,
     problem: tuple[RejectReason, str] | None,
 ) -> None:
@@ -192,10 +192,11 @@ def _admit(
         reason, detail = problem
         out.rejections.append(Rejection(reason, detail, ev_raw or _encoder.encode(ev), i, ev.event_id))
         return
-    if ev.event_id in seen:
+    key = (ev.source, ev.event_id)  # the dedupe key (docs/events.md)
+    if key in seen:
         out.duplicates += 1
         return
-    seen.add(ev.event_id)
+    seen.add(key)
     ts = ev.timestamp
     ts_ms = ts if isinstance(ts, int) else epoch_ms(ts)
     out.accepted.append(
@@ -214,16 +215,17 @@ def _admit(
 
 
 def _value_problem(ev: WireEvent, window: tuple[int, int]) -> tuple[RejectReason, str] | None:
-    # Ids first (schemas/ids.py), inline: account ids seen valid are in KNOWN_IDS (the common case is three
-    # set lookups); an event id is checked with C string methods.
+    # Ids first (schemas/ids.py), inline: account ids and sources seen valid are remembered (the common case
+    # is three set lookups); an event id is checked with C string methods.
     eid, org = ev.event_id, ev.org_id
     if not (eid.isascii() and eid.isprintable() and " " not in eid):
         return RejectReason.INVALID_EVENT_ID, "event_id must be 1-128 printable ASCII characters without space"
-    if not (ev.user_id in KNOWN_IDS and ev.source in KNOWN_IDS and (org is None or org in KNOWN_IDS)) and not (
-        valid_id(ev.user_id) and valid_id(ev.source) and (org is None or valid_id(org))
-    ):
-        field = next(f for f in ("user_id", "source", "org_id") if not valid_id(getattr(ev, f) or "x"))
-        return RejectReason.INVALID_ID, f"{field} must match {ID_PATTERN} (docs/events.md)"
+    if not (ev.user_id in KNOWN_IDS and ev.source in KNOWN_SOURCES and (org is None or org in KNOWN_IDS)):
+        if not valid_id(ev.user_id) or (org is not None and not valid_id(org)):
+            field = "user_id" if not valid_id(ev.user_id) else "org_id"
+            return RejectReason.INVALID_ID, f"{field} must match {ID_PATTERN} (docs/events.md)"
+        if not valid_source(ev.source):
+            return RejectReason.INVALID_ID, f"source must match {SOURCE_PATTERN} (docs/events.md)"
     q = ev.quantity
     # One cheap test for the common case; the precise reason only for the rare bad value.
     if not (q.is_finite() and _ZERO <= q <= MAX_QUANTITY):

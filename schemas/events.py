@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal, get_args
 import msgspec
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from schemas.ids import EVENT_ID_PATTERN, ID_PATTERN, MAX_ID
+from schemas.ids import EVENT_ID_PATTERN, ID_PATTERN, MAX_ID, MAX_SOURCE, SOURCE_PATTERN
 
 #: Largest quantity one event may carry; larger is treated as a producer bug, not usage.
 MAX_QUANTITY = Decimal(10) ** 12
@@ -42,6 +42,7 @@ class Metric(enum.StrEnum):
 Scalar = str | int | float | bool | None
 # The id patterns (schemas/ids.py) are checked after decoding (schemas/decode.py), faster than msgspec would.
 _Id = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID)]
+_Source = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_SOURCE)]
 _PropKey = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_PROPERTY_KEY)]
 _PropValue = Annotated[str, msgspec.Meta(max_length=MAX_PROPERTY_VALUE)] | int | float | bool | None
 _Props = Annotated[dict[_PropKey, _PropValue], msgspec.Meta(max_length=MAX_PROPERTIES)]
@@ -59,7 +60,7 @@ class WireEvent(msgspec.Struct):
     user_id: _Id
     metric: MetricName
     quantity: Decimal
-    source: _Id
+    source: _Source
     org_id: _Id | None = None
     properties: _Props = msgspec.field(default_factory=dict)
 
@@ -123,7 +124,12 @@ class UsageEvent(BaseModel):
         Annotated[str, Field(min_length=1, max_length=MAX_PROPERTY_KEY)],
         Annotated[str, Field(max_length=MAX_PROPERTY_VALUE)] | int | float | bool | None,
     ] = Field(default_factory=dict, max_length=MAX_PROPERTIES, description="Flat string → scalar map.")
-    source: str = Field(min_length=1, max_length=MAX_ID, pattern=ID_PATTERN, description="Emitting service.")
+    source: str = Field(
+        min_length=1,
+        max_length=MAX_SOURCE,
+        pattern=SOURCE_PATTERN,
+        description="Emitting service; with event_id the dedupe key. Bound to the sending credential (docs/events.md).",
+    )
 
     @field_validator("timestamp", mode="before")
     @classmethod

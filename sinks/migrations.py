@@ -1,7 +1,10 @@
 """Versioned, idempotent ClickHouse migrations: the DDL files in ``schemas/ddl``, applied in order.
 
 Every statement is written to be safe to run again (``IF NOT EXISTS``), and applied versions are
-recorded in ``schema_migrations``, so ``meterline db migrate`` can run on every start.
+recorded in ``schema_migrations``, so ``meterline db migrate`` can run on every start. A step that is
+not idempotent by itself (a table rebuild: copy, swap, drop) carries a guard, a comment line
+``-- only if: <SELECT of one value>`` among the comments that open it: the statement runs only when
+that value is non-zero, so a migration stopped half-way completes when run again.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from sinks.timefmt import ch_datetime
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_GUARD = re.compile(r"^--\s*only if:\s*(.+)$")
 
 
 class CommandClient(Protocol):
@@ -40,6 +44,23 @@ class Migration:
 
 def _has_sql(part: str) -> bool:
     return any(line.strip() and not line.strip().startswith("--") for line in part.splitlines())
+
+
+def guard(statement: str) -> str | None:
+    """The ``-- only if:`` query among the comments opening ``statement``, if any."""
+    for line in statement.splitlines():
+        text = line.strip()
+        if text and not text.startswith("--"):
+            return None
+        m = _GUARD.match(text)
+        if m:
+            return m.group(1).strip()
+    return None
+
+
+def _holds(client: CommandClient, query: str) -> bool:
+    rows = client.query(query).result_rows
+    return bool(rows) and bool(rows[0][0])
 
 
 def load_migrations() -> list[Migration]:
@@ -72,7 +93,9 @@ def migrate(client: CommandClient, database: str, now: datetime) -> list[Migrati
         if mg.version in done:
             continue
         for stmt in mg.statements(database):
-            client.command(stmt)
+            cond = guard(stmt)
+            if cond is None or _holds(client, cond):
+                client.command(stmt)
         client.command(
             f"INSERT INTO {database}.schema_migrations (version, name, applied_at) VALUES "
             f"({mg.version}, '{mg.name}', toDateTime64('{ch_datetime(now)}', 3, 'UTC'))"

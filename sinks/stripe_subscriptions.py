@@ -298,14 +298,14 @@ class StripeSubscriptions:
         if not target.subscribed:
             if subscription is None:
                 return MirrorResult(customer, None, ("unchanged",))
-            current = self._retrieve(subscription)
+            current = self._retrieve(subscription, change)
             if current.get("status") == "canceled":
                 return MirrorResult(customer, subscription, ("unchanged",))
             self._cancel(change, subscription)
             return MirrorResult(customer, subscription, ("cancel",))
         prices = self.prices(target.lookup_keys)
         if subscription is not None:
-            current = self._retrieve(subscription)
+            current = self._retrieve(subscription, change)
             if current.get("status") not in ("canceled", "incomplete_expired"):
                 self._update(change, target, subscription, current, prices)
                 return MirrorResult(customer, subscription, ("update",))
@@ -315,11 +315,18 @@ class StripeSubscriptions:
             return MirrorResult(customer, found, ("update",))
         return MirrorResult(customer, self._create(change, target, customer, prices, now), ("create",))
 
-    def _retrieve(self, subscription: str) -> dict[str, Any]:
+    def _retrieve(self, subscription: str, change: MirrorChange | None = None) -> dict[str, Any]:
+        """The Stripe subscription; with ``change``, refused (``StripeMirrorError``) when its metadata names
+        another account: the mirror never changes another tenant's Stripe subscription (issue 13)."""
         obj = self._call(
             f"read the subscription {subscription}", lambda: self._client.v1.subscriptions.retrieve(subscription)
         )
         doc: dict[str, Any] = obj.to_dict()
+        named = (doc.get("metadata") or {}).get(ACCOUNT_METADATA)
+        if change is not None and named and named != change.account_id:
+            raise StripeMirrorError(
+                f"the Stripe subscription {subscription} is account {named}'s, not {change.account_id}'s: not changed"
+            )
         return doc
 
     def _create(

@@ -52,12 +52,12 @@ def _chunks(rows: Sequence[T], size: int) -> list[Sequence[T]]:
 
 
 async def ingest_batch(w: Wiring, batch: Sequence[Any], accepted: faust.TopicT, dlq: faust.TopicT) -> None:
-    """Validate, dedupe and route one batch; claim its ids only once its outputs were delivered."""
+    """Validate, dedupe and route one batch; claim its keys only once its outputs were delivered."""
     assert w.ingest is not None and w.dedupe is not None, "an ingest agent on a worker without ingest"
     records = [InRecord(e.value or b"", e.message.topic, e.message.partition, e.message.offset) for e in batch]
     out, candidates = w.ingest.decode(records, datetime.now(UTC))
     # RocksDB releases the GIL: the lookup runs beside the other agents instead of blocking them.
-    seen = await asyncio.to_thread(w.dedupe.seen, [ev.event_id for ev in candidates])
+    seen = await asyncio.to_thread(w.dedupe.seen, [(ev.source, ev.event_id) for ev in candidates])
     result = w.ingest.route(out, candidates, seen)
     pending = []
     for partition, rows in result.accepted.items():
@@ -66,7 +66,7 @@ async def ingest_batch(w: Wiring, batch: Sequence[Any], accepted: faust.TopicT, 
     for letter in result.dead_letters:
         pending.append(await dlq.send(value=letter, force=True))
     await asyncio.gather(*pending)
-    await asyncio.to_thread(w.dedupe.claim, result.claimed_ids)
+    await asyncio.to_thread(w.dedupe.claim, result.claimed_keys)
     m = w.metrics
     m.records_in.inc(len(records))
     m.events_in.inc(result.events_in)

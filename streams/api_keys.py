@@ -20,6 +20,8 @@ from schemas.ids import ID
 from streams.errors import MeterlineError
 
 PREFIX = "mlk"
+#: Sources of usage recorded through the billing API (``api:<organization>``, ``api:user:<id>``).
+RESERVED_SOURCE_PREFIX = "api:"
 
 
 class ApiKeyError(MeterlineError):
@@ -78,6 +80,9 @@ class ApiKeyStore:
         """A new key for ``source``; returns the record and the plain key (shown once, never stored)."""
         if not ID.fullmatch(source):
             raise ApiKeyError(f"a key needs a source name matching {ID.pattern} (docs/events.md)")
+        if source.startswith(RESERVED_SOURCE_PREFIX):
+            # The billing API's namespaces (docs/events.md): no ingest key may write into them.
+            raise ApiKeyError(f"sources starting with {RESERVED_SOURCE_PREFIX!r} are reserved for the billing API")
         if rate_per_minute is not None and rate_per_minute < 0:
             raise ApiKeyError("a key's rate limit is a number of requests a minute, 0 or more")
         keys = dict(self._load())

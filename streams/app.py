@@ -7,7 +7,7 @@ nowhere else; the agents in ``streams/agents.py`` stay a few lines each.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import faust
@@ -99,6 +99,10 @@ def build_wiring(settings: Settings, metrics: WorkerMetrics | None = None) -> Wi
     app = create_faust_app(settings)
     dedupe, ingest = None, None
     if settings.worker_role in ("all", "ingest"):
-        dedupe = DedupeStore(worker_dir(settings) / "dedupe", horizon=timedelta(hours=settings.dedupe_horizon_hours))
+        dedupe = DedupeStore(
+            worker_dir(settings) / "dedupe",
+            horizon=timedelta(hours=settings.dedupe_horizon_hours),
+            now=datetime.now(UTC),
+        )
         ingest = IngestStep(dedupe, settings.topic_partitions, decode_limits(settings))
     return Wiring(settings, app, metrics or WorkerMetrics(), dedupe, ingest)

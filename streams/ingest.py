@@ -1,7 +1,7 @@
 """The ingest step: one batch of ``usage.events`` records in, decisions out.
 
 Pure apart from the dedupe store lookup; the agent (``streams/agents.py``) does the Kafka I/O and
-claims the batch's event ids only after its outputs were delivered.
+claims the batch's ``(source, event_id)`` keys only after its outputs were delivered.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import datetime
 from schemas.decode import DecodeLimits, decode_record
 from schemas.dlq import DeadLetter, encode_dead_letter
 from schemas.events import AcceptedEvent
-from streams.dedupe import DedupeStore
+from streams.dedupe import DedupeStore, Key
 from streams.partitioning import partition_for
 
 
@@ -35,13 +35,13 @@ class IngestResult:
     accepted: dict[int, list[AcceptedEvent]] = field(default_factory=lambda: defaultdict(list))
     dead_letters: list[bytes] = field(default_factory=list)
     rejected_by_reason: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    claimed_ids: list[str] = field(default_factory=list)
+    claimed_keys: list[Key] = field(default_factory=list)
     events_in: int = 0
     duplicates: int = 0
 
     @property
     def accepted_count(self) -> int:
-        return len(self.claimed_ids)
+        return len(self.claimed_keys)
 
 
 class IngestStep:
@@ -55,7 +55,7 @@ class IngestStep:
     def process(self, records: Sequence[InRecord], now: datetime) -> IngestResult:
         """Decode, look up and route in one call (the agent splits it to look up off the event loop)."""
         out, candidates = self.decode(records, now)
-        return self.route(out, candidates, self._dedupe.seen([ev.event_id for ev in candidates]))
+        return self.route(out, candidates, self._dedupe.seen([(ev.source, ev.event_id) for ev in candidates]))
 
     def decode(self, records: Sequence[InRecord], now: datetime) -> tuple[IngestResult, list[AcceptedEvent]]:
         """Validate every record: dead letters and counts in the result, valid events returned."""
@@ -73,13 +73,16 @@ class IngestStep:
         return out, candidates
 
     def route(self, out: IngestResult, candidates: list[AcceptedEvent], seen: Sequence[bool]) -> IngestResult:
-        """Drop events seen before (or earlier in this batch) and group the rest by target partition."""
-        in_batch: set[str] = set()
+        """Drop events seen before (or earlier in this batch) and group the rest by target partition.
+
+        The dedupe key is ``(source, event_id)``: the same id from two sources is two events."""
+        in_batch: set[Key] = set()
         for ev, was_seen in zip(candidates, seen, strict=True):
-            if was_seen or ev.event_id in in_batch:
+            key = (ev.source, ev.event_id)
+            if was_seen or key in in_batch:
                 out.duplicates += 1
                 continue
-            in_batch.add(ev.event_id)
-            out.claimed_ids.append(ev.event_id)
+            in_batch.add(key)
+            out.claimed_keys.append(key)
             out.accepted[partition_for(ev.account_id, self._partitions)].append(ev)
         return out

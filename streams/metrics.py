@@ -24,7 +24,7 @@ class WorkerMetrics:
             "meterline_events_rejected", "Events sent to the dead-letter topic", ["reason"], registry=r
         )
         self.events_duplicate = Counter(
-            "meterline_events_duplicate", "Events dropped as duplicates of an earlier event_id", registry=r
+            "meterline_events_duplicate", "Events dropped as duplicates of an earlier (source, event_id)", registry=r
         )
         self.batch_events = Histogram(
             "meterline_ingest_batch_events",

@@ -75,7 +75,7 @@ class Settings(BaseSettings):
         description="Longest wait to fill a rating step: bounds the event-to-quota latency; longer steps "
         "rate more events per account and write each account's state once.",
     )
-    dedupe_horizon_hours: int = Field(48, ge=1, description="How long an event_id is remembered live.")
+    dedupe_horizon_hours: int = Field(48, ge=1, description="How long a (source, event_id) is remembered live.")
     max_event_age_days: int = Field(35, ge=1, description="Older events are rejected as too_late.")
     max_future_seconds: int = Field(300, ge=0, description="Events further ahead of the clock are rejected.")
     max_record_bytes: int = Field(1_048_576, ge=1024, description="Larger Kafka records are rejected whole.")
@@ -126,6 +126,9 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = Field(65_536, ge=1024, description="Larger request bodies are refused with 413.")
     api_dunning_grace_days: int = Field(
         7, ge=0, le=90, description="Days a past_due subscription keeps its features before it becomes unpaid."
+    )
+    api_invitation_ttl_days: int = Field(
+        7, ge=1, le=90, description="Days an organization invitation may be accepted (resend gives it a new term)."
     )
     api_outbox_interval_seconds: float = Field(
         2.0, gt=0, description="How often the outbox relay retries publishing to billing.subscriptions."

@@ -47,6 +47,7 @@ def expected_invoices(sim: Simulation, catalog: Catalog) -> dict[str, Invoice]:
         for e in per_account.get(account, []):
             i = next(k for k, s in enumerate(segments) if s.start <= e.ts < s.end)
             p = parts[i]
+            p.users.add(e.user_id)  # a seat: any usage event billed to the account (docs/rating.md)
             if e.metric == "api_calls":
                 p.api += e.quantity
             elif e.metric == "ai_requests":
@@ -54,8 +55,6 @@ def expected_invoices(sim: Simulation, catalog: Catalog) -> dict[str, Invoice]:
             elif e.metric == "premium_feature":
                 f = e.properties.get("feature", "unknown")
                 p.features[f] = p.features.get(f, ZERO) + e.quantity
-            elif e.metric == "active_user":
-                p.users.add(e.user_id)
             elif e.metric == "storage_gb":
                 readings.append((e.ts.timestamp(), e.event_id, e.quantity))
         readings.sort()

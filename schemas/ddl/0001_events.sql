@@ -1,7 +1,9 @@
 -- Raw accepted usage events: the durable, deduplicated source every settled figure is computed from.
 -- ReplacingMergeTree collapses a replayed event (same sorting key) at merge time; queries that must be
--- exact before a merge use `FINAL` or `LIMIT 1 BY event_id`. Monthly partitions match billing periods;
--- the sorting key serves the analysts' per-account / per-metric / per-hour scans (DESIGN §8).
+-- exact before a merge use `FINAL` or `LIMIT 1 BY source, event_id` (the dedupe key, docs/events.md).
+-- Monthly partitions match billing periods; the sorting key serves the analysts' per-account /
+-- per-metric / per-hour scans. Stores created before 0011 had `event_id` alone at the end of the key:
+-- 0011 rebuilds them.
 CREATE TABLE IF NOT EXISTS {db}.events
 (
     event_id      String,
@@ -23,5 +25,5 @@ CREATE TABLE IF NOT EXISTS {db}.events
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(timestamp)
-ORDER BY (account_id, metric, toStartOfHour(timestamp), event_id)
-COMMENT 'accepted usage events, deduplicated by event_id (see docs/analytics.md)';
+ORDER BY (account_id, metric, toStartOfHour(timestamp), source, event_id)
+COMMENT 'accepted usage events, deduplicated by (source, event_id) (see docs/analytics.md)';

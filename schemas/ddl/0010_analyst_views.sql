@@ -5,7 +5,7 @@
 -- ClickHouse server. Money stays Decimal; ratios are Float64.
 
 -- Usage per billing account, user, metric (and dimension: premium feature, or AI provider/model)
--- and UTC day. Built on usage_hourly (settled, deduplicated by event_id) rather than events, so it
+-- and UTC day. Built on usage_hourly (settled, deduplicated by (source, event_id)) rather than events, so it
 -- agrees with what was billed and stays cheap (one row per hour, not per event). Counts add up over
 -- the day; storage_gb is a gauge, so the day's value is the last hourly reading, never a sum. A day
 -- can straddle a tier change: `tier` is the tier of the day's last settled hour.

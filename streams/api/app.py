@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from rating.catalog.loader import load_catalog
 from sinks.stripe_subscriptions import StripeSubscriptions
 from streams.api import (
+    invitations_routes,
     invoices_routes,
     orgs_routes,
     record_routes,
@@ -52,6 +53,7 @@ OPENAPI_PATH = "/api/billing/openapi.json"
 ENDPOINTS: list[Endpoint] = [
     *subscriptions_routes.ENDPOINTS,
     *orgs_routes.ENDPOINTS,
+    *invitations_routes.ENDPOINTS,
     *usage_routes.ENDPOINTS,
     *record_routes.ENDPOINTS,
     *invoices_routes.ENDPOINTS,

@@ -2,8 +2,9 @@
 the platform (``sub`` = user id, ``org`` = the organization the token acts in, ``exp`` required).
 
 Roles (per organization): owners and admins manage billing; viewers read everything of their
-organization; members read only their own usage (and the entitlements their apps check). Anything
-of another organization is answered 404, as if it did not exist.
+organization; members read only their own share of its usage (and the entitlements their apps check).
+A person's own account is theirs alone (their token without ``org``): membership never reaches it.
+Anything of another organization or person is answered 404, as if it did not exist (``account_access``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import jwt
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 
@@ -23,7 +23,7 @@ from streams.api.errors import ApiError
 from streams.api.schemas import ID_PATTERN
 from streams.settings import Settings
 from streams.store import orgs
-from streams.store.models import Member, Organization
+from streams.store.models import Organization
 from streams.store.orgs import Role
 
 _ID = re.compile(ID_PATTERN)
@@ -114,40 +114,42 @@ def require_role(s: Session, who: Principal, org_id: str, allowed: Iterable[Role
 
 @dataclass(frozen=True, slots=True)
 class AccountAccess:
-    """How the caller may see a billing account (an organization, or a user of one)."""
+    """How the caller may see a billing account: an organization it acts in, or its own personal account."""
 
     account_id: str
-    organization_id: str | None  # the organization the account is, or belongs to (None: the caller)
-    role: Role | None
-    is_self: bool
+    organization_id: str | None  # the organization the account is (None: the caller's personal account)
+    role: Role | None  # the caller's role in it (None: the personal account)
+    is_self: bool  # the caller's own personal account
 
     @property
     def reads_all(self) -> bool:
-        return self.role in READ_ALL
+        return self.is_self or self.role in READ_ALL
+
+    @property
+    def manages(self) -> bool:
+        return self.is_self or self.role in MANAGE
+
+
+def is_own_account(who: Principal, account: str) -> bool:
+    """Whether ``account`` is the caller's personal account, as the caller's own token presents it: a JWT
+    whose ``sub`` it is, without ``org`` (a token acting in an organization reaches that organization only)."""
+    return who.kind == "user" and who.organization_id is None and who.user_id == account
 
 
 def account_access(s: Session, who: Principal, account: str) -> AccountAccess:
-    """The caller's view of ``account``; 404 when the caller has none."""
+    """The one place that decides which billing accounts a caller may reach (404 for any other):
+
+    - an organization's account: a caller acting in it (its API key, a token whose ``org`` is it, or a member's
+      token without ``org``), with its role there;
+    - a person's account: that person only, with their own token without ``org``. Membership of an
+      organization gives access to the organization's billing, never to a member's personal account (their
+      usage in the organization is the organization's usage, read there with ``user_id``).
+    """
     if s.get(Organization, account) is not None:
         role = who.role_in(s, account)
         if role is None:
             raise ApiError(404, "not_found", f"no account {account}")
         return AccountAccess(account, account, role, False)
-    is_self = who.user_id is not None and who.user_id == account
-    orgs_of_caller = [who.organization_id] if who.organization_id else []
-    if not orgs_of_caller and who.user_id is not None:
-        orgs_of_caller = [m.organization_id for m in _memberships(s, who.user_id)]
-    for org_id in orgs_of_caller:
-        if orgs.member(s, org_id, account) is not None:
-            role = who.role_in(s, org_id)
-            if role is not None and (is_self or role in READ_ALL):
-                return AccountAccess(account, org_id, role, is_self)
-            if role is not None:
-                raise ApiError(403, "forbidden", f"the role {role} reads only its own usage")
-    if is_self:
+    if is_own_account(who, account):
         return AccountAccess(account, None, None, True)
     raise ApiError(404, "not_found", f"no account {account}")
-
-
-def _memberships(s: Session, user_id: str) -> list[Member]:
-    return list(s.scalars(select(Member).where(Member.user_id == user_id)))

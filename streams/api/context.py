@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 
 from rating.catalog.loader import Catalog
+from streams.api.api_metrics import ApiMetrics
 from streams.api.limits import ApiLimits
 from streams.api.quota_view import QuotaView
 from streams.api.warehouse import Warehouse
@@ -33,3 +34,4 @@ class ApiContext:
     notify_outbox: Callable[[], None] = lambda: None
     limits: ApiLimits = field(default_factory=lambda: ApiLimits(30))
     limiter: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(16))
+    metrics: ApiMetrics = field(default_factory=ApiMetrics)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from rating.subscriptions import SubscriptionHistory
-from streams.api.auth import MANAGE, READ_ALL, Principal, account_access, require_role
+from streams.api.auth import READ_ALL, AccountAccess, Principal, account_access, require_role
 from streams.api.common import account_terms, caller
 from streams.api.errors import ApiError
 from streams.api.invoice_pdf import render_invoice
@@ -27,7 +27,6 @@ from streams.api.schemas import (
     InvoicePayment,
     InvoiceSummary,
 )
-from streams.store import orgs
 from streams.store import subscription_store as store
 from streams.store.models import InvoicePaymentRow, Organization
 
@@ -37,17 +36,16 @@ PDF = "application/pdf"
 
 
 def _org_accounts(s: Session, org_id: str) -> list[str]:
-    """The organization and every account billed under it (members, user subscriptions)."""
-    accounts = {org_id}
-    accounts.update(m.user_id for m in orgs.members(s, org_id))
-    accounts.update(r.account_id for r in store.for_organization(s, org_id))
-    return sorted(accounts)
+    """The accounts billed to an organization: the organization's own. Its members' personal accounts are
+    theirs alone (``auth.account_access``), even when an organization once made their subscription."""
+    return [org_id]
 
 
-def _readable(s: Session, who: Principal, account: str) -> None:
+def _readable(s: Session, who: Principal, account: str) -> AccountAccess:
     access = account_access(s, who, account)
-    if not (access.is_self or access.reads_all):
-        raise ApiError(403, "forbidden", f"the role {access.role} reads only its own invoices")
+    if not access.reads_all:
+        raise ApiError(403, "forbidden", f"the role {access.role} may not read the organization's invoices")
+    return access
 
 
 def list_invoices(call: Call) -> InvoiceList:
@@ -61,7 +59,8 @@ def list_invoices(call: Call) -> InvoiceList:
             require_role(s, who, who.organization_id, READ_ALL)
             accounts = _org_accounts(s, who.organization_id)
         else:
-            raise ApiError(422, "invalid_request", "account: required for a token without an 'org' claim")
+            assert who.user_id is not None  # a token without 'org': the user's own account
+            accounts = [_readable(s, who, who.user_id).account_id]
     return InvoiceList(invoices=[InvoiceSummary(**d) for d in call.ctx.warehouse.invoices(accounts)])
 
 
@@ -104,9 +103,9 @@ def _pdf_response(doc: InvoiceDocument, account_name: str | None) -> Response:
     )
 
 
-def _find(call: Call, access: frozenset[str] | None = None) -> tuple[Principal, InvoiceDocument, str | None]:
+def _find(call: Call, manage: bool = False) -> tuple[Principal, InvoiceDocument, str | None]:
     """The caller, the invoice document of ``{id}`` and its account's organization name (404 when the caller
-    may not see it; 403 when it may see it but not read it, or with ``access``, not do this)."""
+    may not see it; 403 when it may see it but not read it, or with ``manage``, not pay it)."""
     inv_id = call.path["id"]
     with call.ctx.sessions() as s:
         who = caller(call, s)  # before ClickHouse is asked anything (docs/security.md)
@@ -115,11 +114,9 @@ def _find(call: Call, access: frozenset[str] | None = None) -> tuple[Principal, 
         if found is None:
             raise ApiError(404, "not_found", f"no invoice {inv_id}")
         try:
-            _readable(s, who, found[0])
-            if access is not None:
-                role = account_access(s, who, found[0]).role
-                if role not in access:
-                    raise ApiError(403, "forbidden", f"the role {role} may not do this (owners and admins only)")
+            seen = _readable(s, who, found[0])
+            if manage and not seen.manages:
+                raise ApiError(403, "forbidden", f"the role {seen.role} may not do this (owners and admins only)")
         except ApiError as exc:
             if exc.status == 404:
                 raise ApiError(404, "not_found", f"no invoice {inv_id}") from exc
@@ -166,7 +163,7 @@ def pay_invoice(call: Call) -> InvoicePayment:
     from streams.stripe_invoicing import invoice_identifier
 
     inv_id = call.path["id"]
-    who, doc, _ = _find(call, MANAGE)
+    who, doc, _ = _find(call, manage=True)
     with call.ctx.sessions() as s:
         paid = s.get(InvoicePaymentRow, inv_id)
         if paid is not None:
@@ -236,7 +233,7 @@ ENDPOINTS = [
         "GET",
         "/api/billing/invoices",
         list_invoices,
-        "Finalized invoices of an account (default: of every account of the caller's organization)",
+        "Finalized invoices of an account (default: the caller's organization's, or a user token's own)",
         _TAG,
         InvoiceList,
         query=InvoiceListQuery,
@@ -293,7 +290,7 @@ ENDPOINTS = [
         "GET",
         "/api/billing/organizations/{id}/invoices",
         organization_invoices,
-        "Finalized invoices of an organization and its members",
+        "Finalized invoices of an organization",
         "organizations",
         InvoiceList,
         path_params={"id": ORG_ID_PATTERN},

@@ -1,7 +1,8 @@
 """``/api/billing/organizations``: organizations, their members (owner, admin, member, viewer) and API keys.
 
-A platform user (JWT) creates an organization and becomes its owner. Owners and admins manage
-members and keys; only an owner makes, unmakes or removes an owner, and the last owner stays.
+A platform user (JWT) creates an organization and becomes its owner. Owners and admins invite members
+(``invitations_routes``: nobody becomes a member without accepting) and manage roles and keys; only an
+owner makes, unmakes or removes an owner, and the last owner stays, also under concurrent requests.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from streams.api.schemas import (
     ApiKeyCreated,
     ApiKeyList,
     ApiKeyOut,
-    MemberCreate,
     MemberList,
     MemberOut,
     MemberUpdate,
@@ -30,7 +30,7 @@ from streams.api.schemas import (
 )
 from streams.store import orgs
 from streams.store.models import ApiKeyRow, Member, Organization
-from streams.store.orgs import StoreConflict
+from streams.store.orgs import Role, StoreConflict
 
 PREFIX = "/api/billing/organizations"
 
@@ -69,7 +69,10 @@ def create_organization(call: Call) -> OrganizationOut:
             raise ApiError(
                 403, "forbidden", "an organization is created by a platform user (JWT), who becomes its owner"
             )
-        org = orgs.create_organization(s, body.name, who.user_id, call.ctx.clock(), body.billing_email)
+        try:
+            org = orgs.create_organization(s, body.name, who.user_id, call.ctx.clock(), body.billing_email)
+        except StoreConflict as exc:  # a token whose 'sub' is an organization id
+            raise conflict(exc) from exc
         return _org_out(org, "owner")
 
 
@@ -103,24 +106,13 @@ def list_members(call: Call) -> MemberList:
         )
 
 
-def _owner_only(role: str, *roles: str) -> None:
+def owner_only(role: str, *roles: str) -> None:
     if "owner" in roles and role != "owner":
         raise ApiError(403, "forbidden", "only an owner makes, changes or removes an owner")
 
 
-def _conflict(exc: StoreConflict) -> ApiError:
+def conflict(exc: StoreConflict) -> ApiError:
     return ApiError(409, exc.code, exc.message)
-
-
-def add_member(call: Call) -> MemberOut:
-    body: MemberCreate = call.body
-    with call.ctx.sessions.begin() as s:
-        role = require_role(s, caller(call, s), call.path["id"], MANAGE)
-        _owner_only(role, body.role)
-        try:
-            return _member_out(orgs.add_member(s, call.path["id"], body.user_id, body.role, call.ctx.clock()))
-        except StoreConflict as exc:
-            raise _conflict(exc) from exc
 
 
 def _member(s: Session, org_id: str, user_id: str) -> Member:
@@ -130,27 +122,37 @@ def _member(s: Session, org_id: str, user_id: str) -> Member:
     return m
 
 
+def _manage_members(s: Session, call: Call) -> Role:
+    """The caller's role, read again under the organization's lock (``orgs.lock_organization``): two owners
+    demoting or removing each other (or themselves) at once are ordered, and the second sees the first's change,
+    so the last owner stays whatever the interleaving."""
+    who = caller(call, s)
+    require_role(s, who, call.path["id"], MANAGE)  # outsiders are refused before they can take the lock
+    orgs.lock_organization(s, call.path["id"])
+    return require_role(s, who, call.path["id"], MANAGE)
+
+
 def change_member(call: Call) -> MemberOut:
     body: MemberUpdate = call.body
     with call.ctx.sessions.begin() as s:
-        role = require_role(s, caller(call, s), call.path["id"], MANAGE)
+        role = _manage_members(s, call)
         m = _member(s, call.path["id"], call.path["user_id"])
-        _owner_only(role, body.role, m.role)
+        owner_only(role, body.role, m.role)
         try:
             return _member_out(orgs.change_role(s, m, body.role))
         except StoreConflict as exc:
-            raise _conflict(exc) from exc
+            raise conflict(exc) from exc
 
 
 def remove_member(call: Call) -> None:
     with call.ctx.sessions.begin() as s:
-        role = require_role(s, caller(call, s), call.path["id"], MANAGE)
+        role = _manage_members(s, call)
         m = _member(s, call.path["id"], call.path["user_id"])
-        _owner_only(role, m.role)
+        owner_only(role, m.role)
         try:
             orgs.remove_member(s, m)
         except StoreConflict as exc:
-            raise _conflict(exc) from exc
+            raise conflict(exc) from exc
 
 
 def create_api_key(call: Call) -> ApiKeyCreated:
@@ -204,7 +206,7 @@ ENDPOINTS = [
         OrganizationOut,
         status=201,
         body=OrganizationCreate,
-        errors=(401, 403),
+        errors=(401, 403, 409),
     ),
     Endpoint("GET", f"{PREFIX}/{{id}}", get_organization, "An organization", _TAG, OrganizationOut, path_params=_ORG),
     Endpoint(
@@ -225,18 +227,6 @@ ENDPOINTS = [
         _TAG,
         MemberList,
         path_params=_ORG,
-    ),
-    Endpoint(
-        "POST",
-        f"{PREFIX}/{{id}}/members",
-        add_member,
-        "Add a member",
-        _TAG,
-        MemberOut,
-        status=201,
-        body=MemberCreate,
-        path_params=_ORG,
-        errors=(401, 403, 404, 409),
     ),
     Endpoint(
         "PUT",

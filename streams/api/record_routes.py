@@ -5,7 +5,10 @@ organization; an owner or admin for any member of theirs; a member only its own 
 nothing), then hands the permitted events to the ingest app of ``streams.http_ingest``, built once
 with the pipeline's decoder limits and a Kafka forwarder to ``usage.events``: the same validation,
 ``event_id`` defaults, per-event results and "2xx means Kafka acknowledged" as ``POST /v1/events``.
-Events get the source ``billing-api``.
+Events get the source bound to the caller's credential, whatever ``source`` they carry (docs/events.md):
+``api:<organization>`` for an organization's API key or a token acting in an organization, and
+``api:user:<user id>`` for a personal token. The dedupe key is ``(source, event_id)``, so usage recorded
+here can never suppress or replace another sender's events (a platform service's, another account's).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from starlette.types import Message
 
 from schemas.decode import DecodeLimits
 from schemas.ids import ID
-from streams.api.auth import Principal
+from streams.api.auth import Principal, is_own_account
 from streams.api.common import caller
 from streams.api.errors import ApiError
 from streams.api.limits import record_limit
@@ -39,21 +42,31 @@ from streams.settings import Settings
 from streams.store import orgs
 from streams.store.orgs import Role
 
-RECORD_SOURCE = "billing-api"
 _INNER_TOKEN = "billing-api-internal"
 _RECORDERS: frozenset[Role] = frozenset({"owner", "admin", "member"})
 
 
-class _Authenticated(ApiKeyStore):
-    """The ingest app's key store: the billing API authenticated the caller already."""
+def bound_source(who: Principal, ev: Any) -> str:
+    """The source of ``ev`` recorded by ``who`` (permitted by ``_Scope.denial``): the namespace of the
+    organization it names (the caller acts in it), else the caller's own personal one."""
+    org = ev.get("org_id") if isinstance(ev, dict) else None
+    if isinstance(org, str) and org:
+        return f"api:{org}"
+    if who.user_id is not None:
+        return f"api:user:{who.user_id}"
+    return f"api:{who.organization_id}"
 
-    _KEY = ApiKey(RECORD_SOURCE, RECORD_SOURCE, "", "")
+
+class _Authenticated(ApiKeyStore):
+    """The ingest app's key store: the billing API authenticated the caller already and names the
+    bound source in the in-process token (``<inner token>:<source>``; never reachable from outside)."""
 
     def __init__(self) -> None:
         super().__init__(Path(os.devnull))
 
     def authenticate(self, presented: str) -> ApiKey | None:
-        return self._KEY if presented == _INNER_TOKEN else None
+        token, _, source = presented.partition(":")
+        return ApiKey("billing-api", source, "", "") if token == _INNER_TOKEN and source else None
 
 
 class LazyKafkaForwarder:
@@ -92,7 +105,7 @@ def ingest_app(forwarder: Forwarder, limits: DecodeLimits, clock: Callable[[], d
     return create_ingest_app(_Authenticated(), forwarder, limits, clock=clock)
 
 
-async def _post(app: Starlette, body: bytes) -> tuple[int, dict[str, str], Any]:
+async def _post(app: Starlette, body: bytes, source: str) -> tuple[int, dict[str, str], Any]:
     """POST ``body`` to the ingest app's ``/v1/events`` in process; (status, headers, JSON answer)."""
     scope = {
         "type": "http",
@@ -105,7 +118,7 @@ async def _post(app: Starlette, body: bytes) -> tuple[int, dict[str, str], Any]:
         "root_path": "",
         "query_string": b"",
         "headers": [
-            (b"authorization", f"Bearer {_INNER_TOKEN}".encode()),
+            (b"authorization", f"Bearer {_INNER_TOKEN}:{source}".encode()),
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
         ],
@@ -162,9 +175,9 @@ class _Scope:
         if not ID.fullmatch(user) or (org is not None and not ID.fullmatch(org)):
             return None  # never looked up (NUL breaks PostgreSQL): the decoder rejects it as invalid_id
         if not org:
-            if self.who.kind == "user" and user == self.who.user_id:
-                return None
-            return "without org_id, only a user's own usage can be recorded (user_id must be the caller)"
+            if is_own_account(self.who, user):
+                return None  # a person's own account: their token without 'org' only
+            return "without org_id, only a user's own usage can be recorded (user_id = the caller, token without org)"
         role = self._role(org)
         if role is None:
             self.outside.add(org)
@@ -201,6 +214,10 @@ def _events(raw: bytes) -> list[Any]:
     return events
 
 
+def _with_source(ev: Any, source: str) -> Any:
+    return {**ev, "source": source} if isinstance(ev, dict) else ev
+
+
 def record_usage(call: Call) -> UsageRecordResult:
     ctype = call.request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if ctype != "application/json":
@@ -227,15 +244,29 @@ def record_usage(call: Call) -> UsageRecordResult:
             # As everywhere in the API: another organization's data is answered as if it did not exist.
             raise ApiError(404, "not_found", f"no organization {sorted(scope.outside)[0]}")
         raise ApiError(403, "forbidden", f"no event may be recorded by this caller: {denials[0]}")
-    body = msgspec.json.encode({"events": [events[i] for i in permitted]})
-    status, headers, answer = anyio.from_thread.run(_post, call.ctx.ingest, body)
-    if status >= 400 and "error" in answer:
-        err = answer["error"]
-        retry = {"Retry-After": headers["retry-after"]} if "retry-after" in headers else None
-        raise ApiError(status, err["code"], err["message"], retry)
-    for r in answer["results"]:
-        i = permitted[r["index"]]
-        results[i] = {**r, "index": i}
+    # The bound source replaces whatever source the caller sent; one ingest call per source.
+    groups: dict[str, list[int]] = {}
+    for i in permitted:
+        groups.setdefault(bound_source(who, events[i]), []).append(i)
+    stored = 0
+    for n, (source, idx) in enumerate(groups.items()):
+        body = msgspec.json.encode({"events": [_with_source(events[i], source) for i in idx]})
+        status, headers, answer = anyio.from_thread.run(_post, call.ctx.ingest, body, source)
+        if status >= 400 and "error" in answer:
+            err = answer["error"]
+            if not stored:
+                retry = {"Retry-After": headers["retry-after"]} if "retry-after" in headers else None
+                raise ApiError(status, err["code"], err["message"], retry)
+            # Earlier sources' events were acknowledged: these were not, and are resent by the caller.
+            for j in (j for _, rest in list(groups.items())[n:] for j in rest):
+                eid = events[j].get("event_id") if isinstance(events[j], dict) else None
+                why = f"not stored, resend with the same event_id: {err['message']}"
+                results[j] = _rejected(j, eid, err["code"], why)
+            break
+        for r in answer["results"]:
+            i = idx[r["index"]]
+            results[i] = {**r, "index": i}
+        stored += answer["accepted"]
     out = [EventResult.model_validate(r) for r in results]
     accepted = sum(r.status == "accepted" for r in out)
     if not accepted:

@@ -16,8 +16,14 @@ from schemas.ids import ID_PATTERN as ID_PATTERN  # the one id pattern, re-expor
 SUB_ID_PATTERN = r"^msub_[0-9a-f]{16}$"
 ORG_ID_PATTERN = r"^org_[0-9a-f]{16}$"
 KEY_ID_PATTERN = r"^[0-9a-f]{16}$"
+INVITATION_ID_PATTERN = r"^inv_[0-9a-f]{32}$"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 INVOICE_ID_PATTERN = r"^in_[A-Za-z0-9_.:@-]{1,128}_\d{4}-\d{2}$"
+
+ACCOUNT_DOC = (
+    "an organization the caller acts in, or the caller's own personal account (a user token without 'org'); "
+    "membership never reaches a member's personal account"
+)
 
 Role = Literal["owner", "admin", "member", "viewer"]
 KeyRole = Literal["admin", "member", "viewer"]
@@ -80,11 +86,6 @@ class OrganizationOut(_Out):
     role: Role | None = Field(None, description="the caller's role in it")
 
 
-class MemberCreate(_In):
-    user_id: str = Field(pattern=ID_PATTERN)
-    role: Role
-
-
 class MemberUpdate(_In):
     role: Role
 
@@ -126,6 +127,30 @@ class ApiKeyList(_Out):
     api_keys: list[ApiKeyOut]
 
 
+class InvitationCreate(_In):
+    user_id: str = Field(pattern=ID_PATTERN, description="the invited platform user (the JWT 'sub' that accepts)")
+    email: str | None = Field(None, pattern=EMAIL_PATTERN, max_length=320, description="where to tell them")
+    role: Role
+
+
+class InvitationOut(_Out):
+    id: str = Field(description="the invitation; only the invited user's own token accepts it")
+    organization_id: str
+    organization_name: str
+    user_id: str
+    email: str | None
+    role: Role
+    status: Literal["pending", "accepted", "declined", "revoked", "expired"]
+    invited_by: str = Field(description="who invited: user:<user id>, key:<API key id> or operator:cli")
+    created_at: datetime
+    expires_at: datetime
+    responded_at: datetime | None
+
+
+class InvitationList(_Out):
+    invitations: list[InvitationOut]
+
+
 # -- subscriptions ------------------------------------------------------------------------------------
 
 
@@ -135,14 +160,14 @@ class SubscriptionCreate(_In):
         None, pattern=ORG_ID_PATTERN, description="default: the organization of the API key or token"
     )
     account_id: str | None = Field(
-        None, pattern=ID_PATTERN, description="org: the organization (default); user: a member's user id"
+        None,
+        pattern=ID_PATTERN,
+        description="org: the organization (default); user: the caller's own user id (default), never another's",
     )
     tier: str = Field(min_length=1, max_length=64)
     interval: Interval = "month"
     trial_days: int = Field(0, ge=0, le=365)
     anchor: date | None = Field(None, description="billing anchor day (default: today, UTC)")
-    stripe_customer_id: str | None = Field(None, pattern=r"^cus_[A-Za-z0-9]{1,250}$")
-    stripe_subscription_id: str | None = Field(None, pattern=r"^sub_[A-Za-z0-9]{1,250}$")
 
 
 class SubscriptionUpdate(_In):
@@ -200,8 +225,8 @@ class SubscriptionOut(_Out):
     cancel_at: datetime | None = Field(description="a pending cancellation (undone by reactivate)")
     pending_change: PendingChange | None = Field(description="a downgrade scheduled for the period end")
     grace_until: datetime | None = Field(description="past_due: when it becomes unpaid")
-    stripe_customer_id: str | None
-    stripe_subscription_id: str | None
+    stripe_customer_id: str | None = Field(description="set by Meterline's Stripe mirror, never by a caller")
+    stripe_subscription_id: str | None = Field(description="set by Meterline's Stripe mirror, never by a caller")
     created_at: datetime
     updated_at: datetime
     change: str | None = Field(None, description="what the request did: upgrade, downgrade, cancel, ...")
@@ -278,11 +303,11 @@ class UsageHistory(_Out):
 
 
 class UsageCurrentQuery(_In):
-    account: str = Field(pattern=ID_PATTERN)
+    account: str = Field(pattern=ID_PATTERN, description=ACCOUNT_DOC)
 
 
 class UsageHistoryQuery(_In):
-    account: str = Field(pattern=ID_PATTERN)
+    account: str = Field(pattern=ID_PATTERN, description=ACCOUNT_DOC)
     granularity: Literal["day", "period"] = "day"
     metric: Literal["api_calls", "ai_requests", "storage_gb", "premium_feature", "active_user"] | None = None
     user_id: str | None = Field(None, pattern=ID_PATTERN)
@@ -309,7 +334,9 @@ class UsageEventIn(BaseModel):
     metric: str = Field(description="api_calls | ai_requests | storage_gb | premium_feature | active_user")
     quantity: str | int = Field(description="decimal string or number >= 0")
     properties: dict[str, Any] = Field(default_factory=dict)
-    source: str | None = Field(None, description="set by the API: billing-api (another value is rejected)")
+    source: str | None = Field(
+        None, description="ignored: set by the API to api:<organization> (api:user:<user id> for a personal token)"
+    )
 
 
 class UsageBatchIn(BaseModel):
@@ -325,7 +352,9 @@ class EventResult(_Out):
     index: int = Field(description="position in the request (0 for a single event)")
     event_id: str | None
     status: Literal["accepted", "rejected"]
-    reason: str | None = Field(None, description="rejected: not_permitted, source_mismatch, or a decoder reason")
+    reason: str | None = Field(
+        None, description="rejected: not_permitted, unavailable (not stored: resend it), or a decoder reason"
+    )
     detail: str | None = None
 
 
@@ -379,11 +408,13 @@ class InvoiceList(_Out):
 
 
 class AccountQuery(_In):
-    account: str = Field(pattern=ID_PATTERN)
+    account: str = Field(pattern=ID_PATTERN, description=ACCOUNT_DOC)
 
 
 class InvoiceListQuery(_In):
-    account: str | None = Field(None, pattern=ID_PATTERN, description="default: every account of the caller's org")
+    account: str | None = Field(
+        None, pattern=ID_PATTERN, description="default: the caller's organization, or a user token's own account"
+    )
 
 
 # -- webhooks -----------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from rating.periods import period_containing
 from streams.api import lifecycle
-from streams.api.auth import MANAGE, READ_ALL, Principal, require_role
+from streams.api.auth import ANY, MANAGE, READ_ALL, Principal, account_access, is_own_account, require_role
 from streams.api.common import caller, period_out, transition_error
 from streams.api.errors import ApiError
 from streams.api.routing import Call, Endpoint
@@ -31,7 +31,7 @@ from streams.api.schemas import (
 )
 from streams.store import orgs
 from streams.store import subscription_store as store
-from streams.store.models import Subscription
+from streams.store.models import Organization, Subscription
 
 PREFIX = "/api/billing/subscriptions"
 
@@ -70,9 +70,14 @@ def render(s: Session, row: Subscription, now: datetime, change: str | None = No
 
 def _load(s: Session, who: Principal, subscription_id: str, *, manage: bool) -> Subscription:
     row = store.get(s, subscription_id, for_update=manage)
-    if row is None or who.role_in(s, row.organization_id) is None:
+    try:  # whoever may reach the account (auth.account_access): a person's own, never through an organization
+        access = account_access(s, who, row.account_id) if row is not None else None
+    except ApiError:
+        access = None
+    if row is None or access is None:
         raise ApiError(404, "not_found", f"no subscription {subscription_id}")
-    require_role(s, who, row.organization_id, MANAGE if manage else READ_ALL)
+    if not (access.manages if manage else access.reads_all):
+        raise ApiError(403, "forbidden", f"the role {access.role} may not do this")
     return row
 
 
@@ -97,20 +102,15 @@ def create_subscription(call: Call) -> SubscriptionOut:
         org_id = body.organization_id or who.organization_id
         if org_id is None:
             raise ApiError(422, "invalid_request", "organization_id: required for a token without an 'org' claim")
-        require_role(s, who, org_id, MANAGE)
-        if body.account_kind == "org":
-            account = body.account_id or org_id
-            if account != org_id:
-                raise ApiError(422, "invalid_request", "account_id: an org subscription's account is the organization")
-        else:
-            if body.account_id is None:
-                raise ApiError(422, "invalid_request", "account_id: required for a user subscription")
-            account = body.account_id
-            if orgs.member(s, org_id, account) is None:
-                raise ApiError(422, "not_a_member", f"{account} is not a member of {org_id}")
-        existing = store.latest_for_account(s, account)
-        if existing is not None and store.plan_of(existing).at(now).status != "canceled":
-            raise ApiError(409, "subscription_exists", f"{account} already has subscription {existing.id}")
+        account = _owned_account(s, who, org_id, body)
+        # The open slot (unique per account) is what keeps concurrent creates to one: the loser's insert
+        # fails on it, and its transaction changes nothing (README, "The billing API").
+        existing = store.open_subscription(s, account)
+        if existing is not None:
+            if store.plan_of(existing).at(now).status != "canceled":
+                raise ApiError(409, "subscription_exists", "the account already has a subscription")
+            existing.open_account_id = None
+            s.flush()
         plan = lifecycle.create(call.ctx.catalog.at(now), body.tier, body.interval, now, body.trial_days)
         row = Subscription(
             id=orgs.new_id("msub"),
@@ -121,17 +121,39 @@ def create_subscription(call: Call) -> SubscriptionOut:
             tier=plan.tier,
             interval=plan.interval,
             status=plan.status,
-            stripe_customer_id=body.stripe_customer_id,
-            stripe_subscription_id=body.stripe_subscription_id,
+            open_account_id=account,
             created_at=now,
             updated_at=now,
         )
         s.add(row)
-        s.flush()
+        try:
+            s.flush()
+        except IntegrityError as exc:  # a concurrent create of the same account took the open slot
+            raise ApiError(409, "subscription_exists", "the account already has a subscription") from exc
         store.save_plan(s, row, plan, now, "create")
         return render(s, row, now, "create")
 
     return _commit(call, work)
+
+
+def _owned_account(s: Session, who: Principal, org_id: str, body: SubscriptionCreate) -> str:
+    """The account the caller may subscribe: its organization (owner or admin, or an admin key), or itself
+    (a user's own token, for a user subscription in an organization it belongs to). Never another
+    person's or organization's account (issue 13: subscription squatting)."""
+    if body.account_kind == "org":
+        require_role(s, who, org_id, MANAGE)
+        account = body.account_id or org_id
+        if account != org_id:
+            raise ApiError(422, "invalid_request", "account_id: an org subscription's account is the organization")
+        return account
+    require_role(s, who, org_id, ANY)
+    user = body.account_id or who.user_id
+    if user is None or not is_own_account(who, user):
+        # The same rule that lets a person reach the account afterwards (auth.account_access).
+        raise ApiError(403, "forbidden", "a user subscription is made by that user, with its own token without 'org'")
+    if s.get(Organization, user) is not None:
+        raise ApiError(422, "invalid_request", "account_id: an organization is not a user account")
+    return user
 
 
 def get_subscription(call: Call) -> SubscriptionOut:
@@ -200,7 +222,8 @@ def organization_subscriptions(call: Call) -> SubscriptionList:
         who = caller(call, s)
         require_role(s, who, call.path["id"], READ_ALL)
         now = call.ctx.clock()
-        return SubscriptionList(subscriptions=[render(s, r, now) for r in store.for_organization(s, call.path["id"])])
+        rows = [r for r in store.for_organization(s, call.path["id"]) if r.account_id == call.path["id"]]
+        return SubscriptionList(subscriptions=[render(s, r, now) for r in rows])
 
 
 _ID = {"id": SUB_ID_PATTERN}
@@ -218,6 +241,10 @@ ENDPOINTS = [
         status=201,
         body=SubscriptionCreate,
         errors=_ERR,
+        description="Only for an account the caller owns: its organization (an owner or admin, or an admin API "
+        "key), or itself (a user's own token, for a user subscription in an organization it belongs to). An "
+        "account has one subscription that is not canceled (409 subscription_exists, however requests race). "
+        "Stripe ids are not taken: Meterline's Stripe mirror sets them.",
     ),
     Endpoint(
         "GET",
@@ -275,7 +302,7 @@ ENDPOINTS = [
         "GET",
         "/api/billing/organizations/{id}/subscriptions",
         organization_subscriptions,
-        "The subscriptions of an organization and its members",
+        "The subscriptions of an organization (its own account's)",
         "organizations",
         SubscriptionList,
         path_params={"id": ORG_ID_PATTERN},

@@ -3,11 +3,14 @@
 The signature is verified (``Stripe-Signature``, secret ``METERLINE_STRIPE_WEBHOOK_SECRET``) before
 anything is read. Each event id is handled once: it is recorded in the same transaction as the change
 it causes, so a replayed delivery changes nothing. Events older than the last payment event applied to
-the subscription (out of order) are recorded and ignored.
+the subscription (out of order) are recorded and ignored, and so is an event whose invoice names another
+account (its metadata, or a customer that belongs to another account) than the subscription it would
+change (counted in ``meterline_api_webhook_account_mismatch``; README, "The billing API").
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from datetime import UTC, datetime
@@ -17,6 +20,7 @@ import orjson
 import stripe
 from sqlalchemy.exc import IntegrityError
 
+from sinks.stripe_subscriptions import ACCOUNT_METADATA
 from streams.api import lifecycle
 from streams.api.errors import ApiError
 from streams.api.limits import check_failures, count_failure
@@ -25,6 +29,7 @@ from streams.api.schemas import WebhookResult
 from streams.store import subscription_store as store
 from streams.store.models import WebhookEvent
 
+log = logging.getLogger(__name__)
 FAILED = frozenset({"invoice.payment_failed"})
 PAID = frozenset({"invoice.paid", "invoice.payment_succeeded"})
 #: How far a signature's timestamp may be from now, either way (Stripe's default tolerance).
@@ -52,6 +57,23 @@ def _stripe_id(value: object) -> bool:
     """A Stripe id (``sub_…``, ``cus_…``) as Stripe makes them: anything else (NUL, which PostgreSQL refuses,
     or 10 KB of text) is never looked up."""
     return isinstance(value, str) and STRIPE_ID.fullmatch(value) is not None
+
+
+def _named_accounts(obj: dict[str, Any]) -> set[str]:
+    """The accounts an invoice object's metadata names: its own, its subscription's (``parent`` and the
+    older ``subscription_details``), and those of an expanded customer or subscription."""
+    metas: list[Any] = [obj.get("metadata")]
+    parent = obj.get("parent")
+    for holder in (parent if isinstance(parent, dict) else {}, obj):
+        details = holder.get("subscription_details")
+        if isinstance(details, dict):
+            metas.append(details.get("metadata"))
+    for ref in ("customer", "subscription"):
+        expanded = obj.get(ref)
+        if isinstance(expanded, dict):
+            metas.append(expanded.get("metadata"))
+    named = {m.get(ACCOUNT_METADATA) for m in metas if isinstance(m, dict)}
+    return {a for a in named if isinstance(a, str) and a}
 
 
 def stripe_webhook(call: Call) -> WebhookResult:
@@ -137,6 +159,14 @@ def _apply(
     row = store.by_stripe(s, sub_ref, customer)
     if row is None:
         return "ignored:unknown_subscription", None
+    # Another tenant's object must never change this subscription (issue 13): the metadata the mirror
+    # writes, and the customer's owner, must both be this subscription's account.
+    owner = store.customer_account(s, customer) if customer else None
+    named = _named_accounts(obj if isinstance(obj, dict) else {})
+    if (named and named != {row.account_id}) or (owner is not None and owner != row.account_id):
+        call.ctx.metrics.webhook_account_mismatch.inc()
+        log.warning("stripe webhook: %s names account(s) %s, not %s: ignored", kind, sorted(named), row.account_id)
+        return "ignored:account_mismatch", row.id
     row = store.get(s, row.id, for_update=True)
     assert row is not None
     if row.payment_event_at is not None and created < row.payment_event_at:

@@ -1,5 +1,5 @@
-"""``meterline api``: the billing API server, its store's migrations, bootstrap of an organization, and
-its OpenAPI document."""
+"""``meterline api``: the billing API server, its store's migrations, bootstrap of an organization, an
+operator's invitation, and its OpenAPI document."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from streams.settings import Settings, load_settings
 def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "api",
-        help="the billing API: serve, migrate, bootstrap an organization, OpenAPI",
+        help="the billing API: serve, migrate, bootstrap an organization, invite, OpenAPI",
         description="The billing API (subscriptions, organizations, entitlements, usage, invoices, Stripe "
         "webhooks) over its relational store (METERLINE_API_DATABASE_URL; default SQLite in the data dir).",
     )
@@ -32,6 +32,12 @@ def register(sub: Any) -> None:
     )
     s.add_argument("--host", help="address to bind (default METERLINE_API_HOST, 127.0.0.1)")
     s.add_argument("--port", type=int, help="port (default METERLINE_API_PORT, 8090)")
+    s.add_argument(
+        "--metrics-port",
+        type=int,
+        default=0,
+        help="serve the API's Prometheus metrics on 127.0.0.1:PORT/metrics, apart from the API (default 0: off)",
+    )
     s.set_defaults(func=_serve)
     m = asub.add_parser(
         "migrate",
@@ -52,6 +58,19 @@ def register(sub: Any) -> None:
     b.add_argument("--key-name", default="bootstrap", help="name of the API key (default bootstrap)")
     b.add_argument("--json", action="store_true", help="print as JSON")
     b.set_defaults(func=_bootstrap)
+    i = asub.add_parser(
+        "invite",
+        help="invite a platform user to an organization (the user accepts with their own token)",
+        description="Create an invitation of a platform user id to an organization, as an operator. Nobody "
+        "becomes a member without consent: the user accepts it with their own JWT, without an 'org' claim "
+        "(POST /api/billing/invitations/{id}/accept), before it expires (METERLINE_API_INVITATION_TTL_DAYS).",
+    )
+    i.add_argument("--org", required=True, help="the organization's id (org_...)")
+    i.add_argument("--user", required=True, help="the invited user's id (the JWT 'sub' that accepts)")
+    i.add_argument("--role", required=True, choices=["owner", "admin", "member", "viewer"], help="role once accepted")
+    i.add_argument("--email", help="the invited user's email, kept with the invitation")
+    i.add_argument("--json", action="store_true", help="print as JSON")
+    i.set_defaults(func=_invite)
     o = asub.add_parser(
         "openapi",
         help="print or write the OpenAPI document",
@@ -77,6 +96,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     app = create_app(settings)
+    app.state.ctx.metrics.serve(args.metrics_port)
     uvicorn.run(
         app,
         host=args.host or settings.api_host,
@@ -103,16 +123,52 @@ def _bootstrap(args: argparse.Namespace) -> int:
     from streams.store.db import sessions
 
     now = datetime.now(UTC)
-    with sessions(_engine(load_settings())).begin() as s:
-        org = orgs.create_organization(s, args.name, args.owner, now)
-        # The key depends on the owner's role, as every key does on its creator's (docs/security.md).
-        row, key = orgs.create_api_key(s, org.id, args.key_name, "admin", now, created_by=args.owner)
-        out = {"organization_id": org.id, "owner": args.owner, "api_key_id": row.id, "api_key": key}
+    try:
+        with sessions(_engine(load_settings())).begin() as s:
+            org = orgs.create_organization(s, args.name, args.owner, now)
+            # The key depends on the owner's role, as every key does on its creator's (docs/security.md).
+            row, key = orgs.create_api_key(s, org.id, args.key_name, "admin", now, created_by=args.owner)
+            out = {"organization_id": org.id, "owner": args.owner, "api_key_id": row.id, "api_key": key}
+    except orgs.StoreConflict as exc:  # --owner names an organization: never a member
+        print(f"meterline api bootstrap: {exc.message}", file=sys.stderr)
+        return 2
     if args.json:
         emit_json(out)
     else:
         print(f"organization {out['organization_id']} (owner {args.owner})")
         print(f"admin API key {out['api_key_id']} (shown once, store it now):\n{key}")
+    return 0
+
+
+def _invite(args: argparse.Namespace) -> int:
+    import re
+    from datetime import timedelta
+
+    from streams.api.schemas import EMAIL_PATTERN, ID_PATTERN
+    from streams.store import invitations, orgs
+    from streams.store.db import sessions
+
+    if not re.fullmatch(ID_PATTERN, args.user) or (args.email and not re.fullmatch(EMAIL_PATTERN, args.email)):
+        print("meterline api invite: --user must be an id of 1-128 characters, --email an address", file=sys.stderr)
+        return 2
+    settings = load_settings()
+    now = datetime.now(UTC)
+    expires = now + timedelta(days=settings.api_invitation_ttl_days)
+    try:
+        with sessions(_engine(settings)).begin() as s:
+            if not orgs.is_organization(s, args.org):
+                raise orgs.StoreConflict("not_found", f"no organization {args.org}")
+            inv = invitations.create(s, args.org, args.user, args.role, args.email, invitations.OPERATOR, now, expires)
+            out = {"invitation_id": inv.id, "organization_id": args.org, "user_id": args.user, "role": args.role}
+    except orgs.StoreConflict as exc:
+        print(f"meterline api invite: {exc.message}", file=sys.stderr)
+        return 2
+    out["expires_at"] = expires.isoformat()
+    if args.json:
+        emit_json(out)
+    else:
+        print(f"invitation {out['invitation_id']}: {args.user} as {args.role} of {args.org}, until {out['expires_at']}")
+        print("the user accepts it with their own token: POST /api/billing/invitations/<id>/accept")
     return 0
 
 

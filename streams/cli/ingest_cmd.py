@@ -36,7 +36,11 @@ def register(sub: Any) -> None:
     k = isub.add_parser("keys", help="manage per-source API keys", description="Per-source API keys (stored hashed).")
     ksub = k.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
     c = ksub.add_parser("create", help="create a key; prints it once", description="Create a key for a source.")
-    c.add_argument("--source", required=True, help="the emitting service this key may send events for")
+    c.add_argument(
+        "--source",
+        required=True,
+        help="the emitting service this key may send events for (not api:..., the billing API's namespaces)",
+    )
     c.add_argument(
         "--rate-per-minute",
         type=int,

@@ -1,4 +1,8 @@
-"""``meterline subscriptions put``: publish a subscription version to ``billing.subscriptions``."""
+"""``meterline subscriptions put``: publish a subscription version to ``billing.subscriptions``;
+``meterline subscriptions link-stripe``: link a stored subscription to Stripe objects that exist already.
+
+Both take Stripe ids from the operator only after Stripe says the object is the account's
+(``metadata.account_id``; ``streams.stripe_link``)."""
 
 from __future__ import annotations
 
@@ -33,10 +37,55 @@ def register(sub: Any) -> None:
     put.add_argument("--status", default="active", choices=["trialing", "active", "past_due", "unpaid", "canceled"])
     put.add_argument("--anchor", type=date.fromisoformat, help="YYYY-MM-DD (default: today, UTC)")
     put.add_argument("--effective-from", type=datetime.fromisoformat, help="RFC 3339 with offset (default: now)")
-    put.add_argument("--stripe-customer", help="the account's Stripe customer id (cus_...), for metered billing")
+    put.add_argument(
+        "--stripe-customer",
+        help="the account's Stripe customer id (cus_...), for metered billing; its metadata.account_id must "
+        "name the account",
+    )
     put.add_argument("--contract", type=Path, help="JSON file of contract overrides (enterprise)")
     put.add_argument("--json", action="store_true", help="print the published record as JSON")
     put.set_defaults(func=_put)
+
+    link = ssub.add_parser(
+        "link-stripe",
+        help="link a subscription of the billing store to an existing Stripe customer (and subscription)",
+        description="Operator only. Store Stripe ids on a subscription of the billing store, after checking "
+        "that each Stripe object's metadata.account_id names the subscription's account; a customer of another "
+        "account, or a Stripe subscription linked elsewhere, is refused. The Stripe mirror sets the ids of what "
+        "it creates by itself: this is for objects made outside Meterline.",
+    )
+    link.add_argument("--subscription", required=True, help="the Meterline subscription id (msub_...)")
+    link.add_argument("--customer", required=True, help="the Stripe customer id (cus_...)")
+    link.add_argument("--stripe-subscription", help="the Stripe subscription id (sub_...), of that customer")
+    link.add_argument("--json", action="store_true", help="print the linked ids as JSON")
+    link.set_defaults(func=_link)
+
+
+def _link(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from streams.cli.api_cmd import _engine
+    from streams.settle_job import stripe_client
+    from streams.store.db import sessions
+    from streams.stripe_link import link_existing
+
+    settings = load_settings()
+    linked = link_existing(
+        sessions(_engine(settings)),
+        stripe_client(settings),
+        args.subscription,
+        args.customer,
+        args.stripe_subscription,
+        datetime.now(UTC),
+    )
+    if args.json:
+        emit_json(asdict(linked))
+    else:
+        print(
+            f"{linked.subscription_id} ({linked.account_id}): customer {linked.stripe_customer_id}, "
+            f"subscription {linked.stripe_subscription_id or '-'}{'' if linked.changed else ' (already linked)'}"
+        )
+    return 0
 
 
 def _put(args: argparse.Namespace) -> int:
@@ -73,6 +122,11 @@ def _put(args: argparse.Namespace) -> int:
     except (ValidationError, OSError, orjson.JSONDecodeError) as exc:
         raise MeterlineError(f"invalid subscription: {exc}") from exc
 
+    if args.stripe_customer:
+        from streams.settle_job import stripe_client
+        from streams.stripe_link import check_owner, fetch_customer
+
+        check_owner("the Stripe customer", fetch_customer(stripe_client(settings))(args.stripe_customer), args.account)
     [value] = asyncio.run(publish_subscriptions(settings, [version]))
     if args.json:
         emit_json(orjson.loads(value))

@@ -84,6 +84,24 @@ class Member(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class Invitation(Base):
+    """An invitation to join an organization: only the invited user (the JWT ``sub`` ``user_id``) accepts or
+    declines it, before ``expires_at``; once accepted, declined or revoked it is closed for good."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str] = mapped_column(String(128), index=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(16))  # owner | admin | member | viewer
+    status: Mapped[str] = mapped_column(String(16))  # pending | accepted | declined | revoked
+    invited_by: Mapped[str] = mapped_column(String(160))  # user:<user id> | key:<key id>
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    responded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
 class ApiKeyRow(Base):
     """An organization API key: only the SHA-256 of its 256-bit secret is kept."""
 
@@ -122,12 +140,31 @@ class Subscription(Base):
     cancel_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     grace_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     contract: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: Set by the platform only (the Stripe mirror, or an operator linking existing objects after checking
+    #: their ``metadata.account_id``); a customer belongs to one account (``stripe_customers``).
     stripe_customer_id: Mapped[str | None] = mapped_column(String(255), index=True)
-    stripe_subscription_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    stripe_subscription_id: Mapped[str | None] = mapped_column(String(255), index=True, unique=True)
+    #: The account while this subscription is not canceled; unique, so however creates race an account
+    #: has at most one open subscription (a create clears it on a row that has become canceled).
+    open_account_id: Mapped[str | None] = mapped_column(String(128), index=True, unique=True)
     #: ``created`` of the last payment webhook applied: older events arriving late change nothing.
     payment_event_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class StripeCustomer(Base):
+    """Which account a Stripe customer belongs to: one account per customer, so no webhook or mirror
+    call of one tenant's customer reaches another tenant's subscription."""
+
+    __tablename__ = "stripe_customers"
+    __table_args__ = (
+        UniqueConstraint("stripe_customer_id", "account_id", name="uq_stripe_customers_customer_account"),
+    )
+
+    stripe_customer_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(128), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class SubscriptionVersionRow(Base):

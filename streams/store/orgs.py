@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from streams.store.models import ApiKeyRow, Member, Organization
@@ -45,12 +45,36 @@ def _hash(secret: str) -> str:
 def create_organization(
     s: Session, name: str, owner: str | None, now: datetime, email: str | None = None
 ) -> Organization:
+    if owner is not None and is_organization(s, owner):
+        raise StoreConflict("not_a_user", f"{owner} is an organization: an organization is never a member")
     org = Organization(id=new_id("org"), name=name, billing_email=email, created_at=now, updated_at=now)
     s.add(org)
     s.flush()
     if owner is not None:
         s.add(Member(organization_id=org.id, user_id=owner, role="owner", created_at=now))
     return org
+
+
+def is_organization(s: Session, account_id: str) -> bool:
+    return s.get(Organization, account_id) is not None
+
+
+def lock_organization(s: Session, org_id: str) -> None:
+    """Serialize membership changes of ``org_id`` until the transaction ends, so an invariant checked after
+    this (the last owner) holds against concurrent requests: PostgreSQL locks the organization's row
+    (``SELECT ... FOR NO KEY UPDATE``; later statements see what the previous holder committed), SQLite takes its
+    database write lock (the first write of a transaction; the database has one writer at a time). Objects
+    loaded before are expired, so roles are read again under the lock."""
+    if s.get_bind().dialect.name == "sqlite":
+        s.execute(
+            update(Organization).where(Organization.id == org_id).values(name=Organization.name),
+            execution_options={"synchronize_session": False},
+        )
+    else:
+        # FOR NO KEY UPDATE: orders membership changes without holding up rows that merely reference the
+        # organization (a new subscription or key takes a key-share lock on it).
+        s.execute(select(Organization.id).where(Organization.id == org_id).with_for_update(key_share=True))
+    s.expire_all()
 
 
 def members(s: Session, org_id: str) -> list[Member]:

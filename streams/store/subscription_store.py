@@ -11,9 +11,8 @@ Stripe itself reported, like a failed payment) also writes a Stripe outbox row, 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rating.catalog.model import ContractOverrides
@@ -21,7 +20,13 @@ from rating.periods import period_containing
 from rating.subscriptions import SubscriptionHistory, SubscriptionVersion
 from sinks.stripe_subscriptions import MirrorChange
 from streams.api.lifecycle import Identity, Plan, versions_to_write
-from streams.store.models import OutboxRow, StripeOutboxRow, Subscription, SubscriptionVersionRow
+from streams.store.models import (
+    OutboxRow,
+    StripeCustomer,
+    StripeOutboxRow,
+    Subscription,
+    SubscriptionVersionRow,
+)
 from streams.topics import SUBSCRIPTIONS
 
 
@@ -82,19 +87,33 @@ def for_organization(s: Session, org_id: str) -> list[Subscription]:
     )
 
 
+class StripeOwnerConflict(Exception):
+    """A Stripe id is already another account's (or another subscription's): it is not linked."""
+
+
+def customer_account(s: Session, customer: str) -> str | None:
+    """The account a Stripe customer belongs to (None: not known here)."""
+    return s.scalar(select(StripeCustomer.account_id).where(StripeCustomer.stripe_customer_id == customer))
+
+
 def by_stripe(s: Session, subscription: str | None, customer: str | None) -> Subscription | None:
-    conds: list[Any] = []
+    """The subscription a Stripe object names: by its Stripe subscription id (unique), else the newest
+    subscription of the account the customer belongs to (never a row of another account that happens to
+    carry the same customer id)."""
     if subscription:
-        conds.append(Subscription.stripe_subscription_id == subscription)
+        row = s.scalar(select(Subscription).where(Subscription.stripe_subscription_id == subscription))
+        if row is not None:
+            return row
     if customer:
-        conds.append(Subscription.stripe_customer_id == customer)
-    if not conds:
-        return None
-    rows = list(s.scalars(select(Subscription).where(or_(*conds)).order_by(Subscription.created_at.desc())))
-    exact = [r for r in rows if subscription and r.stripe_subscription_id == subscription]
-    if exact:
-        return exact[0]
-    return rows[0] if rows else None
+        account = customer_account(s, customer)
+        if account is not None:
+            return latest_for_account(s, account)
+    return None
+
+
+def open_subscription(s: Session, account_id: str) -> Subscription | None:
+    """The account's subscription holding the open slot (locked: a concurrent create waits for it)."""
+    return s.scalar(select(Subscription).where(Subscription.open_account_id == account_id).with_for_update())
 
 
 STRIPE_LINKED = "stripe_linked"  # the reason of the versions that record the ids the mirror got back
@@ -103,12 +122,12 @@ NOT_MIRRORED = frozenset({"payment_failed", "payment_recovered", STRIPE_LINKED})
 
 
 def account_stripe_customer(s: Session, account_id: str) -> str | None:
-    """The Stripe customer of the account's latest subscription that has one (a new subscription of the
-    same account keeps its customer)."""
+    """The account's Stripe customer (a new subscription of the same account keeps it): the first one
+    recorded as the account's, never a customer another account owns."""
     return s.scalar(
-        select(Subscription.stripe_customer_id)
-        .where(Subscription.account_id == account_id, Subscription.stripe_customer_id.is_not(None))
-        .order_by(Subscription.created_at.desc())
+        select(StripeCustomer.stripe_customer_id)
+        .where(StripeCustomer.account_id == account_id)
+        .order_by(StripeCustomer.created_at, StripeCustomer.stripe_customer_id)
         .limit(1)
     )
 
@@ -178,11 +197,28 @@ def save_plan(s: Session, row: Subscription, plan: Plan, now: datetime, reason: 
     return written
 
 
+def claim_customer(s: Session, customer: str, account_id: str, now: datetime) -> None:
+    """Record that ``customer`` is ``account_id``'s; raises ``StripeOwnerConflict`` when it is another's."""
+    owner = customer_account(s, customer)
+    if owner is None:
+        s.add(StripeCustomer(stripe_customer_id=customer, account_id=account_id, created_at=now))
+        s.flush()
+    elif owner != account_id:
+        raise StripeOwnerConflict(f"the Stripe customer {customer} belongs to another account")
+
+
 def link_stripe(s: Session, row: Subscription, customer: str, subscription: str | None, now: datetime) -> bool:
-    """Store the Stripe ids the mirror got back, and versions that carry them (metering and invoicing
-    find the customer in the versions); returns whether anything changed."""
+    """Store the Stripe ids the mirror got back (or an operator linked), and versions that carry them
+    (metering and invoicing find the customer in the versions); returns whether anything changed. Raises
+    ``StripeOwnerConflict`` when the customer is another account's or the Stripe subscription is stored on
+    another subscription."""
     if (row.stripe_customer_id, row.stripe_subscription_id) == (customer, subscription or row.stripe_subscription_id):
         return False
+    claim_customer(s, customer, row.account_id, now)
+    if subscription and subscription != row.stripe_subscription_id:
+        other = s.scalar(select(Subscription.id).where(Subscription.stripe_subscription_id == subscription))
+        if other is not None:
+            raise StripeOwnerConflict(f"the Stripe subscription {subscription} is linked to another subscription")
     row.stripe_customer_id = customer
     row.stripe_subscription_id = subscription or row.stripe_subscription_id
     save_plan(s, row, plan_of(row), now, STRIPE_LINKED)

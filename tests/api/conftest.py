@@ -104,13 +104,23 @@ class Api:
         assert r.status_code == 201, r.text
         org_id: str = r.json()["id"]
         for user, role in (members or {}).items():
-            r = await self.client.post(
-                f"/api/billing/organizations/{org_id}/members",
-                json={"user_id": user, "role": role},
-                headers=self.as_user(owner, org_id),
-            )
-            assert r.status_code == 201, r.text
+            await self.join(org_id, user, role, self.as_user(owner, org_id))
         return org_id
+
+    async def invite(self, org: str, user: str, role: str, by: dict[str, str]) -> str:
+        """An invitation of ``user`` to ``org`` by the caller ``by`` (its id)."""
+        r = await self.client.post(
+            f"/api/billing/organizations/{org}/invitations", json={"user_id": user, "role": role}, headers=by
+        )
+        assert r.status_code == 201, r.text
+        inv_id: str = r.json()["id"]
+        return inv_id
+
+    async def join(self, org: str, user: str, role: str, by: dict[str, str]) -> None:
+        """Membership as the API grants it: ``by`` invites, ``user`` accepts with their own token."""
+        inv_id = await self.invite(org, user, role, by)
+        r = await self.client.post(f"/api/billing/invitations/{inv_id}/accept", headers=self.as_user(user))
+        assert r.status_code == 200, r.text
 
     async def key(self, org: str, owner: str, role: str) -> dict[str, str]:
         r = await self.client.post(
@@ -120,6 +130,15 @@ class Api:
         )
         assert r.status_code == 201, r.text
         return {"authorization": f"Bearer {r.json()['key']}"}
+
+    def link_stripe(self, subscription_id: str, customer: str, stripe_subscription: str | None = None) -> None:
+        """Store Stripe ids on a subscription as the platform does (the Stripe mirror): callers cannot."""
+        from streams.store import subscription_store
+
+        with self.ctx.sessions.begin() as s:
+            row = subscription_store.get(s, subscription_id, for_update=True)
+            assert row is not None
+            subscription_store.link_stripe(s, row, customer, stripe_subscription, self.clock())
 
     async def webhook(self, payload: bytes, signature: str | None = None) -> httpx.Response:
         headers = {"content-type": "application/json", "stripe-signature": signature or sign(payload)}

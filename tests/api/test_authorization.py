@@ -1,12 +1,13 @@
-"""The role x endpoint matrix: owners and admins manage, viewers read, members read only their own
-usage (and entitlements); nothing of another organization is visible (404), by token or API key."""
+"""The role x endpoint matrix: owners and admins manage, viewers read, members read only their own share of
+the organization's usage (and entitlements); nothing of another organization is visible (404), by token or
+API key."""
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -37,17 +38,18 @@ class World:
 
     async def fresh_member(self) -> str:
         user = f"u{next(_seq)}"
-        r = await self.api.client.post(
-            f"{ORGS}/{self.org}/members", json={"user_id": user, "role": "member"}, headers=self.owner()
-        )
-        assert r.status_code == 201, r.text
+        await self.api.join(self.org, user, "member", self.owner())
         return user
 
     async def fresh_sub(self, tier: str = "free") -> str:
-        user = await self.fresh_member()
-        r = await self.api.client.post(
-            f"{S}/create", json={"tier": tier, "account_kind": "user", "account_id": user}, headers=self.owner()
-        )
+        """A new subscription of the organization's account (a member's personal one is theirs alone): the
+        current one is canceled first, a second later (the latest subscription of an account is its newest)."""
+        c = self.api.client
+        for sub in (await c.get(f"{ORGS}/{self.org}/subscriptions", headers=self.owner())).json()["subscriptions"]:
+            if sub["status"] != "canceled":
+                assert (await c.delete(f"{S}/{sub['id']}", headers=self.owner())).status_code == 200
+        self.api.clock.advance(timedelta(seconds=1))
+        r = await c.post(f"{S}/create", json={"tier": tier}, headers=self.owner())
         assert r.status_code == 201, r.text
         sid: str = r.json()["id"]
         return sid
@@ -89,11 +91,14 @@ CASES = [
     case("update org", MANAGE, 200, lambda w: _static(("PATCH", f"{ORGS}/{w.org}", {"name": "Acme 2"}))),
     case("list members", READ, 200, lambda w: _static(("GET", f"{ORGS}/{w.org}/members", None))),
     case(
-        "add member",
+        "invite",
         MANAGE,
         201,
-        lambda w: _static(("POST", f"{ORGS}/{w.org}/members", {"user_id": f"n{next(_seq)}", "role": "viewer"})),
+        lambda w: _static(("POST", f"{ORGS}/{w.org}/invitations", {"user_id": f"n{next(_seq)}", "role": "viewer"})),
     ),
+    case("list invitations", MANAGE, 200, lambda w: _static(("GET", f"{ORGS}/{w.org}/invitations", None))),
+    case("revoke invitation", MANAGE, 200, lambda w: _invitation_req(w, "DELETE", "")),
+    case("resend invitation", MANAGE, 200, lambda w: _invitation_req(w, "POST", "/resend")),
     case("change member", MANAGE, 200, lambda w: _member_req(w, "PUT", {"role": "viewer"})),
     case("remove member", MANAGE, 204, lambda w: _member_req(w, "DELETE", None)),
     case(
@@ -105,6 +110,12 @@ CASES = [
     case("list keys", MANAGE, 200, lambda w: _static(("GET", f"{ORGS}/{w.org}/api-keys", None))),
     case("revoke key", MANAGE, 200, lambda w: _key_req(w)),
     case("create subscription", MANAGE, 201, lambda w: _create_req(w)),
+    case(  # a token acting in the organization never reaches its holder's personal account (that token has no org)
+        "create own user subscription",
+        set(),
+        201,
+        lambda w: _static(("POST", f"{S}/create", {"tier": "free", "account_kind": "user", "organization_id": w.org})),
+    ),
     case("get subscription", READ, 200, lambda w: _sub_req(w, "GET", "", None)),
     case("upgrade subscription", MANAGE, 200, lambda w: _sub_req(w, "PUT", "", {"tier": "standard"})),
     case("cancel subscription", MANAGE, 200, lambda w: _sub_req(w, "POST", "/cancel", None)),
@@ -112,12 +123,6 @@ CASES = [
     case("reactivate subscription", MANAGE, 200, lambda w: _reactivate_req(w)),
     case("org subscriptions", READ, 200, lambda w: _static(("GET", f"{ORGS}/{w.org}/subscriptions", None))),
     case("org entitlement", ANY, 200, lambda w: _static(("GET", f"/api/billing/entitlements/{w.org}/api_calls", None))),
-    case(
-        "a member's entitlement",
-        READ,
-        200,
-        lambda w: _static(("GET", "/api/billing/entitlements/viewer/ai_twin", None)),
-    ),
     case("org usage now", READ, 200, lambda w: _static(("GET", f"/api/billing/usage/current?account={w.org}", None))),
     case(
         "org usage history", READ, 200, lambda w: _static(("GET", f"/api/billing/usage/history?account={w.org}", None))
@@ -149,16 +154,22 @@ async def _member_req(w: World, method: str, body: Any) -> Request:
     return method, f"{ORGS}/{w.org}/members/{await w.fresh_member()}", body
 
 
+async def _invitation_req(w: World, method: str, suffix: str) -> Request:
+    inv_id = await w.api.invite(w.org, f"i{next(_seq)}", "member", w.owner())
+    return method, f"{ORGS}/{w.org}/invitations/{inv_id}{suffix}", None
+
+
 async def _key_req(w: World) -> Request:
     return "DELETE", f"{ORGS}/{w.org}/api-keys/{await w.fresh_key()}", None
 
 
 async def _create_req(w: World) -> Request:
-    return (
-        "POST",
-        f"{S}/create",
-        {"tier": "free", "account_kind": "user", "account_id": await w.fresh_member(), "organization_id": w.org},
-    )
+    """The organization's own subscription, the one before canceled (an account has one at a time)."""
+    subs = (await w.api.client.get(f"{ORGS}/{w.org}/subscriptions", headers=w.owner())).json()["subscriptions"]
+    for sub in subs:
+        if sub["account_kind"] == "org" and sub["status"] != "canceled":
+            assert (await w.api.client.delete(f"{S}/{sub['id']}", headers=w.owner())).status_code == 200
+    return "POST", f"{S}/create", {"tier": "free", "organization_id": w.org}
 
 
 async def _sub_req(w: World, method: str, suffix: str, body: Any) -> Request:
@@ -199,22 +210,22 @@ async def test_scoping_rules(make_api: Callable[..., Any]) -> None:
     async with make_api(now=NOW) as api:
         w = await _world(api)
         c = api.client
-        # A member reads its own usage, and its own share of the organization's, nothing more.
+        # A member reads its own share of the organization's usage, nothing more; its personal account only
+        # with its own token without 'org' (tests/api/test_tenant_isolation_members.py plays the attacks).
         me = w.headers["member"]
-        assert (await c.get("/api/billing/usage/current?account=member", headers=me)).status_code == 200
+        personal = api.as_user("member")
+        assert (await c.get("/api/billing/usage/current?account=member", headers=personal)).status_code == 200
+        assert (await c.get("/api/billing/usage/current?account=member", headers=me)).status_code == 404
         assert (
             await c.get(f"/api/billing/usage/history?account={w.org}&user_id=member", headers=me)
         ).status_code == 200
         assert (
             await c.get(f"/api/billing/usage/history?account={w.org}&user_id=viewer", headers=me)
         ).status_code == 403
-        assert (await c.get("/api/billing/usage/current?account=viewer", headers=me)).status_code == 403
-        assert (await c.get("/api/billing/invoices?account=member", headers=me)).status_code == 200
+        assert (await c.get("/api/billing/usage/current?account=viewer", headers=me)).status_code == 404
+        assert (await c.get("/api/billing/invoices?account=member", headers=personal)).status_code == 200
         # A token scoped to another organization sees nothing here, even for a member of both.
-        r = await c.post(
-            f"{ORGS}/{w.other}/members", json={"user_id": "admin", "role": "admin"}, headers=w.headers["outsider"]
-        )
-        assert r.status_code == 201
+        await api.join(w.other, "admin", "admin", w.headers["outsider"])
         assert (await c.get(f"{ORGS}/{w.org}", headers=api.as_user("admin", w.other))).status_code == 404
         assert (await c.get(f"{ORGS}/{w.org}", headers=api.as_user("admin", w.org))).status_code == 200
         # A token naming an organization its user is not a member of.
@@ -235,13 +246,15 @@ async def test_scoping_rules(make_api: Callable[..., Any]) -> None:
         r = await c.get(f"{ORGS}/{w.org}", headers=w.headers["key_viewer"])
         assert (r.status_code, r.json()["error"]["code"]) == (401, "invalid_api_key")
         # Owners: an admin cannot make or remove one; the last owner stays.
-        r = await c.post(f"{ORGS}/{w.org}/members", json={"user_id": "x1", "role": "owner"}, headers=w.headers["admin"])
+        r = await c.post(
+            f"{ORGS}/{w.org}/invitations", json={"user_id": "x1", "role": "owner"}, headers=w.headers["admin"]
+        )
         assert r.status_code == 403
         r = await c.put(f"{ORGS}/{w.org}/members/owner", json={"role": "admin"}, headers=w.headers["owner"])
         assert (r.status_code, r.json()["error"]["code"]) == (409, "last_owner")
         r = await c.delete(f"{ORGS}/{w.org}/members/owner", headers=w.headers["owner"])
         assert (r.status_code, r.json()["error"]["code"]) == (409, "last_owner")
         r = await c.post(
-            f"{ORGS}/{w.org}/members", json={"user_id": "member", "role": "viewer"}, headers=w.headers["owner"]
+            f"{ORGS}/{w.org}/invitations", json={"user_id": "member", "role": "viewer"}, headers=w.headers["owner"]
         )
         assert (r.status_code, r.json()["error"]["code"]) == (409, "member_exists")

@@ -96,17 +96,10 @@ async def test_entitlements_and_current_usage_follow_the_quota_state(make_api: C
         assert (calls["used"], calls["over_limit"], calls["provisional_charge"]) == ("100500", True, "5.00")
         assert cur["provisional_total"] == "5.00" and cur["live"] is True
 
-        # Per-request latency of the gateway check (issue 6: p99 < 10 ms locally).
-        times = []
-        for _ in range(300):
-            t0 = time.perf_counter()
-            r = await api.client.get(f"/api/billing/entitlements/{std}/api_calls", headers=hs)
-            times.append(time.perf_counter() - t0)
-            assert r.status_code == 200
-        times.sort()
-        p99 = times[int(len(times) * 0.99) - 1]
-        print(f"entitlement check: p50 {times[len(times) // 2] * 1000:.2f} ms, p99 {p99 * 1000:.2f} ms")
-        assert p99 < 0.010
+        # The gateway asks again and again: every answer is the same (its speed is measured in bench/, not here).
+        for _ in range(20):
+            again = await api.client.get(f"/api/billing/entitlements/{std}/api_calls", headers=hs)
+            assert again.status_code == 200 and again.json()["remaining"] == "0"
 
 
 def _events(org: str, metric: str, at: datetime, quantities: list[int], user: str) -> bytes:

@@ -5,8 +5,9 @@ stripe-mock validates every request against Stripe's OpenAPI spec but keeps no s
 wraps the ``stripe`` package's HTTP client: every request still goes to stripe-mock, and is recorded
 (method, path, form parameters, Idempotency-Key); on top of stripe-mock's answers it keeps what Stripe
 would (subscriptions with their items, status and ``cancel_at_period_end``), answers price lookups for the
-prices ``sync-catalog`` makes, and answers a POST whose Idempotency-Key it has seen with the first answer,
-as Stripe does. Faults can be injected before (an error status) or after (a lost answer) stripe-mock.
+prices ``sync-catalog`` makes, keeps the metadata of the customers made through it, and answers a POST
+whose Idempotency-Key it has seen with the first answer, as Stripe does. Faults can be injected before
+(an error status) or after (a lost answer) stripe-mock.
 """
 
 from __future__ import annotations
@@ -158,6 +159,7 @@ class StripeRecorder(stripe.HTTPClient):
     catalog: CatalogVersion
     calls: list[Call] = field(default_factory=list)
     subs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    customers: dict[str, dict[str, Any]] = field(default_factory=dict)  # made here, with their metadata
     answers: dict[str, tuple[Any, int, Any]] = field(default_factory=dict)  # Idempotency-Key -> first answer
     #: (method, path prefix) -> statuses to answer, in turn; 0 = forwarded to stripe-mock, answer lost
     faults: dict[tuple[str, str], list[int]] = field(default_factory=dict)
@@ -212,6 +214,11 @@ class StripeRecorder(stripe.HTTPClient):
         if method == "get" and path == "/v1/subscriptions":
             data = [s for s in self.subs.values() if s["customer"] == params.get("customer")]
             return json.dumps({**answer, "data": data, "has_more": False})
+        c = re.fullmatch(r"/v1/customers(?:/([^/]+))?", path)
+        if c is not None:
+            if c.group(1) is None and method == "post":
+                self.customers[answer["id"]] = {**answer, "metadata": params.get("metadata", {})}
+            return json.dumps(self.customers.get(c.group(1) or answer["id"], answer))
         m = re.fullmatch(r"/v1/subscriptions(?:/([^/]+))?", path)
         if m is None:
             return json.dumps(answer)

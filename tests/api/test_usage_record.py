@@ -44,12 +44,12 @@ async def test_recorded_events_land_on_usage_events(make_api: Callable[..., Any]
         r = await api.client.post(R, json={"events": good}, headers=api.as_user("ann", org))
         assert r.status_code == 200, r.text
         body = r.json()
-        assert (body["accepted"], body["rejected"]) == (2, 3)
+        assert (body["accepted"], body["rejected"]) == (3, 2)
         assert [(x["index"], x["event_id"], x["status"], x.get("reason")) for x in body["results"]] == [
             (0, "rec-1", "accepted", None),
             (1, "rec-2", "accepted", None),
             (2, "rec-3", "rejected", "unknown_metric"),
-            (3, "rec-4", "rejected", "source_mismatch"),
+            (3, "rec-4", "accepted", None),  # its source is replaced by the caller's own
             (4, "rec-5", "rejected", "not_permitted"),
         ]
         # One event without an id: the ingest server's default (a UUID) and an org API key.
@@ -62,10 +62,10 @@ async def test_recorded_events_land_on_usage_events(make_api: Callable[..., Any]
         records = await read_to_end(api.settings.kafka_bootstrap, api.settings.topic(EVENTS))
     assert api.settings.topic(EVENTS) == f"{prefix}{EVENTS}"
     events = [ev for rec in records for ev in msgspec.json.decode(rec.value)["events"]]
-    assert sorted(ev["event_id"] for ev in events) == sorted(["rec-1", "rec-2", generated])
+    assert sorted(ev["event_id"] for ev in events) == sorted(["rec-1", "rec-2", "rec-4", generated])
     by_id = {ev["event_id"]: ev for ev in events}
     assert by_id["rec-1"]["quantity"] == "1.5"  # exactly as sent, never through a float
-    assert {ev["source"] for ev in events} == {"billing-api"}
+    assert {ev["source"] for ev in events} == {f"api:{org}"}  # bound to the organization (docs/events.md)
     assert all(rec.key == org.encode() for rec in records)  # keyed by org_id, as the ingest server does
 
 
@@ -84,6 +84,8 @@ async def test_who_may_record_for_whom(make_api: Callable[..., Any]) -> None:
         # A member: its own usage, in its organization or personally; nobody else's.
         mem = api.as_user("mem")
         assert await post(mem, event("mem", org), event("mem", None)) == (200, ["accepted", "accepted"])
+        # Each event gets the source of the account it names: the organization's, or the member's own.
+        assert [(e["source"], e["org_id"]) for e in api.forwarded] == [(f"api:{org}", org), ("api:user:mem", None)]
         assert await post(mem, event("mem", org), event("mem2", org)) == (200, ["accepted", "rejected"])
         assert await post(mem, event("mem2", None)) == (403, ["forbidden"])
         assert await post(mem, event("mem", other)) == (404, ["not_found"])  # as if it did not exist

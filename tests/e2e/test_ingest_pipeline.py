@@ -71,6 +71,10 @@ MIXED = orjson.dumps(
         ]
     }
 )
+# The dedupe key is (source, event_id): another source's mixed-ok-1 is a new event, raw's mixed-ok-2 a repeat.
+SHARED = orjson.dumps(
+    {"events": [_event(30, event_id="mixed-ok-1", source="other-svc"), _event(31, event_id="mixed-ok-2")]}
+)
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +118,7 @@ async def _send_raw(s: Settings) -> None:
         for raw, _ in BAD_RECORDS:
             await producer.send_and_wait(s.topic(EVENTS), raw)
         await producer.send_and_wait(s.topic(EVENTS), MIXED)
+        await producer.send_and_wait(s.topic(EVENTS), SHARED)
     finally:
         await producer.stop()
 
@@ -122,7 +127,7 @@ def test_sdk_events_stored_once_and_bad_input_dead_lettered(pipeline: tuple[Sett
     s, worker, port = pipeline
     asyncio.run(_send_sdk(s))
     asyncio.run(_send_raw(s))
-    expected_accepted = GOOD + 2
+    expected_accepted = GOOD + 3
     expected_rejected = len(BAD_RECORDS) + 1
     wait_until(
         lambda: (
@@ -135,7 +140,7 @@ def test_sdk_events_stored_once_and_bad_input_dead_lettered(pipeline: tuple[Sett
     )
     m = scrape(port)
     assert m["meterline_events_accepted_total"] == expected_accepted
-    assert m["meterline_events_duplicate_total"] == len(range(0, GOOD, 3)) + 1
+    assert m["meterline_events_duplicate_total"] == len(range(0, GOOD, 3)) + 2
     assert sum(v for k, v in m.items() if k.startswith("meterline_events_rejected_total")) == expected_rejected
     assert m['meterline_events_rejected_total{reason="invalid_properties"}'] == 2
 
@@ -242,6 +247,12 @@ def test_clickhouse_holds_each_event_exactly_once(pipeline: tuple[Settings, Proc
         rows, uniq, total, tokens = ch.query(q + "WHERE source = 'chat'").result_rows[0]
         assert (rows, uniq, total, tokens) == (GOOD, GOOD, GOOD, GOOD * 100)
         assert ch.query(q + "WHERE event_id LIKE 'http-%'").result_rows[0][:3] == (5, 5, 52.5)
+        shared = "SELECT event_id, source FROM meterline.events FINAL WHERE event_id LIKE 'mixed-ok-%' ORDER BY 1, 2"
+        assert ch.query(shared).result_rows == [
+            ("mixed-ok-1", "other-svc"),
+            ("mixed-ok-1", "raw"),
+            ("mixed-ok-2", "raw"),
+        ]
         by_account = dict(
             ch.query(
                 "SELECT account_id, count() FROM meterline.events FINAL WHERE source='chat' GROUP BY account_id"

@@ -29,6 +29,7 @@ def test_the_documented_commands_exist() -> None:
         ("ingest", "serve"),
         ("schema", "export"),
         ("subscriptions", "put"),
+        ("subscriptions", "link-stripe"),
         ("quota", "show"),
         ("stripe", "sync-catalog"),
         ("settle",),

@@ -48,3 +48,12 @@ def test_valid_event_id_is_the_pattern(value: str) -> None:
 def test_hostile_ids_are_refused_everywhere(value: str) -> None:
     assert not ids.valid_id(value)
     assert not _pydantic_ok(PYDANTIC_ID, value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.characters(codec="utf-8"), max_size=170) | st.from_regex(ids.SOURCE, fullmatch=True))
+def test_valid_source_is_the_pattern(value: str) -> None:
+    expected = re.fullmatch(ids.SOURCE_PATTERN.removeprefix("^").removesuffix("$"), value) is not None
+    assert ids.valid_source(value) is expected
+    assert ids.valid_source(value) is expected
+    assert all(ids.SOURCE.fullmatch(k) for k in ids.KNOWN_SOURCES)
