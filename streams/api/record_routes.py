@@ -28,14 +28,16 @@ from starlette.applications import Starlette
 from starlette.types import Message
 
 from schemas.decode import DecodeLimits
+from schemas.ids import ID
 from streams.api.auth import Principal, is_own_account
 from streams.api.common import caller
 from streams.api.errors import ApiError
+from streams.api.limits import record_limit
 from streams.api.routing import Call, Endpoint
 from streams.api.schemas import EventResult, UsageRecordIn, UsageRecordResult
 from streams.api_keys import ApiKey, ApiKeyStore
 from streams.forwarder import KafkaForwarder
-from streams.http_ingest import _DECODER, MAX_EVENTS, Forwarder, _rejected, create_ingest_app
+from streams.http_ingest import _DECODER, MAX_EVENTS, TOO_DEEP, Forwarder, _rejected, create_ingest_app
 from streams.settings import Settings
 from streams.store import orgs
 from streams.store.orgs import Role
@@ -170,6 +172,8 @@ class _Scope:
         user, org = ev.get("user_id"), ev.get("org_id")
         if not isinstance(user, str) or (org is not None and not isinstance(org, str)):
             return None
+        if not ID.fullmatch(user) or (org is not None and not ID.fullmatch(org)):
+            return None  # never looked up (NUL breaks PostgreSQL): the decoder rejects it as invalid_id
         if not org:
             if is_own_account(self.who, user):
                 return None  # a person's own account: their token without 'org' only
@@ -193,6 +197,8 @@ def _events(raw: bytes) -> list[Any]:
         doc = _DECODER.decode(raw)
     except msgspec.DecodeError as exc:
         raise ApiError(400, "not_json", f"the body is not JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise ApiError(400, "too_deep", TOO_DEEP) from exc
     if isinstance(doc, dict) and "events" in doc:
         if not isinstance(doc["events"], list):
             raise ApiError(400, "invalid_batch", "'events' must be an array of event objects")
@@ -220,6 +226,7 @@ def record_usage(call: Call) -> UsageRecordResult:
         who = caller(call, s)
         if who.kind == "api_key" and who.key_role not in _RECORDERS:
             raise ApiError(403, "forbidden", f"the role {who.key_role} may not record usage")
+        record_limit(s, call.ctx, who)
         events = _events(call.raw)
         scope = _Scope(s, who)
         results: list[dict[str, Any]] = [{} for _ in events]
