@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 from starlette.types import Message
 
+from rating.subscriptions import SubscriptionHistory, billable_org_version
 from schemas.decode import DecodeLimits
 from schemas.ids import ID
 from streams.api.auth import Principal, is_own_account
@@ -40,6 +41,7 @@ from streams.forwarder import KafkaForwarder
 from streams.http_ingest import _DECODER, MAX_EVENTS, TOO_DEEP, Forwarder, _rejected, create_ingest_app
 from streams.settings import Settings
 from streams.store import orgs
+from streams.store import subscription_store as subs
 from streams.store.orgs import Role
 
 _INNER_TOKEN = "billing-api-internal"
@@ -154,6 +156,7 @@ class _Scope:
         self.s, self.who = s, who
         self._roles: dict[str, Role | None] = {}
         self._members: dict[tuple[str, str], bool] = {}
+        self._histories: dict[str, SubscriptionHistory] = {}
         self.outside: set[str] = set()  # organizations named that the caller does not act in
         self.foreign = 0  # events denied for naming one of them
 
@@ -189,7 +192,35 @@ class _Scope:
             return None if user == self.who.user_id else "a member records only its own usage (user_id=<you>)"
         if not self._is_member(org, user):
             return f"{user} is not a member of {org}"
+        if user != self.who.user_id and not self._bills_members(org, ev.get("timestamp")):
+            # Usage in an organization that does not bill it is the user's own (docs/rating.md): recorded by
+            # someone else, it would put charges on that person's personal account, which is theirs alone.
+            return f"{org} has no billable subscription at the event's time: only {user} may record it"
         return None
+
+    def _bills_members(self, org_id: str, timestamp: Any) -> bool:
+        at = _event_time(timestamp)
+        if at is None:
+            return True  # malformed: the decoder rejects it with its reason
+        if org_id not in self._histories:
+            self._histories[org_id] = subs.history(self.s, org_id)
+        return billable_org_version(self._histories[org_id], at) is not None
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _event_time(value: Any) -> datetime | None:
+    """The event's time as the decoder reads it (RFC 3339 with an offset, or epoch ms), None if malformed."""
+    try:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return _EPOCH + timedelta(milliseconds=value)
+        if isinstance(value, str):
+            at = datetime.fromisoformat(value)
+            return at.astimezone(UTC) if at.tzinfo is not None else None
+    except (ValueError, OverflowError, OSError):
+        return None
+    return None
 
 
 def _events(raw: bytes) -> list[Any]:
