@@ -102,6 +102,24 @@ class Expected:
     def by_code(self) -> dict[str, Line]:
         return {ln.code: ln for ln in self.lines}
 
+    def to_document(self) -> dict[str, Any]:
+        """The money of the invoice document (docs/analytics.md `invoices`): lines without descriptions."""
+        return {
+            "account_id": self.account_id,
+            "period_start": self.start.isoformat(),
+            "period_end": self.end.isoformat(),
+            "lines": [
+                {
+                    "code": ln.code,
+                    "quantity": f"{ln.quantity:f}",
+                    "unit_price": f"{ln.unit_price:f}",
+                    "amount": f"{ln.amount:.2f}",
+                }
+                for ln in self.lines
+            ],
+            "total": f"{self.total:.2f}",
+        }
+
 
 def sub_of(record: Any) -> Sub:
     """A ``Sub`` from a subscription record (a mapping or an object with the subscription record's field names)."""
@@ -221,6 +239,9 @@ class Expectation:
         self.events.sort(key=lambda e: (e.ts, e.event_id))
         # Each event's billing account, once.
         self.billed: list[tuple[str, Usage]] = [(self.billing_account(e), e) for e in self.events]
+        self.by_account: dict[str, list[Usage]] = {}
+        for account, e in self.billed:
+            self.by_account.setdefault(account, []).append(e)
 
     # -- subscriptions ------------------------------------------------------------------------------
 
@@ -277,7 +298,7 @@ class Expectation:
 
     def invoice(self, account: str, start: datetime, end: datetime) -> Expected:
         cat_time = start
-        mine = [e for a, e in self.billed if a == account and start <= e.ts < end]
+        mine = [e for e in self.by_account.get(account, []) if start <= e.ts < end]
         lines: list[Line] = []
         lines += self._fees(account, start, end, cat_time)
         # API calls and premium features, event by event in time order.
@@ -330,7 +351,9 @@ class Expectation:
 
     def _storage(self, account: str, start: datetime, end: datetime, cat_time: datetime) -> list[Line]:
         """The account's gauge: every storage reading billed to it, each holding until the next."""
-        readings = [(e.ts, e.event_id, e.quantity) for a, e in self.billed if a == account and e.metric == "storage_gb"]
+        readings = [
+            (e.ts, e.event_id, e.quantity) for e in self.by_account.get(account, []) if e.metric == "storage_gb"
+        ]
         readings.sort()
         level = ZERO
         for ts, _, q in readings:

@@ -113,7 +113,7 @@ def _check(client: Any, s: Settings, sim: Simulation, registry: Any, now: dateti
     assert one(f"SELECT count() FROM {db}.events FINAL") == len(sim.events)
     assert one(f"SELECT uniqExact(event_id) FROM {db}.events") == len(sim.events)
     wrong = {}
-    for account, inv in expected_invoices(sim, catalog).items():
+    for account, inv in expected_invoices(sim).items():
         doc = settler.document(account, sim.period)
         if doc is None or doc["total"] != inv.to_document()["total"]:
             wrong[account] = (doc["total"] if doc else None, inv.to_document()["total"])
