@@ -8,7 +8,8 @@ either side). What a month holds:
 - free users without a subscription (anchored on the 1st), over the free caps now and then, trying AI
   and premium features (flagged, never billed);
 - standard users, monthly and annual (some in the anniversary period of their contract year, some
-  not), anchored on every day 1-31 (so the 29th-31st fall in short months when the month is short);
+  not), new subscribers (at the period start, and inside the period with usage before), anchored on
+  every day 1-31 (so the 29th-31st fall in short months when the month is short);
 - upgrades free -> standard landing inside an hour, with usage in that hour on both sides;
 - standard organizations, enterprise organizations crossing every seat bracket (1-100, 101-500,
   501-2,000 and 2,001 seats), and organizations without a subscription, whose members (free or
@@ -164,10 +165,33 @@ def random_month(seed: int, now: datetime, *, big_org: bool = True) -> RandomMon
     for i in range(140):
         u, day = f"rm{seed}-std-{i:03d}", next(anchors)
         p = p_of(day)
-        kind = "month" if i < 80 else "year-anniversary" if i < 100 else "year" if i < 110 else "upgrade"
+        kind = (
+            "month"
+            if i < 60
+            else "new"
+            if i < 80
+            else "year-anniversary"
+            if i < 100
+            else "year"
+            if i < 110
+            else "upgrade"
+        )
         g.plans[u] = f"standard-{kind}"
         if kind == "month":
             g.sub(u, "user", "standard", anchor_date(day, long_ago), long_ago)
+        elif kind == "new" and i % 2:
+            # Subscribes at the period start: the usage just before is in the previous period on the same
+            # anchor, billed to the user under the default tier.
+            g.sub(u, "user", "standard", p[0].date(), p[0])
+            for metric in ("api_calls", "premium_feature", "ai_requests"):
+                g.one(metric, u, None, p[0] - timedelta(hours=20), p[0])
+        elif kind == "new":
+            # Subscribes inside the period (anchored on its start day): a prorated fee, and the usage before
+            # the start rated under the default tier (premium features not entitled then).
+            at = g.moment(p[0] + timedelta(days=1), p[1] - timedelta(days=1))
+            g.sub(u, "user", "standard", p[0].date(), at)
+            for metric in ("api_calls", "premium_feature", "storage_gb", "ai_requests"):
+                g.one(metric, u, None, p[0], at)
         elif kind == "year-anniversary":
             a = anchor_date(day, p[0])  # the period starts on the anniversary (unless the month is short)
             g.sub(u, "user", "standard", a, datetime(a.year, a.month, a.day, tzinfo=UTC), "year")
