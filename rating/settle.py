@@ -21,6 +21,7 @@ from rating.catalog.model import CatalogVersion, MeteredRule
 from rating.money import ZERO
 from rating.periods import Period, period_containing
 from rating.quota import rate_delta
+from rating.seats import SEAT_METRIC, seat_users
 from rating.subscriptions import (
     Segment,
     SubscriptionHistory,
@@ -207,28 +208,34 @@ def rated_lines(
     """Rate a period's settled hourly rows of one account in time order: each hour is charged what its
     version's rule adds between the period's cumulative usage before and after it (the invoice's rule,
     so the lines of a closed period add up to its metered invoice lines before rounding). Seats and
-    storage are priced once per period on the invoice; their lines carry quantities only."""
+    storage are priced once per period on the invoice; their lines carry quantities only: seats are one
+    ``active_user`` line per subscription version, dated at the period start, holding the seats first
+    seen under that version (``rating/seats.py``), so the lines add up to the period's seats."""
     cat = catalog.at(period.start)
     rules = _rules_by_version(segments, cat)
-    merged: dict[tuple[str, str, datetime, int], tuple[str, Decimal, frozenset[str]]] = {}
+    merged: dict[tuple[str, str, datetime, int], tuple[str, Decimal]] = {}
+    active: dict[tuple[datetime, int], list[tuple[str, int]]] = {}
+    tiers: dict[int, str] = {}
     for r in rows:
+        active.setdefault((r.hour, r.sub_version), []).append((r.user_id, r.events))
+        tiers[r.sub_version] = r.tier
+        if r.metric == SEAT_METRIC:  # heartbeats only make seats, like any other event
+            continue
         k = (r.metric, r.dimension, r.hour, r.sub_version)
-        _, q, users = merged.get(k, ("", ZERO, frozenset()))
-        merged[k] = (r.tier, r.quantity if r.metric == "storage_gb" else q + r.quantity, users | {r.user_id})
+        _, q = merged.get(k, ("", ZERO))
+        merged[k] = (r.tier, r.quantity if r.metric == "storage_gb" else q + r.quantity)
+    seen: set[str] = set()
+    new_seats: dict[int, int] = {}  # sub_version -> seats first seen under it, in time order
+    for hour, sub_version in sorted(active):
+        fresh = seat_users(active[(hour, sub_version)]) - seen
+        seen |= fresh
+        new_seats[sub_version] = new_seats.get(sub_version, 0) + len(fresh)
     cumulative: dict[str, Decimal] = {}
-    seats: set[str] = set()
     out = []
-    for (metric, dim, hour, sub_version), (tier, qty, users) in sorted(
-        merged.items(), key=lambda kv: (kv[0][2], kv[0])
-    ):
+    for (metric, dim, hour, sub_version), (tier, qty) in sorted(merged.items(), key=lambda kv: (kv[0][2], kv[0])):
         rule = rules.get(sub_version, {}).get(metric)
         before = cumulative.get(metric, ZERO)
-        if metric == "active_user":  # seats: distinct users so far
-            qty = Decimal(len(users))
-            seats.update(users)
-            after = Decimal(len(seats))
-        else:
-            after = qty if metric == "storage_gb" else before + qty
+        after = qty if metric == "storage_gb" else before + qty
         cumulative[metric] = after
         included = billable = unit_price = amount = ZERO
         if rule is not None and metric == "premium_feature":
@@ -255,6 +262,27 @@ def rated_lines(
                 cat.version,
             )
         )
+    seats = ZERO
+    for sub_version, count in new_seats.items():
+        seats += count
+        out.append(
+            RatedLine(
+                account_id,
+                period,
+                SEAT_METRIC,
+                "",
+                period.start,
+                tiers[sub_version],
+                sub_version,
+                Decimal(count),
+                seats,
+                ZERO,
+                ZERO,
+                ZERO,
+                ZERO,
+                cat.version,
+            )
+        )
     return out
 
 
@@ -278,7 +306,7 @@ class _SegmentAcc:
     api_calls: Decimal = ZERO
     ai_requests: Decimal = ZERO
     features: dict[str, Decimal] = field(default_factory=dict)
-    users: set[str] = field(default_factory=set)
+    active: list[tuple[str, int]] = field(default_factory=list)  # (user, events) of every row: seats
 
 
 def usage_by_segment(
@@ -289,21 +317,20 @@ def usage_by_segment(
     parts = [_SegmentAcc() for _ in segments]
     for r in rows:
         p = parts[segment_index(segments, r)]
+        p.active.append((r.user_id, r.events))
         if r.metric == "api_calls":
             p.api_calls += r.quantity
         elif r.metric == "ai_requests":
             p.ai_requests += r.quantity
         elif r.metric == "premium_feature":
             p.features[r.dimension] = p.features.get(r.dimension, ZERO) + r.quantity
-        elif r.metric == "active_user" and r.quantity > 0:
-            p.users.add(r.user_id)
     return [
         PeriodUsage(
             api_calls=p.api_calls,
             ai_requests=p.ai_requests,
             storage_gb_avg=_segment_average(storage, _ms(seg.start), _ms(seg.end)),
             premium_features=p.features,
-            seat_users=frozenset(p.users),
+            seat_users=frozenset(seat_users(p.active)),
         )
         for seg, p in zip(segments, parts, strict=True)
     ]

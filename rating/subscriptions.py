@@ -111,6 +111,20 @@ def billable_org_version(org_history: SubscriptionHistory | None, at: datetime) 
     return v if v is not None and v.status in BILLABLE_STATUSES else None
 
 
+def billable_since(org_history: SubscriptionHistory | None, at: datetime) -> datetime | None:
+    """When the stretch began over which the organization has been billable as it is at ``at`` (or not
+    billable, as it is); None: it has been so since forever. Before it, its members' usage was billed the
+    other way (to the organization, or to themselves)."""
+    state, since = False, None  # no version: not billable
+    for v in org_history.versions if org_history is not None else ():
+        if v.effective_from > at:
+            break
+        billable = v.status in BILLABLE_STATUSES
+        if billable != state:
+            state, since = billable, v.effective_from
+    return since
+
+
 def free_version(account_id: str, kind: Literal["user", "org"], anchor: date) -> SubscriptionVersion:
     """What an account without a subscription is rated under: the free tier since forever."""
     return SubscriptionVersion(

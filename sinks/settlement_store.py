@@ -20,7 +20,8 @@ from rating.aggregation import GaugeState
 from rating.invoice import Correction, Invoice
 from rating.money import ZERO, money_text
 from rating.periods import Period
-from rating.settle import HourlyUsage, RatedLine, SettledEvent, storage_gauge
+from rating.settle import HistoryLookup, HourlyUsage, RatedLine, SettledEvent, storage_gauge
+from rating.subscriptions import billable_since, billing_account
 from sinks.clickhouse import classify
 from sinks.errors import SinkRejected
 from sinks.timefmt import ch_datetime, ch_datetime64, ch_literal, from_ch
@@ -29,6 +30,10 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 _lit, _dt, _utc = ch_literal, ch_datetime64, from_ch
+
+
+def _from_ms(ts_ms: int) -> datetime:
+    return EPOCH + timedelta(milliseconds=ts_ms)
 
 
 def _in_list(values: Iterable[str]) -> str:
@@ -223,28 +228,69 @@ class SettlementStore:
         )
         return {r[0] for r in self._rows(sql)}
 
-    def storage(self, account_id: str, period: Period) -> GaugeState:
-        return self.storage_many([account_id], period)[account_id]
+    def storage(self, account_id: str, period: Period, histories: HistoryLookup) -> GaugeState:
+        return self.storage_many([account_id], period, histories)[account_id]
 
-    def storage_many(self, accounts: Iterable[str], period: Period) -> dict[str, GaugeState]:
-        """Each account's storage readings in the period and the last one before it."""
-        start, end = _dt(period.start), _dt(period.end)
-        carried: dict[str, Decimal] = {}
-        inside: dict[str, list[tuple[int, str, Decimal]]] = {}
+    def storage_many(self, accounts: Iterable[str], period: Period, histories: HistoryLookup) -> dict[str, GaugeState]:
+        """Each account's storage readings in the period and the last one before it: the readings billed
+        to it at their own time (an organization's while it is billable, else its user's; docs/rating.md),
+        wherever they were taken."""
         wanted = list(accounts)
+        carried: dict[str, tuple[int, str, Decimal]] = {}
+        inside: dict[str, list[tuple[int, str, Decimal]]] = {}
+
+        def billed(user: str, org: str | None, ts_ms: int) -> str:
+            return billing_account(org, user, histories(org) if org else None, _from_ms(ts_ms))[0]
+
+        def carry(user: str, org: str | None, reading: tuple[int, str, Decimal]) -> str:
+            acc = billed(user, org, reading[0])
+            if acc in accounts_set and reading[:2] > carried.get(acc, (-1, "", ZERO))[:2]:
+                carried[acc] = reading
+            return acc
+
+        accounts_set = set(wanted)
         for chunk in _chunks(wanted):
-            base = f"FROM {self._db}.events WHERE account_id IN {_in_list(chunk)} AND metric = 'storage_gb'"
-            for acc, q in self._rows(
-                f"SELECT account_id, toString(argMax(quantity, (ts_ms, event_id))) {base} AND timestamp < {start} "
-                "GROUP BY account_id"
+            ids = _in_list(chunk)
+            # Routed to the account (its own readings, or its organization's), or taken by the user anywhere.
+            base = (
+                f"FROM {self._db}.events WHERE metric = 'storage_gb' "
+                f"AND (account_id IN {ids} OR (org_id IS NOT NULL AND user_id IN {ids}))"
+            )
+            for user, org, t, e, q in self._rows(
+                f"SELECT user_id, org_id, ts_ms, event_id, toString(quantity) {base} "
+                f"AND timestamp >= {_dt(period.start)} AND timestamp < {_dt(period.end)} LIMIT 1 BY event_id"
             ):
-                carried[acc] = Decimal(q)
-            for acc, t, e, q in self._rows(
-                f"SELECT account_id, ts_ms, event_id, toString(quantity) {base} "
-                f"AND timestamp >= {start} AND timestamp < {end} LIMIT 1 BY event_id"
+                acc = billed(user, org or None, int(t))
+                if acc in accounts_set:
+                    inside.setdefault(acc, []).append((int(t), e, Decimal(q)))
+            last = "argMax(tuple(ts_ms, event_id, toString(quantity)), (ts_ms, event_id))"
+            for user, org, (t, e, q) in self._rows(
+                f"SELECT user_id, org_id, {last} {base} AND timestamp < {_dt(period.start)} GROUP BY user_id, org_id"
             ):
-                inside.setdefault(acc, []).append((int(t), e, Decimal(q)))
-        return {a: storage_gauge(carried.get(a, ZERO), inside.get(a, [])) for a in wanted}
+                reading = (int(t), e, Decimal(q))
+                org = org or None
+                # The pair's last reading went to one side; while the other is owed an earlier one that could
+                # still be its latest, step back over the organization's billability changes.
+                while org is not None:
+                    acc = carry(user, org, reading)
+                    other = org if acc == user else user
+                    if other not in accounts_set or carried.get(other, (-1, "", ZERO))[:2] > reading[:2]:
+                        break
+                    since = billable_since(histories(org), _from_ms(reading[0]))
+                    if since is None:
+                        break
+                    earlier = self._rows(
+                        f"SELECT {last} FROM {self._db}.events WHERE metric = 'storage_gb' "
+                        f"AND account_id = {_lit(org)} AND org_id = {_lit(org)} AND user_id = {_lit(user)} "
+                        f"AND timestamp < {_dt(since)} HAVING count() > 0"
+                    )
+                    if not earlier:
+                        break
+                    t, e, q = earlier[0][0]
+                    reading = (int(t), e, Decimal(q))
+                if org is None:
+                    carry(user, None, reading)
+        return {a: storage_gauge(carried[a][2] if a in carried else ZERO, inside.get(a, [])) for a in wanted}
 
     # -- rated_usage ---------------------------------------------------------------------------------
 

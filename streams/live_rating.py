@@ -22,6 +22,7 @@ from rating.ai_costs import ai_request_cost
 from rating.catalog.model import MeteredRule
 from rating.money import ZERO
 from rating.quota import EIGHTY, Alert, QuotaState, new_alerts, quota_state, rate_delta
+from rating.seats import SEAT_METRIC, seat_users
 from schemas.events import AcceptedEvent
 from streams.live_gauge import fold_readings
 from streams.live_resolve import Resolved, Resolver
@@ -44,6 +45,7 @@ class _Group:
     terms: Resolved
     rule: MeteredRule
     events: list[AcceptedEvent] = field(default_factory=list)
+    seats: set[str] = field(default_factory=set)  # the seat group's users, from events of any metric
 
     @property
     def order(self) -> tuple[datetime, int]:
@@ -76,6 +78,7 @@ def rate_batch(
         if g is None:
             g = groups[key] = _Group(ev.account_id, ev.metric, r, r.rule(ev.metric))
         g.events.append(ev)
+    _add_seat_groups(groups)
 
     out = LiveOutputs()
     rated_at = now.isoformat()
@@ -90,6 +93,8 @@ def rate_batch(
         slot = dict(entry.get(slot_key) or {})
         before = _num(slot.get("used"))
         after, amount_delta, extra = _fold(g, slot)
+        if after == before and not g.events and g.metric == SEAT_METRIC:
+            continue  # seats derived from other metrics' events, none new: nothing to tell
         slot["used"] = f"{after:f}"
         if g.rule.per_feature:
             delta_amount, d_included, d_billable, unit_price = amount_delta, ZERO, ZERO, ZERO
@@ -160,6 +165,17 @@ def _first_threshold(rule: MeteredRule) -> Decimal:
     return first
 
 
+def _add_seat_groups(groups: dict[tuple[str, str, str, str, int, str], _Group]) -> None:
+    """Every event makes its user a seat of the account it is billed to (``rating/seats.py``): the
+    users of each group join the seat group of the same account, period and version."""
+    for key, g in list(groups.items()):
+        seat_key = (*key[:3], SEAT_METRIC, *key[4:])
+        seat = groups.get(seat_key)
+        if seat is None:
+            seat = groups[seat_key] = _Group(g.routing, SEAT_METRIC, g.terms, g.terms.rule(SEAT_METRIC))
+        seat.seats |= seat_users((e.user_id, 1) for e in g.events)
+
+
 def _order(g: _Group) -> tuple[datetime, int]:
     return g.order
 
@@ -167,9 +183,10 @@ def _order(g: _Group) -> tuple[datetime, int]:
 def _fold(g: _Group, slot: dict[str, Any]) -> tuple[Decimal, Decimal, dict[str, str]]:
     """Fold the group's events into its slot; returns (period-to-date used, amount added, extras)."""
     before = _num(slot.get("used"))
-    if g.metric == "active_user":
-        users = set(slot.get("users", [])) | {e.user_id for e in g.events}
-        slot["users"] = sorted(users)
+    if g.metric == SEAT_METRIC:
+        users = set(slot.get("users", [])) | g.seats
+        if len(users) > before:
+            slot["users"] = sorted(users)
         return Decimal(len(users)), ZERO, {}
     if g.metric == "storage_gb":
         t = g.terms

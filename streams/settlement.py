@@ -171,7 +171,7 @@ class Settler:
 
     def _invoices(self, accounts: list[str], period: Period, *, final: bool = False) -> dict[str, Invoice]:
         rows = self._store.hourly_many(accounts, period.start, period.end)
-        storage = self._store.storage_many(accounts, period)
+        storage = self._store.storage_many(accounts, period, self._histories)
         corrections = self._store.corrections_many(accounts, period.key)
         cat = self._catalog.at(period.start)
         out = {}
