@@ -6,9 +6,10 @@ Rules (docs/rating.md):
   charged the difference its own rule makes between the cumulative usage before and after it).
   A canceled version, or no subscription at all, is rated under the catalog's default tier.
 - Fees (base fee, annual fees, upgrade proration): see rating/fees.py.
-- Seats are the distinct active users of the stretches under a seat-priced tier, priced once under
-  the last such tier; storage is the period's time-weighted average GB (stretches weighted by their
-  length), priced once under the version in effect at the period end.
+- Seats are the distinct active users (any usage event, rating/seats.py) of the stretches under a
+  seat-priced tier, priced once under the last such tier; storage is the period's time-weighted
+  average GB (stretches weighted by their length), priced once under the version in effect at the
+  period end.
 - Late events past settlement arrive as ``correction:<code>`` lines of a later period.
 - Every line is rounded to cents half-even once; totals add rounded lines.
 """
