@@ -142,13 +142,23 @@ def test_random_month_invoices_equal_the_independent_expectation(
             f"FROM {db}.settlement_diffs"
         ).result_rows:
             problems.append(f"{account} {period}: settlement_diffs {metric} live {live} settled {settled}")
+        # ... and none in the periods still open either (the same comparison, not recorded until they close).
+        for key in sorted({f"{start.year:04d}-{start.month:02d}" for _, start, _ in wanted}):
+            accounts = sorted({a for a, start, _ in wanted if f"{start.year:04d}-{start.month:02d}" == key})
+            live_totals = store.period_totals_many(accounts, key, "provisional")
+            settled_totals = store.period_totals_many(accounts, key, "settled")
+            for account in accounts:
+                lv, st = live_totals.get(account, {}), settled_totals.get(account, {})
+                if {m: q for m, q in lv.items() if q} != {m: q for m, q in st.items() if q}:
+                    problems.append(f"{account} {key}: live_vs_settled live {lv} settled {st}")
 
         # The analysts' settled rated_usage adds up to the invoices' usage lines.
         rated: dict[tuple[str, str, str, str], tuple[Decimal, Decimal, Decimal]] = {}
         for account, period, metric, dim, qty, billable, amount in ch.query(
             f"SELECT account_id, period, metric, dimension, toString(sum(quantity)), toString(sum(billable)), "
             f"toString(sum(amount)) FROM {db}.rated_usage FINAL WHERE kind = 'settled' "
-            "AND metric IN ('api_calls', 'premium_feature') GROUP BY account_id, period, metric, dimension"
+            "AND metric IN ('api_calls', 'premium_feature', 'active_user') "
+            "GROUP BY account_id, period, metric, dimension"
         ).result_rows:
             rated[(account, period, metric, dim)] = (Decimal(qty), Decimal(billable), Decimal(amount))
         for account, start, end in sorted(wanted):
@@ -164,6 +174,11 @@ def test_random_month_invoices_equal_the_independent_expectation(
                 problems.append(
                     f"{account} {expected.key}: rated_usage api_calls {q}/{b}/{amt}, invoice {calls} calls, {over}"
                 )
+            seats = lines.get("seats")
+            if seats is not None:  # settled active_user lines add up to the period's seats (docs/analytics.md)
+                q, _, _ = rated.get((account, expected.key, "active_user", ""), (ZERO, ZERO, ZERO))
+                if q != seats.quantity:
+                    problems.append(f"{account} {expected.key}: rated_usage active_user {q}, invoice seats {seats}")
             for code, ln in lines.items():
                 if code.startswith("premium_feature:"):
                     _, b, amt = rated.get((account, expected.key, "premium_feature", code.split(":", 1)[1]), (0, 0, 0))
