@@ -81,7 +81,8 @@ def test_worker_settles_closed_windows(stack_settings: Settings, tmp_path_factor
         )
         assert Decimal(str(settled)) == Decimal("50")  # 5,000 x $0.01
         live = one(
-            "SELECT sum(quantity) FROM meterline.rated_usage FINAL WHERE account_id = 'acme' AND kind = 'provisional'"
+            "SELECT sum(quantity) FROM meterline.rated_usage FINAL WHERE account_id = 'acme' AND kind = 'provisional' "
+            "AND metric = 'api_calls'"
         )
         assert Decimal(str(live)) == 105_000
         assert one("SELECT tier FROM meterline.subscriptions FINAL WHERE account_id = 'acme'") == "standard"
