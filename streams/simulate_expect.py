@@ -20,7 +20,10 @@ def simulation_usage(sim: Simulation) -> list[Usage]:
     ]
 
 
-def expected_invoices(sim: Simulation, catalog_path: Path | None = None) -> dict[str, Expected]:
-    """Every account's expected invoice of the simulated period."""
+def expected_invoices(sim: Simulation, catalog_path: Path | None = None) -> list[Expected]:
+    """The expected invoices of the simulated month: every subscribed account's period holding the month's
+    start, and every period of every account the month's usage is billed in (accounts without a
+    subscription have periods on the 1st, so the month spans two of theirs)."""
     ex = Expectation(sim.subscriptions, simulation_usage(sim), Catalog(catalog_path))
-    return {a: ex.invoice(a, sim.period.start, sim.period.end) for a in sorted(ex.accounts())}
+    wanted = {(a, *ex.period(a, sim.period.start)) for a in ex.subs} | ex.usage_periods()
+    return [ex.invoice(a, start, end) for a, start, end in sorted(wanted)]
