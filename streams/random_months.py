@@ -14,6 +14,7 @@ either side). What a month holds:
 - standard organizations, enterprise organizations crossing every seat bracket (1-100, 101-500,
   501-2,000 and 2,001 seats), and organizations without a subscription, whose members (free or
   standard themselves) pay for what they do there; every metric, storage readings included;
+- organizations canceled, and organizations subscribing, inside the period (members on both sides);
 - users without heartbeats (a seat is any usage), duplicates (re-sent with the same event_id).
 """
 
@@ -72,14 +73,22 @@ class _Gen:
         self.events.append(Usage(SOURCE, f"rm{self.seed}-{self.n:07d}", ts, user, org, metric, q, props))
 
     def sub(
-        self, account: str, kind: str, tier: str, anchor: date, at: datetime, interval: str = "month", version: int = 1
+        self,
+        account: str,
+        kind: str,
+        tier: str,
+        anchor: date,
+        at: datetime,
+        interval: str = "month",
+        version: int = 1,
+        status: str = "active",
     ) -> None:
         self.subs.append(
             {
                 "account_id": account,
                 "account_kind": kind,
                 "tier": tier,
-                "status": "active",
+                "status": status,
                 "interval": interval,
                 "anchor": anchor,
                 "effective_from": at,
@@ -224,6 +233,27 @@ def random_month(seed: int, now: datetime, *, big_org: bool = True) -> RandomMon
         p = p_of(day)
         for k in range(rng.randint(1, 6)):
             g.activity(f"{org}-m{k}", org, p, heartbeat=rng.random() < 0.6, big=True)
+    # Organizations canceled inside the period (their members pay from then on) and organizations subscribing
+    # inside it (their members paid until then): the billing account changes under the same members.
+    for i in range(8):
+        org, day = f"rm{seed}-corg-{i:02d}", next(anchors)
+        p = p_of(day)
+        at = g.moment(p[0] + timedelta(days=2), p[1] - timedelta(days=2))
+        if i % 2 == 0:
+            g.plans[org] = "org-canceled"
+            a = anchor_date(day, long_ago)
+            g.sub(org, "org", "standard", a, long_ago)
+            g.sub(org, "org", "standard", a, at, version=2, status="canceled")
+        else:
+            tier, interval = ("enterprise", "year") if i % 4 == 3 else ("standard", "month")
+            g.plans[org] = f"org-subscribes-{tier}"
+            g.sub(org, "org", tier, p[0].date(), at, interval)
+        members = [f"{org}-m{k}" for k in range(rng.randint(2, 5))] + [rng.choice(standard)[0]]
+        for m in members:
+            g.activity(m, org, p, heartbeat=rng.random() < 0.5, big=True)
+            for metric in ("storage_gb", "api_calls", "premium_feature"):  # on both sides of the change
+                g.one(metric, m, org, at - timedelta(hours=3), at, big=True)
+                g.one(metric, m, org, at, at + timedelta(hours=3), big=True)
     # Enterprise organizations across the seat brackets; most members send a few events, no heartbeat needed.
     sizes = [*SEAT_SIZES, rng.randint(2, 99), rng.randint(102, 499)] + ([2001] if big_org else [])
     for i, size in enumerate(sizes):
