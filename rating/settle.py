@@ -219,7 +219,7 @@ def rated_lines(
     for r in rows:
         active.setdefault((r.hour, r.sub_version), []).append((r.user_id, r.events))
         tiers[r.sub_version] = r.tier
-        if r.metric == SEAT_METRIC:  # heartbeats only make seats, like any other event
+        if r.metric == SEAT_METRIC:  # a heartbeat adds nothing but its user as a seat (as every event does)
             continue
         k = (r.metric, r.dimension, r.hour, r.sub_version)
         _, q = merged.get(k, ("", ZERO))

@@ -78,7 +78,7 @@ def rate_batch(
         if g is None:
             g = groups[key] = _Group(ev.account_id, ev.metric, r, r.rule(ev.metric))
         g.events.append(ev)
-    _add_seat_groups(groups)
+    _add_seat_groups(groups, states)
 
     out = LiveOutputs()
     rated_at = now.isoformat()
@@ -165,15 +165,29 @@ def _first_threshold(rule: MeteredRule) -> Decimal:
     return first
 
 
-def _add_seat_groups(groups: dict[tuple[str, str, str, str, int, str], _Group]) -> None:
+def _add_seat_groups(
+    groups: dict[tuple[str, str, str, str, int, str], _Group], states: Mapping[str, dict[str, Any] | None]
+) -> None:
     """Every event makes its user a seat of the account it is billed to (``rating/seats.py``): the
-    users of each group join the seat group of the same account, period and version."""
+    users of each group join the seat group of the same account, period and version — only those not
+    already seats in the entry, so most groups add no seat group (a cheap step)."""
+    known: dict[tuple[str, str], set[str]] = {}
     for key, g in list(groups.items()):
+        users = seat_users((e.user_id, 1) for e in g.events)
+        if g.metric != SEAT_METRIC:
+            k = (g.routing, f"{g.terms.billed}|{g.terms.period}|{SEAT_METRIC}")
+            seen = known.get(k)
+            if seen is None:
+                slot = (states.get(g.routing) or {}).get(k[1]) or {}
+                seen = known[k] = set(slot.get("users", ()))
+            users -= seen
+            if not users:
+                continue
         seat_key = (*key[:3], SEAT_METRIC, *key[4:])
         seat = groups.get(seat_key)
         if seat is None:
             seat = groups[seat_key] = _Group(g.routing, SEAT_METRIC, g.terms, g.terms.rule(SEAT_METRIC))
-        seat.seats |= seat_users((e.user_id, 1) for e in g.events)
+        seat.seats |= users
 
 
 def _order(g: _Group) -> tuple[datetime, int]:

@@ -81,10 +81,15 @@ def test_worker_settles_closed_windows(stack_settings: Settings, tmp_path_factor
         )
         assert Decimal(str(settled)) == Decimal("50")  # 5,000 x $0.01
         live = one(
-            "SELECT sum(quantity) FROM meterline.rated_usage FINAL WHERE account_id = 'acme' AND kind = 'provisional' "
-            "AND metric = 'api_calls'"
+            "SELECT sumIf(quantity, metric = 'api_calls'), sumIf(quantity, metric = 'active_user') "
+            "FROM meterline.rated_usage FINAL WHERE account_id = 'acme' AND kind = 'provisional'"
         )
         assert Decimal(str(live)) == 105_000
+        seats = ch.query(
+            "SELECT sumIf(quantity, kind = 'provisional'), sumIf(quantity, kind = 'settled') "
+            "FROM meterline.rated_usage FINAL WHERE account_id = 'acme' AND metric = 'active_user'"
+        ).result_rows[0]
+        assert [Decimal(str(q)) for q in seats] == [2, 2]  # m0 and m1 acted: two seats, live and settled
         assert one("SELECT tier FROM meterline.subscriptions FINAL WHERE account_id = 'acme'") == "standard"
     finally:
         ch.close()

@@ -151,6 +151,28 @@ def test_analysts_seats_equal_the_invoice_seat_lines(world: World) -> None:
     assert settled == [("ent-101", 101, 101), ("ent-calls", 150, 150), ("ent-one", 1, 1)]
 
 
+def test_analysts_settled_totals_equal_the_invoices_usage_lines(world: World) -> None:
+    """Per account: settled API-call and premium-feature amounts, and seats (for seat-priced periods),
+    as an analyst sums them from rated_usage, against the September invoice's lines."""
+    sql = (
+        "SELECT account_id, metric, dimension, toString(sum(quantity)), toString(sum(amount)) "
+        f"FROM {DB}.rated_usage FINAL WHERE kind = 'settled' AND period = '2026-09' "
+        "GROUP BY account_id, metric, dimension"
+    )
+    settled: dict[str, dict[str, tuple[Decimal, Decimal]]] = {}
+    for account, metric, dim, q, a in world.rows(sql):
+        code = {"api_calls": "api_calls_overage", "active_user": "seats"}.get(metric, f"{metric}:{dim}")
+        settled.setdefault(account, {})[code] = (D(q), D(a))
+    for account in ("ent-calls", "ent-101", "ent-one", "st-u", "org-b", "hr-up"):
+        lines = world.lines(account, "2026-09")
+        for code, (q, a) in settled[account].items():
+            if code == "seats" and "seats" in lines:
+                assert D(lines[code][0]) == q, (account, code)
+            elif code.startswith("premium_feature:") or code == "api_calls_overage":
+                assert D(lines.get(code, ("0", "0"))[1]) == a.quantize(D("0.01")), (account, code)
+    assert settled["ent-one"]["premium_feature:document_analysis"] == (D(2), D("0.1"))  # 2 x $0.05
+
+
 def test_storage_follows_the_billing_account_at_each_readings_time(world: World) -> None:
     # st-u, September (30 days): 100 GB for 15 days, 40 GB for 15 days (the org-b reading of Sept 16;
     # the Sept 26 one belongs to org-b) → (1500 + 600) / 30 = 70 GB, 20 over → 20 x $0.10 = $2.00.
