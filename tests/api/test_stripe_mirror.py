@@ -96,7 +96,8 @@ def test_a_standard_subscription_holds_the_base_price_and_the_metered_prices(cat
 
 def test_tiers_stripe_does_not_bill_by_subscription_get_none(catalog: CatalogVersion) -> None:
     assert not stripe_target(change(tier="free"), catalog).subscribed
-    # invoiced (send_invoice): streams.settlement.stripe_invoicing bills them by invoice; a subscription would bill twice
+    # invoiced (send_invoice): streams.settlement.stripe_invoicing bills them by invoice; a subscription would
+    # bill twice
     assert not stripe_target(change(tier="enterprise", interval="year"), catalog).subscribed
     assert not stripe_target(change(status="canceled"), catalog).subscribed
 
