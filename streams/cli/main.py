@@ -12,7 +12,6 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from deploy.local.errors import StackError
 from rating.errors import RatingError
 from schemas.errors import SchemaError
 from sinks.errors import SinkError
@@ -57,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         rc = args.func(args)
-    except (MeterlineError, StackError, SinkError, SchemaError, RatingError) as exc:
+    except (MeterlineError, SinkError, SchemaError, RatingError) as exc:
         print(f"meterline: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
