@@ -37,7 +37,7 @@ from streams.subscriptions.registry import load_registry
 from streams.topics import ACCEPTED, RATED, SUBSCRIPTIONS
 from tests.support.processes import Proc, drained, free_port, scrape, start_worker, wait_until
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 RESERVED = {9092, 9093, 12111, 12112, 8123, 9464}
 
 
