@@ -1,7 +1,7 @@
 """``/api/billing/organizations``: organizations, their members (owner, admin, member, viewer) and API keys.
 
 A platform user (JWT) creates an organization and becomes its owner. Owners and admins invite members
-(``invitations_routes``: nobody becomes a member without accepting) and manage roles and keys; only an
+(``routes.invitations``: nobody becomes a member without accepting) and manage roles and keys; only an
 owner makes, unmakes or removes an owner, and the last owner stays, also under concurrent requests.
 """
 
