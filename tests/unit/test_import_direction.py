@@ -161,7 +161,7 @@ def test_the_checker_finds_what_it_must_reject(tmp_path: Path) -> None:
     (tmp_path / "streams" / "store" / "db.py").write_text("from streams.api import thing\n")
     (tmp_path / "streams" / "api.py").write_text("")
     (tmp_path / "streams" / "cli.py").write_text("def run():\n    from deploy import demo\n")
-    (tmp_path / "streams" / "worker.py").write_text("def run():\n    from deploy import demo\n")
+    (tmp_path / "streams" / "runner.py").write_text("def run():\n    from deploy import demo\n")
     (tmp_path / "deploy" / "demo.py").write_text("from streams.cli import run\n")
     (tmp_path / "rating" / "rules.py").write_text(
         "from decimal import Decimal\nfrom schemas import sdk\n\ndef f():\n    from sinks import x\n"
@@ -171,6 +171,6 @@ def test_the_checker_finds_what_it_must_reject(tmp_path: Path) -> None:
         ("rating.rules", "schemas.sdk", False, "rating/ may use the event models, never the SDK or Kafka"),
         ("rating.rules", "sinks", True, "rating/ may not import sinks/"),
         ("streams.store.db", "streams.api", False, "the store sits below the API"),
-        ("streams.worker", "deploy.demo", True, "streams/ may not import deploy/"),
+        ("streams.runner", "deploy.demo", True, "streams/ may not import deploy/"),
     }
     assert io_reached_from("rating.rules", tmp_path) == ["rating.rules -> schemas.sdk -> aiokafka"]
