@@ -26,10 +26,12 @@ COMMAND_MODULES: tuple[str, ...] = (
     "streams.cli.ingest_cmd",
     "streams.cli.schema_cmd",
     "streams.cli.demo_cmd",
+    "streams.cli.simulate_cmd",
     "streams.cli.subscriptions_cmd",
     "streams.cli.quota_cmd",
     "streams.cli.stripe_cmd",
     "streams.cli.settle_cmd",
+    "streams.cli.invoice_cmd",
     "streams.cli.reconcile_cmd",
     "streams.cli.api_cmd",
 )
