@@ -23,7 +23,7 @@ from streams.api.models import INVOICE_ID_PATTERN
 from streams.api.warehouse import Warehouse
 from streams.ingest.keys import ApiKeyStore
 from streams.settings import Settings
-from tests.api.conftest import JWT_SECRET, api_settings
+from tests.support.api import JWT_SECRET, api_settings
 
 pytestmark = pytest.mark.integration
 ORGS = "/api/billing/organizations"

@@ -23,7 +23,7 @@ from streams.api import models as api_schemas
 from streams.ingest.http import create_ingest_app
 from streams.ingest.keys import ApiKeyStore
 from streams.store.models import WebhookEvent
-from tests.api.conftest import sign
+from tests.support.api import sign
 
 pytestmark = pytest.mark.integration
 R = "/api/billing/usage/record"

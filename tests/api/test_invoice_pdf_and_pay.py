@@ -23,7 +23,7 @@ from streams.settlement.job import stripe_client
 from streams.settlement.settler import Settler
 from streams.settlement.stripe_invoicing import InvoicePusher
 from streams.store import subscription_store as store
-from tests.api.conftest import CH_DB, Api
+from tests.support.api import CH_DB, Api
 
 pytestmark = pytest.mark.integration
 MAY = datetime(2026, 5, 1, tzinfo=UTC)

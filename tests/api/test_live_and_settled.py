@@ -21,7 +21,7 @@ from streams.kafka.admin import ensure_topics
 from streams.settlement.settler import Settler
 from streams.store import subscription_store as store
 from streams.topics import QUOTA_STATE
-from tests.api.conftest import CH_DB, Api
+from tests.support.api import CH_DB, Api
 
 pytestmark = pytest.mark.integration
 

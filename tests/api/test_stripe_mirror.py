@@ -42,7 +42,7 @@ from sinks.stripe.subscriptions import (
 from streams.settings import Settings
 from streams.store.models import StripeOutboxRow, Subscription
 from streams.store.relays.stripe_mirror import StripeMirrorRelay
-from tests.api.conftest import Api, stripe_event
+from tests.support.api import Api, stripe_event
 from tests.support.stripe_forms import Call, decode_form
 
 NOW = datetime(2026, 6, 10, 12, tzinfo=UTC)

@@ -28,7 +28,7 @@ from streams.store import orgs
 from streams.store import subscription_store as store
 from streams.store.db import downgrade, make_engine, migrate
 from streams.store.models import Subscription
-from tests.api.conftest import CH_DB, Api
+from tests.support.api import CH_DB, Api
 
 pytestmark = pytest.mark.integration
 ORGS = "/api/billing/organizations"

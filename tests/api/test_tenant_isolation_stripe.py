@@ -22,8 +22,8 @@ from streams.settlement.stripe_link import StripeLinkRefused, check_owner, link_
 from streams.store import subscription_store as store
 from streams.store.db import _config, make_engine, migrate
 from streams.store.models import StripeCustomer, StripeOutboxRow, Subscription
-from tests.api.conftest import Api
 from tests.api.test_stripe_mirror import StripeRecorder, mirror_relay, stored
+from tests.support.api import Api
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 6, 10, 12, tzinfo=UTC)
