@@ -32,7 +32,7 @@ from rating.settle import (
     version_for,
 )
 from rating.subscriptions import SubscriptionHistory
-from sinks.clickhouse.settlement_store import EPOCH, SettlementStore
+from sinks.clickhouse.settlement import EPOCH, SettlementStore
 from streams.settlement.pacing import Pacer
 
 log = logging.getLogger(__name__)

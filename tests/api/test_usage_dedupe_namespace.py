@@ -20,7 +20,7 @@ from rating.catalog.loader import load_catalog
 from schemas.accepted import encode_rows
 from schemas.sdk import AsyncUsageClient
 from sinks.clickhouse.migrations import migrate
-from sinks.clickhouse.settlement_store import SettlementStore
+from sinks.clickhouse.settlement import SettlementStore
 from streams.api.routes import record as record_routes
 from streams.api.warehouse import Warehouse
 from streams.ingest.dedupe import DedupeStore
