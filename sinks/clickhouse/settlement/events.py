@@ -43,22 +43,23 @@ class EventReads(Tables):
             "SELECT event_id, account_id, user_id, org_id, metric, toString(quantity), ts_ms, feature, provider, "
             f"model, input_tokens, output_tokens FROM {self._db}.events WHERE {where} LIMIT 1 BY source, event_id"
         )
+        rows = self._rows(sql)
         return [
             SettledEvent(
-                event_id=r[0],
-                routing_account=r[1],
-                user_id=r[2],
-                org_id=r[3] or None,
-                metric=r[4],
-                quantity=Decimal(r[5]),
-                ts_ms=int(r[6]),
-                feature=r[7] or "",
-                provider=r[8] or "",
-                model=r[9] or "",
-                input_tokens=int(r[10]),
-                output_tokens=int(r[11]),
+                event_id=event_id,
+                routing_account=account,
+                user_id=user,
+                org_id=org or None,
+                metric=metric,
+                quantity=Decimal(quantity),
+                ts_ms=int(ts_ms),
+                feature=feature or "",
+                provider=provider or "",
+                model=model or "",
+                input_tokens=int(tin),
+                output_tokens=int(tout),
             )
-            for r in self._rows(sql)
+            for event_id, account, user, org, metric, quantity, ts_ms, feature, provider, model, tin, tout in rows
         ]
 
     def storage_many(self, accounts: Iterable[str], period: Period, histories: HistoryLookup) -> dict[str, GaugeState]:

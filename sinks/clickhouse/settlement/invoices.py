@@ -11,8 +11,8 @@ from typing import Any
 
 import orjson
 
-from rating.invoice import Correction, Invoice
-from rating.money import ZERO, money_text
+from rating.invoice import Correction, Invoice, InvoiceLine, LineTotal, totals_by_code
+from rating.money import money_text
 from rating.periods import Period
 from sinks.clickhouse.settlement.rows import FinalLine
 from sinks.clickhouse.settlement.tables import Tables, chunks, in_list
@@ -31,7 +31,7 @@ def invoice_id_of(account_id: str, period: Period) -> str:
 @dataclass(frozen=True, slots=True)
 class FinalizedInvoice:
     document: dict[str, Any]
-    lines: dict[str, tuple[Decimal, Decimal]]  # code → (quantity, amount), correction lines left out
+    lines: dict[str, LineTotal]  # by code, correction lines left out
 
 
 class Invoices(Tables):
@@ -57,12 +57,17 @@ class Invoices(Tables):
                 f"AND period = {_lit(period_key)} AND status = 'final'"
             ):
                 doc = orjson.loads(document)
-                lines: dict[str, tuple[Decimal, Decimal]] = {}
-                for ln in doc["lines"]:
-                    if not ln["code"].startswith("correction:"):
-                        q, a = lines.get(ln["code"], (ZERO, ZERO))
-                        lines[ln["code"]] = (q + Decimal(ln["quantity"]), a + Decimal(ln["amount"]))
-                out[acc] = FinalizedInvoice(doc, lines)
+                lines = [
+                    InvoiceLine(
+                        ln["code"],
+                        ln.get("description", ""),
+                        Decimal(ln["quantity"]),
+                        Decimal(ln.get("unit_price", "0")),
+                        Decimal(ln["amount"]),
+                    )
+                    for ln in doc["lines"]
+                ]
+                out[acc] = FinalizedInvoice(doc, totals_by_code(lines))
         return out
 
     def finalized_periods(self, account_id: str) -> set[str]:
@@ -140,14 +145,14 @@ class Invoices(Tables):
                 out.setdefault(acc, []).append(Correction(code, f"Correction of {src}: {code}", Decimal(amt), qty))
         return out
 
-    def corrected(self, account_id: str, source_period: str) -> dict[tuple[str, str], tuple[Decimal, Decimal]]:
-        """(code, target period) → (quantity, amount) already carried for a finalized period."""
+    def corrected(self, account_id: str, source_period: str) -> dict[tuple[str, str], LineTotal]:
+        """(code, target period) → what was already carried for a finalized period."""
         sql = (
             "SELECT code, target_period, toString(quantity), toString(amount) FROM "
             f"{self._db}.invoice_corrections FINAL WHERE account_id = {_lit(account_id)} "
             f"AND source_period = {_lit(source_period)}"
         )
-        return {(c, t): (Decimal(q), Decimal(a)) for c, t, q, a in self._rows(sql)}
+        return {(c, t): LineTotal(Decimal(q), Decimal(a)) for c, t, q, a in self._rows(sql)}
 
     def write_correction(
         self, account_id: str, source: str, code: str, target: str, quantity: Decimal, amount: Decimal, at: datetime
