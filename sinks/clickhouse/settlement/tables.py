@@ -31,6 +31,8 @@ def chunks(values: Iterable[str], size: int = 5000) -> list[list[str]]:
 
 
 class Tables:
+    """The base of each table group: one ClickHouse client and database, shared by ``SettlementStore``."""
+
     def __init__(self, client: Any, database: str) -> None:
         self._c, self._db = client, database
 
