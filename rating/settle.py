@@ -19,15 +19,19 @@ from rating.ai_costs import ai_request_cost
 from rating.catalog.loader import Catalog
 from rating.catalog.model import CatalogVersion, MeteredRule
 from rating.money import ZERO
-from rating.periods import Period, period_containing
+from rating.periods import Period
 from rating.quota import rate_delta
 from rating.seats import SEAT_METRIC, seat_users
 from rating.subscriptions import (
+    DEFAULT_ANCHOR,
     Segment,
     SubscriptionHistory,
     SubscriptionVersion,
+    anchor_at,
     billing_account,
     free_version,
+    period_at,
+    period_named,
     rated_tier,
 )
 from rating.usage import PeriodUsage
@@ -35,8 +39,6 @@ from rating.usage import PeriodUsage
 HistoryLookup = Callable[[str], SubscriptionHistory | None]
 _HOUR_MS = 3_600_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-#: Where an account without any subscription is anchored: calendar months.
-DEFAULT_ANCHOR = date(2000, 1, 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,18 +170,18 @@ def hourly_usage(events: Iterable[SettledEvent], histories: HistoryLookup, catal
 
 
 def account_anchor(account_id: str, histories: HistoryLookup, at: datetime) -> date:
-    """The anchor of the account's periods around ``at``: that of the version in effect, else of its first
-    version (usage before a subscription starts falls in periods on the same anchor), else the 1st."""
-    h = histories(account_id)
-    if h is None or not h.versions:
-        return DEFAULT_ANCHOR
-    v = h.at(at) or h.versions[0]
-    return v.anchor
+    """The anchor of the account's periods around ``at`` (the rule: :func:`rating.subscriptions.anchor_at`)."""
+    return anchor_at(histories(account_id), at)
 
 
 def account_period(account_id: str, histories: HistoryLookup, at: datetime) -> Period:
     """The usage period of ``account_id`` containing ``at`` (anchored on its subscription's anchor)."""
-    return period_containing(account_anchor(account_id, histories, at), at)
+    return period_at(histories(account_id), at)
+
+
+def account_period_named(account_id: str, histories: HistoryLookup, key: str) -> Period:
+    """The usage period of ``account_id`` named ``key`` (YYYY-MM), on the anchor in effect when it starts."""
+    return period_named(histories(account_id), key)
 
 
 @dataclass(frozen=True, slots=True)
