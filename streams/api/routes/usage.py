@@ -12,7 +12,7 @@ from typing import Any
 
 from rating.money import ZERO, money_text
 from rating.pricing import metric_charge
-from rating.quota import metric_entitlement, metric_rule, premium_entitled
+from rating.quota import metric_entitlement, metric_rule, premium_entitled, quota_state
 from schemas.events import Metric
 from streams.api.auth import READ_ALL, AccountAccess, account_access, require_role
 from streams.api.common import account_terms, caller, period_out
@@ -136,16 +136,17 @@ def usage_current(call: Call) -> UsageCurrent:
         used, _ = _used(records.get(metric), period.key)
         charge = metric_charge(rule, used)
         total += charge.amount
+        state = quota_state(q.account, metric, period.key, rule, terms.tier.rate_limit_per_minute, used, now)
         rows.append(
             MetricUsage(
                 metric=metric,
                 used=_text(used) or "0",
-                included=_text(rule.included),
-                remaining=_text(max(ZERO, rule.included - used)) if rule.included is not None else None,
-                hard_cap=_text(rule.hard_cap),
-                over_limit=rule.included is not None and used > rule.included,
-                hard_capped=rule.hard_cap is not None and used >= rule.hard_cap,
-                entitled=rule.entitled,
+                included=_text(state.included),
+                remaining=_text(state.remaining),
+                hard_cap=_text(state.hard_cap),
+                over_limit=state.over_limit,
+                hard_capped=state.hard_capped,
+                entitled=state.entitled,
                 provisional_charge=money_text(charge.amount),
             )
         )
