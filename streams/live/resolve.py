@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from rating.catalog.loader import Catalog
 from rating.catalog.model import CatalogVersion, MeteredRule, Tier
 from rating.periods import HOUR_MS
+from rating.quota import metric_rule
 from rating.settle import account_period, tier_name
 from rating.subscriptions import SubscriptionVersion, billable_org_version, rated_tier
 from schemas.events import epoch_ms, from_epoch_ms
 from streams.subscriptions.registry import SubscriptionRegistry
 
-NOT_ENTITLED = MeteredRule(entitled=False)
 #: Cached hours kept before the cache starts over (bounded memory for any number of accounts).
 MAX_CACHED = 500_000
 
@@ -37,7 +37,7 @@ class Resolved:
     period_end_ms: int
 
     def rule(self, metric: str) -> MeteredRule:
-        return self.tier.metrics.get(metric, NOT_ENTITLED)
+        return metric_rule(self.tier, metric)
 
     def same_terms(self, other: Resolved) -> bool:
         return (
