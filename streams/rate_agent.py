@@ -25,7 +25,7 @@ from schemas.events import AcceptedEvent, epoch_ms
 from streams import topics
 from streams.crash import crash_only
 from streams.kafka_batches import BatchSender, Record
-from streams.live_rating import rate_batch
+from streams.live_fold import fold_step
 from streams.live_resolve import Resolver
 from streams.metrics import WorkerMetrics, observe_many
 from streams.settings import Settings
@@ -159,7 +159,7 @@ def register_rating(
                     cached = entries.get(account)
                     states[account] = cached if cached is not None else _entry(store.get(account.encode()))
         now = datetime.now(UTC)
-        out = rate_batch(events, states, resolver, now)
+        out = fold_step(events, states, resolver, now)  # rate_batch's outputs, faster (streams/live_fold.py)
 
         # The table is written straight into its RocksDB store and its changelog as batches: a Table
         # assignment costs ~180 µs (a Faust send per key), which at thousands of accounts per batch was
