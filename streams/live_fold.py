@@ -147,7 +147,7 @@ def fold_step(
     orders = {tid: (r.version.effective_from, r.version.version) for tid, r in enumerate(terms.first)}
     if len({orders[k[1]] for k in keys}) > 1:
         keys.sort(key=lambda k: orders[k[1]])  # stable, as rate_batch's sorted()
-    ai_memo: dict[tuple[int, str, str, Any, Any], Decimal] = {}
+    ai_memo: dict[tuple[str, str, str, Any, Any], Decimal] = {}
     prefixes: dict[int, str] = {}
     for key in keys:
         routing, tid, metric = key
@@ -196,7 +196,7 @@ def fold_step(
                 for e in evs:
                     p = e.properties
                     ak = (
-                        tid,
+                        t.catalog.version,
                         str(p.get("provider", "")),
                         str(p.get("model", "")),
                         p.get("input_tokens"),
@@ -261,20 +261,31 @@ def _seat_groups(
     """The seat group of each account, terms and step, as ``rate_batch`` adds them (in the same order):
     a group's users not already seats in the entry join the seat group of its terms."""
     seats: dict[_Key, set[str]] = {}
-    known: dict[tuple[str, str], set[str]] = {}
+    known: dict[tuple[str, str], set[str]] = {}  # (routing, seat slot) -> the entry's seats
+    known_by_terms: dict[tuple[str, int], set[str]] = {}  # the same sets, by terms id (no key text per group)
     for key, evs in list(groups.items()):
         routing, tid, metric = key
-        users = {e.user_id for e in evs}
         t = group_terms[key]
         if metric != SEAT_METRIC:
-            k = (routing, f"{t.billed}|{t.period}|{SEAT_METRIC}")
-            seen = known.get(k)
+            seen = known_by_terms.get((routing, tid))
             if seen is None:
-                slot = (states.get(routing) or {}).get(k[1]) or {}
-                seen = known[k] = set(slot.get("users", ()))
-            users -= seen
-            if not users:
-                continue
+                k = (routing, f"{t.billed}|{t.period}|{SEAT_METRIC}")
+                seen = known.get(k)
+                if seen is None:
+                    slot = (states.get(routing) or {}).get(k[1]) or {}
+                    seen = known[k] = set(slot.get("users", ()))
+                known_by_terms[routing, tid] = seen
+            if len(evs) == 1:
+                if evs[0].user_id in seen:
+                    continue
+                users = {evs[0].user_id}
+            else:
+                users = {e.user_id for e in evs}
+                users -= seen
+                if not users:
+                    continue
+        else:
+            users = {e.user_id for e in evs}
         seat_key = (routing, tid, SEAT_METRIC)
         if seat_key not in groups:
             groups[seat_key] = []
