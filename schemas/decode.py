@@ -23,6 +23,7 @@ from schemas.events import (
     WireEvent,
     epoch_ms,
 )
+from schemas.ids import ID_PATTERN, KNOWN_IDS, KNOWN_SOURCES, SOURCE_PATTERN, valid_id, valid_source
 from schemas.reasons import RejectReason
 
 #: Bytes of an oversized record kept in its dead letter (the rest would bloat the DLQ).
@@ -119,12 +120,13 @@ def _decode(raw: bytes, now: datetime, limits: DecodeLimits) -> DecodeResult:
     originals: list[Any] | None = None
     for i, ev in enumerate(wire):
         ev_raw = raw if not is_batch else None
-        if is_batch and _value_problem(ev, window) is not None:
+        problem = _value_problem(ev, window)
+        if is_batch and problem is not None:
             # Rare: fetch this event's own JSON for its dead letter (decoded once per record).
             if originals is None:
                 originals = _any_decoder.decode(raw)["events"]
             ev_raw = _encoder.encode(originals[i])
-        _check(ev, i, window, out, seen, ev_raw)
+        _admit(ev, i, out, seen, ev_raw, problem)
     return out
 
 
@@ -174,7 +176,18 @@ def _check(
     ev: WireEvent, i: int, window: tuple[int, int], out: DecodeResult, seen: set[tuple[str, str]], ev_raw: bytes | None
 ) -> None:
     """Value rules the types cannot say; appends the event to accepted or rejections."""
-    problem = _value_problem(ev, window)
+    _admit(ev, i, out, seen, ev_raw, _value_problem(ev, window))
+
+
+def _admit(
+    ev: WireEvent,
+    i: int,
+    out: DecodeResult,
+    seen: set[tuple[str, str]],
+    ev_raw: bytes | None,
+    problem: tuple[RejectReason, str] | None,
+) -> None:
+    """Appends the event to accepted, or to rejections with ``problem`` (its ``_value_problem``)."""
     if problem is not None:
         reason, detail = problem
         out.rejections.append(Rejection(reason, detail, ev_raw or _encoder.encode(ev), i, ev.event_id))
@@ -202,6 +215,17 @@ def _check(
 
 
 def _value_problem(ev: WireEvent, window: tuple[int, int]) -> tuple[RejectReason, str] | None:
+    # Ids first (schemas/ids.py), inline: account ids and sources seen valid are remembered (the common case
+    # is three set lookups); an event id is checked with C string methods.
+    eid, org = ev.event_id, ev.org_id
+    if not (eid.isascii() and eid.isprintable() and " " not in eid):
+        return RejectReason.INVALID_EVENT_ID, "event_id must be 1-128 printable ASCII characters without space"
+    if not (ev.user_id in KNOWN_IDS and ev.source in KNOWN_SOURCES and (org is None or org in KNOWN_IDS)):
+        if not valid_id(ev.user_id) or (org is not None and not valid_id(org)):
+            field = "user_id" if not valid_id(ev.user_id) else "org_id"
+            return RejectReason.INVALID_ID, f"{field} must match {ID_PATTERN} (docs/events.md)"
+        if not valid_source(ev.source):
+            return RejectReason.INVALID_ID, f"source must match {SOURCE_PATTERN} (docs/events.md)"
     q = ev.quantity
     # One cheap test for the common case; the precise reason only for the rare bad value.
     if not (q.is_finite() and _ZERO <= q <= MAX_QUANTITY):
@@ -244,6 +268,8 @@ def _classify(message: str) -> tuple[RejectReason, str]:
         return RejectReason.WRONG_TYPE, message
     if path == ".event_id":
         return RejectReason.INVALID_EVENT_ID, message
+    if path in (".user_id", ".org_id", ".source") and ("matching regex" in message or "of length" in message):
+        return RejectReason.INVALID_ID, message
     if path == ".timestamp":
         return RejectReason.INVALID_TIMESTAMP, message
     if path == ".quantity":

@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal, get_args
 import msgspec
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from schemas.ids import EVENT_ID_PATTERN, ID_PATTERN, MAX_ID, MAX_SOURCE, SOURCE_PATTERN
+
 #: Largest quantity one event may carry; larger is treated as a producer bug, not usage.
 MAX_QUANTITY = Decimal(10) ** 12
 #: Decimal places kept (ClickHouse ``Decimal(38, 9)``).
@@ -24,9 +26,6 @@ QUANTITY_SCALE = 9
 MAX_PROPERTIES = 64
 MAX_PROPERTY_KEY = 64
 MAX_PROPERTY_VALUE = 1024
-MAX_ID = 128
-#: A source is longer than an id: the billing API's ``api:user:<user id>`` (docs/events.md).
-MAX_SOURCE = 160
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -41,6 +40,7 @@ class Metric(enum.StrEnum):
 
 
 Scalar = str | int | float | bool | None
+# The id patterns (schemas/ids.py) are checked after decoding (schemas/decode.py), faster than msgspec would.
 _Id = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID)]
 _Source = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_SOURCE)]
 _PropKey = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_PROPERTY_KEY)]
@@ -95,13 +95,22 @@ class UsageEvent(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True, title="UsageEvent")
 
-    event_id: str = Field(min_length=1, max_length=MAX_ID, description="Unique per logical event; the dedupe key.")
+    event_id: str = Field(
+        min_length=1,
+        max_length=MAX_ID,
+        pattern=EVENT_ID_PATTERN,
+        description="Unique per logical event; the dedupe key. Printable ASCII, no space.",
+    )
     timestamp: datetime = Field(
         description="Event time: RFC 3339 with an offset, or epoch milliseconds; normalised to UTC."
     )
-    user_id: str = Field(min_length=1, max_length=MAX_ID, description="Who acted.")
+    user_id: str = Field(min_length=1, max_length=MAX_ID, pattern=ID_PATTERN, description="Who acted.")
     org_id: str | None = Field(
-        None, min_length=1, max_length=MAX_ID, description="Organization the user acted in, if any."
+        None,
+        min_length=1,
+        max_length=MAX_ID,
+        pattern=ID_PATTERN,
+        description="Organization the user acted in, if any.",
     )
     metric: Metric
     quantity: Decimal = Field(
@@ -118,6 +127,7 @@ class UsageEvent(BaseModel):
     source: str = Field(
         min_length=1,
         max_length=MAX_SOURCE,
+        pattern=SOURCE_PATTERN,
         description="Emitting service; with event_id the dedupe key. Bound to the sending credential (docs/events.md).",
     )
 

@@ -22,4 +22,5 @@ class RejectReason(enum.StrEnum):
     TOO_LATE = "too_late"
     INVALID_PROPERTIES = "invalid_properties"
     INVALID_EVENT_ID = "invalid_event_id"
+    INVALID_ID = "invalid_id"  # user_id, org_id or source outside the id pattern (schemas/ids.py)
     SOURCE_MISMATCH = "source_mismatch"  # HTTP ingest: an event of another source than the key's

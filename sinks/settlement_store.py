@@ -32,6 +32,12 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _lit, _dt, _utc = ch_literal, ch_datetime64, from_ch
 
 
+def invoice_id_of(account_id: str, period: Period) -> str:
+    """``in_<account>_<period>``, never truncated (two long account ids would collide): at most
+    3 + 128 + 1 + 7 characters, as the API's invoice id pattern allows."""
+    return f"in_{account_id}_{period.key}"
+
+
 def _from_ms(ts_ms: int) -> datetime:
     return EPOCH + timedelta(milliseconds=ts_ms)
 
@@ -447,7 +453,7 @@ class SettlementStore:
         at = ch_datetime(finalized_at)
         lines, headers, ids = [], [], []
         for inv, tier in invoices:
-            invoice_id = f"in_{inv.account_id}_{inv.period.key}"[:120]
+            invoice_id = invoice_id_of(inv.account_id, inv.period)
             ids.append(invoice_id)
             doc = inv.to_document()
             doc["invoice_id"] = invoice_id

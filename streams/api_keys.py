@@ -10,12 +10,13 @@ import hashlib
 import hmac
 import os
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 import orjson
 
+from schemas.ids import ID
 from streams.errors import MeterlineError
 
 PREFIX = "mlk"
@@ -34,6 +35,7 @@ class ApiKey:
     secret_sha256: str
     created_at: str
     revoked: bool = False
+    rate_per_minute: int | None = None  # requests a minute (None: the server's default, 0: no limit)
 
 
 def _hash(secret: str) -> str:
@@ -66,22 +68,27 @@ class ApiKeyStore:
     def _save(self, keys: dict[str, ApiKey]) -> None:
         self._path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self._path.with_suffix(".tmp")
-        tmp.write_bytes(orjson.dumps({k: asdict(v) for k, v in keys.items()}, option=orjson.OPT_INDENT_2))
-        os.chmod(tmp, 0o600)
+        tmp.unlink(missing_ok=True)
+        # Created 0600 (never readable by others, not even for a moment), then renamed over the store.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(orjson.dumps({k: asdict(v) for k, v in keys.items()}, option=orjson.OPT_INDENT_2))
         tmp.replace(self._path)
         self._mtime = None
 
-    def create(self, source: str, now: datetime) -> tuple[ApiKey, str]:
+    def create(self, source: str, now: datetime, rate_per_minute: int | None = None) -> tuple[ApiKey, str]:
         """A new key for ``source``; returns the record and the plain key (shown once, never stored)."""
-        if not source or len(source) > 128:
-            raise ApiKeyError("a key needs a source name of 1-128 characters")
+        if not ID.fullmatch(source):
+            raise ApiKeyError(f"a key needs a source name matching {ID.pattern} (docs/events.md)")
         if source.startswith(RESERVED_SOURCE_PREFIX):
             # The billing API's namespaces (docs/events.md): no ingest key may write into them.
             raise ApiKeyError(f"sources starting with {RESERVED_SOURCE_PREFIX!r} are reserved for the billing API")
+        if rate_per_minute is not None and rate_per_minute < 0:
+            raise ApiKeyError("a key's rate limit is a number of requests a minute, 0 or more")
         keys = dict(self._load())
         key_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
-        rec = ApiKey(key_id, source, _hash(secret), now.isoformat())
+        rec = ApiKey(key_id, source, _hash(secret), now.isoformat(), rate_per_minute=rate_per_minute)
         keys[key_id] = rec
         self._save(keys)
         return rec, f"{PREFIX}_{key_id}_{secret}"
@@ -90,8 +97,18 @@ class ApiKeyStore:
         keys = dict(self._load())
         if key_id not in keys:
             raise ApiKeyError(f"no API key with id {key_id!r}")
-        rec = keys[key_id]
-        keys[key_id] = ApiKey(rec.key_id, rec.source, rec.secret_sha256, rec.created_at, revoked=True)
+        keys[key_id] = replace(keys[key_id], revoked=True)
+        self._save(keys)
+        return keys[key_id]
+
+    def set_rate(self, key_id: str, rate_per_minute: int | None) -> ApiKey:
+        """Set a key's requests a minute (None: the server's default; 0: no limit)."""
+        if rate_per_minute is not None and rate_per_minute < 0:
+            raise ApiKeyError("a key's rate limit is a number of requests a minute, 0 or more")
+        keys = dict(self._load())
+        if key_id not in keys:
+            raise ApiKeyError(f"no API key with id {key_id!r}")
+        keys[key_id] = replace(keys[key_id], rate_per_minute=rate_per_minute)
         self._save(keys)
         return keys[key_id]
 

@@ -8,6 +8,7 @@ makes the retry harmless). Error bodies have one shape: ``{"error": {"code", "me
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -24,9 +25,12 @@ from starlette.routing import Route
 from schemas.decode import DecodeLimits, decode_record
 from streams.api_keys import ApiKey, ApiKeyStore
 from streams.http_ingest_openapi import OPENAPI
+from streams.rate_limits import Buckets, Decision
 
+log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1_048_576
 MAX_EVENTS = 1000
+TOO_DEEP = "the body nests arrays or objects too deeply"
 _DECODER = msgspec.json.Decoder(float_hook=Decimal)
 
 
@@ -71,16 +75,31 @@ def create_ingest_app(
     *,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     on_result: Callable[[str, int, dict[str, int]], None] | None = None,
+    rate_per_minute: int = 0,
+    failures_per_minute: int = 0,
 ) -> Starlette:
-    """The ASGI app; ``on_result(source, accepted, rejected_by_reason)`` feeds metrics."""
+    """The ASGI app; ``on_result(source, accepted, rejected_by_reason)`` feeds metrics. Each key may post
+    ``rate_per_minute`` requests a minute (its own ``rate_per_minute`` wins; 0: no limit) and each client
+    address may present ``failures_per_minute`` bad keys a minute, then 429 (docs/security.md)."""
+    per_key, failures = Buckets(), Buckets()
 
     async def post_events(request: Request) -> Response:
+        now = clock().timestamp()
+        address = request.client.host if request.client is not None else "unknown"
+        throttled = failures.blocked(address, failures_per_minute, now)
+        if throttled is not None:
+            return _too_many(throttled, "too many failed API keys from this address; retry later")
         presented = _presented_key(request)
         if not presented:
             return error(401, "missing_api_key", "send 'Authorization: Bearer <key>' (or X-API-Key)")
         key = keys.authenticate(presented)
         if key is None:
+            failures.take(address, failures_per_minute, now)
             return error(401, "invalid_api_key", "the API key is unknown, malformed or revoked")
+        limit = key.rate_per_minute if key.rate_per_minute is not None else rate_per_minute
+        d = per_key.take(key.key_id, limit, now)
+        if not d.allowed:
+            return _too_many(d, f"this key may post {limit} requests a minute; retry later")
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
             return error(413, "body_too_large", f"the body exceeds {MAX_BODY_BYTES} bytes")
@@ -98,6 +117,8 @@ def create_ingest_app(
             doc = _DECODER.decode(body)
         except msgspec.DecodeError as exc:
             return error(400, "not_json", f"the body is not JSON: {exc}")
+        except RecursionError:
+            return error(400, "too_deep", TOO_DEEP)
         if isinstance(doc, dict) and "events" in doc:
             events = doc["events"]
             if not isinstance(events, list):
@@ -150,9 +171,9 @@ def create_ingest_app(
             try:
                 await forwarder.send(good)
             except Exception as exc:  # Kafka unavailable: nothing is acknowledged, the caller retries
-                return error(
-                    503, "unavailable", f"events could not be stored, retry later: {exc}", headers={"Retry-After": "1"}
-                )
+                log.warning("events could not be forwarded to Kafka: %s", exc)  # the driver's text: logs only
+                retry = {"Retry-After": "1"}
+                return error(503, "unavailable", "events could not be stored, retry later", headers=retry)
         if on_result:
             on_result(key.source, len(good), rejected)
         status = 200 if good else 422
@@ -173,6 +194,10 @@ def create_ingest_app(
             Route("/healthz", health, methods=["GET"]),
         ]
     )
+
+
+def _too_many(d: Decision, message: str) -> Response:
+    return error(429, "rate_limited", message, headers={"Retry-After": str(max(1, d.retry_after))})
 
 
 def _rejected(index: int, event_id: Any, reason: str, detail: str) -> dict[str, Any]:

@@ -85,10 +85,17 @@ OPENAPI: dict[str, Any] = {
                         "description": "no event was valid; per-event results with reasons",
                         "content": {"application/json": {"schema": _OUTCOME}},
                     },
-                    "400": _error_response("not JSON, or not an event / batch"),
+                    "400": _error_response("not JSON (or nested too deeply), or not an event / batch"),
                     "401": _error_response("missing, unknown or revoked API key"),
                     "413": _error_response("body over 1 MiB or more than 1,000 events"),
                     "415": _error_response("not application/json"),
+                    "429": {
+                        **_error_response(
+                            "the key's requests a minute are spent, or too many bad keys from this address: "
+                            "retry after Retry-After seconds"
+                        ),
+                        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                    },
                     "503": _error_response("Kafka unavailable; nothing stored, retry (Retry-After)"),
                 },
             }

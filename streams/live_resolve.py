@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from rating.catalog.loader import Catalog
 from rating.catalog.model import CatalogVersion, MeteredRule, Tier
-from rating.periods import HOUR_MS, period_containing
-from rating.settle import tier_name
+from rating.periods import HOUR_MS
+from rating.settle import account_period, tier_name
 from rating.subscriptions import SubscriptionVersion, billable_org_version, rated_tier
 from schemas.events import epoch_ms, from_epoch_ms
 from streams.subscription_registry import SubscriptionRegistry
@@ -108,7 +108,9 @@ class Resolver:
         else:
             version = self._registry.version_at(account, "user", at)
         cat = self._catalog.at(at)
-        period = period_containing(version.anchor, at)
+        # Settlement's rule (rating/settle.py): usage before the account's first version falls in periods
+        # on that version's anchor, not on the 1st (docs/rating.md "Periods").
+        period = account_period(account, self._registry.history, at)
         return Resolved(
             account,
             version,

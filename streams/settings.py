@@ -44,6 +44,15 @@ class Settings(BaseSettings):
     metrics_port: int = Field(9464, ge=0, le=65535, description="Prometheus metrics port of a worker (0: off).")
     web_port: int = Field(6066, ge=0, le=65535, description="Faust web port of a worker.")
     http_ingest_port: int = Field(8088, ge=1, le=65535, description="Port of the HTTP ingest server.")
+    http_ingest_metrics_port: int = Field(
+        9465, ge=0, le=65535, description="Prometheus port of the HTTP ingest server, on metrics_host (0: off)."
+    )
+    http_ingest_rate_per_minute: int = Field(
+        6000, ge=0, description="Requests a minute per ingest key (burst as large); a key's own limit wins; 0: none."
+    )
+    auth_failures_per_minute: int = Field(
+        30, ge=0, description="Failed credentials a minute per client address before 429 (both servers); 0: none."
+    )
 
     # Ingest (DESIGN §3, §9): records carry batches; the agent takes many records per step.
     worker_role: Literal["all", "ingest", "rate", "sink"] = Field(
@@ -103,6 +112,13 @@ class Settings(BaseSettings):
     api_port: int = Field(8090, ge=1, le=65535, description="Port of the billing API.")
     api_jwt_secret: SecretStr | None = Field(
         None, description="HS256 key of the platform's JWTs (claims sub, org, exp); unset: API keys only."
+    )
+    api_jwt_issuer: str | None = Field(None, description="Required 'iss' of the platform's JWTs (unset: not checked).")
+    api_jwt_audience: str | None = Field(
+        None, description="Required 'aud' of the platform's JWTs (unset: a token with an 'aud' is refused)."
+    )
+    api_jwt_max_lifetime_seconds: int = Field(
+        86_400, ge=0, description="Longest JWT lifetime accepted (exp - iat, or exp - now without iat); 0: any."
     )
     stripe_webhook_secret: SecretStr | None = Field(
         None, description="Signing secret (whsec_...) of the Stripe webhook endpoint; unset: webhooks refused."

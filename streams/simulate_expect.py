@@ -1,88 +1,29 @@
-"""What a simulated month should cost, computed straight from the generated events — without Kafka,
-deduplication, ClickHouse or settlement — to check the pipeline's invoices against (demo and tests).
-
-Only the pricing itself (``preview_invoice``) is shared with the pipeline; billing accounts, the split
-along subscription versions, sums, seats and the storage time-weighted average are computed here
-independently."""
+"""What a simulated month should cost, for the demo's and the fault tests' check: the independent
+expectation (streams/independent_invoices.py, written from the contract apart from ``rating/``) fed
+with the generated subscriptions and every event sent (duplicates included: it deduplicates itself)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass, field
-from decimal import Decimal
+from pathlib import Path
 
-from rating.catalog.loader import Catalog
-from rating.invoice import Invoice, billing_segments, preview_invoice
-from rating.money import ZERO
-from rating.subscriptions import SubscriptionHistory, billing_account
-from rating.usage import PeriodUsage
-from streams.simulate import SimEvent, Simulation
+from streams.independent_invoices import Catalog, Expectation, Expected, Usage
+from streams.simulate import Simulation
+
+#: The source ``send_simulation`` sends under (the dedupe namespace of its events).
+SIM_SOURCE = "simulate"
 
 
-@dataclass
-class _Part:
-    api: Decimal = ZERO
-    ai: Decimal = ZERO
-    features: dict[str, Decimal] = field(default_factory=dict)
-    users: set[str] = field(default_factory=set)
+def simulation_usage(sim: Simulation) -> list[Usage]:
+    return [
+        Usage(SIM_SOURCE, e.event_id, e.ts, e.user_id, e.org_id, e.metric, e.quantity, e.properties)
+        for e in [*sim.events, *sim.duplicates]
+    ]
 
 
-def expected_invoices(sim: Simulation, catalog: Catalog) -> dict[str, Invoice]:
-    period = sim.period
-    cat = catalog.at(period.start)
-    versions = defaultdict(list)
-    for v in sim.subscriptions:
-        versions[v.account_id].append(v)
-    histories = {a: SubscriptionHistory(a, vs) for a, vs in versions.items()}
-    per_account: dict[str, list[SimEvent]] = defaultdict(list)
-    for e in sim.events:
-        billed, _ = billing_account(e.org_id, e.user_id, histories.get(e.org_id or ""), e.ts)
-        per_account[billed].append(e)
-    out = {}
-    for account in sorted(set(per_account) | set(histories)):
-        history = histories.get(account) or SubscriptionHistory(account)
-        segments = billing_segments(history, period, cat)
-        parts = [_Part() for _ in segments]
-        readings: list[tuple[float, str, Decimal]] = []
-        for e in per_account.get(account, []):
-            i = next(k for k, s in enumerate(segments) if s.start <= e.ts < s.end)
-            p = parts[i]
-            p.users.add(e.user_id)  # a seat: any usage event billed to the account (docs/rating.md)
-            if e.metric == "api_calls":
-                p.api += e.quantity
-            elif e.metric == "ai_requests":
-                p.ai += e.quantity
-            elif e.metric == "premium_feature":
-                f = e.properties.get("feature", "unknown")
-                p.features[f] = p.features.get(f, ZERO) + e.quantity
-            elif e.metric == "storage_gb":
-                readings.append((e.ts.timestamp(), e.event_id, e.quantity))
-        readings.sort()
-        usage = [
-            PeriodUsage(
-                api_calls=p.api,
-                ai_requests=p.ai,
-                storage_gb_avg=_average(readings, s.start.timestamp(), s.end.timestamp()),
-                premium_features=p.features,
-                seat_users=frozenset(p.users),
-            )
-            for s, p in zip(segments, parts, strict=True)
-        ]
-        out[account] = preview_invoice(history, usage, period, cat, status="final")
-    return out
-
-
-def _average(readings: list[tuple[float, str, Decimal]], start: float, end: float) -> Decimal:
-    """Each reading holds until the next; nothing is held before the first (the simulation starts empty)."""
-    ms = [(round(t * 1000), v) for t, _, v in readings]
-    s, e = round(start * 1000), round(end * 1000)
-    level, at, area = ZERO, s, ZERO
-    for t, v in ms:
-        if t >= e:
-            break
-        if t > at:
-            area += level * (t - at)
-            at = t
-        level = v
-    area += level * (e - at)
-    return area / Decimal(e - s)
+def expected_invoices(sim: Simulation, catalog_path: Path | None = None) -> list[Expected]:
+    """The expected invoices of the simulated month: every subscribed account's period holding the month's
+    start, and every period of every account the month's usage is billed in (accounts without a
+    subscription have periods on the 1st, so the month spans two of theirs)."""
+    ex = Expectation(sim.subscriptions, simulation_usage(sim), Catalog(catalog_path))
+    wanted = {(a, *ex.period(a, sim.period.start)) for a in ex.subs} | ex.usage_periods()
+    return [ex.invoice(a, start, end) for a, start, end in sorted(wanted)]

@@ -36,6 +36,7 @@ from streams.api import (
 )
 from streams.api.context import ApiContext
 from streams.api.errors import EXCEPTION_HANDLERS, JSON, ApiError, error_response
+from streams.api.limits import ApiLimits
 from streams.api.quota_view import QuotaView
 from streams.api.routing import Endpoint, openapi, routes
 from streams.api.warehouse import Warehouse
@@ -133,6 +134,7 @@ def create_app(
         webhook_secret=settings.stripe_webhook_secret.get_secret_value() if settings.stripe_webhook_secret else None,
         grace=timedelta(days=settings.api_dunning_grace_days),
         ingest=record_routes.ingest_app(forwarder, decode_limits(settings), clock),
+        limits=ApiLimits(settings.auth_failures_per_minute),
     )
 
     async def default_publish(versions: list[Any]) -> object:

@@ -10,6 +10,7 @@ Anything of another organization or person is answered 404, as if it did not exi
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -20,6 +21,7 @@ from starlette.requests import Request
 
 from streams.api.errors import ApiError
 from streams.api.schemas import ID_PATTERN
+from streams.settings import Settings
 from streams.store import orgs
 from streams.store.models import Organization
 from streams.store.orgs import Role
@@ -60,7 +62,7 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
-def authenticate(s: Session, request: Request, jwt_secret: str | None) -> Principal:
+def authenticate(s: Session, request: Request, jwt_secret: str | None, settings: Settings | None = None) -> Principal:
     token = _bearer(request)
     if token.startswith(f"{orgs.KEY_PREFIX}_"):
         key = orgs.authenticate_key(s, token)
@@ -69,12 +71,19 @@ def authenticate(s: Session, request: Request, jwt_secret: str | None) -> Princi
         return Principal("api_key", key.organization_id, None, key.role, key.key_id)
     if not jwt_secret:
         raise ApiError(401, "invalid_token", "JWTs are not accepted here (METERLINE_API_JWT_SECRET is not set)")
+    issuer = settings.api_jwt_issuer if settings is not None else None
+    audience = settings.api_jwt_audience if settings is not None else None
+    required = ["sub", "exp"] + (["iss"] if issuer else []) + (["aud"] if audience else [])
     try:
-        claims = jwt.decode(token, jwt_secret, algorithms=["HS256"], options={"require": ["sub", "exp"]})
+        claims = jwt.decode(
+            token, jwt_secret, algorithms=["HS256"], issuer=issuer, audience=audience, options={"require": required}
+        )
     except jwt.ExpiredSignatureError as exc:
         raise ApiError(401, "token_expired", "the token has expired") from exc
     except jwt.InvalidTokenError as exc:
         raise ApiError(401, "invalid_token", f"the token is not valid: {exc}") from exc
+    if settings is not None and settings.api_jwt_max_lifetime_seconds:
+        _check_lifetime(claims, settings.api_jwt_max_lifetime_seconds)
     sub, org = claims.get("sub"), claims.get("org")
     if not isinstance(sub, str) or not sub or (org is not None and not isinstance(org, str)):
         raise ApiError(401, "invalid_token", "the token's 'sub' (and 'org', if any) must be strings")
@@ -82,6 +91,15 @@ def authenticate(s: Session, request: Request, jwt_secret: str | None) -> Princi
     if not _ID.fullmatch(sub) or (org is not None and not _ID.fullmatch(org)):
         raise ApiError(401, "invalid_token", "the token's 'sub' (and 'org', if any) must be ids of 1-128 characters")
     return Principal("user", org, sub)
+
+
+def _check_lifetime(claims: dict[str, object], max_seconds: int) -> None:
+    """A token may live at most ``max_seconds``: from ``iat`` when given, else from now (as ``exp`` is
+    checked, by the wall clock), so a stolen long-lived token is refused."""
+    exp, iat = claims["exp"], claims.get("iat")
+    start = iat if isinstance(iat, int | float) and not isinstance(iat, bool) else time.time()
+    if not isinstance(exp, int | float) or isinstance(exp, bool) or exp - start > max_seconds:
+        raise ApiError(401, "invalid_token", f"the token lives longer than the {max_seconds} s allowed")
 
 
 def require_role(s: Session, who: Principal, org_id: str, allowed: Iterable[Role]) -> Role:

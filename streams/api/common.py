@@ -15,6 +15,7 @@ from rating.subscriptions import Status, SubscriptionVersion
 from streams.api.auth import Principal, authenticate
 from streams.api.errors import ApiError
 from streams.api.lifecycle import TransitionError
+from streams.api.limits import check_failures, count_failure
 from streams.api.routing import Call
 from streams.api.schemas import Period
 from streams.store import subscription_store as store
@@ -24,7 +25,15 @@ ENTITLED_STATUSES = frozenset({"trialing", "active", "past_due"})
 
 
 def caller(call: Call, s: Session) -> Principal:
-    return authenticate(s, call.request, call.ctx.jwt_secret)
+    """The authenticated caller; an address that failed too often lately gets 429 before any check."""
+    now = call.ctx.clock().timestamp()
+    check_failures(call.ctx.limits, call.request, now)
+    try:
+        return authenticate(s, call.request, call.ctx.jwt_secret, call.ctx.settings)
+    except ApiError as exc:
+        if exc.status == 401 and call.request.headers.get("authorization"):
+            count_failure(call.ctx.limits, call.request, now)
+        raise
 
 
 def transition_error(exc: TransitionError) -> ApiError:

@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 
 from rating.catalog.loader import Catalog
 from streams.api.api_metrics import ApiMetrics
+from streams.api.limits import ApiLimits
 from streams.api.quota_view import QuotaView
 from streams.api.warehouse import Warehouse
 from streams.settings import Settings
@@ -31,5 +32,6 @@ class ApiContext:
     grace: timedelta
     ingest: Starlette  # the HTTP ingest app behind POST /usage/record (see record_routes)
     notify_outbox: Callable[[], None] = lambda: None
+    limits: ApiLimits = field(default_factory=lambda: ApiLimits(30))
     limiter: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(16))
     metrics: ApiMetrics = field(default_factory=ApiMetrics)

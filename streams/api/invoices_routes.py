@@ -107,9 +107,10 @@ def _find(call: Call, manage: bool = False) -> tuple[Principal, InvoiceDocument,
     """The caller, the invoice document of ``{id}`` and its account's organization name (404 when the caller
     may not see it; 403 when it may see it but not read it, or with ``manage``, not pay it)."""
     inv_id = call.path["id"]
+    with call.ctx.sessions() as s:
+        who = caller(call, s)  # before ClickHouse is asked anything (docs/security.md)
     found = call.ctx.warehouse.invoice(inv_id)
     with call.ctx.sessions() as s:
-        who = caller(call, s)
         if found is None:
             raise ApiError(404, "not_found", f"no invoice {inv_id}")
         try:
@@ -188,7 +189,7 @@ def pay_invoice(call: Call) -> InvoicePayment:
             raise refused from exc
     except stripe.StripeError as exc:
         log.warning("cannot pay %s (%s) in Stripe: %s", inv_id, stripe_id, exc)
-        raise ApiError(503, "stripe_unavailable", f"Stripe did not answer, retry later: {exc}") from exc
+        raise ApiError(503, "stripe_unavailable", "Stripe did not answer, retry later", {"Retry-After": "5"}) from exc
     row = InvoicePaymentRow(
         invoice_id=inv_id,
         account_id=doc.account_id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from streams.api.auth import ANY, MANAGE, READ_ALL, require_role
+from streams.api.auth import ANY, MANAGE, READ_ALL, Principal, require_role
 from streams.api.common import caller
 from streams.api.errors import ApiError
 from streams.api.routing import Call, Endpoint
@@ -51,7 +51,14 @@ def _member_out(m: Member) -> MemberOut:
 
 
 def _key_out(k: ApiKeyRow) -> ApiKeyOut:
-    return ApiKeyOut(id=k.id, name=k.name, role=k.role, created_at=k.created_at, revoked_at=k.revoked_at)  # type: ignore[arg-type]
+    return ApiKeyOut(
+        id=k.id,
+        name=k.name,
+        role=k.role,  # type: ignore[arg-type]
+        created_at=k.created_at,
+        revoked_at=k.revoked_at,
+        created_by=k.created_by,
+    )
 
 
 def create_organization(call: Call) -> OrganizationOut:
@@ -151,9 +158,20 @@ def remove_member(call: Call) -> None:
 def create_api_key(call: Call) -> ApiKeyCreated:
     body: ApiKeyCreate = call.body
     with call.ctx.sessions.begin() as s:
-        require_role(s, caller(call, s), call.path["id"], MANAGE)
-        row, key = orgs.create_api_key(s, call.path["id"], body.name, body.role, call.ctx.clock())
+        who = caller(call, s)
+        require_role(s, who, call.path["id"], MANAGE)
+        row, key = orgs.create_api_key(
+            s, call.path["id"], body.name, body.role, call.ctx.clock(), created_by=_key_creator(s, who)
+        )
         return ApiKeyCreated(**_key_out(row).model_dump(), key=key)
+
+
+def _key_creator(s: Session, who: Principal) -> str | None:
+    """The user a new key depends on: the caller, or the creator of the key the caller uses."""
+    if who.user_id is not None:
+        return who.user_id
+    parent = s.get(ApiKeyRow, who.key_id) if who.key_id is not None else None
+    return parent.created_by if parent is not None else None
 
 
 def list_api_keys(call: Call) -> ApiKeyList:

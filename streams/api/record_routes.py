@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,17 +27,21 @@ from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 from starlette.types import Message
 
+from rating.subscriptions import SubscriptionHistory, billable_org_version
 from schemas.decode import DecodeLimits
+from schemas.ids import ID
 from streams.api.auth import Principal, is_own_account
 from streams.api.common import caller
 from streams.api.errors import ApiError
+from streams.api.limits import record_limit
 from streams.api.routing import Call, Endpoint
 from streams.api.schemas import EventResult, UsageRecordIn, UsageRecordResult
 from streams.api_keys import ApiKey, ApiKeyStore
 from streams.forwarder import KafkaForwarder
-from streams.http_ingest import _DECODER, MAX_EVENTS, Forwarder, _rejected, create_ingest_app
+from streams.http_ingest import _DECODER, MAX_EVENTS, TOO_DEEP, Forwarder, _rejected, create_ingest_app
 from streams.settings import Settings
 from streams.store import orgs
+from streams.store import subscription_store as subs
 from streams.store.orgs import Role
 
 _INNER_TOKEN = "billing-api-internal"
@@ -152,6 +156,7 @@ class _Scope:
         self.s, self.who = s, who
         self._roles: dict[str, Role | None] = {}
         self._members: dict[tuple[str, str], bool] = {}
+        self._histories: dict[str, SubscriptionHistory] = {}
         self.outside: set[str] = set()  # organizations named that the caller does not act in
         self.foreign = 0  # events denied for naming one of them
 
@@ -170,6 +175,8 @@ class _Scope:
         user, org = ev.get("user_id"), ev.get("org_id")
         if not isinstance(user, str) or (org is not None and not isinstance(org, str)):
             return None
+        if not ID.fullmatch(user) or (org is not None and not ID.fullmatch(org)):
+            return None  # never looked up (NUL breaks PostgreSQL): the decoder rejects it as invalid_id
         if not org:
             if is_own_account(self.who, user):
                 return None  # a person's own account: their token without 'org' only
@@ -185,7 +192,35 @@ class _Scope:
             return None if user == self.who.user_id else "a member records only its own usage (user_id=<you>)"
         if not self._is_member(org, user):
             return f"{user} is not a member of {org}"
+        if user != self.who.user_id and not self._bills_members(org, ev.get("timestamp")):
+            # Usage in an organization that does not bill it is the user's own (docs/rating.md): recorded by
+            # someone else, it would put charges on that person's personal account, which is theirs alone.
+            return f"{org} has no billable subscription at the event's time: only {user} may record it"
         return None
+
+    def _bills_members(self, org_id: str, timestamp: Any) -> bool:
+        at = _event_time(timestamp)
+        if at is None:
+            return True  # malformed: the decoder rejects it with its reason
+        if org_id not in self._histories:
+            self._histories[org_id] = subs.history(self.s, org_id)
+        return billable_org_version(self._histories[org_id], at) is not None
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _event_time(value: Any) -> datetime | None:
+    """The event's time as the decoder reads it (RFC 3339 with an offset, or epoch ms), None if malformed."""
+    try:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return _EPOCH + timedelta(milliseconds=value)
+        if isinstance(value, str):
+            at = datetime.fromisoformat(value)
+            return at.astimezone(UTC) if at.tzinfo is not None else None
+    except (ValueError, OverflowError, OSError):
+        return None
+    return None
 
 
 def _events(raw: bytes) -> list[Any]:
@@ -193,6 +228,8 @@ def _events(raw: bytes) -> list[Any]:
         doc = _DECODER.decode(raw)
     except msgspec.DecodeError as exc:
         raise ApiError(400, "not_json", f"the body is not JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise ApiError(400, "too_deep", TOO_DEEP) from exc
     if isinstance(doc, dict) and "events" in doc:
         if not isinstance(doc["events"], list):
             raise ApiError(400, "invalid_batch", "'events' must be an array of event objects")
@@ -220,6 +257,7 @@ def record_usage(call: Call) -> UsageRecordResult:
         who = caller(call, s)
         if who.kind == "api_key" and who.key_role not in _RECORDERS:
             raise ApiError(403, "forbidden", f"the role {who.key_role} may not record usage")
+        record_limit(s, call.ctx, who)
         events = _events(call.raw)
         scope = _Scope(s, who)
         results: list[dict[str, Any]] = [{} for _ in events]

@@ -143,16 +143,22 @@ _REASONS = {
     413: "body larger than the limit",
     415: "body not application/json",
     422: "invalid body or query (the message names the field)",
+    429: "too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After)",
     500: "internal error",
     503: "a backing service (ClickHouse, Kafka) is unavailable: retry",
 }
 
 
 def _error(status: int) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "description": _REASONS.get(status, "error"),
         "content": {"application/json": {"schema": {"$ref": _REF.format(model="Error")}}},
     }
+    if status == 429:
+        out["headers"] = {
+            "Retry-After": {"description": "seconds to wait before retrying", "schema": {"type": "integer"}}
+        }
+    return out
 
 
 def _query_params(model: type[BaseModel], defs: dict[str, Any]) -> list[dict[str, Any]]:
@@ -213,7 +219,7 @@ def openapi(endpoints: Sequence[Endpoint], info: dict[str, Any]) -> dict[str, An
             op["responses"][str(ep.status)] = {"description": ep.summary, "content": content}
         else:
             op["responses"][str(ep.status)] = {"description": ep.summary}
-        statuses = set(ep.errors) | {500}
+        statuses = set(ep.errors) | {500, 429}  # 429: every caller is throttled (see streams/api/limits.py)
         if ep.path_params:
             statuses.add(400)
         if ep.query is not None or ep.body is not None:

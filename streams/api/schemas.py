@@ -8,11 +8,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
 
 from rating.subscriptions import Status
+from schemas.ids import ID_PATTERN as ID_PATTERN  # the one id pattern, re-exported for the routers
 
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$"
 SUB_ID_PATTERN = r"^msub_[0-9a-f]{16}$"
 ORG_ID_PATTERN = r"^org_[0-9a-f]{16}$"
 KEY_ID_PATTERN = r"^[0-9a-f]{16}$"
@@ -32,6 +32,15 @@ Interval = Literal["month", "year"]
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _printable(cls, value: Any) -> Any:
+        # Names and emails are stored and shown: no NUL (PostgreSQL refuses it: a 500), control, zero-width or
+        # bidi-control characters (docs/security.md). Ids have their own pattern (schemas/ids.py).
+        if isinstance(value, str) and not value.isprintable():
+            raise ValueError("control or invisible characters (NUL, zero-width, bidi) are not allowed")
+        return value
 
 
 class _Out(BaseModel):
@@ -103,6 +112,11 @@ class ApiKeyOut(_Out):
     role: KeyRole
     created_at: datetime
     revoked_at: datetime | None
+    created_by: str | None = Field(
+        None,
+        description="the user who created it: the key works while that user is an owner or admin of the "
+        "organization (None: created before keys recorded their creator)",
+    )
 
 
 class ApiKeyCreated(ApiKeyOut):
@@ -226,6 +240,15 @@ class SubscriptionList(_Out):
 # -- entitlements and usage ---------------------------------------------------------------------------
 
 
+class RateLimitState(_Out):
+    """The account's request budget for usage recorded through the API (an in-memory token bucket per API
+    process: a burst of ``limit_per_minute``, refilled evenly over a minute)."""
+
+    limit_per_minute: int = Field(description="the tier's API calls a minute (0: no limit)")
+    remaining: int = Field(description="calls that may be made at once now")
+    reset_seconds: int = Field(description="seconds until the budget is full again")
+
+
 class Entitlement(_Out):
     account_id: str
     feature: str
@@ -239,6 +262,7 @@ class Entitlement(_Out):
     reason: str | None = Field(description="why not allowed: not_entitled, hard_capped, ...")
     period: str | None
     as_of: datetime | None = Field(description="time of the live quota state used (None: no usage yet)")
+    rate_limit: RateLimitState = Field(description="the account's API-call rate limit and what is left of it now")
 
 
 class MetricUsage(_Out):

@@ -23,6 +23,7 @@ from streams.api.schemas import (
     Entitlement,
     MetricUsage,
     OrgUsageQuery,
+    RateLimitState,
     UsageCurrent,
     UsageCurrentQuery,
     UsageHistory,
@@ -64,12 +65,16 @@ def entitlement(call: Call) -> Entitlement:
         account_access(s, caller(call, s), account)  # every role may check what its apps may use
         terms = account_terms(s, catalog, account, now)
     period = terms.period(now)
+    budget = call.ctx.limits.accounts.peek(account, terms.tier.rate_limit_per_minute, now.timestamp())
     common: dict[str, Any] = {
         "account_id": account,
         "feature": feature,
         "tier": terms.tier_name,
         "status": terms.status,
         "period": period.key,
+        "rate_limit": RateLimitState(
+            limit_per_minute=budget.limit, remaining=budget.remaining, reset_seconds=budget.reset_after
+        ),
     }
     if feature in METRICS:
         rule = terms.tier.metrics.get(feature, NOT_ENTITLED)

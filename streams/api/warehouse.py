@@ -8,6 +8,7 @@ thread at a time.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -26,6 +27,13 @@ from streams.settings import Settings
 from streams.settlement import Settler
 
 _lit, _dt, _utc = ch_literal, ch_datetime64, from_ch
+log = logging.getLogger(__name__)
+
+
+def _unavailable(what: str, exc: Exception) -> ApiError:
+    """503 without the driver's text (it names hosts, DSNs, SQL): that goes to the log only."""
+    log.warning("%s: %s", what, exc)
+    return ApiError(503, "warehouse_unavailable", f"{what}; retry later", {"Retry-After": "5"})
 
 
 class Warehouse:
@@ -45,7 +53,7 @@ class Warehouse:
                 client = self._connect() if self._connect else connect_clickhouse(self._settings)
                 migrate(client, self._db, datetime.now(UTC))
             except Exception as exc:
-                raise ApiError(503, "warehouse_unavailable", f"ClickHouse is not available: {exc}") from exc
+                raise _unavailable("ClickHouse is not available", exc) from exc
             self._client = client
         return self._client
 
@@ -55,7 +63,7 @@ class Warehouse:
             try:
                 return [tuple(r) for r in client.query(sql).result_rows]
             except Exception as exc:
-                raise ApiError(503, "warehouse_unavailable", f"ClickHouse query failed: {exc}") from exc
+                raise _unavailable("ClickHouse query failed", exc) from exc
 
     def close(self) -> None:
         with self._lock:
@@ -116,7 +124,7 @@ class Warehouse:
             try:
                 doc = settler.document(account, period)
             except Exception as exc:
-                raise ApiError(503, "warehouse_unavailable", f"cannot compute the invoice: {exc}") from exc
+                raise _unavailable("cannot compute the invoice", exc) from exc
         if doc is None:
             raise ApiError(404, "not_found", f"no invoice for {account} in {period.key}")
         return doc

@@ -11,15 +11,19 @@ change (counted in ``meterline_api_webhook_account_mismatch``; README, "The bill
 from __future__ import annotations
 
 import logging
+import re
+import time
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import stripe
 from sqlalchemy.exc import IntegrityError
 
 from sinks.stripe_subscriptions import ACCOUNT_METADATA
 from streams.api import lifecycle
 from streams.api.errors import ApiError
+from streams.api.limits import check_failures, count_failure
 from streams.api.routing import Call, Endpoint
 from streams.api.schemas import WebhookResult
 from streams.store import subscription_store as store
@@ -28,6 +32,10 @@ from streams.store.models import WebhookEvent
 log = logging.getLogger(__name__)
 FAILED = frozenset({"invoice.payment_failed"})
 PAID = frozenset({"invoice.paid", "invoice.payment_succeeded"})
+#: How far a signature's timestamp may be from now, either way (Stripe's default tolerance).
+TOLERANCE_SECONDS = 300
+STRIPE_ID = re.compile(r"[A-Za-z0-9_]{1,255}")
+EVENT_TYPE = re.compile(r"[a-z0-9_.]{1,128}")
 
 
 def _invoice_refs(obj: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -42,7 +50,13 @@ def _invoice_refs(obj: dict[str, Any]) -> tuple[str | None, str | None]:
     customer = obj.get("customer")
     if isinstance(customer, dict):
         customer = customer.get("id")
-    return (sub if isinstance(sub, str) else None), (customer if isinstance(customer, str) else None)
+    return (sub if _stripe_id(sub) else None), (customer if _stripe_id(customer) else None)
+
+
+def _stripe_id(value: object) -> bool:
+    """A Stripe id (``sub_…``, ``cus_…``) as Stripe makes them: anything else (NUL, which PostgreSQL refuses,
+    or 10 KB of text) is never looked up."""
+    return isinstance(value, str) and STRIPE_ID.fullmatch(value) is not None
 
 
 def _named_accounts(obj: dict[str, Any]) -> set[str]:
@@ -69,17 +83,8 @@ def stripe_webhook(call: Call) -> WebhookResult:
     signature = call.request.headers.get("stripe-signature")
     if not signature:
         raise ApiError(400, "missing_signature", "the Stripe-Signature header is missing")
-    try:
-        event = stripe.Webhook.construct_event(call.raw, signature, secret)
-    except stripe.SignatureVerificationError as exc:
-        raise ApiError(400, "invalid_signature", "the Stripe-Signature does not match the body") from exc
-    except ValueError as exc:
-        raise ApiError(400, "invalid_payload", f"the body is not a Stripe event: {exc}") from exc
-    doc = event.to_dict()
-    event_id, kind, created_s = doc.get("id"), doc.get("type"), doc.get("created")
-    if not isinstance(event_id, str) or not isinstance(kind, str) or not isinstance(created_s, int):
-        raise ApiError(400, "invalid_payload", "an event needs a string id and type and an integer created")
-    created = datetime.fromtimestamp(created_s, UTC)
+    doc, created = _verified_event(call, signature, secret)
+    event_id, kind = doc["id"], doc["type"]
     now = call.ctx.clock()
     try:
         with call.ctx.sessions.begin() as s:
@@ -103,6 +108,45 @@ def stripe_webhook(call: Call) -> WebhookResult:
     if outcome == "applied":
         call.ctx.notify_outbox()
     return WebhookResult(received=True, duplicate=False, outcome=outcome)
+
+
+def _verified_event(call: Call, signature: str, secret: str) -> tuple[dict[str, Any], datetime]:
+    """The signed event and its creation time; 400 for a bad signature, a timestamp outside the tolerance (past
+    or future), or a body that is not an event object (any JSON: nested 10k deep, an array, ``data`` a string,
+    ``created`` beyond any date) in the API's error shape. Bad signatures count against the sender's address."""
+    now_s = call.ctx.clock().timestamp()
+    check_failures(call.ctx.limits, call.request, now_s)
+    try:
+        payload = call.raw.decode("utf-8")
+        stripe.WebhookSignature.verify_header(payload, signature, secret, TOLERANCE_SECONDS)
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, "invalid_payload", "the body is not UTF-8") from exc
+    except stripe.SignatureVerificationError as exc:
+        count_failure(call.ctx.limits, call.request, now_s)
+        raise ApiError(400, "invalid_signature", "the Stripe-Signature does not match the body") from exc
+    # Stripe's check refuses old timestamps only; one ahead of the clock would stay replayable for longer.
+    # The wall clock, as Stripe's own check uses.
+    stamps = [p.partition("=")[2] for p in signature.split(",") if p.strip().startswith("t=")]
+    if not stamps or not stamps[0].strip().isdigit() or int(stamps[0]) > time.time() + TOLERANCE_SECONDS:
+        raise ApiError(400, "invalid_signature", "the Stripe-Signature timestamp is in the future")
+    try:
+        doc = orjson.loads(call.raw)  # at most 1,024 levels deep: deeper is a decode error, not a crash
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, "invalid_payload", "the body is not a JSON event (malformed or nested too deeply)") from exc
+    if not isinstance(doc, dict):
+        raise ApiError(400, "invalid_payload", "the body must be a JSON event object")
+    event_id, kind, created_s, data = doc.get("id"), doc.get("type"), doc.get("created"), doc.get("data")
+    if not isinstance(event_id, str) or not isinstance(kind, str) or type(created_s) is not int:
+        raise ApiError(400, "invalid_payload", "an event needs a string id and type and an integer created")
+    if not STRIPE_ID.fullmatch(event_id) or not EVENT_TYPE.fullmatch(kind):  # stored: no NUL, within the columns
+        raise ApiError(400, "invalid_payload", "an event's id and type are not Stripe's (evt_..., invoice.paid)")
+    if not isinstance(data, dict) or not isinstance(data.get("object", {}), dict):
+        raise ApiError(400, "invalid_payload", "an event's data must be an object, and data.object an object")
+    try:
+        created = datetime.fromtimestamp(created_s, UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise ApiError(400, "invalid_payload", "the event's created is not a time") from exc
+    return doc, created
 
 
 def _apply(

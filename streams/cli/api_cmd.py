@@ -50,7 +50,8 @@ def register(sub: Any) -> None:
         "bootstrap",
         help="create an organization, its owner and an admin API key; prints the key once",
         description="Create an organization with an owner (a platform user id) and an admin API key, for a "
-        "first deployment or a script. The key is shown once; only its hash is stored.",
+        "first deployment or a script. The key is shown once; only its hash is stored. It works while the owner "
+        "is an owner or admin of the organization.",
     )
     b.add_argument("--name", required=True, help="the organization's name")
     b.add_argument("--owner", required=True, help="user id of its owner (the JWT 'sub' of that user)")
@@ -125,7 +126,8 @@ def _bootstrap(args: argparse.Namespace) -> int:
     try:
         with sessions(_engine(load_settings())).begin() as s:
             org = orgs.create_organization(s, args.name, args.owner, now)
-            row, key = orgs.create_api_key(s, org.id, args.key_name, "admin", now)
+            # The key depends on the owner's role, as every key does on its creator's (docs/security.md).
+            row, key = orgs.create_api_key(s, org.id, args.key_name, "admin", now, created_by=args.owner)
             out = {"organization_id": org.id, "owner": args.owner, "api_key_id": row.id, "api_key": key}
     except orgs.StoreConflict as exc:  # --owner names an organization: never a member
         print(f"meterline api bootstrap: {exc.message}", file=sys.stderr)

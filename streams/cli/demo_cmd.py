@@ -19,8 +19,8 @@ def register(sub: Any) -> None:
         "starts a worker, sends a month of simulated usage of about 1,000 users and 50 organizations (with "
         "duplicates, late events and malformed records) through the SDK, waits until it is ingested, rated and "
         "stored, settles and closes the period, reports to Stripe (stripe-mock), reconciles, checks every invoice "
-        "against an independent computation, prints a summary and writes an HTML report under "
-        "<data_dir>/demo/. Exits 1 if reconciliation or an invoice check fails.",
+        "line by line against an independent computation from the contract, prints a summary and writes an "
+        "HTML report under <data_dir>/demo/. Exits 1 if reconciliation or an invoice check fails.",
     )
     _sim_args(p)
     p.set_defaults(func=_demo)

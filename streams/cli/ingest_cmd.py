@@ -26,7 +26,9 @@ def register(sub: Any) -> None:
         "serve",
         help="serve POST /v1/events",
         description="Serve the HTTP ingest API (OpenAPI at /openapi.json) with uvicorn on 127.0.0.1. Valid events "
-        "are forwarded to usage.events; a 2xx answer means Kafka acknowledged them.",
+        "are forwarded to usage.events; a 2xx answer means Kafka acknowledged them. Each key may post "
+        "METERLINE_HTTP_INGEST_RATE_PER_MINUTE requests a minute (or its own limit); Prometheus metrics are on "
+        "METERLINE_HTTP_INGEST_METRICS_PORT of METERLINE_METRICS_HOST, not on this port.",
     )
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     s.add_argument("--port", type=int, help="port (default METERLINE_HTTP_INGEST_PORT, 8088)")
@@ -39,6 +41,11 @@ def register(sub: Any) -> None:
         required=True,
         help="the emitting service this key may send events for (not api:..., the billing API's namespaces)",
     )
+    c.add_argument(
+        "--rate-per-minute",
+        type=int,
+        help="requests a minute this key may post (default METERLINE_HTTP_INGEST_RATE_PER_MINUTE; 0: no limit)",
+    )
     c.add_argument("--json", action="store_true", help="print as JSON")
     c.set_defaults(func=_create)
     ls = ksub.add_parser("list", help="list keys (never the secrets)", description="List keys.")
@@ -47,10 +54,18 @@ def register(sub: Any) -> None:
     r = ksub.add_parser("revoke", help="revoke a key by id", description="Revoke a key; it stops working at once.")
     r.add_argument("key_id")
     r.set_defaults(func=_revoke)
+    lim = ksub.add_parser(
+        "limit",
+        help="set a key's requests a minute",
+        description="Set how many requests a minute a key may post (over it: 429 with Retry-After).",
+    )
+    lim.add_argument("key_id")
+    lim.add_argument("rate_per_minute", help="requests a minute (0: no limit), or 'default' for the server's")
+    lim.set_defaults(func=_limit)
 
 
 def _create(args: argparse.Namespace) -> int:
-    rec, plain = _keys(load_settings()).create(args.source, datetime.now(UTC))
+    rec, plain = _keys(load_settings()).create(args.source, datetime.now(UTC), args.rate_per_minute)
     if args.json:
         emit_json({"key_id": rec.key_id, "source": rec.source, "api_key": plain})
     else:
@@ -64,13 +79,25 @@ def _list(args: argparse.Namespace) -> int:
     if args.json:
         emit_json({"keys": rows})
     else:
-        emit_table(["key_id", "source", "created_at", "revoked"], [list(r.values()) for r in rows])
+        emit_table(["key_id", "source", "created_at", "revoked", "rate_per_minute"], [list(r.values()) for r in rows])
     return 0
 
 
 def _revoke(args: argparse.Namespace) -> int:
     rec = _keys(load_settings()).revoke(args.key_id)
     print(f"key {rec.key_id} ({rec.source}) revoked")
+    return 0
+
+
+def _limit(args: argparse.Namespace) -> int:
+    from streams.api_keys import ApiKeyError
+
+    raw = str(args.rate_per_minute)
+    if raw != "default" and not raw.isdigit():
+        raise ApiKeyError("give a number of requests a minute (0: no limit) or 'default'")
+    rec = _keys(load_settings()).set_rate(args.key_id, None if raw == "default" else int(raw))
+    shown = "the server's default" if rec.rate_per_minute is None else f"{rec.rate_per_minute} a minute"
+    print(f"key {rec.key_id} ({rec.source}): {shown}")
     return 0
 
 

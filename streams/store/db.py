@@ -7,6 +7,7 @@ PostgreSQL. The tests run the store on both (``deploy/local/postgres.py`` starts
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ def make_engine(url: str) -> Engine:
     """An engine with foreign keys enforced and, on SQLite, WAL and a busy timeout (several writers)."""
     try:
         if url.startswith("sqlite"):
+            _private_file(url)
             engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
             @event.listens_for(engine, "connect")
@@ -49,6 +51,22 @@ def make_engine(url: str) -> Engine:
         return create_engine(_with_driver(url), pool_pre_ping=True)
     except Exception as exc:  # a malformed URL or a missing driver
         raise ConfigurationError(f"METERLINE_API_DATABASE_URL: cannot use {_redact(url)}: {exc}") from exc
+
+
+def _private_file(url: str) -> None:
+    """The SQLite file is created (or kept) 0600: it holds key hashes, Stripe ids and who may see what.
+    SQLite gives its -wal and -shm files the database file's mode."""
+    from sqlalchemy.engine import make_url
+
+    name = make_url(url).database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    path = Path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        os.chmod(path, 0o600)
 
 
 def _with_driver(url: str) -> str:

@@ -114,6 +114,8 @@ class ApiKeyRow(Base):
     secret_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    #: the user who created it: the key works while that user is an owner or admin (None: made before 0006)
+    created_by: Mapped[str | None] = mapped_column(String(128))
 
 
 class Subscription(Base):

@@ -22,6 +22,8 @@ Role = Literal["owner", "admin", "member", "viewer"]
 ROLES: tuple[Role, ...] = ("owner", "admin", "member", "viewer")
 KEY_ROLES: tuple[Role, ...] = ("admin", "member", "viewer")
 KEY_PREFIX = "mlb"
+#: Roles that create API keys; a key stops working when its creator holds none of them any more.
+KEY_MANAGERS: frozenset[Role] = frozenset({"owner", "admin"})
 
 
 class StoreConflict(Exception):
@@ -117,12 +119,21 @@ class KeyPrincipal:
     role: Role
 
 
-def create_api_key(s: Session, org_id: str, name: str, role: Role, now: datetime) -> tuple[ApiKeyRow, str]:
-    """A new key; returns the row and the plain key (shown once, never stored)."""
+def create_api_key(
+    s: Session, org_id: str, name: str, role: Role, now: datetime, created_by: str | None = None
+) -> tuple[ApiKeyRow, str]:
+    """A new key; returns the row and the plain key (shown once, never stored). ``created_by``: the user
+    whose owner or admin role the key depends on (see ``authenticate_key``)."""
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
     row = ApiKeyRow(
-        id=key_id, organization_id=org_id, name=name, role=role, secret_sha256=_hash(secret), created_at=now
+        id=key_id,
+        organization_id=org_id,
+        name=name,
+        role=role,
+        secret_sha256=_hash(secret),
+        created_at=now,
+        created_by=created_by,
     )
     s.add(row)
     s.flush()
@@ -138,6 +149,8 @@ def authenticate_key(s: Session, presented: str) -> KeyPrincipal | None:
     parts = presented.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or len(parts[1]) > 32:
         return None
+    if not parts[1].isalnum() or not parts[1].isascii():  # never looked up (NUL breaks PostgreSQL)
+        return None
     row = s.get(ApiKeyRow, parts[1])
     if row is None or row.revoked_at is not None:
         return None
@@ -146,4 +159,9 @@ def authenticate_key(s: Session, presented: str) -> KeyPrincipal | None:
     role = row.role
     if role not in KEY_ROLES:
         return None
+    if row.created_by is not None:
+        # A key lives no longer than its creator's right to make it: demoted or gone, the key stops.
+        creator = member(s, row.organization_id, row.created_by)
+        if creator is None or creator.role not in KEY_MANAGERS:
+            return None
     return KeyPrincipal(row.id, row.organization_id, role)  # type: ignore[arg-type]

@@ -107,6 +107,18 @@ class Api:
             await self.join(org_id, user, role, self.as_user(owner, org_id))
         return org_id
 
+    async def subscribe(self, org: str, owner: str, tier: str = "free") -> None:
+        """The organization on ``tier`` since a day before the clock, so it bills its members' usage of now."""
+        now = self.clock.now
+        self.clock.now = now - timedelta(days=1)
+        try:
+            r = await self.client.post(
+                "/api/billing/subscriptions/create", json={"tier": tier}, headers=self.as_user(owner, org)
+            )
+            assert r.status_code == 201, r.text
+        finally:
+            self.clock.now = now
+
     async def invite(self, org: str, user: str, role: str, by: dict[str, str]) -> str:
         """An invitation of ``user`` to ``org`` by the caller ``by`` (its id)."""
         r = await self.client.post(

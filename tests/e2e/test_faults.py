@@ -21,6 +21,7 @@ import pytest
 from deploy.local.stripe_standin import StripeMeterStandIn
 from deploy.local.warehouse import Warehouse
 from rating.catalog.loader import load_catalog
+from rating.periods import Period
 from sinks.clickhouse_client import connect_clickhouse
 from sinks.settlement_store import SettlementStore
 from streams.demo import demo_period
@@ -113,10 +114,10 @@ def _check(client: Any, s: Settings, sim: Simulation, registry: Any, now: dateti
     assert one(f"SELECT count() FROM {db}.events FINAL") == len(sim.events)
     assert one(f"SELECT uniqExact(event_id) FROM {db}.events") == len(sim.events)
     wrong = {}
-    for account, inv in expected_invoices(sim, catalog).items():
-        doc = settler.document(account, sim.period)
+    for inv in expected_invoices(sim):
+        doc = settler.document(inv.account_id, Period(inv.start, inv.end))
         if doc is None or doc["total"] != inv.to_document()["total"]:
-            wrong[account] = (doc["total"] if doc else None, inv.to_document()["total"])
+            wrong[f"{inv.account_id} {inv.key}"] = (doc["total"] if doc else None, inv.to_document()["total"])
     assert wrong == {}, f"invoices differ from the independent computation: {wrong}"
     twice = one(
         f"SELECT count() FROM (SELECT identifier FROM {db}.stripe_reports WHERE outcome = 'acknowledged' "

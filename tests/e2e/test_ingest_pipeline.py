@@ -178,10 +178,14 @@ def test_http_ingest_reaches_the_pipeline(pipeline: tuple[Settings, Proc, int]) 
         check=True,
     )
     key = json.loads(created.stdout)["api_key"]
-    http_port = free_port()
+    http_port, metrics_port = free_port(), free_port()
+    env["METERLINE_HTTP_INGEST_METRICS_PORT"] = str(metrics_port)
     server = Proc(["ingest", "serve", "--port", str(http_port)], env, Path(s.data_dir) / "http.log")
     try:
         wait_until(lambda: _healthy(http_port), 60, "the HTTP ingest server", server)
+        # Metrics name every source: never on the public ingest port, on their own (127.0.0.1) port.
+        assert httpx.get(f"http://127.0.0.1:{http_port}/metrics").status_code == 404
+        assert "meterline_http_events_accepted" in httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
         before = scrape(port).get('meterline_sink_rows_total{table="meterline.events"}', 0)
         events = [
             {
