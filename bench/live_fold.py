@@ -23,10 +23,10 @@ from common import accounts, make_event
 
 from rating.catalog.loader import load_catalog
 from schemas.events import AcceptedEvent
-from streams.live_fold import fold_step
-from streams.live_rating import rate_batch
-from streams.live_resolve import Resolver
-from streams.subscription_registry import SubscriptionRegistry
+from streams.live.fold import fold_step
+from streams.live.rating import rate_batch
+from streams.live.resolve import Resolver
+from streams.subscriptions.registry import SubscriptionRegistry
 
 
 def main() -> int:
@@ -64,7 +64,7 @@ def main() -> int:
     steps = [step_events(k) for k in range(args.steps)]
     gc.collect()
     gc.freeze()
-    gc.set_threshold(50_000, 20, 100)  # as the worker sets it (streams/worker.py)
+    gc.set_threshold(50_000, 20, 100)  # as the worker sets it (streams/worker/run.py)
     paths = {"reference (rate_batch)": rate_batch, "fast path (fold_step)": fold_step}
     tables: dict[str, dict[str, dict[str, object]]] = {name: {} for name in paths}
     resolvers = {name: Resolver(registry, load_catalog()) for name in paths}

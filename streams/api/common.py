@@ -8,16 +8,16 @@ from datetime import date, datetime
 from sqlalchemy.orm import Session
 
 from rating.catalog.model import CatalogVersion, Tier
+from rating.lifecycle import TransitionError
 from rating.periods import Period as RatingPeriod
 from rating.periods import period_containing
 from rating.settle import DEFAULT_ANCHOR
 from rating.subscriptions import Status, SubscriptionVersion
 from streams.api.auth import Principal, authenticate
 from streams.api.errors import ApiError
-from streams.api.lifecycle import TransitionError
 from streams.api.limits import check_failures, count_failure
+from streams.api.models import Period
 from streams.api.routing import Call
-from streams.api.schemas import Period
 from streams.store import subscription_store as store
 
 #: Statuses under which an account keeps its tier's entitlements; otherwise the catalog's default tier.

@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from streams.api.errors import JSON, ApiError
-from streams.api.schemas import Error, dump
+from streams.api.models import Error, dump
 
 if TYPE_CHECKING:
     from streams.api.context import ApiContext

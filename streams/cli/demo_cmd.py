@@ -47,7 +47,7 @@ def _sim_args(p: argparse.ArgumentParser) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from streams.demo import run_demo
+    from deploy.demo.run import run_demo
 
     return run_demo(load_settings(), seed=args.seed, users=args.users, orgs=args.orgs)
 
@@ -55,9 +55,9 @@ def _demo(args: argparse.Namespace) -> int:
 def _simulate(args: argparse.Namespace) -> int:
     from collections import Counter
 
-    from streams.demo import demo_period
-    from streams.simulate import simulate
-    from streams.simulate_send import Progress, send_simulation
+    from deploy.demo.run import demo_period
+    from deploy.demo.send import Progress, send_simulation
+    from deploy.demo.simulate import simulate
 
     settings = load_settings()
     sim = simulate(args.seed, demo_period(datetime.now(UTC)), users=args.users, orgs=args.orgs)

@@ -69,11 +69,11 @@ def register(sub: Any) -> None:
 
 def _settler() -> Any:
     from rating.catalog.loader import load_catalog
-    from sinks.clickhouse_client import connect_clickhouse
-    from sinks.migrations import migrate
+    from sinks.clickhouse.client import connect_clickhouse
+    from sinks.clickhouse.migrations import migrate
     from streams.settings import load_settings
-    from streams.settle_job import build_settler
-    from streams.subscription_registry import load_registry
+    from streams.settlement.job import build_settler
+    from streams.subscriptions.registry import load_registry
     from streams.topics import SUBSCRIPTIONS
 
     settings = load_settings()
@@ -84,7 +84,7 @@ def _settler() -> Any:
 
 
 def _settle(args: argparse.Namespace) -> int:
-    from streams.settle_job import default_until
+    from streams.settlement.job import default_until
 
     settings, _, settler = _settler()
     now = datetime.now(UTC)
@@ -98,7 +98,7 @@ def _settle(args: argparse.Namespace) -> int:
 
 
 def _preview(args: argparse.Namespace) -> int:
-    from streams.settlement import period_of
+    from streams.settlement.settler import period_of
 
     _, registry, settler = _settler()
     period = period_of(args.account, registry.history, args.period)

@@ -26,7 +26,7 @@ from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from deploy.local.postgres import PostgresServer
-from sinks.clickhouse_client import connect
+from sinks.clickhouse.client import connect
 from streams.api.app import create_app
 from streams.api.context import ApiContext
 from streams.api.warehouse import Warehouse

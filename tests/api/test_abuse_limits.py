@@ -17,8 +17,8 @@ import pytest
 
 from rating.catalog.loader import load_catalog
 from schemas.decode import DecodeLimits
-from streams.api_keys import ApiKeyStore
-from streams.http_ingest import create_ingest_app
+from streams.ingest.http import create_ingest_app
+from streams.ingest.keys import ApiKeyStore
 
 pytestmark = pytest.mark.integration
 R = "/api/billing/usage/record"

@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from streams.kafka_read import read_to_end
+from streams.kafka.compacted import read_to_end
 from streams.topics import EVENTS
 
 pytestmark = pytest.mark.integration

@@ -18,22 +18,22 @@ from typing import Any
 
 import pytest
 
+from deploy.demo.expectation import expected_invoices
+from deploy.demo.run import demo_period
+from deploy.demo.send import send_simulation
+from deploy.demo.simulate import Simulation, simulate
 from deploy.local.stripe_standin import StripeMeterStandIn
 from deploy.local.warehouse import Warehouse
 from rating.catalog.loader import load_catalog
 from rating.periods import Period
-from sinks.clickhouse_client import connect_clickhouse
-from sinks.settlement_store import SettlementStore
-from streams.demo import demo_period
-from streams.kafka_admin import ensure_topics
-from streams.reconcile import StripeMeterSummaries, reconcile
+from sinks.clickhouse.client import connect_clickhouse
+from sinks.clickhouse.settlement_store import SettlementStore
+from streams.kafka.admin import ensure_topics
 from streams.settings import Settings
-from streams.settle_job import build_stripe_sync, stripe_client
-from streams.settlement import Settler
-from streams.simulate import Simulation, simulate
-from streams.simulate_expect import expected_invoices
-from streams.simulate_send import send_simulation
-from streams.subscription_registry import load_registry
+from streams.settlement.job import build_stripe_sync, stripe_client
+from streams.settlement.reconcile import StripeMeterSummaries, reconcile
+from streams.settlement.settler import Settler
+from streams.subscriptions.registry import load_registry
 from streams.topics import ACCEPTED, RATED, SUBSCRIPTIONS
 from tests.support.processes import Proc, drained, free_port, scrape, start_worker, wait_until
 

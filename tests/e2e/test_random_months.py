@@ -23,14 +23,14 @@ from rating.catalog.loader import load_catalog
 from rating.periods import Period
 from rating.subscriptions import SubscriptionVersion
 from schemas.sdk import AsyncUsageClient
-from sinks.settlement_store import SettlementStore
+from sinks.clickhouse.settlement_store import SettlementStore
 from streams.independent_invoices import Expectation, compare, round_cents
-from streams.kafka_admin import ensure_topics
+from streams.kafka.admin import ensure_topics
 from streams.random_months import SOURCE, RandomMonth, random_month
 from streams.settings import Settings
-from streams.settlement import Settler
-from streams.subscription_registry import load_registry
-from streams.subscriptions_publish import publish_subscriptions
+from streams.settlement.settler import Settler
+from streams.subscriptions.publish import publish_subscriptions
+from streams.subscriptions.registry import load_registry
 from streams.topics import ACCEPTED, EVENTS, RATED, SUBSCRIPTIONS
 from tests.support.processes import drained, scrape, start_worker, wait_until
 

@@ -22,10 +22,10 @@ from rating.catalog.loader import load_catalog
 from rating.pricing import metric_charge
 from rating.subscriptions import SubscriptionVersion
 from schemas.events import AcceptedEvent, epoch_ms
-from streams.live_fold import fold_step
-from streams.live_rating import LiveOutputs, rate_batch
-from streams.live_resolve import Resolver
-from streams.subscription_registry import SubscriptionRegistry
+from streams.live.fold import fold_step
+from streams.live.rating import LiveOutputs, rate_batch
+from streams.live.resolve import Resolver
+from streams.subscriptions.registry import SubscriptionRegistry
 
 D = Decimal
 T0 = datetime(2026, 11, 1, tzinfo=UTC)

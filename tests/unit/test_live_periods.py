@@ -13,9 +13,9 @@ import pytest
 from rating.catalog.loader import load_catalog
 from rating.subscriptions import SubscriptionVersion
 from schemas.events import AcceptedEvent, epoch_ms
-from streams.live_rating import rate_batch
-from streams.live_resolve import Resolver
-from streams.subscription_registry import SubscriptionRegistry
+from streams.live.rating import rate_batch
+from streams.live.resolve import Resolver
+from streams.subscriptions.registry import SubscriptionRegistry
 
 CATALOG = load_catalog()
 
