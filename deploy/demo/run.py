@@ -33,7 +33,7 @@ from deploy.local.stripe_standin import StripeMeterStandIn
 from rating.catalog.loader import load_catalog
 from rating.periods import Period, period_containing
 from sinks.clickhouse.client import connect_clickhouse
-from sinks.clickhouse.settlement_store import SettlementStore
+from sinks.clickhouse.settlement import SettlementStore
 from sinks.stripe.catalog import sync_catalog
 from streams.cli.output import emit_table
 from streams.errors import MeterlineError

@@ -20,7 +20,7 @@ import orjson
 from rating.catalog.loader import Catalog
 from rating.periods import Period, period_containing
 from rating.settle import HistoryLookup
-from sinks.clickhouse.settlement_store import SettlementStore
+from sinks.clickhouse.settlement import SettlementStore
 from sinks.clickhouse.timefmt import ch_datetime64, ch_literal, from_ch
 from streams.api.errors import ApiError
 from streams.settings import Settings

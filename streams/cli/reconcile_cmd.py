@@ -27,7 +27,7 @@ def register(sub: Any) -> None:
 def _reconcile(args: argparse.Namespace) -> int:
     from rating.catalog.loader import load_catalog
     from sinks.clickhouse.client import connect_clickhouse
-    from sinks.clickhouse.settlement_store import SettlementStore
+    from sinks.clickhouse.settlement import SettlementStore
     from streams.settings import load_settings
     from streams.settlement.job import stripe_client
     from streams.settlement.reconcile import StripeMeterSummaries, reconcile

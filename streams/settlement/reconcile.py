@@ -19,7 +19,7 @@ from rating.catalog.loader import Catalog
 from rating.periods import Period
 from rating.settle import HistoryLookup, version_for
 from rating.subscriptions import rated_tier
-from sinks.clickhouse.settlement_store import SettlementStore
+from sinks.clickhouse.settlement import BillableHour, SettlementStore
 from sinks.stripe.catalog import STORAGE_OVERAGE, meter_unit, meter_value, metered_line_code
 from streams.settlement.settler import period_of
 
@@ -85,7 +85,7 @@ def reconcile(
 ) -> list[ReconcileRow]:
     """``accounts``: every account with a subscription (metered accounts need one for a Stripe customer)."""
     rows = []
-    billable: dict[tuple[datetime, datetime], list[tuple[str, str, str, Decimal]]] = {}
+    billable: dict[tuple[datetime, datetime], list[BillableHour]] = {}
     reported_by_span: dict[tuple[datetime, datetime], dict[tuple[str, str], int]] = {}
     for account in sorted(set(accounts)):
         period = period_of(account, histories, period_key)
@@ -114,19 +114,17 @@ def reconcile(
     return rows
 
 
-def _settled(
-    store: SettlementStore, account: str, period: Period, hours: list[tuple[str, str, str, Decimal]]
-) -> dict[str, int]:
+def _settled(store: SettlementStore, account: str, period: Period, hours: list[BillableHour]) -> dict[str, int]:
     """Meter units per meter, rounded per hour as the reporter rounds them."""
     out: dict[str, int] = {}
-    for acc, metric, dim, billable in hours:
-        code = metered_line_code(metric, dim)
-        if acc != account or code is None:
+    for h in hours:
+        code = metered_line_code(h.metric, h.dimension)
+        if h.account_id != account or code is None:
             continue
         name = meter_unit(code).event_name
-        out[name] = out.get(name, 0) + meter_value(code, billable)
-    for acc, _start, end, qty in store.final_lines(STORAGE_OVERAGE, period.end):
-        if acc == account and end == period.end:
+        out[name] = out.get(name, 0) + meter_value(code, h.billable)
+    for line in store.final_lines(STORAGE_OVERAGE, period.end):
+        if line.account_id == account and line.period_end == period.end:
             name = meter_unit(STORAGE_OVERAGE).event_name
-            out[name] = out.get(name, 0) + meter_value(STORAGE_OVERAGE, qty)
+            out[name] = out.get(name, 0) + meter_value(STORAGE_OVERAGE, line.quantity)
     return out

@@ -27,7 +27,7 @@ from deploy.local.warehouse import Warehouse
 from rating.catalog.loader import load_catalog
 from rating.periods import Period
 from sinks.clickhouse.client import connect_clickhouse
-from sinks.clickhouse.settlement_store import SettlementStore
+from sinks.clickhouse.settlement import SettlementStore
 from streams.kafka.admin import ensure_topics
 from streams.settings import Settings
 from streams.settlement.job import build_stripe_sync, stripe_client
