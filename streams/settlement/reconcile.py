@@ -18,7 +18,7 @@ from rating.periods import Period
 from rating.settle import HistoryLookup, version_for
 from rating.subscriptions import rated_tier
 from sinks.clickhouse.settlement_store import SettlementStore
-from sinks.stripe.catalog import STORAGE_OVERAGE, meter_unit, meter_value, metered_line_code
+from sinks.stripe.catalog_spec import STORAGE_OVERAGE, meter_unit, meter_value, metered_line_code
 from sinks.stripe.meter_summaries import MeterSummaries
 from streams.settlement.settler import period_of
 
