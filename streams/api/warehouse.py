@@ -2,7 +2,7 @@
 
 The queries live in ``sinks/clickhouse/usage_queries.py`` and raise ``WarehouseUnavailable``, which
 ``streams/api/errors.py`` renders as a 503. The client comes from
-``sinks.clickhouse.client.connect_clickhouse``: a ClickHouse server, the local warehouse bridge when
+``streams.settings.connect_clickhouse``: a ClickHouse server, the local warehouse bridge when
 one serves the chDB directory, else embedded chDB (one process per directory: never while a worker
 holds it). It is opened on first use, migrated (idempotent), and used by one thread at a time.
 """
@@ -31,7 +31,7 @@ class Warehouse(SettledReads):
 
     def __init__(self, settings: Settings, connect: Callable[[], Any] | None = None) -> None:
         def default_connect() -> Any:
-            from sinks.clickhouse.client import connect_clickhouse
+            from streams.settings import connect_clickhouse
 
             return connect_clickhouse(settings)
 
