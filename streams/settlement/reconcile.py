@@ -3,6 +3,7 @@ to Stripe (``stripe_reports``) and what Stripe's meter event summaries hold, sid
 
 A period here is the usage period named ``YYYY-MM`` on each account's own anchor; only accounts
 whose terms collect automatically are metered (invoiced tiers are reconciled on their invoices).
+Stripe's side is read by ``sinks/stripe/meter_summaries.py``.
 """
 
 from __future__ import annotations
@@ -10,46 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
-from typing import Protocol
-
-import stripe
 
 from rating.catalog.loader import Catalog
 from rating.periods import Period
 from rating.settle import HistoryLookup, version_for
 from rating.subscriptions import rated_tier
 from sinks.clickhouse.settlement import BillableHour, SettlementStore
-from sinks.stripe.catalog import STORAGE_OVERAGE, meter_unit, meter_value, metered_line_code
+from sinks.stripe.catalog_spec import STORAGE_OVERAGE, meter_unit, meter_value, metered_line_code
+from sinks.stripe.meter_summaries import MeterSummaries
 from streams.settlement.settler import period_of
-
-
-class MeterSummaries(Protocol):
-    def total(self, customer: str, event_name: str, start: datetime, end: datetime) -> int: ...
-
-
-class StripeMeterSummaries:
-    """Stripe's ``/v1/billing/meters/{id}/event_summaries``, meters found by event name."""
-
-    def __init__(self, client: stripe.StripeClient) -> None:
-        self._client = client
-        self._ids: dict[str, str] | None = None
-
-    def _meter_id(self, event_name: str) -> str | None:
-        if self._ids is None:
-            meters = self._client.v1.billing.meters.list(params={"limit": 100})
-            self._ids = {m.event_name: m.id for m in meters.auto_paging_iter()}
-        return self._ids.get(event_name)
-
-    def total(self, customer: str, event_name: str, start: datetime, end: datetime) -> int:
-        meter_id = self._meter_id(event_name)
-        if meter_id is None:
-            return 0
-        summaries = self._client.v1.billing.meters.event_summaries.list(
-            meter_id,
-            params={"customer": customer, "start_time": int(start.timestamp()), "end_time": int(end.timestamp())},
-        )
-        return sum(int(Decimal(str(s.aggregated_value))) for s in summaries.auto_paging_iter())
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from rating.settle import HistoryLookup, version_for
 from rating.subscriptions import rated_tier
 from sinks.clickhouse.settlement import SettlementStore
 from sinks.clickhouse.stripe_ledger import ClickHouseReportLedger
-from sinks.stripe.catalog import STORAGE_OVERAGE, meter_unit, meter_value, metered_line_code
+from sinks.stripe.catalog_spec import STORAGE_OVERAGE, meter_unit, meter_value, metered_line_code
 from sinks.stripe.meter import MeterReport, StripeMeterReporter
 
 log = logging.getLogger(__name__)
