@@ -39,6 +39,7 @@ from streams.api.errors import EXCEPTION_HANDLERS, JSON, ApiError, error_respons
 from streams.api.limits import ApiLimits
 from streams.api.quota_view import QuotaView
 from streams.api.routing import Endpoint, openapi, routes
+from streams.api.store_cache import StoreCache
 from streams.api.warehouse import Warehouse
 from streams.app import decode_limits
 from streams.http_ingest import Forwarder
@@ -135,6 +136,7 @@ def create_app(
         grace=timedelta(days=settings.api_dunning_grace_days),
         ingest=record_routes.ingest_app(forwarder, decode_limits(settings), clock),
         limits=ApiLimits(settings.auth_failures_per_minute),
+        cache=StoreCache(settings.api_cache_seconds),
     )
 
     async def default_publish(versions: list[Any]) -> object:
@@ -142,6 +144,7 @@ def create_app(
 
         return await publish_subscriptions(settings, versions)
 
+    ctx.cache.watch(engine)  # every write through this process invalidates it (streams/api/store_cache.py)
     relay = OutboxRelay(ctx.sessions, publish or default_publish, clock=clock)
     # No retries in the library: the mirror retries 429/5xx/connection errors itself, with idempotency keys.
     client = stripe_client or stripe.StripeClient(
