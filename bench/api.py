@@ -14,6 +14,11 @@ with 100 requests, then measures from a client on the same machine (keep-alive H
 
     python bench/api.py                        # both stores, 3 runs each
     python bench/api.py --store sqlite --runs 1
+    python bench/api.py --source /tmp/main-src --plain   # another checkout's server, uvicorn as before
+
+``--source DIR`` serves the API from another checkout (e.g. ``git archive main | tar -x -C DIR``) with this
+bench, for before/after runs back to back; ``--plain`` hides httptools and uvloop from the server, so
+uvicorn runs its pure-Python HTTP parser on asyncio's loop (what it did before they were dependencies).
 
 Needs the local stack (Kafka for the quota-state follower and the outbox, stripe-mock for the mirror).
 """
@@ -24,6 +29,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -172,9 +178,27 @@ async def open_loop(port: int, raw: bytes, rate: float, seconds: float, max_conn
     }
 
 
+#: Where the server's code comes from, and whether uvicorn may use httptools and uvloop (set by ``main``).
+SOURCE: Path = ROOT
+PLAIN = False
+
+
+def _meterline(*args: str) -> list[str]:
+    if not PLAIN:
+        return [sys.executable, "-m", "streams.cli.main", *args]
+    code = (
+        "import runpy, sys\n"
+        "sys.modules['uvloop'] = sys.modules['httptools'] = None  # ImportError: uvicorn falls back\n"
+        f"sys.argv = ['meterline', *{list(args)!r}]\n"
+        "runpy.run_module('streams.cli.main', run_name='__main__')\n"
+    )
+    return [sys.executable, "-c", code]
+
+
 def _env(data_dir: Path, store_url: str | None, prefix: str) -> dict[str, str]:
     env = {
         **os.environ,
+        "PYTHONPATH": str(SOURCE),
         "METERLINE_DATA_DIR": str(data_dir),
         "METERLINE_TOPIC_PREFIX": prefix,
         "METERLINE_API_JWT_SECRET": JWT_SECRET,
@@ -196,11 +220,11 @@ def _free_port() -> int:
 def _serve(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
     with open(log, "ab") as fh:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli.main", "api", "serve", "--port", str(port)],
+            _meterline("api", "serve", "--port", str(port)),
             env=env,
             stdout=fh,
             stderr=subprocess.STDOUT,
-            cwd=ROOT,
+            cwd=SOURCE,
         )
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -244,7 +268,7 @@ def _bootstrap(env: dict[str, str]) -> dict[str, str]:
         text=True,
         timeout=120,
         check=True,
-        cwd=ROOT,
+        cwd=SOURCE,
     )
     boot: dict[str, str] = json.loads(out.stdout)
     return boot
@@ -304,7 +328,25 @@ def bench_store(store: str, runs: int) -> list[dict[str, Any]]:
     finally:
         if pg is not None:
             pg.destroy()
+        asyncio.run(_delete_topics(prefix))
+        shutil.rmtree(data, ignore_errors=True)
     return results
+
+
+async def _delete_topics(prefix: str) -> None:
+    """The run's topics (the API creates them to follow and publish): the shared broker keeps no litter."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    from streams.settings import load_settings
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=load_settings().kafka_bootstrap)
+    await admin.start()
+    try:
+        mine = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if mine:
+            await admin.delete_topics(mine)
+    finally:
+        await admin.close()
 
 
 def _range(results: list[dict[str, Any]], phase: str, field: str) -> str:
@@ -318,7 +360,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--store", choices=["sqlite", "postgresql", "both"], default="both")
     p.add_argument("--runs", type=int, default=3, help="fresh API processes per store (default 3)")
+    p.add_argument("--source", type=Path, default=ROOT, help="serve the API from this checkout (default: this one)")
+    p.add_argument("--plain", action="store_true", help="uvicorn without httptools and uvloop (as before)")
     args = p.parse_args(argv)
+    global SOURCE, PLAIN
+    SOURCE, PLAIN = args.source.resolve(), args.plain
+    print(f"server: {SOURCE}{' (uvicorn without httptools, uvloop)' if PLAIN else ''}")
     stores = ["sqlite", "postgresql"] if args.store == "both" else [args.store]
     print(f"uptime: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (load 1/5/15 min)")
     summary = {s: bench_store(s, args.runs) for s in stores}
