@@ -130,7 +130,10 @@ def routes(endpoints: Sequence[Endpoint], ctx: ApiContext) -> list[Route]:
     for ep in endpoints:
         by_path.setdefault(ep.path, []).append(ep)
     out = []
-    for path, eps in by_path.items():
+    # Paths with an inline endpoint first: Starlette tries routes in order, and the gateway's check is the
+    # most frequent request (no other path matches theirs, so nothing else changes).
+    ordered = sorted(by_path.items(), key=lambda item: not any(ep.inline for ep in item[1]))
+    for path, eps in ordered:
         handlers = {ep.method: _dispatcher(ep, ctx) for ep in eps}
 
         def make(h: dict[str, Callable[[Request], Any]]) -> Callable[[Request], Any]:

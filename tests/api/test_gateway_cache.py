@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from streams.store.db import make_engine, sessions
 from streams.store.models import ApiKeyRow
@@ -38,6 +38,23 @@ async def _warm(api: Any, path: str, headers: dict[str, str]) -> httpx.Response:
     assert a == b
     assert api.ctx.cache.hits > hits  # the second one was a hit
     return second
+
+
+async def test_a_cached_check_runs_no_sql(make_api: Callable[..., Any]) -> None:
+    async with make_api() as api:
+        org = await api.org("ann", members={"mo": "member"})
+        key = await api.key(org, "ann", "viewer")
+        statements: list[str] = []
+        event.listen(api.app.state.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+        checks = [(_check(org, f), h) for f in ("api_calls", "ai_twin") for h in (key, api.as_user("mo", org))]
+        checks.append(("/api/billing/usage/current?account=" + org, api.as_user("ann", org)))
+        for path, h in checks:
+            assert (await api.client.get(path, headers=h)).status_code == 200
+        assert statements  # the first of each read the store
+        statements.clear()
+        for path, h in checks * 3:
+            assert (await api.client.get(path, headers=h)).status_code == 200
+        assert statements == []
 
 
 async def test_revoked_key_and_removed_member_are_refused_at_once(make_api: Callable[..., Any]) -> None:
