@@ -59,7 +59,9 @@ class _Refused:
 class StoreCache:
     def __init__(self, ttl: float = 2.0, max_entries: int = 50_000, clock: Callable[[], float] = time.time) -> None:
         self.ttl, self.max_entries, self._clock = ttl, max_entries, clock
-        self._entries: dict[tuple[str, Any], tuple[float, Any]] = {}  # (kind, key) -> (expires, value)
+        # (kind, key) -> (expires, refresh from, value)
+        self._entries: dict[tuple[str, Any], tuple[float, float, Any]] = {}
+        self._refreshing: dict[tuple[str, Any], float] = {}  # entries one request is reloading, since when
         self._generation = 0
         self._lock = threading.Lock()
         self.hits = self.misses = self.invalidations = 0
@@ -69,20 +71,33 @@ class StoreCache:
         with self._lock:
             self._generation += 1
             self._entries.clear()
+            self._refreshing.clear()
             self.invalidations += 1
 
     def get(self, kind: str, key: Any, load: Callable[[], T], expires: Callable[[T], float] | None = None) -> T:
         """The cached answer of ``load()`` for (``kind``, ``key``); ``expires(value)`` may shorten its life
-        (epoch seconds). A 404 ``ApiError`` of ``load`` is cached and raised again; other errors are not."""
+        (epoch seconds). A 404 ``ApiError`` of ``load`` is cached and raised again; other errors are not.
+
+        Past half its life an entry is read again by one request (in a worker thread) while the others keep
+        answering from it: under steady traffic entries are renewed before they expire, instead of every
+        request in flight missing at once when they do (that burst of store reads was the p99)."""
         now = self._clock()
-        hit = self._entries.get((kind, key))
+        k = (kind, key)
+        hit = self._entries.get(k)
+        inline = INLINE.get()
         if hit is not None and hit[0] > now:
-            self.hits += 1
-            value = hit[1]
-            if isinstance(value, _Refused):
-                raise ApiError(404, value.code, value.message)
-            return value  # type: ignore[no-any-return]
-        if INLINE.get() and self.ttl > 0:
+            if now < hit[1] or (inline and self._refreshing.get(k, -1.0) > now - self.ttl):
+                self.hits += 1
+                value = hit[2]
+                if isinstance(value, _Refused):
+                    raise ApiError(404, value.code, value.message)
+                return value  # type: ignore[no-any-return]
+            if inline:
+                if len(self._refreshing) > self.max_entries:
+                    self._refreshing.clear()
+                self._refreshing[k] = now  # this request reloads it, in a worker thread
+                raise NeedsStore
+        elif inline and self.ttl > 0:
             raise NeedsStore
         self.misses += 1
         generation = self._generation
@@ -90,22 +105,30 @@ class StoreCache:
             value = load()
         except ApiError as exc:
             if exc.status == 404:
-                self._put(kind, key, _Refused(exc.code, exc.message), now + self.ttl, generation)
+                self._put(kind, key, _Refused(exc.code, exc.message), now + self.ttl, generation, now)
+            else:  # refused now (a key revoked by another process): the old answer goes at once
+                with self._lock:
+                    self._entries.pop(k, None)
+                    self._refreshing.pop(k, None)
             raise
         until = now + self.ttl
         if expires is not None:
             until = min(until, expires(value))
-        self._put(kind, key, value, until, generation)
+        self._put(kind, key, value, until, generation, now)
         return value
 
-    def _put(self, kind: str, key: Any, value: Any, until: float, generation: int) -> None:
+    def _put(self, kind: str, key: Any, value: Any, until: float, generation: int, now: float | None = None) -> None:
         if self.ttl <= 0:
             return
         with self._lock:
             if generation != self._generation:  # the store changed while this was read: it may be stale
                 return
             entries = self._entries
-            entries[(kind, key)] = (until, value)
+            k = (kind, key)
+            entries.pop(k, None)  # re-inserted last: the dict's order is the order of loads
+            start = self._clock() if now is None else now
+            entries[k] = (until, start + (until - start) / 2, value)
+            self._refreshing.pop(k, None)
             if len(entries) > self.max_entries:
                 for old in list(entries)[: max(1, self.max_entries // 10)]:  # oldest first (insertion order)
                     entries.pop(old, None)

@@ -79,3 +79,43 @@ def test_bounded() -> None:
         cache.get("access", i, lambda i=i: i)  # type: ignore[misc]
     assert len(cache._entries) <= 100
     assert cache.get("access", 999, lambda: -1) == 999  # the newest are kept
+
+
+def test_renewed_by_one_request_past_half_life() -> None:
+    clock = Clock()
+    cache = StoreCache(ttl=2, clock=clock)
+    cache.get("caller", "k", lambda: "v1")
+    clock.now += 1.1  # past half its life: one inline request goes to reload it, the others keep answering
+
+    def inline_get() -> str:
+        token = INLINE.set(True)
+        try:
+            return cache.get("caller", "k", lambda: pytest.fail("read the store on the event loop"))
+        finally:
+            INLINE.reset(token)
+
+    with pytest.raises(NeedsStore):
+        inline_get()
+    assert inline_get() == "v1"
+    assert cache.get("caller", "k", lambda: "v2") == "v2"  # the reload, in a worker thread
+    clock.now += 0.9
+    assert inline_get() == "v2"  # renewed: it did not expire at 2 s
+
+
+def test_an_answer_refused_on_reload_goes_at_once() -> None:
+    clock = Clock()
+    cache = StoreCache(ttl=2, clock=clock)
+    cache.get("caller", "k", lambda: "key of ann")
+    clock.now += 1.1
+
+    def revoked() -> str:
+        raise ApiError(401, "invalid_api_key", "revoked")
+
+    with pytest.raises(ApiError):
+        cache.get("caller", "k", revoked)  # another process revoked it
+    token = INLINE.set(True)
+    try:
+        with pytest.raises(NeedsStore):  # not answered from the old entry any more
+            cache.get("caller", "k", lambda: "never")
+    finally:
+        INLINE.reset(token)
