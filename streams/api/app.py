@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -174,9 +173,6 @@ def create_app(
             loop.call_soon_threadsafe(stripe_mirror.wake.set)
 
         ctx.notify_outbox = notify
-        # What start-up built (catalog, models, routes: ~130k objects) leaves the collector: a full collection
-        # of it took 70-100 ms, a stall every request in flight waited for (the gateway check's p99).
-        gc.freeze()
         stripe_mirror.notify = wake_kafka  # versions carrying new Stripe ids are published at once
         stop = asyncio.Event()
         tasks = []
