@@ -44,6 +44,9 @@ demo: stack-up ## Run the main job: stack, worker, a simulated month settled, in
 test: stack-deps ## Run the whole test suite against the real local stack
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+test-unit: venv ## Run the pure tests (tests/unit) in seconds, without the local stack
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
 lint: venv ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -63,4 +66,4 @@ clean: ## Remove data (var/) but keep downloads (.cache/) and the virtualenv
 	-$(BIN)/python -m deploy.local.postgres down
 	rm -rf var
 
-.PHONY: help venv stack-deps stack-up stack-down stack-status postgres-up postgres-down demo test lint fmt bench clean
+.PHONY: help venv stack-deps stack-up stack-down stack-status postgres-up postgres-down demo test test-unit lint fmt bench clean

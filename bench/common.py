@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rating.subscriptions import SubscriptionVersion  # noqa: E402
-from streams.metrics import read_metrics  # noqa: E402
-from streams.partitioning import partition_for  # noqa: E402
+from schemas.partitioning import partition_for  # noqa: E402
+from streams.worker.metrics import read_metrics  # noqa: E402
 
 TIERS = ["free", "standard", "enterprise"]
 ORGS, USERS = 500, 9_500  # every account has a subscription: o0..o499, u0..u9499

@@ -63,12 +63,12 @@ from common import (
 from deploy.local.procs import read_pid
 from deploy.local.warehouse import Warehouse
 from schemas.decode import DecodeLimits, decode_record
-from sinks.clickhouse_client import connect
-from streams.kafka_admin import ensure_topics
+from sinks.clickhouse.client import connect
+from streams.kafka.admin import ensure_topics
 from streams.settings import load_settings
-from streams.settle_job import default_until
-from streams.settlement import VISIBILITY_MARGIN, floor_hour
-from streams.subscriptions_publish import publish_subscriptions
+from streams.settlement.job import default_until
+from streams.settlement.settler import VISIBILITY_MARGIN, floor_hour
+from streams.subscriptions.publish import publish_subscriptions
 from streams.topics import EVENTS
 
 HOUR_MS = 3_600_000

@@ -32,9 +32,9 @@ from common import (
     stop_workers,
 )
 
-from streams.kafka_admin import ensure_topics
+from streams.kafka.admin import ensure_topics
 from streams.settings import load_settings
-from streams.subscriptions_publish import publish_subscriptions
+from streams.subscriptions.publish import publish_subscriptions
 from streams.topics import EVENTS
 
 

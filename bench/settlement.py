@@ -28,10 +28,10 @@ import clickhouse_connect  # noqa: E402
 from rating.catalog.loader import load_catalog  # noqa: E402
 from rating.periods import period_containing  # noqa: E402
 from rating.subscriptions import SubscriptionVersion  # noqa: E402
-from sinks.migrations import migrate  # noqa: E402
-from sinks.settlement_store import SettlementStore  # noqa: E402
-from streams.settlement import Settler  # noqa: E402
-from streams.subscription_registry import SubscriptionRegistry  # noqa: E402
+from sinks.clickhouse.migrations import migrate  # noqa: E402
+from sinks.clickhouse.settlement_store import SettlementStore  # noqa: E402
+from streams.settlement.settler import Settler  # noqa: E402
+from streams.subscriptions.registry import SubscriptionRegistry  # noqa: E402
 
 TIERS = ("free", "standard", "enterprise")
 

@@ -1,1 +1,1 @@
-"""What runs Meterline: the local single-node stack, compose files, Prometheus and Grafana."""
+"""What runs Meterline: the local single-node stack, the demo, compose files, Prometheus and Grafana."""

@@ -107,9 +107,10 @@ class Correction:
 
 def billing_segments(history: SubscriptionHistory, period: Period, catalog: CatalogVersion) -> list[Segment]:
     """The stretches of ``period`` an invoice rates separately (split settled usage along them); an
-    account without a subscription is one stretch under the catalog's default tier."""
+    account without a subscription is one stretch under the catalog's default tier, and so is the part
+    of the period before a subscription that starts inside it (its usage is rated as it happened)."""
     segments = history.segments(period)
-    if segments:
+    if segments and (segments[0].start <= period.start or catalog.default_tier is None):
         return segments
     if catalog.default_tier is None:
         raise InvoiceError(f"{history.account_id} has no subscription in {period.key} and no default tier")
@@ -121,6 +122,8 @@ def billing_segments(history: SubscriptionHistory, period: Period, catalog: Cata
         effective_from=period.start,
         version=0,
     )
+    if segments:
+        return [Segment(period.start, segments[0].start, default), *segments]
     return [Segment(period.start, period.end, default)]
 
 

@@ -1,6 +1,6 @@
 """Who is a seat (docs/rating.md): a distinct user with any usage event billed to the account in the
 period — any metric, ``active_user`` heartbeats included. Settlement (``rating/settle.py``) and the
-live view (``streams/live_rating.py``) both decide it here."""
+live view (``streams/live/rating.py``) both decide it here."""
 
 from __future__ import annotations
 

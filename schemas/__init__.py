@@ -1,1 +1,1 @@
-"""Event and record models (pydantic v2) and the ClickHouse DDL."""
+"""Event and record models (pydantic v2), their decoding, the SDK, Kafka partitioning and the ClickHouse DDL."""

@@ -1,1 +1,1 @@
-"""Outbound I/O: ClickHouse and Stripe, batched, idempotent and retried."""
+"""Outbound I/O: ClickHouse (``clickhouse``) and Stripe (``stripe``), batched, idempotent and retried."""

@@ -1,1 +1,8 @@
-"""Meterline's composition root: the Faust app, topics, tables, agents, and the CLI."""
+"""Meterline's composition root, one package per stage of the pipeline.
+
+``worker`` (the Faust app and its runtime), ``kafka`` (shared Kafka plumbing), ``ingest`` (usage.events
+to usage.accepted, and the HTTP front end), ``live`` (live rating), ``warehouse`` (rows for ClickHouse),
+``subscriptions`` (versions on Kafka), ``settlement`` (settling, invoicing, Stripe reporting,
+reconciliation), ``api`` and ``store`` (the billing API and its database), ``cli`` (the command line).
+Settings, topics and errors are shared by all of them.
+"""

@@ -4,7 +4,7 @@ chDB lets only one process open a data directory. The bridge opens it once and a
 the ClickHouse HTTP protocol that clickhouse-connect speaks (queries and commands, Native/RowBinary/any
 format out, ``INSERT … FORMAT X`` bodies in, settings and ``param_*`` as URL parameters, compressed or
 chunked request bodies, ClickHouse-style errors), so the worker, a second worker and every CLI command
-share one warehouse through ``sinks.clickhouse_client.connect`` — the same HTTP code path production uses.
+share one warehouse through ``sinks.clickhouse.client.connect`` — the same HTTP code path production uses.
 
 chDB does the work: results come out in the requested format, and insert bodies stream into
 ``Connection.send_insert``. Engine calls are serialized by one lock; each distinct (database, settings)
@@ -46,7 +46,7 @@ from urllib.parse import parse_qsl, urlsplit
 from deploy.local import procs
 from deploy.local.component import ComponentStatus
 from deploy.local.errors import StackError
-from sinks.clickhouse_client import WAREHOUSE_INFO, bridge_port_for
+from sinks.clickhouse.client import WAREHOUSE_INFO, bridge_port_for
 
 log = logging.getLogger("meterline.warehouse")
 

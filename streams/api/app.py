@@ -24,29 +24,27 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rating.catalog.loader import load_catalog
-from sinks.stripe_subscriptions import StripeSubscriptions
-from streams.api import (
-    invitations_routes,
-    invoices_routes,
-    orgs_routes,
-    record_routes,
-    subscriptions_routes,
-    usage_routes,
-    webhooks_routes,
-)
+from sinks.stripe.subscriptions import StripeSubscriptions
 from streams.api.context import ApiContext
 from streams.api.errors import EXCEPTION_HANDLERS, JSON, ApiError, error_response
 from streams.api.limits import ApiLimits
 from streams.api.quota_view import QuotaView
+from streams.api.routes import invitations as invitations_routes
+from streams.api.routes import invoices as invoices_routes
+from streams.api.routes import orgs as orgs_routes
+from streams.api.routes import record as record_routes
+from streams.api.routes import subscriptions as subscriptions_routes
+from streams.api.routes import usage as usage_routes
+from streams.api.routes import webhooks as webhooks_routes
 from streams.api.routing import Endpoint, openapi, routes
 from streams.api.store_cache import StoreCache
 from streams.api.warehouse import Warehouse
-from streams.app import decode_limits
-from streams.http_ingest import Forwarder
+from streams.ingest.http import Forwarder
 from streams.settings import Settings
 from streams.store.db import database_url, make_engine, migrate, sessions
-from streams.store.outbox import OutboxRelay, Publish
-from streams.store.stripe_mirror import StripeMirrorRelay
+from streams.store.relays.outbox import OutboxRelay, Publish
+from streams.store.relays.stripe_mirror import StripeMirrorRelay
+from streams.worker.app import decode_limits
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +138,7 @@ def create_app(
     )
 
     async def default_publish(versions: list[Any]) -> object:
-        from streams.subscriptions_publish import publish_subscriptions
+        from streams.subscriptions.publish import publish_subscriptions
 
         return await publish_subscriptions(settings, versions)
 
@@ -213,7 +211,7 @@ def create_app(
 
 async def _follow_quota(settings: Settings, quota: QuotaView, stop: asyncio.Event) -> None:
     """Follow billing.quota-state; when Kafka is down, retry (the entitlement check answers from what is known)."""
-    from streams.kafka_admin import ensure_topics
+    from streams.kafka.admin import ensure_topics
     from streams.topics import QUOTA_STATE
 
     delay = 1.0

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 
 from streams.api.errors import ApiError
-from streams.api.schemas import ID_PATTERN
+from streams.api.models import ID_PATTERN
 from streams.settings import Settings
 from streams.store import orgs
 from streams.store.models import Organization

@@ -9,16 +9,16 @@ import jwt
 from sqlalchemy.orm import Session
 
 from rating.catalog.model import CatalogVersion, Tier
+from rating.lifecycle import TransitionError
 from rating.periods import Period as RatingPeriod
 from rating.periods import period_containing
 from rating.settle import DEFAULT_ANCHOR
 from rating.subscriptions import Status, SubscriptionHistory, SubscriptionVersion
 from streams.api.auth import AccountAccess, Principal, account_access, authenticate
 from streams.api.errors import ApiError
-from streams.api.lifecycle import TransitionError
 from streams.api.limits import check_failures, count_failure
+from streams.api.models import Period
 from streams.api.routing import Call
-from streams.api.schemas import Period
 from streams.store import subscription_store as store
 from streams.store.orgs import KEY_PREFIX
 

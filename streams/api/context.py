@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 
 from rating.catalog.loader import Catalog
-from streams.api.api_metrics import ApiMetrics
 from streams.api.limits import ApiLimits
+from streams.api.metrics import ApiMetrics
 from streams.api.quota_view import QuotaView
 from streams.api.store_cache import StoreCache
 from streams.api.warehouse import Warehouse

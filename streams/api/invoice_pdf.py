@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from streams.api.schemas import InvoiceDocument
+from streams.api.models import InvoiceDocument
 
 PAGE_W, PAGE_H = 595, 842  # A4 in points
 LEFT, RIGHT = 50, 545

@@ -13,7 +13,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
-from streams.kafka_read import topic_partitions
+from streams.kafka.compacted import topic_partitions
 
 log = logging.getLogger(__name__)
 

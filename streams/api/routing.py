@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from streams.api.errors import JSON, ApiError
-from streams.api.schemas import Error, dump
+from streams.api.models import Error, dump
 from streams.api.store_cache import INLINE, NeedsStore
 
 if TYPE_CHECKING:

@@ -1,6 +1,6 @@
 """The API's reads of settled data in ClickHouse: invoices, settled usage, the upcoming invoice.
 
-The client comes from ``sinks.clickhouse_client.connect_clickhouse``: a ClickHouse server, the local
+The client comes from ``sinks.clickhouse.client.connect_clickhouse``: a ClickHouse server, the local
 warehouse bridge when one serves the chDB directory, else embedded chDB (one process per directory:
 never while a worker holds it). It is opened on first use, migrated (idempotent), and used by one
 thread at a time.
@@ -20,11 +20,11 @@ import orjson
 from rating.catalog.loader import Catalog
 from rating.periods import Period, period_containing
 from rating.settle import HistoryLookup
-from sinks.settlement_store import SettlementStore
-from sinks.timefmt import ch_datetime64, ch_literal, from_ch
+from sinks.clickhouse.settlement_store import SettlementStore
+from sinks.clickhouse.timefmt import ch_datetime64, ch_literal, from_ch
 from streams.api.errors import ApiError
 from streams.settings import Settings
-from streams.settlement import Settler
+from streams.settlement.settler import Settler
 
 _lit, _dt, _utc = ch_literal, ch_datetime64, from_ch
 log = logging.getLogger(__name__)
@@ -46,8 +46,8 @@ class Warehouse:
 
     def _open(self) -> Any:
         if self._client is None:
-            from sinks.clickhouse_client import connect_clickhouse
-            from sinks.migrations import migrate
+            from sinks.clickhouse.client import connect_clickhouse
+            from sinks.clickhouse.migrations import migrate
 
             try:
                 client = self._connect() if self._connect else connect_clickhouse(self._settings)
@@ -108,7 +108,7 @@ class Warehouse:
     def stripe_invoice(self, invoice_id: str) -> str | None:
         """The Stripe invoice a finalized invoice was pushed to (``stripe_invoicing``: acknowledged in
         ``stripe_reports``, the Stripe id as the message), or None if it is not mirrored in Stripe."""
-        from streams.stripe_invoicing import INVOICE_METER, invoice_identifier
+        from streams.settlement.stripe_invoicing import INVOICE_METER, invoice_identifier
 
         rows = self.rows(
             f"SELECT message FROM {self._db}.stripe_reports WHERE identifier = {_lit(invoice_identifier(invoice_id))} "

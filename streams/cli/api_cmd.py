@@ -152,7 +152,7 @@ def _invite(args: argparse.Namespace) -> int:
     import re
     from datetime import timedelta
 
-    from streams.api.schemas import EMAIL_PATTERN, ID_PATTERN
+    from streams.api.models import EMAIL_PATTERN, ID_PATTERN
     from streams.store import invitations, orgs
     from streams.store.db import sessions
 

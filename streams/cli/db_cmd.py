@@ -24,8 +24,8 @@ def register(sub: Any) -> None:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from sinks.clickhouse_client import connect_clickhouse
-    from sinks.migrations import migrate
+    from sinks.clickhouse.client import connect_clickhouse
+    from sinks.clickhouse.migrations import migrate
 
     settings = load_settings()
     applied = migrate(connect_clickhouse(settings), settings.clickhouse_database, datetime.now(UTC))

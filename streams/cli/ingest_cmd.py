@@ -12,7 +12,7 @@ from streams.settings import Settings, load_settings
 
 
 def _keys(settings: Settings) -> Any:
-    from streams.api_keys import ApiKeyStore
+    from streams.ingest.keys import ApiKeyStore
 
     return ApiKeyStore(settings.data_dir / "ingest_keys.json")
 
@@ -90,7 +90,7 @@ def _revoke(args: argparse.Namespace) -> int:
 
 
 def _limit(args: argparse.Namespace) -> int:
-    from streams.api_keys import ApiKeyError
+    from streams.ingest.keys import ApiKeyError
 
     raw = str(args.rate_per_minute)
     if raw != "default" and not raw.isdigit():
@@ -102,7 +102,7 @@ def _limit(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from streams.http_server import serve
+    from streams.ingest.server import serve
 
     settings = load_settings()
     serve(settings, host=args.host, port=args.port or settings.http_ingest_port)

@@ -12,7 +12,6 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from deploy.local.errors import StackError
 from rating.errors import RatingError
 from schemas.errors import SchemaError
 from sinks.errors import SinkError
@@ -27,10 +26,12 @@ COMMAND_MODULES: tuple[str, ...] = (
     "streams.cli.ingest_cmd",
     "streams.cli.schema_cmd",
     "streams.cli.demo_cmd",
+    "streams.cli.simulate_cmd",
     "streams.cli.subscriptions_cmd",
     "streams.cli.quota_cmd",
     "streams.cli.stripe_cmd",
     "streams.cli.settle_cmd",
+    "streams.cli.invoice_cmd",
     "streams.cli.reconcile_cmd",
     "streams.cli.api_cmd",
 )
@@ -57,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         rc = args.func(args)
-    except (MeterlineError, StackError, SinkError, SchemaError, RatingError) as exc:
+    except (MeterlineError, SinkError, SchemaError, RatingError) as exc:
         print(f"meterline: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -27,7 +27,7 @@ def register(sub: Any) -> None:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from streams.kafka_read import read_to_end
+    from streams.kafka.compacted import read_to_end
     from streams.topics import QUOTA_STATE
 
     settings = load_settings()

@@ -26,12 +26,12 @@ def register(sub: Any) -> None:
 
 def _reconcile(args: argparse.Namespace) -> int:
     from rating.catalog.loader import load_catalog
-    from sinks.clickhouse_client import connect_clickhouse
-    from sinks.settlement_store import SettlementStore
-    from streams.reconcile import StripeMeterSummaries, reconcile
+    from sinks.clickhouse.client import connect_clickhouse
+    from sinks.clickhouse.settlement_store import SettlementStore
     from streams.settings import load_settings
-    from streams.settle_job import stripe_client
-    from streams.subscription_registry import load_registry
+    from streams.settlement.job import stripe_client
+    from streams.settlement.reconcile import StripeMeterSummaries, reconcile
+    from streams.subscriptions.registry import load_registry
     from streams.topics import SUBSCRIPTIONS
 
     settings = load_settings()

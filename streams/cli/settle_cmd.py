@@ -1,7 +1,7 @@
-"""``meterline settle`` and ``meterline invoice preview``: settlement and invoices on demand.
+"""``meterline settle``: settlement on demand (``meterline invoice`` is in ``invoice_cmd``).
 
-Both read the subscription histories from ``billing.subscriptions`` and settled data from ClickHouse.
-With embedded chDB only one process may open the data directory: run them while no worker holds it,
+It reads the subscription histories from ``billing.subscriptions`` and settled data from ClickHouse.
+With embedded chDB only one process may open the data directory: run it while no worker holds it,
 or through the local warehouse bridge (``meterline stack up``).
 """
 
@@ -11,11 +11,9 @@ import argparse
 import asyncio
 import re
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from streams.cli.output import emit_json, emit_table
-from streams.errors import MeterlineError
 
 
 def _timestamp(text: str) -> datetime:
@@ -52,28 +50,15 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the run's summary as JSON")
     p.set_defaults(func=_settle)
 
-    inv: argparse.ArgumentParser = sub.add_parser("invoice", help="invoices", description="Invoices.")
-    isub = inv.add_subparsers(dest="invoice_command", metavar="ACTION", required=True)
-    prev = isub.add_parser(
-        "preview",
-        help="print an account's invoice document for a period",
-        description="The invoice document of one account and usage period (DESIGN §10): the finalized "
-        "invoice if the period was closed, else a draft computed now from settled usage only (hours not "
-        "settled yet are not on it).",
-    )
-    prev.add_argument("--account", required=True)
-    prev.add_argument("--period", required=True, type=period_key, help="YYYY-MM, the month the period starts in")
-    prev.add_argument("--json", action="store_true", help="print the JSON document (default: a table)")
-    prev.set_defaults(func=_preview)
 
-
-def _settler() -> Any:
+def open_settler() -> Any:
+    """Settings, the subscription registry read from Kafka, and a settler on the configured ClickHouse."""
     from rating.catalog.loader import load_catalog
-    from sinks.clickhouse_client import connect_clickhouse
-    from sinks.migrations import migrate
+    from sinks.clickhouse.client import connect_clickhouse
+    from sinks.clickhouse.migrations import migrate
     from streams.settings import load_settings
-    from streams.settle_job import build_settler
-    from streams.subscription_registry import load_registry
+    from streams.settlement.job import build_settler
+    from streams.subscriptions.registry import load_registry
     from streams.topics import SUBSCRIPTIONS
 
     settings = load_settings()
@@ -84,9 +69,9 @@ def _settler() -> Any:
 
 
 def _settle(args: argparse.Namespace) -> int:
-    from streams.settle_job import default_until
+    from streams.settlement.job import default_until
 
-    settings, _, settler = _settler()
+    settings, _, settler = open_settler()
     now = datetime.now(UTC)
     result = settler.settle(args.until or default_until(settings, now), now)
     summary = result.summary()
@@ -94,24 +79,4 @@ def _settle(args: argparse.Namespace) -> int:
         emit_json(summary)
     else:
         emit_table(list(summary), [list(summary.values())])
-    return 0
-
-
-def _preview(args: argparse.Namespace) -> int:
-    from streams.settlement import period_of
-
-    _, registry, settler = _settler()
-    period = period_of(args.account, registry.history, args.period)
-    doc = settler.document(args.account, period)
-    if doc is None:
-        raise MeterlineError(f"no invoice for {args.account} in {args.period}")
-    if args.json:
-        emit_json(doc)
-        return 0
-    print(f"{doc['account_id']}  {doc['period_start'][:10]} .. {doc['period_end'][:10]}  {doc['status']}")
-    emit_table(
-        ["code", "description", "quantity", "unit_price", "amount"],
-        [[ln[k] for k in ("code", "description", "quantity", "unit_price", "amount")] for ln in doc["lines"]],
-    )
-    print(f"total {doc['currency'].upper()} {Decimal(doc['total']):.2f}")
     return 0

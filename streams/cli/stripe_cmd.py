@@ -40,7 +40,7 @@ def _sync_catalog(args: argparse.Namespace) -> int:
     import stripe
 
     from rating.catalog.loader import load_catalog
-    from sinks.stripe_catalog import sync_catalog
+    from sinks.stripe.catalog import sync_catalog
 
     settings = load_settings()
     at = args.at or datetime.now(UTC)

@@ -2,7 +2,7 @@
 ``meterline subscriptions link-stripe``: link a stored subscription to Stripe objects that exist already.
 
 Both take Stripe ids from the operator only after Stripe says the object is the account's
-(``metadata.account_id``; ``streams.stripe_link``)."""
+(``metadata.account_id``; ``streams.settlement.stripe_link``)."""
 
 from __future__ import annotations
 
@@ -65,9 +65,9 @@ def _link(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from streams.cli.api_cmd import _engine
-    from streams.settle_job import stripe_client
+    from streams.settlement.job import stripe_client
+    from streams.settlement.stripe_link import link_existing
     from streams.store.db import sessions
-    from streams.stripe_link import link_existing
 
     settings = load_settings()
     linked = link_existing(
@@ -95,7 +95,7 @@ def _put(args: argparse.Namespace) -> int:
     from rating.catalog.model import ContractOverrides
     from rating.subscriptions import SubscriptionVersion
     from schemas.events import epoch_ms
-    from streams.subscriptions_publish import publish_subscriptions
+    from streams.subscriptions.publish import publish_subscriptions
 
     settings = load_settings()
     now = datetime.now(UTC)
@@ -123,8 +123,8 @@ def _put(args: argparse.Namespace) -> int:
         raise MeterlineError(f"invalid subscription: {exc}") from exc
 
     if args.stripe_customer:
-        from streams.settle_job import stripe_client
-        from streams.stripe_link import check_owner, fetch_customer
+        from streams.settlement.job import stripe_client
+        from streams.settlement.stripe_link import check_owner, fetch_customer
 
         check_owner("the Stripe customer", fetch_customer(stripe_client(settings))(args.stripe_customer), args.account)
     [value] = asyncio.run(publish_subscriptions(settings, [version]))

@@ -31,7 +31,7 @@ def register(sub: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from streams.worker import run_worker  # faust is slow to import: only for this command
+    from streams.worker.run import run_worker  # faust is slow to import: only for this command
 
     overrides: dict[str, object] = {}
     if args.worker_id:

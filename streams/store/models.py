@@ -119,7 +119,7 @@ class ApiKeyRow(Base):
 
 
 class Subscription(Base):
-    """One subscription of one billing account, and its plan (see ``streams.api.lifecycle.Plan``)."""
+    """One subscription of one billing account, and its plan (see ``rating.lifecycle.Plan``)."""
 
     __tablename__ = "subscriptions"
     __table_args__ = (Index("ix_subscriptions_account", "account_id"),)
@@ -203,7 +203,7 @@ class StripeOutboxRow(Base):
     """A subscription change still to mirror to Stripe (``sent_at`` empty) or mirrored.
 
     Written in the transaction of the change, beside the ``outbox`` rows of its versions; its own table
-    because its relay is another one (``streams.store.stripe_mirror``): a Stripe outage must not hold the
+    because its relay is another one (``streams.store.relays.stripe_mirror``): a Stripe outage must not hold the
     Kafka publish, and a failed row waits for ``next_attempt_at`` with the account's later rows behind it.
     """
 
@@ -215,7 +215,7 @@ class StripeOutboxRow(Base):
     account_id: Mapped[str] = mapped_column(String(128))  # rows of one account are mirrored in ``id`` order
     change_no: Mapped[int] = mapped_column(BigInteger)  # the highest version the change wrote
     reason: Mapped[str] = mapped_column(String(64))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)  # sinks.stripe_subscriptions.MirrorChange
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)  # sinks.stripe.subscriptions.MirrorChange
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # after a failure: the backoff

@@ -1,11 +1,11 @@
 """Subscriptions in the store: plans in, versions and outbox rows out, in the caller's transaction.
 
 ``save_plan`` is the only way a subscription changes: it writes the plan, the versions that make the
-account's history agree with it (``streams.api.lifecycle.versions_to_write``) and one outbox row per
+account's history agree with it (``rating.lifecycle.versions_to_write``) and one outbox row per
 version, all in the same transaction, so a crash before the publish loses nothing (the relay sends
 what the outbox holds) and a crash before the commit leaves no trace. A change made here (not one that
 Stripe itself reported, like a failed payment) also writes a Stripe outbox row, which
-``streams.store.stripe_mirror`` sends to Stripe.
+``streams.store.relays.stripe_mirror`` sends to Stripe.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rating.catalog.model import ContractOverrides
+from rating.lifecycle import Identity, Plan, versions_to_write
 from rating.periods import period_containing
 from rating.subscriptions import SubscriptionHistory, SubscriptionVersion
-from sinks.stripe_subscriptions import MirrorChange
-from streams.api.lifecycle import Identity, Plan, versions_to_write
+from sinks.stripe.subscriptions import MirrorChange
 from streams.store.models import (
     OutboxRow,
     StripeCustomer,

@@ -17,8 +17,8 @@ import pytest
 
 from rating.catalog.loader import load_catalog
 from schemas.decode import DecodeLimits
-from streams.api_keys import ApiKeyStore
-from streams.http_ingest import create_ingest_app
+from streams.ingest.http import create_ingest_app
+from streams.ingest.keys import ApiKeyStore
 
 pytestmark = pytest.mark.integration
 R = "/api/billing/usage/record"
@@ -58,6 +58,8 @@ async def test_recording_is_limited_to_the_tiers_calls_a_minute_under_concurrenc
     async with make_api() as api:
         org = await api.org("ann", members={"bob": "member"})
         other = await api.org("zed", name="Other")
+        await api.subscribe(org, "ann")
+        await api.subscribe(other, "zed")
         key = await api.key(org, "ann", "admin")
 
         async def post(i: int, headers: dict[str, str]) -> httpx.Response:
@@ -108,7 +110,7 @@ async def test_the_limit_follows_the_accounts_tier_as_the_catalog_says(
         h = api.as_user("ann", org)
         r = await api.client.get(f"{ENT}/{org}/api_calls", headers=h)
         assert r.json()["tier"] == "free" and r.json()["rate_limit"]["limit_per_minute"] == 3
-        codes = [(await api.client.post(R, json=event("bob", org, i), headers=h)).status_code for i in range(4)]
+        codes = [(await api.client.post(R, json=event("ann", org, i), headers=h)).status_code for i in range(4)]
         assert codes == [200, 200, 200, 429]
         r = await api.client.post("/api/billing/subscriptions/create", json={"tier": "standard"}, headers=h)
         assert r.status_code == 201, r.text
@@ -116,9 +118,9 @@ async def test_the_limit_follows_the_accounts_tier_as_the_catalog_says(
         r = await api.client.get(f"{ENT}/{org}/api_calls", headers=h)
         assert r.json()["tier"] == "standard"
         assert r.json()["rate_limit"] == {"limit_per_minute": 5, "remaining": 0, "reset_seconds": 60}
-        assert_429(await api.client.post(R, json=event("bob", org, 10), headers=h), "12")
+        assert_429(await api.client.post(R, json=event("ann", org, 10), headers=h), "12")
         api.clock.advance(timedelta(seconds=12))
-        assert (await api.client.post(R, json=event("bob", org, 11), headers=h)).status_code == 200
+        assert (await api.client.post(R, json=event("ann", org, 11), headers=h)).status_code == 200
 
 
 async def test_failed_credentials_are_throttled_per_client_address(make_api: Callable[..., Any]) -> None:

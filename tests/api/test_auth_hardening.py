@@ -19,11 +19,11 @@ from pydantic import SecretStr
 
 from schemas.ids import ID
 from streams.api.app import create_app
-from streams.api.schemas import INVOICE_ID_PATTERN
+from streams.api.models import INVOICE_ID_PATTERN
 from streams.api.warehouse import Warehouse
-from streams.api_keys import ApiKeyStore
+from streams.ingest.keys import ApiKeyStore
 from streams.settings import Settings
-from tests.api.conftest import JWT_SECRET, api_settings
+from tests.support.api import JWT_SECRET, api_settings
 
 pytestmark = pytest.mark.integration
 ORGS = "/api/billing/organizations"
@@ -168,7 +168,7 @@ async def test_secrets_bearing_files_are_created_0600(stack_settings: Settings, 
 
 
 async def test_ingest_metrics_are_not_served_on_the_public_port(stack_settings: Settings, tmp_path: Path) -> None:
-    from streams.http_server import build_app
+    from streams.ingest.server import build_app
 
     app = build_app(stack_settings.model_copy(update={"data_dir": tmp_path}))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingest") as c:
@@ -180,7 +180,7 @@ def test_invoice_ids_never_truncate_into_a_collision() -> None:
     import re
 
     from rating.periods import period_containing
-    from sinks.settlement_store import invoice_id_of
+    from sinks.clickhouse.settlement_store import invoice_id_of
 
     period = period_containing(datetime(2026, 5, 1, tzinfo=UTC).date(), datetime(2026, 5, 3, tzinfo=UTC))
     a, b = "u" * 120 + "-alpha", "u" * 120 + "-omega"

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import Api
+from tests.support.api import Api
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 6, 10, 12, tzinfo=UTC)
@@ -134,7 +134,7 @@ CASES = [
         "record usage",
         {"owner", "admin", "member", "key_admin", "key_member"},
         200,
-        lambda w: _static(("POST", "/api/billing/usage/record", _usage_event("member", w.org))),
+        lambda w: _static(("POST", "/api/billing/usage/record", _usage_event("member", w.org, w.api.clock()))),
     ),
     case(
         "upcoming invoice",
@@ -145,9 +145,10 @@ CASES = [
 ]
 
 
-def _usage_event(user: str, org: str) -> dict[str, Any]:
-    at = NOW.isoformat()  # the API's (test) clock: the decoder checks event times against it
-    return {"timestamp": at, "user_id": user, "org_id": org, "metric": "api_calls", "quantity": "1"}
+def _usage_event(user: str, org: str, at: datetime) -> dict[str, Any]:
+    # The API's (test) clock: the decoder checks event times against it, and the organization must bill its
+    # members' usage at that time for anyone but the member to record it.
+    return {"timestamp": at.isoformat(), "user_id": user, "org_id": org, "metric": "api_calls", "quantity": "1"}
 
 
 async def _member_req(w: World, method: str, body: Any) -> Request:
@@ -183,6 +184,7 @@ async def _reactivate_req(w: World) -> Request:
 async def _world(api: Api) -> World:
     org = await api.org("owner", members={"admin": "admin", "member": "member", "viewer": "viewer"})
     other = await api.org("outsider", name="Other Inc")
+    await api.subscribe(org, "owner")  # it bills its members' usage: admins and keys may record it
     headers = {u: api.as_user(u, org) for u in ("owner", "admin", "member", "viewer")}
     for role in ("admin", "member", "viewer"):
         headers[f"key_{role}"] = await api.key(org, "owner", role)

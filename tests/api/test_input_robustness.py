@@ -19,11 +19,11 @@ from sqlalchemy import func, select
 
 from schemas import ids
 from schemas.decode import DecodeLimits
-from streams.api import schemas as api_schemas
-from streams.api_keys import ApiKeyStore
-from streams.http_ingest import create_ingest_app
+from streams.api import models as api_schemas
+from streams.ingest.http import create_ingest_app
+from streams.ingest.keys import ApiKeyStore
 from streams.store.models import WebhookEvent
-from tests.api.conftest import sign
+from tests.support.api import sign
 
 pytestmark = pytest.mark.integration
 R = "/api/billing/usage/record"

@@ -13,17 +13,17 @@ import orjson
 import pytest
 
 from rating.catalog.loader import load_catalog
-from sinks.settlement_store import SettlementStore
-from sinks.stripe_ledger import ClickHouseReportLedger
+from sinks.clickhouse.settlement_store import SettlementStore
+from sinks.clickhouse.stripe_ledger import ClickHouseReportLedger
 from streams.api.invoice_pdf import render_invoice
-from streams.api.invoices_routes import _wants_pdf
-from streams.api.schemas import InvoiceDocument, InvoiceLine
+from streams.api.models import InvoiceDocument, InvoiceLine
+from streams.api.routes.invoices import _wants_pdf
 from streams.api.warehouse import Warehouse
-from streams.settle_job import stripe_client
-from streams.settlement import Settler
+from streams.settlement.job import stripe_client
+from streams.settlement.settler import Settler
+from streams.settlement.stripe_invoicing import InvoicePusher
 from streams.store import subscription_store as store
-from streams.stripe_invoicing import InvoicePusher
-from tests.api.conftest import CH_DB, Api
+from tests.support.api import CH_DB, Api
 
 pytestmark = pytest.mark.integration
 MAY = datetime(2026, 5, 1, tzinfo=UTC)

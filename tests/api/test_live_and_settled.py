@@ -1,5 +1,5 @@
 """Entitlements and current usage from the live quota state (real Kafka), usage history and invoices
-from settled data (real chDB, settled by ``streams.settlement.Settler`` from the API's own histories)."""
+from settled data (real chDB, settled by ``streams.settlement.settler.Settler`` from the API's own histories)."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from rating.catalog.loader import load_catalog
-from sinks.settlement_store import SettlementStore
+from sinks.clickhouse.settlement_store import SettlementStore
 from streams.api.warehouse import Warehouse
-from streams.kafka_admin import ensure_topics
-from streams.settlement import Settler
+from streams.kafka.admin import ensure_topics
+from streams.settlement.settler import Settler
 from streams.store import subscription_store as store
 from streams.topics import QUOTA_STATE
-from tests.api.conftest import CH_DB, Api
+from tests.support.api import CH_DB, Api
 
 pytestmark = pytest.mark.integration
 

@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import select
 
 from streams.store.models import OutboxRow
-from streams.store.outbox import OutboxRelay
-from streams.subscription_registry import load_registry
+from streams.store.relays.outbox import OutboxRelay
+from streams.subscriptions.registry import load_registry
 from streams.topics import SUBSCRIPTIONS
-from tests.api.conftest import Api
+from tests.support.api import Api
 
 pytestmark = pytest.mark.integration
 

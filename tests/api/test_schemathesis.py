@@ -25,7 +25,7 @@ from streams.api.app import OPENAPI_PATH, create_app
 from streams.api.warehouse import Warehouse
 from streams.settings import Settings
 from streams.store import orgs
-from tests.api.conftest import CH_DB, JWT_SECRET, WEBHOOK_SECRET
+from tests.support.api import CH_DB, JWT_SECRET, WEBHOOK_SECRET
 from tests.support.processes import free_port
 
 pytestmark = pytest.mark.integration

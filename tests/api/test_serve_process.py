@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from streams.settings import Settings
-from streams.subscription_registry import load_registry
+from streams.subscriptions.registry import load_registry
 from streams.topics import SUBSCRIPTIONS
 from tests.support.processes import Proc, free_port, settings_env, wait_until
 

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from deploy.local.postgres import PostgresServer
-from streams.api import lifecycle
+from rating import lifecycle
 from streams.store import orgs
 from streams.store import subscription_store as store
 from streams.store.db import current_revision, downgrade, head_revision, make_engine, migrate, sessions

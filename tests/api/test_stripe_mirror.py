@@ -28,9 +28,9 @@ from sqlalchemy import select, update
 
 from rating.catalog.loader import load_catalog
 from rating.catalog.model import CatalogVersion
-from sinks.clickhouse import RetryPolicy
-from sinks.stripe_catalog import desired_catalog
-from sinks.stripe_subscriptions import (
+from sinks.clickhouse.row_sink import RetryPolicy
+from sinks.stripe.catalog import desired_catalog
+from sinks.stripe.subscriptions import (
     MirrorChange,
     StripeMirrorError,
     StripeSubscriptions,
@@ -41,8 +41,8 @@ from sinks.stripe_subscriptions import (
 )
 from streams.settings import Settings
 from streams.store.models import StripeOutboxRow, Subscription
-from streams.store.stripe_mirror import StripeMirrorRelay
-from tests.api.conftest import Api, stripe_event
+from streams.store.relays.stripe_mirror import StripeMirrorRelay
+from tests.support.api import Api, stripe_event
 from tests.support.stripe_forms import Call, decode_form
 
 NOW = datetime(2026, 6, 10, 12, tzinfo=UTC)
@@ -96,7 +96,8 @@ def test_a_standard_subscription_holds_the_base_price_and_the_metered_prices(cat
 
 def test_tiers_stripe_does_not_bill_by_subscription_get_none(catalog: CatalogVersion) -> None:
     assert not stripe_target(change(tier="free"), catalog).subscribed
-    # invoiced (send_invoice): streams.stripe_invoicing bills them by invoice; a subscription would bill twice
+    # invoiced (send_invoice): streams.settlement.stripe_invoicing bills them by invoice; a subscription would
+    # bill twice
     assert not stripe_target(change(tier="enterprise", interval="year"), catalog).subscribed
     assert not stripe_target(change(status="canceled"), catalog).subscribed
 

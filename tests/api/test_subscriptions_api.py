@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from streams.store.models import OutboxRow, SubscriptionVersionRow, WebhookEvent
-from tests.api.conftest import Api, sign, stripe_event
+from tests.support.api import Api, sign, stripe_event
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 6, 10, 12, tzinfo=UTC)

@@ -18,17 +18,17 @@ import orjson
 import pytest
 from sqlalchemy import text
 
+from rating import lifecycle
 from rating.catalog.loader import load_catalog
-from sinks.settlement_store import SettlementStore
-from streams.api import lifecycle
+from sinks.clickhouse.settlement_store import SettlementStore
 from streams.api.warehouse import Warehouse
 from streams.cli.main import main
-from streams.settlement import Settler
+from streams.settlement.settler import Settler
 from streams.store import orgs
 from streams.store import subscription_store as store
 from streams.store.db import downgrade, make_engine, migrate
 from streams.store.models import Subscription
-from tests.api.conftest import CH_DB, Api
+from tests.support.api import CH_DB, Api
 
 pytestmark = pytest.mark.integration
 ORGS = "/api/billing/organizations"

@@ -18,12 +18,12 @@ from sqlalchemy.exc import IntegrityError
 
 from rating.catalog.loader import load_catalog
 from streams.settings import Settings
+from streams.settlement.stripe_link import StripeLinkRefused, check_owner, link_existing
 from streams.store import subscription_store as store
 from streams.store.db import _config, make_engine, migrate
 from streams.store.models import StripeCustomer, StripeOutboxRow, Subscription
-from streams.stripe_link import StripeLinkRefused, check_owner, link_existing
-from tests.api.conftest import Api
 from tests.api.test_stripe_mirror import StripeRecorder, mirror_relay, stored
+from tests.support.api import Api
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 6, 10, 12, tzinfo=UTC)
@@ -347,7 +347,7 @@ def test_migration_keeps_the_first_owner_of_duplicated_stripe_ids(store_url: str
 
 
 def test_the_accounts_an_invoice_names_in_every_shape() -> None:
-    from streams.api.webhooks_routes import _named_accounts
+    from streams.api.routes.webhooks import _named_accounts
 
     meta = {"metadata": {"account_id": "org_b"}}
     assert _named_accounts({"metadata": {"account_id": "org_a"}}) == {"org_a"}

@@ -19,16 +19,16 @@ import pytest
 from rating.catalog.loader import load_catalog
 from schemas.accepted import encode_rows
 from schemas.sdk import AsyncUsageClient
-from sinks.migrations import migrate
-from sinks.settlement_store import SettlementStore
-from streams.api import record_routes
+from sinks.clickhouse.migrations import migrate
+from sinks.clickhouse.settlement_store import SettlementStore
+from streams.api.routes import record as record_routes
 from streams.api.warehouse import Warehouse
-from streams.app import decode_limits
-from streams.dedupe import DedupeStore
-from streams.ingest import IngestStep, InRecord
-from streams.kafka_read import read_to_end
-from streams.settlement import Settler
+from streams.ingest.dedupe import DedupeStore
+from streams.ingest.step import IngestStep, InRecord
+from streams.kafka.compacted import read_to_end
+from streams.settlement.settler import Settler
 from streams.topics import EVENTS
+from streams.worker.app import decode_limits
 
 pytestmark = pytest.mark.integration
 R = "/api/billing/usage/record"

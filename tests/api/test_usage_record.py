@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from streams.kafka_read import read_to_end
+from streams.kafka.compacted import read_to_end
 from streams.topics import EVENTS
 
 pytestmark = pytest.mark.integration
@@ -34,6 +34,7 @@ async def test_recorded_events_land_on_usage_events(make_api: Callable[..., Any]
     prefix = f"rec{uuid.uuid4().hex[:8]}."
     async with make_api(kafka=True, topic_prefix=prefix) as api:
         org = await api.org("ann", members={"bob": "member"})
+        await api.subscribe(org, "ann")
         good = [
             event("bob", org, event_id="rec-1", quantity=1.5),
             event("ann", org, event_id="rec-2"),
@@ -73,6 +74,8 @@ async def test_who_may_record_for_whom(make_api: Callable[..., Any]) -> None:
     async with make_api() as api:
         org = await api.org("own", members={"adm": "admin", "mem": "member", "mem2": "member", "vie": "viewer"})
         other = await api.org("out", name="Other")
+        bare = await api.org("own", name="No subscription", members={"mem": "member"})
+        await api.subscribe(org, "own")
 
         async def post(headers: dict[str, str], *events: dict[str, Any]) -> tuple[int, list[Any]]:
             r = await api.client.post(R, json={"events": list(events)}, headers=headers)
@@ -118,6 +121,12 @@ async def test_who_may_record_for_whom(make_api: Callable[..., Any]) -> None:
         assert r.status_code == 415
         assert (await api.client.post(R, json=event("mem", None))).status_code == 401
         assert len(api.forwarded) == 6
+        # An organization that bills nobody: its members' usage there is their own, so only they record it
+        # (recorded by an admin it would put charges on the member's personal account).
+        assert await post(api.as_user("own", bare), event("mem", bare)) == (403, ["forbidden"])
+        assert await post(await api.key(bare, "own", "admin"), event("mem", bare)) == (403, ["forbidden"])
+        assert await post(api.as_user("mem"), event("mem", bare)) == (200, ["accepted"])
+        assert len(api.forwarded) == 7
 
 
 async def test_kafka_unavailable_answers_503_and_nothing_is_acknowledged(make_api: Callable[..., Any]) -> None:

@@ -18,25 +18,26 @@ from typing import Any
 
 import pytest
 
+from deploy.demo.expectation import expected_invoices
+from deploy.demo.run import demo_period
+from deploy.demo.send import send_simulation
+from deploy.demo.simulate import Simulation, simulate
 from deploy.local.stripe_standin import StripeMeterStandIn
 from deploy.local.warehouse import Warehouse
 from rating.catalog.loader import load_catalog
-from sinks.clickhouse_client import connect_clickhouse
-from sinks.settlement_store import SettlementStore
-from streams.demo import demo_period
-from streams.kafka_admin import ensure_topics
-from streams.reconcile import StripeMeterSummaries, reconcile
+from rating.periods import Period
+from sinks.clickhouse.client import connect_clickhouse
+from sinks.clickhouse.settlement_store import SettlementStore
+from streams.kafka.admin import ensure_topics
 from streams.settings import Settings
-from streams.settle_job import build_stripe_sync, stripe_client
-from streams.settlement import Settler
-from streams.simulate import Simulation, simulate
-from streams.simulate_expect import expected_invoices
-from streams.simulate_send import send_simulation
-from streams.subscription_registry import load_registry
+from streams.settlement.job import build_stripe_sync, stripe_client
+from streams.settlement.reconcile import StripeMeterSummaries, reconcile
+from streams.settlement.settler import Settler
+from streams.subscriptions.registry import load_registry
 from streams.topics import ACCEPTED, RATED, SUBSCRIPTIONS
 from tests.support.processes import Proc, drained, free_port, scrape, start_worker, wait_until
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 RESERVED = {9092, 9093, 12111, 12112, 8123, 9464}
 
 
@@ -113,10 +114,10 @@ def _check(client: Any, s: Settings, sim: Simulation, registry: Any, now: dateti
     assert one(f"SELECT count() FROM {db}.events FINAL") == len(sim.events)
     assert one(f"SELECT uniqExact(event_id) FROM {db}.events") == len(sim.events)
     wrong = {}
-    for account, inv in expected_invoices(sim, catalog).items():
-        doc = settler.document(account, sim.period)
+    for inv in expected_invoices(sim):
+        doc = settler.document(inv.account_id, Period(inv.start, inv.end))
         if doc is None or doc["total"] != inv.to_document()["total"]:
-            wrong[account] = (doc["total"] if doc else None, inv.to_document()["total"])
+            wrong[f"{inv.account_id} {inv.key}"] = (doc["total"] if doc else None, inv.to_document()["total"])
     assert wrong == {}, f"invoices differ from the independent computation: {wrong}"
     twice = one(
         f"SELECT count() FROM (SELECT identifier FROM {db}.stripe_reports WHERE outcome = 'acknowledged' "

@@ -10,8 +10,8 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from streams.kafka_admin import ensure_topics
-from streams.partitioning import partition_for
+from schemas.partitioning import partition_for
+from streams.kafka.admin import ensure_topics
 from streams.settings import Settings
 from streams.topics import ACCEPTED, EVENTS
 from tests.support.processes import drained, scrape, start_worker, wait_until

@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from schemas.dlq import decode_dead_letter
 from schemas.sdk import AsyncUsageClient
-from streams.kafka_admin import ensure_topics
+from streams.kafka.admin import ensure_topics
 from streams.settings import Settings
 from streams.topics import EVENTS, EVENTS_DLQ
 from tests.support.processes import Proc, free_port, scrape, settings_env, start_worker, wait_until

@@ -16,7 +16,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from schemas.sdk import AsyncUsageClient
-from streams.kafka_admin import ensure_topics
+from streams.kafka.admin import ensure_topics
 from streams.settings import Settings
 from streams.topics import ACCEPTED, ALERTS, EVENTS
 from tests.support.processes import drained, scrape, settings_env, start_worker, wait_until

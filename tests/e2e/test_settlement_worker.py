@@ -12,7 +12,7 @@ import clickhouse_connect
 import pytest
 
 from schemas.sdk import AsyncUsageClient
-from streams.kafka_admin import ensure_topics
+from streams.kafka.admin import ensure_topics
 from streams.settings import Settings
 from streams.topics import ACCEPTED, EVENTS, RATED, SUBSCRIPTIONS
 from tests.e2e.test_live_rating import cli

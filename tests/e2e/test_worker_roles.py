@@ -8,7 +8,7 @@ import clickhouse_connect
 import pytest
 
 from schemas.sdk import AsyncUsageClient
-from streams.kafka_admin import ensure_topics
+from streams.kafka.admin import ensure_topics
 from streams.settings import Settings
 from streams.topics import ACCEPTED, EVENTS
 from tests.support.processes import drained, scrape, start_worker, wait_until

@@ -17,11 +17,11 @@ import pytest
 
 from rating.catalog.loader import load_catalog
 from rating.subscriptions import SubscriptionVersion
-from sinks.migrations import migrate
-from sinks.settlement_store import SettlementStore
-from streams.settlement import Settler
-from streams.subscription_registry import SubscriptionRegistry, encode_subscription
-from streams.warehouse_rows import provisional_rows, subscription_rows
+from sinks.clickhouse.migrations import migrate
+from sinks.clickhouse.settlement_store import SettlementStore
+from streams.settlement.settler import Settler
+from streams.subscriptions.registry import SubscriptionRegistry, encode_subscription
+from streams.warehouse.rows import provisional_rows, subscription_rows
 
 pytestmark = pytest.mark.integration
 DB = "an"

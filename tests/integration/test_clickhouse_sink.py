@@ -10,9 +10,9 @@ import clickhouse_connect
 import orjson
 import pytest
 
-from sinks.clickhouse import RetryPolicy, RowSink
+from sinks.clickhouse.migrations import load_migrations, migrate
+from sinks.clickhouse.row_sink import RetryPolicy, RowSink
 from sinks.errors import SinkRejected, SinkUnavailable
-from sinks.migrations import load_migrations, migrate
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

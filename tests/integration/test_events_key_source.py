@@ -15,10 +15,10 @@ import orjson
 import pytest
 
 from rating.catalog.loader import load_catalog
-from sinks import migrations
-from sinks.migrations import Migration, guard, load_migrations, migrate
-from sinks.settlement_store import SettlementStore
-from streams.settlement import Settler
+from sinks.clickhouse import migrations
+from sinks.clickhouse.migrations import Migration, guard, load_migrations, migrate
+from sinks.clickhouse.settlement_store import SettlementStore
+from streams.settlement.settler import Settler
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

@@ -13,8 +13,8 @@ import clickhouse_connect
 import orjson
 import pytest
 
-from sinks import migrations
-from sinks.migrations import migrate
+from sinks.clickhouse import migrations
+from sinks.clickhouse.migrations import migrate
 
 pytestmark = pytest.mark.integration
 DB = "mig"

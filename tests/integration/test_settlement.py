@@ -16,12 +16,12 @@ import pytest
 
 from rating.catalog.loader import load_catalog
 from rating.subscriptions import SubscriptionVersion
-from sinks.migrations import migrate
-from sinks.settlement_store import SettlementStore
-from streams import settlement
-from streams.pacing import Pacer
-from streams.settlement import Settler, period_of
-from streams.subscription_registry import SubscriptionRegistry
+from sinks.clickhouse.migrations import migrate
+from sinks.clickhouse.settlement_store import SettlementStore
+from streams.settlement import settler as settlement
+from streams.settlement.pacing import Pacer
+from streams.settlement.settler import Settler, period_of
+from streams.subscriptions.registry import SubscriptionRegistry
 
 pytestmark = pytest.mark.integration
 DB = "st"

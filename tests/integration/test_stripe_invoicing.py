@@ -12,11 +12,11 @@ import clickhouse_connect
 import pytest
 
 from deploy.local.stripe_standin import StripeMeterStandIn
-from sinks.migrations import migrate
-from sinks.stripe_ledger import ClickHouseReportLedger
+from sinks.clickhouse.migrations import migrate
+from sinks.clickhouse.stripe_ledger import ClickHouseReportLedger
 from streams.settings import Settings
-from streams.settle_job import stripe_client
-from streams.stripe_invoicing import InvoicePusher
+from streams.settlement.job import stripe_client
+from streams.settlement.stripe_invoicing import InvoicePusher
 from tests.integration.test_settlement import DB, World
 
 pytestmark = pytest.mark.integration

@@ -10,10 +10,10 @@ import clickhouse_connect
 import pytest
 import stripe
 
-from sinks.clickhouse import RetryPolicy
-from sinks.migrations import migrate
-from sinks.stripe_ledger import ClickHouseReportLedger
-from sinks.stripe_meter import MemoryLedger, MeterReport, StripeMeterReporter, report_identifier
+from sinks.clickhouse.migrations import migrate
+from sinks.clickhouse.row_sink import RetryPolicy
+from sinks.clickhouse.stripe_ledger import ClickHouseReportLedger
+from sinks.stripe.meter import MemoryLedger, MeterReport, StripeMeterReporter, report_identifier
 from streams.settings import Settings
 from tests.support.fault_proxy import FaultProxy
 

@@ -13,13 +13,13 @@ import clickhouse_connect
 import pytest
 
 from deploy.local.stripe_standin import StripeMeterStandIn
-from sinks.migrations import migrate
-from sinks.stripe_ledger import ClickHouseReportLedger
-from sinks.stripe_meter import StripeMeterReporter
-from streams.reconcile import StripeMeterSummaries, reconcile
+from sinks.clickhouse.migrations import migrate
+from sinks.clickhouse.stripe_ledger import ClickHouseReportLedger
+from sinks.stripe.meter import StripeMeterReporter
 from streams.settings import Settings
-from streams.settle_job import stripe_client
-from streams.stripe_reporting import UsageReporter
+from streams.settlement.job import stripe_client
+from streams.settlement.reconcile import StripeMeterSummaries, reconcile
+from streams.settlement.stripe_reporting import UsageReporter
 from tests.integration.test_settlement import DB, World
 
 pytestmark = pytest.mark.integration

@@ -23,10 +23,10 @@ from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
 from deploy.local import stack
 from deploy.local.warehouse import Warehouse
-from sinks.clickhouse import RetryPolicy, RowSink
-from sinks.clickhouse_client import WAREHOUSE_INFO, bridge_port_for, connect
+from sinks.clickhouse.client import WAREHOUSE_INFO, bridge_port_for, connect
+from sinks.clickhouse.migrations import load_migrations, migrate
+from sinks.clickhouse.row_sink import RetryPolicy, RowSink
 from sinks.errors import SinkRejected, SinkUnavailable
-from sinks.migrations import load_migrations, migrate
 from streams.settings import load_settings
 from tests.support.processes import free_port
 
@@ -102,7 +102,7 @@ CHILD = textwrap.dedent(
     """
     import json, sys
     from pathlib import Path
-    from sinks.clickhouse_client import connect
+    from sinks.clickhouse.client import connect
     from tests.integration.test_warehouse_bridge import COLUMNS, mixed_row
 
     chdb_path, data_dir, batches = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])

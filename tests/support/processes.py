@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from streams.metrics import read_metrics
 from streams.settings import Settings
+from streams.worker.metrics import read_metrics
 
 
 def free_port() -> int:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.api_keys import ApiKeyError, ApiKeyStore
+from streams.ingest.keys import ApiKeyError, ApiKeyStore
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
 

@@ -5,7 +5,7 @@ import sys
 
 SCRIPT = """
 import asyncio
-from streams.crash import crash_only
+from streams.worker.crash import crash_only
 
 @crash_only
 async def agent():
@@ -26,7 +26,7 @@ def test_an_unexpected_agent_error_ends_the_process() -> None:
 def test_normal_return_passes_through() -> None:
     import asyncio
 
-    from streams.crash import crash_only
+    from streams.worker.crash import crash_only
 
     @crash_only
     async def ok() -> int:
@@ -37,7 +37,7 @@ def test_normal_return_passes_through() -> None:
 
 DISK_FULL = """
 import asyncio, errno
-from streams.crash import crash_only
+from streams.worker.crash import crash_only
 
 @crash_only
 async def agent():
@@ -60,7 +60,7 @@ def test_a_full_disk_is_a_clear_one_line_error_and_its_own_exit_code() -> None:
 def test_storage_problems_are_recognised_in_text_and_errno() -> None:
     import errno
 
-    from streams.crash import storage_problem
+    from streams.worker.crash import storage_problem
 
     assert storage_problem(Exception("IO error: No space left on device: While appending to file")) is not None
     assert storage_problem(PermissionError(errno.EACCES, "Permission denied", "/var/x")) is not None

@@ -13,8 +13,8 @@ import orjson
 from rocksdict import AccessType, Options, Rdict
 
 from schemas.decode import DecodeLimits, decode_record
-from streams.dedupe import DedupeStore, encode_key
-from streams.ingest import IngestStep, InRecord
+from streams.ingest.dedupe import DedupeStore, encode_key
+from streams.ingest.step import IngestStep, InRecord
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 HORIZON = timedelta(hours=48)

@@ -20,7 +20,7 @@ def test_compose_and_dockerfile_use_only_known_settings() -> None:
 
 
 def test_dashboard_queries_only_metrics_the_worker_exports() -> None:
-    from streams.metrics import WorkerMetrics
+    from streams.worker.metrics import WorkerMetrics
 
     exported = {m.name for m in WorkerMetrics().registry.collect()}
     dashboards = sorted((ROOT / "deploy/grafana/dashboards").glob("*.json"))

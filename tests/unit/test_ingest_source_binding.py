@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from schemas.decode import DecodeLimits
-from streams.api_keys import ApiKeyError, ApiKeyStore
-from streams.http_ingest import create_ingest_app
+from streams.ingest.http import create_ingest_app
+from streams.ingest.keys import ApiKeyError, ApiKeyStore
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 

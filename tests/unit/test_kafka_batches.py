@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiokafka.partitioner import DefaultPartitioner
 
-from streams.kafka_batches import BatchSender
+from streams.kafka.batches import BatchSender
 
 
 def test_keyed_records_use_the_default_partitioner() -> None:

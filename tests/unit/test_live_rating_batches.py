@@ -18,12 +18,12 @@ from hypothesis import strategies as st
 
 from rating.aggregation import GaugeState, Sample
 from rating.catalog.loader import load_catalog
+from rating.live.gauge import FOLD_AT, fold_readings
 from rating.subscriptions import SubscriptionVersion
 from schemas.events import AcceptedEvent, epoch_ms
-from streams.live_gauge import FOLD_AT, fold_readings
-from streams.live_rating import LiveOutputs, rate_batch
-from streams.live_resolve import Resolver
-from streams.subscription_registry import SubscriptionRegistry
+from streams.live.rating import LiveOutputs, rate_batch
+from streams.live.resolve import Resolver
+from streams.subscriptions.registry import SubscriptionRegistry
 
 D = Decimal
 T0 = datetime(2026, 11, 1, tzinfo=UTC)

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-CALL = "from streams.memory import tune_allocator; print(tune_allocator())"
+CALL = "from streams.worker.memory import tune_allocator; print(tune_allocator())"
 
 
 def _run(env: dict[str, str]) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.pacing import Pacer
+from streams.settlement.pacing import Pacer
 
 
 class Clock:

@@ -28,6 +28,6 @@ def test_schema_names_every_metric_and_required_field() -> None:
 
 
 def test_committed_openapi_matches_the_served_one() -> None:
-    from streams.http_ingest_openapi import OPENAPI
+    from streams.ingest.openapi import OPENAPI
 
     assert orjson.loads((ROOT / "docs" / "openapi-ingest.json").read_bytes()) == OPENAPI

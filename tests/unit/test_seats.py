@@ -16,9 +16,9 @@ from rating.periods import period_containing
 from rating.settle import HourlyUsage, rated_lines, usage_by_segment
 from rating.subscriptions import SubscriptionHistory, SubscriptionVersion
 from schemas.events import AcceptedEvent, epoch_ms
-from streams.live_rating import rate_batch
-from streams.live_resolve import Resolver
-from streams.subscription_registry import SubscriptionRegistry
+from streams.live.rating import rate_batch
+from streams.live.resolve import Resolver
+from streams.subscriptions.registry import SubscriptionRegistry
 
 D = Decimal
 T0 = datetime(2026, 11, 1, tzinfo=UTC)

@@ -11,7 +11,7 @@ import pytest
 from rating.catalog.loader import load_catalog
 from rating.catalog.model import CatalogVersion, PaymentTerms
 from sinks.errors import SinkError, SinkRejected
-from sinks.stripe_catalog import (
+from sinks.stripe.catalog import (
     API_CALLS_OVERAGE_METER,
     STORAGE_OVERAGE_METER,
     CatalogSpec,

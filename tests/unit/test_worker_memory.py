@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sinks.clickhouse import RowSink, body_chunks, count_rows
-from sinks.clickhouse_client import EMBEDDED_SERVER_SETTINGS, connect
+from sinks.clickhouse.client import EMBEDDED_SERVER_SETTINGS, connect
+from sinks.clickhouse.row_sink import RowSink, body_chunks, count_rows
 
 
 class RecordingClient:

@@ -1,0 +1,214 @@
+"""The main job for a new user (``make demo``): a month of a simulated platform through the real pipeline.
+
+Starts a ``meterline worker`` on the local stack, syncs the catalog to Stripe (stripe-mock), publishes
+the simulation's subscriptions and sends its month of usage through the SDK (with duplicates, late
+events and malformed records), waits for the worker to ingest, rate and store it, then settles and
+closes the period, reports to Stripe, reconciles, checks every invoice line by line against invoices
+computed independently from the contract (streams/independent_invoices.py), and prints and writes (HTML)
+what came out.
+
+Each run uses its own topics (``<prefix>demo.<run>.*``) and ClickHouse database (``demo_<run>``), so
+runs never mix; the database name is printed for analysts' queries (docs/analytics.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from deploy.demo.expectation import expected_invoices
+from deploy.demo.report import TIER_HEADERS, gather, write_html
+from deploy.demo.send import Progress, send_simulation
+from deploy.demo.simulate import Simulation, simulate
+from deploy.local.stripe_standin import StripeMeterStandIn
+from rating.catalog.loader import load_catalog
+from rating.periods import Period, period_containing
+from sinks.clickhouse.client import connect_clickhouse
+from sinks.clickhouse.settlement_store import SettlementStore
+from sinks.stripe.catalog import sync_catalog
+from streams.cli.output import emit_table
+from streams.errors import MeterlineError
+from streams.independent_invoices import Expected, compare
+from streams.kafka.admin import ensure_topics
+from streams.settings import Settings
+from streams.settlement.job import build_stripe_sync, stripe_client
+from streams.settlement.reconcile import StripeMeterSummaries, reconcile
+from streams.settlement.settler import Settler
+from streams.subscriptions.registry import load_registry
+from streams.topics import ACCEPTED, RATED, SUBSCRIPTIONS
+from streams.worker.app import worker_dir
+from streams.worker.metrics import read_metrics
+
+
+def demo_period(now: datetime) -> Period:
+    """The month-long usage period that ended at the last midnight (UTC): closed, and young enough
+    for ingestion (35 days) and Stripe (35 days back)."""
+    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return period_containing(today.date(), today - timedelta(microseconds=1))
+
+
+def demo_settings(base: Settings, run: str) -> Settings:
+    return base.model_copy(
+        update={
+            "topic_prefix": f"{base.topic_prefix}demo.{run}.",
+            "clickhouse_database": f"demo_{run}",
+            "worker_id": f"demo-{run}",
+            # stripe-mock on loopback takes far more than Stripe's test mode (~25 calls/s)
+            "stripe_rate_per_second": 400.0,
+            "stripe_concurrency": 8,  # the stripe package's connection pool holds 10
+        }
+    )
+
+
+def _env(s: Settings) -> dict[str, str]:
+    return {
+        **os.environ,
+        "METERLINE_TOPIC_PREFIX": s.topic_prefix,
+        "METERLINE_CLICKHOUSE_DATABASE": s.clickhouse_database,
+        "METERLINE_WORKER_ID": s.worker_id,
+        "METERLINE_DATA_DIR": str(s.data_dir),
+        "METERLINE_METRICS_PORT": str(s.metrics_port),
+        "METERLINE_STRIPE_API_BASE": s.resolved_stripe_api_base,
+        "METERLINE_SETTLE_INTERVAL_SECONDS": "15",
+        "METERLINE_STRIPE_RATE_PER_SECOND": str(s.stripe_rate_per_second),
+        "METERLINE_STRIPE_CONCURRENCY": str(s.stripe_concurrency),
+    }
+
+
+def _wait(cond: Callable[[], bool], timeout: float, what: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        if proc.poll() is not None:
+            raise MeterlineError(f"the worker exited while waiting for {what}; see {log}")
+        time.sleep(0.5)
+    raise MeterlineError(f"timed out waiting for {what}; see {log}")
+
+
+def _drained(metrics: dict[str, float], topics: tuple[str, ...]) -> bool:
+    lags = [
+        v for k, v in metrics.items() if k.startswith("meterline_consumer_lag{") and any(f'"{t}"' in k for t in topics)
+    ]
+    return bool(lags) and all(v == 0 for v in lags)
+
+
+def run_demo(base: Settings, *, seed: int = 7, users: int = 1000, orgs: int = 50) -> int:
+    # stripe-mock keeps no state: a stand-in in front of it remembers meter events for reconcile.
+    with StripeMeterStandIn(base.resolved_stripe_api_base) as standin:
+        return _run(base.model_copy(update={"stripe_api_base": standin.url}), seed, users, orgs)
+
+
+def _run(base: Settings, seed: int, users: int, orgs: int) -> int:
+    run = uuid.uuid4().hex[:6]
+    s = demo_settings(base, run)
+    now = datetime.now(UTC)
+    period = demo_period(now)
+    print(f"demo {run}: usage period {period.start:%Y-%m-%d} .. {period.end:%Y-%m-%d}, seed {seed}")
+    print(f"  Kafka {s.kafka_bootstrap} (topics {s.topic_prefix}*), ClickHouse {s.resolved_clickhouse_dsn}")
+    asyncio.run(ensure_topics(s))
+    catalog = load_catalog(s.catalog_path)
+    report = sync_catalog(stripe_client(s), catalog.at(period.start))
+    print(f"  Stripe catalog synced: {sum(1 for a in report.actions if a.outcome != 'unchanged')} objects written")
+
+    sim = simulate(seed, period, users=users, orgs=orgs)
+    print(
+        f"  simulated {len(sim.accounts)} billing accounts ({users} users, {orgs} organizations), "
+        f"{len(sim.events):,} events (+{len(sim.duplicates):,} duplicates, {len(sim.late):,} sent late, "
+        f"{len(sim.malformed)} malformed records)"
+    )
+    log = s.data_dir / f"demo-{run}-worker.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as fh:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli.main", "worker"], env=_env(s), stdout=fh, stderr=subprocess.STDOUT
+        )
+    port = s.metrics_port
+    try:
+        _wait(lambda: "meterline_records_in_total" in read_metrics(port), 120, "the worker to start", worker, log)
+        sending = Progress("  sending   ", len(sim.events) + len(sim.duplicates))
+        asyncio.run(send_simulation(s, sim, sending.update))
+        print(f"  sent in {sending.done():.1f}s", flush=True)
+        processing = Progress("  processing", len(sim.events))
+
+        def caught_up() -> bool:
+            m = read_metrics(port)
+            processing.update(int(m.get("meterline_events_accepted_total", 0)))
+            return m.get("meterline_events_accepted_total", 0) >= len(sim.events) and _drained(
+                m, (s.topic(ACCEPTED), s.topic(RATED), s.topic(SUBSCRIPTIONS))
+            )
+
+        _wait(caught_up, 900, "the worker to ingest, rate and store everything", worker, log)
+        print(f"  ingested, rated and stored in {processing.done():.1f}s", flush=True)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(60)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+    shutil.rmtree(worker_dir(s), ignore_errors=True)  # this run's dedupe store and Faust tables
+    return _close_and_report(s, sim, now)
+
+
+def _close_and_report(s: Settings, sim: Simulation, now: datetime) -> int:
+    registry = asyncio.run(load_registry(s.kafka_bootstrap, s.topic(SUBSCRIPTIONS)))
+    client = connect_clickhouse(s)
+    catalog = load_catalog(s.catalog_path)
+    store = SettlementStore(client, s.clickhouse_database)
+    # The worker has stopped: nothing is in flight, so every stored event is visible (no margin), and the
+    # period that ended at midnight is closed now (no grace).
+    settler = Settler(
+        store, catalog, registry.history, registry.accounts, grace=timedelta(0), visibility_margin=timedelta(0)
+    )
+    t0 = time.monotonic()
+    result = settler.settle(now, now)
+    print(f"  settled and closed the period in {time.monotonic() - t0:.1f}s: {len(result.finalized)} invoices final")
+    t0 = time.monotonic()
+    outcomes = build_stripe_sync(s, client, catalog, registry).run(now)
+    print(f"  Stripe: {dict(outcomes)} in {time.monotonic() - t0:.1f}s")
+    summaries = StripeMeterSummaries(stripe_client(s))
+    rows = reconcile(store, summaries, catalog, registry.history, registry.accounts(), sim.period.key)
+    expected = expected_invoices(sim, s.catalog_path)
+    mismatched = _check_invoices(settler, expected)
+
+    facts = gather(client, s.clickhouse_database, sim.period)
+    facts.reconcile = [r.to_document() for r in rows]
+    print("\nper tier (invoices of the period; AI cost from the catalog's provider prices):")
+    emit_table(TIER_HEADERS, [t.cells() for t in facts.tiers])
+    print("\nthe five largest invoices:")
+    emit_table(["account", "tier", "total", "lines"], [[a, t, f"${v:,.2f}", ln] for a, t, v, ln in facts.top_invoices])
+    print("\nsent to the dead-letter topic, and why:")
+    emit_table(["reason", "records", "example"], facts.dead_letters)
+    print("\nreported to Stripe (acknowledged):")
+    emit_table(["meter", "reports", "units"], facts.stripe)
+    clean = all(r.ok for r in rows)
+    print(f"\nreconcile {sim.period.key}: {len(rows)} account meters, " + ("clean" if clean else "MISMATCH"))
+    for r in rows:
+        if not r.ok:
+            print(f"  {r.account_id} {r.meter}: settled {r.settled}, reported {r.reported}, stripe {r.stripe}")
+    total = len(expected)
+    print(f"invoices equal, line by line, to an independent reading of the contract: {total - mismatched}/{total}")
+    path = write_html(facts, s.data_dir / "demo" / f"report-{s.clickhouse_database}.html")
+    print(f"\nHTML report: {path.resolve()}")
+    print(f"analysts: the run's tables are in ClickHouse database {s.clickhouse_database} (docs/analytics.md)")
+    return 0 if clean and not mismatched else 1
+
+
+def _check_invoices(settler: Settler, expected: list[Expected]) -> int:
+    """The month's invoices against the independent expectation (deploy/demo/expectation.py), line by line."""
+    mismatched = 0
+    for want in expected:
+        problems = compare(want, settler.document(want.account_id, Period(want.start, want.end)))
+        if problems:
+            mismatched += 1
+            print(f"  invoice mismatch {want.account_id} {want.key}: " + "; ".join(problems))
+    return mismatched

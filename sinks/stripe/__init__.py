@@ -1,0 +1,2 @@
+"""Stripe: the retrying call wrapper, meter events, the catalog sync (products and prices) and
+subscriptions."""

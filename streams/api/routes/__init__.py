@@ -1,0 +1,1 @@
+"""The billing API's routes, one module per resource."""

@@ -1,0 +1,299 @@
+"""``/api/billing/invoices``: finalized invoices from ClickHouse (as JSON or a PDF), the upcoming (draft)
+invoice of the current period computed by settlement from the usage settled so far, and paying a
+finalized invoice mirrored in Stripe."""
+
+from __future__ import annotations
+
+import logging
+
+import stripe
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from rating.subscriptions import SubscriptionHistory
+from streams.api.auth import READ_ALL, AccountAccess, Principal, account_access, require_role
+from streams.api.common import account_terms, caller
+from streams.api.errors import ApiError
+from streams.api.invoice_pdf import render_invoice
+from streams.api.models import (
+    INVOICE_ID_PATTERN,
+    ORG_ID_PATTERN,
+    AccountQuery,
+    InvoiceDocument,
+    InvoiceList,
+    InvoiceListQuery,
+    InvoicePayment,
+    InvoiceSummary,
+)
+from streams.api.routing import Call, Endpoint
+from streams.store import subscription_store as store
+from streams.store.models import InvoicePaymentRow, Organization
+
+log = logging.getLogger(__name__)
+_TAG = "invoices"
+PDF = "application/pdf"
+
+
+def _org_accounts(s: Session, org_id: str) -> list[str]:
+    """The accounts billed to an organization: the organization's own. Its members' personal accounts are
+    theirs alone (``auth.account_access``), even when an organization once made their subscription."""
+    return [org_id]
+
+
+def _readable(s: Session, who: Principal, account: str) -> AccountAccess:
+    access = account_access(s, who, account)
+    if not access.reads_all:
+        raise ApiError(403, "forbidden", f"the role {access.role} may not read the organization's invoices")
+    return access
+
+
+def list_invoices(call: Call) -> InvoiceList:
+    q: InvoiceListQuery = call.query
+    with call.ctx.sessions() as s:
+        who = caller(call, s)
+        if q.account is not None:
+            _readable(s, who, q.account)
+            accounts = [q.account]
+        elif who.organization_id is not None:
+            require_role(s, who, who.organization_id, READ_ALL)
+            accounts = _org_accounts(s, who.organization_id)
+        else:
+            assert who.user_id is not None  # a token without 'org': the user's own account
+            accounts = [_readable(s, who, who.user_id).account_id]
+    return InvoiceList(invoices=[InvoiceSummary(**d) for d in call.ctx.warehouse.invoices(accounts)])
+
+
+def organization_invoices(call: Call) -> InvoiceList:
+    with call.ctx.sessions() as s:
+        require_role(s, caller(call, s), call.path["id"], READ_ALL)
+        accounts = _org_accounts(s, call.path["id"])
+    return InvoiceList(invoices=[InvoiceSummary(**d) for d in call.ctx.warehouse.invoices(accounts)])
+
+
+def _wants_pdf(accept: str) -> bool:
+    """Whether an Accept header prefers a PDF to JSON (by q-value; a tie goes to JSON)."""
+    weights: dict[str, float] = {}
+    for item in accept.split(","):
+        media, *params = (part.strip() for part in item.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if media:
+            weights[media.lower()] = max(q, weights.get(media.lower(), 0.0))
+
+    def weight(media: str) -> float:
+        kind = media.split("/")[0]
+        return weights.get(media, weights.get(f"{kind}/*", weights.get("*/*", 0.0)))
+
+    return PDF in weights and weight(PDF) > 0 and weight(PDF) > weight("application/json")
+
+
+def _pdf_response(doc: InvoiceDocument, account_name: str | None) -> Response:
+    name = doc.invoice_id or doc.account_id
+    return Response(
+        render_invoice(doc, account_name=account_name),
+        media_type=PDF,
+        headers={"content-disposition": f'inline; filename="{name}.pdf"'},
+    )
+
+
+def _find(call: Call, manage: bool = False) -> tuple[Principal, InvoiceDocument, str | None]:
+    """The caller, the invoice document of ``{id}`` and its account's organization name (404 when the caller
+    may not see it; 403 when it may see it but not read it, or with ``manage``, not pay it)."""
+    inv_id = call.path["id"]
+    with call.ctx.sessions() as s:
+        who = caller(call, s)  # before ClickHouse is asked anything (docs/security.md)
+    found = call.ctx.warehouse.invoice(inv_id)
+    with call.ctx.sessions() as s:
+        if found is None:
+            raise ApiError(404, "not_found", f"no invoice {inv_id}")
+        try:
+            seen = _readable(s, who, found[0])
+            if manage and not seen.manages:
+                raise ApiError(403, "forbidden", f"the role {seen.role} may not do this (owners and admins only)")
+        except ApiError as exc:
+            if exc.status == 404:
+                raise ApiError(404, "not_found", f"no invoice {inv_id}") from exc
+            raise
+        org = s.get(Organization, found[0])
+        name = org.name if org is not None else None
+    return who, InvoiceDocument.model_validate(found[1]), name
+
+
+def get_invoice(call: Call) -> InvoiceDocument | Response:
+    _, doc, name = _find(call)
+    if _wants_pdf(call.request.headers.get("accept", "")):
+        return _pdf_response(doc, name)
+    return doc
+
+
+def get_invoice_pdf(call: Call) -> Response:
+    _, doc, name = _find(call)
+    return _pdf_response(doc, name)
+
+
+def _payment_out(row: InvoicePaymentRow) -> InvoicePayment:
+    return InvoicePayment(
+        invoice_id=row.invoice_id,
+        account_id=row.account_id,
+        stripe_invoice_id=row.stripe_invoice_id,
+        status=row.status,
+        amount_paid=row.amount_paid,
+        currency=row.currency,
+        paid_at=row.paid_at,
+        paid_by=row.paid_by,
+    )
+
+
+def _already_paid(inv_id: str, row: InvoicePaymentRow) -> ApiError:
+    return ApiError(409, "already_paid", f"invoice {inv_id} was paid at {row.paid_at.isoformat()} by {row.paid_by}")
+
+
+def pay_invoice(call: Call) -> InvoicePayment:
+    """Pay a finalized invoice through its Stripe mirror, once: the payment is recorded in the store and a
+    second request answers 409 already_paid. The Stripe call carries an idempotency key of the invoice, so a
+    retry after a lost answer (or a crash before the record) is paid once."""
+    from streams.settlement.job import stripe_client
+    from streams.settlement.stripe_invoicing import invoice_identifier
+
+    inv_id = call.path["id"]
+    who, doc, _ = _find(call, manage=True)
+    with call.ctx.sessions() as s:
+        paid = s.get(InvoicePaymentRow, inv_id)
+        if paid is not None:
+            raise _already_paid(inv_id, paid)
+    if doc.status != "final":
+        raise ApiError(409, "not_final", f"invoice {inv_id} is not finalized")
+    stripe_id = call.ctx.warehouse.stripe_invoice(inv_id)
+    if stripe_id is None:
+        raise ApiError(409, "not_in_stripe", f"invoice {inv_id} is not mirrored in Stripe (not pushed yet)")
+    client = stripe_client(call.ctx.settings)
+    try:
+        invoice = client.v1.invoices.pay(stripe_id, options={"idempotency_key": f"{invoice_identifier(inv_id)}-pay"})
+    except stripe.CardError as exc:
+        raise ApiError(402, "payment_declined", f"Stripe declined the payment: {exc.user_message or exc}") from exc
+    except stripe.InvalidRequestError as exc:
+        # Paid already in Stripe (e.g. a crash after the payment, its idempotency key expired): record it.
+        refused = ApiError(409, "stripe_refused", f"Stripe refused the payment: {exc.user_message or exc}")
+        try:
+            invoice = client.v1.invoices.retrieve(stripe_id)
+        except stripe.StripeError:
+            raise refused from exc
+        if invoice.status != "paid":
+            raise refused from exc
+    except stripe.StripeError as exc:
+        log.warning("cannot pay %s (%s) in Stripe: %s", inv_id, stripe_id, exc)
+        raise ApiError(503, "stripe_unavailable", "Stripe did not answer, retry later", {"Retry-After": "5"}) from exc
+    row = InvoicePaymentRow(
+        invoice_id=inv_id,
+        account_id=doc.account_id,
+        stripe_invoice_id=stripe_id,
+        status=str(invoice.status or "unknown"),
+        amount_paid=int(invoice.amount_paid or 0),
+        currency=str(invoice.currency or doc.currency),
+        paid_by=who.user_id if who.user_id is not None else f"key:{who.key_id}",
+        paid_at=call.ctx.clock(),
+    )
+    try:
+        with call.ctx.sessions.begin() as s:
+            s.add(row)
+    except IntegrityError as exc:  # a concurrent request recorded it first
+        with call.ctx.sessions() as s:
+            other = s.get(InvoicePaymentRow, inv_id)
+        if other is None:
+            raise
+        raise _already_paid(inv_id, other) from exc
+    return _payment_out(row)
+
+
+def upcoming_invoice(call: Call) -> InvoiceDocument:
+    q: AccountQuery = call.query
+    now = call.ctx.clock()
+    with call.ctx.sessions() as s:
+        _readable(s, caller(call, s), q.account)
+        period = account_terms(s, call.ctx.catalog.at(now), q.account, now).period(now)
+
+    def histories(account: str) -> SubscriptionHistory | None:
+        with call.ctx.sessions() as hs:
+            h = store.history(hs, account)
+        return h if h.versions else None
+
+    doc = call.ctx.warehouse.upcoming(call.ctx.catalog, histories, q.account, period)
+    return InvoiceDocument.model_validate(doc)
+
+
+ENDPOINTS = [
+    Endpoint(
+        "GET",
+        "/api/billing/invoices",
+        list_invoices,
+        "Finalized invoices of an account (default: the caller's organization's, or a user token's own)",
+        _TAG,
+        InvoiceList,
+        query=InvoiceListQuery,
+        errors=(401, 403, 404, 503),
+    ),
+    Endpoint(
+        "GET",
+        "/api/billing/invoices/upcoming",
+        upcoming_invoice,
+        "The upcoming invoice of the current period (draft from the usage settled so far)",
+        _TAG,
+        InvoiceDocument,
+        query=AccountQuery,
+        errors=(401, 403, 404, 503),
+    ),
+    Endpoint(
+        "GET",
+        "/api/billing/invoices/{id}.pdf",
+        get_invoice_pdf,
+        "A finalized invoice as a one-page PDF",
+        _TAG,
+        None,
+        path_params={"id": INVOICE_ID_PATTERN},
+        errors=(401, 403, 404, 503),
+        media={PDF: {"type": "string", "format": "binary"}},
+        media_only=True,
+    ),
+    Endpoint(
+        "GET",
+        "/api/billing/invoices/{id}",
+        get_invoice,
+        "A finalized invoice document (a PDF with Accept: application/pdf)",
+        _TAG,
+        InvoiceDocument,
+        path_params={"id": INVOICE_ID_PATTERN},
+        errors=(401, 403, 404, 503),
+        media={PDF: {"type": "string", "format": "binary"}},
+    ),
+    Endpoint(
+        "POST",
+        "/api/billing/invoices/{id}/pay",
+        pay_invoice,
+        "Pay a finalized invoice mirrored in Stripe (owners and admins)",
+        _TAG,
+        InvoicePayment,
+        path_params={"id": INVOICE_ID_PATTERN},
+        errors=(401, 402, 403, 404, 409, 503),
+        description="Pays the Stripe invoice the finalized invoice was pushed to, with an idempotency key of the "
+        "invoice, and records the payment: a second request answers 409 already_paid. 409 not_in_stripe when the "
+        "invoice was not pushed to Stripe (tiers billed by Stripe subscriptions are collected by Stripe itself); "
+        "402 payment_declined when Stripe declines the payment.",
+    ),
+    Endpoint(
+        "GET",
+        "/api/billing/organizations/{id}/invoices",
+        organization_invoices,
+        "Finalized invoices of an organization",
+        "organizations",
+        InvoiceList,
+        path_params={"id": ORG_ID_PATTERN},
+        errors=(401, 403, 404, 503),
+    ),
+]

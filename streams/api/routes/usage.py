@@ -1,0 +1,270 @@
+"""Entitlements (the gateway's per-request check), live usage from the quota state, settled usage history.
+
+Live figures come from ``billing.quota-state`` (the live view, DESIGN §7: may briefly run high after a
+crash replay); history comes from ``usage_hourly`` in ClickHouse (settled, what invoices bill).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from rating.catalog.model import MeteredRule
+from rating.money import ZERO, money_text
+from rating.pricing import metric_charge
+from streams.api.auth import READ_ALL, AccountAccess, account_access, require_role
+from streams.api.common import account_terms, cached_access, cached_terms, caller, period_out
+from streams.api.errors import ApiError
+from streams.api.models import (
+    ID_PATTERN,
+    ORG_ID_PATTERN,
+    Entitlement,
+    MetricUsage,
+    OrgUsageQuery,
+    RateLimitState,
+    UsageCurrent,
+    UsageCurrentQuery,
+    UsageHistory,
+    UsageHistoryQuery,
+    UsageRow,
+)
+from streams.api.routing import Call, Endpoint
+from streams.api.warehouse import by_period
+
+NOT_ENTITLED = MeteredRule(entitled=False)
+METRICS = ("api_calls", "ai_requests", "storage_gb", "premium_feature", "active_user")
+HISTORY_DEFAULT = timedelta(days=90)
+HISTORY_MAX = timedelta(days=800)
+
+
+def _text(d: Decimal | None) -> str | None:
+    return None if d is None else f"{d.normalize():f}"
+
+
+def _used(record: dict[str, Any] | None, period_key: str) -> tuple[Decimal, Any]:
+    """Period-to-date usage of a quota record, if it is of the current period."""
+    if record is None or record.get("period") != period_key:
+        return ZERO, None
+    try:
+        return Decimal(str(record.get("used") or "0")), record.get("as_of")
+    except ArithmeticError:
+        return ZERO, None
+
+
+def _read_own_or_all(access: AccountAccess) -> None:
+    if not (access.is_self or access.reads_all):
+        raise ApiError(403, "forbidden", f"the role {access.role} reads only its own usage")
+
+
+def entitlement(call: Call) -> Entitlement:
+    account, feature = call.path["account"], call.path["feature"]
+    now = call.ctx.clock()
+    catalog = call.ctx.catalog.at(now)
+    with call.ctx.sessions() as s:
+        cached_access(call, s, caller(call, s), account)  # every role may check what its apps may use
+        terms = cached_terms(call, s, catalog, account, now)
+    period = terms.period(now)
+    budget = call.ctx.limits.accounts.peek(account, terms.tier.rate_limit_per_minute, now.timestamp())
+    common: dict[str, Any] = {
+        "account_id": account,
+        "feature": feature,
+        "tier": terms.tier_name,
+        "status": terms.status,
+        "period": period.key,
+        "rate_limit": RateLimitState(
+            limit_per_minute=budget.limit, remaining=budget.remaining, reset_seconds=budget.reset_after
+        ),
+    }
+    if feature in METRICS:
+        rule = terms.tier.metrics.get(feature, NOT_ENTITLED)
+        used, as_of = _used(call.ctx.quota.get(account, feature), period.key)
+        limit = rule.hard_cap if rule.hard_cap is not None else rule.included
+        capped = rule.hard_cap is not None and used >= rule.hard_cap
+        reason = "not_entitled" if not rule.entitled else "hard_capped" if capped else None
+        return Entitlement(
+            **common,
+            kind="metric",
+            allowed=reason is None,
+            limit=_text(limit),
+            used=_text(used),
+            remaining=_text(max(ZERO, limit - used)) if limit is not None else None,
+            reason=reason,
+            as_of=as_of,
+        )
+    premium = {
+        name for t in catalog.tiers.values() for name in t.metrics.get("premium_feature", NOT_ENTITLED).per_feature
+    }
+    if feature in premium:
+        rule = terms.tier.metrics.get("premium_feature", NOT_ENTITLED)
+        ok = rule.entitled and feature in rule.per_feature
+        return Entitlement(
+            **common,
+            kind="premium_feature",
+            allowed=ok,
+            limit=None,
+            used=None,
+            remaining=None,
+            reason=None if ok else "not_entitled",
+            as_of=None,
+        )
+    features = set().union(*(t.features for t in catalog.tiers.values()))
+    if feature not in features:
+        raise ApiError(
+            404, "unknown_feature", f"{feature!r} is not a feature, metric or premium feature of the catalog"
+        )
+    ok = feature in terms.tier.features
+    return Entitlement(
+        **common,
+        kind="feature",
+        allowed=ok,
+        limit=None,
+        used=None,
+        remaining=None,
+        reason=None if ok else "not_in_tier",
+        as_of=None,
+    )
+
+
+def usage_current(call: Call) -> UsageCurrent:
+    q: UsageCurrentQuery = call.query
+    now = call.ctx.clock()
+    catalog = call.ctx.catalog.at(now)
+    with call.ctx.sessions() as s:
+        _read_own_or_all(cached_access(call, s, caller(call, s), q.account))
+        terms = cached_terms(call, s, catalog, q.account, now)
+    period = terms.period(now)
+    records = call.ctx.quota.for_account(q.account)
+    rows, total = [], ZERO
+    for metric in sorted(set(terms.tier.metrics) | set(records)):
+        rule = terms.tier.metrics.get(metric, NOT_ENTITLED)
+        used, _ = _used(records.get(metric), period.key)
+        charge = metric_charge(rule, used)
+        total += charge.amount
+        rows.append(
+            MetricUsage(
+                metric=metric,
+                used=_text(used) or "0",
+                included=_text(rule.included),
+                remaining=_text(max(ZERO, rule.included - used)) if rule.included is not None else None,
+                hard_cap=_text(rule.hard_cap),
+                over_limit=rule.included is not None and used > rule.included,
+                hard_capped=rule.hard_cap is not None and used >= rule.hard_cap,
+                entitled=rule.entitled,
+                provisional_charge=money_text(charge.amount),
+            )
+        )
+    return UsageCurrent(
+        account_id=q.account,
+        tier=terms.tier_name,
+        status=terms.status,
+        period=period_out(period),
+        metrics=rows,
+        provisional_total=money_text(total),
+        live=call.ctx.quota.ready.is_set(),
+    )
+
+
+def _history(
+    call: Call, account: str, q: UsageHistoryQuery | OrgUsageQuery, user_id: str | None, by_user: bool
+) -> UsageHistory:
+    now = call.ctx.clock()
+    start = getattr(q, "start", None) or now - HISTORY_DEFAULT
+    end = getattr(q, "end", None) or now
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ApiError(422, "invalid_request", "from and to need a UTC offset")
+    if not start < end or end - start > HISTORY_MAX:
+        raise ApiError(422, "invalid_request", "from must be before to, at most 800 days apart")
+    with call.ctx.sessions() as s:
+        terms = account_terms(s, call.ctx.catalog.at(now), account, now)
+    days = call.ctx.warehouse.usage_days(account, start, end, metric=q.metric, user_id=user_id, by_user=by_user)
+    rows = []
+    if q.granularity == "day":
+        for d, metric, user, qty, events in days:
+            day_start = datetime(d.year, d.month, d.day, tzinfo=UTC)
+            rows.append(
+                UsageRow(
+                    start=day_start,
+                    end=day_start + timedelta(days=1),
+                    metric=metric,
+                    user_id=user,
+                    quantity=_text(qty) or "0",
+                    events=events,
+                )
+            )
+    else:
+        for p, metric, user, qty, events in by_period(days, terms.anchor):
+            rows.append(
+                UsageRow(
+                    start=p.start, end=p.end, metric=metric, user_id=user, quantity=_text(qty) or "0", events=events
+                )
+            )
+    return UsageHistory(account_id=account, granularity=q.granularity, rows=rows)
+
+
+def usage_history(call: Call) -> UsageHistory:
+    q: UsageHistoryQuery = call.query
+    with call.ctx.sessions() as s:
+        who = caller(call, s)
+        access = account_access(s, who, q.account)
+    # A member reads its own usage, and its own share of its organization's usage, nothing else.
+    own_share = access.organization_id == q.account and q.user_id is not None and q.user_id == who.user_id
+    if not (access.is_self or access.reads_all or own_share):
+        raise ApiError(403, "forbidden", f"the role {access.role} reads only its own usage (user_id=<you>)")
+    return _history(call, q.account, q, q.user_id, q.by_user)
+
+
+def organization_usage(call: Call) -> UsageHistory:
+    q: OrgUsageQuery = call.query
+    with call.ctx.sessions() as s:
+        require_role(s, caller(call, s), call.path["id"], READ_ALL)
+    return _history(call, call.path["id"], q, None, True)
+
+
+_TAG = "usage"
+ENDPOINTS = [
+    Endpoint(
+        "GET",
+        "/api/billing/entitlements/{account}/{feature}",
+        entitlement,
+        "Is a feature or metric allowed now: limit, used, remaining (for gateways, per request)",
+        "entitlements",
+        Entitlement,
+        path_params={"account": ID_PATTERN, "feature": r"^[a-z][a-z0-9_]{0,63}$"},
+        description="feature: a tier feature (ai_twin, ...), a metric (api_calls, storage_gb, ...) or a premium "
+        "feature (deep_research, ...). A canceled or unpaid subscription is entitled as the default (free) tier.",
+        inline=True,
+    ),
+    Endpoint(
+        "GET",
+        "/api/billing/usage/current",
+        usage_current,
+        "Live period-to-date usage per metric with included, remaining and provisional charges",
+        _TAG,
+        UsageCurrent,
+        query=UsageCurrentQuery,
+        errors=(401, 403, 404),
+        inline=True,
+    ),
+    Endpoint(
+        "GET",
+        "/api/billing/usage/history",
+        usage_history,
+        "Settled usage by day or period, filterable by metric and user",
+        _TAG,
+        UsageHistory,
+        query=UsageHistoryQuery,
+        errors=(401, 403, 404, 503),
+    ),
+    Endpoint(
+        "GET",
+        "/api/billing/organizations/{id}/usage",
+        organization_usage,
+        "Settled usage of an organization per member",
+        "organizations",
+        UsageHistory,
+        query=OrgUsageQuery,
+        path_params={"id": ORG_ID_PATTERN},
+        errors=(401, 403, 404, 503),
+    ),
+]

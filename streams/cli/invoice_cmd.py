@@ -1,0 +1,52 @@
+"""``meterline invoice preview``: an account's invoice document for a period, on demand.
+
+Like ``meterline settle`` (``settle_cmd``), it reads the subscription histories from
+``billing.subscriptions`` and settled data from ClickHouse: with embedded chDB, run it while no worker
+holds the data directory, or through the local warehouse bridge (``meterline stack up``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from decimal import Decimal
+from typing import Any
+
+from streams.cli.output import emit_json, emit_table
+from streams.cli.settle_cmd import open_settler, period_key
+from streams.errors import MeterlineError
+
+
+def register(sub: Any) -> None:
+    inv: argparse.ArgumentParser = sub.add_parser("invoice", help="invoices", description="Invoices.")
+    isub = inv.add_subparsers(dest="invoice_command", metavar="ACTION", required=True)
+    prev = isub.add_parser(
+        "preview",
+        help="print an account's invoice document for a period",
+        description="The invoice document of one account and usage period (DESIGN §10): the finalized "
+        "invoice if the period was closed, else a draft computed now from settled usage only (hours not "
+        "settled yet are not on it).",
+    )
+    prev.add_argument("--account", required=True)
+    prev.add_argument("--period", required=True, type=period_key, help="YYYY-MM, the month the period starts in")
+    prev.add_argument("--json", action="store_true", help="print the JSON document (default: a table)")
+    prev.set_defaults(func=_preview)
+
+
+def _preview(args: argparse.Namespace) -> int:
+    from streams.settlement.settler import period_of
+
+    _, registry, settler = open_settler()
+    period = period_of(args.account, registry.history, args.period)
+    doc = settler.document(args.account, period)
+    if doc is None:
+        raise MeterlineError(f"no invoice for {args.account} in {args.period}")
+    if args.json:
+        emit_json(doc)
+        return 0
+    print(f"{doc['account_id']}  {doc['period_start'][:10]} .. {doc['period_end'][:10]}  {doc['status']}")
+    emit_table(
+        ["code", "description", "quantity", "unit_price", "amount"],
+        [[ln[k] for k in ("code", "description", "quantity", "unit_price", "amount")] for ln in doc["lines"]],
+    )
+    print(f"total {doc['currency'].upper()} {Decimal(doc['total']):.2f}")
+    return 0

@@ -1,0 +1,307 @@
+"""Settlement: closed hours recomputed from ClickHouse, rated, compared with the live view; periods
+finalized into invoices; late usage of a finalized period carried as a correction (DESIGN §7).
+
+``Settler.settle(until, now)`` is idempotent: it recomputes every hour that closed since the last
+run (windows ending at or before ``until``) and every earlier hour that received events since, from
+the deduplicated events, and writes rows that replace the previous ones. Running it twice changes
+nothing. The worker calls it on a timer with ``until = now - lateness``; ``meterline settle`` on demand.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from rating.catalog.loader import Catalog
+from rating.invoice import Invoice, billing_segments, preview_invoice
+from rating.money import ZERO
+from rating.periods import Period, next_period, period_by_key
+from rating.settle import (
+    DEFAULT_ANCHOR,
+    HistoryLookup,
+    HourlyUsage,
+    account_anchor,
+    account_period,
+    hourly_usage,
+    rated_lines,
+    tier_name,
+    usage_by_segment,
+    version_for,
+)
+from rating.subscriptions import SubscriptionHistory
+from sinks.clickhouse.settlement_store import EPOCH, SettlementStore
+from streams.settlement.pacing import Pacer
+
+log = logging.getLogger(__name__)
+HOUR = timedelta(hours=1)
+#: Events stored this recently may still be in flight in another insert: picked up by the next run.
+VISIBILITY_MARGIN = timedelta(seconds=60)
+#: Hours read from ClickHouse at once (bounds memory on a first run over a month of events).
+CHUNK_HOURS = 24
+#: Accounts re-rated or invoiced together: one read and one write per group, a month of hours in memory.
+ACCOUNTS_PER_BATCH = 250
+#: Routing accounts recomputed at once within a chunk of hours.
+RECOMPUTE_ACCOUNTS = 2_500
+
+
+def floor_hour(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+@dataclass
+class SettleResult:
+    until: datetime
+    windows: int = 0  # account-hours recomputed
+    accounts: set[str] = field(default_factory=set)  # billing accounts touched
+    finalized: list[str] = field(default_factory=list)  # invoice ids
+    corrections: int = 0
+    differences: int = 0
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "until": self.until.isoformat(),
+            "windows": self.windows,
+            "accounts": len(self.accounts),
+            "finalized": len(self.finalized),
+            "corrections": self.corrections,
+            "differences": self.differences,
+        }
+
+
+class Settler:
+    def __init__(
+        self,
+        store: SettlementStore,
+        catalog: Catalog,
+        histories: HistoryLookup,
+        subscribed: Callable[[], Iterable[str]],
+        *,
+        grace: timedelta = timedelta(hours=24),
+        on_difference: Callable[[str, str, str, Decimal], None] | None = None,
+        visibility_margin: timedelta = VISIBILITY_MARGIN,
+        pacer: Pacer | None = None,
+    ) -> None:
+        """``subscribed``: every account with a subscription (they get invoices even without usage).
+        ``pacer``: called after each chunk of hours and each group of accounts (unpaced by default)."""
+        self._store, self._catalog, self._histories = store, catalog, histories
+        self._subscribed, self._grace = subscribed, grace
+        self._on_difference, self._margin = on_difference, visibility_margin
+        self._pace = pacer or Pacer()
+
+    def settle(self, until: datetime, now: datetime) -> SettleResult:
+        self._pace.begin()
+        cutoff = floor_hour(until)
+        result = SettleResult(cutoff)
+        last = self._store.last_run()
+        first = self._store.first_event_hour()
+        stored_upto = now - self._margin
+        if last is None:
+            closed_from, stored_after, prev_until = first or cutoff, EPOCH, first or cutoff
+        else:
+            closed_from, stored_after, prev_until = last.until, last.stored_until, last.until
+        dirty = self._store.dirty_hours(closed_from, cutoff, stored_after, max(stored_after, stored_upto))
+        touched: dict[tuple[str, str], Period] = {}
+        hours = sorted(dirty)
+        for i in range(0, len(hours), CHUNK_HOURS):
+            chunk = hours[i : i + CHUNK_HOURS]
+            result.windows += sum(len(dirty[h]) for h in chunk)
+            # By groups of routing accounts: an hour's rows come from its routing accounts' own events, so
+            # the groups are independent; smaller pieces bound memory and let a pacer pause between them.
+            for group in _groups(set().union(*(dirty[h] for h in chunk)), RECOMPUTE_ACCOUNTS):
+                part = {h: dirty[h] & group for h in chunk}
+                part = {h: accounts for h, accounts in part.items() if accounts}
+                rows = self._recompute(sorted(part), part)
+                self._store.write_hourly(rows, now)
+                for r in rows:
+                    p = account_period(r.account_id, self._histories, r.hour)
+                    touched[(r.account_id, p.key)] = p
+                self._pace()
+        for period, accounts in _by_period(touched).items():
+            result.accounts |= accounts
+            for group in _groups(accounts):
+                self._rerate(group, period, now)
+                self._pace()
+            for account in sorted(self._store.finalized_many(accounts, period.key)):
+                result.corrections += self._correct(account, period, now)
+        result.finalized = self._finalize_due(prev_until, cutoff, now, result)
+        self._store.record_run(
+            now,
+            max(cutoff, last.until) if last else cutoff,
+            stored_after,
+            max(stored_after, stored_upto),
+            {"windows": result.windows, "accounts": len(result.accounts), "finalized": len(result.finalized)},
+        )
+        return result
+
+    def _recompute(self, hours: list[datetime], dirty: dict[datetime, set[str]]) -> list[HourlyUsage]:
+        """Hourly rows of the given hours, each from all of its routing accounts' deduplicated events,
+        plus a zero row (``events = 0``, a retraction) for every earlier row of those hours that the
+        recompute no longer produces: its billing account, tier or subscription version changed (a
+        subscription published late, an organization that stopped paying)."""
+        accounts = set().union(*(dirty[h] for h in hours))
+        events = [
+            e
+            for e in self._store.events(hours[0], hours[-1] + HOUR, accounts)
+            if e.routing_account in dirty.get(floor_hour(e.at), ())
+        ]
+        rows = hourly_usage(events, self._histories, self._catalog)
+        fresh = {_key(r) for r in rows}
+        stale = [r for r in self._store.hourly_keys({h: dirty[h] for h in hours}) if _key(r) not in fresh]
+        return rows + stale
+
+    def _history(self, account: str) -> SubscriptionHistory:
+        return self._histories(account) or SubscriptionHistory(account)
+
+    def _rerate(self, accounts: set[str], period: Period, now: datetime) -> None:
+        """Settled rated lines of the accounts' whole period (one read and one write for all of them)."""
+        rows = self._store.hourly_many(accounts, period.start, period.end)
+        cat = self._catalog.at(period.start)
+        lines = []
+        for account in sorted(accounts):
+            segments = billing_segments(self._history(account), period, cat)
+            lines += rated_lines(account, period, rows.get(account, []), segments, self._catalog)
+        self._store.write_rated(lines, now)
+
+    def invoice(self, account: str, period: Period, *, final: bool = False) -> Invoice:
+        """The invoice of ``period`` from settled data (a draft unless ``final``)."""
+        return self._invoices([account], period, final=final)[account]
+
+    def _invoices(self, accounts: list[str], period: Period, *, final: bool = False) -> dict[str, Invoice]:
+        rows = self._store.hourly_many(accounts, period.start, period.end)
+        storage = self._store.storage_many(accounts, period, self._histories)
+        corrections = self._store.corrections_many(accounts, period.key)
+        cat = self._catalog.at(period.start)
+        out = {}
+        for account in accounts:
+            history = self._history(account)
+            segments = billing_segments(history, period, cat)
+            usage = usage_by_segment(rows.get(account, []), segments, storage[account])
+            out[account] = preview_invoice(
+                history,
+                usage,
+                period,
+                cat,
+                status="final" if final else "draft",
+                corrections=corrections.get(account, []),
+            )
+        return out
+
+    def document(self, account: str, period: Period) -> dict[str, object] | None:
+        """The finalized invoice document of the period, else the draft from settled data."""
+        final = self._store.finalized(account, period.key)
+        return final.document if final is not None else self.invoice(account, period).to_document()
+
+    def _finalize_due(self, prev_until: datetime, cutoff: datetime, now: datetime, result: SettleResult) -> list[str]:
+        """Finalize every period that ended (plus grace) by ``cutoff`` and is not final yet."""
+        horizon = cutoff - self._grace
+        since = prev_until - self._grace - timedelta(days=62)  # a period is at most 31 days; two for safety
+        candidates = set(self._subscribed()) | self._store.accounts_with_usage(since, horizon)
+        finalized = self._store.finalized_periods_many(candidates)
+        due: dict[tuple[datetime, datetime, str], set[str]] = {}
+        spans: dict[tuple[datetime, datetime, str], Period] = {}
+        for account in candidates:
+            p = account_period(account, self._histories, since)
+            while p.end <= horizon:
+                if p.key not in finalized.get(account, set()):
+                    span = (p.start, p.end, p.key)
+                    due.setdefault(span, set()).add(account)
+                    spans[span] = p
+                p = next_period(account_anchor(account, self._histories, p.end), p)
+        done = []
+        for span, accounts in sorted(due.items()):
+            for group in _groups(accounts):
+                done += self._finalize(sorted(group), spans[span], now, result)
+                self._pace()
+        return done
+
+    def _finalize(self, accounts: list[str], period: Period, now: datetime, result: SettleResult) -> list[str]:
+        """Final invoices of the accounts active in ``period`` (a subscription or settled usage), and the
+        differences between their live and settled totals."""
+        with_usage = self._store.accounts_with_usage(period.start, period.end) & set(accounts)
+        active = [a for a in accounts if a in with_usage or self._history(a).segments(period)]
+        if not active:
+            return []
+        invoices = self._invoices(active, period, final=True)
+        cat = self._catalog.at(period.start)
+        tiers = {a: tier_name(version_for(a, "user", self._histories, period.end - HOUR), cat) for a in active}
+        ids = self._store.write_invoices([(invoices[a], tiers[a]) for a in active], now)
+        live = self._store.period_totals_many(active, period.key, "provisional")
+        settled = self._store.period_totals_many(active, period.key, "settled")
+        for account in active:
+            lv_all, st_all = live.get(account, {}), settled.get(account, {})
+            diffs = {
+                m: (lv_all.get(m, ZERO), st_all.get(m, ZERO))
+                for m in set(lv_all) | set(st_all)
+                if lv_all and lv_all.get(m, ZERO) != st_all.get(m, ZERO)
+            }
+            if not diffs:
+                continue
+            self._store.write_diffs(account, period.key, diffs, now)
+            for m, (lv, st) in diffs.items():
+                log.warning(
+                    "live and settled totals differ: %s %s %s live=%s settled=%s", account, period.key, m, lv, st
+                )
+                if self._on_difference:
+                    self._on_difference(account, period.key, m, lv - st)
+            result.differences += len(diffs)
+        return ids
+
+    def _correct(self, account: str, period: Period, now: datetime) -> int:
+        """Late usage of a finalized period: the change of each line goes to the next open period."""
+        final = self._store.finalized(account, period.key)
+        assert final is not None
+        draft = self.invoice(account, period)
+        redone: dict[str, tuple[Decimal, Decimal]] = {}
+        for ln in draft.lines:
+            if not ln.code.startswith("correction:"):
+                q, a = redone.get(ln.code, (ZERO, ZERO))
+                redone[ln.code] = (q + ln.quantity, a + ln.amount)
+        already = self._store.corrected(account, period.key)
+        target = self._open_period_after(account, period)
+        written = 0
+        for code in sorted(set(redone) | set(final.lines)):
+            # What the line would now be, minus what was finalized and what other periods already carry.
+            qty, amount = redone.get(code, (ZERO, ZERO))
+            final_qty, final_amount = final.lines.get(code, (ZERO, ZERO))
+            elsewhere = [qa for (c, t), qa in already.items() if c == code and t != target.key]
+            d_qty = qty - final_qty - sum((q for q, _ in elsewhere), ZERO)
+            d_amount = amount - final_amount - sum((a for _, a in elsewhere), ZERO)
+            if (d_qty, d_amount) != already.get((code, target.key), (ZERO, ZERO)):
+                self._store.write_correction(account, period.key, code, target.key, d_qty, d_amount, now)
+                written += 1
+        return written
+
+    def _open_period_after(self, account: str, period: Period) -> Period:
+        finalized = self._store.finalized_periods(account)
+        p = next_period(account_anchor(account, self._histories, period.end), period)
+        while p.key in finalized:
+            p = next_period(account_anchor(account, self._histories, p.end), p)
+        return p
+
+
+def period_of(account: str, histories: HistoryLookup, key: str) -> Period:
+    """The account's usage period named ``key`` (YYYY-MM), on its subscription's anchor."""
+    h = histories(account)
+    anchor = h.versions[-1].anchor if h and h.versions else DEFAULT_ANCHOR
+    return period_by_key(anchor, key)
+
+
+def _by_period(touched: dict[tuple[str, str], Period]) -> dict[Period, set[str]]:
+    """Touched accounts grouped by their (identical) usage period, so each group is read and written once."""
+    out: dict[Period, set[str]] = {}
+    for (account, _), period in touched.items():
+        out.setdefault(period, set()).add(account)
+    return out
+
+
+def _groups(accounts: set[str], size: int = ACCOUNTS_PER_BATCH) -> list[set[str]]:
+    items = sorted(accounts)
+    return [set(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+def _key(r: HourlyUsage) -> tuple[object, ...]:
+    """The ``usage_hourly`` sorting key: rows with the same key replace each other."""
+    return (r.account_id, r.metric, r.hour, r.routing_account, r.user_id, r.dimension, r.sub_version)

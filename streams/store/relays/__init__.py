@@ -1,0 +1,1 @@
+"""The store's outbox relays: subscription versions to Kafka, and the Stripe subscription mirror."""

@@ -1,0 +1,1 @@
+"""The rows the worker writes to ClickHouse (provisional usage, subscriptions)."""
