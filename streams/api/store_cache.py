@@ -13,7 +13,9 @@ change all take effect on the next request. Changes made by *another* process (a
 every entry expires then, and a JWT's entry at its ``exp`` at the latest. ``ttl`` 0 turns the cache off.
 
 Only successes and 404s are kept (never a 401), so failed credentials still go to the store and to the
-failure throttle every time; the cache is bounded (oldest entries dropped first).
+failure throttle every time; the cache is bounded (oldest entries dropped first). Past half its life an
+entry is read again by one request while the others keep answering from it, so entries in use are renewed
+before they expire rather than all missing at once.
 
 On the event loop (``INLINE``) a miss raises ``NeedsStore`` instead of reading: the dispatcher then runs the
 handler again in a worker thread (streams/api/routing.py), so the loop never waits for the store.
