@@ -36,4 +36,5 @@ class ApiContext:
     limits: ApiLimits = field(default_factory=lambda: ApiLimits(30))
     limiter: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(16))
     metrics: ApiMetrics = field(default_factory=ApiMetrics)
-    cache: StoreCache = field(default_factory=StoreCache)  # credentials, access, histories (gateway check)
+    # credentials, access, histories (the gateway check): off unless create_app wires its invalidation
+    cache: StoreCache = field(default_factory=lambda: StoreCache(0))

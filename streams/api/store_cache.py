@@ -99,7 +99,7 @@ class StoreCache:
                     self._refreshing.clear()
                 self._refreshing[k] = now  # this request reloads it, in a worker thread
                 raise NeedsStore
-        elif inline and self.ttl > 0:
+        elif inline:  # never read the store on the event loop (with no cache too)
             raise NeedsStore
         self.misses += 1
         generation = self._generation

@@ -119,3 +119,14 @@ def test_an_answer_refused_on_reload_goes_at_once() -> None:
             cache.get("caller", "k", lambda: "never")
     finally:
         INLINE.reset(token)
+
+
+def test_no_cache_never_reads_on_the_event_loop() -> None:
+    cache = StoreCache(ttl=0, clock=Clock())
+    assert cache.get("history", "acct", lambda: "h") == "h"
+    token = INLINE.set(True)
+    try:
+        with pytest.raises(NeedsStore):
+            cache.get("history", "acct", lambda: pytest.fail("read the store on the event loop"))
+    finally:
+        INLINE.reset(token)
