@@ -135,6 +135,13 @@ class Settings(BaseSettings):
     api_outbox_interval_seconds: float = Field(
         2.0, gt=0, description="How often the outbox relay retries publishing to billing.subscriptions."
     )
+    api_cache_seconds: float = Field(
+        2.0,
+        ge=0,
+        le=60,
+        description="Longest time an API process answers from its cached credentials, access and subscriptions "
+        "after another process changed them (its own changes apply at once); 0: no cache.",
+    )
 
     # Local stack (deploy/local): ports bound on 127.0.0.1 only.
     local_kafka_port: int = Field(9092, ge=1, le=65535)

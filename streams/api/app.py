@@ -37,6 +37,7 @@ from streams.api.routes import subscriptions as subscriptions_routes
 from streams.api.routes import usage as usage_routes
 from streams.api.routes import webhooks as webhooks_routes
 from streams.api.routing import Endpoint, openapi, routes
+from streams.api.store_cache import StoreCache
 from streams.api.warehouse import Warehouse
 from streams.ingest.http import Forwarder
 from streams.settings import Settings
@@ -133,6 +134,7 @@ def create_app(
         grace=timedelta(days=settings.api_dunning_grace_days),
         ingest=record_routes.ingest_app(forwarder, decode_limits(settings), clock),
         limits=ApiLimits(settings.auth_failures_per_minute),
+        cache=StoreCache(settings.api_cache_seconds),
     )
 
     async def default_publish(versions: list[Any]) -> object:
@@ -140,6 +142,7 @@ def create_app(
 
         return await publish_subscriptions(settings, versions)
 
+    ctx.cache.watch(engine)  # every write through this process invalidates it (streams/api/store_cache.py)
     relay = OutboxRelay(ctx.sessions, publish or default_publish, clock=clock)
     # No retries in the library: the mirror retries 429/5xx/connection errors itself, with idempotency keys.
     client = stripe_client or stripe.StripeClient(

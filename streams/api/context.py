@@ -15,6 +15,7 @@ from rating.catalog.loader import Catalog
 from streams.api.limits import ApiLimits
 from streams.api.metrics import ApiMetrics
 from streams.api.quota_view import QuotaView
+from streams.api.store_cache import StoreCache
 from streams.api.warehouse import Warehouse
 from streams.settings import Settings
 
@@ -35,3 +36,5 @@ class ApiContext:
     limits: ApiLimits = field(default_factory=lambda: ApiLimits(30))
     limiter: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(16))
     metrics: ApiMetrics = field(default_factory=ApiMetrics)
+    # credentials, access, histories (the gateway check): off unless create_app wires its invalidation
+    cache: StoreCache = field(default_factory=lambda: StoreCache(0))
