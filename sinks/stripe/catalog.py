@@ -62,8 +62,8 @@ import stripe
 from stripe.params import PriceListParams
 
 from rating.catalog.model import CatalogVersion, Interval, Tier
-from sinks.clickhouse.row_sink import RetryPolicy
 from sinks.errors import SinkRejected, SinkUnavailable
+from sinks.retry import RetryPolicy
 from sinks.stripe.calls import with_retries
 
 log = logging.getLogger(__name__)

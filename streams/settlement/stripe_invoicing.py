@@ -23,10 +23,10 @@ import stripe
 from rating.catalog.loader import Catalog
 from rating.settle import HistoryLookup, version_for
 from rating.subscriptions import rated_tier
-from sinks.clickhouse.row_sink import RetryPolicy
 from sinks.clickhouse.settlement_store import SettlementStore
 from sinks.clickhouse.stripe_ledger import ClickHouseReportLedger
 from sinks.errors import SinkError
+from sinks.retry import RetryPolicy
 from sinks.stripe.calls import with_retries
 from sinks.stripe.meter import Attempt
 

@@ -25,8 +25,9 @@ from deploy.local import stack
 from deploy.local.warehouse import Warehouse
 from sinks.clickhouse.client import WAREHOUSE_INFO, bridge_port_for, connect
 from sinks.clickhouse.migrations import load_migrations, migrate
-from sinks.clickhouse.row_sink import RetryPolicy, RowSink
+from sinks.clickhouse.row_sink import RowSink
 from sinks.errors import SinkRejected, SinkUnavailable
+from sinks.retry import RetryPolicy
 from streams.settings import load_settings
 from tests.support.processes import free_port
 
