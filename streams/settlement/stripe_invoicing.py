@@ -21,6 +21,7 @@ from typing import Any
 import stripe
 
 from rating.catalog.loader import Catalog
+from rating.money import minor_units
 from rating.settle import HistoryLookup, version_for
 from rating.subscriptions import rated_tier
 from sinks.clickhouse.settlement_store import SettlementStore
@@ -38,10 +39,6 @@ DEFAULT_POLICY = RetryPolicy(initial=0.2, maximum=5.0, max_attempts=6)
 
 def invoice_identifier(invoice_id: str) -> str:
     return "mtl_inv_" + hashlib.sha256(invoice_id.encode()).hexdigest()[:40]
-
-
-def cents(amount: str) -> int:
-    return int(Decimal(amount) * 100)
 
 
 class InvoicePusher:
@@ -101,7 +98,7 @@ class InvoicePusher:
                 ),
             )
             for n, line in enumerate(doc["lines"]):
-                if cents(line["amount"]) != 0:
+                if minor_units(Decimal(line["amount"])) != 0:
                     call(f"add line {n} to {inv_id}", self._item(customer, invoice.id, doc, ident, n, line))
             call(
                 f"finalize {inv_id}",
@@ -125,7 +122,7 @@ class InvoicePusher:
                 params={
                     "customer": customer,
                     "invoice": invoice,
-                    "amount": cents(line["amount"]),
+                    "amount": minor_units(Decimal(line["amount"])),
                     "currency": doc["currency"],
                     "description": line["description"],
                     "metadata": {"meterline_invoice_id": doc["invoice_id"], "code": line["code"], "line": str(n)},
@@ -139,7 +136,7 @@ class InvoicePusher:
         self, ident: str, doc: dict[str, Any], outcome: Any, status: int | None, msg: str, now: datetime
     ) -> None:
         start = datetime.fromisoformat(doc["period_start"]).astimezone(UTC)
-        total = cents(doc["total"])
+        total = minor_units(Decimal(doc["total"]))
         self._ledger.record(
             Attempt(ident, doc["account_id"], INVOICE_METER, start, total, 1, outcome, status, msg[:500], now)
         )
