@@ -18,13 +18,13 @@ from decimal import Decimal
 from rating.catalog.loader import Catalog
 from rating.invoice import Invoice, billing_segments, preview_invoice
 from rating.money import ZERO
-from rating.periods import Period, next_period, period_by_key
+from rating.periods import Period, next_period
 from rating.settle import (
-    DEFAULT_ANCHOR,
     HistoryLookup,
     HourlyUsage,
     account_anchor,
     account_period,
+    account_period_named,
     hourly_usage,
     rated_lines,
     tier_name,
@@ -283,10 +283,8 @@ class Settler:
 
 
 def period_of(account: str, histories: HistoryLookup, key: str) -> Period:
-    """The account's usage period named ``key`` (YYYY-MM), on its subscription's anchor."""
-    h = histories(account)
-    anchor = h.versions[-1].anchor if h and h.versions else DEFAULT_ANCHOR
-    return period_by_key(anchor, key)
+    """The account's usage period named ``key`` (YYYY-MM), on the anchor settlement uses for it."""
+    return account_period_named(account, histories, key)
 
 
 def _by_period(touched: dict[tuple[str, str], Period]) -> dict[Period, set[str]]:
