@@ -39,6 +39,14 @@ async def run_relay(
             await asyncio.wait_for(first_of(stop, wake), timeout=delay)
 
 
+async def drain_rounds(run_once: Callable[[], Awaitable[int]]) -> int:
+    """Run ``run_once`` until a round sends nothing; returns how many were sent in all."""
+    total = 0
+    while n := await run_once():
+        total += n
+    return total
+
+
 async def first_of(*events: asyncio.Event) -> None:
     """Return when any of ``events`` is set."""
     waiters = [asyncio.ensure_future(e.wait()) for e in events]

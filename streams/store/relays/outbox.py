@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from rating.subscriptions import SubscriptionVersion
 from streams.store.models import OutboxRow
-from streams.store.relays.loop import run_relay
+from streams.store.relays.loop import drain_rounds, run_relay
 from streams.topics import SUBSCRIPTIONS
 
 log = logging.getLogger(__name__)
@@ -81,10 +81,7 @@ class OutboxRelay:
 
     async def drain(self) -> int:
         """Publish until nothing is pending."""
-        total = 0
-        while n := await self.run_once():
-            total += n
-        return total
+        return await drain_rounds(self.run_once)
 
     async def run(self, stop: asyncio.Event, interval: float) -> None:
         """Relay until ``stop``: at once when woken (after a commit), else every ``interval`` seconds;

@@ -27,7 +27,7 @@ from rating.catalog.loader import Catalog
 from sinks.stripe.subscriptions import MirrorChange, MirrorResult, StripeSubscriptions, stripe_target
 from streams.store import subscription_store as store
 from streams.store.models import StripeOutboxRow
-from streams.store.relays.loop import run_relay
+from streams.store.relays.loop import drain_rounds, run_relay
 
 log = logging.getLogger(__name__)
 
@@ -170,10 +170,7 @@ class StripeMirrorRelay:
 
     async def drain(self) -> int:
         """Mirror until nothing due is left (rows backing off stay)."""
-        total = 0
-        while n := await self.run_once():
-            total += n
-        return total
+        return await drain_rounds(self.run_once)
 
     async def run(self, stop: asyncio.Event, interval: float) -> None:
         """Mirror until ``stop``: at once when woken (after a commit), else every ``interval`` seconds
