@@ -16,7 +16,7 @@ Rules (docs/rating.md):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -33,6 +33,8 @@ from rating.usage import PeriodUsage
 from schemas.events import Metric
 
 _US = timedelta(microseconds=1)
+# Lines that carry a change to an earlier finalized period into this one.
+CORRECTION_PREFIX = "correction:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,26 @@ class InvoiceLine:
             "unit_price": f"{self.unit_price.normalize():f}" if self.unit_price else "0",
             "amount": money_text(self.amount),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class LineTotal:
+    """One line code's quantity and amount, summed over the lines of an invoice that carry it."""
+
+    quantity: Decimal = ZERO
+    amount: Decimal = ZERO
+
+    def __add__(self, other: LineTotal) -> LineTotal:
+        return LineTotal(self.quantity + other.quantity, self.amount + other.amount)
+
+
+def totals_by_code(lines: Iterable[InvoiceLine]) -> dict[str, LineTotal]:
+    """Each line code's total, correction lines left out: what a later correction of the period compares."""
+    out: dict[str, LineTotal] = {}
+    for ln in lines:
+        if not ln.code.startswith(CORRECTION_PREFIX):
+            out[ln.code] = out.get(ln.code, LineTotal()) + LineTotal(ln.quantity, ln.amount)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +178,9 @@ def preview_invoice(
     lines += _addon_lines(segments[-1].version, catalog, usage_by_segment)
     for c in corrections:
         unit = c.amount / c.quantity if c.quantity else c.amount
-        lines.append(InvoiceLine(f"correction:{c.code}", c.description, c.quantity, unit, line_amount(c.amount)))
+        lines.append(
+            InvoiceLine(f"{CORRECTION_PREFIX}{c.code}", c.description, c.quantity, unit, line_amount(c.amount))
+        )
     return Invoice(history.account_id, period, status, tuple(lines), tuple(flags))
 
 

@@ -25,12 +25,6 @@ def ch_datetime_ms(ms: int) -> str:
     return ch_datetime(_EPOCH + timedelta(milliseconds=ms))
 
 
-def ch_epoch_ms(ms: int) -> str:
-    """Epoch milliseconds as ClickHouse's decimal seconds text (``1700000000.123``), exact, no float."""
-    sec, milli = divmod(ms, 1000)
-    return f"{sec}.{milli:03d}"
-
-
 def ch_literal(text: str) -> str:
     """A ClickHouse string literal."""
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"

@@ -17,7 +17,6 @@ from typing import Any
 
 import faust
 import orjson
-from faust.streams import _current_event
 
 from rating.catalog.loader import Catalog
 from rating.quota import Alert
@@ -25,6 +24,7 @@ from schemas.accepted import decode_rows
 from schemas.events import AcceptedEvent, epoch_ms
 from streams import topics
 from streams.kafka.batches import BatchSender, Record
+from streams.kafka.internals import FAUST_CURRENT_EVENT as _current_event
 from streams.live.fold import fold_step
 from streams.live.resolve import Resolver
 from streams.settings import Settings

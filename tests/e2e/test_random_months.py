@@ -23,7 +23,7 @@ from rating.catalog.loader import load_catalog
 from rating.periods import Period
 from rating.subscriptions import SubscriptionVersion
 from schemas.sdk import AsyncUsageClient
-from sinks.clickhouse.settlement_store import SettlementStore
+from sinks.clickhouse.settlement import SettlementStore
 from streams.independent_invoices import Expectation, compare, round_cents
 from streams.kafka.admin import ensure_topics
 from streams.random_months import SOURCE, RandomMonth, random_month
