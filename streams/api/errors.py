@@ -9,10 +9,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from sinks.clickhouse.usage_queries import WarehouseUnavailable
 from streams.http_json import JSON as JSON  # re-exported: the routes answer with it
 from streams.http_json import error_response as error_response
-
-from sinks.clickhouse.usage_queries import WarehouseUnavailable
 
 log = logging.getLogger(__name__)
 
