@@ -33,12 +33,12 @@ from typing import Any
 
 import msgspec
 from aiokafka import AIOKafkaProducer
-from aiokafka.partitioner import murmur2
 from pydantic import ValidationError
 
 from schemas.entitlements import EntitlementCache, LocalEntitlement, QuotaStateFollower
 from schemas.errors import BufferFull, ClientClosed, DeliveryError, InvalidEvent
 from schemas.events import UsageEvent
+from schemas.partitioning import partition_for
 
 __all__ = [
     "AsyncUsageClient",
@@ -51,11 +51,6 @@ __all__ = [
 
 DEFAULT_TOPIC = "usage.events"
 _encoder = msgspec.json.Encoder()
-
-
-def _partition(key: str, partitions: int) -> int:
-    h: int = murmur2(key.encode())
-    return (h & 0x7FFFFFFF) % partitions
 
 
 def build_event(
@@ -188,7 +183,7 @@ class AsyncUsageClient:
         """Buffer one event whose room was already reserved (event-loop thread only)."""
         self._pending += 1
         key = event.account_id
-        partition = _partition(key, self._partitions)
+        partition = partition_for(key, self._partitions)
         buf = self._buffers[partition]
         buf.append((key, _encoder.encode(event.wire())))
         if len(buf) >= self._batch_size:

@@ -24,6 +24,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rating.catalog.loader import load_catalog
+from sinks.stripe.client import stripe_client as new_stripe_client
 from sinks.stripe.subscriptions import StripeSubscriptions
 from streams.api.context import ApiContext
 from streams.api.errors import EXCEPTION_HANDLERS, JSON, ApiError, error_response
@@ -144,11 +145,8 @@ def create_app(
 
     ctx.cache.watch(engine)  # every write through this process invalidates it (streams/api/store_cache.py)
     relay = OutboxRelay(ctx.sessions, publish or default_publish, clock=clock)
-    # No retries in the library: the mirror retries 429/5xx/connection errors itself, with idempotency keys.
-    client = stripe_client or stripe.StripeClient(
-        settings.stripe_api_key.get_secret_value(),
-        base_addresses={"api": settings.resolved_stripe_api_base},
-        max_network_retries=0,
+    client = stripe_client or new_stripe_client(
+        settings.stripe_api_key.get_secret_value(), settings.resolved_stripe_api_base
     )
     stripe_mirror = StripeMirrorRelay(ctx.sessions, StripeSubscriptions(client), ctx.catalog, clock=clock)
     spec = build_openapi()

@@ -16,13 +16,14 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 import msgspec
-import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from schemas.decode import DecodeLimits, decode_record
+from streams.http_json import JSON as _JSON
+from streams.http_json import error_response as error
 from streams.ingest.keys import ApiKey, ApiKeyStore
 from streams.ingest.openapi import OPENAPI
 from streams.rate_limits import Buckets, Decision
@@ -38,15 +39,6 @@ class Forwarder(Protocol):
     """Sends validated event objects to ``usage.events``; returns once Kafka acknowledged them."""
 
     async def send(self, events: list[dict[str, Any]]) -> None: ...
-
-
-class _JSON(JSONResponse):
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
-
-
-def error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    return _JSON({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 
 
 def _presented_key(request: Request) -> str | None:
