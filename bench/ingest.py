@@ -167,7 +167,7 @@ def settlement_line(m: dict[str, float]) -> str:
 
 def warehouse_figures(data: Path, db: str, cutoff: datetime) -> dict[str, Any]:
     """What ClickHouse holds after the run (through the bridge if one runs, else the chDB directory)."""
-    ch = connect(f"chdb://{data / 'clickhouse'}", data_dir=data)
+    ch = connect(f"chdb://{data / 'clickhouse'}")
     closed = f"toDateTime('{cutoff:%Y-%m-%d %H:%M:%S}', 'UTC')"
 
     def row(sql: str) -> tuple[Any, ...]:

@@ -29,7 +29,7 @@ from rating.catalog.loader import load_catalog  # noqa: E402
 from rating.periods import period_containing  # noqa: E402
 from rating.subscriptions import SubscriptionVersion  # noqa: E402
 from sinks.clickhouse.migrations import migrate  # noqa: E402
-from sinks.clickhouse.settlement_store import SettlementStore  # noqa: E402
+from sinks.clickhouse.settlement import SettlementStore  # noqa: E402
 from streams.settlement.settler import Settler  # noqa: E402
 from streams.subscriptions.registry import SubscriptionRegistry  # noqa: E402
 

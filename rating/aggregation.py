@@ -1,7 +1,6 @@
-"""Mergeable aggregation states: live batches fold into them in any split and (mostly) any order.
+"""The mergeable gauge state: live batches fold into it in any split and any order.
 
-``sum``, ``count``, ``max`` and ``unique_count`` are commutative. ``latest`` and the
-time-weighted average order samples by event time (ties by event id), so they too give the same
+The time-weighted average orders samples by event time (ties by event id), so it gives the same
 answer whatever order samples arrive in. All times are epoch milliseconds (integers).
 """
 
@@ -21,73 +20,6 @@ class Sample:
     event_id: str
     value: Decimal
     user_id: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class SumState:
-    total: Decimal = ZERO
-    count: int = 0
-
-    def add(self, samples: Iterable[Sample]) -> SumState:
-        total, count = self.total, self.count
-        for s in samples:
-            total += s.value
-            count += 1
-        return SumState(total, count)
-
-    def merge(self, other: SumState) -> SumState:
-        return SumState(self.total + other.total, self.count + other.count)
-
-
-@dataclass(frozen=True, slots=True)
-class MaxState:
-    value: Decimal | None = None
-
-    def add(self, samples: Iterable[Sample]) -> MaxState:
-        best = self.value
-        for s in samples:
-            best = s.value if best is None or s.value > best else best
-        return MaxState(best)
-
-    def merge(self, other: MaxState) -> MaxState:
-        return self.add([Sample(0, "", other.value)] if other.value is not None else [])
-
-
-@dataclass(frozen=True, slots=True)
-class LatestState:
-    ts_ms: int = -1
-    event_id: str = ""
-    value: Decimal | None = None
-
-    def add(self, samples: Iterable[Sample]) -> LatestState:
-        cur = self
-        for s in samples:
-            # Ties (a replayed event id) break on the value too, so arrival order never matters.
-            if cur.value is None or (s.ts_ms, s.event_id, s.value) > (cur.ts_ms, cur.event_id, cur.value):
-                cur = LatestState(s.ts_ms, s.event_id, s.value)
-        return cur
-
-    def merge(self, other: LatestState) -> LatestState:
-        if other.value is None:
-            return self
-        return self.add([Sample(other.ts_ms, other.event_id, other.value)])
-
-
-@dataclass(frozen=True, slots=True)
-class UniqueState:
-    """Exact distinct count (seats): the set itself, since seats are billed per distinct user."""
-
-    members: frozenset[str] = frozenset()
-
-    def add(self, samples: Iterable[Sample]) -> UniqueState:
-        return UniqueState(self.members | {s.user_id for s in samples})
-
-    def merge(self, other: UniqueState) -> UniqueState:
-        return UniqueState(self.members | other.members)
-
-    @property
-    def count(self) -> int:
-        return len(self.members)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ Rules (docs/rating.md):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -30,8 +30,11 @@ from rating.periods import Period
 from rating.pricing import metric_charge, tiered_charge
 from rating.subscriptions import Segment, SubscriptionHistory, SubscriptionVersion, rated_tier
 from rating.usage import PeriodUsage
+from schemas.events import Metric
 
 _US = timedelta(microseconds=1)
+# Lines that carry a change to an earlier finalized period into this one.
+CORRECTION_PREFIX = "correction:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,26 @@ class InvoiceLine:
             "unit_price": f"{self.unit_price.normalize():f}" if self.unit_price else "0",
             "amount": money_text(self.amount),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class LineTotal:
+    """One line code's quantity and amount, summed over the lines of an invoice that carry it."""
+
+    quantity: Decimal = ZERO
+    amount: Decimal = ZERO
+
+    def __add__(self, other: LineTotal) -> LineTotal:
+        return LineTotal(self.quantity + other.quantity, self.amount + other.amount)
+
+
+def totals_by_code(lines: Iterable[InvoiceLine]) -> dict[str, LineTotal]:
+    """Each line code's total, correction lines left out: what a later correction of the period compares."""
+    out: dict[str, LineTotal] = {}
+    for ln in lines:
+        if not ln.code.startswith(CORRECTION_PREFIX):
+            out[ln.code] = out.get(ln.code, LineTotal()) + LineTotal(ln.quantity, ln.amount)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +178,9 @@ def preview_invoice(
     lines += _addon_lines(segments[-1].version, catalog, usage_by_segment)
     for c in corrections:
         unit = c.amount / c.quantity if c.quantity else c.amount
-        lines.append(InvoiceLine(f"correction:{c.code}", c.description, c.quantity, unit, line_amount(c.amount)))
+        lines.append(
+            InvoiceLine(f"{CORRECTION_PREFIX}{c.code}", c.description, c.quantity, unit, line_amount(c.amount))
+        )
     return Invoice(history.account_id, period, status, tuple(lines), tuple(flags))
 
 
@@ -187,7 +212,7 @@ def _storage_lines(
     flags: list[Flag],
 ) -> list[InvoiceLine]:
     """The period's time-weighted average GB (stretches weighted by length), under the last version's rule."""
-    rule = tiers[-1].metrics.get("storage_gb")
+    rule = tiers[-1].metrics.get(Metric.STORAGE_GB)
     if rule is None:
         return []
     total = Decimal((period.end - period.start) // _US)
@@ -196,7 +221,7 @@ def _storage_lines(
         / total
     )
     ch = metric_charge(rule, avg)
-    _flag(flags, "storage_gb", ch.over_cap, ch.not_entitled)
+    _flag(flags, Metric.STORAGE_GB.value, ch.over_cap, ch.not_entitled)
     if not ch.amount:
         return []
     desc = "Storage over the included GB (GB-month, time-weighted)"
@@ -234,14 +259,14 @@ def _metered_lines(
     before = ZERO
     billable, amount, price = ZERO, ZERO, ZERO
     for tier, part in zip(tiers, usage, strict=True):
-        rule = tier.metrics.get("api_calls")
+        rule = tier.metrics.get(Metric.API_CALLS)
         after = before + part.api_calls
         if rule is not None:
             a, b = metric_charge(rule, before), metric_charge(rule, after)
             billable += b.billable - a.billable
             amount += b.amount - a.amount
             price = b.unit_price or price
-            _flag(flags, "api_calls", b.over_cap - a.over_cap, b.not_entitled - a.not_entitled)
+            _flag(flags, Metric.API_CALLS.value, b.over_cap - a.over_cap, b.not_entitled - a.not_entitled)
         before = after
     if amount:
         lines.append(
@@ -252,7 +277,7 @@ def _metered_lines(
     # Premium features: per use, at the price of the version in effect when used.
     per_feature: dict[str, tuple[Decimal, Decimal]] = {}
     for tier, part in zip(tiers, usage, strict=True):
-        rule = tier.metrics.get("premium_feature")
+        rule = tier.metrics.get(Metric.PREMIUM_FEATURE)
         for feature, uses in part.premium_features.items():
             if rule is None or not rule.entitled or feature not in rule.per_feature:
                 _flag(flags, f"premium_feature:{feature}", ZERO, uses)
@@ -265,9 +290,9 @@ def _metered_lines(
                 InvoiceLine(f"premium_feature:{feature}", f"Premium feature {feature}", q, amt / q, line_amount(amt))
             )
     for tier, part in zip(tiers, usage, strict=True):
-        rule = tier.metrics.get("ai_requests")
+        rule = tier.metrics.get(Metric.AI_REQUESTS)
         if rule is not None and not rule.entitled and part.ai_requests:
-            _flag(flags, "ai_requests", ZERO, part.ai_requests)
+            _flag(flags, Metric.AI_REQUESTS.value, ZERO, part.ai_requests)
     return lines
 
 

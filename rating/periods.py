@@ -39,9 +39,6 @@ class Period:
     def length(self) -> timedelta:
         return self.end - self.start
 
-    def contains(self, at: datetime) -> bool:
-        return self.start <= require_aware(at) < self.end
-
 
 def _anchored(year: int, month: int, anchor_day: int) -> datetime:
     day = min(anchor_day, calendar.monthrange(year, month)[1])
@@ -101,8 +98,3 @@ def fraction_left(span: Period, at: datetime) -> Decimal:
     """Exact fraction of ``span`` left at ``at`` (integer microseconds, no float), clamped to [0, 1]."""
     at = min(max(require_aware(at, "at"), span.start), span.end)
     return Decimal((span.end - at) // _US) / Decimal((span.end - span.start) // _US)
-
-
-def hour_window_start_ms(ts_ms: int) -> int:
-    """Start of the hourly window holding ``ts_ms`` (epoch milliseconds, integer arithmetic)."""
-    return ts_ms - ts_ms % HOUR_MS

@@ -64,10 +64,3 @@ def metric_charge(rule: MeteredRule, quantity: Decimal) -> MetricCharge:
     price = rule.unit_price or ZERO
     billable = usable - included if price > 0 else ZERO
     return MetricCharge(quantity, included, billable, over_cap, ZERO, price, billable * price)
-
-
-def included_remaining(rule: MeteredRule, used: Decimal) -> Decimal | None:
-    """What is left of the included quantity (None: unlimited)."""
-    if rule.included is None:
-        return None
-    return max(ZERO, rule.included - used)

@@ -13,12 +13,46 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from rating.catalog.model import MeteredRule
+from rating.catalog.model import MeteredRule, Tier
 from rating.errors import RatingError
 from rating.money import ZERO
 
 AlertKind = Literal["quota_80", "quota_100", "hard_cap", "not_entitled", "fair_use"]
 EIGHTY = Decimal("0.8")
+#: The rule of a metric a tier does not list: not entitled.
+NOT_ENTITLED = MeteredRule(entitled=False)
+
+
+def metric_rule(tier: Tier, metric: str) -> MeteredRule:
+    """The tier's rule for ``metric``; a metric the tier does not list is not entitled."""
+    return tier.metrics.get(metric, NOT_ENTITLED)
+
+
+@dataclass(frozen=True, slots=True)
+class MetricEntitlement:
+    """Whether more usage of a metric is allowed now, and why not."""
+
+    allowed: bool
+    limit: Decimal | None  # the hard cap, else the included quantity, else None (unlimited)
+    remaining: Decimal | None
+    reason: Literal["not_entitled", "hard_capped"] | None
+
+
+def metric_entitlement(rule: MeteredRule, used: Decimal) -> MetricEntitlement:
+    """The entitlement decision for a metric with ``used`` period-to-date: blocked when not entitled or at
+    or past the hard cap (the same cap ``quota_state`` reports as ``hard_capped``)."""
+    limit = rule.hard_cap if rule.hard_cap is not None else rule.included
+    capped = rule.hard_cap is not None and used >= rule.hard_cap
+    reason: Literal["not_entitled", "hard_capped"] | None = (
+        "not_entitled" if not rule.entitled else "hard_capped" if capped else None
+    )
+    remaining = max(ZERO, limit - used) if limit is not None else None
+    return MetricEntitlement(reason is None, limit, remaining, reason)
+
+
+def premium_entitled(rule: MeteredRule, feature: str) -> bool:
+    """Whether a premium feature is allowed under the tier's ``premium_feature`` rule."""
+    return rule.entitled and feature in rule.per_feature
 
 
 @dataclass(frozen=True, slots=True)

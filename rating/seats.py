@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from schemas.events import Metric
+
 #: The metric seats are reported under (live quota state, rated lines, usage API).
-SEAT_METRIC = "active_user"
+SEAT_METRIC: str = Metric.ACTIVE_USER.value
 
 
 def seat_users(usage: Iterable[tuple[str, int]]) -> set[str]:

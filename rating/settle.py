@@ -19,24 +19,27 @@ from rating.ai_costs import ai_request_cost
 from rating.catalog.loader import Catalog
 from rating.catalog.model import CatalogVersion, MeteredRule
 from rating.money import ZERO
-from rating.periods import Period, period_containing
+from rating.periods import Period
 from rating.quota import rate_delta
 from rating.seats import SEAT_METRIC, seat_users
 from rating.subscriptions import (
+    DEFAULT_ANCHOR,
     Segment,
     SubscriptionHistory,
     SubscriptionVersion,
+    anchor_at,
     billing_account,
     free_version,
+    period_at,
+    period_named,
     rated_tier,
 )
 from rating.usage import PeriodUsage
+from schemas.events import Metric
 
 HistoryLookup = Callable[[str], SubscriptionHistory | None]
 _HOUR_MS = 3_600_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-#: Where an account without any subscription is anchored: calendar months.
-DEFAULT_ANCHOR = date(2000, 1, 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +107,9 @@ def tier_name(version: SubscriptionVersion, catalog: CatalogVersion) -> str:
 
 
 def dimension_of(ev: SettledEvent) -> str:
-    if ev.metric == "premium_feature":
+    if ev.metric == Metric.PREMIUM_FEATURE:
         return ev.feature or "unknown"
-    if ev.metric == "ai_requests":
+    if ev.metric == Metric.AI_REQUESTS:
         return f"{ev.provider}/{ev.model}"
     return ""
 
@@ -135,13 +138,13 @@ def hourly_usage(events: Iterable[SettledEvent], histories: HistoryLookup, catal
         if g is None:
             g = groups[key] = _HourAcc(tier_name(version, cat))
         g.events += 1
-        if ev.metric == "storage_gb":
+        if ev.metric == Metric.STORAGE_GB:
             stamp = (ev.ts_ms, ev.event_id)
             if stamp > g.last:  # the hour's last reading, whatever order rows come in
                 g.last, g.quantity = stamp, ev.quantity
         else:
             g.quantity += ev.quantity
-        if ev.metric == "ai_requests":
+        if ev.metric == Metric.AI_REQUESTS:
             g.input_tokens += ev.input_tokens
             g.output_tokens += ev.output_tokens
             g.ai_cost += ai_request_cost(cat.ai_costs, ev.provider, ev.model, ev.input_tokens, ev.output_tokens).cost
@@ -168,18 +171,18 @@ def hourly_usage(events: Iterable[SettledEvent], histories: HistoryLookup, catal
 
 
 def account_anchor(account_id: str, histories: HistoryLookup, at: datetime) -> date:
-    """The anchor of the account's periods around ``at``: that of the version in effect, else of its first
-    version (usage before a subscription starts falls in periods on the same anchor), else the 1st."""
-    h = histories(account_id)
-    if h is None or not h.versions:
-        return DEFAULT_ANCHOR
-    v = h.at(at) or h.versions[0]
-    return v.anchor
+    """The anchor of the account's periods around ``at`` (the rule: :func:`rating.subscriptions.anchor_at`)."""
+    return anchor_at(histories(account_id), at)
 
 
 def account_period(account_id: str, histories: HistoryLookup, at: datetime) -> Period:
     """The usage period of ``account_id`` containing ``at`` (anchored on its subscription's anchor)."""
-    return period_containing(account_anchor(account_id, histories, at), at)
+    return period_at(histories(account_id), at)
+
+
+def account_period_named(account_id: str, histories: HistoryLookup, key: str) -> Period:
+    """The usage period of ``account_id`` named ``key`` (YYYY-MM), on the anchor in effect when it starts."""
+    return period_named(histories(account_id), key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +226,7 @@ def rated_lines(
             continue
         k = (r.metric, r.dimension, r.hour, r.sub_version)
         _, q = merged.get(k, ("", ZERO))
-        merged[k] = (r.tier, r.quantity if r.metric == "storage_gb" else q + r.quantity)
+        merged[k] = (r.tier, r.quantity if r.metric == Metric.STORAGE_GB else q + r.quantity)
     seen: set[str] = set()
     new_seats: dict[int, int] = {}  # sub_version -> seats first seen under it, in time order
     for hour, sub_version in sorted(active):
@@ -235,13 +238,13 @@ def rated_lines(
     for (metric, dim, hour, sub_version), (tier, qty) in sorted(merged.items(), key=lambda kv: (kv[0][2], kv[0])):
         rule = rules.get(sub_version, {}).get(metric)
         before = cumulative.get(metric, ZERO)
-        after = qty if metric == "storage_gb" else before + qty
+        after = qty if metric == Metric.STORAGE_GB else before + qty
         cumulative[metric] = after
         included = billable = unit_price = amount = ZERO
-        if rule is not None and metric == "premium_feature":
+        if rule is not None and metric == Metric.PREMIUM_FEATURE:
             unit_price = rule.per_feature.get(dim, ZERO) if rule.entitled else ZERO
             billable, amount = (qty, qty * unit_price) if unit_price else (ZERO, ZERO)
-        elif rule is not None and metric in ("api_calls", "ai_requests"):
+        elif rule is not None and metric in (Metric.API_CALLS, Metric.AI_REQUESTS):
             d = rate_delta(rule, before, after)
             included, billable, unit_price, amount = d.included, d.billable, d.unit_price, d.amount
         out.append(
@@ -318,11 +321,11 @@ def usage_by_segment(
     for r in rows:
         p = parts[segment_index(segments, r)]
         p.active.append((r.user_id, r.events))
-        if r.metric == "api_calls":
+        if r.metric == Metric.API_CALLS:
             p.api_calls += r.quantity
-        elif r.metric == "ai_requests":
+        elif r.metric == Metric.AI_REQUESTS:
             p.ai_requests += r.quantity
-        elif r.metric == "premium_feature":
+        elif r.metric == Metric.PREMIUM_FEATURE:
             p.features[r.dimension] = p.features.get(r.dimension, ZERO) + r.quantity
     return [
         PeriodUsage(

@@ -11,11 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rating.catalog.model import CatalogVersion, ContractOverrides, Tier
 from rating.errors import RatingError
-from rating.periods import Period, require_aware
+from rating.periods import Period, period_by_key, period_containing, require_aware
 
 Status = Literal["trialing", "active", "past_due", "unpaid", "canceled"]
 #: Statuses under which an organization's subscription carries its members' usage.
 BILLABLE_STATUSES = frozenset({"trialing", "active", "past_due"})
+#: Where an account without any subscription is anchored: calendar months.
+DEFAULT_ANCHOR = date(2000, 1, 1)
 
 
 class SubscriptionVersion(BaseModel):
@@ -92,6 +94,30 @@ class SubscriptionHistory:
             if v is not None:
                 out.append(Segment(start, end, v))
         return out
+
+
+def anchor_at(history: SubscriptionHistory | None, at: datetime) -> date:
+    """The one rule for the anchor of an account's periods around ``at``: that of the version in effect,
+    else of its first version (usage before a subscription starts falls in periods on the same anchor),
+    else the 1st. Settlement, the live stage, the billing API and the invoice preview all use it."""
+    if history is None or not history.versions:
+        return DEFAULT_ANCHOR
+    v = history.at(at) or history.versions[0]
+    return v.anchor
+
+
+def period_at(history: SubscriptionHistory | None, at: datetime) -> Period:
+    """The account's usage period containing ``at``, on the anchor of :func:`anchor_at`."""
+    return period_containing(anchor_at(history, at), at)
+
+
+def period_named(history: SubscriptionHistory | None, key: str) -> Period:
+    """The account's usage period named ``key`` (YYYY-MM, the month it starts in), on the anchor in effect
+    when it starts: the anchor at the month's first instant names a candidate period, and the anchor in
+    effect at that period's start decides (they differ only when a version takes effect in between)."""
+    candidate = period_by_key(DEFAULT_ANCHOR, key)  # validates the key; starts on the month's 1st
+    first = period_by_key(anchor_at(history, candidate.start), key)
+    return period_by_key(anchor_at(history, first.start), key)
 
 
 def billing_account(

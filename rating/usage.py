@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from rating.money import ZERO
+from schemas.events import Metric
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,9 +26,9 @@ class PeriodUsage:
 
     def metric(self, name: str) -> Decimal:
         return {
-            "api_calls": self.api_calls,
-            "ai_requests": self.ai_requests,
-            "storage_gb": self.storage_gb_avg,
-            "premium_feature": sum(self.premium_features.values(), ZERO),
-            "active_user": Decimal(len(self.seat_users) or self.seats),
+            Metric.API_CALLS.value: self.api_calls,
+            Metric.AI_REQUESTS.value: self.ai_requests,
+            Metric.STORAGE_GB.value: self.storage_gb_avg,
+            Metric.PREMIUM_FEATURE.value: sum(self.premium_features.values(), ZERO),
+            Metric.ACTIVE_USER.value: Decimal(len(self.seat_users) or self.seats),
         }.get(name, ZERO)

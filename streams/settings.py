@@ -5,8 +5,10 @@ Secrets are ``SecretStr`` so they never show in reprs, logs or ``--json`` output
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -162,3 +164,48 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Read the settings once (the CLI and tests pass overrides explicitly)."""
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+#: Where the local stack's warehouse bridge (``deploy/local/warehouse.py``) advertises itself.
+WAREHOUSE_INFO = Path("warehouse") / "warehouse.json"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def bridge_port_for(data_dir: Path, chdb_path: Path) -> int | None:
+    """The port of a live warehouse bridge serving ``chdb_path``, if one runs."""
+    info_file = data_dir / WAREHOUSE_INFO
+    try:
+        info = json.loads(info_file.read_text())
+    except (OSError, ValueError):
+        return None
+    if Path(info.get("path", "")).resolve() != chdb_path.resolve() or not _pid_alive(int(info.get("pid", 0))):
+        return None
+    port = info.get("port")
+    return int(port) if port else None
+
+
+def clickhouse_dsn(settings: Settings) -> str:
+    """The DSN to connect with: the settings' DSN, except that a ``chdb://`` directory served by a live
+    local warehouse bridge is reached through the bridge over HTTP (chDB lets one process open it)."""
+    dsn = settings.resolved_clickhouse_dsn
+    if dsn.startswith("chdb://"):
+        port = bridge_port_for(Path(settings.data_dir), Path(dsn[len("chdb://") :]))
+        if port is not None:
+            return f"http://127.0.0.1:{port}"
+    return dsn
+
+
+def connect_clickhouse(settings: Settings) -> Any:
+    """A ClickHouse client for ``clickhouse_dsn(settings)``."""
+    from sinks.clickhouse.client import connect
+
+    return connect(clickhouse_dsn(settings))

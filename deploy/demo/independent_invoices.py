@@ -308,6 +308,7 @@ class Expectation:
         used = ZERO
         over_qty, over_amount, over_price = ZERO, ZERO, ZERO
         features: dict[str, tuple[Decimal, Decimal]] = {}
+        # The seat rule, re-derived on purpose (not imported): rating/seats.py is its home.
         seat_users: set[str] = set()
         seat_tier: dict[str, Any] | None = None
         for e in mine:

@@ -12,6 +12,7 @@ from typing import Any
 
 from rating.money import ZERO
 from rating.periods import Period
+from sinks.clickhouse.demo_queries import DemoQueries
 
 TIERS = ("free", "standard", "enterprise")
 
@@ -58,70 +59,29 @@ class DemoFacts:
 
 
 def gather(client: Any, db: str, period: Period) -> DemoFacts:
-    def rows(sql: str) -> list[tuple[Any, ...]]:
-        return [tuple(r) for r in client.query(sql).result_rows]
-
+    q = DemoQueries(client, db)
     key = period.key
-    span = (
-        f"hour >= toDateTime('{period.start:%Y-%m-%d %H:%M:%S}', 'UTC') "
-        f"AND hour < toDateTime('{period.end:%Y-%m-%d %H:%M:%S}', 'UTC')"
-    )
     tier_of: dict[str, str] = {}
     by_tier = {t: TierRow(t) for t in TIERS}
-    for account, tier, total in rows(
-        f"SELECT account_id, tier, toString(total) FROM {db}.invoices FINAL WHERE period = '{key}'"
-    ):
+    for account, tier, total in q.invoice_totals(key):
         tier_of[account] = tier
         row = by_tier.setdefault(tier, TierRow(tier))
         row.accounts += 1
         row.revenue += Decimal(total)
-    for account, amount in rows(
-        f"SELECT account_id, toString(sum(amount)) FROM {db}.invoice_lines FINAL WHERE period = '{key}' "
-        "AND (code IN ('api_calls_overage', 'storage_overage') OR code LIKE 'premium_feature:%') GROUP BY account_id"
-    ):
+    for account, amount in q.overage_by_account(key):
         if account in tier_of:
             by_tier[tier_of[account]].overage += Decimal(amount)
-    for account, calls, ai, cost in rows(
-        f"SELECT account_id, toString(sumIf(quantity, metric = 'api_calls')), "
-        f"toString(sumIf(quantity, metric = 'ai_requests')), toString(sum(ai_cost)) "
-        f"FROM {db}.usage_hourly FINAL WHERE {span} GROUP BY account_id"
-    ):
+    for account, calls, ai, cost in q.usage_by_account(period.start, period.end):
         found = by_tier.get(tier_of.get(account, "free"))
         if found is not None:
             row = found
             row.api_calls += Decimal(calls)
             row.ai_requests += Decimal(ai)
             row.ai_cost += Decimal(cost)
-    top = [
-        (a, t, Decimal(total), lines)
-        for a, t, total, lines in rows(
-            f"SELECT i.account_id, i.tier, toString(i.total), "
-            f"arrayStringConcat(groupArray(concat(l.code, ' ', toString(l.amount))), ', ') "
-            f"FROM {db}.invoices AS i FINAL INNER JOIN {db}.invoice_lines AS l FINAL ON l.invoice_id = i.invoice_id "
-            f"WHERE i.period = '{key}' GROUP BY i.account_id, i.tier, i.total ORDER BY i.total DESC LIMIT 5"
-        )
-    ]
-    dead = [
-        (r, int(n), str(ex)[:60])
-        for r, n, ex in rows(
-            f"SELECT reason, count(), any(detail) FROM {db}.rejected_events FINAL GROUP BY reason ORDER BY reason"
-        )
-    ]
-    stripe = [
-        (m, int(n), int(v))
-        for m, n, v in rows(
-            f"SELECT mtr, count(), sum(val) FROM (SELECT identifier, any(meter) AS mtr, any(value) AS val "
-            f"FROM {db}.stripe_reports WHERE outcome = 'acknowledged' GROUP BY identifier) GROUP BY mtr ORDER BY mtr"
-        )
-    ]
-    daily = [
-        (d, Decimal(c), Decimal(a))
-        for d, c, a in rows(
-            f"SELECT toDate(hour) AS d, toString(sumIf(quantity, metric = 'api_calls')), "
-            f"toString(sumIf(quantity, metric = 'ai_requests')) FROM {db}.usage_hourly FINAL "
-            f"WHERE {span} GROUP BY d ORDER BY d"
-        )
-    ]
+    top = [(a, t, Decimal(total), lines) for a, t, total, lines in q.top_invoices(key)]
+    dead = [(r, int(n), str(ex)[:60]) for r, n, ex in q.dead_letters()]
+    stripe = [(m, int(n), int(v)) for m, n, v in q.stripe_reports()]
+    daily = [(d, Decimal(c), Decimal(a)) for d, c, a in q.usage_by_day(period.start, period.end)]
     return DemoFacts(period, [by_tier[t] for t in by_tier], top, dead, stripe, daily)
 
 

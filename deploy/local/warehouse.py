@@ -46,7 +46,7 @@ from urllib.parse import parse_qsl, urlsplit
 from deploy.local import procs
 from deploy.local.component import ComponentStatus
 from deploy.local.errors import StackError
-from sinks.clickhouse.client import WAREHOUSE_INFO, bridge_port_for
+from streams.settings import WAREHOUSE_INFO, bridge_port_for
 
 log = logging.getLogger("meterline.warehouse")
 

@@ -34,9 +34,10 @@ COMMENT 'rated usage lines, settled and provisional (see docs/analytics.md)'
 AS SELECT * FROM {db}.rated_usage FINAL
 WHERE NOT (kind = 'settled' AND metric = 'active_user' AND hour != period_start);
 
--- (2) Seats (docs/rating.md): distinct users with any usage event (any metric, heartbeats included)
--- billed to an organization, per organization and usage period (usage billed to a user has the user
--- as its account: not a seat of anything). The period of each settled hour is the account's own
+-- (2) Seats (docs/rating.md): mirrors rating/seats.py (`seat_users`); tests/integration/
+-- test_settlement_exactness.py holds it equal to the invoices' seat lines. Distinct users with any
+-- usage event (any metric, heartbeats included) billed to an organization, per organization and
+-- usage period (usage billed to a user has the user as its account: not a seat of anything). The period of each settled hour is the account's own
 -- anchored period that settlement rated it in: the latest period start of its settled rated lines at
 -- or before the hour (every settled hour is rated into its period's lines). For a period spent under
 -- a seat-priced tier (enterprise) it equals the invoice's `seats` line. `tier`: the tier of the

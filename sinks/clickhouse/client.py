@@ -1,14 +1,12 @@
 """One way to get a ClickHouse client for any DSN: a server over HTTP, or embedded chDB.
 
 ``chdb:///path`` opens the real ClickHouse engine in-process. chDB lets only one process open a
-directory, so when the local stack's warehouse bridge (``deploy/local/warehouse.py``) serves that
-same directory, the client talks to the bridge over HTTP instead — the code path production uses.
+directory; which DSN to use when the local stack's warehouse bridge serves that directory is decided
+by the caller (``streams.settings.clickhouse_dsn``): this module takes a DSN only.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -18,7 +16,6 @@ from clickhouse_connect.driver import httputil
 
 from sinks.errors import SinkUnavailable
 
-WAREHOUSE_INFO = Path("warehouse") / "warehouse.json"
 HTTP_POOL_SIZE = 32
 
 #: Server settings of an in-process chDB engine. ClickHouse sizes its caches for a dedicated server
@@ -34,30 +31,7 @@ EMBEDDED_SERVER_SETTINGS = {
 }
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def bridge_port_for(data_dir: Path, chdb_path: Path) -> int | None:
-    """The port of a live warehouse bridge serving ``chdb_path``, if one runs."""
-    info_file = data_dir / WAREHOUSE_INFO
-    try:
-        info = json.loads(info_file.read_text())
-    except (OSError, ValueError):
-        return None
-    if Path(info.get("path", "")).resolve() != chdb_path.resolve() or not _pid_alive(int(info.get("pid", 0))):
-        return None
-    port = info.get("port")
-    return int(port) if port else None
-
-
-def connect(dsn: str, *, data_dir: Path, database: str | None = None, **kwargs: Any) -> Any:
+def connect(dsn: str, **kwargs: Any) -> Any:
     """A clickhouse-connect client for ``dsn`` (``http(s)://…`` or ``chdb:///path``)."""
     # The sinks and settlement share one client across threads; an HTTP session would refuse
     # concurrent queries, and nothing here relies on session state (temporary tables, SET).
@@ -65,11 +39,6 @@ def connect(dsn: str, *, data_dir: Path, database: str | None = None, **kwargs: 
     try:
         if dsn.startswith("chdb://"):
             path = Path(dsn[len("chdb://") :])
-            port = bridge_port_for(data_dir, path)
-            if port is not None:
-                return clickhouse_connect.get_client(
-                    host="127.0.0.1", port=port, interface="http", database=database or "", **_pooled(kwargs)
-                )
             path.mkdir(parents=True, exist_ok=True)
             kwargs.pop("autogenerate_session_id")
             kwargs.setdefault("chdb_options", {k: str(v) for k, v in EMBEDDED_SERVER_SETTINGS.items()})
@@ -98,8 +67,3 @@ def _redact(dsn: str) -> str:
     if p.password:
         return dsn.replace(f":{p.password}@", ":***@")
     return dsn
-
-
-def connect_clickhouse(settings: Any) -> Any:
-    """The client the settings point at (``settings``: ``streams.settings.Settings``)."""
-    return connect(settings.resolved_clickhouse_dsn, data_dir=Path(settings.data_dir))

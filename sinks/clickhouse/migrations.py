@@ -77,10 +77,16 @@ def load_migrations() -> list[Migration]:
     return found
 
 
-def migrate(client: CommandClient, database: str, now: datetime) -> list[Migration]:
-    """Create the database and apply every migration not yet recorded; returns those applied now."""
+def check_database(database: str) -> str:
+    """``database`` if it is a plain identifier (it is written into SQL as is); else ``SinkRejected``."""
     if not _IDENT.match(database):
         raise SinkRejected(f"invalid ClickHouse database name {database!r}")
+    return database
+
+
+def migrate(client: CommandClient, database: str, now: datetime) -> list[Migration]:
+    """Create the database and apply every migration not yet recorded; returns those applied now."""
+    check_database(database)
     client.command(f"CREATE DATABASE IF NOT EXISTS {database}")
     client.command(
         f"CREATE TABLE IF NOT EXISTS {database}.schema_migrations "

@@ -17,12 +17,6 @@ def ch_datetime(dt: datetime) -> str:
     return f"{u:%Y-%m-%d %H:%M:%S}.{u.microsecond // 1000:03d}"
 
 
-def ch_epoch_ms(ms: int) -> str:
-    """Epoch milliseconds as ClickHouse's decimal seconds text (``1700000000.123``), exact, no float."""
-    sec, milli = divmod(ms, 1000)
-    return f"{sec}.{milli:03d}"
-
-
 def ch_literal(text: str) -> str:
     """A ClickHouse string literal."""
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"

@@ -5,7 +5,7 @@ calls that make Stripe say so (I/O, with idempotency keys).
 terms now, what is scheduled, the reason) it works out what the Stripe Subscription must be. Prices are
 the ones ``meterline stripe sync-catalog`` creates, found again by lookup key: the tier's base price for the
 interval (``meterline_<tier>_base_<interval>``) and one metered price per billable usage
-(``meterline_api_calls_overage``, ...), exactly as ``sinks.stripe.catalog.desired_catalog`` defines them.
+(``meterline_api_calls_overage``, ...), exactly as ``sinks.stripe.catalog_spec.desired_catalog`` defines them.
 
 Only tiers that collect automatically get a Stripe Subscription. Invoiced tiers (``send_invoice``,
 enterprise) are billed by ``streams.settlement.stripe_invoicing`` with one Stripe invoice per period: a subscription
@@ -48,7 +48,7 @@ from rating.catalog.model import CatalogVersion, ContractOverrides, Interval
 from sinks.clickhouse.row_sink import RetryPolicy
 from sinks.errors import SinkRejected, SinkUnavailable
 from sinks.stripe.calls import with_retries
-from sinks.stripe.catalog import base_price_key, desired_catalog
+from sinks.stripe.catalog_spec import base_price_key, desired_catalog
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

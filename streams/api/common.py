@@ -11,8 +11,7 @@ from rating.catalog.model import CatalogVersion, Tier
 from rating.lifecycle import TransitionError
 from rating.periods import Period as RatingPeriod
 from rating.periods import period_containing
-from rating.settle import DEFAULT_ANCHOR
-from rating.subscriptions import Status, SubscriptionVersion
+from rating.subscriptions import Status, SubscriptionVersion, anchor_at
 from streams.api.auth import Principal, authenticate
 from streams.api.errors import ApiError
 from streams.api.limits import check_failures, count_failure
@@ -66,7 +65,7 @@ def account_terms(s: Session, catalog: CatalogVersion, account: str, now: dateti
     (the free tier's entitlements, DESIGN §5 and the dunning rule of issue 6)."""
     history = store.history(s, account)
     version = history.at(now)
-    anchor = history.versions[-1].anchor if history.versions else DEFAULT_ANCHOR
+    anchor = anchor_at(history, now)  # settlement's rule, so the API shows the period settlement bills
     if version is not None and version.status in ENTITLED_STATUSES and version.tier in catalog.tiers:
         return AccountTerms(version, version.tier, version.tier_of(catalog.tiers), anchor)
     default = catalog.default_tier

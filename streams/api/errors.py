@@ -10,6 +10,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from sinks.clickhouse.usage_queries import WarehouseUnavailable
+
 log = logging.getLogger(__name__)
 
 _STATUS_CODES = {
@@ -56,6 +58,11 @@ async def on_http_exception(_: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, code, message, dict(exc.headers) if exc.headers else None)
 
 
+async def on_warehouse_unavailable(_: Request, exc: Exception) -> Response:
+    """The message of a ``WarehouseUnavailable`` holds no driver text (see ``sinks/clickhouse/usage_queries.py``)."""
+    return error_response(503, "warehouse_unavailable", str(exc), {"Retry-After": "5"})
+
+
 async def on_unexpected(_: Request, exc: Exception) -> Response:
     log.exception("unhandled error in the billing API", exc_info=exc)
     return error_response(500, "internal_error", "internal error (logged)")
@@ -64,5 +71,6 @@ async def on_unexpected(_: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     ApiError: on_api_error,
     HTTPException: on_http_exception,
+    WarehouseUnavailable: on_warehouse_unavailable,
     Exception: on_unexpected,
 }

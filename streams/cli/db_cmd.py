@@ -24,8 +24,8 @@ def register(sub: Any) -> None:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from sinks.clickhouse.client import connect_clickhouse
     from sinks.clickhouse.migrations import migrate
+    from streams.settings import connect_clickhouse
 
     settings = load_settings()
     applied = migrate(connect_clickhouse(settings), settings.clickhouse_database, datetime.now(UTC))

@@ -26,11 +26,11 @@ def register(sub: Any) -> None:
 
 def _reconcile(args: argparse.Namespace) -> int:
     from rating.catalog.loader import load_catalog
-    from sinks.clickhouse.client import connect_clickhouse
-    from sinks.clickhouse.settlement_store import SettlementStore
-    from streams.settings import load_settings
+    from sinks.clickhouse.settlement import SettlementStore
+    from sinks.stripe.meter_summaries import StripeMeterSummaries
+    from streams.settings import connect_clickhouse, load_settings
     from streams.settlement.job import stripe_client
-    from streams.settlement.reconcile import StripeMeterSummaries, reconcile
+    from streams.settlement.reconcile import reconcile
     from streams.subscriptions.registry import load_registry
     from streams.topics import SUBSCRIPTIONS
 

@@ -54,9 +54,8 @@ def register(sub: Any) -> None:
 def open_settler() -> Any:
     """Settings, the subscription registry read from Kafka, and a settler on the configured ClickHouse."""
     from rating.catalog.loader import load_catalog
-    from sinks.clickhouse.client import connect_clickhouse
     from sinks.clickhouse.migrations import migrate
-    from streams.settings import load_settings
+    from streams.settings import connect_clickhouse, load_settings
     from streams.settlement.job import build_settler
     from streams.subscriptions.registry import load_registry
     from streams.topics import SUBSCRIPTIONS

@@ -23,6 +23,7 @@ from schemas.dlq import rejected_row
 from sinks.clickhouse.row_sink import RowSink
 from streams import topics
 from streams.ingest.step import InRecord
+from streams.kafka.internals import committed_offset
 from streams.warehouse.rows import provisional_rows, subscription_rows
 from streams.worker.app import Wiring
 from streams.worker.crash import EXIT_AGENT_CRASHED, crash_only
@@ -154,7 +155,7 @@ def register_agents(w: Wiring, sinks: WarehouseSinks | None) -> None:
         for tp in assignment:
             try:
                 high = consumer.highwater(tp)
-                committed = consumer._committed_offset.get(tp)
+                committed = committed_offset(consumer, tp)
             except Exception:  # metadata not fetched yet: skip this round
                 continue
             if high is not None:

@@ -15,7 +15,7 @@ from schemas.decode import DecodeLimits, decode_record
 from schemas.dlq import DeadLetter, encode_dead_letter
 from schemas.events import AcceptedEvent
 from schemas.partitioning import partition_for
-from streams.ingest.dedupe import DedupeStore, Key
+from streams.ingest.dedupe import Key
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,15 +47,9 @@ class IngestResult:
 class IngestStep:
     """Validates, deduplicates and routes a batch of records (DESIGN §3, §8)."""
 
-    def __init__(self, dedupe: DedupeStore, accepted_partitions: int, limits: DecodeLimits) -> None:
-        self._dedupe = dedupe
+    def __init__(self, accepted_partitions: int, limits: DecodeLimits) -> None:
         self._partitions = accepted_partitions
         self._limits = limits
-
-    def process(self, records: Sequence[InRecord], now: datetime) -> IngestResult:
-        """Decode, look up and route in one call (the agent splits it to look up off the event loop)."""
-        out, candidates = self.decode(records, now)
-        return self.route(out, candidates, self._dedupe.seen([(ev.source, ev.event_id) for ev in candidates]))
 
     def decode(self, records: Sequence[InRecord], now: datetime) -> tuple[IngestResult, list[AcceptedEvent]]:
         """Validate every record: dead letters and counts in the result, valid events returned."""

@@ -8,6 +8,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from streams.errors import MeterlineError
+from streams.kafka.internals import force_metadata_update
 
 
 async def topic_partitions(consumer: AIOKafkaConsumer, topic: str, wait: float = 10.0) -> set[int]:
@@ -15,7 +16,7 @@ async def topic_partitions(consumer: AIOKafkaConsumer, topic: str, wait: float =
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
     while True:
-        await consumer._client.force_metadata_update()
+        await force_metadata_update(consumer)
         parts = consumer.partitions_for_topic(topic)
         if parts:
             return set(parts)

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from rating.catalog.loader import Catalog
 from rating.catalog.model import CatalogVersion, MeteredRule, Tier
 from rating.periods import HOUR_MS
+from rating.quota import metric_rule
 from rating.settle import account_period, tier_name
 from rating.subscriptions import SubscriptionVersion, billable_org_version, rated_tier
 from schemas.events import epoch_ms, from_epoch_ms
 from streams.subscriptions.registry import SubscriptionRegistry
 
-NOT_ENTITLED = MeteredRule(entitled=False)
 #: Cached hours kept before the cache starts over (bounded memory for any number of accounts).
 MAX_CACHED = 500_000
 
@@ -37,7 +37,7 @@ class Resolved:
     period_end_ms: int
 
     def rule(self, metric: str) -> MeteredRule:
-        return self.tier.metrics.get(metric, NOT_ENTITLED)
+        return metric_rule(self.tier, metric)
 
     def same_terms(self, other: Resolved) -> bool:
         return (
@@ -69,7 +69,16 @@ class Resolver:
         return user
 
     def _cached(self, account: str, org: bool, ts_ms: int) -> Resolved | None:
-        hour = ts_ms // HOUR_MS
+        cached = self.hour_terms(account, org, ts_ms // HOUR_MS)
+        if cached is False:
+            return None
+        return cached if isinstance(cached, Resolved) else self._at(account, org, ts_ms)
+
+    def hour_terms(self, account: str, org: bool, hour: int) -> Resolved | bool | None:
+        """The account's terms all ``hour`` long; None: they change inside it (resolve per event with
+        ``at``); False: an organization not billable all hour (its members are billed themselves)."""
+        if len(self._cache) > MAX_CACHED:
+            self._cache.clear()
         key = (account, hour)
         hit = self._cache.get(key)
         # A new version of this account (put later, any effective time) makes what was cached stale.
@@ -82,10 +91,11 @@ class Resolver:
             else:
                 cached = first if first.same_terms(last) else None
             hit = self._cache[key] = (cached, self._registry.generation)
-        cached = hit[0]
-        if cached is False:
-            return None
-        return cached if isinstance(cached, Resolved) else self._at(account, org, ts_ms)
+        return hit[0]
+
+    def at(self, account: str, org: bool, ts_ms: int) -> Resolved | None:
+        """The account's terms at ``ts_ms`` (not cached); None for an organization not billable then."""
+        return self._at(account, org, ts_ms)
 
     def _at(self, account: str, org: bool, ts_ms: int) -> Resolved | None:
         """The account's terms at ``ts_ms``; None for an organization that is not billable then."""

@@ -16,7 +16,7 @@ import stripe
 from clickhouse_connect.driver.exceptions import Error as ClickHouseError
 
 from rating.catalog.loader import Catalog
-from sinks.clickhouse.settlement_store import SettlementStore
+from sinks.clickhouse.settlement import SettlementStore
 from sinks.clickhouse.stripe_ledger import ClickHouseReportLedger
 from sinks.errors import SinkError
 from sinks.stripe.meter import StripeMeterReporter

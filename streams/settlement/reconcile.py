@@ -3,6 +3,7 @@ to Stripe (``stripe_reports``) and what Stripe's meter event summaries hold, sid
 
 A period here is the usage period named ``YYYY-MM`` on each account's own anchor; only accounts
 whose terms collect automatically are metered (invoiced tiers are reconciled on their invoices).
+Stripe's side is read by ``sinks/stripe/meter_summaries.py``.
 """
 
 from __future__ import annotations
@@ -10,46 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
-from typing import Protocol
-
-import stripe
 
 from rating.catalog.loader import Catalog
 from rating.periods import Period
 from rating.settle import HistoryLookup, version_for
 from rating.subscriptions import rated_tier
-from sinks.clickhouse.settlement_store import SettlementStore
-from sinks.stripe.catalog import STORAGE_OVERAGE, meter_unit, meter_value, metered_line_code
+from sinks.clickhouse.settlement import BillableHour, SettlementStore
+from sinks.stripe.catalog_spec import STORAGE_OVERAGE, meter_unit, meter_value, metered_line_code
+from sinks.stripe.meter_summaries import MeterSummaries
 from streams.settlement.settler import period_of
-
-
-class MeterSummaries(Protocol):
-    def total(self, customer: str, event_name: str, start: datetime, end: datetime) -> int: ...
-
-
-class StripeMeterSummaries:
-    """Stripe's ``/v1/billing/meters/{id}/event_summaries``, meters found by event name."""
-
-    def __init__(self, client: stripe.StripeClient) -> None:
-        self._client = client
-        self._ids: dict[str, str] | None = None
-
-    def _meter_id(self, event_name: str) -> str | None:
-        if self._ids is None:
-            meters = self._client.v1.billing.meters.list(params={"limit": 100})
-            self._ids = {m.event_name: m.id for m in meters.auto_paging_iter()}
-        return self._ids.get(event_name)
-
-    def total(self, customer: str, event_name: str, start: datetime, end: datetime) -> int:
-        meter_id = self._meter_id(event_name)
-        if meter_id is None:
-            return 0
-        summaries = self._client.v1.billing.meters.event_summaries.list(
-            meter_id,
-            params={"customer": customer, "start_time": int(start.timestamp()), "end_time": int(end.timestamp())},
-        )
-        return sum(int(Decimal(str(s.aggregated_value))) for s in summaries.auto_paging_iter())
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +55,7 @@ def reconcile(
 ) -> list[ReconcileRow]:
     """``accounts``: every account with a subscription (metered accounts need one for a Stripe customer)."""
     rows = []
-    billable: dict[tuple[datetime, datetime], list[tuple[str, str, str, Decimal]]] = {}
+    billable: dict[tuple[datetime, datetime], list[BillableHour]] = {}
     reported_by_span: dict[tuple[datetime, datetime], dict[tuple[str, str], int]] = {}
     for account in sorted(set(accounts)):
         period = period_of(account, histories, period_key)
@@ -114,19 +84,17 @@ def reconcile(
     return rows
 
 
-def _settled(
-    store: SettlementStore, account: str, period: Period, hours: list[tuple[str, str, str, Decimal]]
-) -> dict[str, int]:
+def _settled(store: SettlementStore, account: str, period: Period, hours: list[BillableHour]) -> dict[str, int]:
     """Meter units per meter, rounded per hour as the reporter rounds them."""
     out: dict[str, int] = {}
-    for acc, metric, dim, billable in hours:
-        code = metered_line_code(metric, dim)
-        if acc != account or code is None:
+    for h in hours:
+        code = metered_line_code(h.metric, h.dimension)
+        if h.account_id != account or code is None:
             continue
         name = meter_unit(code).event_name
-        out[name] = out.get(name, 0) + meter_value(code, billable)
-    for acc, _start, end, qty in store.final_lines(STORAGE_OVERAGE, period.end):
-        if acc == account and end == period.end:
+        out[name] = out.get(name, 0) + meter_value(code, h.billable)
+    for line in store.final_lines(STORAGE_OVERAGE, period.end):
+        if line.account_id == account and line.period_end == period.end:
             name = meter_unit(STORAGE_OVERAGE).event_name
-            out[name] = out.get(name, 0) + meter_value(STORAGE_OVERAGE, qty)
+            out[name] = out.get(name, 0) + meter_value(STORAGE_OVERAGE, line.quantity)
     return out

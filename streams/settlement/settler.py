@@ -16,15 +16,15 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from rating.catalog.loader import Catalog
-from rating.invoice import Invoice, billing_segments, preview_invoice
+from rating.invoice import Invoice, LineTotal, billing_segments, preview_invoice, totals_by_code
 from rating.money import ZERO
-from rating.periods import Period, next_period, period_by_key
+from rating.periods import Period, next_period
 from rating.settle import (
-    DEFAULT_ANCHOR,
     HistoryLookup,
     HourlyUsage,
     account_anchor,
     account_period,
+    account_period_named,
     hourly_usage,
     rated_lines,
     tier_name,
@@ -32,7 +32,7 @@ from rating.settle import (
     version_for,
 )
 from rating.subscriptions import SubscriptionHistory
-from sinks.clickhouse.settlement_store import EPOCH, SettlementStore
+from sinks.clickhouse.settlement import EPOCH, SettlementStore
 from streams.settlement.pacing import Pacer
 
 log = logging.getLogger(__name__)
@@ -254,22 +254,17 @@ class Settler:
         final = self._store.finalized(account, period.key)
         assert final is not None
         draft = self.invoice(account, period)
-        redone: dict[str, tuple[Decimal, Decimal]] = {}
-        for ln in draft.lines:
-            if not ln.code.startswith("correction:"):
-                q, a = redone.get(ln.code, (ZERO, ZERO))
-                redone[ln.code] = (q + ln.quantity, a + ln.amount)
+        redone = totals_by_code(draft.lines)
         already = self._store.corrected(account, period.key)
         target = self._open_period_after(account, period)
         written = 0
         for code in sorted(set(redone) | set(final.lines)):
             # What the line would now be, minus what was finalized and what other periods already carry.
-            qty, amount = redone.get(code, (ZERO, ZERO))
-            final_qty, final_amount = final.lines.get(code, (ZERO, ZERO))
-            elsewhere = [qa for (c, t), qa in already.items() if c == code and t != target.key]
-            d_qty = qty - final_qty - sum((q for q, _ in elsewhere), ZERO)
-            d_amount = amount - final_amount - sum((a for _, a in elsewhere), ZERO)
-            if (d_qty, d_amount) != already.get((code, target.key), (ZERO, ZERO)):
+            now_total, final_total = redone.get(code, LineTotal()), final.lines.get(code, LineTotal())
+            elsewhere = [lt for (c, t), lt in already.items() if c == code and t != target.key]
+            d_qty = now_total.quantity - final_total.quantity - sum((lt.quantity for lt in elsewhere), ZERO)
+            d_amount = now_total.amount - final_total.amount - sum((lt.amount for lt in elsewhere), ZERO)
+            if LineTotal(d_qty, d_amount) != already.get((code, target.key), LineTotal()):
                 self._store.write_correction(account, period.key, code, target.key, d_qty, d_amount, now)
                 written += 1
         return written
@@ -283,10 +278,8 @@ class Settler:
 
 
 def period_of(account: str, histories: HistoryLookup, key: str) -> Period:
-    """The account's usage period named ``key`` (YYYY-MM), on its subscription's anchor."""
-    h = histories(account)
-    anchor = h.versions[-1].anchor if h and h.versions else DEFAULT_ANCHOR
-    return period_by_key(anchor, key)
+    """The account's usage period named ``key`` (YYYY-MM), on the anchor settlement uses for it."""
+    return account_period_named(account, histories, key)
 
 
 def _by_period(touched: dict[tuple[str, str], Period]) -> dict[Period, set[str]]:

@@ -19,9 +19,9 @@ from datetime import datetime, timedelta
 from rating.catalog.loader import Catalog
 from rating.settle import HistoryLookup, version_for
 from rating.subscriptions import rated_tier
-from sinks.clickhouse.settlement_store import SettlementStore
+from sinks.clickhouse.settlement import SettlementStore
 from sinks.clickhouse.stripe_ledger import ClickHouseReportLedger
-from sinks.stripe.catalog import STORAGE_OVERAGE, meter_unit, meter_value, metered_line_code
+from sinks.stripe.catalog_spec import STORAGE_OVERAGE, meter_unit, meter_value, metered_line_code
 from sinks.stripe.meter import MeterReport, StripeMeterReporter
 
 log = logging.getLogger(__name__)
@@ -59,20 +59,21 @@ class UsageReporter:
         """What settled data says Stripe should hold, minus what it acknowledged already."""
         since = now - STRIPE_MAX_AGE
         wanted: dict[tuple[str, str, datetime], tuple[str, int]] = {}
-        for account, metric, dim, hour, billable in self._store.billable_windows(since):
-            code = metered_line_code(metric, dim)
+        for w in self._store.billable_windows(since):
+            code = metered_line_code(w.metric, w.dimension)
             if code is None:
                 continue
-            customer = self._metered_customer(account, hour, run)
+            customer = self._metered_customer(w.account_id, w.hour, run)
             if customer:
                 unit = meter_unit(code)
-                wanted[(account, unit.event_name, hour)] = (customer, meter_value(code, billable))
-        for account, _start, end, qty in self._store.final_lines(STORAGE_OVERAGE, since):
-            last_hour = end - HOUR  # inside the period, so the meter bills it on the period's cycle
-            customer = self._metered_customer(account, last_hour, run)
+                wanted[(w.account_id, unit.event_name, w.hour)] = (customer, meter_value(code, w.billable))
+        for line in self._store.final_lines(STORAGE_OVERAGE, since):
+            last_hour = line.period_end - HOUR  # inside the period, so the meter bills it on the period's cycle
+            customer = self._metered_customer(line.account_id, last_hour, run)
             if customer and last_hour >= since:
                 unit = meter_unit(STORAGE_OVERAGE)
-                wanted[(account, unit.event_name, last_hour)] = (customer, meter_value(STORAGE_OVERAGE, qty))
+                value = meter_value(STORAGE_OVERAGE, line.quantity)
+                wanted[(line.account_id, unit.event_name, last_hour)] = (customer, value)
         reported = self._ledger.reported(since)
         reports = []
         for (account, meter, hour), (customer, value) in sorted(wanted.items()):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -19,7 +19,8 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 from pydantic import ValidationError
 
-from rating.subscriptions import SubscriptionHistory, SubscriptionVersion, free_version
+from rating.settle import version_for
+from rating.subscriptions import SubscriptionHistory, SubscriptionVersion
 from streams.kafka.compacted import topic_partitions
 
 log = logging.getLogger(__name__)
@@ -77,9 +78,7 @@ class SubscriptionRegistry:
 
     def version_at(self, account_id: str, kind: Any, at: datetime) -> SubscriptionVersion:
         """The version in effect, or the free tier (anchored on the 1st) for an unknown account."""
-        h = self.history(account_id)
-        v = h.at(at) if h is not None else None
-        return v if v is not None else free_version(account_id, kind, date(2000, 1, 1))
+        return version_for(account_id, kind, self.history, at)
 
     def accounts(self) -> list[str]:
         return sorted(self._versions)

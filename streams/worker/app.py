@@ -104,5 +104,5 @@ def build_wiring(settings: Settings, metrics: WorkerMetrics | None = None) -> Wi
             horizon=timedelta(hours=settings.dedupe_horizon_hours),
             now=datetime.now(UTC),
         )
-        ingest = IngestStep(dedupe, settings.topic_partitions, decode_limits(settings))
+        ingest = IngestStep(settings.topic_partitions, decode_limits(settings))
     return Wiring(settings, app, metrics or WorkerMetrics(), dedupe, ingest)

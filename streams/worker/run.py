@@ -12,14 +12,13 @@ import faust
 from faust.types import TP
 
 from rating.catalog.loader import load_catalog
-from sinks.clickhouse.client import connect_clickhouse
 from sinks.clickhouse.migrations import migrate
 from sinks.clickhouse.row_sink import RowSink
 from streams import topics
 from streams.ingest.agents import WarehouseSinks, register_agents
 from streams.kafka.admin import ensure_topics
 from streams.live.agent import register_rating, register_subscriptions
-from streams.settings import Settings
+from streams.settings import Settings, connect_clickhouse
 from streams.settlement.job import ALL_ROLE_SETTLE_SHARE, build_settler, build_stripe_sync, register_settlement
 from streams.subscriptions.registry import SubscriptionRegistry
 from streams.worker.app import Wiring, build_wiring

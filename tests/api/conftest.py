@@ -37,7 +37,7 @@ def warehouse(stack_settings: Settings, chdb_path: Path) -> Iterator[Warehouse]:
     """Closed after each module: embedded chDB opens one directory per process at a time, and the
     other test modules open their own."""
     settings = stack_settings.model_copy(update={"clickhouse_database": CH_DB})
-    wh = Warehouse(settings, connect=lambda: connect(f"chdb://{chdb_path}", data_dir=chdb_path.parent))
+    wh = Warehouse(settings, connect=lambda: connect(f"chdb://{chdb_path}"))
     yield wh
     wh.close()
 

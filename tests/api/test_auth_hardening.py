@@ -180,7 +180,7 @@ def test_invoice_ids_never_truncate_into_a_collision() -> None:
     import re
 
     from rating.periods import period_containing
-    from sinks.clickhouse.settlement_store import invoice_id_of
+    from sinks.clickhouse.settlement import invoice_id_of
 
     period = period_containing(datetime(2026, 5, 1, tzinfo=UTC).date(), datetime(2026, 5, 3, tzinfo=UTC))
     a, b = "u" * 120 + "-alpha", "u" * 120 + "-omega"

@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from rating.catalog.loader import load_catalog
-from sinks.clickhouse.settlement_store import SettlementStore
+from sinks.clickhouse.settlement import SettlementStore
 from sinks.clickhouse.stripe_ledger import ClickHouseReportLedger
 from streams.api.invoice_pdf import render_invoice
 from streams.api.models import InvoiceDocument, InvoiceLine

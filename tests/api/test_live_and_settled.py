@@ -15,7 +15,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from rating.catalog.loader import load_catalog
-from sinks.clickhouse.settlement_store import SettlementStore
+from sinks.clickhouse.settlement import SettlementStore
 from streams.api.warehouse import Warehouse
 from streams.kafka.admin import ensure_topics
 from streams.settlement.settler import Settler

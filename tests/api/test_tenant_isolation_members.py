@@ -20,7 +20,7 @@ from sqlalchemy import text
 
 from rating import lifecycle
 from rating.catalog.loader import load_catalog
-from sinks.clickhouse.settlement_store import SettlementStore
+from sinks.clickhouse.settlement import SettlementStore
 from streams.api.warehouse import Warehouse
 from streams.cli.main import main
 from streams.settlement.settler import Settler

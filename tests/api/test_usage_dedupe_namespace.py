@@ -20,7 +20,7 @@ from rating.catalog.loader import load_catalog
 from schemas.accepted import encode_rows
 from schemas.sdk import AsyncUsageClient
 from sinks.clickhouse.migrations import migrate
-from sinks.clickhouse.settlement_store import SettlementStore
+from sinks.clickhouse.settlement import SettlementStore
 from streams.api.routes import record as record_routes
 from streams.api.warehouse import Warehouse
 from streams.ingest.dedupe import DedupeStore
@@ -29,6 +29,7 @@ from streams.kafka.compacted import read_to_end
 from streams.settlement.settler import Settler
 from streams.topics import EVENTS
 from streams.worker.app import decode_limits
+from tests.support.ingest import ingest_batch
 
 pytestmark = pytest.mark.integration
 R = "/api/billing/usage/record"
@@ -94,9 +95,9 @@ async def test_billing_api_usage_cannot_suppress_or_alter_service_usage(
 
     # Live dedupe: every (source, event_id) once, whatever order the records come in.
     dedupe = DedupeStore(tmp_path / "dedupe", timedelta(hours=48), NOW)
-    step = IngestStep(dedupe, 4, decode_limits(api.settings))
+    step = IngestStep(4, decode_limits(api.settings))
     inputs = [InRecord(r.value, r.topic, r.partition, r.offset) for r in records]
-    result = step.process(inputs, NOW)
+    result = ingest_batch(step, dedupe, inputs, NOW)
     dedupe.claim(result.claimed_keys)
     accepted = [ev for evs in result.accepted.values() for ev in evs]
     expected = [
@@ -107,7 +108,7 @@ async def test_billing_api_usage_cannot_suppress_or_alter_service_usage(
     ]
     assert sorted((ev.source, ev.account_id, ev.quantity) for ev in accepted) == sorted(expected)
     assert result.duplicates == 2
-    again = step.process(inputs, NOW)  # the whole topic replayed after the claim
+    again = ingest_batch(step, dedupe, inputs, NOW)  # the whole topic replayed after the claim
     assert (again.accepted_count, again.duplicates) == (0, 6)
 
     # ClickHouse and settlement: the rows written twice (an at-least-once replay) still count once each.

@@ -26,12 +26,12 @@ from deploy.local.stripe_standin import StripeMeterStandIn
 from deploy.local.warehouse import Warehouse
 from rating.catalog.loader import load_catalog
 from rating.periods import Period
-from sinks.clickhouse.client import connect_clickhouse
-from sinks.clickhouse.settlement_store import SettlementStore
+from sinks.clickhouse.settlement import SettlementStore
+from sinks.stripe.meter_summaries import StripeMeterSummaries
 from streams.kafka.admin import ensure_topics
-from streams.settings import Settings
+from streams.settings import Settings, connect_clickhouse
 from streams.settlement.job import build_stripe_sync, stripe_client
-from streams.settlement.reconcile import StripeMeterSummaries, reconcile
+from streams.settlement.reconcile import reconcile
 from streams.settlement.settler import Settler
 from streams.subscriptions.registry import load_registry
 from streams.topics import ACCEPTED, RATED, SUBSCRIPTIONS

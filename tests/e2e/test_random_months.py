@@ -25,7 +25,7 @@ from rating.catalog.loader import load_catalog
 from rating.periods import Period
 from rating.subscriptions import SubscriptionVersion
 from schemas.sdk import AsyncUsageClient
-from sinks.clickhouse.settlement_store import SettlementStore
+from sinks.clickhouse.settlement import SettlementStore
 from streams.kafka.admin import ensure_topics
 from streams.settings import Settings
 from streams.settlement.settler import Settler

@@ -17,7 +17,7 @@ import pytest
 from rating.catalog.loader import load_catalog
 from sinks.clickhouse import migrations
 from sinks.clickhouse.migrations import Migration, guard, load_migrations, migrate
-from sinks.clickhouse.settlement_store import SettlementStore
+from sinks.clickhouse.settlement import SettlementStore
 from streams.settlement.settler import Settler
 
 pytestmark = pytest.mark.integration

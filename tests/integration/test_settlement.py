@@ -17,7 +17,7 @@ import pytest
 from rating.catalog.loader import load_catalog
 from rating.subscriptions import SubscriptionVersion
 from sinks.clickhouse.migrations import migrate
-from sinks.clickhouse.settlement_store import SettlementStore
+from sinks.clickhouse.settlement import SettlementStore
 from streams.settlement import settler as settlement
 from streams.settlement.pacing import Pacer
 from streams.settlement.settler import Settler, period_of

@@ -18,7 +18,7 @@ import pytest
 from rating.catalog.loader import load_catalog
 from rating.subscriptions import SubscriptionVersion
 from sinks.clickhouse.migrations import migrate
-from sinks.clickhouse.settlement_store import SettlementStore
+from sinks.clickhouse.settlement import SettlementStore
 from streams.settlement.settler import Settler, period_of
 from streams.subscriptions.registry import SubscriptionRegistry
 

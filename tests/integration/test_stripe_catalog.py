@@ -27,7 +27,8 @@ from rating.catalog.loader import load_catalog
 from rating.catalog.model import CatalogVersion
 from sinks.clickhouse.row_sink import RetryPolicy
 from sinks.errors import SinkError
-from sinks.stripe.catalog import StripeCatalogError, StripeCatalogUnavailable, SyncReport, desired_catalog, sync_catalog
+from sinks.stripe.catalog import StripeCatalogUnavailable, SyncReport, sync_catalog
+from sinks.stripe.catalog_spec import StripeCatalogError, desired_catalog
 from streams.cli.main import main
 from streams.settings import Settings
 from tests.support.stripe_forms import Call, decode_form

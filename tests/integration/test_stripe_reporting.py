@@ -16,9 +16,10 @@ from deploy.local.stripe_standin import StripeMeterStandIn
 from sinks.clickhouse.migrations import migrate
 from sinks.clickhouse.stripe_ledger import ClickHouseReportLedger
 from sinks.stripe.meter import StripeMeterReporter
+from sinks.stripe.meter_summaries import StripeMeterSummaries
 from streams.settings import Settings
 from streams.settlement.job import stripe_client
-from streams.settlement.reconcile import StripeMeterSummaries, reconcile
+from streams.settlement.reconcile import reconcile
 from streams.settlement.stripe_reporting import UsageReporter
 from tests.integration.test_settlement import DB, World
 

@@ -23,11 +23,10 @@ from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
 from deploy.local import stack
 from deploy.local.warehouse import Warehouse
-from sinks.clickhouse.client import WAREHOUSE_INFO, bridge_port_for, connect
 from sinks.clickhouse.migrations import load_migrations, migrate
 from sinks.clickhouse.row_sink import RetryPolicy, RowSink
 from sinks.errors import SinkRejected, SinkUnavailable
-from streams.settings import load_settings
+from streams.settings import WAREHOUSE_INFO, bridge_port_for, connect_clickhouse, load_settings
 from tests.support.processes import free_port
 
 pytestmark = pytest.mark.integration
@@ -88,7 +87,7 @@ def bridge(tmp_path: Path) -> Iterator[Warehouse]:
 
 
 def _client(wh: Warehouse) -> Any:
-    client = connect(f"chdb://{wh.chdb_path}", data_dir=wh.data_dir)
+    client = connect_clickhouse(load_settings(data_dir=wh.data_dir, clickhouse_dsn=f"chdb://{wh.chdb_path}"))
     assert type(client).__name__ == "HttpClient", "connect() must go through the bridge, not open chDB"
     assert client.url.endswith(f":{wh.port}")
     return client
@@ -102,11 +101,11 @@ CHILD = textwrap.dedent(
     """
     import json, sys
     from pathlib import Path
-    from sinks.clickhouse.client import connect
+    from streams.settings import connect_clickhouse, load_settings
     from tests.integration.test_warehouse_bridge import COLUMNS, mixed_row
 
     chdb_path, data_dir, batches = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
-    client = connect(f"chdb://{chdb_path}", data_dir=data_dir)
+    client = connect_clickhouse(load_settings(data_dir=data_dir, clickhouse_dsn=f"chdb://{chdb_path}"))
     assert type(client).__name__ == "HttpClient", type(client)
     count = "SELECT count() FROM wb.mixed WHERE writer = 'parent'"
     parent_rows_at_start = client.query(count).result_rows[0][0]

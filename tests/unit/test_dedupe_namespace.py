@@ -15,6 +15,7 @@ from rocksdict import AccessType, Options, Rdict
 from schemas.decode import DecodeLimits, decode_record
 from streams.ingest.dedupe import DedupeStore, encode_key
 from streams.ingest.step import IngestStep, InRecord
+from tests.support.ingest import ingest_batch
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 HORIZON = timedelta(hours=48)
@@ -61,11 +62,13 @@ def test_store_keys_by_source_and_event_id(tmp_path: Path) -> None:
 
 def test_ingest_step_counts_each_source_once(tmp_path: Path) -> None:
     store = DedupeStore(tmp_path / "dedupe", HORIZON, NOW)
-    step = IngestStep(store, 4, DecodeLimits())
+    step = IngestStep(4, DecodeLimits())
     # A member's quantity-0 event claims the service's id first, in another record.
-    first = step.process([_record(_ev("api:org-1", "chat-req-42", 0))], NOW)
+    first = ingest_batch(step, store, [_record(_ev("api:org-1", "chat-req-42", 0))], NOW)
     store.claim(first.claimed_keys)
-    later = step.process(
+    later = ingest_batch(
+        step,
+        store,
         [
             _record(_ev("chat", "chat-req-42", 250), offset=1),
             _record(_ev("chat", "chat-req-42", 250), _ev("api:org-2", "chat-req-42", 5, org="org-2"), offset=2),
@@ -76,7 +79,9 @@ def test_ingest_step_counts_each_source_once(tmp_path: Path) -> None:
     accepted = sorted((e.source, e.quantity) for evs in later.accepted.values() for e in evs)
     assert accepted == [("api:org-2", Decimal(5)), ("chat", Decimal(250))]
     assert later.duplicates == 1
-    replay = step.process([_record(_ev("chat", "chat-req-42", 250)), _record(_ev("api:org-1", "chat-req-42", 0))], NOW)
+    replay = ingest_batch(
+        step, store, [_record(_ev("chat", "chat-req-42", 250)), _record(_ev("api:org-1", "chat-req-42", 0))], NOW
+    )
     assert (replay.accepted_count, replay.duplicates) == (0, 2)
     store.close()
 

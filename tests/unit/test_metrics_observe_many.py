@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
-from streams.worker.metrics import observe_many
+from streams.worker.metrics import observe_counted, observe_many
 
 
 def test_observe_many_equals_observe_each() -> None:
@@ -22,3 +22,21 @@ def test_observe_many_equals_observe_each() -> None:
     strip = [[line for line in e if "created" not in line and not line.startswith("lat_seconds ")] for e in exposition]
     assert strip[0] == strip[1]
     assert 'lat_seconds_bucket{le="0.05"} 3.0' in strip[1]
+
+
+def test_observe_counted_equals_observe_each_as_often_as_counted() -> None:
+    counted = [(0.0, 2), (0.05, 3), (0.3, 1), (7.0, 4), (1e9, 1)]
+    exposition = []
+    for bulk in (False, True):
+        r = CollectorRegistry()
+        h = Histogram("lat_seconds", "x", buckets=(0.05, 0.1, 0.5, 1, 5, 10), registry=r)
+        if bulk:
+            observe_counted(h, counted)
+        else:
+            for a, n in counted:
+                for _ in range(n):
+                    h.observe(a)
+        exposition.append([line for line in generate_latest(r).decode().splitlines() if "created" not in line])
+    assert exposition[0] == exposition[1]
+    assert 'lat_seconds_bucket{le="0.05"} 5.0' in exposition[1]
+    assert "lat_seconds_count 11.0" in exposition[1]

@@ -11,14 +11,14 @@ import pytest
 from rating.catalog.loader import load_catalog
 from rating.catalog.model import CatalogVersion, PaymentTerms
 from sinks.errors import SinkError, SinkRejected
-from sinks.stripe.catalog import (
+from sinks.stripe.catalog import idempotency_key
+from sinks.stripe.catalog_spec import (
     API_CALLS_OVERAGE_METER,
     STORAGE_OVERAGE_METER,
     CatalogSpec,
     StripeCatalogError,
     cents,
     desired_catalog,
-    idempotency_key,
     meter_code,
     meter_event_name,
     meter_value,

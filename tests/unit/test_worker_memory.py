@@ -49,7 +49,7 @@ def test_sink_inserts_one_streamed_body_and_counts_rows() -> None:
 
 
 def test_embedded_chdb_caches_are_bounded(tmp_path: Path) -> None:
-    client = connect(f"chdb://{tmp_path / 'ch'}", data_dir=tmp_path)
+    client = connect(f"chdb://{tmp_path / 'ch'}")
     try:
         names = ", ".join(f"'{n}'" for n in EMBEDDED_SERVER_SETTINGS)
         got = dict(client.query(f"SELECT name, value FROM system.server_settings WHERE name IN ({names})").result_rows)

@@ -225,6 +225,8 @@ def upcoming_invoice(call: Call) -> InvoiceDocument:
         return h if h.versions else None
 
     doc = call.ctx.warehouse.upcoming(call.ctx.catalog, histories, q.account, period)
+    if doc is None:
+        raise ApiError(404, "not_found", f"no invoice for {q.account} in {period.key}")
     return InvoiceDocument.model_validate(doc)
 
 

@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from rating.catalog.model import MeteredRule
 from rating.money import ZERO, money_text
 from rating.pricing import metric_charge
+from rating.quota import metric_entitlement, metric_rule, premium_entitled, quota_state
+from schemas.events import Metric
 from streams.api.auth import READ_ALL, AccountAccess, account_access, require_role
 from streams.api.common import account_terms, caller, period_out
 from streams.api.errors import ApiError
@@ -32,8 +33,8 @@ from streams.api.models import (
 from streams.api.routing import Call, Endpoint
 from streams.api.warehouse import by_period
 
-NOT_ENTITLED = MeteredRule(entitled=False)
-METRICS = ("api_calls", "ai_requests", "storage_gb", "premium_feature", "active_user")
+#: The metered metrics (a feature name that is one is checked against its quota).
+METRICS = frozenset(Metric)
 HISTORY_DEFAULT = timedelta(days=90)
 HISTORY_MAX = timedelta(days=800)
 
@@ -77,27 +78,21 @@ def entitlement(call: Call) -> Entitlement:
         ),
     }
     if feature in METRICS:
-        rule = terms.tier.metrics.get(feature, NOT_ENTITLED)
         used, as_of = _used(call.ctx.quota.get(account, feature), period.key)
-        limit = rule.hard_cap if rule.hard_cap is not None else rule.included
-        capped = rule.hard_cap is not None and used >= rule.hard_cap
-        reason = "not_entitled" if not rule.entitled else "hard_capped" if capped else None
+        decision = metric_entitlement(metric_rule(terms.tier, feature), used)
         return Entitlement(
             **common,
             kind="metric",
-            allowed=reason is None,
-            limit=_text(limit),
+            allowed=decision.allowed,
+            limit=_text(decision.limit),
             used=_text(used),
-            remaining=_text(max(ZERO, limit - used)) if limit is not None else None,
-            reason=reason,
+            remaining=_text(decision.remaining),
+            reason=decision.reason,
             as_of=as_of,
         )
-    premium = {
-        name for t in catalog.tiers.values() for name in t.metrics.get("premium_feature", NOT_ENTITLED).per_feature
-    }
+    premium = {name for t in catalog.tiers.values() for name in metric_rule(t, Metric.PREMIUM_FEATURE).per_feature}
     if feature in premium:
-        rule = terms.tier.metrics.get("premium_feature", NOT_ENTITLED)
-        ok = rule.entitled and feature in rule.per_feature
+        ok = premium_entitled(metric_rule(terms.tier, Metric.PREMIUM_FEATURE), feature)
         return Entitlement(
             **common,
             kind="premium_feature",
@@ -137,20 +132,21 @@ def usage_current(call: Call) -> UsageCurrent:
     records = call.ctx.quota.for_account(q.account)
     rows, total = [], ZERO
     for metric in sorted(set(terms.tier.metrics) | set(records)):
-        rule = terms.tier.metrics.get(metric, NOT_ENTITLED)
+        rule = metric_rule(terms.tier, metric)
         used, _ = _used(records.get(metric), period.key)
         charge = metric_charge(rule, used)
         total += charge.amount
+        state = quota_state(q.account, metric, period.key, rule, terms.tier.rate_limit_per_minute, used, now)
         rows.append(
             MetricUsage(
                 metric=metric,
                 used=_text(used) or "0",
-                included=_text(rule.included),
-                remaining=_text(max(ZERO, rule.included - used)) if rule.included is not None else None,
-                hard_cap=_text(rule.hard_cap),
-                over_limit=rule.included is not None and used > rule.included,
-                hard_capped=rule.hard_cap is not None and used >= rule.hard_cap,
-                entitled=rule.entitled,
+                included=_text(state.included),
+                remaining=_text(state.remaining),
+                hard_cap=_text(state.hard_cap),
+                over_limit=state.over_limit,
+                hard_capped=state.hard_capped,
+                entitled=state.entitled,
                 provisional_charge=money_text(charge.amount),
             )
         )

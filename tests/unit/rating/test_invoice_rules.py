@@ -13,7 +13,16 @@ from hypothesis import strategies as st
 from rating.aggregation import GaugeState, Sample
 from rating.catalog.loader import load_catalog
 from rating.catalog.model import ContractOverrides
-from rating.invoice import Correction, Invoice, InvoiceError, billing_segments, preview_invoice
+from rating.invoice import (
+    Correction,
+    Invoice,
+    InvoiceError,
+    InvoiceLine,
+    LineTotal,
+    billing_segments,
+    preview_invoice,
+    totals_by_code,
+)
 from rating.periods import contract_year_containing, fraction_left, period_containing
 from rating.subscriptions import SubscriptionHistory, SubscriptionVersion, rated_tier
 from rating.usage import PeriodUsage
@@ -243,3 +252,17 @@ def test_rated_tier_and_billing_segments_shared_with_the_live_stage() -> None:
     assert (only.start, only.end, only.version.tier) == (NOV.start, NOV.end, "free")
     two = billing_segments(SubscriptionHistory("acct", [sub("free"), sub("standard", NOV16, 2)]), NOV, CATALOG)
     assert [(s.start, s.version.tier) for s in two] == [(NOV.start, "free"), (NOV16, "standard")]
+
+
+def test_totals_by_code_sums_each_code_and_leaves_corrections_out() -> None:
+    # Two segments' api_calls_overage lines: 1500 + 2500 calls, $15.00 + $25.00; a correction line is not counted.
+    lines = [
+        InvoiceLine("api_calls_overage", "a", D(1500), D("0.01"), D("15.00")),
+        InvoiceLine("seats", "b", D(3), D(40), D("120.00")),
+        InvoiceLine("api_calls_overage", "c", D(2500), D("0.01"), D("25.00")),
+        InvoiceLine("correction:api_calls_overage", "d", D(100), D("0.01"), D("1.00")),
+    ]
+    assert totals_by_code(lines) == {
+        "api_calls_overage": LineTotal(D(4000), D("40.00")),
+        "seats": LineTotal(D(3), D("120.00")),
+    }

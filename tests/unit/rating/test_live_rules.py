@@ -9,7 +9,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rating.aggregation import GaugeState, LatestState, MaxState, Sample, SumState, UniqueState
+from rating.aggregation import GaugeState, Sample
 from rating.ai_costs import ai_request_cost
 from rating.catalog.loader import load_catalog
 from rating.catalog.model import MeteredRule
@@ -38,17 +38,11 @@ def test_any_split_and_order_gives_the_same_state(samples: list[Sample], rnd: ra
     shuffled = samples[:]
     rnd.shuffle(shuffled)
     chunks = [shuffled[i::parts] for i in range(parts)]
-    for cls in (SumState, MaxState, LatestState, UniqueState, GaugeState):
-        whole = cls().add(samples)  # type: ignore[attr-defined]
-        split = cls()
-        for c in chunks:
-            split = split.merge(cls().add(c))  # type: ignore[attr-defined]
-        if cls is GaugeState:
-            assert whole.time_weighted_average(0, 30 * DAY) == split.time_weighted_average(0, 30 * DAY)
-        elif cls is SumState:
-            assert (whole.total, whole.count) == (split.total, split.count)
-        else:
-            assert whole == split, cls
+    whole = GaugeState().add(samples)
+    split = GaugeState()
+    for c in chunks:
+        split = split.merge(GaugeState().add(c))
+    assert whole.time_weighted_average(0, 30 * DAY) == split.time_weighted_average(0, 30 * DAY)
 
 
 def test_time_weighted_average_by_hand() -> None:
@@ -58,11 +52,6 @@ def test_time_weighted_average_by_hand() -> None:
     # Up to day 20 only: (40 x 15 + 80 x 5) / 20 = 50.
     assert g.time_weighted_average(0, 30 * DAY, until_ms=20 * DAY) == D(50)
     assert g.last_value() == D(80)
-
-
-def test_unique_count_counts_distinct_users() -> None:
-    u = UniqueState().add([Sample(1, "a", D(1), "x"), Sample(2, "b", D(1), "y"), Sample(3, "c", D(1), "x")])
-    assert u.count == 2
 
 
 def test_quota_state_and_alerts_standard_api_calls() -> None:

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rating.errors import RatingError
-from rating.periods import hour_window_start_ms, next_period, period_by_key, period_containing
+from rating.periods import next_period, period_by_key, period_containing
 
 
 def utc(*a: int) -> datetime:
@@ -53,7 +53,3 @@ def test_periods_tile_time(anchor: date, at: datetime) -> None:
     assert p.start <= at < p.end
     assert p.start.day == min(anchor.day, p.start.day) and 28 <= p.length.days <= 31
     assert period_containing(anchor, p.end).start == p.end  # no gap, no overlap
-
-
-def test_hour_windows() -> None:
-    assert hour_window_start_ms(1_795_524_747_429) == 1_795_521_600_000

@@ -1,0 +1,97 @@
+"""The live rating step alone, without Kafka: the reference (``rate_batch``) and the fast path (``fold_step``).
+
+Both rate the same steps of the benchmark's events (10,000 accounts, five metrics) from their own table,
+with the worker's garbage-collector settings, and encode what the agent encodes (entries, quota states).
+Prints CPU microseconds per event for each step after the first (which fills the caches), so a loaded
+machine skews it less than wall time. No stack needed.
+
+    python bench/live_fold.py [--events-per-step 100000] [--steps 6]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import sys
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import orjson
+from common import accounts, make_event
+
+from rating.catalog.loader import load_catalog
+from schemas.events import AcceptedEvent
+from streams.live.fold import fold_step
+from streams.live.rating import rate_batch
+from streams.live.resolve import Resolver
+from streams.subscriptions.registry import SubscriptionRegistry
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--events-per-step", type=int, default=100_000)
+    ap.add_argument("--steps", type=int, default=6)
+    args = ap.parse_args()
+    n = args.events_per_step
+    registry = SubscriptionRegistry()
+    registry.apply(accounts())
+    rng = random.Random(7)
+    now = datetime.now(UTC)
+    ts = int(now.timestamp() * 1000) - 60_000
+
+    def step_events(k: int) -> list[AcceptedEvent]:
+        out = []
+        for i in range(n):
+            d = make_event(i, ts + i % 1000, rng, f"s{k}")
+            org, user = d["org_id"], str(d["user_id"])
+            out.append(
+                AcceptedEvent(
+                    event_id=str(d["event_id"]),
+                    ts_ms=int(str(d["timestamp"])),
+                    user_id=user,
+                    org_id=str(org) if org else None,
+                    metric=str(d["metric"]),
+                    quantity=Decimal(str(d["quantity"])),
+                    source="bench",
+                    properties=dict(d["properties"]),  # type: ignore[call-overload]
+                    account_id=str(org) if org else user,
+                )
+            )
+        return out
+
+    steps = [step_events(k) for k in range(args.steps)]
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)  # as the worker sets it (streams/worker/run.py)
+    paths = {"reference (rate_batch)": rate_batch, "fast path (fold_step)": fold_step}
+    tables: dict[str, dict[str, dict[str, object]]] = {name: {} for name in paths}
+    resolvers = {name: Resolver(registry, load_catalog()) for name in paths}
+    spent: dict[str, list[float]] = {name: [] for name in paths}
+    lines = 0
+    for events in steps:
+        for name, fn in paths.items():
+            table, t = tables[name], time.process_time()
+            states = {a: table.get(a) for a in {e.account_id for e in events}}
+            out = fn(events, states, resolvers[name], now)
+            for entry in out.states.values():
+                orjson.dumps(entry)
+            as_of = now.isoformat()
+            for q in out.quotas:
+                orjson.dumps(q.to_record(as_of))
+            table.update(out.states)
+            spent[name].append(time.process_time() - t)
+            lines = len(out.rated)
+    for name, secs in spent.items():
+        per = [s / n * 1e6 for s in secs[1:]]
+        print(
+            f"{name}: {' '.join(f'{x:.1f}' for x in per)} CPU µs/event "
+            f"(best {min(per):.1f}: {1e6 / min(per):,.0f} events/s on one core)"
+        )
+    print(f"{n:,} events a step, {lines / n:.2f} rated lines and quota states per event in the last step")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""Reads of settled data in ClickHouse: invoices, settled usage, Stripe acknowledgements.
+
+Every failure is raised as ``WarehouseUnavailable`` whose message is safe to show (the driver's text
+names hosts, DSNs and SQL: it goes to the log only); the billing API maps it to a 503 in
+``streams/api/errors.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from sinks.clickhouse.timefmt import ch_datetime64, ch_literal, from_ch
+from sinks.errors import SinkUnavailable
+
+_lit, _dt, _utc = ch_literal, ch_datetime64, from_ch
+log = logging.getLogger(__name__)
+
+
+class WarehouseUnavailable(SinkUnavailable):
+    """ClickHouse could not be opened or a read failed; the message holds no driver text."""
+
+
+def _unavailable(what: str, exc: Exception) -> WarehouseUnavailable:
+    log.warning("%s: %s", what, exc)
+    return WarehouseUnavailable(f"{what}; retry later")
+
+
+class SettledReads:
+    """One ClickHouse client, opened on first use, migrated (idempotent), used by one thread at a time."""
+
+    def __init__(self, connect: Callable[[], Any], database: str) -> None:
+        self._connect = connect
+        self._db = database
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def _open(self) -> Any:
+        if self._client is None:
+            from sinks.clickhouse.migrations import migrate
+
+            try:
+                client = self._connect()
+                migrate(client, self._db, datetime.now(UTC))
+            except Exception as exc:
+                raise _unavailable("ClickHouse is not available", exc) from exc
+            self._client = client
+        return self._client
+
+    @contextmanager
+    def client(self) -> Iterator[Any]:
+        """The open client, held under the lock (for callers that run several queries)."""
+        with self._lock:
+            yield self._open()
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        with self._lock:
+            client = self._open()
+            try:
+                return [tuple(r) for r in client.query(sql).result_rows]
+            except Exception as exc:
+                raise _unavailable("ClickHouse query failed", exc) from exc
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                try:
+                    self._client.close()
+                finally:
+                    self._client = None
+
+    # -- invoices ---------------------------------------------------------------------------------------
+
+    def invoices(self, accounts: list[str]) -> list[dict[str, Any]]:
+        if not accounts:
+            return []
+        acc = ",".join(_lit(a) for a in sorted(set(accounts)))
+        sql = (
+            "SELECT invoice_id, account_id, period, period_start, period_end, tier, status, currency, "
+            f"toString(total), finalized_at FROM {self._db}.invoices FINAL WHERE account_id IN ({acc}) "
+            "ORDER BY period_start DESC, account_id"
+        )
+        keys = ("invoice_id", "account_id", "period", "period_start", "period_end", "tier", "status", "currency")
+        out = []
+        for r in self.rows(sql):
+            doc = dict(zip(keys, r[:8], strict=True))
+            doc["period_start"], doc["period_end"] = _utc(r[3]), _utc(r[4])
+            doc["total"] = f"{Decimal(r[8]):.2f}"
+            doc["finalized_at"] = _utc(r[9])
+            out.append(doc)
+        return out
+
+    def invoice(self, invoice_id: str) -> tuple[str, dict[str, Any]] | None:
+        """(account, document) of a finalized invoice."""
+        rows = self.rows(
+            f"SELECT account_id, document FROM {self._db}.invoices FINAL WHERE invoice_id = {_lit(invoice_id)} LIMIT 1"
+        )
+        if not rows:
+            return None
+        doc = orjson.loads(rows[0][1])
+        doc.setdefault("invoice_id", invoice_id)
+        return str(rows[0][0]), doc
+
+    def acknowledged_report(self, identifier: str, meter: str) -> str | None:
+        """The message of the latest acknowledged ``stripe_reports`` row for (identifier, meter)."""
+        rows = self.rows(
+            f"SELECT message FROM {self._db}.stripe_reports WHERE identifier = {_lit(identifier)} "
+            f"AND meter = {_lit(meter)} AND outcome = 'acknowledged' ORDER BY at DESC LIMIT 1"
+        )
+        return str(rows[0][0]) if rows and rows[0][0] else None
+
+    # -- settled usage ----------------------------------------------------------------------------------
+
+    def usage_days(
+        self,
+        account: str,
+        start: datetime,
+        end: datetime,
+        *,
+        metric: str | None = None,
+        user_id: str | None = None,
+        by_user: bool = False,
+    ) -> list[tuple[date, str, str | None, Decimal, int]]:
+        """(day, metric, user or None, quantity, events) from ``usage_hourly``; storage_gb: the day's
+        highest hourly reading, others: the sum."""
+        where = [f"account_id = {_lit(account)}", f"hour >= {_dt(start)}", f"hour < {_dt(end)}"]
+        if metric:
+            where.append(f"metric = {_lit(metric)}")
+        if user_id:
+            where.append(f"user_id = {_lit(user_id)}")
+        user_col = "user_id" if by_user or user_id else "''"
+        sql = (
+            f"SELECT toDate(hour) AS d, metric, {user_col} AS u, "
+            "toString(if(metric = 'storage_gb', max(q), sum(q))), sum(e) FROM ("
+            "SELECT hour, metric, user_id, sum(quantity) AS q, sum(events) AS e "
+            f"FROM {self._db}.usage_hourly FINAL WHERE {' AND '.join(where)} "
+            "GROUP BY hour, metric, user_id) "
+            "GROUP BY d, metric, u ORDER BY d, metric, u"
+        )
+        return [(r[0], str(r[1]), str(r[2]) or None, Decimal(r[3]), int(r[4])) for r in self.rows(sql)]

@@ -1,0 +1,165 @@
+"""The live stage's fast path (``fold_step``) against the reference (``rate_batch``, built on ``rating/``).
+
+Generated steps carry what makes rating hard: quantities crossing included quotas and hard caps,
+tier changes and organizations stopping to bill inside an hour of the step, late events of the
+previous period, storage gauges, premium features, AI requests and seats. Both paths rate the same
+steps, each from its own table (entries through JSON, as the agent stores them); every output must be
+equal to the digit — the same bytes for rated lines and entries.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rating.catalog.loader import load_catalog
+from rating.pricing import metric_charge
+from rating.subscriptions import SubscriptionVersion
+from schemas.events import AcceptedEvent, epoch_ms
+from streams.live.fold import fold_step
+from streams.live.rating import LiveOutputs, rate_batch
+from streams.live.resolve import Resolver
+from streams.subscriptions.registry import SubscriptionRegistry
+
+D = Decimal
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
+CATALOG = load_catalog()
+TIERS = ["free", "standard", "enterprise"]
+METRICS = ["api_calls", "ai_requests", "storage_gb", "premium_feature", "active_user"]
+USERS = [f"u{i}" for i in range(5)]
+ORGS = ["o1", "o2"]
+
+
+def version(account: str, kind: str, tier: str, at: datetime, n: int, status: str = "active") -> SubscriptionVersion:
+    return SubscriptionVersion(
+        account_id=account,
+        account_kind=kind,
+        tier=tier,
+        status=status,
+        anchor=date(2026, 10, 1),
+        effective_from=at,
+        version=n,
+    )
+
+
+def subscriptions(rng: random.Random) -> list[SubscriptionVersion]:
+    """Every account starts on some tier; some change tier (or stop billing) at a minute inside the
+    hours the events fall in, so a step holds both sides of the change."""
+    out = []
+    for account, kind in [*((u, "user") for u in USERS), *((o, "org") for o in ORGS)]:
+        out.append(version(account, kind, rng.choice(TIERS), T0 - timedelta(days=60), 1))
+        if rng.random() < 0.6:
+            at = NOW - timedelta(hours=rng.randrange(3), minutes=rng.randrange(1, 59))
+            status = rng.choice(["active", "active", "canceled", "unpaid", "past_due"])
+            out.append(version(account, kind, rng.choice(TIERS), at, 2, status))
+    return out
+
+
+def make_events(rng: random.Random, n: int, start: int) -> list[AcceptedEvent]:
+    out = []
+    for i in range(start, start + n):
+        user = rng.choice(USERS)
+        org = rng.choice([*ORGS, None, None])
+        metric = rng.choice(METRICS)
+        # Mostly the last three hours (around the tier changes); some late, in the previous period.
+        at = (
+            NOW - timedelta(minutes=rng.randrange(180))
+            if rng.random() < 0.85
+            else T0 - timedelta(hours=rng.randrange(1, 200))
+        )
+        props: dict[str, Any] = {}
+        if metric == "ai_requests":
+            props = {
+                "provider": rng.choice(["openai", "anthropic", "local", "nobody"]),
+                "model": rng.choice(["gpt-4o", "claude-haiku", "x"]),
+                "input_tokens": rng.choice([0, 1000, 123_457, "12", None]),
+                "output_tokens": rng.randrange(5000),
+            }
+        if metric == "premium_feature":
+            props = {"feature": rng.choice(["deep_research", "document_analysis", "sso"])}
+        # Quantities that cross free's 10,000 (and its hard cap) and standard's 100,000 in a few steps.
+        qty = D(rng.choice([1, 7, 2500, 40_000])) if metric != "storage_gb" else D(rng.randrange(0, 12_000)) / 100
+        out.append(
+            AcceptedEvent(
+                event_id=f"e{i}",
+                ts_ms=epoch_ms(at),
+                user_id=user,
+                org_id=org,
+                metric=metric,
+                quantity=qty,
+                source="test",
+                properties=props,
+                account_id=org or user,
+            )
+        )
+    return out
+
+
+class Path:
+    """One way of rating: its own table, as the agent keeps it (entries stored as JSON bytes)."""
+
+    def __init__(self, fn: Any, versions: list[SubscriptionVersion]) -> None:
+        registry = SubscriptionRegistry()
+        registry.apply(versions)
+        self.fn, self.resolver = fn, Resolver(registry, CATALOG)
+        self.table: dict[str, bytes] = {}
+
+    def rate(self, events: list[AcceptedEvent]) -> LiveOutputs:
+        states = {
+            e.account_id: orjson.loads(self.table[e.account_id]) if e.account_id in self.table else None for e in events
+        }
+        out: LiveOutputs = self.fn(events, states, self.resolver, NOW)
+        for account, entry in out.states.items():
+            self.table[account] = orjson.dumps(entry)
+        return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.randoms(use_true_random=False), st.lists(st.integers(1, 80), min_size=1, max_size=5))
+def test_the_fast_path_equals_the_reference_to_the_digit(rng: random.Random, sizes: list[int]) -> None:
+    versions = subscriptions(rng)
+    reference, fast = Path(rate_batch, versions), Path(fold_step, versions)
+    start = 0
+    for n in sizes:
+        step = make_events(rng, n, start)
+        start += n
+        want, got = reference.rate(step), fast.rate(step)
+        assert got.rated == want.rated  # the same bytes: quantities, amounts, tiers, versions, order
+        assert got.quotas == want.quotas
+        assert got.alerts == want.alerts
+        assert got.states.keys() == want.states.keys()
+        assert fast.table == reference.table
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.randoms(use_true_random=False), st.lists(st.integers(1, 60), min_size=1, max_size=4))
+def test_a_period_s_rated_amounts_add_up_to_the_pure_charge_of_its_total(rng: random.Random, sizes: list[int]) -> None:
+    """Without tier changes, the deltas the fast path emits for a counted metric sum to
+    ``metric_charge`` of the period-to-date total (rating/pricing.py) — included quotas and caps crossed
+    in any step."""
+    versions = [version(a, k, rng.choice(TIERS), T0 - timedelta(days=60), 1) for a, k in [(u, "user") for u in USERS]]
+    fast = Path(fold_step, versions)
+    lines: list[dict[str, Any]] = []
+    start = 0
+    for n in sizes:
+        step = [e for e in make_events(rng, n, start) if e.org_id is None and e.metric == "api_calls"]
+        start += n
+        lines += [orjson.loads(x) for x in fast.rate(step).rated if orjson.loads(x)["metric"] == "api_calls"]
+    by_period: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for x in lines:
+        by_period.setdefault((x["account_id"], x["period"]), []).append(x)
+    for (account, _), xs in by_period.items():
+        tier = next(v.tier for v in versions if v.account_id == account)
+        rule = CATALOG.at(NOW).tiers[tier].metrics["api_calls"]
+        total = D(xs[-1]["period_to_date"])
+        charge = metric_charge(rule, total)
+        assert sum(D(x["amount"]) for x in xs) == charge.amount
+        assert sum(D(x["included"]) for x in xs) == charge.included
+        assert sum(D(x["billable"]) for x in xs) == charge.billable
