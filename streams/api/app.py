@@ -40,7 +40,7 @@ from streams.api.routes import webhooks as webhooks_routes
 from streams.api.routing import Endpoint, openapi, routes
 from streams.api.store_cache import StoreCache
 from streams.api.warehouse import Warehouse
-from streams.ingest.http import Forwarder
+from streams.ingest.service import Forwarder
 from streams.settings import Settings
 from streams.store.db import database_url, make_engine, migrate, sessions
 from streams.store.relays.outbox import OutboxRelay, Publish

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 
 import anyio
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.applications import Starlette
 
 from rating.catalog.loader import Catalog
 from streams.api.limits import ApiLimits
@@ -17,6 +16,7 @@ from streams.api.metrics import ApiMetrics
 from streams.api.quota_view import QuotaView
 from streams.api.store_cache import StoreCache
 from streams.api.warehouse import Warehouse
+from streams.ingest.service import Ingest
 from streams.settings import Settings
 
 
@@ -31,7 +31,7 @@ class ApiContext:
     jwt_secret: str | None
     webhook_secret: str | None
     grace: timedelta
-    ingest: Starlette  # the HTTP ingest app behind POST /usage/record (see record_routes)
+    ingest: Ingest  # the ingest service behind POST /usage/record (see routes/record.py)
     notify_outbox: Callable[[], None] = lambda: None
     limits: ApiLimits = field(default_factory=lambda: ApiLimits(30))
     limiter: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(16))
