@@ -56,9 +56,10 @@ fmt: venv ## Format the code with ruff
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: stack-up ## Run the benchmarks (ingest, live rating): events/s, latency percentiles, RSS
+bench: stack-up ## Run the benchmarks (ingest, live rating, API entitlement check): events/s, requests/s, latency, RSS
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/live_rating.py
+	$(BIN)/python bench/api.py
 
 clean: ## Remove data (var/) but keep downloads (.cache/) and the virtualenv
 	-$(BIN)/meterline stack down

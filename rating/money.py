@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
 CENT = Decimal("0.01")
 ZERO = Decimal(0)
@@ -16,3 +16,17 @@ def line_amount(amount: Decimal) -> Decimal:
 def money_text(amount: Decimal) -> str:
     """Two decimals as text, for documents (the value must already be a rounded line or total)."""
     return f"{amount.quantize(CENT, rounding=ROUND_HALF_EVEN):f}"
+
+
+def minor_units(amount: Decimal) -> int:
+    """An amount as whole cents, rounded half-even like a line (docs/rating.md): what Stripe's integer
+    ``amount`` fields take. Lines and totals are already whole cents, so this only converts them."""
+    return int(line_amount(amount) * 100)
+
+
+def cents_exact(amount: Decimal, per: int = 1) -> Decimal:
+    """A unit price as cents per ``1/per`` of the unit, exact and unrounded: unit prices keep full
+    precision (docs/rating.md), so nothing is rounded here."""
+    with localcontext() as ctx:
+        ctx.prec = 60
+        return (amount * 100 / per).normalize()

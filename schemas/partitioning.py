@@ -11,8 +11,14 @@ from functools import lru_cache
 from aiokafka.partitioner import murmur2
 
 
+def partition_of(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner picks for the record key ``key`` (murmur2, positive,
+    modulo); uncached, for callers that keep their own cache."""
+    h: int = murmur2(key)
+    return (h & 0x7FFFFFFF) % partitions
+
+
 @lru_cache(maxsize=200_000)
 def partition_for(key: str, partitions: int) -> int:
-    """The partition Kafka's default partitioner picks for ``key`` (murmur2, positive, modulo)."""
-    h: int = murmur2(key.encode())
-    return (h & 0x7FFFFFFF) % partitions
+    """``partition_of`` for a text key (murmur2 is pure Python: the answers are cached)."""
+    return partition_of(key.encode(), partitions)

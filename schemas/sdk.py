@@ -11,6 +11,10 @@ flushes when the interpreter exits. Events are grouped by the partition their re
 ``batch_size`` events (the envelope of docs/events.md): that is what lets the pipeline reach
 100k events/s (DESIGN §9). Memory is bounded: past ``max_pending`` unsent events, ``record``
 waits (async) or blocks (sync) until Kafka has caught up.
+
+A gateway checks metric entitlements in its own process with ``QuotaStateFollower`` and its
+``EntitlementCache`` (schemas/entitlements.py, docs/gateways.md): answers in microseconds from
+``billing.quota-state``, bounded and expiring.
 """
 
 from __future__ import annotations
@@ -29,19 +33,24 @@ from typing import Any
 
 import msgspec
 from aiokafka import AIOKafkaProducer
-from aiokafka.partitioner import murmur2
 from pydantic import ValidationError
 
+from schemas.entitlements import EntitlementCache, LocalEntitlement, QuotaStateFollower
 from schemas.errors import BufferFull, ClientClosed, DeliveryError, InvalidEvent
 from schemas.events import UsageEvent
+from schemas.partitioning import partition_for
+
+__all__ = [
+    "AsyncUsageClient",
+    "EntitlementCache",
+    "LocalEntitlement",
+    "QuotaStateFollower",
+    "UsageClient",
+    "build_event",
+]
 
 DEFAULT_TOPIC = "usage.events"
 _encoder = msgspec.json.Encoder()
-
-
-def _partition(key: str, partitions: int) -> int:
-    h: int = murmur2(key.encode())
-    return (h & 0x7FFFFFFF) % partitions
 
 
 def build_event(
@@ -174,7 +183,7 @@ class AsyncUsageClient:
         """Buffer one event whose room was already reserved (event-loop thread only)."""
         self._pending += 1
         key = event.account_id
-        partition = _partition(key, self._partitions)
+        partition = partition_for(key, self._partitions)
         buf = self._buffers[partition]
         buf.append((key, _encoder.encode(event.wire())))
         if len(buf) >= self._batch_size:

@@ -6,12 +6,13 @@ Secrets are ``SecretStr`` so they never show in reprs, logs or ``--json`` output
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from streams.pids import pid_alive
 
 
 class Settings(BaseSettings):
@@ -135,6 +136,13 @@ class Settings(BaseSettings):
     api_outbox_interval_seconds: float = Field(
         2.0, gt=0, description="How often the outbox relay retries publishing to billing.subscriptions."
     )
+    api_cache_seconds: float = Field(
+        2.0,
+        ge=0,
+        le=60,
+        description="Longest time an API process answers from its cached credentials, access and subscriptions "
+        "after another process changed them (its own changes apply at once); 0: no cache.",
+    )
 
     # Local stack (deploy/local): ports bound on 127.0.0.1 only.
     local_kafka_port: int = Field(9092, ge=1, le=65535)
@@ -170,16 +178,6 @@ def load_settings(**overrides: object) -> Settings:
 WAREHOUSE_INFO = Path("warehouse") / "warehouse.json"
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def bridge_port_for(data_dir: Path, chdb_path: Path) -> int | None:
     """The port of a live warehouse bridge serving ``chdb_path``, if one runs."""
     info_file = data_dir / WAREHOUSE_INFO
@@ -187,7 +185,7 @@ def bridge_port_for(data_dir: Path, chdb_path: Path) -> int | None:
         info = json.loads(info_file.read_text())
     except (OSError, ValueError):
         return None
-    if Path(info.get("path", "")).resolve() != chdb_path.resolve() or not _pid_alive(int(info.get("pid", 0))):
+    if Path(info.get("path", "")).resolve() != chdb_path.resolve() or not pid_alive(int(info.get("pid", 0))):
         return None
     port = info.get("port")
     return int(port) if port else None

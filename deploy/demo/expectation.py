@@ -1,13 +1,13 @@
 """What a simulated month should cost, for the demo's and the fault tests' check: the independent
-expectation (streams/independent_invoices.py, written from the contract apart from ``rating/``) fed
+expectation (deploy/demo/independent_invoices.py, written from the contract apart from ``rating/``) fed
 with the generated subscriptions and every event sent (duplicates included: it deduplicates itself)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from deploy.demo.independent_invoices import Catalog, Expectation, Expected, Usage
 from deploy.demo.simulate import Simulation
-from streams.independent_invoices import Catalog, Expectation, Expected, Usage
 
 #: The source ``send_simulation`` sends under (the dedupe namespace of its events).
 SIM_SOURCE = "simulate"

@@ -4,7 +4,7 @@ Starts a ``meterline worker`` on the local stack, syncs the catalog to Stripe (s
 the simulation's subscriptions and sends its month of usage through the SDK (with duplicates, late
 events and malformed records), waits for the worker to ingest, rate and store it, then settles and
 closes the period, reports to Stripe, reconciles, checks every invoice line by line against invoices
-computed independently from the contract (streams/independent_invoices.py), and prints and writes (HTML)
+computed independently from the contract (deploy/demo/independent_invoices.py), and prints and writes (HTML)
 what came out.
 
 Each run uses its own topics (``<prefix>demo.<run>.*``) and ClickHouse database (``demo_<run>``), so
@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from deploy.demo.expectation import expected_invoices
+from deploy.demo.independent_invoices import Expected, compare
 from deploy.demo.report import TIER_HEADERS, gather, write_html
 from deploy.demo.send import Progress, send_simulation
 from deploy.demo.simulate import Simulation, simulate
@@ -37,7 +38,6 @@ from sinks.stripe.catalog import sync_catalog
 from sinks.stripe.meter_summaries import StripeMeterSummaries
 from streams.cli.output import emit_table
 from streams.errors import MeterlineError
-from streams.independent_invoices import Expected, compare
 from streams.kafka.admin import ensure_topics
 from streams.settings import Settings, connect_clickhouse
 from streams.settlement.job import build_stripe_sync, stripe_client

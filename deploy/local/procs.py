@@ -12,21 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from deploy.local.errors import StackError
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie (exited, not reaped) is not alive.
-    with contextlib.suppress(OSError):
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        if stat.rsplit(")", 1)[1].split()[0] == "Z":
-            return False
-    return True
+from streams.pids import pid_alive as pid_alive  # re-exported: the stack's modules use procs.pid_alive
 
 
 def read_pid(pid_file: Path) -> int | None:

@@ -12,10 +12,10 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sinks.errors import SinkError, SinkRejected, SinkUnavailable
+from sinks.retry import Retry, RetryPolicy, call_with_retries_async
 
 log = logging.getLogger(__name__)
 
@@ -57,19 +57,6 @@ def classify(exc: Exception) -> SinkError:
     if isinstance(exc, OSError | TimeoutError) or any(m in text for m in retriable_markers):
         return SinkUnavailable(text)
     return SinkRejected(text)
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """Jittered exponential backoff; ``max_attempts=None`` retries until told to stop."""
-
-    initial: float = 0.2
-    maximum: float = 10.0
-    max_attempts: int | None = None
-
-    def delay(self, attempt: int, rng: random.Random) -> float:
-        base: float = min(self.maximum, self.initial * (2 ** min(attempt, 16)))
-        return base * (0.5 + rng.random() / 2)
 
 
 #: Bytes of rows joined per chunk of an insert body: big enough that per-chunk costs vanish, small
@@ -150,19 +137,19 @@ class RowSink:
         A ClickHouse outage therefore pauses the caller (and so the consumption feeding it) rather
         than dropping rows; the caller's offsets are committed only after this returns.
         """
-        attempt = 0
+
+        def on_retry(err: SinkError, attempt: int, wait: float) -> None:
+            log.warning("insert into %s failed (%s); retry %d in %.1fs", self._table, err, attempt, wait)
+
+        retry = Retry(SinkError, lambda err: err.retriable and not should_stop(), self._policy, self._rng, on_retry)
+
+        async def attempt() -> None:
+            try:
+                await asyncio.to_thread(self.write_now, rows)
+            except SinkError as err:
+                if self._on_error:
+                    self._on_error(self._table, err)
+                raise
+
         async with self._lock:  # one insert at a time per table keeps chDB and the server happy
-            while True:
-                try:
-                    await asyncio.to_thread(self.write_now, rows)
-                    return
-                except SinkError as err:
-                    if self._on_error:
-                        self._on_error(self._table, err)
-                    attempt += 1
-                    limit = self._policy.max_attempts
-                    if not err.retriable or should_stop() or (limit is not None and attempt >= limit):
-                        raise
-                    wait = self._policy.delay(attempt, self._rng)
-                    log.warning("insert into %s failed (%s); retry %d in %.1fs", self._table, err, attempt, wait)
-                    await asyncio.sleep(wait)
+            await call_with_retries_async(attempt, retry)

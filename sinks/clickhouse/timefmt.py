@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
 from sinks.errors import SinkRejected
@@ -15,6 +15,14 @@ def ch_datetime(dt: datetime) -> str:
         raise SinkRejected(f"naive datetime {dt!r} refused: pass an aware UTC datetime")
     u = dt.astimezone(UTC)
     return f"{u:%Y-%m-%d %H:%M:%S}.{u.microsecond // 1000:03d}"
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def ch_datetime_ms(ms: int) -> str:
+    """``ch_datetime`` of epoch milliseconds, exact (no float on the way)."""
+    return ch_datetime(_EPOCH + timedelta(milliseconds=ms))
 
 
 def ch_literal(text: str) -> str:

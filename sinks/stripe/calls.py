@@ -11,8 +11,8 @@ from typing import TypeVar
 
 import stripe
 
-from sinks.clickhouse.row_sink import RetryPolicy
 from sinks.errors import SinkRejected, SinkUnavailable
+from sinks.retry import Retry, RetryPolicy, call_with_retries
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -35,17 +35,16 @@ def with_retries(
     refused: type[SinkRejected] = SinkRejected,
     unavailable: type[SinkUnavailable] = SinkUnavailable,
 ) -> T:
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            return fn()
-        except stripe.StripeError as exc:
-            message = str(exc.user_message or exc)
-            if not retriable(exc):
-                raise refused(f"Stripe refused to {what}: {message}") from exc
-            limit = policy.max_attempts
-            if limit is not None and attempt >= limit:
-                raise unavailable(f"cannot {what} after {attempt} attempts: {message}") from exc
-            log.info("retrying to %s (attempt %d): %s", what, attempt, message)
-            sleep(policy.delay(attempt, rng))
+    def on_retry(exc: stripe.StripeError, attempt: int, wait: float) -> None:
+        log.info("retrying to %s (attempt %d): %s", what, attempt, _message(exc))
+
+    try:
+        return call_with_retries(fn, Retry(stripe.StripeError, retriable, policy, rng, on_retry), sleep)
+    except stripe.StripeError as exc:
+        if not retriable(exc):
+            raise refused(f"Stripe refused to {what}: {_message(exc)}") from exc
+        raise unavailable(f"cannot {what} after {policy.max_attempts} attempts: {_message(exc)}") from exc
+
+
+def _message(exc: stripe.StripeError) -> str:
+    return str(exc.user_message or exc)

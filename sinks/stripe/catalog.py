@@ -28,8 +28,8 @@ import stripe
 from stripe.params import PriceListParams
 
 from rating.catalog.model import CatalogVersion
-from sinks.clickhouse.row_sink import RetryPolicy
 from sinks.errors import SinkUnavailable
+from sinks.retry import RetryPolicy
 from sinks.stripe.calls import with_retries
 from sinks.stripe.catalog_spec import (
     METADATA_KEY,

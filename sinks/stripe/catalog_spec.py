@@ -37,10 +37,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Literal
 
 from rating.catalog.model import CatalogVersion, Interval, Tier
+from rating.money import cents_exact
 from sinks.errors import SinkRejected
 
 METADATA_KEY = "meterline_key"  # products carry their catalog key in metadata[meterline_key]
@@ -197,9 +198,7 @@ def _asdict(obj: Any) -> dict[str, Any]:
 def cents(amount: Decimal, per: int = 1) -> str:
     """A money amount (currency units) as cents per ``1/per`` of the unit: an exact decimal string with
     at most 12 decimal places, as ``unit_amount_decimal`` wants (``Decimal("49.99")`` -> ``"4999"``)."""
-    with localcontext() as ctx:
-        ctx.prec = 60
-        value = (amount * 100 / per).normalize()
+    value = cents_exact(amount, per)
     exponent = value.as_tuple().exponent
     if not value.is_finite() or value < 0 or (isinstance(exponent, int) and exponent < -MAX_DECIMALS):
         raise StripeCatalogError(f"{amount} / {per} is not a price Stripe can hold (at most 12 decimals of a cent)")

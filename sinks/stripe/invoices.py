@@ -15,12 +15,9 @@ from typing import Any
 
 import stripe
 
-from sinks.clickhouse.row_sink import RetryPolicy
+from rating.money import minor_units
+from sinks.retry import RetryPolicy
 from sinks.stripe.calls import with_retries
-
-
-def cents(amount: str) -> int:
-    return int(Decimal(amount) * 100)
 
 
 class StripeInvoices:
@@ -58,7 +55,7 @@ class StripeInvoices:
             ),
         )
         for n, line in enumerate(doc["lines"]):
-            if cents(line["amount"]) != 0:
+            if minor_units(Decimal(line["amount"])) != 0:
                 self._call(f"add line {n} to {inv_id}", self._item(customer, invoice.id, doc, ident, n, line))
         self._call(
             f"finalize {inv_id}",
@@ -76,7 +73,7 @@ class StripeInvoices:
                 params={
                     "customer": customer,
                     "invoice": invoice,
-                    "amount": cents(line["amount"]),
+                    "amount": minor_units(Decimal(line["amount"])),
                     "currency": doc["currency"],
                     "description": line["description"],
                     "metadata": {"meterline_invoice_id": doc["invoice_id"], "code": line["code"], "line": str(n)},

@@ -21,7 +21,7 @@ from typing import Literal, Protocol
 
 import stripe
 
-from sinks.clickhouse.row_sink import RetryPolicy
+from sinks.retry import Retry, RetryPolicy, call_with_retries
 from sinks.stripe.calls import retriable
 
 Outcome = Literal["acknowledged", "retrying", "failed", "skipped"]
@@ -139,7 +139,9 @@ class StripeMeterReporter:
         if self._ledger.acknowledged(ident):
             return "skipped"
         attempt = 0
-        while True:
+
+        def send() -> None:
+            nonlocal attempt
             attempt += 1
             self._bucket.acquire()
             try:
@@ -152,18 +154,17 @@ class StripeMeterReporter:
                     }
                 )
             except stripe.StripeError as exc:
+                outcome: Outcome = "retrying" if retriable(exc) else "failed"
                 status = getattr(exc, "http_status", None)
-                retry = retriable(exc)
-                limit = self._policy.max_attempts
-                final = not retry
-                outcome: Outcome = "failed" if final else "retrying"
                 self._ledger.record(self._attempt(r, attempt, outcome, status, str(exc.user_message or exc)))
-                if final or (limit is not None and attempt >= limit):
-                    return outcome
-                self._sleep(self._policy.delay(attempt, self._rng))
-                continue
-            self._ledger.record(self._attempt(r, attempt, "acknowledged", 200, "ok"))
-            return "acknowledged"
+                raise
+
+        try:
+            call_with_retries(send, Retry(stripe.StripeError, retriable, self._policy, self._rng), self._sleep)
+        except stripe.StripeError as exc:
+            return "retrying" if retriable(exc) else "failed"
+        self._ledger.record(self._attempt(r, attempt, "acknowledged", 200, "ok"))
+        return "acknowledged"
 
     def _attempt(self, r: MeterReport, n: int, outcome: Outcome, status: int | None, message: str) -> Attempt:
         return Attempt(

@@ -45,8 +45,8 @@ import orjson
 import stripe
 
 from rating.catalog.model import CatalogVersion, ContractOverrides, Interval
-from sinks.clickhouse.row_sink import RetryPolicy
 from sinks.errors import SinkRejected, SinkUnavailable
+from sinks.retry import RetryPolicy
 from sinks.stripe.calls import with_retries
 from sinks.stripe.catalog_spec import base_price_key, desired_catalog
 

@@ -24,6 +24,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rating.catalog.loader import load_catalog
+from sinks.stripe.client import stripe_client as new_stripe_client
 from sinks.stripe.subscriptions import StripeSubscriptions
 from streams.api.context import ApiContext
 from streams.api.errors import EXCEPTION_HANDLERS, JSON, ApiError, error_response
@@ -37,8 +38,9 @@ from streams.api.routes import subscriptions as subscriptions_routes
 from streams.api.routes import usage as usage_routes
 from streams.api.routes import webhooks as webhooks_routes
 from streams.api.routing import Endpoint, openapi, routes
+from streams.api.store_cache import StoreCache
 from streams.api.warehouse import Warehouse
-from streams.ingest.http import Forwarder
+from streams.ingest.service import Forwarder
 from streams.settings import Settings
 from streams.store.db import database_url, make_engine, migrate, sessions
 from streams.store.relays.outbox import OutboxRelay, Publish
@@ -133,6 +135,7 @@ def create_app(
         grace=timedelta(days=settings.api_dunning_grace_days),
         ingest=record_routes.ingest_app(forwarder, decode_limits(settings), clock),
         limits=ApiLimits(settings.auth_failures_per_minute),
+        cache=StoreCache(settings.api_cache_seconds),
     )
 
     async def default_publish(versions: list[Any]) -> object:
@@ -140,12 +143,10 @@ def create_app(
 
         return await publish_subscriptions(settings, versions)
 
+    ctx.cache.watch(engine)  # every write through this process invalidates it (streams/api/store_cache.py)
     relay = OutboxRelay(ctx.sessions, publish or default_publish, clock=clock)
-    # No retries in the library: the mirror retries 429/5xx/connection errors itself, with idempotency keys.
-    client = stripe_client or stripe.StripeClient(
-        settings.stripe_api_key.get_secret_value(),
-        base_addresses={"api": settings.resolved_stripe_api_base},
-        max_network_retries=0,
+    client = stripe_client or new_stripe_client(
+        settings.stripe_api_key.get_secret_value(), settings.resolved_stripe_api_base
     )
     stripe_mirror = StripeMirrorRelay(ctx.sessions, StripeSubscriptions(client), ctx.catalog, clock=clock)
     spec = build_openapi()

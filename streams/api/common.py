@@ -5,19 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+import jwt
 from sqlalchemy.orm import Session
 
 from rating.catalog.model import CatalogVersion, Tier
 from rating.lifecycle import TransitionError
 from rating.periods import Period as RatingPeriod
 from rating.periods import period_containing
-from rating.subscriptions import Status, SubscriptionVersion, anchor_at
-from streams.api.auth import Principal, authenticate
+from rating.subscriptions import Status, SubscriptionHistory, SubscriptionVersion, anchor_at
+from streams.api.auth import AccountAccess, Principal, account_access, authenticate
 from streams.api.errors import ApiError
 from streams.api.limits import check_failures, count_failure
 from streams.api.models import Period
 from streams.api.routing import Call
 from streams.store import subscription_store as store
+from streams.store.orgs import KEY_PREFIX
 
 #: Statuses under which an account keeps its tier's entitlements; otherwise the catalog's default tier.
 ENTITLED_STATUSES = frozenset({"trialing", "active", "past_due"})
@@ -27,12 +29,36 @@ def caller(call: Call, s: Session) -> Principal:
     """The authenticated caller; an address that failed too often lately gets 429 before any check."""
     now = call.ctx.clock().timestamp()
     check_failures(call.ctx.limits, call.request, now)
+    header = call.request.headers.get("authorization")
     try:
-        return authenticate(s, call.request, call.ctx.jwt_secret, call.ctx.settings)
+        return call.ctx.cache.get(  # streams/api/store_cache.py: only successes are kept
+            "caller",
+            header,
+            lambda: authenticate(s, call.request, call.ctx.jwt_secret, call.ctx.settings),
+            lambda _: _token_expiry(header),
+        )
     except ApiError as exc:
         if exc.status == 401 and call.request.headers.get("authorization"):
             count_failure(call.ctx.limits, call.request, now)
         raise
+
+
+def _token_expiry(header: str | None) -> float:
+    """When a cached caller must be authenticated again at the latest: a JWT's ``exp`` (its signature and
+    claims were verified just before), never for an API key (revocation invalidates the cache)."""
+    token = (header or "").partition(" ")[2].strip()
+    if token.startswith(f"{KEY_PREFIX}_"):
+        return float("inf")
+    try:
+        exp = jwt.decode(token, options={"verify_signature": False}).get("exp")
+    except jwt.InvalidTokenError:
+        return 0.0
+    return float(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else 0.0
+
+
+def cached_access(call: Call, s: Session, who: Principal, account: str) -> AccountAccess:
+    """``account_access`` through the cache (its 404 too): the gateway's check, per request."""
+    return call.ctx.cache.get("access", (who, account), lambda: account_access(s, who, account))
 
 
 def transition_error(exc: TransitionError) -> ApiError:
@@ -63,7 +89,15 @@ class AccountTerms:
 def account_terms(s: Session, catalog: CatalogVersion, account: str, now: datetime) -> AccountTerms:
     """The version in effect now and its tier; canceled, unpaid or no subscription: the default tier
     (the free tier's entitlements, DESIGN §5 and the dunning rule of issue 6)."""
-    history = store.history(s, account)
+    return terms_of(store.history(s, account), catalog, now)
+
+
+def cached_terms(call: Call, s: Session, catalog: CatalogVersion, account: str, now: datetime) -> AccountTerms:
+    """``account_terms`` from the cached subscription history (read-only endpoints; writers read the store)."""
+    return terms_of(call.ctx.cache.get("history", account, lambda: store.history(s, account)), catalog, now)
+
+
+def terms_of(history: SubscriptionHistory, catalog: CatalogVersion, now: datetime) -> AccountTerms:
     version = history.at(now)
     anchor = anchor_at(history, now)  # settlement's rule, so the API shows the period settlement bills
     if version is not None and version.status in ENTITLED_STATUSES and version.tier in catalog.tiers:

@@ -9,13 +9,14 @@ from datetime import datetime, timedelta
 
 import anyio
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.applications import Starlette
 
 from rating.catalog.loader import Catalog
 from streams.api.limits import ApiLimits
 from streams.api.metrics import ApiMetrics
 from streams.api.quota_view import QuotaView
+from streams.api.store_cache import StoreCache
 from streams.api.warehouse import Warehouse
+from streams.ingest.service import Ingest
 from streams.settings import Settings
 
 
@@ -30,8 +31,10 @@ class ApiContext:
     jwt_secret: str | None
     webhook_secret: str | None
     grace: timedelta
-    ingest: Starlette  # the HTTP ingest app behind POST /usage/record (see record_routes)
+    ingest: Ingest  # the ingest service behind POST /usage/record (see routes/record.py)
     notify_outbox: Callable[[], None] = lambda: None
     limits: ApiLimits = field(default_factory=lambda: ApiLimits(30))
     limiter: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(16))
     metrics: ApiMetrics = field(default_factory=ApiMetrics)
+    # credentials, access, histories (the gateway check): off unless create_app wires its invalidation
+    cache: StoreCache = field(default_factory=lambda: StoreCache(0))

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import orjson
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from sinks.clickhouse.usage_queries import WarehouseUnavailable
+from streams.http_json import JSON as JSON  # re-exported: the routes answer with it
+from streams.http_json import error_response as error_response
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +36,6 @@ class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.headers = status, code, message, headers
-
-
-class JSON(JSONResponse):
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
-
-
-def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    return JSON({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 
 
 async def on_api_error(_: Request, exc: Exception) -> Response:

@@ -5,15 +5,13 @@ answers from without a round trip, so a gateway can call it per request."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer
-from aiokafka.structs import TopicPartition
+from aiokafka.structs import ConsumerRecord
 
-from streams.kafka.compacted import topic_partitions
+from streams.kafka.compacted import follow_from_start
 
 log = logging.getLogger(__name__)
 
@@ -50,22 +48,8 @@ class QuotaView:
     async def follow(self, bootstrap: str, topic: str, stop: asyncio.Event) -> None:
         """Read the topic from the beginning (no consumer group) and keep following it; ``ready`` is set
         once the contents present at the start are loaded."""
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
-        await consumer.start()
-        try:
-            tps = [TopicPartition(topic, p) for p in sorted(await topic_partitions(consumer, topic))]
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
-            end = await consumer.end_offsets(tps)
-            while not stop.is_set():
-                batch = await consumer.getmany(timeout_ms=200)
-                for records in batch.values():
-                    for r in records:
-                        self.apply(r.key, r.value)
-                if not self.ready.is_set():
-                    positions = [await consumer.position(tp) for tp in tps]
-                    if all(pos >= end[tp] for pos, tp in zip(positions, tps, strict=True)):
-                        self.ready.set()
-        finally:
-            with contextlib.suppress(Exception):
-                await consumer.stop()
+
+        def apply(r: ConsumerRecord[bytes, bytes]) -> None:
+            self.apply(r.key, r.value)
+
+        await follow_from_start(bootstrap, topic, apply, stop=stop, caught_up=self.ready, poll_ms=200)

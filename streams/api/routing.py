@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from streams.api.errors import JSON, ApiError
 from streams.api.models import Error, dump
+from streams.api.store_cache import INLINE, NeedsStore
 
 if TYPE_CHECKING:
     from streams.api.context import ApiContext
@@ -62,6 +63,22 @@ class Endpoint:
     media: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: the success answer is only one of ``media`` (no JSON model)
     media_only: bool = False
+    #: first run the handler on the event loop, from the in-memory caches only (streams/api/store_cache.py);
+    #: a miss (``NeedsStore``) runs it again in a worker thread. For read-only handlers only.
+    inline: bool = False
+
+
+async def _run(ep: Endpoint, call: Call) -> BaseModel | Response | None:
+    """The handler on the event loop first when it may answer from memory, else in a worker thread."""
+    if ep.inline:
+        token = INLINE.set(True)
+        try:
+            return ep.handler(call)
+        except NeedsStore:
+            pass
+        finally:
+            INLINE.reset(token)
+    return await anyio.to_thread.run_sync(ep.handler, call, limiter=call.ctx.limiter)
 
 
 def _validation_message(exc: ValidationError) -> str:
@@ -98,7 +115,7 @@ def _dispatcher(ep: Endpoint, ctx: ApiContext) -> Callable[[Request], Any]:
                 except ValidationError as exc:
                     raise ApiError(422, "invalid_request", _validation_message(exc)) from exc
         call = Call(request, ctx, path, body, query, raw)
-        result = await anyio.to_thread.run_sync(ep.handler, call, limiter=ctx.limiter)
+        result = await _run(ep, call)
         if result is None:
             return Response(status_code=204)
         if isinstance(result, Response):
@@ -113,7 +130,10 @@ def routes(endpoints: Sequence[Endpoint], ctx: ApiContext) -> list[Route]:
     for ep in endpoints:
         by_path.setdefault(ep.path, []).append(ep)
     out = []
-    for path, eps in by_path.items():
+    # Paths with an inline endpoint first: Starlette tries routes in order, and the gateway's check is the
+    # most frequent request (no other path matches theirs, so nothing else changes).
+    ordered = sorted(by_path.items(), key=lambda item: not any(ep.inline for ep in item[1]))
+    for path, eps in ordered:
         handlers = {ep.method: _dispatcher(ep, ctx) for ep in eps}
 
         def make(h: dict[str, Callable[[Request], Any]]) -> Callable[[Request], Any]:

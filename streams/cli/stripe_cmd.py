@@ -37,22 +37,16 @@ def register(sub: Any) -> None:
 
 
 def _sync_catalog(args: argparse.Namespace) -> int:
-    import stripe
-
     from rating.catalog.loader import load_catalog
     from sinks.stripe.catalog import sync_catalog
+    from sinks.stripe.client import stripe_client
 
     settings = load_settings()
     at = args.at or datetime.now(UTC)
     if at.tzinfo is None:
         raise MeterlineError("--at needs a UTC offset, e.g. 2026-11-01T00:00:00Z")
     version = load_catalog(settings.catalog_path).at(at)
-    # No retries in the library: sync_catalog retries 429/5xx/connection errors itself, with idempotency keys.
-    client = stripe.StripeClient(
-        settings.stripe_api_key.get_secret_value(),
-        base_addresses={"api": settings.resolved_stripe_api_base},
-        max_network_retries=0,
-    )
+    client = stripe_client(settings.stripe_api_key.get_secret_value(), settings.resolved_stripe_api_base)
     report = sync_catalog(client, version, dry_run=args.dry_run)
     if args.json:
         emit_json(report.to_document())

@@ -8,45 +8,24 @@ makes the retry harmless). Error bodies have one shape: ``{"error": {"code", "me
 
 from __future__ import annotations
 
-import logging
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from decimal import Decimal
-from typing import Any, Protocol
 
-import msgspec
-import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from schemas.decode import DecodeLimits, decode_record
+from schemas.decode import DecodeLimits
+from streams.http_json import JSON as _JSON
+from streams.http_json import error_response as error
 from streams.ingest.keys import ApiKey, ApiKeyStore
 from streams.ingest.openapi import OPENAPI
+from streams.ingest.service import BadBody, Forwarder, NotStored, ingest, parse_events
 from streams.rate_limits import Buckets, Decision
 
-log = logging.getLogger(__name__)
+__all__ = ["MAX_BODY_BYTES", "Forwarder", "create_ingest_app", "error"]
 MAX_BODY_BYTES = 1_048_576
-MAX_EVENTS = 1000
-TOO_DEEP = "the body nests arrays or objects too deeply"
-_DECODER = msgspec.json.Decoder(float_hook=Decimal)
-
-
-class Forwarder(Protocol):
-    """Sends validated event objects to ``usage.events``; returns once Kafka acknowledged them."""
-
-    async def send(self, events: list[dict[str, Any]]) -> None: ...
-
-
-class _JSON(JSONResponse):
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
-
-
-def error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    return _JSON({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 
 
 def _presented_key(request: Request) -> str | None:
@@ -113,73 +92,17 @@ def create_ingest_app(
 
     async def _ingest(key: ApiKey, body: bytes) -> Response:
         try:
-            # Decimal for JSON numbers: a quantity must reach the pipeline exactly as sent.
-            doc = _DECODER.decode(body)
-        except msgspec.DecodeError as exc:
-            return error(400, "not_json", f"the body is not JSON: {exc}")
-        except RecursionError:
-            return error(400, "too_deep", TOO_DEEP)
-        if isinstance(doc, dict) and "events" in doc:
-            events = doc["events"]
-            if not isinstance(events, list):
-                return error(400, "invalid_batch", "'events' must be an array of event objects")
-        elif isinstance(doc, dict):
-            events = [doc]
-        else:
-            return error(400, "not_an_object", 'send one event object or {"events": [...]}')
-        if not events:
-            return error(400, "empty_batch", "the batch holds no events")
-        if len(events) > MAX_EVENTS:
-            return error(413, "batch_too_large", f"at most {MAX_EVENTS} events per request")
-
-        results: list[dict[str, Any]] = [{}] * len(events)
-        rejected: dict[str, int] = {}
-        prepared: list[Any] = []
-        for i, ev in enumerate(events):
-            if isinstance(ev, dict):
-                ev = dict(ev)
-                ev.setdefault("source", key.source)
-                ev.setdefault("event_id", str(uuid.uuid4()))
-                if ev["source"] != key.source:
-                    results[i] = _rejected(
-                        i,
-                        ev.get("event_id"),
-                        "source_mismatch",
-                        f"this key may only send events of source {key.source!r}",
-                    )
-                    rejected["source_mismatch"] = rejected.get("source_mismatch", 0) + 1
-                    prepared.append(None)
-                    continue
-            prepared.append(ev)
-        # Validate the remaining events in one pass of the pipeline's own decoder.
-        candidates = [(i, ev) for i, ev in enumerate(prepared) if ev is not None]
-        decoded = decode_record(
-            msgspec.json.encode({"events": [ev for _, ev in candidates]}), now=clock(), limits=limits
-        )
-        bad = {r.index: r for r in decoded.rejections}
-        good: list[dict[str, Any]] = []
-        for j, (i, ev) in enumerate(candidates):
-            r = bad.get(j)
-            if r is not None:
-                eid = ev.get("event_id") if isinstance(ev, dict) else None
-                results[i] = _rejected(i, eid, r.reason.value, r.detail)
-                rejected[r.reason.value] = rejected.get(r.reason.value, 0) + 1
-            else:
-                results[i] = {"index": i, "event_id": ev["event_id"], "status": "accepted"}
-                good.append(ev)
-        if good:
-            try:
-                await forwarder.send(good)
-            except Exception as exc:  # Kafka unavailable: nothing is acknowledged, the caller retries
-                log.warning("events could not be forwarded to Kafka: %s", exc)  # the driver's text: logs only
-                retry = {"Retry-After": "1"}
-                return error(503, "unavailable", "events could not be stored, retry later", headers=retry)
+            events = parse_events(body)
+            done = await ingest(events, key.source, forwarder=forwarder, limits=limits, now=clock())
+        except BadBody as exc:
+            return error(exc.status, exc.code, exc.message)
+        except NotStored as exc:
+            return error(503, exc.code, exc.message, headers={"Retry-After": str(exc.retry_after)})
         if on_result:
-            on_result(key.source, len(good), rejected)
-        status = 200 if good else 422
-        return _JSON(
-            {"accepted": len(good), "rejected": len(events) - len(good), "results": results}, status_code=status
-        )
+            on_result(key.source, done.accepted, done.rejected_by_reason)
+        status = 200 if done.accepted else 422
+        answer = {"accepted": done.accepted, "rejected": len(events) - done.accepted, "results": done.results}
+        return _JSON(answer, status_code=status)
 
     async def openapi(_: Request) -> Response:
         return _JSON(OPENAPI)
@@ -198,13 +121,3 @@ def create_ingest_app(
 
 def _too_many(d: Decision, message: str) -> Response:
     return error(429, "rate_limited", message, headers={"Retry-After": str(max(1, d.retry_after))})
-
-
-def _rejected(index: int, event_id: Any, reason: str, detail: str) -> dict[str, Any]:
-    return {
-        "index": index,
-        "event_id": event_id if isinstance(event_id, str) else None,
-        "status": "rejected",
-        "reason": reason,
-        "detail": detail,
-    }

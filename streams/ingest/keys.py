@@ -1,15 +1,11 @@
 """Per-source API keys for HTTP ingest, stored hashed in ``<data_dir>/ingest_keys.json``.
 
-A key is ``mlk_<key id>_<secret>``; only the SHA-256 of the secret is kept (secrets are 256-bit
-random, so a plain hash is as strong as a slow one), compared in constant time.
+A key is ``mlk_<key id>_<secret>``, hashed and checked as ``streams.key_format`` says.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
-import secrets
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +14,7 @@ import orjson
 
 from schemas.ids import ID
 from streams.errors import MeterlineError
+from streams.key_format import new_key, parse_key, secret_matches
 
 PREFIX = "mlk"
 #: Sources of usage recorded through the billing API (``api:<organization>``, ``api:user:<id>``).
@@ -36,10 +33,6 @@ class ApiKey:
     created_at: str
     revoked: bool = False
     rate_per_minute: int | None = None  # requests a minute (None: the server's default, 0: no limit)
-
-
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 class ApiKeyStore:
@@ -86,12 +79,11 @@ class ApiKeyStore:
         if rate_per_minute is not None and rate_per_minute < 0:
             raise ApiKeyError("a key's rate limit is a number of requests a minute, 0 or more")
         keys = dict(self._load())
-        key_id = secrets.token_hex(6)
-        secret = secrets.token_urlsafe(32)
-        rec = ApiKey(key_id, source, _hash(secret), now.isoformat(), rate_per_minute=rate_per_minute)
-        keys[key_id] = rec
+        new = new_key(PREFIX, 6)
+        rec = ApiKey(new.key_id, source, new.secret_sha256, now.isoformat(), rate_per_minute=rate_per_minute)
+        keys[new.key_id] = rec
         self._save(keys)
-        return rec, f"{PREFIX}_{key_id}_{secret}"
+        return rec, new.plain
 
     def revoke(self, key_id: str) -> ApiKey:
         keys = dict(self._load())
@@ -117,10 +109,10 @@ class ApiKeyStore:
 
     def authenticate(self, presented: str) -> ApiKey | None:
         """The live key matching ``presented``, or None (unknown, malformed or revoked)."""
-        parts = presented.split("_", 2)
-        if len(parts) != 3 or parts[0] != PREFIX:
+        parsed = parse_key(PREFIX, presented)
+        if parsed is None:
             return None
-        rec = self._load().get(parts[1])
+        rec = self._load().get(parsed[0])
         if rec is None or rec.revoked:
             return None
-        return rec if hmac.compare_digest(rec.secret_sha256, _hash(parts[2])) else None
+        return rec if secret_matches(rec.secret_sha256, parsed[1]) else None

@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.partitioner import murmur2
+
+from schemas.partitioning import partition_of
 
 #: Keys whose partition is remembered (murmur2 is pure Python: ~5 µs a key); beyond it starts over.
 MAX_CACHED_KEYS = 1_000_000
@@ -69,7 +70,7 @@ class BatchSender:
         if p is None:
             if len(self._key_partition) > MAX_CACHED_KEYS:
                 self._key_partition.clear()
-            p = self._key_partition[cache_key] = (murmur2(key) & 0x7FFFFFFF) % n
+            p = self._key_partition[cache_key] = partition_of(key, n)
         return p
 
     async def send(self, topic: str, records: Iterable[Record]) -> list[asyncio.Future[Any]]:

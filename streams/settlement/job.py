@@ -19,6 +19,7 @@ from rating.catalog.loader import Catalog
 from sinks.clickhouse.settlement import SettlementStore
 from sinks.clickhouse.stripe_ledger import ClickHouseReportLedger
 from sinks.errors import SinkError
+from sinks.stripe.client import stripe_client as new_stripe_client
 from sinks.stripe.meter import StripeMeterReporter
 from streams.settings import Settings
 from streams.settlement.pacing import Pacer
@@ -60,12 +61,8 @@ def build_settler(
 
 
 def stripe_client(settings: Settings) -> stripe.StripeClient:
-    """The Stripe client of the settings; no retries in the library (the reporter retries itself)."""
-    return stripe.StripeClient(
-        settings.stripe_api_key.get_secret_value(),
-        base_addresses={"api": settings.resolved_stripe_api_base},
-        max_network_retries=0,
-    )
+    """The Stripe client of the settings (``sinks.stripe.client``: no retries in the library)."""
+    return new_stripe_client(settings.stripe_api_key.get_secret_value(), settings.resolved_stripe_api_base)
 
 
 @dataclass(frozen=True, slots=True)

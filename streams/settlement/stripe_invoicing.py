@@ -12,18 +12,20 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import stripe
 
 from rating.catalog.loader import Catalog
+from rating.money import minor_units
 from rating.settle import HistoryLookup, version_for
 from rating.subscriptions import rated_tier
-from sinks.clickhouse.row_sink import RetryPolicy
 from sinks.clickhouse.settlement import SettlementStore
 from sinks.clickhouse.stripe_ledger import ClickHouseReportLedger
 from sinks.errors import SinkError
-from sinks.stripe.invoices import StripeInvoices, cents
+from sinks.retry import RetryPolicy
+from sinks.stripe.invoices import StripeInvoices
 from sinks.stripe.meter import Attempt
 
 log = logging.getLogger(__name__)
@@ -85,7 +87,7 @@ class InvoicePusher:
         self, ident: str, doc: dict[str, Any], outcome: Any, status: int | None, msg: str, now: datetime
     ) -> None:
         start = datetime.fromisoformat(doc["period_start"]).astimezone(UTC)
-        total = cents(doc["total"])
+        total = minor_units(Decimal(doc["total"]))
         self._ledger.record(
             Attempt(ident, doc["account_id"], INVOICE_METER, start, total, 1, outcome, status, msg[:500], now)
         )

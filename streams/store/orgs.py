@@ -6,8 +6,6 @@ nothing against a random secret of that size), compared in constant time.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +14,7 @@ from typing import Literal
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from streams.key_format import new_key, parse_key, secret_matches
 from streams.store.models import ApiKeyRow, Member, Organization
 
 Role = Literal["owner", "admin", "member", "viewer"]
@@ -36,10 +35,6 @@ class StoreConflict(Exception):
 
 def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(8)}"
-
-
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def create_organization(
@@ -124,20 +119,19 @@ def create_api_key(
 ) -> tuple[ApiKeyRow, str]:
     """A new key; returns the row and the plain key (shown once, never stored). ``created_by``: the user
     whose owner or admin role the key depends on (see ``authenticate_key``)."""
-    key_id = secrets.token_hex(8)
-    secret = secrets.token_urlsafe(32)
+    new = new_key(KEY_PREFIX, 8)
     row = ApiKeyRow(
-        id=key_id,
+        id=new.key_id,
         organization_id=org_id,
         name=name,
         role=role,
-        secret_sha256=_hash(secret),
+        secret_sha256=new.secret_sha256,
         created_at=now,
         created_by=created_by,
     )
     s.add(row)
     s.flush()
-    return row, f"{KEY_PREFIX}_{key_id}_{secret}"
+    return row, new.plain
 
 
 def api_keys(s: Session, org_id: str) -> list[ApiKeyRow]:
@@ -146,15 +140,13 @@ def api_keys(s: Session, org_id: str) -> list[ApiKeyRow]:
 
 def authenticate_key(s: Session, presented: str) -> KeyPrincipal | None:
     """The live key matching ``presented``, or None (unknown, malformed or revoked)."""
-    parts = presented.split("_", 2)
-    if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or len(parts[1]) > 32:
+    parsed = parse_key(KEY_PREFIX, presented)
+    if parsed is None:
         return None
-    if not parts[1].isalnum() or not parts[1].isascii():  # never looked up (NUL breaks PostgreSQL)
-        return None
-    row = s.get(ApiKeyRow, parts[1])
+    row = s.get(ApiKeyRow, parsed[0])
     if row is None or row.revoked_at is not None:
         return None
-    if not hmac.compare_digest(row.secret_sha256, _hash(parts[2])):
+    if not secret_matches(row.secret_sha256, parsed[1]):
         return None
     role = row.role
     if role not in KEY_ROLES:

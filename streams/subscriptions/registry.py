@@ -9,19 +9,17 @@ effect at any event time.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer
-from aiokafka.structs import TopicPartition
+from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
 from rating.settle import version_for
 from rating.subscriptions import SubscriptionHistory, SubscriptionVersion
-from streams.kafka.compacted import topic_partitions
+from streams.kafka.compacted import follow_from_start
 
 log = logging.getLogger(__name__)
 
@@ -90,36 +88,16 @@ class SubscriptionRegistry:
 async def follow(registry: SubscriptionRegistry, bootstrap: str, topic: str, stop: asyncio.Event) -> None:
     """Read the topic from the beginning (no consumer group: every worker needs every account) and
     keep following it; ``registry.ready`` is set once the initial contents are loaded."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
-    await consumer.start()
-    try:
-        partitions = await topic_partitions(consumer, topic)
-        tps = [TopicPartition(topic, p) for p in partitions]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        end = await consumer.end_offsets(tps)
-        while not stop.is_set():
-            batch = await consumer.getmany(timeout_ms=500)
-            for records in batch.values():
-                for r in records:
-                    if r.value is None:
-                        continue  # a tombstone: the account's record was deleted
-                    try:
-                        registry.apply(decode_subscription(r.value))
-                    except ValueError as exc:
-                        log.error("skipping subscription record at %s:%s: %s", r.partition, r.offset, exc)
-            if not registry.ready.is_set():
-                positions = [await _position(consumer, tp) for tp in tps]
-                if all(pos >= end[tp] for pos, tp in zip(positions, tps, strict=True)):
-                    registry.ready.set()
-    finally:
-        with contextlib.suppress(Exception):
-            await consumer.stop()
 
+    def apply(r: ConsumerRecord[bytes, bytes]) -> None:
+        if r.value is None:
+            return  # a tombstone: the account's record was deleted
+        try:
+            registry.apply(decode_subscription(r.value))
+        except ValueError as exc:
+            log.error("skipping subscription record at %s:%s: %s", r.partition, r.offset, exc)
 
-async def _position(consumer: AIOKafkaConsumer, tp: TopicPartition) -> int:
-    pos: int = await consumer.position(tp)
-    return pos
+    await follow_from_start(bootstrap, topic, apply, stop=stop, caught_up=registry.ready)
 
 
 async def load_registry(bootstrap: str, topic: str) -> SubscriptionRegistry:

@@ -12,14 +12,10 @@ from typing import Any
 import orjson
 
 from schemas.events import epoch_ms
+from sinks.clickhouse.timefmt import ch_datetime, ch_datetime_ms
 from streams.subscriptions.registry import decode_subscription
 
 log = logging.getLogger(__name__)
-
-
-def _ch_time(ms: int) -> str:
-    at = datetime.fromtimestamp(ms / 1000, UTC)
-    return f"{at:%Y-%m-%d %H:%M:%S}.{ms % 1000:03d}"
 
 
 def provisional_rows(value: bytes, partition: int, offset: int) -> list[bytes]:
@@ -39,13 +35,13 @@ def provisional_rows(value: bytes, partition: int, offset: int) -> list[bytes]:
             if times is None:
                 rated_ms = epoch_ms(datetime.fromisoformat(ln["rated_at"]).astimezone(UTC))
                 times = rated_times[ln["rated_at"]] = (
-                    _ch_time(rated_ms - rated_ms % 3_600_000)[:19],
-                    _ch_time(rated_ms),
+                    ch_datetime_ms(rated_ms - rated_ms % 3_600_000)[:19],
+                    ch_datetime_ms(rated_ms),
                 )
             start_ms = int(ln["period_start_ms"])
             start = starts.get(start_ms)
             if start is None:
-                start = starts[start_ms] = _ch_time(start_ms)[:19]
+                start = starts[start_ms] = ch_datetime_ms(start_ms)[:19]
             row = {
                 "account_id": ln["account_id"],
                 "period": ln["period"],
@@ -92,7 +88,7 @@ def subscription_rows(value: bytes, offset: int) -> list[bytes]:
                     "status": v.status,
                     "interval": v.interval,
                     "anchor": v.anchor.isoformat(),
-                    "effective_from": f"{eff:%Y-%m-%d %H:%M:%S}.{eff.microsecond // 1000:03d}",
+                    "effective_from": ch_datetime(eff),
                     "version": v.version,
                     "stripe_customer_id": v.stripe_customer_id or "",
                     "stripe_subscription_id": v.stripe_subscription_id or "",

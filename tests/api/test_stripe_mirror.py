@@ -28,7 +28,7 @@ from sqlalchemy import select, update
 
 from rating.catalog.loader import load_catalog
 from rating.catalog.model import CatalogVersion
-from sinks.clickhouse.row_sink import RetryPolicy
+from sinks.retry import RetryPolicy
 from sinks.stripe.catalog_spec import desired_catalog
 from sinks.stripe.subscriptions import (
     MirrorChange,

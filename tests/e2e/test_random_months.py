@@ -1,5 +1,5 @@
 """Seeded random months through the real pipeline (Kafka -> worker -> ClickHouse -> settlement -> invoices),
-checked against invoices computed independently from the contract (streams/independent_invoices.py).
+checked against invoices computed independently from the contract (deploy/demo/independent_invoices.py).
 
 Requires, for every account and period the month touches and every invoice the pipeline finalized: the
 invoice equal to the independent expectation line by line and to the cent; zero live-versus-settled
@@ -19,14 +19,14 @@ from decimal import Decimal
 import clickhouse_connect
 import pytest
 
+from deploy.demo.independent_invoices import Expectation, compare, round_cents
+from deploy.demo.random_months import SOURCE, RandomMonth, random_month
 from rating.catalog.loader import load_catalog
 from rating.periods import Period
 from rating.subscriptions import SubscriptionVersion
 from schemas.sdk import AsyncUsageClient
 from sinks.clickhouse.settlement import SettlementStore
-from streams.independent_invoices import Expectation, compare, round_cents
 from streams.kafka.admin import ensure_topics
-from streams.random_months import SOURCE, RandomMonth, random_month
 from streams.settings import Settings
 from streams.settlement.settler import Settler
 from streams.subscriptions.publish import publish_subscriptions

@@ -19,6 +19,7 @@ from rating.catalog.loader import load_catalog
 from rating.subscriptions import SubscriptionVersion
 from sinks.clickhouse.migrations import migrate
 from sinks.clickhouse.settlement import SettlementStore
+from sinks.clickhouse.timefmt import ch_datetime
 from streams.settlement.settler import Settler
 from streams.subscriptions.registry import SubscriptionRegistry, encode_subscription
 from streams.warehouse.rows import provisional_rows, subscription_rows
@@ -39,10 +40,6 @@ DEC = datetime(2026, 12, 1, tzinfo=UTC)
 
 def _ms(at: datetime) -> int:
     return int(at.timestamp() * 1000)
-
-
-def _ch(at: datetime) -> str:
-    return f"{at:%Y-%m-%d %H:%M:%S}.{at.microsecond // 1000:03d}"
 
 
 def D(text: str | int) -> Decimal:
@@ -120,7 +117,7 @@ class World:
                         "ts_ms": _ms(ts),
                         "properties": props,
                         "source": "test",
-                        "stored_at": _ch(stored_at or ts + timedelta(seconds=5)),
+                        "stored_at": ch_datetime(stored_at or ts + timedelta(seconds=5)),
                     }
                 )
             )
@@ -151,7 +148,7 @@ class World:
 def _rejected(offset: int, reason: str, raw: str, event_id: str = "") -> bytes:
     return orjson.dumps(
         {
-            "rejected_at": _ch(SEPT + timedelta(days=4, seconds=offset)),
+            "rejected_at": ch_datetime(SEPT + timedelta(days=4, seconds=offset)),
             "reason": reason,
             "detail": f"{reason} (test)",
             "source_topic": "usage.events",
@@ -225,7 +222,7 @@ def build(w: World) -> None:
                     "kind": kind,
                     "threshold": threshold,
                     "used": threshold,
-                    "at": _ch(day(d, 10)),
+                    "at": ch_datetime(day(d, 10)),
                 }
             )
             for acc, kind, threshold, d in [

@@ -11,8 +11,9 @@ import orjson
 import pytest
 
 from sinks.clickhouse.migrations import load_migrations, migrate
-from sinks.clickhouse.row_sink import RetryPolicy, RowSink
+from sinks.clickhouse.row_sink import RowSink
 from sinks.errors import SinkRejected, SinkUnavailable
+from sinks.retry import RetryPolicy
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

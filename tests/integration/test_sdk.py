@@ -19,7 +19,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from schemas.decode import decode_record
 from schemas.errors import InvalidEvent
-from schemas.sdk import AsyncUsageClient, UsageClient, _partition
+from schemas.partitioning import partition_for
+from schemas.sdk import AsyncUsageClient, UsageClient
 from streams.settings import load_settings
 
 pytestmark = pytest.mark.integration
@@ -78,12 +79,12 @@ def _check_envelopes(records: list[tuple[int, bytes | None, bytes]]) -> list[str
         assert not result.rejections, result.rejections
         assert key == result.accepted[0].account_id.encode()  # key = the first event's billing account
         for ev in result.accepted:
-            assert _partition(ev.account_id, PARTITIONS) == partition
+            assert partition_for(ev.account_id, PARTITIONS) == partition
             seen.append(ev.event_id)
     return seen
 
 
-async def test_async_client_batches_per_partition(topic: Topic) -> None:
+async def test_async_client_batches_perpartition_for(topic: Topic) -> None:
     async with AsyncUsageClient(topic.bootstrap, source="chat", topic=topic.name, batch_size=50) as usage:
         ids = [
             await usage.record("api_calls", 1, user_id=f"u{i % 13}", org_id=None if i % 3 else f"org-{i % 4}")

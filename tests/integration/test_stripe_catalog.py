@@ -25,8 +25,8 @@ import stripe
 
 from rating.catalog.loader import load_catalog
 from rating.catalog.model import CatalogVersion
-from sinks.clickhouse.row_sink import RetryPolicy
 from sinks.errors import SinkError
+from sinks.retry import RetryPolicy
 from sinks.stripe.catalog import StripeCatalogUnavailable, SyncReport, sync_catalog
 from sinks.stripe.catalog_spec import StripeCatalogError, desired_catalog
 from streams.cli.main import main

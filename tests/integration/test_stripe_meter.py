@@ -11,8 +11,8 @@ import pytest
 import stripe
 
 from sinks.clickhouse.migrations import migrate
-from sinks.clickhouse.row_sink import RetryPolicy
 from sinks.clickhouse.stripe_ledger import ClickHouseReportLedger
+from sinks.retry import RetryPolicy
 from sinks.stripe.meter import MemoryLedger, MeterReport, StripeMeterReporter, report_identifier
 from streams.settings import Settings
 from tests.support.fault_proxy import FaultProxy

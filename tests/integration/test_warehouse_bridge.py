@@ -24,8 +24,9 @@ from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 from deploy.local import stack
 from deploy.local.warehouse import Warehouse
 from sinks.clickhouse.migrations import load_migrations, migrate
-from sinks.clickhouse.row_sink import RetryPolicy, RowSink
+from sinks.clickhouse.row_sink import RowSink
 from sinks.errors import SinkRejected, SinkUnavailable
+from sinks.retry import RetryPolicy
 from streams.settings import WAREHOUSE_INFO, bridge_port_for, connect_clickhouse, load_settings
 from tests.support.processes import free_port
 

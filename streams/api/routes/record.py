@@ -2,8 +2,8 @@
 
 The billing API checks who may record what (an organization API key records for members of its
 organization; an owner or admin for any member of theirs; a member only its own usage; viewers
-nothing), then hands the permitted events to the ingest app of ``streams.ingest.http``, built once
-with the pipeline's decoder limits and a Kafka forwarder to ``usage.events``: the same validation,
+nothing), then hands the permitted events to the ingest service (``streams.ingest.service``, bound once
+to the pipeline's decoder limits and a Kafka forwarder to ``usage.events``): the same validation,
 ``event_id`` defaults, per-event results and "2xx means Kafka acknowledged" as ``POST /v1/events``.
 Events get the source bound to the caller's credential, whatever ``source`` they carry (docs/events.md):
 ``api:<organization>`` for an organization's API key or a token acting in an organization, and
@@ -14,18 +14,12 @@ here can never suppress or replace another sender's events (a platform service's
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import anyio.from_thread
-import msgspec
-import orjson
 from sqlalchemy.orm import Session
-from starlette.applications import Starlette
-from starlette.types import Message
 
 from rating.subscriptions import SubscriptionHistory, billable_org_version
 from schemas.decode import DecodeLimits
@@ -36,15 +30,13 @@ from streams.api.errors import ApiError
 from streams.api.limits import record_limit
 from streams.api.models import EventResult, UsageRecordIn, UsageRecordResult
 from streams.api.routing import Call, Endpoint
-from streams.ingest.http import _DECODER, MAX_EVENTS, TOO_DEEP, Forwarder, _rejected, create_ingest_app
-from streams.ingest.keys import ApiKey, ApiKeyStore
+from streams.ingest.service import BadBody, Forwarder, Ingest, NotStored, parse_events, rejected
 from streams.kafka.forwarder import KafkaForwarder
 from streams.settings import Settings
 from streams.store import orgs
 from streams.store import subscription_store as subs
 from streams.store.orgs import Role
 
-_INNER_TOKEN = "billing-api-internal"
 _RECORDERS: frozenset[Role] = frozenset({"owner", "admin", "member"})
 
 
@@ -57,18 +49,6 @@ def bound_source(who: Principal, ev: Any) -> str:
     if who.user_id is not None:
         return f"api:user:{who.user_id}"
     return f"api:{who.organization_id}"
-
-
-class _Authenticated(ApiKeyStore):
-    """The ingest app's key store: the billing API authenticated the caller already and names the
-    bound source in the in-process token (``<inner token>:<source>``; never reachable from outside)."""
-
-    def __init__(self) -> None:
-        super().__init__(Path(os.devnull))
-
-    def authenticate(self, presented: str) -> ApiKey | None:
-        token, _, source = presented.partition(":")
-        return ApiKey("billing-api", source, "", "") if token == _INNER_TOKEN and source else None
 
 
 class LazyKafkaForwarder:
@@ -103,50 +83,9 @@ class LazyKafkaForwarder:
                 self._inner = None
 
 
-def ingest_app(forwarder: Forwarder, limits: DecodeLimits, clock: Callable[[], datetime]) -> Starlette:
-    return create_ingest_app(_Authenticated(), forwarder, limits, clock=clock)
-
-
-async def _post(app: Starlette, body: bytes, source: str) -> tuple[int, dict[str, str], Any]:
-    """POST ``body`` to the ingest app's ``/v1/events`` in process; (status, headers, JSON answer)."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/v1/events",
-        "raw_path": b"/v1/events",
-        "root_path": "",
-        "query_string": b"",
-        "headers": [
-            (b"authorization", f"Bearer {_INNER_TOKEN}:{source}".encode()),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-        ],
-        "client": None,
-        "server": None,
-    }
-    delivered = False
-    status, headers, chunks = 500, {}, []
-
-    async def receive() -> Message:
-        nonlocal delivered
-        if not delivered:
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
-
-    async def send(message: Message) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-            headers.update({k.decode().lower(): v.decode() for k, v in message.get("headers", [])})
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-
-    await app(scope, receive, send)
-    return status, headers, orjson.loads(b"".join(chunks))
+def ingest_app(forwarder: Forwarder, limits: DecodeLimits, clock: Callable[[], datetime]) -> Ingest:
+    """The ingest service this endpoint hands permitted events to (``ApiContext.ingest``)."""
+    return Ingest(forwarder, limits, clock)
 
 
 class _Scope:
@@ -225,24 +164,9 @@ def _event_time(value: Any) -> datetime | None:
 
 def _events(raw: bytes) -> list[Any]:
     try:
-        doc = _DECODER.decode(raw)
-    except msgspec.DecodeError as exc:
-        raise ApiError(400, "not_json", f"the body is not JSON: {exc}") from exc
-    except RecursionError as exc:
-        raise ApiError(400, "too_deep", TOO_DEEP) from exc
-    if isinstance(doc, dict) and "events" in doc:
-        if not isinstance(doc["events"], list):
-            raise ApiError(400, "invalid_batch", "'events' must be an array of event objects")
-        events: list[Any] = doc["events"]
-    elif isinstance(doc, dict):
-        events = [doc]
-    else:
-        raise ApiError(400, "not_an_object", 'send one event object or {"events": [...]}')
-    if not events:
-        raise ApiError(400, "empty_batch", "the batch holds no events")
-    if len(events) > MAX_EVENTS:
-        raise ApiError(413, "batch_too_large", f"at most {MAX_EVENTS} events per request")
-    return events
+        return parse_events(raw)
+    except BadBody as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from exc
 
 
 def _with_source(ev: Any, source: str) -> Any:
@@ -268,7 +192,7 @@ def record_usage(call: Call) -> UsageRecordResult:
             if why is None:
                 permitted.append(i)
             else:
-                results[i] = _rejected(i, ev.get("event_id"), "not_permitted", why)
+                results[i] = rejected(i, ev.get("event_id"), "not_permitted", why)
                 denials.append(why)
     if not permitted:
         if scope.foreign == len(denials):
@@ -281,23 +205,21 @@ def record_usage(call: Call) -> UsageRecordResult:
         groups.setdefault(bound_source(who, events[i]), []).append(i)
     stored = 0
     for n, (source, idx) in enumerate(groups.items()):
-        body = msgspec.json.encode({"events": [_with_source(events[i], source) for i in idx]})
-        status, headers, answer = anyio.from_thread.run(_post, call.ctx.ingest, body, source)
-        if status >= 400 and "error" in answer:
-            err = answer["error"]
+        try:
+            done = anyio.from_thread.run(call.ctx.ingest, [_with_source(events[i], source) for i in idx], source)
+        except NotStored as exc:
             if not stored:
-                retry = {"Retry-After": headers["retry-after"]} if "retry-after" in headers else None
-                raise ApiError(status, err["code"], err["message"], retry)
+                raise ApiError(503, exc.code, exc.message, {"Retry-After": str(exc.retry_after)}) from exc
             # Earlier sources' events were acknowledged: these were not, and are resent by the caller.
             for j in (j for _, rest in list(groups.items())[n:] for j in rest):
                 eid = events[j].get("event_id") if isinstance(events[j], dict) else None
-                why = f"not stored, resend with the same event_id: {err['message']}"
-                results[j] = _rejected(j, eid, err["code"], why)
+                why = f"not stored, resend with the same event_id: {exc.message}"
+                results[j] = rejected(j, eid, exc.code, why)
             break
-        for r in answer["results"]:
+        for r in done.results:
             i = idx[r["index"]]
             results[i] = {**r, "index": i}
-        stored += answer["accepted"]
+        stored += done.accepted
     out = [EventResult.model_validate(r) for r in results]
     accepted = sum(r.status == "accepted" for r in out)
     if not accepted:

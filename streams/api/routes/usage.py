@@ -15,7 +15,7 @@ from rating.pricing import metric_charge
 from rating.quota import metric_entitlement, metric_rule, premium_entitled, quota_state
 from schemas.events import Metric
 from streams.api.auth import READ_ALL, AccountAccess, account_access, require_role
-from streams.api.common import account_terms, caller, period_out
+from streams.api.common import account_terms, cached_access, cached_terms, caller, period_out
 from streams.api.errors import ApiError
 from streams.api.models import (
     ID_PATTERN,
@@ -63,8 +63,8 @@ def entitlement(call: Call) -> Entitlement:
     now = call.ctx.clock()
     catalog = call.ctx.catalog.at(now)
     with call.ctx.sessions() as s:
-        account_access(s, caller(call, s), account)  # every role may check what its apps may use
-        terms = account_terms(s, catalog, account, now)
+        cached_access(call, s, caller(call, s), account)  # every role may check what its apps may use
+        terms = cached_terms(call, s, catalog, account, now)
     period = terms.period(now)
     budget = call.ctx.limits.accounts.peek(account, terms.tier.rate_limit_per_minute, now.timestamp())
     common: dict[str, Any] = {
@@ -126,8 +126,8 @@ def usage_current(call: Call) -> UsageCurrent:
     now = call.ctx.clock()
     catalog = call.ctx.catalog.at(now)
     with call.ctx.sessions() as s:
-        _read_own_or_all(account_access(s, caller(call, s), q.account))
-        terms = account_terms(s, catalog, q.account, now)
+        _read_own_or_all(cached_access(call, s, caller(call, s), q.account))
+        terms = cached_terms(call, s, catalog, q.account, now)
     period = terms.period(now)
     records = call.ctx.quota.for_account(q.account)
     rows, total = [], ZERO
@@ -229,6 +229,7 @@ ENDPOINTS = [
         path_params={"account": ID_PATTERN, "feature": r"^[a-z][a-z0-9_]{0,63}$"},
         description="feature: a tier feature (ai_twin, ...), a metric (api_calls, storage_gb, ...) or a premium "
         "feature (deep_research, ...). A canceled or unpaid subscription is entitled as the default (free) tier.",
+        inline=True,
     ),
     Endpoint(
         "GET",
@@ -239,6 +240,7 @@ ENDPOINTS = [
         UsageCurrent,
         query=UsageCurrentQuery,
         errors=(401, 403, 404),
+        inline=True,
     ),
     Endpoint(
         "GET",

@@ -9,7 +9,6 @@ database: two relays racing could publish an older record after a newer one.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from rating.subscriptions import SubscriptionVersion
 from streams.store.models import OutboxRow
+from streams.store.relays.loop import drain_rounds, run_relay
 from streams.topics import SUBSCRIPTIONS
 
 log = logging.getLogger(__name__)
@@ -81,32 +81,9 @@ class OutboxRelay:
 
     async def drain(self) -> int:
         """Publish until nothing is pending."""
-        total = 0
-        while n := await self.run_once():
-            total += n
-        return total
+        return await drain_rounds(self.run_once)
 
     async def run(self, stop: asyncio.Event, interval: float) -> None:
         """Relay until ``stop``: at once when woken (after a commit), else every ``interval`` seconds;
         a failed publish is retried with backoff (up to 30 s)."""
-        delay = interval
-        while not stop.is_set():
-            self.wake.clear()  # before draining: a commit during the drain wakes the next round
-            try:
-                await self.drain()
-                delay = interval
-            except Exception as exc:
-                log.warning("outbox relay: publish failed, retrying in %.1fs: %s", delay, exc)
-                delay = min(max(delay, 0.5) * 2, 30.0)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(first_of(stop, self.wake), timeout=delay)
-
-
-async def first_of(*events: asyncio.Event) -> None:
-    """Return when any of ``events`` is set."""
-    waiters = [asyncio.ensure_future(e.wait()) for e in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for w in waiters:
-            w.cancel()
+        await run_relay("outbox relay: publish failed", self.drain, self.wake, stop, interval, max_backoff=30.0)

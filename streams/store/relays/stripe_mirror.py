@@ -14,7 +14,6 @@ accounts go on. Run one relay per database, like the Kafka relay.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from rating.catalog.loader import Catalog
 from sinks.stripe.subscriptions import MirrorChange, MirrorResult, StripeSubscriptions, stripe_target
 from streams.store import subscription_store as store
 from streams.store.models import StripeOutboxRow
-from streams.store.relays.outbox import first_of
+from streams.store.relays.loop import drain_rounds, run_relay
 
 log = logging.getLogger(__name__)
 
@@ -171,20 +170,13 @@ class StripeMirrorRelay:
 
     async def drain(self) -> int:
         """Mirror until nothing due is left (rows backing off stay)."""
-        total = 0
-        while n := await self.run_once():
-            total += n
-        return total
+        return await drain_rounds(self.run_once)
 
     async def run(self, stop: asyncio.Event, interval: float) -> None:
         """Mirror until ``stop``: at once when woken (after a commit), else every ``interval`` seconds
         (which is also when rows backing off are looked at again)."""
-        while not stop.is_set():
-            self.wake.clear()
-            try:
-                await self.drain()
-            except Exception as exc:  # the store itself failed: the rows stay, the next round retries
-                self.last_error = str(exc)
-                log.warning("stripe mirror: %s", exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(first_of(stop, self.wake), timeout=interval)
+
+        def failed(exc: Exception) -> None:  # the store itself failed: the rows stay, the next round retries
+            self.last_error = str(exc)
+
+        await run_relay("stripe mirror", self.drain, self.wake, stop, interval, on_error=failed)

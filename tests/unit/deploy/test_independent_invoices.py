@@ -1,4 +1,4 @@
-"""The independent expectation (streams/independent_invoices.py) on hand-worked cases from docs/rating.md
+"""The independent expectation (deploy/demo/independent_invoices.py) on hand-worked cases from docs/rating.md
 and issue 19, so the check the pipeline is held to is itself held to the contract."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from streams.independent_invoices import Expectation, Usage, period_on
+from deploy.demo.independent_invoices import Expectation, Usage, period_on
 
 D = Decimal
 

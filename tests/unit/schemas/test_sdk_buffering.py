@@ -10,7 +10,8 @@ import msgspec
 import pytest
 
 from schemas.errors import BufferFull, ClientClosed, InvalidEvent
-from schemas.sdk import AsyncUsageClient, UsageClient, _partition
+from schemas.partitioning import partition_for
+from schemas.sdk import AsyncUsageClient, UsageClient
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -56,7 +57,7 @@ async def test_envelopes_hold_one_partition_and_full_batches_ship_at_once() -> N
         evs = msgspec.json.decode(value)["events"]
         assert 1 <= len(evs) <= 5
         assert key == evs[0]["user_id"].encode()
-        assert {_partition(e["user_id"], 4) for e in evs} == {partition}
+        assert {partition_for(e["user_id"], 4) for e in evs} == {partition}
         assert all(e["timestamp"] == int(NOW.timestamp() * 1000) and e["source"] == "svc" for e in evs)
         events += len(evs)
     assert events == 40 and len(set(ids)) == 40

@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from streams.independent_invoices import Usage, period_on
+from deploy.demo.independent_invoices import Usage, period_on
 
 SOURCE = "random-month"
 FEATURES = ("deep_research", "document_analysis", "voice_synthesis")

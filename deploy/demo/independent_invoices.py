@@ -34,10 +34,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "rating" / "catalog" / "default.toml"
+# The catalog file as installed with the package (a data file: none of rating/'s code is used to read it).
+DEFAULT_CATALOG: Traversable = resources.files("rating") / "catalog" / "default.toml"
 BILLING_STATUSES = ("trialing", "active", "past_due")
 CENT = Decimal("0.01")
 ZERO = Decimal(0)
