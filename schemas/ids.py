@@ -31,7 +31,7 @@ EVENT_ID = re.compile(rf"\A{_EVENT_ID_BODY}\Z")
 
 # The ingest hot path checks ids without a regex per event (a regex per field tripled the decode time):
 # account ids repeat, so the ones seen valid are remembered (bounded); an event id is checked with C string
-# methods. Both agree exactly with the patterns above (tests/unit/test_ids.py).
+# methods. Both agree exactly with the patterns above (tests/unit/schemas/test_ids.py).
 KNOWN_IDS: set[str] = set()  # account ids seen valid (never an invalid one)
 KNOWN_SOURCES: set[str] = set()  # sources seen valid
 _KNOWN_MAX = 200_000

@@ -1,7 +1,7 @@
 """The few private internals of faust-streaming and aiokafka Meterline relies on, each behind a named
 function that says why no public API does the job.
 
-Checked against faust-streaming 0.15.3 and aiokafka 0.14.0 (``tests/unit/test_kafka_internals.py``
+Checked against faust-streaming 0.15.3 and aiokafka 0.14.0 (``tests/unit/streams/kafka/test_kafka_internals.py``
 fails if one of them moves); re-check these when upgrading either.
 """
 

@@ -2,7 +2,7 @@
 
 ``rate_batch`` (streams/live/rating.py) is the reference: it resolves every event through the
 ``Resolver`` and builds a group object per account, metric and step. ``fold_step`` gives the same
-entries, rated lines, quota states and alerts, byte for byte (tests/unit/test_live_fold.py compares
+entries, rated lines, quota states and alerts, byte for byte (tests/unit/streams/live/test_live_fold.py compares
 them on generated steps), and spends its time per group rather than per event (docs/performance.md):
 
 - terms are looked up once per account and hour of the step (the Resolver's hour cache, read once),

@@ -6,7 +6,7 @@ import orjson
 
 from schemas.json_schema import usage_event_schema
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_committed_schema_matches_the_model() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from streams.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 KNOWN = {f"METERLINE_{name.upper()}" for name in Settings.model_fields}
 
 
