@@ -1,4 +1,4 @@
-"""The invoice of one account and period, from settled usage: a pure function (DESIGN §10).
+"""The invoice of one account and period, from settled usage: a pure function (docs/architecture.md §10).
 
 Rules (docs/rating.md):
 - Metered usage is rated under the subscription version in effect when it happened; the included
@@ -120,7 +120,7 @@ class InvoiceError(RatingError):
 
 @dataclass(frozen=True, slots=True)
 class Correction:
-    """A late event's effect on a finalized period, billed in a later one (DESIGN §7)."""
+    """A late event's effect on a finalized period, billed in a later one (docs/architecture.md §7)."""
 
     code: str
     description: str

@@ -3,7 +3,7 @@
 A subscription's *plan* is its terms now and what is scheduled: a trial's end, a downgrade or a
 cancellation at the period end, the end of a dunning grace period. Each operation checks its
 transition and returns a new plan (or a ``TransitionError`` naming the reason). ``versions_to_write``
-then turns a plan into the subscription versions (DESIGN §10) that make the account's history say
+then turns a plan into the subscription versions (docs/architecture.md §10) that make the account's history say
 the same: one version at ``now`` if the terms change now, one at each scheduled instant, and an
 override (same ``effective_from``, higher ``version``, which wins in ``SubscriptionHistory``) for any
 scheduled version the plan no longer wants, e.g. a cancellation undone by ``reactivate``.

@@ -1,4 +1,4 @@
-"""Money rules: full precision inside, cents half-even once at the invoice line (DESIGN §5)."""
+"""Money rules: full precision inside, cents half-even once at the invoice line (docs/architecture.md §5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Quota state and alert decisions for one account, metric and period (DESIGN §6).
+"""Quota state and alert decisions for one account, metric and period (docs/architecture.md §6).
 
 Pure: given the period-to-date usage before and after a batch, say what the state is now and which
 thresholds were crossed by this batch. Usage only grows within a period, so each alert is raised

@@ -1,5 +1,5 @@
 """Settlement, the pure part: deduplicated events of closed hours → settled hourly usage → rated lines
-and each period's invoice inputs (DESIGN §7). No I/O, no clock: the caller reads ``events`` and
+and each period's invoice inputs (docs/architecture.md §7). No I/O, no clock: the caller reads ``events`` and
 passes the subscription histories and the catalog in.
 
 Each event is billed to the account and rated under the subscription version in effect at its own
@@ -91,7 +91,7 @@ def version_for(account_id: str, kind: str, histories: HistoryLookup, at: dateti
 
 
 def billed_version(ev: SettledEvent, histories: HistoryLookup) -> tuple[str, SubscriptionVersion]:
-    """DESIGN §4: the account an event is billed to at its own time, and the version it is rated under."""
+    """docs/architecture.md §4: the account an event is billed to at its own time, and the version it is rated under."""
     at = ev.at
     org_hist = histories(ev.org_id) if ev.org_id else None
     billed, version = billing_account(ev.org_id, ev.user_id, org_hist, at)

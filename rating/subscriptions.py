@@ -1,4 +1,4 @@
-"""Subscription versions in time (DESIGN §4, §10): the version in effect at any instant."""
+"""Subscription versions in time (docs/architecture.md §4, §10): the version in effect at any instant."""
 
 from __future__ import annotations
 
@@ -123,7 +123,7 @@ def period_named(history: SubscriptionHistory | None, key: str) -> Period:
 def billing_account(
     org_id: str | None, user_id: str, org_history: SubscriptionHistory | None, at: datetime
 ) -> tuple[str, SubscriptionVersion | None]:
-    """DESIGN §4: the organization when its subscription is billable at ``at``, otherwise the user.
+    """docs/architecture.md §4: the organization when its subscription is billable at ``at``, otherwise the user.
 
     Returns the account and the organization's version when the organization is billed (the user's
     version must be looked up by the caller otherwise)."""
@@ -132,7 +132,7 @@ def billing_account(
 
 
 def billable_org_version(org_history: SubscriptionHistory | None, at: datetime) -> SubscriptionVersion | None:
-    """The organization's version at ``at`` if it bills its members' usage then (DESIGN §4), else None."""
+    """The organization's version at ``at`` if it bills its members' usage then (docs/architecture.md §4), else None."""
     v = org_history.at(at) if org_history is not None else None
     return v if v is not None and v.status in BILLABLE_STATUSES else None
 

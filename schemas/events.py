@@ -1,8 +1,8 @@
-"""The usage-event contract of DESIGN §3: the public pydantic model and its hot-path twins.
+"""The usage-event contract of docs/architecture.md §3: the public pydantic model and its hot-path twins.
 
 ``UsageEvent`` (pydantic) is the documented contract: the SDK validates with it and
 ``meterline schema export`` publishes its JSON Schema. ``WireEvent`` (msgspec) decodes the same
-JSON about ten times faster on the ingest path (DESIGN §9); a test holds the two in agreement.
+JSON about ten times faster on the ingest path (docs/architecture.md §9); a test holds the two in agreement.
 ``AcceptedEvent`` is what the pipeline carries after validation: UTC epoch milliseconds, an exact
 ``Decimal`` quantity, and the routing account.
 """
@@ -30,7 +30,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Metric(enum.StrEnum):
-    """The metrics Meterline meters (DESIGN §3)."""
+    """The metrics Meterline meters (docs/architecture.md §3)."""
 
     API_CALLS = "api_calls"
     AI_REQUESTS = "ai_requests"
@@ -82,7 +82,7 @@ class AcceptedEvent(msgspec.Struct, frozen=True, gc=False):
     quantity: Decimal
     source: str
     properties: dict[str, Any]
-    #: The routing account (DESIGN §3 record key): the organization if any, else the user.
+    #: The routing account (docs/architecture.md §3 record key): the organization if any, else the user.
     account_id: str
 
     @property
@@ -91,7 +91,7 @@ class AcceptedEvent(msgspec.Struct, frozen=True, gc=False):
 
 
 class UsageEvent(BaseModel):
-    """One usage event (DESIGN §3). JSON numbers and decimal strings are both accepted for quantity."""
+    """One usage event (docs/architecture.md §3). JSON numbers and decimal strings are both accepted for quantity."""
 
     model_config = ConfigDict(extra="ignore", frozen=True, title="UsageEvent")
 

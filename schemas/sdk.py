@@ -9,7 +9,7 @@
 flushes when the interpreter exits. Events are grouped by the partition their record key
 (``org_id`` or ``user_id``) hashes to, and one Kafka record carries a batch of up to
 ``batch_size`` events (the envelope of docs/events.md): that is what lets the pipeline reach
-100k events/s (DESIGN §9). Memory is bounded: past ``max_pending`` unsent events, ``record``
+100k events/s (docs/architecture.md §9). Memory is bounded: past ``max_pending`` unsent events, ``record``
 waits (async) or blocks (sync) until Kafka has caught up.
 
 A gateway checks metric entitlements in its own process with ``QuotaStateFollower`` and its

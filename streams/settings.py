@@ -57,7 +57,7 @@ class Settings(BaseSettings):
         30, ge=0, description="Failed credentials a minute per client address before 429 (both servers); 0: none."
     )
 
-    # Ingest (DESIGN §3, §9): records carry batches; the agent takes many records per step.
+    # Ingest (docs/architecture.md §3, §9): records carry batches; the agent takes many records per step.
     worker_role: Literal["all", "ingest", "rate", "sink"] = Field(
         "all", description="What a worker runs: everything, or only ingest, live rating or the ClickHouse sinks."
     )
@@ -90,7 +90,7 @@ class Settings(BaseSettings):
         "Run no more workers per group than partitions.",
     )
 
-    # Settlement (DESIGN §7): money comes from ClickHouse once a window's lateness allowance passed.
+    # Settlement (docs/architecture.md §7): money comes from ClickHouse once a window's lateness allowance passed.
     settle_lateness_seconds: int = Field(3600, ge=0, description="How long after an hour ends it is settled.")
     settle_grace_hours: int = Field(24, ge=0, description="How long after a period ends its invoice is final.")
     settle_interval_seconds: float = Field(
@@ -165,7 +165,7 @@ class Settings(BaseSettings):
         return self.stripe_api_base or f"http://127.0.0.1:{self.local_stripe_mock_port}"
 
     def topic(self, name: str) -> str:
-        """The full name of one of the topics fixed by DESIGN §10."""
+        """The full name of one of the topics fixed by docs/architecture.md §10."""
         return f"{self.topic_prefix}{name}"
 
 

@@ -1,4 +1,4 @@
-"""The topic names fixed by DESIGN §10 and how Meterline creates them.
+"""The topic names fixed by docs/architecture.md §10 and how Meterline creates them.
 
 Only ``streams/`` knows topics; other packages get bytes and names handed in.
 """
@@ -17,7 +17,7 @@ ALERTS = "usage.alerts"
 SUBSCRIPTIONS = "billing.subscriptions"
 QUOTA_STATE = "billing.quota-state"
 
-#: Topics whose records are the latest state per key (DESIGN §10).
+#: Topics whose records are the latest state per key (docs/architecture.md §10).
 COMPACTED = frozenset({SUBSCRIPTIONS, QUOTA_STATE})
 ALL = (EVENTS, EVENTS_DLQ, ACCEPTED, RATED, ALERTS, SUBSCRIPTIONS, QUOTA_STATE)
 
@@ -37,7 +37,7 @@ class TopicSpec:
 
 
 def topic_specs(settings: Settings) -> list[TopicSpec]:
-    """Every topic of DESIGN §10 with the configured prefix and partition count."""
+    """Every topic of docs/architecture.md §10 with the configured prefix and partition count."""
     return [
         TopicSpec(settings.topic(n), settings.topic_partitions, n in COMPACTED, settings.topic_replication) for n in ALL
     ]

@@ -6,7 +6,7 @@ readings would make every write of the account tens of KB. The live entry keeps 
 ``KEEP`` readings and folds older ones into ``folded = [until_ms, area, level]``: the integral of the
 gauge (GB·ms) from the period start to ``until_ms`` and the level held at ``until_ms``. A reading
 arriving later than ``until_ms`` (more than ``KEEP`` readings late) is placed at ``until_ms`` — the
-live view is provisional; the invoice comes from settlement, which reads every event (DESIGN §7).
+live view is provisional; the invoice comes from settlement, which reads every event (docs/architecture.md §7).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
--- Usage alerts (DESIGN §6): 80 % / 100 % of an included quota, hard cap reached, entitlement
+-- Usage alerts (docs/architecture.md §6): 80 % / 100 % of an included quota, hard cap reached, entitlement
 -- violation, fair use exceeded — raised once per account, metric, period and kind (a replayed alert
 -- collapses on the sorting key).
 CREATE TABLE IF NOT EXISTS {db}.alerts

@@ -1,4 +1,4 @@
--- Every attempt to report usage to Stripe and its outcome (DESIGN §8): the lasting guard against
+-- Every attempt to report usage to Stripe and its outcome (docs/architecture.md §8): the lasting guard against
 -- billing twice (an acknowledged identifier is never sent again) and the reported side of `reconcile`.
 CREATE TABLE IF NOT EXISTS {db}.stripe_reports
 (

@@ -1,4 +1,4 @@
--- Every subscription version ever published on `billing.subscriptions` (DESIGN §4, §10): the history
+-- Every subscription version ever published on `billing.subscriptions` (docs/architecture.md §4, §10): the history
 -- settlement and analysts read "which tier was this account on at time T" from. One row per
 -- (account, effective_from, version); a re-published record collapses at merge (ReplacingMergeTree).
 CREATE TABLE IF NOT EXISTS {db}.subscriptions

@@ -1,4 +1,4 @@
--- Settled usage (DESIGN §7): each closed hour recomputed from `events`, deduplicated by (source, event_id), per
+-- Settled usage (docs/architecture.md §7): each closed hour recomputed from `events`, deduplicated by (source, event_id), per
 -- billing account, user, metric and dimension, split by the subscription version in effect at each
 -- event's own time. Written again (same key, later settled_at) when late events change an hour, so
 -- read it with FINAL (or argMax by settled_at). Ordered for per-account / per-metric / per-hour scans.

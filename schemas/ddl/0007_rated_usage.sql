@@ -1,4 +1,4 @@
--- Rated usage lines (DESIGN §6): `settled` lines per billing account, period, metric and hour (what
+-- Rated usage lines (docs/architecture.md §6): `settled` lines per billing account, period, metric and hour (what
 -- the hour added to the period's charge, rated by rating/ on settled usage), and the live stage's
 -- `provisional` deltas from `usage.rated`. Money columns keep full precision (invoice lines are
 -- rounded once, in `invoice_lines`). Settled lines are re-written when a late event moves an hour.

@@ -1,5 +1,5 @@
 -- Settlement bookkeeping: one row per run (the windows it closed and the stored_at watermark of late
--- events it picked up) and every difference between the live view and the settled totals (DESIGN §7).
+-- events it picked up) and every difference between the live view and the settled totals (docs/architecture.md §7).
 CREATE TABLE IF NOT EXISTS {db}.settlement_runs
 (
     run_at          DateTime64(3, 'UTC'),

@@ -1,4 +1,4 @@
--- Invoices (DESIGN §10): finalized from settled data only at period end + grace, never edited after;
+-- Invoices (docs/architecture.md §10): finalized from settled data only at period end + grace, never edited after;
 -- a late event becomes a `correction:` line of a later period. `document` is the JSON invoice
 -- document `meterline invoice preview` prints. Amounts are rounded to cents.
 CREATE TABLE IF NOT EXISTS {db}.invoices
@@ -38,7 +38,7 @@ ENGINE = ReplacingMergeTree(finalized_at)
 PARTITION BY toYYYYMM(period_start)
 ORDER BY (account_id, period_start, line_no);
 
--- A late event's effect on a finalized invoice, billed on a later period's invoice (DESIGN §7).
+-- A late event's effect on a finalized invoice, billed on a later period's invoice (docs/architecture.md §7).
 -- `amount` is what the source period's lines would now total minus what was finalized, per code.
 CREATE TABLE IF NOT EXISTS {db}.invoice_corrections
 (

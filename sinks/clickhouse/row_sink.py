@@ -2,7 +2,7 @@
 
 Rows travel as ``JSONEachRow`` so ClickHouse (server or chDB) parses them in C++; Python only
 joins bytes. Raw events are deduplicated by ClickHouse itself (ReplacingMergeTree on the event id),
-so re-sending a batch after a crash or a retry changes no query result (DESIGN §8).
+so re-sending a batch after a crash or a retry changes no query result (docs/architecture.md §8).
 """
 
 from __future__ import annotations

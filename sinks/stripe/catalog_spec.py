@@ -45,7 +45,7 @@ from rating.money import cents_exact
 from sinks.errors import SinkRejected
 
 METADATA_KEY = "meterline_key"  # products carry their catalog key in metadata[meterline_key]
-API_CALLS_OVERAGE = "api_calls_overage"  # invoice line codes (DESIGN §10)
+API_CALLS_OVERAGE = "api_calls_overage"  # invoice line codes (docs/architecture.md §10)
 STORAGE_OVERAGE = "storage_overage"
 PREMIUM_FEATURE = "premium_feature:"
 API_CALLS_OVERAGE_METER = "meterline_api_calls_overage"  # meter event names

@@ -88,7 +88,7 @@ class AccountTerms:
 
 def account_terms(s: Session, catalog: CatalogVersion, account: str, now: datetime) -> AccountTerms:
     """The version in effect now and its tier; canceled, unpaid or no subscription: the default tier
-    (the free tier's entitlements, DESIGN §5 and the dunning rule of issue 6)."""
+    (the free tier's entitlements, docs/architecture.md §5 and the dunning rule of issue 6)."""
     return terms_of(store.history(s, account), catalog, now)
 
 

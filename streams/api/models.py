@@ -1,6 +1,6 @@
 """Request and response bodies of the billing API (pydantic v2; the OpenAPI schemas come from them).
 
-Money and quantities are decimal strings (DESIGN §10: never floats); times are RFC 3339 in UTC.
+Money and quantities are decimal strings (docs/architecture.md §10: never floats); times are RFC 3339 in UTC.
 """
 
 from __future__ import annotations
@@ -198,7 +198,7 @@ class PendingChange(_Out):
 
 
 class SubscriptionRecord(_Out):
-    """A version as published on billing.subscriptions (DESIGN §10)."""
+    """A version as published on billing.subscriptions (docs/architecture.md §10)."""
 
     model_config = ConfigDict(extra="allow")
     account_id: str
@@ -376,7 +376,7 @@ class InvoiceLine(_Out):
 
 
 class InvoiceDocument(_Out):
-    """DESIGN §10's invoice document."""
+    """docs/architecture.md §10's invoice document."""
 
     model_config = ConfigDict(extra="allow")
     invoice_id: str | None = None

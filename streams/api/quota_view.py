@@ -1,4 +1,4 @@
-"""The live quota state (DESIGN §6) of every account, followed from the compacted topic
+"""The live quota state (docs/architecture.md §6) of every account, followed from the compacted topic
 ``billing.quota-state`` (key ``<account>:<metric>``) and kept in memory: what the entitlement check
 answers from without a round trip, so a gateway can call it per request."""
 

@@ -22,7 +22,7 @@ def register(sub: Any) -> None:
     prev = isub.add_parser(
         "preview",
         help="print an account's invoice document for a period",
-        description="The invoice document of one account and usage period (DESIGN §10): the finalized "
+        description="The invoice document of one account and usage period (docs/architecture.md §10): the finalized "
         "invoice if the period was closed, else a draft computed now from settled usage only (hours not "
         "settled yet are not on it).",
     )

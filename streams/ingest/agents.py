@@ -1,6 +1,6 @@
 """The Faust agents of a worker: thin loops that take batches, call the steps, and emit.
 
-At-least-once (DESIGN §8): an agent's batch is acknowledged — so its offsets may be committed —
+At-least-once (docs/architecture.md §8): an agent's batch is acknowledged — so its offsets may be committed —
 only after everything it produced was delivered and every row it wrote is in ClickHouse.
 """
 

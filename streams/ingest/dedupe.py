@@ -1,7 +1,7 @@
 """Live de-duplication of ``(source, event_id)`` keys in RocksDB, written once per batch.
 
 Why not a Faust table: a table write per event costs ~260 µs and a changelog record each
-(DESIGN §9), far too much at 100k events/s. A RocksDB TTL store keyed by ``(source, event_id)``
+(docs/architecture.md §9), far too much at 100k events/s. A RocksDB TTL store keyed by ``(source, event_id)``
 costs about 1 µs a lookup and is written in one ``WriteBatch`` per batch. It is a *live* guard
 only: money is settled from ClickHouse, where events are deduplicated again by
 ``(source, event_id)`` (docs/events.md), so a partition that moves to another worker may briefly
@@ -12,7 +12,7 @@ unique only within its source, as in CloudEvents). Stores written before that he
 for one horizon after such a store is first opened by this code, a bare id is looked up too, so an
 event sent just before the upgrade and replayed just after is still counted once (docs/events.md).
 
-Ids are claimed only after the batch's outputs were written (DESIGN §8: a dedupe key is never
+Ids are claimed only after the batch's outputs were written (docs/architecture.md §8: a dedupe key is never
 claimed before the write), so a crash between the two re-sends the batch instead of losing it.
 """
 

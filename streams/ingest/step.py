@@ -45,7 +45,7 @@ class IngestResult:
 
 
 class IngestStep:
-    """Validates, deduplicates and routes a batch of records (DESIGN §3, §8)."""
+    """Validates, deduplicates and routes a batch of records (docs/architecture.md §3, §8)."""
 
     def __init__(self, accepted_partitions: int, limits: DecodeLimits) -> None:
         self._partitions = accepted_partitions

@@ -1,4 +1,4 @@
-"""Creates Meterline's topics (DESIGN §10) idempotently with the Kafka admin API."""
+"""Creates Meterline's topics (docs/architecture.md §10) idempotently with the Kafka admin API."""
 
 from __future__ import annotations
 

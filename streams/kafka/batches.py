@@ -1,7 +1,7 @@
 """Many small Kafka records sent as a few batches: the live stage's quota states, alerts and changelog.
 
 Faust's ``send``/``send_soon`` and a Table write pay a per-record cost of tens to hundreds of µs
-(DESIGN §9); one rated batch produces thousands of small keyed records, so they go through a plain
+(docs/architecture.md §9); one rated batch produces thousands of small keyed records, so they go through a plain
 aiokafka producer, filled per partition with ``create_batch`` and sent with ``send_batch``.
 Keyed records land where aiokafka's default partitioner puts them (murmur2, as the Java client),
 so a compacted topic's key always stays on one partition whoever wrote it.

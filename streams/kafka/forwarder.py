@@ -17,7 +17,7 @@ from schemas.partitioning import partition_for
 
 
 def record_key(event: dict[str, Any]) -> str:
-    """DESIGN §3: the record key is ``org_id`` if present, else ``user_id``."""
+    """docs/architecture.md §3: the record key is ``org_id`` if present, else ``user_id``."""
     org = event.get("org_id")
     return str(org) if org else str(event.get("user_id", ""))
 

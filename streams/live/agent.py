@@ -2,7 +2,7 @@
 
 Table entries are read and written under the source partition of the events that carried them:
 in a ``take`` batch Faust would otherwise file every write under the batch's *last* event's
-partition (DESIGN §9), and a rebalance would then lose or misplace state.
+partition (docs/architecture.md §9), and a rebalance would then lose or misplace state.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The live rating step: a batch of accepted events in, period-to-date state, deltas, quota and alerts out.
 
 State is kept per *routing* account (the ``usage.accepted`` partition key: org or user), one table
-entry each, written once per batch (DESIGN §9). Inside an entry, counters are kept per billed
+entry each, written once per batch (docs/architecture.md §9). Inside an entry, counters are kept per billed
 account, period and metric, so a tier change never resets them and each event is rated under the
-subscription version in effect at its own time. This is the live view (DESIGN §7): it drives
+subscription version in effect at its own time. This is the live view (docs/architecture.md §7): it drives
 quotas, caps and alerts; money is settled from ClickHouse.
 """
 

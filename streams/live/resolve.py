@@ -57,7 +57,7 @@ class Resolver:
         self._cache: dict[tuple[str, int], tuple[Resolved | bool | None, int]] = {}
 
     def resolve(self, org_id: str | None, user_id: str, ts_ms: int) -> Resolved:
-        """DESIGN §4: the organization's terms while it is billable, else the user's own."""
+        """docs/architecture.md §4: the organization's terms while it is billable, else the user's own."""
         if len(self._cache) > MAX_CACHED:
             self._cache.clear()
         if org_id:

@@ -1,5 +1,5 @@
 """Settlement: closed hours recomputed from ClickHouse, rated, compared with the live view; periods
-finalized into invoices; late usage of a finalized period carried as a correction (DESIGN §7).
+finalized into invoices; late usage of a finalized period carried as a correction (docs/architecture.md §7).
 
 ``Settler.settle(until, now)`` is idempotent: it recomputes every hour that closed since the last
 run (windows ending at or before ``until``) and every earlier hour that received events since, from

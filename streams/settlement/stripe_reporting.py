@@ -1,4 +1,4 @@
-"""Settled usage reported to Stripe Billing Meters (DESIGN §8; issue #5 "Stripe sink").
+"""Settled usage reported to Stripe Billing Meters (docs/architecture.md §8; issue #5 "Stripe sink").
 
 Only accounts whose terms collect automatically (standard) are metered; invoiced accounts
 (enterprise) get invoice items at period close instead. Each settled hour's billable quantity per meter

@@ -1,6 +1,6 @@
 """SQLAlchemy 2 models of the billing store. Times are stored as aware UTC (``UtcDateTime``).
 
-The subscription version table is the source of truth of an account's history (DESIGN §4, §10);
+The subscription version table is the source of truth of an account's history (docs/architecture.md §4, §10);
 ``subscriptions`` holds the identity of a subscription and its *plan* (the terms now and the changes
 scheduled for later), from which the versions are derived. Every change writes its versions, one
 outbox row per version and a Stripe outbox row (``stripe_outbox``) in the same transaction.
@@ -168,7 +168,7 @@ class StripeCustomer(Base):
 
 
 class SubscriptionVersionRow(Base):
-    """One ``SubscriptionVersion`` (DESIGN §10) as published; the latest version wins per instant."""
+    """One ``SubscriptionVersion`` (docs/architecture.md §10) as published; the latest version wins per instant."""
 
     __tablename__ = "subscription_versions"
     __table_args__ = (UniqueConstraint("account_id", "version", name="uq_subscription_versions_account_version"),)
@@ -190,7 +190,7 @@ class OutboxRow(Base):
     __table_args__ = (Index("ix_outbox_pending", "sent_at", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    topic: Mapped[str] = mapped_column(String(64))  # the DESIGN §10 name, without prefix
+    topic: Mapped[str] = mapped_column(String(64))  # the docs/architecture.md §10 name, without prefix
     key: Mapped[str] = mapped_column(String(128))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -1,6 +1,6 @@
 """Every account's subscription history, read from the compacted ``billing.subscriptions`` topic.
 
-A record is one ``SubscriptionVersion`` (DESIGN §10) keyed by account id; because compaction keeps
+A record is one ``SubscriptionVersion`` (docs/architecture.md §10) keyed by account id; because compaction keeps
 only the latest record per key, a publisher puts the account's earlier versions in ``history`` (the
 CLI and the API do), so a worker starting from a compacted topic still knows which version was in
 effect at any event time.

@@ -1,4 +1,4 @@
-"""Builds the Faust app of one worker: the one composition root (DESIGN §1, STYLE 2).
+"""Builds the Faust app of one worker: the one composition root (docs/architecture.md §1, STYLE 2).
 
 Kafka topics, the Faust app, RocksDB state and which sinks are plugged in are decided here and
 nowhere else; the agents in ``streams/ingest/agents.py`` stay a few lines each.
@@ -46,7 +46,7 @@ def create_faust_app(settings: Settings) -> faust.App:
         store="rocksdb://",
         datadir=str(worker_dir(settings) / f"faust-{settings.worker_role}"),
         autodiscover=False,
-        # At-least-once + dedupe + settlement (DESIGN §9): faust's exactly_once has open bugs.
+        # At-least-once + dedupe + settlement (docs/architecture.md §9): faust's exactly_once has open bugs.
         processing_guarantee="at_least_once",
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication,

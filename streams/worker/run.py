@@ -77,7 +77,7 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> int:
     w = prepare(settings)
     w.metrics.serve(settings.metrics_port, settings.metrics_host)
     worker = faust.Worker(w.app, loglevel=loglevel, quiet=True)
-    # The terminal spinner turns the root logger to DEBUG and costs 12-18 % CPU (DESIGN §9).
+    # The terminal spinner turns the root logger to DEBUG and costs 12-18 % CPU (docs/architecture.md §9).
     worker.spinner = None
     # Steps allocate hundreds of thousands of short-lived objects; with the default thresholds the
     # collector runs thousands of times a step. Freezing what setup built and collecting less often

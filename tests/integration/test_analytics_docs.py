@@ -1,6 +1,6 @@
 """The analysts' ClickHouse model against the real engine (chDB): the views of migration 0010 and
 every ```sql block of docs/analytics.md run on a small settled world, and the figures they return
-are the ones worked out by hand below (DESIGN §5 catalog, §7 settlement)."""
+are the ones worked out by hand below (docs/architecture.md §5 catalog, §7 settlement)."""
 
 from __future__ import annotations
 
@@ -339,7 +339,7 @@ def share(amount: str, months: int = 12) -> Decimal:
 
 
 SEPT_D = date(2026, 9, 1)
-# What the world's September invoices come to, by hand (DESIGN §5 catalog):
+# What the world's September invoices come to, by hand (docs/architecture.md §5 catalog):
 TOTALS = {
     "free-a": D("0"),  # 12,000 calls: the 2,000 over the hard cap are flagged, AI not entitled
     "free-b": D("0"),

@@ -1,5 +1,5 @@
 """Settlement against the real ClickHouse engine (chDB): events in, usage_hourly / rated_usage /
-invoices out, with amounts worked out by hand here (DESIGN §5 catalog)."""
+invoices out, with amounts worked out by hand here (docs/architecture.md §5 catalog)."""
 
 from __future__ import annotations
 

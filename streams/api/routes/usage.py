@@ -1,6 +1,6 @@
 """Entitlements (the gateway's per-request check), live usage from the quota state, settled usage history.
 
-Live figures come from ``billing.quota-state`` (the live view, DESIGN §7: may briefly run high after a
+Live figures come from ``billing.quota-state`` (the live view, docs/architecture.md §7: may briefly run high after a
 crash replay); history comes from ``usage_hourly`` in ClickHouse (settled, what invoices bill).
 """
 

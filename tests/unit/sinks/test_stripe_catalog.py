@@ -1,4 +1,4 @@
-"""What Stripe must hold for the default catalog, worked out by hand (DESIGN §5), and the meter names
+"""What Stripe must hold for the default catalog, worked out by hand (docs/architecture.md §5), and the meter names
 and units the reporter shares with the catalog sync."""
 
 from __future__ import annotations
