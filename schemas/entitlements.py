@@ -84,6 +84,14 @@ def _answer(record: dict[str, object]) -> LocalEntitlement | None:
         return None
 
 
+def parse_quota_key(key: bytes | None) -> tuple[str, str] | None:
+    """``(account, metric)`` of a ``billing.quota-state`` record key (``<account>:<metric>``), None if malformed."""
+    if not key:
+        return None
+    account, _, metric = key.decode(errors="replace").rpartition(":")
+    return (account, metric) if account else None
+
+
 class EntitlementCache:
     """The latest answer per (account, metric): bounded, expiring, fed by ``apply`` (thread-safe to read)."""
 
@@ -98,12 +106,9 @@ class EntitlementCache:
 
     def apply(self, key: bytes | None, value: bytes | None) -> None:
         """One ``billing.quota-state`` record (a tombstone removes the entry)."""
-        if not key:
+        k = parse_quota_key(key)
+        if k is None:
             return
-        account, _, metric = key.decode(errors="replace").rpartition(":")
-        if not account:
-            return
-        k = (account, metric)
         self._entries.pop(k, None)  # re-inserted last: the dict's order is the order of updates
         if value is None:
             return

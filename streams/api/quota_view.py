@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 from aiokafka.structs import ConsumerRecord
 
+from schemas.entitlements import parse_quota_key
 from streams.kafka.compacted import follow_from_start
 
 log = logging.getLogger(__name__)
@@ -23,11 +24,10 @@ class QuotaView:
         self.error: str | None = None
 
     def apply(self, key: bytes | None, value: bytes | None) -> None:
-        if not key:
+        parsed = parse_quota_key(key)
+        if parsed is None:
             return
-        account, _, metric = key.decode(errors="replace").rpartition(":")
-        if not account:
-            return
+        account, metric = parsed
         if value is None:  # a tombstone
             self._states.get(account, {}).pop(metric, None)
             return
