@@ -1,0 +1,156 @@
+"""Invoice receivables in the billing store (docs/analytics.md, "Receivables"): finalizing an invoice gives it
+the seller's next number and a due date from its payment terms; payments, void, reissue and uncollectible
+move it through ``rating.receivables`` and append to its history. Callers own the transaction."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from rating import receivables as rc
+from streams.store.models import InvoiceNumberCounter, InvoiceReceivableRow, InvoiceStateRow
+
+DEFAULT_SELLER = "ML"
+
+
+class NotFinalized(LookupError):
+    """No receivable for this invoice (it was never finalized)."""
+
+
+def number_format(seller: str, sequence: int) -> str:
+    return f"{seller}-{sequence:06d}"
+
+
+def next_number(s: Session, seller: str) -> int:
+    """The seller's next invoice number, taken in the caller's transaction: the counter row is written first, so
+    concurrent finalizations queue on its write lock (PostgreSQL's row lock, SQLite's database lock) and a
+    rolled-back finalization gives its number back: no gaps, no duplicates."""
+    bump = update(InvoiceNumberCounter).where(InvoiceNumberCounter.seller == seller)
+    bump = bump.values(last_number=InvoiceNumberCounter.last_number + 1)
+    if s.execute(bump).rowcount == 0:  # type: ignore[attr-defined]
+        try:
+            with s.begin_nested():  # the seller's first invoice; a concurrent first one may insert it too
+                s.add(InvoiceNumberCounter(seller=seller, last_number=1))
+            return 1
+        except IntegrityError:
+            s.execute(bump)
+    number = s.scalar(select(InvoiceNumberCounter.last_number).where(InvoiceNumberCounter.seller == seller))
+    assert number is not None
+    return number
+
+
+def state(row: InvoiceReceivableRow) -> rc.Receivable:
+    return rc.Receivable(row.status, row.amount_due, row.amount_paid, row.due_date)  # type: ignore[arg-type]
+
+
+def _record(s: Session, row: InvoiceReceivableRow, new: rc.Receivable, reason: str, at: datetime) -> None:
+    row.status, row.amount_due, row.amount_paid, row.updated_at = new.status, new.amount_due, new.amount_paid, at
+    s.add(
+        InvoiceStateRow(
+            invoice_id=row.invoice_id,
+            status=new.status,
+            amount_due=new.amount_due,
+            amount_paid=new.amount_paid,
+            reason=reason,
+            at=at,
+        )
+    )
+    s.flush()
+
+
+def finalize(
+    s: Session,
+    invoice_id: str,
+    account_id: str,
+    amount_due: int,
+    currency: str,
+    terms: rc.PaymentTerms,
+    at: datetime,
+    seller: str = DEFAULT_SELLER,
+    reissue_of: str | None = None,
+) -> InvoiceReceivableRow:
+    """Make ``invoice_id`` open (or return it when it already is: finalizing twice takes no second number)."""
+    existing = s.get(InvoiceReceivableRow, invoice_id)
+    if existing is not None:
+        return existing
+    new = rc.finalize(amount_due, at.date(), terms)
+    sequence = next_number(s, seller)
+    row = InvoiceReceivableRow(
+        invoice_id=invoice_id,
+        account_id=account_id,
+        seller=seller,
+        sequence=sequence,
+        number=number_format(seller, sequence),
+        status="open",
+        currency=currency,
+        amount_due=amount_due,
+        amount_paid=0,
+        collection=terms.collection,
+        net_days=terms.net_days,
+        issued_at=at,
+        due_date=new.due_date or at.date(),
+        reissue_of=reissue_of,
+        updated_at=at,
+    )
+    s.add(row)
+    s.flush()
+    _record(s, row, rc.Receivable("open", amount_due, 0, row.due_date), "finalize", at)
+    if new.status == "paid":
+        _record(s, row, new, "nothing_due", at)
+    return row
+
+
+def get(s: Session, invoice_id: str, for_update: bool = False) -> InvoiceReceivableRow:
+    q = select(InvoiceReceivableRow).where(InvoiceReceivableRow.invoice_id == invoice_id)
+    row = s.scalar(q.with_for_update() if for_update else q)
+    if row is None:
+        raise NotFinalized(invoice_id)
+    return row
+
+
+def pay(s: Session, invoice_id: str, amount: int, at: datetime, reason: str = "payment") -> InvoiceReceivableRow:
+    """Apply a payment of ``amount`` minor units (partial or the rest)."""
+    row = get(s, invoice_id, for_update=True)
+    _record(s, row, rc.pay(state(row), amount), reason, at)
+    return row
+
+
+def void(s: Session, invoice_id: str, at: datetime, reason: str = "void") -> InvoiceReceivableRow:
+    row = get(s, invoice_id, for_update=True)
+    _record(s, row, rc.void(state(row)), reason, at)
+    return row
+
+
+def mark_uncollectible(s: Session, invoice_id: str, at: datetime) -> InvoiceReceivableRow:
+    row = get(s, invoice_id, for_update=True)
+    _record(s, row, rc.mark_uncollectible(state(row)), "uncollectible", at)
+    return row
+
+
+def reissue(
+    s: Session, old_id: str, new_id: str, amount_due: int, at: datetime, terms: rc.PaymentTerms | None = None
+) -> InvoiceReceivableRow:
+    """Void ``old_id`` (kept, with its number) and finalize ``new_id`` in its place under a new number."""
+    old = void(s, old_id, at, reason="reissued")
+    kept = rc.PaymentTerms(old.collection, old.net_days)  # type: ignore[arg-type]
+    return finalize(
+        s, new_id, old.account_id, amount_due, old.currency, terms or kept, at, seller=old.seller, reissue_of=old_id
+    )
+
+
+def overdue(s: Session, today: date, account_id: str | None = None) -> list[InvoiceReceivableRow]:
+    """Invoices still owed after their due date, oldest due first."""
+    q = select(InvoiceReceivableRow).where(
+        InvoiceReceivableRow.status.in_(("open", "uncollectible")), InvoiceReceivableRow.due_date < today
+    )
+    if account_id is not None:
+        q = q.where(InvoiceReceivableRow.account_id == account_id)
+    return list(s.scalars(q.order_by(InvoiceReceivableRow.due_date, InvoiceReceivableRow.invoice_id)))
+
+
+def history(s: Session, invoice_id: str) -> list[InvoiceStateRow]:
+    q = select(InvoiceStateRow).where(InvoiceStateRow.invoice_id == invoice_id).order_by(InvoiceStateRow.id)
+    return list(s.scalars(q))
