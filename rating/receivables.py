@@ -3,10 +3,11 @@ terms and due dates, partial payments in integer minor units, the overdue flag. 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Literal
+
+from rating.catalog.model import PaymentTerms as CatalogTerms
 
 Status = Literal["draft", "open", "paid", "void", "uncollectible"]
 Collection = Literal["charge_automatically", "send_invoice"]
@@ -19,7 +20,7 @@ MOVES: dict[Status, frozenset[Status]] = {
     "paid": frozenset(),
     "void": frozenset(),
 }
-NAMED_TERMS = {"net_30": 30, "net_60": 60}
+DEFAULT_NET_DAYS = 30
 
 
 class TransitionError(ValueError):
@@ -37,17 +38,13 @@ class PaymentTerms:
         return issued + timedelta(days=self.net_days if self.collection == "send_invoice" else 0)
 
 
-def terms_from_contract(contract: Mapping[str, Any] | None) -> PaymentTerms:
-    """The payment terms a contract names: ``payment_terms`` is ``net_30``, ``net_60``, a number of days, or
-    ``charge_automatically`` (also the default without a contract or without the key)."""
-    raw = (contract or {}).get("payment_terms")
-    if raw is None or raw == "charge_automatically":
-        return PaymentTerms()
-    if isinstance(raw, str) and raw in NAMED_TERMS:
-        return PaymentTerms("send_invoice", NAMED_TERMS[raw])
-    if isinstance(raw, int) and not isinstance(raw, bool) and 0 <= raw <= 365:
-        return PaymentTerms("send_invoice", raw)
-    raise ValueError(f"unknown payment_terms {raw!r} (net_30, net_60, 0-365 days or charge_automatically)")
+def terms_of(catalog_terms: CatalogTerms) -> PaymentTerms:
+    """The terms of a tier's (or its contract's) ``payment_terms`` (docs/rating.md): ``send_invoice`` is due
+    ``days_until_due`` days after finalization (30 when unset, Stripe's default); anything else on finalization."""
+    if catalog_terms.collection == "send_invoice":
+        days = catalog_terms.days_until_due
+        return PaymentTerms("send_invoice", DEFAULT_NET_DAYS if days is None else days)
+    return PaymentTerms()
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,18 @@ move it through ``rating.receivables`` and append to its history. Callers own th
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rating import receivables as rc
+from rating.catalog.model import Tier
+from rating.money import minor_units
+from streams.store import subscription_store
 from streams.store.models import InvoiceNumberCounter, InvoiceReceivableRow, InvoiceStateRow
 
 DEFAULT_SELLER = "ML"
@@ -101,6 +106,33 @@ def finalize(
     if new.status == "paid":
         _record(s, row, new, "nothing_due", at)
     return row
+
+
+def open_finalized(
+    s: Session,
+    tiers: Mapping[str, Tier],
+    invoice_id: str,
+    account_id: str,
+    total: str,
+    currency: str,
+    period_end: datetime,
+    finalized_at: datetime,
+) -> InvoiceReceivableRow:
+    """The receivable of an invoice settlement finalized (ClickHouse ``invoices``), opened on first sight: issued
+    when it was finalized, due by the payment terms of the tier (and contract) in effect at the period's end.
+    A concurrent opener of the same invoice loses its savepoint (and the number it took) and reads the winner's."""
+    existing = s.get(InvoiceReceivableRow, invoice_id)
+    if existing is not None:
+        return existing
+    version = subscription_store.history(s, account_id).at(period_end - timedelta(microseconds=1))
+    terms = rc.PaymentTerms()
+    if version is not None and version.tier in tiers:
+        terms = rc.terms_of(version.tier_of(dict(tiers)).payment_terms)
+    try:
+        with s.begin_nested():
+            return finalize(s, invoice_id, account_id, minor_units(Decimal(total)), currency, terms, finalized_at)
+    except IntegrityError:
+        return get(s, invoice_id)
 
 
 def get(s: Session, invoice_id: str, for_update: bool = False) -> InvoiceReceivableRow:

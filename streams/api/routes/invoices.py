@@ -5,6 +5,8 @@ finalized invoice mirrored in Stripe."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime
+from typing import Any
 
 import stripe
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +29,7 @@ from streams.api.models import (
     InvoiceSummary,
 )
 from streams.api.routing import Call, Endpoint
+from streams.store import receivables
 from streams.store import subscription_store as store
 from streams.store.models import InvoicePaymentRow, Organization
 
@@ -48,6 +51,57 @@ def _readable(s: Session, who: Principal, account: str) -> AccountAccess:
     return access
 
 
+def _time(value: datetime | str) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+def _receivables(call: Call, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The documents with their receivable state from the billing store (the source of truth): a finalized
+    invoice seen for the first time is opened there (numbered, due by its terms; docs/analytics.md)."""
+    now = call.ctx.clock()
+    out = []
+    with call.ctx.sessions.begin() as s:
+        for doc in docs:
+            if doc.get("status") != "final":
+                out.append(doc)
+                continue
+            period_start, period_end, finalized_at = (
+                _time(doc["period_start"]),
+                _time(doc["period_end"]),
+                _time(doc.get("finalized_at") or doc["period_end"]),
+            )
+            row = receivables.open_finalized(
+                s,
+                call.ctx.catalog.at(period_start).tiers,
+                doc["invoice_id"],
+                doc["account_id"],
+                doc["total"],
+                doc["currency"],
+                period_end,
+                finalized_at,
+            )
+            state = receivables.state(row)
+            out.append(
+                {
+                    **doc,
+                    "status": row.status,
+                    "number": row.number,
+                    "issued_at": row.issued_at,
+                    "due_date": row.due_date,
+                    "amount_due": row.amount_due,
+                    "amount_paid": row.amount_paid,
+                    "amount_remaining": state.amount_remaining,
+                    "overdue": state.overdue(now.date()),
+                }
+            )
+    return out
+
+
+def _listed(call: Call, accounts: list[str]) -> InvoiceList:
+    docs = _receivables(call, call.ctx.warehouse.invoices(accounts))
+    return InvoiceList(invoices=[InvoiceSummary(**d) for d in docs])
+
+
 def list_invoices(call: Call) -> InvoiceList:
     q: InvoiceListQuery = call.query
     with call.ctx.sessions() as s:
@@ -61,14 +115,18 @@ def list_invoices(call: Call) -> InvoiceList:
         else:
             assert who.user_id is not None  # a token without 'org': the user's own account
             accounts = [_readable(s, who, who.user_id).account_id]
-    return InvoiceList(invoices=[InvoiceSummary(**d) for d in call.ctx.warehouse.invoices(accounts)])
+    return InvoiceList(
+        invoices=[InvoiceSummary(**d) for d in _receivables(call, call.ctx.warehouse.invoices(accounts))]
+    )
 
 
 def organization_invoices(call: Call) -> InvoiceList:
     with call.ctx.sessions() as s:
         require_role(s, caller(call, s), call.path["id"], READ_ALL)
         accounts = _org_accounts(s, call.path["id"])
-    return InvoiceList(invoices=[InvoiceSummary(**d) for d in call.ctx.warehouse.invoices(accounts)])
+    return InvoiceList(
+        invoices=[InvoiceSummary(**d) for d in _receivables(call, call.ctx.warehouse.invoices(accounts))]
+    )
 
 
 def _wants_pdf(accept: str) -> bool:
@@ -123,7 +181,7 @@ def _find(call: Call, manage: bool = False) -> tuple[Principal, InvoiceDocument,
             raise
         org = s.get(Organization, found[0])
         name = org.name if org is not None else None
-    return who, InvoiceDocument.model_validate(found[1]), name
+    return who, InvoiceDocument.model_validate(_receivables(call, [found[1]])[0]), name
 
 
 def get_invoice(call: Call) -> InvoiceDocument | Response:
@@ -168,8 +226,8 @@ def pay_invoice(call: Call) -> InvoicePayment:
         paid = s.get(InvoicePaymentRow, inv_id)
         if paid is not None:
             raise _already_paid(inv_id, paid)
-    if doc.status != "final":
-        raise ApiError(409, "not_final", f"invoice {inv_id} is not finalized")
+    if doc.status not in ("open", "uncollectible"):
+        raise ApiError(409, "not_open", f"invoice {inv_id} is {doc.status}, not owed")
     stripe_id = call.ctx.warehouse.stripe_invoice(inv_id)
     if stripe_id is None:
         raise ApiError(409, "not_in_stripe", f"invoice {inv_id} is not mirrored in Stripe (not pushed yet)")
@@ -203,6 +261,11 @@ def pay_invoice(call: Call) -> InvoicePayment:
     try:
         with call.ctx.sessions.begin() as s:
             s.add(row)
+            s.flush()
+            owed = receivables.state(receivables.get(s, inv_id, for_update=True)).amount_remaining
+            # Stripe's pay either collects the whole invoice (this invoice's total) or raises: what is owed is settled.
+            if owed > 0:
+                receivables.pay(s, inv_id, owed, row.paid_at, reason="api_pay")
     except IntegrityError as exc:  # a concurrent request recorded it first
         with call.ctx.sessions() as s:
             other = s.get(InvoicePaymentRow, inv_id)

@@ -8,28 +8,24 @@ from datetime import date
 import pytest
 
 from rating import receivables as rc
+from rating.catalog.model import PaymentTerms as CatalogTerms
 
 ISSUED = date(2026, 1, 31)
 
 
 @pytest.mark.parametrize(
-    ("contract", "due"),
+    ("terms", "due"),
     [
-        (None, date(2026, 1, 31)),
-        ({"payment_terms": "charge_automatically"}, date(2026, 1, 31)),
-        ({"payment_terms": "net_30"}, date(2026, 3, 2)),
-        ({"payment_terms": "net_60"}, date(2026, 4, 1)),
-        ({"payment_terms": 45}, date(2026, 3, 17)),
+        (CatalogTerms(collection="none"), date(2026, 1, 31)),
+        (CatalogTerms(collection="charge_automatically"), date(2026, 1, 31)),
+        (CatalogTerms(collection="send_invoice"), date(2026, 3, 2)),  # net 30 by default
+        (CatalogTerms(collection="send_invoice", days_until_due=60), date(2026, 4, 1)),
+        (CatalogTerms(collection="send_invoice", days_until_due=45), date(2026, 3, 17)),
+        (CatalogTerms(collection="send_invoice", days_until_due=0), date(2026, 1, 31)),
     ],
 )
-def test_due_date_follows_the_payment_terms(contract: dict[str, object] | None, due: date) -> None:
-    assert rc.terms_from_contract(contract).due_date(ISSUED) == due
-
-
-@pytest.mark.parametrize("bad", ["net_31", -1, 366, True, 2.5])
-def test_unknown_terms_are_refused(bad: object) -> None:
-    with pytest.raises(ValueError, match="payment_terms"):
-        rc.terms_from_contract({"payment_terms": bad})
+def test_due_date_follows_the_payment_terms(terms: CatalogTerms, due: date) -> None:
+    assert rc.terms_of(terms).due_date(ISSUED) == due
 
 
 def test_partial_payments_then_paid_and_no_overpayment() -> None:
