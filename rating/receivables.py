@@ -61,8 +61,8 @@ class Receivable:
         return 0 if self.status in ("void", "paid") else self.amount_due - self.amount_paid
 
     def overdue(self, today: date) -> bool:
-        """Owed after its due date (the due day itself is not late)."""
-        return self.status in ("open", "uncollectible") and self.due_date is not None and today > self.due_date
+        """Open after its due date (the due day itself is not late; an uncollectible one is written off)."""
+        return self.status == "open" and self.due_date is not None and today > self.due_date
 
     def days_overdue(self, today: date) -> int:
         return (today - self.due_date).days if self.overdue(today) and self.due_date is not None else 0

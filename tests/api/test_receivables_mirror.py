@@ -1,0 +1,111 @@
+"""Receivables mirrored from the billing store (SQLite and PostgreSQL) to ClickHouse (chDB), and the
+docs/analytics.md "Receivables" queries run on them with figures worked out by hand."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import clickhouse_connect
+import pytest
+from sqlalchemy import Engine
+
+from rating.receivables import PaymentTerms
+from sinks.clickhouse.migrations import migrate as migrate_ch
+from sinks.clickhouse.receivables import Receivables
+from streams.store import receivables as rcv
+from streams.store.db import make_engine, migrate, sessions
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "analytics.md"
+DB = "rcv"
+AS_OF = "2026-09-15"
+AUTO, NET30, NET60 = PaymentTerms(), PaymentTerms("send_invoice", 30), PaymentTerms("send_invoice", 60)
+
+
+def at(day: str) -> datetime:
+    return datetime.fromisoformat(f"{day}T10:00:00").replace(tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def ch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    client = clickhouse_connect.get_client(dsn=f"chdb://{tmp_path_factory.mktemp('chdb-receivables')}")
+    migrate_ch(client, DB, at("2026-09-15"))
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def engine(store_url: str) -> Iterator[Engine]:
+    e = make_engine(store_url)
+    migrate(e)
+    yield e
+    e.dispose()
+
+
+def _world(engine: Engine) -> None:
+    """As of 2026-09-15, in cents:
+    a/A  10,000 net 30 issued 07-01, due 07-31, 4,000 paid: 6,000 owed, 46 days late (31-60)
+    a/B   5,000 charged automatically 09-01, due 09-01: 5,000 owed, 14 days late (1-30)
+    b/C  20,000 net 60 issued 08-20, due 10-19: current
+    b/D   3,000 issued 06-01, paid 06-02
+    b/E   7,000 issued 05-01, void; reissued as b/F 05-02, written off (uncollectible)
+    Outstanding: b 20,000 (1 invoice), a 11,000 (2). Sales of the 90 days to 09-15 (after 06-17): A + B + C
+    = 35,000; DSO = 31,000 / 35,000 x 90 = 79.71 -> 79.7."""
+    with sessions(engine).begin() as s:
+        rcv.finalize(s, "E", "b", 7_000, "usd", AUTO, at("2026-05-01"))
+        rcv.reissue(s, "E", "F", 7_000, at("2026-05-02"))
+        rcv.mark_uncollectible(s, "F", at("2026-08-01"))
+        rcv.finalize(s, "D", "b", 3_000, "usd", AUTO, at("2026-06-01"))
+        rcv.pay(s, "D", 3_000, at("2026-06-02"))
+        rcv.finalize(s, "A", "a", 10_000, "usd", NET30, at("2026-07-01"))
+        rcv.pay(s, "A", 4_000, at("2026-08-10"))
+        rcv.finalize(s, "C", "b", 20_000, "usd", NET60, at("2026-08-20"))
+        rcv.finalize(s, "B", "a", 5_000, "usd", AUTO, at("2026-09-01"))
+
+
+def _blocks() -> dict[str, str]:
+    text = DOC.read_text(encoding="utf-8").split("\n## Receivables\n", 1)[1]
+    out, heading = {}, ""
+    for m in re.finditer(r"^### ([^\n]+)$|^```sql\n(.*?)^```$", text, re.M | re.S):
+        if m.group(1):
+            heading = m.group(1)
+        else:
+            out[heading] = m.group(2).replace("meterline.", f"{DB}.").replace("today()", f"toDate('{AS_OF}')")
+    return out
+
+
+def test_the_store_is_mirrored_once_and_the_documented_queries_add_up(engine: Engine, ch: Any) -> None:
+    for table in ("receivable_history", "receivables"):
+        ch.command(f"TRUNCATE TABLE {DB}.{table}")
+    _world(engine)
+    target = Receivables(ch, DB)
+    make = sessions(engine)
+    with make() as s:
+        changes = len(rcv.changes_after(s, 0))
+    assert changes == 10  # 6 finalized, E voided for its reissue, F written off, 2 payments (D, A)
+    assert rcv.mirror(make, target) == 10
+    assert rcv.mirror(make, target) == 10  # the lookback copies them again: still one row each
+    ch.command(f"OPTIMIZE TABLE {DB}.receivable_history FINAL")
+    assert ch.query(f"SELECT count() FROM {DB}.receivable_history").result_rows == [(10,)]
+    latest = ch.query(f"SELECT invoice_id, status, amount_paid FROM {DB}.receivables FINAL ORDER BY invoice_id")
+    assert latest.result_rows == [
+        ("A", "open", 4_000),
+        ("B", "open", 0),
+        ("C", "open", 0),
+        ("D", "paid", 3_000),
+        ("E", "void", 0),
+        ("F", "uncollectible", 0),
+    ]
+    q = _blocks()
+    assert set(q) == {"Receivables outstanding", "Days sales outstanding", "Overdue by age bucket"}
+    assert ch.query(q["Receivables outstanding"]).result_rows == [("b", "usd", 1, 20_000), ("a", "usd", 2, 11_000)]
+    [(currency, outstanding, sales, dso)] = ch.query(q["Days sales outstanding"]).result_rows
+    assert (currency, outstanding, sales, dso) == ("usd", 31_000, 35_000, pytest.approx(79.7))
+    assert ch.query(q["Overdue by age bucket"]).result_rows == [
+        ("current", 1, 20_000),
+        ("1-30", 1, 5_000),
+        ("31-60", 1, 6_000),
+    ]
