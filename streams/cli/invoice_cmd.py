@@ -30,6 +30,15 @@ def register(sub: Any) -> None:
     prev.add_argument("--period", required=True, type=period_key, help="YYYY-MM, the month the period starts in")
     prev.add_argument("--json", action="store_true", help="print the JSON document (default: a table)")
     prev.set_defaults(func=_preview)
+    mir = isub.add_parser(
+        "mirror-receivables",
+        help="copy the invoices' receivable states from the billing store to ClickHouse",
+        description="Copies the receivable changes of the billing store (statuses, payments, numbers, due dates) "
+        "that ClickHouse lacks into its receivable_history and receivables tables (docs/analytics.md, "
+        '"Receivables"). Safe to run again or on a schedule.',
+    )
+    mir.add_argument("--json", action="store_true", help='print {"mirrored": N}')
+    mir.set_defaults(func=_mirror)
 
 
 def _preview(args: argparse.Namespace) -> int:
@@ -49,4 +58,29 @@ def _preview(args: argparse.Namespace) -> int:
         [[ln[k] for k in ("code", "description", "quantity", "unit_price", "amount")] for ln in doc["lines"]],
     )
     print(f"total {doc['currency'].upper()} {Decimal(doc['total']):.2f}")
+    return 0
+
+
+def _mirror(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from sinks.clickhouse.migrations import migrate
+    from sinks.clickhouse.receivables import Receivables
+    from streams.cli.api_cmd import _engine
+    from streams.settings import connect_clickhouse, load_settings
+    from streams.store import receivables
+    from streams.store.db import sessions
+
+    settings = load_settings()
+    client = connect_clickhouse(settings)
+    migrate(client, settings.clickhouse_database, datetime.now(UTC))
+    engine = _engine(settings)
+    try:
+        done = receivables.mirror(sessions(engine), Receivables(client, settings.clickhouse_database))
+    finally:
+        engine.dispose()
+    if args.json:
+        emit_json({"mirrored": done})
+    else:
+        print(f"mirrored {done} receivable changes")
     return 0

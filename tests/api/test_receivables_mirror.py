@@ -3,13 +3,17 @@ docs/analytics.md "Receivables" queries run on them with figures worked out by h
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import clickhouse_connect
+import orjson
 import pytest
 from sqlalchemy import Engine
 
@@ -109,3 +113,34 @@ def test_the_store_is_mirrored_once_and_the_documented_queries_add_up(engine: En
         ("1-30", 1, 5_000),
         ("31-60", 1, 6_000),
     ]
+
+
+def test_the_cli_mirrors_the_store(tmp_path: Path) -> None:
+    """``meterline invoice mirror-receivables`` on its own data directory: the store's SQLite file and chDB."""
+    data = tmp_path / "data"
+    engine = make_engine(f"sqlite:///{data / 'billing.db'}")
+    migrate(engine)
+    with sessions(engine).begin() as s:
+        rcv.finalize(s, "A", "a", 10_000, "usd", NET30, at("2026-07-01"))
+        rcv.pay(s, "A", 2_500, at("2026-07-02"))
+    engine.dispose()
+    env = {
+        **os.environ,
+        "METERLINE_DATA_DIR": str(data),
+        "METERLINE_CLICKHOUSE_DSN": f"chdb://{tmp_path / 'ch'}",
+        "METERLINE_CLICKHOUSE_DATABASE": "cli",
+    }
+    env.pop("METERLINE_API_DATABASE_URL", None)
+    cli = [sys.executable, "-m", "streams.cli.main", "invoice", "mirror-receivables", "--json"]
+    out = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    assert orjson.loads(out.stdout) == {"mirrored": 2}
+    # Read back in another process: embedded chDB opens one directory per process (this one has the fixture's).
+    read = (
+        "import clickhouse_connect, sys; c = clickhouse_connect.get_client(dsn=sys.argv[1]); "
+        "print(c.query('SELECT number, status, amount_paid FROM cli.receivables FINAL').result_rows)"
+    )
+    got = subprocess.run(
+        [sys.executable, "-c", read, f"chdb://{tmp_path / 'ch'}"], capture_output=True, text=True, timeout=120
+    )
+    assert got.stdout.strip() == "[('ML-000001', 'open', 2500)]", got.stderr
