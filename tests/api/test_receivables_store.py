@@ -7,13 +7,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
+from rating import lifecycle
+from rating.catalog.loader import load_catalog
 from rating.receivables import PaymentTerms, TransitionError
+from streams.store import orgs
 from streams.store import receivables as rcv
+from streams.store import subscription_store as store
 from streams.store.db import make_engine, migrate, sessions
+from streams.store.models import Subscription
 
 NOW = datetime(2026, 7, 1, 9, tzinfo=UTC)
 NET30 = PaymentTerms("send_invoice", 30)
@@ -122,3 +128,42 @@ def test_lifecycle_partial_payment_void_reissue_and_overdue(engine: Engine) -> N
         assert steps == [("finalize", "open", 0), ("payment", "open", 10_000), ("payment", "paid", 12_345)]
         assert [h.reason for h in rcv.history(s, "inv_auto")] == ["finalize", "reissued"]
         assert rcv.overdue(s, date(2026, 12, 1)) == []  # paid, void, and uncollectible (written off)
+
+
+@pytest.mark.parametrize(
+    ("tier", "contract", "due"),
+    [
+        ("standard", None, date(2026, 7, 1)),  # charged automatically: due on finalization
+        ("enterprise", None, date(2026, 7, 31)),  # the catalog's net 30
+        ("enterprise", {"payment_terms": {"collection": "send_invoice", "days_until_due": 60}}, date(2026, 8, 30)),
+        ("enterprise", {"payment_terms": {"collection": "send_invoice", "days_until_due": 45}}, date(2026, 8, 15)),
+    ],
+)
+def test_a_finalized_invoice_is_due_by_its_tier_or_contract_terms(
+    engine: Engine, tier: str, contract: dict[str, Any] | None, due: date
+) -> None:
+    june = datetime(2026, 6, 1, tzinfo=UTC)
+    with sessions(engine).begin() as s:
+        org = orgs.create_organization(s, "Acme", "ann", june)
+        row = Subscription(
+            id="msub_0000000000000009",
+            organization_id=org.id,
+            account_id=org.id,
+            account_kind="org",
+            anchor=date(2026, 6, 1),
+            tier=tier,
+            interval="month",
+            status="active",
+            contract=contract,
+            created_at=june,
+            updated_at=june,
+        )
+        s.add(row)
+        s.flush()
+        store.save_plan(s, row, lifecycle.Plan(tier, "month", "active"), june, "create")
+    tiers = load_catalog().at(june).tiers
+    with sessions(engine).begin() as s:
+        opened = rcv.open_finalized(s, tiers, f"in_{org.id}_2026-06", org.id, "1234.56", "usd", NOW, NOW)
+        assert (opened.number, opened.due_date, opened.amount_due, opened.status) == ("ML-000001", due, 123_456, "open")
+        again = rcv.open_finalized(s, tiers, f"in_{org.id}_2026-06", org.id, "1234.56", "usd", NOW, NOW)
+        assert again.number == "ML-000001"
