@@ -30,6 +30,20 @@ def register(sub: Any) -> None:
     prev.add_argument("--period", required=True, type=period_key, help="YYYY-MM, the month the period starts in")
     prev.add_argument("--json", action="store_true", help="print the JSON document (default: a table)")
     prev.set_defaults(func=_preview)
+    rec = isub.add_parser(
+        "record-payment",
+        help="record a payment received outside Stripe (a wire transfer, a check)",
+        description="Records a payment of a finalized invoice received outside Stripe, as the platform operator: "
+        "applied to what the invoice owes (a partial payment keeps it open; more than remains is refused), and "
+        'kept with its method and reference in the invoice\'s payments (docs/analytics.md, "Receivables").',
+    )
+    rec.add_argument("--invoice", required=True, help="the invoice id (in_<account>_<period>)")
+    rec.add_argument("--amount", required=True, type=Decimal, help="in the invoice's currency, e.g. 1250.00")
+    rec.add_argument("--method", default="wire", choices=("wire", "ach", "check", "other"))
+    rec.add_argument("--reference", help="the bank's reference of the transfer")
+    rec.add_argument("--by", default="operator", help="who records it (kept with the payment)")
+    rec.add_argument("--json", action="store_true", help="print the payment and the invoice's state")
+    rec.set_defaults(func=_record_payment)
     mir = isub.add_parser(
         "mirror-receivables",
         help="copy the invoices' receivable states from the billing store to ClickHouse",
@@ -83,4 +97,56 @@ def _mirror(args: argparse.Namespace) -> int:
         emit_json({"mirrored": done})
     else:
         print(f"mirrored {done} receivable changes")
+    return 0
+
+
+def _record_payment(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from rating.money import minor_units
+    from rating.receivables import TransitionError
+    from streams.cli.api_cmd import _engine
+    from streams.settings import load_settings
+    from streams.store import receivables
+    from streams.store.db import sessions
+
+    engine = _engine(load_settings())
+    try:
+        with sessions(engine).begin() as s:
+            pay = receivables.record_payment(
+                s,
+                args.invoice,
+                minor_units(args.amount),
+                args.method,
+                datetime.now(UTC),
+                source="operator",
+                recorded_by=f"operator:{args.by}",
+                reference=args.reference,
+            )
+            inv = receivables.get(s, args.invoice)
+            out = {
+                "payment_id": pay.id,
+                "invoice_id": inv.invoice_id,
+                "number": inv.number,
+                "amount": pay.amount,
+                "method": pay.method,
+                "reference": pay.reference,
+                "status": inv.status,
+                "amount_due": inv.amount_due,
+                "amount_paid": inv.amount_paid,
+                "amount_remaining": receivables.state(inv).amount_remaining,
+            }
+    except receivables.NotFinalized as exc:
+        raise MeterlineError(
+            f"no open invoice {args.invoice} in the billing store "
+            "(it is opened when the invoice is first read through the API)"
+        ) from exc
+    except TransitionError as exc:
+        raise MeterlineError(f"cannot record the payment: {exc}") from exc
+    finally:
+        engine.dispose()
+    if args.json:
+        emit_json(out)
+    else:
+        print(f"{out['number']}: {out['status']}, {out['amount_remaining']} (minor units) remaining")
     return 0

@@ -299,3 +299,23 @@ class InvoiceStateRow(Base):
     amount_paid: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(String(64))  # finalize, payment, void, reissue, uncollectible...
     at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class PaymentRow(Base):
+    """One payment attempt on an invoice and its outcome: through the API's pay, or recorded by the operator
+    (a wire transfer, a check). A succeeded one moved the invoice's ``amount_paid`` in the same transaction."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoice_receivables.invoice_id"), index=True)
+    account_id: Mapped[str] = mapped_column(String(128), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)  # minor units
+    currency: Mapped[str] = mapped_column(String(8))
+    method: Mapped[str] = mapped_column(String(24))  # card | wire | ach | check | other
+    reference: Mapped[str | None] = mapped_column(String(255))  # the bank's or Stripe's reference
+    outcome: Mapped[str] = mapped_column(String(24))  # succeeded | failed
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(24))  # api | operator
+    recorded_by: Mapped[str] = mapped_column(String(160))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())

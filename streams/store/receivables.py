@@ -4,6 +4,7 @@ move it through ``rating.receivables`` and append to its history. Callers own th
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -17,7 +18,7 @@ from rating.catalog.model import Tier
 from rating.money import minor_units
 from sinks.clickhouse.receivables import ReceivableChange, Receivables
 from streams.store import subscription_store
-from streams.store.models import InvoiceNumberCounter, InvoiceReceivableRow, InvoiceStateRow
+from streams.store.models import InvoiceNumberCounter, InvoiceReceivableRow, InvoiceStateRow, PaymentRow
 
 DEFAULT_SELLER = "ML"
 LOOKBACK = 1_000  # change ids mirrored again on each run
@@ -150,6 +151,55 @@ def pay(s: Session, invoice_id: str, amount: int, at: datetime, reason: str = "p
     row = get(s, invoice_id, for_update=True)
     _record(s, row, rc.pay(state(row), amount), reason, at)
     return row
+
+
+PAYMENT_METHODS = ("card", "wire", "ach", "check", "other")
+
+
+def record_payment(
+    s: Session,
+    invoice_id: str,
+    amount: int,
+    method: str,
+    at: datetime,
+    *,
+    source: str,
+    recorded_by: str,
+    reference: str | None = None,
+    failure_reason: str | None = None,
+) -> PaymentRow:
+    """A payment attempt: with no ``failure_reason`` it succeeded and is applied to the invoice (a partial one
+    keeps it open); a failed one is only recorded. Refused (``TransitionError``) when the invoice is not owed or
+    the amount exceeds what remains, and then nothing is recorded."""
+    if method not in PAYMENT_METHODS:
+        raise ValueError(f"unknown payment method {method!r} ({', '.join(PAYMENT_METHODS)})")
+    row = get(s, invoice_id, for_update=True)
+    if failure_reason is None:
+        _record(s, row, rc.pay(state(row), amount), f"payment:{method}", at)
+    elif amount <= 0:
+        raise rc.TransitionError("a payment must be positive")
+    payment = PaymentRow(
+        id="pay_" + secrets.token_hex(12),
+        invoice_id=invoice_id,
+        account_id=row.account_id,
+        amount=amount,
+        currency=row.currency,
+        method=method,
+        reference=reference,
+        outcome="failed" if failure_reason is not None else "succeeded",
+        failure_reason=failure_reason,
+        source=source,
+        recorded_by=recorded_by,
+        at=at,
+    )
+    s.add(payment)
+    s.flush()
+    return payment
+
+
+def payments(s: Session, invoice_id: str) -> list[PaymentRow]:
+    q = select(PaymentRow).where(PaymentRow.invoice_id == invoice_id).order_by(PaymentRow.at, PaymentRow.id)
+    return list(s.scalars(q))
 
 
 def void(s: Session, invoice_id: str, at: datetime, reason: str = "void") -> InvoiceReceivableRow:

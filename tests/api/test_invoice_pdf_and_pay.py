@@ -22,6 +22,7 @@ from streams.api.warehouse import Warehouse
 from streams.settlement.job import stripe_client
 from streams.settlement.settler import Settler
 from streams.settlement.stripe_invoicing import InvoicePusher
+from streams.store import receivables
 from streams.store import subscription_store as store
 from tests.support.api import CH_DB, Api
 
@@ -219,6 +220,9 @@ async def test_pay_an_invoice_once_through_stripe(make_api: Callable[..., Any], 
             54_999,
             0,
         )
+        with api.ctx.sessions() as s:
+            got = [(p.method, p.amount, p.outcome, p.source, p.recorded_by) for p in receivables.payments(s, inv)]
+        assert got == [("card", 54_999, "succeeded", "api", "adm")]
     # The payment is in the store: a restarted API refuses it too.
     async with make_api() as api:
         r = await api.client.post(pay, headers=api.as_user("ivy", org))

@@ -144,3 +144,39 @@ def test_the_cli_mirrors_the_store(tmp_path: Path) -> None:
         [sys.executable, "-c", read, f"chdb://{tmp_path / 'ch'}"], capture_output=True, text=True, timeout=120
     )
     assert got.stdout.strip() == "[('ML-000001', 'open', 2500)]", got.stderr
+
+
+def test_the_operator_records_a_wire_transfer_through_the_cli(tmp_path: Path) -> None:
+    """A net-30 invoice of 1,250.00 paid by two wire transfers recorded with ``meterline invoice record-payment``."""
+    data = tmp_path / "data"
+    engine = make_engine(f"sqlite:///{data / 'billing.db'}")
+    migrate(engine)
+    with sessions(engine).begin() as s:
+        rcv.finalize(s, "in_acme_2026-06", "acme", 125_000, "usd", NET30, at("2026-07-01"))
+    env = {**os.environ, "METERLINE_DATA_DIR": str(data)}
+    env.pop("METERLINE_API_DATABASE_URL", None)
+
+    def record(amount: str, ref: str) -> subprocess.CompletedProcess[str]:
+        cli = [sys.executable, "-m", "streams.cli.main", "invoice", "record-payment", "--invoice", "in_acme_2026-06"]
+        cli += ["--amount", amount, "--reference", ref, "--json"]
+        return subprocess.run(cli, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+    first = record("1000.00", "BANK-1")
+    assert first.returncode == 0, first.stderr
+    got = orjson.loads(first.stdout)
+    assert (got["number"], got["status"], got["amount_paid"], got["amount_remaining"]) == (
+        "ML-000001",
+        "open",
+        100_000,
+        25_000,
+    )
+    too_much = record("250.01", "BANK-2")
+    assert too_much.returncode != 0 and "exceeds" in too_much.stderr
+    rest = record("250.00", "BANK-2")
+    assert orjson.loads(rest.stdout)["status"] == "paid"
+    with sessions(engine)() as s:
+        assert [(p.method, p.amount, p.reference, p.source) for p in rcv.payments(s, "in_acme_2026-06")] == [
+            ("wire", 100_000, "BANK-1", "operator"),
+            ("wire", 25_000, "BANK-2", "operator"),
+        ]
+    engine.dispose()

@@ -167,3 +167,33 @@ def test_a_finalized_invoice_is_due_by_its_tier_or_contract_terms(
         assert (opened.number, opened.due_date, opened.amount_due, opened.status) == ("ML-000001", due, 123_456, "open")
         again = rcv.open_finalized(s, tiers, f"in_{org.id}_2026-06", org.id, "1234.56", "usd", NOW, NOW)
         assert again.number == "ML-000001"
+
+
+def test_payments_are_recorded_with_their_outcome_and_applied_when_they_succeed(engine: Engine) -> None:
+    """A net-30 invoice of 1,000.00: a failed card attempt, a 400.00 wire, an over-payment refused, the rest."""
+    make = sessions(engine)
+    with make.begin() as s:
+        rcv.finalize(s, "inv_w", "acme", 100_000, "usd", NET30, NOW)
+        rcv.record_payment(
+            s, "inv_w", 100_000, "card", NOW, source="api", recorded_by="ann", failure_reason="card_declined"
+        )
+        rcv.record_payment(
+            s, "inv_w", 40_000, "wire", NOW + timedelta(days=5), source="operator", recorded_by="op", reference="W-1"
+        )
+    with make.begin() as s, pytest.raises(TransitionError):
+        rcv.record_payment(s, "inv_w", 60_001, "wire", NOW, source="operator", recorded_by="op")
+    with make.begin() as s, pytest.raises(ValueError, match="method"):
+        rcv.record_payment(s, "inv_w", 1, "bitcoin", NOW, source="operator", recorded_by="op")
+    with make.begin() as s:
+        assert (rcv.get(s, "inv_w").status, rcv.get(s, "inv_w").amount_paid) == ("open", 40_000)
+        rcv.record_payment(s, "inv_w", 60_000, "wire", NOW + timedelta(days=31), source="operator", recorded_by="op")
+    with make() as s:
+        row = rcv.get(s, "inv_w")
+        assert (row.status, row.amount_paid, rcv.state(row).amount_remaining) == ("paid", 100_000, 0)
+        got = [(p.method, p.amount, p.outcome, p.failure_reason, p.reference) for p in rcv.payments(s, "inv_w")]
+        assert got == [
+            ("card", 100_000, "failed", "card_declined", None),
+            ("wire", 40_000, "succeeded", None, "W-1"),
+            ("wire", 60_000, "succeeded", None, None),
+        ]
+        assert [h.reason for h in rcv.history(s, "inv_w")] == ["finalize", "payment:wire", "payment:wire"]

@@ -235,6 +235,19 @@ def pay_invoice(call: Call) -> InvoicePayment:
     try:
         invoice = client.v1.invoices.pay(stripe_id, options={"idempotency_key": f"{invoice_identifier(inv_id)}-pay"})
     except stripe.CardError as exc:
+        with call.ctx.sessions.begin() as s:  # the failed attempt is kept, with Stripe's reason
+            owed = receivables.state(receivables.get(s, inv_id)).amount_remaining
+            receivables.record_payment(
+                s,
+                inv_id,
+                max(owed, 1),
+                "card",
+                call.ctx.clock(),
+                source="api",
+                recorded_by=who.user_id if who.user_id is not None else f"key:{who.key_id}",
+                reference=stripe_id,
+                failure_reason=str(exc.code or exc.user_message or "card_declined"),
+            )
         raise ApiError(402, "payment_declined", f"Stripe declined the payment: {exc.user_message or exc}") from exc
     except stripe.InvalidRequestError as exc:
         # Paid already in Stripe (e.g. a crash after the payment, its idempotency key expired): record it.
@@ -265,7 +278,9 @@ def pay_invoice(call: Call) -> InvoicePayment:
             owed = receivables.state(receivables.get(s, inv_id, for_update=True)).amount_remaining
             # Stripe's pay either collects the whole invoice (this invoice's total) or raises: what is owed is settled.
             if owed > 0:
-                receivables.pay(s, inv_id, owed, row.paid_at, reason="api_pay")
+                receivables.record_payment(
+                    s, inv_id, owed, "card", row.paid_at, source="api", recorded_by=row.paid_by, reference=stripe_id
+                )
     except IntegrityError as exc:  # a concurrent request recorded it first
         with call.ctx.sessions() as s:
             other = s.get(InvoicePaymentRow, inv_id)

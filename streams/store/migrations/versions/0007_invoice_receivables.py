@@ -1,5 +1,5 @@
 """Invoice receivables: the state of every finalized invoice, its history and per-seller invoice numbers
-(docs/analytics.md, "Receivables").
+(docs/analytics.md, "Receivables"), and the payment attempts on them.
 
 Revision ID: 0007
 Revises: 0006
@@ -63,9 +63,33 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_invoice_state_history")),
     )
     op.create_index(op.f("ix_invoice_state_history_invoice_id"), "invoice_state_history", ["invoice_id"], unique=False)
+    op.create_table(
+        "payments",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("invoice_id", sa.String(length=160), nullable=False),
+        sa.Column("account_id", sa.String(length=128), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=8), nullable=False),
+        sa.Column("method", sa.String(length=24), nullable=False),
+        sa.Column("reference", sa.String(length=255), nullable=True),
+        sa.Column("outcome", sa.String(length=24), nullable=False),
+        sa.Column("failure_reason", sa.Text(), nullable=True),
+        sa.Column("source", sa.String(length=24), nullable=False),
+        sa.Column("recorded_by", sa.String(length=160), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["invoice_id"], ["invoice_receivables.invoice_id"], name=op.f("fk_payments_invoice_id_invoice_receivables")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payments")),
+    )
+    op.create_index(op.f("ix_payments_invoice_id"), "payments", ["invoice_id"], unique=False)
+    op.create_index(op.f("ix_payments_account_id"), "payments", ["account_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_payments_account_id"), table_name="payments")
+    op.drop_index(op.f("ix_payments_invoice_id"), table_name="payments")
+    op.drop_table("payments")
     op.drop_index(op.f("ix_invoice_state_history_invoice_id"), table_name="invoice_state_history")
     op.drop_table("invoice_state_history")
     op.drop_index(op.f("ix_invoice_receivables_account_id"), table_name="invoice_receivables")
