@@ -433,6 +433,31 @@ class InvoiceListQuery(_In):
     )
 
 
+class PaymentListQuery(InvoiceListQuery):
+    invoice: str | None = Field(None, pattern=INVOICE_ID_PATTERN, description="only this invoice's payments")
+    status: Literal["succeeded", "failed"] | None = Field(None, description="the outcome")
+    since: datetime | None = Field(None, description="attempted at or after (RFC 3339)")
+    until: datetime | None = Field(None, description="attempted before (RFC 3339)")
+
+
+class PaymentOut(_Out):
+    id: str
+    invoice_id: str
+    account_id: str
+    amount: int = Field(description="in the currency's smallest unit")
+    currency: str
+    method: str = Field(description="card (through pay), wire, ach, check or other (recorded by the operator)")
+    reference: str | None = None
+    status: Literal["succeeded", "failed"]
+    failure_reason: str | None = None
+    source: str = Field(description="api or operator")
+    at: datetime
+
+
+class PaymentList(_Out):
+    payments: list[PaymentOut]
+
+
 # -- webhooks -----------------------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import stripe
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.responses import Response
@@ -27,11 +28,14 @@ from streams.api.models import (
     InvoiceListQuery,
     InvoicePayment,
     InvoiceSummary,
+    PaymentList,
+    PaymentListQuery,
+    PaymentOut,
 )
 from streams.api.routing import Call, Endpoint
 from streams.store import receivables
 from streams.store import subscription_store as store
-from streams.store.models import InvoicePaymentRow, Organization
+from streams.store.models import InvoicePaymentRow, Organization, PaymentRow
 
 log = logging.getLogger(__name__)
 _TAG = "invoices"
@@ -290,6 +294,62 @@ def pay_invoice(call: Call) -> InvoicePayment:
     return _payment_out(row)
 
 
+def _payments_out(rows: list[PaymentRow]) -> PaymentList:
+    return PaymentList(
+        payments=[
+            PaymentOut(
+                id=p.id,
+                invoice_id=p.invoice_id,
+                account_id=p.account_id,
+                amount=p.amount,
+                currency=p.currency,
+                method=p.method,
+                reference=p.reference,
+                status=p.outcome,  # type: ignore[arg-type]
+                failure_reason=p.failure_reason,
+                source=p.source,
+                at=p.at,
+            )
+            for p in rows
+        ]
+    )
+
+
+def list_payments(call: Call) -> PaymentList:
+    """Payment attempts on the invoices of the accounts the caller may read (as ``list_invoices``)."""
+    q: PaymentListQuery = call.query
+    for name, value in (("since", q.since), ("until", q.until)):
+        if value is not None and value.tzinfo is None:
+            raise ApiError(422, "invalid_request", f"{name} needs a time zone (RFC 3339)")
+    with call.ctx.sessions() as s:
+        who = caller(call, s)
+        if q.account is not None:
+            _readable(s, who, q.account)
+            accounts = [q.account]
+        elif who.organization_id is not None:
+            require_role(s, who, who.organization_id, READ_ALL)
+            accounts = _org_accounts(s, who.organization_id)
+        else:
+            assert who.user_id is not None  # a token without 'org': the user's own account
+            accounts = [_readable(s, who, who.user_id).account_id]
+        sel = select(PaymentRow).where(PaymentRow.account_id.in_(accounts))
+        if q.invoice is not None:
+            sel = sel.where(PaymentRow.invoice_id == q.invoice)
+        if q.status is not None:
+            sel = sel.where(PaymentRow.outcome == q.status)
+        if q.since is not None:
+            sel = sel.where(PaymentRow.at >= q.since)
+        if q.until is not None:
+            sel = sel.where(PaymentRow.at < q.until)
+        return _payments_out(list(s.scalars(sel.order_by(PaymentRow.at.desc(), PaymentRow.id).limit(1000))))
+
+
+def invoice_payments(call: Call) -> PaymentList:
+    _find(call)  # 404 unless the caller may see the invoice, 403 unless it may read it
+    with call.ctx.sessions() as s:
+        return _payments_out(receivables.payments(s, call.path["id"]))
+
+
 def upcoming_invoice(call: Call) -> InvoiceDocument:
     q: AccountQuery = call.query
     now = call.ctx.clock()
@@ -365,6 +425,28 @@ ENDPOINTS = [
         "invoice, and records the payment: a second request answers 409 already_paid. 409 not_in_stripe when the "
         "invoice was not pushed to Stripe (tiers billed by Stripe subscriptions are collected by Stripe itself); "
         "402 payment_declined when Stripe declines the payment.",
+    ),
+    Endpoint(
+        "GET",
+        "/api/billing/invoices/{id}/payments",
+        invoice_payments,
+        "Payment attempts on a finalized invoice and their outcomes",
+        _TAG,
+        PaymentList,
+        path_params={"id": INVOICE_ID_PATTERN},
+        errors=(401, 403, 404, 503),
+    ),
+    Endpoint(
+        "GET",
+        "/api/billing/payments",
+        list_payments,
+        "Payment attempts on an account's invoices (default: the caller's organization's, or a user token's own)",
+        _TAG,
+        PaymentList,
+        query=PaymentListQuery,
+        errors=(401, 403, 404, 422),
+        description="Newest first, at most 1000; filter by invoice, status (succeeded, failed) and time "
+        "(since, until). Amounts in the currency's smallest unit.",
     ),
     Endpoint(
         "GET",
