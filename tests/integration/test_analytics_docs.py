@@ -15,14 +15,12 @@ import clickhouse_connect
 import orjson
 import pytest
 
-from rating.catalog.loader import load_catalog
 from rating.subscriptions import SubscriptionVersion
 from sinks.clickhouse.migrations import migrate
-from sinks.clickhouse.settlement import SettlementStore
 from sinks.clickhouse.timefmt import ch_datetime
-from streams.settlement.settler import Settler
-from streams.subscriptions.registry import SubscriptionRegistry, encode_subscription
+from streams.subscriptions.registry import encode_subscription
 from streams.warehouse.rows import provisional_rows, subscription_rows
+from tests.support.settlement_world import SettlementWorld
 
 pytestmark = pytest.mark.integration
 DB = "an"
@@ -46,21 +44,12 @@ def D(text: str | int) -> Decimal:
     return Decimal(text)
 
 
-class World:
+class World(SettlementWorld):
     """Events, rejected events, subscriptions (in the registry settlement reads and in ClickHouse, as
     the warehouse agent stores them) and live provisional lines, then settlement."""
 
     def __init__(self, client: Any) -> None:
-        self.client = client
-        self.registry = SubscriptionRegistry()
-        self.settler = Settler(
-            SettlementStore(client, DB),
-            load_catalog(),
-            self.registry.history,
-            self.registry.accounts,
-            visibility_margin=timedelta(0),
-        )
-        self.seq = 0
+        super().__init__(client, DB)
 
     def subscribe(
         self,
@@ -140,9 +129,6 @@ class World:
     def insert(self, table: str, rows: list[bytes]) -> None:
         if rows:
             self.client.raw_insert(f"{DB}.{table}", None, insert_block=b"\n".join(rows) + b"\n", fmt="JSONEachRow")
-
-    def rows(self, sql: str) -> list[tuple[Any, ...]]:
-        return [tuple(r) for r in self.client.query(sql).result_rows]
 
 
 def _rejected(offset: int, reason: str, raw: str, event_id: str = "") -> bytes:

@@ -1,0 +1,33 @@
+"""The base of the settlement integration tests' worlds: a chDB warehouse, an in-memory subscription
+registry, and a settler over both that sees every stored row at once (no visibility margin)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rating.catalog.loader import load_catalog
+from sinks.clickhouse.settlement import SettlementStore
+from streams.settlement.settler import Settler
+from streams.subscriptions.registry import SubscriptionRegistry
+
+
+class SettlementWorld:
+    def __init__(self, client: Any, db: str) -> None:
+        self.client = client
+        self.store = SettlementStore(client, db)
+        self.registry = SubscriptionRegistry()
+        self.settler = Settler(
+            self.store,
+            load_catalog(),
+            self.registry.history,
+            self.registry.accounts,
+            visibility_margin=timedelta(0),
+        )
+        self.seq = 0
+
+    def settle(self, until: datetime) -> Any:
+        return self.settler.settle(until, datetime.now(UTC))
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in self.client.query(sql).result_rows]
