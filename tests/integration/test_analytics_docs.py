@@ -15,7 +15,6 @@ import clickhouse_connect
 import orjson
 import pytest
 
-from rating.subscriptions import SubscriptionVersion
 from sinks.clickhouse.migrations import migrate
 from sinks.clickhouse.timefmt import ch_datetime
 from streams.subscriptions.registry import encode_subscription
@@ -62,18 +61,17 @@ class World(SettlementWorld):
         status: Literal["active", "canceled"] = "active",
         version: int = 1,
     ) -> None:
-        v = SubscriptionVersion(
-            account_id=account,
-            account_kind=kind,
-            tier=tier,
-            status=status,
-            interval=interval,
-            anchor=ANCHOR,
-            effective_from=at,
+        v = super().subscribe(
+            account,
+            tier,
+            at,
+            kind=kind,
             version=version,
-            stripe_customer_id=f"cus_{account}",
+            anchor=ANCHOR,
+            customer=f"cus_{account}",
+            interval=interval,
+            status=status,
         )
-        self.registry.apply([v])
         record = encode_subscription(v, self.registry.all_versions(account))
         self.insert("subscriptions", subscription_rows(record, offset=self.seq))
 

@@ -8,14 +8,13 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import clickhouse_connect
 import orjson
 import pytest
 
 from rating.catalog.loader import load_catalog
-from rating.subscriptions import SubscriptionVersion
 from sinks.clickhouse.migrations import migrate
 from streams.settlement import settler as settlement
 from streams.settlement.pacing import Pacer
@@ -34,27 +33,6 @@ def _ms(at: datetime) -> int:
 class World(SettlementWorld):
     def __init__(self, client: Any) -> None:
         super().__init__(client, DB)
-
-    def subscribe(
-        self,
-        account: str,
-        tier: str,
-        at: datetime,
-        kind: Literal["user", "org"] = "user",
-        version: int = 1,
-        anchor: date = date(2026, 9, 1),
-        customer: str | None = None,
-    ) -> None:
-        v = SubscriptionVersion(
-            account_id=account,
-            account_kind=kind,
-            tier=tier,
-            anchor=anchor,
-            effective_from=at,
-            version=version,
-            stripe_customer_id=customer,
-        )
-        self.registry.apply([v])
 
     def events(
         self, account: str, metric: str, at: datetime, quantities: list[int], user_id: str = "", **props: str

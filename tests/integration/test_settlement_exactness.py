@@ -6,16 +6,15 @@ hour under two subscription versions both stay (docs/analytics.md)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import clickhouse_connect
 import orjson
 import pytest
 
-from rating.subscriptions import SubscriptionVersion
 from sinks.clickhouse.migrations import migrate
 from streams.settlement.settler import period_of
 from tests.support.settlement_world import SettlementWorld
@@ -34,20 +33,6 @@ def day(d: int, h: int = 0, m: int = 0) -> datetime:
 class World(SettlementWorld):
     def __init__(self, client: Any) -> None:
         super().__init__(client, DB)
-
-    def subscribe(
-        self,
-        account: str,
-        tier: str,
-        at: datetime,
-        kind: Literal["user", "org"] = "user",
-        version: int = 1,
-        anchor: date = date(2026, 9, 1),
-    ) -> None:
-        v = SubscriptionVersion(
-            account_id=account, account_kind=kind, tier=tier, anchor=anchor, effective_from=at, version=version
-        )
-        self.registry.apply([v])
 
     def send(self, user: str, org: str | None, metric: str, at: datetime, quantity: int, **props: str) -> None:
         self.seq += 1

@@ -3,10 +3,11 @@ registry, and a settler over both that sees every stored row at once (no visibil
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
 
 from rating.catalog.loader import load_catalog
+from rating.subscriptions import SubscriptionVersion
 from sinks.clickhouse.settlement import SettlementStore
 from streams.settlement.settler import Settler
 from streams.subscriptions.registry import SubscriptionRegistry
@@ -25,6 +26,33 @@ class SettlementWorld:
             visibility_margin=timedelta(0),
         )
         self.seq = 0
+
+    def subscribe(
+        self,
+        account: str,
+        tier: str,
+        at: datetime,
+        kind: Literal["user", "org"] = "user",
+        version: int = 1,
+        anchor: date = date(2026, 9, 1),
+        customer: str | None = None,
+        interval: Literal["month", "year"] = "month",
+        status: Literal["active", "canceled"] = "active",
+    ) -> SubscriptionVersion:
+        """Put a subscription version into the registry settlement reads; returns it."""
+        v = SubscriptionVersion(
+            account_id=account,
+            account_kind=kind,
+            tier=tier,
+            status=status,
+            interval=interval,
+            anchor=anchor,
+            effective_from=at,
+            version=version,
+            stripe_customer_id=customer,
+        )
+        self.registry.apply([v])
+        return v
 
     def settle(self, until: datetime) -> Any:
         return self.settler.settle(until, datetime.now(UTC))
