@@ -103,16 +103,28 @@ def _mirror(args: argparse.Namespace) -> int:
 def _record_payment(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
+    from rating.catalog.loader import load_catalog
     from rating.money import minor_units
     from rating.receivables import TransitionError
+    from streams.api.warehouse import Warehouse
     from streams.cli.api_cmd import _engine
     from streams.settings import load_settings
     from streams.store import receivables
     from streams.store.db import sessions
+    from streams.store.models import InvoiceReceivableRow
 
-    engine = _engine(load_settings())
+    settings = load_settings()
+    engine = _engine(settings)
     try:
         with sessions(engine).begin() as s:
+            if s.get(InvoiceReceivableRow, args.invoice) is None:  # not read through the API yet: open it
+                wh = Warehouse(settings)
+                try:
+                    found = wh.invoice(args.invoice)
+                finally:
+                    wh.close()
+                if found is not None:
+                    receivables.open_document(s, load_catalog(settings.catalog_path), found[1])
             pay = receivables.record_payment(
                 s,
                 args.invoice,
@@ -137,10 +149,7 @@ def _record_payment(args: argparse.Namespace) -> int:
                 "amount_remaining": receivables.state(inv).amount_remaining,
             }
     except receivables.NotFinalized as exc:
-        raise MeterlineError(
-            f"no open invoice {args.invoice} in the billing store "
-            "(it is opened when the invoice is first read through the API)"
-        ) from exc
+        raise MeterlineError(f"no finalized invoice {args.invoice}") from exc
     except TransitionError as exc:
         raise MeterlineError(f"cannot record the payment: {exc}") from exc
     finally:

@@ -8,12 +8,14 @@ import secrets
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from rating import receivables as rc
+from rating.catalog.loader import Catalog
 from rating.catalog.model import Tier
 from rating.money import minor_units
 from sinks.clickhouse.receivables import ReceivableChange, Receivables
@@ -136,6 +138,25 @@ def open_finalized(
             return finalize(s, invoice_id, account_id, minor_units(Decimal(total)), currency, terms, finalized_at)
     except IntegrityError:
         return get(s, invoice_id)
+
+
+def _time(value: datetime | str) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+def open_document(s: Session, catalog: Catalog, doc: Mapping[str, Any]) -> InvoiceReceivableRow:
+    """``open_finalized`` of a finalized invoice document as ClickHouse keeps it (times as text or datetimes)."""
+    period_end = _time(doc["period_end"])
+    return open_finalized(
+        s,
+        catalog.at(_time(doc["period_start"])).tiers,
+        doc["invoice_id"],
+        doc["account_id"],
+        doc["total"],
+        doc["currency"],
+        period_end,
+        _time(doc.get("finalized_at") or period_end),
+    )
 
 
 def get(s: Session, invoice_id: str, for_update: bool = False) -> InvoiceReceivableRow:

@@ -180,3 +180,18 @@ def test_the_operator_records_a_wire_transfer_through_the_cli(tmp_path: Path) ->
             ("wire", 25_000, "BANK-2", "operator"),
         ]
     engine.dispose()
+
+
+def test_recording_a_payment_of_an_unknown_invoice_is_refused(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "METERLINE_DATA_DIR": str(tmp_path / "data"),
+        "METERLINE_CLICKHOUSE_DSN": f"chdb://{tmp_path / 'ch'}",
+        "METERLINE_CLICKHOUSE_DATABASE": "cli",
+    }
+    env.pop("METERLINE_API_DATABASE_URL", None)
+    cli = [sys.executable, "-m", "streams.cli.main", "invoice", "mirror-receivables"]  # creates the tables
+    assert subprocess.run(cli, env=env, capture_output=True, text=True, timeout=120, check=False).returncode == 0
+    cli = [sys.executable, "-m", "streams.cli.main", "invoice", "record-payment", "--invoice", "in_acme_2026-06"]
+    out = subprocess.run([*cli, "--amount", "1"], env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode != 0 and "no finalized invoice in_acme_2026-06" in out.stderr

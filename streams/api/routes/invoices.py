@@ -5,7 +5,6 @@ finalized invoice mirrored in Stripe."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 import stripe
@@ -55,10 +54,6 @@ def _readable(s: Session, who: Principal, account: str) -> AccountAccess:
     return access
 
 
-def _time(value: datetime | str) -> datetime:
-    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
-
-
 def _receivables(call: Call, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The documents with their receivable state from the billing store (the source of truth): a finalized
     invoice seen for the first time is opened there (numbered, due by its terms; docs/analytics.md)."""
@@ -69,21 +64,7 @@ def _receivables(call: Call, docs: list[dict[str, Any]]) -> list[dict[str, Any]]
             if doc.get("status") != "final":
                 out.append(doc)
                 continue
-            period_start, period_end, finalized_at = (
-                _time(doc["period_start"]),
-                _time(doc["period_end"]),
-                _time(doc.get("finalized_at") or doc["period_end"]),
-            )
-            row = receivables.open_finalized(
-                s,
-                call.ctx.catalog.at(period_start).tiers,
-                doc["invoice_id"],
-                doc["account_id"],
-                doc["total"],
-                doc["currency"],
-                period_end,
-                finalized_at,
-            )
+            row = receivables.open_document(s, call.ctx.catalog, doc)
             state = receivables.state(row)
             out.append(
                 {
