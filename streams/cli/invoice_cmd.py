@@ -44,6 +44,14 @@ def register(sub: Any) -> None:
     rec.add_argument("--by", default="operator", help="who records it (kept with the payment)")
     rec.add_argument("--json", action="store_true", help="print the payment and the invoice's state")
     rec.set_defaults(func=_record_payment)
+    for name, what in (
+        ("void", "void a finalized invoice with nothing paid (kept, with its number)"),
+        ("mark-uncollectible", "write a finalized invoice off as uncollectible (it can still be paid)"),
+    ):
+        act = isub.add_parser(name, help=what, description=f"As the platform operator: {what}.")
+        act.add_argument("--invoice", required=True, help="the invoice id (in_<account>_<period>)")
+        act.add_argument("--json", action="store_true", help="print the invoice's state")
+        act.set_defaults(func=_change_status, action=name)
     mir = isub.add_parser(
         "mirror-receivables",
         help="copy the invoices' receivable states from the billing store to ClickHouse",
@@ -158,4 +166,35 @@ def _record_payment(args: argparse.Namespace) -> int:
         emit_json(out)
     else:
         print(f"{out['number']}: {out['status']}, {out['amount_remaining']} (minor units) remaining")
+    return 0
+
+
+def _change_status(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from rating.receivables import TransitionError
+    from streams.cli.api_cmd import _engine
+    from streams.settings import load_settings
+    from streams.store import receivables
+    from streams.store.db import sessions
+
+    engine = _engine(load_settings())
+    now = datetime.now(UTC)
+    try:
+        with sessions(engine).begin() as s:
+            if args.action == "void":
+                row = receivables.void(s, args.invoice, now)
+            else:
+                row = receivables.mark_uncollectible(s, args.invoice, now)
+            out = {"invoice_id": row.invoice_id, "number": row.number, "status": row.status}
+    except receivables.NotFinalized as exc:
+        raise MeterlineError(f"no finalized invoice {args.invoice} in the billing store") from exc
+    except TransitionError as exc:
+        raise MeterlineError(f"cannot {args.action.replace('-', ' ')} {args.invoice}: {exc}") from exc
+    finally:
+        engine.dispose()
+    if args.json:
+        emit_json(out)
+    else:
+        print(f"{out['number']}: {out['status']}")
     return 0

@@ -195,3 +195,26 @@ def test_recording_a_payment_of_an_unknown_invoice_is_refused(tmp_path: Path) ->
     cli = [sys.executable, "-m", "streams.cli.main", "invoice", "record-payment", "--invoice", "in_acme_2026-06"]
     out = subprocess.run([*cli, "--amount", "1"], env=env, capture_output=True, text=True, timeout=120, check=False)
     assert out.returncode != 0 and "no finalized invoice in_acme_2026-06" in out.stderr
+
+
+def test_the_operator_voids_or_writes_off_through_the_cli(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    engine = make_engine(f"sqlite:///{data / 'billing.db'}")
+    migrate(engine)
+    with sessions(engine).begin() as s:
+        rcv.finalize(s, "in_a_2026-06", "a", 1_000, "usd", NET30, at("2026-07-01"))
+        rcv.finalize(s, "in_b_2026-06", "b", 2_000, "usd", NET30, at("2026-07-01"))
+        rcv.pay(s, "in_b_2026-06", 500, at("2026-07-02"))
+    engine.dispose()
+    env = {**os.environ, "METERLINE_DATA_DIR": str(data)}
+    env.pop("METERLINE_API_DATABASE_URL", None)
+
+    def run(action: str, invoice: str) -> subprocess.CompletedProcess[str]:
+        cli = [sys.executable, "-m", "streams.cli.main", "invoice", action, "--invoice", invoice, "--json"]
+        return subprocess.run(cli, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+    assert orjson.loads(run("void", "in_a_2026-06").stdout)["status"] == "void"
+    refused = run("void", "in_b_2026-06")  # money came in: refund first
+    assert refused.returncode != 0 and "cannot void" in refused.stderr
+    assert orjson.loads(run("mark-uncollectible", "in_b_2026-06").stdout)["status"] == "uncollectible"
+    assert run("mark-uncollectible", "in_a_2026-06").returncode != 0  # void is final
