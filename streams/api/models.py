@@ -451,7 +451,7 @@ class PaymentOut(_Out):
     reference: str | None = None
     status: Literal["succeeded", "failed"]
     failure_reason: str | None = None
-    source: str = Field(description="api or operator")
+    source: str = Field(description="api (pay), stripe (its webhooks) or operator")
     at: datetime
 
 

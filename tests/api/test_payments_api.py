@@ -8,8 +8,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from streams.api.warehouse import Warehouse
 from streams.store import receivables
+from streams.store.models import StripeCustomer
 from tests.api.test_invoice_pdf_and_pay import MAY, _finalized_invoice
 
 
@@ -81,3 +84,40 @@ async def test_payments_are_listed_for_whoever_may_read_the_account(
             assert len(r.json()["payments"]) == count, query
         r = await api.client.get("/api/billing/payments?since=2026-06-12T09:00:00", headers=owner)
         assert r.status_code == 422
+
+
+async def test_stripe_invoice_events_move_the_receivable_once_and_only_from_the_accounts_customer(
+    make_api: Callable[..., Any], warehouse: Warehouse
+) -> None:
+    async with make_api(now=MAY) as api:
+        org, inv = await _finalized_invoice(api, warehouse, {})
+        owner = api.as_user("ivy", org)
+        assert (await api.client.get(f"/api/billing/invoices/{inv}", headers=owner)).json()["status"] == "open"
+        other = await api.org("zed", name="Other")
+        with api.ctx.sessions.begin() as s:
+            s.add(StripeCustomer(stripe_customer_id="cus_rcv_ivy", account_id=org, created_at=MAY))
+            s.add(StripeCustomer(stripe_customer_id="cus_rcv_zed", account_id=other, created_at=MAY))
+        n = iter(range(100))
+
+        def event(kind: str, customer: str) -> bytes:
+            obj = {"id": "in_s1", "object": "invoice", "customer": customer, "metadata": {"meterline_invoice_id": inv}}
+            return orjson.dumps(
+                {"id": f"evt_rcv{next(n)}", "type": kind, "created": 1_781_000_000, "data": {"object": obj}}
+            )
+
+        # Another tenant's customer naming this invoice changes nothing.
+        r = await api.webhook(event("invoice.paid", "cus_rcv_zed"))
+        assert r.json()["outcome"] == "ignored:account_mismatch"
+        assert (await api.webhook(event("invoice.payment_failed", "cus_rcv_ivy"))).json()["outcome"] == "applied"
+        assert (await api.webhook(event("invoice.paid", "cus_rcv_ivy"))).json()["outcome"] == "applied"
+        assert (await api.webhook(event("invoice.payment_succeeded", "cus_rcv_ivy"))).json()["outcome"] == (
+            "ignored:no_change"
+        )
+        assert (await api.webhook(event("invoice.voided", "cus_rcv_ivy"))).json()["outcome"] == "ignored:invoice_paid"
+        doc = (await api.client.get(f"/api/billing/invoices/{inv}", headers=owner)).json()
+        assert (doc["status"], doc["amount_paid"], doc["amount_remaining"]) == ("paid", 54_999, 0)
+        got = (await api.client.get(f"/api/billing/invoices/{inv}/payments", headers=owner)).json()["payments"]
+        assert sorted((p["status"], p["failure_reason"] or "", p["source"], p["reference"]) for p in got) == [
+            ("failed", "payment_failed", "stripe", "in_s1"),
+            ("succeeded", "", "stripe", "in_s1"),
+        ]
