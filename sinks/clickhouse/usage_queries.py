@@ -100,12 +100,14 @@ class SettledReads:
     def invoice(self, invoice_id: str) -> tuple[str, dict[str, Any]] | None:
         """(account, document) of a finalized invoice."""
         rows = self.rows(
-            f"SELECT account_id, document FROM {self._db}.invoices FINAL WHERE invoice_id = {_lit(invoice_id)} LIMIT 1"
+            f"SELECT account_id, document, finalized_at FROM {self._db}.invoices FINAL "
+            f"WHERE invoice_id = {_lit(invoice_id)} LIMIT 1"
         )
         if not rows:
             return None
         doc = orjson.loads(rows[0][1])
         doc.setdefault("invoice_id", invoice_id)
+        doc.setdefault("finalized_at", _utc(rows[0][2]).isoformat())
         return str(rows[0][0]), doc
 
     def acknowledged_report(self, identifier: str, meter: str) -> str | None:

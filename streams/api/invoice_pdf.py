@@ -72,7 +72,7 @@ def render_invoice(doc: InvoiceDocument, *, account_name: str | None = None) -> 
     """The invoice as PDF bytes (``%PDF-1.4`` ... ``%%EOF``)."""
     c = _Canvas()
     cur = doc.currency
-    title = "Invoice" if doc.status == "final" else "Draft invoice"
+    title = "Draft invoice" if doc.status == "draft" else "Invoice"
     c.text(LEFT, 780, title, 22, bold=True)
     c.right(RIGHT, 784, "Meterline", 12, bold=True)
     c.right(RIGHT, 770, "usage metering and billing", 8)

@@ -376,8 +376,24 @@ class InvoiceLine(_Out):
     amount: str
 
 
-class InvoiceDocument(_Out):
-    """docs/architecture.md §10's invoice document."""
+InvoiceStatus = Literal["draft", "open", "paid", "void", "uncollectible"]
+_STATUS_DOC = "Stripe's invoice statuses: draft (not finalized), open (owed), paid, void, uncollectible"
+
+
+class Receivable(_Out):
+    """What a finalized invoice's buyer owes (docs/analytics.md, "Receivables"); amounts in minor units."""
+
+    number: str | None = Field(None, description="sequential per seller, gapless; none on a draft")
+    issued_at: datetime | None = None
+    due_date: date | None = None
+    amount_due: int | None = Field(None, description="the total to collect, in the currency's smallest unit")
+    amount_paid: int = 0
+    amount_remaining: int | None = None
+    overdue: bool = Field(False, description="still owed after its due date")
+
+
+class InvoiceDocument(Receivable):
+    """docs/architecture.md §10's invoice document, with its receivable state."""
 
     model_config = ConfigDict(extra="allow")
     invoice_id: str | None = None
@@ -385,20 +401,20 @@ class InvoiceDocument(_Out):
     period_start: datetime
     period_end: datetime
     currency: str
-    status: Literal["draft", "final"]
+    status: InvoiceStatus = Field(description=_STATUS_DOC)
     lines: list[InvoiceLine]
     subtotal: str
     total: str
 
 
-class InvoiceSummary(_Out):
+class InvoiceSummary(Receivable):
     invoice_id: str
     account_id: str
     period: str
     period_start: datetime
     period_end: datetime
     tier: str
-    status: str
+    status: InvoiceStatus = Field(description=_STATUS_DOC)
     currency: str
     total: str
     finalized_at: datetime
@@ -416,6 +432,31 @@ class InvoiceListQuery(_In):
     account: str | None = Field(
         None, pattern=ID_PATTERN, description="default: the caller's organization, or a user token's own account"
     )
+
+
+class PaymentListQuery(InvoiceListQuery):
+    invoice: str | None = Field(None, pattern=INVOICE_ID_PATTERN, description="only this invoice's payments")
+    status: Literal["succeeded", "failed"] | None = Field(None, description="the outcome")
+    since: datetime | None = Field(None, description="attempted at or after (RFC 3339)")
+    until: datetime | None = Field(None, description="attempted before (RFC 3339)")
+
+
+class PaymentOut(_Out):
+    id: str
+    invoice_id: str
+    account_id: str
+    amount: int = Field(description="in the currency's smallest unit")
+    currency: str
+    method: str = Field(description="card (through pay), wire, ach, check or other (recorded by the operator)")
+    reference: str | None = None
+    status: Literal["succeeded", "failed"]
+    failure_reason: str | None = None
+    source: str = Field(description="api (pay), stripe (its webhooks) or operator")
+    at: datetime
+
+
+class PaymentList(_Out):
+    payments: list[PaymentOut]
 
 
 # -- webhooks -----------------------------------------------------------------------------------------

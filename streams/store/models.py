@@ -251,3 +251,71 @@ class InvoicePaymentRow(Base):
     currency: Mapped[str] = mapped_column(String(8))
     paid_by: Mapped[str] = mapped_column(String(160))  # user id, or key:<key id>
     paid_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class InvoiceNumberCounter(Base):
+    """The next invoice number of a seller: updated under the row's write lock in the finalizing transaction, so
+    numbers are gapless and unique however many finalize at once (docs/analytics.md, "Receivables")."""
+
+    __tablename__ = "invoice_number_counters"
+
+    seller: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_number: Mapped[int] = mapped_column(BigInteger)
+
+
+class InvoiceReceivableRow(Base):
+    """The receivable state of a finalized invoice (the source of truth; ClickHouse ``invoices`` keep the
+    computed document). Amounts in the currency's minor units; ``amount_remaining`` is derived."""
+
+    __tablename__ = "invoice_receivables"
+    __table_args__ = (UniqueConstraint("seller", "sequence", name="uq_invoice_receivables_seller_sequence"),)
+
+    invoice_id: Mapped[str] = mapped_column(String(160), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(128), index=True)
+    seller: Mapped[str] = mapped_column(String(64))
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    number: Mapped[str] = mapped_column(String(80), unique=True)
+    status: Mapped[str] = mapped_column(String(16))  # open | paid | void | uncollectible
+    currency: Mapped[str] = mapped_column(String(8))
+    amount_due: Mapped[int] = mapped_column(BigInteger)
+    amount_paid: Mapped[int] = mapped_column(BigInteger)
+    collection: Mapped[str] = mapped_column(String(24))  # charge_automatically | send_invoice
+    net_days: Mapped[int] = mapped_column(Integer)
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    due_date: Mapped[date] = mapped_column(Date)
+    reissue_of: Mapped[str | None] = mapped_column(String(160))  # the void invoice this one replaces
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class InvoiceStateRow(Base):
+    """Every change of an invoice's receivable state, in order (mirrored to ClickHouse ``receivables``)."""
+
+    __tablename__ = "invoice_state_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoice_receivables.invoice_id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    amount_due: Mapped[int] = mapped_column(BigInteger)
+    amount_paid: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(64))  # finalize, payment, void, reissue, uncollectible...
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class PaymentRow(Base):
+    """One payment attempt on an invoice and its outcome: through the API's pay, or recorded by the operator
+    (a wire transfer, a check). A succeeded one moved the invoice's ``amount_paid`` in the same transaction."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoice_receivables.invoice_id"), index=True)
+    account_id: Mapped[str] = mapped_column(String(128), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)  # minor units
+    currency: Mapped[str] = mapped_column(String(8))
+    method: Mapped[str] = mapped_column(String(24))  # card | wire | ach | check | other
+    reference: Mapped[str | None] = mapped_column(String(255))  # the bank's or Stripe's reference
+    outcome: Mapped[str] = mapped_column(String(24))  # succeeded | failed
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(24))  # api | operator
+    recorded_by: Mapped[str] = mapped_column(String(160))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -20,6 +20,7 @@ from streams.api.routes.invoices import _wants_pdf
 from streams.api.warehouse import Warehouse
 from streams.settlement.job import stripe_client
 from streams.settlement.stripe_invoicing import InvoicePusher
+from streams.store import receivables
 from tests.support.api import CH_DB, Api
 from tests.support.settled import api_settler, event_block
 
@@ -53,7 +54,7 @@ def test_the_pdf_of_a_document_is_well_formed_and_escapes_text() -> None:
         period_start=MAY,
         period_end=datetime(2026, 6, 1, tzinfo=UTC),
         currency="usd",
-        status="final",
+        status="open",
         lines=[
             InvoiceLine(
                 code="base_fee",
@@ -187,6 +188,16 @@ async def test_pay_an_invoice_once_through_stripe(make_api: Callable[..., Any], 
         for who in (owner, await api.key(org, "ivy", "admin")):
             r = await api.client.post(pay, headers=who)
             assert (r.status_code, r.json()["error"]["code"]) == (409, "already_paid"), r.text
+        doc = (await api.client.get(f"/api/billing/invoices/{inv}", headers=owner)).json()
+        assert (doc["status"], doc["amount_due"], doc["amount_paid"], doc["amount_remaining"]) == (
+            "paid",
+            54_999,
+            54_999,
+            0,
+        )
+        with api.ctx.sessions() as s:
+            got = [(p.method, p.amount, p.outcome, p.source, p.recorded_by) for p in receivables.payments(s, inv)]
+        assert got == [("card", 54_999, "succeeded", "api", "adm")]
     # The payment is in the store: a restarted API refuses it too.
     async with make_api() as api:
         r = await api.client.post(pay, headers=api.as_user("ivy", org))

@@ -141,14 +141,25 @@ async def test_usage_history_and_invoices_come_from_settled_data(
         assert f"in_{org}_2026-05" in result.finalized
 
         invoices = (await api.client.get(f"/api/billing/invoices?account={org}", headers=h)).json()["invoices"]
-        assert [(i["period"], i["status"], i["total"]) for i in invoices] == [("2026-05", "final", "549.99")]
+        assert [(i["period"], i["status"], i["total"]) for i in invoices] == [("2026-05", "open", "549.99")]
+        # Opened in the billing store on first sight: numbered, due on finalization (standard is charged
+        # automatically), 549.99 owed in cents.
+        first = invoices[0]
+        assert (first["number"], first["amount_due"], first["amount_paid"], first["amount_remaining"]) == (
+            "ML-000001",
+            54_999,
+            0,
+            54_999,
+        )
+        assert first["due_date"] == first["issued_at"][:10] == first["finalized_at"][:10]
         assert (await api.client.get(f"/api/billing/organizations/{org}/invoices", headers=h)).json()[
             "invoices"
         ] == invoices
         assert (await api.client.get("/api/billing/invoices", headers=h)).json()["invoices"] == invoices
         doc = (await api.client.get(f"/api/billing/invoices/{invoices[0]['invoice_id']}", headers=h)).json()
         lines = {ln["code"]: ln["amount"] for ln in doc["lines"]}
-        assert lines == {"base_fee": "49.99", "api_calls_overage": "500.00"} and doc["status"] == "final"
+        assert lines == {"base_fee": "49.99", "api_calls_overage": "500.00"} and doc["status"] == "open"
+        assert (doc["number"], doc["due_date"], doc["amount_due"]) == ("ML-000001", first["due_date"], 54_999)
         r = await api.client.get(f"/api/billing/invoices/in_{org}_2026-04", headers=h)
         assert r.status_code == 404
 

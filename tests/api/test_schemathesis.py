@@ -47,6 +47,9 @@ def served(
             "api_jwt_secret": SecretStr(JWT_SECRET),
             "stripe_webhook_secret": SecretStr(WEBHOOK_SECRET),
             "clickhouse_database": CH_DB,
+            # The fuzzer's invalid credentials (more with every operation) must not throttle the checks after
+            # it; the throttle has its own tests (test_auth_hardening.py).
+            "auth_failures_per_minute": 0,
         }
     )
     app = create_app(settings, warehouse=warehouse, follow_quota=False, run_relay=False)

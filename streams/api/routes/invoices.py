@@ -5,8 +5,10 @@ finalized invoice mirrored in Stripe."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import stripe
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.responses import Response
@@ -25,10 +27,14 @@ from streams.api.models import (
     InvoiceListQuery,
     InvoicePayment,
     InvoiceSummary,
+    PaymentList,
+    PaymentListQuery,
+    PaymentOut,
 )
 from streams.api.routing import Call, Endpoint
+from streams.store import receivables
 from streams.store import subscription_store as store
-from streams.store.models import InvoicePaymentRow, Organization
+from streams.store.models import InvoicePaymentRow, Organization, PaymentRow
 
 log = logging.getLogger(__name__)
 _TAG = "invoices"
@@ -48,6 +54,39 @@ def _readable(s: Session, who: Principal, account: str) -> AccountAccess:
     return access
 
 
+def _receivables(call: Call, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The documents with their receivable state from the billing store (the source of truth): a finalized
+    invoice seen for the first time is opened there (numbered, due by its terms; docs/analytics.md)."""
+    now = call.ctx.clock()
+    out = []
+    with call.ctx.sessions.begin() as s:
+        for doc in docs:
+            if doc.get("status") != "final":
+                out.append(doc)
+                continue
+            row = receivables.open_document(s, call.ctx.catalog, doc)
+            state = receivables.state(row)
+            out.append(
+                {
+                    **doc,
+                    "status": row.status,
+                    "number": row.number,
+                    "issued_at": row.issued_at,
+                    "due_date": row.due_date,
+                    "amount_due": row.amount_due,
+                    "amount_paid": row.amount_paid,
+                    "amount_remaining": state.amount_remaining,
+                    "overdue": state.overdue(now.date()),
+                }
+            )
+    return out
+
+
+def _listed(call: Call, accounts: list[str]) -> InvoiceList:
+    docs = _receivables(call, call.ctx.warehouse.invoices(accounts))
+    return InvoiceList(invoices=[InvoiceSummary(**d) for d in docs])
+
+
 def list_invoices(call: Call) -> InvoiceList:
     q: InvoiceListQuery = call.query
     with call.ctx.sessions() as s:
@@ -61,14 +100,18 @@ def list_invoices(call: Call) -> InvoiceList:
         else:
             assert who.user_id is not None  # a token without 'org': the user's own account
             accounts = [_readable(s, who, who.user_id).account_id]
-    return InvoiceList(invoices=[InvoiceSummary(**d) for d in call.ctx.warehouse.invoices(accounts)])
+    return InvoiceList(
+        invoices=[InvoiceSummary(**d) for d in _receivables(call, call.ctx.warehouse.invoices(accounts))]
+    )
 
 
 def organization_invoices(call: Call) -> InvoiceList:
     with call.ctx.sessions() as s:
         require_role(s, caller(call, s), call.path["id"], READ_ALL)
         accounts = _org_accounts(s, call.path["id"])
-    return InvoiceList(invoices=[InvoiceSummary(**d) for d in call.ctx.warehouse.invoices(accounts)])
+    return InvoiceList(
+        invoices=[InvoiceSummary(**d) for d in _receivables(call, call.ctx.warehouse.invoices(accounts))]
+    )
 
 
 def _wants_pdf(accept: str) -> bool:
@@ -123,7 +166,7 @@ def _find(call: Call, manage: bool = False) -> tuple[Principal, InvoiceDocument,
             raise
         org = s.get(Organization, found[0])
         name = org.name if org is not None else None
-    return who, InvoiceDocument.model_validate(found[1]), name
+    return who, InvoiceDocument.model_validate(_receivables(call, [found[1]])[0]), name
 
 
 def get_invoice(call: Call) -> InvoiceDocument | Response:
@@ -168,8 +211,8 @@ def pay_invoice(call: Call) -> InvoicePayment:
         paid = s.get(InvoicePaymentRow, inv_id)
         if paid is not None:
             raise _already_paid(inv_id, paid)
-    if doc.status != "final":
-        raise ApiError(409, "not_final", f"invoice {inv_id} is not finalized")
+    if doc.status not in ("open", "uncollectible"):
+        raise ApiError(409, "not_open", f"invoice {inv_id} is {doc.status}, not owed")
     stripe_id = call.ctx.warehouse.stripe_invoice(inv_id)
     if stripe_id is None:
         raise ApiError(409, "not_in_stripe", f"invoice {inv_id} is not mirrored in Stripe (not pushed yet)")
@@ -177,6 +220,19 @@ def pay_invoice(call: Call) -> InvoicePayment:
     try:
         invoice = client.v1.invoices.pay(stripe_id, options={"idempotency_key": f"{invoice_identifier(inv_id)}-pay"})
     except stripe.CardError as exc:
+        with call.ctx.sessions.begin() as s:  # the failed attempt is kept, with Stripe's reason
+            owed = receivables.state(receivables.get(s, inv_id)).amount_remaining
+            receivables.record_payment(
+                s,
+                inv_id,
+                max(owed, 1),
+                "card",
+                call.ctx.clock(),
+                source="api",
+                recorded_by=who.user_id if who.user_id is not None else f"key:{who.key_id}",
+                reference=stripe_id,
+                failure_reason=str(exc.code or exc.user_message or "card_declined"),
+            )
         raise ApiError(402, "payment_declined", f"Stripe declined the payment: {exc.user_message or exc}") from exc
     except stripe.InvalidRequestError as exc:
         # Paid already in Stripe (e.g. a crash after the payment, its idempotency key expired): record it.
@@ -203,6 +259,13 @@ def pay_invoice(call: Call) -> InvoicePayment:
     try:
         with call.ctx.sessions.begin() as s:
             s.add(row)
+            s.flush()
+            owed = receivables.state(receivables.get(s, inv_id, for_update=True)).amount_remaining
+            # Stripe's pay either collects the whole invoice (this invoice's total) or raises: what is owed is settled.
+            if owed > 0:
+                receivables.record_payment(
+                    s, inv_id, owed, "card", row.paid_at, source="api", recorded_by=row.paid_by, reference=stripe_id
+                )
     except IntegrityError as exc:  # a concurrent request recorded it first
         with call.ctx.sessions() as s:
             other = s.get(InvoicePaymentRow, inv_id)
@@ -210,6 +273,62 @@ def pay_invoice(call: Call) -> InvoicePayment:
             raise
         raise _already_paid(inv_id, other) from exc
     return _payment_out(row)
+
+
+def _payments_out(rows: list[PaymentRow]) -> PaymentList:
+    return PaymentList(
+        payments=[
+            PaymentOut(
+                id=p.id,
+                invoice_id=p.invoice_id,
+                account_id=p.account_id,
+                amount=p.amount,
+                currency=p.currency,
+                method=p.method,
+                reference=p.reference,
+                status=p.outcome,  # type: ignore[arg-type]
+                failure_reason=p.failure_reason,
+                source=p.source,
+                at=p.at,
+            )
+            for p in rows
+        ]
+    )
+
+
+def list_payments(call: Call) -> PaymentList:
+    """Payment attempts on the invoices of the accounts the caller may read (as ``list_invoices``)."""
+    q: PaymentListQuery = call.query
+    for name, value in (("since", q.since), ("until", q.until)):
+        if value is not None and value.tzinfo is None:
+            raise ApiError(422, "invalid_request", f"{name} needs a time zone (RFC 3339)")
+    with call.ctx.sessions() as s:
+        who = caller(call, s)
+        if q.account is not None:
+            _readable(s, who, q.account)
+            accounts = [q.account]
+        elif who.organization_id is not None:
+            require_role(s, who, who.organization_id, READ_ALL)
+            accounts = _org_accounts(s, who.organization_id)
+        else:
+            assert who.user_id is not None  # a token without 'org': the user's own account
+            accounts = [_readable(s, who, who.user_id).account_id]
+        sel = select(PaymentRow).where(PaymentRow.account_id.in_(accounts))
+        if q.invoice is not None:
+            sel = sel.where(PaymentRow.invoice_id == q.invoice)
+        if q.status is not None:
+            sel = sel.where(PaymentRow.outcome == q.status)
+        if q.since is not None:
+            sel = sel.where(PaymentRow.at >= q.since)
+        if q.until is not None:
+            sel = sel.where(PaymentRow.at < q.until)
+        return _payments_out(list(s.scalars(sel.order_by(PaymentRow.at.desc(), PaymentRow.id).limit(1000))))
+
+
+def invoice_payments(call: Call) -> PaymentList:
+    _find(call)  # 404 unless the caller may see the invoice, 403 unless it may read it
+    with call.ctx.sessions() as s:
+        return _payments_out(receivables.payments(s, call.path["id"]))
 
 
 def upcoming_invoice(call: Call) -> InvoiceDocument:
@@ -287,6 +406,28 @@ ENDPOINTS = [
         "invoice, and records the payment: a second request answers 409 already_paid. 409 not_in_stripe when the "
         "invoice was not pushed to Stripe (tiers billed by Stripe subscriptions are collected by Stripe itself); "
         "402 payment_declined when Stripe declines the payment.",
+    ),
+    Endpoint(
+        "GET",
+        "/api/billing/invoices/{id}/payments",
+        invoice_payments,
+        "Payment attempts on a finalized invoice and their outcomes",
+        _TAG,
+        PaymentList,
+        path_params={"id": INVOICE_ID_PATTERN},
+        errors=(401, 403, 404, 503),
+    ),
+    Endpoint(
+        "GET",
+        "/api/billing/payments",
+        list_payments,
+        "Payment attempts on an account's invoices (default: the caller's organization's, or a user token's own)",
+        _TAG,
+        PaymentList,
+        query=PaymentListQuery,
+        errors=(401, 403, 404, 422),
+        description="Newest first, at most 1000; filter by invoice, status (succeeded, failed) and time "
+        "(since, until). Amounts in the currency's smallest unit.",
     ),
     Endpoint(
         "GET",

@@ -21,17 +21,21 @@ import stripe
 from sqlalchemy.exc import IntegrityError
 
 from rating import lifecycle
+from rating.receivables import TransitionError
 from sinks.stripe.subscriptions import ACCOUNT_METADATA
 from streams.api.errors import ApiError
 from streams.api.limits import check_failures, count_failure
 from streams.api.models import WebhookResult
 from streams.api.routing import Call, Endpoint
+from streams.store import receivables
 from streams.store import subscription_store as store
-from streams.store.models import WebhookEvent
+from streams.store.models import InvoiceReceivableRow, WebhookEvent
 
 log = logging.getLogger(__name__)
 FAILED = frozenset({"invoice.payment_failed"})
 PAID = frozenset({"invoice.paid", "invoice.payment_succeeded"})
+ACTION_REQUIRED = frozenset({"invoice.payment_action_required"})
+RECEIVABLE_EVENTS = FAILED | PAID | ACTION_REQUIRED | {"invoice.voided", "invoice.marked_uncollectible"}
 #: How far a signature's timestamp may be from now, either way (Stripe's default tolerance).
 TOLERANCE_SECONDS = 300
 STRIPE_ID = re.compile(r"[A-Za-z0-9_]{1,255}")
@@ -152,6 +156,61 @@ def _verified_event(call: Call, signature: str, secret: str) -> tuple[dict[str, 
 def _apply(
     call: Call, s: Any, kind: str, doc: dict[str, Any], created: datetime, now: datetime
 ) -> tuple[str, str | None]:
+    obj = (doc.get("data") or {}).get("object") or {}
+    invoice = _apply_receivable(call, s, kind, obj, created) if isinstance(obj, dict) else None
+    outcome, sub_id = _apply_subscription(call, s, kind, doc, created, now)
+    return ("applied" if invoice == "applied" else invoice or outcome), sub_id
+
+
+def _apply_receivable(call: Call, s: Any, kind: str, obj: dict[str, Any], created: datetime) -> str | None:
+    """An invoice event on an invoice settlement pushed (``metadata.meterline_invoice_id``) moves its receivable
+    and keeps the attempt (docs/analytics.md, "Receivables"); None when the event is about no invoice of ours.
+    The Stripe customer must belong to the invoice's account (issue 13), else nothing changes."""
+    meta = obj.get("metadata")
+    inv_id = meta.get("meterline_invoice_id") if isinstance(meta, dict) else None
+    if kind not in RECEIVABLE_EVENTS or not isinstance(inv_id, str):
+        return None
+    row = s.get(InvoiceReceivableRow, inv_id)
+    if row is None:
+        return "ignored:unknown_invoice"
+    customer = obj.get("customer")
+    if not isinstance(customer, str) or store.customer_account(s, customer) != row.account_id:
+        call.ctx.metrics.webhook_account_mismatch.inc()
+        log.warning("stripe webhook: %s on %s from a customer not of %s: ignored", kind, inv_id, row.account_id)
+        return "ignored:account_mismatch"
+    ref = obj.get("id") if isinstance(obj.get("id"), str) else None
+    try:
+        if kind in PAID:
+            owed = receivables.state(row).amount_remaining
+            if owed <= 0:
+                return "ignored:no_change"
+            receivables.record_payment(
+                s, inv_id, owed, "card", created, source="stripe", recorded_by="stripe", reference=ref
+            )
+        elif kind in FAILED | ACTION_REQUIRED:
+            receivables.record_payment(
+                s,
+                inv_id,
+                max(receivables.state(row).amount_remaining, 1),
+                "card",
+                created,
+                source="stripe",
+                recorded_by="stripe",
+                reference=ref,
+                failure_reason="payment_failed" if kind in FAILED else "requires_action",
+            )
+        elif kind == "invoice.voided":
+            receivables.void(s, inv_id, created)
+        else:
+            receivables.mark_uncollectible(s, inv_id, created)
+    except TransitionError:
+        return f"ignored:invoice_{row.status}"
+    return "applied"
+
+
+def _apply_subscription(
+    call: Call, s: Any, kind: str, doc: dict[str, Any], created: datetime, now: datetime
+) -> tuple[str, str | None]:
     if kind not in FAILED | PAID:
         return "ignored:unhandled_type", None
     obj = (doc.get("data") or {}).get("object") or {}
@@ -195,6 +254,9 @@ ENDPOINTS = [
         public=True,
         raw_body=True,
         errors=(400, 503),
-        description="Authenticated by the Stripe-Signature header, not a bearer token. Idempotent by event id.",
+        description="Authenticated by the Stripe-Signature header, not a bearer token. Idempotent by event id. "
+        "On an invoice settlement pushed (metadata meterline_invoice_id), invoice.paid, invoice.payment_failed, "
+        "invoice.payment_action_required, invoice.voided and invoice.marked_uncollectible also move its "
+        "receivable and keep the attempt, when the event's customer is the invoice account's.",
     ),
 ]

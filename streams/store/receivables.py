@@ -1,0 +1,302 @@
+"""Invoice receivables in the billing store (docs/analytics.md, "Receivables"): finalizing an invoice gives it
+the seller's next number and a due date from its payment terms; payments, void, reissue and uncollectible
+move it through ``rating.receivables`` and append to its history. Callers own the transaction."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from rating import receivables as rc
+from rating.catalog.loader import Catalog
+from rating.catalog.model import Tier
+from rating.money import minor_units
+from sinks.clickhouse.receivables import ReceivableChange, Receivables
+from streams.store import subscription_store
+from streams.store.models import InvoiceNumberCounter, InvoiceReceivableRow, InvoiceStateRow, PaymentRow
+
+DEFAULT_SELLER = "ML"
+LOOKBACK = 1_000  # change ids mirrored again on each run
+
+
+class NotFinalized(LookupError):
+    """No receivable for this invoice (it was never finalized)."""
+
+
+def number_format(seller: str, sequence: int) -> str:
+    return f"{seller}-{sequence:06d}"
+
+
+def next_number(s: Session, seller: str) -> int:
+    """The seller's next invoice number, taken in the caller's transaction: the counter row is written first, so
+    concurrent finalizations queue on its write lock (PostgreSQL's row lock, SQLite's database lock) and a
+    rolled-back finalization gives its number back: no gaps, no duplicates."""
+    bump = update(InvoiceNumberCounter).where(InvoiceNumberCounter.seller == seller)
+    bump = bump.values(last_number=InvoiceNumberCounter.last_number + 1)
+    if s.execute(bump).rowcount == 0:  # type: ignore[attr-defined]
+        try:
+            with s.begin_nested():  # the seller's first invoice; a concurrent first one may insert it too
+                s.add(InvoiceNumberCounter(seller=seller, last_number=1))
+            return 1
+        except IntegrityError:
+            s.execute(bump)
+    number = s.scalar(select(InvoiceNumberCounter.last_number).where(InvoiceNumberCounter.seller == seller))
+    assert number is not None
+    return number
+
+
+def state(row: InvoiceReceivableRow) -> rc.Receivable:
+    return rc.Receivable(row.status, row.amount_due, row.amount_paid, row.due_date)  # type: ignore[arg-type]
+
+
+def _record(s: Session, row: InvoiceReceivableRow, new: rc.Receivable, reason: str, at: datetime) -> None:
+    row.status, row.amount_due, row.amount_paid, row.updated_at = new.status, new.amount_due, new.amount_paid, at
+    s.add(
+        InvoiceStateRow(
+            invoice_id=row.invoice_id,
+            status=new.status,
+            amount_due=new.amount_due,
+            amount_paid=new.amount_paid,
+            reason=reason,
+            at=at,
+        )
+    )
+    s.flush()
+
+
+def finalize(
+    s: Session,
+    invoice_id: str,
+    account_id: str,
+    amount_due: int,
+    currency: str,
+    terms: rc.PaymentTerms,
+    at: datetime,
+    seller: str = DEFAULT_SELLER,
+    reissue_of: str | None = None,
+) -> InvoiceReceivableRow:
+    """Make ``invoice_id`` open (or return it when it already is: finalizing twice takes no second number)."""
+    existing = s.get(InvoiceReceivableRow, invoice_id)
+    if existing is not None:
+        return existing
+    new = rc.finalize(amount_due, at.date(), terms)
+    sequence = next_number(s, seller)
+    row = InvoiceReceivableRow(
+        invoice_id=invoice_id,
+        account_id=account_id,
+        seller=seller,
+        sequence=sequence,
+        number=number_format(seller, sequence),
+        status="open",
+        currency=currency,
+        amount_due=amount_due,
+        amount_paid=0,
+        collection=terms.collection,
+        net_days=terms.net_days,
+        issued_at=at,
+        due_date=new.due_date or at.date(),
+        reissue_of=reissue_of,
+        updated_at=at,
+    )
+    s.add(row)
+    s.flush()
+    _record(s, row, rc.Receivable("open", amount_due, 0, row.due_date), "finalize", at)
+    if new.status == "paid":
+        _record(s, row, new, "nothing_due", at)
+    return row
+
+
+def open_finalized(
+    s: Session,
+    tiers: Mapping[str, Tier],
+    invoice_id: str,
+    account_id: str,
+    total: str,
+    currency: str,
+    period_end: datetime,
+    finalized_at: datetime,
+) -> InvoiceReceivableRow:
+    """The receivable of an invoice settlement finalized (ClickHouse ``invoices``), opened on first sight: issued
+    when it was finalized, due by the payment terms of the tier (and contract) in effect at the period's end.
+    A concurrent opener of the same invoice loses its savepoint (and the number it took) and reads the winner's."""
+    existing = s.get(InvoiceReceivableRow, invoice_id)
+    if existing is not None:
+        return existing
+    version = subscription_store.history(s, account_id).at(period_end - timedelta(microseconds=1))
+    terms = rc.PaymentTerms()
+    if version is not None and version.tier in tiers:
+        terms = rc.terms_of(version.tier_of(dict(tiers)).payment_terms)
+    try:
+        with s.begin_nested():
+            return finalize(s, invoice_id, account_id, minor_units(Decimal(total)), currency, terms, finalized_at)
+    except IntegrityError:
+        return get(s, invoice_id)
+
+
+def _time(value: datetime | str) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+def open_document(s: Session, catalog: Catalog, doc: Mapping[str, Any]) -> InvoiceReceivableRow:
+    """``open_finalized`` of a finalized invoice document as ClickHouse keeps it (times as text or datetimes)."""
+    period_end = _time(doc["period_end"])
+    return open_finalized(
+        s,
+        catalog.at(_time(doc["period_start"])).tiers,
+        doc["invoice_id"],
+        doc["account_id"],
+        doc["total"],
+        doc["currency"],
+        period_end,
+        _time(doc.get("finalized_at") or period_end),
+    )
+
+
+def get(s: Session, invoice_id: str, for_update: bool = False) -> InvoiceReceivableRow:
+    q = select(InvoiceReceivableRow).where(InvoiceReceivableRow.invoice_id == invoice_id)
+    row = s.scalar(q.with_for_update() if for_update else q)
+    if row is None:
+        raise NotFinalized(invoice_id)
+    return row
+
+
+def pay(s: Session, invoice_id: str, amount: int, at: datetime, reason: str = "payment") -> InvoiceReceivableRow:
+    """Apply a payment of ``amount`` minor units (partial or the rest)."""
+    row = get(s, invoice_id, for_update=True)
+    _record(s, row, rc.pay(state(row), amount), reason, at)
+    return row
+
+
+PAYMENT_METHODS = ("card", "wire", "ach", "check", "other")
+
+
+def record_payment(
+    s: Session,
+    invoice_id: str,
+    amount: int,
+    method: str,
+    at: datetime,
+    *,
+    source: str,
+    recorded_by: str,
+    reference: str | None = None,
+    failure_reason: str | None = None,
+) -> PaymentRow:
+    """A payment attempt: with no ``failure_reason`` it succeeded and is applied to the invoice (a partial one
+    keeps it open); a failed one is only recorded. Refused (``TransitionError``) when the invoice is not owed or
+    the amount exceeds what remains, and then nothing is recorded."""
+    if method not in PAYMENT_METHODS:
+        raise ValueError(f"unknown payment method {method!r} ({', '.join(PAYMENT_METHODS)})")
+    row = get(s, invoice_id, for_update=True)
+    if failure_reason is None:
+        _record(s, row, rc.pay(state(row), amount), f"payment:{method}", at)
+    elif amount <= 0:
+        raise rc.TransitionError("a payment must be positive")
+    payment = PaymentRow(
+        id="pay_" + secrets.token_hex(12),
+        invoice_id=invoice_id,
+        account_id=row.account_id,
+        amount=amount,
+        currency=row.currency,
+        method=method,
+        reference=reference,
+        outcome="failed" if failure_reason is not None else "succeeded",
+        failure_reason=failure_reason,
+        source=source,
+        recorded_by=recorded_by,
+        at=at,
+    )
+    s.add(payment)
+    s.flush()
+    return payment
+
+
+def payments(s: Session, invoice_id: str) -> list[PaymentRow]:
+    q = select(PaymentRow).where(PaymentRow.invoice_id == invoice_id).order_by(PaymentRow.at, PaymentRow.id)
+    return list(s.scalars(q))
+
+
+def void(s: Session, invoice_id: str, at: datetime, reason: str = "void") -> InvoiceReceivableRow:
+    row = get(s, invoice_id, for_update=True)
+    _record(s, row, rc.void(state(row)), reason, at)
+    return row
+
+
+def mark_uncollectible(s: Session, invoice_id: str, at: datetime) -> InvoiceReceivableRow:
+    row = get(s, invoice_id, for_update=True)
+    _record(s, row, rc.mark_uncollectible(state(row)), "uncollectible", at)
+    return row
+
+
+def reissue(
+    s: Session, old_id: str, new_id: str, amount_due: int, at: datetime, terms: rc.PaymentTerms | None = None
+) -> InvoiceReceivableRow:
+    """Void ``old_id`` (kept, with its number) and finalize ``new_id`` in its place under a new number."""
+    old = void(s, old_id, at, reason="reissued")
+    kept = rc.PaymentTerms(old.collection, old.net_days)  # type: ignore[arg-type]
+    return finalize(
+        s, new_id, old.account_id, amount_due, old.currency, terms or kept, at, seller=old.seller, reissue_of=old_id
+    )
+
+
+def overdue(s: Session, today: date, account_id: str | None = None) -> list[InvoiceReceivableRow]:
+    """Open invoices after their due date, oldest due first (``rating.receivables.Receivable.overdue``)."""
+    q = select(InvoiceReceivableRow).where(InvoiceReceivableRow.status == "open", InvoiceReceivableRow.due_date < today)
+    if account_id is not None:
+        q = q.where(InvoiceReceivableRow.account_id == account_id)
+    return list(s.scalars(q.order_by(InvoiceReceivableRow.due_date, InvoiceReceivableRow.invoice_id)))
+
+
+def history(s: Session, invoice_id: str) -> list[InvoiceStateRow]:
+    q = select(InvoiceStateRow).where(InvoiceStateRow.invoice_id == invoice_id).order_by(InvoiceStateRow.id)
+    return list(s.scalars(q))
+
+
+def changes_after(s: Session, event_id: int, limit: int = 5_000) -> list[ReceivableChange]:
+    """The receivable changes after ``event_id``, in order, as ClickHouse rows."""
+    q = (
+        select(InvoiceStateRow, InvoiceReceivableRow)
+        .join(InvoiceReceivableRow, InvoiceReceivableRow.invoice_id == InvoiceStateRow.invoice_id)
+        .where(InvoiceStateRow.id > event_id)
+        .order_by(InvoiceStateRow.id)
+        .limit(limit)
+    )
+    return [
+        ReceivableChange(
+            event_id=h.id,
+            invoice_id=r.invoice_id,
+            account_id=r.account_id,
+            number=r.number,
+            currency=r.currency,
+            status=h.status,
+            amount_due=h.amount_due,
+            amount_paid=h.amount_paid,
+            issued_at=r.issued_at,
+            due_date=r.due_date,
+            reason=h.reason,
+            at=h.at,
+        )
+        for h, r in s.execute(q).tuples()
+    ]
+
+
+def mirror(make: sessionmaker[Session], target: Receivables, batch: int = 5_000) -> int:
+    """Copy the changes ClickHouse lacks (after its latest ``event_id``) and return how many: safe to run again
+    or concurrently, a change written twice is one row (docs/analytics.md, "Receivables")."""
+    # From a little before the latest mirrored: on PostgreSQL a lower id may commit after a higher one was
+    # mirrored; a change copied twice stays one row.
+    done, after = 0, max(0, target.last_event_id() - LOOKBACK)
+    while True:
+        with make() as s:
+            changes = changes_after(s, after, batch)
+        if not changes:
+            return done
+        target.write(changes)
+        done, after = done + len(changes), changes[-1].event_id

@@ -1,0 +1,199 @@
+"""Invoice receivables in the billing store, on SQLite and PostgreSQL: numbers per seller are gapless and unique
+under concurrent finalization (a rolled-back one gives its number back), partial payments, void and reissue,
+the overdue list, and the state history (docs/analytics.md, "Receivables")."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from rating import lifecycle
+from rating.catalog.loader import load_catalog
+from rating.receivables import PaymentTerms, TransitionError
+from streams.store import orgs
+from streams.store import receivables as rcv
+from streams.store import subscription_store as store
+from streams.store.db import make_engine, migrate, sessions
+from streams.store.models import Subscription
+
+NOW = datetime(2026, 7, 1, 9, tzinfo=UTC)
+NET30 = PaymentTerms("send_invoice", 30)
+
+
+@pytest.fixture
+def engine(store_url: str) -> Iterator[Engine]:
+    e = make_engine(store_url)
+    migrate(e)
+    yield e
+    e.dispose()
+
+
+class Rollback(Exception):
+    pass
+
+
+def test_concurrent_finalizations_take_gapless_unique_numbers(engine: Engine) -> None:
+    make = sessions(engine)
+    with make.begin() as s:  # the seller's counter exists; the first-insert race is the next test's
+        rcv.finalize(s, "inv_seed", "acct_0", 100, "usd", PaymentTerms(), NOW)
+    start = threading.Barrier(9)
+    errors: list[BaseException] = []
+
+    def finalize(i: int) -> None:
+        try:
+            start.wait(10)
+            with make.begin() as s:
+                rcv.finalize(s, f"inv_{i}", f"acct_{i}", 1000 + i, "usd", NET30, NOW)
+                if i == 4:
+                    raise Rollback  # took a number, then failed: the number must go to someone else
+        except Rollback:
+            pass
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=finalize, args=(i,)) for i in range(9)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    with make() as s:
+        rows = [rcv.get(s, f"inv_{i}") for i in range(9) if i != 4]
+        with pytest.raises(rcv.NotFinalized):
+            rcv.get(s, "inv_4")
+    assert sorted(r.sequence for r in rows) == list(range(2, 10))
+    assert sorted(r.number for r in rows) == [f"ML-{n:06d}" for n in range(2, 10)]
+
+
+def test_the_first_invoices_of_a_new_seller_race_for_its_counter(engine: Engine) -> None:
+    make = sessions(engine)
+    start = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def finalize(i: int) -> None:
+        try:
+            start.wait(10)
+            with make.begin() as s:
+                rcv.finalize(s, f"new_{i}", "acct", 500, "eur", PaymentTerms(), NOW, seller="EU")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=finalize, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []  # a losing first insert falls back to the bump in its savepoint
+    with make() as s:
+        assert sorted(rcv.get(s, f"new_{i}").sequence for i in range(4)) == [1, 2, 3, 4]
+
+
+def test_lifecycle_partial_payment_void_reissue_and_overdue(engine: Engine) -> None:
+    make = sessions(engine)
+    with make.begin() as s:
+        a = rcv.finalize(s, "inv_a", "acct", 12_345, "usd", NET30, NOW)
+        assert (a.number, a.status, a.due_date, a.amount_due) == ("ML-000001", "open", date(2026, 7, 31), 12_345)
+        again = rcv.finalize(s, "inv_a", "acct", 12_345, "usd", NET30, NOW)  # idempotent: no second number
+        assert again.number == "ML-000001"
+        auto = rcv.finalize(s, "inv_auto", "acct", 900, "usd", PaymentTerms(), NOW)
+        assert (auto.number, auto.due_date) == ("ML-000002", date(2026, 7, 1))
+    with make.begin() as s:
+        rcv.pay(s, "inv_a", 10_000, NOW + timedelta(days=3))
+        row = rcv.get(s, "inv_a")
+        assert (row.status, row.amount_paid, rcv.state(row).amount_remaining) == ("open", 10_000, 2_345)
+        with pytest.raises(TransitionError):
+            rcv.pay(s, "inv_a", 2_346, NOW)
+        with pytest.raises(TransitionError):
+            rcv.void(s, "inv_a", NOW)  # money came in: refund first
+    with make() as s:
+        assert [r.invoice_id for r in rcv.overdue(s, date(2026, 7, 31))] == ["inv_auto"]
+        assert [r.invoice_id for r in rcv.overdue(s, date(2026, 8, 1))] == ["inv_auto", "inv_a"]
+    with make.begin() as s:
+        rcv.pay(s, "inv_a", 2_345, NOW + timedelta(days=40))
+        assert rcv.get(s, "inv_a").status == "paid"
+        new = rcv.reissue(s, "inv_auto", "inv_auto_2", 800, NOW + timedelta(days=1))
+        assert (new.number, new.reissue_of, new.status) == ("ML-000003", "inv_auto", "open")
+        old = rcv.get(s, "inv_auto")
+        assert (old.number, old.status) == ("ML-000002", "void")
+        rcv.mark_uncollectible(s, "inv_auto_2", NOW + timedelta(days=90))
+        with pytest.raises(TransitionError):
+            rcv.pay(s, "inv_auto", 1, NOW)
+    with make() as s:
+        steps = [(h.reason, h.status, h.amount_paid) for h in rcv.history(s, "inv_a")]
+        assert steps == [("finalize", "open", 0), ("payment", "open", 10_000), ("payment", "paid", 12_345)]
+        assert [h.reason for h in rcv.history(s, "inv_auto")] == ["finalize", "reissued"]
+        assert rcv.overdue(s, date(2026, 12, 1)) == []  # paid, void, and uncollectible (written off)
+
+
+@pytest.mark.parametrize(
+    ("tier", "contract", "due"),
+    [
+        ("standard", None, date(2026, 7, 1)),  # charged automatically: due on finalization
+        ("enterprise", None, date(2026, 7, 31)),  # the catalog's net 30
+        ("enterprise", {"payment_terms": {"collection": "send_invoice", "days_until_due": 60}}, date(2026, 8, 30)),
+        ("enterprise", {"payment_terms": {"collection": "send_invoice", "days_until_due": 45}}, date(2026, 8, 15)),
+    ],
+)
+def test_a_finalized_invoice_is_due_by_its_tier_or_contract_terms(
+    engine: Engine, tier: str, contract: dict[str, Any] | None, due: date
+) -> None:
+    june = datetime(2026, 6, 1, tzinfo=UTC)
+    with sessions(engine).begin() as s:
+        org = orgs.create_organization(s, "Acme", "ann", june)
+        row = Subscription(
+            id="msub_0000000000000009",
+            organization_id=org.id,
+            account_id=org.id,
+            account_kind="org",
+            anchor=date(2026, 6, 1),
+            tier=tier,
+            interval="month",
+            status="active",
+            contract=contract,
+            created_at=june,
+            updated_at=june,
+        )
+        s.add(row)
+        s.flush()
+        store.save_plan(s, row, lifecycle.Plan(tier, "month", "active"), june, "create")
+    tiers = load_catalog().at(june).tiers
+    with sessions(engine).begin() as s:
+        opened = rcv.open_finalized(s, tiers, f"in_{org.id}_2026-06", org.id, "1234.56", "usd", NOW, NOW)
+        assert (opened.number, opened.due_date, opened.amount_due, opened.status) == ("ML-000001", due, 123_456, "open")
+        again = rcv.open_finalized(s, tiers, f"in_{org.id}_2026-06", org.id, "1234.56", "usd", NOW, NOW)
+        assert again.number == "ML-000001"
+
+
+def test_payments_are_recorded_with_their_outcome_and_applied_when_they_succeed(engine: Engine) -> None:
+    """A net-30 invoice of 1,000.00: a failed card attempt, a 400.00 wire, an over-payment refused, the rest."""
+    make = sessions(engine)
+    with make.begin() as s:
+        rcv.finalize(s, "inv_w", "acme", 100_000, "usd", NET30, NOW)
+        rcv.record_payment(
+            s, "inv_w", 100_000, "card", NOW, source="api", recorded_by="ann", failure_reason="card_declined"
+        )
+        rcv.record_payment(
+            s, "inv_w", 40_000, "wire", NOW + timedelta(days=5), source="operator", recorded_by="op", reference="W-1"
+        )
+    with make.begin() as s, pytest.raises(TransitionError):
+        rcv.record_payment(s, "inv_w", 60_001, "wire", NOW, source="operator", recorded_by="op")
+    with make.begin() as s, pytest.raises(ValueError, match="method"):
+        rcv.record_payment(s, "inv_w", 1, "bitcoin", NOW, source="operator", recorded_by="op")
+    with make.begin() as s:
+        assert (rcv.get(s, "inv_w").status, rcv.get(s, "inv_w").amount_paid) == ("open", 40_000)
+        rcv.record_payment(s, "inv_w", 60_000, "wire", NOW + timedelta(days=31), source="operator", recorded_by="op")
+    with make() as s:
+        row = rcv.get(s, "inv_w")
+        assert (row.status, row.amount_paid, rcv.state(row).amount_remaining) == ("paid", 100_000, 0)
+        got = [(p.method, p.amount, p.outcome, p.failure_reason, p.reference) for p in rcv.payments(s, "inv_w")]
+        assert got == [
+            ("card", 100_000, "failed", "card_declined", None),
+            ("wire", 40_000, "succeeded", None, "W-1"),
+            ("wire", 60_000, "succeeded", None, None),
+        ]
+        assert [h.reason for h in rcv.history(s, "inv_w")] == ["finalize", "payment:wire", "payment:wire"]
