@@ -126,6 +126,16 @@ class Settings(BaseSettings):
     stripe_webhook_secret: SecretStr | None = Field(
         None, description="Signing secret (whsec_...) of the Stripe webhook endpoint; unset: webhooks refused."
     )
+    seller_name: str = Field("Meterline", description="The seller's name printed on invoice PDFs.")
+    seller_address: str = Field(
+        "", description="The seller's postal address on invoice PDFs, lines separated by '|' or newlines."
+    )
+    seller_tax_id: str | None = Field(None, description="The seller's tax id (VAT, EIN, ...) on invoice PDFs.")
+    seller_email: str | None = Field(None, description="The seller's billing contact on invoice PDFs.")
+    invoice_payment_instructions: str | None = Field(
+        None,
+        description="'How to pay' on invoice PDFs (e.g. bank details for wire transfers); default: card on file.",
+    )
     api_max_body_bytes: int = Field(65_536, ge=1024, description="Larger request bodies are refused with 413.")
     api_dunning_grace_days: int = Field(
         7, ge=0, le=90, description="Days a past_due subscription keeps its features before it becomes unpaid."
