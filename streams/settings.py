@@ -126,6 +126,9 @@ class Settings(BaseSettings):
     stripe_webhook_secret: SecretStr | None = Field(
         None, description="Signing secret (whsec_...) of the Stripe webhook endpoint; unset: webhooks refused."
     )
+    stripe_automatic_tax: bool = Field(
+        False, description="Ask Stripe Tax to add tax to the invoices and subscriptions Stripe collects."
+    )
     seller_name: str = Field("Meterline", description="The seller's name printed on invoice PDFs.")
     seller_address: str = Field(
         "", description="The seller's postal address on invoice PDFs, lines separated by '|' or newlines."

@@ -86,7 +86,9 @@ def build_stripe_sync(settings: Settings, client: Any, catalog: Catalog, registr
     meter = StripeMeterReporter(stripe_api, ledger, rate_per_second=settings.stripe_rate_per_second)
     return StripeSync(
         UsageReporter(store, ledger, meter, catalog, registry.history, concurrency=settings.stripe_concurrency),
-        InvoicePusher(stripe_api, store, ledger, catalog, registry.history),
+        InvoicePusher(
+            stripe_api, store, ledger, catalog, registry.history, automatic_tax=settings.stripe_automatic_tax
+        ),
     )
 
 
