@@ -129,6 +129,11 @@ class Settings(BaseSettings):
     stripe_automatic_tax: bool = Field(
         False, description="Ask Stripe Tax to add tax to the invoices and subscriptions Stripe collects."
     )
+    tax_table: Path | None = Field(
+        None,
+        description="Tax rates of self-issued invoices (TOML, docs/invoices.md); the settling worker reads "
+        "buyers' addresses from the billing store (METERLINE_API_DATABASE_URL). Default: no tax.",
+    )
     seller_name: str = Field("Meterline", description="The seller's name printed on invoice PDFs.")
     seller_address: str = Field(
         "", description="The seller's postal address on invoice PDFs, lines separated by '|' or newlines."

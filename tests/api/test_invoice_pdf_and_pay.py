@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from rating.catalog.loader import load_catalog
+from rating.tax import parse_tax_table
 from sinks.clickhouse.settlement import SettlementStore
 from sinks.clickhouse.stripe_ledger import ClickHouseReportLedger
 from streams.api.invoice_pdf import render_invoice
@@ -21,12 +22,16 @@ from streams.api.warehouse import Warehouse
 from streams.settlement.job import stripe_client
 from streams.settlement.settler import Settler
 from streams.settlement.stripe_invoicing import InvoicePusher
+from streams.settlement.taxes import store_taxes
 from streams.store import subscription_store as store
 from tests.support.api import CH_DB, Api
 from tests.support.pdf import pdf_text
 
 pytestmark = pytest.mark.integration
 MAY = datetime(2026, 5, 1, tzinfo=UTC)
+TAX_TABLE = parse_tax_table(
+    '[[rates]]\ncountry = "DE"\nname = "VAT"\nrate = "0.19"\neffective_from = 2021-01-01\n', "test"
+)
 
 
 def test_the_pdf_of_a_document_keeps_markup_characters_and_non_latin_text() -> None:
@@ -89,10 +94,16 @@ def _events(org: str, at: datetime, quantities: list[int], user: str) -> bytes:
     return b"\n".join(rows) + b"\n"
 
 
-async def _finalized_invoice(api: Api, warehouse: Warehouse, members: dict[str, str]) -> tuple[str, str]:
-    """An organization on standard whose May 2026 invoice is finalized (49.99 + 500.00 overage)."""
+async def _finalized_invoice(
+    api: Api, warehouse: Warehouse, members: dict[str, str], *, address: dict[str, str] | None = None
+) -> tuple[str, str]:
+    """An organization on standard whose May 2026 invoice is finalized (49.99 + 500.00 overage), taxed from
+    ``TAX_TABLE`` for its billing ``address`` when given."""
     org = await api.org("ivy", members=members)
     h = api.as_user("ivy", org)
+    if address is not None:
+        r = await api.client.patch(f"/api/billing/organizations/{org}", json={"billing_address": address}, headers=h)
+        assert r.status_code == 200, r.text
     r = await api.client.post(
         "/api/billing/subscriptions/create", json={"tier": "standard", "anchor": "2026-05-01"}, headers=h
     )
@@ -112,7 +123,12 @@ async def _finalized_invoice(api: Api, warehouse: Warehouse, members: dict[str, 
         return hist if hist.versions else None
 
     settler = Settler(
-        SettlementStore(client, CH_DB), load_catalog(), histories, lambda: [org], visibility_margin=timedelta(0)
+        SettlementStore(client, CH_DB),
+        load_catalog(),
+        histories,
+        lambda: [org],
+        visibility_margin=timedelta(0),
+        taxes=store_taxes(TAX_TABLE, api.ctx.sessions, histories) if address is not None else None,
     )
     result = settler.settle(datetime(2026, 6, 3, tzinfo=UTC), datetime.now(UTC))
     inv = f"in_{org}_2026-05"
@@ -204,3 +220,27 @@ async def test_pay_an_invoice_once_through_stripe(make_api: Callable[..., Any], 
     async with make_api() as api:
         r = await api.client.post(pay, headers=api.as_user("ivy", org))
         assert (r.status_code, r.json()["error"]["code"]) == (409, "already_paid")
+
+
+async def test_a_self_issued_invoice_carries_the_tax_of_its_buyers_country(
+    make_api: Callable[..., Any], warehouse: Warehouse
+) -> None:
+    """An organization billed in Germany, no Stripe customer: VAT 19 % of 549.99 = 104.4981 -> 104.50."""
+    async with make_api(now=MAY) as api:
+        address = {"line1": "Hauptstraße 5", "city": "Berlin", "postal_code": "10115", "country": "DE"}
+        org, inv = await _finalized_invoice(api, warehouse, {}, address=address)
+        h = api.as_user("ivy", org)
+        doc = (await api.client.get(f"/api/billing/invoices/{inv}", headers=h)).json()
+        taxes = [ln for ln in doc["lines"] if ln["code"].startswith("tax:")]
+        assert taxes == [
+            {
+                "code": "tax:0.19",
+                "description": "VAT 19% (DE)",
+                "quantity": "549.99",
+                "unit_price": "0.19",
+                "amount": "104.50",
+            }
+        ]
+        assert (doc["subtotal"], doc["total"]) == ("549.99", "654.49")
+        text = pdf_text((await api.client.get(f"/api/billing/invoices/{inv}.pdf", headers=h)).content)
+        assert "Tax (0.19)" in text and "$104.50" in text and "$654.49" in text
