@@ -5,8 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import orjson
+import pytest
+
+from streams.cli.main import main
 from tests.support.api import Api
 
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
@@ -82,3 +87,32 @@ async def test_other_organizations_and_bad_input(make_api: Callable[..., Any]) -
         )
         assert r.status_code == 201, r.text
         assert r.json()["billing_address"]["region"] == "BE" and r.json()["tax_id"] == "DE999"
+
+
+async def test_an_operator_sets_them_from_the_command_line(
+    make_api: Callable[..., Any],
+    store_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("METERLINE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("METERLINE_API_DATABASE_URL", store_url)
+    async with make_api(now=NOW) as api:
+        org = await _org(api)
+        capsys.readouterr()
+        args = ["api", "billing-details", "--org", org, "--tax-id", "DE123456789", "--line1", "Hauptstraße 5"]
+        assert main([*args, "--city", "Berlin", "--country", "DE", "--json"]) == 0
+        out = orjson.loads(capsys.readouterr().out)
+        assert (out["tax_id"], out["billing_address"]["city"]) == ("DE123456789", "Berlin")
+        r = await api.client.get(f"/api/billing/organizations/{org}", headers=api.as_user("vic", org))
+        assert r.json()["billing_address"]["line1"] == "Hauptstraße 5" and r.json()["tax_id"] == "DE123456789"
+        # the API's rules: an address without a city, a country name, an unknown organization
+        assert main(["api", "billing-details", "--org", org, "--line1", "x", "--country", "DE"]) == 2
+        assert (
+            main(["api", "billing-details", "--org", org, "--line1", "x", "--city", "y", "--country", "Germany"]) == 2
+        )
+        assert main(["api", "billing-details", "--org", "org_nope", "--tax-id", "X1"]) == 2
+        assert "no organization org_nope" in capsys.readouterr().err
+        r = await api.client.get(f"/api/billing/organizations/{org}", headers=api.as_user("olga", org))
+        assert r.json()["billing_address"]["city"] == "Berlin"
