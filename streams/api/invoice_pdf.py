@@ -106,7 +106,9 @@ def render_invoice(
     due_date = _extra(doc, "due_date")
     amount_paid = _extra(doc, "amount_paid")
     amount_due = _extra(doc, "amount_due")
-    if amount_due is None and amount_paid is not None:
+    if amount_due is None and status == "void":
+        amount_due = "0"  # a void invoice is owed by nobody
+    elif amount_due is None and amount_paid is not None:
         amount_due = str(Decimal(doc.total) - Decimal(str(amount_paid)))
     terms = _extra(doc, "terms") or _extra(doc, "payment_terms")
     issued = _extra(doc, "issued_at") or _extra(doc, "finalized_at")

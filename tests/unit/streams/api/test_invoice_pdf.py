@@ -97,6 +97,9 @@ def test_receivables_fields_tax_lines_and_the_paid_mark() -> None:
 
 
 def test_amount_due_is_derived_from_amount_paid_and_void_is_marked() -> None:
+    text = pdf_text(render_invoice(_doc(3, status="open", amount_paid="1.50")))
+    assert re.search(r"Amount paid\s+\$1\.50\s+Amount due\s+\$4\.50", text)  # 1 + 2 + 3 - 1.50
+    assert "VOID" not in text and "PAID" not in text
     text = pdf_text(render_invoice(_doc(3, status="void", amount_paid="1.50")))
-    assert re.search(r"Amount paid\s+\$1\.50\s+Amount due\s+\$4\.50", text)
+    assert re.search(r"Amount paid\s+\$1\.50\s+Amount due\s+\$0\.00", text)
     assert "VOID" in text
