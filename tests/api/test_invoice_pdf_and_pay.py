@@ -10,8 +10,10 @@ from typing import Any
 
 import orjson
 import pytest
+from sqlalchemy import select
 
 from rating.catalog.loader import load_catalog
+from rating.periods import Period
 from rating.tax import parse_tax_table
 from sinks.clickhouse.settlement import SettlementStore
 from sinks.clickhouse.stripe_ledger import ClickHouseReportLedger
@@ -24,6 +26,7 @@ from streams.settlement.settler import Settler
 from streams.settlement.stripe_invoicing import InvoicePusher
 from streams.settlement.taxes import store_taxes
 from streams.store import subscription_store as store
+from streams.store.models import Subscription
 from tests.support.api import CH_DB, Api
 from tests.support.pdf import pdf_text
 
@@ -244,3 +247,15 @@ async def test_a_self_issued_invoice_carries_the_tax_of_its_buyers_country(
         assert (doc["subtotal"], doc["total"]) == ("549.99", "654.49")
         text = pdf_text((await api.client.get(f"/api/billing/invoices/{inv}.pdf", headers=h)).content)
         assert "Tax (0.19)" in text and "$104.50" in text and "$654.49" in text
+
+        # the same account once Stripe collects it: the table no longer applies (Stripe Tax does)
+        def history(account: str) -> Any:
+            with api.ctx.sessions() as s:
+                return store.history(s, account)
+
+        period = Period(MAY, datetime(2026, 6, 1, tzinfo=UTC))
+        assert [r.rate for r in store_taxes(TAX_TABLE, api.ctx.sessions, history)(org, period)] == [Decimal("0.19")]
+        with api.ctx.sessions() as s:
+            sid = s.scalars(select(Subscription.id).where(Subscription.account_id == org)).one()
+        api.link_stripe(sid, "cus_taxed")
+        assert store_taxes(TAX_TABLE, api.ctx.sessions, history)(org, period) == ()
