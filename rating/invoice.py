@@ -95,11 +95,12 @@ class Invoice:
 
     @property
     def subtotal(self) -> Decimal:
-        return sum((ln.amount for ln in self.lines), ZERO)
+        """Every line but the tax lines (``tax:<rate>``, rating/tax.py)."""
+        return sum((ln.amount for ln in self.lines if not ln.code.startswith("tax:")), ZERO)
 
     @property
     def total(self) -> Decimal:
-        return self.subtotal
+        return sum((ln.amount for ln in self.lines), ZERO)
 
     def to_document(self) -> dict[str, Any]:
         return {

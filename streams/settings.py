@@ -126,6 +126,24 @@ class Settings(BaseSettings):
     stripe_webhook_secret: SecretStr | None = Field(
         None, description="Signing secret (whsec_...) of the Stripe webhook endpoint; unset: webhooks refused."
     )
+    stripe_automatic_tax: bool = Field(
+        False, description="Ask Stripe Tax to add tax to the invoices and subscriptions Stripe collects."
+    )
+    tax_table: Path | None = Field(
+        None,
+        description="Tax rates of self-issued invoices (TOML, docs/invoices.md); the settling worker reads "
+        "buyers' addresses from the billing store (METERLINE_API_DATABASE_URL). Default: no tax.",
+    )
+    seller_name: str = Field("Meterline", description="The seller's name printed on invoice PDFs.")
+    seller_address: str = Field(
+        "", description="The seller's postal address on invoice PDFs, lines separated by '|' or newlines."
+    )
+    seller_tax_id: str | None = Field(None, description="The seller's tax id (VAT, EIN, ...) on invoice PDFs.")
+    seller_email: str | None = Field(None, description="The seller's billing contact on invoice PDFs.")
+    invoice_payment_instructions: str | None = Field(
+        None,
+        description="'How to pay' on invoice PDFs (e.g. bank details for wire transfers); default: card on file.",
+    )
     api_max_body_bytes: int = Field(65_536, ge=1024, description="Larger request bodies are refused with 413.")
     api_dunning_grace_days: int = Field(
         7, ge=0, le=90, description="Days a past_due subscription keeps its features before it becomes unpaid."

@@ -27,7 +27,11 @@ class StripeInvoices:
         policy: RetryPolicy,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        *,
+        automatic_tax: bool = False,
     ) -> None:
+        """``automatic_tax``: Stripe Tax computes the tax of each invoice (docs/invoices.md)."""
+        self._automatic_tax = automatic_tax
         self._client, self._policy, self._sleep = client, policy, sleep
         self._rng = rng or random.Random()
 
@@ -50,6 +54,7 @@ class StripeInvoices:
                     "pending_invoice_items_behavior": "exclude",
                     "description": f"Usage period {doc['period_start'][:10]} to {doc['period_end'][:10]}",
                     "metadata": {"meterline_invoice_id": inv_id},
+                    **({"automatic_tax": {"enabled": True}} if self._automatic_tax else {}),
                 },
                 options={"idempotency_key": f"{ident}-create"},
             ),

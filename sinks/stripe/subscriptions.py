@@ -222,9 +222,12 @@ class StripeSubscriptions:
         policy: RetryPolicy = DEFAULT_POLICY,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        automatic_tax: bool = False,
     ) -> None:
+        """``automatic_tax``: Stripe Tax computes the tax of the subscriptions' invoices (docs/invoices.md)."""
         self._client, self._policy, self._sleep = client, policy, sleep
         self._rng = rng or random.Random()
+        self._automatic_tax = automatic_tax
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
         return with_retries(
@@ -340,6 +343,8 @@ class StripeSubscriptions:
         }
         if target.cancel_at_period_end:
             params["cancel_at_period_end"] = True
+        if self._automatic_tax:
+            params["automatic_tax"] = {"enabled": True}
         if target.trial_end is not None:
             params["trial_end"] = _ts(target.trial_end)
         elif target.billing_cycle_anchor is not None and target.billing_cycle_anchor > now:

@@ -148,7 +148,9 @@ def create_app(
     client = stripe_client or new_stripe_client(
         settings.stripe_api_key.get_secret_value(), settings.resolved_stripe_api_base
     )
-    stripe_mirror = StripeMirrorRelay(ctx.sessions, StripeSubscriptions(client), ctx.catalog, clock=clock)
+    stripe_mirror = StripeMirrorRelay(
+        ctx.sessions, StripeSubscriptions(client, automatic_tax=settings.stripe_automatic_tax), ctx.catalog, clock=clock
+    )
     spec = build_openapi()
 
     async def openapi_json(_: Request) -> Response:

@@ -1,149 +1,246 @@
-"""An invoice document as a one-page PDF 1.4 (Helvetica, WinAnsi text, uncompressed content stream).
+"""An invoice document (docs/architecture.md §10) as a multi-page A4 PDF, laid out with reportlab.
 
-Written by hand, no dependency: a catalog, one page, two standard fonts (no embedding), one content
-stream and an info dictionary, with an exact cross-reference table. Lines that do not fit on the page
-are summed up in one closing row (the JSON document holds them all).
+The line table splits across pages and repeats its header on each; every line is printed (none summed up).
+Fields the document may not carry yet (``number``, ``due_date``, ``amount_paid``, ``amount_due``, ``terms``)
+are read when present and shown as "—" when absent. A ``paid`` or ``void`` invoice gets a large mark on
+every page.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus.flowables import Flowable
 
 from streams.api.models import InvoiceDocument
 
-PAGE_W, PAGE_H = 595, 842  # A4 in points
-LEFT, RIGHT = 50, 545
-MAX_LINE_ROWS = 30
-ROW = 15
-
-# Advance widths (1/1000 em) of Helvetica for the characters of amounts; others count as 556.
-_WIDTHS = {" ": 278, ".": 278, ",": 278, "-": 333, "$": 556, "(": 333, ")": 333, "/": 278, ":": 278}
-_BOLD_WIDTHS = {**_WIDTHS, "(": 333, ")": 333, ":": 333}
+DASH = "—"
+_MARKS = {
+    "paid": ("PAID", colors.Color(0.1, 0.55, 0.2, alpha=0.25)),
+    "void": ("VOID", colors.Color(0.7, 0.1, 0.1, alpha=0.25)),
+}
 
 
-def _escape(text: str) -> bytes:
-    raw = text.encode("cp1252", errors="replace")
-    return (
-        raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)").replace(b"\r", b"").replace(b"\n", b" ")
-    )
+@dataclass(frozen=True)
+class Party:
+    """A seller or buyer as printed: name, address lines, tax id and email (all but the name optional)."""
+
+    name: str
+    address: Sequence[str] = field(default_factory=tuple)
+    tax_id: str | None = None
+    email: str | None = None
 
 
-def _width(text: str, size: float, bold: bool = False) -> float:
-    table = _BOLD_WIDTHS if bold else _WIDTHS
-    return sum(table.get(c, 556) for c in text) * size / 1000
+def _extra(doc: InvoiceDocument, name: str) -> Any:
+    """A field of the document that older documents do not carry (``None`` when absent)."""
+    value = getattr(doc, name, None)
+    if value is None and doc.model_extra:
+        value = doc.model_extra.get(name)
+    return value
 
 
-def _clip(text: str, chars: int) -> str:
-    return text if len(text) <= chars else text[: chars - 3] + "..."
-
-
-def _money(amount: str, currency: str) -> str:
+def _money(amount: object, currency: str) -> str:
+    if amount is None or amount == "":
+        return DASH
     try:
-        value = Decimal(amount)
+        value = Decimal(str(amount))
     except InvalidOperation:
-        return amount
-    symbol = "$" if currency.lower() == "usd" else ""
+        return str(amount)
     sign = "-" if value < 0 else ""
     text = f"{abs(value):,.2f}"
-    return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency.upper()}"
+    return f"{sign}${text}" if currency.lower() == "usd" else f"{sign}{text} {currency.upper()}"
 
 
-def _day(at: datetime) -> str:
-    return at.strftime("%Y-%m-%d")
+def _day(value: object) -> str:
+    if value is None or value == "":
+        return DASH
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)[:10]
 
 
-class _Canvas:
-    def __init__(self) -> None:
-        self.ops: list[bytes] = []
-
-    def text(self, x: float, y: float, text: str, size: float = 10, bold: bool = False) -> None:
-        font = b"/F2" if bold else b"/F1"
-        self.ops.append(b"BT %s %g Tf %.2f %.2f Td (%s) Tj ET" % (font, size, x, y, _escape(text)))
-
-    def right(self, x: float, y: float, text: str, size: float = 10, bold: bool = False) -> None:
-        self.text(x - _width(text, size, bold), y, text, size, bold)
-
-    def rule(self, y: float, width: float = 0.5) -> None:
-        self.ops.append(b"%g w %d %.2f m %d %.2f l S" % (width, LEFT, y, RIGHT, y))
+def _esc(text: str) -> str:
+    """Text for a reportlab Paragraph (a small XML markup)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def render_invoice(doc: InvoiceDocument, *, account_name: str | None = None) -> bytes:
-    """The invoice as PDF bytes (``%PDF-1.4`` ... ``%%EOF``)."""
-    c = _Canvas()
+def _party_block(title: str, party: Party | None, style: ParagraphStyle) -> Paragraph:
+    if party is None:
+        return Paragraph(f"<b>{title}</b><br/>{DASH}", style)
+    rows = [f"<b>{title}</b>", f"<b>{_esc(party.name)}</b>", *(_esc(a) for a in party.address if a)]
+    rows.append(f"Tax ID: {_esc(party.tax_id) if party.tax_id else DASH}")
+    if party.email:
+        rows.append(_esc(party.email))
+    return Paragraph("<br/>".join(rows), style)
+
+
+def _status_text(status: str) -> str:
+    return {"final": "open", "draft": "draft"}.get(status, status)
+
+
+def render_invoice(
+    doc: InvoiceDocument,
+    *,
+    account_name: str | None = None,
+    buyer: Party | None = None,
+    seller: Party | None = None,
+    payment_instructions: str | None = None,
+) -> bytes:
+    """The invoice as PDF bytes; ``buyer`` defaults to the account (its ``account_name`` when given)."""
     cur = doc.currency
-    title = "Draft invoice" if doc.status == "draft" else "Invoice"
-    c.text(LEFT, 780, title, 22, bold=True)
-    c.right(RIGHT, 784, "Meterline", 12, bold=True)
-    c.right(RIGHT, 770, "usage metering and billing", 8)
-    y = 740.0
+    status = str(doc.status)
+    number = _extra(doc, "number")
+    due_date = _extra(doc, "due_date")
+    amount_paid = _extra(doc, "amount_paid")
+    amount_due = _extra(doc, "amount_due")
+    if amount_due is None and status == "void":
+        amount_due = "0"  # a void invoice is owed by nobody
+    elif amount_due is None and amount_paid is not None:
+        amount_due = str(Decimal(doc.total) - Decimal(str(amount_paid)))
+    terms = _extra(doc, "terms") or _extra(doc, "payment_terms")
+    issued = _extra(doc, "issued_at") or _extra(doc, "finalized_at")
+    buyer = buyer or Party(name=account_name or doc.account_id)
+
+    styles = getSampleStyleSheet()
+    body = ParagraphStyle("body", parent=styles["Normal"], fontName="Helvetica", fontSize=9, leading=11.5)
+    small = ParagraphStyle("small", parent=body, fontSize=8, leading=10)
+    cell = ParagraphStyle("cell", parent=body, fontSize=8, leading=9.5)
+    title_style = ParagraphStyle("title", parent=styles["Title"], fontName="Helvetica-Bold", fontSize=20, alignment=0)
+    title = "Draft invoice" if status == "draft" else "Invoice"
+
+    story: list[Flowable] = [Paragraph(title, title_style), Spacer(1, 2 * mm)]
+    parties = Table(
+        [[_party_block("From", seller, body), _party_block("Bill to", buyer, body)]],
+        colWidths=[88 * mm, 88 * mm],
+        style=TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]),
+    )
+    story += [parties, Spacer(1, 5 * mm)]
     facts = [
-        ("Invoice", doc.invoice_id or "(upcoming)"),
-        ("Account", doc.account_id + (f" - {account_name}" if account_name else "")),
+        ("Invoice number", str(number) if number else DASH),
+        ("Invoice id", doc.invoice_id or "(upcoming)"),
+        ("Account", doc.account_id),
+        ("Issue date", _day(issued)),
+        ("Due date", _day(due_date)),
+        ("Terms", str(terms) if terms else DASH),
         ("Period", f"{_day(doc.period_start)} to {_day(doc.period_end)} (end exclusive)"),
-        ("Status", doc.status),
+        ("Status", _status_text(status)),
         ("Currency", cur.upper()),
     ]
-    for label, value in facts:
-        c.text(LEFT, y, label, 10, bold=True)
-        c.text(LEFT + 70, y, _clip(value, 80), 10)
-        y -= ROW
-    y -= 15
-    cols = (LEFT, LEFT + 120, 390, 465, RIGHT)  # code, description, quantity (right), unit price (right), amount
-    c.text(cols[0], y, "Code", 9, bold=True)
-    c.text(cols[1], y, "Description", 9, bold=True)
-    c.right(cols[2], y, "Quantity", 9, bold=True)
-    c.right(cols[3], y, "Unit price", 9, bold=True)
-    c.right(cols[4], y, "Amount", 9, bold=True)
-    c.rule(y - 5)
-    y -= ROW + 5
-    shown = doc.lines if len(doc.lines) <= MAX_LINE_ROWS else doc.lines[: MAX_LINE_ROWS - 1]
-    for line in shown:
-        c.text(cols[0], y, _clip(line.code, 22), 9)
-        c.text(cols[1], y, _clip(line.description, 38), 9)
-        c.right(cols[2], y, _clip(line.quantity, 14), 9)
-        c.right(cols[3], y, _clip(line.unit_price, 12), 9)
-        c.right(cols[4], y, _money(line.amount, cur), 9)
-        y -= ROW
-    rest = doc.lines[len(shown) :]
-    if rest:
-        amount = sum((Decimal(ln.amount) for ln in rest), Decimal(0))
-        c.text(cols[1], y, f"... {len(rest)} more lines (see the JSON document)", 9)
-        c.right(cols[4], y, _money(str(amount), cur), 9)
-        y -= ROW
-    if not doc.lines:
-        c.text(cols[1], y, "no charges in this period", 9)
-        y -= ROW
-    c.rule(y + 8)
-    y -= 8
-    c.text(cols[3] - 80, y, "Subtotal", 10)
-    c.right(cols[4], y, _money(doc.subtotal, cur), 10)
-    y -= ROW + 2
-    c.text(cols[3] - 80, y, "Total", 12, bold=True)
-    c.right(cols[4], y, _money(doc.total, cur), 12, bold=True)
-    c.text(LEFT, 50, f"Total due: {doc.total} {cur.upper()}. Amounts computed from settled usage.", 8)
-    return _assemble(b"\n".join(c.ops), title=f"{title} {doc.invoice_id or doc.account_id}")
-
-
-def _assemble(content: bytes, *, title: str) -> bytes:
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] "
-        b"/Resources << /Font << /F1 4 0 R /F2 5 0 R >> >> /Contents 6 0 R >>" % (PAGE_W, PAGE_H),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>",
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
-        b"<< /Title (%s) /Producer (Meterline) >>" % _escape(title),
+    story += [
+        Table(
+            [[Paragraph(f"<b>{k}</b>", body), Paragraph(_esc(v), body)] for k, v in facts],
+            colWidths=[35 * mm, 141 * mm],
+            style=TableStyle([("TOPPADDING", (0, 0), (-1, -1), 0.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 0.5)]),
+            hAlign="LEFT",
+        ),
+        Spacer(1, 5 * mm),
     ]
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for n, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (n, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for off in offsets:
-        out += b"%010d 00000 n \n" % off
-    out += b"trailer\n<< /Size %d /Root 1 0 R /Info 7 0 R >>\nstartxref\n%d\n%%%%EOF" % (len(objects) + 1, xref)
-    return bytes(out)
+
+    header = ["Code", "Description", "Quantity", "Unit price", "Amount"]
+    rows: list[list[Any]] = [header]
+    for line in doc.lines:
+        rows.append(
+            [
+                Paragraph(_esc(line.code), cell),
+                Paragraph(_esc(line.description), cell),
+                line.quantity,
+                line.unit_price,
+                _money(line.amount, cur),
+            ]
+        )
+    if not doc.lines:
+        rows.append(["", "no charges in this period", "", "", ""])
+    lines_table = Table(rows, colWidths=[38 * mm, 66 * mm, 22 * mm, 22 * mm, 28 * mm], repeatRows=1)
+    lines_table.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+                ("FONTNAME", (0, 1), (-1, -1), "Helvetica"),
+                ("FONTSIZE", (0, 0), (-1, -1), 8),
+                ("ALIGN", (2, 0), (-1, -1), "RIGHT"),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
+                ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.lightgrey),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.93, 0.93, 0.93)),
+            ]
+        )
+    )
+    story += [lines_table, Spacer(1, 4 * mm)]
+
+    taxes = [ln for ln in doc.lines if ln.code.startswith("tax:")]
+    totals: list[tuple[str, str]] = [("Subtotal", _money(doc.subtotal, cur))]
+    if taxes:
+        totals += [(f"Tax ({ln.code.removeprefix('tax:')})", _money(ln.amount, cur)) for ln in taxes]
+    totals += [
+        ("Total", _money(doc.total, cur)),
+        ("Amount paid", _money(amount_paid, cur)),
+        ("Amount due", _money(amount_due, cur)),
+    ]
+    bold_rows = [i for i, (k, _) in enumerate(totals) if k in ("Total", "Amount due")]
+    totals_style = [
+        ("ALIGN", (1, 0), (1, -1), "RIGHT"),
+        ("FONTNAME", (0, 0), (-1, -1), "Helvetica"),
+        ("FONTSIZE", (0, 0), (-1, -1), 9),
+        *[("FONTNAME", (0, i), (-1, i), "Helvetica-Bold") for i in bold_rows],
+        ("LINEABOVE", (0, bold_rows[0]), (-1, bold_rows[0]), 0.8, colors.black),
+    ]
+    story += [
+        Table(totals, colWidths=[40 * mm, 30 * mm], hAlign="RIGHT", style=TableStyle(totals_style)),
+        Spacer(1, 6 * mm),
+    ]
+
+    how = payment_instructions or (
+        "Charged automatically to the payment method on file." if status != "draft" else "Not payable yet (draft)."
+    )
+    story += [
+        Paragraph("<b>How to pay</b>", body),
+        Paragraph(_esc(how).replace("\n", "<br/>"), body),
+        Paragraph(f"Reference: {_esc(str(number or doc.invoice_id or doc.account_id))}", body),
+        Spacer(1, 3 * mm),
+        Paragraph("Amounts are computed from settled usage.", small),
+    ]
+
+    mark = _MARKS.get(status)
+    label = f"{title} {number or doc.invoice_id or doc.account_id}"
+
+    def on_page(canvas: Canvas, template: SimpleDocTemplate) -> None:
+        canvas.saveState()
+        canvas.setFont("Helvetica", 7.5)
+        canvas.drawString(15 * mm, 10 * mm, label)
+        canvas.drawRightString(A4[0] - 15 * mm, 10 * mm, f"Page {canvas.getPageNumber()}")
+        if mark is not None:
+            canvas.setFont("Helvetica-Bold", 110)
+            canvas.setFillColor(mark[1])
+            canvas.translate(A4[0] / 2, A4[1] / 2)
+            canvas.rotate(35)
+            canvas.drawCentredString(0, -40, mark[0])
+        canvas.restoreState()
+
+    out = io.BytesIO()
+    template = SimpleDocTemplate(
+        out,
+        pagesize=A4,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=15 * mm,
+        bottomMargin=18 * mm,
+        title=label,
+        author=seller.name if seller else "Meterline",
+        creator="Meterline",
+        invariant=True,  # the same document gives the same bytes (no creation time or random file id)
+    )
+    template.build(story, onFirstPage=on_page, onLaterPages=on_page)
+    return out.getvalue()

@@ -62,19 +62,39 @@ class Error(_Out):
 # -- organizations ------------------------------------------------------------------------------------
 
 
+class BillingAddress(_In):
+    """A postal address as printed on invoices (docs/invoices.md)."""
+
+    line1: str = Field(min_length=1, max_length=200)
+    line2: str | None = Field(None, max_length=200)
+    city: str = Field(min_length=1, max_length=100)
+    postal_code: str | None = Field(None, max_length=20)
+    region: str | None = Field(None, max_length=100, description="state, province or county")
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code, e.g. DE")
+
+
+TAX_ID = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9 .\-/]+$")
+
+
 class OrganizationCreate(_In):
     name: str = Field(min_length=1, max_length=200)
     billing_email: str | None = Field(None, pattern=EMAIL_PATTERN, max_length=320)
+    billing_address: BillingAddress | None = None
+    tax_id: str | None = TAX_ID
 
 
 class OrganizationUpdate(_In):
+    """Only the fields given change; ``null`` clears an optional one."""
+
     name: str | None = Field(None, min_length=1, max_length=200)
     billing_email: str | None = Field(None, pattern=EMAIL_PATTERN, max_length=320)
+    billing_address: BillingAddress | None = None
+    tax_id: str | None = TAX_ID
 
     @model_validator(mode="after")
     def _something(self) -> OrganizationUpdate:
         if not self.model_fields_set:
-            raise ValueError("give at least one of name, billing_email")
+            raise ValueError("give at least one of name, billing_email, billing_address, tax_id")
         return self
 
 
@@ -82,6 +102,8 @@ class OrganizationOut(_Out):
     id: str
     name: str
     billing_email: str | None
+    billing_address: BillingAddress | None = None
+    tax_id: str | None = None
     created_at: datetime
     updated_at: datetime
     role: Role | None = Field(None, description="the caller's role in it")

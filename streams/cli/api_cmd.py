@@ -73,6 +73,23 @@ def register(sub: Any) -> None:
     i.add_argument("--email", help="the invited user's email, kept with the invitation")
     i.add_argument("--json", action="store_true", help="print as JSON")
     i.set_defaults(func=_invite)
+    d = asub.add_parser(
+        "billing-details",
+        help="show or set an organization's billing email, billing address and tax id (printed on its invoices)",
+        description="As an operator, show an organization's billing details, or set those given (the same rules as "
+        "PATCH /api/billing/organizations/{id}; docs/invoices.md). An address needs --line1, --city and --country.",
+    )
+    d.add_argument("--org", required=True, help="the organization's id (org_...)")
+    d.add_argument("--billing-email", help="where invoices and billing notices go")
+    d.add_argument("--tax-id", help="VAT number, EIN, ...")
+    d.add_argument("--line1", help="address: first line")
+    d.add_argument("--line2", help="address: second line")
+    d.add_argument("--city", help="address: city")
+    d.add_argument("--postal-code", help="address: postal code")
+    d.add_argument("--region", help="address: state, province or county (e.g. CA, BC)")
+    d.add_argument("--country", help="address: ISO 3166-1 alpha-2 code (e.g. DE)")
+    d.add_argument("--json", action="store_true", help="print as JSON")
+    d.set_defaults(func=_billing_details)
     o = asub.add_parser(
         "openapi",
         help="print or write the OpenAPI document",
@@ -177,6 +194,53 @@ def _invite(args: argparse.Namespace) -> int:
     else:
         print(f"invitation {out['invitation_id']}: {args.user} as {args.role} of {args.org}, until {out['expires_at']}")
         print("the user accepts it with their own token: POST /api/billing/invitations/<id>/accept")
+    return 0
+
+
+def _billing_details(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from streams.api.models import BillingAddress, OrganizationUpdate
+    from streams.store.db import sessions
+    from streams.store.models import Organization
+
+    given: dict[str, Any] = {k: getattr(args, k) for k in ("billing_email", "tax_id") if getattr(args, k)}
+    parts = {k: getattr(args, k) for k in ("line1", "line2", "city", "postal_code", "region", "country")}
+    if any(parts.values()):
+        given["billing_address"] = {k: v for k, v in parts.items() if v}
+    try:
+        update = OrganizationUpdate.model_validate(given) if given else None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        print(f"meterline api billing-details: {where}: {first['msg']}", file=sys.stderr)
+        return 2
+    with sessions(_engine(load_settings())).begin() as s:
+        org = s.get(Organization, args.org)
+        if org is None:
+            print(f"meterline api billing-details: no organization {args.org}", file=sys.stderr)
+            return 2
+        if update is not None:
+            if "billing_email" in update.model_fields_set:
+                org.billing_email = update.billing_email
+            if update.billing_address is not None:
+                org.billing_address = update.billing_address.model_dump(exclude_none=True)
+            if "tax_id" in update.model_fields_set:
+                org.tax_id = update.tax_id
+            org.updated_at = datetime.now(UTC)
+        address = BillingAddress.model_validate(org.billing_address) if org.billing_address else None
+        out = {
+            "organization_id": org.id,
+            "name": org.name,
+            "billing_email": org.billing_email,
+            "billing_address": address.model_dump() if address else None,
+            "tax_id": org.tax_id,
+        }
+    if args.json:
+        emit_json(out)
+    else:
+        for key, value in out.items():
+            print(f"{key}: {value if value is not None else '-'}")
     return 0
 
 

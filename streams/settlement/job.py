@@ -16,6 +16,7 @@ import stripe
 from clickhouse_connect.driver.exceptions import Error as ClickHouseError
 
 from rating.catalog.loader import Catalog
+from rating.tax import load_tax_table
 from sinks.clickhouse.settlement import SettlementStore
 from sinks.clickhouse.stripe_ledger import ClickHouseReportLedger
 from sinks.errors import SinkError
@@ -26,6 +27,8 @@ from streams.settlement.pacing import Pacer
 from streams.settlement.settler import Settler
 from streams.settlement.stripe_invoicing import InvoicePusher
 from streams.settlement.stripe_reporting import UsageReporter
+from streams.settlement.taxes import store_taxes
+from streams.store.db import database_url, make_engine, sessions
 from streams.subscriptions.registry import SubscriptionRegistry
 from streams.worker.metrics import WorkerMetrics
 
@@ -49,6 +52,11 @@ def build_settler(
         if metrics is not None:
             metrics.settlement_differences.labels(metric).inc()
 
+    taxes = None
+    if settings.tax_table is not None:
+        url = settings.api_database_url.get_secret_value() if settings.api_database_url else None
+        make = sessions(make_engine(database_url(settings.data_dir, url)))
+        taxes = store_taxes(load_tax_table(settings.tax_table), make, registry.history)
     return Settler(
         SettlementStore(client, settings.clickhouse_database),
         catalog,
@@ -57,6 +65,7 @@ def build_settler(
         grace=timedelta(hours=settings.settle_grace_hours),
         on_difference=on_difference,
         pacer=Pacer(share),
+        taxes=taxes,
     )
 
 
@@ -86,7 +95,9 @@ def build_stripe_sync(settings: Settings, client: Any, catalog: Catalog, registr
     meter = StripeMeterReporter(stripe_api, ledger, rate_per_second=settings.stripe_rate_per_second)
     return StripeSync(
         UsageReporter(store, ledger, meter, catalog, registry.history, concurrency=settings.stripe_concurrency),
-        InvoicePusher(stripe_api, store, ledger, catalog, registry.history),
+        InvoicePusher(
+            stripe_api, store, ledger, catalog, registry.history, automatic_tax=settings.stripe_automatic_tax
+        ),
     )
 
 

@@ -10,8 +10,8 @@ nothing. The worker calls it on a timer with ``until = now - lateness``; ``meter
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -32,6 +32,7 @@ from rating.settle import (
     version_for,
 )
 from rating.subscriptions import SubscriptionHistory
+from rating.tax import TaxRate, tax_lines
 from sinks.clickhouse.settlement import EPOCH, SettlementStore
 from streams.settlement.pacing import Pacer
 
@@ -83,9 +84,12 @@ class Settler:
         on_difference: Callable[[str, str, str, Decimal], None] | None = None,
         visibility_margin: timedelta = VISIBILITY_MARGIN,
         pacer: Pacer | None = None,
+        taxes: Callable[[str, Period], Sequence[TaxRate]] | None = None,
     ) -> None:
         """``subscribed``: every account with a subscription (they get invoices even without usage).
-        ``pacer``: called after each chunk of hours and each group of accounts (unpaced by default)."""
+        ``pacer``: called after each chunk of hours and each group of accounts (unpaced by default).
+        ``taxes``: the tax rates an account's invoice of a period carries (docs/invoices.md; none by default)."""
+        self._taxes = taxes
         self._store, self._catalog, self._histories = store, catalog, histories
         self._subscribed, self._grace = subscribed, grace
         self._on_difference, self._margin = on_difference, visibility_margin
@@ -179,7 +183,7 @@ class Settler:
             history = self._history(account)
             segments = billing_segments(history, period, cat)
             usage = usage_by_segment(rows.get(account, []), segments, storage[account])
-            out[account] = preview_invoice(
+            invoice = preview_invoice(
                 history,
                 usage,
                 period,
@@ -187,6 +191,10 @@ class Settler:
                 status="final" if final else "draft",
                 corrections=corrections.get(account, []),
             )
+            rates = self._taxes(account, period) if self._taxes is not None else ()
+            if rates:
+                invoice = replace(invoice, lines=(*invoice.lines, *tax_lines(invoice.lines, rates)))
+            out[account] = invoice
         return out
 
     def document(self, account: str, period: Period) -> dict[str, object] | None:

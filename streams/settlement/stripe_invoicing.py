@@ -49,8 +49,9 @@ class InvoicePusher:
         *,
         policy: RetryPolicy = DEFAULT_POLICY,
         sleep: Callable[[float], None] = time.sleep,
+        automatic_tax: bool = False,
     ) -> None:
-        self._invoices = StripeInvoices(client, policy, sleep)
+        self._invoices = StripeInvoices(client, policy, sleep, automatic_tax=automatic_tax)
         self._store, self._ledger = store, ledger
         self._catalog, self._histories = catalog, histories
 

@@ -69,6 +69,9 @@ class Organization(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     billing_email: Mapped[str | None] = mapped_column(String(320))
+    # {"line1", "line2"?, "city", "postal_code"?, "region"?, "country"}: printed on its invoices (docs/invoices.md)
+    billing_address: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    tax_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 

@@ -3,15 +3,17 @@ once, by owners and admins only."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from rating.catalog.loader import load_catalog
+from rating.periods import Period
+from rating.tax import parse_tax_table
 from sinks.clickhouse.settlement import SettlementStore
 from sinks.clickhouse.stripe_ledger import ClickHouseReportLedger
 from streams.api.invoice_pdf import render_invoice
@@ -20,34 +22,22 @@ from streams.api.routes.invoices import _wants_pdf
 from streams.api.warehouse import Warehouse
 from streams.settlement.job import stripe_client
 from streams.settlement.stripe_invoicing import InvoicePusher
+from streams.settlement.taxes import store_taxes
 from streams.store import receivables
+from streams.store import subscription_store as store
+from streams.store.models import Subscription
 from tests.support.api import CH_DB, Api
+from tests.support.pdf import pdf_text
 from tests.support.settled import api_settler, event_block
 
 pytestmark = pytest.mark.integration
 MAY = datetime(2026, 5, 1, tzinfo=UTC)
+TAX_TABLE = parse_tax_table(
+    '[[rates]]\ncountry = "DE"\nname = "VAT"\nrate = "0.19"\neffective_from = 2021-01-01\n', "test"
+)
 
 
-def check_pdf(pdf: bytes) -> str:
-    """Structure of a PDF 1.4 file: header, objects where the xref table says, stream lengths, %%EOF."""
-    assert pdf.startswith(b"%PDF-1.4\n")
-    assert pdf.endswith(b"%%EOF")
-    startxref = int(pdf.rsplit(b"startxref\n", 1)[1].split(b"\n")[0])
-    assert pdf[startxref:].startswith(b"xref\n0 ")
-    table = pdf[startxref:].split(b"\n")
-    count = int(table[1].split()[1])
-    offsets = [int(line[:10]) for line in table[3 : 2 + count]]
-    for n, off in enumerate(offsets, start=1):
-        assert pdf[off:].startswith(b"%d 0 obj\n" % n), n
-    m = re.search(rb"<< /Length (\d+) >>\nstream\n", pdf)
-    assert m is not None
-    content = pdf[m.end() : m.end() + int(m.group(1))]
-    assert pdf[m.end() + int(m.group(1)) :].startswith(b"\nendstream")
-    assert b"/Helvetica" in pdf and b"/Count 1" in pdf
-    return content.decode("cp1252")
-
-
-def test_the_pdf_of_a_document_is_well_formed_and_escapes_text() -> None:
+def test_the_pdf_of_a_document_keeps_markup_characters_and_non_latin_text() -> None:
     doc = InvoiceDocument(
         invoice_id="in_acme_2026-05",
         account_id="acme",
@@ -58,7 +48,7 @@ def test_the_pdf_of_a_document_is_well_formed_and_escapes_text() -> None:
         lines=[
             InvoiceLine(
                 code="base_fee",
-                description="Standard (monthly) \\ base",
+                description="Standard (monthly) <b> & \\ base",
                 quantity="1",
                 unit_price="49.99",
                 amount="49.99",
@@ -68,14 +58,13 @@ def test_the_pdf_of_a_document_is_well_formed_and_escapes_text() -> None:
                 for i in range(40)
             ],
         ],
-        subtotal="1089.99",
-        total="1089.99",
+        subtotal="89.99",
+        total="89.99",
     )
-    text = check_pdf(render_invoice(doc, account_name="Acme (EU)"))
-    assert "Standard \\(monthly\\) \\\\ base" in text and "Acme \\(EU\\)" in text
-    assert "Überzug €" in text  # WinAnsi
-    assert "$1,089.99" in text and "line_27" in text and "line_28" not in text
-    assert "... 12 more lines" in text and "$12.00" in text
+    text = pdf_text(render_invoice(doc, account_name="Acme (EU) & Co"))
+    assert "Standard (monthly) <b> & \\ base" in text and "Acme (EU) & Co" in text
+    assert "Überzug €" in text
+    assert "$89.99" in text and "line_0" in text and "line_39" in text  # every line, none summed up
 
 
 def test_accept_negotiation() -> None:
@@ -92,10 +81,16 @@ def _events(org: str, at: datetime, quantities: list[int], user: str) -> bytes:
     return event_block(org, user, org, "api_calls", at, quantities, id_prefix=org)
 
 
-async def _finalized_invoice(api: Api, warehouse: Warehouse, members: dict[str, str]) -> tuple[str, str]:
-    """An organization on standard whose May 2026 invoice is finalized (49.99 + 500.00 overage)."""
+async def _finalized_invoice(
+    api: Api, warehouse: Warehouse, members: dict[str, str], *, address: dict[str, str] | None = None
+) -> tuple[str, str]:
+    """An organization on standard whose May 2026 invoice is finalized (49.99 + 500.00 overage), taxed from
+    ``TAX_TABLE`` for its billing ``address`` when given."""
     org = await api.org("ivy", members=members)
     h = api.as_user("ivy", org)
+    if address is not None:
+        r = await api.client.patch(f"/api/billing/organizations/{org}", json={"billing_address": address}, headers=h)
+        assert r.status_code == 200, r.text
     r = await api.client.post(
         "/api/billing/subscriptions/create", json={"tier": "standard", "anchor": "2026-05-01"}, headers=h
     )
@@ -109,7 +104,13 @@ async def _finalized_invoice(api: Api, warehouse: Warehouse, members: dict[str, 
         fmt="JSONEachRow",
     )
 
-    settler = api_settler(api, client, lambda: [org])
+    def histories(account: str) -> Any:
+        with api.ctx.sessions() as s:
+            hist = store.history(s, account)
+        return hist if hist.versions else None
+
+    taxes = store_taxes(TAX_TABLE, api.ctx.sessions, histories) if address is not None else None
+    settler = api_settler(api, client, lambda: [org], taxes=taxes)
     result = settler.settle(datetime(2026, 6, 3, tzinfo=UTC), datetime.now(UTC))
     inv = f"in_{org}_2026-05"
     assert inv in result.finalized
@@ -132,17 +133,25 @@ def _push_to_stripe(api: Api, warehouse: Warehouse, inv: str) -> None:
 
 
 async def test_invoice_as_pdf(make_api: Callable[..., Any], warehouse: Warehouse) -> None:
-    async with make_api(now=MAY) as api:
+    seller = {"seller_name": "Meterline Test Ltd", "seller_address": "1 Main St|Dublin D02|IE", "seller_tax_id": "IE9S"}
+    async with make_api(now=MAY, **seller, invoice_payment_instructions="Wire to IBAN IE00 TEST") as api:
         org, inv = await _finalized_invoice(api, warehouse, {"vic": "viewer", "mo": "member"})
         h = api.as_user("ivy", org)
+        address = {"line1": "5 Rue de la Paix", "city": "Paris", "postal_code": "75002", "country": "FR"}
+        r = await api.client.patch(
+            f"/api/billing/organizations/{org}", json={"billing_address": address, "tax_id": "FR40303265045"}, headers=h
+        )
+        assert r.status_code == 200, r.text
         r = await api.client.get(f"/api/billing/invoices/{inv}", headers=h)
         assert r.headers["content-type"].startswith("application/json") and r.json()["total"] == "549.99"
 
         r = await api.client.get(f"/api/billing/invoices/{inv}", headers={**h, "accept": "application/pdf"})
         assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
         assert f'filename="{inv}.pdf"' in r.headers["content-disposition"]
-        text = check_pdf(r.content)
-        for needle in ("549.99", "base_fee", "api_calls_overage", "500.00", "49.99", inv, org, "Acme"):
+        text = pdf_text(r.content)
+        needles = ("549.99", "base_fee", "api_calls_overage", "500.00", "49.99", inv, org, "Acme", "5 Rue de la Paix")
+        needles += ("75002 Paris", "FR40303265045", "Meterline Test Ltd", "Dublin D02", "IE9S", "IBAN IE00 TEST")
+        for needle in needles:
             assert needle in text, needle
         assert "2026-05-01 to 2026-06-01" in text
 
@@ -202,3 +211,39 @@ async def test_pay_an_invoice_once_through_stripe(make_api: Callable[..., Any], 
     async with make_api() as api:
         r = await api.client.post(pay, headers=api.as_user("ivy", org))
         assert (r.status_code, r.json()["error"]["code"]) == (409, "already_paid")
+
+
+async def test_a_self_issued_invoice_carries_the_tax_of_its_buyers_country(
+    make_api: Callable[..., Any], warehouse: Warehouse
+) -> None:
+    """An organization billed in Germany, no Stripe customer: VAT 19 % of 549.99 = 104.4981 -> 104.50."""
+    async with make_api(now=MAY) as api:
+        address = {"line1": "Hauptstraße 5", "city": "Berlin", "postal_code": "10115", "country": "DE"}
+        org, inv = await _finalized_invoice(api, warehouse, {}, address=address)
+        h = api.as_user("ivy", org)
+        doc = (await api.client.get(f"/api/billing/invoices/{inv}", headers=h)).json()
+        taxes = [ln for ln in doc["lines"] if ln["code"].startswith("tax:")]
+        assert taxes == [
+            {
+                "code": "tax:0.19",
+                "description": "VAT 19% (DE)",
+                "quantity": "549.99",
+                "unit_price": "0.19",
+                "amount": "104.50",
+            }
+        ]
+        assert (doc["subtotal"], doc["total"]) == ("549.99", "654.49")
+        text = pdf_text((await api.client.get(f"/api/billing/invoices/{inv}.pdf", headers=h)).content)
+        assert "Tax (0.19)" in text and "$104.50" in text and "$654.49" in text
+
+        # the same account once Stripe collects it: the table no longer applies (Stripe Tax does)
+        def history(account: str) -> Any:
+            with api.ctx.sessions() as s:
+                return store.history(s, account)
+
+        period = Period(MAY, datetime(2026, 6, 1, tzinfo=UTC))
+        assert [r.rate for r in store_taxes(TAX_TABLE, api.ctx.sessions, history)(org, period)] == [Decimal("0.19")]
+        with api.ctx.sessions() as s:
+            sid = s.scalars(select(Subscription.id).where(Subscription.account_id == org)).one()
+        api.link_stripe(sid, "cus_taxed")
+        assert store_taxes(TAX_TABLE, api.ctx.sessions, history)(org, period) == ()

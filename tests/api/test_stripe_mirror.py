@@ -495,3 +495,18 @@ async def test_the_running_app_mirrors_and_webhooks_find_the_stored_ids(
         assert r.json()["status"] == "past_due"
         # Stripe told us: nothing to mirror back
         assert [row.reason for row in stripe_rows(api)] == ["create"]
+
+
+@pytest.mark.integration
+async def test_stripe_tax_is_asked_for_when_enabled(
+    make_api: Callable[..., Any], recorder: StripeRecorder, stack_settings: Settings
+) -> None:
+    """``METERLINE_STRIPE_AUTOMATIC_TAX``: subscriptions are created with Stripe Tax on (docs/invoices.md)."""
+    client = recorder.client(stack_settings.resolved_stripe_api_base)
+    async with make_api(now=NOW, stripe_client=client, stripe_automatic_tax=True) as api:
+        org = await api.org("tia")
+        r = await api.client.post(f"{BASE}/create", json={"tier": "standard"}, headers=api.as_user("tia", org))
+        assert r.status_code == 201, r.text
+        assert await api.app.state.stripe_mirror.drain() == 1
+        (created,) = recorder.posts("/v1/subscriptions")
+        assert created.params["automatic_tax"] == {"enabled": "true"}

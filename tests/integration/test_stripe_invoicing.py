@@ -14,6 +14,8 @@ import pytest
 from deploy.local.stripe_standin import StripeMeterStandIn
 from sinks.clickhouse.migrations import migrate
 from sinks.clickhouse.stripe_ledger import ClickHouseReportLedger
+from sinks.stripe.invoices import StripeInvoices
+from sinks.stripe.meter import DEFAULT_POLICY
 from streams.settings import Settings
 from streams.settlement.job import stripe_client
 from streams.settlement.stripe_invoicing import InvoicePusher
@@ -70,3 +72,22 @@ def test_enterprise_invoice_pushed_once(world: World, stack: Settings) -> None:
         before = len(standin.posts)
         assert pusher().push_due(datetime.now(UTC)) == {}
         assert len(standin.posts) == before
+
+
+def test_stripe_tax_is_asked_for_when_enabled(stack: Settings) -> None:
+    """``METERLINE_STRIPE_AUTOMATIC_TAX``: the invoice is created with Stripe Tax on, and stripe-mock
+    accepts the parameter (docs/invoices.md); off by default."""
+    doc = {
+        "invoice_id": "in_tax_2026-05",
+        "currency": "usd",
+        "period_start": "2026-05-01T00:00:00+00:00",
+        "period_end": "2026-06-01T00:00:00+00:00",
+        "lines": [{"code": "platform_fee", "description": "Platform fee", "amount": "100.00"}],
+    }
+    with StripeMeterStandIn(stack.resolved_stripe_api_base) as standin:
+        s = stack.model_copy(update={"stripe_api_base": standin.url})
+        for enabled, ident in ((True, "tax-on"), (False, "tax-off")):
+            StripeInvoices(stripe_client(s), DEFAULT_POLICY, automatic_tax=enabled).send(doc, "cus_tax", 30, ident)
+        on, off = [f for p, f, _ in standin.posts if p == "/v1/invoices"]
+        assert on["automatic_tax[enabled]"] == "true"
+        assert "automatic_tax[enabled]" not in off

@@ -39,12 +39,15 @@ def event_block(
     return b"\n".join(rows) + b"\n"
 
 
-def api_settler(api: Api, client: Any, accounts: Callable[[], list[str]]) -> Settler:
-    """A settler over ``client``'s warehouse whose subscription histories come from the API's store."""
+def api_settler(api: Api, client: Any, accounts: Callable[[], list[str]], *, taxes: Any = None) -> Settler:
+    """A settler over ``client``'s warehouse whose subscription histories come from the API's store (and
+    ``taxes``, the tax rates of an account's invoice, docs/invoices.md)."""
 
     def histories(account: str) -> Any:
         with api.ctx.sessions() as s:
             h = store.history(s, account)
         return h if h.versions else None
 
-    return Settler(SettlementStore(client, CH_DB), load_catalog(), histories, accounts, visibility_margin=timedelta(0))
+    return Settler(
+        SettlementStore(client, CH_DB), load_catalog(), histories, accounts, visibility_margin=timedelta(0), taxes=taxes
+    )

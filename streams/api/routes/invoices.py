@@ -17,7 +17,7 @@ from rating.subscriptions import SubscriptionHistory
 from streams.api.auth import READ_ALL, AccountAccess, Principal, account_access, require_role
 from streams.api.common import account_terms, caller
 from streams.api.errors import ApiError
-from streams.api.invoice_pdf import render_invoice
+from streams.api.invoice_pdf import Party, render_invoice
 from streams.api.models import (
     INVOICE_ID_PATTERN,
     ORG_ID_PATTERN,
@@ -32,6 +32,7 @@ from streams.api.models import (
     PaymentOut,
 )
 from streams.api.routing import Call, Endpoint
+from streams.settings import Settings
 from streams.store import receivables
 from streams.store import subscription_store as store
 from streams.store.models import InvoicePaymentRow, Organization, PaymentRow
@@ -137,17 +138,37 @@ def _wants_pdf(accept: str) -> bool:
     return PDF in weights and weight(PDF) > 0 and weight(PDF) > weight("application/json")
 
 
-def _pdf_response(doc: InvoiceDocument, account_name: str | None) -> Response:
+def _seller(settings: Settings) -> Party:
+    """The seller printed on every invoice, from the ``METERLINE_SELLER_*`` settings (README, configuration)."""
+    lines = [ln.strip() for ln in settings.seller_address.replace("|", "\n").splitlines()]
+    return Party(settings.seller_name, tuple(ln for ln in lines if ln), settings.seller_tax_id, settings.seller_email)
+
+
+def _buyer(org: Organization) -> Party:
+    """An organization as billed: its name, billing address, tax id and billing email."""
+    a = org.billing_address or {}
+    city = " ".join(str(a[k]) for k in ("postal_code", "city") if a.get(k))
+    lines = (a.get("line1"), a.get("line2"), city, a.get("region"), a.get("country"))
+    return Party(org.name, tuple(str(x) for x in lines if x), org.tax_id, org.billing_email)
+
+
+def _pdf_response(call: Call, doc: InvoiceDocument, buyer: Party | None) -> Response:
     name = doc.invoice_id or doc.account_id
+    settings = call.ctx.settings
     return Response(
-        render_invoice(doc, account_name=account_name),
+        render_invoice(
+            doc,
+            buyer=buyer,
+            seller=_seller(settings),
+            payment_instructions=settings.invoice_payment_instructions,
+        ),
         media_type=PDF,
         headers={"content-disposition": f'inline; filename="{name}.pdf"'},
     )
 
 
-def _find(call: Call, manage: bool = False) -> tuple[Principal, InvoiceDocument, str | None]:
-    """The caller, the invoice document of ``{id}`` and its account's organization name (404 when the caller
+def _find(call: Call, manage: bool = False) -> tuple[Principal, InvoiceDocument, Party | None]:
+    """The caller, the invoice document of ``{id}`` and its account's organization as billed (404 when the caller
     may not see it; 403 when it may see it but not read it, or with ``manage``, not pay it)."""
     inv_id = call.path["id"]
     with call.ctx.sessions() as s:
@@ -165,20 +186,20 @@ def _find(call: Call, manage: bool = False) -> tuple[Principal, InvoiceDocument,
                 raise ApiError(404, "not_found", f"no invoice {inv_id}") from exc
             raise
         org = s.get(Organization, found[0])
-        name = org.name if org is not None else None
-    return who, InvoiceDocument.model_validate(_receivables(call, [found[1]])[0]), name
+        buyer = _buyer(org) if org is not None else None
+    return who, InvoiceDocument.model_validate(_receivables(call, [found[1]])[0]), buyer
 
 
 def get_invoice(call: Call) -> InvoiceDocument | Response:
     _, doc, name = _find(call)
     if _wants_pdf(call.request.headers.get("accept", "")):
-        return _pdf_response(doc, name)
+        return _pdf_response(call, doc, name)
     return doc
 
 
 def get_invoice_pdf(call: Call) -> Response:
     _, doc, name = _find(call)
-    return _pdf_response(doc, name)
+    return _pdf_response(call, doc, name)
 
 
 def _payment_out(row: InvoicePaymentRow) -> InvoicePayment:

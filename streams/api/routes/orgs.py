@@ -20,6 +20,7 @@ from streams.api.models import (
     ApiKeyCreated,
     ApiKeyList,
     ApiKeyOut,
+    BillingAddress,
     MemberList,
     MemberOut,
     MemberUpdate,
@@ -40,6 +41,8 @@ def _org_out(org: Organization, role: str | None) -> OrganizationOut:
         id=org.id,
         name=org.name,
         billing_email=org.billing_email,
+        billing_address=BillingAddress.model_validate(org.billing_address) if org.billing_address else None,
+        tax_id=org.tax_id,
         created_at=org.created_at,
         updated_at=org.updated_at,
         role=role,  # type: ignore[arg-type]
@@ -73,6 +76,9 @@ def create_organization(call: Call) -> OrganizationOut:
             org = orgs.create_organization(s, body.name, who.user_id, call.ctx.clock(), body.billing_email)
         except StoreConflict as exc:  # a token whose 'sub' is an organization id
             raise conflict(exc) from exc
+        if body.billing_address is not None:
+            org.billing_address = body.billing_address.model_dump(exclude_none=True)
+        org.tax_id = body.tax_id
         return _org_out(org, "owner")
 
 
@@ -94,6 +100,11 @@ def update_organization(call: Call) -> OrganizationOut:
             org.name = body.name
         if "billing_email" in body.model_fields_set:
             org.billing_email = body.billing_email
+        if "billing_address" in body.model_fields_set:
+            address = body.billing_address
+            org.billing_address = address.model_dump(exclude_none=True) if address is not None else None
+        if "tax_id" in body.model_fields_set:
+            org.tax_id = body.tax_id
         org.updated_at = call.ctx.clock()
         return _org_out(org, role)
 
