@@ -50,6 +50,15 @@ def _extra(doc: InvoiceDocument, name: str) -> Any:
     return value
 
 
+def _minor(value: object) -> Decimal | None:
+    """An amount of the receivable state, which counts integer minor units (cents), as money."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value).scaleb(-2)
+    return Decimal(str(value))
+
+
 def _money(amount: object, currency: str) -> str:
     if amount is None or amount == "":
         return DASH
@@ -104,12 +113,13 @@ def render_invoice(
     status = str(doc.status)
     number = _extra(doc, "number")
     due_date = _extra(doc, "due_date")
-    amount_paid = _extra(doc, "amount_paid")
-    amount_due = _extra(doc, "amount_due")
-    if amount_due is None and status == "void":
-        amount_due = "0"  # a void invoice is owed by nobody
+    amount_paid = _minor(_extra(doc, "amount_paid"))
+    # "Amount due" on paper is what is still owed: the receivable's remainder when the store knows it.
+    amount_due = _minor(_extra(doc, "amount_remaining"))
+    if status == "void":
+        amount_due = Decimal(0)  # a void invoice is owed by nobody
     elif amount_due is None and amount_paid is not None:
-        amount_due = str(Decimal(doc.total) - Decimal(str(amount_paid)))
+        amount_due = Decimal(doc.total) - amount_paid
     terms = _extra(doc, "terms") or _extra(doc, "payment_terms")
     issued = _extra(doc, "issued_at") or _extra(doc, "finalized_at")
     buyer = buyer or Party(name=account_name or doc.account_id)

@@ -16,7 +16,7 @@ JUNE = datetime(2026, 6, 1, tzinfo=UTC)
 ARTIFACTS = Path(__file__).resolve().parents[4] / "var" / "test-artifacts"
 
 
-def _doc(n: int, status: str = "final", **extra: object) -> InvoiceDocument:
+def _doc(n: int, status: str = "open", **extra: object) -> InvoiceDocument:
     # line i costs i dollars: 1 + 2 + ... + 120 = 7,260.00
     lines = [
         InvoiceLine(
@@ -36,7 +36,7 @@ def _doc(n: int, status: str = "final", **extra: object) -> InvoiceDocument:
             "period_start": MAY,
             "period_end": JUNE,
             "currency": "usd",
-            "status": "final",
+            "status": "open",
             "lines": [ln.model_dump() for ln in lines],
             "subtotal": f"{total}.00",
             "total": f"{total}.00",
@@ -67,7 +67,7 @@ def test_a_120_line_invoice_prints_every_line_on_several_pages() -> None:
     assert "2026-05-01 to 2026-06-01" in text
     # the receivables fields this document does not carry yet print as a dash
     assert re.search(r"Invoice number\s+—", text) and re.search(r"Due date\s+—", text)
-    assert re.search(r"Amount due\s+—", text)
+    assert re.search(r"Amount due\s+\$7,260\.00", text)  # nothing paid yet
     png = first_page_png(pdf, ARTIFACTS / "invoice-120-lines-page1.png")
     assert png.read_bytes().startswith(b"\x89PNG") and png.stat().st_size > 10_000
 
@@ -79,8 +79,9 @@ def test_receivables_fields_tax_lines_and_the_paid_mark() -> None:
         number="ML-2026-000042",
         due_date="2026-07-01",
         finalized_at="2026-06-01T00:00:00Z",
-        amount_paid="3.57",
-        amount_due="0.00",
+        amount_paid=357,
+        amount_due=357,
+        amount_remaining=0,
     )
     doc = doc.model_copy(update={"total": "3.57"})
     doc.lines.append(
@@ -97,9 +98,9 @@ def test_receivables_fields_tax_lines_and_the_paid_mark() -> None:
 
 
 def test_amount_due_is_derived_from_amount_paid_and_void_is_marked() -> None:
-    text = pdf_text(render_invoice(_doc(3, status="open", amount_paid="1.50")))
+    text = pdf_text(render_invoice(_doc(3, status="open", amount_paid=150)))
     assert re.search(r"Amount paid\s+\$1\.50\s+Amount due\s+\$4\.50", text)  # 1 + 2 + 3 - 1.50
     assert "VOID" not in text and "PAID" not in text
-    text = pdf_text(render_invoice(_doc(3, status="void", amount_paid="1.50")))
+    text = pdf_text(render_invoice(_doc(3, status="void", amount_paid=150)))
     assert re.search(r"Amount paid\s+\$1\.50\s+Amount due\s+\$0\.00", text)
     assert "VOID" in text
