@@ -72,10 +72,18 @@ class EmailRelay:
             if not row.recipient:
                 self._finish(row_id, now, None, "no recipient: not sent")
                 return False
-            notice = email.Notice(
-                row.key, row.kind, row.account_id, row.recipient, dict(row.context), self._attachments(s, row)
-            )
+            key = row.key
+            try:  # an attachment not ready yet (the invoice still on its way to the warehouse) is retried
+                notice = email.Notice(
+                    row.key, row.kind, row.account_id, row.recipient, dict(row.context), self._attachments(s, row)
+                )
+            except Exception as exc:
+                notice = None
+                failure: Exception | None = exc
         try:
+            if notice is None:
+                assert failure is not None
+                raise failure
             email.send(email.build(notice, self._smtp, now), self._smtp)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"[:2000]
@@ -85,7 +93,7 @@ class EmailRelay:
                     row.attempts += 1
                     row.last_error = error
                     row.next_attempt_at = now + backoff(row.attempts, self._first, self._most)
-            log.warning("email relay: notice %s failed: %s", notice.key, error)
+            log.warning("email relay: notice %s failed: %s", key, error)
             return False
         self._finish(row_id, now, now, None)
         return True
