@@ -192,6 +192,8 @@ def create_app(
                 tasks.append(asyncio.create_task(webhook_relay.run(stop, settings.api_outbox_interval_seconds)))
         if follow_quota:
             tasks.append(asyncio.create_task(_follow_quota(settings, quota, stop)))
+            if settings.notify_relays:  # usage alerts to emails and webhooks (docs/notifications.md)
+                tasks.append(asyncio.create_task(_follow_alerts(settings, ctx, stop, notify)))
         try:
             yield
         finally:
@@ -220,6 +222,29 @@ def create_app(
     app.state.stripe_mirror = stripe_mirror
     app.state.email_relay, app.state.webhook_relay = email_relay, webhook_relay
     return app
+
+
+async def _follow_alerts(settings: Settings, ctx: ApiContext, stop: asyncio.Event, wake: Any) -> None:
+    from streams.notify.alerts import follow_alerts
+    from streams.topics import ALERTS
+
+    delay = 1.0
+    while not stop.is_set():
+        try:
+            await follow_alerts(
+                settings.kafka_bootstrap,
+                settings.topic(ALERTS),
+                settings.topic("meterline-notify"),
+                ctx.sessions,
+                ctx.clock,
+                stop,
+                wake,
+            )
+        except Exception as exc:
+            log.warning("usage.alerts follower: %s; retrying in %.0fs", exc, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+            delay = min(delay * 2, 30.0)
 
 
 async def _follow_quota(settings: Settings, quota: QuotaView, stop: asyncio.Event) -> None:

@@ -269,3 +269,53 @@ def test_webhook_not_duplicated_after_kill_9(db: tuple[str, sessionmaker[Session
     finally:
         hold.set()
         receiver.close()
+
+
+def test_usage_alerts_from_kafka_become_one_notice_and_event_each(db: tuple[str, sessionmaker[Session]]) -> None:
+    """On the real Kafka: a redelivered alert (the same record twice) is one notice and one webhook event."""
+    import uuid
+
+    import orjson
+    from aiokafka import AIOKafkaProducer
+
+    from streams.notify.alerts import follow_alerts
+
+    _, maker = db
+    _endpoint(maker, "http://127.0.0.1:9/unused", ["usage.alert"])
+    topic = f"t{uuid.uuid4().hex[:8]}.usage.alerts"
+    alert = {"account_id": "acme", "metric": "api_calls", "period": "2026-03-01", "kind": "quota_80"}
+    alert |= {"threshold": "8000", "used": "8012", "at": T0.isoformat()}
+    cap = {**alert, "kind": "hard_cap", "threshold": "20000", "used": "20000"}
+
+    async def run() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=os.environ.get("METERLINE_KAFKA_BOOTSTRAP", "127.0.0.1:9092"))
+        await producer.start()
+        try:
+            for doc in (alert, alert, cap):
+                await producer.send_and_wait(topic, orjson.dumps(doc), key=b"acme")
+        finally:
+            await producer.stop()
+        stop = asyncio.Event()
+
+        def written() -> None:
+            with maker() as s:
+                if len(s.scalars(select(NoticeRow)).all()) == 2:
+                    stop.set()
+
+        await asyncio.wait_for(
+            follow_alerts("127.0.0.1:9092", topic, f"{topic}.notify", maker, lambda: T0, stop, written), 120
+        )
+
+    asyncio.run(run())
+    with maker() as s:
+        notices = s.scalars(select(NoticeRow).order_by(NoticeRow.id)).all()
+        deliveries = s.scalars(select(WebhookDeliveryRow).order_by(WebhookDeliveryRow.id)).all()
+    assert [n.key for n in notices] == [
+        "usage_alert:acme:api_calls:2026-03-01:quota_80",
+        "usage_alert:acme:api_calls:2026-03-01:hard_cap",
+    ]
+    assert notices[1].context["level_text"] == "reached its hard cap"
+    assert [(d.event_id, d.event_type) for d in deliveries] == [
+        ("usage_alert:acme:api_calls:2026-03-01:quota_80", "usage.alert"),
+        ("usage_alert:acme:api_calls:2026-03-01:hard_cap", "usage.alert"),
+    ]
