@@ -41,7 +41,11 @@ async def test_admins_manage_endpoints_and_nobody_else_sees_them(make_api: Calla
             assert (await c.get(f"{base}/{ep}/deliveries", headers=who)).status_code == 403
             assert (await c.post(f"{base}/{ep}/rotate-secret", headers=who)).status_code == 403
             assert (await c.delete(f"{base}/{ep}", headers=who)).status_code == 403
-        for who in (api.as_user("bob", b), api.as_user("bob"), api.as_user("adam"), api.as_user("mallory")):
+        # A person's own token without ``org`` acts with the person's role, as everywhere in the API: an
+        # admin's does; the owner of B's, or a stranger's, finds nothing.
+        assert (await c.get(base, headers=api.as_user("adam"))).status_code == 200
+        assert (await c.get(base, headers=api.as_user("mia"))).status_code == 403
+        for who in (api.as_user("bob", b), api.as_user("bob"), api.as_user("mallory"), api.as_user("adam", b)):
             assert (await c.get(base, headers=who)).status_code == 404
             assert (await c.post(base, json=body, headers=who)).status_code == 404
             assert (await c.get(f"{base}/{ep}/deliveries", headers=who)).status_code == 404
