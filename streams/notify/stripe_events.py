@@ -19,7 +19,7 @@ ZERO_DECIMAL = frozenset({"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga"
 def _amount(minor: object, currency: str) -> str | None:
     if not isinstance(minor, int) or isinstance(minor, bool):
         return None
-    return str(minor) if currency in ZERO_DECIMAL else str(Decimal(minor) / 100)
+    return str(minor) if currency in ZERO_DECIMAL else str((Decimal(minor) / 100).quantize(Decimal("0.01")))
 
 
 def payment_event(
@@ -43,4 +43,4 @@ def payment_event(
     enqueue_notice(s, kind, account_id, f"{kind}:{stripe_event_id}", context, now)
     if s.get(Organization, account_id) is not None:
         event_type = "invoice.payment_failed" if failed else "invoice.paid"
-        enqueue_event(s, account_id, event_type, f"evt_{stripe_event_id}", {"account_id": account_id, **context}, now)
+        enqueue_event(s, account_id, event_type, f"msg_{stripe_event_id}", {"account_id": account_id, **context}, now)

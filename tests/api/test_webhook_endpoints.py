@@ -88,3 +88,55 @@ async def test_only_http_urls_and_known_events(make_api: Callable[..., Any], url
             base, json={"url": "https://ok.test/", "event_types": ["charge.refunded"]}, headers=api.as_user("ann", a)
         )
         assert r.status_code == 422, r.text
+
+
+async def test_stripe_payment_webhooks_notify_once(make_api: Callable[..., Any]) -> None:
+    """invoice.payment_failed → one payment_failed notice (with the next retry date) and one
+    invoice.payment_failed webhook event, however often Stripe delivers it; invoice.paid → payment_succeeded."""
+    import orjson
+    from sqlalchemy import select
+
+    from streams.store.models import NoticeRow, Organization, WebhookDeliveryRow
+
+    async with make_api(now=JUNE) as api:
+        a = await api.org("ann", name="A")
+        h = api.as_user("ann", a)
+        with api.ctx.sessions.begin() as s:
+            org = s.get(Organization, a)
+            assert org is not None
+            org.billing_email = "ap@a.test"
+        r = await api.client.post("/api/billing/subscriptions/create", json={"tier": "standard"}, headers=h)
+        api.link_stripe(r.json()["id"], "cus_N1", "sub_N1")
+        body = {"url": "https://hooks.a.test/in", "event_types": ["invoice.payment_failed", "invoice.paid"]}
+        ep = (await api.client.post(f"{ORGS}/{a}/webhook-endpoints", json=body, headers=h)).json()["id"]
+        created = int(datetime.now(UTC).timestamp())
+        invoice = {
+            "id": "in_stripe_1",
+            "object": "invoice",
+            "subscription": "sub_N1",
+            "customer": "cus_N1",
+            "currency": "eur",
+            "amount_due": 12050,
+            "amount_paid": 0,
+            "next_payment_attempt": int(datetime(2026, 6, 13, 9, tzinfo=UTC).timestamp()),
+        }
+        fail = {"id": "evt_n_fail", "object": "event", "type": "invoice.payment_failed", "created": created}
+        fail["data"] = {"object": invoice}
+        for _ in range(2):  # Stripe redelivers
+            assert (await api.webhook(orjson.dumps(fail))).status_code == 200
+        paid = {**fail, "id": "evt_n_paid", "type": "invoice.paid", "created": created + 60}
+        paid["data"] = {"object": {**invoice, "amount_paid": 12050}}
+        assert (await api.webhook(orjson.dumps(paid))).status_code == 200
+        with api.ctx.sessions() as s:
+            notices = s.scalars(select(NoticeRow).order_by(NoticeRow.id)).all()
+            deliveries = s.scalars(select(WebhookDeliveryRow).order_by(WebhookDeliveryRow.id)).all()
+        assert [(n.kind, n.key, n.recipient) for n in notices] == [
+            ("payment_failed", "payment_failed:evt_n_fail", "ap@a.test"),
+            ("payment_succeeded", "payment_succeeded:evt_n_paid", "ap@a.test"),
+        ]
+        assert (notices[0].context["amount"], notices[0].context["next_retry"]) == ("120.50", "2026-06-13")
+        assert notices[1].context["amount"] == "120.50"
+        assert [(d.endpoint_id, d.event_id, d.event_type) for d in deliveries] == [
+            (ep, "msg_evt_n_fail", "invoice.payment_failed"),
+            (ep, "msg_evt_n_paid", "invoice.paid"),
+        ]
