@@ -30,6 +30,16 @@ Attachments = Callable[[Session, NoticeRow], list[email.Attachment]]
 GIVE_UP_AFTER = timedelta(hours=24)
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer, not an acknowledgement: it is not followed (nor its target trusted)."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 def backoff(attempts: int, first: timedelta, most: timedelta) -> timedelta:
     """The wait after the ``attempts``-th failure: ``first`` doubled each time, at most ``most``."""
     factor: int = 2 ** max(attempts - 1, 0)
@@ -172,7 +182,7 @@ class WebhookRelay:
             headers=signing.headers(secret, event_id, int(self._wall().timestamp()), body),
         )
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as resp:
+            with _OPENER.open(request, timeout=self._timeout) as resp:
                 status = int(resp.status)
         except urllib.error.HTTPError as exc:
             status, error = exc.code, f"HTTP {exc.code}"
