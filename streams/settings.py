@@ -154,6 +154,14 @@ class Settings(BaseSettings):
     api_outbox_interval_seconds: float = Field(
         2.0, gt=0, description="How often the outbox relay retries publishing to billing.subscriptions."
     )
+    # Notifications (docs/notifications.md): emails through SMTP, outgoing webhooks; both sent by the API's relays.
+    smtp_host: str = Field("127.0.0.1", description="SMTP server of notice emails (the stack's local one by default).")
+    smtp_port: int = Field(8025, ge=1, le=65535, description="SMTP port (587 with starttls, 465 with implicit TLS).")
+    smtp_tls: Literal["none", "starttls", "implicit"] = Field("none", description="TLS to the SMTP server.")
+    smtp_username: str | None = Field(None, description="SMTP user name (no login when unset).")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    smtp_sender: str = Field("billing@meterline.local", description="From address of notice emails.")
+    notify_relays: bool = Field(True, description="Run the email and webhook relays in the billing API process.")
     api_cache_seconds: float = Field(
         2.0,
         ge=0,

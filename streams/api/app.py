@@ -29,6 +29,7 @@ from sinks.stripe.subscriptions import StripeSubscriptions
 from streams.api.context import ApiContext
 from streams.api.errors import EXCEPTION_HANDLERS, JSON, ApiError, error_response
 from streams.api.limits import ApiLimits
+from streams.api.notice_attachments import invoice_pdf_attachments
 from streams.api.quota_view import QuotaView
 from streams.api.routes import invitations as invitations_routes
 from streams.api.routes import invoices as invoices_routes
@@ -36,11 +37,14 @@ from streams.api.routes import orgs as orgs_routes
 from streams.api.routes import record as record_routes
 from streams.api.routes import subscriptions as subscriptions_routes
 from streams.api.routes import usage as usage_routes
+from streams.api.routes import webhook_endpoints as webhook_endpoints_routes
 from streams.api.routes import webhooks as webhooks_routes
 from streams.api.routing import Endpoint, openapi, routes
 from streams.api.store_cache import StoreCache
 from streams.api.warehouse import Warehouse
 from streams.ingest.service import Forwarder
+from streams.notify.relays import EmailRelay, WebhookRelay
+from streams.notify.settings import smtp_settings
 from streams.settings import Settings
 from streams.store.db import database_url, make_engine, migrate, sessions
 from streams.store.relays.outbox import OutboxRelay, Publish
@@ -54,6 +58,7 @@ ENDPOINTS: list[Endpoint] = [
     *subscriptions_routes.ENDPOINTS,
     *orgs_routes.ENDPOINTS,
     *invitations_routes.ENDPOINTS,
+    *webhook_endpoints_routes.ENDPOINTS,
     *usage_routes.ENDPOINTS,
     *record_routes.ENDPOINTS,
     *invoices_routes.ENDPOINTS,
@@ -151,6 +156,10 @@ def create_app(
     stripe_mirror = StripeMirrorRelay(
         ctx.sessions, StripeSubscriptions(client, automatic_tax=settings.stripe_automatic_tax), ctx.catalog, clock=clock
     )
+    email_relay = EmailRelay(
+        ctx.sessions, smtp_settings(settings), attachments=invoice_pdf_attachments(ctx.warehouse), clock=clock
+    )
+    webhook_relay = WebhookRelay(ctx.sessions, clock=clock)
     spec = build_openapi()
 
     async def openapi_json(_: Request) -> Response:
@@ -169,6 +178,8 @@ def create_app(
         def notify() -> None:
             wake_kafka()
             loop.call_soon_threadsafe(stripe_mirror.wake.set)
+            loop.call_soon_threadsafe(email_relay.wake.set)
+            loop.call_soon_threadsafe(webhook_relay.wake.set)
 
         ctx.notify_outbox = notify
         stripe_mirror.notify = wake_kafka  # versions carrying new Stripe ids are published at once
@@ -178,8 +189,13 @@ def create_app(
             tasks.append(asyncio.create_task(relay.run(stop, settings.api_outbox_interval_seconds)))
             if mirror_stripe:
                 tasks.append(asyncio.create_task(stripe_mirror.run(stop, settings.api_outbox_interval_seconds)))
+            if settings.notify_relays:
+                tasks.append(asyncio.create_task(email_relay.run(stop, settings.api_outbox_interval_seconds)))
+                tasks.append(asyncio.create_task(webhook_relay.run(stop, settings.api_outbox_interval_seconds)))
         if follow_quota:
             tasks.append(asyncio.create_task(_follow_quota(settings, quota, stop)))
+            if settings.notify_relays:  # usage alerts to emails and webhooks (docs/notifications.md)
+                tasks.append(asyncio.create_task(_follow_alerts(settings, ctx, stop, notify)))
         try:
             yield
         finally:
@@ -206,7 +222,31 @@ def create_app(
     )
     app.state.ctx, app.state.relay, app.state.engine = ctx, relay, engine
     app.state.stripe_mirror = stripe_mirror
+    app.state.email_relay, app.state.webhook_relay = email_relay, webhook_relay
     return app
+
+
+async def _follow_alerts(settings: Settings, ctx: ApiContext, stop: asyncio.Event, wake: Any) -> None:
+    from streams.notify.alerts import follow_alerts
+    from streams.topics import ALERTS
+
+    delay = 1.0
+    while not stop.is_set():
+        try:
+            await follow_alerts(
+                settings.kafka_bootstrap,
+                settings.topic(ALERTS),
+                settings.topic("meterline-notify"),
+                ctx.sessions,
+                ctx.clock,
+                stop,
+                wake,
+            )
+        except Exception as exc:
+            log.warning("usage.alerts follower: %s; retrying in %.0fs", exc, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+            delay = min(delay * 2, 30.0)
 
 
 async def _follow_quota(settings: Settings, quota: QuotaView, stop: asyncio.Event) -> None:

@@ -322,3 +322,65 @@ class PaymentRow(Base):
     source: Mapped[str] = mapped_column(String(24))  # api | operator
     recorded_by: Mapped[str] = mapped_column(String(160))
     at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class NoticeRow(Base):
+    """An email notice to send (``sent_at`` empty) or sent (docs/notifications.md).
+
+    Written in the transaction of what caused it (``streams.notify.outbox.enqueue_notice``); ``key`` is the
+    notice's idempotency key (one notice per event), and the Message-ID of the email it becomes.
+    """
+
+    __tablename__ = "notice_outbox"
+    __table_args__ = (Index("ix_notice_outbox_pending", "sent_at", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    account_id: Mapped[str] = mapped_column(String(128), index=True)
+    recipient: Mapped[str | None] = mapped_column(String(320))  # None: no address known, kept unsent with a note
+    context: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class WebhookEndpointRow(Base):
+    """An organization's endpoint for outgoing webhooks (Standard Webhooks; docs/notifications.md)."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    event_types: Mapped[list[str]] = mapped_column(JSON)
+    secret: Mapped[str] = mapped_column(String(200))  # whsec_<base64>: the relay signs with it
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class WebhookDeliveryRow(Base):
+    """One event for one endpoint: pending until acknowledged (2xx) or given up after 24 h of retries.
+
+    ``event_id`` is the ``webhook-id`` header: the same on every retry, so receivers deduplicate by it;
+    unique per endpoint, so an event is enqueued once whatever calls ``enqueue_event`` again."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("endpoint_id", "event_id", name="uq_webhook_deliveries_endpoint_event"),
+        Index("ix_webhook_deliveries_pending", "done_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[str] = mapped_column(String(200))
+    event_type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # acknowledged, or given up
+    outcome: Mapped[str | None] = mapped_column(String(16))  # "delivered" | "failed"

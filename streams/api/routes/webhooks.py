@@ -27,6 +27,7 @@ from streams.api.errors import ApiError
 from streams.api.limits import check_failures, count_failure
 from streams.api.models import WebhookResult
 from streams.api.routing import Call, Endpoint
+from streams.notify.stripe_events import payment_event
 from streams.store import receivables
 from streams.store import subscription_store as store
 from streams.store.models import InvoiceReceivableRow, WebhookEvent
@@ -226,6 +227,8 @@ def _apply_subscription(
         call.ctx.metrics.webhook_account_mismatch.inc()
         log.warning("stripe webhook: %s names account(s) %s, not %s: ignored", kind, sorted(named), row.account_id)
         return "ignored:account_mismatch", row.id
+    if isinstance(obj, dict):  # told to the account and its systems whatever the state does (docs/notifications.md)
+        payment_event(s, kind, str(doc["id"]), row.account_id, obj, now)
     row = store.get(s, row.id, for_update=True)
     assert row is not None
     if row.payment_event_at is not None and created < row.payment_event_at:

@@ -1,0 +1,321 @@
+"""Notifications end to end on real parts: the billing store (SQLite), an SMTP server (aiosmtpd) and an
+HTTP receiver on 127.0.0.1 that verifies deliveries with the published ``standardwebhooks`` library."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from standardwebhooks.webhooks import Webhook
+
+from streams.notify import signing
+from streams.notify.email import Attachment, SmtpSettings
+from streams.notify.outbox import enqueue_event, enqueue_notice
+from streams.notify.relays import EmailRelay, WebhookRelay
+from streams.store.db import make_engine, migrate, sessions
+from streams.store.models import NoticeRow, Organization, WebhookDeliveryRow, WebhookEndpointRow
+
+T0 = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> tuple[str, sessionmaker[Session]]:
+    url = f"sqlite:///{tmp_path / 'billing.db'}"
+    engine = make_engine(url)
+    migrate(engine)
+    maker = sessions(engine)
+    with maker.begin() as s:
+        s.add(Organization(id="acme", name="Acme", billing_email="ap@acme.test", created_at=T0, updated_at=T0))
+    return url, maker
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))  # type: ignore[arg-type]
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[SmtpSettings, _Inbox]]:
+    inbox = _Inbox()
+    with socket.socket() as probe:  # aiosmtpd's controller needs a known port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    ctl = Controller(inbox, hostname="127.0.0.1", port=port)
+    ctl.start()
+    try:
+        yield SmtpSettings(host="127.0.0.1", port=port), inbox
+    finally:
+        ctl.stop()
+
+
+def test_emails_arrive_once_with_content_and_pdf(db: tuple[str, sessionmaker[Session]], smtp: Any) -> None:
+    _, maker = db
+    settings, inbox = smtp
+    pdf = b"%PDF-1.7 test invoice"
+    with maker.begin() as s:
+        ctx = {"invoice_id": "inv_1", "period": "2026-03", "amount_due": "120.50", "currency": "EUR"}
+        assert enqueue_notice(s, "invoice_finalized", "acme", "invoice_finalized:inv_1", ctx, T0)
+        assert not enqueue_notice(s, "invoice_finalized", "acme", "invoice_finalized:inv_1", ctx, T0)
+    with maker.begin() as s:  # the same event again, later (a redelivered webhook): still one notice
+        assert not enqueue_notice(s, "invoice_finalized", "acme", "invoice_finalized:inv_1", ctx, T0)
+        failed = {"invoice_id": "inv_1", "amount": "120.50", "currency": "EUR", "next_retry": "2026-04-03"}
+        assert enqueue_notice(s, "payment_failed", "acme", "payment_failed:evt_9", failed, T0)
+
+    def attach(s: Session, row: NoticeRow) -> list[Attachment]:
+        return [Attachment(f"{row.context['invoice_id']}.pdf", pdf)] if row.kind == "invoice_finalized" else []
+
+    relay = EmailRelay(maker, settings, attachments=attach, clock=lambda: T0)
+    assert asyncio.run(relay.drain()) == 2
+    assert asyncio.run(relay.drain()) == 0  # sent rows are never sent again
+    assert len(inbox.messages) == 2
+    invoice, failure = inbox.messages
+    assert invoice["To"] == "ap@acme.test"
+    assert invoice["Subject"] == "Invoice inv_1 for 2026-03"
+    assert invoice["Message-ID"] == "<invoice_finalized_inv_1@meterline.local>"
+    text = invoice.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Amount due: 120.50 EUR" in text
+    assert "<b>120.50 EUR</b>" in invoice.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    [pdf_part] = list(invoice.iter_attachments())
+    assert pdf_part.get_filename() == "inv_1.pdf"
+    assert pdf_part.get_content() == pdf
+    assert "We will try again on 2026-04-03." in failure.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+def test_email_refused_is_retried_after_backoff(db: tuple[str, sessionmaker[Session]], smtp: Any) -> None:
+    _, maker = db
+    settings, inbox = smtp
+    with maker.begin() as s:
+        enqueue_notice(s, "payment_succeeded", "acme", "paid:evt_1", {"invoice_id": "inv_2"}, T0)
+    now = [T0]
+    down = EmailRelay(maker, SmtpSettings(host="127.0.0.1", port=1, timeout=2), clock=lambda: now[0])
+    assert asyncio.run(down.run_once()) == 0
+    with maker() as s:
+        row = s.scalars(select(NoticeRow)).one()
+        assert (row.attempts, row.sent_at, row.next_attempt_at) == (1, None, T0 + timedelta(seconds=30))
+    up = EmailRelay(maker, settings, clock=lambda: now[0])
+    assert asyncio.run(up.run_once()) == 0  # not due yet
+    now[0] = T0 + timedelta(seconds=30)
+    assert asyncio.run(up.run_once()) == 1
+    assert [m["Subject"] for m in inbox.messages] == ["Payment received for invoice inv_2"]
+
+
+class _Receiver:
+    """Verifies each delivery with ``standardwebhooks``; answers ``script`` statuses in turn, then 204."""
+
+    def __init__(self, secret: str, script: list[int], hold: threading.Event | None = None) -> None:
+        self.secret, self.script, self.hold = secret, script, hold
+        self.received: Counter[str] = Counter()
+        self.processed: dict[str, Any] = {}
+        self.arrived = threading.Event()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["content-length"]))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                payload = Webhook(receiver.secret).verify(body, headers)  # raises on a bad signature
+                msg_id = headers["webhook-id"]
+                receiver.received[msg_id] += 1
+                receiver.arrived.set()
+                if receiver.hold is not None:
+                    receiver.hold.wait(30)  # the sender is killed while it waits for this answer
+                    return
+                status = receiver.script.pop(0) if receiver.script else 204
+                if status < 300:
+                    receiver.processed.setdefault(msg_id, payload)  # deduplicated by webhook-id
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _endpoint(maker: sessionmaker[Session], url: str, types: list[str]) -> str:
+    secret = signing.new_secret()
+    with maker.begin() as s:
+        s.add(
+            WebhookEndpointRow(
+                id="we_1", organization_id="acme", url=url, event_types=types, secret=secret, created_at=T0
+            )
+        )
+    return secret
+
+
+def test_signature_matches_standardwebhooks_library() -> None:
+    secret = signing.new_secret()
+    body = b'{"type":"invoice.paid"}'
+    header = signing.sign(secret, "msg_1", 1_774_958_400, body)
+    assert header == Webhook(secret).sign("msg_1", datetime.fromtimestamp(1_774_958_400, UTC), body.decode())
+    assert header.startswith("v1,")
+
+
+def test_webhook_retried_after_refusal_then_acknowledged(db: tuple[str, sessionmaker[Session]]) -> None:
+    _, maker = db
+    receiver = _Receiver("", [500])
+    try:
+        receiver.secret = _endpoint(maker, receiver.url, ["invoice.paid"])
+        with maker.begin() as s:
+            assert enqueue_event(s, "acme", "invoice.paid", "evt_paid_1", {"invoice_id": "inv_1"}, T0) == 1
+            assert enqueue_event(s, "acme", "invoice.payment_failed", "evt_f", {"invoice_id": "inv_1"}, T0) == 0
+        with maker.begin() as s:
+            assert enqueue_event(s, "acme", "invoice.paid", "evt_paid_1", {"invoice_id": "inv_1"}, T0) == 0
+        now = [T0]
+        relay = WebhookRelay(maker, clock=lambda: now[0])
+        assert asyncio.run(relay.drain()) == 0  # refused with 500: retried later
+        with maker() as s:
+            row = s.scalars(select(WebhookDeliveryRow)).one()
+            assert (row.attempts, row.last_status, row.next_attempt_at) == (1, 500, T0 + timedelta(seconds=30))
+        now[0] = T0 + timedelta(seconds=30)
+        assert asyncio.run(relay.drain()) == 1
+        assert asyncio.run(relay.drain()) == 0
+        assert receiver.received == Counter({"evt_paid_1": 2})
+        assert receiver.processed["evt_paid_1"]["data"] == {"invoice_id": "inv_1"}
+        with maker() as s:
+            row = s.scalars(select(WebhookDeliveryRow)).one()
+            assert (row.outcome, row.attempts) == ("delivered", 2)
+    finally:
+        receiver.close()
+
+
+def test_webhook_given_up_after_a_day(db: tuple[str, sessionmaker[Session]]) -> None:
+    _, maker = db
+    receiver = _Receiver("", [500] * 100)
+    try:
+        receiver.secret = _endpoint(maker, receiver.url, ["usage.alert"])
+        with maker.begin() as s:
+            enqueue_event(s, "acme", "usage.alert", "alert:acme:api_calls:80", {"level": 80}, T0)
+        now = [T0]
+        relay = WebhookRelay(maker, clock=lambda: now[0])
+        attempts = 0
+        while True:
+            asyncio.run(relay.drain())
+            attempts += 1
+            with maker() as s:
+                row = s.scalars(select(WebhookDeliveryRow)).one()
+            if row.done_at is not None:
+                break
+            assert row.next_attempt_at is not None
+            now[0] = row.next_attempt_at
+        # waits of 30 s, 1, 2, 4 ... 64 min (attempt 9 at 127.5 min), then 2 h each: attempt 19 at
+        # 127.5 + 10 x 120 = 1327.5 min is the last, its retry (1447.5 min) would pass 24 h (1440 min)
+        assert row.outcome == "failed"
+        assert now[0] - T0 == timedelta(minutes=1327.5)
+        assert attempts == sum(receiver.received.values()) == 19
+    finally:
+        receiver.close()
+
+
+RELAY = """
+import asyncio, sys
+from streams.notify.relays import WebhookRelay
+from streams.store.db import make_engine, sessions
+asyncio.run(WebhookRelay(sessions(make_engine(sys.argv[1]))).drain())
+"""
+
+
+def test_webhook_not_duplicated_after_kill_9(db: tuple[str, sessionmaker[Session]]) -> None:
+    url, maker = db
+    hold = threading.Event()
+    receiver = _Receiver("", [], hold=hold)
+    try:
+        receiver.secret = _endpoint(maker, receiver.url, ["invoice.finalized"])
+        with maker.begin() as s:
+            enqueue_event(s, "acme", "invoice.finalized", "evt_fin_1", {"invoice_id": "inv_1"}, T0)
+            enqueue_event(s, "acme", "invoice.finalized", "evt_fin_2", {"invoice_id": "inv_2"}, T0)
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+        proc = subprocess.Popen([sys.executable, "-c", RELAY, url], env=env)
+        assert receiver.arrived.wait(60)  # the first delivery is in flight, unanswered
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        hold.set()
+        receiver.hold = None
+        with maker() as s:
+            assert s.scalars(select(WebhookDeliveryRow.done_at)).all() == [None, None]
+        subprocess.run([sys.executable, "-c", RELAY, url], env=env, check=True, timeout=120)
+        subprocess.run([sys.executable, "-c", RELAY, url], env=env, check=True, timeout=120)
+        # evt_fin_1 was sent again after the crash (same webhook-id: the receiver drops the repeat);
+        # nothing acknowledged was sent again
+        assert receiver.received == Counter({"evt_fin_1": 2, "evt_fin_2": 1})
+        assert sorted(receiver.processed) == ["evt_fin_1", "evt_fin_2"]
+    finally:
+        hold.set()
+        receiver.close()
+
+
+def test_usage_alerts_from_kafka_become_one_notice_and_event_each(db: tuple[str, sessionmaker[Session]]) -> None:
+    """On the real Kafka: a redelivered alert (the same record twice) is one notice and one webhook event."""
+    import uuid
+
+    import orjson
+    from aiokafka import AIOKafkaProducer
+
+    from streams.notify.alerts import follow_alerts
+
+    _, maker = db
+    _endpoint(maker, "http://127.0.0.1:9/unused", ["usage.alert"])
+    topic = f"t{uuid.uuid4().hex[:8]}.usage.alerts"
+    alert = {"account_id": "acme", "metric": "api_calls", "period": "2026-03-01", "kind": "quota_80"}
+    alert |= {"threshold": "8000", "used": "8012", "at": T0.isoformat()}
+    cap = {**alert, "kind": "hard_cap", "threshold": "20000", "used": "20000"}
+
+    async def run() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=os.environ.get("METERLINE_KAFKA_BOOTSTRAP", "127.0.0.1:9092"))
+        await producer.start()
+        try:
+            for doc in (alert, alert, cap):
+                await producer.send_and_wait(topic, orjson.dumps(doc), key=b"acme")
+        finally:
+            await producer.stop()
+        stop = asyncio.Event()
+
+        def written() -> None:
+            with maker() as s:
+                if len(s.scalars(select(NoticeRow)).all()) == 2:
+                    stop.set()
+
+        await asyncio.wait_for(
+            follow_alerts("127.0.0.1:9092", topic, f"{topic}.notify", maker, lambda: T0, stop, written), 120
+        )
+
+    asyncio.run(run())
+    with maker() as s:
+        notices = s.scalars(select(NoticeRow).order_by(NoticeRow.id)).all()
+        deliveries = s.scalars(select(WebhookDeliveryRow).order_by(WebhookDeliveryRow.id)).all()
+    assert [n.key for n in notices] == [
+        "usage_alert:acme:api_calls:2026-03-01:quota_80",
+        "usage_alert:acme:api_calls:2026-03-01:hard_cap",
+    ]
+    assert notices[1].context["level_text"] == "reached its hard cap"
+    assert [(d.event_id, d.event_type) for d in deliveries] == [
+        ("usage_alert:acme:api_calls:2026-03-01:quota_80", "usage.alert"),
+        ("usage_alert:acme:api_calls:2026-03-01:hard_cap", "usage.alert"),
+    ]
