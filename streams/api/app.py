@@ -30,6 +30,7 @@ from streams.api.context import ApiContext
 from streams.api.errors import EXCEPTION_HANDLERS, JSON, ApiError, error_response
 from streams.api.limits import ApiLimits
 from streams.api.quota_view import QuotaView
+from streams.api.routes import contracts as contracts_routes
 from streams.api.routes import invitations as invitations_routes
 from streams.api.routes import invoices as invoices_routes
 from streams.api.routes import orgs as orgs_routes
@@ -52,6 +53,7 @@ log = logging.getLogger(__name__)
 OPENAPI_PATH = "/api/billing/openapi.json"
 ENDPOINTS: list[Endpoint] = [
     *subscriptions_routes.ENDPOINTS,
+    *contracts_routes.ENDPOINTS,
     *orgs_routes.ENDPOINTS,
     *invitations_routes.ENDPOINTS,
     *usage_routes.ENDPOINTS,

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
 
+from rating.catalog.model import ContractOverrides
 from rating.subscriptions import Status
 from schemas.ids import ID_PATTERN as ID_PATTERN  # the one id pattern, re-exported for the routers
 
@@ -179,6 +180,20 @@ class SubscriptionUpdate(_In):
         if self.tier is None and self.interval is None:
             raise ValueError("give a tier, an interval or both")
         return self
+
+
+class ContractPut(_In):
+    contract: ContractOverrides | None = Field(
+        description="the account's contract overrides from now on (null: back to the catalog's tier)"
+    )
+
+
+class ContractOut(_Out):
+    subscription_id: str
+    account_id: str
+    contract: ContractOverrides | None = Field(description="in effect now (null: the catalog's tier)")
+    effective_from: datetime | None = Field(description="when the version carrying it took effect")
+    change: str | None = None
 
 
 class CancelRequest(_In):

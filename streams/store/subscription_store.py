@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rating.catalog.model import ContractOverrides
+from rating.catalog.model import CatalogVersion, ContractOverrides
 from rating.lifecycle import Identity, Plan, versions_to_write
 from rating.periods import period_containing
 from rating.subscriptions import SubscriptionHistory, SubscriptionVersion
@@ -223,3 +223,19 @@ def link_stripe(s: Session, row: Subscription, customer: str, subscription: str 
     row.stripe_subscription_id = subscription or row.stripe_subscription_id
     save_plan(s, row, plan_of(row), now, STRIPE_LINKED)
     return True
+
+
+def set_contract(
+    s: Session, row: Subscription, contract: ContractOverrides | None, now: datetime
+) -> list[SubscriptionVersion]:
+    """Put ``contract`` on the subscription from ``now`` on: the row keeps it (every later change through
+    the API carries it, ``identity_of``) and new versions carry it from ``now``; earlier usage keeps the
+    versions it was rated under (docs/rating.md, "Contracts")."""
+    row.contract = contract.model_dump(mode="json", exclude_none=True) if contract is not None else None
+    return save_plan(s, row, plan_of(row), now, "contract")
+
+
+def unknown_to_catalog(contract: ContractOverrides, catalog: CatalogVersion) -> list[str]:
+    """The metrics and add-ons a contract names that the catalog does not know (a typo would price nothing)."""
+    metrics = {m for tier in catalog.tiers.values() for m in tier.metrics}
+    return sorted(set(contract.metrics) - metrics) + sorted(set(contract.addons) - set(catalog.addons))
