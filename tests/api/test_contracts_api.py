@@ -7,13 +7,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import jwt
+import orjson
 import pytest
 from sqlalchemy import select
 
 from rating.subscriptions import SubscriptionHistory, SubscriptionVersion
+from streams.cli.main import main
 from streams.store.models import SubscriptionVersionRow
 from tests.support.api import JWT_SECRET, Api
 
@@ -141,3 +144,38 @@ async def test_an_unknown_subscription_is_404_even_for_an_operator(make_api: Cal
             f"{BASE}/msub_0123456789abcdef/contract", json={"contract": CONTRACT}, headers=operator(api)
         )
         assert r.status_code == 404
+
+
+async def test_the_cli_writes_through_the_same_store(
+    make_api: Callable[..., Any],
+    store_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    async with make_api(now=NOW) as api:
+        org = await api.org("olga")
+        owner = api.as_user("olga", org)
+        r = await api.client.post(f"{BASE}/create", json={"tier": "enterprise"}, headers=owner)
+        sid = r.json()["id"]
+        monkeypatch.setenv("METERLINE_API_DATABASE_URL", store_url)
+        bad = tmp_path / "bad.json"
+        bad.write_bytes(orjson.dumps({"addons": {"gold_plating": "1"}}))
+        assert main(["contracts", "put", "--subscription", sid, "--file", str(bad)]) == 2
+        assert "unknown to the catalog: gold_plating" in capsys.readouterr().err
+        good = tmp_path / "contract.json"
+        good.write_bytes(orjson.dumps(CONTRACT))
+        assert main(["contracts", "put", "--subscription", sid, "--file", str(good)]) == 0
+        capsys.readouterr()
+        assert written(api)[-1].contract is not None
+        # The API reads what the CLI wrote, and a later change through the API keeps it.
+        r = await api.client.get(f"{BASE}/{sid}/contract", headers=owner)
+        assert r.json()["contract"]["platform_fee"] == {"month": "1500"}
+        api.clock.advance(timedelta(days=1))
+        r = await api.client.post(f"{BASE}/{sid}/cancel", headers=owner)
+        assert r.status_code == 200, r.text
+        assert written(api)[-1].status == "canceled" and written(api)[-1].contract == written(api)[-2].contract
+        assert main(["contracts", "get", "--subscription", sid]) == 0
+        assert orjson.loads(capsys.readouterr().out)["seats"]["mode"] == "graduated"
+        assert main(["contracts", "put", "--subscription", sid, "--clear"]) == 0
+        assert written(api)[-1].contract is None
