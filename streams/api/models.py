@@ -184,15 +184,29 @@ class SubscriptionUpdate(_In):
 
 class ContractPut(_In):
     contract: ContractOverrides | None = Field(
-        description="the account's contract overrides from now on (null: back to the catalog's tier)"
+        description="the account's contract overrides from effective_from on (null: back to the catalog's tier)"
     )
+    effective_from: datetime | None = Field(
+        None,
+        description="when it takes effect (default: now; never in the past: usage already rated keeps its "
+        "version). A later time schedules it, replacing any change scheduled before.",
+    )
+
+    @field_validator("effective_from")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("needs a UTC offset")
+        return v
 
 
 class ContractOut(_Out):
     subscription_id: str
     account_id: str
     contract: ContractOverrides | None = Field(description="in effect now (null: the catalog's tier)")
-    effective_from: datetime | None = Field(description="when the version carrying it took effect")
+    effective_from: datetime | None = Field(description="when the version in effect now took effect")
+    pending_contract: ContractOverrides | None = Field(description="a change scheduled for pending_effective_from")
+    pending_effective_from: datetime | None
     change: str | None = None
 
 

@@ -32,14 +32,27 @@ def register(sub: Any) -> None:
     put = csub.add_parser(
         "put",
         help="set (or clear) a subscription's contract from now on",
-        description="Store the contract on the subscription and write a version carrying it, effective now; "
+        description="Store the contract on the subscription and write a version carrying it, effective now (or at "
+        "--effective-from); "
         "usage before keeps the version it was rated under. The API's outbox relay publishes it.",
     )
     put.add_argument("--subscription", required=True, help="the Meterline subscription id (msub_...)")
+    put.add_argument(
+        "--effective-from",
+        type=_aware,
+        help="RFC 3339 with offset, now or later (default: now); replaces a change scheduled before",
+    )
     what = put.add_mutually_exclusive_group(required=True)
     what.add_argument("--file", type=Path, help="JSON file of contract overrides")
     what.add_argument("--clear", action="store_true", help="remove the contract (back to the catalog's tier)")
     put.set_defaults(func=_put)
+
+
+def _aware(text: str) -> datetime:
+    t = datetime.fromisoformat(text)
+    if t.tzinfo is None:
+        raise argparse.ArgumentTypeError("needs a UTC offset, e.g. 2026-12-01T00:00:00Z")
+    return t
 
 
 def _get(args: argparse.Namespace) -> int:
@@ -79,6 +92,8 @@ def _put(args: argparse.Namespace) -> int:
         row = store.get(s, args.subscription, for_update=True)
         if row is None:
             raise MeterlineError(f"no subscription {args.subscription}")
-        written = store.set_contract(s, row, contract, now)
+        if args.effective_from is not None and args.effective_from < now:
+            raise MeterlineError("--effective-from: in the past (rated usage keeps its version)")
+        written = store.set_contract(s, row, contract, now, args.effective_from)
     emit_json({"subscription_id": args.subscription, "versions": [v.model_dump(mode="json") for v in written]})
     return 0

@@ -179,3 +179,45 @@ async def test_the_cli_writes_through_the_same_store(
         assert orjson.loads(capsys.readouterr().out)["seats"]["mode"] == "graduated"
         assert main(["contracts", "put", "--subscription", sid, "--clear"]) == 0
         assert written(api)[-1].contract is None
+
+
+async def test_a_change_scheduled_for_later_takes_effect_then_and_survives_other_changes(
+    make_api: Callable[..., Any],
+) -> None:
+    async with make_api(now=NOW) as api:
+        org = await api.org("olga")
+        owner = api.as_user("olga", org)
+        r = await api.client.post(f"{BASE}/create", json={"tier": "standard"}, headers=owner)
+        sid = r.json()["id"]
+        url = f"{BASE}/{sid}/contract"
+        later = NOW + timedelta(days=5)
+        r = await api.client.put(
+            url, json={"contract": CONTRACT, "effective_from": "2026-06-01T00:00:00Z"}, headers=operator(api)
+        )
+        assert r.status_code == 422, r.text  # the past is rated already
+        r = await api.client.put(
+            url, json={"contract": CONTRACT, "effective_from": later.isoformat()}, headers=operator(api)
+        )
+        assert r.status_code == 200, r.text
+        assert (r.json()["contract"], r.json()["pending_effective_from"]) == (None, "2026-06-15T12:00:00Z")
+        assert r.json()["pending_contract"]["seats"]["mode"] == "graduated"
+
+        # An upgrade before it: the upgrade's version has no contract, the scheduled one carries both.
+        api.clock.advance(timedelta(days=1))
+        r = await api.client.put(f"{BASE}/{sid}", json={"tier": "enterprise"}, headers=owner)
+        assert r.status_code == 200, r.text
+        history = SubscriptionHistory(org, written(api))
+        at = {t: history.at(t) for t in (NOW, NOW + timedelta(days=1), later - timedelta(seconds=1), later)}
+        assert [(v.tier, v.contract is not None) for v in at.values() if v is not None] == [
+            ("standard", False),
+            ("enterprise", False),
+            ("enterprise", False),
+            ("enterprise", True),
+        ]
+        # Once its time has come, it is the contract in effect, and the next change keeps it.
+        api.clock.advance(timedelta(days=5))
+        r = await api.client.get(url, headers=owner)
+        assert r.json()["contract"]["platform_fee"] == {"month": "1500"} and r.json()["pending_contract"] is None
+        r = await api.client.put(f"{BASE}/{sid}", json={"interval": "year"}, headers=owner)
+        assert r.status_code == 200, r.text
+        assert written(api)[-1].interval == "year" and written(api)[-1].contract is not None

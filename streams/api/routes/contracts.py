@@ -46,11 +46,14 @@ def _load(s: Session, who: Principal, subscription_id: str, *, write: bool) -> S
 
 def render(s: Session, row: Subscription, now: datetime, change: str | None = None) -> ContractOut:
     current = store.history(s, row.account_id).at(now)
+    pending = row.pending_contract_at if row.pending_contract_at and row.pending_contract_at > now else None
     return ContractOut(
         subscription_id=row.id,
         account_id=row.account_id,
-        contract=ContractOverrides.model_validate(row.contract) if row.contract else None,
+        contract=store.contract_at(row, now),
         effective_from=current.effective_from if current is not None else None,
+        pending_contract=store.contract_at(row, pending) if pending else None,
+        pending_effective_from=pending,
         change=change,
     )
 
@@ -67,8 +70,10 @@ def put_contract(call: Call) -> ContractOut:
     try:
         with call.ctx.sessions.begin() as s:
             row = _load(s, caller(call, s), call.path["id"], write=True)
-            _check_catalog(call, body.contract, now)
-            written = store.set_contract(s, row, body.contract, now)
+            if body.effective_from is not None and body.effective_from < now:
+                raise ApiError(422, "invalid_request", "effective_from: in the past (rated usage keeps its version)")
+            _check_catalog(call, body.contract, body.effective_from or now)
+            written = store.set_contract(s, row, body.contract, now, body.effective_from)
             out = render(s, row, now, "contract" if written else None)
     except IntegrityError as exc:
         raise ApiError(409, "concurrent_change", "the subscription changed at the same time: retry") from exc
@@ -102,14 +107,15 @@ ENDPOINTS = [
         "PUT",
         f"{PREFIX}/{{id}}/contract",
         put_contract,
-        "Set or clear the enterprise contract from now on (platform operators only)",
+        "Set or clear the enterprise contract from now or a later time (platform operators only)",
         _TAG,
         ContractOut,
         body=ContractPut,
         path_params=_ID,
         errors=(401, 403, 404, 409),
-        description="Writes a subscription version carrying the contract, effective now: usage before keeps the "
-        "version it was rated under. Later changes of the subscription (tier, interval, cancel) keep the contract. "
+        description="Writes a subscription version carrying the contract, effective now or at effective_from: "
+        "usage before keeps the version it was rated under. Later changes of the subscription (tier, interval, "
+        "cancel) keep the contract. "
         "Only a platform JWT with the claim meterline_operator=true may write (docs/security.md).",
     ),
 ]
