@@ -75,3 +75,20 @@ def test_a_contract_put_mid_period_prices_the_seats_under_the_version_in_effect_
     # graduated from the 16th on: 100 x $50 + 1 x $40 = $5,040 (volume before it would be $4,040).
     assert seats(101, version(None), version(GRADUATED, MID, 2)) == ("101", "5040.00")
     assert seats(101, version(GRADUATED), version(None, MID, 2)) == ("101", "4040.00")
+
+
+def test_a_contract_change_mid_period_rates_each_side_under_its_own_version() -> None:
+    # Standard: 100,000 calls included, then $0.01. From the 16th a contract prices them at $0.005:
+    # 100,000 calls before it (all included), 10,000 after at $0.005 = $50.00 (not $100.00).
+    def std(contract: ContractOverrides | None, at: datetime, no: int) -> SubscriptionVersion:
+        return version(contract, at, no).model_copy(update={"tier": "standard"})
+
+    rule = CATALOG.tiers["standard"].metrics["api_calls"].model_copy(update={"unit_price": D("0.005")})
+    history = [
+        std(None, datetime(2026, 1, 1, tzinfo=UTC), 1),
+        std(ContractOverrides(metrics={"api_calls": rule}), MID, 2),
+    ]
+    usage = [PeriodUsage(api_calls=D(100_000)), PeriodUsage(api_calls=D(10_000))]
+    inv = preview_invoice(SubscriptionHistory("acct", history), usage, NOV, CATALOG)
+    got = {ln["code"]: (ln["quantity"], ln["amount"]) for ln in inv.to_document()["lines"]}
+    assert got["api_calls_overage"] == ("10000", "50.00")
