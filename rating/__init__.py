@@ -1,1 +1,3 @@
-"""Pure billing logic: catalog, periods, aggregation, quotas and prices. No I/O, no clock reads."""
+"""Pure billing logic: catalog, money, periods, aggregation, quotas and prices, fees, seats, AI costs,
+subscriptions in time, lifecycle decisions, the invoice, settlement's computations and the live gauge
+fold. No I/O, no clock reads."""

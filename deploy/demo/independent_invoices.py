@@ -44,6 +44,8 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from schemas.events import Metric
+
 # The catalog file as installed with the package (a data file: none of rating/'s code is used to read it).
 DEFAULT_CATALOG: Traversable = resources.files("rating") / "catalog" / "default.toml"
 BILLING_STATUSES = ("trialing", "active", "past_due")
@@ -334,8 +336,8 @@ class Expectation:
             if "seats" in tier:
                 seat_users.add(e.user_id)
                 seat_tier = tier
-            if e.metric == "api_calls":
-                rule = rule_of(tier, "api_calls")
+            if e.metric == Metric.API_CALLS:
+                rule = rule_of(tier, Metric.API_CALLS)
                 q0, a0 = billable_at(rule, used)
                 used += e.quantity
                 q1, a1 = billable_at(rule, used)
@@ -343,8 +345,8 @@ class Expectation:
                 over_amount += a1 - a0
                 if rule is not None and "unit_price" in rule and q1 > q0:
                     over_price = _d(rule["unit_price"])
-            elif e.metric == "premium_feature":
-                rule = rule_of(tier, "premium_feature")
+            elif e.metric == Metric.PREMIUM_FEATURE:
+                rule = rule_of(tier, Metric.PREMIUM_FEATURE)
                 name = e.properties.get("feature", "unknown")
                 prices = (rule or {}).get("per_feature", {})
                 if rule is not None and rule.get("entitled", True) and name in prices:
@@ -400,7 +402,7 @@ class Expectation:
     def _storage(self, account: str, start: datetime, end: datetime, cat_time: datetime) -> list[Line]:
         """The account's gauge: every storage reading billed to it, each holding until the next."""
         readings = [
-            (e.ts, e.event_id, e.quantity) for e in self.by_account.get(account, []) if e.metric == "storage_gb"
+            (e.ts, e.event_id, e.quantity) for e in self.by_account.get(account, []) if e.metric == Metric.STORAGE_GB
         ]
         readings.sort()
         level = ZERO
@@ -416,10 +418,10 @@ class Expectation:
         area += level * Decimal((end - at) // US)
         average = area / Decimal((end - start) // US)
         tier = self.tier_at(account, end - US, cat_time)
-        qty, amount = billable_at(rule_of(tier, "storage_gb"), average)
+        qty, amount = billable_at(rule_of(tier, Metric.STORAGE_GB), average)
         if not amount:
             return []
-        rule = rule_of(tier, "storage_gb") or {}
+        rule = rule_of(tier, Metric.STORAGE_GB) or {}
         return [Line("storage_overage", qty, _d(rule["unit_price"]), round_cents(amount))]
 
     # -- fees ---------------------------------------------------------------------------------------

@@ -28,11 +28,12 @@ from decimal import Decimal
 from typing import Any
 
 from deploy.demo.independent_invoices import Usage, period_on
+from schemas.events import Metric
 
 SOURCE = "random-month"
 FEATURES = ("deep_research", "document_analysis", "voice_synthesis")
 MODELS = (("openai", "gpt-4o"), ("openai", "gpt-4o-mini"), ("anthropic", "claude-haiku"), ("local", "llama"))
-METRICS = ("api_calls", "ai_requests", "storage_gb", "premium_feature", "active_user")
+METRICS = (Metric.API_CALLS, Metric.AI_REQUESTS, Metric.STORAGE_GB, Metric.PREMIUM_FEATURE, Metric.ACTIVE_USER)
 #: Enterprise organization sizes: both sides of every seat bracket (the 2,001 one when ``big``).
 SEAT_SIZES = (1, 100, 101, 500, 501)
 #: Enterprise organizations (by their index among the sizes) on a contract (docs/rating.md "Contracts"):
@@ -111,17 +112,17 @@ class _Gen:
     def one(self, metric: str, user: str, org: str | None, start: datetime, end: datetime, big: bool = False) -> None:
         """One event of ``metric`` at a random time of [start, end)."""
         rng, at = self.rng, self.moment(start, end)
-        if metric == "api_calls":
+        if metric == Metric.API_CALLS:
             qty = rng.choice((rng.randint(1, 3000), rng.randint(20_000, 60_000) if big else rng.randint(1, 900)))
             self.add(metric, qty, user, org, at)
-        elif metric == "ai_requests":
+        elif metric == Metric.AI_REQUESTS:
             provider, model = rng.choice(MODELS)
             tokens = {"input_tokens": str(rng.randint(10, 5000)), "output_tokens": str(rng.randint(10, 900))}
             self.add(metric, rng.randint(1, 3), user, org, at, provider=provider, model=model, **tokens)
-        elif metric == "storage_gb":
+        elif metric == Metric.STORAGE_GB:
             top = 120 if big else 8
             self.add(metric, Decimal(rng.randint(1000, top * 1000)) / 1000, user, org, at)
-        elif metric == "premium_feature":
+        elif metric == Metric.PREMIUM_FEATURE:
             self.add(metric, rng.randint(1, 3), user, org, at, feature=rng.choice(FEATURES))
         else:
             self.add(metric, 1, user, org, at)
@@ -134,12 +135,12 @@ class _Gen:
         rng = self.rng
         if heartbeat:
             for _ in range(rng.randint(1, 3)):
-                self.one("active_user", user, org, start, end)
-        for metric in ("api_calls", "ai_requests", "storage_gb", "premium_feature"):
+                self.one(Metric.ACTIVE_USER, user, org, start, end)
+        for metric in (Metric.API_CALLS, Metric.AI_REQUESTS, Metric.STORAGE_GB, Metric.PREMIUM_FEATURE):
             for _ in range(rng.choice((0, 1, 2, 4))):
                 self.one(metric, user, org, start, end, big)
         if rng.random() < 0.3:  # at the period's edges: the last and first millisecond, an hour either side
-            metric = rng.choice(("api_calls", "premium_feature", "storage_gb", "ai_requests"))
+            metric = rng.choice((Metric.API_CALLS, Metric.PREMIUM_FEATURE, Metric.STORAGE_GB, Metric.AI_REQUESTS))
             for at in (start - timedelta(hours=1), start - MS, start, end - MS, end, end + timedelta(minutes=59)):
                 self.one(metric, user, org, at, at + MS, big)
 
@@ -201,14 +202,14 @@ def random_month(seed: int, now: datetime, *, big_org: bool = True) -> RandomMon
             # Subscribes at the period start: the usage just before is in the previous period on the same
             # anchor, billed to the user under the default tier.
             g.sub(u, "user", "standard", p[0].date(), p[0])
-            for metric in ("api_calls", "premium_feature", "ai_requests"):
+            for metric in (Metric.API_CALLS, Metric.PREMIUM_FEATURE, Metric.AI_REQUESTS):
                 g.one(metric, u, None, p[0] - timedelta(hours=20), p[0])
         elif kind == "new":
             # Subscribes inside the period (anchored on its start day): a prorated fee, and the usage before
             # the start rated under the default tier (premium features not entitled then).
             at = g.moment(p[0] + timedelta(days=1), p[1] - timedelta(days=1))
             g.sub(u, "user", "standard", p[0].date(), at)
-            for metric in ("api_calls", "premium_feature", "storage_gb", "ai_requests"):
+            for metric in (Metric.API_CALLS, Metric.PREMIUM_FEATURE, Metric.STORAGE_GB, Metric.AI_REQUESTS):
                 g.one(metric, u, None, p[0], at)
         elif kind == "year-anniversary":
             a = anchor_date(day, p[0])  # the period starts on the anniversary (unless the month is short)
@@ -222,7 +223,7 @@ def random_month(seed: int, now: datetime, *, big_org: bool = True) -> RandomMon
             hour = p[0] + timedelta(hours=rng.randrange(int((p[1] - p[0]) / timedelta(hours=1))))
             at = hour + timedelta(milliseconds=rng.randrange(60_000, 3_540_000))
             g.sub(u, "user", "standard", a, at, version=2)
-            for metric in ("api_calls", "premium_feature", "storage_gb", "ai_requests"):
+            for metric in (Metric.API_CALLS, Metric.PREMIUM_FEATURE, Metric.STORAGE_GB, Metric.AI_REQUESTS):
                 g.one(metric, u, None, hour, at, big=True)  # the same hour, before and after the change
                 g.one(metric, u, None, at, hour + timedelta(hours=1), big=True)
         standard.append((u, p))
@@ -260,7 +261,7 @@ def random_month(seed: int, now: datetime, *, big_org: bool = True) -> RandomMon
         members = [f"{org}-m{k}" for k in range(rng.randint(2, 5))] + [rng.choice(standard)[0]]
         for m in members:
             g.activity(m, org, p, heartbeat=rng.random() < 0.5, big=True)
-            for metric in ("storage_gb", "api_calls", "premium_feature"):  # on both sides of the change
+            for metric in (Metric.STORAGE_GB, Metric.API_CALLS, Metric.PREMIUM_FEATURE):  # on both sides of the change
                 g.one(metric, m, org, at - timedelta(hours=3), at, big=True)
                 g.one(metric, m, org, at, at + timedelta(hours=3), big=True)
     # Enterprise organizations across the seat brackets; most members send a few events, no heartbeat needed.
@@ -279,9 +280,9 @@ def random_month(seed: int, now: datetime, *, big_org: bool = True) -> RandomMon
             else:  # a seat from any one event
                 g.one(rng.choice(METRICS), user, org, p[0], p[1])
         # A member with usage only outside the period is not a seat of it.
-        g.one("api_calls", f"{org}-outside", org, p[1], p[1] + timedelta(minutes=30))
+        g.one(Metric.API_CALLS, f"{org}-outside", org, p[1], p[1] + timedelta(minutes=30))
         if i == 0:  # past the pooled 1,000,000 included calls
-            g.add("api_calls", 1_000_250, f"{org}-m0000", org, g.moment(*p))
+            g.add(Metric.API_CALLS, 1_000_250, f"{org}-m0000", org, g.moment(*p))
     g.events.sort(key=lambda e: (e.ts, e.event_id))
     dupes = rng.sample(g.events, k=max(1, len(g.events) // 50))
     return RandomMonth(seed, now, g.subs, g.events, dupes, g.plans, g.limit)

@@ -19,6 +19,7 @@ from typing import Literal
 
 from rating.periods import Period
 from rating.subscriptions import SubscriptionVersion
+from schemas.events import Metric
 
 PROVIDERS: dict[str, list[str]] = {
     "openai": ["gpt-4o", "gpt-4o-mini"],
@@ -201,20 +202,22 @@ def _usage(g: _Gen, a: Account, intensity: float, days: int) -> None:
         # Storage: one reading of the account twice a day, growing through the month.
         for half in (0, 12):
             storage += growth / 2
-            g.add("storage_gb", storage.quantize(Decimal("0.001")), people[0], org, day + timedelta(hours=half + 1))
+            g.add(
+                Metric.STORAGE_GB, storage.quantize(Decimal("0.001")), people[0], org, day + timedelta(hours=half + 1)
+            )
         for person in people:
             if rng.random() > (0.85 * rhythm if a.members else 0.9 * rhythm):
                 continue
             if a.members:
-                g.add("active_user", 1, person, org, g.moment(day))
+                g.add(Metric.ACTIVE_USER, 1, person, org, g.moment(day))
             calls = per_day / max(1, len(people) // 3) * rhythm
             for _ in range(rng.randint(3, 7)):
-                g.add("api_calls", max(1, int(rng.gauss(calls / 5, calls / 20))), person, org, g.moment(day))
+                g.add(Metric.API_CALLS, max(1, int(rng.gauss(calls / 5, calls / 20))), person, org, g.moment(day))
             if paid or rng.random() < 0.01:  # a free user now and then tries AI anyway (flagged, never billed)
                 for _ in range(rng.randint(1, 4)):
                     provider = rng.choice(list(PROVIDERS))
                     g.add(
-                        "ai_requests",
+                        Metric.AI_REQUESTS,
                         1,
                         person,
                         org,
@@ -225,4 +228,4 @@ def _usage(g: _Gen, a: Account, intensity: float, days: int) -> None:
                         output_tokens=str(rng.randint(50, 1500)),
                     )
             if paid and rng.random() < 0.3:
-                g.add("premium_feature", 1, person, org, g.moment(day), feature=rng.choice(FEATURES))
+                g.add(Metric.PREMIUM_FEATURE, 1, person, org, g.moment(day), feature=rng.choice(FEATURES))

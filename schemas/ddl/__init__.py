@@ -1,0 +1,1 @@
+"""The ClickHouse DDL, one numbered file per migration (applied by ``sinks.clickhouse.migrations``)."""

@@ -1,2 +1,2 @@
-"""Stripe: the client, the retrying call wrapper, meter events, the catalog sync (products and prices)
-and subscriptions."""
+"""Stripe: the client, the retrying call wrapper, meter events and meter summaries, invoices, the
+catalog sync (products and prices, from the pure ``catalog_spec``) and subscriptions."""

@@ -42,6 +42,7 @@ from typing import Any, Literal
 
 from rating.catalog.model import CatalogVersion, Interval, Tier
 from rating.money import cents_exact
+from schemas.events import Metric
 from sinks.errors import SinkRejected
 
 METADATA_KEY = "meterline_key"  # products carry their catalog key in metadata[meterline_key]
@@ -94,9 +95,9 @@ def meter_unit(code: str) -> MeterUnit:
 def metered_line_code(metric: str, dimension: str) -> str | None:
     """The invoice line code whose meter a settled hour of ``metric`` reports to, if any (storage is
     reported once per period, from the invoice)."""
-    if metric == "api_calls":
+    if metric == Metric.API_CALLS:
         return API_CALLS_OVERAGE
-    if metric == "premium_feature":
+    if metric == Metric.PREMIUM_FEATURE:
         return PREMIUM_FEATURE + dimension
     return None
 
@@ -220,7 +221,7 @@ def base_price_key(tier: str, interval: Interval) -> str:
     return f"meterline_{tier}_base_{interval}"
 
 
-_USAGE_METRICS = {"api_calls": API_CALLS_OVERAGE, "storage_gb": STORAGE_OVERAGE}  # metric -> line code
+_USAGE_METRICS = {Metric.API_CALLS: API_CALLS_OVERAGE, Metric.STORAGE_GB: STORAGE_OVERAGE}  # metric -> line code
 _USAGE_TEXT = {
     API_CALLS_OVERAGE: ("API calls over the included quantity", "call", "API calls over the included quantity."),
     STORAGE_OVERAGE: (
@@ -239,7 +240,7 @@ def _usage_prices(tier: Tier) -> dict[str, Decimal]:
         rule = tier.metrics.get(metric)
         if rule is not None and rule.entitled and rule.unit_price is not None and rule.unit_price > 0:
             out[code] = rule.unit_price
-    premium = tier.metrics.get("premium_feature")
+    premium = tier.metrics.get(Metric.PREMIUM_FEATURE)
     if premium is not None and premium.entitled:
         for feature, price in sorted(premium.per_feature.items()):
             if price > 0:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, m
 
 from rating.catalog.model import ContractOverrides
 from rating.subscriptions import Status
+from schemas.events import MetricName
 from schemas.ids import ID_PATTERN as ID_PATTERN  # the one id pattern, re-exported for the routers
 
 SUB_ID_PATTERN = r"^msub_[0-9a-f]{16}$"
@@ -338,7 +339,7 @@ class UsageCurrentQuery(_In):
 class UsageHistoryQuery(_In):
     account: str = Field(pattern=ID_PATTERN, description=ACCOUNT_DOC)
     granularity: Literal["day", "period"] = "day"
-    metric: Literal["api_calls", "ai_requests", "storage_gb", "premium_feature", "active_user"] | None = None
+    metric: MetricName | None = None
     user_id: str | None = Field(None, pattern=ID_PATTERN)
     by_user: bool = Field(False, description="one row per user")
     start: datetime | None = Field(None, alias="from", description="default: 90 days ago")
@@ -349,7 +350,7 @@ class UsageHistoryQuery(_In):
 
 class OrgUsageQuery(_In):
     granularity: Literal["day", "period"] = "period"
-    metric: Literal["api_calls", "ai_requests", "storage_gb", "premium_feature", "active_user"] | None = None
+    metric: MetricName | None = None
 
 
 class UsageEventIn(BaseModel):

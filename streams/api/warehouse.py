@@ -18,6 +18,7 @@ from typing import Any
 from rating.catalog.loader import Catalog
 from rating.periods import Period, period_containing
 from rating.settle import HistoryLookup
+from schemas.events import Metric
 from sinks.clickhouse.settlement import SettlementStore
 from sinks.clickhouse.usage_queries import SettledReads, WarehouseUnavailable
 from streams.settings import Settings
@@ -67,7 +68,7 @@ def by_period(
     for d, metric, user, qty, events in days:
         p = period_containing(anchor, datetime(d.year, d.month, d.day, tzinfo=UTC))
         q0, e0 = acc.get((p, metric, user), (Decimal(0), 0))
-        q = max(q0, qty) if metric == "storage_gb" else q0 + qty
+        q = max(q0, qty) if metric == Metric.STORAGE_GB else q0 + qty
         acc[(p, metric, user)] = (q, e0 + events)
     return [
         (p, m, u, q, e)

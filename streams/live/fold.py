@@ -30,7 +30,7 @@ from rating.money import ZERO
 from rating.periods import HOUR_MS
 from rating.quota import new_alerts, quota_state, rate_delta
 from rating.seats import SEAT_METRIC
-from schemas.events import AcceptedEvent
+from schemas.events import AcceptedEvent, Metric
 from streams.live.rating import LIVE_PERIODS_SPAN, LiveOutputs, _first_threshold, _period_key, _pruned
 from streams.live.resolve import Resolved, Resolver
 
@@ -173,7 +173,7 @@ def fold_step(
             after = Decimal(len(all_users))
             if after == before and not evs:
                 continue  # seats derived from other metrics' events, none new: nothing to tell
-        elif metric == "storage_gb":
+        elif metric == Metric.STORAGE_GB:
             held, twa = fold_readings(
                 slot, (Sample(e.ts_ms, e.event_id, e.quantity) for e in evs), t.period_start_ms, t.period_end_ms
             )
@@ -182,7 +182,7 @@ def fold_step(
             extra = {"time_weighted_average": f"{twa:f}"}
         else:
             after = before + sum([e.quantity for e in evs], ZERO)
-            if metric == "premium_feature":
+            if metric == Metric.PREMIUM_FEATURE:
                 features = dict(slot.get("features", {}))
                 for e in evs:
                     name = str(e.properties.get("feature", "unknown"))
@@ -190,7 +190,7 @@ def fold_step(
                     if rule.entitled:
                         amount_delta += e.quantity * rule.per_feature.get(name, ZERO)
                 slot["features"] = features
-            elif metric == "ai_requests":
+            elif metric == Metric.AI_REQUESTS:
                 cost = _num(slot.get("ai_cost"))
                 table = t.catalog.ai_costs  # the catalog at the events' own time, as settlement prices
                 for e in evs:
@@ -212,7 +212,7 @@ def fold_step(
         if rule.per_feature:
             delta_amount, d_included, d_billable, unit_price = amount_delta, ZERO, ZERO, ZERO
         else:
-            if metric == "storage_gb":
+            if metric == Metric.STORAGE_GB:
                 billed_before, billed_after = _num(slot.get("prev_twa")), _num(extra.get("time_weighted_average"))
                 slot.pop("prev_twa", None)
             else:

@@ -24,7 +24,7 @@ from rating.live.gauge import fold_readings
 from rating.money import ZERO
 from rating.quota import EIGHTY, Alert, QuotaState, new_alerts, quota_state, rate_delta
 from rating.seats import SEAT_METRIC, seat_users
-from schemas.events import AcceptedEvent
+from schemas.events import AcceptedEvent, Metric
 from streams.live.resolve import Resolved, Resolver
 
 
@@ -101,7 +101,7 @@ def rate_batch(
         else:
             # Storage is billed on the period's time-weighted average, so its provisional charge moves
             # with that average (and may go down when less is held); counts are rated on the total.
-            if g.metric == "storage_gb":
+            if g.metric == Metric.STORAGE_GB:
                 billed_before, billed_after = _num(slot.get("prev_twa")), _num(extra.get("time_weighted_average"))
                 slot.pop("prev_twa", None)
             else:
@@ -202,7 +202,7 @@ def _fold(g: _Group, slot: dict[str, Any]) -> tuple[Decimal, Decimal, dict[str, 
         if len(users) > before:
             slot["users"] = sorted(users)
         return Decimal(len(users)), ZERO, {}
-    if g.metric == "storage_gb":
+    if g.metric == Metric.STORAGE_GB:
         t = g.terms
         held, twa = fold_readings(
             slot, (Sample(e.ts_ms, e.event_id, e.quantity) for e in g.events), t.period_start_ms, t.period_end_ms
@@ -213,7 +213,7 @@ def _fold(g: _Group, slot: dict[str, Any]) -> tuple[Decimal, Decimal, dict[str, 
     total = before + sum((e.quantity for e in g.events), ZERO)
     extra: dict[str, str] = {}
     amount = ZERO
-    if g.metric == "premium_feature":
+    if g.metric == Metric.PREMIUM_FEATURE:
         features = dict(slot.get("features", {}))
         for e in g.events:
             name = str(e.properties.get("feature", "unknown"))
@@ -221,7 +221,7 @@ def _fold(g: _Group, slot: dict[str, Any]) -> tuple[Decimal, Decimal, dict[str, 
             if g.rule.entitled:
                 amount += e.quantity * g.rule.per_feature.get(name, ZERO)
         slot["features"] = features
-    if g.metric == "ai_requests":
+    if g.metric == Metric.AI_REQUESTS:
         cost = _num(slot.get("ai_cost"))
         table = g.terms.catalog.ai_costs  # the catalog at the events' own time: a replay prices like settlement
         for e in g.events:

@@ -1,1 +1,2 @@
-"""The rows the worker writes to ClickHouse (provisional usage, subscriptions)."""
+"""The warehouse sink: the agents that copy topics into ClickHouse tables in batches, and the rows they
+write (provisional usage, subscriptions)."""

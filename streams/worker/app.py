@@ -1,7 +1,7 @@
 """Builds the Faust app of one worker: the one composition root (docs/architecture.md §1, STYLE 2).
 
 Kafka topics, the Faust app, RocksDB state and which sinks are plugged in are decided here and
-nowhere else; the agents in ``streams/ingest/agents.py`` stay a few lines each.
+nowhere else; the agents (``streams/ingest/agents.py``, ``streams/warehouse/agents.py``) stay a few lines each.
 """
 
 from __future__ import annotations

@@ -15,17 +15,33 @@ from rating.catalog.loader import load_catalog
 from sinks.clickhouse.migrations import migrate
 from sinks.clickhouse.row_sink import RowSink
 from streams import topics
-from streams.ingest.agents import WarehouseSinks, register_agents
+from streams.ingest.agents import register_ingest
 from streams.kafka.admin import ensure_topics
 from streams.live.agent import register_rating, register_subscriptions
 from streams.settings import Settings, connect_clickhouse
 from streams.settlement.job import ALL_ROLE_SETTLE_SHARE, build_settler, build_stripe_sync, register_settlement
 from streams.subscriptions.registry import SubscriptionRegistry
+from streams.warehouse.agents import WarehouseSinks, register_sinks
 from streams.worker.app import Wiring, build_wiring
 from streams.worker.crash import EXIT_STORAGE, report_storage_problem, storage_problem
+from streams.worker.lag import register_lag_report
 from streams.worker.memory import tune_allocator
 
 log = logging.getLogger(__name__)
+
+
+def register_agents(w: Wiring, sinks: WarehouseSinks | None) -> None:
+    """Declare the topics and attach the agents of the worker's role, and the lag report every worker runs."""
+    app, s = w.app, w.settings
+    events_topic = app.topic(s.topic(topics.EVENTS))
+    accepted_topic = app.topic(s.topic(topics.ACCEPTED))
+    dlq_topic = app.topic(s.topic(topics.EVENTS_DLQ))
+    alerts_topic = app.topic(s.topic(topics.ALERTS))
+    if w.ingest is not None:
+        register_ingest(w, events_topic, accepted_topic, dlq_topic)
+    if sinks is not None:
+        register_sinks(w, sinks, accepted_topic, dlq_topic, alerts_topic)
+    register_lag_report(w)
 
 
 def prepare(settings: Settings) -> Wiring:

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import orjson
 import pytest
 
 from rating.catalog.loader import load_catalog
@@ -20,10 +19,9 @@ from streams.api.models import InvoiceDocument, InvoiceLine
 from streams.api.routes.invoices import _wants_pdf
 from streams.api.warehouse import Warehouse
 from streams.settlement.job import stripe_client
-from streams.settlement.settler import Settler
 from streams.settlement.stripe_invoicing import InvoicePusher
-from streams.store import subscription_store as store
 from tests.support.api import CH_DB, Api
+from tests.support.settled import api_settler, event_block
 
 pytestmark = pytest.mark.integration
 MAY = datetime(2026, 5, 1, tzinfo=UTC)
@@ -90,23 +88,7 @@ def test_accept_negotiation() -> None:
 
 
 def _events(org: str, at: datetime, quantities: list[int], user: str) -> bytes:
-    rows = [
-        orjson.dumps(
-            {
-                "event_id": f"{org}-{at.isoformat()}-{i}",
-                "account_id": org,
-                "user_id": user,
-                "org_id": org,
-                "metric": "api_calls",
-                "quantity": str(q),
-                "ts_ms": int(at.timestamp() * 1000) + i * 1000,
-                "properties": {},
-                "source": "test",
-            }
-        )
-        for i, q in enumerate(quantities)
-    ]
-    return b"\n".join(rows) + b"\n"
+    return event_block(org, user, org, "api_calls", at, quantities, id_prefix=org)
 
 
 async def _finalized_invoice(api: Api, warehouse: Warehouse, members: dict[str, str]) -> tuple[str, str]:
@@ -126,14 +108,7 @@ async def _finalized_invoice(api: Api, warehouse: Warehouse, members: dict[str, 
         fmt="JSONEachRow",
     )
 
-    def histories(account: str) -> Any:
-        with api.ctx.sessions() as s:
-            hist = store.history(s, account)
-        return hist if hist.versions else None
-
-    settler = Settler(
-        SettlementStore(client, CH_DB), load_catalog(), histories, lambda: [org], visibility_margin=timedelta(0)
-    )
+    settler = api_settler(api, client, lambda: [org])
     result = settler.settle(datetime(2026, 6, 3, tzinfo=UTC), datetime.now(UTC))
     inv = f"in_{org}_2026-05"
     assert inv in result.finalized

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,14 +14,11 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from rating.catalog.loader import load_catalog
-from sinks.clickhouse.settlement import SettlementStore
 from streams.api.warehouse import Warehouse
 from streams.kafka.admin import ensure_topics
-from streams.settlement.settler import Settler
-from streams.store import subscription_store as store
 from streams.topics import QUOTA_STATE
 from tests.support.api import CH_DB, Api
+from tests.support.settled import api_settler, event_block
 
 pytestmark = pytest.mark.integration
 
@@ -103,23 +100,7 @@ async def test_entitlements_and_current_usage_follow_the_quota_state(make_api: C
 
 
 def _events(org: str, metric: str, at: datetime, quantities: list[int], user: str) -> bytes:
-    rows = [
-        orjson.dumps(
-            {
-                "event_id": f"{org}-{metric}-{at.isoformat()}-{i}",
-                "account_id": org,
-                "user_id": user,
-                "org_id": org,
-                "metric": metric,
-                "quantity": str(q),
-                "ts_ms": int(at.timestamp() * 1000) + i * 1000,
-                "properties": {},
-                "source": "test",
-            }
-        )
-        for i, q in enumerate(quantities)
-    ]
-    return b"\n".join(rows) + b"\n"
+    return event_block(org, user, org, metric, at, quantities, id_prefix=f"{org}-{metric}")
 
 
 async def test_usage_history_and_invoices_come_from_settled_data(
@@ -155,14 +136,7 @@ async def test_usage_history_and_invoices_come_from_settled_data(
             fmt="JSONEachRow",
         )
 
-        def histories(account: str) -> Any:
-            with api.ctx.sessions() as s:
-                h = store.history(s, account)
-            return h if h.versions else None
-
-        settler = Settler(
-            SettlementStore(client, CH_DB), load_catalog(), histories, lambda: [org], visibility_margin=timedelta(0)
-        )
+        settler = api_settler(api, client, lambda: [org])
         result = settler.settle(datetime(2026, 6, 3, tzinfo=UTC), datetime.now(UTC))
         assert f"in_{org}_2026-05" in result.finalized
 

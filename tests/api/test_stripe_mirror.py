@@ -20,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import stripe
@@ -43,7 +42,7 @@ from streams.settings import Settings
 from streams.store.models import StripeOutboxRow, Subscription
 from streams.store.relays.stripe_mirror import StripeMirrorRelay
 from tests.support.api import Api, stripe_event
-from tests.support.stripe_forms import Call, decode_form
+from tests.support.stripe_forms import Call, read_request
 
 NOW = datetime(2026, 6, 10, 12, tzinfo=UTC)
 END = datetime(2026, 7, 10, tzinfo=UTC)
@@ -182,23 +181,20 @@ class StripeRecorder(stripe.HTTPClient):
     def request(
         self, method: str, url: str, headers: Any, post_data: Any = None, *, _usage: Any = None
     ) -> tuple[Any, int, Any]:
-        parts = urlsplit(url)
-        body = post_data.decode() if isinstance(post_data, bytes) else (post_data or "")
-        params = decode_form(parse_qsl(parts.query if method == "get" else body, keep_blank_values=True))
-        key = dict(headers or {}).get("Idempotency-Key")
-        fault = next((f for (m, p), f in self.faults.items() if m == method and parts.path.startswith(p) and f), None)
+        path, params, key = read_request(method, url, headers, post_data)
+        fault = next((f for (m, p), f in self.faults.items() if m == method and path.startswith(p) and f), None)
         if fault is not None and fault[0] != 0:
             status = fault.pop(0)
-            self.calls.append(Call(method, parts.path, params, key, status))
+            self.calls.append(Call(method, path, params, key, status))
             return json.dumps({"error": {"message": "injected", "type": "api_error"}}), status, {}
         if method == "post" and key in self.answers:
-            self.calls.append(Call(method, parts.path, params, key, 200))
+            self.calls.append(Call(method, path, params, key, 200))
             content, status, rheaders = self.answers[key]
         else:
             content, status, rheaders = self.inner.request(method, url, headers, post_data)
-            self.calls.append(Call(method, parts.path, params, key, status))
+            self.calls.append(Call(method, path, params, key, status))
             if status == 200:
-                content = self._stateful(method, parts.path, params, json.loads(content))
+                content = self._stateful(method, path, params, json.loads(content))
             if method == "post" and key and status == 200:
                 self.answers[key] = (content, status, rheaders)
         if fault is not None:  # the request reached Stripe; its answer never comes back

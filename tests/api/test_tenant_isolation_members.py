@@ -19,16 +19,14 @@ import pytest
 from sqlalchemy import text
 
 from rating import lifecycle
-from rating.catalog.loader import load_catalog
-from sinks.clickhouse.settlement import SettlementStore
 from streams.api.warehouse import Warehouse
 from streams.cli.main import main
-from streams.settlement.settler import Settler
 from streams.store import orgs
 from streams.store import subscription_store as store
 from streams.store.db import downgrade, make_engine, migrate
 from streams.store.models import Subscription
 from tests.support.api import CH_DB, Api
+from tests.support.settled import api_settler, event_block
 
 pytestmark = pytest.mark.integration
 ORGS = "/api/billing/organizations"
@@ -226,23 +224,7 @@ async def test_racing_accept_and_revoke_grant_at_most_once(make_api: Callable[..
 
 def _events(user: str, org: str | None, at: datetime, quantities: list[int]) -> bytes:
     account = org or user
-    rows = [
-        orjson.dumps(
-            {
-                "event_id": f"{account}-{user}-{at.isoformat()}-{i}",
-                "account_id": account,
-                "user_id": user,
-                "org_id": org,
-                "metric": "api_calls",
-                "quantity": str(q),
-                "ts_ms": int(at.timestamp() * 1000) + i * 1000,
-                "properties": {},
-                "source": "test",
-            }
-        )
-        for i, q in enumerate(quantities)
-    ]
-    return b"\n".join(rows) + b"\n"
+    return event_block(account, user, org, "api_calls", at, quantities, id_prefix=f"{account}-{user}")
 
 
 def _personal_subscription(api: Api, user: str, org: str) -> str:
@@ -299,14 +281,7 @@ async def test_membership_never_opens_a_members_personal_account(
             ch.raw_insert(f"{CH_DB}.events", None, insert_block=block, fmt="JSONEachRow")
         api.clock.now = JUNE
 
-        def histories(account: str) -> Any:
-            with api.ctx.sessions() as s:
-                h = store.history(s, account)
-            return h if h.versions else None
-
-        settler = Settler(
-            SettlementStore(ch, CH_DB), load_catalog(), histories, lambda: [a, vera], visibility_margin=timedelta(0)
-        )
+        settler = api_settler(api, ch, lambda: [a, vera])
         result = settler.settle(datetime(2026, 6, 3, tzinfo=UTC), datetime.now(UTC))
         personal_inv, org_inv = f"in_{vera}_2026-05", f"in_{a}_2026-05"
         assert {personal_inv, org_inv} <= set(result.finalized)

@@ -15,14 +15,11 @@ import clickhouse_connect
 import orjson
 import pytest
 
-from rating.catalog.loader import load_catalog
-from rating.subscriptions import SubscriptionVersion
 from sinks.clickhouse.migrations import migrate
-from sinks.clickhouse.settlement import SettlementStore
 from sinks.clickhouse.timefmt import ch_datetime
-from streams.settlement.settler import Settler
-from streams.subscriptions.registry import SubscriptionRegistry, encode_subscription
+from streams.subscriptions.registry import encode_subscription
 from streams.warehouse.rows import provisional_rows, subscription_rows
+from tests.support.settlement_world import SettlementWorld
 
 pytestmark = pytest.mark.integration
 DB = "an"
@@ -46,21 +43,12 @@ def D(text: str | int) -> Decimal:
     return Decimal(text)
 
 
-class World:
+class World(SettlementWorld):
     """Events, rejected events, subscriptions (in the registry settlement reads and in ClickHouse, as
     the warehouse agent stores them) and live provisional lines, then settlement."""
 
     def __init__(self, client: Any) -> None:
-        self.client = client
-        self.registry = SubscriptionRegistry()
-        self.settler = Settler(
-            SettlementStore(client, DB),
-            load_catalog(),
-            self.registry.history,
-            self.registry.accounts,
-            visibility_margin=timedelta(0),
-        )
-        self.seq = 0
+        super().__init__(client, DB)
 
     def subscribe(
         self,
@@ -73,18 +61,17 @@ class World:
         status: Literal["active", "canceled"] = "active",
         version: int = 1,
     ) -> None:
-        v = SubscriptionVersion(
-            account_id=account,
-            account_kind=kind,
-            tier=tier,
-            status=status,
-            interval=interval,
-            anchor=ANCHOR,
-            effective_from=at,
+        v = super().subscribe(
+            account,
+            tier,
+            at,
+            kind=kind,
             version=version,
-            stripe_customer_id=f"cus_{account}",
+            anchor=ANCHOR,
+            customer=f"cus_{account}",
+            interval=interval,
+            status=status,
         )
-        self.registry.apply([v])
         record = encode_subscription(v, self.registry.all_versions(account))
         self.insert("subscriptions", subscription_rows(record, offset=self.seq))
 
@@ -140,9 +127,6 @@ class World:
     def insert(self, table: str, rows: list[bytes]) -> None:
         if rows:
             self.client.raw_insert(f"{DB}.{table}", None, insert_block=b"\n".join(rows) + b"\n", fmt="JSONEachRow")
-
-    def rows(self, sql: str) -> list[tuple[Any, ...]]:
-        return [tuple(r) for r in self.client.query(sql).result_rows]
 
 
 def _rejected(offset: int, reason: str, raw: str, event_id: str = "") -> bytes:

@@ -8,20 +8,18 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import clickhouse_connect
 import orjson
 import pytest
 
 from rating.catalog.loader import load_catalog
-from rating.subscriptions import SubscriptionVersion
 from sinks.clickhouse.migrations import migrate
-from sinks.clickhouse.settlement import SettlementStore
 from streams.settlement import settler as settlement
 from streams.settlement.pacing import Pacer
 from streams.settlement.settler import Settler, period_of
-from streams.subscriptions.registry import SubscriptionRegistry
+from tests.support.settlement_world import SettlementWorld
 
 pytestmark = pytest.mark.integration
 DB = "st"
@@ -32,40 +30,9 @@ def _ms(at: datetime) -> int:
     return int(at.timestamp() * 1000)
 
 
-class World:
+class World(SettlementWorld):
     def __init__(self, client: Any) -> None:
-        self.client = client
-        self.store = SettlementStore(client, DB)
-        self.registry = SubscriptionRegistry()
-        self.settler = Settler(
-            self.store,
-            load_catalog(),
-            self.registry.history,
-            self.registry.accounts,
-            visibility_margin=timedelta(0),
-        )
-        self.seq = 0
-
-    def subscribe(
-        self,
-        account: str,
-        tier: str,
-        at: datetime,
-        kind: Literal["user", "org"] = "user",
-        version: int = 1,
-        anchor: date = date(2026, 9, 1),
-        customer: str | None = None,
-    ) -> None:
-        v = SubscriptionVersion(
-            account_id=account,
-            account_kind=kind,
-            tier=tier,
-            anchor=anchor,
-            effective_from=at,
-            version=version,
-            stripe_customer_id=customer,
-        )
-        self.registry.apply([v])
+        super().__init__(client, DB)
 
     def events(
         self, account: str, metric: str, at: datetime, quantities: list[int], user_id: str = "", **props: str
@@ -92,9 +59,6 @@ class World:
 
     def insert(self, rows: list[bytes]) -> None:
         self.client.raw_insert(f"{DB}.events", None, insert_block=b"\n".join(rows) + b"\n", fmt="JSONEachRow")
-
-    def settle(self, until: datetime) -> Any:
-        return self.settler.settle(until, datetime.now(UTC))
 
     def invoice(self, account: str, key: str) -> dict[str, Any]:
         doc = self.settler.document(account, period_of(account, self.registry.history, key))

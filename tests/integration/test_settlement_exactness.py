@@ -6,21 +6,18 @@ hour under two subscription versions both stay (docs/analytics.md)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import clickhouse_connect
 import orjson
 import pytest
 
-from rating.catalog.loader import load_catalog
-from rating.subscriptions import SubscriptionVersion
 from sinks.clickhouse.migrations import migrate
-from sinks.clickhouse.settlement import SettlementStore
-from streams.settlement.settler import Settler, period_of
-from streams.subscriptions.registry import SubscriptionRegistry
+from streams.settlement.settler import period_of
+from tests.support.settlement_world import SettlementWorld
 
 pytestmark = pytest.mark.integration
 DB = "stx"
@@ -33,32 +30,9 @@ def day(d: int, h: int = 0, m: int = 0) -> datetime:
     return SEPT + timedelta(days=d - 1, hours=h, minutes=m)
 
 
-class World:
+class World(SettlementWorld):
     def __init__(self, client: Any) -> None:
-        self.client = client
-        self.registry = SubscriptionRegistry()
-        self.settler = Settler(
-            SettlementStore(client, DB),
-            load_catalog(),
-            self.registry.history,
-            self.registry.accounts,
-            visibility_margin=timedelta(0),
-        )
-        self.seq = 0
-
-    def subscribe(
-        self,
-        account: str,
-        tier: str,
-        at: datetime,
-        kind: Literal["user", "org"] = "user",
-        version: int = 1,
-        anchor: date = date(2026, 9, 1),
-    ) -> None:
-        v = SubscriptionVersion(
-            account_id=account, account_kind=kind, tier=tier, anchor=anchor, effective_from=at, version=version
-        )
-        self.registry.apply([v])
+        super().__init__(client, DB)
 
     def send(self, user: str, org: str | None, metric: str, at: datetime, quantity: int, **props: str) -> None:
         self.seq += 1
@@ -75,16 +49,10 @@ class World:
         }
         self.client.raw_insert(f"{DB}.events", None, insert_block=orjson.dumps(row) + b"\n", fmt="JSONEachRow")
 
-    def settle(self, until: datetime) -> Any:
-        return self.settler.settle(until, datetime.now(UTC))
-
     def lines(self, account: str, key: str) -> dict[str, tuple[str, str]]:
         doc = self.settler.document(account, period_of(account, self.registry.history, key))
         assert doc is not None
         return {ln["code"]: (ln["quantity"], ln["amount"]) for ln in doc["lines"]}
-
-    def rows(self, sql: str) -> list[tuple[Any, ...]]:
-        return [tuple(r) for r in self.client.query(sql).result_rows]
 
 
 @pytest.fixture(scope="module")

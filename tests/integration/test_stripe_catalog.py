@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 import pytest
@@ -31,7 +30,7 @@ from sinks.stripe.catalog import StripeCatalogUnavailable, SyncReport, sync_cata
 from sinks.stripe.catalog_spec import StripeCatalogError, desired_catalog
 from streams.cli.main import main
 from streams.settings import Settings
-from tests.support.stripe_forms import Call, decode_form
+from tests.support.stripe_forms import Call, read_request
 
 pytestmark = pytest.mark.integration
 COLLECTIONS = {"/v1/billing/meters": "meters", "/v1/products": "products", "/v1/prices": "prices"}
@@ -83,20 +82,17 @@ class Recorder(stripe.HTTPClient):
     def request(
         self, method: str, url: str, headers: Any, post_data: Any = None, *, _usage: Any = None
     ) -> tuple[Any, int, Any]:
-        parts = urlsplit(url)
-        body = post_data.decode() if isinstance(post_data, bytes) else (post_data or "")
-        params = decode_form(parse_qsl(parts.query if method == "get" else body, keep_blank_values=True))
-        key = dict(headers or {}).get("Idempotency-Key")
+        path, params, key = read_request(method, url, headers, post_data)
         for code, left in self.faults.items():
             if method == "post" and left > 0:
                 self.faults[code] = left - 1
-                self.calls.append(Call(method, parts.path, params, key, int(code)))
+                self.calls.append(Call(method, path, params, key, int(code)))
                 err = {"error": {"message": "injected", "type": "api_error"}}
                 return json.dumps(err), int(code), {}
         content, status, rheaders = self.inner.request(method, url, headers, post_data)
-        self.calls.append(Call(method, parts.path, params, key, status))
+        self.calls.append(Call(method, path, params, key, status))
         if self.stateful and status == 200:
-            content = self._stateful(method, parts.path, params, content)
+            content = self._stateful(method, path, params, content)
         return content, status, rheaders
 
     def _stateful(self, method: str, path: str, params: dict[str, Any], content: Any) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 
 @dataclass
@@ -16,6 +17,14 @@ class Call:
     params: dict[str, Any]
     idempotency_key: str | None
     status: int
+
+
+def read_request(method: str, url: str, headers: Any, post_data: Any) -> tuple[str, dict[str, Any], str | None]:
+    """What a Stripe client handed its HTTP client: (path, decoded parameters, idempotency key)."""
+    parts = urlsplit(url)
+    body = post_data.decode() if isinstance(post_data, bytes) else (post_data or "")
+    params = decode_form(parse_qsl(parts.query if method == "get" else body, keep_blank_values=True))
+    return parts.path, params, dict(headers or {}).get("Idempotency-Key")
 
 
 def decode_form(pairs: list[tuple[str, str]]) -> dict[str, Any]:

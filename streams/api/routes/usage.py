@@ -95,7 +95,7 @@ def entitlement(call: Call) -> Entitlement:
         ok = premium_entitled(metric_rule(terms.tier, Metric.PREMIUM_FEATURE), feature)
         return Entitlement(
             **common,
-            kind="premium_feature",
+            kind=Metric.PREMIUM_FEATURE.value,
             allowed=ok,
             limit=None,
             used=None,

@@ -1,0 +1,50 @@
+"""Settled data for the API tests: events written straight into ClickHouse as the warehouse sink stores
+them, and a settler that reads subscriptions from the API's own store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+
+from rating.catalog.loader import load_catalog
+from sinks.clickhouse.settlement import SettlementStore
+from streams.settlement.settler import Settler
+from streams.store import subscription_store as store
+from tests.support.api import CH_DB, Api
+
+
+def event_block(
+    account: str, user: str, org: str | None, metric: str, at: datetime, quantities: Sequence[int], *, id_prefix: str
+) -> bytes:
+    """``events`` rows (JSONEachRow), one a second from ``at``, with ids ``{id_prefix}-{at}-{i}``."""
+    rows = [
+        orjson.dumps(
+            {
+                "event_id": f"{id_prefix}-{at.isoformat()}-{i}",
+                "account_id": account,
+                "user_id": user,
+                "org_id": org,
+                "metric": metric,
+                "quantity": str(q),
+                "ts_ms": int(at.timestamp() * 1000) + i * 1000,
+                "properties": {},
+                "source": "test",
+            }
+        )
+        for i, q in enumerate(quantities)
+    ]
+    return b"\n".join(rows) + b"\n"
+
+
+def api_settler(api: Api, client: Any, accounts: Callable[[], list[str]]) -> Settler:
+    """A settler over ``client``'s warehouse whose subscription histories come from the API's store."""
+
+    def histories(account: str) -> Any:
+        with api.ctx.sessions() as s:
+            h = store.history(s, account)
+        return h if h.versions else None
+
+    return Settler(SettlementStore(client, CH_DB), load_catalog(), histories, accounts, visibility_margin=timedelta(0))
