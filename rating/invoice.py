@@ -198,11 +198,13 @@ def _seat_lines(tiers: Sequence[Tier], usage: Sequence[PeriodUsage]) -> list[Inv
         if len(counted) > 1:
             raise InvoiceError("seat counts of several stretches cannot be combined: pass seat_users")
         count = counted[0] if counted else 0
-    price = priced[-1][0].seats
-    if not count or price is None:
+    price, minimum = priced[-1][0].seats, priced[-1][0].minimum_seats
+    billed = max(count, minimum)  # a contract's minimum seats are billed however few are active
+    if not billed or price is None:
         return []
-    ch = tiered_charge(price, Decimal(count))
-    return [InvoiceLine("seats", f"{count} active seats", ch.quantity, ch.unit_price, line_amount(ch.amount))]
+    ch = tiered_charge(price, Decimal(billed))
+    text = f"{count} active seats" if billed == count else f"{billed} seats (contract minimum; {count} active)"
+    return [InvoiceLine("seats", text, ch.quantity, ch.unit_price, line_amount(ch.amount))]
 
 
 def _storage_lines(

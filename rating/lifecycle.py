@@ -220,9 +220,17 @@ class Identity:
     stripe_customer_id: str | None = None
     stripe_subscription_id: str | None = None
     contract: ContractOverrides | None = None
+    #: a contract change scheduled for ``pending_contract_at`` (``contract`` applies until then)
+    pending_contract: ContractOverrides | None = None
+    pending_contract_at: datetime | None = None
+
+    def contract_at(self, t: datetime) -> ContractOverrides | None:
+        if self.pending_contract_at is not None and t >= self.pending_contract_at:
+            return self.pending_contract
+        return self.contract
 
 
-def _same(v: SubscriptionVersion | None, ident: Identity, terms: Terms) -> bool:
+def _same(v: SubscriptionVersion | None, ident: Identity, terms: Terms, t: datetime) -> bool:
     if v is None:
         return False
     mine: dict[str, Any] = {
@@ -233,7 +241,7 @@ def _same(v: SubscriptionVersion | None, ident: Identity, terms: Terms) -> bool:
         "account_kind": ident.account_kind,
         "stripe_customer_id": ident.stripe_customer_id,
         "stripe_subscription_id": ident.stripe_subscription_id,
-        "contract": ident.contract,
+        "contract": ident.contract_at(t),
     }
     return all(getattr(v, k) == val for k, val in mine.items())
 
@@ -248,12 +256,17 @@ def versions_to_write(
     versions = list(history.versions)
     top = max((v.version for v in versions), default=0)
     next_no = max(top + 1, epoch_ms(now))
-    points = sorted({now, *plan.scheduled(now), *(v.effective_from for v in versions if v.effective_from > now)})
+    contract_change = (
+        [ident.pending_contract_at] if ident.pending_contract_at and ident.pending_contract_at > now else []
+    )
+    points = sorted(
+        {now, *plan.scheduled(now), *contract_change, *(v.effective_from for v in versions if v.effective_from > now)}
+    )
     written: list[SubscriptionVersion] = []
     for t in points:
         terms = plan.terms_at(t)
         current = SubscriptionHistory(ident.account_id, [*versions, *written]).at(t)
-        if _same(current, ident, terms):
+        if _same(current, ident, terms, t):
             continue
         written.append(
             SubscriptionVersion(
@@ -267,7 +280,7 @@ def versions_to_write(
                 version=next_no,
                 stripe_customer_id=ident.stripe_customer_id,
                 stripe_subscription_id=ident.stripe_subscription_id,
-                contract=ident.contract,
+                contract=ident.contract_at(t),
             )
         )
         next_no += 1

@@ -18,17 +18,22 @@ reading of the rules is used, so a misreading there shows up as a difference her
 - API calls: the period's cumulative count in time order; each event adds what its own rule charges
   between the count before and after it. Premium features: per use, at the price of the version then.
 - Seats: distinct users with any usage event billed to the account in the period while it is under a
-  seat-priced tier, priced once under the last such tier (volume: all seats at the reached price).
+  seat-priced tier, priced once under the last such tier (volume: all seats at the reached price;
+  graduated: each bracket's seats at its own price), at least the contract's minimum seats.
+- Contracts (docs/rating.md "Contracts"): the version's contract replaces the whole tier (``tier``), the
+  fees, the seat prices, ``minimum_seats``, each metric rule it names; ``seat_mode`` re-prices the seat
+  brackets.
 - Storage: the time-weighted average of the account's gauge over the period (each reading holds until
   the next; the last reading before the period carries in), priced under the version at the period end.
 - Every line rounds to cents half-even once; the total adds the rounded lines.
 
-Descriptions are not computed (presentation, not money); contracts are not supported (refused).
+Descriptions are not computed (presentation, not money).
 """
 
 from __future__ import annotations
 
 import calendar
+import json
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -62,6 +67,7 @@ class Sub:
     anchor: date
     effective_from: datetime
     version: int
+    contract: Mapping[str, Any] | None = None  # the contract overrides, as JSON
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +138,11 @@ def sub_of(record: Any) -> Sub:
     def get(key: str) -> Any:
         return record.get(key) if isinstance(record, Mapping) else getattr(record, key, None)
 
-    if get("contract"):
-        raise ValueError(f"{get('account_id')}: contracts are not covered by the independent expectation")
+    contract = get("contract")
+    if isinstance(contract, str):  # a warehouse row's JSON text ("" for none)
+        contract = json.loads(contract) if contract else None
+    elif contract is not None and not isinstance(contract, Mapping):  # a model: its JSON form, amounts as strings
+        contract = contract.model_dump(mode="json", exclude_none=True)
     anchor = get("anchor")
     eff = get("effective_from")
     return Sub(
@@ -144,6 +153,7 @@ def sub_of(record: Any) -> Sub:
         anchor=anchor if isinstance(anchor, date) else date.fromisoformat(anchor),
         effective_from=(eff if isinstance(eff, datetime) else datetime.fromisoformat(eff)).astimezone(UTC),
         version=int(get("version")),
+        contract=contract or None,
     )
 
 
@@ -280,6 +290,14 @@ class Expectation:
     def period(self, account: str, at: datetime) -> tuple[datetime, datetime]:
         return period_on(self.anchor_day(account, at), at)
 
+    def tier_at(self, account: str, at: datetime, cat_time: datetime) -> dict[str, Any]:
+        """The tier rating ``at`` uses: the catalog's, with the version's contract laid over it."""
+        v = self.version_at(account, at)
+        tier = self.catalog.tier(self.tier_name_at(account, at), cat_time)
+        if v is None or v.status == "canceled" or not v.contract:
+            return tier
+        return overlay(tier, v.contract)
+
     def tier_name_at(self, account: str, at: datetime) -> str:
         v = self.version_at(account, at)
         if v is None or v.status == "canceled":
@@ -314,7 +332,7 @@ class Expectation:
         seat_users: set[str] = set()
         seat_tier: dict[str, Any] | None = None
         for e in mine:
-            tier = self.catalog.tier(self.tier_name_at(account, e.ts), cat_time)
+            tier = self.tier_at(account, e.ts, cat_time)
             if "seats" in tier:
                 seat_users.add(e.user_id)
                 seat_tier = tier
@@ -340,20 +358,46 @@ class Expectation:
             q, a = features[name]
             if q:
                 lines.append(Line(f"premium_feature:{name}", q, a / q, round_cents(a)))
-        if seat_users and seat_tier is not None:
-            n = len(seat_users)
-            price = self._seat_price(seat_tier["seats"], n)
-            lines.append(Line("seats", Decimal(n), price, round_cents(price * n)))
+        # The last stretch under a seat-priced tier prices the seats (its minimum applies even without users).
+        for at in [
+            start,
+            *sorted({s.effective_from for s in self.subs.get(account, []) if start < s.effective_from < end}),
+        ]:
+            tier = self.tier_at(account, at, cat_time)
+            if "seats" in tier:
+                seat_tier = tier
+        if seat_tier is not None:
+            n = max(len(seat_users), int(seat_tier.get("minimum_seats", 0)))
+            if n:
+                unit, amount = self._seat_charge(seat_tier["seats"], n)
+                lines.append(Line("seats", Decimal(n), unit, round_cents(amount)))
         lines += self._storage(account, start, end, cat_time)
         return Expected(account, start, end, tuple(lines))
 
-    def _seat_price(self, seats: dict[str, Any], n: int) -> Decimal:
-        if seats.get("mode", "volume") != "volume":
-            raise ValueError("only volume seat pricing is covered by the independent expectation")
-        for t in seats["tiers"]:
-            if "up_to" not in t or n <= _d(t["up_to"]):
-                return _d(t["unit_amount"])
-        raise ValueError("seat tiers without a last open tier")
+    def _seat_charge(self, seats: dict[str, Any], n: int) -> tuple[Decimal, Decimal]:
+        """(unit price, amount), seat by seat: volume prices all at the bracket the count reaches (its unit
+        price), graduated each seat at its own bracket's (the average unit price)."""
+        brackets: list[tuple[Decimal | None, dict[str, Any]]] = [
+            (_d(t["up_to"]) if t.get("up_to") is not None else None, t) for t in seats["tiers"]
+        ]
+
+        def bracket(k: int) -> int:
+            for i, (up_to, _) in enumerate(brackets):
+                if up_to is None or k <= up_to:
+                    return i
+            raise ValueError("seat tiers without a last open tier")
+
+        if seats.get("mode", "volume") == "volume":
+            t = brackets[bracket(n)][1]
+            unit = _d(t["unit_amount"])
+            return unit, n * unit + _d(t.get("flat_amount", 0))
+        total, touched = ZERO, set()
+        for k in range(1, n + 1):
+            i = bracket(k)
+            total += _d(brackets[i][1]["unit_amount"])
+            touched.add(i)
+        total += sum((_d(brackets[i][1].get("flat_amount", 0)) for i in touched), ZERO)
+        return total / n, total
 
     def _storage(self, account: str, start: datetime, end: datetime, cat_time: datetime) -> list[Line]:
         """The account's gauge: every storage reading billed to it, each holding until the next."""
@@ -373,7 +417,7 @@ class Expectation:
                 at, level = ts, q
         area += level * Decimal((end - at) // US)
         average = area / Decimal((end - start) // US)
-        tier = self.catalog.tier(self.tier_name_at(account, end - US), cat_time)
+        tier = self.tier_at(account, end - US, cat_time)
         qty, amount = billable_at(rule_of(tier, Metric.STORAGE_GB), average)
         if not amount:
             return []
@@ -387,6 +431,8 @@ class Expectation:
         if v is None or v.status in ("canceled", "trialing"):
             return {}
         tier = self.catalog.tier(v.tier, cat_time)
+        if v.contract:
+            tier = overlay(tier, v.contract)
         out = {}
         for code in ("base_fee", "platform_fee"):
             fees = tier.get(code, {})
@@ -454,6 +500,18 @@ class Expectation:
             name = "base_fee_proration" if code == "base_fee" else code
             lines.append(Line(name, quantity, unit, round_cents(amount)))
         return lines
+
+
+def overlay(tier: dict[str, Any], contract: Mapping[str, Any]) -> dict[str, Any]:
+    """The tier as a contract leaves it (docs/rating.md "Contracts"), on the plain catalog mappings."""
+    out = dict(contract.get("tier") or tier)
+    out["metrics"] = {**out.get("metrics", {}), **contract.get("metrics", {})}
+    for key in ("base_fee", "platform_fee", "seats", "minimum_seats"):
+        if contract.get(key) is not None:
+            out[key] = contract[key]
+    if contract.get("seat_mode") and "seats" in out:
+        out["seats"] = {**out["seats"], "mode": contract["seat_mode"]}
+    return out
 
 
 def compare(expected: Expected, document: Mapping[str, Any] | None) -> list[str]:

@@ -12,7 +12,8 @@ either side). What a month holds:
   every day 1-31 (so the 29th-31st fall in short months when the month is short);
 - upgrades free -> standard landing inside an hour, with usage in that hour on both sides;
 - standard organizations, enterprise organizations crossing every seat bracket (1-100, 101-500,
-  501-2,000 and 2,001 seats), and organizations without a subscription, whose members (free or
+  501-2,000 and 2,001 seats; two on a contract: graduated seats, minimum seats),
+  and organizations without a subscription, whose members (free or
   standard themselves) pay for what they do there; every metric, storage readings included;
 - organizations canceled, and organizations subscribing, inside the period (members on both sides);
 - users without heartbeats (a seat is any usage), duplicates (re-sent with the same event_id).
@@ -35,6 +36,12 @@ MODELS = (("openai", "gpt-4o"), ("openai", "gpt-4o-mini"), ("anthropic", "claude
 METRICS = (Metric.API_CALLS, Metric.AI_REQUESTS, Metric.STORAGE_GB, Metric.PREMIUM_FEATURE, Metric.ACTIVE_USER)
 #: Enterprise organization sizes: both sides of every seat bracket (the 2,001 one when ``big``).
 SEAT_SIZES = (1, 100, 101, 500, 501)
+#: Enterprise organizations (by their index among the sizes) on a contract (docs/rating.md "Contracts"):
+#: 101 seats graduated with an $8,000 annual platform fee; 1 seat with a 120-seat minimum (volume: 120 x $40).
+CONTRACTS: dict[int, tuple[str, dict[str, Any]]] = {
+    2: ("graduated", {"seat_mode": "graduated", "platform_fee": {"year": "8000"}}),
+    0: ("minimum-120", {"minimum_seats": 120}),
+}
 MS = timedelta(milliseconds=1)
 
 
@@ -83,19 +90,21 @@ class _Gen:
         interval: str = "month",
         version: int = 1,
         status: str = "active",
+        contract: dict[str, Any] | None = None,
     ) -> None:
-        self.subs.append(
-            {
-                "account_id": account,
-                "account_kind": kind,
-                "tier": tier,
-                "status": status,
-                "interval": interval,
-                "anchor": anchor,
-                "effective_from": at,
-                "version": version,
-            }
-        )
+        record: dict[str, Any] = {
+            "account_id": account,
+            "account_kind": kind,
+            "tier": tier,
+            "status": status,
+            "interval": interval,
+            "anchor": anchor,
+            "effective_from": at,
+            "version": version,
+        }
+        if contract is not None:
+            record["contract"] = contract
+        self.subs.append(record)
 
     def moment(self, start: datetime, end: datetime) -> datetime:
         return start + timedelta(milliseconds=self.rng.randrange(int((end - start) / MS)))
@@ -261,8 +270,8 @@ def random_month(seed: int, now: datetime, *, big_org: bool = True) -> RandomMon
         org, day = f"rm{seed}-ent-{i:02d}", next(anchors)
         anniversary = rng.random() < 0.5
         a = anchor_date(day, p_of(day)[0]) if anniversary else anchor_date(day, long_ago)
-        g.plans[org] = f"enterprise-{size}"
-        g.sub(org, "org", "enterprise", a, long_ago, "year")
+        g.plans[org] = f"enterprise-{size}" + (f"-{CONTRACTS[i][0]}" if i in CONTRACTS else "")
+        g.sub(org, "org", "enterprise", a, long_ago, "year", contract=CONTRACTS[i][1] if i in CONTRACTS else None)
         p = p_of(day)
         for k in range(size):
             user = f"{org}-m{k:04d}"

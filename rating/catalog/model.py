@@ -80,6 +80,7 @@ class Tier(_Frozen):
     base_fee: dict[Interval, Amount] = Field(default_factory=dict)
     platform_fee: dict[Interval, Amount] = Field(default_factory=dict)
     seats: TieredPrice | None = None
+    minimum_seats: int = Field(0, ge=0)  # seats billed at least (a contract's commitment; docs/rating.md)
     metrics: dict[str, MeteredRule] = Field(default_factory=dict)
     payment_terms: PaymentTerms
 
@@ -120,6 +121,8 @@ class ContractOverrides(_Frozen):
     base_fee: dict[Interval, Amount] | None = None
     platform_fee: dict[Interval, Amount] | None = None
     seats: TieredPrice | None = None
+    seat_mode: Literal["volume", "graduated"] | None = None  # the seat brackets (the contract's or tier's) priced so
+    minimum_seats: int | None = Field(None, ge=0)
     metrics: dict[str, MeteredRule] = Field(default_factory=dict)  # per metric, replaces the tier's rule
     payment_terms: PaymentTerms | None = None
     rate_limit_per_minute: int | None = Field(None, ge=0)
@@ -128,8 +131,11 @@ class ContractOverrides(_Frozen):
     def apply(self, tier: Tier) -> Tier:
         base = self.tier or tier
         update: dict[str, Any] = {"metrics": {**base.metrics, **self.metrics}}
-        for name in ("base_fee", "platform_fee", "seats", "payment_terms", "rate_limit_per_minute"):
+        for name in ("base_fee", "platform_fee", "seats", "minimum_seats", "payment_terms", "rate_limit_per_minute"):
             value = getattr(self, name)
             if value is not None:
                 update[name] = value
+        seats = update.get("seats", base.seats)
+        if self.seat_mode is not None and seats is not None:
+            update["seats"] = seats.model_copy(update={"mode": self.seat_mode})
         return base.model_copy(update=update)

@@ -4,6 +4,8 @@ the platform (``sub`` = user id, ``org`` = the organization the token acts in, `
 Roles (per organization): owners and admins manage billing; viewers read everything of their
 organization; members read only their own share of its usage (and the entitlements their apps check).
 A person's own account is theirs alone (their token without ``org``): membership never reaches it.
+Platform operators (a platform JWT with ``"meterline_operator": true``) write enterprise contracts
+(docs/security.md, "Platform operators"); the claim gives nothing else.
 Anything of another organization or person is answered 404, as if it did not exist (``account_access``).
 """
 
@@ -40,6 +42,7 @@ class Principal:
     user_id: str | None  # the token's ``sub`` (keys act for no user)
     key_role: Role | None = None
     key_id: str | None = None
+    operator: bool = False  # a platform operator (JWT claim ``meterline_operator``): writes contracts only
 
     def role_in(self, s: Session, org_id: str) -> Role | None:
         """This caller's role in ``org_id`` (None: no access at all)."""
@@ -90,7 +93,8 @@ def authenticate(s: Session, request: Request, jwt_secret: str | None, settings:
     # The ids end up in length-limited columns (PostgreSQL refuses what SQLite would silently keep).
     if not _ID.fullmatch(sub) or (org is not None and not _ID.fullmatch(org)):
         raise ApiError(401, "invalid_token", "the token's 'sub' (and 'org', if any) must be ids of 1-128 characters")
-    return Principal("user", org, sub)
+    # Only the platform mints these tokens (the shared secret): an API key can never be an operator.
+    return Principal("user", org, sub, operator=claims.get("meterline_operator") is True)
 
 
 def _check_lifetime(claims: dict[str, object], max_seconds: int) -> None:

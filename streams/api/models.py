@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
 
+from rating.catalog.model import ContractOverrides
 from rating.subscriptions import Status
 from schemas.events import MetricName
 from schemas.ids import ID_PATTERN as ID_PATTERN  # the one id pattern, re-exported for the routers
@@ -202,6 +203,34 @@ class SubscriptionUpdate(_In):
         if self.tier is None and self.interval is None:
             raise ValueError("give a tier, an interval or both")
         return self
+
+
+class ContractPut(_In):
+    contract: ContractOverrides | None = Field(
+        description="the account's contract overrides from effective_from on (null: back to the catalog's tier)"
+    )
+    effective_from: datetime | None = Field(
+        None,
+        description="when it takes effect (default: now; never in the past: usage already rated keeps its "
+        "version). A later time schedules it, replacing any change scheduled before.",
+    )
+
+    @field_validator("effective_from")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("needs a UTC offset")
+        return v
+
+
+class ContractOut(_Out):
+    subscription_id: str
+    account_id: str
+    contract: ContractOverrides | None = Field(description="in effect now (null: the catalog's tier)")
+    effective_from: datetime | None = Field(description="when the version in effect now took effect")
+    pending_contract: ContractOverrides | None = Field(description="a change scheduled for pending_effective_from")
+    pending_effective_from: datetime | None
+    change: str | None = None
 
 
 class CancelRequest(_In):

@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "streams.cli.demo_cmd",
     "streams.cli.simulate_cmd",
     "streams.cli.subscriptions_cmd",
+    "streams.cli.contracts_cmd",
     "streams.cli.quota_cmd",
     "streams.cli.stripe_cmd",
     "streams.cli.settle_cmd",

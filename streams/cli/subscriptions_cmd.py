@@ -42,7 +42,12 @@ def register(sub: Any) -> None:
         help="the account's Stripe customer id (cus_...), for metered billing; its metadata.account_id must "
         "name the account",
     )
-    put.add_argument("--contract", type=Path, help="JSON file of contract overrides (enterprise)")
+    put.add_argument(
+        "--contract",
+        type=Path,
+        help="JSON file of contract overrides (enterprise); a subscription of the billing store takes its "
+        "contract with 'meterline contracts put', which later API changes keep",
+    )
     put.add_argument("--json", action="store_true", help="print the published record as JSON")
     put.set_defaults(func=_put)
 

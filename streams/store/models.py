@@ -143,6 +143,9 @@ class Subscription(Base):
     cancel_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     grace_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     contract: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: A contract change scheduled for ``pending_contract_at`` (None with a time: back to the catalog's tier).
+    pending_contract: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    pending_contract_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     #: Set by the platform only (the Stripe mirror, or an operator linking existing objects after checking
     #: their ``metadata.account_id``); a customer belongs to one account (``stripe_customers``).
     stripe_customer_id: Mapped[str | None] = mapped_column(String(255), index=True)

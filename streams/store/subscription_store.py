@@ -11,11 +11,12 @@ Stripe itself reported, like a failed payment) also writes a Stripe outbox row, 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rating.catalog.model import ContractOverrides
+from rating.catalog.model import CatalogVersion, ContractOverrides
 from rating.lifecycle import Identity, Plan, versions_to_write
 from rating.periods import period_containing
 from rating.subscriptions import SubscriptionHistory, SubscriptionVersion
@@ -51,8 +52,25 @@ def identity_of(row: Subscription) -> Identity:
         anchor=row.anchor,
         stripe_customer_id=row.stripe_customer_id,
         stripe_subscription_id=row.stripe_subscription_id,
-        contract=ContractOverrides.model_validate(row.contract) if row.contract else None,
+        contract=_contract(row.contract),
+        pending_contract=_contract(row.pending_contract),
+        pending_contract_at=row.pending_contract_at,
     )
+
+
+def _contract(record: dict[str, Any] | None) -> ContractOverrides | None:
+    return ContractOverrides.model_validate(record) if record else None
+
+
+def contract_at(row: Subscription, t: datetime) -> ContractOverrides | None:
+    """The contract of the subscription at ``t`` (a scheduled change counts from its time on)."""
+    return identity_of(row).contract_at(t)
+
+
+def _promote_contract(row: Subscription, now: datetime) -> None:
+    """A scheduled contract change whose time has come becomes the current contract."""
+    if row.pending_contract_at is not None and row.pending_contract_at <= now:
+        row.contract, row.pending_contract, row.pending_contract_at = row.pending_contract, None, None
 
 
 def versions(s: Session, account_id: str) -> list[SubscriptionVersion]:
@@ -163,6 +181,7 @@ def _write_plan(row: Subscription, plan: Plan) -> None:
 
 def save_plan(s: Session, row: Subscription, plan: Plan, now: datetime, reason: str) -> list[SubscriptionVersion]:
     """Write ``plan`` and the versions (plus their outbox rows) it needs; returns those versions."""
+    _promote_contract(row, now)
     written = versions_to_write(history(s, row.account_id), identity_of(row), plan, now)
     _write_plan(row, plan)
     row.updated_at = now
@@ -223,3 +242,25 @@ def link_stripe(s: Session, row: Subscription, customer: str, subscription: str 
     row.stripe_subscription_id = subscription or row.stripe_subscription_id
     save_plan(s, row, plan_of(row), now, STRIPE_LINKED)
     return True
+
+
+def set_contract(
+    s: Session, row: Subscription, contract: ContractOverrides | None, now: datetime, effective_from: datetime | None
+) -> list[SubscriptionVersion]:
+    """Put ``contract`` on the subscription from ``effective_from`` (default and at the earliest: ``now``) on:
+    the row keeps it (every later change through the API carries it, ``identity_of``) and new versions carry
+    it from that time; earlier usage keeps the versions it was rated under (docs/rating.md, "Contracts"). A
+    later time replaces any change scheduled before."""
+    record = contract.model_dump(mode="json", exclude_none=True) if contract is not None else None
+    _promote_contract(row, now)
+    if effective_from is None or effective_from <= now:
+        row.contract, row.pending_contract, row.pending_contract_at = record, None, None
+    else:
+        row.pending_contract, row.pending_contract_at = record, effective_from
+    return save_plan(s, row, plan_of(row), now, "contract")
+
+
+def unknown_to_catalog(contract: ContractOverrides, catalog: CatalogVersion) -> list[str]:
+    """The metrics and add-ons a contract names that the catalog does not know (a typo would price nothing)."""
+    metrics = {m for tier in catalog.tiers.values() for m in tier.metrics}
+    return sorted(set(contract.metrics) - metrics) + sorted(set(contract.addons) - set(catalog.addons))

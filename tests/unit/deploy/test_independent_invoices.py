@@ -122,3 +122,29 @@ def test_free_caps_and_entitlements_are_never_billed_and_periods_follow_the_anch
     assert ex.usage_periods() >= {("s", *oct_)}
     assert ("s", utc(2026, 11, 2), utc(2026, 12, 2)) not in ex.usage_periods()
     assert timedelta(0) < NOV[1] - NOV[0]
+
+
+def test_contracts_graduated_and_minimum_seats_fees_and_a_mid_period_change() -> None:
+    def on(contract: dict[str, Any]) -> dict[str, Any]:
+        return {**sub("o", "enterprise", utc(2025, 1, 1), 1, date(2026, 1, 1)), "contract": contract}
+
+    users = [ev(i, f"m{i}", "api_calls", utc(2026, 11, 3), 1, org="o") for i in range(101)]
+    # Graduated: 100 x $50 + 1 x $40 = $5,040 (average $49.9009...); the contract's monthly platform fee $1,500.
+    ex = Expectation([on({"seat_mode": "graduated", "platform_fee": {"month": "1500"}})], users)
+    got = lines(ex, "o", NOV)
+    assert got["seats"][::2] == ("101", "5040.00") and got["platform_fee"] == ("1", "1500", "1500.00")
+    # Minimum 120 seats with 30 active: volume 120 x $40 = $4,800.
+    ex = Expectation([on({"minimum_seats": 120})], users[:30])
+    assert lines(ex, "o", NOV)["seats"] == ("120", "40", "4800.00")
+    # A contract from the 16th on (standard tier): 100,000 calls before it (included), 10,000 after at the
+    # contract's $0.005 = $50.00, not the catalog's $0.01.
+    std = {**sub("o", "standard", utc(2026, 1, 1), 1, date(2026, 1, 1))}
+    rule = {"included": "100000", "unit_price": "0.005"}
+    changed = {**std, "effective_from": utc(2026, 11, 16), "version": 2, "contract": {"metrics": {"api_calls": rule}}}
+    calls = [
+        ev(1, "u", "api_calls", utc(2026, 11, 10), 100_000, org="o"),
+        ev(2, "u", "api_calls", utc(2026, 11, 20), 10_000, org="o"),
+    ]
+    assert lines(Expectation([std, changed], calls), "o", NOV)["api_calls_overage"] == ("10000", "0.005", "50.00")
+    # Without the contract the same calls cost $0.01 each: $100.00.
+    assert lines(Expectation([std], calls), "o", NOV)["api_calls_overage"] == ("10000", "0.01", "100.00")
