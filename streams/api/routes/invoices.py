@@ -88,19 +88,24 @@ def _listed(call: Call, accounts: list[str]) -> InvoiceList:
     return InvoiceList(invoices=[InvoiceSummary(**d) for d in docs])
 
 
+def _listed_accounts(s: Session, who: Principal, account: str | None) -> list[str]:
+    """The accounts a list names: the one asked for if the caller may read it, else the caller's organization's
+    (its readers), else a personal token's own account."""
+    if account is not None:
+        _readable(s, who, account)
+        return [account]
+    if who.organization_id is not None:
+        require_role(s, who, who.organization_id, READ_ALL)
+        return _org_accounts(s, who.organization_id)
+    assert who.user_id is not None  # a token without 'org': the user's own account
+    return [_readable(s, who, who.user_id).account_id]
+
+
 def list_invoices(call: Call) -> InvoiceList:
     q: InvoiceListQuery = call.query
     with call.ctx.sessions() as s:
         who = caller(call, s)
-        if q.account is not None:
-            _readable(s, who, q.account)
-            accounts = [q.account]
-        elif who.organization_id is not None:
-            require_role(s, who, who.organization_id, READ_ALL)
-            accounts = _org_accounts(s, who.organization_id)
-        else:
-            assert who.user_id is not None  # a token without 'org': the user's own account
-            accounts = [_readable(s, who, who.user_id).account_id]
+        accounts = _listed_accounts(s, who, q.account)
     return InvoiceList(
         invoices=[InvoiceSummary(**d) for d in _receivables(call, call.ctx.warehouse.invoices(accounts))]
     )
@@ -325,15 +330,7 @@ def list_payments(call: Call) -> PaymentList:
             raise ApiError(422, "invalid_request", f"{name} needs a time zone (RFC 3339)")
     with call.ctx.sessions() as s:
         who = caller(call, s)
-        if q.account is not None:
-            _readable(s, who, q.account)
-            accounts = [q.account]
-        elif who.organization_id is not None:
-            require_role(s, who, who.organization_id, READ_ALL)
-            accounts = _org_accounts(s, who.organization_id)
-        else:
-            assert who.user_id is not None  # a token without 'org': the user's own account
-            accounts = [_readable(s, who, who.user_id).account_id]
+        accounts = _listed_accounts(s, who, q.account)
         sel = select(PaymentRow).where(PaymentRow.account_id.in_(accounts))
         if q.invoice is not None:
             sel = sel.where(PaymentRow.invoice_id == q.invoice)
