@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from importlib import resources
 from pathlib import Path
 
+from rating.catalog.loader import read_data_file
 from rating.errors import RatingError
 from rating.invoice import InvoiceLine
 from rating.money import ZERO, line_amount
@@ -105,10 +105,4 @@ def parse_tax_table(text: str, source: str) -> TaxTable:
 
 def load_tax_table(path: Path | None = None) -> TaxTable:
     """A tax table file, or the (empty) default shipped with Meterline."""
-    if path is None:
-        text = resources.files("rating.catalog").joinpath("tax.toml").read_text(encoding="utf-8")
-        return parse_tax_table(text, "rating/catalog/tax.toml")
-    try:
-        return parse_tax_table(path.read_text(encoding="utf-8"), str(path))
-    except OSError as exc:
-        raise TaxTableError(f"{path}: cannot read: {exc}") from exc
+    return parse_tax_table(*read_data_file(path, "tax.toml", TaxTableError))

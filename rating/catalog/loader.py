@@ -60,12 +60,19 @@ def parse_catalog(text: str, source: str) -> Catalog:
     return Catalog(source, tuple(versions))
 
 
+def read_data_file(path: Path | None, packaged: str, error: type[RatingError]) -> tuple[str, str]:
+    """The text of a data file and its name for messages: ``path``, or the file ``packaged`` shipped in
+    ``rating/catalog`` (the catalog and the tax table are read the same way)."""
+    if path is None:
+        return resources.files("rating.catalog").joinpath(packaged).read_text(
+            encoding="utf-8"
+        ), f"rating/catalog/{packaged}"
+    try:
+        return path.read_text(encoding="utf-8"), str(path)
+    except OSError as exc:
+        raise error(f"{path}: cannot read: {exc}") from exc
+
+
 def load_catalog(path: Path | None = None) -> Catalog:
     """A catalog file, or the default catalog shipped with Meterline."""
-    if path is None:
-        text = resources.files("rating.catalog").joinpath("default.toml").read_text(encoding="utf-8")
-        return parse_catalog(text, "rating/catalog/default.toml")
-    try:
-        return parse_catalog(path.read_text(encoding="utf-8"), str(path))
-    except OSError as exc:
-        raise CatalogError(f"{path}: cannot read: {exc}") from exc
+    return parse_catalog(*read_data_file(path, "default.toml", CatalogError))
