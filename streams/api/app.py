@@ -168,6 +168,8 @@ def create_app(
         ctx.sessions,
         settings.dunning_schedule,
         charge=stripe_charger(client, ctx.warehouse.stripe_invoice),
+        finalized=ctx.warehouse.finalized_since,
+        catalog=ctx.catalog,
         clock=clock,
         on_change=lambda: ctx.notify_outbox(),
     )

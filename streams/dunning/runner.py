@@ -13,14 +13,17 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from rating import lifecycle
 from rating import receivables as rc
+from rating.catalog.loader import Catalog
 from rating.dunning import DunningSchedule
+from sinks.errors import SinkUnavailable
 from streams.notify.outbox import enqueue_event, enqueue_notice
 from streams.notify.stripe_events import amount_text
 from streams.store import receivables
@@ -34,12 +37,15 @@ log = logging.getLogger(__name__)
 #: is then tried again on the next round). The second argument makes the attempt idempotent.
 Charger = Callable[[str, str], str | None]
 RECORDED_BY = "dunning"
+#: How far back the intake looks for finalized invoices (older ones open when first read or paid).
+INTAKE_WINDOW = timedelta(days=35)
 
 
 @dataclass(frozen=True, slots=True)
 class Round:
     """What one round did (for logs and tests)."""
 
+    opened: int = 0
     steps: int = 0
     reminders: int = 0
     past_due: int = 0
@@ -47,7 +53,7 @@ class Round:
 
     @property
     def total(self) -> int:
-        return self.steps + self.reminders + self.past_due + self.recovered
+        return self.opened + self.steps + self.reminders + self.past_due + self.recovered
 
 
 def _noticed(s: Session, key: str) -> bool:
@@ -76,10 +82,15 @@ class DunningRunner:
         schedule: DunningSchedule,
         *,
         charge: Charger | None = None,
+        finalized: Callable[[datetime], list[dict[str, Any]]] | None = None,
+        catalog: Catalog | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_change: Callable[[], None] = lambda: None,
     ) -> None:
+        """``finalized(since)`` lists the invoices settlement finalized since then (the warehouse's
+        ``finalized_since``); with ``catalog`` the loop opens their receivables as they appear."""
         self._sessions, self._schedule, self._charge, self._clock = sessions, schedule, charge, clock
+        self._finalized, self._catalog = finalized, catalog
         self._on_change = on_change
         self.wake = asyncio.Event()
 
@@ -88,6 +99,7 @@ class DunningRunner:
     def run_once(self, now: datetime | None = None) -> Round:
         now = now or self._clock()
         done = Round(
+            opened=self._intake(now),
             steps=self._failed_payments(now),
             reminders=self._reminders(now),
             past_due=self._overdue_accounts(now),
@@ -96,6 +108,30 @@ class DunningRunner:
         if done.total:
             self._on_change()  # wake the relays: notices, webhook events and subscription versions to send
         return done
+
+    def _intake(self, now: datetime) -> int:
+        """Open the receivables of invoices finalized lately (their ``invoice_finalized`` notice and event go
+        with them, ``streams.notify.invoices``): due dates, reminders and dunning start from here."""
+        if self._finalized is None or self._catalog is None:
+            return 0
+        try:
+            docs = self._finalized(now - INTAKE_WINDOW)
+        except SinkUnavailable as exc:  # the warehouse down delays the intake, not the dunning steps
+            log.warning("collection loop: finalized invoices unknown for now: %s", exc)
+            return 0
+        with self._sessions() as s:
+            ids = [d["invoice_id"] for d in docs]
+            known = set(
+                s.scalars(select(InvoiceReceivableRow.invoice_id).where(InvoiceReceivableRow.invoice_id.in_(ids)))
+            )
+        opened = 0
+        for doc in docs:
+            if doc["invoice_id"] in known:
+                continue
+            with self._sessions.begin() as s:
+                receivables.open_document(s, self._catalog, doc)
+            opened += 1
+        return opened
 
     def _failed_payments(self, now: datetime) -> int:
         """One step per past_due subscription whose latest retry day has come and was not yet taken."""
