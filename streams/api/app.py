@@ -161,7 +161,10 @@ def create_app(
         ctx.sessions, StripeSubscriptions(client, automatic_tax=settings.stripe_automatic_tax), ctx.catalog, clock=clock
     )
     email_relay = EmailRelay(
-        ctx.sessions, smtp_settings(settings), attachments=invoice_pdf_attachments(ctx.warehouse), clock=clock
+        ctx.sessions,
+        smtp_settings(settings),
+        attachments=invoice_pdf_attachments(ctx.warehouse, settings, ctx.catalog),
+        clock=clock,
     )
     webhook_relay = WebhookRelay(ctx.sessions, clock=clock)
     dunning = DunningRunner(

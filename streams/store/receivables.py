@@ -164,6 +164,26 @@ def open_document(s: Session, catalog: Catalog, doc: Mapping[str, Any]) -> Invoi
     )
 
 
+def with_state(s: Session, catalog: Catalog, doc: dict[str, Any], today: date) -> dict[str, Any]:
+    """A finalized invoice document (ClickHouse) with its receivable state from the store, the source of truth
+    (opened on first sight); a draft is returned as it is."""
+    if doc.get("status") != "final":
+        return doc
+    row = open_document(s, catalog, doc)
+    state_now = state(row)
+    return {
+        **doc,
+        "status": row.status,
+        "number": row.number,
+        "issued_at": row.issued_at,
+        "due_date": row.due_date,
+        "amount_due": row.amount_due,
+        "amount_paid": row.amount_paid,
+        "amount_remaining": state_now.amount_remaining,
+        "overdue": state_now.overdue(today),
+    }
+
+
 def get(s: Session, invoice_id: str, for_update: bool = False) -> InvoiceReceivableRow:
     q = select(InvoiceReceivableRow).where(InvoiceReceivableRow.invoice_id == invoice_id)
     row = s.scalar(q.with_for_update() if for_update else q)

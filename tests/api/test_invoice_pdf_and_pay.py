@@ -18,6 +18,7 @@ from sinks.clickhouse.settlement import SettlementStore
 from sinks.clickhouse.stripe_ledger import ClickHouseReportLedger
 from streams.api.invoice_pdf import render_invoice
 from streams.api.models import InvoiceDocument, InvoiceLine
+from streams.api.notice_attachments import invoice_pdf_attachments
 from streams.api.routes.invoices import _wants_pdf
 from streams.api.warehouse import Warehouse
 from streams.settlement.job import stripe_client
@@ -275,3 +276,9 @@ async def test_a_finalized_invoice_is_opened_and_told_once_by_the_collection_loo
         assert [(n.kind, n.context["invoice_number"]) for n in notices] == [("invoice_finalized", row.number)]
         assert notices[0].context["amount_due"] == "549.99" and notices[0].context["period"] == "2026-05"
         assert events == ["invoice.finalized"]
+        # the email's PDF is the one the API serves: number, due date, buyer
+        with api.ctx.sessions() as s:
+            attach = invoice_pdf_attachments(api.ctx.warehouse, api.settings, api.ctx.catalog)
+            [pdf] = attach(s, s.get(NoticeRow, notices[0].id))
+        text = pdf_text(pdf.content)
+        assert row.number in text and "Acme" in text and row.due_date.isoformat() in text
