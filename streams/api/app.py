@@ -173,6 +173,7 @@ def create_app(
         charge=stripe_charger(client, ctx.warehouse.stripe_invoice),
         finalized=ctx.warehouse.finalized_since,
         catalog=ctx.catalog,
+        mirror=lambda: ctx.warehouse.mirror_receivables(ctx.sessions),
         clock=clock,
         on_change=lambda: ctx.notify_outbox(),
     )

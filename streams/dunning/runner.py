@@ -84,13 +84,14 @@ class DunningRunner:
         charge: Charger | None = None,
         finalized: Callable[[datetime], list[dict[str, Any]]] | None = None,
         catalog: Catalog | None = None,
+        mirror: Callable[[], int] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_change: Callable[[], None] = lambda: None,
     ) -> None:
         """``finalized(since)`` lists the invoices settlement finalized since then (the warehouse's
         ``finalized_since``); with ``catalog`` the loop opens their receivables as they appear."""
         self._sessions, self._schedule, self._charge, self._clock = sessions, schedule, charge, clock
-        self._finalized, self._catalog = finalized, catalog
+        self._finalized, self._catalog, self._mirror = finalized, catalog, mirror
         self._on_change = on_change
         self.wake = asyncio.Event()
 
@@ -107,7 +108,17 @@ class DunningRunner:
         )
         if done.total:
             self._on_change()  # wake the relays: notices, webhook events and subscription versions to send
+        self._mirror_receivables()
         return done
+
+    def _mirror_receivables(self) -> None:
+        """Copy the round's receivable changes (and any payment since) to ClickHouse for analysts."""
+        if self._mirror is None:
+            return
+        try:
+            self._mirror()
+        except SinkUnavailable as exc:  # mirrored on a later round: the store keeps every change
+            log.warning("collection loop: receivables not mirrored for now: %s", exc)
 
     def _intake(self, now: datetime) -> int:
         """Open the receivables of invoices finalized lately (their ``invoice_finalized`` notice and event go

@@ -276,6 +276,9 @@ async def test_a_finalized_invoice_is_opened_and_told_once_by_the_collection_loo
         assert [(n.kind, n.context["invoice_number"]) for n in notices] == [("invoice_finalized", row.number)]
         assert notices[0].context["amount_due"] == "549.99" and notices[0].context["period"] == "2026-05"
         assert events == ["invoice.finalized"]
+        # and mirrored for analysts in the same round
+        mirrored = warehouse.rows(f"SELECT status, number FROM {CH_DB}.receivables FINAL WHERE invoice_id = '{inv}'")
+        assert mirrored == [("open", row.number)]
         # the email's PDF is the one the API serves: number, due date, buyer
         with api.ctx.sessions() as s:
             attach = invoice_pdf_attachments(api.ctx.warehouse, api.settings, api.ctx.catalog)
