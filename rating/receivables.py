@@ -100,30 +100,6 @@ def void(r: Receivable) -> Receivable:
     return _move(r, "void")
 
 
-CreditKind = Literal["pre_payment", "post_payment"]
-
-
-def credit(r: Receivable, amount: int, credited_after_payment: int = 0) -> tuple[Receivable, CreditKind]:
-    """A credit note of ``amount`` minor units correcting a finalized invoice (never an edit of it), as Stripe's:
-    on an owed invoice it lowers what is due (``pre_payment``; crediting the rest makes it ``paid``); on a paid
-    one the invoice stays as it is and the credit, at most what was paid less earlier such credits, is owed back
-    to the buyer (``post_payment``). A void invoice takes none."""
-    if amount <= 0:
-        raise TransitionError("a credit note must be positive")
-    if r.status in ("open", "uncollectible"):
-        if amount > r.amount_remaining:
-            raise TransitionError(f"a credit of {amount} exceeds the {r.amount_remaining} remaining")
-        credited = replace(r, amount_due=r.amount_due - amount)
-        done = credited.amount_paid == credited.amount_due
-        return (_move(credited, "paid") if done else credited), "pre_payment"
-    if r.status == "paid":
-        left = r.amount_paid - credited_after_payment
-        if amount > left:
-            raise TransitionError(f"a credit of {amount} exceeds the {left} paid and not yet credited")
-        return r, "post_payment"
-    raise TransitionError(f"an invoice {r.status} cannot be credited")
-
-
 def mark_uncollectible(r: Receivable) -> Receivable:
     return _move(r, "uncollectible")
 

@@ -510,32 +510,6 @@ class PaymentList(_Out):
     payments: list[PaymentOut]
 
 
-class CreditNoteIn(_In):
-    amount: int = Field(gt=0, le=10**12, description="what to credit, in the currency's smallest unit")
-    reason: Literal["correction", "duplicate", "fraudulent", "order_change", "product_unsatisfactory"] = "correction"
-    memo: str | None = Field(None, max_length=500, description="shown on the credit note")
-
-
-class CreditNoteOut(_Out):
-    id: str
-    number: str = Field(description="sequential per seller, apart from invoice numbers (ML-CN-000001)")
-    invoice_id: str
-    account_id: str
-    amount: int = Field(description="in the currency's smallest unit")
-    currency: str
-    kind: Literal["pre_payment", "post_payment"] = Field(
-        description="pre_payment lowered what the invoice owes; post_payment is owed back on a paid invoice"
-    )
-    reason: str
-    memo: str | None = None
-    created_by: str
-    at: datetime
-
-
-class CreditNoteList(_Out):
-    credit_notes: list[CreditNoteOut]
-
-
 # -- webhooks -----------------------------------------------------------------------------------------
 
 

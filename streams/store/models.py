@@ -327,29 +327,6 @@ class PaymentRow(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
-class CreditNoteRow(Base):
-    """A credit note correcting a finalized invoice (never an edit): numbered per seller in its own sequence
-    (``ML-CN-000001``); a ``pre_payment`` one lowered the invoice's ``amount_due`` in the same transaction, a
-    ``post_payment`` one is owed back to the buyer of a paid invoice."""
-
-    __tablename__ = "credit_notes"
-    __table_args__ = (UniqueConstraint("seller", "sequence", name="uq_credit_notes_seller_sequence"),)
-
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoice_receivables.invoice_id"), index=True)
-    account_id: Mapped[str] = mapped_column(String(128), index=True)
-    seller: Mapped[str] = mapped_column(String(64))
-    sequence: Mapped[int] = mapped_column(BigInteger)
-    number: Mapped[str] = mapped_column(String(80), unique=True)
-    currency: Mapped[str] = mapped_column(String(8))
-    amount: Mapped[int] = mapped_column(BigInteger)  # minor units
-    kind: Mapped[str] = mapped_column(String(16))  # pre_payment | post_payment
-    reason: Mapped[str] = mapped_column(String(32))
-    memo: Mapped[str | None] = mapped_column(Text)
-    created_by: Mapped[str] = mapped_column(String(160))
-    at: Mapped[datetime] = mapped_column(UtcDateTime())
-
-
 class NoticeRow(Base):
     """An email notice to send (``sent_at`` empty) or sent (docs/notifications.md).
 

@@ -57,7 +57,7 @@ def state(row: InvoiceReceivableRow) -> rc.Receivable:
     return rc.Receivable(row.status, row.amount_due, row.amount_paid, row.due_date)  # type: ignore[arg-type]
 
 
-def record_state(s: Session, row: InvoiceReceivableRow, new: rc.Receivable, reason: str, at: datetime) -> None:
+def _record(s: Session, row: InvoiceReceivableRow, new: rc.Receivable, reason: str, at: datetime) -> None:
     row.status, row.amount_due, row.amount_paid, row.updated_at = new.status, new.amount_due, new.amount_paid, at
     s.add(
         InvoiceStateRow(
@@ -108,9 +108,9 @@ def finalize(
     )
     s.add(row)
     s.flush()
-    record_state(s, row, rc.Receivable("open", amount_due, 0, row.due_date), "finalize", at)
+    _record(s, row, rc.Receivable("open", amount_due, 0, row.due_date), "finalize", at)
     if new.status == "paid":
-        record_state(s, row, new, "nothing_due", at)
+        _record(s, row, new, "nothing_due", at)
     return row
 
 
@@ -195,7 +195,7 @@ def get(s: Session, invoice_id: str, for_update: bool = False) -> InvoiceReceiva
 def pay(s: Session, invoice_id: str, amount: int, at: datetime, reason: str = "payment") -> InvoiceReceivableRow:
     """Apply a payment of ``amount`` minor units (partial or the rest)."""
     row = get(s, invoice_id, for_update=True)
-    record_state(s, row, rc.pay(state(row), amount), reason, at)
+    _record(s, row, rc.pay(state(row), amount), reason, at)
     return row
 
 
@@ -221,7 +221,7 @@ def record_payment(
         raise ValueError(f"unknown payment method {method!r} ({', '.join(PAYMENT_METHODS)})")
     row = get(s, invoice_id, for_update=True)
     if failure_reason is None:
-        record_state(s, row, rc.pay(state(row), amount), f"payment:{method}", at)
+        _record(s, row, rc.pay(state(row), amount), f"payment:{method}", at)
     elif amount <= 0:
         raise rc.TransitionError("a payment must be positive")
     payment = PaymentRow(
@@ -250,13 +250,13 @@ def payments(s: Session, invoice_id: str) -> list[PaymentRow]:
 
 def void(s: Session, invoice_id: str, at: datetime, reason: str = "void") -> InvoiceReceivableRow:
     row = get(s, invoice_id, for_update=True)
-    record_state(s, row, rc.void(state(row)), reason, at)
+    _record(s, row, rc.void(state(row)), reason, at)
     return row
 
 
 def mark_uncollectible(s: Session, invoice_id: str, at: datetime) -> InvoiceReceivableRow:
     row = get(s, invoice_id, for_update=True)
-    record_state(s, row, rc.mark_uncollectible(state(row)), "uncollectible", at)
+    _record(s, row, rc.mark_uncollectible(state(row)), "uncollectible", at)
     return row
 
 

@@ -5,7 +5,6 @@ the overdue list, and the state history (docs/analytics.md, "Receivables")."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -29,41 +28,31 @@ class Rollback(Exception):
     pass
 
 
-def race(n: int, work: Callable[[int], None]) -> list[BaseException]:
-    """Run ``work(0)`` .. ``work(n - 1)`` in threads released at once; what they raised."""
-    start = threading.Barrier(n)
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        try:
-            start.wait(10)
-            work(i)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return errors
-
-
 def test_concurrent_finalizations_take_gapless_unique_numbers(engine: Engine) -> None:
     make = sessions(engine)
     with make.begin() as s:  # the seller's counter exists; the first-insert race is the next test's
         rcv.finalize(s, "inv_seed", "acct_0", 100, "usd", PaymentTerms(), NOW)
+    start = threading.Barrier(9)
+    errors: list[BaseException] = []
 
     def finalize(i: int) -> None:
         try:
+            start.wait(10)
             with make.begin() as s:
                 rcv.finalize(s, f"inv_{i}", f"acct_{i}", 1000 + i, "usd", NET30, NOW)
                 if i == 4:
                     raise Rollback  # took a number, then failed: the number must go to someone else
         except Rollback:
             pass
+        except BaseException as exc:
+            errors.append(exc)
 
-    assert race(9, finalize) == []
+    threads = [threading.Thread(target=finalize, args=(i,)) for i in range(9)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
     with make() as s:
         rows = [rcv.get(s, f"inv_{i}") for i in range(9) if i != 4]
         with pytest.raises(rcv.NotFinalized):
@@ -74,12 +63,23 @@ def test_concurrent_finalizations_take_gapless_unique_numbers(engine: Engine) ->
 
 def test_the_first_invoices_of_a_new_seller_race_for_its_counter(engine: Engine) -> None:
     make = sessions(engine)
+    start = threading.Barrier(4)
+    errors: list[BaseException] = []
 
     def finalize(i: int) -> None:
-        with make.begin() as s:
-            rcv.finalize(s, f"new_{i}", "acct", 500, "eur", PaymentTerms(), NOW, seller="EU")
+        try:
+            start.wait(10)
+            with make.begin() as s:
+                rcv.finalize(s, f"new_{i}", "acct", 500, "eur", PaymentTerms(), NOW, seller="EU")
+        except BaseException as exc:
+            errors.append(exc)
 
-    assert race(4, finalize) == []  # a losing first insert falls back to the bump in its savepoint
+    threads = [threading.Thread(target=finalize, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []  # a losing first insert falls back to the bump in its savepoint
     with make() as s:
         assert sorted(rcv.get(s, f"new_{i}").sequence for i in range(4)) == [1, 2, 3, 4]
 

@@ -69,28 +69,3 @@ def test_overdue_after_the_due_day_with_age_buckets() -> None:
         "90+",
     ]
     assert not rc.pay(r, 500).overdue(date(2026, 6, 1))
-
-
-def test_credit_notes_lower_what_is_owed_or_are_owed_back_once_paid() -> None:
-    r = rc.pay(rc.finalize(10_000, ISSUED, rc.PaymentTerms("send_invoice", 30)), 2_500)
-    credited, kind = rc.credit(r, 3_000)
-    assert (kind, credited.status, credited.amount_due, credited.amount_remaining) == (
-        "pre_payment",
-        "open",
-        7_000,
-        4_500,
-    )
-    with pytest.raises(rc.TransitionError):
-        rc.credit(credited, 4_501)  # more than remains
-    done, _ = rc.credit(credited, 4_500)  # crediting all that remains settles it
-    assert (done.status, done.amount_due, done.amount_paid) == ("paid", 2_500, 2_500)
-    same, kind = rc.credit(done, 1_000, credited_after_payment=1_000)
-    assert (kind, same) == ("post_payment", done)  # a paid invoice is not edited
-    with pytest.raises(rc.TransitionError):
-        rc.credit(done, 1_501, credited_after_payment=1_000)  # at most what was paid, less earlier credits
-    with pytest.raises(rc.TransitionError):
-        rc.credit(rc.void(rc.finalize(500, ISSUED, rc.PaymentTerms())), 100)
-    with pytest.raises(rc.TransitionError):
-        rc.credit(r, 0)
-    lost = rc.mark_uncollectible(rc.finalize(500, ISSUED, rc.PaymentTerms()))
-    assert rc.credit(lost, 500)[0].status == "paid"
