@@ -23,7 +23,7 @@ stack-deps: venv ## Fetch Kafka jars (Maven Central), build stripe-mock (Go prox
 	$(BIN)/meterline stack install
 	$(BIN)/python -m deploy.local.postgres install
 
-stack-up: stack-deps ## Start the local stack (Kafka, stripe-mock, warehouse); fast if already up
+stack-up: stack-deps ## Start the local stack (Kafka, stripe-mock, warehouse, SMTP); fast if already up
 	$(BIN)/meterline stack up
 
 stack-down: venv ## Stop the local stack

@@ -19,6 +19,7 @@ from rating.catalog.loader import Catalog
 from rating.catalog.model import Tier
 from rating.money import minor_units
 from sinks.clickhouse.receivables import ReceivableChange, Receivables
+from streams.notify.invoices import invoice_finalized
 from streams.store import subscription_store
 from streams.store.models import InvoiceNumberCounter, InvoiceReceivableRow, InvoiceStateRow, PaymentRow
 
@@ -122,6 +123,7 @@ def open_finalized(
     currency: str,
     period_end: datetime,
     finalized_at: datetime,
+    period: str | None = None,
 ) -> InvoiceReceivableRow:
     """The receivable of an invoice settlement finalized (ClickHouse ``invoices``), opened on first sight: issued
     when it was finalized, due by the payment terms of the tier (and contract) in effect at the period's end.
@@ -135,7 +137,9 @@ def open_finalized(
         terms = rc.terms_of(version.tier_of(dict(tiers)).payment_terms)
     try:
         with s.begin_nested():
-            return finalize(s, invoice_id, account_id, minor_units(Decimal(total)), currency, terms, finalized_at)
+            row = finalize(s, invoice_id, account_id, minor_units(Decimal(total)), currency, terms, finalized_at)
+            invoice_finalized(s, row, period, finalized_at)  # told once: with the row, or not at all
+            return row
     except IntegrityError:
         return get(s, invoice_id)
 
@@ -156,7 +160,28 @@ def open_document(s: Session, catalog: Catalog, doc: Mapping[str, Any]) -> Invoi
         doc["currency"],
         period_end,
         _time(doc.get("finalized_at") or period_end),
+        period=doc.get("period"),
     )
+
+
+def with_state(s: Session, catalog: Catalog, doc: dict[str, Any], today: date) -> dict[str, Any]:
+    """A finalized invoice document (ClickHouse) with its receivable state from the store, the source of truth
+    (opened on first sight); a draft is returned as it is."""
+    if doc.get("status") != "final":
+        return doc
+    row = open_document(s, catalog, doc)
+    state_now = state(row)
+    return {
+        **doc,
+        "status": row.status,
+        "number": row.number,
+        "issued_at": row.issued_at,
+        "due_date": row.due_date,
+        "amount_due": row.amount_due,
+        "amount_paid": row.amount_paid,
+        "amount_remaining": state_now.amount_remaining,
+        "overdue": state_now.overdue(today),
+    }
 
 
 def get(s: Session, invoice_id: str, for_update: bool = False) -> InvoiceReceivableRow:

@@ -136,7 +136,7 @@ def open_subscription(s: Session, account_id: str) -> Subscription | None:
 
 STRIPE_LINKED = "stripe_linked"  # the reason of the versions that record the ids the mirror got back
 #: Changes not mirrored to Stripe: Stripe reported them (dunning webhooks), or they are the mirror's own.
-NOT_MIRRORED = frozenset({"payment_failed", "payment_recovered", STRIPE_LINKED})
+NOT_MIRRORED = frozenset({"payment_failed", "payment_recovered", "invoice_overdue", STRIPE_LINKED})
 
 
 def account_stripe_customer(s: Session, account_id: str) -> str | None:
@@ -179,6 +179,19 @@ def _write_plan(row: Subscription, plan: Plan) -> None:
     row.pending_tier, row.pending_interval, row.pending_at = plan.pending_tier, plan.pending_interval, plan.pending_at
 
 
+def scheduled_reason(plan: Plan, at: datetime, now: datetime, reason: str) -> str:
+    """The reason a version at ``at`` carries: the operation's own at ``now``, the scheduled event's later."""
+    if at <= now:
+        return reason
+    named = {
+        plan.grace_until: "dunning_exhausted",
+        plan.cancel_at: "canceled_at_period_end",
+        plan.pending_at: "scheduled_change",
+        plan.trial_end: "trial_ended",
+    }
+    return named.get(at, reason)
+
+
 def save_plan(s: Session, row: Subscription, plan: Plan, now: datetime, reason: str) -> list[SubscriptionVersion]:
     """Write ``plan`` and the versions (plus their outbox rows) it needs; returns those versions."""
     _promote_contract(row, now)
@@ -186,6 +199,7 @@ def save_plan(s: Session, row: Subscription, plan: Plan, now: datetime, reason: 
     _write_plan(row, plan)
     row.updated_at = now
     for v in written:
+        v = v.model_copy(update={"reason": scheduled_reason(plan, v.effective_from, now, reason)})
         record = v.model_dump(mode="json", exclude_none=True)
         s.add(
             SubscriptionVersionRow(

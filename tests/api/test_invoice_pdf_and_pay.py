@@ -18,6 +18,7 @@ from sinks.clickhouse.settlement import SettlementStore
 from sinks.clickhouse.stripe_ledger import ClickHouseReportLedger
 from streams.api.invoice_pdf import render_invoice
 from streams.api.models import InvoiceDocument, InvoiceLine
+from streams.api.notice_attachments import invoice_pdf_attachments
 from streams.api.routes.invoices import _wants_pdf
 from streams.api.warehouse import Warehouse
 from streams.settlement.job import stripe_client
@@ -25,7 +26,7 @@ from streams.settlement.stripe_invoicing import InvoicePusher
 from streams.settlement.taxes import store_taxes
 from streams.store import receivables
 from streams.store import subscription_store as store
-from streams.store.models import Subscription
+from streams.store.models import NoticeRow, Subscription, WebhookDeliveryRow
 from tests.support.api import CH_DB, Api
 from tests.support.pdf import pdf_text
 from tests.support.settled import api_settler, event_block
@@ -247,3 +248,40 @@ async def test_a_self_issued_invoice_carries_the_tax_of_its_buyers_country(
             sid = s.scalars(select(Subscription.id).where(Subscription.account_id == org)).one()
         api.link_stripe(sid, "cus_taxed")
         assert store_taxes(TAX_TABLE, api.ctx.sessions, history)(org, period) == ()
+
+
+async def test_a_finalized_invoice_is_opened_and_told_once_by_the_collection_loop(
+    make_api: Callable[..., Any], warehouse: Warehouse
+) -> None:
+    """The loop's intake reads the warehouse's newly finalized invoices (chDB), opens each receivable under the
+    next number and enqueues one ``invoice_finalized`` email and one ``invoice.finalized`` webhook event."""
+    async with make_api(now=MAY) as api:
+        org, inv = await _finalized_invoice(api, warehouse, {})
+        h = api.as_user("ivy", org)
+        r = await api.client.post(
+            f"/api/billing/organizations/{org}/webhook-endpoints",
+            json={"url": "https://hooks.example.com/billing", "event_types": ["invoice.finalized"]},
+            headers=h,
+        )
+        assert r.status_code == 201, r.text
+        runner = api.app.state.dunning
+        now = datetime.now(UTC)
+        assert runner.run_once(now).opened >= 1  # (the shared warehouse may hold other tests' invoices too)
+        assert runner.run_once(now).opened == 0  # known now: nothing opens or is told twice
+        with api.ctx.sessions() as s:
+            row = receivables.get(s, inv)
+            notices = list(s.scalars(select(NoticeRow).where(NoticeRow.account_id == org)))
+            events = list(s.scalars(select(WebhookDeliveryRow.event_type)))
+        assert (row.status, row.amount_due) == ("open", 54999) and row.number.startswith("ML-")
+        assert [(n.kind, n.context["invoice_number"]) for n in notices] == [("invoice_finalized", row.number)]
+        assert notices[0].context["amount_due"] == "549.99" and notices[0].context["period"] == "2026-05"
+        assert events == ["invoice.finalized"]
+        # and mirrored for analysts in the same round
+        mirrored = warehouse.rows(f"SELECT status, number FROM {CH_DB}.receivables FINAL WHERE invoice_id = '{inv}'")
+        assert mirrored == [("open", row.number)]
+        # the email's PDF is the one the API serves: number, due date, buyer
+        with api.ctx.sessions() as s:
+            attach = invoice_pdf_attachments(api.ctx.warehouse, api.settings, api.ctx.catalog)
+            [pdf] = attach(s, s.get(NoticeRow, notices[0].id))
+        text = pdf_text(pdf.content)
+        assert row.number in text and "Acme" in text and row.due_date.isoformat() in text

@@ -41,14 +41,6 @@ def ch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     client.close()
 
 
-@pytest.fixture
-def engine(store_url: str) -> Iterator[Engine]:
-    e = make_engine(store_url)
-    migrate(e)
-    yield e
-    e.dispose()
-
-
 def _world(engine: Engine) -> None:
     """As of 2026-09-15, in cents:
     a/A  10,000 net 30 issued 07-01, due 07-31, 4,000 paid: 6,000 owed, 46 days late (31-60)
