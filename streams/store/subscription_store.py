@@ -21,6 +21,7 @@ from rating.lifecycle import Identity, Plan, versions_to_write
 from rating.periods import period_containing
 from rating.subscriptions import SubscriptionHistory, SubscriptionVersion
 from sinks.stripe.subscriptions import MirrorChange
+from streams.notify.outbox import enqueue_event
 from streams.store.models import (
     OutboxRow,
     StripeCustomer,
@@ -213,6 +214,12 @@ def save_plan(s: Session, row: Subscription, plan: Plan, now: datetime, reason: 
             )
         )
         s.add(OutboxRow(topic=SUBSCRIPTIONS, key=v.account_id, payload=record, created_at=now, attempts=0))
+        # The organization's own systems hear of every version too (a later one when it is written, with its
+        # effective_from); one event id per version, so a retried save adds no second delivery.
+        data = {"subscription_id": row.id, **record}
+        enqueue_event(
+            s, v.account_id, "subscription.updated", f"msg_subscription_{v.account_id}_{v.version}", data, now
+        )
     if written and reason not in NOT_MIRRORED:
         change = mirror_change(row, plan, now, reason, written[-1].version)
         s.add(
