@@ -40,6 +40,15 @@ class Clock:
         return self.now
 
 
+def operator_headers(claim: object = True, org: str | None = None) -> dict[str, str]:
+    """A platform operator's bearer token (docs/security.md, "Platform operators"): only the JSON ``true``
+    claim makes one."""
+    claims: dict[str, Any] = {"sub": "ops-1", "exp": int(time.time()) + 600, "meterline_operator": claim}
+    if org is not None:
+        claims["org"] = org
+    return {"authorization": f"Bearer {jwt.encode(claims, JWT_SECRET, algorithm='HS256')}"}
+
+
 def sign(payload: bytes, secret: str = WEBHOOK_SECRET, at: int | None = None) -> str:
     ts = int(time.time()) if at is None else at
     mac = hmac.new(secret.encode(), f"{ts}.".encode() + payload, hashlib.sha256).hexdigest()
