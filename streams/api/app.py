@@ -33,6 +33,7 @@ from streams.api.notice_attachments import invoice_pdf_attachments
 from streams.api.quota_view import QuotaView
 from streams.api.routes import addons as addons_routes
 from streams.api.routes import contracts as contracts_routes
+from streams.api.routes import credit_notes as credit_notes_routes
 from streams.api.routes import invitations as invitations_routes
 from streams.api.routes import invoices as invoices_routes
 from streams.api.routes import orgs as orgs_routes
@@ -68,6 +69,7 @@ ENDPOINTS: list[Endpoint] = [
     *usage_routes.ENDPOINTS,
     *record_routes.ENDPOINTS,
     *invoices_routes.ENDPOINTS,
+    *credit_notes_routes.ENDPOINTS,
     *webhooks_routes.ENDPOINTS,
 ]
 INFO = {
@@ -175,6 +177,7 @@ def create_app(
         charge=stripe_charger(client, ctx.warehouse.stripe_invoice),
         finalized=ctx.warehouse.finalized_since,
         catalog=ctx.catalog,
+        mirror=lambda: ctx.warehouse.mirror_receivables(ctx.sessions),
         clock=clock,
         on_change=lambda: ctx.notify_outbox(),
     )

@@ -15,6 +15,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from rating.catalog.loader import Catalog
 from rating.periods import Period, period_containing
 from rating.settle import HistoryLookup
@@ -45,6 +47,17 @@ class Warehouse(SettledReads):
         from streams.settlement.stripe_invoicing import INVOICE_METER, invoice_identifier
 
         return self.acknowledged_report(invoice_identifier(invoice_id), INVOICE_METER)
+
+    def mirror_receivables(self, sessions: sessionmaker[Session]) -> int:
+        """``streams.store.receivables.mirror`` into this warehouse; raises ``WarehouseUnavailable``."""
+        from sinks.clickhouse.receivables import Receivables
+        from streams.store import receivables
+
+        with self.client() as client:
+            try:
+                return receivables.mirror(sessions, Receivables(client, self._database))
+            except Exception as exc:
+                raise WarehouseUnavailable(f"cannot mirror receivables: {exc}") from exc
 
     def upcoming(
         self,

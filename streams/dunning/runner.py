@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -23,6 +24,7 @@ from rating import lifecycle
 from rating import receivables as rc
 from rating.catalog.loader import Catalog
 from rating.dunning import DunningSchedule
+from rating.periods import contract_year_containing
 from sinks.errors import SinkUnavailable
 from streams.notify.outbox import enqueue_event, enqueue_notice
 from streams.notify.stripe_events import amount_text
@@ -50,10 +52,11 @@ class Round:
     reminders: int = 0
     past_due: int = 0
     recovered: int = 0
+    renewals: int = 0
 
     @property
     def total(self) -> int:
-        return self.opened + self.steps + self.reminders + self.past_due + self.recovered
+        return self.opened + self.steps + self.reminders + self.past_due + self.recovered + self.renewals
 
 
 def _noticed(s: Session, key: str) -> bool:
@@ -84,13 +87,14 @@ class DunningRunner:
         charge: Charger | None = None,
         finalized: Callable[[datetime], list[dict[str, Any]]] | None = None,
         catalog: Catalog | None = None,
+        mirror: Callable[[], int] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_change: Callable[[], None] = lambda: None,
     ) -> None:
         """``finalized(since)`` lists the invoices settlement finalized since then (the warehouse's
         ``finalized_since``); with ``catalog`` the loop opens their receivables as they appear."""
         self._sessions, self._schedule, self._charge, self._clock = sessions, schedule, charge, clock
-        self._finalized, self._catalog = finalized, catalog
+        self._finalized, self._catalog, self._mirror = finalized, catalog, mirror
         self._on_change = on_change
         self.wake = asyncio.Event()
 
@@ -104,10 +108,21 @@ class DunningRunner:
             reminders=self._reminders(now),
             past_due=self._overdue_accounts(now),
             recovered=self._recoveries(now),
+            renewals=self._renewals(now),
         )
         if done.total:
             self._on_change()  # wake the relays: notices, webhook events and subscription versions to send
+        self._mirror_receivables()
         return done
+
+    def _mirror_receivables(self) -> None:
+        """Copy the round's receivable changes (and any payment since) to ClickHouse for analysts."""
+        if self._mirror is None:
+            return
+        try:
+            self._mirror()
+        except SinkUnavailable as exc:  # mirrored on a later round: the store keeps every change
+            log.warning("collection loop: receivables not mirrored for now: %s", exc)
 
     def _intake(self, now: datetime) -> int:
         """Open the receivables of invoices finalized lately (their ``invoice_finalized`` notice and event go
@@ -265,6 +280,38 @@ class DunningRunner:
                     store.save_plan(s, row, new, now, "payment_recovered")
                     moved += 1
         return moved
+
+    def _renewals(self, now: datetime) -> int:
+        """A ``renewal_upcoming`` notice once per annual term, ``renewal_notice_days`` before it renews."""
+        if self._catalog is None:
+            return 0
+        sent = 0
+        with self._sessions.begin() as s:
+            rows = s.scalars(
+                select(Subscription).where(
+                    Subscription.interval == "year",
+                    Subscription.status.in_(("active", "trialing")),
+                    Subscription.cancel_at.is_(None),
+                )
+            )
+            for row in list(rows):
+                renews = contract_year_containing(row.anchor, now).end
+                version = store.history(s, row.account_id).at(now)
+                if version is None or not self._schedule.renewal_notice_due(renews, now):
+                    continue
+                catalog = self._catalog.at(now)
+                tier = version.tier_of(dict(catalog.tiers))
+                fee = sum((f.get("year", Decimal(0)) for f in (tier.base_fee, tier.platform_fee)), Decimal(0))
+                context = {
+                    "plan": tier.display_name,
+                    "renews_on": renews.date().isoformat(),
+                    "amount": f"{fee:.2f}" if fee else None,
+                    "currency": catalog.currency.upper(),
+                }
+                key = f"renewal:{row.id}:{renews.date().isoformat()}"
+                if enqueue_notice(s, "renewal_upcoming", row.account_id, key, context, now):
+                    sent += 1
+        return sent
 
     # -- the loop ---------------------------------------------------------------------------------------
 

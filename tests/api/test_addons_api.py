@@ -10,8 +10,6 @@ from typing import Any
 
 import pytest
 
-from tests.support.api import operator_headers
-
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 6, 10, 12, tzinfo=UTC)
 BASE = "/api/billing/subscriptions"
@@ -39,17 +37,17 @@ async def test_operators_record_admins_read_nobody_else(make_api: Callable[..., 
             (api.as_user("vic", org), 403),
             (api.as_user("eve", other), 404),
             (await api.key(other, "eve", "admin"), 404),
-            (operator_headers(claim="true"), 404),  # only the JSON true makes an operator
+            (api.as_operator(claim="true"), 404),  # only the JSON true makes an operator
         ]
         for headers, status in outsiders:
             r = await api.client.post(url, json=body, headers=headers)
             assert r.status_code == status, (headers, r.text)
-        r = await api.client.post(url, json=body, headers=operator_headers())
+        r = await api.client.post(url, json=body, headers=api.as_operator())
         assert r.status_code == 201, r.text
         recurring = r.json()
         assert (recurring["kind"], recurring["quantity"], recurring["unit_price"]) == ("recurring", "1", "2000")
         assert recurring["starts_at"] == "2026-06-10T12:00:00Z" and recurring["created_by"] == "operator:ops-1"
-        r = await api.client.post(url, json={"name": "custom_development"}, headers=operator_headers())
+        r = await api.client.post(url, json={"name": "custom_development"}, headers=api.as_operator())
         hourly = r.json()
 
         # Ending and logging hours are the operator's too.
@@ -62,10 +60,10 @@ async def test_operators_record_admins_read_nobody_else(make_api: Callable[..., 
             assert r.status_code == status, (headers, r.text)
         # A stolen add-on id under another subscription is not found, even for the operator.
         r = await api.client.post(
-            f"{BASE}/{other_sid}/addons/{hourly['id']}/hours", json=hours, headers=operator_headers()
+            f"{BASE}/{other_sid}/addons/{hourly['id']}/hours", json=hours, headers=api.as_operator()
         )
         assert r.status_code == 404, r.text
-        r = await api.client.post(f"{url}/{hourly['id']}/hours", json=hours, headers=operator_headers())
+        r = await api.client.post(f"{url}/{hourly['id']}/hours", json=hours, headers=api.as_operator())
         assert r.status_code == 201, r.text
         assert r.json()["hours"] == [
             {"worked_on": "2026-06-12", "hours": "2.5", "note": "SSO integration", "created_by": "operator:ops-1"}
@@ -75,7 +73,7 @@ async def test_operators_record_admins_read_nobody_else(make_api: Callable[..., 
             (owner, 200),
             (api.as_user("ada", org), 200),
             (admin_key, 200),
-            (operator_headers(), 200),
+            (api.as_operator(), 200),
             (api.as_user("mel", org), 403),
             (api.as_user("vic", org), 403),
             (api.as_user("eve", other), 404),
@@ -88,7 +86,7 @@ async def test_operators_record_admins_read_nobody_else(make_api: Callable[..., 
                     ("advanced_analytics", "recurring"),
                     ("custom_development", "hourly"),
                 ]
-        r = await api.client.get(f"{BASE}/{other_sid}/addons", headers=operator_headers())
+        r = await api.client.get(f"{BASE}/{other_sid}/addons", headers=api.as_operator())
         assert r.json()["data"] == []
 
 
@@ -97,7 +95,7 @@ async def test_bad_records_are_refused_with_their_reason(make_api: Callable[...,
         org = await api.org("olga")
         r = await api.client.post(f"{BASE}/create", json={"tier": "enterprise"}, headers=api.as_user("olga", org))
         url = f"{BASE}/{r.json()['id']}/addons"
-        ops = operator_headers()
+        ops = api.as_operator()
         for bad, reason in [
             ({"name": "gold_plating"}, "not an add-on of the catalog"),
             ({"name": "advanced_analytics", "quantity": "2"}, "recorded once"),
@@ -139,7 +137,7 @@ async def test_upcoming_invoice_bills_addons(make_api: Callable[..., Any]) -> No
         owner = api.as_user("olga", org)
         r = await api.client.post(f"{BASE}/create", json={"tier": "enterprise"}, headers=owner)
         sid = r.json()["id"]
-        ops = operator_headers()
+        ops = api.as_operator()
         contract = {"contract": {"addons": {"advanced_analytics": "1500"}}}
         assert (await api.client.put(f"{BASE}/{sid}/contract", json=contract, headers=ops)).status_code == 200
         url = f"{BASE}/{sid}/addons"

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from rating.subscriptions import SubscriptionHistory, SubscriptionVersion
 from streams.cli.main import main
 from streams.store.models import SubscriptionVersionRow
-from tests.support.api import Api, operator_headers
+from tests.support.api import Api
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 6, 10, 12, tzinfo=UTC)
@@ -36,7 +36,7 @@ def written(api: Api) -> list[SubscriptionVersion]:
 
 
 def operator(api: Api, claim: object = True, org: str | None = None) -> dict[str, str]:
-    return operator_headers(claim, org)
+    return api.as_operator(claim, org)
 
 
 async def test_operators_write_admins_read_nobody_else(make_api: Callable[..., Any]) -> None:
