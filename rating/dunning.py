@@ -35,6 +35,8 @@ class DunningSchedule:
     reminder_days: tuple[int, ...] = (-3, 1, 7, 14)
     #: Days an invoiced account may be overdue before its subscription goes ``past_due``.
     past_due_after_days: int = 30
+    #: Days before an annual plan renews that its account is told.
+    renewal_notice_days: int = 30
 
     @property
     def grace(self) -> timedelta:
@@ -62,6 +64,10 @@ class DunningSchedule:
         the first."""
         passed = [d for d in self.reminder_days if due + timedelta(days=d) <= today]
         return passed[-1] if passed else None
+
+    def renewal_notice_due(self, renews_at: datetime, now: datetime) -> bool:
+        """Whether the renewal at ``renews_at`` is near enough to tell (and not past)."""
+        return now < renews_at <= now + timedelta(days=self.renewal_notice_days)
 
     def past_due_from_overdue(self, due: date, today: date) -> bool:
         """Whether an invoice due on ``due`` and still open on ``today`` puts its account ``past_due``."""

@@ -159,6 +159,9 @@ class Settings(BaseSettings):
         30, ge=0, le=365, description="Days an invoiced account's invoice may be overdue before it goes past_due."
     )
     dunning_interval_seconds: float = Field(60.0, gt=0, description="How often the collection loop looks for work.")
+    renewal_notice_days: int = Field(
+        30, ge=1, le=120, description="Days before an annual plan renews that its account gets a renewal notice."
+    )
     api_invitation_ttl_days: int = Field(
         7, ge=1, le=90, description="Days an organization invitation may be accepted (resend gives it a new term)."
     )
@@ -203,6 +206,7 @@ class Settings(BaseSettings):
             retry_days=parse_days(self.dunning_retry_days),
             reminder_days=parse_days(self.dunning_reminder_days, allow_negative=True),
             past_due_after_days=self.dunning_past_due_after_days,
+            renewal_notice_days=self.renewal_notice_days,
         )
 
     @property

@@ -32,6 +32,7 @@ from streams.api.limits import ApiLimits
 from streams.api.notice_attachments import invoice_pdf_attachments
 from streams.api.quota_view import QuotaView
 from streams.api.routes import contracts as contracts_routes
+from streams.api.routes import credit_notes as credit_notes_routes
 from streams.api.routes import invitations as invitations_routes
 from streams.api.routes import invoices as invoices_routes
 from streams.api.routes import orgs as orgs_routes
@@ -66,6 +67,7 @@ ENDPOINTS: list[Endpoint] = [
     *usage_routes.ENDPOINTS,
     *record_routes.ENDPOINTS,
     *invoices_routes.ENDPOINTS,
+    *credit_notes_routes.ENDPOINTS,
     *webhooks_routes.ENDPOINTS,
 ]
 INFO = {

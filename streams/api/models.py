@@ -487,7 +487,7 @@ class InvoiceListQuery(_In):
 
 class PaymentListQuery(InvoiceListQuery):
     invoice: str | None = Field(None, pattern=INVOICE_ID_PATTERN, description="only this invoice's payments")
-    status: Literal["succeeded", "failed"] | None = Field(None, description="the outcome")
+    status: Literal["succeeded", "failed", "refunded"] | None = Field(None, description="the outcome")
     since: datetime | None = Field(None, description="attempted at or after (RFC 3339)")
     until: datetime | None = Field(None, description="attempted before (RFC 3339)")
 
@@ -500,9 +500,11 @@ class PaymentOut(_Out):
     currency: str
     method: str = Field(description="card (through pay), wire, ach, check or other (recorded by the operator)")
     reference: str | None = None
-    status: Literal["succeeded", "failed"]
+    status: Literal["succeeded", "failed", "refunded"] = Field(
+        description="refunded: paid back by a credit note (its number is the reference)"
+    )
     failure_reason: str | None = None
-    source: str = Field(description="api (pay), stripe (its webhooks) or operator")
+    source: str = Field(description="api (pay), stripe (its webhooks), operator, dunning (retries) or credit_note")
     at: datetime
 
 
@@ -522,6 +524,33 @@ class InvoicePayment(_Out):
     currency: str
     paid_at: datetime
     paid_by: str = Field(description="user id, or key:<key id>")
+
+
+class CreditNoteIn(_In):
+    amount: str = Field(pattern=r"^\d{1,12}(\.\d{1,2})?$", description="in the invoice's currency, e.g. 120.50")
+    reason: Literal["duplicate", "fraudulent", "order_change", "product_unsatisfactory"] = Field(
+        description="Stripe's credit note reasons"
+    )
+    memo: str | None = Field(None, max_length=500, description="printed on the credit note")
+
+
+class CreditNoteOut(_Out):
+    id: str
+    number: str = Field(description="ML-CN-000001: per seller, without gaps")
+    invoice_id: str
+    account_id: str
+    amount: int = Field(description="in the currency's smallest unit: credited + refunded")
+    credited: int = Field(description="what it took off the amount still owed")
+    refunded: int = Field(description="what is paid back of what was paid")
+    currency: str
+    reason: str
+    memo: str | None = None
+    created_by: str
+    created_at: datetime
+
+
+class CreditNoteList(_Out):
+    credit_notes: list[CreditNoteOut]
 
 
 class WebhookResult(_Out):

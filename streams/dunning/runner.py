@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -23,6 +24,7 @@ from rating import lifecycle
 from rating import receivables as rc
 from rating.catalog.loader import Catalog
 from rating.dunning import DunningSchedule
+from rating.periods import contract_year_containing
 from sinks.errors import SinkUnavailable
 from streams.notify.outbox import enqueue_event, enqueue_notice
 from streams.notify.stripe_events import amount_text
@@ -50,10 +52,11 @@ class Round:
     reminders: int = 0
     past_due: int = 0
     recovered: int = 0
+    renewals: int = 0
 
     @property
     def total(self) -> int:
-        return self.opened + self.steps + self.reminders + self.past_due + self.recovered
+        return self.opened + self.steps + self.reminders + self.past_due + self.recovered + self.renewals
 
 
 def _noticed(s: Session, key: str) -> bool:
@@ -105,6 +108,7 @@ class DunningRunner:
             reminders=self._reminders(now),
             past_due=self._overdue_accounts(now),
             recovered=self._recoveries(now),
+            renewals=self._renewals(now),
         )
         if done.total:
             self._on_change()  # wake the relays: notices, webhook events and subscription versions to send
@@ -276,6 +280,38 @@ class DunningRunner:
                     store.save_plan(s, row, new, now, "payment_recovered")
                     moved += 1
         return moved
+
+    def _renewals(self, now: datetime) -> int:
+        """A ``renewal_upcoming`` notice once per annual term, ``renewal_notice_days`` before it renews."""
+        if self._catalog is None:
+            return 0
+        sent = 0
+        with self._sessions.begin() as s:
+            rows = s.scalars(
+                select(Subscription).where(
+                    Subscription.interval == "year",
+                    Subscription.status.in_(("active", "trialing")),
+                    Subscription.cancel_at.is_(None),
+                )
+            )
+            for row in list(rows):
+                renews = contract_year_containing(row.anchor, now).end
+                version = store.history(s, row.account_id).at(now)
+                if version is None or not self._schedule.renewal_notice_due(renews, now):
+                    continue
+                catalog = self._catalog.at(now)
+                tier = version.tier_of(dict(catalog.tiers))
+                fee = sum((f.get("year", Decimal(0)) for f in (tier.base_fee, tier.platform_fee)), Decimal(0))
+                context = {
+                    "plan": tier.display_name,
+                    "renews_on": renews.date().isoformat(),
+                    "amount": f"{fee:.2f}" if fee else None,
+                    "currency": catalog.currency.upper(),
+                }
+                key = f"renewal:{row.id}:{renews.date().isoformat()}"
+                if enqueue_notice(s, "renewal_upcoming", row.account_id, key, context, now):
+                    sent += 1
+        return sent
 
     # -- the loop ---------------------------------------------------------------------------------------
 

@@ -327,6 +327,26 @@ class PaymentRow(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class CreditNoteRow(Base):
+    """A correction of a finalized invoice (docs/invoices.md, "Credit notes"): ``credited`` lowered what was owed,
+    ``refunded`` is paid back; the receivable moved in the same transaction. Never edited or deleted."""
+
+    __tablename__ = "credit_notes"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    number: Mapped[str] = mapped_column(String(80), unique=True)  # ML-CN-000001, per seller without gaps
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoice_receivables.invoice_id"), index=True)
+    account_id: Mapped[str] = mapped_column(String(128), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)  # minor units: credited + refunded
+    credited: Mapped[int] = mapped_column(BigInteger)
+    refunded: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(String(40))  # duplicate | order_change | product_unsatisfactory | fraudulent
+    memo: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(160))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class NoticeRow(Base):
     """An email notice to send (``sent_at`` empty) or sent (docs/notifications.md).
 

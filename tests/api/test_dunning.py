@@ -8,12 +8,14 @@ The charge is a stand-in for Stripe's answer (failure injection: stripe-mock nev
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Literal
 
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from rating import lifecycle
+from rating.catalog.loader import load_catalog
 from rating.dunning import DunningSchedule
 from rating.receivables import PaymentTerms
 from streams.dunning.runner import DunningRunner
@@ -35,7 +37,12 @@ FAILED = datetime(2026, 7, 1, 9, tzinfo=UTC)
 SCHEDULE = DunningSchedule()
 
 
-def _org_with_subscription(engine: Engine, tier: str = "standard") -> tuple[str, str]:
+def _org_with_subscription(
+    engine: Engine,
+    tier: str = "standard",
+    interval: Literal["month", "year"] = "month",
+    anchor: date = date(2026, 6, 1),
+) -> tuple[str, str]:
     with sessions(engine).begin() as s:
         org = orgs.create_organization(s, "Acme", "ann", JUNE, email="ap@acme.test")
         row = Subscription(
@@ -43,9 +50,9 @@ def _org_with_subscription(engine: Engine, tier: str = "standard") -> tuple[str,
             organization_id=org.id,
             account_id=org.id,
             account_kind="org",
-            anchor=date(2026, 6, 1),
+            anchor=anchor,
             tier=tier,
-            interval="month",
+            interval=interval,
             status="active",
             open_account_id=org.id,
             created_at=JUNE,
@@ -53,7 +60,7 @@ def _org_with_subscription(engine: Engine, tier: str = "standard") -> tuple[str,
         )
         s.add(row)
         s.flush()
-        store.save_plan(s, row, lifecycle.Plan(tier, "month", "active"), JUNE, "create")
+        store.save_plan(s, row, lifecycle.Plan(tier, interval, "active"), JUNE, "create")
         return org.id, row.id
 
 
@@ -184,3 +191,13 @@ def test_no_notice_when_nothing_is_past_due(engine: Engine) -> None:
     assert runner.run_once(FAILED).total == 0
     with Session(engine) as s:
         assert s.scalar(select(NoticeRow.id)) is None
+
+
+def test_an_annual_plan_is_told_of_its_renewal_once_30_days_before(engine: Engine) -> None:
+    _org_with_subscription(engine, interval="year", anchor=date(2026, 1, 15))
+    runner = DunningRunner(sessions(engine), SCHEDULE, catalog=load_catalog())
+    assert runner.run_once(datetime(2026, 12, 15, 23, tzinfo=UTC)).renewals == 0  # 30 days and an hour before
+    assert runner.run_once(datetime(2026, 12, 16, 1, tzinfo=UTC)).renewals == 1
+    assert runner.run_once(datetime(2027, 1, 10, tzinfo=UTC)).renewals == 0  # once per term
+    [notice] = _notices(engine, "renewal_upcoming")
+    assert notice.context == {"plan": "Standard", "renews_on": "2027-01-15", "amount": "499.90", "currency": "USD"}
