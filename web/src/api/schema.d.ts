@@ -146,6 +146,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/billing/invoices/{id}/credit-notes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Credit notes of a finalized invoice */
+        get: operations["list_credit_notes"];
+        put?: never;
+        /**
+         * Issue a credit note on a finalized invoice (platform operators only)
+         * @description A correction, never an edit: it first lowers what is still owed, then refunds the rest of what was paid (recorded as a refunded payment); an invoice left owing nothing is paid. Numbered ML-CN-000001 without gaps. 409 cannot_credit when it exceeds what the invoice collects, or the invoice is void. Only a platform JWT with meterline_operator=true may issue one (docs/security.md).
+         */
+        post: operations["issue_credit_note"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/billing/invoices/{id}/pay": {
         parameters: {
             query?: never;
@@ -525,6 +546,67 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/billing/subscriptions/{id}/addons": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The add-ons recorded on the subscription, with hours logged (owners, admins and platform operators) */
+        get: operations["list_addons"];
+        put?: never;
+        /**
+         * Record an add-on: one-time, recurring (prorated) or hourly (platform operators only)
+         * @description Billed as an addon:<name> line at the contract's price, else the catalog's. Only a platform JWT with the claim meterline_operator=true may write (docs/security.md).
+         */
+        post: operations["create_addon"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/subscriptions/{id}/addons/{addon_id}/end": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End a recurring add-on (platform operators only)
+         * @description Only a platform JWT with the claim meterline_operator=true may write (docs/security.md).
+         */
+        post: operations["end_addon"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/subscriptions/{id}/addons/{addon_id}/hours": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Log hours worked on an hourly add-on, with a date and a note (platform operators only)
+         * @description Only a platform JWT with the claim meterline_operator=true may write (docs/security.md).
+         */
+        post: operations["log_hours"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/billing/subscriptions/{id}/cancel": {
         parameters: {
             query?: never;
@@ -658,6 +740,92 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AddonEnd */
+        AddonEnd: {
+            /**
+             * Ends At
+             * Format: date-time
+             * @description when the recurring add-on stops (the last period bills the part before)
+             */
+            ends_at: string;
+        };
+        /** AddonIn */
+        AddonIn: {
+            /**
+             * Ends At
+             * @description a recurring add-on's end (prorated); null: until ended
+             * @default null
+             */
+            ends_at: string | null;
+            /**
+             * Name
+             * @description an add-on of the catalog, e.g. advanced_analytics
+             */
+            name: string;
+            /**
+             * Note
+             * @default null
+             */
+            note: string | null;
+            /**
+             * Quantity
+             * @description units of a one-time add-on (e.g. training sessions); else 1
+             * @default 1
+             */
+            quantity: number | string;
+            /**
+             * Starts At
+             * @description a one-time add-on's billing date, a recurring one's start (default: now; not before the current period: finalized invoices are not reopened)
+             * @default null
+             */
+            starts_at: string | null;
+        };
+        /** AddonList */
+        AddonList: {
+            /** Data */
+            data: components["schemas"]["AddonOut"][];
+        };
+        /** AddonOut */
+        AddonOut: {
+            /** Account Id */
+            account_id: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /** Ends At */
+            ends_at: string | null;
+            /** Hours */
+            hours: components["schemas"]["HoursOut"][];
+            /** Id */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "one_time" | "recurring" | "hourly";
+            /** Name */
+            name: string;
+            /** Note */
+            note: string | null;
+            /** Quantity */
+            quantity: string;
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
+            /** Subscription Id */
+            subscription_id: string;
+            /**
+             * Unit Price
+             * @description the contract's price if it sets one, else the catalog's
+             */
+            unit_price: string | null;
+        };
         /** ApiKeyCreate */
         ApiKeyCreate: {
             /** Name */
@@ -900,6 +1068,76 @@ export interface components {
              */
             effective_from: string | null;
         };
+        /** CreditNoteIn */
+        CreditNoteIn: {
+            /**
+             * Amount
+             * @description in the invoice's currency, e.g. 120.50
+             */
+            amount: string;
+            /**
+             * Memo
+             * @description printed on the credit note
+             * @default null
+             */
+            memo: string | null;
+            /**
+             * Reason
+             * @description Stripe's credit note reasons
+             * @enum {string}
+             */
+            reason: "duplicate" | "fraudulent" | "order_change" | "product_unsatisfactory";
+        };
+        /** CreditNoteList */
+        CreditNoteList: {
+            /** Credit Notes */
+            credit_notes: components["schemas"]["CreditNoteOut"][];
+        };
+        /** CreditNoteOut */
+        CreditNoteOut: {
+            /** Account Id */
+            account_id: string;
+            /**
+             * Amount
+             * @description in the currency's smallest unit: credited + refunded
+             */
+            amount: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /**
+             * Credited
+             * @description what it took off the amount still owed
+             */
+            credited: number;
+            /** Currency */
+            currency: string;
+            /** Id */
+            id: string;
+            /** Invoice Id */
+            invoice_id: string;
+            /**
+             * Memo
+             * @default null
+             */
+            memo: string | null;
+            /**
+             * Number
+             * @description ML-CN-000001: per seller, without gaps
+             */
+            number: string;
+            /** Reason */
+            reason: string;
+            /**
+             * Refunded
+             * @description what is paid back of what was paid
+             */
+            refunded: number;
+        };
         /** Entitlement */
         Entitlement: {
             /** Account Id */
@@ -989,6 +1227,36 @@ export interface components {
              * @enum {string}
              */
             status: "accepted" | "rejected";
+        };
+        /** HoursIn */
+        HoursIn: {
+            /**
+             * Hours
+             * @description hours worked, a decimal string such as 1.5
+             */
+            hours: number | string;
+            /** Note */
+            note: string;
+            /**
+             * Worked On
+             * Format: date
+             * @description the day worked (billed in the period containing it)
+             */
+            worked_on: string;
+        };
+        /** HoursOut */
+        HoursOut: {
+            /** Created By */
+            created_by: string;
+            /** Hours */
+            hours: string;
+            /** Note */
+            note: string;
+            /**
+             * Worked On
+             * Format: date
+             */
+            worked_on: string;
         };
         /** InvitationCreate */
         InvitationCreate: {
@@ -1507,14 +1775,15 @@ export interface components {
             reference: string | null;
             /**
              * Source
-             * @description api (pay), stripe (its webhooks) or operator
+             * @description api (pay), stripe (its webhooks), operator, dunning (retries) or credit_note
              */
             source: string;
             /**
              * Status
+             * @description refunded: paid back by a credit note (its number is the reference)
              * @enum {string}
              */
-            status: "succeeded" | "failed";
+            status: "succeeded" | "failed" | "refunded";
         };
         /** PaymentTerms */
         PaymentTerms: {
@@ -2733,6 +3002,220 @@ export interface operations {
             };
             /** @description not found, or not visible to the caller */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_credit_notes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Credit notes of a finalized invoice */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreditNoteList"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    issue_credit_note: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreditNoteIn"];
+            };
+        };
+        responses: {
+            /** @description Issue a credit note on a finalized invoice (platform operators only) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreditNoteOut"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the state does not allow this: a subscription transition, an invoice paid already... (the code says why) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4874,7 +5357,7 @@ export interface operations {
                 /** @description only this invoice's payments */
                 invoice?: string | null;
                 /** @description the outcome */
-                status?: ("succeeded" | "failed") | null;
+                status?: ("succeeded" | "failed" | "refunded") | null;
                 /** @description attempted at or after (RFC 3339) */
                 since?: string | null;
                 /** @description attempted before (RFC 3339) */
@@ -5314,6 +5797,413 @@ export interface operations {
             };
             /** @description the state does not allow this: a subscription transition, an invoice paid already... (the code says why) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_addons: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The add-ons recorded on the subscription, with hours logged (owners, admins and platform operators) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AddonList"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    create_addon: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AddonIn"];
+            };
+        };
+        responses: {
+            /** @description Record an add-on: one-time, recurring (prorated) or hourly (platform operators only) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AddonOut"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    end_addon: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                addon_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AddonEnd"];
+            };
+        };
+        responses: {
+            /** @description End a recurring add-on (platform operators only) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AddonOut"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    log_hours: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                addon_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HoursIn"];
+            };
+        };
+        responses: {
+            /** @description Log hours worked on an hourly add-on, with a date and a note (platform operators only) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AddonOut"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
