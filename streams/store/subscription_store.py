@@ -199,8 +199,8 @@ def save_plan(s: Session, row: Subscription, plan: Plan, now: datetime, reason: 
     written = versions_to_write(history(s, row.account_id), identity_of(row), plan, now)
     _write_plan(row, plan)
     row.updated_at = now
-    for v in written:
-        v = v.model_copy(update={"reason": scheduled_reason(plan, v.effective_from, now, reason)})
+    told = [v.model_copy(update={"reason": scheduled_reason(plan, v.effective_from, now, reason)}) for v in written]
+    for v in told:
         record = v.model_dump(mode="json", exclude_none=True)
         s.add(
             SubscriptionVersionRow(
@@ -214,12 +214,8 @@ def save_plan(s: Session, row: Subscription, plan: Plan, now: datetime, reason: 
             )
         )
         s.add(OutboxRow(topic=SUBSCRIPTIONS, key=v.account_id, payload=record, created_at=now, attempts=0))
-        # The organization's own systems hear of every version too (a later one when it is written, with its
-        # effective_from); one event id per version, so a retried save adds no second delivery.
-        data = {"subscription_id": row.id, **record}
-        enqueue_event(
-            s, v.account_id, "subscription.updated", f"msg_subscription_{v.account_id}_{v.version}", data, now
-        )
+    if written:
+        _tell(s, row, told, now)
     if written and reason not in NOT_MIRRORED:
         change = mirror_change(row, plan, now, reason, written[-1].version)
         s.add(
@@ -235,6 +231,30 @@ def save_plan(s: Session, row: Subscription, plan: Plan, now: datetime, reason: 
         )
     s.flush()
     return written
+
+
+def _tell(s: Session, row: Subscription, written: list[SubscriptionVersion], now: datetime) -> None:
+    """One ``subscription.updated`` webhook event per change (docs/notifications.md): the first version written
+    and what it scheduled after it, to the account's organization's endpoints."""
+    first, *later = written
+
+    def brief(v: SubscriptionVersion) -> dict[str, object]:
+        return {
+            "tier": v.tier,
+            "status": v.status,
+            "interval": v.interval,
+            "effective_from": v.effective_from.isoformat(),
+            "version": v.version,
+            "reason": v.reason,
+        }
+
+    data = {
+        "subscription_id": row.id,
+        "account_id": row.account_id,
+        **brief(first),
+        "scheduled": [brief(v) for v in later],
+    }
+    enqueue_event(s, row.account_id, "subscription.updated", f"msg_sub_{row.id}_{first.version}", data, now)
 
 
 def claim_customer(s: Session, customer: str, account_id: str, now: datetime) -> None:

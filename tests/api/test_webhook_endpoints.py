@@ -164,7 +164,7 @@ async def test_every_subscription_version_is_a_subscription_updated_event_of_its
         with api.ctx.sessions() as s:
             rows = s.scalars(select(WebhookDeliveryRow).order_by(WebhookDeliveryRow.id)).all()
             got = [(d.endpoint_id, d.event_type, d.payload["data"]) for d in rows]
-        # A's endpoint has one event per version written (created, then a cancel at the period's end), each
+        # A's endpoint has one event per change (created, then a cancel at the period's end), each
         # naming the subscription, its status and why; B's hears nothing of A.
         assert [ep for ep, _, _ in got] == [hooks[a], hooks[a]]
         assert {kind for _, kind, _ in got} == {"subscription.updated"}
@@ -174,6 +174,6 @@ async def test_every_subscription_version_is_a_subscription_updated_event_of_its
         assert second["reason"] == "canceled_at_period_end" and second["status"] == "canceled"
         r = await c.get(f"{ORGS}/{a}/webhook-endpoints/{hooks[a]}/deliveries", headers=h)
         assert sorted(d["event_id"] for d in r.json()["deliveries"]) == [
-            f"msg_subscription_{a}_{first['version']}",
-            f"msg_subscription_{a}_{second['version']}",
+            f"msg_sub_{sid}_{first['version']}",
+            f"msg_sub_{sid}_{second['version']}",
         ]
