@@ -9,11 +9,12 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from rating.credits import CREDIT_PREFIX, CreditGrant
 from rating.money import CENT
+from streams.store.db import table_check
 from streams.store.models import CreditGrantRow, Subscription
 
 #: The largest grant one record may carry (a typo of a few zeros is refused, not granted).
@@ -86,13 +87,11 @@ def as_grant(row: CreditGrantRow, drawn: Mapping[str, Decimal]) -> CreditGrant:
 def store_credits(make_session: sessionmaker[Session]) -> Callable[[str], list[CreditGrant]]:
     """What settlement asks: an account's grants, ``remaining`` before any draw (settlement subtracts what
     the finalized invoices drew); none while the store has no table yet."""
-    migrated = False
+    migrated = table_check(CreditGrantRow.__tablename__)
 
     def credits(account: str) -> list[CreditGrant]:
-        nonlocal migrated
         with make_session() as s:
-            migrated = migrated or inspect(s.connection()).has_table(CreditGrantRow.__tablename__)
-            if not migrated:
+            if not migrated(s):
                 return []
             rows = s.scalars(select(CreditGrantRow).where(CreditGrantRow.account_id == account))
             return [as_grant(r, {}) for r in rows]

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from streams.api.common import caller
-from streams.api.errors import ApiError
+from streams.api.errors import refused_as_invalid
 from streams.api.models import SUB_ID_PATTERN, CreditGrantIn, CreditGrantList, CreditGrantOut
 from streams.api.routes.contracts import load_subscription
 from streams.api.routing import Call, Endpoint
@@ -53,7 +53,7 @@ def create_grant(call: Call) -> CreditGrantOut:
     with call.ctx.sessions.begin() as s:
         who = caller(call, s)
         sub = load_subscription(s, who, call.path["id"], write=True)
-        try:
+        with refused_as_invalid():
             row = store.grant(
                 s,
                 sub,
@@ -65,8 +65,6 @@ def create_grant(call: Call) -> CreditGrantOut:
                 by=f"operator:{who.user_id}",
                 now=now,
             )
-        except ValueError as exc:
-            raise ApiError(422, "invalid_request", str(exc)) from exc
         return _out(row, {})
 
 
