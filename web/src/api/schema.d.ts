@@ -146,6 +146,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/billing/invoices/{id}/credit-notes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Credit notes of a finalized invoice */
+        get: operations["list_credit_notes"];
+        put?: never;
+        /**
+         * Issue a credit note on a finalized invoice (platform operators only)
+         * @description A correction, never an edit: it first lowers what is still owed, then refunds the rest of what was paid (recorded as a refunded payment); an invoice left owing nothing is paid. Numbered ML-CN-000001 without gaps. 409 cannot_credit when it exceeds what the invoice collects, or the invoice is void. Only a platform JWT with meterline_operator=true may issue one (docs/security.md).
+         */
+        post: operations["issue_credit_note"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/billing/invoices/{id}/pay": {
         parameters: {
             query?: never;
@@ -900,6 +921,76 @@ export interface components {
              */
             effective_from: string | null;
         };
+        /** CreditNoteIn */
+        CreditNoteIn: {
+            /**
+             * Amount
+             * @description in the invoice's currency, e.g. 120.50
+             */
+            amount: string;
+            /**
+             * Memo
+             * @description printed on the credit note
+             * @default null
+             */
+            memo: string | null;
+            /**
+             * Reason
+             * @description Stripe's credit note reasons
+             * @enum {string}
+             */
+            reason: "duplicate" | "fraudulent" | "order_change" | "product_unsatisfactory";
+        };
+        /** CreditNoteList */
+        CreditNoteList: {
+            /** Credit Notes */
+            credit_notes: components["schemas"]["CreditNoteOut"][];
+        };
+        /** CreditNoteOut */
+        CreditNoteOut: {
+            /** Account Id */
+            account_id: string;
+            /**
+             * Amount
+             * @description in the currency's smallest unit: credited + refunded
+             */
+            amount: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /**
+             * Credited
+             * @description what it took off the amount still owed
+             */
+            credited: number;
+            /** Currency */
+            currency: string;
+            /** Id */
+            id: string;
+            /** Invoice Id */
+            invoice_id: string;
+            /**
+             * Memo
+             * @default null
+             */
+            memo: string | null;
+            /**
+             * Number
+             * @description ML-CN-000001: per seller, without gaps
+             */
+            number: string;
+            /** Reason */
+            reason: string;
+            /**
+             * Refunded
+             * @description what is paid back of what was paid
+             */
+            refunded: number;
+        };
         /** Entitlement */
         Entitlement: {
             /** Account Id */
@@ -1507,14 +1598,15 @@ export interface components {
             reference: string | null;
             /**
              * Source
-             * @description api (pay), stripe (its webhooks) or operator
+             * @description api (pay), stripe (its webhooks), operator, dunning (retries) or credit_note
              */
             source: string;
             /**
              * Status
+             * @description refunded: paid back by a credit note (its number is the reference)
              * @enum {string}
              */
-            status: "succeeded" | "failed";
+            status: "succeeded" | "failed" | "refunded";
         };
         /** PaymentTerms */
         PaymentTerms: {
@@ -2733,6 +2825,220 @@ export interface operations {
             };
             /** @description not found, or not visible to the caller */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_credit_notes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Credit notes of a finalized invoice */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreditNoteList"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    issue_credit_note: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreditNoteIn"];
+            };
+        };
+        responses: {
+            /** @description Issue a credit note on a finalized invoice (platform operators only) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreditNoteOut"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the state does not allow this: a subscription transition, an invoice paid already... (the code says why) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4874,7 +5180,7 @@ export interface operations {
                 /** @description only this invoice's payments */
                 invoice?: string | null;
                 /** @description the outcome */
-                status?: ("succeeded" | "failed") | null;
+                status?: ("succeeded" | "failed" | "refunded") | null;
                 /** @description attempted at or after (RFC 3339) */
                 since?: string | null;
                 /** @description attempted before (RFC 3339) */
