@@ -39,7 +39,7 @@ async def test_link_opens_a_cookie_session_once(make_api: Callable[..., Any]) ->
         assert "httponly" not in cookies[CSRF_COOKIE]  # the app's script reads it (double submit)
         # The session acts as olga's JWT with org: her organization is readable.
         me = (await api.client.get("/api/billing/session")).json()
-        assert me["user_id"] == "olga" and me["organization_id"] == org
+        assert me["user_id"] == "olga" and me["organization_id"] == org and me["account_id"] == org
         assert me["csrf_token"] == api.client.cookies[CSRF_COOKIE]
         assert (await api.client.get(f"{ORGS}/{org}")).json()["id"] == org
         # The same link again, in another browser: refused, and no cookie.

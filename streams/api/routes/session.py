@@ -50,6 +50,7 @@ def get_session(call: Call) -> SessionOut:
         return SessionOut(
             user_id=row.user_id,
             organization_id=row.organization_id,
+            account_id=row.organization_id or row.user_id,
             csrf_token=row.csrf_token,
             expires_at=row.expires_at,
         )

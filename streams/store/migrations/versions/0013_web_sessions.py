@@ -1,7 +1,7 @@
 """Web app sign-in: one-time login links and the browser sessions they open (docs/web-app-server.md).
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0018
 Create Date: 2026-12-04
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
