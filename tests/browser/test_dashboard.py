@@ -47,7 +47,7 @@ def test_a_member_of_another_org_sees_nothing_of_this_one(browser: Browser, api:
     # The attacker points the app at the victim's account (a stolen id): the API refuses, the page says so.
     page.route(
         f"{api.base}/api/billing/session",
-        lambda route: route.fulfill(status=200, json={"user_id": "mal", "org_id": victim.id, "account_id": victim.id}),
+        lambda route: route.fulfill(status=200, json={"user_id": "mal", "organization_id": victim.id}),
     )
     page.goto(f"{api.base}/app/")
     expect(page.get_by_role("alert")).to_be_visible(timeout=20_000)
