@@ -165,6 +165,9 @@ class Settings(BaseSettings):
     api_invitation_ttl_days: int = Field(
         7, ge=1, le=90, description="Days an organization invitation may be accepted (resend gives it a new term)."
     )
+    audit_retention_days: int = Field(
+        400, ge=1, le=3650, description="Days the audit log keeps an entry (`meterline audit prune`; docs/audit.md)."
+    )
     api_outbox_interval_seconds: float = Field(
         2.0, gt=0, description="How often the outbox relay retries publishing to billing.subscriptions."
     )

@@ -31,11 +31,13 @@ from streams.api.errors import EXCEPTION_HANDLERS, JSON, ApiError, error_respons
 from streams.api.limits import ApiLimits
 from streams.api.notice_attachments import invoice_pdf_attachments
 from streams.api.quota_view import QuotaView
+from streams.api.routes import audit as audit_routes
 from streams.api.routes import contracts as contracts_routes
 from streams.api.routes import credit_notes as credit_notes_routes
 from streams.api.routes import invitations as invitations_routes
 from streams.api.routes import invoices as invoices_routes
 from streams.api.routes import orgs as orgs_routes
+from streams.api.routes import people as people_routes
 from streams.api.routes import record as record_routes
 from streams.api.routes import subscriptions as subscriptions_routes
 from streams.api.routes import usage as usage_routes
@@ -68,6 +70,8 @@ ENDPOINTS: list[Endpoint] = [
     *record_routes.ENDPOINTS,
     *invoices_routes.ENDPOINTS,
     *credit_notes_routes.ENDPOINTS,
+    *audit_routes.ENDPOINTS,
+    *people_routes.ENDPOINTS,
     *webhooks_routes.ENDPOINTS,
 ]
 INFO = {

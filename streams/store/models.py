@@ -407,3 +407,32 @@ class WebhookDeliveryRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     done_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # acknowledged, or given up
     outcome: Mapped[str | None] = mapped_column(String(16))  # "delivered" | "failed"
+
+
+class AuditEntry(Base):
+    """One change to an organization's billing or access (``streams.store.audit``): append-only, database
+    triggers refuse UPDATE and DELETE (migration 0014) but for the retention prune. No foreign key: the record
+    outlives what it names."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_org_id", "organization_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organization_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(160))  # user:<id> | key:<id> | operator:<id> | system
+    action: Mapped[str] = mapped_column(String(64))  # e.g. member.role_changed (streams.store.audit.ACTIONS)
+    target: Mapped[str | None] = mapped_column(String(200))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(400))
+
+
+class AuditPruneGate(Base):
+    """The cutoff of a retention prune in progress: present only inside the prune's own transaction, it is what
+    lets the delete trigger pass entries older than it."""
+
+    __tablename__ = "audit_prune_gate"
+
+    cutoff: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
