@@ -409,6 +409,39 @@ class WebhookDeliveryRow(Base):
     outcome: Mapped[str | None] = mapped_column(String(16))  # "delivered" | "failed"
 
 
+class ContractAddonRow(Base):
+    """An add-on recorded on a subscription by a platform operator (rating/addons.py: one-time, recurring or
+    hourly). Quantities are exact decimals kept as text (hours like ``1.5``)."""
+
+    __tablename__ = "contract_addons"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[str] = mapped_column(String(128), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # one_time | recurring | hourly
+    quantity: Mapped[str] = mapped_column(String(32))  # one_time: units
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime())  # one_time: the date billed
+    ends_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # recurring: when it stops
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(160))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AddonHoursRow(Base):
+    """Hours logged on an hourly add-on, billed in the period containing ``worked_at``."""
+
+    __tablename__ = "addon_hours"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    addon_id: Mapped[str] = mapped_column(ForeignKey("contract_addons.id", ondelete="CASCADE"), index=True)
+    worked_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    hours: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(160))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class AuditEntry(Base):
     """One change to an organization's billing or access (``streams.store.audit``): append-only, database
     triggers refuse UPDATE and DELETE (migration 0014) but for the retention prune. No foreign key: the record
