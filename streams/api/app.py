@@ -32,6 +32,7 @@ from streams.api.limits import ApiLimits
 from streams.api.notice_attachments import invoice_pdf_attachments
 from streams.api.quota_view import QuotaView
 from streams.api.routes import addons as addons_routes
+from streams.api.routes import ai_controls as ai_controls_routes
 from streams.api.routes import audit as audit_routes
 from streams.api.routes import contracts as contracts_routes
 from streams.api.routes import credit_notes as credit_notes_routes
@@ -73,6 +74,7 @@ ENDPOINTS: list[Endpoint] = [
     *invoices_routes.ENDPOINTS,
     *credit_notes_routes.ENDPOINTS,
     *audit_routes.ENDPOINTS,
+    *ai_controls_routes.ENDPOINTS,
     *people_routes.ENDPOINTS,
     *webhooks_routes.ENDPOINTS,
 ]

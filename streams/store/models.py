@@ -469,3 +469,21 @@ class AuditPruneGate(Base):
     __tablename__ = "audit_prune_gate"
 
     cutoff: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
+
+
+class AiControlsRow(Base):
+    """An organization's AI controls (``user_id`` ``*``) or one member's (streams/store/ai_controls.py)."""
+
+    __tablename__ = "ai_controls"
+
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(128), primary_key=True)  # '*': the whole organization
+    disabled_features: Mapped[list[str]] = mapped_column(JSON)  # premium or tier features switched off
+    allowed_providers: Mapped[list[str] | None] = mapped_column(JSON)  # None: any the tier allows
+    allowed_models: Mapped[list[str] | None] = mapped_column(JSON)
+    monthly_spend_cap: Mapped[str | None] = mapped_column(String(32))  # a decimal in USD
+    monthly_request_cap: Mapped[int | None] = mapped_column(BigInteger)
+    cap_mode: Mapped[str] = mapped_column(String(8))  # hard | alert
+    approval_required: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_by: Mapped[str] = mapped_column(String(160))

@@ -239,6 +239,41 @@ export interface paths {
         patch: operations["update_organization"];
         trace?: never;
     };
+    "/api/billing/organizations/{id}/ai-controls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organization's AI controls and its members' own (owners, admins, viewers) */
+        get: operations["list_controls"];
+        /** Set the AI controls every member is bound by (owners, admins) */
+        put: operations["put_org_controls"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/organizations/{id}/ai-controls/members/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set a member's own AI controls, on top of the organization's (owners, admins) */
+        put: operations["put_member_controls"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/billing/organizations/{id}/api-keys": {
         parameters: {
             query?: never;
@@ -893,6 +928,92 @@ export interface components {
              * @description the contract's price if it sets one, else the catalog's
              */
             unit_price: string | null;
+        };
+        /** AiControlsIn */
+        AiControlsIn: {
+            /**
+             * Allowed Models
+             * @description models allowed (null: any)
+             * @default null
+             */
+            allowed_models: string[] | null;
+            /**
+             * Allowed Providers
+             * @description AI providers allowed (null: any the tier allows)
+             * @default null
+             */
+            allowed_providers: string[] | null;
+            /**
+             * Approval Required
+             * @description new AI features need an admin's approval (the seed's workflow)
+             * @default false
+             */
+            approval_required: boolean;
+            /**
+             * Cap Mode
+             * @description hard: refuse past the cap; alert: only alert
+             * @default alert
+             * @enum {string}
+             */
+            cap_mode: "hard" | "alert";
+            /**
+             * Disabled Features
+             * @description tier or premium features switched off (e.g. deep_research)
+             */
+            disabled_features?: string[];
+            /**
+             * Monthly Request Cap
+             * @description AI requests a month
+             * @default null
+             */
+            monthly_request_cap: number | null;
+            /**
+             * Monthly Spend Cap
+             * @description USD a month
+             * @default null
+             */
+            monthly_spend_cap: number | string | null;
+        };
+        /** AiControlsList */
+        AiControlsList: {
+            /**
+             * Members
+             * @description members with controls of their own (bound by both)
+             */
+            members: components["schemas"]["AiControlsOut"][];
+            /** @description the controls every member is bound by */
+            organization: components["schemas"]["AiControlsOut"];
+            /** Organization Id */
+            organization_id: string;
+        };
+        /** AiControlsOut */
+        AiControlsOut: {
+            /** Allowed Models */
+            allowed_models: string[] | null;
+            /** Allowed Providers */
+            allowed_providers: string[] | null;
+            /** Approval Required */
+            approval_required: boolean;
+            /**
+             * Cap Mode
+             * @enum {string}
+             */
+            cap_mode: "hard" | "alert";
+            /** Disabled Features */
+            disabled_features: string[];
+            /** Monthly Request Cap */
+            monthly_request_cap: number | null;
+            /** Monthly Spend Cap */
+            monthly_spend_cap: string | null;
+            /** Updated At */
+            updated_at: string | null;
+            /** Updated By */
+            updated_by: string | null;
+            /**
+             * User Id
+             * @description the member (null: the whole organization)
+             */
+            user_id: string | null;
         };
         /** ApiKeyCreate */
         ApiKeyCreate: {
@@ -2549,7 +2670,14 @@ export type $defs = Record<string, never>;
 export interface operations {
     entitlement: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description the member the check is for */
+                user_id?: string | null;
+                /** @description the AI provider the request would use */
+                provider?: string | null;
+                /** @description the AI model the request would use */
+                model?: string | null;
+            };
             header?: never;
             path: {
                 account: string;
@@ -2597,6 +2725,15 @@ export interface operations {
             };
             /** @description not found, or not visible to the caller */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3813,6 +3950,303 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OrganizationOut"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_controls: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The organization's AI controls and its members' own (owners, admins, viewers) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AiControlsList"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    put_org_controls: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AiControlsIn"];
+            };
+        };
+        responses: {
+            /** @description Set the AI controls every member is bound by (owners, admins) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AiControlsOut"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    put_member_controls: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AiControlsIn"];
+            };
+        };
+        responses: {
+            /** @description Set a member's own AI controls, on top of the organization's (owners, admins) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AiControlsOut"];
                 };
             };
             /** @description malformed id or request */
