@@ -11,9 +11,10 @@ scheduled version the plan no longer wants, e.g. a cancellation undone by ``reac
 Rules (issue 6): an upgrade takes effect at once, its base fee prorated by ``rating/`` from the
 history; a downgrade and a cancellation take effect at the period end; reactivation before the end
 undoes a pending cancellation; a canceled subscription cannot be changed or reactivated;
-``invoice.payment_failed`` makes it ``past_due`` for a grace period, then ``unpaid``;
-``invoice.paid`` makes it ``active`` again. Upgrade or downgrade is decided by the fee arithmetic of
-``rating.fees`` (charge > credit at the change), never by tier names.
+``invoice.payment_failed`` makes it ``past_due`` for a grace period (the dunning schedule's last retry
+day, ``rating.dunning``), then ``unpaid``; an invoiced account too long overdue is ``past_due`` until it
+pays; ``invoice.paid`` (or the balance paid) makes it ``active`` again. Upgrade or downgrade is decided by
+the fee arithmetic of ``rating.fees`` (charge > credit at the change), never by tier names.
 """
 
 from __future__ import annotations
@@ -200,6 +201,15 @@ def payment_failed(plan: Plan, now: datetime, grace: timedelta) -> Plan | None:
     if plan.status not in ("active", "trialing"):
         return None
     return replace(plan, status="past_due", trial_end=None, grace_until=now + grace)
+
+
+def invoice_overdue(plan: Plan, now: datetime) -> Plan | None:
+    """``past_due`` (no grace: it lasts until the overdue invoice is paid) for an invoiced account past its
+    overdue limit (``rating.dunning.DunningSchedule.past_due_after_days``); None when it changes nothing."""
+    plan = plan.at(now)
+    if plan.status not in ("active", "trialing"):
+        return None
+    return replace(plan, status="past_due", trial_end=None, grace_until=None)
 
 
 def payment_recovered(plan: Plan, now: datetime) -> Plan | None:

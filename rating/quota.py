@@ -15,7 +15,7 @@ from typing import Literal
 
 from rating.catalog.model import MeteredRule, Tier
 from rating.errors import RatingError
-from rating.money import ZERO
+from rating.money import ZERO, fixed_text
 
 AlertKind = Literal["quota_80", "quota_100", "hard_cap", "not_entitled", "fair_use"]
 EIGHTY = Decimal("0.8")
@@ -74,7 +74,7 @@ class QuotaState:
         """The ``billing.quota-state`` record; ``as_of``: the time as text, when the caller has it already."""
 
         def text(d: Decimal | None) -> str | None:
-            return None if d is None else f"{d.normalize():f}"
+            return None if d is None else fixed_text(d.normalize())
 
         return {
             "account_id": self.account_id,

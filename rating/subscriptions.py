@@ -36,6 +36,9 @@ class SubscriptionVersion(BaseModel):
     stripe_customer_id: str | None = None
     stripe_subscription_id: str | None = None
     contract: ContractOverrides | None = None
+    #: Why this version was written (``create``, ``upgrade``, ``payment_failed``, ``dunning_exhausted``,
+    #: ``invoice_overdue``, ``payment_recovered``, ...); informative, never part of the terms.
+    reason: str | None = Field(default=None, max_length=64)
 
     @field_validator("effective_from")
     @classmethod

@@ -9,9 +9,10 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rating.dunning import DunningSchedule, parse_days
 from streams.pids import pid_alive
 
 
@@ -145,8 +146,21 @@ class Settings(BaseSettings):
         description="'How to pay' on invoice PDFs (e.g. bank details for wire transfers); default: card on file.",
     )
     api_max_body_bytes: int = Field(65_536, ge=1024, description="Larger request bodies are refused with 413.")
-    api_dunning_grace_days: int = Field(
-        7, ge=0, le=90, description="Days a past_due subscription keeps its features before it becomes unpaid."
+    # Dunning (rating/dunning.py, docs/notifications.md "Dunning"): run by the billing API's collection loop.
+    dunning_retry_days: str = Field(
+        "1,3,5,7",
+        description="Days after a failed payment on which it is retried with a notice; past_due meanwhile, "
+        "unpaid after the last (Stripe's Smart Retries retry what Stripe collects).",
+    )
+    dunning_reminder_days: str = Field(
+        "-3,1,7,14", description="Days from a net-terms invoice's due date on which a reminder goes out (- = before)."
+    )
+    dunning_past_due_after_days: int = Field(
+        30, ge=0, le=365, description="Days an invoiced account's invoice may be overdue before it goes past_due."
+    )
+    dunning_interval_seconds: float = Field(60.0, gt=0, description="How often the collection loop looks for work.")
+    renewal_notice_days: int = Field(
+        30, ge=1, le=120, description="Days before an annual plan renews that its account gets a renewal notice."
     )
     api_invitation_ttl_days: int = Field(
         7, ge=1, le=90, description="Days an organization invitation may be accepted (resend gives it a new term)."
@@ -179,6 +193,21 @@ class Settings(BaseSettings):
     local_warehouse_port: int = Field(
         8123, ge=1, le=65535, description="Port of the local ClickHouse-over-HTTP bridge to chDB."
     )
+
+    @field_validator("dunning_retry_days", "dunning_reminder_days")
+    @classmethod
+    def _days(cls, v: str, info: Any) -> str:
+        parse_days(v, allow_negative=info.field_name == "dunning_reminder_days")  # refused at start, not later
+        return v
+
+    @property
+    def dunning_schedule(self) -> DunningSchedule:
+        return DunningSchedule(
+            retry_days=parse_days(self.dunning_retry_days),
+            reminder_days=parse_days(self.dunning_reminder_days, allow_negative=True),
+            past_due_after_days=self.dunning_past_due_after_days,
+            renewal_notice_days=self.renewal_notice_days,
+        )
 
     @property
     def resolved_clickhouse_dsn(self) -> str:

@@ -12,9 +12,12 @@ from pathlib import Path
 
 from deploy.local.component import Component, ComponentStatus
 from deploy.local.kafka import KafkaBroker
+from deploy.local.smtp import SmtpSink
 from deploy.local.stripe_mock import StripeMock
 from deploy.local.warehouse import Warehouse
 from streams.settings import Settings
+
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
 
 
 def components(settings: Settings) -> list[Component]:
@@ -38,6 +41,8 @@ def components(settings: Settings) -> list[Component]:
         # The bridge that owns the chDB directory, so every process can query it (a server DSN needs none).
         chdb_path = Path(dsn[len("chdb://") :])
         comps.append(Warehouse(data_dir=settings.data_dir, chdb_path=chdb_path, port=settings.local_warehouse_port))
+    if settings.smtp_host in LOCAL_HOSTS:  # notices go to the stack's own server (a real one needs none)
+        comps.append(SmtpSink(data_dir=settings.data_dir, port=settings.smtp_port))
     return comps
 
 

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from rating.aggregation import Sample
+from rating.money import fixed_text
 
 #: Readings kept unfolded: a reading up to this many readings late still lands in its place. Every
 #: step of the account re-reads and re-writes them, so the number is the stage's cost per storage group.
@@ -46,8 +47,8 @@ def fold_readings(
             area_d += level_d * (t - until)
             until, level_d = t, merged[k]
         keys = keys[-KEEP:]
-        slot["folded"] = [until, f"{area_d:f}", f"{level_d:f}"]
-    slot["samples"] = [[t, i, f"{merged[t, i]:f}"] for t, i in keys]
+        slot["folded"] = [until, fixed_text(area_d), fixed_text(level_d)]
+    slot["samples"] = [[t, i, fixed_text(merged[t, i])] for t, i in keys]
     span = Decimal(end_ms - start_ms)
     if end_ms <= until:
         return (merged[keys[-1]] if keys else level_d), area_d / span

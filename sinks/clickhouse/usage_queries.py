@@ -78,24 +78,33 @@ class SettledReads:
 
     # -- invoices ---------------------------------------------------------------------------------------
 
-    def invoices(self, accounts: list[str]) -> list[dict[str, Any]]:
-        if not accounts:
-            return []
-        acc = ",".join(_lit(a) for a in sorted(set(accounts)))
-        sql = (
-            "SELECT invoice_id, account_id, period, period_start, period_end, tier, status, currency, "
-            f"toString(total), finalized_at FROM {self._db}.invoices FINAL WHERE account_id IN ({acc}) "
-            "ORDER BY period_start DESC, account_id"
-        )
+    _INVOICE_COLUMNS = (
+        "SELECT invoice_id, account_id, period, period_start, period_end, tier, status, currency, "
+        "toString(total), finalized_at FROM {db}.invoices FINAL "
+    )
+
+    def _invoice_docs(self, where_order: str) -> list[dict[str, Any]]:
         keys = ("invoice_id", "account_id", "period", "period_start", "period_end", "tier", "status", "currency")
         out = []
-        for r in self.rows(sql):
+        for r in self.rows(self._INVOICE_COLUMNS.format(db=self._db) + where_order):
             doc = dict(zip(keys, r[:8], strict=True))
             doc["period_start"], doc["period_end"] = _utc(r[3]), _utc(r[4])
             doc["total"] = f"{Decimal(r[8]):.2f}"
             doc["finalized_at"] = _utc(r[9])
             out.append(doc)
         return out
+
+    def invoices(self, accounts: list[str]) -> list[dict[str, Any]]:
+        if not accounts:
+            return []
+        acc = ",".join(_lit(a) for a in sorted(set(accounts)))
+        return self._invoice_docs(f"WHERE account_id IN ({acc}) ORDER BY period_start DESC, account_id")
+
+    def finalized_since(self, since: datetime, limit: int = 1_000) -> list[dict[str, Any]]:
+        """Invoices finalized at or after ``since``, oldest first (what the collection loop opens)."""
+        return self._invoice_docs(
+            f"WHERE finalized_at >= {_dt(since)} ORDER BY finalized_at, invoice_id LIMIT {int(limit)}"
+        )
 
     def invoice(self, invoice_id: str) -> tuple[str, dict[str, Any]] | None:
         """(account, document) of a finalized invoice."""

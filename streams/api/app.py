@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import stripe
@@ -31,7 +31,10 @@ from streams.api.errors import EXCEPTION_HANDLERS, JSON, ApiError, error_respons
 from streams.api.limits import ApiLimits
 from streams.api.notice_attachments import invoice_pdf_attachments
 from streams.api.quota_view import QuotaView
+from streams.api.routes import addons as addons_routes
 from streams.api.routes import contracts as contracts_routes
+from streams.api.routes import credit_grants as credit_grants_routes
+from streams.api.routes import credit_notes as credit_notes_routes
 from streams.api.routes import invitations as invitations_routes
 from streams.api.routes import invoices as invoices_routes
 from streams.api.routes import orgs as orgs_routes
@@ -43,6 +46,8 @@ from streams.api.routes import webhooks as webhooks_routes
 from streams.api.routing import Endpoint, openapi, routes
 from streams.api.store_cache import StoreCache
 from streams.api.warehouse import Warehouse
+from streams.dunning.charge import stripe_charger
+from streams.dunning.runner import DunningRunner
 from streams.ingest.service import Forwarder
 from streams.notify.relays import EmailRelay, WebhookRelay
 from streams.notify.settings import smtp_settings
@@ -58,12 +63,15 @@ OPENAPI_PATH = "/api/billing/openapi.json"
 ENDPOINTS: list[Endpoint] = [
     *subscriptions_routes.ENDPOINTS,
     *contracts_routes.ENDPOINTS,
+    *addons_routes.ENDPOINTS,
+    *credit_grants_routes.ENDPOINTS,
     *orgs_routes.ENDPOINTS,
     *invitations_routes.ENDPOINTS,
     *webhook_endpoints_routes.ENDPOINTS,
     *usage_routes.ENDPOINTS,
     *record_routes.ENDPOINTS,
     *invoices_routes.ENDPOINTS,
+    *credit_notes_routes.ENDPOINTS,
     *webhooks_routes.ENDPOINTS,
 ]
 INFO = {
@@ -139,7 +147,7 @@ def create_app(
         clock=clock,
         jwt_secret=settings.api_jwt_secret.get_secret_value() if settings.api_jwt_secret else None,
         webhook_secret=settings.stripe_webhook_secret.get_secret_value() if settings.stripe_webhook_secret else None,
-        grace=timedelta(days=settings.api_dunning_grace_days),
+        grace=settings.dunning_schedule.grace,
         ingest=record_routes.ingest_app(forwarder, decode_limits(settings), clock),
         limits=ApiLimits(settings.auth_failures_per_minute),
         cache=StoreCache(settings.api_cache_seconds),
@@ -159,9 +167,22 @@ def create_app(
         ctx.sessions, StripeSubscriptions(client, automatic_tax=settings.stripe_automatic_tax), ctx.catalog, clock=clock
     )
     email_relay = EmailRelay(
-        ctx.sessions, smtp_settings(settings), attachments=invoice_pdf_attachments(ctx.warehouse), clock=clock
+        ctx.sessions,
+        smtp_settings(settings),
+        attachments=invoice_pdf_attachments(ctx.warehouse, settings, ctx.catalog),
+        clock=clock,
     )
     webhook_relay = WebhookRelay(ctx.sessions, clock=clock)
+    dunning = DunningRunner(
+        ctx.sessions,
+        settings.dunning_schedule,
+        charge=stripe_charger(client, ctx.warehouse.stripe_invoice),
+        finalized=ctx.warehouse.finalized_since,
+        catalog=ctx.catalog,
+        mirror=lambda: ctx.warehouse.mirror_receivables(ctx.sessions),
+        clock=clock,
+        on_change=lambda: ctx.notify_outbox(),
+    )
     spec = build_openapi()
 
     async def openapi_json(_: Request) -> Response:
@@ -191,6 +212,7 @@ def create_app(
             tasks.append(asyncio.create_task(relay.run(stop, settings.api_outbox_interval_seconds)))
             if mirror_stripe:
                 tasks.append(asyncio.create_task(stripe_mirror.run(stop, settings.api_outbox_interval_seconds)))
+            tasks.append(asyncio.create_task(dunning.run(stop, settings.dunning_interval_seconds)))
             if settings.notify_relays:
                 tasks.append(asyncio.create_task(email_relay.run(stop, settings.api_outbox_interval_seconds)))
                 tasks.append(asyncio.create_task(webhook_relay.run(stop, settings.api_outbox_interval_seconds)))
@@ -225,6 +247,7 @@ def create_app(
     app.state.ctx, app.state.relay, app.state.engine = ctx, relay, engine
     app.state.stripe_mirror = stripe_mirror
     app.state.email_relay, app.state.webhook_relay = email_relay, webhook_relay
+    app.state.dunning = dunning
     return app
 
 

@@ -24,6 +24,8 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 from reportlab.platypus.flowables import Flowable
 
 from streams.api.models import InvoiceDocument
+from streams.settings import Settings
+from streams.store.models import Organization
 
 DASH = "—"
 _MARKS = {
@@ -98,6 +100,20 @@ def _party_block(title: str, party: Party | None, style: ParagraphStyle) -> Para
 
 def _status_text(status: str) -> str:
     return {"final": "open", "draft": "draft"}.get(status, status)
+
+
+def seller_of(settings: Settings) -> Party:
+    """The seller printed on every invoice, from the ``METERLINE_SELLER_*`` settings (README, configuration)."""
+    lines = [ln.strip() for ln in settings.seller_address.replace("|", "\n").splitlines()]
+    return Party(settings.seller_name, tuple(ln for ln in lines if ln), settings.seller_tax_id, settings.seller_email)
+
+
+def buyer_of(org: Organization) -> Party:
+    """An organization as billed: its name, billing address, tax id and billing email."""
+    a = org.billing_address or {}
+    city = " ".join(str(a[k]) for k in ("postal_code", "city") if a.get(k))
+    lines = (a.get("line1"), a.get("line2"), city, a.get("region"), a.get("country"))
+    return Party(org.name, tuple(str(x) for x in lines if x), org.tax_id, org.billing_email)
 
 
 def render_invoice(

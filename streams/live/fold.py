@@ -26,7 +26,7 @@ from rating.aggregation import Sample
 from rating.ai_costs import ai_request_cost
 from rating.catalog.model import MeteredRule
 from rating.live.gauge import fold_readings
-from rating.money import ZERO
+from rating.money import ZERO, fixed_text
 from rating.periods import HOUR_MS
 from rating.quota import new_alerts, quota_state, rate_delta
 from rating.seats import SEAT_METRIC
@@ -177,16 +177,17 @@ def fold_step(
             held, twa = fold_readings(
                 slot, (Sample(e.ts_ms, e.event_id, e.quantity) for e in evs), t.period_start_ms, t.period_end_ms
             )
-            slot["prev_twa"], slot["twa"] = slot.get("twa"), f"{twa:f}"
+            twa_text = fixed_text(twa)
+            slot["prev_twa"], slot["twa"] = slot.get("twa"), twa_text
             after = held
-            extra = {"time_weighted_average": f"{twa:f}"}
+            extra = {"time_weighted_average": twa_text}
         else:
             after = before + sum([e.quantity for e in evs], ZERO)
             if metric == Metric.PREMIUM_FEATURE:
                 features = dict(slot.get("features", {}))
                 for e in evs:
                     name = str(e.properties.get("feature", "unknown"))
-                    features[name] = f"{_num(features.get(name)) + e.quantity:f}"
+                    features[name] = fixed_text(_num(features.get(name)) + e.quantity)
                     if rule.entitled:
                         amount_delta += e.quantity * rule.per_feature.get(name, ZERO)
                 slot["features"] = features
@@ -206,9 +207,9 @@ def fold_step(
                     if c is None:
                         c = ai_memo[ak] = ai_request_cost(table, ak[1], ak[2], _int(ak[3]), _int(ak[4])).cost
                     cost += c
-                slot["ai_cost"] = f"{cost:f}"
-                extra = {"ai_cost_to_date": f"{cost:f}"}
-        slot["used"] = f"{after:f}"
+                cost_text = slot["ai_cost"] = fixed_text(cost)
+                extra = {"ai_cost_to_date": cost_text}
+        used_text = slot["used"] = fixed_text(after)
         if rule.per_feature:
             delta_amount, d_included, d_billable, unit_price = amount_delta, ZERO, ZERO, ZERO
         else:
@@ -227,12 +228,12 @@ def fold_step(
                     "period": t.period,
                     "period_start_ms": t.period_start_ms,
                     "tier": t.tier_name,
-                    "quantity": f"{after - before:f}",
-                    "period_to_date": f"{after:f}",
-                    "included": f"{d_included:f}",
-                    "billable": f"{d_billable:f}",
-                    "unit_price": f"{unit_price:f}",
-                    "amount": f"{delta_amount:f}",
+                    "quantity": fixed_text(after - before),
+                    "period_to_date": used_text,
+                    "included": fixed_text(d_included),
+                    "billable": fixed_text(d_billable),
+                    "unit_price": fixed_text(unit_price),
+                    "amount": fixed_text(delta_amount),
                     "catalog_version": t.catalog.version,
                     "subscription_version": t.version.version,
                     "provisional": True,

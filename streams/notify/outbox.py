@@ -20,6 +20,7 @@ NOTICE_KINDS = frozenset(
         "payment_succeeded",
         "payment_failed",
         "dunning_step",
+        "invoice_reminder",
         "usage_alert",
         "renewal_upcoming",
     }

@@ -16,7 +16,7 @@ from streams.store.models import Organization
 ZERO_DECIMAL = frozenset({"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv"})
 
 
-def _amount(minor: object, currency: str) -> str | None:
+def amount_text(minor: object, currency: str) -> str | None:
     if not isinstance(minor, int) or isinstance(minor, bool):
         return None
     return str(minor) if currency in ZERO_DECIMAL else str((Decimal(minor) / 100).quantize(Decimal("0.01")))
@@ -33,7 +33,7 @@ def payment_event(
     context: dict[str, Any] = {
         "invoice_id": str(invoice.get("id") or ""),
         "currency": currency.upper(),
-        "amount": _amount(invoice.get("amount_due" if failed else "amount_paid"), currency),
+        "amount": amount_text(invoice.get("amount_due" if failed else "amount_paid"), currency),
     }
     if failed:
         context["next_retry"] = (

@@ -21,6 +21,7 @@ from rating.lifecycle import Identity, Plan, versions_to_write
 from rating.periods import period_containing
 from rating.subscriptions import SubscriptionHistory, SubscriptionVersion
 from sinks.stripe.subscriptions import MirrorChange
+from streams.notify.outbox import enqueue_event
 from streams.store.models import (
     OutboxRow,
     StripeCustomer,
@@ -136,7 +137,7 @@ def open_subscription(s: Session, account_id: str) -> Subscription | None:
 
 STRIPE_LINKED = "stripe_linked"  # the reason of the versions that record the ids the mirror got back
 #: Changes not mirrored to Stripe: Stripe reported them (dunning webhooks), or they are the mirror's own.
-NOT_MIRRORED = frozenset({"payment_failed", "payment_recovered", STRIPE_LINKED})
+NOT_MIRRORED = frozenset({"payment_failed", "payment_recovered", "invoice_overdue", STRIPE_LINKED})
 
 
 def account_stripe_customer(s: Session, account_id: str) -> str | None:
@@ -179,13 +180,27 @@ def _write_plan(row: Subscription, plan: Plan) -> None:
     row.pending_tier, row.pending_interval, row.pending_at = plan.pending_tier, plan.pending_interval, plan.pending_at
 
 
+def scheduled_reason(plan: Plan, at: datetime, now: datetime, reason: str) -> str:
+    """The reason a version at ``at`` carries: the operation's own at ``now``, the scheduled event's later."""
+    if at <= now:
+        return reason
+    named = {
+        plan.grace_until: "dunning_exhausted",
+        plan.cancel_at: "canceled_at_period_end",
+        plan.pending_at: "scheduled_change",
+        plan.trial_end: "trial_ended",
+    }
+    return named.get(at, reason)
+
+
 def save_plan(s: Session, row: Subscription, plan: Plan, now: datetime, reason: str) -> list[SubscriptionVersion]:
     """Write ``plan`` and the versions (plus their outbox rows) it needs; returns those versions."""
     _promote_contract(row, now)
     written = versions_to_write(history(s, row.account_id), identity_of(row), plan, now)
     _write_plan(row, plan)
     row.updated_at = now
-    for v in written:
+    told = [v.model_copy(update={"reason": scheduled_reason(plan, v.effective_from, now, reason)}) for v in written]
+    for v in told:
         record = v.model_dump(mode="json", exclude_none=True)
         s.add(
             SubscriptionVersionRow(
@@ -199,6 +214,8 @@ def save_plan(s: Session, row: Subscription, plan: Plan, now: datetime, reason: 
             )
         )
         s.add(OutboxRow(topic=SUBSCRIPTIONS, key=v.account_id, payload=record, created_at=now, attempts=0))
+    if written:
+        _tell(s, row, told, now)
     if written and reason not in NOT_MIRRORED:
         change = mirror_change(row, plan, now, reason, written[-1].version)
         s.add(
@@ -214,6 +231,30 @@ def save_plan(s: Session, row: Subscription, plan: Plan, now: datetime, reason: 
         )
     s.flush()
     return written
+
+
+def _tell(s: Session, row: Subscription, written: list[SubscriptionVersion], now: datetime) -> None:
+    """One ``subscription.updated`` webhook event per change (docs/notifications.md): the first version written
+    and what it scheduled after it, to the account's organization's endpoints."""
+    first, *later = written
+
+    def brief(v: SubscriptionVersion) -> dict[str, object]:
+        return {
+            "tier": v.tier,
+            "status": v.status,
+            "interval": v.interval,
+            "effective_from": v.effective_from.isoformat(),
+            "version": v.version,
+            "reason": v.reason,
+        }
+
+    data = {
+        "subscription_id": row.id,
+        "account_id": row.account_id,
+        **brief(first),
+        "scheduled": [brief(v) for v in later],
+    }
+    enqueue_event(s, row.account_id, "subscription.updated", f"msg_sub_{row.id}_{first.version}", data, now)
 
 
 def claim_customer(s: Session, customer: str, account_id: str, now: datetime) -> None:

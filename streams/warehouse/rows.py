@@ -93,6 +93,7 @@ def subscription_rows(value: bytes, offset: int) -> list[bytes]:
                     "stripe_customer_id": v.stripe_customer_id or "",
                     "stripe_subscription_id": v.stripe_subscription_id or "",
                     "contract": v.contract.model_dump_json(exclude_none=True) if v.contract else "",
+                    "reason": v.reason or "",
                 }
             )
         )

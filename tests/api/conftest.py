@@ -17,12 +17,14 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import Engine
 
 from deploy.local.postgres import PostgresServer
 from sinks.clickhouse.client import connect
 from streams.api.app import create_app
 from streams.api.warehouse import Warehouse
 from streams.settings import Settings
+from streams.store.db import make_engine, migrate
 from tests.support.api import CH_DB, Api, Clock, api_settings
 
 
@@ -68,6 +70,15 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     url = server.create_database(name)
     yield url
     server.drop_database(name)
+
+
+@pytest.fixture
+def engine(store_url: str) -> Iterator[Engine]:
+    """A migrated store on ``store_url`` (each backend), for tests that work on the store directly."""
+    e = make_engine(store_url)
+    migrate(e)
+    yield e
+    e.dispose()
 
 
 @pytest.fixture(scope="module", params=STORES)

@@ -18,6 +18,7 @@ from sinks.clickhouse.settlement import SettlementStore
 from sinks.clickhouse.stripe_ledger import ClickHouseReportLedger
 from streams.api.invoice_pdf import render_invoice
 from streams.api.models import InvoiceDocument, InvoiceLine
+from streams.api.notice_attachments import invoice_pdf_attachments
 from streams.api.routes.invoices import _wants_pdf
 from streams.api.warehouse import Warehouse
 from streams.settlement.job import stripe_client
@@ -25,7 +26,7 @@ from streams.settlement.stripe_invoicing import InvoicePusher
 from streams.settlement.taxes import store_taxes
 from streams.store import receivables
 from streams.store import subscription_store as store
-from streams.store.models import Subscription
+from streams.store.models import NoticeRow, Subscription, WebhookDeliveryRow
 from tests.support.api import CH_DB, Api
 from tests.support.pdf import pdf_text
 from tests.support.settled import api_settler, event_block
@@ -247,3 +248,93 @@ async def test_a_self_issued_invoice_carries_the_tax_of_its_buyers_country(
             sid = s.scalars(select(Subscription.id).where(Subscription.account_id == org)).one()
         api.link_stripe(sid, "cus_taxed")
         assert store_taxes(TAX_TABLE, api.ctx.sessions, history)(org, period) == ()
+
+
+async def test_a_finalized_invoice_is_opened_and_told_once_by_the_collection_loop(
+    make_api: Callable[..., Any], warehouse: Warehouse
+) -> None:
+    """The loop's intake reads the warehouse's newly finalized invoices (chDB), opens each receivable under the
+    next number and enqueues one ``invoice_finalized`` email and one ``invoice.finalized`` webhook event."""
+    async with make_api(now=MAY) as api:
+        org, inv = await _finalized_invoice(api, warehouse, {})
+        h = api.as_user("ivy", org)
+        r = await api.client.post(
+            f"/api/billing/organizations/{org}/webhook-endpoints",
+            json={"url": "https://hooks.example.com/billing", "event_types": ["invoice.finalized"]},
+            headers=h,
+        )
+        assert r.status_code == 201, r.text
+        runner = api.app.state.dunning
+        now = datetime.now(UTC)
+        assert runner.run_once(now).opened >= 1  # (the shared warehouse may hold other tests' invoices too)
+        assert runner.run_once(now).opened == 0  # known now: nothing opens or is told twice
+        with api.ctx.sessions() as s:
+            row = receivables.get(s, inv)
+            notices = list(s.scalars(select(NoticeRow).where(NoticeRow.account_id == org)))
+            events = list(s.scalars(select(WebhookDeliveryRow.event_type)))
+        assert (row.status, row.amount_due) == ("open", 54999) and row.number.startswith("ML-")
+        assert [(n.kind, n.context["invoice_number"]) for n in notices] == [("invoice_finalized", row.number)]
+        assert notices[0].context["amount_due"] == "549.99" and notices[0].context["period"] == "2026-05"
+        assert events == ["invoice.finalized"]
+        # and mirrored for analysts in the same round
+        mirrored = warehouse.rows(f"SELECT status, number FROM {CH_DB}.receivables FINAL WHERE invoice_id = '{inv}'")
+        assert mirrored == [("open", row.number)]
+        # the email's PDF is the one the API serves: number, due date, buyer
+        with api.ctx.sessions() as s:
+            attach = invoice_pdf_attachments(api.ctx.warehouse, api.settings, api.ctx.catalog)
+            [pdf] = attach(s, s.get(NoticeRow, notices[0].id))
+        text = pdf_text(pdf.content)
+        assert row.number in text and "Acme" in text and row.due_date.isoformat() in text
+
+
+async def test_credit_notes_correct_a_finalized_invoice_operators_only(
+    make_api: Callable[..., Any], warehouse: Warehouse
+) -> None:
+    """A correction after finalization is a credit note, never an edit: the invoice document keeps its lines and
+    total, what is owed goes down, then a refund; only the platform's operators issue one, the invoice's readers
+    list them, other organizations see nothing."""
+    async with make_api(now=MAY) as api:
+        org, inv = await _finalized_invoice(api, warehouse, {"adm": "admin", "vic": "viewer"})
+        ops, admin = api.as_operator(), api.as_user("adm", org)
+        url = f"/api/billing/invoices/{inv}/credit-notes"
+        body = {"amount": "100.00", "reason": "order_change", "memo": "overage billed twice"}
+        r = await api.client.post(url, json=body, headers=admin)
+        assert r.status_code == 403 and "operator" in r.json()["error"]["message"]
+        other = await api.org("zed", name="Other")
+        assert (await api.client.post(url, json=body, headers=api.as_user("zed", other))).status_code == 404
+        assert (await api.client.get(url, headers=api.as_user("zed", other))).status_code == 404
+
+        r = await api.client.post(url, json=body, headers=ops)
+        assert r.status_code == 201, r.text
+        first = r.json()
+        assert (first["number"], first["amount"], first["credited"], first["refunded"]) == (
+            "ML-CN-000001",
+            10000,
+            10000,
+            0,
+        )
+        r = await api.client.get(f"/api/billing/invoices/{inv}", headers=admin)
+        doc = r.json()
+        assert (doc["total"], doc["amount_due"], doc["amount_remaining"], doc["status"]) == (
+            "549.99",
+            44999,
+            44999,
+            "open",
+        )
+
+        with api.ctx.sessions.begin() as s:  # a wire transfer of what is now owed
+            receivables.record_payment(s, inv, 44999, "wire", api.clock(), source="operator", recorded_by="ops")
+        r = await api.client.post(url, json={"amount": "9.99", "reason": "duplicate"}, headers=ops)
+        assert r.status_code == 201, r.text
+        assert (r.json()["number"], r.json()["credited"], r.json()["refunded"]) == ("ML-CN-000002", 0, 999)
+        too_much = await api.client.post(url, json={"amount": "500.00", "reason": "duplicate"}, headers=ops)
+        assert too_much.status_code == 409 and too_much.json()["error"]["code"] == "cannot_credit"
+
+        r = await api.client.get(url, headers=api.as_user("vic", org))
+        assert [c["number"] for c in r.json()["credit_notes"]] == ["ML-CN-000001", "ML-CN-000002"]
+        r = await api.client.get(f"/api/billing/invoices/{inv}/payments", headers=admin)
+        refunds = [p for p in r.json()["payments"] if p["status"] == "refunded"]
+        assert [(p["amount"], p["reference"]) for p in refunds] == [(999, "ML-CN-000002")]
+        r = await api.client.get(f"/api/billing/invoices/{inv}", headers=admin)
+        doc = r.json()
+        assert (doc["status"], doc["amount_due"], doc["amount_paid"], doc["total"]) == ("paid", 44000, 44000, "549.99")

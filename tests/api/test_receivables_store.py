@@ -5,7 +5,6 @@ the overdue list, and the state history (docs/analytics.md, "Receivables")."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -18,19 +17,11 @@ from rating.receivables import PaymentTerms, TransitionError
 from streams.store import orgs
 from streams.store import receivables as rcv
 from streams.store import subscription_store as store
-from streams.store.db import make_engine, migrate, sessions
+from streams.store.db import sessions
 from streams.store.models import Subscription
 
 NOW = datetime(2026, 7, 1, 9, tzinfo=UTC)
 NET30 = PaymentTerms("send_invoice", 30)
-
-
-@pytest.fixture
-def engine(store_url: str) -> Iterator[Engine]:
-    e = make_engine(store_url)
-    migrate(e)
-    yield e
-    e.dispose()
 
 
 class Rollback(Exception):

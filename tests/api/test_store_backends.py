@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -25,14 +24,6 @@ from streams.store.models import Base, OutboxRow, Subscription, SubscriptionVers
 
 NOW = datetime(2026, 6, 10, 12, tzinfo=UTC)
 SUB = "msub_0000000000000001"
-
-
-@pytest.fixture
-def engine(store_url: str) -> Iterator[Engine]:
-    e = make_engine(store_url)
-    migrate(e)
-    yield e
-    e.dispose()
 
 
 def _subscription(e: Engine) -> None:

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -29,6 +30,7 @@ from streams.notify import signing
 from streams.notify.email import Attachment, SmtpSettings
 from streams.notify.outbox import enqueue_event, enqueue_notice
 from streams.notify.relays import EmailRelay, WebhookRelay
+from streams.settings import Settings
 from streams.store.db import make_engine, migrate, sessions
 from streams.store.models import NoticeRow, Organization, WebhookDeliveryRow, WebhookEndpointRow
 
@@ -319,3 +321,29 @@ def test_usage_alerts_from_kafka_become_one_notice_and_event_each(db: tuple[str,
         ("usage_alert:acme:api_calls:2026-03-01:quota_80", "usage.alert"),
         ("usage_alert:acme:api_calls:2026-03-01:hard_cap", "usage.alert"),
     ]
+
+
+def test_the_stacks_smtp_server_keeps_dunning_notices_on_disk(
+    db: tuple[str, sessionmaker[Session]], stack: Settings
+) -> None:
+    """The stack's own SMTP server (deploy/local/smtp.py) receives what the relay sends and keeps it in its
+    Maildir, where the demo reads it; the dunning templates render in words."""
+    from deploy.local.smtp import SmtpSink, messages
+
+    sink = SmtpSink(data_dir=stack.data_dir, port=stack.smtp_port)
+    if not sink.status().running:  # a stack started from another checkout (its Maildir is elsewhere)
+        assert sink.ready(), "no SMTP server answers where the settings point"
+        pytest.skip("the running stack is another checkout's: its Maildir is not this data directory's")
+    before = len(messages(sink.maildir))
+    _, maker = db
+    key = f"dunning:sub_{uuid.uuid4().hex}:1"
+    step = {"invoice_id": "ML-000042", "step": "attempt 2 of 4", "next_retry": "2026-07-06", "final": False}
+    with maker.begin() as s:
+        assert enqueue_notice(s, "dunning_step", "acme", key, {**step, "amount": "49.99", "currency": "USD"}, T0)
+    relay = EmailRelay(maker, SmtpSettings(host="127.0.0.1", port=stack.smtp_port), clock=lambda: T0)
+    assert asyncio.run(relay.drain()) == 1
+    kept = messages(sink.maildir)[before:]
+    [msg] = [m for m in kept if m["Subject"] == "Payment failed: invoice ML-000042 is unpaid (attempt 2 of 4)"]
+    assert msg["To"] == "ap@acme.test"
+    text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "We will try again on 2026-07-06" in text and "(49.99 USD)" in text

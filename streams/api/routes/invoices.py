@@ -17,7 +17,7 @@ from rating.subscriptions import SubscriptionHistory
 from streams.api.auth import READ_ALL, AccountAccess, Principal, account_access, require_role
 from streams.api.common import account_terms, caller
 from streams.api.errors import ApiError
-from streams.api.invoice_pdf import Party, render_invoice
+from streams.api.invoice_pdf import Party, buyer_of, render_invoice, seller_of
 from streams.api.models import (
     INVOICE_ID_PATTERN,
     ORG_ID_PATTERN,
@@ -32,9 +32,10 @@ from streams.api.models import (
     PaymentOut,
 )
 from streams.api.routing import Call, Endpoint
-from streams.settings import Settings
 from streams.store import receivables
 from streams.store import subscription_store as store
+from streams.store.addons import store_addons
+from streams.store.credits import store_credits
 from streams.store.models import InvoicePaymentRow, Organization, PaymentRow
 
 log = logging.getLogger(__name__)
@@ -56,31 +57,10 @@ def _readable(s: Session, who: Principal, account: str) -> AccountAccess:
 
 
 def _receivables(call: Call, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The documents with their receivable state from the billing store (the source of truth): a finalized
-    invoice seen for the first time is opened there (numbered, due by its terms; docs/analytics.md)."""
-    now = call.ctx.clock()
-    out = []
+    """The documents with their receivable state from the billing store (``receivables.with_state``)."""
+    today = call.ctx.clock().date()
     with call.ctx.sessions.begin() as s:
-        for doc in docs:
-            if doc.get("status") != "final":
-                out.append(doc)
-                continue
-            row = receivables.open_document(s, call.ctx.catalog, doc)
-            state = receivables.state(row)
-            out.append(
-                {
-                    **doc,
-                    "status": row.status,
-                    "number": row.number,
-                    "issued_at": row.issued_at,
-                    "due_date": row.due_date,
-                    "amount_due": row.amount_due,
-                    "amount_paid": row.amount_paid,
-                    "amount_remaining": state.amount_remaining,
-                    "overdue": state.overdue(now.date()),
-                }
-            )
-    return out
+        return [receivables.with_state(s, call.ctx.catalog, doc, today) for doc in docs]
 
 
 def _listed(call: Call, accounts: list[str]) -> InvoiceList:
@@ -143,20 +123,6 @@ def _wants_pdf(accept: str) -> bool:
     return PDF in weights and weight(PDF) > 0 and weight(PDF) > weight("application/json")
 
 
-def _seller(settings: Settings) -> Party:
-    """The seller printed on every invoice, from the ``METERLINE_SELLER_*`` settings (README, configuration)."""
-    lines = [ln.strip() for ln in settings.seller_address.replace("|", "\n").splitlines()]
-    return Party(settings.seller_name, tuple(ln for ln in lines if ln), settings.seller_tax_id, settings.seller_email)
-
-
-def _buyer(org: Organization) -> Party:
-    """An organization as billed: its name, billing address, tax id and billing email."""
-    a = org.billing_address or {}
-    city = " ".join(str(a[k]) for k in ("postal_code", "city") if a.get(k))
-    lines = (a.get("line1"), a.get("line2"), city, a.get("region"), a.get("country"))
-    return Party(org.name, tuple(str(x) for x in lines if x), org.tax_id, org.billing_email)
-
-
 def _pdf_response(call: Call, doc: InvoiceDocument, buyer: Party | None) -> Response:
     name = doc.invoice_id or doc.account_id
     settings = call.ctx.settings
@@ -164,7 +130,7 @@ def _pdf_response(call: Call, doc: InvoiceDocument, buyer: Party | None) -> Resp
         render_invoice(
             doc,
             buyer=buyer,
-            seller=_seller(settings),
+            seller=seller_of(settings),
             payment_instructions=settings.invoice_payment_instructions,
         ),
         media_type=PDF,
@@ -172,7 +138,7 @@ def _pdf_response(call: Call, doc: InvoiceDocument, buyer: Party | None) -> Resp
     )
 
 
-def _find(call: Call, manage: bool = False) -> tuple[Principal, InvoiceDocument, Party | None]:
+def find_invoice(call: Call, manage: bool = False) -> tuple[Principal, InvoiceDocument, Party | None]:
     """The caller, the invoice document of ``{id}`` and its account's organization as billed (404 when the caller
     may not see it; 403 when it may see it but not read it, or with ``manage``, not pay it)."""
     inv_id = call.path["id"]
@@ -191,19 +157,19 @@ def _find(call: Call, manage: bool = False) -> tuple[Principal, InvoiceDocument,
                 raise ApiError(404, "not_found", f"no invoice {inv_id}") from exc
             raise
         org = s.get(Organization, found[0])
-        buyer = _buyer(org) if org is not None else None
+        buyer = buyer_of(org) if org is not None else None
     return who, InvoiceDocument.model_validate(_receivables(call, [found[1]])[0]), buyer
 
 
 def get_invoice(call: Call) -> InvoiceDocument | Response:
-    _, doc, name = _find(call)
+    _, doc, name = find_invoice(call)
     if _wants_pdf(call.request.headers.get("accept", "")):
         return _pdf_response(call, doc, name)
     return doc
 
 
 def get_invoice_pdf(call: Call) -> Response:
-    _, doc, name = _find(call)
+    _, doc, name = find_invoice(call)
     return _pdf_response(call, doc, name)
 
 
@@ -232,7 +198,7 @@ def pay_invoice(call: Call) -> InvoicePayment:
     from streams.settlement.stripe_invoicing import invoice_identifier
 
     inv_id = call.path["id"]
-    who, doc, _ = _find(call, manage=True)
+    who, doc, _ = find_invoice(call, manage=True)
     with call.ctx.sessions() as s:
         paid = s.get(InvoicePaymentRow, inv_id)
         if paid is not None:
@@ -344,7 +310,7 @@ def list_payments(call: Call) -> PaymentList:
 
 
 def invoice_payments(call: Call) -> PaymentList:
-    _find(call)  # 404 unless the caller may see the invoice, 403 unless it may read it
+    find_invoice(call)  # 404 unless the caller may see the invoice, 403 unless it may read it
     with call.ctx.sessions() as s:
         return _payments_out(receivables.payments(s, call.path["id"]))
 
@@ -361,7 +327,10 @@ def upcoming_invoice(call: Call) -> InvoiceDocument:
             h = store.history(hs, account)
         return h if h.versions else None
 
-    doc = call.ctx.warehouse.upcoming(call.ctx.catalog, histories, q.account, period)
+    sessions = call.ctx.sessions
+    doc = call.ctx.warehouse.upcoming(
+        call.ctx.catalog, histories, q.account, period, store_addons(sessions), store_credits(sessions)
+    )
     if doc is None:
         raise ApiError(404, "not_found", f"no invoice for {q.account} in {period.key}")
     return InvoiceDocument.model_validate(doc)

@@ -1,0 +1,1 @@
+"""Collecting what is owed: the dunning loop of the billing API (docs/notifications.md, "Dunning")."""

@@ -1,0 +1,28 @@
+"""The notice and webhook event of a finalized invoice (docs/notifications.md): written by the store when an
+invoice's receivable opens — whoever opens it first (the collection loop's intake, the API, the CLI)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from streams.notify.outbox import enqueue_event, enqueue_notice
+from streams.notify.stripe_events import amount_text
+from streams.store.models import InvoiceReceivableRow, Organization
+
+
+def invoice_finalized(s: Session, row: InvoiceReceivableRow, period: str | None, now: datetime) -> None:
+    """One ``invoice_finalized`` email (the PDF attached by the relay) and one ``invoice.finalized`` event."""
+    context: dict[str, object] = {
+        "invoice_id": row.invoice_id,
+        "invoice_number": row.number,
+        "period": period or row.issued_at.date().isoformat(),
+        "amount_due": amount_text(row.amount_due, row.currency.lower()),
+        "currency": row.currency.upper(),
+        "due_date": row.due_date.isoformat(),
+    }
+    enqueue_notice(s, "invoice_finalized", row.account_id, f"invoice_finalized:{row.invoice_id}", context, now)
+    if s.get(Organization, row.account_id) is not None:
+        data = {"account_id": row.account_id, **context}
+        enqueue_event(s, row.account_id, "invoice.finalized", f"msg_finalized_{row.invoice_id}", data, now)
