@@ -17,7 +17,29 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
-venv: $(STAMP) ## Create the virtualenv and install Meterline with its dev tools (idempotent)
+# The web app (web/): npm ci when the lock file changes, npm run build when a source changes (stamps keep it fast).
+WEB_DEPS := web/node_modules/.installed
+WEB_DIST := web/dist/index.html
+WEB_SRC := $(shell find web/src -type f 2>/dev/null) web/index.html web/package.json web/vite.config.ts web/tsconfig.json
+
+$(WEB_DEPS): web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(WEB_DEPS)
+
+$(WEB_DIST): $(WEB_DEPS) $(WEB_SRC)
+	cd web && npm run --silent build
+	@touch $(WEB_DIST)
+
+venv: $(STAMP) $(WEB_DIST) ## Create the virtualenv and install Meterline with its dev tools, build the web app (idempotent)
+
+web: $(WEB_DIST) ## Build the web app into web/dist (skipped when up to date)
+
+web-test: $(WEB_DEPS) ## Run the web app's component tests (Vitest)
+	cd web && npm run --silent test
+
+browser-deps: ## Debian's Chromium for the browser tests, installed with apt-get (as root) when missing
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] || { echo "install Debian's chromium (apt-get install chromium) for tests/browser" >&2; exit 1; }; \
+	  export DEBIAN_FRONTEND=noninteractive; apt-get install -y -qq --no-install-recommends chromium || { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; }; }
 
 stack-deps: venv ## Fetch Kafka jars (Maven Central), build stripe-mock (Go proxy); Debian's PostgreSQL if missing (apt)
 	$(BIN)/meterline stack install
@@ -41,16 +63,17 @@ postgres-down: venv ## Stop the local PostgreSQL
 demo: stack-up ## Run the main job: stack, worker, a simulated month settled, invoiced, reported, reconciled
 	$(BIN)/meterline demo
 
-test: stack-deps ## Run the whole test suite against the real local stack
+test: stack-deps browser-deps web-test ## Run the whole test suite against the real local stack
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-unit: venv ## Run the pure tests (tests/unit) in seconds, without the local stack
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
-lint: venv ## ruff and mypy
+lint: venv ## ruff and mypy; eslint, tsc and the generated API client's freshness for web/
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	cd web && npm run --silent lint && npm run --silent typecheck && npm run --silent api:check
 
 fmt: venv ## Format the code with ruff
 	$(BIN)/ruff format .
@@ -66,4 +89,4 @@ clean: ## Remove data (var/) but keep downloads (.cache/) and the virtualenv
 	-$(BIN)/python -m deploy.local.postgres down
 	rm -rf var
 
-.PHONY: help venv stack-deps stack-up stack-down stack-status postgres-up postgres-down demo test test-unit lint fmt bench clean
+.PHONY: help venv web web-test browser-deps stack-deps stack-up stack-down stack-status postgres-up postgres-down demo test test-unit lint fmt bench clean

@@ -98,3 +98,12 @@ def fraction_left(span: Period, at: datetime) -> Decimal:
     """Exact fraction of ``span`` left at ``at`` (integer microseconds, no float), clamped to [0, 1]."""
     at = min(max(require_aware(at, "at"), span.start), span.end)
     return Decimal((span.end - at) // _US) / Decimal((span.end - span.start) // _US)
+
+
+def fraction_covered(span: Period, start: datetime, end: datetime) -> Decimal:
+    """Exact fraction of ``span`` that ``[start, end)`` covers (integer microseconds, one division), in [0, 1]."""
+    lo = max(require_aware(start, "start"), span.start)
+    hi = min(require_aware(end, "end"), span.end)
+    if hi <= lo:
+        return Decimal(0)
+    return Decimal((hi - lo) // _US) / Decimal((span.end - span.start) // _US)

@@ -94,6 +94,34 @@ def pay(r: Receivable, amount: int) -> Receivable:
     return _move(paid, "paid") if paid.amount_paid == paid.amount_due else paid
 
 
+@dataclass(frozen=True)
+class Credit:
+    """A credit note's effect: ``credited`` lowers what is still owed, ``refunded`` is paid back."""
+
+    receivable: Receivable
+    credited: int
+    refunded: int
+
+
+def credit(r: Receivable, amount: int) -> Credit:
+    """A correction of a finalized invoice by ``amount`` minor units (a credit note, never an edit): first what is
+    still owed is lowered, the rest is refunded from what was paid. What is to be collected (``amount_due``) and,
+    for a refund, what was kept (``amount_paid``) go down alike, so the buyer owes or keeps exactly the correction;
+    an invoice left owing nothing is ``paid``."""
+    if amount <= 0:
+        raise TransitionError("a credit note must be positive")
+    if r.status not in ("open", "paid", "uncollectible"):
+        raise TransitionError(f"an invoice {r.status} cannot be credited")
+    if amount > r.amount_due:
+        raise TransitionError(f"a credit note of {amount} exceeds the {r.amount_due} the invoice collects")
+    credited = min(amount, r.amount_due - r.amount_paid) if r.status != "paid" else 0
+    refunded = amount - credited
+    new = replace(r, amount_due=r.amount_due - amount, amount_paid=r.amount_paid - refunded)
+    if new.status != "paid" and new.amount_paid == new.amount_due:
+        new = replace(new, status="paid")
+    return Credit(new, credited, refunded)
+
+
 def void(r: Receivable) -> Receivable:
     if r.amount_paid:
         raise TransitionError("an invoice with payments cannot be voided (refund first)")

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from deploy.demo.receivables import ReceivableFacts, receivables_html
 from rating.money import ZERO
 from rating.periods import Period
 from sinks.clickhouse.demo_queries import DemoQueries
@@ -56,6 +57,7 @@ class DemoFacts:
     stripe: list[tuple[str, int, int]]  # meter, reports, units
     daily: list[tuple[date, Decimal, Decimal]]  # day, API calls, AI requests
     reconcile: list[dict[str, object]] = field(default_factory=list)
+    receivables: ReceivableFacts | None = None
 
 
 def gather(client: Any, db: str, period: Period) -> DemoFacts:
@@ -154,6 +156,7 @@ def write_html(facts: DemoFacts, path: Path) -> Path:
         _table(["reason", "records", "example"], [[r, str(n), ex] for r, n, ex in facts.dead_letters]),
         "<h2>Reported to Stripe</h2>",
         _table(["meter", "reports", "units"], [[m, f"{n:,}", f"{v:,}"] for m, n, v in facts.stripe]),
+        *(receivables_html(facts.receivables, _table) if facts.receivables else []),
         f"<h2>Reconciliation: <span class='{'ok' if clean else 'bad'}'>{'clean' if clean else 'MISMATCH'}</span></h2>",
         _table(
             ["account", "meter", "settled", "reported", "stripe"],

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from deploy.demo.expectation import expected_invoices
 from deploy.demo.independent_invoices import Expected, compare
+from deploy.demo.receivables import RECEIVABLE_HEADERS, play_receivables
 from deploy.demo.report import TIER_HEADERS, gather, write_html
 from deploy.demo.send import Progress, send_simulation
 from deploy.demo.simulate import Simulation, simulate
@@ -182,6 +183,8 @@ def _close_and_report(s: Settings, sim: Simulation, now: datetime) -> int:
 
     facts = gather(client, s.clickhouse_database, sim.period)
     facts.reconcile = [r.to_document() for r in rows]
+    orgs = [a.account_id for a in sim.accounts if a.kind == "org"]
+    facts.receivables = play_receivables(s, client, catalog, sim.period, orgs, now)
     print("\nper tier (invoices of the period; AI cost from the catalog's provider prices):")
     emit_table(TIER_HEADERS, [t.cells() for t in facts.tiers])
     print("\nthe five largest invoices:")
@@ -190,6 +193,11 @@ def _close_and_report(s: Settings, sim: Simulation, now: datetime) -> int:
     emit_table(["reason", "records", "example"], facts.dead_letters)
     print("\nreported to Stripe (acknowledged):")
     emit_table(["meter", "reports", "units"], facts.stripe)
+    print("\nreceivables after two months of collection (deploy/demo/receivables.py):")
+    emit_table(RECEIVABLE_HEADERS, facts.receivables.status_cells())
+    for day, what in facts.receivables.story:
+        print(f"  {day}  {what}")
+    print(f"  {facts.receivables.emails} notices sent to the stack's SMTP server ({facts.receivables.maildir})")
     clean = all(r.ok for r in rows)
     print(f"\nreconcile {sim.period.key}: {len(rows)} account meters, " + ("clean" if clean else "MISMATCH"))
     for r in rows:

@@ -88,6 +88,7 @@ class Tier(_Frozen):
 class Addon(_Frozen):
     description: str
     unit: str
+    kind: Literal["one_time", "recurring", "hourly"] = "one_time"  # how it is billed (rating/addons.py)
     unit_amount: Amount | None = None  # None: priced by quote
 
 

@@ -31,7 +31,9 @@ from streams.api.errors import EXCEPTION_HANDLERS, JSON, ApiError, error_respons
 from streams.api.limits import ApiLimits
 from streams.api.notice_attachments import invoice_pdf_attachments
 from streams.api.quota_view import QuotaView
+from streams.api.routes import addons as addons_routes
 from streams.api.routes import contracts as contracts_routes
+from streams.api.routes import credit_notes as credit_notes_routes
 from streams.api.routes import invitations as invitations_routes
 from streams.api.routes import invoices as invoices_routes
 from streams.api.routes import orgs as orgs_routes
@@ -60,12 +62,14 @@ OPENAPI_PATH = "/api/billing/openapi.json"
 ENDPOINTS: list[Endpoint] = [
     *subscriptions_routes.ENDPOINTS,
     *contracts_routes.ENDPOINTS,
+    *addons_routes.ENDPOINTS,
     *orgs_routes.ENDPOINTS,
     *invitations_routes.ENDPOINTS,
     *webhook_endpoints_routes.ENDPOINTS,
     *usage_routes.ENDPOINTS,
     *record_routes.ENDPOINTS,
     *invoices_routes.ENDPOINTS,
+    *credit_notes_routes.ENDPOINTS,
     *webhooks_routes.ENDPOINTS,
 ]
 INFO = {

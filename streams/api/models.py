@@ -6,11 +6,12 @@ Money and quantities are decimal strings (docs/architecture.md §10: never float
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
 
-from rating.catalog.model import ContractOverrides
+from rating.catalog.model import Amount, ContractOverrides
 from rating.subscriptions import Status
 from schemas.events import MetricName
 from schemas.ids import ID_PATTERN as ID_PATTERN  # the one id pattern, re-exported for the routers
@@ -231,6 +232,68 @@ class ContractOut(_Out):
     pending_contract: ContractOverrides | None = Field(description="a change scheduled for pending_effective_from")
     pending_effective_from: datetime | None
     change: str | None = None
+
+
+ADDON_ID_PATTERN = r"^add_[0-9a-f]{24}$"
+
+
+def _aware_or_none(v: datetime | None) -> datetime | None:
+    if v is not None and v.tzinfo is None:
+        raise ValueError("needs a UTC offset")
+    return v
+
+
+class AddonIn(_In):
+    name: str = Field(pattern=r"^[a-z0-9_]{1,64}$", description="an add-on of the catalog, e.g. advanced_analytics")
+    quantity: Amount = Field(Decimal(1), description="units of a one-time add-on (e.g. training sessions); else 1")
+    starts_at: datetime | None = Field(
+        None,
+        description="a one-time add-on's billing date, a recurring one's start (default: now; not before the "
+        "current period: finalized invoices are not reopened)",
+    )
+    ends_at: datetime | None = Field(None, description="a recurring add-on's end (prorated); null: until ended")
+    note: str | None = Field(None, max_length=500)
+
+    _aware = field_validator("starts_at", "ends_at")(_aware_or_none)
+
+
+class AddonEnd(_In):
+    ends_at: datetime = Field(description="when the recurring add-on stops (the last period bills the part before)")
+
+    _aware = field_validator("ends_at")(_aware_or_none)
+
+
+class HoursIn(_In):
+    worked_on: date = Field(description="the day worked (billed in the period containing it)")
+    hours: Amount = Field(description="hours worked, a decimal string such as 1.5")
+    note: str = Field(min_length=1, max_length=500)
+
+
+class HoursOut(_Out):
+    worked_on: date
+    hours: Decimal
+    note: str
+    created_by: str
+
+
+class AddonOut(_Out):
+    id: str
+    subscription_id: str
+    account_id: str
+    name: str
+    kind: Literal["one_time", "recurring", "hourly"]
+    quantity: Decimal
+    unit_price: Decimal | None = Field(description="the contract's price if it sets one, else the catalog's")
+    starts_at: datetime
+    ends_at: datetime | None
+    note: str | None
+    hours: list[HoursOut]
+    created_by: str
+    created_at: datetime
+
+
+class AddonList(_Out):
+    data: list[AddonOut]
 
 
 class CancelRequest(_In):
@@ -487,7 +550,7 @@ class InvoiceListQuery(_In):
 
 class PaymentListQuery(InvoiceListQuery):
     invoice: str | None = Field(None, pattern=INVOICE_ID_PATTERN, description="only this invoice's payments")
-    status: Literal["succeeded", "failed"] | None = Field(None, description="the outcome")
+    status: Literal["succeeded", "failed", "refunded"] | None = Field(None, description="the outcome")
     since: datetime | None = Field(None, description="attempted at or after (RFC 3339)")
     until: datetime | None = Field(None, description="attempted before (RFC 3339)")
 
@@ -500,9 +563,11 @@ class PaymentOut(_Out):
     currency: str
     method: str = Field(description="card (through pay), wire, ach, check or other (recorded by the operator)")
     reference: str | None = None
-    status: Literal["succeeded", "failed"]
+    status: Literal["succeeded", "failed", "refunded"] = Field(
+        description="refunded: paid back by a credit note (its number is the reference)"
+    )
     failure_reason: str | None = None
-    source: str = Field(description="api (pay), stripe (its webhooks) or operator")
+    source: str = Field(description="api (pay), stripe (its webhooks), operator, dunning (retries) or credit_note")
     at: datetime
 
 
@@ -522,6 +587,33 @@ class InvoicePayment(_Out):
     currency: str
     paid_at: datetime
     paid_by: str = Field(description="user id, or key:<key id>")
+
+
+class CreditNoteIn(_In):
+    amount: str = Field(pattern=r"^\d{1,12}(\.\d{1,2})?$", description="in the invoice's currency, e.g. 120.50")
+    reason: Literal["duplicate", "fraudulent", "order_change", "product_unsatisfactory"] = Field(
+        description="Stripe's credit note reasons"
+    )
+    memo: str | None = Field(None, max_length=500, description="printed on the credit note")
+
+
+class CreditNoteOut(_Out):
+    id: str
+    number: str = Field(description="ML-CN-000001: per seller, without gaps")
+    invoice_id: str
+    account_id: str
+    amount: int = Field(description="in the currency's smallest unit: credited + refunded")
+    credited: int = Field(description="what it took off the amount still owed")
+    refunded: int = Field(description="what is paid back of what was paid")
+    currency: str
+    reason: str
+    memo: str | None = None
+    created_by: str
+    created_at: datetime
+
+
+class CreditNoteList(_Out):
+    credit_notes: list[CreditNoteOut]
 
 
 class WebhookResult(_Out):

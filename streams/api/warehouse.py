@@ -10,7 +10,7 @@ holds it). It is opened on first use, migrated (idempotent), and used by one thr
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -60,12 +60,18 @@ class Warehouse(SettledReads):
                 raise WarehouseUnavailable(f"cannot mirror receivables: {exc}") from exc
 
     def upcoming(
-        self, catalog: Catalog, histories: HistoryLookup, account: str, period: Period
+        self,
+        catalog: Catalog,
+        histories: HistoryLookup,
+        account: str,
+        period: Period,
+        addons: Callable[[str, Period], Mapping[str, Decimal]] | None = None,
     ) -> dict[str, Any] | None:
         """The draft invoice of ``period`` from the usage settled so far (the finalized one if closed),
-        or None when the account has none."""
+        or None when the account has none. ``addons``: the account's add-on quantities of a period."""
         with self.client() as client:
-            settler = Settler(SettlementStore(client, self._database), catalog, histories, lambda: [])
+            store = SettlementStore(client, self._database)
+            settler = Settler(store, catalog, histories, lambda: [], addons=addons)
             try:
                 return settler.document(account, period)
             except Exception as exc:

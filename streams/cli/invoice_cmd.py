@@ -8,6 +8,8 @@ holds the data directory, or through the local warehouse bridge (``meterline sta
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -44,6 +46,22 @@ def register(sub: Any) -> None:
     rec.add_argument("--by", default="operator", help="who records it (kept with the payment)")
     rec.add_argument("--json", action="store_true", help="print the payment and the invoice's state")
     rec.set_defaults(func=_record_payment)
+    cn = isub.add_parser(
+        "credit-note",
+        help="correct a finalized invoice with a credit note (never an edit)",
+        description="Issues a credit note on a finalized invoice as the platform operator: it first lowers what is "
+        "still owed, then refunds the rest of what was paid (kept as a refunded payment to pay out); numbered "
+        'ML-CN-000001 without gaps (docs/invoices.md, "Credit notes").',
+    )
+    cn.add_argument("--invoice", required=True, help="the invoice id (in_<account>_<period>)")
+    cn.add_argument("--amount", required=True, type=Decimal, help="in the invoice's currency, e.g. 120.50")
+    cn.add_argument(
+        "--reason", required=True, choices=("duplicate", "fraudulent", "order_change", "product_unsatisfactory")
+    )
+    cn.add_argument("--memo", help="printed on the credit note")
+    cn.add_argument("--by", default="operator", help="who issues it (kept with the credit note)")
+    cn.add_argument("--json", action="store_true", help="print the credit note and the invoice's state")
+    cn.set_defaults(func=_credit_note)
     for name, what in (
         ("void", "void a finalized invoice with nothing paid (kept, with its number)"),
         ("mark-uncollectible", "write a finalized invoice off as uncollectible (it can still be paid)"),
@@ -84,7 +102,6 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _mirror(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
 
     from sinks.clickhouse.migrations import migrate
     from sinks.clickhouse.receivables import Receivables
@@ -108,49 +125,45 @@ def _mirror(args: argparse.Namespace) -> int:
     return 0
 
 
-def _record_payment(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
-
+def _open_if_unread(s: Any, settings: Any, invoice_id: str) -> None:
+    """An invoice settlement finalized but nobody read yet has no receivable: open it from the warehouse."""
     from rating.catalog.loader import load_catalog
-    from rating.money import minor_units
-    from rating.receivables import TransitionError
     from streams.api.warehouse import Warehouse
+    from streams.store import receivables
+    from streams.store.models import InvoiceReceivableRow
+
+    if s.get(InvoiceReceivableRow, invoice_id) is not None:
+        return
+    wh = Warehouse(settings)
+    try:
+        found = wh.invoice(invoice_id)
+    finally:
+        wh.close()
+    if found is not None:
+        receivables.open_document(s, load_catalog(settings.catalog_path), found[1])
+
+
+def _on_invoice(
+    args: argparse.Namespace, verb: str, act: Callable[[Any, Any, datetime], dict[str, Any]], line: str
+) -> int:
+    """Run ``act(session, receivable row, now)`` on ``args.invoice`` as the operator, in one transaction (opening
+    the receivable of an invoice nobody read yet); print its result as JSON or as ``line`` filled in."""
+    from rating.receivables import TransitionError
     from streams.cli.api_cmd import _engine
     from streams.settings import load_settings
     from streams.store import receivables
     from streams.store.db import sessions
-    from streams.store.models import InvoiceReceivableRow
 
     settings = load_settings()
     engine = _engine(settings)
     try:
         with sessions(engine).begin() as s:
-            if s.get(InvoiceReceivableRow, args.invoice) is None:  # not read through the API yet: open it
-                wh = Warehouse(settings)
-                try:
-                    found = wh.invoice(args.invoice)
-                finally:
-                    wh.close()
-                if found is not None:
-                    receivables.open_document(s, load_catalog(settings.catalog_path), found[1])
-            pay = receivables.record_payment(
-                s,
-                args.invoice,
-                minor_units(args.amount),
-                args.method,
-                datetime.now(UTC),
-                source="operator",
-                recorded_by=f"operator:{args.by}",
-                reference=args.reference,
-            )
+            _open_if_unread(s, settings, args.invoice)
+            out = act(s, args.invoice, datetime.now(UTC))
             inv = receivables.get(s, args.invoice)
-            out = {
-                "payment_id": pay.id,
+            out |= {
                 "invoice_id": inv.invoice_id,
                 "number": inv.number,
-                "amount": pay.amount,
-                "method": pay.method,
-                "reference": pay.reference,
                 "status": inv.status,
                 "amount_due": inv.amount_due,
                 "amount_paid": inv.amount_paid,
@@ -159,14 +172,50 @@ def _record_payment(args: argparse.Namespace) -> int:
     except receivables.NotFinalized as exc:
         raise MeterlineError(f"no finalized invoice {args.invoice}") from exc
     except TransitionError as exc:
-        raise MeterlineError(f"cannot record the payment: {exc}") from exc
+        raise MeterlineError(f"cannot {verb}: {exc}") from exc
     finally:
         engine.dispose()
     if args.json:
         emit_json(out)
     else:
-        print(f"{out['number']}: {out['status']}, {out['amount_remaining']} (minor units) remaining")
+        print(line.format(**out))
     return 0
+
+
+def _credit_note(args: argparse.Namespace) -> int:
+    from rating.money import minor_units
+    from streams.store import receivables
+
+    def act(s: Any, invoice: str, now: datetime) -> dict[str, Any]:
+        note = receivables.credit_note(
+            s, invoice, minor_units(args.amount), args.reason, now, created_by=f"operator:{args.by}", memo=args.memo
+        )
+        return {"credit_note": note.number, "amount": note.amount, "credited": note.credited, "refunded": note.refunded}
+
+    line = "{credit_note} on {number}: {credited} credited, {refunded} to refund (minor units); {status}, "
+    line += "{amount_remaining} remaining"
+    return _on_invoice(args, f"credit {args.invoice}", act, line)
+
+
+def _record_payment(args: argparse.Namespace) -> int:
+    from rating.money import minor_units
+    from streams.store import receivables
+
+    def act(s: Any, invoice: str, now: datetime) -> dict[str, Any]:
+        pay = receivables.record_payment(
+            s,
+            invoice,
+            minor_units(args.amount),
+            args.method,
+            now,
+            source="operator",
+            recorded_by=f"operator:{args.by}",
+            reference=args.reference,
+        )
+        return {"payment_id": pay.id, "amount": pay.amount, "method": pay.method, "reference": pay.reference}
+
+    line = "{number}: {status}, {amount_remaining} (minor units) remaining"
+    return _on_invoice(args, "record the payment", act, line)
 
 
 def _change_status(args: argparse.Namespace) -> int:

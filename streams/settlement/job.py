@@ -28,6 +28,7 @@ from streams.settlement.settler import Settler
 from streams.settlement.stripe_invoicing import InvoicePusher
 from streams.settlement.stripe_reporting import UsageReporter
 from streams.settlement.taxes import store_taxes
+from streams.store.addons import store_addons
 from streams.store.db import database_url, make_engine, sessions
 from streams.subscriptions.registry import SubscriptionRegistry
 from streams.worker.metrics import WorkerMetrics
@@ -52,10 +53,10 @@ def build_settler(
         if metrics is not None:
             metrics.settlement_differences.labels(metric).inc()
 
+    url = settings.api_database_url.get_secret_value() if settings.api_database_url else None
+    make = sessions(make_engine(database_url(settings.data_dir, url)))
     taxes = None
     if settings.tax_table is not None:
-        url = settings.api_database_url.get_secret_value() if settings.api_database_url else None
-        make = sessions(make_engine(database_url(settings.data_dir, url)))
         taxes = store_taxes(load_tax_table(settings.tax_table), make, registry.history)
     return Settler(
         SettlementStore(client, settings.clickhouse_database),
@@ -66,6 +67,7 @@ def build_settler(
         on_difference=on_difference,
         pacer=Pacer(share),
         taxes=taxes,
+        addons=store_addons(make),
     )
 
 

@@ -10,7 +10,7 @@ nothing. The worker calls it on a timer with ``until = now - lateness``; ``meter
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -85,11 +85,13 @@ class Settler:
         visibility_margin: timedelta = VISIBILITY_MARGIN,
         pacer: Pacer | None = None,
         taxes: Callable[[str, Period], Sequence[TaxRate]] | None = None,
+        addons: Callable[[str, Period], Mapping[str, Decimal]] | None = None,
     ) -> None:
         """``subscribed``: every account with a subscription (they get invoices even without usage).
         ``pacer``: called after each chunk of hours and each group of accounts (unpaced by default).
-        ``taxes``: the tax rates an account's invoice of a period carries (docs/invoices.md; none by default)."""
-        self._taxes = taxes
+        ``taxes``: the tax rates an account's invoice of a period carries (docs/invoices.md; none by default).
+        ``addons``: an account's add-on quantities of a period (``streams.store.addons``; none by default)."""
+        self._taxes, self._addons = taxes, addons
         self._store, self._catalog, self._histories = store, catalog, histories
         self._subscribed, self._grace = subscribed, grace
         self._on_difference, self._margin = on_difference, visibility_margin
@@ -183,6 +185,8 @@ class Settler:
             history = self._history(account)
             segments = billing_segments(history, period, cat)
             usage = usage_by_segment(rows.get(account, []), segments, storage[account])
+            if self._addons is not None and (addons := self._addons(account, period)):
+                usage[-1] = replace(usage[-1], addons=addons)
             invoice = preview_invoice(
                 history,
                 usage,

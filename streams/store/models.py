@@ -327,6 +327,26 @@ class PaymentRow(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class CreditNoteRow(Base):
+    """A correction of a finalized invoice (docs/invoices.md, "Credit notes"): ``credited`` lowered what was owed,
+    ``refunded`` is paid back; the receivable moved in the same transaction. Never edited or deleted."""
+
+    __tablename__ = "credit_notes"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    number: Mapped[str] = mapped_column(String(80), unique=True)  # ML-CN-000001, per seller without gaps
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoice_receivables.invoice_id"), index=True)
+    account_id: Mapped[str] = mapped_column(String(128), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)  # minor units: credited + refunded
+    credited: Mapped[int] = mapped_column(BigInteger)
+    refunded: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(String(40))  # duplicate | order_change | product_unsatisfactory | fraudulent
+    memo: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(160))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class NoticeRow(Base):
     """An email notice to send (``sent_at`` empty) or sent (docs/notifications.md).
 
@@ -387,3 +407,36 @@ class WebhookDeliveryRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     done_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # acknowledged, or given up
     outcome: Mapped[str | None] = mapped_column(String(16))  # "delivered" | "failed"
+
+
+class ContractAddonRow(Base):
+    """An add-on recorded on a subscription by a platform operator (rating/addons.py: one-time, recurring or
+    hourly). Quantities are exact decimals kept as text (hours like ``1.5``)."""
+
+    __tablename__ = "contract_addons"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[str] = mapped_column(String(128), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # one_time | recurring | hourly
+    quantity: Mapped[str] = mapped_column(String(32))  # one_time: units
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime())  # one_time: the date billed
+    ends_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # recurring: when it stops
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(160))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AddonHoursRow(Base):
+    """Hours logged on an hourly add-on, billed in the period containing ``worked_at``."""
+
+    __tablename__ = "addon_hours"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    addon_id: Mapped[str] = mapped_column(ForeignKey("contract_addons.id", ondelete="CASCADE"), index=True)
+    worked_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    hours: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(160))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -21,7 +21,7 @@ from rating.money import minor_units
 from sinks.clickhouse.receivables import ReceivableChange, Receivables
 from streams.notify.invoices import invoice_finalized
 from streams.store import subscription_store
-from streams.store.models import InvoiceNumberCounter, InvoiceReceivableRow, InvoiceStateRow, PaymentRow
+from streams.store.models import CreditNoteRow, InvoiceNumberCounter, InvoiceReceivableRow, InvoiceStateRow, PaymentRow
 
 DEFAULT_SELLER = "ML"
 LOOKBACK = 1_000  # change ids mirrored again on each run
@@ -241,6 +241,70 @@ def record_payment(
     s.add(payment)
     s.flush()
     return payment
+
+
+#: Stripe's credit note reasons.
+CREDIT_REASONS = ("duplicate", "fraudulent", "order_change", "product_unsatisfactory")
+
+
+def credit_note(
+    s: Session,
+    invoice_id: str,
+    amount: int,
+    reason: str,
+    at: datetime,
+    *,
+    created_by: str,
+    memo: str | None = None,
+) -> CreditNoteRow:
+    """Issue a credit note of ``amount`` minor units on a finalized invoice (``rating.receivables.credit``): numbered
+    ``<seller>-CN-000001`` without gaps, the receivable moved and its history kept, the refunded part recorded as a
+    ``refunded`` payment. Refused (``TransitionError``) when the invoice cannot be credited so much."""
+    if reason not in CREDIT_REASONS:
+        raise ValueError(f"unknown credit note reason {reason!r} ({', '.join(CREDIT_REASONS)})")
+    row = get(s, invoice_id, for_update=True)
+    effect = rc.credit(state(row), amount)
+    seller = f"{row.seller}-CN"
+    note = CreditNoteRow(
+        id="cn_" + secrets.token_hex(12),
+        number=number_format(seller, next_number(s, seller)),
+        invoice_id=invoice_id,
+        account_id=row.account_id,
+        amount=amount,
+        credited=effect.credited,
+        refunded=effect.refunded,
+        currency=row.currency,
+        reason=reason,
+        memo=memo,
+        created_by=created_by,
+        created_at=at,
+    )
+    s.add(note)
+    _record(s, row, effect.receivable, f"credit_note:{note.number}", at)
+    if effect.refunded:
+        s.add(
+            PaymentRow(
+                id="pay_" + secrets.token_hex(12),
+                invoice_id=invoice_id,
+                account_id=row.account_id,
+                amount=effect.refunded,
+                currency=row.currency,
+                method="other",
+                reference=note.number,
+                outcome="refunded",
+                failure_reason=None,
+                source="credit_note",
+                recorded_by=created_by,
+                at=at,
+            )
+        )
+    s.flush()
+    return note
+
+
+def credit_notes(s: Session, invoice_id: str) -> list[CreditNoteRow]:
+    q = select(CreditNoteRow).where(CreditNoteRow.invoice_id == invoice_id)
+    return list(s.scalars(q.order_by(CreditNoteRow.created_at, CreditNoteRow.number)))
 
 
 def payments(s: Session, invoice_id: str) -> list[PaymentRow]:

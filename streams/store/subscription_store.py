@@ -21,6 +21,7 @@ from rating.lifecycle import Identity, Plan, versions_to_write
 from rating.periods import period_containing
 from rating.subscriptions import SubscriptionHistory, SubscriptionVersion
 from sinks.stripe.subscriptions import MirrorChange
+from streams.notify.outbox import enqueue_event
 from streams.store.models import (
     OutboxRow,
     StripeCustomer,
@@ -198,8 +199,8 @@ def save_plan(s: Session, row: Subscription, plan: Plan, now: datetime, reason: 
     written = versions_to_write(history(s, row.account_id), identity_of(row), plan, now)
     _write_plan(row, plan)
     row.updated_at = now
-    for v in written:
-        v = v.model_copy(update={"reason": scheduled_reason(plan, v.effective_from, now, reason)})
+    told = [v.model_copy(update={"reason": scheduled_reason(plan, v.effective_from, now, reason)}) for v in written]
+    for v in told:
         record = v.model_dump(mode="json", exclude_none=True)
         s.add(
             SubscriptionVersionRow(
@@ -213,6 +214,8 @@ def save_plan(s: Session, row: Subscription, plan: Plan, now: datetime, reason: 
             )
         )
         s.add(OutboxRow(topic=SUBSCRIPTIONS, key=v.account_id, payload=record, created_at=now, attempts=0))
+    if written:
+        _tell(s, row, told, now)
     if written and reason not in NOT_MIRRORED:
         change = mirror_change(row, plan, now, reason, written[-1].version)
         s.add(
@@ -228,6 +231,30 @@ def save_plan(s: Session, row: Subscription, plan: Plan, now: datetime, reason: 
         )
     s.flush()
     return written
+
+
+def _tell(s: Session, row: Subscription, written: list[SubscriptionVersion], now: datetime) -> None:
+    """One ``subscription.updated`` webhook event per change (docs/notifications.md): the first version written
+    and what it scheduled after it, to the account's organization's endpoints."""
+    first, *later = written
+
+    def brief(v: SubscriptionVersion) -> dict[str, object]:
+        return {
+            "tier": v.tier,
+            "status": v.status,
+            "interval": v.interval,
+            "effective_from": v.effective_from.isoformat(),
+            "version": v.version,
+            "reason": v.reason,
+        }
+
+    data = {
+        "subscription_id": row.id,
+        "account_id": row.account_id,
+        **brief(first),
+        "scheduled": [brief(v) for v in later],
+    }
+    enqueue_event(s, row.account_id, "subscription.updated", f"msg_sub_{row.id}_{first.version}", data, now)
 
 
 def claim_customer(s: Session, customer: str, account_id: str, now: datetime) -> None:

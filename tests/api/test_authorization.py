@@ -124,6 +124,9 @@ CASES = [
     case("read contract", MANAGE, 200, lambda w: _sub_req(w, "GET", "/contract", None)),
     # only a platform operator writes one (tests/api/test_contracts_api.py): no role of the organization
     case("write contract", set(), 200, lambda w: _sub_req(w, "PUT", "/contract", {"contract": None})),
+    case("read add-ons", MANAGE, 200, lambda w: _sub_req(w, "GET", "/addons", None)),
+    # only a platform operator records one (tests/api/test_addons_api.py)
+    case("record add-on", set(), 201, lambda w: _sub_req(w, "POST", "/addons", {"name": "white_label_setup"})),
     case("org subscriptions", READ, 200, lambda w: _static(("GET", f"{ORGS}/{w.org}/subscriptions", None))),
     case("org entitlement", ANY, 200, lambda w: _static(("GET", f"/api/billing/entitlements/{w.org}/api_calls", None))),
     case("org usage now", READ, 200, lambda w: _static(("GET", f"/api/billing/usage/current?account={w.org}", None))),

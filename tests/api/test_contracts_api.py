@@ -4,13 +4,11 @@ and a later change of the subscription keeps it (docs/security.md, "Platform ope
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import jwt
 import orjson
 import pytest
 from sqlalchemy import select
@@ -18,7 +16,7 @@ from sqlalchemy import select
 from rating.subscriptions import SubscriptionHistory, SubscriptionVersion
 from streams.cli.main import main
 from streams.store.models import SubscriptionVersionRow
-from tests.support.api import JWT_SECRET, Api
+from tests.support.api import Api
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 6, 10, 12, tzinfo=UTC)
@@ -38,10 +36,7 @@ def written(api: Api) -> list[SubscriptionVersion]:
 
 
 def operator(api: Api, claim: object = True, org: str | None = None) -> dict[str, str]:
-    claims: dict[str, Any] = {"sub": "ops-1", "exp": int(time.time()) + 600, "meterline_operator": claim}
-    if org is not None:
-        claims["org"] = org
-    return {"authorization": f"Bearer {jwt.encode(claims, JWT_SECRET, algorithm='HS256')}"}
+    return api.as_operator(claim, org)
 
 
 async def test_operators_write_admins_read_nobody_else(make_api: Callable[..., Any]) -> None:

@@ -127,6 +127,24 @@ def test_a_failed_charge_runs_the_schedule_to_unpaid_and_is_restored_when_paid(e
     assert reasons[-1] == "payment_recovered" and "payment_failed" in reasons
 
 
+def test_each_transition_is_told_to_the_organizations_webhooks_with_its_reason(engine: Engine) -> None:
+    account, sub_id = _org_with_subscription(engine)
+    with sessions(engine).begin() as s:
+        s.add(
+            WebhookEndpointRow(
+                id="we_2", organization_id=account, url="http://127.0.0.1:9/hook",
+                event_types=["subscription.updated"], secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", created_at=JUNE,
+            )
+        )  # fmt: skip
+    _fail(engine, sub_id, FAILED)
+    with sessions(engine)() as s:
+        [told] = [d.payload["data"] for d in s.scalars(select(WebhookDeliveryRow))]
+    assert (told["status"], told["reason"], told["account_id"]) == ("past_due", "payment_failed", account)
+    [later] = told["scheduled"]
+    assert (later["status"], later["reason"]) == ("unpaid", "dunning_exhausted")
+    assert later["effective_from"] == (FAILED + timedelta(days=7)).isoformat()
+
+
 def test_a_retry_that_collects_restores_the_subscription_at_once(engine: Engine) -> None:
     account, sub_id = _org_with_subscription(engine)
     with sessions(engine).begin() as s:

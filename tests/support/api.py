@@ -88,6 +88,13 @@ class Api:
     def as_user(self, user: str, org: str | None = None) -> dict[str, str]:
         return {"authorization": f"Bearer {self.token(user, org)}"}
 
+    def as_operator(self, claim: object = True, org: str | None = None) -> dict[str, str]:
+        """A platform operator's JWT (claim ``meterline_operator``; docs/security.md, "Platform operators")."""
+        claims: dict[str, Any] = {"sub": "ops-1", "exp": int(time.time()) + 600, "meterline_operator": claim}
+        if org is not None:
+            claims["org"] = org
+        return {"authorization": f"Bearer {jwt.encode(claims, JWT_SECRET, algorithm='HS256')}"}
+
     async def org(self, owner: str, name: str = "Acme", members: dict[str, str] | None = None) -> str:
         r = await self.client.post("/api/billing/organizations", json={"name": name}, headers=self.as_user(owner))
         assert r.status_code == 201, r.text

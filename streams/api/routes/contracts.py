@@ -23,7 +23,7 @@ from streams.store.models import Subscription
 PREFIX = "/api/billing/subscriptions"
 
 
-def _load(s: Session, who: Principal, subscription_id: str, *, write: bool) -> Subscription:
+def load_subscription(s: Session, who: Principal, subscription_id: str, *, write: bool) -> Subscription:
     """The subscription if the caller may read (owners, admins, the person's own account, operators) or
     write (operators only) its contract: 404 when it cannot see the subscription at all, 403 when it can."""
     row = store.get(s, subscription_id, for_update=write)
@@ -60,7 +60,7 @@ def render(s: Session, row: Subscription, now: datetime, change: str | None = No
 
 def get_contract(call: Call) -> ContractOut:
     with call.ctx.sessions() as s:
-        row = _load(s, caller(call, s), call.path["id"], write=False)
+        row = load_subscription(s, caller(call, s), call.path["id"], write=False)
         return render(s, row, call.ctx.clock())
 
 
@@ -69,7 +69,7 @@ def put_contract(call: Call) -> ContractOut:
     now = call.ctx.clock()
     try:
         with call.ctx.sessions.begin() as s:
-            row = _load(s, caller(call, s), call.path["id"], write=True)
+            row = load_subscription(s, caller(call, s), call.path["id"], write=True)
             if body.effective_from is not None and body.effective_from < now:
                 raise ApiError(422, "invalid_request", "effective_from: in the past (rated usage keeps its version)")
             _check_catalog(call, body.contract, body.effective_from or now)

@@ -34,6 +34,7 @@ from streams.api.models import (
 from streams.api.routing import Call, Endpoint
 from streams.store import receivables
 from streams.store import subscription_store as store
+from streams.store.addons import store_addons
 from streams.store.models import InvoicePaymentRow, Organization, PaymentRow
 
 log = logging.getLogger(__name__)
@@ -136,7 +137,7 @@ def _pdf_response(call: Call, doc: InvoiceDocument, buyer: Party | None) -> Resp
     )
 
 
-def _find(call: Call, manage: bool = False) -> tuple[Principal, InvoiceDocument, Party | None]:
+def find_invoice(call: Call, manage: bool = False) -> tuple[Principal, InvoiceDocument, Party | None]:
     """The caller, the invoice document of ``{id}`` and its account's organization as billed (404 when the caller
     may not see it; 403 when it may see it but not read it, or with ``manage``, not pay it)."""
     inv_id = call.path["id"]
@@ -160,14 +161,14 @@ def _find(call: Call, manage: bool = False) -> tuple[Principal, InvoiceDocument,
 
 
 def get_invoice(call: Call) -> InvoiceDocument | Response:
-    _, doc, name = _find(call)
+    _, doc, name = find_invoice(call)
     if _wants_pdf(call.request.headers.get("accept", "")):
         return _pdf_response(call, doc, name)
     return doc
 
 
 def get_invoice_pdf(call: Call) -> Response:
-    _, doc, name = _find(call)
+    _, doc, name = find_invoice(call)
     return _pdf_response(call, doc, name)
 
 
@@ -196,7 +197,7 @@ def pay_invoice(call: Call) -> InvoicePayment:
     from streams.settlement.stripe_invoicing import invoice_identifier
 
     inv_id = call.path["id"]
-    who, doc, _ = _find(call, manage=True)
+    who, doc, _ = find_invoice(call, manage=True)
     with call.ctx.sessions() as s:
         paid = s.get(InvoicePaymentRow, inv_id)
         if paid is not None:
@@ -308,7 +309,7 @@ def list_payments(call: Call) -> PaymentList:
 
 
 def invoice_payments(call: Call) -> PaymentList:
-    _find(call)  # 404 unless the caller may see the invoice, 403 unless it may read it
+    find_invoice(call)  # 404 unless the caller may see the invoice, 403 unless it may read it
     with call.ctx.sessions() as s:
         return _payments_out(receivables.payments(s, call.path["id"]))
 
@@ -325,7 +326,7 @@ def upcoming_invoice(call: Call) -> InvoiceDocument:
             h = store.history(hs, account)
         return h if h.versions else None
 
-    doc = call.ctx.warehouse.upcoming(call.ctx.catalog, histories, q.account, period)
+    doc = call.ctx.warehouse.upcoming(call.ctx.catalog, histories, q.account, period, store_addons(call.ctx.sessions))
     if doc is None:
         raise ApiError(404, "not_found", f"no invoice for {q.account} in {period.key}")
     return InvoiceDocument.model_validate(doc)

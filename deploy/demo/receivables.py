@@ -1,0 +1,225 @@
+"""The demo's receivables (issue 14): the month's finalized invoices opened in a billing store of the run, then two
+months of collection played with time passed in — card payments, a failed charge dunned to ``unpaid`` and paid
+back by wire, net-30 enterprise invoices reminded, one corrected by a credit note, one overdue into ``past_due`` —
+through the same store functions and collection loop as the billing API; the notices are sent to the stack's
+SMTP server and the receivables mirrored to ClickHouse."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from rating import lifecycle
+from rating import receivables as rc
+from rating.catalog.loader import Catalog
+from rating.money import minor_units
+from rating.periods import Period
+from sinks.clickhouse.receivables import Receivables
+from sinks.clickhouse.usage_queries import SettledReads
+from streams.dunning.runner import DunningRunner
+from streams.notify.invoices import invoice_finalized
+from streams.notify.relays import EmailRelay
+from streams.notify.settings import smtp_settings
+from streams.settings import Settings
+from streams.store import receivables as rcv
+from streams.store import subscription_store as store
+from streams.store.db import make_engine, migrate, sessions
+from streams.store.models import NoticeRow, Organization, Subscription
+
+RECEIVABLE_HEADERS = ["status", "invoices", "billed", "still owed"]
+
+
+@dataclass
+class ReceivableFacts:
+    by_status: list[tuple[str, int, Decimal, Decimal]] = field(default_factory=list)  # status, n, due, remaining
+    overdue: list[tuple[str, int, Decimal]] = field(default_factory=list)  # age bucket, n, remaining
+    story: list[tuple[str, str]] = field(default_factory=list)  # when, what happened
+    emails: int = 0
+    maildir: str = ""
+
+    def status_cells(self) -> list[list[str]]:
+        return [[s, f"{n:,}", f"${d:,.2f}", f"${r:,.2f}"] for s, n, d, r in self.by_status]
+
+
+def _dollars(minor: int) -> Decimal:
+    return Decimal(minor) / 100
+
+
+def play_receivables(
+    s: Settings, client: Any, catalog: Catalog, period: Period, orgs: list[str], now: datetime
+) -> ReceivableFacts:
+    """Open and collect the period's invoices; ``orgs`` are the organization accounts (they have billing emails)."""
+    facts = ReceivableFacts()
+    db = s.data_dir / "demo" / f"billing-{s.clickhouse_database}.db"
+    db.parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(f"sqlite:///{db}")
+    migrate(engine)
+    make = sessions(engine)
+    tiers = catalog.at(period.start).tiers
+    docs = SettledReads(lambda: client, s.clickhouse_database).finalized_since(period.start)
+    docs = [d for d in docs if d["period"] == period.key]
+    with make.begin() as ss:
+        for org in orgs:
+            ss.add(
+                Organization(id=org, name=org, billing_email=f"billing@{org}.example", created_at=now, updated_at=now)
+            )
+        for doc in docs:
+            tier = tiers.get(str(doc["tier"]))
+            terms = rc.terms_of(tier.payment_terms) if tier is not None else rc.PaymentTerms()
+            amount = minor_units(Decimal(doc["total"]))
+            row = rcv.finalize(ss, doc["invoice_id"], doc["account_id"], amount, doc["currency"], terms, now)
+            if doc["account_id"] in orgs:  # people have no billing email in the demo: only organizations are told
+                invoice_finalized(ss, row, period.key, now)
+    opened = {d["account_id"]: d["invoice_id"] for d in docs}
+    charged = [
+        a for a in opened if a in orgs and tiers[_tier(docs, a)].payment_terms.collection == "charge_automatically"
+    ]
+    invoiced = [a for a in opened if a in orgs and tiers[_tier(docs, a)].payment_terms.collection == "send_invoice"]
+    facts.story.append((f"{now:%Y-%m-%d}", f"{len(docs)} invoices of {period.key} finalized and opened"))
+
+    declined = charged[0] if charged else None
+    at = now + timedelta(hours=1)
+    with make.begin() as ss:
+        for account in opened:
+            inv = rcv.get(ss, opened[account])
+            if inv.status != "open" or account == declined or inv.collection != "charge_automatically":
+                continue
+            rcv.record_payment(ss, inv.invoice_id, inv.amount_due, "card", at, source="stripe", recorded_by="stripe")
+    story_accounts = [a for a in ([declined] if declined else []) + invoiced[:3]]
+    with make.begin() as ss:
+        for account in story_accounts:
+            _subscribe(ss, account, _tier(docs, account), period, now)
+    runner = DunningRunner(make, s.dunning_schedule, charge=lambda inv, attempt: "card_declined", catalog=catalog)
+    if declined is not None:
+        with make.begin() as ss:
+            sub = store.open_subscription(ss, declined)
+            assert sub is not None
+            failed = lifecycle.payment_failed(store.plan_of(sub), at, s.dunning_schedule.grace)
+            assert failed is not None
+            store.save_plan(ss, sub, failed, at, "payment_failed")
+        facts.story.append((f"{at:%Y-%m-%d}", f"{declined}: card declined, past_due; retries on days 1, 3, 5, 7"))
+        for day in s.dunning_schedule.retry_days:
+            t = at + timedelta(days=day, minutes=1)
+            runner.run_once(t)
+            facts.story.append((f"{t:%Y-%m-%d}", f"{declined}: retry {day} declined, now {_status(make, declined, t)}"))
+        t = at + timedelta(days=s.dunning_schedule.retry_days[-1] + 2)
+        with make.begin() as ss:
+            inv = rcv.get(ss, opened[declined])
+            owed = rcv.state(inv)
+            rcv.record_payment(
+                ss, inv.invoice_id, owed.amount_remaining, "wire", t, source="operator", recorded_by="ops"
+            )
+        runner.run_once(t)
+        facts.story.append((f"{t:%Y-%m-%d}", f"{declined}: paid by wire transfer, now {_status(make, declined, t)}"))
+    if invoiced:
+        _net_terms(make, runner, opened, invoiced, now, facts)
+    with make() as ss:
+        rows = [rcv.get(ss, i) for i in opened.values()]
+    final_day = (now + timedelta(days=61)).date()
+    _summarise(rows, final_day, facts)
+    asyncio.run(EmailRelay(make, smtp_settings(s), clock=lambda: now).drain())
+    with make() as ss:
+        facts.emails = len(list(ss.scalars(select(NoticeRow.id).where(NoticeRow.sent_at.is_not(None)))))
+    facts.maildir = str((s.data_dir / "smtp" / "maildir").resolve())
+    rcv.mirror(make, Receivables(client, s.clickhouse_database))
+    engine.dispose()
+    return facts
+
+
+def _tier(docs: list[dict[str, Any]], account: str) -> str:
+    return next(str(d["tier"]) for d in docs if d["account_id"] == account)
+
+
+def _subscribe(ss: Any, account: str, tier: str, period: Period, now: datetime) -> None:
+    row = Subscription(
+        id=f"msub_demo_{account}"[:40],
+        organization_id=account,
+        account_id=account,
+        account_kind="org",
+        anchor=period.start.date(),
+        tier=tier,
+        interval="year" if tier == "enterprise" else "month",
+        status="active",
+        open_account_id=account,
+        created_at=now,
+        updated_at=now,
+    )
+    ss.add(row)
+    ss.flush()
+    store.save_plan(ss, row, lifecycle.Plan(tier, row.interval, "active"), now, "create")  # type: ignore[arg-type]
+
+
+def _status(make: Any, account: str, t: datetime) -> str:
+    with make() as ss:
+        v = store.history(ss, account).at(t)
+        return v.status if v is not None else "none"
+
+
+def _net_terms(
+    make: Any, runner: DunningRunner, opened: dict[str, str], invoiced: list[str], now: datetime, facts: ReceivableFacts
+) -> None:
+    """Net-30 enterprise invoices: one paid by wire, one corrected by a credit note then paid, the rest overdue."""
+    paid, corrected = invoiced[0], invoiced[1] if len(invoiced) > 1 else None
+    with make.begin() as ss:
+        inv = rcv.get(ss, opened[paid])
+        t = now + timedelta(days=20)
+        rcv.record_payment(ss, inv.invoice_id, inv.amount_due, "wire", t, source="operator", recorded_by="ops")
+        facts.story.append((f"{t:%Y-%m-%d}", f"{paid}: net-30 invoice {inv.number} paid by wire transfer"))
+    if corrected is not None:
+        t = now + timedelta(days=24)
+        with make.begin() as ss:
+            inv = rcv.get(ss, opened[corrected])
+            credit = min(50_000, inv.amount_due)
+            note = rcv.credit_note(ss, inv.invoice_id, credit, "order_change", t, created_by="ops", memo="demo")
+            left = rcv.state(rcv.get(ss, inv.invoice_id)).amount_remaining
+            if left:
+                rcv.record_payment(ss, inv.invoice_id, left, "wire", t, source="operator", recorded_by="ops")
+        facts.story.append(
+            (f"{t:%Y-%m-%d}", f"{corrected}: credit note {note.number} of ${_dollars(credit):,.2f}, rest paid")
+        )
+    for days in (27, 31, 38, 45, 61):
+        t = now + timedelta(days=days)
+        done = runner.run_once(t)
+        if done.reminders or done.past_due:
+            parts = [f"{done.reminders} reminder(s)"] if done.reminders else []
+            parts += [f"{done.past_due} account(s) past_due"] if done.past_due else []
+            what = ", ".join(parts)
+            facts.story.append((f"{t:%Y-%m-%d}", f"net-30 invoices: {what}"))
+
+
+def _summarise(rows: list[Any], today: date, facts: ReceivableFacts) -> None:
+    by = Counter[str]()
+    due, left = Counter[str](), Counter[str]()
+    buckets, bucket_left = Counter[str](), Counter[str]()
+    for r in rows:
+        state = rcv.state(r)
+        status = "overdue" if state.overdue(today) else r.status
+        by[status] += 1
+        due[status] += r.amount_due
+        left[status] += state.amount_remaining
+        if state.overdue(today):
+            b = rc.age_bucket(state.days_overdue(today))
+            buckets[b] += 1
+            bucket_left[b] += state.amount_remaining
+    facts.by_status = [(k, by[k], _dollars(due[k]), _dollars(left[k])) for k in sorted(by)]
+    facts.overdue = [(k, buckets[k], _dollars(bucket_left[k])) for k in sorted(buckets)]
+
+
+def receivables_html(facts: ReceivableFacts, table: Any) -> list[str]:
+    """The report's receivables section (``table`` is the report's table helper)."""
+    return [
+        "<h2>Receivables</h2>",
+        table(RECEIVABLE_HEADERS, facts.status_cells()),
+        "<h3>Overdue by age</h3>",
+        table(["days overdue", "invoices", "still owed"], [[b, str(n), f"${v:,.2f}"] for b, n, v in facts.overdue]),
+        "<h3>Collection, day by day</h3>",
+        table(["day", "what happened"], [[d, w] for d, w in facts.story]),
+        f"<p>{facts.emails} notices sent to the stack's SMTP server, kept in <code>{Path(facts.maildir)}</code>.</p>",
+    ]

@@ -1,0 +1,51 @@
+import { useQuery } from "@tanstack/react-query";
+import { NavLink, Outlet } from "react-router-dom";
+import { ApiError } from "../api/client";
+import { fetchSession } from "../api/session";
+import { ErrorState, Loading } from "../ui/states";
+import { SessionContext } from "./SessionContext";
+import { SignedOut } from "./SignedOut";
+
+const NAV = [
+  { to: "/", label: "Dashboard", end: true },
+  { to: "/invoices", label: "Invoices", end: false },
+  { to: "/plans", label: "Plans", end: false },
+  { to: "/payment-methods", label: "Payment methods", end: false },
+];
+
+/** The signed-in frame: skip link, navigation, and the session every page reads. */
+export function Shell() {
+  const session = useQuery({ queryKey: ["session"], queryFn: fetchSession, retry: false });
+  if (session.isPending) return <Loading what="your session" />;
+  if (session.isError) {
+    if (session.error instanceof ApiError && session.error.status === 401) return <SignedOut />;
+    return <ErrorState error={session.error} onRetry={() => void session.refetch()} />;
+  }
+  return (
+    <SessionContext.Provider value={session.data}>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="app-header">
+        <span className="brand">Meterline billing</span>
+        <span className="account" aria-label="Billing account">
+          {session.data.account_id}
+        </span>
+        <nav aria-label="Billing">
+          <ul>
+            {NAV.map((item) => (
+              <li key={item.to}>
+                <NavLink to={item.to} end={item.end}>
+                  {item.label}
+                </NavLink>
+              </li>
+            ))}
+          </ul>
+        </nav>
+      </header>
+      <main id="main" tabIndex={-1}>
+        <Outlet />
+      </main>
+    </SessionContext.Provider>
+  );
+}

@@ -1,0 +1,22 @@
+import type { RouteObject } from "react-router-dom";
+import { DashboardPage } from "../features/dashboard/DashboardPage";
+import { InvoiceDetailPage } from "../features/invoices/InvoiceDetailPage";
+import { InvoicesPage } from "../features/invoices/InvoicesPage";
+import { Shell } from "./Shell";
+
+/**
+ * The app's routes under /app/. A feature plugs in by adding its pages here
+ * (e.g. the admin panel's under "admin"), each page living in src/features/<feature>/.
+ */
+export const routes: RouteObject[] = [
+  {
+    path: "/",
+    element: <Shell />,
+    children: [
+      { index: true, element: <DashboardPage /> },
+      { path: "invoices", element: <InvoicesPage /> },
+      { path: "invoices/:invoiceId", element: <InvoiceDetailPage /> },
+      { path: "*", element: <p>There is no such page.</p> },
+    ],
+  },
+];

@@ -1,0 +1,177 @@
+import { useQuery } from "@tanstack/react-query";
+import { Suspense, lazy, useState } from "react";
+import type { Schemas } from "../../api/client";
+import { useSession } from "../../app/SessionContext";
+import { UsageBar } from "../../ui/UsageBar";
+import { date, dateTime, daysUntil, money, quantity } from "../../ui/format";
+import { Empty, Loading, QueryView } from "../../ui/states";
+import { dailySeries, previousPeriodStart } from "./daily";
+import { dailyUsageQuery, upcomingInvoiceQuery, usageCurrentQuery } from "./queries";
+
+const DailyUsageChart = lazy(() => import("./DailyUsageChart"));
+
+const STATUS_WORDS: Record<string, string> = {
+  trialing: "Trialing",
+  active: "Active",
+  past_due: "Past due",
+  unpaid: "Unpaid",
+  canceled: "Canceled",
+};
+
+export function DashboardPage() {
+  const { account_id } = useSession();
+  const usage = useQuery(usageCurrentQuery(account_id));
+  return (
+    <>
+      <h1>Billing dashboard</h1>
+      <QueryView query={usage} what="your usage">
+        {(current) => <Dashboard account={account_id} usage={current} asOf={new Date(usage.dataUpdatedAt)} />}
+      </QueryView>
+    </>
+  );
+}
+
+function Dashboard({ account, usage, asOf }: { account: string; usage: Schemas["UsageCurrent"]; asOf: Date }) {
+  return (
+    <div className="dashboard">
+      <div className="cards">
+        <Overview usage={usage} now={asOf} />
+        <Upcoming account={account} />
+      </div>
+      <section className="card" aria-labelledby="usage-heading">
+        <h2 id="usage-heading">Usage this period</h2>
+        <p className="as-of" aria-live="polite">
+          As of {dateTime(asOf)} UTC{usage.live ? " — live figures, provisional until settled" : ""}
+        </p>
+        <UsageTable usage={usage} />
+      </section>
+      <DailyUsage account={account} usage={usage} />
+    </div>
+  );
+}
+
+function Overview({ usage, now }: { usage: Schemas["UsageCurrent"]; now: Date }) {
+  return (
+    <section className="card" aria-labelledby="plan-heading">
+      <h2 id="plan-heading">Subscription</h2>
+      <dl className="facts">
+        <dt>Plan</dt>
+        <dd>{usage.tier}</dd>
+        <dt>Status</dt>
+        <dd>
+          <span className={`badge badge-${usage.status ?? "none"}`}>{usage.status ? STATUS_WORDS[usage.status] : "No subscription"}</span>
+        </dd>
+        <dt>Current period</dt>
+        <dd>
+          {date(usage.period.start)} – {date(usage.period.end)}
+        </dd>
+        <dt>Days left</dt>
+        <dd>{daysUntil(usage.period.end, now)}</dd>
+      </dl>
+    </section>
+  );
+}
+
+function Upcoming({ account }: { account: string }) {
+  const upcoming = useQuery(upcomingInvoiceQuery(account));
+  return (
+    <section className="card" aria-labelledby="upcoming-heading">
+      <h2 id="upcoming-heading">Next invoice</h2>
+      <QueryView query={upcoming} what="the upcoming invoice">
+        {(invoice) => (
+          <dl className="facts">
+            <dt>Date</dt>
+            <dd>{date(invoice.period_end)}</dd>
+            <dt>Amount so far</dt>
+            <dd>{money(invoice.total, invoice.currency)}</dd>
+          </dl>
+        )}
+      </QueryView>
+    </section>
+  );
+}
+
+function UsageTable({ usage }: { usage: Schemas["UsageCurrent"] }) {
+  const metrics = usage.metrics.filter((m) => m.entitled);
+  if (metrics.length === 0) return <Empty>Your plan meters nothing yet.</Empty>;
+  return (
+    <div className="table-wrap">
+      <table>
+        <caption className="visually-hidden">Usage per metric</caption>
+        <thead>
+          <tr>
+            <th scope="col">Metric</th>
+            <th scope="col" className="num">Used</th>
+            <th scope="col" className="num">Included</th>
+            <th scope="col" className="num">Remaining</th>
+            <th scope="col">Of included</th>
+            <th scope="col" className="num">Charge so far</th>
+          </tr>
+        </thead>
+        <tbody>
+          {metrics.map((m) => (
+            <tr key={m.metric}>
+              <th scope="row">
+                {m.metric}
+                {m.hard_cap !== null && (
+                  <div className={m.hard_capped ? "state-error" : "hint"}>
+                    Hard cap {quantity(m.hard_cap)}
+                    {m.hard_capped ? " — reached, further use is refused" : ""}
+                  </div>
+                )}
+              </th>
+              <td className="num">{quantity(m.used)}</td>
+              <td className="num">{m.included === null ? "Unlimited" : quantity(m.included)}</td>
+              <td className="num">{m.remaining === null ? "—" : quantity(m.remaining)}</td>
+              <td>
+                {m.included !== null ? (
+                  <UsageBar label={`${m.metric} used of included`} used={Number(m.used)} limit={Number(m.included)} />
+                ) : (
+                  "—"
+                )}
+              </td>
+              <td className="num provisional">{money(m.provisional_charge, "usd")}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function DailyUsage({ account, usage }: { account: string; usage: Schemas["UsageCurrent"] }) {
+  const metrics = usage.metrics.filter((m) => m.entitled).map((m) => m.metric);
+  const [metric, setMetric] = useState(metrics[0] ?? "api_calls");
+  const from = previousPeriodStart(usage.period.start, usage.period.end);
+  const history = useQuery(dailyUsageQuery(account, from, usage.period.end));
+  const live = usage.metrics.find((m) => m.metric === metric);
+  return (
+    <section className="card" aria-labelledby="daily-heading">
+      <h2 id="daily-heading">Daily usage</h2>
+      <label>
+        Metric{" "}
+        <select value={metric} onChange={(e) => setMetric(e.target.value)}>
+          {metrics.map((m) => (
+            <option key={m}>{m}</option>
+          ))}
+        </select>
+      </label>
+      <QueryView query={history} what="daily usage">
+        {(h) =>
+          h.rows.length === 0 ? (
+            <Empty>No settled usage in this or the previous period yet.</Empty>
+          ) : (
+            <Suspense fallback={<Loading what="the chart" />}>
+              <DailyUsageChart points={dailySeries(h.rows, metric, usage.period.start, usage.period.end)} metric={metric} />
+            </Suspense>
+          )
+        }
+      </QueryView>
+      {live && (
+        <p className="provisional">
+          Period to date including today&apos;s live figures (provisional): {quantity(live.used)} {metric}.
+        </p>
+      )}
+    </section>
+  );
+}

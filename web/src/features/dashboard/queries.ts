@@ -1,0 +1,23 @@
+import { api, unwrap } from "../../api/client";
+
+export const usageCurrentQuery = (account: string) => ({
+  queryKey: ["usage-current", account],
+  queryFn: async () => unwrap(await api.GET("/api/billing/usage/current", { params: { query: { account } } })),
+  // Live figures: polled, with the time of the last answer shown as "as of".
+  refetchInterval: 10_000,
+});
+
+export const upcomingInvoiceQuery = (account: string) => ({
+  queryKey: ["invoice-upcoming", account],
+  queryFn: async () => unwrap(await api.GET("/api/billing/invoices/upcoming", { params: { query: { account } } })),
+});
+
+export const dailyUsageQuery = (account: string, from: string, to: string) => ({
+  queryKey: ["usage-daily", account, from, to],
+  queryFn: async () =>
+    unwrap(
+      await api.GET("/api/billing/usage/history", {
+        params: { query: { account, granularity: "day", from, to } },
+      }),
+    ),
+});

@@ -1,0 +1,157 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { Link, useParams } from "react-router-dom";
+import type { Schemas } from "../../api/client";
+import { date, dateTime, money, moneyMinor, quantity } from "../../ui/format";
+import { Empty, ErrorState, QueryView } from "../../ui/states";
+import { invoicePaymentsQuery, invoicePdfHref, invoiceQuery, payInvoice } from "./queries";
+import { InvoiceStatus } from "./status";
+
+export function InvoiceDetailPage() {
+  const { invoiceId = "" } = useParams();
+  const invoice = useQuery(invoiceQuery(invoiceId));
+  return (
+    <>
+      <p>
+        <Link to="/invoices">← All invoices</Link>
+      </p>
+      <QueryView query={invoice} what="the invoice">
+        {(doc) => <InvoiceDocument id={invoiceId} doc={doc} />}
+      </QueryView>
+    </>
+  );
+}
+
+function InvoiceDocument({ id, doc }: { id: string; doc: Schemas["InvoiceDocument"] }) {
+  return (
+    <>
+      <h1>Invoice {doc.number ?? id}</h1>
+      <dl className="facts card">
+        <dt>Status</dt>
+        <dd>
+          <InvoiceStatus status={doc.status} overdue={doc.overdue ?? false} />
+        </dd>
+        <dt>Period</dt>
+        <dd>
+          {date(doc.period_start)} – {date(doc.period_end)}
+        </dd>
+        <dt>Due</dt>
+        <dd>{doc.due_date ? date(doc.due_date) : "—"}</dd>
+        <dt>Total</dt>
+        <dd>{money(doc.total, doc.currency)}</dd>
+        {doc.amount_due != null && (
+          <>
+            <dt>Amount due</dt>
+            <dd>{moneyMinor(doc.amount_due, doc.currency)}</dd>
+          </>
+        )}
+      </dl>
+      <p>
+        <a href={invoicePdfHref(id)} download>
+          Download PDF
+        </a>
+      </p>
+      {doc.status === "open" && <PayButton id={id} />}
+      <h2>Lines</h2>
+      <div className="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Description</th>
+              <th scope="col" className="num">Quantity</th>
+              <th scope="col" className="num">Unit price</th>
+              <th scope="col" className="num">Amount</th>
+            </tr>
+          </thead>
+          <tbody>
+            {doc.lines.map((line, i) => (
+              <tr key={`${line.code}-${i}`}>
+                <th scope="row">{line.description}</th>
+                <td className="num">{quantity(line.quantity)}</td>
+                <td className="num">{money(line.unit_price, doc.currency)}</td>
+                <td className="num">{money(line.amount, doc.currency)}</td>
+              </tr>
+            ))}
+          </tbody>
+          <tfoot>
+            <tr>
+              <th scope="row" colSpan={3}>
+                Subtotal
+              </th>
+              <td className="num">{money(doc.subtotal, doc.currency)}</td>
+            </tr>
+            <tr>
+              <th scope="row" colSpan={3}>
+                Total
+              </th>
+              <td className="num">{money(doc.total, doc.currency)}</td>
+            </tr>
+          </tfoot>
+        </table>
+      </div>
+      <Payments id={id} />
+    </>
+  );
+}
+
+function PayButton({ id }: { id: string }) {
+  const client = useQueryClient();
+  const pay = useMutation({
+    mutationFn: () => payInvoice(id),
+    onSuccess: () => {
+      void client.invalidateQueries({ queryKey: ["invoice", id] });
+      void client.invalidateQueries({ queryKey: ["invoice-payments", id] });
+      void client.invalidateQueries({ queryKey: ["invoices"] });
+    },
+  });
+  return (
+    <div className="pay">
+      <button type="button" className="primary" disabled={pay.isPending} onClick={() => pay.mutate()}>
+        {pay.isPending ? "Paying…" : "Pay now with the default payment method"}
+      </button>
+      {pay.isError && <ErrorState error={pay.error} />}
+      {pay.isSuccess && <p role="status">Paid {moneyMinor(pay.data.amount_paid, pay.data.currency)}.</p>}
+    </div>
+  );
+}
+
+function Payments({ id }: { id: string }) {
+  const payments = useQuery(invoicePaymentsQuery(id));
+  return (
+    <section aria-labelledby="payments-heading">
+      <h2 id="payments-heading">Payments</h2>
+      <QueryView query={payments} what="payments">
+        {({ payments: list }) =>
+          list.length === 0 ? (
+            <Empty>No payment attempts on this invoice.</Empty>
+          ) : (
+            <div className="table-wrap">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">When</th>
+                    <th scope="col" className="num">Amount</th>
+                    <th scope="col">Method</th>
+                    <th scope="col">Outcome</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {list.map((p) => (
+                    <tr key={p.id}>
+                      <td>{dateTime(p.at)}</td>
+                      <td className="num">{moneyMinor(p.amount, p.currency)}</td>
+                      <td>{p.method}</td>
+                      <td>
+                        {p.status}
+                        {p.failure_reason ? ` — ${p.failure_reason}` : ""}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )
+        }
+      </QueryView>
+    </section>
+  );
+}

@@ -1,0 +1,43 @@
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { render } from "@testing-library/react";
+import type { ReactElement } from "react";
+import { MemoryRouter, Route, Routes } from "react-router-dom";
+import { vi } from "vitest";
+import type { Session } from "../api/session";
+import { SessionContext } from "../app/SessionContext";
+
+export const SESSION: Session = { user_id: "u_alice", org_id: "org_acme", account_id: "org_acme" };
+
+type Reply = { status?: number; body?: unknown } | "pending";
+
+/** A fake network: each request path (no query) answers from the table; unknown paths answer 404. */
+export function serve(table: Record<string, Reply>) {
+  const calls: Request[] = [];
+  const fetchMock = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+    const request = input instanceof Request ? input : new Request(String(input), init);
+    calls.push(request);
+    const path = new URL(request.url).pathname;
+    const reply = table[`${request.method} ${path}`] ?? table[path];
+    if (reply === "pending") return new Promise<Response>(() => undefined);
+    const status = reply?.status ?? (reply ? 200 : 404);
+    const body = reply?.body ?? { error: { code: "not_found", message: `no such thing: ${path}` } };
+    return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+  });
+  vi.stubGlobal("fetch", fetchMock);
+  return calls;
+}
+
+export function renderPage(page: ReactElement, { path = "/", route = "/" } = {}) {
+  const client = new QueryClient({ defaultOptions: { queries: { retry: false }, mutations: { retry: false } } });
+  return render(
+    <QueryClientProvider client={client}>
+      <SessionContext.Provider value={SESSION}>
+        <MemoryRouter initialEntries={[path]}>
+          <Routes>
+            <Route path={route} element={page} />
+          </Routes>
+        </MemoryRouter>
+      </SessionContext.Provider>
+    </QueryClientProvider>,
+  );
+}

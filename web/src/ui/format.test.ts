@@ -1,0 +1,25 @@
+import { describe, expect, it } from "vitest";
+import { daysUntil, money, moneyMinor } from "./format";
+import { usageLevel } from "./UsageBar";
+
+describe("format", () => {
+  it("formats decimal strings and minor units in the account's currency", () => {
+    expect(money("1234.50", "usd")).toBe("$1,234.50");
+    expect(moneyMinor(123450, "usd")).toBe("$1,234.50");
+    expect(moneyMinor(-5, "usd")).toBe("-$0.05");
+    expect(moneyMinor(500, "jpy")).toBe("¥500");
+    expect(money("10.00", "eur")).toBe("€10.00");
+  });
+
+  it("counts whole days left", () => {
+    expect(daysUntil("2027-01-01T00:00:00Z", new Date("2026-12-30T12:00:00Z"))).toBe(2);
+    expect(daysUntil("2026-01-01T00:00:00Z", new Date("2026-12-30T12:00:00Z"))).toBe(0);
+  });
+
+  it("warns at 80 % and 100 %", () => {
+    expect(usageLevel(79, 100)).toBe("ok");
+    expect(usageLevel(80, 100)).toBe("warn");
+    expect(usageLevel(100, 100)).toBe("over");
+    expect(usageLevel(1, 0)).toBe("over");
+  });
+});

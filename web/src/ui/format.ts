@@ -1,0 +1,39 @@
+// Money and dates through Intl only; money arrives as decimal strings or integer minor units, never floats we add up.
+
+const minorDigits = (currency: string): number =>
+  new Intl.NumberFormat("en", { style: "currency", currency: currency.toUpperCase() }).resolvedOptions().maximumFractionDigits ?? 2;
+
+/** A decimal string amount ("12.50") in the account's currency. */
+export function money(amount: string, currency: string): string {
+  const fmt = new Intl.NumberFormat(undefined, { style: "currency", currency: currency.toUpperCase() });
+  // Intl formats strings exactly (no float rounding) where the engine supports it; Number() is display-only.
+  return fmt.format(amount as unknown as number);
+}
+
+/** Integer minor units (cents) in the account's currency. */
+export function moneyMinor(minor: number, currency: string): string {
+  const digits = minorDigits(currency);
+  const sign = minor < 0 ? "-" : "";
+  const abs = Math.abs(minor).toString().padStart(digits + 1, "0");
+  const decimal = digits === 0 ? abs : `${abs.slice(0, -digits)}.${abs.slice(-digits)}`;
+  return money(`${sign}${decimal}`, currency);
+}
+
+export function quantity(value: string): string {
+  return new Intl.NumberFormat(undefined, { maximumFractionDigits: 3 }).format(value as unknown as number);
+}
+
+export function date(iso: string): string {
+  return new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeZone: "UTC" }).format(new Date(iso));
+}
+
+export function dateTime(iso: string | Date): string {
+  return new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" }).format(
+    typeof iso === "string" ? new Date(iso) : iso,
+  );
+}
+
+/** Whole days from `now` until `iso` (0 once passed). */
+export function daysUntil(iso: string, now: Date): number {
+  return Math.max(0, Math.ceil((new Date(iso).getTime() - now.getTime()) / 86_400_000));
+}

@@ -1,0 +1,17 @@
+/// <reference types="vitest/config" />
+import { defineConfig } from "vite";
+import react from "@vitejs/plugin-react";
+
+// The billing API serves the built app under /app/ (same origin as /api/billing/, so no CORS).
+export default defineConfig({
+  base: "/app/",
+  plugins: [react()],
+  build: { outDir: "dist", sourcemap: false },
+  server: { proxy: { "/api": "http://127.0.0.1:8000" } },
+  test: {
+    environment: "jsdom",
+    globals: true,
+    setupFiles: ["./src/test/setup.ts"],
+    include: ["src/**/*.test.tsx", "src/**/*.test.ts"],
+  },
+});
