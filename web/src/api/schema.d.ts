@@ -905,7 +905,7 @@ export interface paths {
         put?: never;
         /**
          * Stripe webhook: invoice.payment_failed → past_due (then unpaid after the grace period), invoice.paid → active
-         * @description Authenticated by the Stripe-Signature header, not a bearer token. Idempotent by event id. On an invoice settlement pushed (metadata meterline_invoice_id), invoice.paid, invoice.payment_failed, invoice.payment_action_required, invoice.voided and invoice.marked_uncollectible also move its receivable and keep the attempt, when the event's customer is the invoice account's.
+         * @description Authenticated by the Stripe-Signature header, not a bearer token. Idempotent by event id. On an invoice settlement pushed (metadata meterline_invoice_id), invoice.paid, invoice.payment_failed, invoice.payment_action_required, invoice.voided and invoice.marked_uncollectible also move its receivable and keep the attempt, when the event's customer is the invoice account's; charge.refunded on the charge that paid it is a credit note of what its refunds add (amount_refunded is their total).
          */
         post: operations["stripe_webhook"];
         delete?: never;
