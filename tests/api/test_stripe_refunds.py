@@ -82,5 +82,7 @@ async def test_a_refund_in_stripe_is_a_credit_note_refunded_once(
             (44_999, 44_999, 0, "duplicate", "stripe:ch_rf1"),
         ]
         assert sorted(p.amount for p in refunds) == [10_000, 44_999]
+        r = await api.client.get(f"/api/billing/payments?invoice={inv}&status=refunded", headers=owner)
+        assert sorted(p["amount"] for p in r.json()["payments"]) == [10_000, 44_999]
         doc = (await api.client.get(f"/api/billing/invoices/{inv}", headers=owner)).json()
         assert (doc["amount_due"], doc["amount_paid"], doc["amount_remaining"]) == (0, 0, 0)
