@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from streams.api.warehouse import Warehouse
-from streams.store import receivables
+from streams.store import audit, receivables
 from streams.store.models import StripeCustomer
 from tests.api.test_invoice_pdf_and_pay import MAY, _finalized_invoice
 
@@ -82,6 +82,12 @@ async def test_a_refund_in_stripe_is_a_credit_note_refunded_once(
             (44_999, 44_999, 0, "duplicate", "stripe:ch_rf1"),
         ]
         assert sorted(p.amount for p in refunds) == [10_000, 44_999]
+        with api.ctx.sessions() as s:
+            logged = audit.entries(s, org, audit.AuditFilter(action="credit_note.issued"))
+        assert sorted(((e.after or {})["refunded"], e.actor) for e in logged) == [
+            (10_000, "stripe"),
+            (44_999, "stripe"),
+        ]
         r = await api.client.get(f"/api/billing/payments?invoice={inv}&status=refunded", headers=owner)
         assert sorted(p["amount"] for p in r.json()["payments"]) == [10_000, 44_999]
         doc = (await api.client.get(f"/api/billing/invoices/{inv}", headers=owner)).json()

@@ -30,7 +30,7 @@ from streams.api.routing import Call, Endpoint
 from streams.notify.stripe_events import payment_event
 from streams.store import audit, receivables
 from streams.store import subscription_store as store
-from streams.store.models import InvoiceReceivableRow, WebhookEvent
+from streams.store.models import CreditNoteRow, InvoiceReceivableRow, WebhookEvent
 
 log = logging.getLogger(__name__)
 FAILED = frozenset({"invoice.payment_failed"})
@@ -166,7 +166,7 @@ def _apply(
     return ("applied" if invoice == "applied" else invoice or outcome), sub_id
 
 
-def _refund(s: Any, inv_id: str, charge: dict[str, Any], created: datetime) -> object | None:
+def _refund(s: Any, inv_id: str, charge: dict[str, Any], created: datetime) -> CreditNoteRow | None:
     """``charge.refunded``: what the charge's refunds add (``amount_refunded`` is their total) becomes a credit
     note, refunded from what was paid (docs/invoices.md, "Credit notes"); None when nothing was added."""
     total, charge_id = charge.get("amount_refunded"), charge.get("id")
@@ -197,7 +197,7 @@ def _apply_receivable(call: Call, s: Any, kind: str, obj: dict[str, Any], create
         log.warning("stripe webhook: %s on %s from a customer not of %s: ignored", kind, inv_id, row.account_id)
         return "ignored:account_mismatch"
     ref = obj.get("id") if isinstance(obj.get("id"), str) else None
-    before = row.status
+    before, note = row.status, None
     try:
         if kind in PAID:
             owed = receivables.state(row).amount_remaining
@@ -219,7 +219,8 @@ def _apply_receivable(call: Call, s: Any, kind: str, obj: dict[str, Any], create
                 failure_reason="payment_failed" if kind in FAILED else "requires_action",
             )
         elif kind == REFUNDED:
-            if _refund(s, inv_id, obj, created) is None:
+            note = _refund(s, inv_id, obj, created)
+            if note is None:
                 return "ignored:no_change"
         elif kind == "invoice.voided":
             receivables.void(s, inv_id, created)
@@ -230,6 +231,8 @@ def _apply_receivable(call: Call, s: Any, kind: str, obj: dict[str, Any], create
     s.flush()
     source = audit.Origin("stripe", client_address(call.request), call.request.headers.get("user-agent"))
     audit.record_invoice(s, row, before, source, call.ctx.clock())
+    if note is not None:
+        audit.record_credit_note(s, note, source, call.ctx.clock())
     return "applied"
 
 
