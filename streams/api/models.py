@@ -667,5 +667,51 @@ class LoginLinkOut(_Out):
     expires_at: datetime
 
 
+class PlanMetricOut(_Out):
+    metric: str
+    entitled: bool = Field(description="false: the plan does not offer this metric at all")
+    aggregation: str
+    included: Decimal | None = Field(description="units included each period (None: unlimited)")
+    hard_cap: Decimal | None = Field(description="usage is refused beyond it (None: no cap)")
+    overage_unit_price: Decimal | None = Field(description="price per unit over the included (None: none billed)")
+    per_feature: dict[str, Decimal] = Field(description="premium features: price per use")
+    fair_use_alert: Decimal | None = None
+
+
+class PlanSeatBracketOut(_Out):
+    up_to: Decimal | None = Field(description="seats up to this count (None: no upper bound)")
+    unit_amount: Decimal
+    flat_amount: Decimal
+
+
+class PlanSeatsOut(_Out):
+    mode: Literal["volume", "graduated"]
+    brackets: list[PlanSeatBracketOut]
+    minimum_seats: int
+
+
+class PlanOut(_Out):
+    tier: str
+    display_name: str
+    is_default: bool = Field(description="the plan of an account without a (live) subscription")
+    monthly_price: Decimal | None = Field(description="the fixed fees of a month (None: no monthly billing)")
+    annual_price: Decimal | None = Field(description="the fixed fees of a year (None: no annual billing)")
+    annual_saving: Decimal | None = Field(
+        description="twelve months at the monthly price less the annual price (None: not both offered, or no saving)"
+    )
+    seats: PlanSeatsOut | None = Field(description="per-seat prices on top of the fixed fees (None: no seat fee)")
+    features: list[str]
+    rate_limit_per_minute: int
+    metrics: list[PlanMetricOut]
+    collection: str = Field(description="how invoices are paid: charge_automatically, send_invoice or none")
+    days_until_due: int | None
+
+
+class PlanList(_Out):
+    catalog_version: str
+    currency: str
+    plans: list[PlanOut]
+
+
 def dump(model: BaseModel) -> Any:
     return model.model_dump(mode="json", by_alias=True)

@@ -527,6 +527,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/billing/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The plans (catalog tiers) side by side: prices monthly and annual, included quotas, overage, features
+         * @description Public, no credentials. From the catalog version in effect now, in the catalog's order.
+         */
+        get: operations["list_plans"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/billing/session": {
         parameters: {
             query?: never;
@@ -2027,6 +2047,120 @@ export interface components {
              * Format: date-time
              */
             start: string;
+        };
+        /** PlanList */
+        PlanList: {
+            /** Catalog Version */
+            catalog_version: string;
+            /** Currency */
+            currency: string;
+            /** Plans */
+            plans: components["schemas"]["PlanOut"][];
+        };
+        /** PlanMetricOut */
+        PlanMetricOut: {
+            /** Aggregation */
+            aggregation: string;
+            /**
+             * Entitled
+             * @description false: the plan does not offer this metric at all
+             */
+            entitled: boolean;
+            /**
+             * Fair Use Alert
+             * @default null
+             */
+            fair_use_alert: string | null;
+            /**
+             * Hard Cap
+             * @description usage is refused beyond it (None: no cap)
+             */
+            hard_cap: string | null;
+            /**
+             * Included
+             * @description units included each period (None: unlimited)
+             */
+            included: string | null;
+            /** Metric */
+            metric: string;
+            /**
+             * Overage Unit Price
+             * @description price per unit over the included (None: none billed)
+             */
+            overage_unit_price: string | null;
+            /**
+             * Per Feature
+             * @description premium features: price per use
+             */
+            per_feature: {
+                [key: string]: string;
+            };
+        };
+        /** PlanOut */
+        PlanOut: {
+            /**
+             * Annual Price
+             * @description the fixed fees of a year (None: no annual billing)
+             */
+            annual_price: string | null;
+            /**
+             * Annual Saving
+             * @description twelve months at the monthly price less the annual price (None: not both offered, or no saving)
+             */
+            annual_saving: string | null;
+            /**
+             * Collection
+             * @description how invoices are paid: charge_automatically, send_invoice or none
+             */
+            collection: string;
+            /** Days Until Due */
+            days_until_due: number | null;
+            /** Display Name */
+            display_name: string;
+            /** Features */
+            features: string[];
+            /**
+             * Is Default
+             * @description the plan of an account without a (live) subscription
+             */
+            is_default: boolean;
+            /** Metrics */
+            metrics: components["schemas"]["PlanMetricOut"][];
+            /**
+             * Monthly Price
+             * @description the fixed fees of a month (None: no monthly billing)
+             */
+            monthly_price: string | null;
+            /** Rate Limit Per Minute */
+            rate_limit_per_minute: number;
+            /** @description per-seat prices on top of the fixed fees (None: no seat fee) */
+            seats: components["schemas"]["PlanSeatsOut"] | null;
+            /** Tier */
+            tier: string;
+        };
+        /** PlanSeatBracketOut */
+        PlanSeatBracketOut: {
+            /** Flat Amount */
+            flat_amount: string;
+            /** Unit Amount */
+            unit_amount: string;
+            /**
+             * Up To
+             * @description seats up to this count (None: no upper bound)
+             */
+            up_to: string | null;
+        };
+        /** PlanSeatsOut */
+        PlanSeatsOut: {
+            /** Brackets */
+            brackets: components["schemas"]["PlanSeatBracketOut"][];
+            /** Minimum Seats */
+            minimum_seats: number;
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "volume" | "graduated";
         };
         /** PriceTier */
         "PriceTier-Input": {
@@ -5695,6 +5829,46 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_plans: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The plans (catalog tiers) side by side: prices monthly and annual, included quotas, overage, features */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanList"];
                 };
             };
             /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
