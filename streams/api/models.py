@@ -713,5 +713,38 @@ class PlanList(_Out):
     plans: list[PlanOut]
 
 
+class SubscriptionPreviewRequest(_In):
+    action: Literal["change", "cancel", "reactivate"] = Field(
+        description="change: a tier and/or interval (upgrade now, downgrade at the period end); cancel; reactivate"
+    )
+    tier: str | None = Field(None, min_length=1, max_length=64)
+    interval: Interval | None = None
+    immediately: bool = Field(False, description="cancel only: now instead of at the end of the current period")
+
+    @model_validator(mode="after")
+    def _change_needs_target(self) -> SubscriptionPreviewRequest:
+        if self.action == "change" and self.tier is None and self.interval is None:
+            raise ValueError("a change gives a tier, an interval or both")
+        if self.action != "change" and (self.tier is not None or self.interval is not None):
+            raise ValueError("only a change gives a tier or an interval")
+        return self
+
+
+class SubscriptionPreview(_Out):
+    """What a change would do, computed by the invoice's own code (the settlement's draft) and not applied."""
+
+    change: str = Field(description="what it would be: upgrade, downgrade, change_undone, cancel_now, ...")
+    effective_from: datetime = Field(description="when the new terms would start")
+    currency: str
+    current_period: Period
+    current_invoice_total: Decimal = Field(description="the current period's invoice so far, as things are")
+    preview_invoice_total: Decimal = Field(description="the current period's invoice so far, with the change")
+    proration: Decimal = Field(description="what the change adds to (or, negative, takes off) the current invoice")
+    next_period: Period
+    next_invoice_total: Decimal = Field(description="the next period's invoice with the change, before any usage")
+    preview_invoice: InvoiceDocument | None = None
+    next_invoice: InvoiceDocument | None = None
+
+
 def dump(model: BaseModel) -> Any:
     return model.model_dump(mode="json", by_alias=True)

@@ -740,6 +740,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/billing/subscriptions/{id}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview a change, cancellation or reactivation: the proration now and the next invoice (nothing changes)
+         * @description The same rules as the lifecycle endpoints (409 with their code when the change would be refused: past due, canceling, no change...); the invoices are the settlement's drafts over the usage settled so far, with and without the change.
+         */
+        post: operations["preview_subscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/billing/subscriptions/{id}/reactivate": {
         parameters: {
             query?: never;
@@ -2372,6 +2392,76 @@ export interface components {
              * @description the account's versions, oldest first
              */
             versions: components["schemas"]["SubscriptionRecord"][];
+        };
+        /**
+         * SubscriptionPreview
+         * @description What a change would do, computed by the invoice's own code (the settlement's draft) and not applied.
+         */
+        SubscriptionPreview: {
+            /**
+             * Change
+             * @description what it would be: upgrade, downgrade, change_undone, cancel_now, ...
+             */
+            change: string;
+            /** Currency */
+            currency: string;
+            /**
+             * Current Invoice Total
+             * @description the current period's invoice so far, as things are
+             */
+            current_invoice_total: string;
+            current_period: components["schemas"]["Period"];
+            /**
+             * Effective From
+             * Format: date-time
+             * @description when the new terms would start
+             */
+            effective_from: string;
+            /** @default null */
+            next_invoice: components["schemas"]["InvoiceDocument"] | null;
+            /**
+             * Next Invoice Total
+             * @description the next period's invoice with the change, before any usage
+             */
+            next_invoice_total: string;
+            next_period: components["schemas"]["Period"];
+            /** @default null */
+            preview_invoice: components["schemas"]["InvoiceDocument"] | null;
+            /**
+             * Preview Invoice Total
+             * @description the current period's invoice so far, with the change
+             */
+            preview_invoice_total: string;
+            /**
+             * Proration
+             * @description what the change adds to (or, negative, takes off) the current invoice
+             */
+            proration: string;
+        };
+        /** SubscriptionPreviewRequest */
+        SubscriptionPreviewRequest: {
+            /**
+             * Action
+             * @description change: a tier and/or interval (upgrade now, downgrade at the period end); cancel; reactivate
+             * @enum {string}
+             */
+            action: "change" | "cancel" | "reactivate";
+            /**
+             * Immediately
+             * @description cancel only: now instead of at the end of the current period
+             * @default false
+             */
+            immediately: boolean;
+            /**
+             * Interval
+             * @default null
+             */
+            interval: ("month" | "year") | null;
+            /**
+             * Tier
+             * @default null
+             */
+            tier: string | null;
         };
         /**
          * SubscriptionRecord
@@ -7296,6 +7386,133 @@ export interface operations {
             };
             /** @description internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    preview_subscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubscriptionPreviewRequest"];
+            };
+        };
+        responses: {
+            /** @description Preview a change, cancellation or reactivation: the proration now and the next invoice (nothing changes) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionPreview"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the state does not allow this: a subscription transition, an invoice paid already... (the code says why) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
