@@ -180,6 +180,9 @@ class Settings(BaseSettings):
     api_session_ttl_seconds: int = Field(
         28_800, ge=60, le=2_592_000, description="Seconds a web app session lasts after sign-in (then sign in again)."
     )
+    audit_retention_days: int = Field(
+        400, ge=1, le=3650, description="Days the audit log keeps an entry (`meterline audit prune`; docs/audit.md)."
+    )
     api_outbox_interval_seconds: float = Field(
         2.0, gt=0, description="How often the outbox relay retries publishing to billing.subscriptions."
     )

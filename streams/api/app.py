@@ -32,12 +32,15 @@ from streams.api.limits import ApiLimits
 from streams.api.notice_attachments import invoice_pdf_attachments
 from streams.api.quota_view import QuotaView
 from streams.api.routes import addons as addons_routes
+from streams.api.routes import ai_controls as ai_controls_routes
+from streams.api.routes import audit as audit_routes
 from streams.api.routes import contracts as contracts_routes
 from streams.api.routes import credit_grants as credit_grants_routes
 from streams.api.routes import credit_notes as credit_notes_routes
 from streams.api.routes import invitations as invitations_routes
 from streams.api.routes import invoices as invoices_routes
 from streams.api.routes import orgs as orgs_routes
+from streams.api.routes import people as people_routes
 from streams.api.routes import plans as plans_routes
 from streams.api.routes import preview as preview_routes
 from streams.api.routes import record as record_routes
@@ -76,6 +79,9 @@ ENDPOINTS: list[Endpoint] = [
     *record_routes.ENDPOINTS,
     *invoices_routes.ENDPOINTS,
     *credit_notes_routes.ENDPOINTS,
+    *audit_routes.ENDPOINTS,
+    *ai_controls_routes.ENDPOINTS,
+    *people_routes.ENDPOINTS,
     *webhooks_routes.ENDPOINTS,
     *session_routes.ENDPOINTS,
     *plans_routes.ENDPOINTS,

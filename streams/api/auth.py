@@ -23,6 +23,7 @@ from starlette.requests import Request
 
 from streams.api.errors import ApiError
 from streams.api.models import ID_PATTERN
+from streams.api.roles import roles_with
 from streams.settings import Settings
 from streams.store import orgs
 from streams.store.models import Organization
@@ -30,9 +31,11 @@ from streams.store.orgs import Role
 
 _ID = re.compile(ID_PATTERN)
 
-MANAGE: frozenset[Role] = frozenset({"owner", "admin"})
-READ_ALL: frozenset[Role] = frozenset({"owner", "admin", "viewer"})
-ANY: frozenset[Role] = frozenset({"owner", "admin", "member", "viewer"})
+# The role sets endpoints check, from the one table of what each role may do (streams/api/roles.py).
+MANAGE: frozenset[Role] = roles_with("billing.manage")
+READ_ALL: frozenset[Role] = roles_with("billing.read")
+ANY: frozenset[Role] = roles_with("usage.own")
+OWNERS: frozenset[Role] = roles_with("owners.manage")
 
 
 @dataclass(frozen=True, slots=True)

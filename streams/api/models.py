@@ -447,6 +447,15 @@ class UsageHistory(_Out):
     rows: list[UsageRow]
 
 
+class EntitlementQuery(_In):
+    """Who and what a check is for: the organization's AI controls refuse what they do not allow
+    (docs/ai-controls.md). All optional: without ``user_id`` only the organization-wide controls apply."""
+
+    user_id: str | None = Field(None, pattern=ID_PATTERN, description="the member the check is for")
+    provider: str | None = Field(None, max_length=100, description="the AI provider the request would use")
+    model: str | None = Field(None, max_length=100, description="the AI model the request would use")
+
+
 class UsageCurrentQuery(_In):
     account: str = Field(pattern=ID_PATTERN, description=ACCOUNT_DOC)
 

@@ -490,3 +490,50 @@ class CreditGrantRow(Base):
     priority: Mapped[int] = mapped_column(Integer)
     created_by: Mapped[str] = mapped_column(String(160))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AuditEntry(Base):
+    """One change to an organization's billing or access (``streams.store.audit``): append-only, database
+    triggers refuse UPDATE and DELETE (migration 0014) but for the retention prune. No foreign key: the record
+    outlives what it names."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_org_id", "organization_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organization_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(160))  # user:<id> | key:<id> | operator:<id> | system
+    action: Mapped[str] = mapped_column(String(64))  # e.g. member.role_changed (streams.store.audit.ACTIONS)
+    target: Mapped[str | None] = mapped_column(String(200))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(400))
+
+
+class AuditPruneGate(Base):
+    """The cutoff of a retention prune in progress: present only inside the prune's own transaction, it is what
+    lets the delete trigger pass entries older than it."""
+
+    __tablename__ = "audit_prune_gate"
+
+    cutoff: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
+
+
+class AiControlsRow(Base):
+    """An organization's AI controls (``user_id`` ``*``) or one member's (streams/store/ai_controls.py)."""
+
+    __tablename__ = "ai_controls"
+
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(128), primary_key=True)  # '*': the whole organization
+    disabled_features: Mapped[list[str]] = mapped_column(JSON)  # premium or tier features switched off
+    allowed_providers: Mapped[list[str] | None] = mapped_column(JSON)  # None: any the tier allows
+    allowed_models: Mapped[list[str] | None] = mapped_column(JSON)
+    monthly_spend_cap: Mapped[str | None] = mapped_column(String(32))  # a decimal in USD
+    monthly_request_cap: Mapped[int | None] = mapped_column(BigInteger)
+    cap_mode: Mapped[str] = mapped_column(String(8))  # hard | alert
+    approval_required: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_by: Mapped[str] = mapped_column(String(160))
