@@ -12,7 +12,8 @@ export default function DailyUsageChart({ points, metric }: { points: DailyPoint
           <YAxis width={56} />
           <Tooltip />
           <Legend verticalAlign="top" />
-          <Bar dataKey="current" name="This period (settled)" fill="#1f4fd6" />
+          <Bar dataKey="current" name="This period (settled)" stackId="day" fill="#1f4fd6" />
+          <Bar dataKey="provisional" name="Today, live (provisional)" stackId="day" fill="#e0a100" />
           <Line dataKey="previous" name="Previous period" stroke="#8a5a00" dot={false} connectNulls />
         </ComposedChart>
       </ResponsiveContainer>
