@@ -9,6 +9,9 @@ import { Empty, Loading, QueryView } from "../../ui/states";
 import { dailySeries, previousPeriodStart, withLiveToday } from "./daily";
 import { dailyUsageQuery, upcomingInvoiceQuery, usageCurrentQuery } from "./queries";
 
+// Metrics whose period figure is not the sum of its days (a peak, a distinct count): no live bar for them.
+const GAUGES = new Set(["storage_gb", "active_user"]);
+
 const DailyUsageChart = lazy(() => import("./DailyUsageChart"));
 
 const STATUS_WORDS: Record<string, string> = {
@@ -141,7 +144,7 @@ function UsageTable({ usage, currency }: { usage: Schemas["UsageCurrent"]; curre
 
 function DailyUsage({ account, usage, now }: { account: string; usage: Schemas["UsageCurrent"]; now: Date }) {
   const metrics = usage.metrics.filter((m) => m.entitled).map((m) => m.metric);
-  const [metric, setMetric] = useState(metrics[0] ?? "api_calls");
+  const [metric, setMetric] = useState(metrics.includes("api_calls") ? "api_calls" : (metrics[0] ?? "api_calls"));
   const from = previousPeriodStart(usage.period.start, usage.period.end);
   const history = useQuery(dailyUsageQuery(account, from, usage.period.end));
   const live = usage.metrics.find((m) => m.metric === metric);
@@ -159,7 +162,7 @@ function DailyUsage({ account, usage, now }: { account: string; usage: Schemas["
       <QueryView query={history} what="daily usage">
         {(h) => {
           const settled = dailySeries(h.rows, metric, usage.period.start, usage.period.end);
-          const points = live && metric !== "storage_gb" ? withLiveToday(settled, live.used, usage.period.start, now) : settled;
+          const points = live && !GAUGES.has(metric) ? withLiveToday(settled, live.used, usage.period.start, now) : settled;
           return points.every((p) => p.current === null && p.previous === null && p.provisional === null) ? (
             <Empty>No usage of {metric} in this or the previous period yet.</Empty>
           ) : (
