@@ -50,6 +50,9 @@ def test_recorded_usage_shows_live_as_quota_show_has_it(browser: Browser, api: S
         # The page was not reloaded: the poll brings the figure in, as quota show has it.
         expect(row.get_by_role("cell").first).to_have_text("120", timeout=60_000)
         expect(row.get_by_role("cell").nth(2)).to_have_text(f"{Decimal(str(quota['remaining'])):,.0f}")
+        # Nothing is settled yet: today's live use is the chart's one (provisional) bar.
+        expect(page.get_by_role("figure", name="Daily api_calls, this period and the previous one")).to_be_visible()
+        expect(page.get_by_text("Today, live (provisional)")).to_be_visible()
         screenshot(page, "dashboard-live-usage")
     finally:
         worker.terminate()
