@@ -35,6 +35,7 @@ from streams.api.routes import addons as addons_routes
 from streams.api.routes import ai_controls as ai_controls_routes
 from streams.api.routes import audit as audit_routes
 from streams.api.routes import contracts as contracts_routes
+from streams.api.routes import credit_grants as credit_grants_routes
 from streams.api.routes import credit_notes as credit_notes_routes
 from streams.api.routes import invitations as invitations_routes
 from streams.api.routes import invoices as invoices_routes
@@ -66,6 +67,7 @@ ENDPOINTS: list[Endpoint] = [
     *subscriptions_routes.ENDPOINTS,
     *contracts_routes.ENDPOINTS,
     *addons_routes.ENDPOINTS,
+    *credit_grants_routes.ENDPOINTS,
     *orgs_routes.ENDPOINTS,
     *invitations_routes.ENDPOINTS,
     *webhook_endpoints_routes.ENDPOINTS,

@@ -296,6 +296,36 @@ class AddonList(_Out):
     data: list[AddonOut]
 
 
+class CreditGrantIn(_In):
+    name: str = Field(min_length=1, max_length=120, description="shown on the invoice's credit line")
+    amount: Amount = Field(description="prepaid credit in dollars, whole cents (a decimal string)")
+    effective_at: datetime | None = Field(None, description="from when it pays invoices (default: now)")
+    expires_at: datetime | None = Field(None, description="after which it pays nothing more (null: never)")
+    priority: int = Field(0, ge=0, le=1000, description="lower is drawn first; ties: the soonest expiry first")
+
+    _aware = field_validator("effective_at", "expires_at")(_aware_or_none)
+
+
+class CreditGrantOut(_Out):
+    id: str
+    subscription_id: str
+    account_id: str
+    name: str
+    amount: Decimal
+    remaining: Decimal = Field(description="the amount less what finalized invoices drew (credit:<id> lines)")
+    currency: str
+    effective_at: datetime
+    expires_at: datetime | None
+    priority: int
+    created_by: str
+    created_at: datetime
+
+
+class CreditGrantList(_Out):
+    data: list[CreditGrantOut]
+    balance: Decimal = Field(description="what remains of the grants in effect now")
+
+
 class CancelRequest(_In):
     immediately: bool = Field(False, description="cancel now instead of at the end of the current period")
 

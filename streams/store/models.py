@@ -442,6 +442,26 @@ class AddonHoursRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class CreditGrantRow(Base):
+    """A prepaid credit granted to an account by a platform operator (rating/credits.py): drawn down by the
+    invoices of the periods it is in effect in; what remains is the amount plus the ``credit:<id>`` lines of
+    the finalized invoices (ClickHouse), so nothing here changes when an invoice draws on it."""
+
+    __tablename__ = "credit_grants"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[str] = mapped_column(String(128), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    amount: Mapped[int] = mapped_column(BigInteger)  # minor units
+    currency: Mapped[str] = mapped_column(String(8))
+    effective_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    priority: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(160))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class AuditEntry(Base):
     """One change to an organization's billing or access (``streams.store.audit``): append-only, database
     triggers refuse UPDATE and DELETE (migration 0014) but for the retention prune. No foreign key: the record

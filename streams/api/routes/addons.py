@@ -4,8 +4,6 @@ hourly with hours logged) by platform operators, read by the account's owners an
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -14,7 +12,7 @@ from sqlalchemy.orm import Session
 from streams.api.audit import audit_change
 from streams.api.auth import Principal
 from streams.api.common import account_terms, caller
-from streams.api.errors import ApiError
+from streams.api.errors import ApiError, refused_as_invalid
 from streams.api.models import (
     ADDON_ID_PATTERN,
     SUB_ID_PATTERN,
@@ -65,15 +63,6 @@ def _period_start(call: Call, s: Session, sub: Subscription, now: datetime) -> d
     return account_terms(s, call.ctx.catalog.at(now), sub.account_id, now).period(now).start
 
 
-@contextmanager
-def _refused_as_invalid() -> Iterator[None]:
-    """The store's ValueError (its reason) as a 422."""
-    try:
-        yield
-    except ValueError as exc:
-        raise ApiError(422, "invalid_request", str(exc)) from exc
-
-
 def _addon(s: Session, sub: Subscription, addon_id: str) -> ContractAddonRow:
     row = store.get(s, addon_id)
     if row is None or row.subscription_id != sub.id:
@@ -112,7 +101,7 @@ def create_addon(call: Call) -> AddonOut:
     with call.ctx.sessions.begin() as s:
         who = caller(call, s)
         sub = load_subscription(s, who, call.path["id"], write=True)
-        with _refused_as_invalid():
+        with refused_as_invalid():
             row = store.record(
                 s,
                 sub,
@@ -137,7 +126,7 @@ def end_addon(call: Call) -> AddonOut:
         sub = load_subscription(s, who, call.path["id"], write=True)
         row = _addon(s, sub, call.path["addon_id"])
         before = _out(call, sub, row, store.hours_of(s, [row.id])[row.id]).model_dump(mode="json")
-        with _refused_as_invalid():
+        with refused_as_invalid():
             store.end(s, row, body.ends_at, _period_start(call, s, sub, now))
         return _audited(call, s, who, sub, row, "addon.ended", before)
 
@@ -150,7 +139,7 @@ def log_hours(call: Call) -> AddonOut:
         sub = load_subscription(s, who, call.path["id"], write=True)
         row = _addon(s, sub, call.path["addon_id"])
         before = _out(call, sub, row, store.hours_of(s, [row.id])[row.id]).model_dump(mode="json")
-        with _refused_as_invalid():
+        with refused_as_invalid():
             store.log_hours(
                 s,
                 row,

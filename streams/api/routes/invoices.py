@@ -36,6 +36,7 @@ from streams.api.routing import Call, Endpoint
 from streams.store import receivables
 from streams.store import subscription_store as store
 from streams.store.addons import store_addons
+from streams.store.credits import store_credits
 from streams.store.models import InvoicePaymentRow, Organization, PaymentRow
 
 log = logging.getLogger(__name__)
@@ -339,7 +340,10 @@ def upcoming_invoice(call: Call) -> InvoiceDocument:
             h = store.history(hs, account)
         return h if h.versions else None
 
-    doc = call.ctx.warehouse.upcoming(call.ctx.catalog, histories, q.account, period, store_addons(call.ctx.sessions))
+    sessions = call.ctx.sessions
+    doc = call.ctx.warehouse.upcoming(
+        call.ctx.catalog, histories, q.account, period, store_addons(sessions), store_credits(sessions)
+    )
     if doc is None:
         raise ApiError(404, "not_found", f"no invoice for {q.account} in {period.key}")
     return InvoiceDocument.model_validate(doc)

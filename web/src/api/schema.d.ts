@@ -748,6 +748,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/billing/subscriptions/{id}/credit-grants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The subscription's credit grants with what remains of each, and the balance in effect now (owners, admins and platform operators) */
+        get: operations["list_grants"];
+        put?: never;
+        /**
+         * Grant prepaid credit: drawn by the invoices of the periods it is in effect in (platform operators only)
+         * @description Grants are drawn by priority, then the soonest expiry, as credit:<id> lines with negative amounts. Only a platform JWT with the claim meterline_operator=true may write (docs/security.md).
+         */
+        post: operations["create_grant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/billing/subscriptions/{id}/reactivate": {
         parameters: {
             query?: never;
@@ -1180,6 +1201,34 @@ export interface components {
              */
             immediately: boolean;
         };
+        /**
+         * Commitment
+         * @description The least an account pays per usage period or per contract year (rating/credits.py).
+         */
+        "Commitment-Input": {
+            /** Amount */
+            amount: number | string;
+            /**
+             * Per
+             * @default period
+             * @enum {string}
+             */
+            per: "period" | "contract_year";
+        };
+        /**
+         * Commitment
+         * @description The least an account pays per usage period or per contract year (rating/credits.py).
+         */
+        "Commitment-Output": {
+            /** Amount */
+            amount: string;
+            /**
+             * Per
+             * @default period
+             * @enum {string}
+             */
+            per: "period" | "contract_year";
+        };
         /** ContractOut */
         ContractOut: {
             /** Account Id */
@@ -1219,6 +1268,8 @@ export interface components {
             base_fee: {
                 [key: string]: number | string;
             } | null;
+            /** @default null */
+            commitment: components["schemas"]["Commitment-Input"] | null;
             /** Metrics */
             metrics?: {
                 [key: string]: components["schemas"]["MeteredRule-Input"];
@@ -1268,6 +1319,8 @@ export interface components {
             base_fee: {
                 [key: string]: string;
             } | null;
+            /** @default null */
+            commitment: components["schemas"]["Commitment-Output"] | null;
             /** Metrics */
             metrics?: {
                 [key: string]: components["schemas"]["MeteredRule-Output"];
@@ -1311,6 +1364,83 @@ export interface components {
              * @default null
              */
             effective_from: string | null;
+        };
+        /** CreditGrantIn */
+        CreditGrantIn: {
+            /**
+             * Amount
+             * @description prepaid credit in dollars, whole cents (a decimal string)
+             */
+            amount: number | string;
+            /**
+             * Effective At
+             * @description from when it pays invoices (default: now)
+             * @default null
+             */
+            effective_at: string | null;
+            /**
+             * Expires At
+             * @description after which it pays nothing more (null: never)
+             * @default null
+             */
+            expires_at: string | null;
+            /**
+             * Name
+             * @description shown on the invoice's credit line
+             */
+            name: string;
+            /**
+             * Priority
+             * @description lower is drawn first; ties: the soonest expiry first
+             * @default 0
+             */
+            priority: number;
+        };
+        /** CreditGrantList */
+        CreditGrantList: {
+            /**
+             * Balance
+             * @description what remains of the grants in effect now
+             */
+            balance: string;
+            /** Data */
+            data: components["schemas"]["CreditGrantOut"][];
+        };
+        /** CreditGrantOut */
+        CreditGrantOut: {
+            /** Account Id */
+            account_id: string;
+            /** Amount */
+            amount: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /** Currency */
+            currency: string;
+            /**
+             * Effective At
+             * Format: date-time
+             */
+            effective_at: string;
+            /** Expires At */
+            expires_at: string | null;
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Priority */
+            priority: number;
+            /**
+             * Remaining
+             * @description the amount less what finalized invoices drew (credit:<id> lines)
+             */
+            remaining: string;
+            /** Subscription Id */
+            subscription_id: string;
         };
         /** CreditNoteIn */
         CreditNoteIn: {
@@ -7481,6 +7611,202 @@ export interface operations {
             };
             /** @description the state does not allow this: a subscription transition, an invoice paid already... (the code says why) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_grants: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The subscription's credit grants with what remains of each, and the balance in effect now (owners, admins and platform operators) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreditGrantList"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    create_grant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreditGrantIn"];
+            };
+        };
+        responses: {
+            /** @description Grant prepaid credit: drawn by the invoices of the periods it is in effect in (platform operators only) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreditGrantOut"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

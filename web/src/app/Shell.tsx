@@ -9,8 +9,7 @@ import { SignedOut } from "./SignedOut";
 const NAV = [
   { to: "/", label: "Dashboard", end: true },
   { to: "/invoices", label: "Invoices", end: false },
-  { to: "/plans", label: "Plans", end: false },
-  { to: "/payment-methods", label: "Payment methods", end: false },
+  { to: "/plans", label: "Plan", end: false },
 ];
 
 /** The signed-in frame: skip link, navigation, and the session every page reads. */

@@ -4,7 +4,7 @@ Triggers refuse every UPDATE, and every DELETE except of entries older than the 
 declares in ``audit_prune_gate`` inside its own transaction (the retention period): no code path edits history.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0018
 Create Date: 2026-12-04
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

@@ -4,6 +4,7 @@ import type { Schemas } from "../../api/client";
 import { useSession } from "../../app/SessionContext";
 import { UsageBar } from "../../ui/UsageBar";
 import { date, dateTime, daysUntil, money, quantity } from "../../ui/format";
+import { TableWrap } from "../../ui/TableWrap";
 import { Empty, Loading, QueryView } from "../../ui/states";
 import { dailySeries, previousPeriodStart } from "./daily";
 import { dailyUsageQuery, upcomingInvoiceQuery, usageCurrentQuery } from "./queries";
@@ -95,10 +96,8 @@ function UsageTable({ usage }: { usage: Schemas["UsageCurrent"] }) {
   const metrics = usage.metrics.filter((m) => m.entitled);
   if (metrics.length === 0) return <Empty>Your plan meters nothing yet.</Empty>;
   return (
-    <div className="table-wrap">
-      <table>
-        <caption className="visually-hidden">Usage per metric</caption>
-        <thead>
+    <TableWrap label="Usage per metric">
+                <thead>
           <tr>
             <th scope="col">Metric</th>
             <th scope="col" className="num">Used</th>
@@ -134,8 +133,7 @@ function UsageTable({ usage }: { usage: Schemas["UsageCurrent"] }) {
             </tr>
           ))}
         </tbody>
-      </table>
-    </div>
+      </TableWrap>
   );
 }
 
