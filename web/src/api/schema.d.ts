@@ -1345,6 +1345,12 @@ export interface components {
             pending_effective_from: string | null;
             /** Subscription Id */
             subscription_id: string;
+            /**
+             * Term Ends On
+             * @description the end of the contract's current term (renewed if it auto-renews; null: no term or ended)
+             * @default null
+             */
+            term_ends_on: string | null;
         };
         /**
          * ContractOverrides
@@ -1364,6 +1370,12 @@ export interface components {
             } | null;
             /** @default null */
             commitment: components["schemas"]["Commitment-Input"] | null;
+            /**
+             * Currency
+             * @default usd
+             * @constant
+             */
+            currency: "usd";
             /** Metrics */
             metrics?: {
                 [key: string]: components["schemas"]["MeteredRule-Input"];
@@ -1395,6 +1407,8 @@ export interface components {
             /** @default null */
             seats: components["schemas"]["TieredPrice-Input"] | null;
             /** @default null */
+            term: components["schemas"]["ContractTerm"] | null;
+            /** @default null */
             tier: components["schemas"]["Tier-Input"] | null;
         };
         /**
@@ -1415,6 +1429,12 @@ export interface components {
             } | null;
             /** @default null */
             commitment: components["schemas"]["Commitment-Output"] | null;
+            /**
+             * Currency
+             * @default usd
+             * @constant
+             */
+            currency: "usd";
             /** Metrics */
             metrics?: {
                 [key: string]: components["schemas"]["MeteredRule-Output"];
@@ -1446,6 +1466,8 @@ export interface components {
             /** @default null */
             seats: components["schemas"]["TieredPrice-Output"] | null;
             /** @default null */
+            term: components["schemas"]["ContractTerm"] | null;
+            /** @default null */
             tier: components["schemas"]["Tier-Output"] | null;
         };
         /** ContractPut */
@@ -1458,6 +1480,34 @@ export interface components {
              * @default null
              */
             effective_from: string | null;
+        };
+        /**
+         * ContractTerm
+         * @description A contract's dates: it runs from ``starts_on`` to ``ends_on``, then renews for ``renewal_months`` at a
+         *     time (``auto_renew``) or ends (``end``: its end is scheduled as a clearing, docs/rating.md "Contracts").
+         */
+        ContractTerm: {
+            /**
+             * Ends On
+             * Format: date
+             */
+            ends_on: string;
+            /**
+             * Renewal
+             * @default auto_renew
+             * @enum {string}
+             */
+            renewal: "auto_renew" | "end";
+            /**
+             * Renewal Months
+             * @default 12
+             */
+            renewal_months: number;
+            /**
+             * Starts On
+             * Format: date
+             */
+            starts_on: string;
         };
         /** CreditGrantIn */
         CreditGrantIn: {
