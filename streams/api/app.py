@@ -47,6 +47,7 @@ from streams.api.routes import record as record_routes
 from streams.api.routes import session as session_routes
 from streams.api.routes import subscriptions as subscriptions_routes
 from streams.api.routes import usage as usage_routes
+from streams.api.routes import usage_stream as usage_stream_routes
 from streams.api.routes import webhook_endpoints as webhook_endpoints_routes
 from streams.api.routes import webhooks as webhooks_routes
 from streams.api.routing import Endpoint, openapi, routes
@@ -86,6 +87,7 @@ ENDPOINTS: list[Endpoint] = [
     *session_routes.ENDPOINTS,
     *plans_routes.ENDPOINTS,
     *preview_routes.ENDPOINTS,
+    *usage_stream_routes.ENDPOINTS,
 ]
 INFO = {
     "title": "Meterline billing API",

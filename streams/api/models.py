@@ -755,5 +755,12 @@ class SubscriptionPreview(_Out):
     next_invoice: InvoiceDocument | None = None
 
 
+class UsageStreamEvent(_Out):
+    """One ``usage`` event of ``GET /api/billing/usage/stream`` (its ``data``, as JSON)."""
+
+    as_of: datetime = Field(description="when these figures were read from the live quota state")
+    usage: UsageCurrent
+
+
 def dump(model: BaseModel) -> Any:
     return model.model_dump(mode="json", by_alias=True)

@@ -934,6 +934,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/billing/usage/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live period-to-date usage as server-sent events (event 'usage': UsageStreamEvent), from the quota state
+         * @description One event at once, then one whenever the account's live figures change; 'as_of' says when they were read. The same access as GET /usage/current, checked again for every event.
+         */
+        get: operations["usage_stream"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/billing/webhooks/stripe": {
         parameters: {
             query?: never;
@@ -3023,6 +3043,19 @@ export interface components {
             start: string;
             /** User Id */
             user_id: string | null;
+        };
+        /**
+         * UsageStreamEvent
+         * @description One ``usage`` event of ``GET /api/billing/usage/stream`` (its ``data``, as JSON).
+         */
+        UsageStreamEvent: {
+            /**
+             * As Of
+             * Format: date-time
+             * @description when these figures were read from the live quota state
+             */
+            as_of: string;
+            usage: components["schemas"]["UsageCurrent"];
         };
         /** WebhookDeliveryList */
         WebhookDeliveryList: {
@@ -8882,6 +8915,85 @@ export interface operations {
             };
             /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    usage_stream: {
+        parameters: {
+            query: {
+                /** @description an organization the caller acts in, or the caller's own personal account (a user token without 'org'); membership never reaches a member's personal account */
+                account: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Live period-to-date usage as server-sent events (event 'usage': UsageStreamEvent), from the quota state */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
