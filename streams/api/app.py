@@ -40,6 +40,7 @@ from streams.api.routes import credit_notes as credit_notes_routes
 from streams.api.routes import invitations as invitations_routes
 from streams.api.routes import invoices as invoices_routes
 from streams.api.routes import orgs as orgs_routes
+from streams.api.routes import payment_methods as payment_methods_routes
 from streams.api.routes import people as people_routes
 from streams.api.routes import plans as plans_routes
 from streams.api.routes import preview as preview_routes
@@ -88,6 +89,7 @@ ENDPOINTS: list[Endpoint] = [
     *plans_routes.ENDPOINTS,
     *preview_routes.ENDPOINTS,
     *usage_stream_routes.ENDPOINTS,
+    *payment_methods_routes.ENDPOINTS,
 ]
 INFO = {
     "title": "Meterline billing API",
@@ -178,6 +180,7 @@ def create_app(
     client = stripe_client or new_stripe_client(
         settings.stripe_api_key.get_secret_value(), settings.resolved_stripe_api_base
     )
+    ctx.stripe = client
     stripe_mirror = StripeMirrorRelay(
         ctx.sessions, StripeSubscriptions(client, automatic_tax=settings.stripe_automatic_tax), ctx.catalog, clock=clock
     )
