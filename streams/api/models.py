@@ -758,5 +758,39 @@ class SubscriptionPreview(_Out):
     next_invoice: InvoiceDocument | None = None
 
 
+class UsageStreamEvent(_Out):
+    """One ``usage`` event of ``GET /api/billing/usage/stream`` (its ``data``, as JSON)."""
+
+    as_of: datetime = Field(description="when these figures were read from the live quota state")
+    usage: UsageCurrent
+
+
+PAYMENT_METHOD_ID_PATTERN = r"^pm_[A-Za-z0-9]{1,64}$"
+
+
+class AccountRef(_In):
+    account: str = Field(pattern=ID_PATTERN, description=ACCOUNT_DOC)
+
+
+class SetupIntentOut(_Out):
+    setup_intent_id: str
+    client_secret: str = Field(description="for Stripe.js (confirmSetup) in the browser; card data goes to Stripe")
+
+
+class PaymentMethodOut(_Out):
+    id: str
+    type: str = Field(description="card, sepa_debit, ... (what Stripe's Payment Element offered)")
+    brand: str | None = None
+    last4: str | None = None
+    exp_month: int | None = None
+    exp_year: int | None = None
+    is_default: bool = Field(description="used for the subscription's and the invoices' charges")
+
+
+class PaymentMethodList(_Out):
+    account_id: str
+    payment_methods: list[PaymentMethodOut]
+
+
 def dump(model: BaseModel) -> Any:
     return model.model_dump(mode="json", by_alias=True)
