@@ -20,7 +20,7 @@ from rating.subscriptions import SubscriptionHistory, SubscriptionVersion
 from rating.usage import PeriodUsage
 
 CHECK_DAYS = (7, 15, 25)
-HISTORY_DAYS = 56  # what the method looks back at (rating.forecast.method.SEASON_DAYS)
+HISTORY_DAYS = 112  # what the method looks back at (rating.forecast.method.SEASON_DAYS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,11 +7,11 @@ The input is the account's daily usage: the days of the current period so far an
 The method (docs/forecasting.md), chosen over linear extrapolation of the period to date because
 accounts have weekly rhythms, trends, spikes and stop mid-period:
 
-1. day-of-week factors from the last eight weeks (each day against its centred week's mean; the median
-   per weekday, shrunk towards 1 while there are few weeks);
+1. day-of-week factors from the last sixteen weeks (each day against its centred week's mean; the
+   median per weekday, shrunk towards 1 while there are fewer than three weeks);
 2. the series divided by them, one-off spikes (far above the window's median) replaced by the median;
-3. level and trend by weighted least squares over the last four weeks (recent days weigh more), the
-   trend damped over the horizon;
+3. level and trend by weighted least squares of the logarithms over the last sixteen weeks (recent
+   days weigh more), the trend damped over the horizon;
 4. an account whose last days are all zero after usage has stopped: nothing more is expected;
 5. the remaining days are level + damped trend times each day's weekday factor;
 6. the interval from the residual spread, the level's and the trend's uncertainty, and a share of the
@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 Z80 = 1.2815515655446004  # the normal's 90th percentile: p10/p90 bound an 80 % interval
 WEEK = 7
-SEASON_DAYS = 56  # eight weeks for the weekday factors
-FIT_DAYS = 28  # the window of the level and trend
-HALF_LIFE = 10.0  # days: the weight of a day in the fit halves every HALF_LIFE days back
+SEASON_DAYS = 112  # sixteen weeks for the weekday factors
+FIT_DAYS = 112  # the window of the level and trend (longer windows won in the backtest: docs/forecasting.md)
+HALF_LIFE = 40.0  # days: the weight of a day in the fit halves every HALF_LIFE days back
 DAMPING = 0.97  # the trend's daily damping over the horizon
 SPIKE = 6.0  # a deseasonalized day this many robust sds above the window's median is a spike
 SPIKE_FLOOR = 0.15  # the robust sd is at least this share of the median (flat series have none)
@@ -121,6 +121,16 @@ def _despiked(y: Sequence[float]) -> list[float]:
     return [med if v > limit else v for v in y]
 
 
+def _log_fit(y: Sequence[float]) -> _Fit:
+    """The fit in logarithms when every day has usage: growth is a rate, noise multiplies. Back on the
+    original scale at the last day (mean of a log-normal: exp(mu + sigma^2 / 2))."""
+    if min(y) <= 0:
+        return _fit(y)
+    f = _fit([math.log(v) for v in y])
+    level = math.exp(f.level + f.sigma * f.sigma / 2)
+    return _Fit(level, level * math.expm1(f.slope), level * f.sigma, level * f.level_se, level * f.slope_se)
+
+
 def _stopped(values: Sequence[float]) -> bool:
     tail = values[-STOPPED_DAYS:]
     return len(values) > STOPPED_DAYS and all(v == 0 for v in tail) and any(v > 0 for v in values[:-STOPPED_DAYS])
@@ -158,14 +168,17 @@ def forecast_quantity(
         return _interval(to_date, expected, sd, remaining)
     if _stopped(series):
         return QuantityForecast(to_date, to_date, to_date, to_date + tuning.drift * to_date, remaining)
-    recent = series[-SEASON_DAYS:]
-    factors = weekday_factors(recent, weekdays[-SEASON_DAYS:])
-    y = [v / f if f > 0 else v for v, f in zip(recent, (factors[w] for w in weekdays[-SEASON_DAYS:]), strict=True)]
+    recent = series[-max(SEASON_DAYS, FIT_DAYS) :]
+    factors = weekday_factors(recent, weekdays[-max(SEASON_DAYS, FIT_DAYS) :])
+    y = [
+        v / f if f > 0 else v
+        for v, f in zip(recent, (factors[w] for w in weekdays[-max(SEASON_DAYS, FIT_DAYS) :]), strict=True)
+    ]
     y = y[-FIT_DAYS:]
     y = _despiked(y)
-    fit = _fit(y)
-    if len(series) < 2 * WEEK:
-        # A young account: too little to tell a trend from noise.
+    fit = _log_fit(y)
+    if len(series) < 4 * WEEK:
+        # A young account: too little to tell a trend from noise (the backtest's accounts without history).
         fit = _Fit(sum(y) / len(y), 0.0, fit.sigma, fit.sigma / math.sqrt(len(y)), 0.0)
     expect_rem = 0.0
     damp_sum, damp = 0.0, 1.0

@@ -42,6 +42,7 @@ from streams.api.routes import invoices as invoices_routes
 from streams.api.routes import orgs as orgs_routes
 from streams.api.routes import people as people_routes
 from streams.api.routes import record as record_routes
+from streams.api.routes import session as session_routes
 from streams.api.routes import subscriptions as subscriptions_routes
 from streams.api.routes import usage as usage_routes
 from streams.api.routes import webhook_endpoints as webhook_endpoints_routes
@@ -49,6 +50,7 @@ from streams.api.routes import webhooks as webhooks_routes
 from streams.api.routing import Endpoint, openapi, routes
 from streams.api.store_cache import StoreCache
 from streams.api.warehouse import Warehouse
+from streams.api.web_app import web_routes
 from streams.dunning.charge import stripe_charger
 from streams.dunning.runner import DunningRunner
 from streams.ingest.service import Forwarder
@@ -79,6 +81,7 @@ ENDPOINTS: list[Endpoint] = [
     *ai_controls_routes.ENDPOINTS,
     *people_routes.ENDPOINTS,
     *webhooks_routes.ENDPOINTS,
+    *session_routes.ENDPOINTS,
 ]
 INFO = {
     "title": "Meterline billing API",
@@ -245,6 +248,7 @@ def create_app(
             *routes(ENDPOINTS, ctx),
             Route(OPENAPI_PATH, openapi_json, methods=["GET"]),
             Route("/api/billing/healthz", health, methods=["GET"]),
+            *web_routes(settings, ctx.sessions, clock),
         ],
         middleware=[Middleware(BodyLimit, limit=settings.api_max_body_bytes)],
         exception_handlers=EXCEPTION_HANDLERS,

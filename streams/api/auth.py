@@ -46,6 +46,7 @@ class Principal:
     key_role: Role | None = None
     key_id: str | None = None
     operator: bool = False  # a platform operator (JWT claim ``meterline_operator``): writes contracts only
+    via_session: bool = False  # the web app's session cookie (streams/api/web_session.py), not a bearer token
 
     def role_in(self, s: Session, org_id: str) -> Role | None:
         """This caller's role in ``org_id`` (None: no access at all)."""

@@ -661,5 +661,20 @@ class WebhookResult(_Out):
     outcome: str
 
 
+class SessionOut(_Out):
+    """The web app's session (docs/web-app-server.md)."""
+
+    user_id: str
+    organization_id: str | None = Field(description="the organization it acts in (None: the person's own account)")
+    account_id: str = Field(description="the billing account it shows: the organization, else the person's own")
+    csrf_token: str = Field(description="send it in X-CSRF-Token with every write made with the session cookie")
+    expires_at: datetime
+
+
+class LoginLinkOut(_Out):
+    url: str = Field(description="open it once, before expires_at, to sign in to the web app as the token's user")
+    expires_at: datetime
+
+
 def dump(model: BaseModel) -> Any:
     return model.model_dump(mode="json", by_alias=True)

@@ -409,6 +409,36 @@ class WebhookDeliveryRow(Base):
     outcome: Mapped[str | None] = mapped_column(String(16))  # "delivered" | "failed"
 
 
+class LoginLinkRow(Base):
+    """A one-time sign-in link of the web app (docs/web-app-server.md): only the SHA-256 of its secret is kept;
+    used once (``used_at``), before ``expires_at``."""
+
+    __tablename__ = "login_links"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(128), index=True)
+    organization_id: Mapped[str | None] = mapped_column(String(64))  # the JWT's ``org`` it stands for
+    issued_by: Mapped[str] = mapped_column(String(160))  # operator:cli | user:<id> (the platform's exchange)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class WebSessionRow(Base):
+    """A signed-in browser: the cookie carries the secret (only its SHA-256 is kept), acting as the user
+    (and organization) of the link it came from; writes must echo ``csrf_token`` in ``X-CSRF-Token``."""
+
+    __tablename__ = "web_sessions"
+
+    id_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(128), index=True)
+    organization_id: Mapped[str | None] = mapped_column(String(64))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
 class ContractAddonRow(Base):
     """An add-on recorded on a subscription by a platform operator (rating/addons.py: one-time, recurring or
     hourly). Quantities are exact decimals kept as text (hours like ``1.5``)."""

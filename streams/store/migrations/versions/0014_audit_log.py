@@ -4,7 +4,7 @@ Triggers refuse every UPDATE, and every DELETE except of entries older than the 
 declares in ``audit_prune_gate`` inside its own transaction (the retention period): no code path edits history.
 
 Revision ID: 0014
-Revises: 0018
+Revises: 0013
 Create Date: 2026-12-04
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0018"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
