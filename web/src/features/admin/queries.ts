@@ -37,3 +37,20 @@ export function auditCsvHref(org: string, action: string): string {
   const query = action ? `?action=${encodeURIComponent(action)}` : "";
   return `/api/billing/organizations/${encodeURIComponent(org)}/audit.csv${query}`;
 }
+
+export type AiControlsIn = Schemas["AiControlsIn"];
+
+export const aiControlsQuery = (org: string) => ({
+  queryKey: ["ai-controls", org],
+  queryFn: async () =>
+    unwrap(await api.GET("/api/billing/organizations/{id}/ai-controls", { params: { path: { id: org } } })),
+});
+
+export async function putMemberAiControls(org: string, userId: string, body: AiControlsIn) {
+  return unwrap(
+    await api.PUT("/api/billing/organizations/{id}/ai-controls/members/{user_id}", {
+      params: { path: { id: org, user_id: userId } },
+      body,
+    }),
+  );
+}
