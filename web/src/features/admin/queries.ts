@@ -54,3 +54,31 @@ export async function putMemberAiControls(org: string, userId: string, body: AiC
     }),
   );
 }
+
+export const invitationsQuery = (org: string) => ({
+  queryKey: ["invitations", org],
+  queryFn: async () =>
+    unwrap(await api.GET("/api/billing/organizations/{id}/invitations", { params: { path: { id: org } } })),
+});
+
+export async function invite(org: string, body: Schemas["InvitationCreate"]) {
+  return unwrap(
+    await api.POST("/api/billing/organizations/{id}/invitations", { params: { path: { id: org } }, body }),
+  );
+}
+
+export async function revokeInvitation(org: string, invitationId: string) {
+  return unwrap(
+    await api.DELETE("/api/billing/organizations/{id}/invitations/{invitation_id}", {
+      params: { path: { id: org, invitation_id: invitationId } },
+    }),
+  );
+}
+
+export async function resendInvitation(org: string, invitationId: string) {
+  return unwrap(
+    await api.POST("/api/billing/organizations/{id}/invitations/{invitation_id}/resend", {
+      params: { path: { id: org, invitation_id: invitationId } },
+    }),
+  );
+}
