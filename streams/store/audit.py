@@ -44,7 +44,7 @@ ACTIONS = frozenset(
         "invoice.uncollectible",
         "credit_note.issued",
         "ai_controls.changed",
-        "admin.signed_in",
+        "session.signed_in",
     }
 )
 

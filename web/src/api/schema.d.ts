@@ -1196,6 +1196,11 @@ export interface components {
             organization: components["schemas"]["AiControlsOut"];
             /** Organization Id */
             organization_id: string;
+            /**
+             * Tier Features
+             * @description the features and premium features the organization's tier allows now: what can be switched off
+             */
+            tier_features: string[];
         };
         /** AiControlsOut */
         AiControlsOut: {
