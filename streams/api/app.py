@@ -32,6 +32,8 @@ from streams.api.limits import ApiLimits
 from streams.api.notice_attachments import invoice_pdf_attachments
 from streams.api.quota_view import QuotaView
 from streams.api.routes import addons as addons_routes
+from streams.api.routes import ai_controls as ai_controls_routes
+from streams.api.routes import audit as audit_routes
 from streams.api.routes import contracts as contracts_routes
 from streams.api.routes import credit_grants as credit_grants_routes
 from streams.api.routes import credit_notes as credit_notes_routes
@@ -39,7 +41,9 @@ from streams.api.routes import forecast as forecast_routes
 from streams.api.routes import invitations as invitations_routes
 from streams.api.routes import invoices as invoices_routes
 from streams.api.routes import orgs as orgs_routes
+from streams.api.routes import people as people_routes
 from streams.api.routes import record as record_routes
+from streams.api.routes import session as session_routes
 from streams.api.routes import subscriptions as subscriptions_routes
 from streams.api.routes import usage as usage_routes
 from streams.api.routes import webhook_endpoints as webhook_endpoints_routes
@@ -47,6 +51,7 @@ from streams.api.routes import webhooks as webhooks_routes
 from streams.api.routing import Endpoint, openapi, routes
 from streams.api.store_cache import StoreCache
 from streams.api.warehouse import Warehouse
+from streams.api.web_app import web_routes
 from streams.dunning.charge import stripe_charger
 from streams.dunning.runner import DunningRunner
 from streams.ingest.service import Forwarder
@@ -74,7 +79,11 @@ ENDPOINTS: list[Endpoint] = [
     *invoices_routes.ENDPOINTS,
     *forecast_routes.ENDPOINTS,
     *credit_notes_routes.ENDPOINTS,
+    *audit_routes.ENDPOINTS,
+    *ai_controls_routes.ENDPOINTS,
+    *people_routes.ENDPOINTS,
     *webhooks_routes.ENDPOINTS,
+    *session_routes.ENDPOINTS,
 ]
 INFO = {
     "title": "Meterline billing API",
@@ -241,6 +250,7 @@ def create_app(
             *routes(ENDPOINTS, ctx),
             Route(OPENAPI_PATH, openapi_json, methods=["GET"]),
             Route("/api/billing/healthz", health, methods=["GET"]),
+            *web_routes(settings, ctx.sessions, clock),
         ],
         middleware=[Middleware(BodyLimit, limit=settings.api_max_body_bytes)],
         exception_handlers=EXCEPTION_HANDLERS,

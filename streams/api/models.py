@@ -447,6 +447,15 @@ class UsageHistory(_Out):
     rows: list[UsageRow]
 
 
+class EntitlementQuery(_In):
+    """Who and what a check is for: the organization's AI controls refuse what they do not allow
+    (docs/ai-controls.md). All optional: without ``user_id`` only the organization-wide controls apply."""
+
+    user_id: str | None = Field(None, pattern=ID_PATTERN, description="the member the check is for")
+    provider: str | None = Field(None, max_length=100, description="the AI provider the request would use")
+    model: str | None = Field(None, max_length=100, description="the AI model the request would use")
+
+
 class UsageCurrentQuery(_In):
     account: str = Field(pattern=ID_PATTERN, description=ACCOUNT_DOC)
 
@@ -650,6 +659,21 @@ class WebhookResult(_Out):
     received: bool
     duplicate: bool
     outcome: str
+
+
+class SessionOut(_Out):
+    """The web app's session (docs/web-app-server.md)."""
+
+    user_id: str
+    organization_id: str | None = Field(description="the organization it acts in (None: the person's own account)")
+    account_id: str = Field(description="the billing account it shows: the organization, else the person's own")
+    csrf_token: str = Field(description="send it in X-CSRF-Token with every write made with the session cookie")
+    expires_at: datetime
+
+
+class LoginLinkOut(_Out):
+    url: str = Field(description="open it once, before expires_at, to sign in to the web app as the token's user")
+    expires_at: datetime
 
 
 def dump(model: BaseModel) -> Any:

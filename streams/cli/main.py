@@ -36,6 +36,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "streams.cli.reconcile_cmd",
     "streams.cli.api_cmd",
     "streams.cli.forecast_cmd",
+    "streams.cli.audit_cmd",
 )
 
 

@@ -10,6 +10,10 @@ from typing import Any
 
 import pytest
 
+from streams.api.warehouse import Warehouse
+from tests.support.api import CH_DB
+from tests.support.settled import api_settler, event_block
+
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 6, 10, 12, tzinfo=UTC)
 BASE = "/api/billing/subscriptions"
@@ -85,3 +89,46 @@ async def test_upcoming_invoice_trues_up_and_draws_credit(make_api: Callable[...
             f"credit:{g2['id']}": "-1500.00",
         }
         assert r.json()["total"] == "0.00"
+
+
+async def test_settled_invoices_draw_a_grant_down_across_periods(
+    make_api: Callable[..., Any], warehouse: Warehouse
+) -> None:
+    """Hand-worked: standard tier anchored May 1; May: 150,000 API calls = $49.99 + 50,000 x $0.01 = $549.99,
+    a $600 grant pays it all (50.01 left); June so far: $49.99, paid from the 50.01 (0.02 left after)."""
+    may = datetime(2026, 5, 1, tzinfo=UTC)
+    async with make_api(now=may) as api:
+        org = await api.org("ivy")
+        h = api.as_user("ivy", org)
+        body = {"tier": "standard", "anchor": "2026-05-01"}
+        sid = (await api.client.post(f"{BASE}/create", json=body, headers=h)).json()["id"]
+        grant = {"name": "Welcome", "amount": "600", "expires_at": "2027-01-01T00:00:00Z"}
+        r = await api.client.post(f"{BASE}/{sid}/credit-grants", json=grant, headers=api.as_operator())
+        gid = r.json()["id"]
+        api.clock.now = datetime(2026, 6, 10, 12, tzinfo=UTC)
+        client = warehouse._open()
+        client.raw_insert(
+            f"{CH_DB}.events",
+            None,
+            insert_block=event_block(
+                org, "u1", org, "api_calls", datetime(2026, 5, 3, 10, tzinfo=UTC), [150000], id_prefix=f"{org}-cg"
+            ),
+            fmt="JSONEachRow",
+        )
+        result = api_settler(api, client, lambda: [org]).settle(datetime(2026, 6, 3, tzinfo=UTC), datetime.now(UTC))
+        assert f"in_{org}_2026-05" in result.finalized
+
+        doc = (await api.client.get(f"/api/billing/invoices/in_{org}_2026-05", headers=h)).json()
+        assert {ln["code"]: ln["amount"] for ln in doc["lines"]} == {
+            "base_fee": "49.99",
+            "api_calls_overage": "500.00",
+            f"credit:{gid}": "-549.99",
+        }
+        assert doc["total"] == "0.00"
+        listed = (await api.client.get(f"{BASE}/{sid}/credit-grants", headers=h)).json()
+        assert (listed["data"][0]["remaining"], listed["balance"]) == ("50.01", "50.01")
+        upcoming = (await api.client.get(f"/api/billing/invoices/upcoming?account={org}", headers=h)).json()
+        assert {ln["code"]: ln["amount"] for ln in upcoming["lines"]} == {
+            "base_fee": "49.99",
+            f"credit:{gid}": "-49.99",
+        }

@@ -47,7 +47,7 @@ def test_a_member_of_another_org_sees_nothing_of_this_one(browser: Browser, api:
     # The attacker points the app at the victim's account (a stolen id): the API refuses, the page says so.
     page.route(
         f"{api.base}/api/billing/session",
-        lambda route: route.fulfill(status=200, json={"user_id": "mal", "org_id": victim.id, "account_id": victim.id}),
+        lambda route: route.fulfill(status=200, json={"user_id": "mal", "organization_id": victim.id}),
     )
     page.goto(f"{api.base}/app/")
     expect(page.get_by_role("alert")).to_be_visible(timeout=20_000)
@@ -55,3 +55,22 @@ def test_a_member_of_another_org_sees_nothing_of_this_one(browser: Browser, api:
     page.goto(f"{api.base}/app/invoices")
     expect(page.get_by_role("alert")).to_be_visible(timeout=20_000)
     screenshot(page, "other-org-refused")
+
+
+def test_keyboard_reaches_the_pages_and_invoices_say_when_there_are_none(browser: Browser, api: ServedApi) -> None:
+    org = api.bootstrap("Keys Co", "kim")
+    assert api.call(org, "POST", "/api/billing/subscriptions/create", {"tier": "free"}).status_code == 201
+
+    page = open_app(browser, api, org, "kim", viewport=PHONE)
+    page.goto(f"{api.base}/app/")
+    expect(page.get_by_role("heading", name="Billing dashboard")).to_be_visible(timeout=20_000)
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Invoices")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Invoices")).to_be_visible()
+    expect(page.get_by_text("No invoices yet")).to_be_visible(timeout=20_000)
+    assert axe_violations(page) == []
+    screenshot(page, "invoices-empty-phone")

@@ -111,7 +111,7 @@ def open_app(browser: Browser, api: ServedApi, org: Org, user: str, viewport: di
     context = browser.new_context(viewport=viewport, extra_http_headers={"authorization": f"Bearer {org.api_key}"})
     page = context.new_page()
     page.route(f"{api.base}/app/**", _serve_dist)
-    session = {"user_id": user, "org_id": org.id, "account_id": org.id}
+    session = {"user_id": user, "organization_id": org.id}
     page.route(
         f"{api.base}/api/billing/session",
         lambda route: route.fulfill(status=200, json=session),

@@ -5,9 +5,12 @@ hourly with hours logged) by platform operators, read by the account's owners an
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
+from typing import Any
 
 from sqlalchemy.orm import Session
 
+from streams.api.audit import audit_change
+from streams.api.auth import Principal
 from streams.api.common import account_terms, caller
 from streams.api.errors import ApiError, refused_as_invalid
 from streams.api.models import (
@@ -67,6 +70,23 @@ def _addon(s: Session, sub: Subscription, addon_id: str) -> ContractAddonRow:
     return row
 
 
+def _audited(
+    call: Call,
+    s: Session,
+    who: Principal,
+    sub: Subscription,
+    row: ContractAddonRow,
+    action: str,
+    before: dict[str, Any] | None,
+) -> AddonOut:
+    """The add-on as answered, its change recorded in the organization's audit log."""
+    s.flush()
+    out = _out(call, sub, row, store.hours_of(s, [row.id])[row.id])
+    after = out.model_dump(mode="json")
+    audit_change(call, s, who, sub.organization_id, action, target=row.id, before=before, after=after)
+    return out
+
+
 def list_addons(call: Call) -> AddonList:
     with call.ctx.sessions() as s:
         sub = load_subscription(s, caller(call, s), call.path["id"], write=False)
@@ -95,18 +115,20 @@ def create_addon(call: Call) -> AddonOut:
                 now=now,
                 not_before=_period_start(call, s, sub, now),
             )
-        return _out(call, sub, row, [])
+        return _audited(call, s, who, sub, row, "addon.created", None)
 
 
 def end_addon(call: Call) -> AddonOut:
     body: AddonEnd = call.body
     now = call.ctx.clock()
     with call.ctx.sessions.begin() as s:
-        sub = load_subscription(s, caller(call, s), call.path["id"], write=True)
+        who = caller(call, s)
+        sub = load_subscription(s, who, call.path["id"], write=True)
         row = _addon(s, sub, call.path["addon_id"])
+        before = _out(call, sub, row, store.hours_of(s, [row.id])[row.id]).model_dump(mode="json")
         with refused_as_invalid():
             store.end(s, row, body.ends_at, _period_start(call, s, sub, now))
-        return _out(call, sub, row, store.hours_of(s, [row.id])[row.id])
+        return _audited(call, s, who, sub, row, "addon.ended", before)
 
 
 def log_hours(call: Call) -> AddonOut:
@@ -116,6 +138,7 @@ def log_hours(call: Call) -> AddonOut:
         who = caller(call, s)
         sub = load_subscription(s, who, call.path["id"], write=True)
         row = _addon(s, sub, call.path["addon_id"])
+        before = _out(call, sub, row, store.hours_of(s, [row.id])[row.id]).model_dump(mode="json")
         with refused_as_invalid():
             store.log_hours(
                 s,
@@ -127,7 +150,7 @@ def log_hours(call: Call) -> AddonOut:
                 now=now,
                 not_before=_period_start(call, s, sub, now),
             )
-        return _out(call, sub, row, store.hours_of(s, [row.id])[row.id])
+        return _audited(call, s, who, sub, row, "addon.hours_logged", before)
 
 
 _ID = {"id": SUB_ID_PATTERN}

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from streams.api.audit import audit_change
 from streams.api.auth import READ_ALL, Principal, require_role
 from streams.api.common import caller, invoice_reader, invoiced_period_now, store_histories
 from streams.api.errors import ApiError
@@ -243,6 +244,18 @@ def pay_invoice(call: Call) -> InvoicePayment:
         with call.ctx.sessions.begin() as s:
             s.add(row)
             s.flush()
+            if s.get(Organization, doc.account_id) is not None:
+                after = {"amount_paid": row.amount_paid, "currency": row.currency, "stripe_invoice_id": stripe_id}
+                audit_change(
+                    call,
+                    s,
+                    who,
+                    doc.account_id,
+                    "invoice.paid",
+                    target=inv_id,
+                    before={"status": doc.status},
+                    after=after,
+                )
             owed = receivables.state(receivables.get(s, inv_id, for_update=True)).amount_remaining
             # Stripe's pay either collects the whole invoice (this invoice's total) or raises: what is owed is settled.
             if owed > 0:

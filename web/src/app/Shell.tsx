@@ -1,7 +1,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { NavLink, Outlet } from "react-router-dom";
-import { ApiError } from "../api/client";
-import { fetchSession } from "../api/session";
+import { ApiError, csrfToken } from "../api/client";
+import { fetchSession, signOut } from "../api/session";
 import { ErrorState, Loading } from "../ui/states";
 import { SessionContext } from "./SessionContext";
 import { SignedOut } from "./SignedOut";
@@ -41,6 +41,13 @@ export function Shell() {
             ))}
           </ul>
         </nav>
+        <button
+          type="button"
+          className="sign-out"
+          onClick={() => void signOut(csrfToken()).then(() => session.refetch())}
+        >
+          Sign out
+        </button>
       </header>
       <main id="main" tabIndex={-1}>
         <Outlet />
