@@ -2934,7 +2934,7 @@ export interface components {
              * Event Types
              * @description the events sent to it
              */
-            event_types: ("invoice.finalized" | "invoice.paid" | "invoice.payment_failed" | "invoice.overdue" | "subscription.updated" | "usage.alert")[];
+            event_types: ("invoice.finalized" | "invoice.paid" | "invoice.payment_failed" | "invoice.overdue" | "subscription.updated" | "usage.alert" | "budget.alert")[];
             /**
              * Url
              * @description where events are POSTed: an http(s) URL
