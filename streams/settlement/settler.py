@@ -16,8 +16,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from rating.catalog.loader import Catalog
+from rating.catalog.model import CatalogVersion
 from rating.credits import CREDIT_PREFIX, CreditGrant, crossed_low, is_charge
-from rating.invoice import Invoice, LineTotal, billing_segments, preview_invoice, totals_by_code
+from rating.invoice import Correction, Invoice, LineTotal, billing_segments, preview_invoice, totals_by_code
 from rating.money import ZERO
 from rating.periods import Period, contract_year_containing, next_period
 from rating.settle import (
@@ -34,6 +35,7 @@ from rating.settle import (
 )
 from rating.subscriptions import SubscriptionHistory
 from rating.tax import TaxRate, tax_lines
+from rating.usage import PeriodUsage
 from sinks.clickhouse.settlement import EPOCH, SettlementStore
 from streams.settlement.pacing import Pacer
 
@@ -51,6 +53,19 @@ RECOMPUTE_ACCOUNTS = 2_500
 
 def floor_hour(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceInputs:
+    """One account's inputs of ``preview_invoice`` for a period (``Settler.invoice_inputs``)."""
+
+    catalog: CatalogVersion
+    history: SubscriptionHistory
+    usage: list[PeriodUsage]  # per billing segment
+    rows: list[HourlyUsage]  # the settled hourly rows read
+    corrections: list[Correction]
+    credits: list[CreditGrant]
+    charged_earlier_in_year: Decimal
 
 
 @dataclass
@@ -222,6 +237,31 @@ class Settler:
                 grant = by_code.get(ln.code)
                 if grant is not None and (left := crossed_low(grant, -ln.amount)) is not None:
                     self._on_credit_low(account, grant, left, period)
+
+    def invoice_inputs(self, account: str, period: Period, *, until: datetime, history_from: datetime) -> InvoiceInputs:
+        """What the invoice of ``period`` is computed from, with usage settled before ``until`` only, and
+        the account's settled hourly rows from ``history_from`` (the forecast's history, docs/forecasting.md)."""
+        cat = self._catalog.at(period.start)
+        rows = self._store.hourly_many([account], history_from, until).get(account, [])
+        history = self._history(account)
+        segments = billing_segments(history, period, cat)
+        storage = self._store.storage_many([account], period, self._histories)
+        usage = usage_by_segment([r for r in rows if r.hour >= period.start], segments, storage[account])
+        if self._addons is not None and (addons := self._addons(account, period)):
+            usage[-1] = replace(usage[-1], addons=addons)
+        grants, charged_in_year = self._credits_and_commitments([account], period)
+        return InvoiceInputs(
+            cat,
+            history,
+            usage,
+            rows,
+            self._store.corrections_many([account], period.key).get(account, []),
+            grants.get(account, []),
+            charged_in_year.get(account, ZERO),
+        )
+
+    def tax_rates(self, account: str, period: Period) -> Sequence[TaxRate]:
+        return self._taxes(account, period) if self._taxes is not None else ()
 
     def _credits_and_commitments(
         self, accounts: list[str], period: Period

@@ -24,6 +24,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/billing/forecast": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The current period's invoice forecast: expected total and 80 % interval, per metric and priced */
+        get: operations["get_forecast"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/billing/invitations": {
         parameters: {
             query?: never;
@@ -1847,6 +1864,61 @@ export interface components {
              */
             status: "accepted" | "rejected";
         };
+        /** Forecast */
+        Forecast: {
+            /** Account Id */
+            account_id: string;
+            /**
+             * As Of
+             * Format: date-time
+             * @description the settled full days end here (the last midnight UTC)
+             */
+            as_of: string;
+            /** Currency */
+            currency: string;
+            /** Days Elapsed */
+            days_elapsed: number;
+            /** Days In Period */
+            days_in_period: number;
+            /**
+             * Lines
+             * @description the invoice at the expected quantities
+             */
+            lines: components["schemas"]["InvoiceLine"][];
+            /** Metrics */
+            metrics: components["schemas"]["MetricForecast"][];
+            /**
+             * Period End
+             * Format: date-time
+             */
+            period_end: string;
+            /**
+             * Period Start
+             * Format: date-time
+             */
+            period_start: string;
+            total: components["schemas"]["ForecastTotal"];
+        };
+        /** ForecastTotal */
+        ForecastTotal: {
+            /** Expected */
+            expected: string;
+            /**
+             * P10
+             * @description the lower end of the 80 % interval
+             */
+            p10: string;
+            /**
+             * P90
+             * @description the upper end of the 80 % interval
+             */
+            p90: string;
+            /**
+             * To Date
+             * @description the invoice of the usage settled so far
+             */
+            to_date: string;
+        };
         /** HoursIn */
         HoursIn: {
             /**
@@ -2268,6 +2340,27 @@ export interface components {
              * @default null
              */
             unit_price: string | null;
+        };
+        /** MetricForecast */
+        MetricForecast: {
+            /**
+             * Daily
+             * @description the settled quantity of each day of the period so far
+             */
+            daily: string[];
+            /** Expected */
+            expected: string;
+            /**
+             * Metric
+             * @description api_calls, ai_requests or premium_feature:<feature>
+             */
+            metric: string;
+            /** P10 */
+            p10: string;
+            /** P90 */
+            p90: string;
+            /** To Date */
+            to_date: string;
         };
         /** MetricUsage */
         MetricUsage: {
@@ -3281,7 +3374,7 @@ export interface components {
              * Event Types
              * @description the events sent to it
              */
-            event_types: ("invoice.finalized" | "invoice.paid" | "invoice.payment_failed" | "invoice.overdue" | "subscription.updated" | "usage.alert")[];
+            event_types: ("invoice.finalized" | "invoice.paid" | "invoice.payment_failed" | "invoice.overdue" | "subscription.updated" | "usage.alert" | "budget.alert")[];
             /**
              * Url
              * @description where events are POSTed: an http(s) URL
@@ -3419,6 +3512,94 @@ export interface operations {
             };
             /** @description internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_forecast: {
+        parameters: {
+            query: {
+                /** @description an organization the caller acts in, or the caller's own personal account (a user token without 'org'); membership never reaches a member's personal account */
+                account: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The current period's invoice forecast: expected total and 80 % interval, per metric and priced */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Forecast"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
