@@ -79,10 +79,11 @@ fmt: venv ## Format the code with ruff
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: stack-up ## Run the benchmarks (ingest, live rating, API entitlement check): events/s, requests/s, latency, RSS
+bench: stack-up ## Run the benchmarks (ingest, live rating, API entitlement check, web app size and first load): events/s, requests/s, latency, RSS
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/live_rating.py
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/web.py
 
 clean: ## Remove data (var/) but keep downloads (.cache/) and the virtualenv
 	-$(BIN)/meterline stack down

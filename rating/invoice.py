@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from rating.catalog.model import CatalogVersion, Tier
+from rating.credits import CREDIT_PREFIX, TRUE_UP, CreditGrant, draw, is_charge, true_up
 from rating.errors import RatingError
 from rating.fees import fee_lines
 from rating.money import ZERO, line_amount, money_text
@@ -159,10 +160,14 @@ def preview_invoice(
     *,
     status: Literal["draft", "final"] = "draft",
     corrections: Sequence[Correction] = (),
+    credits: Sequence[CreditGrant] = (),
+    charged_earlier_in_year: Decimal = ZERO,
 ) -> Invoice:
     """The invoice document of ``period``. ``usage_by_segment[i]`` is the usage during the i-th of
     ``history.segments(period)`` (one entry when the subscription did not change; an account without
-    a subscription is one segment under the catalog's default tier)."""
+    a subscription is one segment under the catalog's default tier). ``credits``: the account's grants
+    with what earlier invoices left of them; ``charged_earlier_in_year``: the charges of the contract
+    year's earlier invoices, for a per-year commitment (rating/credits.py)."""
     segments = billing_segments(history, period, catalog)
     if len(usage_by_segment) != len(segments):
         raise InvoiceError(f"{len(segments)} subscription segments but {len(usage_by_segment)} usage parts")
@@ -182,7 +187,25 @@ def preview_invoice(
         lines.append(
             InvoiceLine(f"{CORRECTION_PREFIX}{c.code}", c.description, c.quantity, unit, line_amount(c.amount))
         )
+    lines += _commitment_lines(segments[-1].version, period, lines, charged_earlier_in_year)
+    for grant, used in draw(credits, sum((ln.amount for ln in lines), ZERO), period):
+        lines.append(InvoiceLine(f"{CREDIT_PREFIX}{grant.grant_id}", f"Credit: {grant.name}", Decimal(1), -used, -used))
     return Invoice(history.account_id, period, status, tuple(lines), tuple(flags))
+
+
+def _commitment_lines(
+    version: SubscriptionVersion, period: Period, lines: Sequence[InvoiceLine], charged_earlier: Decimal
+) -> list[InvoiceLine]:
+    commitment = version.contract.commitment if version.contract is not None else None
+    if commitment is None:
+        return []
+    charged = sum((ln.amount for ln in lines if is_charge(ln.code)), ZERO)
+    short = true_up(commitment, charged, period, version.anchor, charged_earlier)
+    if not short:
+        return []
+    per = "period" if commitment.per == "period" else "contract year"
+    desc = f"Commitment true-up ({money_text(commitment.amount)} per {per})"
+    return [InvoiceLine(TRUE_UP, desc, Decimal(1), short, line_amount(short))]
 
 
 def _seat_lines(tiers: Sequence[Tier], usage: Sequence[PeriodUsage]) -> list[InvoiceLine]:

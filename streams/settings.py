@@ -165,6 +165,24 @@ class Settings(BaseSettings):
     api_invitation_ttl_days: int = Field(
         7, ge=1, le=90, description="Days an organization invitation may be accepted (resend gives it a new term)."
     )
+    # The web app (docs/web-app-server.md): served under /app/, signed in by one-time links.
+    api_web_dist: Path | None = Field(
+        None, description="The built web app (web/dist) served under /app/; default web/dist of the checkout."
+    )
+    api_public_url: str = Field(
+        "http://127.0.0.1:8090",
+        description="The billing API's address as browsers reach it: login links point there; https makes the "
+        "session cookie Secure.",
+    )
+    api_login_link_ttl_seconds: int = Field(
+        900, ge=30, le=86_400, description="Seconds a one-time login link may be used (once)."
+    )
+    api_session_ttl_seconds: int = Field(
+        28_800, ge=60, le=2_592_000, description="Seconds a web app session lasts after sign-in (then sign in again)."
+    )
+    audit_retention_days: int = Field(
+        400, ge=1, le=3650, description="Days the audit log keeps an entry (`meterline audit prune`; docs/audit.md)."
+    )
     api_outbox_interval_seconds: float = Field(
         2.0, gt=0, description="How often the outbox relay retries publishing to billing.subscriptions."
     )

@@ -115,6 +115,13 @@ class CatalogVersion(_Frozen):
         return self
 
 
+class Commitment(_Frozen):
+    """The least an account pays per usage period or per contract year (rating/credits.py)."""
+
+    amount: Amount
+    per: Literal["period", "contract_year"] = "period"
+
+
 class ContractOverrides(_Frozen):
     """An enterprise contract: any price, quantity or term of the tier, for one account."""
 
@@ -128,6 +135,7 @@ class ContractOverrides(_Frozen):
     payment_terms: PaymentTerms | None = None
     rate_limit_per_minute: int | None = Field(None, ge=0)
     addons: dict[str, Amount] = Field(default_factory=dict)  # negotiated add-on prices
+    commitment: Commitment | None = None  # a minimum spend, trued up on the invoice (rating/credits.py)
 
     def apply(self, tier: Tier) -> Tier:
         base = self.tier or tier

@@ -32,12 +32,17 @@ from streams.api.limits import ApiLimits
 from streams.api.notice_attachments import invoice_pdf_attachments
 from streams.api.quota_view import QuotaView
 from streams.api.routes import addons as addons_routes
+from streams.api.routes import ai_controls as ai_controls_routes
+from streams.api.routes import audit as audit_routes
 from streams.api.routes import contracts as contracts_routes
+from streams.api.routes import credit_grants as credit_grants_routes
 from streams.api.routes import credit_notes as credit_notes_routes
 from streams.api.routes import invitations as invitations_routes
 from streams.api.routes import invoices as invoices_routes
 from streams.api.routes import orgs as orgs_routes
+from streams.api.routes import people as people_routes
 from streams.api.routes import record as record_routes
+from streams.api.routes import session as session_routes
 from streams.api.routes import subscriptions as subscriptions_routes
 from streams.api.routes import usage as usage_routes
 from streams.api.routes import webhook_endpoints as webhook_endpoints_routes
@@ -45,6 +50,7 @@ from streams.api.routes import webhooks as webhooks_routes
 from streams.api.routing import Endpoint, openapi, routes
 from streams.api.store_cache import StoreCache
 from streams.api.warehouse import Warehouse
+from streams.api.web_app import web_routes
 from streams.dunning.charge import stripe_charger
 from streams.dunning.runner import DunningRunner
 from streams.ingest.service import Forwarder
@@ -63,6 +69,7 @@ ENDPOINTS: list[Endpoint] = [
     *subscriptions_routes.ENDPOINTS,
     *contracts_routes.ENDPOINTS,
     *addons_routes.ENDPOINTS,
+    *credit_grants_routes.ENDPOINTS,
     *orgs_routes.ENDPOINTS,
     *invitations_routes.ENDPOINTS,
     *webhook_endpoints_routes.ENDPOINTS,
@@ -70,7 +77,11 @@ ENDPOINTS: list[Endpoint] = [
     *record_routes.ENDPOINTS,
     *invoices_routes.ENDPOINTS,
     *credit_notes_routes.ENDPOINTS,
+    *audit_routes.ENDPOINTS,
+    *ai_controls_routes.ENDPOINTS,
+    *people_routes.ENDPOINTS,
     *webhooks_routes.ENDPOINTS,
+    *session_routes.ENDPOINTS,
 ]
 INFO = {
     "title": "Meterline billing API",
@@ -237,6 +248,7 @@ def create_app(
             *routes(ENDPOINTS, ctx),
             Route(OPENAPI_PATH, openapi_json, methods=["GET"]),
             Route("/api/billing/healthz", health, methods=["GET"]),
+            *web_routes(settings, ctx.sessions, clock),
         ],
         middleware=[Middleware(BodyLimit, limit=settings.api_max_body_bytes)],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -23,6 +23,7 @@ from starlette.requests import Request
 
 from streams.api.errors import ApiError
 from streams.api.models import ID_PATTERN
+from streams.api.roles import roles_with
 from streams.settings import Settings
 from streams.store import orgs
 from streams.store.models import Organization
@@ -30,9 +31,11 @@ from streams.store.orgs import Role
 
 _ID = re.compile(ID_PATTERN)
 
-MANAGE: frozenset[Role] = frozenset({"owner", "admin"})
-READ_ALL: frozenset[Role] = frozenset({"owner", "admin", "viewer"})
-ANY: frozenset[Role] = frozenset({"owner", "admin", "member", "viewer"})
+# The role sets endpoints check, from the one table of what each role may do (streams/api/roles.py).
+MANAGE: frozenset[Role] = roles_with("billing.manage")
+READ_ALL: frozenset[Role] = roles_with("billing.read")
+ANY: frozenset[Role] = roles_with("usage.own")
+OWNERS: frozenset[Role] = roles_with("owners.manage")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,7 @@ class Principal:
     key_role: Role | None = None
     key_id: str | None = None
     operator: bool = False  # a platform operator (JWT claim ``meterline_operator``): writes contracts only
+    via_session: bool = False  # the web app's session cookie (streams/api/web_session.py), not a bearer token
 
     def role_in(self, s: Session, org_id: str) -> Role | None:
         """This caller's role in ``org_id`` (None: no access at all)."""

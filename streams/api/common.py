@@ -18,6 +18,8 @@ from streams.api.errors import ApiError
 from streams.api.limits import check_failures, count_failure
 from streams.api.models import Period
 from streams.api.routing import Call
+from streams.api.store_cache import INLINE, NeedsStore
+from streams.api.web_session import has_session_cookie, session_principal
 from streams.store import subscription_store as store
 from streams.store.orgs import KEY_PREFIX
 
@@ -30,6 +32,15 @@ def caller(call: Call, s: Session) -> Principal:
     now = call.ctx.clock().timestamp()
     check_failures(call.ctx.limits, call.request, now)
     header = call.request.headers.get("authorization")
+    if header is None and has_session_cookie(call.request):
+        if INLINE.get():
+            raise NeedsStore  # sessions are read from the store each time: a sign-out applies at once
+        try:
+            return session_principal(s, call.request, call.ctx.clock())
+        except ApiError as exc:
+            if exc.status == 401:
+                count_failure(call.ctx.limits, call.request, now)
+            raise
     try:
         return call.ctx.cache.get(  # streams/api/store_cache.py: only successes are kept
             "caller",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -66,3 +68,12 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     WarehouseUnavailable: on_warehouse_unavailable,
     Exception: on_unexpected,
 }
+
+
+@contextmanager
+def refused_as_invalid() -> Iterator[None]:
+    """A store function's ValueError (its reason, written for the caller) as a 422."""
+    try:
+        yield
+    except ValueError as exc:
+        raise ApiError(422, "invalid_request", str(exc)) from exc

@@ -296,6 +296,36 @@ class AddonList(_Out):
     data: list[AddonOut]
 
 
+class CreditGrantIn(_In):
+    name: str = Field(min_length=1, max_length=120, description="shown on the invoice's credit line")
+    amount: Amount = Field(description="prepaid credit in dollars, whole cents (a decimal string)")
+    effective_at: datetime | None = Field(None, description="from when it pays invoices (default: now)")
+    expires_at: datetime | None = Field(None, description="after which it pays nothing more (null: never)")
+    priority: int = Field(0, ge=0, le=1000, description="lower is drawn first; ties: the soonest expiry first")
+
+    _aware = field_validator("effective_at", "expires_at")(_aware_or_none)
+
+
+class CreditGrantOut(_Out):
+    id: str
+    subscription_id: str
+    account_id: str
+    name: str
+    amount: Decimal
+    remaining: Decimal = Field(description="the amount less what finalized invoices drew (credit:<id> lines)")
+    currency: str
+    effective_at: datetime
+    expires_at: datetime | None
+    priority: int
+    created_by: str
+    created_at: datetime
+
+
+class CreditGrantList(_Out):
+    data: list[CreditGrantOut]
+    balance: Decimal = Field(description="what remains of the grants in effect now")
+
+
 class CancelRequest(_In):
     immediately: bool = Field(False, description="cancel now instead of at the end of the current period")
 
@@ -415,6 +445,15 @@ class UsageHistory(_Out):
     account_id: str
     granularity: Literal["day", "period"]
     rows: list[UsageRow]
+
+
+class EntitlementQuery(_In):
+    """Who and what a check is for: the organization's AI controls refuse what they do not allow
+    (docs/ai-controls.md). All optional: without ``user_id`` only the organization-wide controls apply."""
+
+    user_id: str | None = Field(None, pattern=ID_PATTERN, description="the member the check is for")
+    provider: str | None = Field(None, max_length=100, description="the AI provider the request would use")
+    model: str | None = Field(None, max_length=100, description="the AI model the request would use")
 
 
 class UsageCurrentQuery(_In):
@@ -620,6 +659,21 @@ class WebhookResult(_Out):
     received: bool
     duplicate: bool
     outcome: str
+
+
+class SessionOut(_Out):
+    """The web app's session (docs/web-app-server.md)."""
+
+    user_id: str
+    organization_id: str | None = Field(description="the organization it acts in (None: the person's own account)")
+    account_id: str = Field(description="the billing account it shows: the organization, else the person's own")
+    csrf_token: str = Field(description="send it in X-CSRF-Token with every write made with the session cookie")
+    expires_at: datetime
+
+
+class LoginLinkOut(_Out):
+    url: str = Field(description="open it once, before expires_at, to sign in to the web app as the token's user")
+    expires_at: datetime
 
 
 def dump(model: BaseModel) -> Any:

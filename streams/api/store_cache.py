@@ -39,8 +39,11 @@ T = TypeVar("T")
 #: Set while a handler runs on the event loop: a miss must not read the store there.
 INLINE: contextvars.ContextVar[bool] = contextvars.ContextVar("meterline_api_inline", default=False)
 
-#: Tables whose writes change nothing the cache holds (the relays write them all the time).
-_UNRELATED = frozenset({"outbox", "stripe_outbox", "webhook_events", "invoice_payments", "alembic_version"})
+#: Tables whose writes change nothing the cache holds (the relays write them all the time; an audit entry comes
+#: with the change it records, which invalidates).
+_UNRELATED = frozenset(
+    {"outbox", "stripe_outbox", "webhook_events", "invoice_payments", "alembic_version", "audit_log"}
+)
 _WRITE = re.compile(r'^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
 _WROTE = "meterline_cache_wrote"
 

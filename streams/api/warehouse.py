@@ -10,7 +10,7 @@ holds it). It is opened on first use, migrated (idempotent), and used by one thr
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,10 +18,11 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from rating.catalog.loader import Catalog
+from rating.credits import CREDIT_PREFIX, CreditGrant
 from rating.periods import Period, period_containing
 from rating.settle import HistoryLookup
 from schemas.events import Metric
-from sinks.clickhouse.settlement import SettlementStore
+from sinks.clickhouse.settlement import EPOCH, SettlementStore
 from sinks.clickhouse.usage_queries import SettledReads, WarehouseUnavailable
 from streams.settings import Settings
 from streams.settlement.settler import Settler
@@ -40,6 +41,16 @@ class Warehouse(SettledReads):
 
         super().__init__(connect or default_connect, settings.clickhouse_database)
         self._database = settings.clickhouse_database
+
+    def credit_drawn(self, account: str) -> dict[str, Decimal]:
+        """Per ``credit:<grant>`` code, what the account's finalized invoices drew (negative amounts)."""
+        with self.client() as client:
+            try:
+                codes = SettlementStore(client, self._database).earlier_amounts_many([account], EPOCH, FAR_FUTURE)
+            except Exception as exc:
+                log.warning("cannot read credit draws: %s", exc)
+                raise WarehouseUnavailable("cannot read credit balances; retry later") from exc
+        return {c: a for c, a in codes.get(account, {}).items() if c.startswith(CREDIT_PREFIX)}
 
     def stripe_invoice(self, invoice_id: str) -> str | None:
         """The Stripe invoice a finalized invoice was pushed to (``stripe_invoicing``: acknowledged in
@@ -66,12 +77,14 @@ class Warehouse(SettledReads):
         account: str,
         period: Period,
         addons: Callable[[str, Period], Mapping[str, Decimal]] | None = None,
+        credits: Callable[[str], Sequence[CreditGrant]] | None = None,
     ) -> dict[str, Any] | None:
         """The draft invoice of ``period`` from the usage settled so far (the finalized one if closed),
-        or None when the account has none. ``addons``: the account's add-on quantities of a period."""
+        or None when the account has none. ``addons``: the account's add-on quantities of a period;
+        ``credits``: its credit grants."""
         with self.client() as client:
             store = SettlementStore(client, self._database)
-            settler = Settler(store, catalog, histories, lambda: [], addons=addons)
+            settler = Settler(store, catalog, histories, lambda: [], addons=addons, credits=credits)
             try:
                 return settler.document(account, period)
             except Exception as exc:
@@ -96,3 +109,4 @@ def by_period(
 
 
 DAY = timedelta(days=1)
+FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)

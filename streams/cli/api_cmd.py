@@ -73,6 +73,18 @@ def register(sub: Any) -> None:
     i.add_argument("--email", help="the invited user's email, kept with the invitation")
     i.add_argument("--json", action="store_true", help="print as JSON")
     i.set_defaults(func=_invite)
+    ll = asub.add_parser(
+        "login-link",
+        help="print a one-time link that signs a user in to the web app (/app/)",
+        description="As an operator, make a link that signs the browser in to the web app as a platform user (as "
+        "their JWT with this 'sub', and 'org' when --org is given). It works once, within "
+        "METERLINE_API_LOGIN_LINK_TTL_SECONDS; the session then lasts METERLINE_API_SESSION_TTL_SECONDS. Links "
+        "point at METERLINE_API_PUBLIC_URL (docs/web-app-server.md).",
+    )
+    ll.add_argument("--user", required=True, help="the user's id (the JWT 'sub')")
+    ll.add_argument("--org", help="act in this organization (org_...; the user must be a member)")
+    ll.add_argument("--json", action="store_true", help="print as JSON")
+    ll.set_defaults(func=_login_link)
     d = asub.add_parser(
         "billing-details",
         help="show or set an organization's billing email, billing address and tax id (printed on its invoices)",
@@ -194,6 +206,34 @@ def _invite(args: argparse.Namespace) -> int:
     else:
         print(f"invitation {out['invitation_id']}: {args.user} as {args.role} of {args.org}, until {out['expires_at']}")
         print("the user accepts it with their own token: POST /api/billing/invitations/<id>/accept")
+    return 0
+
+
+def _login_link(args: argparse.Namespace) -> int:
+    import re
+
+    from streams.api.models import ID_PATTERN
+    from streams.api.web_session import link_ttl, login_url
+    from streams.store import orgs, web_sessions
+    from streams.store.db import sessions
+
+    if not re.fullmatch(ID_PATTERN, args.user) or (args.org and not re.fullmatch(ID_PATTERN, args.org)):
+        print("meterline api login-link: --user and --org must be ids of 1-128 characters", file=sys.stderr)
+        return 2
+    settings = load_settings()
+    now = datetime.now(UTC)
+    with sessions(_engine(settings)).begin() as s:
+        if args.org and orgs.member(s, args.org, args.user) is None:
+            print(f"meterline api login-link: {args.user} is not a member of {args.org}", file=sys.stderr)
+            return 2
+        link = web_sessions.create_link(s, args.user, args.org, web_sessions.OPERATOR, now, link_ttl(settings))
+    out = {"url": login_url(settings, link.token), "user_id": args.user, "organization_id": args.org}
+    out["expires_at"] = link.expires_at.isoformat()
+    if args.json:
+        emit_json(out)
+    else:
+        print(out["url"])
+        print(f"signs in once as {args.user}{' in ' + args.org if args.org else ''}, until {out['expires_at']}")
     return 0
 
 

@@ -224,17 +224,21 @@ def _change_status(args: argparse.Namespace) -> int:
     from rating.receivables import TransitionError
     from streams.cli.api_cmd import _engine
     from streams.settings import load_settings
-    from streams.store import receivables
+    from streams.store import audit, receivables
     from streams.store.db import sessions
+    from streams.store.models import InvoiceReceivableRow
 
     engine = _engine(load_settings())
     now = datetime.now(UTC)
     try:
         with sessions(engine).begin() as s:
+            found = s.get(InvoiceReceivableRow, args.invoice)
+            before = found.status if found is not None else "open"
             if args.action == "void":
                 row = receivables.void(s, args.invoice, now)
             else:
                 row = receivables.mark_uncollectible(s, args.invoice, now)
+            audit.record_invoice(s, row, before, audit.Origin("operator:cli"), now)
             out = {"invoice_id": row.invoice_id, "number": row.number, "status": row.status}
     except receivables.NotFinalized as exc:
         raise MeterlineError(f"no finalized invoice {args.invoice} in the billing store") from exc

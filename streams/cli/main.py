@@ -35,6 +35,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "streams.cli.invoice_cmd",
     "streams.cli.reconcile_cmd",
     "streams.cli.api_cmd",
+    "streams.cli.forecast_cmd",
+    "streams.cli.audit_cmd",
 )
 
 

@@ -16,9 +16,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from rating.catalog.loader import Catalog
+from rating.credits import CREDIT_PREFIX, CreditGrant, is_charge
 from rating.invoice import Invoice, LineTotal, billing_segments, preview_invoice, totals_by_code
 from rating.money import ZERO
-from rating.periods import Period, next_period
+from rating.periods import Period, contract_year_containing, next_period
 from rating.settle import (
     HistoryLookup,
     HourlyUsage,
@@ -86,12 +87,14 @@ class Settler:
         pacer: Pacer | None = None,
         taxes: Callable[[str, Period], Sequence[TaxRate]] | None = None,
         addons: Callable[[str, Period], Mapping[str, Decimal]] | None = None,
+        credits: Callable[[str], Sequence[CreditGrant]] | None = None,
     ) -> None:
         """``subscribed``: every account with a subscription (they get invoices even without usage).
         ``pacer``: called after each chunk of hours and each group of accounts (unpaced by default).
         ``taxes``: the tax rates an account's invoice of a period carries (docs/invoices.md; none by default).
-        ``addons``: an account's add-on quantities of a period (``streams.store.addons``; none by default)."""
-        self._taxes, self._addons = taxes, addons
+        ``addons``: an account's add-on quantities of a period (``streams.store.addons``; none by default).
+        ``credits``: an account's credit grants (``streams.store.credits``; none by default)."""
+        self._taxes, self._addons, self._credits = taxes, addons, credits
         self._store, self._catalog, self._histories = store, catalog, histories
         self._subscribed, self._grace = subscribed, grace
         self._on_difference, self._margin = on_difference, visibility_margin
@@ -180,6 +183,7 @@ class Settler:
         storage = self._store.storage_many(accounts, period, self._histories)
         corrections = self._store.corrections_many(accounts, period.key)
         cat = self._catalog.at(period.start)
+        grants, charged_in_year = self._credits_and_commitments(accounts, period)
         out = {}
         for account in accounts:
             history = self._history(account)
@@ -194,12 +198,41 @@ class Settler:
                 cat,
                 status="final" if final else "draft",
                 corrections=corrections.get(account, []),
+                credits=grants.get(account, ()),
+                charged_earlier_in_year=charged_in_year.get(account, ZERO),
             )
             rates = self._taxes(account, period) if self._taxes is not None else ()
             if rates:
                 invoice = replace(invoice, lines=(*invoice.lines, *tax_lines(invoice.lines, rates)))
             out[account] = invoice
         return out
+
+    def _credits_and_commitments(
+        self, accounts: list[str], period: Period
+    ) -> tuple[dict[str, list[CreditGrant]], dict[str, Decimal]]:
+        """The accounts' credit grants with what the finalized invoices of earlier periods left of them, and
+        what the earlier invoices of the contract year charged for those with a per-year commitment."""
+        grants: dict[str, list[CreditGrant]] = {}
+        if self._credits is not None:
+            grants = {a: g for a in accounts if (g := list(self._credits(a)))}
+        drawn = self._store.earlier_amounts_many(grants, EPOCH, period.start) if grants else {}
+        for account, gs in grants.items():
+            codes = drawn.get(account, {})
+            grants[account] = [
+                replace(g, remaining=g.remaining + codes.get(f"{CREDIT_PREFIX}{g.grant_id}", ZERO)) for g in gs
+            ]
+        yearly: dict[datetime, list[str]] = {}
+        for account in accounts:
+            version = self._history(account).at(period.end - HOUR)
+            if version is None or version.contract is None or version.contract.commitment is None:
+                continue
+            if version.contract.commitment.per == "contract_year":
+                yearly.setdefault(contract_year_containing(version.anchor, period.start).start, []).append(account)
+        charged: dict[str, Decimal] = {}
+        for year_start, group in yearly.items():
+            for account, codes in self._store.earlier_amounts_many(group, year_start, period.start).items():
+                charged[account] = sum((amount for code, amount in codes.items() if is_charge(code)), ZERO)
+        return grants, charged
 
     def document(self, account: str, period: Period) -> dict[str, object] | None:
         """The finalized invoice document of the period, else the draft from settled data."""

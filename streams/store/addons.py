@@ -9,12 +9,13 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from rating.addons import AddonKind, AddonUse, period_quantities
 from rating.catalog.model import CatalogVersion
 from rating.periods import Period
+from streams.store.db import table_check
 from streams.store.models import AddonHoursRow, ContractAddonRow, Subscription
 
 #: Bounds of what one record or one log entry may carry (a typo of 1500 hours is refused, not billed).
@@ -169,14 +170,11 @@ def uses(s: Session, account_id: str) -> list[AddonUse]:
 def store_addons(make_session: sessionmaker[Session]) -> Callable[[str, Period], Mapping[str, Decimal]]:
     """What settlement asks: an account's add-on quantities of a period."""
 
-    migrated = False
+    migrated = table_check(ContractAddonRow.__tablename__)
 
     def addons(account: str, period: Period) -> Mapping[str, Decimal]:
-        nonlocal migrated
         with make_session() as s:
-            # A worker may settle before any API migrated its store: no table yet, nothing recorded yet.
-            migrated = migrated or inspect(s.connection()).has_table(ContractAddonRow.__tablename__)
-            return period_quantities(uses(s, account), period) if migrated else {}
+            return period_quantities(uses(s, account), period) if migrated(s) else {}
 
     return addons
 

@@ -8,6 +8,7 @@ PostgreSQL. The tests run the store on both (``deploy/local/postgres.py`` starts
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from streams.errors import ConfigurationError
@@ -122,3 +123,16 @@ def current_revision(engine: Engine) -> str | None:
 
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(_config()).get_current_head()
+
+
+def table_check(table: str) -> Callable[[Session], bool]:
+    """Whether the store has ``table`` yet, asked until it has (a worker may settle before any API migrated
+    the store it reads: then nothing was recorded in that table either)."""
+    seen = False
+
+    def has(s: Session) -> bool:
+        nonlocal seen
+        seen = seen or inspect(s.connection()).has_table(table)
+        return seen
+
+    return has

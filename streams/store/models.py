@@ -409,6 +409,36 @@ class WebhookDeliveryRow(Base):
     outcome: Mapped[str | None] = mapped_column(String(16))  # "delivered" | "failed"
 
 
+class LoginLinkRow(Base):
+    """A one-time sign-in link of the web app (docs/web-app-server.md): only the SHA-256 of its secret is kept;
+    used once (``used_at``), before ``expires_at``."""
+
+    __tablename__ = "login_links"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(128), index=True)
+    organization_id: Mapped[str | None] = mapped_column(String(64))  # the JWT's ``org`` it stands for
+    issued_by: Mapped[str] = mapped_column(String(160))  # operator:cli | user:<id> (the platform's exchange)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class WebSessionRow(Base):
+    """A signed-in browser: the cookie carries the secret (only its SHA-256 is kept), acting as the user
+    (and organization) of the link it came from; writes must echo ``csrf_token`` in ``X-CSRF-Token``."""
+
+    __tablename__ = "web_sessions"
+
+    id_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(128), index=True)
+    organization_id: Mapped[str | None] = mapped_column(String(64))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
 class ContractAddonRow(Base):
     """An add-on recorded on a subscription by a platform operator (rating/addons.py: one-time, recurring or
     hourly). Quantities are exact decimals kept as text (hours like ``1.5``)."""
@@ -440,3 +470,70 @@ class AddonHoursRow(Base):
     note: Mapped[str] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(160))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class CreditGrantRow(Base):
+    """A prepaid credit granted to an account by a platform operator (rating/credits.py): drawn down by the
+    invoices of the periods it is in effect in; what remains is the amount plus the ``credit:<id>`` lines of
+    the finalized invoices (ClickHouse), so nothing here changes when an invoice draws on it."""
+
+    __tablename__ = "credit_grants"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[str] = mapped_column(String(128), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    amount: Mapped[int] = mapped_column(BigInteger)  # minor units
+    currency: Mapped[str] = mapped_column(String(8))
+    effective_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    priority: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(160))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AuditEntry(Base):
+    """One change to an organization's billing or access (``streams.store.audit``): append-only, database
+    triggers refuse UPDATE and DELETE (migration 0014) but for the retention prune. No foreign key: the record
+    outlives what it names."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_org_id", "organization_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organization_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(160))  # user:<id> | key:<id> | operator:<id> | system
+    action: Mapped[str] = mapped_column(String(64))  # e.g. member.role_changed (streams.store.audit.ACTIONS)
+    target: Mapped[str | None] = mapped_column(String(200))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(400))
+
+
+class AuditPruneGate(Base):
+    """The cutoff of a retention prune in progress: present only inside the prune's own transaction, it is what
+    lets the delete trigger pass entries older than it."""
+
+    __tablename__ = "audit_prune_gate"
+
+    cutoff: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
+
+
+class AiControlsRow(Base):
+    """An organization's AI controls (``user_id`` ``*``) or one member's (streams/store/ai_controls.py)."""
+
+    __tablename__ = "ai_controls"
+
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(128), primary_key=True)  # '*': the whole organization
+    disabled_features: Mapped[list[str]] = mapped_column(JSON)  # premium or tier features switched off
+    allowed_providers: Mapped[list[str] | None] = mapped_column(JSON)  # None: any the tier allows
+    allowed_models: Mapped[list[str] | None] = mapped_column(JSON)
+    monthly_spend_cap: Mapped[str | None] = mapped_column(String(32))  # a decimal in USD
+    monthly_request_cap: Mapped[int | None] = mapped_column(BigInteger)
+    cap_mode: Mapped[str] = mapped_column(String(8))  # hard | alert
+    approval_required: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_by: Mapped[str] = mapped_column(String(160))

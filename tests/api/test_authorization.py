@@ -127,6 +127,8 @@ CASES = [
     case("read add-ons", MANAGE, 200, lambda w: _sub_req(w, "GET", "/addons", None)),
     # only a platform operator records one (tests/api/test_addons_api.py)
     case("record add-on", set(), 201, lambda w: _sub_req(w, "POST", "/addons", {"name": "white_label_setup"})),
+    case("read credit grants", MANAGE, 200, lambda w: _sub_req(w, "GET", "/credit-grants", None)),
+    case("grant credit", set(), 201, lambda w: _sub_req(w, "POST", "/credit-grants", {"name": "x", "amount": "5"})),
     case("org subscriptions", READ, 200, lambda w: _static(("GET", f"{ORGS}/{w.org}/subscriptions", None))),
     case("org entitlement", ANY, 200, lambda w: _static(("GET", f"/api/billing/entitlements/{w.org}/api_calls", None))),
     case("org usage now", READ, 200, lambda w: _static(("GET", f"/api/billing/usage/current?account={w.org}", None))),

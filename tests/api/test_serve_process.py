@@ -16,7 +16,7 @@ import pytest
 from streams.settings import Settings
 from streams.subscriptions.registry import load_registry
 from streams.topics import SUBSCRIPTIONS
-from tests.support.processes import Proc, free_port, settings_env, wait_until
+from tests.support.processes import Proc, free_port, settings_env, wait_for_api
 
 pytestmark = pytest.mark.integration
 
@@ -43,14 +43,7 @@ async def test_serve_bootstrap_and_publish(stack_settings: Settings, tmp_path: P
     proc = Proc(["api", "serve", "--port", str(port)], env, tmp_path / "api.log")
     base = f"http://127.0.0.1:{port}"
     try:
-
-        def up() -> bool:
-            try:
-                return httpx.get(f"{base}/api/billing/healthz", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_until(up, 60, "the API to answer", proc)
+        wait_for_api(base, proc)
         headers = {"authorization": f"Bearer {boot['api_key']}"}
         async with httpx.AsyncClient(base_url=base, timeout=10) as c:
             assert (await c.get("/api/billing/openapi.json")).json()["info"]["title"] == "Meterline billing API"

@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from streams.notify.outbox import enqueue_event
+from streams.store.models import WebhookDeliveryRow
 
 pytestmark = pytest.mark.integration
 ORGS = "/api/billing/organizations"
@@ -139,4 +141,39 @@ async def test_stripe_payment_webhooks_notify_once(make_api: Callable[..., Any])
         assert [(d.endpoint_id, d.event_id, d.event_type) for d in deliveries] == [
             (ep, "msg_evt_n_fail", "invoice.payment_failed"),
             (ep, "msg_evt_n_paid", "invoice.paid"),
+        ]
+
+
+async def test_every_subscription_version_is_a_subscription_updated_event_of_its_organization(
+    make_api: Callable[..., Any],
+) -> None:
+    async with make_api(now=JUNE) as api:
+        c = api.client
+        a = await api.org("ann", name="A")
+        b = await api.org("bob", name="B")
+        hooks = {}
+        for org, owner in ((a, "ann"), (b, "bob")):
+            body = {"url": f"https://hooks.{owner}.test/in", "event_types": ["subscription.updated"]}
+            r = await c.post(f"{ORGS}/{org}/webhook-endpoints", json=body, headers=api.as_user(owner, org))
+            hooks[org] = r.json()["id"]
+        h = api.as_user("ann", a)
+        r = await c.post("/api/billing/subscriptions/create", json={"tier": "standard"}, headers=h)
+        assert r.status_code == 201, r.text
+        sid = r.json()["id"]
+        assert (await c.post(f"/api/billing/subscriptions/{sid}/cancel", headers=h)).status_code == 200
+        with api.ctx.sessions() as s:
+            rows = s.scalars(select(WebhookDeliveryRow).order_by(WebhookDeliveryRow.id)).all()
+            got = [(d.endpoint_id, d.event_type, d.payload["data"]) for d in rows]
+        # A's endpoint has one event per change (created, then a cancel at the period's end), each
+        # naming the subscription, its status and why; B's hears nothing of A.
+        assert [ep for ep, _, _ in got] == [hooks[a], hooks[a]]
+        assert {kind for _, kind, _ in got} == {"subscription.updated"}
+        first, second = (data for _, _, data in got)
+        assert (first["subscription_id"], first["account_id"], first["tier"]) == (sid, a, "standard")
+        assert second["version"] > first["version"]
+        assert second["reason"] == "canceled_at_period_end" and second["status"] == "canceled"
+        r = await c.get(f"{ORGS}/{a}/webhook-endpoints/{hooks[a]}/deliveries", headers=h)
+        assert sorted(d["event_id"] for d in r.json()["deliveries"]) == [
+            f"msg_sub_{sid}_{first['version']}",
+            f"msg_sub_{sid}_{second['version']}",
         ]

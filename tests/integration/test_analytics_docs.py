@@ -26,7 +26,19 @@ DB = "an"
 DOC = Path(__file__).resolve().parents[2] / "docs" / "analytics.md"
 SEPT = datetime(2026, 9, 1, tzinfo=UTC)
 ANCHOR = date(2026, 9, 1)
-VIEWS = ("v_usage_daily", "v_revenue_by_tier", "v_mrr", "v_churn", "v_ai_margin", "v_seats")
+VIEWS = (
+    "v_usage_daily",
+    "v_revenue_by_tier",
+    "v_mrr",
+    "v_churn",
+    "v_ai_margin",
+    "v_seats",
+    # issue 15 (0015_enterprise_views.sql; their figures: tests/integration/test_enterprise_views.py)
+    "v_addon_revenue",
+    "v_credit_burn",
+    "v_commitment_utilisation",
+    "v_feature_adoption",
+)
 # The settlement runs of the world: September closes (and is finalized) on the first, a late event
 # of September is picked up by the second and carried into October as a correction.
 RUN_1 = datetime(2026, 10, 3, tzinfo=UTC)
@@ -358,6 +370,18 @@ EXPECTED: dict[str, list[tuple[Any, ...]]] = {
     "v_churn#1": [(SEPT_D, 1, ["std-c"]), (date(2026, 12, 1), 1, ["std-d"])],
     "v_ai_margin#1": [("free-a", "2026-09", D(0), D("0.006"), D("-0.006"))],
     "v_seats#1": [("ent-a", "2026-09", "enterprise", 3), ("ent-b", "2026-09", "enterprise", 2)],
+    # Accounts with usage in September: free-a, free-b, std-a, std-b, std-c, up-y, ent-a, ent-b (8; std-d has
+    # none). Premium features: std-a deep_research, ent-a document_analysis; AI: gpt-4o (std-a, ent-a),
+    # claude-haiku (ent-a), claude-sonnet-4 (std-b), gpt-4o-mini (free-a, not entitled but used), llama-3 (std-a).
+    "v_feature_adoption#1": [
+        (SEPT_D, "ai_module", "openai/gpt-4o", 2, 8, 0.25),
+        (SEPT_D, "ai_module", "anthropic/claude-haiku", 1, 8, 0.125),
+        (SEPT_D, "ai_module", "anthropic/claude-sonnet-4", 1, 8, 0.125),
+        (SEPT_D, "ai_module", "local/llama-3", 1, 8, 0.125),
+        (SEPT_D, "ai_module", "openai/gpt-4o-mini", 1, 8, 0.125),
+        (SEPT_D, "premium_feature", "deep_research", 1, 8, 0.125),
+        (SEPT_D, "premium_feature", "document_analysis", 1, 8, 0.125),
+    ],
     "Q1#1": [
         ("std-a", "standard", D(300), D(1), D(301), D("352.99")),
         ("ent-b", "enterprise", D(5), D(0), D(5), D("10105.00")),

@@ -89,6 +89,19 @@ def wait_until(cond: Callable[[], bool], timeout: float, what: str, proc: Proc |
     raise AssertionError(f"timed out after {timeout}s waiting for {what}" + (f"\n{proc.tail()}" if proc else ""))
 
 
+def wait_for_api(base: str, proc: Proc, timeout: float = 60) -> None:
+    """Until the billing API process at ``base`` answers its health check."""
+    import httpx
+
+    def up() -> bool:
+        try:
+            return httpx.get(f"{base}/api/billing/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_until(up, timeout, "the API to answer", proc)
+
+
 def drained(port: int, topics: tuple[str, ...]) -> bool:
     """True once the worker reports zero lag on every partition of ``topics`` (committed = high water).
 

@@ -13,6 +13,8 @@ from rating.catalog.loader import load_catalog
 from sinks.clickhouse.settlement import SettlementStore
 from streams.settlement.settler import Settler
 from streams.store import subscription_store as store
+from streams.store.addons import store_addons
+from streams.store.credits import store_credits
 from tests.support.api import CH_DB, Api
 
 
@@ -40,8 +42,8 @@ def event_block(
 
 
 def api_settler(api: Api, client: Any, accounts: Callable[[], list[str]], *, taxes: Any = None) -> Settler:
-    """A settler over ``client``'s warehouse whose subscription histories come from the API's store (and
-    ``taxes``, the tax rates of an account's invoice, docs/invoices.md)."""
+    """A settler over ``client``'s warehouse whose subscription histories, add-ons and credit grants come from
+    the API's store (and ``taxes``, the tax rates of an account's invoice, docs/invoices.md)."""
 
     def histories(account: str) -> Any:
         with api.ctx.sessions() as s:
@@ -49,5 +51,12 @@ def api_settler(api: Api, client: Any, accounts: Callable[[], list[str]], *, tax
         return h if h.versions else None
 
     return Settler(
-        SettlementStore(client, CH_DB), load_catalog(), histories, accounts, visibility_margin=timedelta(0), taxes=taxes
+        SettlementStore(client, CH_DB),
+        load_catalog(),
+        histories,
+        accounts,
+        visibility_margin=timedelta(0),
+        taxes=taxes,
+        addons=store_addons(api.ctx.sessions),
+        credits=store_credits(api.ctx.sessions),
     )

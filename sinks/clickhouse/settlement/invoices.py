@@ -46,6 +46,25 @@ class Invoices(Tables):
         )
         return [FinalLine(a, _utc(s), _utc(e), Decimal(q)) for a, s, e, q in self._rows(sql)]
 
+    def earlier_amounts_many(
+        self, accounts: Iterable[str], since: datetime, before: datetime
+    ) -> dict[str, dict[str, Decimal]]:
+        """Per account and line code, the amounts of the final invoices of periods starting in
+        ``[since, before)``: what credit grants paid earlier, what a contract year charged so far."""
+        out: dict[str, dict[str, Decimal]] = {}
+        for chunk in chunks(accounts):
+            sql = (
+                "SELECT l.account_id, l.code, toString(sum(l.amount)) "
+                f"FROM {self._db}.invoice_lines AS l FINAL INNER JOIN {self._db}.invoices AS i FINAL "
+                "ON l.invoice_id = i.invoice_id "
+                f"WHERE l.account_id IN {in_list(chunk)} AND i.status = 'final' "
+                f"AND i.period_start >= {_dt(since)} AND i.period_start < {_dt(before)} "
+                "GROUP BY l.account_id, l.code"
+            )
+            for acc, code, amount in self._rows(sql):
+                out.setdefault(acc, {})[code] = Decimal(amount)
+        return out
+
     def finalized(self, account_id: str, period_key: str) -> FinalizedInvoice | None:
         return self.finalized_many([account_id], period_key).get(account_id)
 

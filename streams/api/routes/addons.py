@@ -4,14 +4,15 @@ hourly with hours logged) by platform operators, read by the account's owners an
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, time
+from typing import Any
 
 from sqlalchemy.orm import Session
 
+from streams.api.audit import audit_change
+from streams.api.auth import Principal
 from streams.api.common import account_terms, caller
-from streams.api.errors import ApiError
+from streams.api.errors import ApiError, refused_as_invalid
 from streams.api.models import (
     ADDON_ID_PATTERN,
     SUB_ID_PATTERN,
@@ -62,20 +63,28 @@ def _period_start(call: Call, s: Session, sub: Subscription, now: datetime) -> d
     return account_terms(s, call.ctx.catalog.at(now), sub.account_id, now).period(now).start
 
 
-@contextmanager
-def _refused_as_invalid() -> Iterator[None]:
-    """The store's ValueError (its reason) as a 422."""
-    try:
-        yield
-    except ValueError as exc:
-        raise ApiError(422, "invalid_request", str(exc)) from exc
-
-
 def _addon(s: Session, sub: Subscription, addon_id: str) -> ContractAddonRow:
     row = store.get(s, addon_id)
     if row is None or row.subscription_id != sub.id:
         raise ApiError(404, "not_found", f"no add-on {addon_id} on {sub.id}")
     return row
+
+
+def _audited(
+    call: Call,
+    s: Session,
+    who: Principal,
+    sub: Subscription,
+    row: ContractAddonRow,
+    action: str,
+    before: dict[str, Any] | None,
+) -> AddonOut:
+    """The add-on as answered, its change recorded in the organization's audit log."""
+    s.flush()
+    out = _out(call, sub, row, store.hours_of(s, [row.id])[row.id])
+    after = out.model_dump(mode="json")
+    audit_change(call, s, who, sub.organization_id, action, target=row.id, before=before, after=after)
+    return out
 
 
 def list_addons(call: Call) -> AddonList:
@@ -92,7 +101,7 @@ def create_addon(call: Call) -> AddonOut:
     with call.ctx.sessions.begin() as s:
         who = caller(call, s)
         sub = load_subscription(s, who, call.path["id"], write=True)
-        with _refused_as_invalid():
+        with refused_as_invalid():
             row = store.record(
                 s,
                 sub,
@@ -106,18 +115,20 @@ def create_addon(call: Call) -> AddonOut:
                 now=now,
                 not_before=_period_start(call, s, sub, now),
             )
-        return _out(call, sub, row, [])
+        return _audited(call, s, who, sub, row, "addon.created", None)
 
 
 def end_addon(call: Call) -> AddonOut:
     body: AddonEnd = call.body
     now = call.ctx.clock()
     with call.ctx.sessions.begin() as s:
-        sub = load_subscription(s, caller(call, s), call.path["id"], write=True)
+        who = caller(call, s)
+        sub = load_subscription(s, who, call.path["id"], write=True)
         row = _addon(s, sub, call.path["addon_id"])
-        with _refused_as_invalid():
+        before = _out(call, sub, row, store.hours_of(s, [row.id])[row.id]).model_dump(mode="json")
+        with refused_as_invalid():
             store.end(s, row, body.ends_at, _period_start(call, s, sub, now))
-        return _out(call, sub, row, store.hours_of(s, [row.id])[row.id])
+        return _audited(call, s, who, sub, row, "addon.ended", before)
 
 
 def log_hours(call: Call) -> AddonOut:
@@ -127,7 +138,8 @@ def log_hours(call: Call) -> AddonOut:
         who = caller(call, s)
         sub = load_subscription(s, who, call.path["id"], write=True)
         row = _addon(s, sub, call.path["addon_id"])
-        with _refused_as_invalid():
+        before = _out(call, sub, row, store.hours_of(s, [row.id])[row.id]).model_dump(mode="json")
+        with refused_as_invalid():
             store.log_hours(
                 s,
                 row,
@@ -138,7 +150,7 @@ def log_hours(call: Call) -> AddonOut:
                 now=now,
                 not_before=_period_start(call, s, sub, now),
             )
-        return _out(call, sub, row, store.hours_of(s, [row.id])[row.id])
+        return _audited(call, s, who, sub, row, "addon.hours_logged", before)
 
 
 _ID = {"id": SUB_ID_PATTERN}

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rating.catalog.model import ContractOverrides
+from streams.api.audit import audit_change
 from streams.api.auth import Principal, account_access
 from streams.api.common import caller
 from streams.api.errors import ApiError
@@ -69,12 +70,19 @@ def put_contract(call: Call) -> ContractOut:
     now = call.ctx.clock()
     try:
         with call.ctx.sessions.begin() as s:
-            row = load_subscription(s, caller(call, s), call.path["id"], write=True)
+            who = caller(call, s)
+            row = load_subscription(s, who, call.path["id"], write=True)
+            before = render(s, row, now).model_dump(mode="json", exclude={"change"})
             if body.effective_from is not None and body.effective_from < now:
                 raise ApiError(422, "invalid_request", "effective_from: in the past (rated usage keeps its version)")
             _check_catalog(call, body.contract, body.effective_from or now)
             written = store.set_contract(s, row, body.contract, now, body.effective_from)
             out = render(s, row, now, "contract" if written else None)
+            if written:
+                after = out.model_dump(mode="json", exclude={"change"})
+                audit_change(
+                    call, s, who, row.organization_id, "contract.changed", target=row.id, before=before, after=after
+                )
     except IntegrityError as exc:
         raise ApiError(409, "concurrent_change", "the subscription changed at the same time: retry") from exc
     call.ctx.notify_outbox()

@@ -13,6 +13,7 @@ from datetime import timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from streams.api.audit import audit_change
 from streams.api.auth import MANAGE, Principal, require_role
 from streams.api.common import caller
 from streams.api.errors import ApiError
@@ -66,7 +67,12 @@ def create_invitation(call: Call) -> InvitationOut:
             )
         except StoreConflict as exc:
             raise conflict(exc) from exc
+        audit_change(call, s, who, inv.organization_id, "member.invited", target=inv.user_id, after=_audited(inv))
         return _out(s, inv, call)
+
+
+def _audited(inv: Invitation) -> dict[str, object]:
+    return {"invitation": inv.id, "role": inv.role, "email": inv.email, "expires_at": inv.expires_at.isoformat()}
 
 
 def list_invitations(call: Call) -> InvitationList:
@@ -75,33 +81,48 @@ def list_invitations(call: Call) -> InvitationList:
         return InvitationList(invitations=[_out(s, i, call) for i in invitations.for_organization(s, call.path["id"])])
 
 
-def _managed(s: Session, call: Call) -> Invitation:
-    role = require_role(s, caller(call, s), call.path["id"], MANAGE)
+def _managed(s: Session, call: Call) -> tuple[Principal, Invitation]:
+    who = caller(call, s)
+    role = require_role(s, who, call.path["id"], MANAGE)
     inv = invitations.get(s, call.path["id"], call.path["invitation_id"])
     if inv is None:
         raise ApiError(404, "not_found", f"no invitation {call.path['invitation_id']}")
     owner_only(role, inv.role)
-    return inv
+    return who, inv
 
 
 def revoke_invitation(call: Call) -> InvitationOut:
     with call.ctx.sessions.begin() as s:
-        inv = _managed(s, call)
+        who, inv = _managed(s, call)
         try:
             invitations.revoke(s, inv, call.ctx.clock())
         except StoreConflict as exc:
             raise conflict(exc) from exc
+        audit_change(
+            call, s, who, inv.organization_id, "member.invitation_revoked", target=inv.user_id, before=_audited(inv)
+        )
         return _out(s, inv, call)
 
 
 def resend_invitation(call: Call) -> InvitationOut:
     now = call.ctx.clock()
     with call.ctx.sessions.begin() as s:
-        inv = _managed(s, call)
+        who, inv = _managed(s, call)
+        before = _audited(inv)
         try:
             invitations.resend(s, inv, now, now + _ttl(call))
         except StoreConflict as exc:
             raise conflict(exc) from exc
+        audit_change(
+            call,
+            s,
+            who,
+            inv.organization_id,
+            "member.invitation_resent",
+            target=inv.user_id,
+            before=before,
+            after=_audited(inv),
+        )
         return _out(s, inv, call)
 
 
@@ -119,24 +140,33 @@ def my_invitations(call: Call) -> InvitationList:
         return InvitationList(invitations=[_out(s, i, call) for i in invitations.for_user(s, user)])
 
 
-def _addressed(s: Session, call: Call, what: str) -> Invitation:
+def _addressed(s: Session, call: Call, what: str) -> tuple[Principal, Invitation]:
     who = caller(call, s)
     inv = s.get(Invitation, call.path["invitation_id"])
     if inv is None or who.kind != "user" or inv.user_id != who.user_id:
         raise ApiError(404, "not_found", f"no invitation {call.path['invitation_id']}")
     _personal(who, what)
-    return inv
+    return who, inv
 
 
 def accept_invitation(call: Call) -> InvitationOut:
     try:
         with call.ctx.sessions.begin() as s:
-            inv = _addressed(s, call, "accept an invitation")
+            who, inv = _addressed(s, call, "accept an invitation")
             try:
                 member = invitations.accept(s, inv, call.ctx.clock())
             except StoreConflict as exc:
                 raise conflict(exc) from exc
             if member is not None:
+                audit_change(
+                    call,
+                    s,
+                    who,
+                    inv.organization_id,
+                    "member.joined",
+                    target=member.user_id,
+                    after={"role": member.role, "invitation": inv.id},
+                )
                 return _out(s, inv, call)
     except IntegrityError as exc:  # another invitation of the same person accepted at the same time
         raise ApiError(409, "member_exists", "you already are a member of this organization") from exc
@@ -146,7 +176,7 @@ def accept_invitation(call: Call) -> InvitationOut:
 
 def decline_invitation(call: Call) -> InvitationOut:
     with call.ctx.sessions.begin() as s:
-        inv = _addressed(s, call, "decline an invitation")
+        _, inv = _addressed(s, call, "decline an invitation")
         try:
             invitations.decline(s, inv, call.ctx.clock())
         except StoreConflict as exc:

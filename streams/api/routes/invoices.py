@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from rating.subscriptions import SubscriptionHistory
+from streams.api.audit import audit_change
 from streams.api.auth import READ_ALL, AccountAccess, Principal, account_access, require_role
 from streams.api.common import account_terms, caller
 from streams.api.errors import ApiError
@@ -35,6 +36,7 @@ from streams.api.routing import Call, Endpoint
 from streams.store import receivables
 from streams.store import subscription_store as store
 from streams.store.addons import store_addons
+from streams.store.credits import store_credits
 from streams.store.models import InvoicePaymentRow, Organization, PaymentRow
 
 log = logging.getLogger(__name__)
@@ -251,6 +253,18 @@ def pay_invoice(call: Call) -> InvoicePayment:
         with call.ctx.sessions.begin() as s:
             s.add(row)
             s.flush()
+            if s.get(Organization, doc.account_id) is not None:
+                after = {"amount_paid": row.amount_paid, "currency": row.currency, "stripe_invoice_id": stripe_id}
+                audit_change(
+                    call,
+                    s,
+                    who,
+                    doc.account_id,
+                    "invoice.paid",
+                    target=inv_id,
+                    before={"status": doc.status},
+                    after=after,
+                )
             owed = receivables.state(receivables.get(s, inv_id, for_update=True)).amount_remaining
             # Stripe's pay either collects the whole invoice (this invoice's total) or raises: what is owed is settled.
             if owed > 0:
@@ -326,7 +340,10 @@ def upcoming_invoice(call: Call) -> InvoiceDocument:
             h = store.history(hs, account)
         return h if h.versions else None
 
-    doc = call.ctx.warehouse.upcoming(call.ctx.catalog, histories, q.account, period, store_addons(call.ctx.sessions))
+    sessions = call.ctx.sessions
+    doc = call.ctx.warehouse.upcoming(
+        call.ctx.catalog, histories, q.account, period, store_addons(sessions), store_credits(sessions)
+    )
     if doc is None:
         raise ApiError(404, "not_found", f"no invoice for {q.account} in {period.key}")
     return InvoiceDocument.model_validate(doc)

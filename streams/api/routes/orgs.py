@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from streams.api.auth import ANY, MANAGE, READ_ALL, Principal, require_role
+from streams.api.audit import audit_change
+from streams.api.auth import ANY, MANAGE, OWNERS, READ_ALL, Principal, require_role
 from streams.api.common import caller
 from streams.api.errors import ApiError
 from streams.api.models import (
@@ -93,9 +94,11 @@ def get_organization(call: Call) -> OrganizationOut:
 def update_organization(call: Call) -> OrganizationOut:
     body: OrganizationUpdate = call.body
     with call.ctx.sessions.begin() as s:
-        role = require_role(s, caller(call, s), call.path["id"], MANAGE)
+        who = caller(call, s)
+        role = require_role(s, who, call.path["id"], MANAGE)
         org = s.get(Organization, call.path["id"])
         assert org is not None
+        before = _details(org)
         if body.name is not None:
             org.name = body.name
         if "billing_email" in body.model_fields_set:
@@ -106,7 +109,18 @@ def update_organization(call: Call) -> OrganizationOut:
         if "tax_id" in body.model_fields_set:
             org.tax_id = body.tax_id
         org.updated_at = call.ctx.clock()
+        if (after := _details(org)) != before:
+            audit_change(call, s, who, org.id, "organization.updated", target=org.id, before=before, after=after)
         return _org_out(org, role)
+
+
+def _details(org: Organization) -> dict[str, object]:
+    return {
+        "name": org.name,
+        "billing_email": org.billing_email,
+        "billing_address": org.billing_address,
+        "tax_id": org.tax_id,
+    }
 
 
 def list_members(call: Call) -> MemberList:
@@ -117,8 +131,8 @@ def list_members(call: Call) -> MemberList:
         )
 
 
-def owner_only(role: str, *roles: str) -> None:
-    if "owner" in roles and role != "owner":
+def owner_only(role: Role, *roles: str) -> None:
+    if "owner" in roles and role not in OWNERS:
         raise ApiError(403, "forbidden", "only an owner makes, changes or removes an owner")
 
 
@@ -133,37 +147,52 @@ def _member(s: Session, org_id: str, user_id: str) -> Member:
     return m
 
 
-def _manage_members(s: Session, call: Call) -> Role:
+def _manage_members(s: Session, call: Call) -> tuple[Principal, Role]:
     """The caller's role, read again under the organization's lock (``orgs.lock_organization``): two owners
     demoting or removing each other (or themselves) at once are ordered, and the second sees the first's change,
     so the last owner stays whatever the interleaving."""
     who = caller(call, s)
     require_role(s, who, call.path["id"], MANAGE)  # outsiders are refused before they can take the lock
     orgs.lock_organization(s, call.path["id"])
-    return require_role(s, who, call.path["id"], MANAGE)
+    return who, require_role(s, who, call.path["id"], MANAGE)
 
 
 def change_member(call: Call) -> MemberOut:
     body: MemberUpdate = call.body
     with call.ctx.sessions.begin() as s:
-        role = _manage_members(s, call)
+        who, role = _manage_members(s, call)
         m = _member(s, call.path["id"], call.path["user_id"])
         owner_only(role, body.role, m.role)
+        before = m.role
         try:
-            return _member_out(orgs.change_role(s, m, body.role))
+            out = _member_out(orgs.change_role(s, m, body.role))
         except StoreConflict as exc:
             raise conflict(exc) from exc
+        if before != body.role:
+            audit_change(
+                call,
+                s,
+                who,
+                m.organization_id,
+                "member.role_changed",
+                target=m.user_id,
+                before={"role": before},
+                after={"role": body.role},
+            )
+        return out
 
 
 def remove_member(call: Call) -> None:
     with call.ctx.sessions.begin() as s:
-        role = _manage_members(s, call)
+        who, role = _manage_members(s, call)
         m = _member(s, call.path["id"], call.path["user_id"])
         owner_only(role, m.role)
+        org_id, user_id, before = m.organization_id, m.user_id, {"role": m.role}
         try:
             orgs.remove_member(s, m)
         except StoreConflict as exc:
             raise conflict(exc) from exc
+        audit_change(call, s, who, org_id, "member.removed", target=user_id, before=before)
 
 
 def create_api_key(call: Call) -> ApiKeyCreated:
@@ -174,7 +203,23 @@ def create_api_key(call: Call) -> ApiKeyCreated:
         row, key = orgs.create_api_key(
             s, call.path["id"], body.name, body.role, call.ctx.clock(), created_by=_key_creator(s, who)
         )
+        _audit_key(call, s, who, row, "api_key.created")
         return ApiKeyCreated(**_key_out(row).model_dump(), key=key)
+
+
+def _audit_key(call: Call, s: Session, who: Principal, row: ApiKeyRow, action: str) -> None:
+    key = {"name": row.name, "role": row.role}
+    created = action == "api_key.created"
+    audit_change(
+        call,
+        s,
+        who,
+        row.organization_id,
+        action,
+        target=row.id,
+        before=None if created else key,
+        after=key if created else None,
+    )
 
 
 def _key_creator(s: Session, who: Principal) -> str | None:
@@ -193,12 +238,14 @@ def list_api_keys(call: Call) -> ApiKeyList:
 
 def revoke_api_key(call: Call) -> ApiKeyOut:
     with call.ctx.sessions.begin() as s:
-        require_role(s, caller(call, s), call.path["id"], MANAGE)
+        who = caller(call, s)
+        require_role(s, who, call.path["id"], MANAGE)
         row = s.get(ApiKeyRow, call.path["key_id"])
         if row is None or row.organization_id != call.path["id"]:
             raise ApiError(404, "not_found", f"no API key {call.path['key_id']}")
         if row.revoked_at is None:
             row.revoked_at = call.ctx.clock()
+            _audit_key(call, s, who, row, "api_key.revoked")
         return _key_out(row)
 
 

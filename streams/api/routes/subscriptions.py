@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from rating import lifecycle
 from rating.periods import period_containing
+from streams.api.audit import audit_change
 from streams.api.auth import ANY, MANAGE, READ_ALL, Principal, account_access, is_own_account, require_role
 from streams.api.common import caller, period_out, transition_error
 from streams.api.errors import ApiError
@@ -131,6 +132,7 @@ def create_subscription(call: Call) -> SubscriptionOut:
         except IntegrityError as exc:  # a concurrent create of the same account took the open slot
             raise ApiError(409, "subscription_exists", "the account already has a subscription") from exc
         store.save_plan(s, row, plan, now, "create")
+        audit_change(call, s, who, org_id, "subscription.created", target=row.id, after=_audited(row))
         return render(s, row, now, "create")
 
     return _commit(call, work)
@@ -167,7 +169,9 @@ def update_subscription(call: Call) -> SubscriptionOut:
     now = call.ctx.clock()
 
     def work(s: Session) -> SubscriptionOut:
-        row = _load(s, caller(call, s), call.path["id"], manage=True)
+        who = caller(call, s)
+        row = _load(s, who, call.path["id"], manage=True)
+        before = _audited(row)
         plan, kind = lifecycle.change(
             store.plan_of(row),
             call.ctx.catalog.at(now),
@@ -178,19 +182,46 @@ def update_subscription(call: Call) -> SubscriptionOut:
             body.interval,
         )
         store.save_plan(s, row, plan, now, kind)
+        _audit(call, s, who, row, "subscription.changed", before, kind)
         return render(s, row, now, kind)
 
     return _commit(call, work)
+
+
+def _audited(row: Subscription) -> dict[str, object]:
+    """What the audit log keeps of a subscription's plan before and after a change."""
+    at = (row.pending_at, row.cancel_at, row.trial_end)
+    return {
+        "account_id": row.account_id,
+        "tier": row.tier,
+        "interval": row.interval,
+        "status": row.status,
+        "pending_tier": row.pending_tier,
+        "pending_interval": row.pending_interval,
+        "pending_at": at[0].isoformat() if at[0] else None,
+        "cancel_at": at[1].isoformat() if at[1] else None,
+        "trial_end": at[2].isoformat() if at[2] else None,
+    }
+
+
+def _audit(
+    call: Call, s: Session, who: Principal, row: Subscription, action: str, before: dict[str, object], kind: str
+) -> None:
+    after = {**_audited(row), "change": kind}
+    audit_change(call, s, who, row.organization_id, action, target=row.id, before=before, after=after)
 
 
 def _cancel(call: Call, immediately: bool) -> SubscriptionOut:
     now = call.ctx.clock()
 
     def work(s: Session) -> SubscriptionOut:
-        row = _load(s, caller(call, s), call.path["id"], manage=True)
+        who = caller(call, s)
+        row = _load(s, who, call.path["id"], manage=True)
+        before = _audited(row)
         plan = lifecycle.cancel(store.plan_of(row), row.anchor, now, immediately=immediately)
         kind = "cancel_now" if immediately else "cancel_at_period_end"
         store.save_plan(s, row, plan, now, kind)
+        _audit(call, s, who, row, "subscription.canceled", before, kind)
         return render(s, row, now, kind)
 
     return _commit(call, work)
@@ -209,9 +240,12 @@ def reactivate_subscription(call: Call) -> SubscriptionOut:
     now = call.ctx.clock()
 
     def work(s: Session) -> SubscriptionOut:
-        row = _load(s, caller(call, s), call.path["id"], manage=True)
+        who = caller(call, s)
+        row = _load(s, who, call.path["id"], manage=True)
+        before = _audited(row)
         plan = lifecycle.reactivate(store.plan_of(row), now)
         store.save_plan(s, row, plan, now, "reactivate")
+        _audit(call, s, who, row, "subscription.reactivated", before, "reactivate")
         return render(s, row, now, "reactivate")
 
     return _commit(call, work)

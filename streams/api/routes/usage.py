@@ -10,6 +10,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from rating.catalog.model import CatalogVersion
 from rating.money import ZERO, money_text
 from rating.pricing import metric_charge
 from rating.quota import metric_entitlement, metric_rule, premium_entitled, quota_state
@@ -21,6 +24,7 @@ from streams.api.models import (
     ID_PATTERN,
     ORG_ID_PATTERN,
     Entitlement,
+    EntitlementQuery,
     MetricUsage,
     OrgUsageQuery,
     RateLimitState,
@@ -32,6 +36,7 @@ from streams.api.models import (
 )
 from streams.api.routing import Call, Endpoint
 from streams.api.warehouse import by_period
+from streams.store import ai_controls
 
 #: The metered metrics (a feature name that is one is checked against its quota).
 METRICS = frozenset(Metric)
@@ -58,13 +63,34 @@ def _read_own_or_all(access: AccountAccess) -> None:
         raise ApiError(403, "forbidden", f"the role {access.role} reads only its own usage")
 
 
+def catalog_features(catalog: CatalogVersion) -> tuple[set[str], set[str]]:
+    """The catalog's premium features and its tier features (any tier)."""
+    premium = {name for t in catalog.tiers.values() for name in metric_rule(t, Metric.PREMIUM_FEATURE).per_feature}
+    return premium, set().union(*(t.features for t in catalog.tiers.values()))
+
+
 def entitlement(call: Call) -> Entitlement:
+    """The tier's answer, then the organization's AI controls for the member, provider and model asked about
+    (docs/ai-controls.md): a control only ever turns an allowed answer into a refusal."""
+    q: EntitlementQuery = call.query
+    account = call.path["account"]
+    with call.ctx.sessions() as s:
+        answer = _tier_entitlement(call, s)
+        if not answer.allowed:
+            return answer
+        rules = call.ctx.cache.get(
+            "ai_controls", (account, q.user_id), lambda: ai_controls.rules(s, account, q.user_id)
+        )
+    reason = ai_controls.decide(rules, answer.feature, q.provider, q.model)
+    return answer if reason is None else answer.model_copy(update={"allowed": False, "reason": reason})
+
+
+def _tier_entitlement(call: Call, s: Session) -> Entitlement:
     account, feature = call.path["account"], call.path["feature"]
     now = call.ctx.clock()
     catalog = call.ctx.catalog.at(now)
-    with call.ctx.sessions() as s:
-        cached_access(call, s, caller(call, s), account)  # every role may check what its apps may use
-        terms = cached_terms(call, s, catalog, account, now)
+    cached_access(call, s, caller(call, s), account)  # every role may check what its apps may use
+    terms = cached_terms(call, s, catalog, account, now)
     period = terms.period(now)
     budget = call.ctx.limits.accounts.peek(account, terms.tier.rate_limit_per_minute, now.timestamp())
     common: dict[str, Any] = {
@@ -90,7 +116,7 @@ def entitlement(call: Call) -> Entitlement:
             reason=decision.reason,
             as_of=as_of,
         )
-    premium = {name for t in catalog.tiers.values() for name in metric_rule(t, Metric.PREMIUM_FEATURE).per_feature}
+    premium, features = catalog_features(catalog)
     if feature in premium:
         ok = premium_entitled(metric_rule(terms.tier, Metric.PREMIUM_FEATURE), feature)
         return Entitlement(
@@ -103,7 +129,6 @@ def entitlement(call: Call) -> Entitlement:
             reason=None if ok else "not_entitled",
             as_of=None,
         )
-    features = set().union(*(t.features for t in catalog.tiers.values()))
     if feature not in features:
         raise ApiError(
             404, "unknown_feature", f"{feature!r} is not a feature, metric or premium feature of the catalog"
@@ -229,6 +254,7 @@ ENDPOINTS = [
         path_params={"account": ID_PATTERN, "feature": r"^[a-z][a-z0-9_]{0,63}$"},
         description="feature: a tier feature (ai_twin, ...), a metric (api_calls, storage_gb, ...) or a premium "
         "feature (deep_research, ...). A canceled or unpaid subscription is entitled as the default (free) tier.",
+        query=EntitlementQuery,
         inline=True,
     ),
     Endpoint(

@@ -24,11 +24,11 @@ from rating import lifecycle
 from rating.receivables import TransitionError
 from sinks.stripe.subscriptions import ACCOUNT_METADATA
 from streams.api.errors import ApiError
-from streams.api.limits import check_failures, count_failure
+from streams.api.limits import check_failures, client_address, count_failure
 from streams.api.models import WebhookResult
 from streams.api.routing import Call, Endpoint
 from streams.notify.stripe_events import payment_event
-from streams.store import receivables
+from streams.store import audit, receivables
 from streams.store import subscription_store as store
 from streams.store.models import InvoiceReceivableRow, WebhookEvent
 
@@ -180,6 +180,7 @@ def _apply_receivable(call: Call, s: Any, kind: str, obj: dict[str, Any], create
         log.warning("stripe webhook: %s on %s from a customer not of %s: ignored", kind, inv_id, row.account_id)
         return "ignored:account_mismatch"
     ref = obj.get("id") if isinstance(obj.get("id"), str) else None
+    before = row.status
     try:
         if kind in PAID:
             owed = receivables.state(row).amount_remaining
@@ -206,6 +207,9 @@ def _apply_receivable(call: Call, s: Any, kind: str, obj: dict[str, Any], create
             receivables.mark_uncollectible(s, inv_id, created)
     except TransitionError:
         return f"ignored:invoice_{row.status}"
+    s.flush()
+    source = audit.Origin("stripe", client_address(call.request), call.request.headers.get("user-agent"))
+    audit.record_invoice(s, row, before, source, call.ctx.clock())
     return "applied"
 
 

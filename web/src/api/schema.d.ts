@@ -204,6 +204,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/billing/login-links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A one-time link signing the browser in to the web app as the token's user (host platform)
+         * @description Send the user's platform JWT (sub, and org to act in an organization); redirect the browser to the answer's url. The link works once, within METERLINE_API_LOGIN_LINK_TTL_SECONDS.
+         */
+        post: operations["create_login_link"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/billing/organizations": {
         parameters: {
             query?: never;
@@ -239,6 +259,41 @@ export interface paths {
         patch: operations["update_organization"];
         trace?: never;
     };
+    "/api/billing/organizations/{id}/ai-controls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organization's AI controls and its members' own (owners, admins, viewers) */
+        get: operations["list_controls"];
+        /** Set the AI controls every member is bound by (owners, admins) */
+        put: operations["put_org_controls"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/organizations/{id}/ai-controls/members/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set a member's own AI controls, on top of the organization's (owners, admins) */
+        put: operations["put_member_controls"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/billing/organizations/{id}/api-keys": {
         parameters: {
             query?: never;
@@ -269,6 +324,40 @@ export interface paths {
         post?: never;
         /** Revoke an API key */
         delete: operations["revoke_api_key"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/organizations/{id}/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organization's audit log, newest first (owners, admins, viewers) */
+        get: operations["list_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/organizations/{id}/audit.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organization's audit log as CSV (the same filters; `cursor` and `limit` ignored) */
+        get: operations["export_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -398,6 +487,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/billing/organizations/{id}/transfer-ownership": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Make a member an owner; the caller becomes an admin unless stay_owner (owners only) */
+        post: operations["transfer_ownership"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/billing/organizations/{id}/usage": {
         parameters: {
             query?: never;
@@ -501,6 +607,57 @@ export interface paths {
         get: operations["list_payments"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/roles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What each organization role may do */
+        get: operations["role_table"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The web app session of the cookie: who it acts as and its CSRF token */
+        get: operations["get_session"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/session/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sign the web app session out (send X-CSRF-Token) */
+        post: operations["logout"];
         delete?: never;
         options?: never;
         head?: never;
@@ -639,6 +796,27 @@ export interface paths {
          */
         put: operations["put_contract"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/subscriptions/{id}/credit-grants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The subscription's credit grants with what remains of each, and the balance in effect now (owners, admins and platform operators) */
+        get: operations["list_grants"];
+        put?: never;
+        /**
+         * Grant prepaid credit: drawn by the invoices of the periods it is in effect in (platform operators only)
+         * @description Grants are drawn by priority, then the soonest expiry, as credit:<id> lines with negative amounts. Only a platform JWT with the claim meterline_operator=true may write (docs/security.md).
+         */
+        post: operations["create_grant"];
         delete?: never;
         options?: never;
         head?: never;
@@ -826,6 +1004,92 @@ export interface components {
              */
             unit_price: string | null;
         };
+        /** AiControlsIn */
+        AiControlsIn: {
+            /**
+             * Allowed Models
+             * @description models allowed (null: any)
+             * @default null
+             */
+            allowed_models: string[] | null;
+            /**
+             * Allowed Providers
+             * @description AI providers allowed (null: any the tier allows)
+             * @default null
+             */
+            allowed_providers: string[] | null;
+            /**
+             * Approval Required
+             * @description new AI features need an admin's approval (the seed's workflow)
+             * @default false
+             */
+            approval_required: boolean;
+            /**
+             * Cap Mode
+             * @description hard: refuse past the cap; alert: only alert
+             * @default alert
+             * @enum {string}
+             */
+            cap_mode: "hard" | "alert";
+            /**
+             * Disabled Features
+             * @description tier or premium features switched off (e.g. deep_research)
+             */
+            disabled_features?: string[];
+            /**
+             * Monthly Request Cap
+             * @description AI requests a month
+             * @default null
+             */
+            monthly_request_cap: number | null;
+            /**
+             * Monthly Spend Cap
+             * @description USD a month
+             * @default null
+             */
+            monthly_spend_cap: number | string | null;
+        };
+        /** AiControlsList */
+        AiControlsList: {
+            /**
+             * Members
+             * @description members with controls of their own (bound by both)
+             */
+            members: components["schemas"]["AiControlsOut"][];
+            /** @description the controls every member is bound by */
+            organization: components["schemas"]["AiControlsOut"];
+            /** Organization Id */
+            organization_id: string;
+        };
+        /** AiControlsOut */
+        AiControlsOut: {
+            /** Allowed Models */
+            allowed_models: string[] | null;
+            /** Allowed Providers */
+            allowed_providers: string[] | null;
+            /** Approval Required */
+            approval_required: boolean;
+            /**
+             * Cap Mode
+             * @enum {string}
+             */
+            cap_mode: "hard" | "alert";
+            /** Disabled Features */
+            disabled_features: string[];
+            /** Monthly Request Cap */
+            monthly_request_cap: number | null;
+            /** Monthly Spend Cap */
+            monthly_spend_cap: string | null;
+            /** Updated At */
+            updated_at: string | null;
+            /** Updated By */
+            updated_by: string | null;
+            /**
+             * User Id
+             * @description the member (null: the whole organization)
+             */
+            user_id: string | null;
+        };
         /** ApiKeyCreate */
         ApiKeyCreate: {
             /** Name */
@@ -896,6 +1160,61 @@ export interface components {
              */
             role: "admin" | "member" | "viewer";
         };
+        /** AuditEntryOut */
+        AuditEntryOut: {
+            /**
+             * Action
+             * @description what kind of change, e.g. `member.role_changed` (docs/audit.md)
+             */
+            action: string;
+            /**
+             * Actor
+             * @description who: `user:<id>`, `key:<id>`, `operator:<id>` or `system`
+             */
+            actor: string;
+            /** After */
+            after: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Before */
+            before: {
+                [key: string]: unknown;
+            } | null;
+            /** Id */
+            id: number;
+            /**
+             * Ip
+             * @description the client address the API saw
+             */
+            ip: string | null;
+            /**
+             * Target
+             * @description what was changed: a user id, key id, subscription or invoice id
+             */
+            target: string | null;
+            /** User Agent */
+            user_agent: string | null;
+        };
+        /** AuditPage */
+        AuditPage: {
+            /**
+             * Entries
+             * @description newest first
+             */
+            entries: components["schemas"]["AuditEntryOut"][];
+            /**
+             * Next Cursor
+             * @description pass as `cursor` for the next page; null on the last one
+             */
+            next_cursor: number | null;
+            /** Organization Id */
+            organization_id: string;
+        };
         /**
          * BillingAddress
          * @description A postal address as printed on invoices (docs/invoices.md).
@@ -936,6 +1255,34 @@ export interface components {
              */
             immediately: boolean;
         };
+        /**
+         * Commitment
+         * @description The least an account pays per usage period or per contract year (rating/credits.py).
+         */
+        "Commitment-Input": {
+            /** Amount */
+            amount: number | string;
+            /**
+             * Per
+             * @default period
+             * @enum {string}
+             */
+            per: "period" | "contract_year";
+        };
+        /**
+         * Commitment
+         * @description The least an account pays per usage period or per contract year (rating/credits.py).
+         */
+        "Commitment-Output": {
+            /** Amount */
+            amount: string;
+            /**
+             * Per
+             * @default period
+             * @enum {string}
+             */
+            per: "period" | "contract_year";
+        };
         /** ContractOut */
         ContractOut: {
             /** Account Id */
@@ -975,6 +1322,8 @@ export interface components {
             base_fee: {
                 [key: string]: number | string;
             } | null;
+            /** @default null */
+            commitment: components["schemas"]["Commitment-Input"] | null;
             /** Metrics */
             metrics?: {
                 [key: string]: components["schemas"]["MeteredRule-Input"];
@@ -1024,6 +1373,8 @@ export interface components {
             base_fee: {
                 [key: string]: string;
             } | null;
+            /** @default null */
+            commitment: components["schemas"]["Commitment-Output"] | null;
             /** Metrics */
             metrics?: {
                 [key: string]: components["schemas"]["MeteredRule-Output"];
@@ -1067,6 +1418,83 @@ export interface components {
              * @default null
              */
             effective_from: string | null;
+        };
+        /** CreditGrantIn */
+        CreditGrantIn: {
+            /**
+             * Amount
+             * @description prepaid credit in dollars, whole cents (a decimal string)
+             */
+            amount: number | string;
+            /**
+             * Effective At
+             * @description from when it pays invoices (default: now)
+             * @default null
+             */
+            effective_at: string | null;
+            /**
+             * Expires At
+             * @description after which it pays nothing more (null: never)
+             * @default null
+             */
+            expires_at: string | null;
+            /**
+             * Name
+             * @description shown on the invoice's credit line
+             */
+            name: string;
+            /**
+             * Priority
+             * @description lower is drawn first; ties: the soonest expiry first
+             * @default 0
+             */
+            priority: number;
+        };
+        /** CreditGrantList */
+        CreditGrantList: {
+            /**
+             * Balance
+             * @description what remains of the grants in effect now
+             */
+            balance: string;
+            /** Data */
+            data: components["schemas"]["CreditGrantOut"][];
+        };
+        /** CreditGrantOut */
+        CreditGrantOut: {
+            /** Account Id */
+            account_id: string;
+            /** Amount */
+            amount: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /** Currency */
+            currency: string;
+            /**
+             * Effective At
+             * Format: date-time
+             */
+            effective_at: string;
+            /** Expires At */
+            expires_at: string | null;
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Priority */
+            priority: number;
+            /**
+             * Remaining
+             * @description the amount less what finalized invoices drew (credit:<id> lines)
+             */
+            remaining: string;
+            /** Subscription Id */
+            subscription_id: string;
         };
         /** CreditNoteIn */
         CreditNoteIn: {
@@ -1525,6 +1953,19 @@ export interface components {
             /** Total */
             total: string;
         };
+        /** LoginLinkOut */
+        LoginLinkOut: {
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Url
+             * @description open it once, before expires_at, to sign in to the web app as the token's user
+             */
+            url: string;
+        };
         /** MemberList */
         MemberList: {
             /** Members */
@@ -1733,6 +2174,20 @@ export interface components {
              */
             tax_id: string | null;
         };
+        /** OwnershipTransfer */
+        OwnershipTransfer: {
+            /**
+             * Stay Owner
+             * @description keep the caller an owner too (default: the caller becomes an admin)
+             * @default false
+             */
+            stay_owner: boolean;
+            /**
+             * User Id
+             * @description the member who becomes an owner
+             */
+            user_id: string;
+        };
         /** PaymentList */
         PaymentList: {
             /** Payments */
@@ -1831,6 +2286,15 @@ export interface components {
              */
             start: string;
         };
+        /** PermissionOut */
+        PermissionOut: {
+            /** Description */
+            description: string;
+            /** Name */
+            name: string;
+            /** Roles */
+            roles: ("owner" | "admin" | "member" | "viewer")[];
+        };
         /** PriceTier */
         "PriceTier-Input": {
             /**
@@ -1888,6 +2352,57 @@ export interface components {
              * @description seconds until the budget is full again
              */
             reset_seconds: number;
+        };
+        /** RoleOut */
+        RoleOut: {
+            /** Permissions */
+            permissions: string[];
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "owner" | "admin" | "member" | "viewer";
+        };
+        /** RoleTable */
+        RoleTable: {
+            /**
+             * Permissions
+             * @description each permission, what it allows and which roles have it
+             */
+            permissions: components["schemas"]["PermissionOut"][];
+            /**
+             * Roles
+             * @description each role and the permissions it has
+             */
+            roles: components["schemas"]["RoleOut"][];
+        };
+        /**
+         * SessionOut
+         * @description The web app's session (docs/web-app-server.md).
+         */
+        SessionOut: {
+            /**
+             * Account Id
+             * @description the billing account it shows: the organization, else the person's own
+             */
+            account_id: string;
+            /**
+             * Csrf Token
+             * @description send it in X-CSRF-Token with every write made with the session cookie
+             */
+            csrf_token: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Organization Id
+             * @description the organization it acts in (None: the person's own account)
+             */
+            organization_id: string | null;
+            /** User Id */
+            user_id: string;
         };
         /** SubscriptionCreate */
         SubscriptionCreate: {
@@ -2380,7 +2895,14 @@ export type $defs = Record<string, never>;
 export interface operations {
     entitlement: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description the member the check is for */
+                user_id?: string | null;
+                /** @description the AI provider the request would use */
+                provider?: string | null;
+                /** @description the AI model the request would use */
+                model?: string | null;
+            };
             header?: never;
             path: {
                 account: string;
@@ -2428,6 +2950,15 @@ export interface operations {
             };
             /** @description not found, or not visible to the caller */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3446,6 +3977,64 @@ export interface operations {
             };
         };
     };
+    create_login_link: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A one-time link signing the browser in to the web app as the token's user (host platform) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginLinkOut"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     create_organization: {
         parameters: {
             query?: never;
@@ -3644,6 +4233,303 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OrganizationOut"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_controls: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The organization's AI controls and its members' own (owners, admins, viewers) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AiControlsList"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    put_org_controls: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AiControlsIn"];
+            };
+        };
+        responses: {
+            /** @description Set the AI controls every member is bound by (owners, admins) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AiControlsOut"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    put_member_controls: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AiControlsIn"];
+            };
+        };
+        responses: {
+            /** @description Set a member's own AI controls, on top of the organization's (owners, admins) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AiControlsOut"];
                 };
             };
             /** @description malformed id or request */
@@ -3968,6 +4854,208 @@ export interface operations {
             };
             /** @description not found, or not visible to the caller */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_audit: {
+        parameters: {
+            query?: {
+                /** @description an action, or a prefix such as `member.` */
+                action?: string | null;
+                /** @description `user:<id>`, `key:<id>`, `operator:<id>` */
+                actor?: string | null;
+                /** @description what was changed, e.g. a member's user id */
+                target?: string | null;
+                /** @description entries at or after this time (RFC 3339 with offset) */
+                since?: string | null;
+                /** @description entries before this time */
+                until?: string | null;
+                /** @description `next_cursor` of the previous page */
+                cursor?: number | null;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The organization's audit log, newest first (owners, admins, viewers) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    export_audit: {
+        parameters: {
+            query?: {
+                /** @description an action, or a prefix such as `member.` */
+                action?: string | null;
+                /** @description `user:<id>`, `key:<id>`, `operator:<id>` */
+                actor?: string | null;
+                /** @description what was changed, e.g. a member's user id */
+                target?: string | null;
+                /** @description entries at or after this time (RFC 3339 with offset) */
+                since?: string | null;
+                /** @description entries before this time */
+                until?: string | null;
+                /** @description `next_cursor` of the previous page */
+                cursor?: number | null;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The organization's audit log as CSV (the same filters; `cursor` and `limit` ignored) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4817,6 +5905,124 @@ export interface operations {
             };
         };
     };
+    transfer_ownership: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OwnershipTransfer"];
+            };
+        };
+        responses: {
+            /** @description Make a member an owner; the caller becomes an admin unless stay_owner (owners only) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberList"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the state does not allow this: a subscription transition, an invoice paid already... (the code says why) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     organization_usage: {
         parameters: {
             query?: {
@@ -5407,6 +6613,178 @@ export interface operations {
             };
             /** @description invalid body or query (the message names the field) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    role_table: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What each organization role may do */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoleTable"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The web app session of the cookie: who it acts as and its CSRF token */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionOut"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Sign the web app session out (send X-CSRF-Token) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6491,6 +7869,202 @@ export interface operations {
             };
             /** @description the state does not allow this: a subscription transition, an invoice paid already... (the code says why) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_grants: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The subscription's credit grants with what remains of each, and the balance in effect now (owners, admins and platform operators) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreditGrantList"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    create_grant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreditGrantIn"];
+            };
+        };
+        responses: {
+            /** @description Grant prepaid credit: drawn by the invoices of the periods it is in effect in (platform operators only) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreditGrantOut"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

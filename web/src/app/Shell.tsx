@@ -1,7 +1,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { NavLink, Outlet } from "react-router-dom";
-import { ApiError } from "../api/client";
-import { fetchSession } from "../api/session";
+import { ApiError, csrfToken } from "../api/client";
+import { fetchSession, signOut } from "../api/session";
 import { ErrorState, Loading } from "../ui/states";
 import { SessionContext } from "./SessionContext";
 import { SignedOut } from "./SignedOut";
@@ -9,8 +9,7 @@ import { SignedOut } from "./SignedOut";
 const NAV = [
   { to: "/", label: "Dashboard", end: true },
   { to: "/invoices", label: "Invoices", end: false },
-  { to: "/plans", label: "Plans", end: false },
-  { to: "/payment-methods", label: "Payment methods", end: false },
+  { to: "/plans", label: "Plan", end: false },
 ];
 
 /** The signed-in frame: skip link, navigation, and the session every page reads. */
@@ -42,6 +41,13 @@ export function Shell() {
             ))}
           </ul>
         </nav>
+        <button
+          type="button"
+          className="sign-out"
+          onClick={() => void signOut(csrfToken()).then(() => session.refetch())}
+        >
+          Sign out
+        </button>
       </header>
       <main id="main" tabIndex={-1}>
         <Outlet />

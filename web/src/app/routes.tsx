@@ -2,6 +2,7 @@ import type { RouteObject } from "react-router-dom";
 import { DashboardPage } from "../features/dashboard/DashboardPage";
 import { InvoiceDetailPage } from "../features/invoices/InvoiceDetailPage";
 import { InvoicesPage } from "../features/invoices/InvoicesPage";
+import { SubscriptionPage } from "../features/subscription/SubscriptionPage";
 import { Shell } from "./Shell";
 
 /**
@@ -16,6 +17,7 @@ export const routes: RouteObject[] = [
       { index: true, element: <DashboardPage /> },
       { path: "invoices", element: <InvoicesPage /> },
       { path: "invoices/:invoiceId", element: <InvoiceDetailPage /> },
+      { path: "plans", element: <SubscriptionPage /> },
       { path: "*", element: <p>There is no such page.</p> },
     ],
   },

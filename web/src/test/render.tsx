@@ -14,7 +14,7 @@ type Reply = { status?: number; body?: unknown } | "pending";
 export function serve(table: Record<string, Reply>) {
   const calls: Request[] = [];
   const fetchMock = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-    const request = input instanceof Request ? input : new Request(String(input), init);
+    const request = input instanceof Request ? input : new Request(new URL(String(input), window.location.href), init);
     calls.push(request);
     const path = new URL(request.url).pathname;
     const reply = table[`${request.method} ${path}`] ?? table[path];

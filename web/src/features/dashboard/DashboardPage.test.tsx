@@ -16,7 +16,7 @@ const USAGE = {
     { metric: "storage_gb", entitled: true, used: "1", included: "50", remaining: "49", hard_cap: null, hard_capped: false, over_limit: false, provisional_charge: "0.00" },
   ],
 };
-const UPCOMING = { account_id: "org_acme", currency: "usd", status: "draft", period_start: "2026-12-01", period_end: "2027-01-01", lines: [], subtotal: "49.00", total: "53.00" };
+const UPCOMING = { account_id: "org_acme", currency: "eur", status: "draft", period_start: "2026-12-01", period_end: "2027-01-01", lines: [], subtotal: "49.00", total: "53.00" };
 const HISTORY = { account_id: "org_acme", granularity: "day", rows: [] };
 
 afterEach(() => vi.unstubAllGlobals());
@@ -46,7 +46,8 @@ describe("DashboardPage", () => {
     expect(within(ai).getByText(/Hard cap 1,200 — reached/)).toBeInTheDocument();
     const storage = screen.getByRole("row", { name: /storage_gb/ });
     expect(within(storage).queryByText(/nearing|over/)).toBeNull();
-    expect(await screen.findByText("$53.00")).toBeInTheDocument();
+    expect(await screen.findByText("€53.00")).toBeInTheDocument();
+    expect(within(ai).getByText("€4.00")).toBeInTheDocument();
     expect(screen.getByText(/As of .* live figures, provisional/)).toBeInTheDocument();
     expect(await screen.findByText(/No settled usage/)).toBeInTheDocument();
     // Every call names the session's account.

@@ -4,6 +4,7 @@ import type { Schemas } from "../../api/client";
 import { useSession } from "../../app/SessionContext";
 import { UsageBar } from "../../ui/UsageBar";
 import { date, dateTime, daysUntil, money, quantity } from "../../ui/format";
+import { TableWrap } from "../../ui/TableWrap";
 import { Empty, Loading, QueryView } from "../../ui/states";
 import { dailySeries, previousPeriodStart } from "./daily";
 import { dailyUsageQuery, upcomingInvoiceQuery, usageCurrentQuery } from "./queries";
@@ -32,6 +33,8 @@ export function DashboardPage() {
 }
 
 function Dashboard({ account, usage, asOf }: { account: string; usage: Schemas["UsageCurrent"]; asOf: Date }) {
+  // Usage figures carry no currency; the account's is the upcoming invoice's (USD until it is known).
+  const currency = useQuery(upcomingInvoiceQuery(account)).data?.currency ?? "usd";
   return (
     <div className="dashboard">
       <div className="cards">
@@ -43,7 +46,7 @@ function Dashboard({ account, usage, asOf }: { account: string; usage: Schemas["
         <p className="as-of" aria-live="polite">
           As of {dateTime(asOf)} UTC{usage.live ? " — live figures, provisional until settled" : ""}
         </p>
-        <UsageTable usage={usage} />
+        <UsageTable usage={usage} currency={currency} />
       </section>
       <DailyUsage account={account} usage={usage} />
     </div>
@@ -91,14 +94,12 @@ function Upcoming({ account }: { account: string }) {
   );
 }
 
-function UsageTable({ usage }: { usage: Schemas["UsageCurrent"] }) {
+function UsageTable({ usage, currency }: { usage: Schemas["UsageCurrent"]; currency: string }) {
   const metrics = usage.metrics.filter((m) => m.entitled);
   if (metrics.length === 0) return <Empty>Your plan meters nothing yet.</Empty>;
   return (
-    <div className="table-wrap">
-      <table>
-        <caption className="visually-hidden">Usage per metric</caption>
-        <thead>
+    <TableWrap label="Usage per metric">
+                <thead>
           <tr>
             <th scope="col">Metric</th>
             <th scope="col" className="num">Used</th>
@@ -130,12 +131,11 @@ function UsageTable({ usage }: { usage: Schemas["UsageCurrent"] }) {
                   "—"
                 )}
               </td>
-              <td className="num provisional">{money(m.provisional_charge, "usd")}</td>
+              <td className="num provisional">{money(m.provisional_charge, currency)}</td>
             </tr>
           ))}
         </tbody>
-      </table>
-    </div>
+      </TableWrap>
   );
 }
 

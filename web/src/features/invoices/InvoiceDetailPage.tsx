@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, useParams } from "react-router-dom";
 import type { Schemas } from "../../api/client";
 import { date, dateTime, money, moneyMinor, quantity } from "../../ui/format";
+import { TableWrap } from "../../ui/TableWrap";
 import { Empty, ErrorState, QueryView } from "../../ui/states";
 import { invoicePaymentsQuery, invoicePdfHref, invoiceQuery, payInvoice } from "./queries";
 import { InvoiceStatus } from "./status";
@@ -52,8 +53,7 @@ function InvoiceDocument({ id, doc }: { id: string; doc: Schemas["InvoiceDocumen
       </p>
       {doc.status === "open" && <PayButton id={id} />}
       <h2>Lines</h2>
-      <div className="table-wrap">
-        <table>
+      <TableWrap label="Invoice lines">
           <thead>
             <tr>
               <th scope="col">Description</th>
@@ -86,8 +86,7 @@ function InvoiceDocument({ id, doc }: { id: string; doc: Schemas["InvoiceDocumen
               <td className="num">{money(doc.total, doc.currency)}</td>
             </tr>
           </tfoot>
-        </table>
-      </div>
+        </TableWrap>
       <Payments id={id} />
     </>
   );
@@ -124,8 +123,7 @@ function Payments({ id }: { id: string }) {
           list.length === 0 ? (
             <Empty>No payment attempts on this invoice.</Empty>
           ) : (
-            <div className="table-wrap">
-              <table>
+            <TableWrap label="Payments on this invoice">
                 <thead>
                   <tr>
                     <th scope="col">When</th>
@@ -147,8 +145,7 @@ function Payments({ id }: { id: string }) {
                     </tr>
                   ))}
                 </tbody>
-              </table>
-            </div>
+              </TableWrap>
           )
         }
       </QueryView>

@@ -2,6 +2,7 @@ import { useQuery } from "@tanstack/react-query";
 import { Link } from "react-router-dom";
 import { useSession } from "../../app/SessionContext";
 import { date, money } from "../../ui/format";
+import { TableWrap } from "../../ui/TableWrap";
 import { Empty, QueryView } from "../../ui/states";
 import { invoicePdfHref, invoicesQuery } from "./queries";
 import { InvoiceStatus } from "./status";
@@ -17,8 +18,7 @@ export function InvoicesPage() {
           list.length === 0 ? (
             <Empty>No invoices yet: the first one is made when your first period closes.</Empty>
           ) : (
-            <div className="table-wrap">
-              <table>
+            <TableWrap label="Invoices">
                 <thead>
                   <tr>
                     <th scope="col">Number</th>
@@ -51,8 +51,7 @@ export function InvoicesPage() {
                     </tr>
                   ))}
                 </tbody>
-              </table>
-            </div>
+              </TableWrap>
           )
         }
       </QueryView>

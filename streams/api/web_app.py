@@ -1,0 +1,123 @@
+"""The web app under ``/app/`` (DESIGN §11, docs/web-app-server.md): the built files of ``web/dist``
+(``METERLINE_API_WEB_DIST``) with the SPA fallback (any path without a file is the app's ``index.html``), a
+strict Content-Security-Policy that still lets Stripe.js and its frames in, and ``GET /app/login``, which
+exchanges a one-time link for the session cookie."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import anyio.to_thread
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from streams.api.web_session import session_ttl, set_session_cookies
+from streams.settings import Settings
+from streams.store import web_sessions
+
+#: Stripe's documented CSP for Stripe.js and Elements (js.stripe.com scripts and frames, api.stripe.com calls).
+#: Styles allow inline: Elements and the chart library set style attributes; scripts never run inline.
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' https://js.stripe.com",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: https://*.stripe.com",
+        "font-src 'self'",
+        "connect-src 'self' https://api.stripe.com",
+        "frame-src https://js.stripe.com https://hooks.stripe.com",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+SECURITY_HEADERS = {
+    "content-security-policy": CSP,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+}
+_NO_STORE = {"cache-control": "no-store", "referrer-policy": "no-referrer"}
+_REFUSED = {
+    "unknown": "This sign-in link is not valid.",
+    "used": "This sign-in link was used already: each link signs in once.",
+    "expired": "This sign-in link has expired.",
+}
+
+
+def default_dist() -> Path:
+    return Path(__file__).resolve().parents[2] / "web" / "dist"
+
+
+def _page(status: int, title: str, text: str) -> HTMLResponse:
+    body = (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title></head>'
+        f"<body><main><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p></main></body></html>"
+    )
+    return HTMLResponse(body, status_code=status, headers={**SECURITY_HEADERS, **_NO_STORE})
+
+
+def _inside(dist: Path, rel: str) -> Path | None:
+    """The file ``rel`` of ``dist``, or None (no such file, or outside ``dist``)."""
+    try:
+        path = (dist / rel).resolve()
+    except (OSError, ValueError):
+        return None
+    if not path.is_relative_to(dist) or not path.is_file():
+        return None
+    return path
+
+
+def web_routes(settings: Settings, sessions: sessionmaker[Session], clock: Callable[[], datetime]) -> list[BaseRoute]:
+    dist = (settings.api_web_dist or default_dist()).resolve()
+
+    def exchange(token: str) -> web_sessions.NewSession | str:
+        now = clock()
+        with sessions.begin() as s:
+            link = web_sessions.consume_link(s, token, now)
+            if isinstance(link, str):
+                return link
+            return web_sessions.open_session(s, link.user_id, link.organization_id, now, session_ttl(settings))
+
+    async def login(request: Request) -> Response:
+        token = request.query_params.get("token", "")
+        if not token or len(token) > 128:
+            return _page(400, "Sign-in failed", _REFUSED["unknown"])
+        result = await anyio.to_thread.run_sync(exchange, token)
+        if isinstance(result, str):
+            return _page(401, "Sign-in failed", _REFUSED[result] + " Ask for a new one.")
+        resp = RedirectResponse("/app/", status_code=303, headers=_NO_STORE)
+        set_session_cookies(resp, result, settings)
+        return resp
+
+    async def app_root(_: Request) -> Response:
+        return RedirectResponse("/app/", status_code=308)
+
+    async def serve(request: Request) -> Response:
+        rel = str(request.path_params.get("path", ""))
+        index = dist / "index.html"
+        if not index.is_file():
+            return _page(
+                503,
+                "The web app is not built",
+                f"Build it (npm ci && npm run build in web/) or set METERLINE_API_WEB_DIST; {dist} has no index.html.",
+            )
+        found = _inside(dist, rel) if rel else None
+        if found is not None:
+            # Vite's hashed assets never change; everything else is looked at again.
+            cache = "public, max-age=31536000, immutable" if rel.startswith("assets/") else "no-cache"
+            return FileResponse(found, headers={**SECURITY_HEADERS, "cache-control": cache})
+        if rel.startswith("assets/"):
+            return _page(404, "Not found", f"no file {rel}")
+        return FileResponse(index, media_type="text/html", headers={**SECURITY_HEADERS, "cache-control": "no-cache"})
+
+    return [
+        Route("/app/login", login, methods=["GET"]),
+        Route("/app", app_root, methods=["GET", "HEAD"]),
+        Route("/app/{path:path}", serve, methods=["GET", "HEAD"]),
+    ]

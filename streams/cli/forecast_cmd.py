@@ -1,0 +1,84 @@
+"""``meterline forecast``: period-end forecasts and their backtest (docs/forecasting.md)."""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from datetime import UTC, date, datetime
+from typing import Any
+
+from streams.cli.output import emit_json, emit_table
+
+
+def register(sub: Any) -> None:
+    f: argparse.ArgumentParser = sub.add_parser(
+        "forecast",
+        help="period-end invoice forecasts and their backtest",
+        description="Forecast where each account's period ends (docs/forecasting.md).",
+    )
+    fsub = f.add_subparsers(dest="forecast_command", metavar="SUBCOMMAND", required=True)
+    b: argparse.ArgumentParser = fsub.add_parser(
+        "backtest",
+        help="replay a simulated year and report forecast error against linear extrapolation",
+        description="Simulate a year of daily usage (accounts that are flat, grow, shrink, spike, shift, churn "
+        "mid-period and follow weekly rhythms), forecast every account's invoice total at days 7, 15 and 25 of "
+        "each period with the rating code's pricing, and report the error of the expected total (MAPE and "
+        "median absolute percentage error, overall and by tier), how often the actual total fell inside the "
+        "80 %% interval, and the same errors for naive linear extrapolation of the period to date.",
+    )
+    b.add_argument("--seed", type=int, default=1, help="the simulation's seed (default 1)")
+    b.add_argument("--accounts", type=int, default=500, help="simulated accounts (default 500)")
+    b.add_argument("--days", type=int, default=395, help="days of history from 2026-01-01 (default 395)")
+    b.add_argument("--json", action="store_true", help="print the report as JSON")
+    b.set_defaults(func=_backtest)
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    from deploy.demo.forecast_world import simulate_world
+    from rating.catalog.loader import load_catalog
+    from rating.forecast.backtest import CHECK_DAYS, backtest_account, summarize
+
+    start = date(2026, 1, 1)
+    catalog = load_catalog().at(datetime.combine(start, datetime.min.time(), tzinfo=UTC))
+    world = simulate_world(args.seed, args.accounts, start, args.days)
+    typical: dict[str, dict[str, float]] = {}
+    for tier in {a.tier for a in world}:
+        typical[tier] = {
+            m: statistics.median(sum(a.daily[m][:28]) / 28 for a in world if a.tier == tier) for m in world[0].daily
+        }
+    outcomes = [o for a in world for o in backtest_account(a, catalog, args.days, typical)]
+    report = {
+        f"day_{day}": {
+            "with_history": summarize(outcomes, day, has_history=True).as_dict(),
+            "no_history": summarize(outcomes, day, has_history=False).as_dict(),
+        }
+        for day in CHECK_DAYS
+    }
+    if args.json:
+        emit_json({"seed": args.seed, "accounts": args.accounts, "days": args.days, "report": report})
+        return 0
+    rows = []
+    for day_key, parts in report.items():
+        for part, s in parts.items():
+            rows.append(
+                [
+                    day_key,
+                    part,
+                    s["count"],
+                    _pct(s["median_ape"]),
+                    _pct(s["mape"]),
+                    _pct(s["coverage_80"]),
+                    _pct(s["baseline_median_ape"]),
+                    _pct(s["baseline_mape"]),
+                    _pct(s["median_improvement"]),
+                ]
+            )
+    emit_table(
+        ["at", "accounts", "n", "median APE", "MAPE", "in 80% band", "naive median", "naive MAPE", "better by"],
+        rows,
+    )
+    return 0
+
+
+def _pct(x: object) -> str:
+    return "-" if not isinstance(x, float | int) else f"{100 * float(x):.1f} %"

@@ -1,0 +1,56 @@
+"""AI controls: what an organization lets its people do with AI (issue 17 item 3, docs/ai-controls.md).
+
+One row for the organization (``user_id`` ``*``) and one per member who has controls of their own; a member is
+bound by both (a feature off for either is off; a provider or model must be allowed by both). ``decide`` is the
+pure rule the entitlement answer applies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from streams.store.models import AiControlsRow
+
+ORG = "*"
+
+
+def for_organization(s: Session, org_id: str) -> list[AiControlsRow]:
+    q = select(AiControlsRow).where(AiControlsRow.organization_id == org_id)
+    return list(s.scalars(q.order_by(AiControlsRow.user_id)))
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One row's rule, detached from the session (kept in the API's cache)."""
+
+    disabled: frozenset[str]
+    providers: frozenset[str] | None
+    models: frozenset[str] | None
+
+    @classmethod
+    def of(cls, row: AiControlsRow) -> Rule:
+        def opt(values: list[str] | None) -> frozenset[str] | None:
+            return frozenset(values) if values is not None else None
+
+        return cls(frozenset(row.disabled_features), opt(row.allowed_providers), opt(row.allowed_models))
+
+
+def rules(s: Session, org_id: str, user_id: str | None) -> tuple[Rule, ...]:
+    """The rules binding ``user_id`` in ``org_id`` (the organization's, then the member's own)."""
+    keys = [ORG] + ([user_id] if user_id is not None and user_id != ORG else [])
+    rows = (s.get(AiControlsRow, (org_id, k)) for k in keys)
+    return tuple(Rule.of(r) for r in rows if r is not None)
+
+
+def decide(rules: tuple[Rule, ...], feature: str, provider: str | None, model: str | None) -> str | None:
+    """Why the controls refuse ``feature`` (with ``provider`` / ``model``), or None when they allow it."""
+    if any(feature in r.disabled for r in rules):
+        return "disabled_by_admin"
+    if provider is not None and any(r.providers is not None and provider not in r.providers for r in rules):
+        return "provider_not_allowed"
+    if model is not None and any(r.models is not None and model not in r.models for r in rules):
+        return "model_not_allowed"
+    return None

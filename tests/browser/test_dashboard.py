@@ -1,0 +1,76 @@
+"""The dashboard in a real browser on the real API: plan and usage as the API has them, readable at phone
+and desktop widths with no serious accessibility violation, and nothing of another organization."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.support.browser import PHONE, ServedApi, axe_violations, open_app, screenshot
+
+pytestmark = pytest.mark.integration
+
+
+def test_dashboard_shows_the_org_plan_at_desktop_and_phone_width(browser: Browser, api: ServedApi) -> None:
+    org = api.bootstrap("Browser Co", "pat")
+    r = api.call(org, "POST", "/api/billing/subscriptions/create", {"tier": "standard"})
+    assert r.status_code == 201, r.text
+    usage = api.call(org, "GET", f"/api/billing/usage/current?account={org.id}").json()
+
+    page = open_app(browser, api, org, "pat")
+    page.goto(f"{api.base}/app/")
+    expect(page.get_by_role("heading", name="Billing dashboard")).to_be_visible(timeout=20_000)
+    overview = page.get_by_role("region", name="Subscription")
+    expect(overview).to_contain_text(usage["tier"])
+    table = page.get_by_role("table")
+    for metric in (m for m in usage["metrics"] if m["entitled"]):
+        expect(table.get_by_role("row", name=metric["metric"])).to_be_visible()
+    expect(page.get_by_text("As of")).to_be_visible()
+    assert axe_violations(page) == []
+    screenshot(page, "dashboard-desktop")
+
+    phone = open_app(browser, api, org, "pat", viewport=PHONE)
+    phone.goto(f"{api.base}/app/")
+    expect(phone.get_by_role("heading", name="Billing dashboard")).to_be_visible(timeout=20_000)
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the page scrolls sideways at 375 px ({width} px wide)"
+    assert axe_violations(phone) == []
+    screenshot(phone, "dashboard-phone")
+
+
+def test_a_member_of_another_org_sees_nothing_of_this_one(browser: Browser, api: ServedApi) -> None:
+    victim = api.bootstrap("Victim Co", "vic")
+    assert api.call(victim, "POST", "/api/billing/subscriptions/create", {"tier": "enterprise"}).status_code == 201
+    attacker = api.bootstrap("Attacker Co", "mal")
+
+    page = open_app(browser, api, attacker, "mal")
+    # The attacker points the app at the victim's account (a stolen id): the API refuses, the page says so.
+    page.route(
+        f"{api.base}/api/billing/session",
+        lambda route: route.fulfill(status=200, json={"user_id": "mal", "organization_id": victim.id}),
+    )
+    page.goto(f"{api.base}/app/")
+    expect(page.get_by_role("alert")).to_be_visible(timeout=20_000)
+    expect(page.get_by_text("enterprise")).to_have_count(0)
+    page.goto(f"{api.base}/app/invoices")
+    expect(page.get_by_role("alert")).to_be_visible(timeout=20_000)
+    screenshot(page, "other-org-refused")
+
+
+def test_keyboard_reaches_the_pages_and_invoices_say_when_there_are_none(browser: Browser, api: ServedApi) -> None:
+    org = api.bootstrap("Keys Co", "kim")
+    assert api.call(org, "POST", "/api/billing/subscriptions/create", {"tier": "free"}).status_code == 201
+
+    page = open_app(browser, api, org, "kim", viewport=PHONE)
+    page.goto(f"{api.base}/app/")
+    expect(page.get_by_role("heading", name="Billing dashboard")).to_be_visible(timeout=20_000)
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Invoices")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Invoices")).to_be_visible()
+    expect(page.get_by_text("No invoices yet")).to_be_visible(timeout=20_000)
+    assert axe_violations(page) == []
+    screenshot(page, "invoices-empty-phone")

@@ -1,0 +1,147 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { useSession } from "../../app/SessionContext";
+import { date } from "../../ui/format";
+import { Empty, ErrorState, QueryView } from "../../ui/states";
+import { cancelAtPeriodEnd, changePlan, reactivate, subscriptionQuery, type Change, type Subscription } from "./queries";
+
+// The catalog's tiers in rank order, until the public GET /api/billing/plans (issue 16) is in the spec.
+const TIERS = ["free", "standard", "enterprise"] as const;
+const INTERVALS = { month: "Monthly", year: "Annual" } as const;
+
+export function SubscriptionPage() {
+  const { org_id } = useSession();
+  if (!org_id) return <Empty>Managing a personal plan from the app comes with the plans endpoint.</Empty>;
+  return <OrgSubscription org={org_id} />;
+}
+
+function OrgSubscription({ org }: { org: string }) {
+  const subscription = useQuery(subscriptionQuery(org));
+  return (
+    <>
+      <h1>Your plan</h1>
+      <QueryView query={subscription} what="your subscription">
+        {(sub) => (sub ? <Manage sub={sub} org={org} /> : <Empty>This account has no subscription.</Empty>)}
+      </QueryView>
+    </>
+  );
+}
+
+/** Upgrade at once (base fee prorated), downgrade at the period end, refused while past due: said before asking. */
+export function changeKind(sub: Pick<Subscription, "tier" | "interval">, change: Required<Change>): "upgrade" | "downgrade" | "none" {
+  const from = TIERS.indexOf(sub.tier as (typeof TIERS)[number]);
+  const to = TIERS.indexOf(change.tier as (typeof TIERS)[number]);
+  if (to > from || (to === from && change.interval === "year" && sub.interval === "month")) return "upgrade";
+  if (to < from || change.interval !== sub.interval) return "downgrade";
+  return "none";
+}
+
+function Manage({ sub, org }: { sub: Subscription; org: string }) {
+  const client = useQueryClient();
+  const [tier, setTier] = useState(sub.tier);
+  const [interval, setBilling] = useState(sub.interval);
+  const [reviewing, setReviewing] = useState(false);
+  const done = () => {
+    setReviewing(false);
+    void client.invalidateQueries({ queryKey: ["subscription", org] });
+    void client.invalidateQueries({ queryKey: ["usage-current"] });
+  };
+  const change = useMutation({ mutationFn: (c: Required<Change>) => changePlan(sub.id, c), onSuccess: done });
+  const cancel = useMutation({ mutationFn: () => cancelAtPeriodEnd(sub.id), onSuccess: done });
+  const undo = useMutation({ mutationFn: () => reactivate(sub.id), onSuccess: done });
+  const wanted = { tier, interval } as Required<Change>;
+  const kind = changeKind(sub, wanted);
+  const blocked = sub.status === "past_due" || sub.status === "unpaid";
+  const periodEnd = date(sub.current_period.end);
+
+  return (
+    <div className="cards">
+      <section className="card" aria-labelledby="current-heading">
+        <h2 id="current-heading">Current plan</h2>
+        <dl className="facts">
+          <dt>Plan</dt>
+          <dd>{sub.tier}</dd>
+          <dt>Billed</dt>
+          <dd>{INTERVALS[sub.interval as keyof typeof INTERVALS] ?? sub.interval}</dd>
+          <dt>Status</dt>
+          <dd>
+            {sub.status}
+            {sub.cancel_at ? ` — cancels on ${date(sub.cancel_at)}` : ""}
+          </dd>
+          {sub.pending_change && (
+            <>
+              <dt>Scheduled</dt>
+              <dd>
+                {sub.pending_change.tier} ({INTERVALS[sub.pending_change.interval]}) from {date(sub.pending_change.effective_from)}
+              </dd>
+            </>
+          )}
+        </dl>
+        {sub.cancel_at ? (
+          <button type="button" onClick={() => undo.mutate()} disabled={undo.isPending}>
+            Keep my plan (undo the cancellation)
+          </button>
+        ) : (
+          <button type="button" onClick={() => cancel.mutate()} disabled={cancel.isPending}>
+            Cancel at the end of the period ({periodEnd})
+          </button>
+        )}
+        {cancel.isError && <ErrorState error={cancel.error} />}
+        {undo.isError && <ErrorState error={undo.error} />}
+      </section>
+
+      <section className="card" aria-labelledby="change-heading">
+        <h2 id="change-heading">Change plan</h2>
+        <p className="hint">
+          An upgrade starts at once and this period&apos;s base fee is prorated; a downgrade starts when the period
+          ends ({periodEnd}). Changes are refused while a payment is past due: pay the open invoice first.
+        </p>
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            setReviewing(true);
+          }}
+        >
+          <label htmlFor="change-tier">Plan</label>{" "}
+          <select id="change-tier" value={tier} onChange={(e) => { setTier(e.target.value); setReviewing(false); }}>
+              {TIERS.map((t) => (
+                <option key={t} value={t}>
+                  {t}
+                  {t === sub.tier ? " (current)" : ""}
+                </option>
+              ))}
+          </select>{" "}
+          <label htmlFor="change-interval">Billed</label>{" "}
+          <select id="change-interval" value={interval} onChange={(e) => { setBilling(e.target.value as Subscription["interval"]); setReviewing(false); }}>
+              {Object.entries(INTERVALS).map(([value, label]) => (
+                <option key={value} value={value}>
+                  {label}
+                </option>
+              ))}
+          </select>{" "}
+          <button type="submit" disabled={kind === "none" || blocked}>
+            Review the change
+          </button>
+        </form>
+        {blocked && <p role="alert">Your account is {sub.status.replace("_", " ")}: pay the open invoice to change plan.</p>}
+        {reviewing && kind !== "none" && (
+          <div className="review" role="region" aria-label="Review the change">
+            <p>
+              {kind === "upgrade"
+                ? `Upgrade to ${tier} (${INTERVALS[interval as keyof typeof INTERVALS]}) now: the rest of this period's base fee is charged prorated today.`
+                : `Downgrade to ${tier} (${INTERVALS[interval as keyof typeof INTERVALS]}) on ${periodEnd}: nothing is charged now; the next invoice uses the new plan.`}
+            </p>
+            <button type="button" className="primary" disabled={change.isPending} onClick={() => change.mutate(wanted)}>
+              Confirm the {kind}
+            </button>{" "}
+            <button type="button" onClick={() => setReviewing(false)}>
+              Back
+            </button>
+          </div>
+        )}
+        {change.isError && <ErrorState error={change.error} />}
+        {change.isSuccess && <p role="status">Done: your plan is {change.data.tier}{change.data.pending_change ? `, ${change.data.pending_change.tier} from ${date(change.data.pending_change.effective_from)}` : ""}.</p>}
+      </section>
+    </div>
+  );
+}
