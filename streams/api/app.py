@@ -37,6 +37,7 @@ from streams.api.routes import audit as audit_routes
 from streams.api.routes import contracts as contracts_routes
 from streams.api.routes import credit_grants as credit_grants_routes
 from streams.api.routes import credit_notes as credit_notes_routes
+from streams.api.routes import forecast as forecast_routes
 from streams.api.routes import invitations as invitations_routes
 from streams.api.routes import invoices as invoices_routes
 from streams.api.routes import orgs as orgs_routes
@@ -80,6 +81,7 @@ ENDPOINTS: list[Endpoint] = [
     *usage_routes.ENDPOINTS,
     *record_routes.ENDPOINTS,
     *invoices_routes.ENDPOINTS,
+    *forecast_routes.ENDPOINTS,
     *credit_notes_routes.ENDPOINTS,
     *audit_routes.ENDPOINTS,
     *ai_controls_routes.ENDPOINTS,

@@ -231,6 +231,9 @@ class ContractOut(_Out):
     effective_from: datetime | None = Field(description="when the version in effect now took effect")
     pending_contract: ContractOverrides | None = Field(description="a change scheduled for pending_effective_from")
     pending_effective_from: datetime | None
+    term_ends_on: date | None = Field(
+        None, description="the end of the contract's current term (renewed if it auto-renews; null: no term or ended)"
+    )
     change: str | None = None
 
 

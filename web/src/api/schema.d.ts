@@ -24,6 +24,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/billing/forecast": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The current period's invoice forecast: expected total and 80 % interval, per metric and priced */
+        get: operations["get_forecast"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/billing/invitations": {
         parameters: {
             query?: never;
@@ -1050,7 +1067,7 @@ export interface paths {
         put?: never;
         /**
          * Stripe webhook: invoice.payment_failed → past_due (then unpaid after the grace period), invoice.paid → active
-         * @description Authenticated by the Stripe-Signature header, not a bearer token. Idempotent by event id. On an invoice settlement pushed (metadata meterline_invoice_id), invoice.paid, invoice.payment_failed, invoice.payment_action_required, invoice.voided and invoice.marked_uncollectible also move its receivable and keep the attempt, when the event's customer is the invoice account's.
+         * @description Authenticated by the Stripe-Signature header, not a bearer token. Idempotent by event id. On an invoice settlement pushed (metadata meterline_invoice_id), invoice.paid, invoice.payment_failed, invoice.payment_action_required, invoice.voided and invoice.marked_uncollectible also move its receivable and keep the attempt, when the event's customer is the invoice account's; charge.refunded on the charge that paid it is a credit note of what its refunds add (amount_refunded is their total).
          */
         post: operations["stripe_webhook"];
         delete?: never;
@@ -1213,6 +1230,11 @@ export interface components {
             organization: components["schemas"]["AiControlsOut"];
             /** Organization Id */
             organization_id: string;
+            /**
+             * Tier Features
+             * @description the features and premium features the organization's tier allows now: what can be switched off
+             */
+            tier_features: string[];
         };
         /** AiControlsOut */
         AiControlsOut: {
@@ -1458,6 +1480,12 @@ export interface components {
             pending_effective_from: string | null;
             /** Subscription Id */
             subscription_id: string;
+            /**
+             * Term Ends On
+             * @description the end of the contract's current term (renewed if it auto-renews; null: no term or ended)
+             * @default null
+             */
+            term_ends_on: string | null;
         };
         /**
          * ContractOverrides
@@ -1477,6 +1505,12 @@ export interface components {
             } | null;
             /** @default null */
             commitment: components["schemas"]["Commitment-Input"] | null;
+            /**
+             * Currency
+             * @default usd
+             * @constant
+             */
+            currency: "usd";
             /** Metrics */
             metrics?: {
                 [key: string]: components["schemas"]["MeteredRule-Input"];
@@ -1508,6 +1542,8 @@ export interface components {
             /** @default null */
             seats: components["schemas"]["TieredPrice-Input"] | null;
             /** @default null */
+            term: components["schemas"]["ContractTerm"] | null;
+            /** @default null */
             tier: components["schemas"]["Tier-Input"] | null;
         };
         /**
@@ -1528,6 +1564,12 @@ export interface components {
             } | null;
             /** @default null */
             commitment: components["schemas"]["Commitment-Output"] | null;
+            /**
+             * Currency
+             * @default usd
+             * @constant
+             */
+            currency: "usd";
             /** Metrics */
             metrics?: {
                 [key: string]: components["schemas"]["MeteredRule-Output"];
@@ -1559,6 +1601,8 @@ export interface components {
             /** @default null */
             seats: components["schemas"]["TieredPrice-Output"] | null;
             /** @default null */
+            term: components["schemas"]["ContractTerm"] | null;
+            /** @default null */
             tier: components["schemas"]["Tier-Output"] | null;
         };
         /** ContractPut */
@@ -1571,6 +1615,34 @@ export interface components {
              * @default null
              */
             effective_from: string | null;
+        };
+        /**
+         * ContractTerm
+         * @description A contract's dates: it runs from ``starts_on`` to ``ends_on``, then renews for ``renewal_months`` at a
+         *     time (``auto_renew``) or ends (``end``: its end is scheduled as a clearing, docs/rating.md "Contracts").
+         */
+        ContractTerm: {
+            /**
+             * Ends On
+             * Format: date
+             */
+            ends_on: string;
+            /**
+             * Renewal
+             * @default auto_renew
+             * @enum {string}
+             */
+            renewal: "auto_renew" | "end";
+            /**
+             * Renewal Months
+             * @default 12
+             */
+            renewal_months: number;
+            /**
+             * Starts On
+             * Format: date
+             */
+            starts_on: string;
         };
         /** CreditGrantIn */
         CreditGrantIn: {
@@ -1808,6 +1880,61 @@ export interface components {
              * @enum {string}
              */
             status: "accepted" | "rejected";
+        };
+        /** Forecast */
+        Forecast: {
+            /** Account Id */
+            account_id: string;
+            /**
+             * As Of
+             * Format: date-time
+             * @description the settled full days end here (the last midnight UTC)
+             */
+            as_of: string;
+            /** Currency */
+            currency: string;
+            /** Days Elapsed */
+            days_elapsed: number;
+            /** Days In Period */
+            days_in_period: number;
+            /**
+             * Lines
+             * @description the invoice at the expected quantities
+             */
+            lines: components["schemas"]["InvoiceLine"][];
+            /** Metrics */
+            metrics: components["schemas"]["MetricForecast"][];
+            /**
+             * Period End
+             * Format: date-time
+             */
+            period_end: string;
+            /**
+             * Period Start
+             * Format: date-time
+             */
+            period_start: string;
+            total: components["schemas"]["ForecastTotal"];
+        };
+        /** ForecastTotal */
+        ForecastTotal: {
+            /** Expected */
+            expected: string;
+            /**
+             * P10
+             * @description the lower end of the 80 % interval
+             */
+            p10: string;
+            /**
+             * P90
+             * @description the upper end of the 80 % interval
+             */
+            p90: string;
+            /**
+             * To Date
+             * @description the invoice of the usage settled so far
+             */
+            to_date: string;
         };
         /** HoursIn */
         HoursIn: {
@@ -2230,6 +2357,27 @@ export interface components {
              * @default null
              */
             unit_price: string | null;
+        };
+        /** MetricForecast */
+        MetricForecast: {
+            /**
+             * Daily
+             * @description the settled quantity of each day of the period so far
+             */
+            daily: string[];
+            /** Expected */
+            expected: string;
+            /**
+             * Metric
+             * @description api_calls, ai_requests or premium_feature:<feature>
+             */
+            metric: string;
+            /** P10 */
+            p10: string;
+            /** P90 */
+            p90: string;
+            /** To Date */
+            to_date: string;
         };
         /** MetricUsage */
         MetricUsage: {
@@ -3243,7 +3391,7 @@ export interface components {
              * Event Types
              * @description the events sent to it
              */
-            event_types: ("invoice.finalized" | "invoice.paid" | "invoice.payment_failed" | "invoice.overdue" | "subscription.updated" | "usage.alert")[];
+            event_types: ("invoice.finalized" | "invoice.paid" | "invoice.payment_failed" | "invoice.overdue" | "subscription.updated" | "usage.alert" | "budget.alert")[];
             /**
              * Url
              * @description where events are POSTed: an http(s) URL
@@ -3381,6 +3529,94 @@ export interface operations {
             };
             /** @description internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_forecast: {
+        parameters: {
+            query: {
+                /** @description an organization the caller acts in, or the caller's own personal account (a user token without 'org'); membership never reaches a member's personal account */
+                account: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The current period's invoice forecast: expected total and 80 % interval, per metric and priced */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Forecast"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

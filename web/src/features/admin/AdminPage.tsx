@@ -1,9 +1,11 @@
 import { useSession } from "../../app/SessionContext";
 import { Empty } from "../../ui/states";
+import { AiControlsSection } from "./AiControlsSection";
 import { AuditSection } from "./AuditSection";
+import { InvitationsSection } from "./InvitationsSection";
 import { MembersSection } from "./MembersSection";
 
-/** The enterprise admin panel (/app/admin): the organization's people and its audit log. */
+/** The enterprise admin panel (/app/admin): the organization's people, its AI controls and its audit log. */
 export function AdminPage() {
   const { org_id } = useSession();
   return (
@@ -14,6 +16,8 @@ export function AdminPage() {
       ) : (
         <>
           <MembersSection org={org_id} />
+          <InvitationsSection org={org_id} />
+          <AiControlsSection org={org_id} />
           <AuditSection org={org_id} />
         </>
       )}

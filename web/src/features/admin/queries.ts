@@ -37,3 +37,48 @@ export function auditCsvHref(org: string, action: string): string {
   const query = action ? `?action=${encodeURIComponent(action)}` : "";
   return `/api/billing/organizations/${encodeURIComponent(org)}/audit.csv${query}`;
 }
+
+export type AiControlsIn = Schemas["AiControlsIn"];
+
+export const aiControlsQuery = (org: string) => ({
+  queryKey: ["ai-controls", org],
+  queryFn: async () =>
+    unwrap(await api.GET("/api/billing/organizations/{id}/ai-controls", { params: { path: { id: org } } })),
+});
+
+export async function putMemberAiControls(org: string, userId: string, body: AiControlsIn) {
+  return unwrap(
+    await api.PUT("/api/billing/organizations/{id}/ai-controls/members/{user_id}", {
+      params: { path: { id: org, user_id: userId } },
+      body,
+    }),
+  );
+}
+
+export const invitationsQuery = (org: string) => ({
+  queryKey: ["invitations", org],
+  queryFn: async () =>
+    unwrap(await api.GET("/api/billing/organizations/{id}/invitations", { params: { path: { id: org } } })),
+});
+
+export async function invite(org: string, body: Schemas["InvitationCreate"]) {
+  return unwrap(
+    await api.POST("/api/billing/organizations/{id}/invitations", { params: { path: { id: org } }, body }),
+  );
+}
+
+export async function revokeInvitation(org: string, invitationId: string) {
+  return unwrap(
+    await api.DELETE("/api/billing/organizations/{id}/invitations/{invitation_id}", {
+      params: { path: { id: org, invitation_id: invitationId } },
+    }),
+  );
+}
+
+export async function resendInvitation(org: string, invitationId: string) {
+  return unwrap(
+    await api.POST("/api/billing/organizations/{id}/invitations/{invitation_id}/resend", {
+      params: { path: { id: org, invitation_id: invitationId } },
+    }),
+  );
+}
