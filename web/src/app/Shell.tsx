@@ -10,6 +10,7 @@ const NAV = [
   { to: "/", label: "Dashboard", end: true },
   { to: "/invoices", label: "Invoices", end: false },
   { to: "/plans", label: "Plan", end: false },
+  { to: "/admin", label: "Admin", end: false },
 ];
 
 /** The signed-in frame: skip link, navigation, and the session every page reads. */
