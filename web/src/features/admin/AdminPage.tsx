@@ -5,16 +5,16 @@ import { MembersSection } from "./MembersSection";
 
 /** The enterprise admin panel (/app/admin): the organization's people and its audit log. */
 export function AdminPage() {
-  const { org_id } = useSession();
+  const { organization_id: org } = useSession();
   return (
     <>
       <h1>Admin</h1>
-      {org_id === null ? (
+      {org === null ? (
         <Empty>The admin panel is for organizations: sign in to one to manage its people.</Empty>
       ) : (
         <>
-          <MembersSection org={org_id} />
-          <AuditSection org={org_id} />
+          <MembersSection org={org} />
+          <AuditSection org={org} />
         </>
       )}
     </>
