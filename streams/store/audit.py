@@ -43,6 +43,7 @@ ACTIONS = frozenset(
         "invoice.voided",
         "invoice.uncollectible",
         "credit_note.issued",
+        "credit_grant.created",
         "ai_controls.changed",
         "session.signed_in",
     }
