@@ -32,6 +32,7 @@ from streams.store import receivables as rcv
 from streams.store import subscription_store as store
 from streams.store.db import make_engine, migrate, sessions
 from streams.store.models import NoticeRow, Organization, Subscription
+from streams.store.orgs import add_member
 
 RECEIVABLE_HEADERS = ["status", "invoices", "billed", "still owed"]
 
@@ -43,6 +44,8 @@ class ReceivableFacts:
     story: list[tuple[str, str]] = field(default_factory=list)  # when, what happened
     emails: int = 0
     maildir: str = ""
+    store_url: str = ""  # the run's billing store (the billing app reads it)
+    owners: dict[str, str] = field(default_factory=dict)  # organization -> its owner in that store
 
     def status_cells(self) -> list[list[str]]:
         return [[s, f"{n:,}", f"${d:,.2f}", f"${r:,.2f}"] for s, n, d, r in self.by_status]
@@ -53,13 +56,15 @@ def _dollars(minor: int) -> Decimal:
 
 
 def play_receivables(
-    s: Settings, client: Any, catalog: Catalog, period: Period, orgs: list[str], now: datetime
+    s: Settings, client: Any, catalog: Catalog, period: Period, orgs: dict[str, str], now: datetime
 ) -> ReceivableFacts:
-    """Open and collect the period's invoices; ``orgs`` are the organization accounts (they have billing emails)."""
-    facts = ReceivableFacts()
+    """Open and collect the period's invoices; ``orgs`` are the organization accounts (they have billing emails)
+    with their first member, made the organization's owner in the store (to sign in to the billing app)."""
+    facts = ReceivableFacts(owners=dict(orgs))
     db = s.data_dir / "demo" / f"billing-{s.clickhouse_database}.db"
     db.parent.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(f"sqlite:///{db}")
+    facts.store_url = f"sqlite:///{db.resolve()}"
+    engine = make_engine(facts.store_url)
     migrate(engine)
     make = sessions(engine)
     tiers = catalog.at(period.start).tiers
@@ -67,9 +72,10 @@ def play_receivables(
     docs = [d for d in docs if d["period"] == period.key]
     with make.begin() as ss:
         for org in orgs:
-            ss.add(
-                Organization(id=org, name=org, billing_email=f"billing@{org}.example", created_at=now, updated_at=now)
-            )
+            email = f"billing@{org}.example"
+            ss.add(Organization(id=org, name=org, billing_email=email, created_at=now, updated_at=now))
+            ss.flush()
+            add_member(ss, org, orgs[org], "owner", now)
         for doc in docs:
             tier = tiers.get(str(doc["tier"]))
             terms = rc.terms_of(tier.payment_terms) if tier is not None else rc.PaymentTerms()
@@ -223,3 +229,21 @@ def receivables_html(facts: ReceivableFacts, table: Any) -> list[str]:
         table(["day", "what happened"], [[d, w] for d, w in facts.story]),
         f"<p>{facts.emails} notices sent to the stack's SMTP server, kept in <code>{Path(facts.maildir)}</code>.</p>",
     ]
+
+
+def billing_app_link(s: Settings, facts: ReceivableFacts, org: str, now: datetime) -> tuple[str, str]:
+    """(the command that serves this run's data, a one-time sign-in link for ``org``'s owner)."""
+    from streams.api.web_session import link_ttl, login_url
+    from streams.store import web_sessions
+
+    engine = make_engine(facts.store_url)
+    try:
+        with sessions(engine).begin() as ss:
+            link = web_sessions.create_link(ss, facts.owners[org], org, web_sessions.OPERATOR, now, link_ttl(s))
+    finally:
+        engine.dispose()
+    serve = (
+        f"METERLINE_API_DATABASE_URL={facts.store_url} METERLINE_CLICKHOUSE_DATABASE={s.clickhouse_database} "
+        f"METERLINE_TOPIC_PREFIX={s.topic_prefix} meterline api serve"
+    )
+    return serve, login_url(s, link.token)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from deploy.demo.expectation import expected_invoices
 from deploy.demo.independent_invoices import Expected, compare
-from deploy.demo.receivables import RECEIVABLE_HEADERS, play_receivables
+from deploy.demo.receivables import RECEIVABLE_HEADERS, billing_app_link, play_receivables
 from deploy.demo.report import TIER_HEADERS, gather, write_html
 from deploy.demo.send import Progress, send_simulation
 from deploy.demo.simulate import Simulation, simulate
@@ -183,7 +183,7 @@ def _close_and_report(s: Settings, sim: Simulation, now: datetime) -> int:
 
     facts = gather(client, s.clickhouse_database, sim.period)
     facts.reconcile = [r.to_document() for r in rows]
-    orgs = [a.account_id for a in sim.accounts if a.kind == "org"]
+    orgs = {a.account_id: a.members[0] for a in sim.accounts if a.kind == "org" and a.members}
     facts.receivables = play_receivables(s, client, catalog, sim.period, orgs, now)
     print("\nper tier (invoices of the period; AI cost from the catalog's provider prices):")
     emit_table(TIER_HEADERS, [t.cells() for t in facts.tiers])
@@ -207,6 +207,12 @@ def _close_and_report(s: Settings, sim: Simulation, now: datetime) -> int:
     print(f"invoices equal, line by line, to an independent reading of the contract: {total - mismatched}/{total}")
     path = write_html(facts, s.data_dir / "demo" / f"report-{s.clickhouse_database}.html")
     print(f"\nHTML report: {path.resolve()}")
+    if facts.receivables.owners:
+        org = min(facts.receivables.owners)
+        serve, link = billing_app_link(s, facts.receivables, org, datetime.now(UTC))
+        print(f"billing app on this run's data ({org}, as its owner {facts.receivables.owners[org]}):")
+        print(f"  {serve}")
+        print(f"  then open, within {s.api_login_link_ttl_seconds // 60} minutes, once: {link}")
     print(f"analysts: the run's tables are in ClickHouse database {s.clickhouse_database} (docs/analytics.md)")
     return 0 if clean and not mismatched else 1
 
