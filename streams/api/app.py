@@ -42,6 +42,8 @@ from streams.api.routes import invitations as invitations_routes
 from streams.api.routes import invoices as invoices_routes
 from streams.api.routes import orgs as orgs_routes
 from streams.api.routes import people as people_routes
+from streams.api.routes import plans as plans_routes
+from streams.api.routes import preview as preview_routes
 from streams.api.routes import record as record_routes
 from streams.api.routes import session as session_routes
 from streams.api.routes import subscriptions as subscriptions_routes
@@ -84,6 +86,8 @@ ENDPOINTS: list[Endpoint] = [
     *people_routes.ENDPOINTS,
     *webhooks_routes.ENDPOINTS,
     *session_routes.ENDPOINTS,
+    *plans_routes.ENDPOINTS,
+    *preview_routes.ENDPOINTS,
 ]
 INFO = {
     "title": "Meterline billing API",

@@ -676,5 +676,84 @@ class LoginLinkOut(_Out):
     expires_at: datetime
 
 
+class PlanMetricOut(_Out):
+    metric: str
+    entitled: bool = Field(description="false: the plan does not offer this metric at all")
+    aggregation: str
+    included: Decimal | None = Field(description="units included each period (None: unlimited)")
+    hard_cap: Decimal | None = Field(description="usage is refused beyond it (None: no cap)")
+    overage_unit_price: Decimal | None = Field(description="price per unit over the included (None: none billed)")
+    per_feature: dict[str, Decimal] = Field(description="premium features: price per use")
+    fair_use_alert: Decimal | None = None
+
+
+class PlanSeatBracketOut(_Out):
+    up_to: Decimal | None = Field(description="seats up to this count (None: no upper bound)")
+    unit_amount: Decimal
+    flat_amount: Decimal
+
+
+class PlanSeatsOut(_Out):
+    mode: Literal["volume", "graduated"]
+    brackets: list[PlanSeatBracketOut]
+    minimum_seats: int
+
+
+class PlanOut(_Out):
+    tier: str
+    display_name: str
+    is_default: bool = Field(description="the plan of an account without a (live) subscription")
+    monthly_price: Decimal | None = Field(description="the fixed fees of a month (None: no monthly billing)")
+    annual_price: Decimal | None = Field(description="the fixed fees of a year (None: no annual billing)")
+    annual_saving: Decimal | None = Field(
+        description="twelve months at the monthly price less the annual price (None: not both offered, or no saving)"
+    )
+    seats: PlanSeatsOut | None = Field(description="per-seat prices on top of the fixed fees (None: no seat fee)")
+    features: list[str]
+    rate_limit_per_minute: int
+    metrics: list[PlanMetricOut]
+    collection: str = Field(description="how invoices are paid: charge_automatically, send_invoice or none")
+    days_until_due: int | None
+
+
+class PlanList(_Out):
+    catalog_version: str
+    currency: str
+    plans: list[PlanOut]
+
+
+class SubscriptionPreviewRequest(_In):
+    action: Literal["change", "cancel", "reactivate"] = Field(
+        description="change: a tier and/or interval (upgrade now, downgrade at the period end); cancel; reactivate"
+    )
+    tier: str | None = Field(None, min_length=1, max_length=64)
+    interval: Interval | None = None
+    immediately: bool = Field(False, description="cancel only: now instead of at the end of the current period")
+
+    @model_validator(mode="after")
+    def _change_needs_target(self) -> SubscriptionPreviewRequest:
+        if self.action == "change" and self.tier is None and self.interval is None:
+            raise ValueError("a change gives a tier, an interval or both")
+        if self.action != "change" and (self.tier is not None or self.interval is not None):
+            raise ValueError("only a change gives a tier or an interval")
+        return self
+
+
+class SubscriptionPreview(_Out):
+    """What a change would do, computed by the invoice's own code (the settlement's draft) and not applied."""
+
+    change: str = Field(description="what it would be: upgrade, downgrade, change_undone, cancel_now, ...")
+    effective_from: datetime = Field(description="when the new terms would start")
+    currency: str
+    current_period: Period
+    current_invoice_total: Decimal = Field(description="the current period's invoice so far, as things are")
+    preview_invoice_total: Decimal = Field(description="the current period's invoice so far, with the change")
+    proration: Decimal = Field(description="what the change adds to (or, negative, takes off) the current invoice")
+    next_period: Period
+    next_invoice_total: Decimal = Field(description="the next period's invoice with the change, before any usage")
+    preview_invoice: InvoiceDocument | None = None
+    next_invoice: InvoiceDocument | None = None
+
+
 def dump(model: BaseModel) -> Any:
     return model.model_dump(mode="json", by_alias=True)

@@ -1,4 +1,5 @@
-"""``meterline contracts get/put``: an enterprise contract of a subscription of the billing store.
+"""``meterline contracts get/put``: an enterprise contract of a subscription of the billing store (its
+add-ons and credit grants: ``streams/cli/addons_cmd.py``).
 
 The same store path as ``PUT /api/billing/subscriptions/{id}/contract`` (``subscription_store.set_contract``):
 the row keeps the contract, the versions carrying it go out through the outbox (the API's relay publishes
@@ -14,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from streams.cli.addons_cmd import register_actions
 from streams.cli.output import emit_json
 from streams.errors import MeterlineError
 from streams.settings import load_settings
@@ -46,6 +48,7 @@ def register(sub: Any) -> None:
     what.add_argument("--file", type=Path, help="JSON file of contract overrides")
     what.add_argument("--clear", action="store_true", help="remove the contract (back to the catalog's tier)")
     put.set_defaults(func=_put)
+    register_actions(csub, _aware)
 
 
 def _aware(text: str) -> datetime:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from streams.notify.outbox import enqueue_event, enqueue_notice
 from streams.notify.stripe_events import amount_text
-from streams.store.models import InvoiceReceivableRow, Organization
+from streams.store.models import InvoiceReceivableRow, Organization, PaymentRow
 
 
 def invoice_finalized(s: Session, row: InvoiceReceivableRow, period: str | None, now: datetime) -> None:
@@ -26,3 +26,24 @@ def invoice_finalized(s: Session, row: InvoiceReceivableRow, period: str | None,
     if s.get(Organization, row.account_id) is not None:
         data = {"account_id": row.account_id, **context}
         enqueue_event(s, row.account_id, "invoice.finalized", f"msg_finalized_{row.invoice_id}", data, now)
+
+
+def payment_received(s: Session, row: InvoiceReceivableRow, payment: PaymentRow, now: datetime) -> None:
+    """A payment the store recorded itself (the operator's wire transfer, the API's ``pay``, a dunning retry):
+    a ``payment_succeeded`` email per payment, and ``invoice.paid`` once the invoice is paid in full. Stripe's
+    own payments are told from its webhooks (``stripe_events.payment_event``), a dunning retry's email by its
+    step (``streams.dunning.runner``), so neither is told twice."""
+    context: dict[str, object] = {
+        "invoice_id": row.invoice_id,
+        "invoice_number": row.number,
+        "amount": amount_text(payment.amount, row.currency.lower()),
+        "currency": row.currency.upper(),
+        "method": payment.method,
+        "reference": payment.reference,
+        "amount_remaining": amount_text(row.amount_due - row.amount_paid, row.currency.lower()),
+    }
+    if payment.source != "dunning":
+        enqueue_notice(s, "payment_succeeded", row.account_id, f"payment_succeeded:{payment.id}", context, now)
+    if row.status == "paid" and s.get(Organization, row.account_id) is not None:
+        data = {"account_id": row.account_id, **context}
+        enqueue_event(s, row.account_id, "invoice.paid", f"msg_paid_{row.invoice_id}", data, now)

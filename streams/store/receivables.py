@@ -19,7 +19,7 @@ from rating.catalog.loader import Catalog
 from rating.catalog.model import Tier
 from rating.money import minor_units
 from sinks.clickhouse.receivables import ReceivableChange, Receivables
-from streams.notify.invoices import invoice_finalized
+from streams.notify.invoices import invoice_finalized, payment_received
 from streams.store import subscription_store
 from streams.store.models import CreditNoteRow, InvoiceNumberCounter, InvoiceReceivableRow, InvoiceStateRow, PaymentRow
 
@@ -240,6 +240,8 @@ def record_payment(
     )
     s.add(payment)
     s.flush()
+    if failure_reason is None and source != "stripe":  # Stripe's are told from its webhooks
+        payment_received(s, row, payment, at)
     return payment
 
 

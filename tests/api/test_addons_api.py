@@ -8,7 +8,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
+
+from streams.cli.main import main
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 6, 10, 12, tzinfo=UTC)
@@ -163,3 +166,35 @@ async def test_upcoming_invoice_bills_addons(make_api: Callable[..., Any]) -> No
             "addon:custom_ai_training": "10000.00",
             "addon:custom_development": "975.00",
         }
+
+
+async def test_the_cli_records_through_the_same_store(
+    make_api: Callable[..., Any],
+    store_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    async with make_api(now=NOW) as api:
+        org = await api.org("olga")
+        owner = api.as_user("olga", org)
+        sid = (await api.client.post(f"{BASE}/create", json={"tier": "enterprise"}, headers=owner)).json()["id"]
+        monkeypatch.setenv("METERLINE_API_DATABASE_URL", store_url)
+        assert main(["contracts", "addon-add", "--subscription", sid, "--name", "gold_plating"]) == 2
+        assert "not an add-on of the catalog" in capsys.readouterr().err
+        assert main(["contracts", "addon-add", "--subscription", sid, "--name", "white_label_setup"]) == 0
+        added = orjson.loads(capsys.readouterr().out)
+        hours = ["--on", "2030-01-02", "--hours", "2", "--note", "x"]
+        assert main(["contracts", "addon-hours", "--subscription", sid, "--addon", added["id"], *hours]) == 2
+        assert "hourly add-ons only" in capsys.readouterr().err
+        grant = ["--name", "Prepaid", "--amount", "100.00", "--priority", "2"]
+        assert main(["contracts", "credit-grant", "--subscription", sid, *grant]) == 0
+        capsys.readouterr()
+        # The API reads what the CLI wrote.
+        listed = (await api.client.get(f"{BASE}/{sid}/addons", headers=owner)).json()["data"]
+        assert [(a["id"], a["name"], a["created_by"]) for a in listed] == [
+            (added["id"], "white_label_setup", "operator:cli")
+        ]
+        assert main(["contracts", "credits", "--subscription", sid]) == 0
+        assert [(g["name"], g["amount"], g["priority"]) for g in orjson.loads(capsys.readouterr().out)] == [
+            ("Prepaid", "100.00", 2)
+        ]

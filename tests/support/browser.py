@@ -23,7 +23,7 @@ import httpx
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 
 from streams.settings import Settings
-from tests.support.processes import Proc, free_port, settings_env, wait_until
+from tests.support.processes import Proc, free_port, settings_env, start_worker, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "web" / "dist"
@@ -45,6 +45,28 @@ class ServedApi:
     base: str
     env: dict[str, str]
     proc: Proc
+    settings: Settings
+
+    def worker(self) -> Proc:
+        """A real worker on the API's topics, rating what the API records into billing.quota-state (its own
+        data dir: an embedded chDB directory is one process's)."""
+        own = self.settings.data_dir / "worker"
+        own.mkdir(exist_ok=True)
+        proc, _ = start_worker(self.settings.model_copy(update={"data_dir": own}), own / "worker.log")
+        return proc
+
+    def quota(self, account: str) -> dict[str, dict[str, Any]]:
+        """``meterline quota show --account A --json``: the quota state per metric ({} until there is one)."""
+        out = subprocess.run(
+            [sys.executable, "-m", "streams.cli.main", "quota", "show", "--account", account, "--json"],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if out.returncode != 0:
+            return {}
+        return {q["metric"]: q for q in json.loads(out.stdout)["quotas"]}
 
     def bootstrap(self, name: str, owner: str) -> Org:
         """A new organization and its owner's API key, made by the real command."""
@@ -82,7 +104,7 @@ def served_api(settings: Settings, data_dir: Path) -> Iterator[ServedApi]:
 
     try:
         wait_until(up, 60, "the API to answer", proc)
-        yield ServedApi(base=base, env=env, proc=proc)
+        yield ServedApi(base=base, env=env, proc=proc, settings=s)
     finally:
         proc.terminate()
 

@@ -69,7 +69,7 @@ def render(s: Session, row: Subscription, now: datetime, change: str | None = No
     )
 
 
-def _load(s: Session, who: Principal, subscription_id: str, *, manage: bool) -> Subscription:
+def load_subscription(s: Session, who: Principal, subscription_id: str, *, manage: bool) -> Subscription:
     row = store.get(s, subscription_id, for_update=manage)
     try:  # whoever may reach the account (auth.account_access): a person's own, never through an organization
         access = account_access(s, who, row.account_id) if row is not None else None
@@ -160,7 +160,7 @@ def _owned_account(s: Session, who: Principal, org_id: str, body: SubscriptionCr
 
 def get_subscription(call: Call) -> SubscriptionOut:
     with call.ctx.sessions() as s:
-        row = _load(s, caller(call, s), call.path["id"], manage=False)
+        row = load_subscription(s, caller(call, s), call.path["id"], manage=False)
         return render(s, row, call.ctx.clock())
 
 
@@ -170,7 +170,7 @@ def update_subscription(call: Call) -> SubscriptionOut:
 
     def work(s: Session) -> SubscriptionOut:
         who = caller(call, s)
-        row = _load(s, who, call.path["id"], manage=True)
+        row = load_subscription(s, who, call.path["id"], manage=True)
         before = _audited(row)
         plan, kind = lifecycle.change(
             store.plan_of(row),
@@ -216,7 +216,7 @@ def _cancel(call: Call, immediately: bool) -> SubscriptionOut:
 
     def work(s: Session) -> SubscriptionOut:
         who = caller(call, s)
-        row = _load(s, who, call.path["id"], manage=True)
+        row = load_subscription(s, who, call.path["id"], manage=True)
         before = _audited(row)
         plan = lifecycle.cancel(store.plan_of(row), row.anchor, now, immediately=immediately)
         kind = "cancel_now" if immediately else "cancel_at_period_end"
@@ -241,7 +241,7 @@ def reactivate_subscription(call: Call) -> SubscriptionOut:
 
     def work(s: Session) -> SubscriptionOut:
         who = caller(call, s)
-        row = _load(s, who, call.path["id"], manage=True)
+        row = load_subscription(s, who, call.path["id"], manage=True)
         before = _audited(row)
         plan = lifecycle.reactivate(store.plan_of(row), now)
         store.save_plan(s, row, plan, now, "reactivate")

@@ -630,6 +630,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/billing/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The plans (catalog tiers) side by side: prices monthly and annual, included quotas, overage, features
+         * @description Public, no credentials. From the catalog version in effect now, in the catalog's order.
+         */
+        get: operations["list_plans"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/billing/roles": {
         parameters: {
             query?: never;
@@ -834,6 +854,26 @@ export interface paths {
          * @description Grants are drawn by priority, then the soonest expiry, as credit:<id> lines with negative amounts. Only a platform JWT with the claim meterline_operator=true may write (docs/security.md).
          */
         post: operations["create_grant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/subscriptions/{id}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview a change, cancellation or reactivation: the proration now and the next invoice (nothing changes)
+         * @description The same rules as the lifecycle endpoints (409 with their code when the change would be refused: past due, canceling, no change...); the invoices are the settlement's drafts over the usage settled so far, with and without the change.
+         */
+        post: operations["preview_subscription"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2388,6 +2428,120 @@ export interface components {
             /** Roles */
             roles: ("owner" | "admin" | "member" | "viewer")[];
         };
+        /** PlanList */
+        PlanList: {
+            /** Catalog Version */
+            catalog_version: string;
+            /** Currency */
+            currency: string;
+            /** Plans */
+            plans: components["schemas"]["PlanOut"][];
+        };
+        /** PlanMetricOut */
+        PlanMetricOut: {
+            /** Aggregation */
+            aggregation: string;
+            /**
+             * Entitled
+             * @description false: the plan does not offer this metric at all
+             */
+            entitled: boolean;
+            /**
+             * Fair Use Alert
+             * @default null
+             */
+            fair_use_alert: string | null;
+            /**
+             * Hard Cap
+             * @description usage is refused beyond it (None: no cap)
+             */
+            hard_cap: string | null;
+            /**
+             * Included
+             * @description units included each period (None: unlimited)
+             */
+            included: string | null;
+            /** Metric */
+            metric: string;
+            /**
+             * Overage Unit Price
+             * @description price per unit over the included (None: none billed)
+             */
+            overage_unit_price: string | null;
+            /**
+             * Per Feature
+             * @description premium features: price per use
+             */
+            per_feature: {
+                [key: string]: string;
+            };
+        };
+        /** PlanOut */
+        PlanOut: {
+            /**
+             * Annual Price
+             * @description the fixed fees of a year (None: no annual billing)
+             */
+            annual_price: string | null;
+            /**
+             * Annual Saving
+             * @description twelve months at the monthly price less the annual price (None: not both offered, or no saving)
+             */
+            annual_saving: string | null;
+            /**
+             * Collection
+             * @description how invoices are paid: charge_automatically, send_invoice or none
+             */
+            collection: string;
+            /** Days Until Due */
+            days_until_due: number | null;
+            /** Display Name */
+            display_name: string;
+            /** Features */
+            features: string[];
+            /**
+             * Is Default
+             * @description the plan of an account without a (live) subscription
+             */
+            is_default: boolean;
+            /** Metrics */
+            metrics: components["schemas"]["PlanMetricOut"][];
+            /**
+             * Monthly Price
+             * @description the fixed fees of a month (None: no monthly billing)
+             */
+            monthly_price: string | null;
+            /** Rate Limit Per Minute */
+            rate_limit_per_minute: number;
+            /** @description per-seat prices on top of the fixed fees (None: no seat fee) */
+            seats: components["schemas"]["PlanSeatsOut"] | null;
+            /** Tier */
+            tier: string;
+        };
+        /** PlanSeatBracketOut */
+        PlanSeatBracketOut: {
+            /** Flat Amount */
+            flat_amount: string;
+            /** Unit Amount */
+            unit_amount: string;
+            /**
+             * Up To
+             * @description seats up to this count (None: no upper bound)
+             */
+            up_to: string | null;
+        };
+        /** PlanSeatsOut */
+        PlanSeatsOut: {
+            /** Brackets */
+            brackets: components["schemas"]["PlanSeatBracketOut"][];
+            /** Minimum Seats */
+            minimum_seats: number;
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "volume" | "graduated";
+        };
         /** PriceTier */
         "PriceTier-Input": {
             /**
@@ -2621,6 +2775,76 @@ export interface components {
              * @description the account's versions, oldest first
              */
             versions: components["schemas"]["SubscriptionRecord"][];
+        };
+        /**
+         * SubscriptionPreview
+         * @description What a change would do, computed by the invoice's own code (the settlement's draft) and not applied.
+         */
+        SubscriptionPreview: {
+            /**
+             * Change
+             * @description what it would be: upgrade, downgrade, change_undone, cancel_now, ...
+             */
+            change: string;
+            /** Currency */
+            currency: string;
+            /**
+             * Current Invoice Total
+             * @description the current period's invoice so far, as things are
+             */
+            current_invoice_total: string;
+            current_period: components["schemas"]["Period"];
+            /**
+             * Effective From
+             * Format: date-time
+             * @description when the new terms would start
+             */
+            effective_from: string;
+            /** @default null */
+            next_invoice: components["schemas"]["InvoiceDocument"] | null;
+            /**
+             * Next Invoice Total
+             * @description the next period's invoice with the change, before any usage
+             */
+            next_invoice_total: string;
+            next_period: components["schemas"]["Period"];
+            /** @default null */
+            preview_invoice: components["schemas"]["InvoiceDocument"] | null;
+            /**
+             * Preview Invoice Total
+             * @description the current period's invoice so far, with the change
+             */
+            preview_invoice_total: string;
+            /**
+             * Proration
+             * @description what the change adds to (or, negative, takes off) the current invoice
+             */
+            proration: string;
+        };
+        /** SubscriptionPreviewRequest */
+        SubscriptionPreviewRequest: {
+            /**
+             * Action
+             * @description change: a tier and/or interval (upgrade now, downgrade at the period end); cancel; reactivate
+             * @enum {string}
+             */
+            action: "change" | "cancel" | "reactivate";
+            /**
+             * Immediately
+             * @description cancel only: now instead of at the end of the current period
+             * @default false
+             */
+            immediately: boolean;
+            /**
+             * Interval
+             * @default null
+             */
+            interval: ("month" | "year") | null;
+            /**
+             * Tier
+             * @default null
+             */
+            tier: string | null;
         };
         /**
          * SubscriptionRecord
@@ -6823,6 +7047,46 @@ export interface operations {
             };
         };
     };
+    list_plans: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The plans (catalog tiers) side by side: prices monthly and annual, included quotas, overage, features */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanList"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     role_table: {
         parameters: {
             query?: never;
@@ -8293,6 +8557,133 @@ export interface operations {
             };
             /** @description internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    preview_subscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubscriptionPreviewRequest"];
+            };
+        };
+        responses: {
+            /** @description Preview a change, cancellation or reactivation: the proration now and the next invoice (nothing changes) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionPreview"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the state does not allow this: a subscription transition, an invoice paid already... (the code says why) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

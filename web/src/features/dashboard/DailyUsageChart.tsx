@@ -12,8 +12,9 @@ export default function DailyUsageChart({ points, metric }: { points: DailyPoint
           <YAxis width={56} />
           <Tooltip />
           <Legend verticalAlign="top" />
-          <Bar dataKey="current" name="This period (settled)" fill="#1f4fd6" />
-          <Line dataKey="previous" name="Previous period" stroke="#8a5a00" dot={false} connectNulls />
+          <Bar dataKey="current" name="This period (settled)" stackId="day" fill="#1f4fd6" isAnimationActive={false} />
+          <Bar dataKey="provisional" name="Today, live (provisional)" stackId="day" fill="#e0a100" isAnimationActive={false} />
+          <Line dataKey="previous" name="Previous period" stroke="#8a5a00" dot={false} connectNulls isAnimationActive={false} />
         </ComposedChart>
       </ResponsiveContainer>
     </figure>

@@ -3,13 +3,18 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { renderPage, serve } from "../../test/render";
 import { DashboardPage } from "./DashboardPage";
 
+// The period around the real clock, so today's live figure falls inside it whenever the test runs.
+const DAY = 86_400_000;
+const PERIOD_START = new Date(Math.floor(Date.now() / DAY) * DAY - 3 * DAY).toISOString();
+const PERIOD_END = new Date(Math.floor(Date.now() / DAY) * DAY + 27 * DAY).toISOString();
+
 const USAGE = {
   account_id: "org_acme",
   tier: "standard",
   status: "active",
   live: true,
   provisional_total: "12.50",
-  period: { key: "2026-12", start: "2026-12-01T00:00:00Z", end: "2027-01-01T00:00:00Z" },
+  period: { key: "p", start: PERIOD_START, end: PERIOD_END },
   metrics: [
     { metric: "api_calls", entitled: true, used: "8500", included: "10000", remaining: "1500", hard_cap: null, hard_capped: false, over_limit: false, provisional_charge: "0.00" },
     { metric: "ai_requests", entitled: true, used: "1200", included: "1000", remaining: "0", hard_cap: "1200", hard_capped: true, over_limit: true, provisional_charge: "4.00" },
@@ -49,7 +54,8 @@ describe("DashboardPage", () => {
     expect(await screen.findByText("€53.00")).toBeInTheDocument();
     expect(within(ai).getByText("€4.00")).toBeInTheDocument();
     expect(screen.getByText(/As of .* live figures, provisional/)).toBeInTheDocument();
-    expect(await screen.findByText(/No settled usage/)).toBeInTheDocument();
+    // Nothing settled yet, but today's live use is drawn (as provisional).
+    expect(await screen.findByRole("figure", { name: "Daily api_calls, this period and the previous one" })).toBeInTheDocument();
     // Every call names the session's account.
     expect(calls.every((r) => new URL(r.url).searchParams.get("account") === "org_acme")).toBe(true);
   });

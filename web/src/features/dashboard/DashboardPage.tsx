@@ -6,8 +6,11 @@ import { UsageBar } from "../../ui/UsageBar";
 import { date, dateTime, daysUntil, money, quantity } from "../../ui/format";
 import { TableWrap } from "../../ui/TableWrap";
 import { Empty, Loading, QueryView } from "../../ui/states";
-import { dailySeries, previousPeriodStart } from "./daily";
+import { dailySeries, previousPeriodStart, withLiveToday } from "./daily";
 import { dailyUsageQuery, upcomingInvoiceQuery, usageCurrentQuery } from "./queries";
+
+// Metrics whose period figure is not the sum of its days (a peak, a distinct count): no live bar for them.
+const GAUGES = new Set(["storage_gb", "active_user"]);
 
 const DailyUsageChart = lazy(() => import("./DailyUsageChart"));
 
@@ -48,7 +51,7 @@ function Dashboard({ account, usage, asOf }: { account: string; usage: Schemas["
         </p>
         <UsageTable usage={usage} currency={currency} />
       </section>
-      <DailyUsage account={account} usage={usage} />
+      <DailyUsage account={account} usage={usage} now={asOf} />
     </div>
   );
 }
@@ -139,9 +142,9 @@ function UsageTable({ usage, currency }: { usage: Schemas["UsageCurrent"]; curre
   );
 }
 
-function DailyUsage({ account, usage }: { account: string; usage: Schemas["UsageCurrent"] }) {
+function DailyUsage({ account, usage, now }: { account: string; usage: Schemas["UsageCurrent"]; now: Date }) {
   const metrics = usage.metrics.filter((m) => m.entitled).map((m) => m.metric);
-  const [metric, setMetric] = useState(metrics[0] ?? "api_calls");
+  const [metric, setMetric] = useState(metrics.includes("api_calls") ? "api_calls" : (metrics[0] ?? "api_calls"));
   const from = previousPeriodStart(usage.period.start, usage.period.end);
   const history = useQuery(dailyUsageQuery(account, from, usage.period.end));
   const live = usage.metrics.find((m) => m.metric === metric);
@@ -157,15 +160,17 @@ function DailyUsage({ account, usage }: { account: string; usage: Schemas["Usage
         </select>
       </label>
       <QueryView query={history} what="daily usage">
-        {(h) =>
-          h.rows.length === 0 ? (
-            <Empty>No settled usage in this or the previous period yet.</Empty>
+        {(h) => {
+          const settled = dailySeries(h.rows, metric, usage.period.start, usage.period.end);
+          const points = live && !GAUGES.has(metric) ? withLiveToday(settled, live.used, usage.period.start, now) : settled;
+          return points.every((p) => p.current === null && p.previous === null && p.provisional === null) ? (
+            <Empty>No usage of {metric} in this or the previous period yet.</Empty>
           ) : (
             <Suspense fallback={<Loading what="the chart" />}>
-              <DailyUsageChart points={dailySeries(h.rows, metric, usage.period.start, usage.period.end)} metric={metric} />
+              <DailyUsageChart points={points} metric={metric} />
             </Suspense>
-          )
-        }
+          );
+        }}
       </QueryView>
       {live && (
         <p className="provisional">

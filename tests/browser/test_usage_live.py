@@ -1,0 +1,58 @@
+"""Usage recorded through the real API and rated by a real worker shows on the dashboard as
+``meterline quota show`` has it, without reloading the page (the live figures are polled, "as of")."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.support.browser import ServedApi, open_app, screenshot
+from tests.support.processes import wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def test_recorded_usage_shows_live_as_quota_show_has_it(browser: Browser, api: ServedApi) -> None:
+    org = api.bootstrap("Live Co", "lee")
+    assert api.call(org, "POST", "/api/billing/subscriptions/create", {"tier": "standard"}).status_code == 201
+    worker = api.worker()
+    try:
+        page = open_app(browser, api, org, "lee")
+        page.goto(f"{api.base}/app/")
+        row = page.get_by_role("row", name="api_calls")
+        expect(row).to_be_visible(timeout=20_000)
+
+        now = datetime.now(UTC).isoformat()
+        events = [
+            {
+                "event_id": str(uuid.uuid4()),
+                "org_id": org.id,
+                "user_id": "lee",
+                "metric": "api_calls",
+                "quantity": 40,
+                "timestamp": now,
+            }
+            for _ in range(3)
+        ]
+        r = api.call(org, "POST", "/api/billing/usage/record", {"events": events})
+        assert r.status_code == 200, r.text
+
+        def rated() -> bool:
+            q = api.quota(org.id).get("api_calls")
+            return q is not None and Decimal(str(q["used"])) == 120
+
+        wait_until(rated, 180, "the worker to rate the events into billing.quota-state", worker)
+        quota = api.quota(org.id)["api_calls"]
+        # The page was not reloaded: the poll brings the figure in, as quota show has it.
+        expect(row.get_by_role("cell").first).to_have_text("120", timeout=60_000)
+        expect(row.get_by_role("cell").nth(2)).to_have_text(f"{Decimal(str(quota['remaining'])):,.0f}")
+        # Nothing is settled yet: today's live use is the chart's one (provisional) bar.
+        expect(page.get_by_role("figure", name="Daily api_calls, this period and the previous one")).to_be_visible()
+        expect(page.get_by_text("Today, live (provisional)")).to_be_visible()
+        screenshot(page, "dashboard-live-usage")
+    finally:
+        worker.terminate()
