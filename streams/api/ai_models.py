@@ -59,5 +59,8 @@ class AiControlsList(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     organization_id: str
+    tier_features: list[str] = Field(
+        description="the features and premium features the organization's tier allows now: what can be switched off"
+    )
     organization: AiControlsOut = Field(description="the controls every member is bound by")
     members: list[AiControlsOut] = Field(description="members with controls of their own (bound by both)")

@@ -42,6 +42,7 @@ from streams.api.routes import forecast as forecast_routes
 from streams.api.routes import invitations as invitations_routes
 from streams.api.routes import invoices as invoices_routes
 from streams.api.routes import orgs as orgs_routes
+from streams.api.routes import payment_methods as payment_methods_routes
 from streams.api.routes import people as people_routes
 from streams.api.routes import plans as plans_routes
 from streams.api.routes import preview as preview_routes
@@ -49,6 +50,7 @@ from streams.api.routes import record as record_routes
 from streams.api.routes import session as session_routes
 from streams.api.routes import subscriptions as subscriptions_routes
 from streams.api.routes import usage as usage_routes
+from streams.api.routes import usage_stream as usage_stream_routes
 from streams.api.routes import webhook_endpoints as webhook_endpoints_routes
 from streams.api.routes import webhooks as webhooks_routes
 from streams.api.routing import Endpoint, openapi, routes
@@ -90,6 +92,8 @@ ENDPOINTS: list[Endpoint] = [
     *session_routes.ENDPOINTS,
     *plans_routes.ENDPOINTS,
     *preview_routes.ENDPOINTS,
+    *usage_stream_routes.ENDPOINTS,
+    *payment_methods_routes.ENDPOINTS,
 ]
 INFO = {
     "title": "Meterline billing API",
@@ -180,6 +184,7 @@ def create_app(
     client = stripe_client or new_stripe_client(
         settings.stripe_api_key.get_secret_value(), settings.resolved_stripe_api_base
     )
+    ctx.stripe = client
     stripe_mirror = StripeMirrorRelay(
         ctx.sessions, StripeSubscriptions(client, automatic_tax=settings.stripe_automatic_tax), ctx.catalog, clock=clock
     )

@@ -16,9 +16,10 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from streams.api.limits import client_address
 from streams.api.web_session import session_ttl, set_session_cookies
 from streams.settings import Settings
-from streams.store import web_sessions
+from streams.store import audit, web_sessions
 
 #: Stripe's documented CSP for Stripe.js and Elements (js.stripe.com scripts and frames, api.stripe.com calls).
 #: Styles allow inline: Elements and the chart library set style attributes; scripts never run inline.
@@ -76,19 +77,25 @@ def _inside(dist: Path, rel: str) -> Path | None:
 def web_routes(settings: Settings, sessions: sessionmaker[Session], clock: Callable[[], datetime]) -> list[BaseRoute]:
     dist = (settings.api_web_dist or default_dist()).resolve()
 
-    def exchange(token: str) -> web_sessions.NewSession | str:
+    def exchange(token: str, request: Request) -> web_sessions.NewSession | str:
         now = clock()
         with sessions.begin() as s:
             link = web_sessions.consume_link(s, token, now)
             if isinstance(link, str):
                 return link
-            return web_sessions.open_session(s, link.user_id, link.organization_id, now, session_ttl(settings))
+            new = web_sessions.open_session(s, link.user_id, link.organization_id, now, session_ttl(settings))
+            if link.organization_id is not None:  # a sign-in to an organization's billing app and admin panel
+                origin = audit.Origin(
+                    f"user:{link.user_id}", client_address(request), request.headers.get("user-agent")
+                )
+                audit.record(s, link.organization_id, origin, "session.signed_in", now, target=link.user_id)
+            return new
 
     async def login(request: Request) -> Response:
         token = request.query_params.get("token", "")
         if not token or len(token) > 128:
             return _page(400, "Sign-in failed", _REFUSED["unknown"])
-        result = await anyio.to_thread.run_sync(exchange, token)
+        result = await anyio.to_thread.run_sync(exchange, token, request)
         if isinstance(result, str):
             return _page(401, "Sign-in failed", _REFUSED[result] + " Ask for a new one.")
         resp = RedirectResponse("/app/", status_code=303, headers=_NO_STORE)

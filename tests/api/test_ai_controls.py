@@ -67,6 +67,7 @@ async def test_a_premium_feature_off_for_a_member_changes_the_entitlement_answer
         assert await allowed("deep_research", user_id="mel") == (True, None)
 
         got = (await c.get(f"{ORGS}/{a}/ai-controls", headers=api.as_user("ann", a))).json()
+        assert {"deep_research", "ai_search", "drive"} <= set(got["tier_features"])
         assert got["organization"]["allowed_providers"] == ["anthropic"]
         assert got["organization"]["monthly_spend_cap"] == "25.00" and got["organization"]["cap_mode"] == "hard"
         assert [(m["user_id"], m["disabled_features"]) for m in got["members"]] == [("mel", [])]

@@ -253,3 +253,48 @@ async def test_only_owners_admins_and_viewers_of_that_organization_read_it(make_
         with api.ctx.sessions() as s:
             assert s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.organization_id == a)) > 0
             assert orgs.member(s, a, "mel") is not None
+
+
+async def test_a_sign_in_to_the_organizations_web_app_is_recorded(make_api: Callable[..., Any]) -> None:
+    from streams.store import web_sessions
+
+    async with make_api(now=JUNE) as api:
+        a = await api.org("ann", name="A")
+        with api.ctx.sessions.begin() as s:
+            acting = web_sessions.create_link(s, "ann", a, "test", api.clock(), timedelta(minutes=15))
+            personal = web_sessions.create_link(s, "ann", None, "test", api.clock(), timedelta(minutes=15))
+        r = await api.client.get(f"/app/login?token={acting.token}", headers={"user-agent": "Chromium/1"})
+        assert r.status_code == 303
+        api.client.cookies.clear()
+        assert (await api.client.get(f"/app/login?token={personal.token}")).status_code == 303
+        api.client.cookies.clear()
+        assert (await api.client.get(f"/app/login?token={acting.token}")).status_code == 401  # used: no entry
+        log = (await api.client.get(f"{ORGS}/{a}/audit?action=session.", headers=api.as_user("ann", a))).json()
+        assert [(e["actor"], e["user_agent"]) for e in log["entries"]] == [("user:ann", "Chromium/1")]
+
+
+async def test_operators_contract_and_credit_changes_are_recorded(make_api: Callable[..., Any]) -> None:
+    async with make_api(now=JUNE) as api:
+        c = api.client
+        a = await api.org("ann", name="A")
+        owner = api.as_user("ann", a)
+        sid = (await c.post("/api/billing/subscriptions/create", json={"tier": "enterprise"}, headers=owner)).json()[
+            "id"
+        ]
+        ops = api.as_operator()
+        r = await c.put(
+            f"/api/billing/subscriptions/{sid}/contract",
+            json={"contract": {"platform_fee": {"month": "1500"}}},
+            headers=ops,
+        )
+        assert r.status_code == 200, r.text
+        grant = {"name": "Prepaid", "amount": "1000.00"}
+        r = await c.post(f"/api/billing/subscriptions/{sid}/credit-grants", json=grant, headers=ops)
+        assert r.status_code == 201, r.text
+        log = (await c.get(f"{ORGS}/{a}/audit", headers=owner)).json()["entries"]
+        got = [(e["action"], e["actor"], e["target"]) for e in log[:2]]
+        assert got == [
+            ("credit_grant.created", "operator:ops-1", r.json()["id"]),
+            ("contract.changed", "operator:ops-1", sid),
+        ]
+        assert log[0]["after"]["amount"] in ("1000.00", "1000")

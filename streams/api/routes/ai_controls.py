@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from rating.quota import metric_rule, premium_entitled
+from schemas.events import Metric
 from streams.api.ai_models import AiControlsIn, AiControlsList, AiControlsOut
 from streams.api.audit import actor_of, audit_change
 from streams.api.auth import MANAGE, READ_ALL, require_role
-from streams.api.common import caller
+from streams.api.common import account_terms, caller
 from streams.api.errors import ApiError
 from streams.api.models import ID_PATTERN, ORG_ID_PATTERN
 from streams.api.routes.orgs import PREFIX
@@ -42,12 +44,20 @@ def _out(row: AiControlsRow | None, user_id: str | None) -> AiControlsOut:
 
 def list_controls(call: Call) -> AiControlsList:
     org_id = call.path["id"]
+    now = call.ctx.clock()
+    catalog = call.ctx.catalog.at(now)
     with call.ctx.sessions() as s:
         require_role(s, caller(call, s), org_id, READ_ALL)
         rows = ai_controls.for_organization(s, org_id)
+        tier = account_terms(s, catalog, org_id, now).tier
+    premium, _ = catalog_features(catalog)
+    allowed = {f for f in premium if premium_entitled(metric_rule(tier, Metric.PREMIUM_FEATURE), f)} | set(
+        tier.features
+    )
     org = next((r for r in rows if r.user_id == ai_controls.ORG), None)
     return AiControlsList(
         organization_id=org_id,
+        tier_features=sorted(allowed),
         organization=_out(org, None),
         members=[_out(r, r.user_id) for r in rows if r.user_id != ai_controls.ORG],
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
+from streams.api.audit import audit_change
 from streams.api.common import caller
 from streams.api.errors import refused_as_invalid
 from streams.api.models import SUB_ID_PATTERN, CreditGrantIn, CreditGrantList, CreditGrantOut
@@ -65,7 +66,10 @@ def create_grant(call: Call) -> CreditGrantOut:
                 by=f"operator:{who.user_id}",
                 now=now,
             )
-        return _out(row, {})
+        out = _out(row, {})
+        after = out.model_dump(mode="json")
+        audit_change(call, s, who, sub.organization_id, "credit_grant.created", target=row.id, after=after)
+        return out
 
 
 _ID = {"id": SUB_ID_PATTERN}

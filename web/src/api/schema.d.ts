@@ -628,6 +628,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/billing/payment-methods": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The account's payment methods, the default marked */
+        get: operations["list_payment_methods"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/payment-methods/setup-intent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A Stripe SetupIntent to add a payment method with Stripe Elements (makes the account's Customer if needed) */
+        post: operations["create_setup_intent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/payment-methods/{method_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove (detach) a payment method of the account */
+        delete: operations["remove_payment_method"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/payment-methods/{method_id}/default": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Make a payment method the default for the subscription's and the invoices' charges */
+        post: operations["set_default_payment_method"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/billing/payments": {
         parameters: {
             query?: never;
@@ -713,6 +781,23 @@ export interface paths {
         put?: never;
         /** Sign the web app session out (send X-CSRF-Token) */
         post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An account's subscriptions (a person's own account, or an organization's), oldest first */
+        get: operations["account_subscriptions"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -969,6 +1054,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/billing/usage/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live period-to-date usage as server-sent events (event 'usage': UsageStreamEvent), from the quota state
+         * @description One event at once, then one whenever the account's live figures change; 'as_of' says when they were read. The same access as GET /usage/current, checked again for every event.
+         */
+        get: operations["usage_stream"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/billing/webhooks/stripe": {
         parameters: {
             query?: never;
@@ -980,7 +1085,7 @@ export interface paths {
         put?: never;
         /**
          * Stripe webhook: invoice.payment_failed → past_due (then unpaid after the grace period), invoice.paid → active
-         * @description Authenticated by the Stripe-Signature header, not a bearer token. Idempotent by event id. On an invoice settlement pushed (metadata meterline_invoice_id), invoice.paid, invoice.payment_failed, invoice.payment_action_required, invoice.voided and invoice.marked_uncollectible also move its receivable and keep the attempt, when the event's customer is the invoice account's.
+         * @description Authenticated by the Stripe-Signature header, not a bearer token. Idempotent by event id. On an invoice settlement pushed (metadata meterline_invoice_id), invoice.paid, invoice.payment_failed, invoice.payment_action_required, invoice.voided and invoice.marked_uncollectible also move its receivable and keep the attempt, when the event's customer is the invoice account's; charge.refunded on the charge that paid it is a credit note of what its refunds add (amount_refunded is their total).
          */
         post: operations["stripe_webhook"];
         delete?: never;
@@ -993,6 +1098,14 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AccountRef */
+        AccountRef: {
+            /**
+             * Account
+             * @description an organization the caller acts in, or the caller's own personal account (a user token without 'org'); membership never reaches a member's personal account
+             */
+            account: string;
+        };
         /** AddonEnd */
         AddonEnd: {
             /**
@@ -1135,6 +1248,11 @@ export interface components {
             organization: components["schemas"]["AiControlsOut"];
             /** Organization Id */
             organization_id: string;
+            /**
+             * Tier Features
+             * @description the features and premium features the organization's tier allows now: what can be switched off
+             */
+            tier_features: string[];
         };
         /** AiControlsOut */
         AiControlsOut: {
@@ -1400,6 +1518,12 @@ export interface components {
             pending_effective_from: string | null;
             /** Subscription Id */
             subscription_id: string;
+            /**
+             * Term Ends On
+             * @description the end of the contract's current term (renewed if it auto-renews; null: no term or ended)
+             * @default null
+             */
+            term_ends_on: string | null;
         };
         /**
          * ContractOverrides
@@ -1419,6 +1543,12 @@ export interface components {
             } | null;
             /** @default null */
             commitment: components["schemas"]["Commitment-Input"] | null;
+            /**
+             * Currency
+             * @default usd
+             * @constant
+             */
+            currency: "usd";
             /** Metrics */
             metrics?: {
                 [key: string]: components["schemas"]["MeteredRule-Input"];
@@ -1450,6 +1580,8 @@ export interface components {
             /** @default null */
             seats: components["schemas"]["TieredPrice-Input"] | null;
             /** @default null */
+            term: components["schemas"]["ContractTerm"] | null;
+            /** @default null */
             tier: components["schemas"]["Tier-Input"] | null;
         };
         /**
@@ -1470,6 +1602,12 @@ export interface components {
             } | null;
             /** @default null */
             commitment: components["schemas"]["Commitment-Output"] | null;
+            /**
+             * Currency
+             * @default usd
+             * @constant
+             */
+            currency: "usd";
             /** Metrics */
             metrics?: {
                 [key: string]: components["schemas"]["MeteredRule-Output"];
@@ -1501,6 +1639,8 @@ export interface components {
             /** @default null */
             seats: components["schemas"]["TieredPrice-Output"] | null;
             /** @default null */
+            term: components["schemas"]["ContractTerm"] | null;
+            /** @default null */
             tier: components["schemas"]["Tier-Output"] | null;
         };
         /** ContractPut */
@@ -1513,6 +1653,34 @@ export interface components {
              * @default null
              */
             effective_from: string | null;
+        };
+        /**
+         * ContractTerm
+         * @description A contract's dates: it runs from ``starts_on`` to ``ends_on``, then renews for ``renewal_months`` at a
+         *     time (``auto_renew``) or ends (``end``: its end is scheduled as a clearing, docs/rating.md "Contracts").
+         */
+        ContractTerm: {
+            /**
+             * Ends On
+             * Format: date
+             */
+            ends_on: string;
+            /**
+             * Renewal
+             * @default auto_renew
+             * @enum {string}
+             */
+            renewal: "auto_renew" | "end";
+            /**
+             * Renewal Months
+             * @default 12
+             */
+            renewal_months: number;
+            /**
+             * Starts On
+             * Format: date
+             */
+            starts_on: string;
         };
         /** CreditGrantIn */
         CreditGrantIn: {
@@ -2364,6 +2532,48 @@ export interface components {
             /** Payments */
             payments: components["schemas"]["PaymentOut"][];
         };
+        /** PaymentMethodList */
+        PaymentMethodList: {
+            /** Account Id */
+            account_id: string;
+            /** Payment Methods */
+            payment_methods: components["schemas"]["PaymentMethodOut"][];
+        };
+        /** PaymentMethodOut */
+        PaymentMethodOut: {
+            /**
+             * Brand
+             * @default null
+             */
+            brand: string | null;
+            /**
+             * Exp Month
+             * @default null
+             */
+            exp_month: number | null;
+            /**
+             * Exp Year
+             * @default null
+             */
+            exp_year: number | null;
+            /** Id */
+            id: string;
+            /**
+             * Is Default
+             * @description used for the subscription's and the invoices' charges
+             */
+            is_default: boolean;
+            /**
+             * Last4
+             * @default null
+             */
+            last4: string | null;
+            /**
+             * Type
+             * @description card, sepa_debit, ... (what Stripe's Payment Element offered)
+             */
+            type: string;
+        };
         /** PaymentOut */
         PaymentOut: {
             /** Account Id */
@@ -2688,6 +2898,16 @@ export interface components {
             organization_id: string | null;
             /** User Id */
             user_id: string;
+        };
+        /** SetupIntentOut */
+        SetupIntentOut: {
+            /**
+             * Client Secret
+             * @description for Stripe.js (confirmSetup) in the browser; card data goes to Stripe
+             */
+            client_secret: string;
+            /** Setup Intent Id */
+            setup_intent_id: string;
         };
         /** SubscriptionCreate */
         SubscriptionCreate: {
@@ -3154,6 +3374,19 @@ export interface components {
             start: string;
             /** User Id */
             user_id: string | null;
+        };
+        /**
+         * UsageStreamEvent
+         * @description One ``usage`` event of ``GET /api/billing/usage/stream`` (its ``data``, as JSON).
+         */
+        UsageStreamEvent: {
+            /**
+             * As Of
+             * Format: date-time
+             * @description when these figures were read from the live quota state
+             */
+            as_of: string;
+            usage: components["schemas"]["UsageCurrent"];
         };
         /** WebhookDeliveryList */
         WebhookDeliveryList: {
@@ -7178,6 +7411,416 @@ export interface operations {
             };
         };
     };
+    list_payment_methods: {
+        parameters: {
+            query: {
+                /** @description an organization the caller acts in, or the caller's own personal account (a user token without 'org'); membership never reaches a member's personal account */
+                account: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account's payment methods, the default marked */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentMethodList"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    create_setup_intent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountRef"];
+            };
+        };
+        responses: {
+            /** @description A Stripe SetupIntent to add a payment method with Stripe Elements (makes the account's Customer if needed) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SetupIntentOut"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    remove_payment_method: {
+        parameters: {
+            query: {
+                /** @description an organization the caller acts in, or the caller's own personal account (a user token without 'org'); membership never reaches a member's personal account */
+                account: string;
+            };
+            header?: never;
+            path: {
+                method_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Remove (detach) a payment method of the account */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    set_default_payment_method: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                method_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountRef"];
+            };
+        };
+        responses: {
+            /** @description Make a payment method the default for the subscription's and the invoices' charges */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentMethodList"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     list_payments: {
         parameters: {
             query?: {
@@ -7448,6 +8091,85 @@ export interface operations {
             };
             /** @description the caller's role may not do this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    account_subscriptions: {
+        parameters: {
+            query: {
+                /** @description an organization the caller acts in, or the caller's own personal account (a user token without 'org'); membership never reaches a member's personal account */
+                account: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An account's subscriptions (a person's own account, or an organization's), oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionList"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9281,6 +10003,85 @@ export interface operations {
             };
             /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    usage_stream: {
+        parameters: {
+            query: {
+                /** @description an organization the caller acts in, or the caller's own personal account (a user token without 'org'); membership never reaches a member's personal account */
+                account: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Live period-to-date usage as server-sent events (event 'usage': UsageStreamEvent), from the quota state */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

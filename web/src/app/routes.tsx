@@ -1,4 +1,5 @@
 import type { RouteObject } from "react-router-dom";
+import { AdminPage } from "../features/admin/AdminPage";
 import { DashboardPage } from "../features/dashboard/DashboardPage";
 import { InvoiceDetailPage } from "../features/invoices/InvoiceDetailPage";
 import { InvoicesPage } from "../features/invoices/InvoicesPage";
@@ -18,6 +19,7 @@ export const routes: RouteObject[] = [
       { path: "invoices", element: <InvoicesPage /> },
       { path: "invoices/:invoiceId", element: <InvoiceDetailPage /> },
       { path: "plans", element: <SubscriptionPage /> },
+      { path: "admin", element: <AdminPage /> },
       { path: "*", element: <p>There is no such page.</p> },
     ],
   },

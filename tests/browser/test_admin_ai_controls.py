@@ -1,0 +1,65 @@
+"""The admin panel's AI controls (issue 17): an admin switches a premium feature off for one member on /app/admin
+and the entitlement answer for that member changes at once, while another member keeps it; axe-core clean."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+from playwright.sync_api import Browser, expect
+
+from streams.settings import Settings
+from tests.support.browser import Org, ServedApi, axe_violations, open_app, screenshot, served_api
+
+pytestmark = pytest.mark.integration
+SECRET = "browser-admin-test-secret-0123456789abcdef"
+
+
+@pytest.fixture
+def jwt_api(stack_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ServedApi]:
+    monkeypatch.setenv("METERLINE_API_JWT_SECRET", SECRET)  # the invited people accept with their own tokens
+    with served_api(stack_settings, tmp_path) as served:
+        yield served
+
+
+def _join(api: ServedApi, org: Org, user: str) -> None:
+    r = api.call(org, "POST", f"/api/billing/organizations/{org.id}/invitations", {"user_id": user, "role": "member"})
+    assert r.status_code == 201, r.text
+    token = jwt.encode({"sub": user, "exp": int(time.time()) + 600}, SECRET, algorithm="HS256")
+    r = httpx.post(
+        f"{api.base}/api/billing/invitations/{r.json()['id']}/accept",
+        headers={"authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+
+
+def test_premium_feature_off_for_a_member_changes_the_entitlement(browser: Browser, jwt_api: ServedApi) -> None:
+    api = jwt_api
+    org = api.bootstrap("AI Co", "pat")
+    assert api.call(org, "POST", "/api/billing/subscriptions/create", {"tier": "standard"}).status_code == 201
+    for user in ("sam", "kim"):
+        _join(api, org, user)
+
+    def answer(user: str) -> tuple[bool, str | None]:
+        r = api.call(org, "GET", f"/api/billing/entitlements/{org.id}/deep_research?user_id={user}")
+        assert r.status_code == 200, r.text
+        return r.json()["allowed"], r.json()["reason"]
+
+    assert answer("sam") == (True, None)
+    page = open_app(browser, api, org, "pat")
+    page.goto(f"{api.base}/app/admin")
+    section = page.get_by_role("region", name="AI controls")
+    section.get_by_label("Member").select_option("sam")
+    section.get_by_role("checkbox", name="deep_research").check()
+    section.get_by_role("button", name="Save AI controls").click()
+    expect(section.get_by_role("status")).to_contain_text("Saved: deep_research off for sam", timeout=20_000)
+    assert answer("sam") == (False, "disabled_by_admin")
+    assert answer("kim") == (True, None)
+    expect(page.get_by_role("region", name="Audit log entries")).to_contain_text("ai_controls.changed")
+    assert axe_violations(page) == []
+    screenshot(page, "admin-ai-controls")

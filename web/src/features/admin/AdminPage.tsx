@@ -1,0 +1,26 @@
+import { useSession } from "../../app/SessionContext";
+import { Empty } from "../../ui/states";
+import { AiControlsSection } from "./AiControlsSection";
+import { AuditSection } from "./AuditSection";
+import { InvitationsSection } from "./InvitationsSection";
+import { MembersSection } from "./MembersSection";
+
+/** The enterprise admin panel (/app/admin): the organization's people, its AI controls and its audit log. */
+export function AdminPage() {
+  const { organization_id: org_id } = useSession();
+  return (
+    <>
+      <h1>Admin</h1>
+      {org_id === null ? (
+        <Empty>The admin panel is for organizations: sign in to one to manage its people.</Empty>
+      ) : (
+        <>
+          <MembersSection org={org_id} />
+          <InvitationsSection org={org_id} />
+          <AiControlsSection org={org_id} />
+          <AuditSection org={org_id} />
+        </>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,95 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState, type FormEvent } from "react";
+import { QueryView } from "../../ui/states";
+import { aiControlsQuery, membersQuery, putMemberAiControls, type AiControlsIn } from "./queries";
+
+/** A member's AI features: each feature the tier allows can be switched off for them (enforced by the
+ * entitlement answer at once; docs/ai-controls.md). */
+export function AiControlsSection({ org }: { org: string }) {
+  const controls = useQuery(aiControlsQuery(org));
+  const members = useQuery(membersQuery(org));
+  const client = useQueryClient();
+  const [member, setMember] = useState("");
+  const [off, setOff] = useState<Set<string> | null>(null);
+  const [message, setMessage] = useState<string | null>(null);
+  const save = useMutation({
+    mutationFn: ({ userId, body }: { userId: string; body: AiControlsIn }) => putMemberAiControls(org, userId, body),
+    onSuccess: (saved) => {
+      setMessage(`Saved: ${saved.disabled_features.length ? saved.disabled_features.join(", ") : "nothing"} off for ${saved.user_id ?? "everyone"}.`);
+      setOff(null);
+      void client.invalidateQueries({ queryKey: ["ai-controls", org] });
+      void client.invalidateQueries({ queryKey: ["audit", org] });
+    },
+    onError: (e) => setMessage(e instanceof Error ? e.message : "The controls were not saved."),
+  });
+  return (
+    <section aria-labelledby="ai-heading">
+      <h2 id="ai-heading">AI controls</h2>
+      <QueryView query={controls} what="the AI controls">
+        {(data) => {
+          const current = data.members.find((m) => m.user_id === member);
+          const disabled = off ?? new Set(current?.disabled_features ?? []);
+          const submit = (e: FormEvent) => {
+            e.preventDefault();
+            if (!member) return;
+            // Only the features change here: the member's other controls are kept as they are.
+            const keep: AiControlsIn = {
+              allowed_providers: current?.allowed_providers ?? null,
+              allowed_models: current?.allowed_models ?? null,
+              monthly_spend_cap: current?.monthly_spend_cap ?? null,
+              monthly_request_cap: current?.monthly_request_cap ?? null,
+              cap_mode: current?.cap_mode ?? "alert",
+              approval_required: current?.approval_required ?? false,
+            };
+            save.mutate({ userId: member, body: { ...keep, disabled_features: [...disabled].sort() } });
+          };
+          return (
+            <form onSubmit={submit}>
+              <label>
+                Member{" "}
+                <select
+                  value={member}
+                  onChange={(e) => {
+                    setMember(e.target.value);
+                    setOff(null);
+                  }}
+                >
+                  <option value="">Choose a member</option>
+                  {(members.data?.members ?? []).map((m) => (
+                    <option key={m.user_id} value={m.user_id}>
+                      {m.user_id}
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <fieldset disabled={!member}>
+                <legend>Features switched off for this member</legend>
+                {data.tier_features.map((f) => (
+                  <label key={f} className="check">
+                    <input
+                      type="checkbox"
+                      checked={disabled.has(f)}
+                      onChange={(e) => {
+                        const next = new Set(disabled);
+                        if (e.target.checked) next.add(f);
+                        else next.delete(f);
+                        setOff(next);
+                      }}
+                    />{" "}
+                    {f}
+                  </label>
+                ))}
+              </fieldset>
+              <button type="submit" disabled={!member || save.isPending}>
+                Save AI controls
+              </button>
+              <p role="status" aria-live="polite">
+                {message}
+              </p>
+            </form>
+          );
+        }}
+      </QueryView>
+    </section>
+  );
+}

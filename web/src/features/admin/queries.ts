@@ -1,0 +1,84 @@
+import { api, unwrap, type Schemas } from "../../api/client";
+
+export type Role = Schemas["MemberOut"]["role"];
+
+export const membersQuery = (org: string) => ({
+  queryKey: ["members", org],
+  queryFn: async () =>
+    unwrap(await api.GET("/api/billing/organizations/{id}/members", { params: { path: { id: org } } })),
+});
+
+export const rolesQuery = () => ({
+  queryKey: ["roles"],
+  queryFn: async () => unwrap(await api.GET("/api/billing/roles")),
+});
+
+export async function changeRole(org: string, userId: string, role: Role) {
+  return unwrap(
+    await api.PUT("/api/billing/organizations/{id}/members/{user_id}", {
+      params: { path: { id: org, user_id: userId } },
+      body: { role },
+    }),
+  );
+}
+
+export const auditQuery = (org: string, action: string) => ({
+  queryKey: ["audit", org, action],
+  queryFn: async () =>
+    unwrap(
+      await api.GET("/api/billing/organizations/{id}/audit", {
+        params: { path: { id: org }, query: { limit: 100, ...(action ? { action } : {}) } },
+      }),
+    ),
+});
+
+/** The CSV export is served by the API on the same origin; a plain link downloads it with the session. */
+export function auditCsvHref(org: string, action: string): string {
+  const query = action ? `?action=${encodeURIComponent(action)}` : "";
+  return `/api/billing/organizations/${encodeURIComponent(org)}/audit.csv${query}`;
+}
+
+export type AiControlsIn = Schemas["AiControlsIn"];
+
+export const aiControlsQuery = (org: string) => ({
+  queryKey: ["ai-controls", org],
+  queryFn: async () =>
+    unwrap(await api.GET("/api/billing/organizations/{id}/ai-controls", { params: { path: { id: org } } })),
+});
+
+export async function putMemberAiControls(org: string, userId: string, body: AiControlsIn) {
+  return unwrap(
+    await api.PUT("/api/billing/organizations/{id}/ai-controls/members/{user_id}", {
+      params: { path: { id: org, user_id: userId } },
+      body,
+    }),
+  );
+}
+
+export const invitationsQuery = (org: string) => ({
+  queryKey: ["invitations", org],
+  queryFn: async () =>
+    unwrap(await api.GET("/api/billing/organizations/{id}/invitations", { params: { path: { id: org } } })),
+});
+
+export async function invite(org: string, body: Schemas["InvitationCreate"]) {
+  return unwrap(
+    await api.POST("/api/billing/organizations/{id}/invitations", { params: { path: { id: org } }, body }),
+  );
+}
+
+export async function revokeInvitation(org: string, invitationId: string) {
+  return unwrap(
+    await api.DELETE("/api/billing/organizations/{id}/invitations/{invitation_id}", {
+      params: { path: { id: org, invitation_id: invitationId } },
+    }),
+  );
+}
+
+export async function resendInvitation(org: string, invitationId: string) {
+  return unwrap(
+    await api.POST("/api/billing/organizations/{id}/invitations/{invitation_id}/resend", {
+      params: { path: { id: org, invitation_id: invitationId } },
+    }),
+  );
+}
