@@ -34,6 +34,7 @@ from streams.api.quota_view import QuotaView
 from streams.api.routes import addons as addons_routes
 from streams.api.routes import ai_controls as ai_controls_routes
 from streams.api.routes import audit as audit_routes
+from streams.api.routes import budgets as budgets_routes
 from streams.api.routes import contracts as contracts_routes
 from streams.api.routes import credit_grants as credit_grants_routes
 from streams.api.routes import credit_notes as credit_notes_routes
@@ -82,6 +83,7 @@ ENDPOINTS: list[Endpoint] = [
     *record_routes.ENDPOINTS,
     *invoices_routes.ENDPOINTS,
     *forecast_routes.ENDPOINTS,
+    *budgets_routes.ENDPOINTS,
     *credit_notes_routes.ENDPOINTS,
     *audit_routes.ENDPOINTS,
     *ai_controls_routes.ENDPOINTS,

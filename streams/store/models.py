@@ -537,3 +537,14 @@ class AiControlsRow(Base):
     approval_required: Mapped[bool] = mapped_column(Boolean)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_by: Mapped[str] = mapped_column(String(160))
+
+
+class BudgetRow(Base):
+    """An account's monthly budget (docs/forecasting.md): alerts when the forecast, then the actual, passes it."""
+
+    __tablename__ = "budgets"
+
+    account_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    amount: Mapped[int] = mapped_column(BigInteger)  # minor units
+    currency: Mapped[str] = mapped_column(String(8))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -151,6 +151,13 @@ CASES = [
         lambda w: _static(("GET", f"/api/billing/invoices/upcoming?account={w.org}", None)),
     ),
     case("invoice forecast", READ, 200, lambda w: _static(("GET", f"/api/billing/forecast?account={w.org}", None))),
+    case("read budget", READ, 200, lambda w: _static(("GET", f"/api/billing/budgets?account={w.org}", None))),
+    case(
+        "set budget",
+        MANAGE,
+        200,
+        lambda w: _static(("PUT", f"/api/billing/budgets?account={w.org}", {"amount": "300"})),
+    ),
 ]
 
 

@@ -59,3 +59,26 @@ async def test_a_flat_account_is_forecast_to_its_invoice_and_strangers_are_refus
         assert r.status_code in (403, 404)
         r = await api.client.get(f"/api/billing/forecast?account={org}")
         assert r.status_code == 401
+
+
+async def test_budgets_are_set_by_billing_managers_and_read_by_invoice_readers(make_api: Callable[..., Any]) -> None:
+    async with make_api(now=datetime(2026, 5, 1, tzinfo=UTC)) as api:
+        org = await api.org("bea", members={"m2": "member"})
+        other = await api.org("oz")
+        owner, url = api.as_user("bea", org), f"/api/billing/budgets?account={org}"
+        assert (await api.client.get(url, headers=owner)).json() == {
+            "account_id": org,
+            "amount": None,
+            "currency": "usd",
+        }
+        r = await api.client.put(url, json={"amount": "300"}, headers=owner)
+        assert r.status_code == 200, r.text
+        assert (await api.client.get(url, headers=owner)).json()["amount"] == "300.00"
+        for bad in ({"amount": "-1"}, {"amount": 1.5}, {"amount": "300", "extra": 1}, {}):
+            assert (await api.client.put(url, json=bad, headers=owner)).status_code == 422, bad
+        member, stranger = api.as_user("m2", org), api.as_user("oz", other)
+        assert (await api.client.put(url, json={"amount": "1"}, headers=member)).status_code == 403
+        assert (await api.client.put(url, json={"amount": "1"}, headers=stranger)).status_code in (403, 404)
+        assert (await api.client.get(url, headers=stranger)).status_code in (403, 404)
+        assert (await api.client.get(url, headers=owner)).json()["amount"] == "300.00"
+        assert (await api.client.put(url, json={"amount": "0"}, headers=owner)).json()["amount"] is None
