@@ -21,6 +21,8 @@ from rating.money import ZERO, line_amount
 from rating.periods import Period, contract_year_containing
 
 CREDIT_PREFIX = "credit:"
+#: A grant is low once what remains of it falls below this share of its amount (one alert, when it crosses).
+LOW_BALANCE_SHARE = Decimal("0.2")
 TRUE_UP = "commitment_true_up"
 _NOT_CHARGES = ("tax:", CREDIT_PREFIX, TRUE_UP)
 
@@ -75,3 +77,11 @@ def draw(grants: Iterable[CreditGrant], due: Decimal, period: Period) -> list[tu
             out.append((g, used))
             left -= used
     return out
+
+
+def crossed_low(grant: CreditGrant, used: Decimal) -> Decimal | None:
+    """What remains of ``grant`` after an invoice drew ``used`` of it, if that draw took it below the low
+    balance (``LOW_BALANCE_SHARE`` of its amount) from at or above it; else None."""
+    threshold = grant.amount * LOW_BALANCE_SHARE
+    after = grant.remaining - used
+    return after if grant.remaining >= threshold > after else None

@@ -107,3 +107,10 @@ def fraction_covered(span: Period, start: datetime, end: datetime) -> Decimal:
     if hi <= lo:
         return Decimal(0)
     return Decimal((hi - lo) // _US) / Decimal((span.end - span.start) // _US)
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` moved by ``months``, on the same day of the month or the last one of a shorter month (the
+    anchor rule of the periods)."""
+    y, m = _shift(day.year, day.month, months)
+    return _anchored(y, m, day.day).date()

@@ -5,7 +5,7 @@ Tiers, prices and limits are data (STYLE 4): nothing in rating/ branches on a ti
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -122,6 +122,22 @@ class Commitment(_Frozen):
     per: Literal["period", "contract_year"] = "period"
 
 
+class ContractTerm(_Frozen):
+    """A contract's dates: it runs from ``starts_on`` to ``ends_on``, then renews for ``renewal_months`` at a
+    time (``auto_renew``) or ends (``end``: its end is scheduled as a clearing, docs/rating.md "Contracts")."""
+
+    starts_on: date
+    ends_on: date
+    renewal: Literal["auto_renew", "end"] = "auto_renew"
+    renewal_months: int = Field(12, ge=1, le=60)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ContractTerm:
+        if self.ends_on <= self.starts_on:
+            raise ValueError("ends_on must be after starts_on")
+        return self
+
+
 class ContractOverrides(_Frozen):
     """An enterprise contract: any price, quantity or term of the tier, for one account."""
 
@@ -136,6 +152,8 @@ class ContractOverrides(_Frozen):
     rate_limit_per_minute: int | None = Field(None, ge=0)
     addons: dict[str, Amount] = Field(default_factory=dict)  # negotiated add-on prices
     commitment: Commitment | None = None  # a minimum spend, trued up on the invoice (rating/credits.py)
+    term: ContractTerm | None = None  # start, end and renewal (rating/contract_terms.py)
+    currency: Literal["usd"] = "usd"  # the catalog's one currency; a contract states it
 
     def apply(self, tier: Tier) -> Tier:
         base = self.tier or tier

@@ -158,6 +158,9 @@ def forecast_quantity(
     remaining = days_in_period - len(current)
     if remaining == 0:
         return QuantityForecast(to_date, to_date, to_date, to_date, 0)
+    # Days before the account's first usage say nothing about it: a young account is not a stopped one.
+    first = next((i for i, v in enumerate(history) if v > 0), len(history))
+    history = history[first:]
     series = [float(v) for v in (*history, *current)]
     start_wd = (first_weekday - len(history)) % WEEK
     weekdays = [(start_wd + i) % WEEK for i in range(len(series))]

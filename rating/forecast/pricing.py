@@ -12,18 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from rating.catalog.model import CatalogVersion
+from rating.credits import CreditGrant
+from rating.forecast.daily import PREMIUM_PREFIX
 from rating.forecast.method import QuantityForecast
-from rating.invoice import Invoice, preview_invoice
+from rating.invoice import Correction, Invoice, preview_invoice
 from rating.periods import Period
 from rating.subscriptions import SubscriptionHistory
 from rating.usage import PeriodUsage
 
 #: A forecast adds remaining usage to api_calls, ai_requests and each premium feature; storage is an
 #: average and seats are distinct users: both are taken as they stand (docs/forecasting.md).
-PREMIUM_PREFIX = "premium_feature:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +35,9 @@ class InvoiceForecast:
 
 
 def _whole(x: float) -> Decimal:
-    """Counts are whole: a forecast of 120,000.4 calls is priced as 120,001 (never less than used)."""
-    return Decimal(repr(max(x, 0.0))).to_integral_value(ROUND_CEILING)
+    """Counts are whole: the remaining quantity rounded to the nearest unit (float noise such as
+    50,000.0000001 must not add a unit), never below zero."""
+    return Decimal(repr(max(x, 0.0))).to_integral_value(ROUND_HALF_EVEN)
 
 
 def _added(usage: PeriodUsage, extra: Mapping[str, float]) -> PeriodUsage:
@@ -60,14 +62,27 @@ def price_forecast(
     period: Period,
     catalog: CatalogVersion,
     forecasts: Mapping[str, QuantityForecast],
+    *,
+    corrections: Sequence[Correction] = (),
+    credits: Sequence[CreditGrant] = (),
+    charged_earlier_in_year: Decimal = Decimal(0),
 ) -> InvoiceForecast:
     """The period's invoice at the p10, expected and p90 quantities of ``forecasts`` (keys: ``api_calls``,
     ``ai_requests``, ``premium_feature:<feature>``; each forecast's ``to_date`` is already in the
-    settled usage)."""
+    settled usage). Corrections, credit grants and the contract year's earlier charges (commitments) as
+    ``preview_invoice`` takes them."""
 
     def at(pick: str) -> Invoice:
         extra = {k: getattr(f, pick) - f.to_date for k, f in forecasts.items()}
         usage = [*settled_by_segment[:-1], _added(settled_by_segment[-1], extra)]
-        return preview_invoice(history, usage, period, catalog)
+        return preview_invoice(
+            history,
+            usage,
+            period,
+            catalog,
+            corrections=corrections,
+            credits=credits,
+            charged_earlier_in_year=charged_earlier_in_year,
+        )
 
     return InvoiceForecast(at("p10"), at("expected"), at("p90"))

@@ -37,9 +37,11 @@ from streams.api.routes import audit as audit_routes
 from streams.api.routes import contracts as contracts_routes
 from streams.api.routes import credit_grants as credit_grants_routes
 from streams.api.routes import credit_notes as credit_notes_routes
+from streams.api.routes import forecast as forecast_routes
 from streams.api.routes import invitations as invitations_routes
 from streams.api.routes import invoices as invoices_routes
 from streams.api.routes import orgs as orgs_routes
+from streams.api.routes import payment_methods as payment_methods_routes
 from streams.api.routes import people as people_routes
 from streams.api.routes import plans as plans_routes
 from streams.api.routes import preview as preview_routes
@@ -47,6 +49,7 @@ from streams.api.routes import record as record_routes
 from streams.api.routes import session as session_routes
 from streams.api.routes import subscriptions as subscriptions_routes
 from streams.api.routes import usage as usage_routes
+from streams.api.routes import usage_stream as usage_stream_routes
 from streams.api.routes import webhook_endpoints as webhook_endpoints_routes
 from streams.api.routes import webhooks as webhooks_routes
 from streams.api.routing import Endpoint, openapi, routes
@@ -78,6 +81,7 @@ ENDPOINTS: list[Endpoint] = [
     *usage_routes.ENDPOINTS,
     *record_routes.ENDPOINTS,
     *invoices_routes.ENDPOINTS,
+    *forecast_routes.ENDPOINTS,
     *credit_notes_routes.ENDPOINTS,
     *audit_routes.ENDPOINTS,
     *ai_controls_routes.ENDPOINTS,
@@ -86,6 +90,8 @@ ENDPOINTS: list[Endpoint] = [
     *session_routes.ENDPOINTS,
     *plans_routes.ENDPOINTS,
     *preview_routes.ENDPOINTS,
+    *usage_stream_routes.ENDPOINTS,
+    *payment_methods_routes.ENDPOINTS,
 ]
 INFO = {
     "title": "Meterline billing API",
@@ -176,6 +182,7 @@ def create_app(
     client = stripe_client or new_stripe_client(
         settings.stripe_api_key.get_secret_value(), settings.resolved_stripe_api_base
     )
+    ctx.stripe = client
     stripe_mirror = StripeMirrorRelay(
         ctx.sessions, StripeSubscriptions(client, automatic_tax=settings.stripe_automatic_tax), ctx.catalog, clock=clock
     )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
 import jwt
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from rating.catalog.model import CatalogVersion, Tier
 from rating.lifecycle import TransitionError
@@ -117,3 +118,30 @@ def terms_of(history: SubscriptionHistory, catalog: CatalogVersion, now: datetim
     if default is None:
         raise ApiError(503, "no_default_tier", f"catalog {catalog.version} has no default tier")
     return AccountTerms(version, default, catalog.tiers[default], anchor)
+
+
+def invoice_reader(s: Session, who: Principal, account: str) -> AccountAccess:
+    """The caller's access to ``account`` when it may read its invoices (and what is priced like them)."""
+    access = account_access(s, who, account)
+    if not access.reads_all:
+        raise ApiError(403, "forbidden", f"the role {access.role} may not read the organization's invoices")
+    return access
+
+
+def store_histories(sessions: sessionmaker[Session]) -> Callable[[str], SubscriptionHistory | None]:
+    """The settler's history lookup over the billing store (None: the account has no subscription)."""
+
+    def histories(account: str) -> SubscriptionHistory | None:
+        with sessions() as hs:
+            h = store.history(hs, account)
+        return h if h.versions else None
+
+    return histories
+
+
+def invoiced_period_now(call: Call, account: str) -> RatingPeriod:
+    """The account's current period, when the caller may read its invoices (403/404 otherwise)."""
+    now = call.ctx.clock()
+    with call.ctx.sessions() as s:
+        invoice_reader(s, caller(call, s), account)
+        return account_terms(s, call.ctx.catalog.at(now), account, now).period(now)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import anyio
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,3 +39,4 @@ class ApiContext:
     metrics: ApiMetrics = field(default_factory=ApiMetrics)
     # credentials, access, histories (the gateway check): off unless create_app wires its invalidation
     cache: StoreCache = field(default_factory=lambda: StoreCache(0))
+    stripe: Any = None  # the StripeClient of the API's Stripe calls (payment methods); create_app sets it

@@ -231,6 +231,9 @@ class ContractOut(_Out):
     effective_from: datetime | None = Field(description="when the version in effect now took effect")
     pending_contract: ContractOverrides | None = Field(description="a change scheduled for pending_effective_from")
     pending_effective_from: datetime | None
+    term_ends_on: date | None = Field(
+        None, description="the end of the contract's current term (renewed if it auto-renews; null: no term or ended)"
+    )
     change: str | None = None
 
 
@@ -753,6 +756,40 @@ class SubscriptionPreview(_Out):
     next_invoice_total: Decimal = Field(description="the next period's invoice with the change, before any usage")
     preview_invoice: InvoiceDocument | None = None
     next_invoice: InvoiceDocument | None = None
+
+
+class UsageStreamEvent(_Out):
+    """One ``usage`` event of ``GET /api/billing/usage/stream`` (its ``data``, as JSON)."""
+
+    as_of: datetime = Field(description="when these figures were read from the live quota state")
+    usage: UsageCurrent
+
+
+PAYMENT_METHOD_ID_PATTERN = r"^pm_[A-Za-z0-9]{1,64}$"
+
+
+class AccountRef(_In):
+    account: str = Field(pattern=ID_PATTERN, description=ACCOUNT_DOC)
+
+
+class SetupIntentOut(_Out):
+    setup_intent_id: str
+    client_secret: str = Field(description="for Stripe.js (confirmSetup) in the browser; card data goes to Stripe")
+
+
+class PaymentMethodOut(_Out):
+    id: str
+    type: str = Field(description="card, sepa_debit, ... (what Stripe's Payment Element offered)")
+    brand: str | None = None
+    last4: str | None = None
+    exp_month: int | None = None
+    exp_year: int | None = None
+    is_default: bool = Field(description="used for the subscription's and the invoices' charges")
+
+
+class PaymentMethodList(_Out):
+    account_id: str
+    payment_methods: list[PaymentMethodOut]
 
 
 def dump(model: BaseModel) -> Any:

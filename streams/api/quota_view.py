@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 class QuotaView:
     def __init__(self) -> None:
         self._states: dict[str, dict[str, dict[str, Any]]] = {}  # account -> metric -> record
+        self._changes: dict[str, int] = {}  # account -> records applied so far (the live usage stream's cue)
         self.ready = asyncio.Event()
         self.error: str | None = None
 
@@ -28,6 +29,7 @@ class QuotaView:
         if parsed is None:
             return
         account, metric = parsed
+        self._changes[account] = self._changes.get(account, 0) + 1
         if value is None:  # a tombstone
             self._states.get(account, {}).pop(metric, None)
             return
@@ -41,6 +43,10 @@ class QuotaView:
 
     def get(self, account: str, metric: str) -> dict[str, Any] | None:
         return self._states.get(account, {}).get(metric)
+
+    def changes(self, account: str) -> int:
+        """How many records of ``account`` were applied so far: a new number means new figures."""
+        return self._changes.get(account, 0)
 
     def for_account(self, account: str) -> dict[str, dict[str, Any]]:
         return dict(self._states.get(account, {}))

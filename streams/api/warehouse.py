@@ -91,6 +91,28 @@ class Warehouse(SettledReads):
                 log.warning("cannot compute the invoice: %s", exc)
                 raise WarehouseUnavailable("cannot compute the invoice; retry later") from exc
 
+    def forecast(
+        self,
+        catalog: Catalog,
+        histories: HistoryLookup,
+        account: str,
+        period: Period,
+        now: datetime,
+        addons: Callable[[str, Period], Mapping[str, Decimal]] | None = None,
+        credits: Callable[[str], Sequence[CreditGrant]] | None = None,
+    ) -> dict[str, Any]:
+        """The period-end forecast of ``period`` (docs/forecasting.md) from the usage settled so far."""
+        from streams.settlement.forecast import forecast_document
+
+        with self.client() as client:
+            store = SettlementStore(client, self._database)
+            settler = Settler(store, catalog, histories, lambda: [], addons=addons, credits=credits)
+            try:
+                return forecast_document(settler, account, period, now)
+            except Exception as exc:
+                log.warning("cannot compute the forecast: %s", exc)
+                raise WarehouseUnavailable("cannot compute the forecast; retry later") from exc
+
 
 def by_period(
     days: list[tuple[date, str, str | None, Decimal, int]], anchor: date

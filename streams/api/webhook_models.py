@@ -15,6 +15,7 @@ EventType = Literal[
     "invoice.overdue",
     "subscription.updated",
     "usage.alert",
+    "budget.alert",
 ]
 
 
@@ -22,7 +23,7 @@ class WebhookEndpointCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     url: str = Field(max_length=2000, description="where events are POSTed: an http(s) URL")
-    event_types: list[EventType] = Field(min_length=1, max_length=6, description="the events sent to it")
+    event_types: list[EventType] = Field(min_length=1, max_length=7, description="the events sent to it")
 
     @field_validator("url")
     @classmethod

@@ -184,12 +184,13 @@ def _on_invoice(
 
 def _credit_note(args: argparse.Namespace) -> int:
     from rating.money import minor_units
-    from streams.store import receivables
+    from streams.store import audit, receivables
 
     def act(s: Any, invoice: str, now: datetime) -> dict[str, Any]:
         note = receivables.credit_note(
             s, invoice, minor_units(args.amount), args.reason, now, created_by=f"operator:{args.by}", memo=args.memo
         )
+        audit.record_credit_note(s, note, audit.Origin(f"operator:{args.by}"), now)
         return {"credit_note": note.number, "amount": note.amount, "credited": note.credited, "refunded": note.refunded}
 
     line = "{credit_note} on {number}: {credited} credited, {refunded} to refund (minor units); {status}, "

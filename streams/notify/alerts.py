@@ -26,6 +26,7 @@ LEVEL_TEXT = {
     "hard_cap": "reached its hard cap",
     "fair_use": "exceeded the fair-use limit",
     "not_entitled": "is not included in the plan (entitlement violation)",
+    "credit_low": "fell below 20 % of the prepaid credit granted",  # metric credit:<grant> (streams/store/credits.py)
 }
 
 

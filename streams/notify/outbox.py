@@ -23,6 +23,7 @@ NOTICE_KINDS = frozenset(
         "invoice_reminder",
         "usage_alert",
         "renewal_upcoming",
+        "budget_alert",
     }
 )
 EVENT_TYPES = frozenset(
@@ -33,6 +34,7 @@ EVENT_TYPES = frozenset(
         "invoice.overdue",
         "subscription.updated",
         "usage.alert",
+        "budget.alert",
     }
 )
 

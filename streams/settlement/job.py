@@ -29,7 +29,7 @@ from streams.settlement.stripe_invoicing import InvoicePusher
 from streams.settlement.stripe_reporting import UsageReporter
 from streams.settlement.taxes import store_taxes
 from streams.store.addons import store_addons
-from streams.store.credits import store_credits
+from streams.store.credits import store_credit_alerts, store_credits
 from streams.store.db import database_url, make_engine, sessions
 from streams.subscriptions.registry import SubscriptionRegistry
 from streams.worker.metrics import WorkerMetrics
@@ -70,6 +70,7 @@ def build_settler(
         taxes=taxes,
         addons=store_addons(make),
         credits=store_credits(make),
+        on_credit_low=store_credit_alerts(make),
     )
 
 

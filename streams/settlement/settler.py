@@ -16,8 +16,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from rating.catalog.loader import Catalog
-from rating.credits import CREDIT_PREFIX, CreditGrant, is_charge
-from rating.invoice import Invoice, LineTotal, billing_segments, preview_invoice, totals_by_code
+from rating.catalog.model import CatalogVersion
+from rating.credits import CREDIT_PREFIX, CreditGrant, crossed_low, is_charge
+from rating.invoice import Correction, Invoice, LineTotal, billing_segments, preview_invoice, totals_by_code
 from rating.money import ZERO
 from rating.periods import Period, contract_year_containing, next_period
 from rating.settle import (
@@ -34,6 +35,7 @@ from rating.settle import (
 )
 from rating.subscriptions import SubscriptionHistory
 from rating.tax import TaxRate, tax_lines
+from rating.usage import PeriodUsage
 from sinks.clickhouse.settlement import EPOCH, SettlementStore
 from streams.settlement.pacing import Pacer
 
@@ -51,6 +53,19 @@ RECOMPUTE_ACCOUNTS = 2_500
 
 def floor_hour(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceInputs:
+    """One account's inputs of ``preview_invoice`` for a period (``Settler.invoice_inputs``)."""
+
+    catalog: CatalogVersion
+    history: SubscriptionHistory
+    usage: list[PeriodUsage]  # per billing segment
+    rows: list[HourlyUsage]  # the settled hourly rows read
+    corrections: list[Correction]
+    credits: list[CreditGrant]
+    charged_earlier_in_year: Decimal
 
 
 @dataclass
@@ -88,13 +103,17 @@ class Settler:
         taxes: Callable[[str, Period], Sequence[TaxRate]] | None = None,
         addons: Callable[[str, Period], Mapping[str, Decimal]] | None = None,
         credits: Callable[[str], Sequence[CreditGrant]] | None = None,
+        on_credit_low: Callable[[str, CreditGrant, Decimal, Period], None] | None = None,
     ) -> None:
         """``subscribed``: every account with a subscription (they get invoices even without usage).
         ``pacer``: called after each chunk of hours and each group of accounts (unpaced by default).
         ``taxes``: the tax rates an account's invoice of a period carries (docs/invoices.md; none by default).
         ``addons``: an account's add-on quantities of a period (``streams.store.addons``; none by default).
-        ``credits``: an account's credit grants (``streams.store.credits``; none by default)."""
+        ``credits``: an account's credit grants (``streams.store.credits``; none by default).
+        ``on_credit_low``: told once per grant a final invoice took below its low balance (account, grant,
+        what remains, period)."""
         self._taxes, self._addons, self._credits = taxes, addons, credits
+        self._on_credit_low = on_credit_low
         self._store, self._catalog, self._histories = store, catalog, histories
         self._subscribed, self._grace = subscribed, grace
         self._on_difference, self._margin = on_difference, visibility_margin
@@ -207,6 +226,43 @@ class Settler:
             out[account] = invoice
         return out
 
+    def _tell_low_credits(self, accounts: list[str], invoices: dict[str, Invoice], period: Period) -> None:
+        if self._on_credit_low is None or self._credits is None:
+            return
+        drew = [a for a in accounts if any(ln.code.startswith(CREDIT_PREFIX) for ln in invoices[a].lines)]
+        grants, _ = self._credits_and_commitments(drew, period)
+        for account in drew:
+            by_code = {CREDIT_PREFIX + g.grant_id: g for g in grants.get(account, [])}
+            for ln in invoices[account].lines:
+                grant = by_code.get(ln.code)
+                if grant is not None and (left := crossed_low(grant, -ln.amount)) is not None:
+                    self._on_credit_low(account, grant, left, period)
+
+    def invoice_inputs(self, account: str, period: Period, *, until: datetime, history_from: datetime) -> InvoiceInputs:
+        """What the invoice of ``period`` is computed from, with usage settled before ``until`` only, and
+        the account's settled hourly rows from ``history_from`` (the forecast's history, docs/forecasting.md)."""
+        cat = self._catalog.at(period.start)
+        rows = self._store.hourly_many([account], history_from, until).get(account, [])
+        history = self._history(account)
+        segments = billing_segments(history, period, cat)
+        storage = self._store.storage_many([account], period, self._histories)
+        usage = usage_by_segment([r for r in rows if r.hour >= period.start], segments, storage[account])
+        if self._addons is not None and (addons := self._addons(account, period)):
+            usage[-1] = replace(usage[-1], addons=addons)
+        grants, charged_in_year = self._credits_and_commitments([account], period)
+        return InvoiceInputs(
+            cat,
+            history,
+            usage,
+            rows,
+            self._store.corrections_many([account], period.key).get(account, []),
+            grants.get(account, []),
+            charged_in_year.get(account, ZERO),
+        )
+
+    def tax_rates(self, account: str, period: Period) -> Sequence[TaxRate]:
+        return self._taxes(account, period) if self._taxes is not None else ()
+
     def _credits_and_commitments(
         self, accounts: list[str], period: Period
     ) -> tuple[dict[str, list[CreditGrant]], dict[str, Decimal]]:
@@ -273,6 +329,7 @@ class Settler:
         cat = self._catalog.at(period.start)
         tiers = {a: tier_name(version_for(a, "user", self._histories, period.end - HOUR), cat) for a in active}
         ids = self._store.write_invoices([(invoices[a], tiers[a]) for a in active], now)
+        self._tell_low_credits(active, invoices, period)
         live = self._store.period_totals_many(active, period.key, "provisional")
         settled = self._store.period_totals_many(active, period.key, "settled")
         for account in active:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
-from streams.store.models import AuditEntry, AuditPruneGate, InvoiceReceivableRow, Organization
+from streams.store.models import AuditEntry, AuditPruneGate, CreditNoteRow, InvoiceReceivableRow, Organization
 
 #: Every action recorded, documented in docs/audit.md.
 ACTIONS = frozenset(
@@ -101,6 +101,21 @@ def record_invoice(s: Session, row: InvoiceReceivableRow, before: str, origin: O
         return
     after = {"status": row.status, "number": row.number, "amount_paid": row.amount_paid, "currency": row.currency}
     record(s, row.account_id, origin, action, at, target=row.invoice_id, before={"status": before}, after=after)
+
+
+def record_credit_note(s: Session, note: CreditNoteRow, origin: Origin, at: datetime) -> None:
+    """Record a credit note issued on an organization's invoice (by an operator, or for a refund in Stripe)."""
+    if s.get(Organization, note.account_id) is None:
+        return
+    after = {
+        "number": note.number,
+        "amount": note.amount,
+        "credited": note.credited,
+        "refunded": note.refunded,
+        "currency": note.currency,
+        "reason": note.reason,
+    }
+    record(s, note.account_id, origin, "credit_note.issued", at, target=note.invoice_id, after=after)
 
 
 @dataclass(frozen=True, slots=True)

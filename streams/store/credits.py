@@ -4,18 +4,22 @@ credits"). What remains of a grant is derived from the finalized invoices' ``cre
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from rating.credits import CREDIT_PREFIX, CreditGrant
+from rating.credits import CREDIT_PREFIX, LOW_BALANCE_SHARE, CreditGrant
 from rating.money import CENT
+from rating.periods import Period
 from streams.store.db import table_check
 from streams.store.models import CreditGrantRow, Subscription
+
+log = logging.getLogger(__name__)
 
 #: The largest grant one record may carry (a typo of a few zeros is refused, not granted).
 MAX_GRANT = Decimal(10_000_000)
@@ -97,3 +101,26 @@ def store_credits(make_session: sessionmaker[Session]) -> Callable[[str], list[C
             return [as_grant(r, {}) for r in rows]
 
     return credits
+
+
+def store_credit_alerts(make_session: sessionmaker[Session]) -> Callable[[str, CreditGrant, Decimal, Period], None]:
+    """Settlement's ``on_credit_low``: a low-balance alert through the usage-alert path (an email notice and a
+    ``usage.alert`` webhook event, ``streams.notify.alerts``), once per grant and period by its key."""
+    from streams.notify.alerts import enqueue_alert
+
+    def tell(account: str, grant: CreditGrant, remaining: Decimal, period: Period) -> None:
+        now = datetime.now(UTC)
+        log.info("credit grant %s of %s is low: %s left", grant.grant_id, account, remaining)
+        doc = {
+            "account_id": account,
+            "metric": f"{CREDIT_PREFIX}{grant.grant_id}",
+            "period": period.key,
+            "kind": "credit_low",
+            "threshold": f"{grant.amount * LOW_BALANCE_SHARE:.2f}",
+            "used": None,  # the notice's "used" reads as usage; what remains is in the API (credit-grants)
+            "at": now.isoformat(),
+        }
+        with make_session.begin() as s:
+            enqueue_alert(s, doc, now)
+
+    return tell

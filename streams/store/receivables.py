@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -302,6 +302,31 @@ def credit_note(
         )
     s.flush()
     return note
+
+
+def paid_in_stripe(s: Session, stripe_invoice_id: str) -> str | None:
+    """The invoice a Stripe invoice paid (its payment's reference: Stripe's ``invoice.paid`` or the API's ``pay``)."""
+    q = select(PaymentRow.invoice_id).where(
+        PaymentRow.reference == stripe_invoice_id, PaymentRow.outcome == "succeeded"
+    )
+    return s.scalars(q.limit(1)).first()
+
+
+def stripe_refund(
+    s: Session, invoice_id: str, charge_id: str, refunded_total: int, reason: str, at: datetime
+) -> CreditNoteRow | None:
+    """A refund made in Stripe (``charge.refunded``) as a credit note of what the charge's refunds add to those
+    already credited for it (Stripe sends the total refunded: a redelivered or older event credits nothing)."""
+    by = f"stripe:{charge_id}"
+    done = s.scalar(
+        select(func.coalesce(func.sum(CreditNoteRow.amount), 0)).where(
+            CreditNoteRow.invoice_id == invoice_id, CreditNoteRow.created_by == by
+        )
+    )
+    more = refunded_total - int(done or 0)
+    if more <= 0:
+        return None
+    return credit_note(s, invoice_id, more, reason, at, created_by=by, memo=f"refunded in Stripe ({charge_id})")
 
 
 def credit_notes(s: Session, invoice_id: str) -> list[CreditNoteRow]:

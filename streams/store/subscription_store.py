@@ -10,7 +10,7 @@ Stripe itself reported, like a failed payment) also writes a Stripe outbox row, 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, time
 from typing import Any
 
 from sqlalchemy import select
@@ -291,11 +291,17 @@ def set_contract(
     """Put ``contract`` on the subscription from ``effective_from`` (default and at the earliest: ``now``) on:
     the row keeps it (every later change through the API carries it, ``identity_of``) and new versions carry
     it from that time; earlier usage keeps the versions it was rated under (docs/rating.md, "Contracts"). A
-    later time replaces any change scheduled before."""
+    later time replaces any change scheduled before. A contract in effect now whose term ends without
+    renewal (``renewal: end``) schedules its own clearing at ``ends_on``."""
     record = contract.model_dump(mode="json", exclude_none=True) if contract is not None else None
     _promote_contract(row, now)
     if effective_from is None or effective_from <= now:
         row.contract, row.pending_contract, row.pending_contract_at = record, None, None
+        term = contract.term if contract is not None else None
+        if term is not None and term.renewal == "end":
+            end = datetime.combine(term.ends_on, time(0), tzinfo=UTC)
+            if end > now:
+                row.pending_contract_at = end  # with pending_contract None: back to the catalog's tier then
     else:
         row.pending_contract, row.pending_contract_at = record, effective_from
     return save_plan(s, row, plan_of(row), now, "contract")

@@ -150,6 +150,7 @@ CASES = [
         200,
         lambda w: _static(("GET", f"/api/billing/invoices/upcoming?account={w.org}", None)),
     ),
+    case("invoice forecast", READ, 200, lambda w: _static(("GET", f"/api/billing/forecast?account={w.org}", None))),
 ]
 
 

@@ -216,3 +216,37 @@ async def test_a_change_scheduled_for_later_takes_effect_then_and_survives_other
         r = await api.client.put(f"{BASE}/{sid}", json={"interval": "year"}, headers=owner)
         assert r.status_code == 200, r.text
         assert written(api)[-1].interval == "year" and written(api)[-1].contract is not None
+
+
+async def test_a_term_renews_or_ends_on_its_date(make_api: Callable[..., Any]) -> None:
+    """An auto-renewing term that ended on 2026-06-01 renewed for 12 months: its current term ends on
+    2027-06-01. A term with renewal "end" on 2026-09-01 schedules its own clearing then."""
+    async with make_api(now=NOW) as api:
+        org = await api.org("olga")
+        owner = api.as_user("olga", org)
+        sid = (await api.client.post(f"{BASE}/create", json={"tier": "enterprise"}, headers=owner)).json()["id"]
+        url = f"{BASE}/{sid}/contract"
+        renewing = {"term": {"starts_on": "2025-06-01", "ends_on": "2026-06-01"}, "currency": "usd"}
+        r = await api.client.put(url, json={"contract": renewing}, headers=api.as_operator())
+        assert r.status_code == 200, r.text
+        assert (r.json()["term_ends_on"], r.json()["pending_effective_from"]) == ("2027-06-01", None)
+        ending = {"term": {"starts_on": "2026-06-01", "ends_on": "2026-09-01", "renewal": "end"}}
+        r = await api.client.put(url, json={"contract": ending}, headers=api.as_operator())
+        assert r.status_code == 200, r.text
+        out = r.json()
+        assert (out["term_ends_on"], out["pending_effective_from"], out["pending_contract"]) == (
+            "2026-09-01",
+            "2026-09-01T00:00:00Z",
+            None,
+        )
+        history = SubscriptionHistory(org, written(api))
+        sept = datetime(2026, 9, 1, tzinfo=UTC)
+        assert history.at(sept - timedelta(seconds=1)).contract is not None  # type: ignore[union-attr]
+        assert history.at(sept).contract is None  # type: ignore[union-attr]
+        for bad in [
+            {"term": {"starts_on": "2026-06-01", "ends_on": "2026-06-01"}},
+            {"term": {"starts_on": "2026-06-01", "ends_on": "2027-06-01", "renewal_months": 0}},
+            {"currency": "eur"},
+        ]:
+            r = await api.client.put(url, json={"contract": bad}, headers=api.as_operator())
+            assert r.status_code == 422, (bad, r.text)

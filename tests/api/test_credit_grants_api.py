@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from streams.api.warehouse import Warehouse
+from streams.store.models import NoticeRow
 from tests.support.api import CH_DB
 from tests.support.settled import api_settler, event_block
 
@@ -125,6 +127,14 @@ async def test_settled_invoices_draw_a_grant_down_across_periods(
             f"credit:{gid}": "-549.99",
         }
         assert doc["total"] == "0.00"
+        # 50.01 left of 600 is below 20 % (120): one low-balance alert through the usage-alert path.
+        with api.ctx.sessions() as s:
+            notices = [(n.kind, n.key, n.context.get("threshold")) for n in s.scalars(select(NoticeRow))]
+        assert (
+            "usage_alert",
+            f"usage_alert:{org}:credit:{gid}:2026-05:credit_low",
+            "120.00",
+        ) in notices
         listed = (await api.client.get(f"{BASE}/{sid}/credit-grants", headers=h)).json()
         assert (listed["data"][0]["remaining"], listed["balance"]) == ("50.01", "50.01")
         upcoming = (await api.client.get(f"/api/billing/invoices/upcoming?account={org}", headers=h)).json()

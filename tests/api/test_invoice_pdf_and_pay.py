@@ -24,7 +24,7 @@ from streams.api.warehouse import Warehouse
 from streams.settlement.job import stripe_client
 from streams.settlement.stripe_invoicing import InvoicePusher
 from streams.settlement.taxes import store_taxes
-from streams.store import receivables
+from streams.store import audit, receivables
 from streams.store import subscription_store as store
 from streams.store.models import NoticeRow, Subscription, WebhookDeliveryRow
 from tests.support.api import CH_DB, Api
@@ -338,3 +338,7 @@ async def test_credit_notes_correct_a_finalized_invoice_operators_only(
         r = await api.client.get(f"/api/billing/invoices/{inv}", headers=admin)
         doc = r.json()
         assert (doc["status"], doc["amount_due"], doc["amount_paid"], doc["total"]) == ("paid", 44000, 44000, "549.99")
+        with api.ctx.sessions() as s:  # each in the organization's audit log, by the operator
+            logged = audit.entries(s, org, audit.AuditFilter(action="credit_note.issued"))
+        assert sorted((e.after or {})["number"] for e in logged) == ["ML-CN-000001", "ML-CN-000002"]
+        assert {e.actor for e in logged} == {"operator:ops-1"} and {e.target for e in logged} == {inv}

@@ -273,6 +273,49 @@ def test_webhook_not_duplicated_after_kill_9(db: tuple[str, sessionmaker[Session
         receiver.close()
 
 
+def test_budget_alerts_are_sent_once_when_the_forecast_and_then_the_actual_pass(
+    db: tuple[str, sessionmaker[Session]], smtp: Any
+) -> None:
+    """A $300 budget: a forecast of $549.99 sends one ``forecast`` alert (email and ``budget.alert``
+    event), however often the forecast is refreshed; $320.00 actually used sends the ``actual`` one."""
+    from decimal import Decimal
+
+    from streams.notify.budgets import enqueue_budget_alerts
+
+    _, maker = db
+    settings, inbox = smtp
+    _endpoint(maker, "http://127.0.0.1:9/unused", ["budget.alert"])
+    forecast = {
+        "currency": "usd",
+        "total": {"to_date": "49.99", "expected": "549.99", "p10": "492.37", "p90": "607.61"},
+    }
+    with maker.begin() as s:
+        assert enqueue_budget_alerts(s, "acme", "2026-03", Decimal(300), forecast, T0) == [
+            "budget_alert:acme:2026-03:forecast"
+        ]
+        assert enqueue_budget_alerts(s, "acme", "2026-03", Decimal(600), forecast, T0) == []  # under that budget
+    with maker.begin() as s:  # refreshed: nothing new
+        assert enqueue_budget_alerts(s, "acme", "2026-03", Decimal(300), forecast, T0) == []
+    later = {**forecast, "total": {**forecast["total"], "to_date": "320.00"}}
+    with maker.begin() as s:
+        assert enqueue_budget_alerts(s, "acme", "2026-03", Decimal(300), later, T0) == [
+            "budget_alert:acme:2026-03:actual"
+        ]
+    with maker() as s:
+        deliveries = s.scalars(select(WebhookDeliveryRow).order_by(WebhookDeliveryRow.id)).all()
+    assert [(d.event_id, d.event_type, d.payload["data"]["amount"]) for d in deliveries] == [
+        ("budget_alert:acme:2026-03:forecast", "budget.alert", "549.99"),
+        ("budget_alert:acme:2026-03:actual", "budget.alert", "320.00"),
+    ]
+    assert asyncio.run(EmailRelay(maker, settings, clock=lambda: T0).drain()) == 2
+    assert [m["Subject"] for m in inbox.messages] == [
+        "Budget alert: 2026-03 is forecast to pass your budget",
+        "Budget alert: 2026-03 has passed your budget",
+    ]
+    text = inbox.messages[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "your budget of 300.00 USD (549.99 USD)" in text
+
+
 def test_usage_alerts_from_kafka_become_one_notice_and_event_each(db: tuple[str, sessionmaker[Session]]) -> None:
     """On the real Kafka: a redelivered alert (the same record twice) is one notice and one webhook event."""
     import uuid

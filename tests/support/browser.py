@@ -1,16 +1,10 @@
-"""The browser tests' harness: the real billing API as a process, the built app (web/dist), and Debian's
-Chromium driven by Playwright (``executable_path``; no browser is downloaded).
-
-Until the API serves ``/app/`` and cookie sessions (the sign-in work of issue 16, web-api), the page reaches
-the app and the API as follows, each step a stand-in for one missing piece and nothing more:
-``/app/*`` is answered from ``web/dist`` (what the API will serve), the org's API key rides as a bearer header
-(what the session cookie will carry), and ``/api/billing/session`` names the key's organization (what the
-session endpoint will answer). Every other request goes to the real API, which decides what is visible."""
+"""The browser tests' harness: the real billing API as a process serving the built app (web/dist) under
+``/app/`` (tests/support/web_server.py), signed in by a real one-time link (``meterline api login-link``), and
+Debian's Chromium driven by Playwright (``executable_path``; no browser is downloaded)."""
 
 from __future__ import annotations
 
 import json
-import mimetypes
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.sync_api import Browser, Page, Route, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from streams.settings import Settings
-from tests.support.processes import Proc, free_port, settings_env, start_worker, wait_until
+from tests.support.processes import Proc, start_worker
+from tests.support.web_server import WebServer, web_api
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "web" / "dist"
@@ -44,7 +39,7 @@ class Org:
 class ServedApi:
     base: str
     env: dict[str, str]
-    proc: Proc
+    server: WebServer
     settings: Settings
 
     def worker(self) -> Proc:
@@ -88,25 +83,10 @@ class ServedApi:
 
 @contextmanager
 def served_api(settings: Settings, data_dir: Path) -> Iterator[ServedApi]:
-    """``meterline api serve`` on a free port with its own data dir (SQLite store)."""
+    """``meterline api serve`` on a free port with its own data dir (SQLite store) and the built app."""
     s = settings.model_copy(update={"data_dir": data_dir})
-    env = settings_env(s, METERLINE_STRIPE_WEBHOOK_SECRET="whsec_browser_test")
-    env.pop("METERLINE_API_DATABASE_URL", None)
-    port = free_port()
-    proc = Proc(["api", "serve", "--port", str(port)], env, data_dir / "api.log")
-    base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return httpx.get(f"{base}/api/billing/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        wait_until(up, 60, "the API to answer", proc)
-        yield ServedApi(base=base, env=env, proc=proc, settings=s)
-    finally:
-        proc.terminate()
+    with web_api(s, data_dir, DIST) as server:
+        yield ServedApi(base=server.base, env=server.env, server=server, settings=s)
 
 
 @contextmanager
@@ -119,31 +99,19 @@ def chromium() -> Iterator[Browser]:
             browser.close()
 
 
-def _serve_dist(route: Route) -> None:
-    path = route.request.url.split("/app/", 1)[1].split("?", 1)[0]
-    file = DIST / path
-    if not path or not file.is_file():
-        file = DIST / "index.html"  # the single-page app's fallback
-    mime = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-    route.fulfill(status=200, body=file.read_bytes(), headers={"content-type": mime})
-
-
 def open_app(browser: Browser, api: ServedApi, org: Org, user: str, viewport: dict[str, int] = DESKTOP) -> Page:
-    """A page signed in as ``user`` acting in ``org`` (see the module's note on the stand-ins)."""
-    context = browser.new_context(viewport=viewport, extra_http_headers={"authorization": f"Bearer {org.api_key}"})
+    """A fresh browser context signed in by a one-time link as ``user`` acting in ``org``, on the dashboard."""
+    context = browser.new_context(viewport=viewport)
     page = context.new_page()
-    page.route(f"{api.base}/app/**", _serve_dist)
-    session = {"user_id": user, "organization_id": org.id}
-    page.route(
-        f"{api.base}/api/billing/session",
-        lambda route: route.fulfill(status=200, json=session),
-    )
+    page.goto(api.server.login_link(user, org.id))
+    page.wait_for_url(f"{api.base}/app/**")
     return page
 
 
 def axe_violations(page: Page) -> list[dict[str, Any]]:
     """Serious and critical accessibility violations axe-core finds on the page as it is."""
-    page.add_script_tag(path=str(AXE))
+    # Evaluated through the driver, not as a <script>: the API's CSP rightly refuses inline scripts.
+    page.evaluate(AXE.read_text(encoding="utf-8"))
     result: dict[str, Any] = page.evaluate("async () => await axe.run(document)")
     return [v for v in result["violations"] if v.get("impact") in ("serious", "critical")]
 

@@ -14,7 +14,7 @@ from sinks.clickhouse.settlement import SettlementStore
 from streams.settlement.settler import Settler
 from streams.store import subscription_store as store
 from streams.store.addons import store_addons
-from streams.store.credits import store_credits
+from streams.store.credits import store_credit_alerts, store_credits
 from tests.support.api import CH_DB, Api
 
 
@@ -59,4 +59,5 @@ def api_settler(api: Api, client: Any, accounts: Callable[[], list[str]], *, tax
         taxes=taxes,
         addons=store_addons(api.ctx.sessions),
         credits=store_credits(api.ctx.sessions),
+        on_credit_low=store_credit_alerts(api.ctx.sessions),
     )

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rating.catalog.model import ContractOverrides
+from rating.contract_terms import term_end
 from streams.api.audit import audit_change
 from streams.api.auth import Principal, account_access
 from streams.api.common import caller
@@ -48,10 +49,12 @@ def load_subscription(s: Session, who: Principal, subscription_id: str, *, write
 def render(s: Session, row: Subscription, now: datetime, change: str | None = None) -> ContractOut:
     current = store.history(s, row.account_id).at(now)
     pending = row.pending_contract_at if row.pending_contract_at and row.pending_contract_at > now else None
+    contract = store.contract_at(row, now)
     return ContractOut(
         subscription_id=row.id,
         account_id=row.account_id,
-        contract=store.contract_at(row, now),
+        contract=contract,
+        term_ends_on=term_end(contract.term, now.date()) if contract and contract.term else None,
         effective_from=current.effective_from if current is not None else None,
         pending_contract=store.contract_at(row, pending) if pending else None,
         pending_effective_from=pending,

@@ -10,14 +10,14 @@ from decimal import Decimal
 
 from rating.money import minor_units
 from rating.receivables import TransitionError
-from streams.api.audit import audit_change
+from streams.api.audit import origin
 from streams.api.common import caller
 from streams.api.errors import ApiError
 from streams.api.models import INVOICE_ID_PATTERN, CreditNoteIn, CreditNoteList, CreditNoteOut
 from streams.api.routes.invoices import find_invoice
 from streams.api.routing import Call, Endpoint
-from streams.store import receivables
-from streams.store.models import CreditNoteRow, Organization
+from streams.store import audit, receivables
+from streams.store.models import CreditNoteRow
 
 _TAG = "invoices"
 
@@ -63,10 +63,8 @@ def issue_credit_note(call: Call) -> CreditNoteOut:
                 created_by=who.user_id or "operator",
                 memo=body.memo,
             )
+            audit.record_credit_note(s, note, origin(call, who), now)
             out = _out(note)
-            if s.get(Organization, note.account_id) is not None:
-                after = out.model_dump(mode="json")
-                audit_change(call, s, who, note.account_id, "credit_note.issued", target=inv_id, after=after)
     except TransitionError as exc:
         raise ApiError(409, "cannot_credit", str(exc)) from exc
     except receivables.NotFinalized as exc:

@@ -13,10 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from rating.subscriptions import SubscriptionHistory
 from streams.api.audit import audit_change
-from streams.api.auth import READ_ALL, AccountAccess, Principal, account_access, require_role
-from streams.api.common import account_terms, caller
+from streams.api.auth import READ_ALL, Principal, require_role
+from streams.api.common import caller, invoice_reader, invoiced_period_now, store_histories
 from streams.api.errors import ApiError
 from streams.api.invoice_pdf import Party, buyer_of, render_invoice, seller_of
 from streams.api.models import (
@@ -34,7 +33,6 @@ from streams.api.models import (
 )
 from streams.api.routing import Call, Endpoint
 from streams.store import receivables
-from streams.store import subscription_store as store
 from streams.store.addons import store_addons
 from streams.store.credits import store_credits
 from streams.store.models import InvoicePaymentRow, Organization, PaymentRow
@@ -48,13 +46,6 @@ def _org_accounts(s: Session, org_id: str) -> list[str]:
     """The accounts billed to an organization: the organization's own. Its members' personal accounts are
     theirs alone (``auth.account_access``), even when an organization once made their subscription."""
     return [org_id]
-
-
-def _readable(s: Session, who: Principal, account: str) -> AccountAccess:
-    access = account_access(s, who, account)
-    if not access.reads_all:
-        raise ApiError(403, "forbidden", f"the role {access.role} may not read the organization's invoices")
-    return access
 
 
 def _receivables(call: Call, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -73,13 +64,13 @@ def _listed_accounts(s: Session, who: Principal, account: str | None) -> list[st
     """The accounts a list names: the one asked for if the caller may read it, else the caller's organization's
     (its readers), else a personal token's own account."""
     if account is not None:
-        _readable(s, who, account)
+        invoice_reader(s, who, account)
         return [account]
     if who.organization_id is not None:
         require_role(s, who, who.organization_id, READ_ALL)
         return _org_accounts(s, who.organization_id)
     assert who.user_id is not None  # a token without 'org': the user's own account
-    return [_readable(s, who, who.user_id).account_id]
+    return [invoice_reader(s, who, who.user_id).account_id]
 
 
 def list_invoices(call: Call) -> InvoiceList:
@@ -150,7 +141,7 @@ def find_invoice(call: Call, manage: bool = False) -> tuple[Principal, InvoiceDo
         if found is None:
             raise ApiError(404, "not_found", f"no invoice {inv_id}")
         try:
-            seen = _readable(s, who, found[0])
+            seen = invoice_reader(s, who, found[0])
             if manage and not seen.manages:
                 raise ApiError(403, "forbidden", f"the role {seen.role} may not do this (owners and admins only)")
         except ApiError as exc:
@@ -330,19 +321,11 @@ def invoice_payments(call: Call) -> PaymentList:
 
 def upcoming_invoice(call: Call) -> InvoiceDocument:
     q: AccountQuery = call.query
-    now = call.ctx.clock()
-    with call.ctx.sessions() as s:
-        _readable(s, caller(call, s), q.account)
-        period = account_terms(s, call.ctx.catalog.at(now), q.account, now).period(now)
-
-    def histories(account: str) -> SubscriptionHistory | None:
-        with call.ctx.sessions() as hs:
-            h = store.history(hs, account)
-        return h if h.versions else None
+    period = invoiced_period_now(call, q.account)
 
     sessions = call.ctx.sessions
     doc = call.ctx.warehouse.upcoming(
-        call.ctx.catalog, histories, q.account, period, store_addons(sessions), store_credits(sessions)
+        call.ctx.catalog, store_histories(sessions), q.account, period, store_addons(sessions), store_credits(sessions)
     )
     if doc is None:
         raise ApiError(404, "not_found", f"no invoice for {q.account} in {period.key}")

@@ -30,13 +30,16 @@ from streams.api.routing import Call, Endpoint
 from streams.notify.stripe_events import payment_event
 from streams.store import audit, receivables
 from streams.store import subscription_store as store
-from streams.store.models import InvoiceReceivableRow, WebhookEvent
+from streams.store.models import CreditNoteRow, InvoiceReceivableRow, WebhookEvent
 
 log = logging.getLogger(__name__)
 FAILED = frozenset({"invoice.payment_failed"})
 PAID = frozenset({"invoice.paid", "invoice.payment_succeeded"})
 ACTION_REQUIRED = frozenset({"invoice.payment_action_required"})
-RECEIVABLE_EVENTS = FAILED | PAID | ACTION_REQUIRED | {"invoice.voided", "invoice.marked_uncollectible"}
+REFUNDED = "charge.refunded"
+RECEIVABLE_EVENTS = FAILED | PAID | ACTION_REQUIRED | {"invoice.voided", "invoice.marked_uncollectible", REFUNDED}
+# Stripe's refund reasons as credit note reasons (a refund the customer asked for changes the order).
+REFUND_REASONS = {"duplicate": "duplicate", "fraudulent": "fraudulent"}
 #: How far a signature's timestamp may be from now, either way (Stripe's default tolerance).
 TOLERANCE_SECONDS = 300
 STRIPE_ID = re.compile(r"[A-Za-z0-9_]{1,255}")
@@ -163,12 +166,26 @@ def _apply(
     return ("applied" if invoice == "applied" else invoice or outcome), sub_id
 
 
+def _refund(s: Any, inv_id: str, charge: dict[str, Any], created: datetime) -> CreditNoteRow | None:
+    """``charge.refunded``: what the charge's refunds add (``amount_refunded`` is their total) becomes a credit
+    note, refunded from what was paid (docs/invoices.md, "Credit notes"); None when nothing was added."""
+    total, charge_id = charge.get("amount_refunded"), charge.get("id")
+    if type(total) is not int or not isinstance(charge_id, str):
+        return None
+    refunds = (charge.get("refunds") or {}).get("data") if isinstance(charge.get("refunds"), dict) else None
+    latest = refunds[0] if isinstance(refunds, list) and refunds and isinstance(refunds[0], dict) else {}
+    reason = REFUND_REASONS.get(str(latest.get("reason")), "order_change")
+    return receivables.stripe_refund(s, inv_id, charge_id, total, reason, created)
+
+
 def _apply_receivable(call: Call, s: Any, kind: str, obj: dict[str, Any], created: datetime) -> str | None:
     """An invoice event on an invoice settlement pushed (``metadata.meterline_invoice_id``) moves its receivable
     and keeps the attempt (docs/analytics.md, "Receivables"); None when the event is about no invoice of ours.
     The Stripe customer must belong to the invoice's account (issue 13), else nothing changes."""
     meta = obj.get("metadata")
     inv_id = meta.get("meterline_invoice_id") if isinstance(meta, dict) else None
+    if kind == REFUNDED and inv_id is None and isinstance(obj.get("invoice"), str):
+        inv_id = receivables.paid_in_stripe(s, obj["invoice"])  # a charge names the Stripe invoice it paid
     if kind not in RECEIVABLE_EVENTS or not isinstance(inv_id, str):
         return None
     row = s.get(InvoiceReceivableRow, inv_id)
@@ -180,7 +197,7 @@ def _apply_receivable(call: Call, s: Any, kind: str, obj: dict[str, Any], create
         log.warning("stripe webhook: %s on %s from a customer not of %s: ignored", kind, inv_id, row.account_id)
         return "ignored:account_mismatch"
     ref = obj.get("id") if isinstance(obj.get("id"), str) else None
-    before = row.status
+    before, note = row.status, None
     try:
         if kind in PAID:
             owed = receivables.state(row).amount_remaining
@@ -201,6 +218,10 @@ def _apply_receivable(call: Call, s: Any, kind: str, obj: dict[str, Any], create
                 reference=ref,
                 failure_reason="payment_failed" if kind in FAILED else "requires_action",
             )
+        elif kind == REFUNDED:
+            note = _refund(s, inv_id, obj, created)
+            if note is None:
+                return "ignored:no_change"
         elif kind == "invoice.voided":
             receivables.void(s, inv_id, created)
         else:
@@ -210,6 +231,8 @@ def _apply_receivable(call: Call, s: Any, kind: str, obj: dict[str, Any], create
     s.flush()
     source = audit.Origin("stripe", client_address(call.request), call.request.headers.get("user-agent"))
     audit.record_invoice(s, row, before, source, call.ctx.clock())
+    if note is not None:
+        audit.record_credit_note(s, note, source, call.ctx.clock())
     return "applied"
 
 
@@ -264,6 +287,7 @@ ENDPOINTS = [
         description="Authenticated by the Stripe-Signature header, not a bearer token. Idempotent by event id. "
         "On an invoice settlement pushed (metadata meterline_invoice_id), invoice.paid, invoice.payment_failed, "
         "invoice.payment_action_required, invoice.voided and invoice.marked_uncollectible also move its "
-        "receivable and keep the attempt, when the event's customer is the invoice account's.",
+        "receivable and keep the attempt, when the event's customer is the invoice account's; charge.refunded on "
+        "the charge that paid it is a credit note of what its refunds add (amount_refunded is their total).",
     ),
 ]

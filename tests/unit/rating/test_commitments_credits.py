@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from rating.catalog.loader import load_catalog
 from rating.catalog.model import Commitment, ContractOverrides
-from rating.credits import CreditGrant, draw
+from rating.credits import CreditGrant, crossed_low, draw
 from rating.invoice import Invoice, preview_invoice
 from rating.periods import period_containing
 from rating.subscriptions import SubscriptionHistory, SubscriptionVersion
@@ -98,3 +98,12 @@ def test_credits_pay_the_true_up_too() -> None:
     grant = CreditGrant("cg", "Prepaid", Decimal(2000), Decimal(2000), at(1))
     inv = invoice(ContractOverrides(commitment=Commitment(amount=Decimal(2500))), 20, credits=[grant])
     assert lines(inv)["credit:cg"] == Decimal("-2000.00") and inv.total == Decimal(500)
+
+
+def test_a_low_balance_is_told_when_a_draw_crosses_it() -> None:
+    """Low below 20 % of the amount: $1,000 → $200. From $500, drawing $350 leaves $150: crossed; from $150
+    (already low), drawing $50 is no new crossing; from $500 drawing $300 leaves exactly $200: not below."""
+    grant = CreditGrant("g", "G", Decimal(1000), Decimal(500), at(1))
+    assert crossed_low(grant, Decimal(350)) == Decimal(150)
+    assert crossed_low(grant, Decimal(300)) is None
+    assert crossed_low(CreditGrant("g", "G", Decimal(1000), Decimal(150), at(1)), Decimal(50)) is None

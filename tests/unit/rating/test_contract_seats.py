@@ -10,7 +10,8 @@ from decimal import Decimal
 import pytest
 
 from rating.catalog.loader import load_catalog
-from rating.catalog.model import ContractOverrides
+from rating.catalog.model import ContractOverrides, ContractTerm
+from rating.contract_terms import term_end
 from rating.invoice import preview_invoice
 from rating.periods import period_containing
 from rating.subscriptions import SubscriptionHistory, SubscriptionVersion
@@ -92,3 +93,13 @@ def test_a_contract_change_mid_period_rates_each_side_under_its_own_version() ->
     inv = preview_invoice(SubscriptionHistory("acct", history), usage, NOV, CATALOG)
     got = {ln["code"]: (ln["quantity"], ln["amount"]) for ln in inv.to_document()["lines"]}
     assert got["api_calls_overage"] == ("10000", "50.00")
+
+
+def test_a_terms_end_renews_by_its_months_or_stays() -> None:
+    renewing = ContractTerm(starts_on=date(2025, 1, 31), ends_on=date(2026, 1, 31), renewal_months=1)
+    assert term_end(renewing, date(2026, 1, 30)) == date(2026, 1, 31)
+    assert term_end(renewing, date(2026, 1, 31)) == date(2026, 2, 28)  # the last day of a shorter month
+    assert term_end(renewing, date(2026, 3, 5)) == date(2026, 3, 31)
+    ending = ContractTerm(starts_on=date(2025, 1, 1), ends_on=date(2026, 1, 1), renewal="end")
+    assert term_end(ending, date(2025, 12, 31)) == date(2026, 1, 1)
+    assert term_end(ending, date(2026, 1, 1)) is None

@@ -24,6 +24,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/billing/forecast": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The current period's invoice forecast: expected total and 80 % interval, per metric and priced */
+        get: operations["get_forecast"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/billing/invitations": {
         parameters: {
             query?: never;
@@ -593,6 +610,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/billing/payment-methods": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The account's payment methods, the default marked */
+        get: operations["list_payment_methods"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/payment-methods/setup-intent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A Stripe SetupIntent to add a payment method with Stripe Elements (makes the account's Customer if needed) */
+        post: operations["create_setup_intent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/payment-methods/{method_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove (detach) a payment method of the account */
+        delete: operations["remove_payment_method"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/payment-methods/{method_id}/default": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Make a payment method the default for the subscription's and the invoices' charges */
+        post: operations["set_default_payment_method"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/billing/payments": {
         parameters: {
             query?: never;
@@ -934,6 +1019,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/billing/usage/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live period-to-date usage as server-sent events (event 'usage': UsageStreamEvent), from the quota state
+         * @description One event at once, then one whenever the account's live figures change; 'as_of' says when they were read. The same access as GET /usage/current, checked again for every event.
+         */
+        get: operations["usage_stream"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/billing/webhooks/stripe": {
         parameters: {
             query?: never;
@@ -945,7 +1050,7 @@ export interface paths {
         put?: never;
         /**
          * Stripe webhook: invoice.payment_failed → past_due (then unpaid after the grace period), invoice.paid → active
-         * @description Authenticated by the Stripe-Signature header, not a bearer token. Idempotent by event id. On an invoice settlement pushed (metadata meterline_invoice_id), invoice.paid, invoice.payment_failed, invoice.payment_action_required, invoice.voided and invoice.marked_uncollectible also move its receivable and keep the attempt, when the event's customer is the invoice account's.
+         * @description Authenticated by the Stripe-Signature header, not a bearer token. Idempotent by event id. On an invoice settlement pushed (metadata meterline_invoice_id), invoice.paid, invoice.payment_failed, invoice.payment_action_required, invoice.voided and invoice.marked_uncollectible also move its receivable and keep the attempt, when the event's customer is the invoice account's; charge.refunded on the charge that paid it is a credit note of what its refunds add (amount_refunded is their total).
          */
         post: operations["stripe_webhook"];
         delete?: never;
@@ -958,6 +1063,14 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AccountRef */
+        AccountRef: {
+            /**
+             * Account
+             * @description an organization the caller acts in, or the caller's own personal account (a user token without 'org'); membership never reaches a member's personal account
+             */
+            account: string;
+        };
         /** AddonEnd */
         AddonEnd: {
             /**
@@ -1350,6 +1463,12 @@ export interface components {
             pending_effective_from: string | null;
             /** Subscription Id */
             subscription_id: string;
+            /**
+             * Term Ends On
+             * @description the end of the contract's current term (renewed if it auto-renews; null: no term or ended)
+             * @default null
+             */
+            term_ends_on: string | null;
         };
         /**
          * ContractOverrides
@@ -1369,6 +1488,12 @@ export interface components {
             } | null;
             /** @default null */
             commitment: components["schemas"]["Commitment-Input"] | null;
+            /**
+             * Currency
+             * @default usd
+             * @constant
+             */
+            currency: "usd";
             /** Metrics */
             metrics?: {
                 [key: string]: components["schemas"]["MeteredRule-Input"];
@@ -1400,6 +1525,8 @@ export interface components {
             /** @default null */
             seats: components["schemas"]["TieredPrice-Input"] | null;
             /** @default null */
+            term: components["schemas"]["ContractTerm"] | null;
+            /** @default null */
             tier: components["schemas"]["Tier-Input"] | null;
         };
         /**
@@ -1420,6 +1547,12 @@ export interface components {
             } | null;
             /** @default null */
             commitment: components["schemas"]["Commitment-Output"] | null;
+            /**
+             * Currency
+             * @default usd
+             * @constant
+             */
+            currency: "usd";
             /** Metrics */
             metrics?: {
                 [key: string]: components["schemas"]["MeteredRule-Output"];
@@ -1451,6 +1584,8 @@ export interface components {
             /** @default null */
             seats: components["schemas"]["TieredPrice-Output"] | null;
             /** @default null */
+            term: components["schemas"]["ContractTerm"] | null;
+            /** @default null */
             tier: components["schemas"]["Tier-Output"] | null;
         };
         /** ContractPut */
@@ -1463,6 +1598,34 @@ export interface components {
              * @default null
              */
             effective_from: string | null;
+        };
+        /**
+         * ContractTerm
+         * @description A contract's dates: it runs from ``starts_on`` to ``ends_on``, then renews for ``renewal_months`` at a
+         *     time (``auto_renew``) or ends (``end``: its end is scheduled as a clearing, docs/rating.md "Contracts").
+         */
+        ContractTerm: {
+            /**
+             * Ends On
+             * Format: date
+             */
+            ends_on: string;
+            /**
+             * Renewal
+             * @default auto_renew
+             * @enum {string}
+             */
+            renewal: "auto_renew" | "end";
+            /**
+             * Renewal Months
+             * @default 12
+             */
+            renewal_months: number;
+            /**
+             * Starts On
+             * Format: date
+             */
+            starts_on: string;
         };
         /** CreditGrantIn */
         CreditGrantIn: {
@@ -1700,6 +1863,61 @@ export interface components {
              * @enum {string}
              */
             status: "accepted" | "rejected";
+        };
+        /** Forecast */
+        Forecast: {
+            /** Account Id */
+            account_id: string;
+            /**
+             * As Of
+             * Format: date-time
+             * @description the settled full days end here (the last midnight UTC)
+             */
+            as_of: string;
+            /** Currency */
+            currency: string;
+            /** Days Elapsed */
+            days_elapsed: number;
+            /** Days In Period */
+            days_in_period: number;
+            /**
+             * Lines
+             * @description the invoice at the expected quantities
+             */
+            lines: components["schemas"]["InvoiceLine"][];
+            /** Metrics */
+            metrics: components["schemas"]["MetricForecast"][];
+            /**
+             * Period End
+             * Format: date-time
+             */
+            period_end: string;
+            /**
+             * Period Start
+             * Format: date-time
+             */
+            period_start: string;
+            total: components["schemas"]["ForecastTotal"];
+        };
+        /** ForecastTotal */
+        ForecastTotal: {
+            /** Expected */
+            expected: string;
+            /**
+             * P10
+             * @description the lower end of the 80 % interval
+             */
+            p10: string;
+            /**
+             * P90
+             * @description the upper end of the 80 % interval
+             */
+            p90: string;
+            /**
+             * To Date
+             * @description the invoice of the usage settled so far
+             */
+            to_date: string;
         };
         /** HoursIn */
         HoursIn: {
@@ -2123,6 +2341,27 @@ export interface components {
              */
             unit_price: string | null;
         };
+        /** MetricForecast */
+        MetricForecast: {
+            /**
+             * Daily
+             * @description the settled quantity of each day of the period so far
+             */
+            daily: string[];
+            /** Expected */
+            expected: string;
+            /**
+             * Metric
+             * @description api_calls, ai_requests or premium_feature:<feature>
+             */
+            metric: string;
+            /** P10 */
+            p10: string;
+            /** P90 */
+            p90: string;
+            /** To Date */
+            to_date: string;
+        };
         /** MetricUsage */
         MetricUsage: {
             /** Entitled */
@@ -2237,6 +2476,48 @@ export interface components {
         PaymentList: {
             /** Payments */
             payments: components["schemas"]["PaymentOut"][];
+        };
+        /** PaymentMethodList */
+        PaymentMethodList: {
+            /** Account Id */
+            account_id: string;
+            /** Payment Methods */
+            payment_methods: components["schemas"]["PaymentMethodOut"][];
+        };
+        /** PaymentMethodOut */
+        PaymentMethodOut: {
+            /**
+             * Brand
+             * @default null
+             */
+            brand: string | null;
+            /**
+             * Exp Month
+             * @default null
+             */
+            exp_month: number | null;
+            /**
+             * Exp Year
+             * @default null
+             */
+            exp_year: number | null;
+            /** Id */
+            id: string;
+            /**
+             * Is Default
+             * @description used for the subscription's and the invoices' charges
+             */
+            is_default: boolean;
+            /**
+             * Last4
+             * @default null
+             */
+            last4: string | null;
+            /**
+             * Type
+             * @description card, sepa_debit, ... (what Stripe's Payment Element offered)
+             */
+            type: string;
         };
         /** PaymentOut */
         PaymentOut: {
@@ -2562,6 +2843,16 @@ export interface components {
             organization_id: string | null;
             /** User Id */
             user_id: string;
+        };
+        /** SetupIntentOut */
+        SetupIntentOut: {
+            /**
+             * Client Secret
+             * @description for Stripe.js (confirmSetup) in the browser; card data goes to Stripe
+             */
+            client_secret: string;
+            /** Setup Intent Id */
+            setup_intent_id: string;
         };
         /** SubscriptionCreate */
         SubscriptionCreate: {
@@ -3029,6 +3320,19 @@ export interface components {
             /** User Id */
             user_id: string | null;
         };
+        /**
+         * UsageStreamEvent
+         * @description One ``usage`` event of ``GET /api/billing/usage/stream`` (its ``data``, as JSON).
+         */
+        UsageStreamEvent: {
+            /**
+             * As Of
+             * Format: date-time
+             * @description when these figures were read from the live quota state
+             */
+            as_of: string;
+            usage: components["schemas"]["UsageCurrent"];
+        };
         /** WebhookDeliveryList */
         WebhookDeliveryList: {
             /** Deliveries */
@@ -3070,7 +3374,7 @@ export interface components {
              * Event Types
              * @description the events sent to it
              */
-            event_types: ("invoice.finalized" | "invoice.paid" | "invoice.payment_failed" | "invoice.overdue" | "subscription.updated" | "usage.alert")[];
+            event_types: ("invoice.finalized" | "invoice.paid" | "invoice.payment_failed" | "invoice.overdue" | "subscription.updated" | "usage.alert" | "budget.alert")[];
             /**
              * Url
              * @description where events are POSTed: an http(s) URL
@@ -3208,6 +3512,94 @@ export interface operations {
             };
             /** @description internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_forecast: {
+        parameters: {
+            query: {
+                /** @description an organization the caller acts in, or the caller's own personal account (a user token without 'org'); membership never reaches a member's personal account */
+                account: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The current period's invoice forecast: expected total and 80 % interval, per metric and priced */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Forecast"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6784,6 +7176,416 @@ export interface operations {
             };
         };
     };
+    list_payment_methods: {
+        parameters: {
+            query: {
+                /** @description an organization the caller acts in, or the caller's own personal account (a user token without 'org'); membership never reaches a member's personal account */
+                account: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account's payment methods, the default marked */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentMethodList"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    create_setup_intent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountRef"];
+            };
+        };
+        responses: {
+            /** @description A Stripe SetupIntent to add a payment method with Stripe Elements (makes the account's Customer if needed) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SetupIntentOut"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    remove_payment_method: {
+        parameters: {
+            query: {
+                /** @description an organization the caller acts in, or the caller's own personal account (a user token without 'org'); membership never reaches a member's personal account */
+                account: string;
+            };
+            header?: never;
+            path: {
+                method_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Remove (detach) a payment method of the account */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    set_default_payment_method: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                method_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountRef"];
+            };
+        };
+        responses: {
+            /** @description Make a payment method the default for the subscription's and the invoices' charges */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentMethodList"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     list_payments: {
         parameters: {
             query?: {
@@ -8887,6 +9689,85 @@ export interface operations {
             };
             /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    usage_stream: {
+        parameters: {
+            query: {
+                /** @description an organization the caller acts in, or the caller's own personal account (a user token without 'org'); membership never reaches a member's personal account */
+                account: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Live period-to-date usage as server-sent events (event 'usage': UsageStreamEvent), from the quota state */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

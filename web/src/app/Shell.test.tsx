@@ -20,7 +20,7 @@ describe("Shell", () => {
   });
 
   it("names the organization the session acts in, with the navigation", async () => {
-    serve({ "/api/billing/session": { body: { user_id: "u_alice", organization_id: "org_acme", csrf_token: "t", expires_at: "2026-12-05T00:00:00Z" } } });
+    serve({ "/api/billing/session": { body: { user_id: "u_alice", organization_id: "org_acme", account_id: "org_acme", csrf_token: "t", expires_at: "2026-12-05T00:00:00Z" } } });
     renderPage(<Shell />);
     expect(await screen.findByLabelText("Billing account")).toHaveTextContent("org_acme");
     expect(screen.getByRole("navigation", { name: "Billing" })).toBeInTheDocument();
@@ -28,7 +28,7 @@ describe("Shell", () => {
   });
 
   it("acts in the person's own account without an organization", async () => {
-    serve({ "/api/billing/session": { body: { user_id: "u_bob", organization_id: null, csrf_token: "t", expires_at: "2026-12-05T00:00:00Z" } } });
+    serve({ "/api/billing/session": { body: { user_id: "u_bob", organization_id: null, account_id: "u_bob", csrf_token: "t", expires_at: "2026-12-05T00:00:00Z" } } });
     renderPage(<Shell />);
     expect(await screen.findByLabelText("Billing account")).toHaveTextContent("u_bob");
   });

@@ -1,6 +1,6 @@
 import { useQuery } from "@tanstack/react-query";
 import { NavLink, Outlet } from "react-router-dom";
-import { ApiError, csrfToken } from "../api/client";
+import { ApiError } from "../api/client";
 import { fetchSession, signOut } from "../api/session";
 import { ErrorState, Loading } from "../ui/states";
 import { SessionContext } from "./SessionContext";
@@ -45,7 +45,7 @@ export function Shell() {
         <button
           type="button"
           className="sign-out"
-          onClick={() => void signOut(csrfToken()).then(() => session.refetch())}
+          onClick={() => void signOut().then(() => session.refetch())}
         >
           Sign out
         </button>

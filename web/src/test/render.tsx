@@ -6,7 +6,7 @@ import { vi } from "vitest";
 import type { Session } from "../api/session";
 import { SessionContext } from "../app/SessionContext";
 
-export const SESSION: Session = { user_id: "u_alice", org_id: "org_acme", account_id: "org_acme" };
+export const SESSION: Session = { user_id: "u_alice", organization_id: "org_acme", account_id: "org_acme" };
 
 type Reply = { status?: number; body?: unknown } | "pending";
 

@@ -45,7 +45,7 @@ def test_the_forecast_equals_the_invoice_of_the_forecast_usage() -> None:
     history = _history("enterprise", "org")
     settled = [PeriodUsage(api_calls=Decimal(700_000), premium_features={"deep_research": Decimal(10)}, seats=150)]
     forecasts = {
-        "api_calls": _q(700_000, 1_100_000, 1_300_000.2, 1_500_000),
+        "api_calls": _q(700_000, 1_100_000, 1_300_000.6, 1_500_000),
         "premium_feature:deep_research": _q(10, 15, 20, 30),
     }
     f = price_forecast(history, settled, PERIOD, CATALOG, forecasts)

@@ -10,9 +10,9 @@ const TIERS = ["free", "standard", "enterprise"] as const;
 const INTERVALS = { month: "Monthly", year: "Annual" } as const;
 
 export function SubscriptionPage() {
-  const { org_id } = useSession();
-  if (!org_id) return <Empty>Managing a personal plan from the app comes with the plans endpoint.</Empty>;
-  return <OrgSubscription org={org_id} />;
+  const { organization_id } = useSession();
+  if (!organization_id) return <Empty>Managing a personal plan from the app comes with the plans endpoint.</Empty>;
+  return <OrgSubscription org={organization_id} />;
 }
 
 function OrgSubscription({ org }: { org: string }) {

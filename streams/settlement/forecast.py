@@ -1,0 +1,80 @@
+"""An account's period-end forecast from settled data (docs/forecasting.md): the settled full days of
+the period and up to sixteen weeks before it, forecast by ``rating.forecast`` and priced like the
+upcoming invoice (fees, add-ons, credits, commitments, corrections and taxes)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from rating.forecast.daily import daily_series
+from rating.forecast.method import QuantityForecast, forecast_quantity
+from rating.forecast.pricing import InvoiceForecast, price_forecast
+from rating.invoice import Invoice
+from rating.money import money_text
+from rating.periods import Period
+from rating.tax import tax_lines
+from streams.settlement.settler import Settler
+
+DAY = timedelta(days=1)
+HISTORY_DAYS = 112  # rating.forecast.method.SEASON_DAYS
+
+
+def _taxed(invoice: Invoice, settler: Settler, account: str, period: Period) -> Invoice:
+    rates = settler.tax_rates(account, period)
+    return replace(invoice, lines=(*invoice.lines, *tax_lines(invoice.lines, rates))) if rates else invoice
+
+
+def forecast_document(settler: Settler, account: str, period: Period, now: datetime) -> dict[str, Any]:
+    """The forecast of ``period`` as of the last midnight before ``now`` (settled full days)."""
+    elapsed = max(min((now - period.start) // DAY, (period.end - period.start) // DAY), 0)
+    cutoff = period.start + elapsed * DAY
+    hist_start = period.start - HISTORY_DAYS * DAY
+    length = (period.end - period.start) // DAY
+    inputs = settler.invoice_inputs(account, period, until=cutoff, history_from=hist_start)
+    before = daily_series([r for r in inputs.rows if r.hour < period.start], hist_start, HISTORY_DAYS)
+    current = daily_series([r for r in inputs.rows if r.hour >= period.start], period.start, elapsed)
+    forecasts: dict[str, QuantityForecast] = {
+        key: forecast_quantity(before.get(key, []), current.get(key, [0.0] * elapsed), length, period.start.weekday())
+        for key in sorted(set(before) | set(current))
+    }
+    kw: dict[str, Any] = {
+        "corrections": inputs.corrections,
+        "credits": inputs.credits,
+        "charged_earlier_in_year": inputs.charged_earlier_in_year,
+    }
+    priced: InvoiceForecast = price_forecast(inputs.history, inputs.usage, period, inputs.catalog, forecasts, **kw)
+    so_far = price_forecast(inputs.history, inputs.usage, period, inputs.catalog, {}, **kw).expected
+    low, expected, high = (_taxed(i, settler, account, period) for i in (priced.low, priced.expected, priced.high))
+    return {
+        "account_id": account,
+        "period_start": period.start.isoformat(),
+        "period_end": period.end.isoformat(),
+        "as_of": cutoff.isoformat(),
+        "days_elapsed": elapsed,
+        "days_in_period": length,
+        "currency": inputs.catalog.currency,
+        "total": {
+            "to_date": money_text(_taxed(so_far, settler, account, period).total),
+            "expected": money_text(expected.total),
+            "p10": money_text(low.total),
+            "p90": money_text(high.total),
+        },
+        "metrics": [
+            {
+                "metric": key,
+                "to_date": _qty(f.to_date),
+                "expected": _qty(f.expected),
+                "p10": _qty(f.p10),
+                "p90": _qty(f.p90),
+                "daily": [_qty(v) for v in current.get(key, [])],
+            }
+            for key, f in forecasts.items()
+        ],
+        "lines": [ln.to_document() for ln in expected.lines],
+    }
+
+
+def _qty(x: float) -> str:
+    return f"{x:.2f}".rstrip("0").rstrip(".") or "0"

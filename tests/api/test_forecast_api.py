@@ -1,0 +1,61 @@
+"""``GET /api/billing/forecast``: the current period's invoice forecast from settled data (real chDB),
+priced like the invoice; readable only by whoever reads the account's invoices."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from streams.api.warehouse import Warehouse
+from tests.support.api import CH_DB
+from tests.support.settled import api_settler, event_block
+
+pytestmark = pytest.mark.integration
+
+
+async def test_a_flat_account_is_forecast_to_its_invoice_and_strangers_are_refused(
+    make_api: Callable[..., Any], warehouse: Warehouse
+) -> None:
+    async with make_api(now=datetime(2026, 5, 1, tzinfo=UTC)) as api:
+        org = await api.org("fern", members={"m1": "member"})
+        other = await api.org("otto")
+        owner = api.as_user("fern", org)
+        r = await api.client.post(
+            "/api/billing/subscriptions/create", json={"tier": "standard", "anchor": "2026-05-01"}, headers=owner
+        )
+        assert r.status_code == 201, r.text
+        # 5,000 calls every day from May 1 to June 15: June (30 days) ends at 150,000 calls,
+        # 50,000 over the included 100,000 at $0.01 = $500 + the $49.99 base fee.
+        day, block = datetime(2026, 5, 1, 10, tzinfo=UTC), b""
+        while day < datetime(2026, 6, 16, tzinfo=UTC):
+            block += event_block(org, "fern", org, "api_calls", day, [5000], id_prefix=f"{org}-fc")
+            day += timedelta(days=1)
+        client = warehouse._open()
+        client.raw_insert(f"{CH_DB}.events", None, insert_block=block, fmt="JSONEachRow")
+        api_settler(api, client, lambda: [org]).settle(datetime(2026, 6, 16, tzinfo=UTC), datetime.now(UTC))
+        api.clock.now = datetime(2026, 6, 16, 12, tzinfo=UTC)
+
+        r = await api.client.get(f"/api/billing/forecast?account={org}", headers=owner)
+        assert r.status_code == 200, r.text
+        doc = r.json()
+        assert (doc["period_start"], doc["days_elapsed"], doc["days_in_period"]) == ("2026-06-01T00:00:00Z", 15, 30)
+        total = doc["total"]
+        assert (total["to_date"], total["expected"]) == ("49.99", "549.99")
+        assert Decimal(total["p10"]) < Decimal("549.99") < Decimal(total["p90"])
+        (calls,) = doc["metrics"]
+        assert (calls["metric"], calls["to_date"], calls["expected"]) == ("api_calls", "75000", "150000")
+        assert calls["daily"] == ["5000"] * 15
+        assert {ln["code"]: ln["amount"] for ln in doc["lines"]} == {"base_fee": "49.99", "api_calls_overage": "500.00"}
+
+        # Another organization's owner, a member without the invoice role, and a made-up account.
+        for who, account in [(api.as_user("otto", other), org), (api.as_user("m1", org), org)]:
+            r = await api.client.get(f"/api/billing/forecast?account={account}", headers=who)
+            assert r.status_code in (403, 404), r.text
+        r = await api.client.get("/api/billing/forecast?account=org_doesnotexist", headers=owner)
+        assert r.status_code in (403, 404)
+        r = await api.client.get(f"/api/billing/forecast?account={org}")
+        assert r.status_code == 401

@@ -1,0 +1,68 @@
+"""``GET /api/billing/usage/stream`` (server-sent events from the live quota state): through a real
+``meterline api serve`` process, the first ``usage`` event with its ``as_of`` for the owner's own organization
+(signed in by a session); refused before any event to another organization's member, to a member for the whole
+organization, and without credentials."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from streams.api.models import UsageStreamEvent
+from streams.settings import Settings
+from tests.support.web_server import web_api, write_dist
+
+pytestmark = pytest.mark.integration
+
+
+def _events(lines: httpx.Response, count: int) -> list[tuple[str, dict[str, Any]]]:
+    out: list[tuple[str, dict[str, Any]]] = []
+    kind = ""
+    for line in lines.iter_lines():
+        if line.startswith("event: "):
+            kind = line.removeprefix("event: ")
+        elif line.startswith("data: "):
+            out.append((kind, orjson.loads(line.removeprefix("data: "))))
+            if len(out) == count:
+                break
+    return out
+
+
+def test_stream_over_a_real_server(stack_settings: Settings, tmp_path: Path) -> None:
+    with web_api(stack_settings, tmp_path, write_dist(tmp_path / "dist")) as server:
+        c = httpx.Client(base_url=server.base, timeout=30)
+        link = server.login_link("olga")
+        c.get(link)
+        csrf = c.cookies["meterline_csrf"]
+        org = c.post("/api/billing/organizations", json={"name": "Acme"}, headers={"x-csrf-token": csrf}).json()["id"]
+        # The session acting as olga without org reads the organization she owns.
+        with c.stream("GET", f"/api/billing/usage/stream?account={org}") as r:
+            assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+            [(kind, data)] = _events(r, 1)
+        assert kind == "usage"
+        event = UsageStreamEvent.model_validate(data)
+        assert event.usage.account_id == org and isinstance(event.as_of, datetime)
+        assert {m.metric for m in event.usage.metrics} >= {"api_calls"}
+        # Another person, signed in: the organization does not exist for them, before any event.
+        other = httpx.Client(base_url=server.base, timeout=30)
+        other.get(server.login_link("mallory"))
+        assert other.get(f"/api/billing/usage/stream?account={org}").status_code == 404
+        assert httpx.get(f"{server.base}/api/billing/usage/stream?account={org}").status_code == 401
+
+
+async def test_stream_refusals(make_api: Callable[..., Any]) -> None:
+    async with make_api() as api:
+        org = await api.org("olga", members={"max": "member"})
+        other = await api.org("mallory", name="Other")
+        r = await api.client.get(f"/api/billing/usage/stream?account={org}", headers=api.as_user("mallory", other))
+        assert r.status_code == 404
+        r = await api.client.get(f"/api/billing/usage/stream?account={org}", headers=api.as_user("max", org))
+        assert r.status_code == 403  # a member reads their own share, not the organization's live figures
+        r = await api.client.get("/api/billing/usage/stream?account=x%00")
+        assert r.status_code in (401, 422)
