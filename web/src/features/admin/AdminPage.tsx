@@ -7,7 +7,7 @@ import { MembersSection } from "./MembersSection";
 
 /** The enterprise admin panel (/app/admin): the organization's people, its AI controls and its audit log. */
 export function AdminPage() {
-  const { org_id } = useSession();
+  const { organization_id: org_id } = useSession();
   return (
     <>
       <h1>Admin</h1>
