@@ -4,32 +4,22 @@ and the entitlement answer for that member changes at once, while another member
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import jwt
 import pytest
 from playwright.sync_api import Browser, expect
 
-from streams.settings import Settings
-from tests.support.browser import Org, ServedApi, axe_violations, open_app, screenshot, served_api
+from tests.support.api import JWT_SECRET
+from tests.support.browser import Org, ServedApi, axe_violations, open_app, screenshot
 
 pytestmark = pytest.mark.integration
-SECRET = "browser-admin-test-secret-0123456789abcdef"
-
-
-@pytest.fixture
-def jwt_api(stack_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ServedApi]:
-    monkeypatch.setenv("METERLINE_API_JWT_SECRET", SECRET)  # the invited people accept with their own tokens
-    with served_api(stack_settings, tmp_path) as served:
-        yield served
 
 
 def _join(api: ServedApi, org: Org, user: str) -> None:
     r = api.call(org, "POST", f"/api/billing/organizations/{org.id}/invitations", {"user_id": user, "role": "member"})
     assert r.status_code == 201, r.text
-    token = jwt.encode({"sub": user, "exp": int(time.time()) + 600}, SECRET, algorithm="HS256")
+    token = jwt.encode({"sub": user, "exp": int(time.time()) + 600}, JWT_SECRET, algorithm="HS256")
     r = httpx.post(
         f"{api.base}/api/billing/invitations/{r.json()['id']}/accept",
         headers={"authorization": f"Bearer {token}"},
@@ -38,8 +28,7 @@ def _join(api: ServedApi, org: Org, user: str) -> None:
     assert r.status_code == 200, r.text
 
 
-def test_premium_feature_off_for_a_member_changes_the_entitlement(browser: Browser, jwt_api: ServedApi) -> None:
-    api = jwt_api
+def test_premium_feature_off_for_a_member_changes_the_entitlement(browser: Browser, api: ServedApi) -> None:
     org = api.bootstrap("AI Co", "pat")
     assert api.call(org, "POST", "/api/billing/subscriptions/create", {"tier": "standard"}).status_code == 201
     for user in ("sam", "kim"):

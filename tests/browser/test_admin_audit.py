@@ -7,36 +7,24 @@ from __future__ import annotations
 import csv
 import io
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import jwt
 import pytest
 from playwright.sync_api import Browser, expect
 
-from streams.settings import Settings
-from tests.support.browser import ServedApi, axe_violations, open_app, screenshot, served_api
+from tests.support.api import JWT_SECRET
+from tests.support.browser import ServedApi, axe_violations, open_app, screenshot
 
 pytestmark = pytest.mark.integration
-SECRET = "browser-admin-test-secret-0123456789abcdef"
-
-
-@pytest.fixture
-def jwt_api(stack_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ServedApi]:
-    """The served API accepting the platform's JWTs too (the invited person accepts with their own token)."""
-    monkeypatch.setenv("METERLINE_API_JWT_SECRET", SECRET)  # the process's environment starts from this one
-    with served_api(stack_settings, tmp_path) as served:
-        yield served
 
 
 def _as(user: str) -> dict[str, str]:
-    token = jwt.encode({"sub": user, "exp": int(time.time()) + 600}, SECRET, algorithm="HS256")
+    token = jwt.encode({"sub": user, "exp": int(time.time()) + 600}, JWT_SECRET, algorithm="HS256")
     return {"authorization": f"Bearer {token}"}
 
 
-def test_role_change_is_in_the_audit_log_and_its_export(browser: Browser, jwt_api: ServedApi) -> None:
-    api = jwt_api
+def test_role_change_is_in_the_audit_log_and_its_export(browser: Browser, api: ServedApi) -> None:
     org = api.bootstrap("Admin Co", "pat")
     r = api.call(org, "POST", f"/api/billing/organizations/{org.id}/invitations", {"user_id": "sam", "role": "member"})
     assert r.status_code == 201, r.text

@@ -5,29 +5,18 @@ steps; an invitation left open can be revoked from the page; axe-core clean."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import jwt
 import pytest
 from playwright.sync_api import Browser, expect
 
-from streams.settings import Settings
-from tests.support.browser import ServedApi, axe_violations, open_app, screenshot, served_api
+from tests.support.api import JWT_SECRET
+from tests.support.browser import ServedApi, axe_violations, open_app, screenshot
 
 pytestmark = pytest.mark.integration
-SECRET = "browser-admin-test-secret-0123456789abcdef"
 
 
-@pytest.fixture
-def jwt_api(stack_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ServedApi]:
-    monkeypatch.setenv("METERLINE_API_JWT_SECRET", SECRET)  # the invited person accepts with their own token
-    with served_api(stack_settings, tmp_path) as served:
-        yield served
-
-
-def test_invite_is_accepted_in_a_second_browser_context(browser: Browser, jwt_api: ServedApi) -> None:
-    api = jwt_api
+def test_invite_is_accepted_in_a_second_browser_context(browser: Browser, api: ServedApi) -> None:
     org = api.bootstrap("People Co", "pat")
     page = open_app(browser, api, org, "pat")
     page.goto(f"{api.base}/app/admin")
@@ -43,7 +32,7 @@ def test_invite_is_accepted_in_a_second_browser_context(browser: Browser, jwt_ap
     expect(members).not_to_contain_text("sam")  # invited is not joined
 
     # sam, in a browser of their own, with their own sign-in: sees the invitation and accepts it.
-    token = jwt.encode({"sub": "sam", "exp": int(time.time()) + 600}, SECRET, algorithm="HS256")
+    token = jwt.encode({"sub": "sam", "exp": int(time.time()) + 600}, JWT_SECRET, algorithm="HS256")
     sam = browser.new_context(extra_http_headers={"authorization": f"Bearer {token}"})
     try:
         mine = sam.request.get(f"{api.base}/api/billing/invitations").json()["invitations"]
