@@ -100,6 +100,13 @@ def latest_for_account(s: Session, account_id: str) -> Subscription | None:
     )
 
 
+def for_account(s: Session, account_id: str) -> list[Subscription]:
+    """Every subscription of one billing account, oldest first (a canceled one stays, a new one follows it)."""
+    return list(
+        s.scalars(select(Subscription).where(Subscription.account_id == account_id).order_by(Subscription.created_at))
+    )
+
+
 def for_organization(s: Session, org_id: str) -> list[Subscription]:
     return list(
         s.scalars(select(Subscription).where(Subscription.organization_id == org_id).order_by(Subscription.created_at))

@@ -78,3 +78,33 @@ async def test_preview_attackers(make_api: Callable[..., Any]) -> None:
         await api.sign_in("olga", org)
         r = await api.client.post(f"{SUBS}/{sub}/preview", json=body)
         assert r.status_code == 403 and r.json()["error"]["code"] == "csrf_failed"
+
+
+async def test_account_subscriptions(make_api: Callable[..., Any]) -> None:
+    async with make_api(now=datetime(2026, 11, 16, 12, tzinfo=UTC)) as api:
+        org, sub = await _subscribed(api, "standard")
+        r = await api.client.get(SUBS, params={"account": org}, headers=api.as_user("vic", org))
+        assert r.status_code == 200 and [x["id"] for x in r.json()["subscriptions"]] == [sub]
+        # A person's own account, by their own session; nobody else's.
+        await api.client.post(
+            f"{SUBS}/create",
+            json={"tier": "free", "organization_id": org, "account_kind": "user"},
+            headers=api.as_user("vic"),
+        )
+        assert (
+            len(
+                (await api.client.get(SUBS, params={"account": "vic"}, headers=api.as_user("vic"))).json()[
+                    "subscriptions"
+                ]
+            )
+            == 1
+        )
+        assert (await api.client.get(SUBS, params={"account": "vic"}, headers=api.as_user("olga"))).status_code == 404
+        assert (
+            await api.client.get(SUBS, params={"account": "vic"}, headers=api.as_user("olga", org))
+        ).status_code == 404
+        other = await api.org("mallory", name="Other")
+        r = await api.client.get(SUBS, params={"account": org}, headers=api.as_user("mallory", other))
+        assert r.status_code == 404
+        await api.join(org, "max", "member", api.as_user("olga", org))
+        assert (await api.client.get(SUBS, params={"account": org}, headers=api.as_user("max", org))).status_code == 403

@@ -21,6 +21,7 @@ from streams.api.errors import ApiError
 from streams.api.models import (
     ORG_ID_PATTERN,
     SUB_ID_PATTERN,
+    AccountRef,
     CancelRequest,
     PendingChange,
     SubscriptionCreate,
@@ -260,11 +261,31 @@ def organization_subscriptions(call: Call) -> SubscriptionList:
         return SubscriptionList(subscriptions=[render(s, r, now) for r in rows])
 
 
+def account_subscriptions(call: Call) -> SubscriptionList:
+    """An account's subscriptions, for whoever may read the account (a person's own, an organization's readers)."""
+    q: AccountRef = call.query
+    with call.ctx.sessions() as s:
+        access = account_access(s, caller(call, s), q.account)
+        if not access.reads_all:
+            raise ApiError(403, "forbidden", f"the role {access.role} may not do this")
+        now = call.ctx.clock()
+        return SubscriptionList(subscriptions=[render(s, r, now) for r in store.for_account(s, q.account)])
+
+
 _ID = {"id": SUB_ID_PATTERN}
 _TAG = "subscriptions"
 _ERR = (401, 403, 404, 409)
 
 ENDPOINTS = [
+    Endpoint(
+        "GET",
+        PREFIX,
+        account_subscriptions,
+        "An account's subscriptions (a person's own account, or an organization's), oldest first",
+        _TAG,
+        SubscriptionList,
+        query=AccountRef,
+    ),
     Endpoint(
         "POST",
         f"{PREFIX}/create",
