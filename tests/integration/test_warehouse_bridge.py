@@ -299,7 +299,7 @@ def test_stop_is_clean_and_a_second_owner_is_refused(bridge: Warehouse, tmp_path
 
 def test_the_stack_runs_the_warehouse_for_a_chdb_dsn(tmp_path: Path) -> None:
     names = [c.name for c in stack.components(load_settings(data_dir=tmp_path))]
-    assert names[-1] == "warehouse"
+    assert names[2] == "warehouse" and names.index("warehouse") > names.index("kafka")
     server = load_settings(data_dir=tmp_path, clickhouse_dsn="http://127.0.0.1:1")
     assert "warehouse" not in [c.name for c in stack.components(server)]
     res = subprocess.run(
