@@ -3,6 +3,8 @@ import { useState } from "react";
 import { useSession } from "../../app/SessionContext";
 import { date } from "../../ui/format";
 import { Empty, ErrorState, QueryView } from "../../ui/states";
+import { ChangePreview } from "./ChangePreview";
+import { PlanComparison } from "./PlanComparison";
 import { cancelAtPeriodEnd, changePlan, reactivate, subscriptionQuery, type Change, type Subscription } from "./queries";
 
 // The catalog's tiers in rank order, until the public GET /api/billing/plans (issue 16) is in the spec.
@@ -11,7 +13,13 @@ const INTERVALS = { month: "Monthly", year: "Annual" } as const;
 
 export function SubscriptionPage() {
   const { organization_id } = useSession();
-  if (!organization_id) return <Empty>Managing a personal plan from the app comes with the plans endpoint.</Empty>;
+  if (!organization_id)
+    return (
+      <>
+        <h1>Plans</h1>
+        <PlanComparison />
+      </>
+    );
   return <OrgSubscription org={organization_id} />;
 }
 
@@ -21,7 +29,12 @@ function OrgSubscription({ org }: { org: string }) {
     <>
       <h1>Your plan</h1>
       <QueryView query={subscription} what="your subscription">
-        {(sub) => (sub ? <Manage sub={sub} org={org} /> : <Empty>This account has no subscription.</Empty>)}
+        {(sub) => (
+          <>
+            {sub ? <Manage sub={sub} org={org} /> : <Empty>This account has no subscription.</Empty>}
+            <PlanComparison current={sub?.tier} />
+          </>
+        )}
       </QueryView>
     </>
   );
@@ -131,9 +144,13 @@ function Manage({ sub, org }: { sub: Subscription; org: string }) {
                 ? `Upgrade to ${tier} (${INTERVALS[interval as keyof typeof INTERVALS]}) now: the rest of this period's base fee is charged prorated today.`
                 : `Downgrade to ${tier} (${INTERVALS[interval as keyof typeof INTERVALS]}) on ${periodEnd}: nothing is charged now; the next invoice uses the new plan.`}
             </p>
-            <button type="button" className="primary" disabled={change.isPending} onClick={() => change.mutate(wanted)}>
-              Confirm the {kind}
-            </button>{" "}
+            <ChangePreview subscriptionId={sub.id} change={wanted}>
+              {() => (
+                <button type="button" className="primary" disabled={change.isPending} onClick={() => change.mutate(wanted)}>
+                  Confirm the {kind}
+                </button>
+              )}
+            </ChangePreview>{" "}
             <button type="button" onClick={() => setReviewing(false)}>
               Back
             </button>
