@@ -13,9 +13,10 @@ from streams.settings import load_settings
 def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "stack",
-        help="the local stack: Kafka and stripe-mock on 127.0.0.1",
-        description="Manage the local single-node stack: Apache Kafka (KRaft, jars from Maven Central) and "
-        "stripe-mock (built with go install). ClickHouse needs no server locally: chDB runs in-process.",
+        help="the local stack: Kafka, stripe-mock, the warehouse bridge and SMTP on 127.0.0.1",
+        description="Manage the local single-node stack: Apache Kafka (KRaft, jars from Maven Central), "
+        "stripe-mock (built with go install), the warehouse bridge that serves the chDB directory over "
+        "ClickHouse's HTTP interface, and an SMTP server (aiosmtpd) keeping notices in var/smtp/maildir.",
     )
     ssub = p.add_subparsers(dest="stack_command", metavar="ACTION", required=True)
     i = ssub.add_parser(
