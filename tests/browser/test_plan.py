@@ -26,7 +26,9 @@ def test_upgrade_is_previewed_then_confirmed(browser: Browser, api: ServedApi) -
     review = page.get_by_role("region", name="Review the change")
     expect(review).to_contain_text("Upgrade to enterprise")
     # The figures are the preview endpoint's, as the API computes them for this very change.
-    wanted = {"action": "change", "tier": "enterprise", "interval": "month"}
+    # Enterprise is priced annually only, so the page switched "Billed" to Annual with the plan.
+    expect(page.get_by_label("Billed")).to_have_value("year")
+    wanted = {"action": "change", "tier": "enterprise", "interval": "year"}
     preview = api.call(org, "POST", f"/api/billing/subscriptions/{sub_id}/preview", wanted)
     assert preview.status_code == 200, preview.text
     figures = preview.json()

@@ -58,12 +58,12 @@ describe("SubscriptionPage", () => {
     expect(review).toHaveTextContent("$304.84 (so far; $49.00 without the change)");
     expect(review).toHaveTextContent("$299.00 on Jan 1, 2027, before usage");
     const asked = calls.find((r) => r.method === "POST" && r.url.endsWith("/preview"));
-    expect(await asked?.json()).toEqual({ action: "change", tier: "enterprise", interval: "month", immediately: false });
+    expect(await asked?.json()).toEqual({ action: "change", tier: "enterprise", interval: "year", immediately: false });
     expect(calls.some((r) => r.method === "PUT")).toBe(false);
     await userEvent.click(screen.getByRole("button", { name: "Confirm the upgrade" }));
     expect(await screen.findByText(/Done: your plan is enterprise/)).toBeInTheDocument();
     const put = calls.find((r) => r.method === "PUT");
-    expect(await put?.json()).toEqual({ tier: "enterprise", interval: "month" });
+    expect(await put?.json()).toEqual({ tier: "enterprise", interval: "year" });
   });
 
   it("says a downgrade waits for the period end, and shows a refusal in words", async () => {
@@ -111,6 +111,17 @@ describe("SubscriptionPage", () => {
     serve({ ...PLANS_ROUTE, [LIST]: { body: { subscriptions: [SUB] } } });
     renderPage(<SubscriptionPage />);
     expect(await screen.findByRole("article", { name: /Standard/ })).toHaveTextContent("Your current plan");
+  });
+
+  it("offers only the intervals the catalog prices for the chosen plan", async () => {
+    serve({ ...PLANS_ROUTE, [LIST]: { body: { subscriptions: [SUB] } } });
+    renderPage(<SubscriptionPage />);
+    await screen.findByRole("article", { name: /Standard/ });
+    const billed = screen.getByLabelText("Billed");
+    expect(within(billed).getAllByRole("option").map((o) => o.textContent)).toEqual(["Monthly", "Annual"]);
+    await userEvent.selectOptions(screen.getByLabelText("Plan"), "enterprise");
+    expect(within(billed).getAllByRole("option").map((o) => o.textContent)).toEqual(["Annual"]);
+    expect(billed).toHaveValue("year");
   });
 
   it("refuses changes while past due and explains why", async () => {

@@ -5,7 +5,7 @@ import { date } from "../../ui/format";
 import { Empty, ErrorState, QueryView } from "../../ui/states";
 import { ChangePreview } from "./ChangePreview";
 import { PlanComparison } from "./PlanComparison";
-import { cancelAtPeriodEnd, changePlan, reactivate, subscriptionQuery, type Change, type Subscription } from "./queries";
+import { cancelAtPeriodEnd, changePlan, plansQuery, reactivate, subscriptionQuery, type Change, type Subscription } from "./queries";
 
 // The catalog's tiers in rank order, until the public GET /api/billing/plans (issue 16) is in the spec.
 const TIERS = ["free", "standard", "enterprise"] as const;
@@ -53,6 +53,19 @@ function Manage({ sub, org }: { sub: Subscription; org: string }) {
   const client = useQueryClient();
   const [tier, setTier] = useState(sub.tier);
   const [interval, setBilling] = useState(sub.interval);
+  // Only the intervals the catalog prices for the chosen tier (e.g. an annual-only tier); all while the plans load.
+  const plans = useQuery(plansQuery());
+  const plan = plans.data?.plans.find((p) => p.tier === tier);
+  const offered = (Object.keys(INTERVALS) as Subscription["interval"][]).filter(
+    (i) => !plan || (i === "month" ? plan.monthly_price : plan.annual_price) !== null,
+  );
+  const pickTier = (t: string) => {
+    setTier(t);
+    setReviewing(false);
+    const next = plans.data?.plans.find((p) => p.tier === t);
+    if (next && (interval === "month" ? next.monthly_price : next.annual_price) === null)
+      setBilling(interval === "month" ? "year" : "month");
+  };
   const [reviewing, setReviewing] = useState(false);
   const done = () => {
     setReviewing(false);
@@ -116,7 +129,7 @@ function Manage({ sub, org }: { sub: Subscription; org: string }) {
           }}
         >
           <label htmlFor="change-tier">Plan</label>{" "}
-          <select id="change-tier" value={tier} onChange={(e) => { setTier(e.target.value); setReviewing(false); }}>
+          <select id="change-tier" value={tier} onChange={(e) => pickTier(e.target.value)}>
               {TIERS.map((t) => (
                 <option key={t} value={t}>
                   {t}
@@ -126,9 +139,9 @@ function Manage({ sub, org }: { sub: Subscription; org: string }) {
           </select>{" "}
           <label htmlFor="change-interval">Billed</label>{" "}
           <select id="change-interval" value={interval} onChange={(e) => { setBilling(e.target.value as Subscription["interval"]); setReviewing(false); }}>
-              {Object.entries(INTERVALS).map(([value, label]) => (
+              {offered.map((value) => (
                 <option key={value} value={value}>
-                  {label}
+                  {INTERVALS[value]}
                 </option>
               ))}
           </select>{" "}

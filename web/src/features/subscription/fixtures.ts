@@ -20,5 +20,11 @@ export const PLANS = {
         { ...METRIC, metric: "gpu_seconds", entitled: false, included: null, overage_unit_price: null, hard_cap: null },
       ],
     },
+    {
+      tier: "enterprise", display_name: "Enterprise", monthly_price: null, annual_price: "10000.00", annual_saving: null,
+      collection: "send_invoice", days_until_due: 30, features: ["Audit logging"], is_default: false,
+      rate_limit_per_minute: 6000, seats: null,
+      metrics: [{ ...METRIC, metric: "api_calls", included: "1000000", overage_unit_price: "0.001", hard_cap: null }],
+    },
   ],
 } satisfies Schemas["PlanList"];
