@@ -116,6 +116,12 @@ def axe_violations(page: Page) -> list[dict[str, Any]]:
     return [v for v in result["violations"] if v.get("impact") in ("serious", "critical")]
 
 
+def page_width(page: Page) -> int:
+    """How wide the document is laid out: more than the viewport means the page scrolls sideways."""
+    width: int = page.evaluate("document.documentElement.scrollWidth")
+    return width
+
+
 def screenshot(page: Page, name: str) -> Path:
     REPORTS.mkdir(parents=True, exist_ok=True)
     out = REPORTS / f"{name}.png"

@@ -64,3 +64,8 @@ export function unwrap<T>(result: { data?: T; error?: unknown; response: Respons
   }
   return result.data;
 }
+
+/** For answers without a body (204): nothing, or an ApiError carrying the API's message. */
+export function unwrapEmpty(result: { error?: unknown; response: Response }): void {
+  if (result.error !== undefined || !result.response.ok) throw describe(result.error, result.response);
+}

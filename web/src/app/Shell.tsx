@@ -10,6 +10,7 @@ const NAV = [
   { to: "/", label: "Dashboard", end: true },
   { to: "/invoices", label: "Invoices", end: false },
   { to: "/plans", label: "Plan", end: false },
+  { to: "/payment-methods", label: "Payment methods", end: false },
   { to: "/admin", label: "Admin", end: false },
 ];
 

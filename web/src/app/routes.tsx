@@ -3,6 +3,7 @@ import { AdminPage } from "../features/admin/AdminPage";
 import { DashboardPage } from "../features/dashboard/DashboardPage";
 import { InvoiceDetailPage } from "../features/invoices/InvoiceDetailPage";
 import { InvoicesPage } from "../features/invoices/InvoicesPage";
+import { PaymentMethodsPage } from "../features/payment-methods/PaymentMethodsPage";
 import { SubscriptionPage } from "../features/subscription/SubscriptionPage";
 import { Shell } from "./Shell";
 
@@ -19,6 +20,7 @@ export const routes: RouteObject[] = [
       { path: "invoices", element: <InvoicesPage /> },
       { path: "invoices/:invoiceId", element: <InvoiceDetailPage /> },
       { path: "plans", element: <SubscriptionPage /> },
+      { path: "payment-methods", element: <PaymentMethodsPage /> },
       { path: "admin", element: <AdminPage /> },
       { path: "*", element: <p>There is no such page.</p> },
     ],

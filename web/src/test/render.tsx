@@ -21,6 +21,7 @@ export function serve(table: Record<string, Reply>) {
     if (reply === "pending") return new Promise<Response>(() => undefined);
     const status = reply?.status ?? (reply ? 200 : 404);
     const body = reply?.body ?? { error: { code: "not_found", message: `no such thing: ${path}` } };
+    if (status === 204) return new Response(null, { status });
     return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
   });
   vi.stubGlobal("fetch", fetchMock);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { daysUntil, money, moneyMinor } from "./format";
+import { daysUntil, money, moneyMinor, unitPrice } from "./format";
 import { usageLevel } from "./UsageBar";
 
 describe("format", () => {
@@ -21,5 +21,12 @@ describe("format", () => {
     expect(usageLevel(80, 100)).toBe("warn");
     expect(usageLevel(100, 100)).toBe("over");
     expect(usageLevel(1, 0)).toBe("over");
+  });
+});
+
+describe("unitPrice", () => {
+  it("keeps sub-cent digits and the currency's own", () => {
+    expect(unitPrice("0.002", "usd")).toBe("$0.002");
+    expect(unitPrice("2", "usd")).toBe("$2.00");
   });
 });

@@ -10,6 +10,12 @@ export function money(amount: string, currency: string): string {
   return fmt.format(amount as unknown as number);
 }
 
+/** A per-unit price ("0.002"): sub-cent digits kept, at least the currency's own. */
+export function unitPrice(amount: string, currency: string): string {
+  const fmt = new Intl.NumberFormat(undefined, { style: "currency", currency: currency.toUpperCase(), maximumFractionDigits: 6 });
+  return fmt.format(amount as unknown as number);
+}
+
 /** Integer minor units (cents) in the account's currency. */
 export function moneyMinor(minor: number, currency: string): string {
   const digits = minorDigits(currency);

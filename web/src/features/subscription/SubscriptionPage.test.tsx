@@ -1,7 +1,8 @@
-import { screen } from "@testing-library/react";
+import { screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { renderPage, serve } from "../../test/render";
+import { PLANS } from "./fixtures";
 import { SubscriptionPage } from "./SubscriptionPage";
 
 const SUB = {
@@ -11,56 +12,120 @@ const SUB = {
   current_period: { key: "2026-12", start: "2026-12-01T00:00:00Z", end: "2027-01-01T00:00:00Z" }, versions: [],
 };
 const LIST = "/api/billing/organizations/org_acme/subscriptions";
+const PREVIEW = {
+  change: "upgrade", currency: "usd", current_invoice_total: "49.00", preview_invoice_total: "304.84", proration: "255.84",
+  next_invoice_total: "299.00", effective_from: "2026-12-04T13:00:00Z", next_invoice: null, preview_invoice: null,
+  current_period: { key: "2026-12", start: "2026-12-01T00:00:00Z", end: "2027-01-01T00:00:00Z" },
+  next_period: { key: "2027-01", start: "2027-01-01T00:00:00Z", end: "2027-02-01T00:00:00Z" },
+};
+const PREVIEW_ROUTE = "POST /api/billing/subscriptions/sub_1/preview";
+const PLANS_ROUTE = { "/api/billing/plans": { body: PLANS } };
 
 afterEach(() => vi.unstubAllGlobals());
 
 describe("SubscriptionPage", () => {
   it("says it is loading", () => {
-    serve({ [LIST]: "pending" });
+    serve({ ...PLANS_ROUTE, [LIST]: "pending" });
     renderPage(<SubscriptionPage />);
     expect(screen.getByRole("status")).toHaveTextContent("Loading your subscription");
   });
 
   it("says when there is no subscription", async () => {
-    serve({ [LIST]: { body: { subscriptions: [{ ...SUB, status: "canceled" }] } } });
+    serve({ ...PLANS_ROUTE, [LIST]: { body: { subscriptions: [{ ...SUB, status: "canceled" }] } } });
     renderPage(<SubscriptionPage />);
     expect(await screen.findByText("This account has no subscription.")).toBeInTheDocument();
   });
 
   it("shows the API's error in words", async () => {
-    serve({ [LIST]: { status: 403, body: { error: { code: "forbidden", message: "viewers may not manage billing" } } } });
+    serve({ ...PLANS_ROUTE, [LIST]: { status: 403, body: { error: { code: "forbidden", message: "viewers may not manage billing" } } } });
     renderPage(<SubscriptionPage />);
     expect(await screen.findByRole("alert")).toHaveTextContent("viewers may not manage billing");
   });
 
   it("previews an upgrade before it is confirmed, then applies it", async () => {
-    const calls = serve({ [LIST]: { body: { subscriptions: [SUB] } }, "PUT /api/billing/subscriptions/sub_1": { body: { ...SUB, tier: "enterprise" } } });
+    const calls = serve({
+      ...PLANS_ROUTE,
+      [LIST]: { body: { subscriptions: [SUB] } },
+      [PREVIEW_ROUTE]: { body: PREVIEW },
+      "PUT /api/billing/subscriptions/sub_1": { body: { ...SUB, tier: "enterprise" } },
+    });
     renderPage(<SubscriptionPage />);
     await userEvent.selectOptions(await screen.findByLabelText("Plan"), "enterprise");
     await userEvent.click(screen.getByRole("button", { name: "Review the change" }));
-    expect(screen.getByRole("region", { name: "Review the change" })).toHaveTextContent(/Upgrade to enterprise .* now: .* prorated/);
+    const review = screen.getByRole("region", { name: "Review the change" });
+    expect(review).toHaveTextContent(/Upgrade to enterprise .* now: .* prorated/);
+    expect(await within(review).findByText("$255.84 (the proration of this period's base fee)")).toBeInTheDocument();
+    expect(review).toHaveTextContent("$304.84 (so far; $49.00 without the change)");
+    expect(review).toHaveTextContent("$299.00 on Jan 1, 2027, before usage");
+    const asked = calls.find((r) => r.method === "POST" && r.url.endsWith("/preview"));
+    expect(await asked?.json()).toEqual({ action: "change", tier: "enterprise", interval: "year", immediately: false });
     expect(calls.some((r) => r.method === "PUT")).toBe(false);
     await userEvent.click(screen.getByRole("button", { name: "Confirm the upgrade" }));
     expect(await screen.findByText(/Done: your plan is enterprise/)).toBeInTheDocument();
     const put = calls.find((r) => r.method === "PUT");
-    expect(await put?.json()).toEqual({ tier: "enterprise", interval: "month" });
+    expect(await put?.json()).toEqual({ tier: "enterprise", interval: "year" });
   });
 
   it("says a downgrade waits for the period end, and shows a refusal in words", async () => {
     serve({
+      ...PLANS_ROUTE,
       [LIST]: { body: { subscriptions: [SUB] } },
+      [PREVIEW_ROUTE]: { body: { ...PREVIEW, change: "downgrade", proration: "0.00", preview_invoice_total: "49.00", next_invoice_total: "0.00" } },
       "PUT /api/billing/subscriptions/sub_1": { status: 409, body: { error: { code: "change_pending", message: "a change is already scheduled" } } },
     });
     renderPage(<SubscriptionPage />);
     await userEvent.selectOptions(await screen.findByLabelText("Plan"), "free");
     await userEvent.click(screen.getByRole("button", { name: "Review the change" }));
-    expect(screen.getByRole("region", { name: "Review the change" })).toHaveTextContent(/Downgrade to free .* on Jan 1, 2027: nothing is charged now/);
+    const review = screen.getByRole("region", { name: "Review the change" });
+    expect(review).toHaveTextContent(/Downgrade to free .* on Jan 1, 2027: nothing is charged now/);
+    expect(await within(review).findByText("Nothing ($0.00)")).toBeInTheDocument();
     await userEvent.click(screen.getByRole("button", { name: "Confirm the downgrade" }));
     expect(await screen.findByRole("alert")).toHaveTextContent("a change is already scheduled");
   });
 
+  it("says the preview is loading, and shows its refusal in words with nothing to confirm", async () => {
+    serve({
+      ...PLANS_ROUTE,
+      [LIST]: { body: { subscriptions: [SUB] } },
+      [PREVIEW_ROUTE]: { status: 409, body: { error: { code: "past_due", message: "the account is past due" } } },
+    });
+    renderPage(<SubscriptionPage />);
+    await userEvent.selectOptions(await screen.findByLabelText("Plan"), "enterprise");
+    await userEvent.click(screen.getByRole("button", { name: "Review the change" }));
+    const review = screen.getByRole("region", { name: "Review the change" });
+    expect(await within(review).findByRole("alert")).toHaveTextContent("the account is past due");
+    expect(within(review).queryByRole("button", { name: /Confirm/ })).toBeNull();
+  });
+
+  it("waits for the preview before offering the confirm", async () => {
+    serve({ ...PLANS_ROUTE, [LIST]: { body: { subscriptions: [SUB] } }, [PREVIEW_ROUTE]: "pending" });
+    renderPage(<SubscriptionPage />);
+    await userEvent.selectOptions(await screen.findByLabelText("Plan"), "enterprise");
+    await userEvent.click(screen.getByRole("button", { name: "Review the change" }));
+    const review = screen.getByRole("region", { name: "Review the change" });
+    expect(within(review).getByRole("status")).toHaveTextContent("Loading the preview");
+    expect(within(review).queryByRole("button", { name: /Confirm/ })).toBeNull();
+  });
+
+  it("shows the plans side by side with the current one marked", async () => {
+    serve({ ...PLANS_ROUTE, [LIST]: { body: { subscriptions: [SUB] } } });
+    renderPage(<SubscriptionPage />);
+    expect(await screen.findByRole("article", { name: /Standard/ })).toHaveTextContent("Your current plan");
+  });
+
+  it("offers only the intervals the catalog prices for the chosen plan", async () => {
+    serve({ ...PLANS_ROUTE, [LIST]: { body: { subscriptions: [SUB] } } });
+    renderPage(<SubscriptionPage />);
+    await screen.findByRole("article", { name: /Standard/ });
+    const billed = screen.getByLabelText("Billed");
+    expect(within(billed).getAllByRole("option").map((o) => o.textContent)).toEqual(["Monthly", "Annual"]);
+    await userEvent.selectOptions(screen.getByLabelText("Plan"), "enterprise");
+    expect(within(billed).getAllByRole("option").map((o) => o.textContent)).toEqual(["Annual"]);
+    expect(billed).toHaveValue("year");
+  });
+
   it("refuses changes while past due and explains why", async () => {
-    serve({ [LIST]: { body: { subscriptions: [{ ...SUB, status: "past_due" }] } } });
+    serve({ ...PLANS_ROUTE, [LIST]: { body: { subscriptions: [{ ...SUB, status: "past_due" }] } } });
     renderPage(<SubscriptionPage />);
     await userEvent.selectOptions(await screen.findByLabelText("Plan"), "enterprise");
     expect(screen.getByRole("button", { name: "Review the change" })).toBeDisabled();
@@ -69,6 +134,7 @@ describe("SubscriptionPage", () => {
 
   it("cancels at the period end and offers to undo it", async () => {
     const calls = serve({
+      ...PLANS_ROUTE,
       [LIST]: { body: { subscriptions: [{ ...SUB, cancel_at: "2027-01-01T00:00:00Z" }] } },
       "POST /api/billing/subscriptions/sub_1/reactivate": { body: SUB },
     });

@@ -3,7 +3,9 @@ import { useState } from "react";
 import { useSession } from "../../app/SessionContext";
 import { date } from "../../ui/format";
 import { Empty, ErrorState, QueryView } from "../../ui/states";
-import { cancelAtPeriodEnd, changePlan, reactivate, subscriptionQuery, type Change, type Subscription } from "./queries";
+import { ChangePreview } from "./ChangePreview";
+import { PlanComparison } from "./PlanComparison";
+import { cancelAtPeriodEnd, changePlan, plansQuery, reactivate, subscriptionQuery, type Change, type Subscription } from "./queries";
 
 // The catalog's tiers in rank order, until the public GET /api/billing/plans (issue 16) is in the spec.
 const TIERS = ["free", "standard", "enterprise"] as const;
@@ -11,7 +13,13 @@ const INTERVALS = { month: "Monthly", year: "Annual" } as const;
 
 export function SubscriptionPage() {
   const { organization_id } = useSession();
-  if (!organization_id) return <Empty>Managing a personal plan from the app comes with the plans endpoint.</Empty>;
+  if (!organization_id)
+    return (
+      <>
+        <h1>Plans</h1>
+        <PlanComparison />
+      </>
+    );
   return <OrgSubscription org={organization_id} />;
 }
 
@@ -21,7 +29,12 @@ function OrgSubscription({ org }: { org: string }) {
     <>
       <h1>Your plan</h1>
       <QueryView query={subscription} what="your subscription">
-        {(sub) => (sub ? <Manage sub={sub} org={org} /> : <Empty>This account has no subscription.</Empty>)}
+        {(sub) => (
+          <>
+            {sub ? <Manage sub={sub} org={org} /> : <Empty>This account has no subscription.</Empty>}
+            <PlanComparison current={sub?.tier} />
+          </>
+        )}
       </QueryView>
     </>
   );
@@ -40,6 +53,19 @@ function Manage({ sub, org }: { sub: Subscription; org: string }) {
   const client = useQueryClient();
   const [tier, setTier] = useState(sub.tier);
   const [interval, setBilling] = useState(sub.interval);
+  // Only the intervals the catalog prices for the chosen tier (e.g. an annual-only tier); all while the plans load.
+  const plans = useQuery(plansQuery());
+  const plan = plans.data?.plans.find((p) => p.tier === tier);
+  const offered = (Object.keys(INTERVALS) as Subscription["interval"][]).filter(
+    (i) => !plan || (i === "month" ? plan.monthly_price : plan.annual_price) !== null,
+  );
+  const pickTier = (t: string) => {
+    setTier(t);
+    setReviewing(false);
+    const next = plans.data?.plans.find((p) => p.tier === t);
+    if (next && (interval === "month" ? next.monthly_price : next.annual_price) === null)
+      setBilling(interval === "month" ? "year" : "month");
+  };
   const [reviewing, setReviewing] = useState(false);
   const done = () => {
     setReviewing(false);
@@ -103,7 +129,7 @@ function Manage({ sub, org }: { sub: Subscription; org: string }) {
           }}
         >
           <label htmlFor="change-tier">Plan</label>{" "}
-          <select id="change-tier" value={tier} onChange={(e) => { setTier(e.target.value); setReviewing(false); }}>
+          <select id="change-tier" value={tier} onChange={(e) => pickTier(e.target.value)}>
               {TIERS.map((t) => (
                 <option key={t} value={t}>
                   {t}
@@ -113,9 +139,9 @@ function Manage({ sub, org }: { sub: Subscription; org: string }) {
           </select>{" "}
           <label htmlFor="change-interval">Billed</label>{" "}
           <select id="change-interval" value={interval} onChange={(e) => { setBilling(e.target.value as Subscription["interval"]); setReviewing(false); }}>
-              {Object.entries(INTERVALS).map(([value, label]) => (
+              {offered.map((value) => (
                 <option key={value} value={value}>
-                  {label}
+                  {INTERVALS[value]}
                 </option>
               ))}
           </select>{" "}
@@ -131,9 +157,13 @@ function Manage({ sub, org }: { sub: Subscription; org: string }) {
                 ? `Upgrade to ${tier} (${INTERVALS[interval as keyof typeof INTERVALS]}) now: the rest of this period's base fee is charged prorated today.`
                 : `Downgrade to ${tier} (${INTERVALS[interval as keyof typeof INTERVALS]}) on ${periodEnd}: nothing is charged now; the next invoice uses the new plan.`}
             </p>
-            <button type="button" className="primary" disabled={change.isPending} onClick={() => change.mutate(wanted)}>
-              Confirm the {kind}
-            </button>{" "}
+            <ChangePreview subscriptionId={sub.id} change={wanted}>
+              {() => (
+                <button type="button" className="primary" disabled={change.isPending} onClick={() => change.mutate(wanted)}>
+                  Confirm the {kind}
+                </button>
+              )}
+            </ChangePreview>{" "}
             <button type="button" onClick={() => setReviewing(false)}>
               Back
             </button>
