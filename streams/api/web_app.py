@@ -1,4 +1,4 @@
-"""The web app under ``/app/`` (DESIGN §11, docs/web-app-server.md): the built files of ``web/dist``
+"""The web app under ``/app/`` (docs/web.md, docs/web-app-server.md): the built files of ``web/dist``
 (``METERLINE_API_WEB_DIST``) with the SPA fallback (any path without a file is the app's ``index.html``), a
 strict Content-Security-Policy that still lets Stripe.js and its frames in, and ``GET /app/login``, which
 exchanges a one-time link for the session cookie."""

@@ -102,7 +102,6 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _mirror(args: argparse.Namespace) -> int:
-
     from sinks.clickhouse.migrations import migrate
     from sinks.clickhouse.receivables import Receivables
     from streams.cli.api_cmd import _engine

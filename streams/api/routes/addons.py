@@ -118,14 +118,20 @@ def create_addon(call: Call) -> AddonOut:
         return _audited(call, s, who, sub, row, "addon.created", None)
 
 
+def _existing(call: Call, s: Session, who: Principal) -> tuple[Subscription, ContractAddonRow, dict[str, Any]]:
+    """The subscription and add-on a write names (operators only; 404 across accounts) and the add-on as it was
+    (the audit's ``before``)."""
+    sub = load_subscription(s, who, call.path["id"], write=True)
+    row = _addon(s, sub, call.path["addon_id"])
+    return sub, row, _out(call, sub, row, store.hours_of(s, [row.id])[row.id]).model_dump(mode="json")
+
+
 def end_addon(call: Call) -> AddonOut:
     body: AddonEnd = call.body
     now = call.ctx.clock()
     with call.ctx.sessions.begin() as s:
         who = caller(call, s)
-        sub = load_subscription(s, who, call.path["id"], write=True)
-        row = _addon(s, sub, call.path["addon_id"])
-        before = _out(call, sub, row, store.hours_of(s, [row.id])[row.id]).model_dump(mode="json")
+        sub, row, before = _existing(call, s, who)
         with refused_as_invalid():
             store.end(s, row, body.ends_at, _period_start(call, s, sub, now))
         return _audited(call, s, who, sub, row, "addon.ended", before)
@@ -136,9 +142,7 @@ def log_hours(call: Call) -> AddonOut:
     now = call.ctx.clock()
     with call.ctx.sessions.begin() as s:
         who = caller(call, s)
-        sub = load_subscription(s, who, call.path["id"], write=True)
-        row = _addon(s, sub, call.path["addon_id"])
-        before = _out(call, sub, row, store.hours_of(s, [row.id])[row.id]).model_dump(mode="json")
+        sub, row, before = _existing(call, s, who)
         with refused_as_invalid():
             store.log_hours(
                 s,
