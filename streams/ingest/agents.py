@@ -34,7 +34,7 @@ async def ingest_batch(w: Wiring, batch: Sequence[Any], accepted: faust.TopicT, 
     records = [InRecord(e.value or b"", e.message.topic, e.message.partition, e.message.offset) for e in batch]
     out, candidates = w.ingest.decode(records, datetime.now(UTC))
     # RocksDB releases the GIL: the lookup runs beside the other agents instead of blocking them.
-    seen = await asyncio.to_thread(w.dedupe.seen, [(ev.source, ev.event_id) for ev in candidates])
+    seen = await asyncio.to_thread(w.dedupe.seen, w.ingest.lookup_keys(out, candidates))
     result = w.ingest.route(out, candidates, seen)
     pending = []
     for partition, rows in result.accepted.items():

@@ -11,4 +11,4 @@ from streams.ingest.step import IngestResult, IngestStep, InRecord
 
 def ingest_batch(step: IngestStep, dedupe: DedupeStore, records: Sequence[InRecord], now: datetime) -> IngestResult:
     out, candidates = step.decode(records, now)
-    return step.route(out, candidates, dedupe.seen([(ev.source, ev.event_id) for ev in candidates]))
+    return step.route(out, candidates, dedupe.seen(step.lookup_keys(out, candidates)))
