@@ -40,6 +40,7 @@ from streams.api.routes import credit_grants as credit_grants_routes
 from streams.api.routes import credit_notes as credit_notes_routes
 from streams.api.routes import forecast as forecast_routes
 from streams.api.routes import invitations as invitations_routes
+from streams.api.routes import invoice_reissue as invoice_reissue_routes
 from streams.api.routes import invoices as invoices_routes
 from streams.api.routes import orgs as orgs_routes
 from streams.api.routes import payment_methods as payment_methods_routes
@@ -85,6 +86,7 @@ ENDPOINTS: list[Endpoint] = [
     *forecast_routes.ENDPOINTS,
     *budgets_routes.ENDPOINTS,
     *credit_notes_routes.ENDPOINTS,
+    *invoice_reissue_routes.ENDPOINTS,
     *audit_routes.ENDPOINTS,
     *ai_controls_routes.ENDPOINTS,
     *people_routes.ENDPOINTS,

@@ -239,6 +239,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/billing/invoices/{id}/reissue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reissue a void invoice under its own id and number (platform operators only)
+         * @description A void invoice (or an open one with nothing paid, voided now) is reissued as <id>-r<n> with the seller's next number, issued now and due by its payment terms, for what the void one collected; the void one names it in reissued_as, the reissue names the void one in reissue_of. Once: asking again answers 200 with the same reissue. 409 cannot_reissue when the invoice is paid, uncollectible or holds payments. Only a platform JWT with meterline_operator=true may reissue (docs/security.md).
+         */
+        post: operations["reissue"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/billing/login-links": {
         parameters: {
             query?: never;
@@ -2136,6 +2156,18 @@ export interface components {
              */
             period_start: string;
             /**
+             * Reissue Of
+             * @description the void invoice this one was reissued in place of
+             * @default null
+             */
+            reissue_of: string | null;
+            /**
+             * Reissued As
+             * @description a void invoice's reissue (its own id and number)
+             * @default null
+             */
+            reissued_as: string | null;
+            /**
              * Status
              * @description Stripe's invoice statuses: draft (not finalized), open (owed), paid, void, uncollectible
              * @enum {string}
@@ -2260,6 +2292,18 @@ export interface components {
              * Format: date-time
              */
             period_start: string;
+            /**
+             * Reissue Of
+             * @description the void invoice this one was reissued in place of
+             * @default null
+             */
+            reissue_of: string | null;
+            /**
+             * Reissued As
+             * @description a void invoice's reissue (its own id and number)
+             * @default null
+             */
+            reissued_as: string | null;
             /**
              * Status
              * @description Stripe's invoice statuses: draft (not finalized), open (owed), paid, void, uncollectible
@@ -4795,6 +4839,102 @@ export interface operations {
             };
             /** @description not found, or not visible to the caller */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    reissue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Reissue a void invoice under its own id and number (platform operators only) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoiceDocument"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the state does not allow this: a subscription transition, an invoice paid already... (the code says why) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
