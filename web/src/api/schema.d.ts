@@ -1573,6 +1573,11 @@ export interface components {
              */
             rate_limit_per_minute: number | null;
             /**
+             * Seat Basis
+             * @default null
+             */
+            seat_basis: ("active" | "provisioned") | null;
+            /**
              * Seat Mode
              * @default null
              */
@@ -1631,6 +1636,11 @@ export interface components {
              * @default null
              */
             rate_limit_per_minute: number | null;
+            /**
+             * Seat Basis
+             * @default null
+             */
+            seat_basis: ("active" | "provisioned") | null;
             /**
              * Seat Mode
              * @default null
@@ -3185,6 +3195,12 @@ export interface components {
             };
             /** Rate Limit Per Minute */
             rate_limit_per_minute: number;
+            /**
+             * Seat Basis
+             * @default active
+             * @enum {string}
+             */
+            seat_basis: "active" | "provisioned";
             /** @default null */
             seats: components["schemas"]["TieredPrice-Input"] | null;
         };
@@ -3217,6 +3233,12 @@ export interface components {
             };
             /** Rate Limit Per Minute */
             rate_limit_per_minute: number;
+            /**
+             * Seat Basis
+             * @default active
+             * @enum {string}
+             */
+            seat_basis: "active" | "provisioned";
             /** @default null */
             seats: components["schemas"]["TieredPrice-Output"] | null;
         };
