@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from rating.catalog.loader import Catalog
 from rating.credits import CREDIT_PREFIX, CreditGrant
 from rating.periods import Period, period_containing
+from rating.seats import Membership
 from rating.settle import HistoryLookup
 from schemas.events import Metric
 from sinks.clickhouse.settlement import EPOCH, SettlementStore
@@ -78,13 +79,14 @@ class Warehouse(SettledReads):
         period: Period,
         addons: Callable[[str, Period], Mapping[str, Decimal]] | None = None,
         credits: Callable[[str], Sequence[CreditGrant]] | None = None,
+        members: Callable[[str], Sequence[Membership]] | None = None,
     ) -> dict[str, Any] | None:
         """The draft invoice of ``period`` from the usage settled so far (the finalized one if closed),
         or None when the account has none. ``addons``: the account's add-on quantities of a period;
-        ``credits``: its credit grants."""
+        ``credits``: its credit grants; ``members``: an organization's membership history."""
         with self.client() as client:
             store = SettlementStore(client, self._database)
-            settler = Settler(store, catalog, histories, lambda: [], addons=addons, credits=credits)
+            settler = Settler(store, catalog, histories, lambda: [], addons=addons, credits=credits, members=members)
             try:
                 return settler.document(account, period)
             except Exception as exc:
@@ -100,13 +102,14 @@ class Warehouse(SettledReads):
         now: datetime,
         addons: Callable[[str, Period], Mapping[str, Decimal]] | None = None,
         credits: Callable[[str], Sequence[CreditGrant]] | None = None,
+        members: Callable[[str], Sequence[Membership]] | None = None,
     ) -> dict[str, Any]:
         """The period-end forecast of ``period`` (docs/forecasting.md) from the usage settled so far."""
         from streams.settlement.forecast import forecast_document
 
         with self.client() as client:
             store = SettlementStore(client, self._database)
-            settler = Settler(store, catalog, histories, lambda: [], addons=addons, credits=credits)
+            settler = Settler(store, catalog, histories, lambda: [], addons=addons, credits=credits, members=members)
             try:
                 return forecast_document(settler, account, period, now)
             except Exception as exc:

@@ -16,6 +16,7 @@ from rating.catalog.model import CatalogVersion
 from rating.money import ZERO, money_text
 from rating.pricing import metric_charge
 from rating.quota import metric_entitlement, metric_rule, premium_entitled, quota_state
+from rating.seats import SEAT_METRIC, counted_seats, most_members
 from schemas.events import Metric
 from streams.api.auth import READ_ALL, AccountAccess, account_access, require_role
 from streams.api.common import account_terms, cached_access, cached_terms, caller, period_out
@@ -36,7 +37,7 @@ from streams.api.models import (
 )
 from streams.api.routing import Call, Endpoint
 from streams.api.warehouse import by_period
-from streams.store import ai_controls
+from streams.store import ai_controls, memberships
 
 #: The metered metrics (a feature name that is one is checked against its quota).
 METRICS = frozenset(Metric)
@@ -153,12 +154,17 @@ def usage_current(call: Call) -> UsageCurrent:
     with call.ctx.sessions() as s:
         _read_own_or_all(cached_access(call, s, caller(call, s), q.account))
         terms = cached_terms(call, s, catalog, q.account, now)
-    period = terms.period(now)
+        period = terms.period(now)
+        # Provisioned seats: the most members so far this period (rating/seats.py), from the membership history.
+        so_far = (period.start, now + timedelta(microseconds=1))
+        spans = memberships.members_during(s, q.account, *so_far) if terms.tier.seat_basis == "provisioned" else []
     records = call.ctx.quota.for_account(q.account)
     rows, total = [], ZERO
     for metric in sorted(set(terms.tier.metrics) | set(records)):
         rule = metric_rule(terms.tier, metric)
         used, _ = _used(records.get(metric), period.key)
+        if metric == SEAT_METRIC:
+            used = Decimal(counted_seats(terms.tier.seat_basis, int(used), most_members(spans, *so_far)))
         charge = metric_charge(rule, used)
         total += charge.amount
         state = quota_state(q.account, metric, period.key, rule, terms.tier.rate_limit_per_minute, used, now)

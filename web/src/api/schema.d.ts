@@ -1593,6 +1593,11 @@ export interface components {
              */
             rate_limit_per_minute: number | null;
             /**
+             * Seat Basis
+             * @default null
+             */
+            seat_basis: ("active" | "provisioned") | null;
+            /**
              * Seat Mode
              * @default null
              */
@@ -1651,6 +1656,11 @@ export interface components {
              * @default null
              */
             rate_limit_per_minute: number | null;
+            /**
+             * Seat Basis
+             * @default null
+             */
+            seat_basis: ("active" | "provisioned") | null;
             /**
              * Seat Mode
              * @default null
@@ -3229,6 +3239,12 @@ export interface components {
             };
             /** Rate Limit Per Minute */
             rate_limit_per_minute: number;
+            /**
+             * Seat Basis
+             * @default active
+             * @enum {string}
+             */
+            seat_basis: "active" | "provisioned";
             /** @default null */
             seats: components["schemas"]["TieredPrice-Input"] | null;
         };
@@ -3261,6 +3277,12 @@ export interface components {
             };
             /** Rate Limit Per Minute */
             rate_limit_per_minute: number;
+            /**
+             * Seat Basis
+             * @default active
+             * @enum {string}
+             */
+            seat_basis: "active" | "provisioned";
             /** @default null */
             seats: components["schemas"]["TieredPrice-Output"] | null;
         };
