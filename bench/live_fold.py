@@ -77,9 +77,6 @@ def main() -> int:
             out = fn(events, states, resolvers[name], now)
             for entry in out.states.values():
                 orjson.dumps(entry)
-            as_of = now.isoformat()
-            for q in out.quotas:
-                orjson.dumps(q.to_record(as_of))
             table.update(out.states)
             spent[name].append(time.process_time() - t)
             lines = len(out.rated)

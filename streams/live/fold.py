@@ -30,10 +30,10 @@ from rating.catalog.model import MeteredRule
 from rating.live.gauge import KeptReadings, fold_readings
 from rating.money import ZERO, fixed_text
 from rating.periods import HOUR_MS
-from rating.quota import new_alerts, quota_state, rate_delta
+from rating.quota import delta_parts, new_alerts, quota_record
 from rating.seats import SEAT_METRIC
 from schemas.events import AcceptedEvent, Metric
-from streams.live.rating import LIVE_PERIODS_SPAN, LiveOutputs, _first_threshold, _period_key, _pruned
+from streams.live.rating import LIVE_PERIODS_SPAN, LiveOutputs, _first_threshold, _period_key, _pruned, quota_key
 from streams.live.resolve import Resolved, Resolver
 
 _MISS = object()
@@ -228,8 +228,7 @@ def fold_step(
                 slot.pop("prev_twa", None)
             else:
                 billed_before, billed_after = before, after
-            d = rate_delta(rule, billed_before, billed_after)
-            delta_amount, d_included, d_billable, unit_price = d.amount, d.included, d.billable, d.unit_price
+            _, d_included, d_billable, unit_price, delta_amount = delta_parts(rule, billed_before, billed_after)
         out.rated.append(
             orjson.dumps(
                 {
@@ -252,7 +251,14 @@ def fold_step(
                 }
             )
         )
-        out.quotas.append(quota_state(t.billed, metric, t.period, rule, t.tier.rate_limit_per_minute, after, now))
+        out.quota_records.append(
+            (
+                quota_key(t.billed, metric),
+                orjson.dumps(
+                    quota_record(t.billed, metric, t.period, rule, t.tier.rate_limit_per_minute, after, rated_at)
+                ),
+            )
+        )
         if after >= _first_threshold(rule):
             raised = slot.get("alerted", ())
             if not _alert_kinds(rule).issubset(raised):
