@@ -125,21 +125,7 @@ def _record(
 def quota_state(
     account_id: str, metric: str, period: str, rule: MeteredRule, rate_limit: int, used: Decimal, as_of: datetime
 ) -> QuotaState:
-    included = rule.included
-    return QuotaState(
-        account_id,
-        metric,
-        period,
-        used,
-        included,
-        None if included is None else max(ZERO, included - used),
-        rule.hard_cap,
-        included is not None and used > included,
-        rule.hard_cap is not None and used >= rule.hard_cap,
-        rule.entitled,
-        rate_limit,
-        as_of,
-    )
+    return QuotaState(account_id, metric, period, used, *_limits(rule, used), rule.entitled, rate_limit, as_of)
 
 
 def quota_record(
@@ -147,20 +133,18 @@ def quota_record(
 ) -> dict[str, object]:
     """``quota_state(...).to_record(as_of)`` without building the state: the live stage writes one per
     account, metric and step, and a frozen dataclass of twelve fields costs more than the record."""
+    return _record(account_id, metric, period, used, *_limits(rule, used), rule.entitled, rate_limit, as_of)
+
+
+def _limits(rule: MeteredRule, used: Decimal) -> tuple[Decimal | None, Decimal | None, Decimal | None, bool, bool]:
+    """(included, remaining, hard cap, over the included quantity, hard-capped) at ``used``."""
     included, cap = rule.included, rule.hard_cap
-    return _record(
-        account_id,
-        metric,
-        period,
-        used,
+    return (
         included,
         None if included is None else max(ZERO, included - used),
         cap,
         included is not None and used > included,
         cap is not None and used >= cap,
-        rule.entitled,
-        rate_limit,
-        as_of,
     )
 
 
