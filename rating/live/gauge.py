@@ -24,8 +24,8 @@ KEEP = 8
 FOLD_AT = 2 * KEEP  # fold once this many readings are kept: folding is paid once per KEEP readings
 
 
-#: Parsed kept readings remembered before a ``KeptReadings`` starts over (bounded memory).
-MAX_REMEMBERED = 100_000
+#: Slots' parsed readings remembered before a ``KeptReadings`` starts over (bounded memory, ~2 KB a slot).
+MAX_REMEMBERED = 20_000
 
 _Key = tuple[int, str]
 _Row = list[Any]  # [ts_ms, event id, value text], as the slot keeps it
