@@ -18,7 +18,7 @@ from rating.pricing import metric_charge
 from rating.quota import metric_entitlement, metric_rule, premium_entitled, quota_state
 from schemas.events import Metric
 from streams.api.auth import READ_ALL, AccountAccess, account_access, require_role
-from streams.api.common import account_terms, cached_access, cached_terms, caller, period_out
+from streams.api.common import AccountTerms, account_terms, cached_access, cached_terms, caller, period_out
 from streams.api.errors import ApiError
 from streams.api.models import (
     ID_PATTERN,
@@ -146,13 +146,19 @@ def _tier_entitlement(call: Call, s: Session) -> Entitlement:
     )
 
 
-def usage_current(call: Call) -> UsageCurrent:
-    q: UsageCurrentQuery = call.query
+def usage_reader_terms(call: Call, account: str) -> tuple[datetime, CatalogVersion, AccountTerms]:
+    """Now, the catalog in effect and the account's terms, when the caller may read the account's usage
+    (403/404 otherwise): the live figures' rule, shared by the endpoints that show them."""
     now = call.ctx.clock()
     catalog = call.ctx.catalog.at(now)
     with call.ctx.sessions() as s:
-        _read_own_or_all(cached_access(call, s, caller(call, s), q.account))
-        terms = cached_terms(call, s, catalog, q.account, now)
+        _read_own_or_all(cached_access(call, s, caller(call, s), account))
+        return now, catalog, cached_terms(call, s, catalog, account, now)
+
+
+def usage_current(call: Call) -> UsageCurrent:
+    q: UsageCurrentQuery = call.query
+    now, _, terms = usage_reader_terms(call, q.account)
     period = terms.period(now)
     records = call.ctx.quota.for_account(q.account)
     rows, total = [], ZERO
