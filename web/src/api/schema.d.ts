@@ -1054,6 +1054,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/billing/usage/breakdown": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This period's settled AI requests by provider and model and premium feature uses, with their charges */
+        get: operations["usage_breakdown"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/billing/usage/current": {
         parameters: {
             query?: never;
@@ -1336,6 +1353,24 @@ export interface components {
              * @description the member (null: the whole organization)
              */
             user_id: string | null;
+        };
+        /** AiModelUsage */
+        AiModelUsage: {
+            /**
+             * Charge
+             * @description what the settled requests add to the invoice so far (overage; 0 within included)
+             */
+            charge: string;
+            /** Input Tokens */
+            input_tokens: number;
+            /** Model */
+            model: string;
+            /** Output Tokens */
+            output_tokens: number;
+            /** Provider */
+            provider: string;
+            /** Requests */
+            requests: string;
         };
         /** ApiKeyCreate */
         ApiKeyCreate: {
@@ -2007,6 +2042,23 @@ export interface components {
              * @enum {string}
              */
             status: "accepted" | "rejected";
+        };
+        /** FeatureUsage */
+        FeatureUsage: {
+            /**
+             * Charge
+             * @description what the settled uses add to the invoice so far
+             */
+            charge: string;
+            /** Feature */
+            feature: string;
+            /**
+             * Unit Price
+             * @description the plan's price per use; null when the plan does not offer it
+             */
+            unit_price: string | null;
+            /** Uses */
+            uses: string;
         };
         /** Forecast */
         Forecast: {
@@ -3506,6 +3558,26 @@ export interface components {
             events: components["schemas"]["UsageEventIn"][];
         } & {
             [key: string]: unknown;
+        };
+        /** UsageBreakdown */
+        UsageBreakdown: {
+            /** Account Id */
+            account_id: string;
+            /**
+             * Ai
+             * @description AI requests per provider and model, the biggest charge first
+             */
+            ai: components["schemas"]["AiModelUsage"][];
+            /** Currency */
+            currency: string;
+            period: components["schemas"]["Period"];
+            /** Premium Features */
+            premium_features: components["schemas"]["FeatureUsage"][];
+            /**
+             * Settled Until
+             * @description usage up to here is settled (null: nothing settled yet)
+             */
+            settled_until: string | null;
         };
         /** UsageCurrent */
         UsageCurrent: {
@@ -10257,6 +10329,94 @@ export interface operations {
             };
             /** @description internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    usage_breakdown: {
+        parameters: {
+            query: {
+                /** @description an organization the caller acts in, or the caller's own personal account (a user token without 'org'); membership never reaches a member's personal account */
+                account: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description This period's settled AI requests by provider and model and premium feature uses, with their charges */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageBreakdown"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
