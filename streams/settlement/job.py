@@ -33,6 +33,7 @@ from streams.settlement.taxes import store_taxes
 from streams.store.addons import store_addons
 from streams.store.credits import store_credit_alerts, store_credits
 from streams.store.db import database_url, make_engine, sessions
+from streams.store.memberships import store_memberships
 from streams.subscriptions.registry import SubscriptionRegistry
 from streams.worker.metrics import WorkerMetrics
 
@@ -87,6 +88,7 @@ def build_settler(
         addons=store_addons(make),
         credits=store_credits(make),
         on_credit_low=store_credit_alerts(make),
+        members=store_memberships(make),
     )
 
 

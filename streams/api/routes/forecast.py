@@ -17,6 +17,7 @@ from streams.api.routing import Call, Endpoint
 from streams.settlement.settler import Settler
 from streams.store.addons import store_addons
 from streams.store.credits import store_credits
+from streams.store.memberships import store_memberships
 
 _TAG = "forecast"
 T = TypeVar("T")
@@ -25,7 +26,13 @@ T = TypeVar("T")
 def _on_settled(call: Call, work: Callable[[Settler], T], what: str) -> T:
     sessions = call.ctx.sessions
     return call.ctx.warehouse.with_settler(
-        call.ctx.catalog, store_histories(sessions), store_addons(sessions), store_credits(sessions), work, what
+        call.ctx.catalog,
+        store_histories(sessions),
+        store_addons(sessions),
+        store_credits(sessions),
+        store_memberships(sessions),
+        work,
+        what,
     )
 
 
