@@ -38,6 +38,8 @@ VIEWS = (
     "v_credit_burn",
     "v_commitment_utilisation",
     "v_feature_adoption",
+    # issue 14 (0016_invoice_reissues.sql; its reads: tests/api/test_invoice_reissue.py)
+    "v_invoice_documents",
 )
 # The settlement runs of the world: September closes (and is finalized) on the first, a late event
 # of September is picked up by the second and carried into October as a correction.
