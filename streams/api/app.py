@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from rating.catalog.loader import load_catalog
 from sinks.stripe.client import stripe_client as new_stripe_client
 from sinks.stripe.subscriptions import StripeSubscriptions
+from streams.api.ai_cap_watch import AiCapWatcher
 from streams.api.context import ApiContext
 from streams.api.errors import EXCEPTION_HANDLERS, JSON, ApiError, error_response
 from streams.api.limits import ApiLimits
@@ -42,6 +43,7 @@ from streams.api.routes import forecast as forecast_routes
 from streams.api.routes import invitations as invitations_routes
 from streams.api.routes import invoice_reissue as invoice_reissue_routes
 from streams.api.routes import invoices as invoices_routes
+from streams.api.routes import org_usage as org_usage_routes
 from streams.api.routes import orgs as orgs_routes
 from streams.api.routes import payment_methods as payment_methods_routes
 from streams.api.routes import people as people_routes
@@ -51,6 +53,7 @@ from streams.api.routes import record as record_routes
 from streams.api.routes import session as session_routes
 from streams.api.routes import subscriptions as subscriptions_routes
 from streams.api.routes import usage as usage_routes
+from streams.api.routes import usage_breakdown as usage_breakdown_routes
 from streams.api.routes import usage_stream as usage_stream_routes
 from streams.api.routes import webhook_endpoints as webhook_endpoints_routes
 from streams.api.routes import webhooks as webhooks_routes
@@ -85,12 +88,14 @@ ENDPOINTS: list[Endpoint] = [
     *record_routes.ENDPOINTS,
     *invoices_routes.ENDPOINTS,
     *forecast_routes.ENDPOINTS,
+    *usage_breakdown_routes.ENDPOINTS,
     *budgets_routes.ENDPOINTS,
     *credit_notes_routes.ENDPOINTS,
     *invoice_reissue_routes.ENDPOINTS,
     *audit_routes.ENDPOINTS,
     *ai_controls_routes.ENDPOINTS,
     *people_routes.ENDPOINTS,
+    *org_usage_routes.ENDPOINTS,
     *webhooks_routes.ENDPOINTS,
     *session_routes.ENDPOINTS,
     *plans_routes.ENDPOINTS,
@@ -209,6 +214,7 @@ def create_app(
         on_change=lambda: ctx.notify_outbox(),
         refund=stripe_refunder(client),
     )
+    ai_caps = AiCapWatcher(ctx.sessions, ctx.warehouse, ctx.catalog, clock, on_new=lambda: ctx.notify_outbox())
     spec = build_openapi()
 
     async def openapi_json(_: Request) -> Response:
@@ -239,6 +245,7 @@ def create_app(
             if mirror_stripe:
                 tasks.append(asyncio.create_task(stripe_mirror.run(stop, settings.api_outbox_interval_seconds)))
             tasks.append(asyncio.create_task(dunning.run(stop, settings.dunning_interval_seconds)))
+            tasks.append(asyncio.create_task(ai_caps.run(stop, settings.ai_cap_check_seconds)))
             if settings.notify_relays:
                 tasks.append(asyncio.create_task(email_relay.run(stop, settings.api_outbox_interval_seconds)))
                 tasks.append(asyncio.create_task(webhook_relay.run(stop, settings.api_outbox_interval_seconds)))
@@ -275,6 +282,7 @@ def create_app(
     app.state.stripe_mirror = stripe_mirror
     app.state.email_relay, app.state.webhook_relay = email_relay, webhook_relay
     app.state.dunning = dunning
+    app.state.ai_caps = ai_caps
     return app
 
 

@@ -35,6 +35,7 @@ from streams.api.routing import Call, Endpoint
 from streams.store import receivables
 from streams.store.addons import store_addons
 from streams.store.credits import store_credits
+from streams.store.memberships import store_memberships
 from streams.store.models import InvoicePaymentRow, Organization, PaymentRow
 
 log = logging.getLogger(__name__)
@@ -334,7 +335,13 @@ def upcoming_invoice(call: Call) -> InvoiceDocument:
 
     sessions = call.ctx.sessions
     doc = call.ctx.warehouse.upcoming(
-        call.ctx.catalog, store_histories(sessions), q.account, period, store_addons(sessions), store_credits(sessions)
+        call.ctx.catalog,
+        store_histories(sessions),
+        q.account,
+        period,
+        store_addons(sessions),
+        store_credits(sessions),
+        store_memberships(sessions),
     )
     if doc is None:
         raise ApiError(404, "not_found", f"no invoice for {q.account} in {period.key}")

@@ -4,6 +4,23 @@
  */
 
 export interface paths {
+    "/api/billing/ai-mix": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An account's AI margin this period and the cheaper provider/model mix (platform operators only) */
+        get: operations["get_ai_mix"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/billing/budgets": {
         parameters: {
             query?: never;
@@ -562,6 +579,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/billing/organizations/{id}/seats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Each seat's status this period (active, provisioned, invited) and what it costs (owners, admins, viewers) */
+        get: operations["seats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/billing/organizations/{id}/subscriptions": {
         parameters: {
             query?: never;
@@ -605,6 +639,23 @@ export interface paths {
         };
         /** Settled usage of an organization per member */
         get: operations["organization_usage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/organizations/{id}/usage/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Live period-to-date usage per member: metrics, AI requests, tokens and spend by provider and model, against the AI caps (owners, admins, viewers: everyone; members: themselves) */
+        get: operations["members_usage"];
         put?: never;
         post?: never;
         delete?: never;
@@ -785,6 +836,23 @@ export interface paths {
          * @description Public, no credentials. From the catalog version in effect now, in the catalog's order.
          */
         get: operations["list_plans"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/recommendations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Ways to pay less, each saving the difference of two sums of invoices (shown from a configured minimum) */
+        get: operations["get_recommendations"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1051,6 +1119,23 @@ export interface paths {
         put?: never;
         /** Undo a pending cancellation */
         post: operations["reactivate_subscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/usage/breakdown": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This period's settled AI requests by provider and model and premium feature uses, with their charges */
+        get: operations["usage_breakdown"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1340,6 +1425,82 @@ export interface components {
              */
             user_id: string | null;
         };
+        /** AiMix */
+        AiMix: {
+            /** Account Id */
+            account_id: string;
+            /**
+             * Ai Cost Expected
+             * @description the platform's expected AI cost, USD
+             */
+            ai_cost_expected: string;
+            /** Margin Expected */
+            margin_expected: string;
+            /** Models */
+            models: components["schemas"]["AiModelMix"][];
+            /**
+             * Period End
+             * Format: date-time
+             */
+            period_end: string;
+            /**
+             * Period Start
+             * Format: date-time
+             */
+            period_start: string;
+            /**
+             * Revenue Expected
+             * @description the period's expected invoice before tax
+             */
+            revenue_expected: string;
+            /**
+             * Saving Expected
+             * @description the AI cost saved if every model were its cheapest alternative
+             */
+            saving_expected: string;
+        };
+        /** AiModelMix */
+        AiModelMix: {
+            /** Cheapest Cost */
+            cheapest_cost: string;
+            /**
+             * Cheapest Model
+             * @description the cheapest priced model for the same tokens
+             */
+            cheapest_model: string;
+            /**
+             * Cost Expected
+             * @description the platform's cost, USD, at this model's price
+             */
+            cost_expected: string;
+            /**
+             * Model
+             * @description provider/model
+             */
+            model: string;
+            /** Requests Expected */
+            requests_expected: string;
+            /** Saving */
+            saving: string;
+        };
+        /** AiModelUsage */
+        AiModelUsage: {
+            /**
+             * Charge
+             * @description what the settled requests add to the invoice so far (overage; 0 within included)
+             */
+            charge: string;
+            /** Input Tokens */
+            input_tokens: number;
+            /** Model */
+            model: string;
+            /** Output Tokens */
+            output_tokens: number;
+            /** Provider */
+            provider: string;
+            /** Requests */
+            requests: string;
+        };
         /** ApiKeyCreate */
         ApiKeyCreate: {
             /** Name */
@@ -1525,6 +1686,31 @@ export interface components {
              */
             immediately: boolean;
         };
+        /** CapStatus */
+        CapStatus: {
+            /**
+             * Alerts
+             * @description thresholds crossed this period, e.g. spend_80, requests_100
+             */
+            alerts: string[];
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "hard" | "alert";
+            /**
+             * Reached
+             * @description the caps reached this period
+             */
+            reached: ("spend" | "requests")[];
+            /** Request Cap */
+            request_cap: number | null;
+            /**
+             * Spend Cap
+             * @description USD a month (null: none)
+             */
+            spend_cap: string | null;
+        };
         /**
          * Commitment
          * @description The least an account pays per usage period or per contract year (rating/credits.py).
@@ -1630,6 +1816,11 @@ export interface components {
              */
             rate_limit_per_minute: number | null;
             /**
+             * Seat Basis
+             * @default null
+             */
+            seat_basis: ("active" | "provisioned") | null;
+            /**
              * Seat Mode
              * @default null
              */
@@ -1688,6 +1879,11 @@ export interface components {
              * @default null
              */
             rate_limit_per_minute: number | null;
+            /**
+             * Seat Basis
+             * @default null
+             */
+            seat_basis: ("active" | "provisioned") | null;
             /**
              * Seat Mode
              * @default null
@@ -1999,6 +2195,23 @@ export interface components {
              * @enum {string}
              */
             status: "accepted" | "rejected";
+        };
+        /** FeatureUsage */
+        FeatureUsage: {
+            /**
+             * Charge
+             * @description what the settled uses add to the invoice so far
+             */
+            charge: string;
+            /** Feature */
+            feature: string;
+            /**
+             * Unit Price
+             * @description the plan's price per use; null when the plan does not offer it
+             */
+            unit_price: string | null;
+            /** Uses */
+            uses: string;
         };
         /** Forecast */
         Forecast: {
@@ -2419,6 +2632,38 @@ export interface components {
              */
             role: "owner" | "admin" | "member" | "viewer";
         };
+        /** MemberUsageOut */
+        MemberUsageOut: {
+            /** Ai Requests */
+            ai_requests: string;
+            /**
+             * Ai Spend
+             * @description USD, 4 decimals
+             */
+            ai_spend: string;
+            /** By Model */
+            by_model: components["schemas"]["ModelUseOut"][];
+            /** @description the monthly AI cap that applies to this use (null: none) */
+            cap: components["schemas"]["CapStatus"] | null;
+            /** Input Tokens */
+            input_tokens: number;
+            /**
+             * Metrics
+             * @description period-to-date quantity per metric (storage_gb: the highest reading)
+             */
+            metrics: {
+                [key: string]: string;
+            };
+            /** Output Tokens */
+            output_tokens: number;
+            /**
+             * Role
+             * @description the member's role (null: usage of someone no longer a member)
+             */
+            role: string | null;
+            /** User Id */
+            user_id: string;
+        };
         /**
          * MeteredRule
          * @description How one metric is aggregated, included, capped and priced for a tier.
@@ -2545,6 +2790,52 @@ export interface components {
             remaining: string | null;
             /** Used */
             used: string;
+        };
+        /** ModelUseOut */
+        ModelUseOut: {
+            /** Input Tokens */
+            input_tokens: number;
+            /** Model */
+            model: string;
+            /** Output Tokens */
+            output_tokens: number;
+            /**
+             * Provider
+             * @description the AI provider the events named ('' when none)
+             */
+            provider: string;
+            /** Requests */
+            requests: string;
+            /**
+             * Spend
+             * @description the platform's cost of these requests, USD (catalog ai_costs), 4 decimals
+             */
+            spend: string;
+        };
+        /** OrgUsageLive */
+        OrgUsageLive: {
+            /**
+             * As Of
+             * Format: date-time
+             * @description when the figures were read (they lag the events by seconds)
+             */
+            as_of: string;
+            /**
+             * Members
+             * @description by AI spend, then requests, highest first
+             */
+            members: components["schemas"]["MemberUsageOut"][];
+            /** @description everyone's use against the organization's cap (null: self) */
+            organization: components["schemas"]["UsageOut"] | null;
+            /** Organization Id */
+            organization_id: string;
+            period: components["schemas"]["Period"];
+            /**
+             * Scope
+             * @description self: a member sees only their own use
+             * @enum {string}
+             */
+            scope: "organization" | "self";
         };
         /** OrganizationCreate */
         OrganizationCreate: {
@@ -2953,6 +3244,58 @@ export interface components {
              */
             reset_seconds: number;
         };
+        /** RecommendationOut */
+        RecommendationOut: {
+            /**
+             * Alternative Total
+             * @description the invoices of the alternative, same usage
+             */
+            alternative_total: string;
+            /**
+             * Current Total
+             * @description the invoices of the account's plan, by the rating code
+             */
+            current_total: string;
+            /**
+             * Kind
+             * @description annual | upgrade | downgrade | seats | contract
+             */
+            kind: string;
+            /**
+             * Periods
+             * @description the periods compared (settled ones, and the forecast for periods to come)
+             */
+            periods: number;
+            /**
+             * Saving
+             * @description current_total - alternative_total: what the alternative saves over `periods`
+             */
+            saving: string;
+            /** Title */
+            title: string;
+        };
+        /** Recommendations */
+        Recommendations: {
+            /** Account Id */
+            account_id: string;
+            /** Currency */
+            currency: string;
+            /**
+             * Min Saving
+             * @description only recommendations saving at least this much are shown
+             */
+            min_saving: string;
+            /**
+             * Recommendations
+             * @description largest saving first
+             */
+            recommendations: components["schemas"]["RecommendationOut"][];
+            /**
+             * Tier
+             * @description the plan the recommendations are for (null: no subscription)
+             */
+            tier: string | null;
+        };
         /** RefundIn */
         RefundIn: {
             /**
@@ -2984,6 +3327,54 @@ export interface components {
              * @description each role and the permissions it has
              */
             roles: components["schemas"]["RoleOut"][];
+        };
+        /** SeatList */
+        SeatList: {
+            /** Active */
+            active: number;
+            /**
+             * Billed
+             * @description seats billed: the active ones, at least the contract's minimum
+             */
+            billed: number;
+            /** Organization Id */
+            organization_id: string;
+            period: components["schemas"]["Period"];
+            /**
+             * Seat Charge
+             * @description the period's seat charge so far, USD
+             */
+            seat_charge: string;
+            /**
+             * Seat Price
+             * @description per seat at the reached bracket (null: the tier bills no seats)
+             */
+            seat_price: string | null;
+            /** Seats */
+            seats: components["schemas"]["SeatOut"][];
+            /** Tier */
+            tier: string;
+        };
+        /** SeatOut */
+        SeatOut: {
+            /**
+             * Cost
+             * @description what this seat costs this period, USD (active seats share the seat charge)
+             */
+            cost: string;
+            /**
+             * Role
+             * @description null: used the organization's services without being a member now
+             */
+            role: string | null;
+            /**
+             * Status
+             * @description active: any usage this period (a billed seat); provisioned: a member without usage; invited: an invitation not yet accepted
+             * @enum {string}
+             */
+            status: "active" | "provisioned" | "invited";
+            /** User Id */
+            user_id: string;
         };
         /**
          * SessionOut
@@ -3299,6 +3690,12 @@ export interface components {
             };
             /** Rate Limit Per Minute */
             rate_limit_per_minute: number;
+            /**
+             * Seat Basis
+             * @default active
+             * @enum {string}
+             */
+            seat_basis: "active" | "provisioned";
             /** @default null */
             seats: components["schemas"]["TieredPrice-Input"] | null;
         };
@@ -3331,6 +3728,12 @@ export interface components {
             };
             /** Rate Limit Per Minute */
             rate_limit_per_minute: number;
+            /**
+             * Seat Basis
+             * @default active
+             * @enum {string}
+             */
+            seat_basis: "active" | "provisioned";
             /** @default null */
             seats: components["schemas"]["TieredPrice-Output"] | null;
         };
@@ -3369,6 +3772,26 @@ export interface components {
             events: components["schemas"]["UsageEventIn"][];
         } & {
             [key: string]: unknown;
+        };
+        /** UsageBreakdown */
+        UsageBreakdown: {
+            /** Account Id */
+            account_id: string;
+            /**
+             * Ai
+             * @description AI requests per provider and model, the biggest charge first
+             */
+            ai: components["schemas"]["AiModelUsage"][];
+            /** Currency */
+            currency: string;
+            period: components["schemas"]["Period"];
+            /** Premium Features */
+            premium_features: components["schemas"]["FeatureUsage"][];
+            /**
+             * Settled Until
+             * @description usage up to here is settled (null: nothing settled yet)
+             */
+            settled_until: string | null;
         };
         /** UsageCurrent */
         UsageCurrent: {
@@ -3450,6 +3873,31 @@ export interface components {
             granularity: "day" | "period";
             /** Rows */
             rows: components["schemas"]["UsageRow"][];
+        };
+        /** UsageOut */
+        UsageOut: {
+            /** Ai Requests */
+            ai_requests: string;
+            /**
+             * Ai Spend
+             * @description USD, 4 decimals
+             */
+            ai_spend: string;
+            /** By Model */
+            by_model: components["schemas"]["ModelUseOut"][];
+            /** @description the monthly AI cap that applies to this use (null: none) */
+            cap: components["schemas"]["CapStatus"] | null;
+            /** Input Tokens */
+            input_tokens: number;
+            /**
+             * Metrics
+             * @description period-to-date quantity per metric (storage_gb: the highest reading)
+             */
+            metrics: {
+                [key: string]: string;
+            };
+            /** Output Tokens */
+            output_tokens: number;
         };
         /**
          * UsageRecordIn
@@ -3595,6 +4043,94 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    get_ai_mix: {
+        parameters: {
+            query: {
+                /** @description an organization the caller acts in, or the caller's own personal account (a user token without 'org'); membership never reaches a member's personal account */
+                account: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An account's AI margin this period and the cheaper provider/model mix (platform operators only) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AiMix"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     get_budget: {
         parameters: {
             query: {
@@ -7109,6 +7645,93 @@ export interface operations {
             };
         };
     };
+    seats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Each seat's status this period (active, provisioned, invited) and what it costs (owners, admins, viewers) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SeatList"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     organization_subscriptions: {
         parameters: {
             query?: never;
@@ -7366,6 +7989,93 @@ export interface operations {
             };
             /** @description invalid body or query (the message names the field) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    members_usage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Live period-to-date usage per member: metrics, AI requests, tokens and spend by provider and model, against the AI caps (owners, admins, viewers: everyone; members: themselves) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrgUsageLive"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8365,6 +9075,94 @@ export interface operations {
             };
             /** @description internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_recommendations: {
+        parameters: {
+            query: {
+                /** @description an organization the caller acts in, or the caller's own personal account (a user token without 'org'); membership never reaches a member's personal account */
+                account: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ways to pay less, each saving the difference of two sums of invoices (shown from a configured minimum) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Recommendations"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10137,6 +10935,94 @@ export interface operations {
             };
             /** @description internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    usage_breakdown: {
+        parameters: {
+            query: {
+                /** @description an organization the caller acts in, or the caller's own personal account (a user token without 'org'); membership never reaches a member's personal account */
+                account: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description This period's settled AI requests by provider and model and premium feature uses, with their charges */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageBreakdown"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

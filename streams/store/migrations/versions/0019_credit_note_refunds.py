@@ -2,7 +2,7 @@
 by Stripe, else owed to the customer until a refund is recorded by hand (docs/invoices.md, "Refunds").
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0020
 Create Date: 2026-12-04
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019"
-down_revision = "0016"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
