@@ -596,6 +596,9 @@ class InvoiceListQuery(_In):
 class PaymentListQuery(InvoiceListQuery):
     invoice: str | None = Field(None, pattern=INVOICE_ID_PATTERN, description="only this invoice's payments")
     status: Literal["succeeded", "failed", "refunded"] | None = Field(None, description="the outcome")
+    period: str | None = Field(
+        None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="only payments on the invoices of this usage period"
+    )
     since: datetime | None = Field(None, description="attempted at or after (RFC 3339)")
     until: datetime | None = Field(None, description="attempted before (RFC 3339)")
 

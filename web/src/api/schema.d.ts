@@ -813,7 +813,7 @@ export interface paths {
         };
         /**
          * Payment attempts on an account's invoices (default: the caller's organization's, or a user token's own)
-         * @description Newest first, at most 1000; filter by invoice, status (succeeded, failed) and time (since, until). Amounts in the currency's smallest unit.
+         * @description Newest first, at most 1000; filter by invoice, status (succeeded, failed, refunded), the invoices' usage period (period=YYYY-MM) and time (since, until). Amounts in the currency's smallest unit.
          */
         get: operations["list_payments"];
         put?: never;
@@ -8966,6 +8966,8 @@ export interface operations {
                 invoice?: string | null;
                 /** @description the outcome */
                 status?: ("succeeded" | "failed" | "refunded") | null;
+                /** @description only payments on the invoices of this usage period */
+                period?: string | null;
                 /** @description attempted at or after (RFC 3339) */
                 since?: string | null;
                 /** @description attempted before (RFC 3339) */
