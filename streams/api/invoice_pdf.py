@@ -156,6 +156,8 @@ def render_invoice(
         ("Status", _status_text(status)),
         ("Currency", cur.upper()),
     ]
+    # A reissue and the void invoice it replaces name each other (docs/invoices.md, "Reissuing").
+    facts += [(k, str(v)) for k, v in (("Replaces", doc.reissue_of), ("Reissued as", doc.reissued_as)) if v]
     story += [facts_table(facts, st), Spacer(1, 5 * mm)]
 
     header = ["Code", "Description", "Quantity", "Unit price", "Amount"]

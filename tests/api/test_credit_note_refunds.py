@@ -6,7 +6,7 @@ records the refund. Attackers: another organization, the organization's own admi
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,14 +15,18 @@ import orjson
 import pytest
 from sqlalchemy import select
 
+from deploy.local.smtp import SmtpSink, messages
 from streams.api.notice_attachments import invoice_pdf_attachments
 from streams.api.warehouse import Warehouse
 from streams.cli.main import main
+from streams.notify.email import SmtpSettings
+from streams.notify.relays import EmailRelay
 from streams.store import audit, receivables
 from streams.store.models import CreditNoteRow, NoticeRow, StripeCustomer
 from tests.api.test_invoice_pdf_and_pay import MAY, _finalized_invoice
 from tests.support.api import Api
 from tests.support.pdf import first_page_png, pdf_text
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.integration
 ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts"
@@ -39,12 +43,28 @@ async def _paid_by_stripe(api: Api, org: str, inv: str) -> None:
     assert (await api.webhook(orjson.dumps(body))).json()["outcome"] == "applied"
 
 
+@pytest.fixture
+def smtp_sink(tmp_path: Path) -> Iterator[SmtpSink]:
+    sink = SmtpSink(data_dir=tmp_path / "smtp", port=free_port())
+    sink.start(timeout=30)
+    try:
+        yield sink
+    finally:
+        sink.stop()
+
+
 async def test_a_stripe_paid_invoice_is_refunded_through_stripe_once(
-    make_api: Callable[..., Any], warehouse: Warehouse
+    make_api: Callable[..., Any], warehouse: Warehouse, smtp_sink: SmtpSink
 ) -> None:
     async with make_api(now=MAY) as api:
         org, inv = await _finalized_invoice(api, warehouse, {"adm": "admin", "vic": "viewer", "mo": "member"})
         await _paid_by_stripe(api, org, inv)
+        r = await api.client.patch(
+            f"/api/billing/organizations/{org}",
+            json={"billing_email": "ap@acme.example"},
+            headers=api.as_user("ivy", org),
+        )
+        assert r.status_code == 200, r.text
         url = f"/api/billing/invoices/{inv}/credit-notes"
         r = await api.client.post(url, json={"amount": "109.99", "reason": "duplicate"}, headers=api.as_operator())
         assert r.status_code == 201, r.text
@@ -98,14 +118,26 @@ async def test_a_stripe_paid_invoice_is_refunded_through_stripe_once(
         other_inv = f"/api/billing/invoices/in_{other}_2026-05/credit-notes/{note['id']}/pdf"
         assert (await api.client.get(other_inv, headers=api.as_user("zed", other))).status_code == 404
 
-        # its email, with the PDF attached
+        # its email, with the PDF attached, through a real SMTP server
         with api.ctx.sessions() as s:
             [notice] = s.scalars(select(NoticeRow).where(NoticeRow.kind == "credit_note_issued"))
             assert (notice.account_id, notice.context["credit_note_number"]) == (org, note["number"])
             assert (notice.context["refunded"], notice.context["refund_via"]) == ("109.99", "stripe")
-            attach = invoice_pdf_attachments(api.ctx.warehouse, api.settings, api.ctx.catalog)
-            [pdf] = attach(s, notice)
-        assert pdf.filename == f"{note['number']}.pdf" and note["number"] in pdf_text(pdf.content)
+        relay = EmailRelay(
+            api.ctx.sessions,
+            SmtpSettings(host="127.0.0.1", port=smtp_sink.port),
+            attachments=invoice_pdf_attachments(api.ctx.warehouse, api.settings, api.ctx.catalog),
+            clock=api.clock,
+        )
+        await relay.drain()
+        assert await relay.drain() == 0  # sent once
+        [mail] = [m for m in messages(smtp_sink.maildir) if str(m["Subject"]).startswith("Credit note")]
+        assert mail["To"] == "ap@acme.example"
+        assert mail["Subject"] == f"Credit note {note['number']} on invoice {notice.context['invoice_number']}"
+        text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert "109.99 USD is paid back to you on the card that paid the invoice" in text
+        [pdf] = [p for p in mail.iter_attachments() if p.get_content_type() == "application/pdf"]
+        assert pdf.get_filename() == f"{note['number']}.pdf" and note["number"] in pdf_text(pdf.get_content())
 
 
 async def test_a_failed_stripe_refund_is_kept_with_its_reason_and_retried_by_the_loop(

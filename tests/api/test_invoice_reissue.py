@@ -94,8 +94,10 @@ async def test_a_void_invoice_is_reissued_once_by_operators_only(
         assert pdf.status_code == 200
         text = pdf_text(pdf.content)
         assert new["number"] in text and new_id in text and "VOID" not in text and "549.99" in text
+        assert f"Replaces {inv}" in text.replace("\n", " ")
         old_text = pdf_text((await api.client.get(f"/api/billing/invoices/{inv}.pdf", headers=owner)).content)
         assert first["number"] in old_text and "VOID" in old_text
+        assert f"Reissued as {new_id}" in old_text.replace("\n", " ")
         assert (
             await api.client.get(f"/api/billing/invoices/{new_id}", headers=api.as_user("zed", other))
         ).status_code == (404)
