@@ -23,6 +23,7 @@ from rating.periods import Period, period_containing
 from rating.seats import Membership
 from rating.settle import HistoryLookup
 from schemas.events import Metric
+from sinks.clickhouse.member_usage import MemberUsageRow, member_usage_rows
 from sinks.clickhouse.settlement import EPOCH, SettlementStore
 from sinks.clickhouse.usage_queries import SettledReads, WarehouseUnavailable
 from streams.settings import Settings
@@ -59,6 +60,10 @@ class Warehouse(SettledReads):
         from streams.settlement.stripe_invoicing import INVOICE_METER, invoice_identifier
 
         return self.acknowledged_report(invoice_identifier(invoice_id), INVOICE_METER)
+
+    def member_usage(self, account: str, start: datetime, end: datetime) -> list[MemberUsageRow]:
+        """Usage per member, metric, provider and model in [start, end) (``sinks/clickhouse/member_usage.py``)."""
+        return member_usage_rows(self, self._database, account, start, end)
 
     def mirror_receivables(self, sessions: sessionmaker[Session]) -> int:
         """``streams.store.receivables.mirror`` into this warehouse; raises ``WarehouseUnavailable``."""
