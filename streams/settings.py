@@ -159,6 +159,9 @@ class Settings(BaseSettings):
         30, ge=0, le=365, description="Days an invoiced account's invoice may be overdue before it goes past_due."
     )
     dunning_interval_seconds: float = Field(60.0, gt=0, description="How often the collection loop looks for work.")
+    ai_cap_check_seconds: float = Field(
+        15.0, gt=0, description="How often the billing API checks organizations' monthly AI caps and raises alerts."
+    )
     renewal_notice_days: int = Field(
         30, ge=1, le=120, description="Days before an annual plan renews that its account gets a renewal notice."
     )

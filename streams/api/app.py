@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from rating.catalog.loader import load_catalog
 from sinks.stripe.client import stripe_client as new_stripe_client
 from sinks.stripe.subscriptions import StripeSubscriptions
+from streams.api.ai_cap_watch import AiCapWatcher
 from streams.api.context import ApiContext
 from streams.api.errors import EXCEPTION_HANDLERS, JSON, ApiError, error_response
 from streams.api.limits import ApiLimits
@@ -40,7 +41,9 @@ from streams.api.routes import credit_grants as credit_grants_routes
 from streams.api.routes import credit_notes as credit_notes_routes
 from streams.api.routes import forecast as forecast_routes
 from streams.api.routes import invitations as invitations_routes
+from streams.api.routes import invoice_reissue as invoice_reissue_routes
 from streams.api.routes import invoices as invoices_routes
+from streams.api.routes import org_usage as org_usage_routes
 from streams.api.routes import orgs as orgs_routes
 from streams.api.routes import payment_methods as payment_methods_routes
 from streams.api.routes import people as people_routes
@@ -87,9 +90,11 @@ ENDPOINTS: list[Endpoint] = [
     *usage_breakdown_routes.ENDPOINTS,
     *budgets_routes.ENDPOINTS,
     *credit_notes_routes.ENDPOINTS,
+    *invoice_reissue_routes.ENDPOINTS,
     *audit_routes.ENDPOINTS,
     *ai_controls_routes.ENDPOINTS,
     *people_routes.ENDPOINTS,
+    *org_usage_routes.ENDPOINTS,
     *webhooks_routes.ENDPOINTS,
     *session_routes.ENDPOINTS,
     *plans_routes.ENDPOINTS,
@@ -207,6 +212,7 @@ def create_app(
         clock=clock,
         on_change=lambda: ctx.notify_outbox(),
     )
+    ai_caps = AiCapWatcher(ctx.sessions, ctx.warehouse, ctx.catalog, clock, on_new=lambda: ctx.notify_outbox())
     spec = build_openapi()
 
     async def openapi_json(_: Request) -> Response:
@@ -237,6 +243,7 @@ def create_app(
             if mirror_stripe:
                 tasks.append(asyncio.create_task(stripe_mirror.run(stop, settings.api_outbox_interval_seconds)))
             tasks.append(asyncio.create_task(dunning.run(stop, settings.dunning_interval_seconds)))
+            tasks.append(asyncio.create_task(ai_caps.run(stop, settings.ai_cap_check_seconds)))
             if settings.notify_relays:
                 tasks.append(asyncio.create_task(email_relay.run(stop, settings.api_outbox_interval_seconds)))
                 tasks.append(asyncio.create_task(webhook_relay.run(stop, settings.api_outbox_interval_seconds)))
@@ -273,6 +280,7 @@ def create_app(
     app.state.stripe_mirror = stripe_mirror
     app.state.email_relay, app.state.webhook_relay = email_relay, webhook_relay
     app.state.dunning = dunning
+    app.state.ai_caps = ai_caps
     return app
 
 

@@ -20,8 +20,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from rating.catalog.loader import Catalog
 from rating.credits import CREDIT_PREFIX, CreditGrant
 from rating.periods import Period, period_containing
+from rating.seats import Membership
 from rating.settle import HistoryLookup
 from schemas.events import Metric
+from sinks.clickhouse.member_usage import MemberUsageRow, member_usage_rows
 from sinks.clickhouse.settlement import EPOCH, SettlementStore
 from sinks.clickhouse.usage_queries import SettledReads, WarehouseUnavailable
 from streams.settings import Settings
@@ -69,6 +71,10 @@ class Warehouse(SettledReads):
 
         return self.acknowledged_report(invoice_identifier(invoice_id), INVOICE_METER)
 
+    def member_usage(self, account: str, start: datetime, end: datetime) -> list[MemberUsageRow]:
+        """Usage per member, metric, provider and model in [start, end) (``sinks/clickhouse/member_usage.py``)."""
+        return member_usage_rows(self, self._database, account, start, end)
+
     def mirror_receivables(self, sessions: sessionmaker[Session]) -> int:
         """``streams.store.receivables.mirror`` into this warehouse; raises ``WarehouseUnavailable``."""
         from sinks.clickhouse.receivables import Receivables
@@ -88,13 +94,14 @@ class Warehouse(SettledReads):
         period: Period,
         addons: Callable[[str, Period], Mapping[str, Decimal]] | None = None,
         credits: Callable[[str], Sequence[CreditGrant]] | None = None,
+        members: Callable[[str], Sequence[Membership]] | None = None,
     ) -> dict[str, Any] | None:
         """The draft invoice of ``period`` from the usage settled so far (the finalized one if closed),
         or None when the account has none. ``addons``: the account's add-on quantities of a period;
-        ``credits``: its credit grants."""
+        ``credits``: its credit grants; ``members``: an organization's membership history."""
         with self.client() as client:
             store = SettlementStore(client, self._database)
-            settler = Settler(store, catalog, histories, lambda: [], addons=addons, credits=credits)
+            settler = Settler(store, catalog, histories, lambda: [], addons=addons, credits=credits, members=members)
             try:
                 return settler.document(account, period)
             except Exception as exc:
@@ -110,13 +117,14 @@ class Warehouse(SettledReads):
         now: datetime,
         addons: Callable[[str, Period], Mapping[str, Decimal]] | None = None,
         credits: Callable[[str], Sequence[CreditGrant]] | None = None,
+        members: Callable[[str], Sequence[Membership]] | None = None,
     ) -> dict[str, Any]:
         """The period-end forecast of ``period`` (docs/forecasting.md) from the usage settled so far."""
         from streams.settlement.forecast import forecast_document
 
         with self.client() as client:
             store = SettlementStore(client, self._database)
-            settler = Settler(store, catalog, histories, lambda: [], addons=addons, credits=credits)
+            settler = Settler(store, catalog, histories, lambda: [], addons=addons, credits=credits, members=members)
             try:
                 return forecast_document(settler, account, period, now)
             except Exception as exc:

@@ -24,6 +24,7 @@ NOTICE_KINDS = frozenset(
         "usage_alert",
         "renewal_upcoming",
         "budget_alert",
+        "ai_cap_alert",
     }
 )
 EVENT_TYPES = frozenset(

@@ -8,13 +8,16 @@ pure rule the entitlement answer applies.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rating.ai_caps import AiCap
 from streams.store.models import AiControlsRow
 
 ORG = "*"
+NO_CAP = AiCap(None, None, False)
 
 
 def for_organization(s: Session, org_id: str) -> list[AiControlsRow]:
@@ -29,13 +32,34 @@ class Rule:
     disabled: frozenset[str]
     providers: frozenset[str] | None
     models: frozenset[str] | None
+    cap: AiCap = NO_CAP
+    user_id: str = ORG  # whose row: the organization's (``*``) or a member's
 
     @classmethod
     def of(cls, row: AiControlsRow) -> Rule:
         def opt(values: list[str] | None) -> frozenset[str] | None:
             return frozenset(values) if values is not None else None
 
-        return cls(frozenset(row.disabled_features), opt(row.allowed_providers), opt(row.allowed_models))
+        return cls(
+            frozenset(row.disabled_features),
+            opt(row.allowed_providers),
+            opt(row.allowed_models),
+            cap_of(row),
+            row.user_id,
+        )
+
+
+def cap_of(row: AiControlsRow) -> AiCap:
+    spend = Decimal(row.monthly_spend_cap) if row.monthly_spend_cap is not None else None
+    return AiCap(spend, row.monthly_request_cap, row.cap_mode == "hard")
+
+
+def capped_organizations(s: Session) -> list[str]:
+    """Organizations with a monthly AI cap set (for them or a member): what the cap watcher checks."""
+    q = select(AiControlsRow.organization_id).where(
+        (AiControlsRow.monthly_spend_cap.is_not(None)) | (AiControlsRow.monthly_request_cap.is_not(None))
+    )
+    return sorted(set(s.scalars(q)))
 
 
 def rules(s: Session, org_id: str, user_id: str | None) -> tuple[Rule, ...]:

@@ -8,6 +8,7 @@ from streams.api.models import AccountQuery
 from streams.api.routing import Call, Endpoint
 from streams.store.addons import store_addons
 from streams.store.credits import store_credits
+from streams.store.memberships import store_memberships
 
 _TAG = "forecast"
 
@@ -27,6 +28,7 @@ def get_forecast(call: Call) -> Forecast:
         now,
         store_addons(sessions),
         store_credits(sessions),
+        store_memberships(sessions),
     )
     return Forecast.model_validate(doc)
 

@@ -6,6 +6,7 @@ crash replay); history comes from ``usage_hourly`` in ClickHouse (settled, what 
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -16,7 +17,9 @@ from rating.catalog.model import CatalogVersion
 from rating.money import ZERO, money_text
 from rating.pricing import metric_charge
 from rating.quota import metric_entitlement, metric_rule, premium_entitled, quota_state
+from rating.seats import SEAT_METRIC, counted_seats, most_members
 from schemas.events import Metric
+from sinks.clickhouse.usage_queries import WarehouseUnavailable
 from streams.api.auth import READ_ALL, AccountAccess, account_access, require_role
 from streams.api.common import AccountTerms, account_terms, cached_access, cached_terms, caller, period_out
 from streams.api.errors import ApiError
@@ -34,10 +37,12 @@ from streams.api.models import (
     UsageHistoryQuery,
     UsageRow,
 )
+from streams.api.org_usage import cached_org_usage, cap_refusal
 from streams.api.routing import Call, Endpoint
 from streams.api.warehouse import by_period
-from streams.store import ai_controls
+from streams.store import ai_controls, memberships
 
+log = logging.getLogger(__name__)
 #: The metered metrics (a feature name that is one is checked against its quota).
 METRICS = frozenset(Metric)
 HISTORY_DEFAULT = timedelta(days=90)
@@ -81,8 +86,29 @@ def entitlement(call: Call) -> Entitlement:
         rules = call.ctx.cache.get(
             "ai_controls", (account, q.user_id), lambda: ai_controls.rules(s, account, q.user_id)
         )
-    reason = ai_controls.decide(rules, answer.feature, q.provider, q.model)
+        reason = ai_controls.decide(rules, answer.feature, q.provider, q.model)
+        if reason is None and any(r.cap.hard and r.cap.any for r in rules) and _counts_as_ai(answer, q):
+            reason = _cap_reason(call, s, account, rules)
     return answer if reason is None else answer.model_copy(update={"allowed": False, "reason": reason})
+
+
+def _counts_as_ai(answer: Entitlement, q: EntitlementQuery) -> bool:
+    """What a monthly AI cap stops: AI requests, premium (AI) features, and any check naming a provider or model."""
+    return answer.feature == Metric.AI_REQUESTS or answer.kind == "premium_feature" or bool(q.provider or q.model)
+
+
+def _cap_reason(call: Call, s: Session, account: str, rules: tuple[ai_controls.Rule, ...]) -> str | None:
+    """``ai_cap_reached`` once a hard cap is reached. The period's use is read from the warehouse (cached);
+    when it cannot be read the cap is not applied (the gateway keeps answering; the watcher still alerts)."""
+    now = call.ctx.clock()
+    catalog = call.ctx.catalog.at(now)
+    period = cached_terms(call, s, catalog, account, now).period(now)
+    try:
+        usage = cached_org_usage(call, account, period, now)
+    except WarehouseUnavailable as exc:
+        log.warning("AI caps of %s not applied: %s", account, exc)
+        return None
+    return cap_refusal(rules, usage)
 
 
 def _tier_entitlement(call: Call, s: Session) -> Entitlement:
@@ -160,11 +186,19 @@ def usage_current(call: Call) -> UsageCurrent:
     q: UsageCurrentQuery = call.query
     now, _, terms = usage_reader_terms(call, q.account)
     period = terms.period(now)
+    # Provisioned seats: the most members so far this period (rating/seats.py), from the membership history.
+    so_far = (period.start, now + timedelta(microseconds=1))
+    spans = []
+    if terms.tier.seat_basis == "provisioned":
+        with call.ctx.sessions() as s:
+            spans = memberships.members_during(s, q.account, *so_far)
     records = call.ctx.quota.for_account(q.account)
     rows, total = [], ZERO
     for metric in sorted(set(terms.tier.metrics) | set(records)):
         rule = metric_rule(terms.tier, metric)
         used, _ = _used(records.get(metric), period.key)
+        if metric == SEAT_METRIC:
+            used = Decimal(counted_seats(terms.tier.seat_basis, int(used), most_members(spans, *so_far)))
         charge = metric_charge(rule, used)
         total += charge.amount
         state = quota_state(q.account, metric, period.key, rule, terms.tier.rate_limit_per_minute, used, now)

@@ -239,6 +239,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/billing/invoices/{id}/reissue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reissue a void invoice under its own id and number (platform operators only)
+         * @description A void invoice (or an open one with nothing paid, voided now) is reissued as <id>-r<n> with the seller's next number, issued now and due by its payment terms, for what the void one collected; the void one names it in reissued_as, the reissue names the void one in reissue_of. Once: asking again answers 200 with the same reissue. 409 cannot_reissue when the invoice is paid, uncollectible or holds payments. Only a platform JWT with meterline_operator=true may reissue (docs/security.md).
+         */
+        post: operations["reissue"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/billing/login-links": {
         parameters: {
             query?: never;
@@ -505,6 +525,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/billing/organizations/{id}/seats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Each seat's status this period (active, provisioned, invited) and what it costs (owners, admins, viewers) */
+        get: operations["seats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/billing/organizations/{id}/subscriptions": {
         parameters: {
             query?: never;
@@ -548,6 +585,23 @@ export interface paths {
         };
         /** Settled usage of an organization per member */
         get: operations["organization_usage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/organizations/{id}/usage/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Live period-to-date usage per member: metrics, AI requests, tokens and spend by provider and model, against the AI caps (owners, admins, viewers: everyone; members: themselves) */
+        get: operations["members_usage"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1503,6 +1557,31 @@ export interface components {
              */
             immediately: boolean;
         };
+        /** CapStatus */
+        CapStatus: {
+            /**
+             * Alerts
+             * @description thresholds crossed this period, e.g. spend_80, requests_100
+             */
+            alerts: string[];
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "hard" | "alert";
+            /**
+             * Reached
+             * @description the caps reached this period
+             */
+            reached: ("spend" | "requests")[];
+            /** Request Cap */
+            request_cap: number | null;
+            /**
+             * Spend Cap
+             * @description USD a month (null: none)
+             */
+            spend_cap: string | null;
+        };
         /**
          * Commitment
          * @description The least an account pays per usage period or per contract year (rating/credits.py).
@@ -1608,6 +1687,11 @@ export interface components {
              */
             rate_limit_per_minute: number | null;
             /**
+             * Seat Basis
+             * @default null
+             */
+            seat_basis: ("active" | "provisioned") | null;
+            /**
              * Seat Mode
              * @default null
              */
@@ -1666,6 +1750,11 @@ export interface components {
              * @default null
              */
             rate_limit_per_minute: number | null;
+            /**
+             * Seat Basis
+             * @default null
+             */
+            seat_basis: ("active" | "provisioned") | null;
             /**
              * Seat Mode
              * @default null
@@ -2188,6 +2277,18 @@ export interface components {
              */
             period_start: string;
             /**
+             * Reissue Of
+             * @description the void invoice this one was reissued in place of
+             * @default null
+             */
+            reissue_of: string | null;
+            /**
+             * Reissued As
+             * @description a void invoice's reissue (its own id and number)
+             * @default null
+             */
+            reissued_as: string | null;
+            /**
              * Status
              * @description Stripe's invoice statuses: draft (not finalized), open (owed), paid, void, uncollectible
              * @enum {string}
@@ -2313,6 +2414,18 @@ export interface components {
              */
             period_start: string;
             /**
+             * Reissue Of
+             * @description the void invoice this one was reissued in place of
+             * @default null
+             */
+            reissue_of: string | null;
+            /**
+             * Reissued As
+             * @description a void invoice's reissue (its own id and number)
+             * @default null
+             */
+            reissued_as: string | null;
+            /**
              * Status
              * @description Stripe's invoice statuses: draft (not finalized), open (owed), paid, void, uncollectible
              * @enum {string}
@@ -2365,6 +2478,38 @@ export interface components {
              * @enum {string}
              */
             role: "owner" | "admin" | "member" | "viewer";
+        };
+        /** MemberUsageOut */
+        MemberUsageOut: {
+            /** Ai Requests */
+            ai_requests: string;
+            /**
+             * Ai Spend
+             * @description USD, 4 decimals
+             */
+            ai_spend: string;
+            /** By Model */
+            by_model: components["schemas"]["ModelUseOut"][];
+            /** @description the monthly AI cap that applies to this use (null: none) */
+            cap: components["schemas"]["CapStatus"] | null;
+            /** Input Tokens */
+            input_tokens: number;
+            /**
+             * Metrics
+             * @description period-to-date quantity per metric (storage_gb: the highest reading)
+             */
+            metrics: {
+                [key: string]: string;
+            };
+            /** Output Tokens */
+            output_tokens: number;
+            /**
+             * Role
+             * @description the member's role (null: usage of someone no longer a member)
+             */
+            role: string | null;
+            /** User Id */
+            user_id: string;
         };
         /**
          * MeteredRule
@@ -2492,6 +2637,52 @@ export interface components {
             remaining: string | null;
             /** Used */
             used: string;
+        };
+        /** ModelUseOut */
+        ModelUseOut: {
+            /** Input Tokens */
+            input_tokens: number;
+            /** Model */
+            model: string;
+            /** Output Tokens */
+            output_tokens: number;
+            /**
+             * Provider
+             * @description the AI provider the events named ('' when none)
+             */
+            provider: string;
+            /** Requests */
+            requests: string;
+            /**
+             * Spend
+             * @description the platform's cost of these requests, USD (catalog ai_costs), 4 decimals
+             */
+            spend: string;
+        };
+        /** OrgUsageLive */
+        OrgUsageLive: {
+            /**
+             * As Of
+             * Format: date-time
+             * @description when the figures were read (they lag the events by seconds)
+             */
+            as_of: string;
+            /**
+             * Members
+             * @description by AI spend, then requests, highest first
+             */
+            members: components["schemas"]["MemberUsageOut"][];
+            /** @description everyone's use against the organization's cap (null: self) */
+            organization: components["schemas"]["UsageOut"] | null;
+            /** Organization Id */
+            organization_id: string;
+            period: components["schemas"]["Period"];
+            /**
+             * Scope
+             * @description self: a member sees only their own use
+             * @enum {string}
+             */
+            scope: "organization" | "self";
         };
         /** OrganizationCreate */
         OrganizationCreate: {
@@ -2923,6 +3114,54 @@ export interface components {
              */
             roles: components["schemas"]["RoleOut"][];
         };
+        /** SeatList */
+        SeatList: {
+            /** Active */
+            active: number;
+            /**
+             * Billed
+             * @description seats billed: the active ones, at least the contract's minimum
+             */
+            billed: number;
+            /** Organization Id */
+            organization_id: string;
+            period: components["schemas"]["Period"];
+            /**
+             * Seat Charge
+             * @description the period's seat charge so far, USD
+             */
+            seat_charge: string;
+            /**
+             * Seat Price
+             * @description per seat at the reached bracket (null: the tier bills no seats)
+             */
+            seat_price: string | null;
+            /** Seats */
+            seats: components["schemas"]["SeatOut"][];
+            /** Tier */
+            tier: string;
+        };
+        /** SeatOut */
+        SeatOut: {
+            /**
+             * Cost
+             * @description what this seat costs this period, USD (active seats share the seat charge)
+             */
+            cost: string;
+            /**
+             * Role
+             * @description null: used the organization's services without being a member now
+             */
+            role: string | null;
+            /**
+             * Status
+             * @description active: any usage this period (a billed seat); provisioned: a member without usage; invited: an invitation not yet accepted
+             * @enum {string}
+             */
+            status: "active" | "provisioned" | "invited";
+            /** User Id */
+            user_id: string;
+        };
         /**
          * SessionOut
          * @description The web app's session (docs/web-app-server.md).
@@ -3237,6 +3476,12 @@ export interface components {
             };
             /** Rate Limit Per Minute */
             rate_limit_per_minute: number;
+            /**
+             * Seat Basis
+             * @default active
+             * @enum {string}
+             */
+            seat_basis: "active" | "provisioned";
             /** @default null */
             seats: components["schemas"]["TieredPrice-Input"] | null;
         };
@@ -3269,6 +3514,12 @@ export interface components {
             };
             /** Rate Limit Per Minute */
             rate_limit_per_minute: number;
+            /**
+             * Seat Basis
+             * @default active
+             * @enum {string}
+             */
+            seat_basis: "active" | "provisioned";
             /** @default null */
             seats: components["schemas"]["TieredPrice-Output"] | null;
         };
@@ -3408,6 +3659,31 @@ export interface components {
             granularity: "day" | "period";
             /** Rows */
             rows: components["schemas"]["UsageRow"][];
+        };
+        /** UsageOut */
+        UsageOut: {
+            /** Ai Requests */
+            ai_requests: string;
+            /**
+             * Ai Spend
+             * @description USD, 4 decimals
+             */
+            ai_spend: string;
+            /** By Model */
+            by_model: components["schemas"]["ModelUseOut"][];
+            /** @description the monthly AI cap that applies to this use (null: none) */
+            cap: components["schemas"]["CapStatus"] | null;
+            /** Input Tokens */
+            input_tokens: number;
+            /**
+             * Metrics
+             * @description period-to-date quantity per metric (storage_gb: the highest reading)
+             */
+            metrics: {
+                [key: string]: string;
+            };
+            /** Output Tokens */
+            output_tokens: number;
         };
         /**
          * UsageRecordIn
@@ -4867,6 +5143,102 @@ export interface operations {
             };
             /** @description not found, or not visible to the caller */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    reissue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Reissue a void invoice under its own id and number (platform operators only) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoiceDocument"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the state does not allow this: a subscription transition, an invoice paid already... (the code says why) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6755,6 +7127,93 @@ export interface operations {
             };
         };
     };
+    seats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Each seat's status this period (active, provisioned, invited) and what it costs (owners, admins, viewers) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SeatList"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     organization_subscriptions: {
         parameters: {
             query?: never;
@@ -7012,6 +7471,93 @@ export interface operations {
             };
             /** @description invalid body or query (the message names the field) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    members_usage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Live period-to-date usage per member: metrics, AI requests, tokens and spend by provider and model, against the AI caps (owners, admins, viewers: everyone; members: themselves) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrgUsageLive"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,0 +1,192 @@
+"""``/api/billing/organizations/{id}/usage/members`` (live usage per member: metrics, AI requests, tokens and
+spend by provider and model, each against its AI cap) and ``.../seats`` (each seat's status and what it costs
+this period). Owners, admins and viewers see everyone; a member sees only their own use (docs/admin-panel.md)."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from rating.ai_caps import AiCap, AiUse, crossings, reached
+from rating.money import ZERO, money_text
+from rating.pricing import tiered_charge
+from streams.api.auth import ANY, READ_ALL, require_role
+from streams.api.common import account_terms, caller, period_out
+from streams.api.errors import ApiError
+from streams.api.models import ORG_ID_PATTERN
+from streams.api.org_usage import MemberUse, ModelUse, OrgUsage, cached_org_usage
+from streams.api.org_usage_models import (
+    CapStatus,
+    MemberUsageOut,
+    ModelUseOut,
+    OrgUsageLive,
+    SeatList,
+    SeatOut,
+    UsageOut,
+)
+from streams.api.routes.orgs import PREFIX
+from streams.api.routing import Call, Endpoint
+from streams.store import ai_controls, invitations, orgs
+
+_SPEND = Decimal("0.0001")
+
+
+def _spend(d: Decimal) -> str:
+    return f"{d.quantize(_SPEND, rounding=ROUND_HALF_EVEN):f}"
+
+
+def _qty(d: Decimal) -> str:
+    return f"{d.normalize():f}" if d else "0"
+
+
+def cap_status(cap: AiCap | None, use: AiUse, mode: str = "alert") -> CapStatus | None:
+    if cap is None or not cap.any:
+        return None
+    return CapStatus(
+        spend_cap=None if cap.spend is None else money_text(cap.spend),
+        request_cap=cap.requests,
+        mode="hard" if cap.hard else "alert",
+        reached=list(reached(cap, use)),  # type: ignore[arg-type]
+        alerts=[f"{c.what}_{c.threshold}" for c in crossings(cap, use)],
+    )
+
+
+def _usage(m: MemberUse, cap: AiCap | None) -> dict[str, object]:
+    ai = m.ai
+    return {
+        "metrics": {k: _qty(v) for k, v in sorted(m.metrics.items())},
+        "ai_requests": _qty(ai.requests),
+        "input_tokens": sum(x.input_tokens for x in m.models),
+        "output_tokens": sum(x.output_tokens for x in m.models),
+        "ai_spend": _spend(ai.spend),
+        "by_model": [
+            ModelUseOut(
+                provider=x.provider,
+                model=x.model,
+                requests=_qty(x.requests),
+                input_tokens=x.input_tokens,
+                output_tokens=x.output_tokens,
+                spend=_spend(x.spend),
+            )
+            for x in sorted(m.models, key=lambda x: (-x.spend, -x.requests, x.provider, x.model))
+        ],
+        "cap": cap_status(cap, ai),
+    }
+
+
+def _everyone(usage: OrgUsage) -> MemberUse:
+    """The organization's use as one: metrics summed, each provider and model once."""
+    total = MemberUse("*")
+    by_model: dict[tuple[str, str], list[Decimal | int]] = {}
+    for m in usage.members.values():
+        for k, v in m.metrics.items():
+            total.metrics[k] = total.metrics.get(k, ZERO) + v
+        for x in m.models:
+            acc = by_model.setdefault((x.provider, x.model), [ZERO, 0, 0, ZERO])
+            acc[0] += x.requests
+            acc[1] += x.input_tokens
+            acc[2] += x.output_tokens
+            acc[3] += x.spend
+    total.models = [
+        ModelUse(p, mo, Decimal(a[0]), int(a[1]), int(a[2]), Decimal(a[3])) for (p, mo), a in by_model.items()
+    ]
+    return total
+
+
+def members_usage(call: Call) -> OrgUsageLive:
+    org_id = call.path["id"]
+    now = call.ctx.clock()
+    catalog = call.ctx.catalog.at(now)
+    with call.ctx.sessions() as s:
+        who = caller(call, s)
+        role = require_role(s, who, org_id, ANY)
+        period = account_terms(s, catalog, org_id, now).period(now)
+        roles = {m.user_id: m.role for m in orgs.members(s, org_id)}
+        caps = {r.user_id: ai_controls.cap_of(r) for r in ai_controls.for_organization(s, org_id)}
+    sees_all = role in READ_ALL
+    if not sees_all and who.user_id is None:
+        raise ApiError(403, "forbidden", "a member's key sees no one's usage: sign in as the member")
+    usage = cached_org_usage(call, org_id, period, now)
+    users = set(usage.members) | set(roles) if sees_all else {who.user_id or ""}
+    rows = [
+        MemberUsageOut(
+            user_id=u,
+            role=roles.get(u),
+            **_usage(usage.members.get(u) or MemberUse(u), caps.get(u)),  # type: ignore[arg-type]
+        )
+        for u in users
+    ]
+    rows.sort(key=lambda r: (-Decimal(r.ai_spend), -Decimal(r.ai_requests), r.user_id))
+    return OrgUsageLive(
+        organization_id=org_id,
+        period=period_out(period),
+        as_of=usage.as_of,
+        scope="organization" if sees_all else "self",
+        organization=UsageOut(**_usage(_everyone(usage), caps.get(ai_controls.ORG))) if sees_all else None,  # type: ignore[arg-type]
+        members=rows,
+    )
+
+
+def seats(call: Call) -> SeatList:
+    org_id = call.path["id"]
+    now = call.ctx.clock()
+    catalog = call.ctx.catalog.at(now)
+    with call.ctx.sessions() as s:
+        require_role(s, caller(call, s), org_id, READ_ALL)
+        terms = account_terms(s, catalog, org_id, now)
+        period = terms.period(now)
+        roles = {m.user_id: m.role for m in orgs.members(s, org_id)}
+        pending = {
+            i.user_id: i.role
+            for i in invitations.for_organization(s, org_id)
+            if invitations.state(i, now) == "pending" and i.user_id not in roles
+        }
+    usage = cached_org_usage(call, org_id, period, now)
+    active = sorted(u for u, m in usage.members.items() if m.events > 0)
+    billed = max(len(active), terms.tier.minimum_seats) if terms.tier.seats is not None else 0
+    charge = tiered_charge(terms.tier.seats, Decimal(billed)) if terms.tier.seats is not None and billed else None
+    amount = charge.amount if charge is not None else ZERO
+    # Each active seat's share of the charge (a minimum above the active seats is the organization's, not theirs).
+    each = amount / billed if billed else ZERO
+    out = [SeatOut(user_id=u, role=roles.get(u), status="active", cost=money_text(each)) for u in active]
+    out += [
+        SeatOut(user_id=u, role=r, status="provisioned", cost=money_text(ZERO))
+        for u, r in sorted(roles.items())
+        if u not in usage.members
+    ]
+    out += [SeatOut(user_id=u, role=r, status="invited", cost=money_text(ZERO)) for u, r in sorted(pending.items())]
+    return SeatList(
+        organization_id=org_id,
+        period=period_out(period),
+        tier=terms.tier_name,
+        active=len(active),
+        billed=billed,
+        seat_price=money_text(charge.unit_price) if charge is not None else None,
+        seat_charge=money_text(amount),
+        seats=out,
+    )
+
+
+_TAG = "organizations"
+ENDPOINTS = [
+    Endpoint(
+        "GET",
+        f"{PREFIX}/{{id}}/usage/members",
+        members_usage,
+        "Live period-to-date usage per member: metrics, AI requests, tokens and spend by provider and model, "
+        "against the AI caps (owners, admins, viewers: everyone; members: themselves)",
+        _TAG,
+        OrgUsageLive,
+        path_params={"id": ORG_ID_PATTERN},
+        errors=(401, 403, 404, 503),
+    ),
+    Endpoint(
+        "GET",
+        f"{PREFIX}/{{id}}/seats",
+        seats,
+        "Each seat's status this period (active, provisioned, invited) and what it costs (owners, admins, viewers)",
+        _TAG,
+        SeatList,
+        path_params={"id": ORG_ID_PATTERN},
+        errors=(401, 403, 404, 503),
+    ),
+]
