@@ -7,7 +7,8 @@ Rules (docs/rating.md):
   A canceled version, or no subscription at all, is rated under the catalog's default tier.
 - Fees (base fee, annual fees, upgrade proration): see rating/fees.py.
 - Seats are the distinct active users (any usage event, rating/seats.py) of the stretches under a
-  seat-priced tier, priced once under the last such tier; storage is the period's time-weighted
+  seat-priced tier — or, under a ``provisioned`` seat basis, the most members at once — priced once under
+  the last such tier; storage is the period's time-weighted
   average GB (stretches weighted by their length), priced once under the version in effect at the
   period end.
 - Late events past settlement arrive as ``correction:<code>`` lines of a later period.
@@ -29,6 +30,7 @@ from rating.fees import fee_lines
 from rating.money import ZERO, line_amount, money_text
 from rating.periods import Period
 from rating.pricing import metric_charge, tiered_charge
+from rating.seats import counted_seats
 from rating.subscriptions import Segment, SubscriptionHistory, SubscriptionVersion, rated_tier
 from rating.usage import PeriodUsage
 from schemas.events import Metric
@@ -209,24 +211,28 @@ def _commitment_lines(
 
 
 def _seat_lines(tiers: Sequence[Tier], usage: Sequence[PeriodUsage]) -> list[InvoiceLine]:
-    """Distinct active users of the stretches under a seat-priced tier, priced under the last such tier."""
+    """The seats of the stretches under a seat-priced tier (``rating/seats.py``: distinct active users, or the
+    most members at once under a ``provisioned`` basis), priced under the last such tier."""
     priced = [(t, u) for t, u in zip(tiers, usage, strict=True) if t.seats is not None]
     if not priced:
         return []
     users = frozenset().union(*(u.seat_users for _, u in priced))
     if users:
-        count = len(users)
+        active = len(users)
     else:
         counted = [u.seats for _, u in priced if u.seats]
         if len(counted) > 1:
             raise InvoiceError("seat counts of several stretches cannot be combined: pass seat_users")
-        count = counted[0] if counted else 0
-    price, minimum = priced[-1][0].seats, priced[-1][0].minimum_seats
+        active = counted[0] if counted else 0
+    last = priced[-1][0]
+    count = counted_seats(last.seat_basis, active, max(u.most_members for _, u in priced))
+    price, minimum = last.seats, last.minimum_seats
     billed = max(count, minimum)  # a contract's minimum seats are billed however few are active
     if not billed or price is None:
         return []
     ch = tiered_charge(price, Decimal(billed))
-    text = f"{count} active seats" if billed == count else f"{billed} seats (contract minimum; {count} active)"
+    kind = "provisioned" if last.seat_basis == "provisioned" else "active"
+    text = f"{count} {kind} seats" if billed == count else f"{billed} seats (contract minimum; {count} {kind})"
     return [InvoiceLine("seats", text, ch.quantity, ch.unit_price, line_amount(ch.amount))]
 
 

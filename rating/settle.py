@@ -10,7 +10,7 @@ hour that straddles a tier change yields one row per version.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -21,7 +21,7 @@ from rating.catalog.model import CatalogVersion, MeteredRule
 from rating.money import ZERO
 from rating.periods import Period
 from rating.quota import rate_delta
-from rating.seats import SEAT_METRIC, seat_users
+from rating.seats import SEAT_METRIC, Membership, most_members, seat_users
 from rating.subscriptions import (
     DEFAULT_ANCHOR,
     Segment,
@@ -336,6 +336,20 @@ def usage_by_segment(
             seat_users=frozenset(seat_users(p.active)),
         )
         for seg, p in zip(segments, parts, strict=True)
+    ]
+
+
+def counts_members(segments: Sequence[Segment], cat: CatalogVersion) -> bool:
+    """Whether a stretch of the period bills seats on the ``provisioned`` basis (its membership is needed)."""
+    return any(rated_tier(seg.version, cat).seat_basis == "provisioned" for seg in segments)
+
+
+def with_members(
+    usage: Sequence[PeriodUsage], segments: Sequence[Segment], spans: Sequence[Membership]
+) -> list[PeriodUsage]:
+    """The usage of each stretch with the most members the organization had at once in it (rating/seats.py)."""
+    return [
+        replace(u, most_members=most_members(spans, seg.start, seg.end)) for u, seg in zip(usage, segments, strict=True)
     ]
 
 

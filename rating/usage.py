@@ -22,6 +22,7 @@ class PeriodUsage:
     premium_features: Mapping[str, Decimal] = field(default_factory=dict)  # uses per feature
     seats: int = 0  # distinct active users (used when seat_users is empty)
     seat_users: frozenset[str] = frozenset()  # the distinct active users themselves (exact across stretches)
+    most_members: int = 0  # the most members the organization had at once in the stretch (provisioned seats)
     addons: Mapping[str, Decimal] = field(default_factory=dict)  # contracted add-on quantities
 
     def metric(self, name: str) -> Decimal:

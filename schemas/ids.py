@@ -25,6 +25,10 @@ _EVENT_ID_BODY = r"[!-~]{1,128}"
 ID_PATTERN = f"^{_ID_BODY}$"
 SOURCE_PATTERN = f"^{_SOURCE_BODY}$"
 EVENT_ID_PATTERN = f"^{_EVENT_ID_BODY}$"
+#: Invoice ids (docs/invoices.md): ``in_<account>_<period>`` as settlement finalizes them
+#: (``sinks.clickhouse.settlement.invoices.invoice_id_of``), then ``-r<n>`` for the n-th reissue of a void one
+#: (``reissue_id``): at most 3 + 128 + 1 + 7 + 5 characters.
+INVOICE_ID_PATTERN = r"^in_[A-Za-z0-9_.:@-]{1,128}_\d{4}-\d{2}(-r[1-9]\d{0,2})?$"
 ID = re.compile(rf"\A{_ID_BODY}\Z")
 SOURCE = re.compile(rf"\A{_SOURCE_BODY}\Z")
 EVENT_ID = re.compile(rf"\A{_EVENT_ID_BODY}\Z")

@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from rating.seats import SeatBasis
+
 
 def _no_float(v: Any) -> Any:
     if isinstance(v, float):
@@ -81,6 +83,7 @@ class Tier(_Frozen):
     platform_fee: dict[Interval, Amount] = Field(default_factory=dict)
     seats: TieredPrice | None = None
     minimum_seats: int = Field(0, ge=0)  # seats billed at least (a contract's commitment; docs/rating.md)
+    seat_basis: SeatBasis = "active"  # who is a seat: active users, or the most members (rating/seats.py)
     metrics: dict[str, MeteredRule] = Field(default_factory=dict)
     payment_terms: PaymentTerms
 
@@ -147,6 +150,7 @@ class ContractOverrides(_Frozen):
     seats: TieredPrice | None = None
     seat_mode: Literal["volume", "graduated"] | None = None  # the seat brackets (the contract's or tier's) priced so
     minimum_seats: int | None = Field(None, ge=0)
+    seat_basis: SeatBasis | None = None  # active users (the tier's) or provisioned: the most members (rating/seats.py)
     metrics: dict[str, MeteredRule] = Field(default_factory=dict)  # per metric, replaces the tier's rule
     payment_terms: PaymentTerms | None = None
     rate_limit_per_minute: int | None = Field(None, ge=0)
@@ -158,7 +162,15 @@ class ContractOverrides(_Frozen):
     def apply(self, tier: Tier) -> Tier:
         base = self.tier or tier
         update: dict[str, Any] = {"metrics": {**base.metrics, **self.metrics}}
-        for name in ("base_fee", "platform_fee", "seats", "minimum_seats", "payment_terms", "rate_limit_per_minute"):
+        for name in (
+            "base_fee",
+            "platform_fee",
+            "seats",
+            "minimum_seats",
+            "seat_basis",
+            "payment_terms",
+            "rate_limit_per_minute",
+        ):
             value = getattr(self, name)
             if value is not None:
                 update[name] = value

@@ -41,6 +41,7 @@ from streams.api.routes import credit_grants as credit_grants_routes
 from streams.api.routes import credit_notes as credit_notes_routes
 from streams.api.routes import forecast as forecast_routes
 from streams.api.routes import invitations as invitations_routes
+from streams.api.routes import invoice_reissue as invoice_reissue_routes
 from streams.api.routes import invoices as invoices_routes
 from streams.api.routes import org_usage as org_usage_routes
 from streams.api.routes import orgs as orgs_routes
@@ -52,6 +53,7 @@ from streams.api.routes import record as record_routes
 from streams.api.routes import session as session_routes
 from streams.api.routes import subscriptions as subscriptions_routes
 from streams.api.routes import usage as usage_routes
+from streams.api.routes import usage_breakdown as usage_breakdown_routes
 from streams.api.routes import usage_stream as usage_stream_routes
 from streams.api.routes import webhook_endpoints as webhook_endpoints_routes
 from streams.api.routes import webhooks as webhooks_routes
@@ -85,8 +87,10 @@ ENDPOINTS: list[Endpoint] = [
     *record_routes.ENDPOINTS,
     *invoices_routes.ENDPOINTS,
     *forecast_routes.ENDPOINTS,
+    *usage_breakdown_routes.ENDPOINTS,
     *budgets_routes.ENDPOINTS,
     *credit_notes_routes.ENDPOINTS,
+    *invoice_reissue_routes.ENDPOINTS,
     *audit_routes.ENDPOINTS,
     *ai_controls_routes.ENDPOINTS,
     *people_routes.ENDPOINTS,

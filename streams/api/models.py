@@ -15,13 +15,13 @@ from rating.catalog.model import Amount, ContractOverrides
 from rating.subscriptions import Status
 from schemas.events import MetricName
 from schemas.ids import ID_PATTERN as ID_PATTERN  # the one id pattern, re-exported for the routers
+from schemas.ids import INVOICE_ID_PATTERN as INVOICE_ID_PATTERN
 
 SUB_ID_PATTERN = r"^msub_[0-9a-f]{16}$"
 ORG_ID_PATTERN = r"^org_[0-9a-f]{16}$"
 KEY_ID_PATTERN = r"^[0-9a-f]{16}$"
 INVITATION_ID_PATTERN = r"^inv_[0-9a-f]{32}$"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-INVOICE_ID_PATTERN = r"^in_[A-Za-z0-9_.:@-]{1,128}_\d{4}-\d{2}$"
 
 ACCOUNT_DOC = (
     "an organization the caller acts in, or the caller's own personal account (a user token without 'org'); "
@@ -546,6 +546,8 @@ class Receivable(_Out):
     amount_paid: int = 0
     amount_remaining: int | None = None
     overdue: bool = Field(False, description="still owed after its due date")
+    reissue_of: str | None = Field(None, description="the void invoice this one was reissued in place of")
+    reissued_as: str | None = Field(None, description="a void invoice's reissue (its own id and number)")
 
 
 class InvoiceDocument(Receivable):

@@ -1,7 +1,8 @@
 """The web app under ``/app/`` (docs/web.md, docs/web-app-server.md): the built files of ``web/dist``
 (``METERLINE_API_WEB_DIST``) with the SPA fallback (any path without a file is the app's ``index.html``), a
-strict Content-Security-Policy that still lets Stripe.js and its frames in, and ``GET /app/login``, which
-exchanges a one-time link for the session cookie."""
+strict Content-Security-Policy that still lets Stripe.js and its frames in, and ``/app/login``: the link opens a
+page (GET, which uses nothing up: mail scanners prefetch links) whose "Sign in" button POSTs the one-time token,
+exchanged there for the session cookie."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import html
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import anyio.to_thread
 from sqlalchemy.orm import Session, sessionmaker
@@ -49,18 +51,52 @@ _REFUSED = {
     "used": "This sign-in link was used already: each link signs in once.",
     "expired": "This sign-in link has expired.",
 }
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;background:#f7f7f8;color:#1a1a1a;margin:0}"
+    "main{max-width:32rem;margin:3rem auto;padding:1.5rem;background:#fff;border:1px solid #ddd;border-radius:6px}"
+    "h1{font-size:1.4rem;margin-top:0}button{font:inherit;padding:.5rem 1rem;border-radius:4px;"
+    "border:1px solid #1f4fd6;background:#1f4fd6;color:#fff;cursor:pointer}"
+    "button:focus-visible{outline:3px solid #1f4fd6;outline-offset:2px}"
+)
+#: A login form body is one token; anything much larger is not one.
+_FORM_LIMIT = 1024
 
 
 def default_dist() -> Path:
     return Path(__file__).resolve().parents[2] / "web" / "dist"
 
 
-def _page(status: int, title: str, text: str) -> HTMLResponse:
+def _page(status: int, title: str, text: str, extra: str = "") -> HTMLResponse:
     body = (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title></head>'
-        f"<body><main><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p></main></body></html>"
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<style>{_STYLE}</style></head>"
+        f"<body><main><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>{extra}</main></body></html>"
     )
     return HTMLResponse(body, status_code=status, headers={**SECURITY_HEADERS, **_NO_STORE})
+
+
+def _sign_in_form(token: str) -> HTMLResponse:
+    """The page a link opens: the token goes on only when the person presses the button (a POST)."""
+    form = (
+        '<form method="post" action="/app/login">'
+        f'<input type="hidden" name="token" value="{html.escape(token, quote=True)}">'
+        '<button type="submit">Sign in</button></form>'
+    )
+    return _page(200, "Sign in to Meterline billing", "Press the button to sign in with this link.", form)
+
+
+def _same_origin(request: Request, settings: Settings) -> bool:
+    """A login form posted from this site (or by a client that sends neither header): another site cannot sign a
+    browser in to an account of its choosing (login CSRF). The sign-in page sends no referrer, so its own POST
+    carries ``Origin: null``; ``Sec-Fetch-Site`` still says where it came from."""
+    if request.headers.get("sec-fetch-site") in ("cross-site", "same-site"):
+        return False
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return True
+    public = urlsplit(settings.api_public_url)
+    return origin in (f"{request.url.scheme}://{request.url.netloc}", f"{public.scheme}://{public.netloc}")
 
 
 def _inside(dist: Path, rel: str) -> Path | None:
@@ -91,8 +127,25 @@ def web_routes(settings: Settings, sessions: sessionmaker[Session], clock: Calla
                 audit.record(s, link.organization_id, origin, "session.signed_in", now, target=link.user_id)
             return new
 
-    async def login(request: Request) -> Response:
+    def refusal(token: str) -> web_sessions.LinkRefusal | None:
+        with sessions() as s:
+            return web_sessions.link_refusal(s, token, clock())
+
+    async def login_page(request: Request) -> Response:
         token = request.query_params.get("token", "")
+        if not token or len(token) > 128:
+            return _page(400, "Sign-in failed", _REFUSED["unknown"])
+        why = await anyio.to_thread.run_sync(refusal, token)
+        if why is not None:
+            return _page(401, "Sign-in failed", _REFUSED[why] + " Ask for a new one.")
+        return _sign_in_form(token)
+
+    async def login(request: Request) -> Response:
+        if not _same_origin(request, settings):
+            return _page(403, "Sign-in failed", "A sign-in is accepted only from this site's own sign-in page.")
+        body = await request.body()
+        form = parse_qs(body[:_FORM_LIMIT].decode("utf-8", "replace")) if len(body) <= _FORM_LIMIT else {}
+        token = (form.get("token") or [""])[0]
         if not token or len(token) > 128:
             return _page(400, "Sign-in failed", _REFUSED["unknown"])
         result = await anyio.to_thread.run_sync(exchange, token, request)
@@ -124,7 +177,8 @@ def web_routes(settings: Settings, sessions: sessionmaker[Session], clock: Calla
         return FileResponse(index, media_type="text/html", headers={**SECURITY_HEADERS, "cache-control": "no-cache"})
 
     return [
-        Route("/app/login", login, methods=["GET"]),
+        Route("/app/login", login_page, methods=["GET"]),
+        Route("/app/login", login, methods=["POST"]),
         Route("/app", app_root, methods=["GET", "HEAD"]),
         Route("/app/{path:path}", serve, methods=["GET", "HEAD"]),
     ]

@@ -17,6 +17,17 @@ def register(sub: Any) -> None:
         description="Forecast where each account's period ends (docs/forecasting.md).",
     )
     fsub = f.add_subparsers(dest="forecast_command", metavar="SUBCOMMAND", required=True)
+    r: argparse.ArgumentParser = fsub.add_parser(
+        "run",
+        help="forecast accounts now into ClickHouse forecasts and send budget alerts",
+        description="Forecast the current period of every subscribed and every budgeted account (or only "
+        "--account) from the settled data, write the forecasts (invoice total, each metric, the AI mix by "
+        "provider/model) to ClickHouse `forecasts` and send the budget alerts they cross. Settlement does the "
+        "same for the accounts it touches after each run; this is for a first fill or an account on demand.",
+    )
+    r.add_argument("--account", action="append", help="only this account (repeatable)")
+    r.add_argument("--json", action="store_true", help="print the forecasts' totals as JSON")
+    r.set_defaults(func=_run)
     b: argparse.ArgumentParser = fsub.add_parser(
         "backtest",
         help="replay a simulated year and report forecast error against linear extrapolation",
@@ -31,6 +42,23 @@ def register(sub: Any) -> None:
     b.add_argument("--days", type=int, default=395, help="days of history from 2026-01-01 (default 395)")
     b.add_argument("--json", action="store_true", help="print the report as JSON")
     b.set_defaults(func=_backtest)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from streams.cli.settle_cmd import open_settlement
+    from streams.settlement.job import build_forecast_refresh, default_until
+
+    settings, registry, settler, client = open_settlement()
+    now = datetime.now(UTC)
+    refresh = build_forecast_refresh(settings, client, settler, registry)
+    accounts = args.account or registry.accounts()
+    result = refresh.run(accounts, default_until(settings, now), now, budgeted=not args.account)
+    head = ["account", "period", "to date", "expected", "p10", "p90"]
+    if args.json:
+        emit_json({**result.summary(), "forecasts": [dict(zip(head, t, strict=True)) for t in result.totals]})
+    else:
+        emit_table(head, result.totals)
+    return 1 if result.failed else 0
 
 
 def _backtest(args: argparse.Namespace) -> int:

@@ -17,6 +17,8 @@ from streams.cli.output import emit_json, emit_table
 from streams.cli.settle_cmd import open_settler, period_key
 from streams.errors import MeterlineError
 
+INVOICE_ID_HELP = "the invoice id (in_<account>_<period>, or in_<account>_<period>-r<n> for a reissue)"
+
 
 def register(sub: Any) -> None:
     inv: argparse.ArgumentParser = sub.add_parser("invoice", help="invoices", description="Invoices.")
@@ -39,7 +41,7 @@ def register(sub: Any) -> None:
         "applied to what the invoice owes (a partial payment keeps it open; more than remains is refused), and "
         'kept with its method and reference in the invoice\'s payments (docs/analytics.md, "Receivables").',
     )
-    rec.add_argument("--invoice", required=True, help="the invoice id (in_<account>_<period>)")
+    rec.add_argument("--invoice", required=True, help=INVOICE_ID_HELP)
     rec.add_argument("--amount", required=True, type=Decimal, help="in the invoice's currency, e.g. 1250.00")
     rec.add_argument("--method", default="wire", choices=("wire", "ach", "check", "other"))
     rec.add_argument("--reference", help="the bank's reference of the transfer")
@@ -53,7 +55,7 @@ def register(sub: Any) -> None:
         "still owed, then refunds the rest of what was paid (kept as a refunded payment to pay out); numbered "
         'ML-CN-000001 without gaps (docs/invoices.md, "Credit notes").',
     )
-    cn.add_argument("--invoice", required=True, help="the invoice id (in_<account>_<period>)")
+    cn.add_argument("--invoice", required=True, help=INVOICE_ID_HELP)
     cn.add_argument("--amount", required=True, type=Decimal, help="in the invoice's currency, e.g. 120.50")
     cn.add_argument(
         "--reason", required=True, choices=("duplicate", "fraudulent", "order_change", "product_unsatisfactory")
@@ -67,9 +69,21 @@ def register(sub: Any) -> None:
         ("mark-uncollectible", "write a finalized invoice off as uncollectible (it can still be paid)"),
     ):
         act = isub.add_parser(name, help=what, description=f"As the platform operator: {what}.")
-        act.add_argument("--invoice", required=True, help="the invoice id (in_<account>_<period>)")
+        act.add_argument("--invoice", required=True, help=INVOICE_ID_HELP)
         act.add_argument("--json", action="store_true", help="print the invoice's state")
         act.set_defaults(func=_change_status, action=name)
+    rei = isub.add_parser(
+        "reissue",
+        help="reissue a void invoice under its own id and number",
+        description="As the platform operator: reissues a void invoice (or an open one with nothing paid, voided "
+        "now) as <id>-r<n> with the seller's next number, issued now and due by its terms, for what the void one "
+        "collected; its document is written to the warehouse (invoice_reissues) and the account is told as for a "
+        'finalized invoice. Asking again prints the same reissue (docs/invoices.md, "Reissuing").',
+    )
+    rei.add_argument("--invoice", required=True, help=INVOICE_ID_HELP)
+    rei.add_argument("--by", default="operator", help="who reissues it (kept in the audit log)")
+    rei.add_argument("--json", action="store_true", help="print the reissued invoice's id, number and state")
+    rei.set_defaults(func=_reissue)
     mir = isub.add_parser(
         "mirror-receivables",
         help="copy the invoices' receivable states from the billing store to ClickHouse",
@@ -250,4 +264,49 @@ def _change_status(args: argparse.Namespace) -> int:
         emit_json(out)
     else:
         print(f"{out['number']}: {out['status']}")
+    return 0
+
+
+def _reissue(args: argparse.Namespace) -> int:
+    from rating.catalog.loader import load_catalog
+    from rating.receivables import TransitionError
+    from streams.api.reissue import reissue_invoice
+    from streams.api.warehouse import Warehouse
+    from streams.cli.api_cmd import _engine
+    from streams.settings import load_settings
+    from streams.store import audit
+    from streams.store.db import sessions
+
+    settings = load_settings()
+    engine, wh = _engine(settings), Warehouse(settings)
+    try:
+        row, created = reissue_invoice(
+            sessions(engine),
+            wh,
+            load_catalog(settings.catalog_path),
+            args.invoice,
+            datetime.now(UTC),
+            audit.Origin(f"operator:{args.by}"),
+        )
+    except LookupError as exc:
+        raise MeterlineError(f"no finalized invoice {args.invoice}") from exc
+    except TransitionError as exc:
+        raise MeterlineError(f"cannot reissue {args.invoice}: {exc}") from exc
+    finally:
+        wh.close()
+        engine.dispose()
+    out = {
+        "invoice_id": row.invoice_id,
+        "reissue_of": row.reissue_of,
+        "number": row.number,
+        "status": row.status,
+        "amount_due": row.amount_due,
+        "due_date": row.due_date.isoformat(),
+        "created": created,
+    }
+    if args.json:
+        emit_json(out)
+    else:
+        verb = "reissued as" if created else "was reissued as"
+        print(f"{args.invoice} {verb} {out['invoice_id']} ({out['number']}), due {out['due_date']}")
     return 0

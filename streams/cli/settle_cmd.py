@@ -40,7 +40,9 @@ def register(sub: Any) -> None:
         "events in ClickHouse into usage_hourly, rate it into settled rated_usage lines, carry late usage of "
         "finalized periods as corrections, and finalize the invoices of periods that ended more than the "
         "grace period (METERLINE_SETTLE_GRACE_HOURS) before --until. Idempotent: settling twice changes "
-        "nothing. The worker does the same on its own as windows close.",
+        "nothing. Then the touched and the budgeted accounts not forecast yet today get their period-end "
+        "forecasts written to ClickHouse forecasts and their budget alerts sent (docs/forecasting.md). The "
+        "worker does the same on its own as windows close.",
     )
     p.add_argument(
         "--until",
@@ -53,6 +55,12 @@ def register(sub: Any) -> None:
 
 def open_settler() -> Any:
     """Settings, the subscription registry read from Kafka, and a settler on the configured ClickHouse."""
+    settings, registry, settler, _ = open_settlement()
+    return settings, registry, settler
+
+
+def open_settlement() -> Any:
+    """``open_settler``'s and the settler's ClickHouse client (chDB: one client per process and directory)."""
     from rating.catalog.loader import load_catalog
     from sinks.clickhouse.migrations import migrate
     from streams.settings import connect_clickhouse, load_settings
@@ -64,16 +72,17 @@ def open_settler() -> Any:
     registry = asyncio.run(load_registry(settings.kafka_bootstrap, settings.topic(SUBSCRIPTIONS)))
     client = connect_clickhouse(settings)
     migrate(client, settings.clickhouse_database, datetime.now(UTC))
-    return settings, registry, build_settler(settings, client, load_catalog(settings.catalog_path), registry)
+    return settings, registry, build_settler(settings, client, load_catalog(settings.catalog_path), registry), client
 
 
 def _settle(args: argparse.Namespace) -> int:
-    from streams.settlement.job import default_until
+    from streams.settlement.job import build_forecast_refresh, default_until
 
-    settings, _, settler = open_settler()
+    settings, registry, settler, client = open_settlement()
     now = datetime.now(UTC)
     result = settler.settle(args.until or default_until(settings, now), now)
-    summary = result.summary()
+    after = build_forecast_refresh(settings, client, settler, registry)
+    summary = result.summary() | after.run(result.accounts, result.until, now, daily=True).summary()
     if args.json:
         emit_json(summary)
     else:

@@ -4,17 +4,21 @@ upcoming invoice (fees, add-ons, credits, commitments, corrections and taxes).""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from rating.forecast.daily import daily_series
 from rating.forecast.method import QuantityForecast, forecast_quantity
-from rating.forecast.pricing import InvoiceForecast, price_forecast
+from rating.forecast.pricing import InvoiceForecast, price_forecast, usage_at
 from rating.invoice import Invoice
 from rating.money import money_text
 from rating.periods import Period
+from rating.settle import HourlyUsage
 from rating.tax import tax_lines
+from rating.usage import PeriodUsage
+from schemas.events import Metric
 from streams.settlement.settler import Settler
 
 DAY = timedelta(days=1)
@@ -26,8 +30,41 @@ def _taxed(invoice: Invoice, settler: Settler, account: str, period: Period) -> 
     return replace(invoice, lines=(*invoice.lines, *tax_lines(invoice.lines, rates))) if rates else invoice
 
 
+@dataclass(frozen=True, slots=True)
+class AiModelForecast:
+    """One provider/model's AI requests to the period end and the platform's cost of them (issue #18: the
+    AI mix for the platform's analysts). The cost of the remaining requests is at this account's average
+    cost per request of that model over the history read."""
+
+    model: str  # provider/model
+    requests: QuantityForecast
+    cost_to_date: Decimal  # USD, the period's settled cost
+    cost_per_request: Decimal  # USD, over the history read
+    input_per_request: Decimal = Decimal(0)  # tokens, over the history read
+    output_per_request: Decimal = Decimal(0)
+
+    def cost_at(self, requests: float) -> Decimal:
+        """The period's cost at ``requests`` requests in all (p10, expected or p90)."""
+        extra = Decimal(repr(max(requests - self.requests.to_date, 0.0)))
+        return self.cost_to_date + extra * self.cost_per_request
+
+
+@dataclass(frozen=True, slots=True)
+class AccountForecast:
+    document: dict[str, Any]  # the GET /api/billing/forecast answer
+    ai_models: list[AiModelForecast]
+    #: The period's usage at the expected quantities (None when a plan change split the period: the
+    #: recommendations compare whole periods under one plan).
+    expected_usage: PeriodUsage | None = None
+
+
 def forecast_document(settler: Settler, account: str, period: Period, now: datetime) -> dict[str, Any]:
     """The forecast of ``period`` as of the last midnight before ``now`` (settled full days)."""
+    return forecast_account(settler, account, period, now).document
+
+
+def forecast_account(settler: Settler, account: str, period: Period, now: datetime) -> AccountForecast:
+    """The forecast of ``period`` as of the last midnight before ``now``, with its AI mix by provider/model."""
     elapsed = max(min((now - period.start) // DAY, (period.end - period.start) // DAY), 0)
     cutoff = period.start + elapsed * DAY
     hist_start = period.start - HISTORY_DAYS * DAY
@@ -47,7 +84,7 @@ def forecast_document(settler: Settler, account: str, period: Period, now: datet
     priced: InvoiceForecast = price_forecast(inputs.history, inputs.usage, period, inputs.catalog, forecasts, **kw)
     so_far = price_forecast(inputs.history, inputs.usage, period, inputs.catalog, {}, **kw).expected
     low, expected, high = (_taxed(i, settler, account, period) for i in (priced.low, priced.expected, priced.high))
-    return {
+    document = {
         "account_id": account,
         "period_start": period.start.isoformat(),
         "period_end": period.end.isoformat(),
@@ -74,6 +111,48 @@ def forecast_document(settler: Settler, account: str, period: Period, now: datet
         ],
         "lines": [ln.to_document() for ln in expected.lines],
     }
+    ai = _ai_models(inputs.rows, period, hist_start, elapsed, length)
+    whole = usage_at(inputs.usage[0], forecasts) if len(inputs.usage) == 1 else None
+    return AccountForecast(document, ai, whole)
+
+
+def _ai_models(
+    rows: list[HourlyUsage], period: Period, hist_start: datetime, elapsed: int, length: int
+) -> list[AiModelForecast]:
+    ai = [r for r in rows if r.metric == Metric.AI_REQUESTS]
+    out = []
+    for model in sorted({r.dimension for r in ai}):
+        mine = [r for r in ai if r.dimension == model]
+        before = _daily([r for r in mine if r.hour < period.start], hist_start, HISTORY_DAYS)
+        current = _daily([r for r in mine if r.hour >= period.start], period.start, elapsed)
+        f = forecast_quantity(before, current, length, period.start.weekday())
+        requests = sum((r.quantity for r in mine), Decimal(0))
+
+        cost_to_date = sum((r.ai_cost for r in mine if r.hour >= period.start), Decimal(0))
+        out.append(
+            AiModelForecast(
+                model or "unknown",
+                f,
+                cost_to_date,
+                _per(requests, [r.ai_cost for r in mine]),
+                _per(requests, [Decimal(r.input_tokens) for r in mine]),
+                _per(requests, [Decimal(r.output_tokens) for r in mine]),
+            )
+        )
+    return out
+
+
+def _per(requests: Decimal, values: list[Decimal]) -> Decimal:
+    return sum(values, Decimal(0)) / requests if requests else Decimal(0)
+
+
+def _daily(rows: list[HourlyUsage], start: datetime, days: int) -> list[float]:
+    out = [0.0] * days
+    for r in rows:
+        i = (r.hour - start) // DAY
+        if 0 <= i < days:
+            out[i] += float(r.quantity)
+    return out
 
 
 def _qty(x: float) -> str:

@@ -17,12 +17,14 @@ from clickhouse_connect.driver.exceptions import Error as ClickHouseError
 
 from rating.catalog.loader import Catalog
 from rating.tax import load_tax_table
+from sinks.clickhouse.forecasts import Forecasts
 from sinks.clickhouse.settlement import SettlementStore
 from sinks.clickhouse.stripe_ledger import ClickHouseReportLedger
 from sinks.errors import SinkError
 from sinks.stripe.client import stripe_client as new_stripe_client
 from sinks.stripe.meter import StripeMeterReporter
 from streams.settings import Settings
+from streams.settlement.forecast_refresh import ForecastRefresh
 from streams.settlement.pacing import Pacer
 from streams.settlement.settler import Settler
 from streams.settlement.stripe_invoicing import InvoicePusher
@@ -31,6 +33,7 @@ from streams.settlement.taxes import store_taxes
 from streams.store.addons import store_addons
 from streams.store.credits import store_credit_alerts, store_credits
 from streams.store.db import database_url, make_engine, sessions
+from streams.store.memberships import store_memberships
 from streams.subscriptions.registry import SubscriptionRegistry
 from streams.worker.metrics import WorkerMetrics
 
@@ -38,6 +41,21 @@ log = logging.getLogger(__name__)
 
 #: The share of wall time a settlement run may take in a ``--role all`` worker (streams/settlement/pacing.py).
 ALL_ROLE_SETTLE_SHARE = 0.5
+
+
+def store_sessions(settings: Settings) -> Any:
+    """Sessions on the billing store of the settings (budgets, credits, notices)."""
+    url = settings.api_database_url.get_secret_value() if settings.api_database_url else None
+    return sessions(make_engine(database_url(settings.data_dir, url)))
+
+
+def build_forecast_refresh(
+    settings: Settings, client: Any, settler: Settler, registry: SubscriptionRegistry
+) -> ForecastRefresh:
+    """What runs after each settlement: forecasts into ClickHouse and budget alerts (docs/forecasting.md)."""
+    return ForecastRefresh(
+        settler, registry.history, Forecasts(client, settings.clickhouse_database), store_sessions(settings)
+    )
 
 
 def build_settler(
@@ -54,8 +72,7 @@ def build_settler(
         if metrics is not None:
             metrics.settlement_differences.labels(metric).inc()
 
-    url = settings.api_database_url.get_secret_value() if settings.api_database_url else None
-    make = sessions(make_engine(database_url(settings.data_dir, url)))
+    make = store_sessions(settings)
     taxes = None
     if settings.tax_table is not None:
         taxes = store_taxes(load_tax_table(settings.tax_table), make, registry.history)
@@ -71,6 +88,7 @@ def build_settler(
         addons=store_addons(make),
         credits=store_credits(make),
         on_credit_low=store_credit_alerts(make),
+        members=store_memberships(make),
     )
 
 
@@ -119,9 +137,12 @@ def register_settlement(
     settings: Settings,
     metrics: WorkerMetrics,
     leads: Callable[[], bool],
+    after: ForecastRefresh | None = None,
 ) -> None:
     """Settle (then report to Stripe) on a timer once the subscriptions are loaded; one run at a time,
     off the event loop. A Stripe outage only delays reports: they are retried on the next run.
+
+    ``after``: run after each settlement on the accounts it touched (forecasts and budget alerts).
 
     ``leads``: whether this worker is the one of its group that settles now. Every worker of the group
     has the timer; settling is idempotent, so two runs at once (around a rebalance) are safe, but each
@@ -146,6 +167,13 @@ def register_settlement(
         metrics.settled_windows.inc(result.windows)
         if result.windows or result.finalized:
             log.info("settled %s", result.summary())
+        if after is not None:
+            try:
+                refreshed = await asyncio.to_thread(after.run, result.accounts, result.until, now, daily=True)
+            except (SinkError, ClickHouseError) as exc:  # refreshed at the next run
+                log.error("forecast refresh failed, retried at the next run: %s", exc)
+            else:
+                metrics.budget_alerts.inc(len(refreshed.alerts))
         if stripe_sync is not None:
             try:
                 outcomes = await asyncio.to_thread(stripe_sync.run, now)

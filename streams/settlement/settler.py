@@ -21,19 +21,22 @@ from rating.credits import CREDIT_PREFIX, CreditGrant, crossed_low, is_charge
 from rating.invoice import Correction, Invoice, LineTotal, billing_segments, preview_invoice, totals_by_code
 from rating.money import ZERO
 from rating.periods import Period, contract_year_containing, next_period
+from rating.seats import Membership
 from rating.settle import (
     HistoryLookup,
     HourlyUsage,
     account_anchor,
     account_period,
     account_period_named,
+    counts_members,
     hourly_usage,
     rated_lines,
     tier_name,
     usage_by_segment,
     version_for,
+    with_members,
 )
-from rating.subscriptions import SubscriptionHistory
+from rating.subscriptions import Segment, SubscriptionHistory
 from rating.tax import TaxRate, tax_lines
 from rating.usage import PeriodUsage
 from sinks.clickhouse.settlement import EPOCH, SettlementStore
@@ -104,6 +107,7 @@ class Settler:
         addons: Callable[[str, Period], Mapping[str, Decimal]] | None = None,
         credits: Callable[[str], Sequence[CreditGrant]] | None = None,
         on_credit_low: Callable[[str, CreditGrant, Decimal, Period], None] | None = None,
+        members: Callable[[str], Sequence[Membership]] | None = None,
     ) -> None:
         """``subscribed``: every account with a subscription (they get invoices even without usage).
         ``pacer``: called after each chunk of hours and each group of accounts (unpaced by default).
@@ -111,8 +115,10 @@ class Settler:
         ``addons``: an account's add-on quantities of a period (``streams.store.addons``; none by default).
         ``credits``: an account's credit grants (``streams.store.credits``; none by default).
         ``on_credit_low``: told once per grant a final invoice took below its low balance (account, grant,
-        what remains, period)."""
-        self._taxes, self._addons, self._credits = taxes, addons, credits
+        what remains, period).
+        ``members``: an organization's membership history (``streams.store.memberships``), read for the
+        accounts whose seats are ``provisioned`` (rating/seats.py; none by default)."""
+        self._taxes, self._addons, self._credits, self._members = taxes, addons, credits, members
         self._on_credit_low = on_credit_low
         self._store, self._catalog, self._histories = store, catalog, histories
         self._subscribed, self._grace = subscribed, grace
@@ -180,6 +186,13 @@ class Settler:
         stale = [r for r in self._store.hourly_keys({h: dirty[h] for h in hours}) if _key(r) not in fresh]
         return rows + stale
 
+    @property
+    def histories(self) -> HistoryLookup:
+        return self._histories
+
+    def catalog_at(self, at: datetime) -> CatalogVersion:
+        return self._catalog.at(at)
+
     def _history(self, account: str) -> SubscriptionHistory:
         return self._histories(account) or SubscriptionHistory(account)
 
@@ -207,9 +220,9 @@ class Settler:
         for account in accounts:
             history = self._history(account)
             segments = billing_segments(history, period, cat)
-            usage = usage_by_segment(rows.get(account, []), segments, storage[account])
-            if self._addons is not None and (addons := self._addons(account, period)):
-                usage[-1] = replace(usage[-1], addons=addons)
+            usage = self._completed(
+                account, period, segments, usage_by_segment(rows.get(account, []), segments, storage[account]), cat
+            )
             invoice = preview_invoice(
                 history,
                 usage,
@@ -225,6 +238,17 @@ class Settler:
                 invoice = replace(invoice, lines=(*invoice.lines, *tax_lines(invoice.lines, rates)))
             out[account] = invoice
         return out
+
+    def _completed(
+        self, account: str, period: Period, segments: Sequence[Segment], usage: list[PeriodUsage], cat: CatalogVersion
+    ) -> list[PeriodUsage]:
+        """Settled usage with what the billing store adds: the period's add-ons (on the last stretch) and, for
+        seats on the ``provisioned`` basis, the most members of each stretch."""
+        if self._addons is not None and (addons := self._addons(account, period)):
+            usage[-1] = replace(usage[-1], addons=addons)
+        if self._members is not None and counts_members(segments, cat):
+            usage = with_members(usage, segments, self._members(account))
+        return usage
 
     def _tell_low_credits(self, accounts: list[str], invoices: dict[str, Invoice], period: Period) -> None:
         if self._on_credit_low is None or self._credits is None:
@@ -247,8 +271,7 @@ class Settler:
         segments = billing_segments(history, period, cat)
         storage = self._store.storage_many([account], period, self._histories)
         usage = usage_by_segment([r for r in rows if r.hour >= period.start], segments, storage[account])
-        if self._addons is not None and (addons := self._addons(account, period)):
-            usage[-1] = replace(usage[-1], addons=addons)
+        usage = self._completed(account, period, segments, usage, cat)
         grants, charged_in_year = self._credits_and_commitments([account], period)
         return InvoiceInputs(
             cat,

@@ -43,6 +43,8 @@ ACTIONS = frozenset(
         "invoice.voided",
         "invoice.uncollectible",
         "credit_note.issued",
+        "credit_note.refund_paid",
+        "invoice.reissued",
         "credit_grant.created",
         "ai_controls.changed",
         "session.signed_in",
@@ -116,6 +118,14 @@ def record_credit_note(s: Session, note: CreditNoteRow, origin: Origin, at: date
         "reason": note.reason,
     }
     record(s, note.account_id, origin, "credit_note.issued", at, target=note.invoice_id, after=after)
+
+
+def record_reissue(s: Session, new: InvoiceReceivableRow, origin: Origin, at: datetime) -> None:
+    """Record a void invoice of an organization reissued (``target`` the void one, ``after`` its reissue)."""
+    if s.get(Organization, new.account_id) is None:
+        return
+    after = {"invoice_id": new.invoice_id, "number": new.number, "amount_due": new.amount_due}
+    record(s, new.account_id, origin, "invoice.reissued", at, target=new.reissue_of, after=after)
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,6 +87,21 @@ class Member(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class MembershipRow(Base):
+    """One stretch of a user's membership of an organization (streams/store/memberships.py): written when the
+    user becomes a member (the owner at creation, an accepted invitation, an added member) and closed when
+    they are removed; a role change is not a membership change. Seats on the ``provisioned`` basis count
+    the most members at once (rating/seats.py). No foreign key to ``members``: the history outlives them."""
+
+    __tablename__ = "memberships"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str] = mapped_column(String(128))
+    joined_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    left_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
 class Invitation(Base):
     """An invitation to join an organization: only the invited user (the JWT ``sub`` ``user_id``) accepts or
     declines it, before ``expires_at``; once accepted, declined or revoked it is closed for good."""

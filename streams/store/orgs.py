@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from streams.key_format import new_key, parse_key, secret_matches
+from streams.store import memberships
 from streams.store.models import ApiKeyRow, Member, Organization
 
 Role = Literal["owner", "admin", "member", "viewer"]
@@ -47,6 +48,7 @@ def create_organization(
     s.flush()
     if owner is not None:
         s.add(Member(organization_id=org.id, user_id=owner, role="owner", created_at=now))
+        memberships.joined(s, org.id, owner, now)
     return org
 
 
@@ -90,6 +92,7 @@ def add_member(s: Session, org_id: str, user_id: str, role: Role, now: datetime)
         raise StoreConflict("member_exists", f"{user_id} already is a member of {org_id}")
     m = Member(organization_id=org_id, user_id=user_id, role=role, created_at=now)
     s.add(m)
+    memberships.joined(s, org_id, user_id, now)
     s.flush()
     return m
 
@@ -101,9 +104,11 @@ def change_role(s: Session, m: Member, role: Role) -> Member:
     return m
 
 
-def remove_member(s: Session, m: Member) -> None:
+def remove_member(s: Session, m: Member, now: datetime) -> None:
+    """Removes the member; the membership history keeps that they were one until ``now``."""
     if m.role == "owner" and _owners(s, m.organization_id) <= 1:
         raise StoreConflict("last_owner", "an organization keeps at least one owner: add another owner first")
+    memberships.left(s, m.organization_id, m.user_id, now)
     s.delete(m)
 
 

@@ -171,8 +171,11 @@ def with_state(s: Session, catalog: Catalog, doc: dict[str, Any], today: date) -
         return doc
     row = open_document(s, catalog, doc)
     state_now = state(row)
+    later = reissued_as(s, row.invoice_id) if row.status == "void" else None
     return {
         **doc,
+        "reissue_of": row.reissue_of,
+        "reissued_as": later.invoice_id if later is not None else None,
         "status": row.status,
         "number": row.number,
         "issued_at": row.issued_at,
@@ -351,15 +354,47 @@ def mark_uncollectible(s: Session, invoice_id: str, at: datetime) -> InvoiceRece
     return row
 
 
+class AlreadyReissued(Exception):
+    """The void invoice was reissued already (``row``: its reissue)."""
+
+    def __init__(self, row: InvoiceReceivableRow) -> None:
+        super().__init__(f"{row.reissue_of} was reissued as {row.invoice_id}")
+        self.row = row
+
+
+def reissued_as(s: Session, invoice_id: str) -> InvoiceReceivableRow | None:
+    """The invoice reissued in place of the void ``invoice_id``, if any (at most one: reissue refuses a second)."""
+    return s.scalars(select(InvoiceReceivableRow).where(InvoiceReceivableRow.reissue_of == invoice_id)).first()
+
+
 def reissue(
-    s: Session, old_id: str, new_id: str, amount_due: int, at: datetime, terms: rc.PaymentTerms | None = None
+    s: Session,
+    old_id: str,
+    new_id: str,
+    amount_due: int | None,
+    at: datetime,
+    terms: rc.PaymentTerms | None = None,
+    period: str | None = None,
 ) -> InvoiceReceivableRow:
-    """Void ``old_id`` (kept, with its number) and finalize ``new_id`` in its place under a new number."""
-    old = void(s, old_id, at, reason="reissued")
+    """Reissue ``old_id`` as ``new_id`` under the seller's next number, issued ``at`` and due by the old one's terms
+    (or ``terms``), for ``amount_due`` (default: what the old one collected): a void invoice, or an open one with
+    nothing paid, voided now (kept, with its number). Once: ``AlreadyReissued`` names the reissue. The new
+    invoice is told as finalized (its email, its ``invoice.finalized`` event)."""
+    old = get(s, old_id, for_update=True)
+    done = reissued_as(s, old_id)
+    if done is not None:
+        raise AlreadyReissued(done)
+    if old.status == "void":
+        _record(s, old, state(old), "reissued", at)
+    else:
+        _record(s, old, rc.void(state(old)), "reissued", at)
     kept = rc.PaymentTerms(old.collection, old.net_days)  # type: ignore[arg-type]
-    return finalize(
-        s, new_id, old.account_id, amount_due, old.currency, terms or kept, at, seller=old.seller, reissue_of=old_id
+    due = old.amount_due if amount_due is None else amount_due
+    row = finalize(
+        s, new_id, old.account_id, due, old.currency, terms or kept, at, seller=old.seller, reissue_of=old_id
     )
+    invoice_finalized(s, row, period, at)
+    return row
 
 
 def overdue(s: Session, today: date, account_id: str | None = None) -> list[InvoiceReceivableRow]:

@@ -54,6 +54,17 @@ def create_link(
     return NewLink(token, now + ttl)
 
 
+def link_refusal(s: Session, token: str, now: datetime) -> LinkRefusal | None:
+    """Why ``token`` cannot sign in (unknown, used already, expired), or None while it can: a look that
+    uses nothing up (the sign-in page shown on GET, which link scanners may fetch)."""
+    row = s.get(LoginLinkRow, secret_hash(token))
+    if row is None:
+        return "unknown"
+    if row.used_at is not None:
+        return "used"
+    return "expired" if row.expires_at <= now else None
+
+
 def consume_link(s: Session, token: str, now: datetime) -> LoginLinkRow | LinkRefusal:
     """The link of ``token``, marked used; or why it cannot be used (unknown, used already, expired)."""
     digest = secret_hash(token)

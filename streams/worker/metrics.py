@@ -82,6 +82,9 @@ class WorkerMetrics:
         self.settlement_failures = Counter(
             "meterline_settlement_failures", "Settlement or Stripe runs that failed (retried next run)", registry=r
         )
+        self.budget_alerts = Counter(
+            "meterline_budget_alerts", "Budget alerts sent after settlement (docs/forecasting.md)", registry=r
+        )
         self.settled_windows = Counter(
             "meterline_settled_windows", "Account-hours recomputed by settlement", registry=r
         )

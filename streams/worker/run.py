@@ -19,7 +19,13 @@ from streams.ingest.agents import register_ingest
 from streams.kafka.admin import ensure_topics
 from streams.live.agent import register_rating, register_subscriptions
 from streams.settings import Settings, connect_clickhouse
-from streams.settlement.job import ALL_ROLE_SETTLE_SHARE, build_settler, build_stripe_sync, register_settlement
+from streams.settlement.job import (
+    ALL_ROLE_SETTLE_SHARE,
+    build_forecast_refresh,
+    build_settler,
+    build_stripe_sync,
+    register_settlement,
+)
 from streams.subscriptions.registry import SubscriptionRegistry
 from streams.warehouse.agents import WarehouseSinks, register_sinks
 from streams.worker.app import Wiring, build_wiring
@@ -77,8 +83,16 @@ def prepare(settings: Settings) -> Wiring:
         # all-role group always reads it). After a rebalance its new holder takes over.
         leader = TP(settings.topic(topics.ACCEPTED), 0)
         app = w.app
+        after = build_forecast_refresh(settings, client, settler, registry)
         register_settlement(
-            app, settler, stripe_sync, registry, settings, m, leads=lambda: leader in app.consumer.assignment()
+            app,
+            settler,
+            stripe_sync,
+            registry,
+            settings,
+            m,
+            leads=lambda: leader in app.consumer.assignment(),
+            after=after,
         )
     register_agents(w, sinks)
     register_subscriptions(w.app, settings, registry)

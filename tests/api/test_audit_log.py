@@ -263,12 +263,12 @@ async def test_a_sign_in_to_the_organizations_web_app_is_recorded(make_api: Call
         with api.ctx.sessions.begin() as s:
             acting = web_sessions.create_link(s, "ann", a, "test", api.clock(), timedelta(minutes=15))
             personal = web_sessions.create_link(s, "ann", None, "test", api.clock(), timedelta(minutes=15))
-        r = await api.client.get(f"/app/login?token={acting.token}", headers={"user-agent": "Chromium/1"})
+        r = await api.client.post("/app/login", data={"token": acting.token}, headers={"user-agent": "Chromium/1"})
         assert r.status_code == 303
         api.client.cookies.clear()
-        assert (await api.client.get(f"/app/login?token={personal.token}")).status_code == 303
+        assert (await api.client.post("/app/login", data={"token": personal.token})).status_code == 303
         api.client.cookies.clear()
-        assert (await api.client.get(f"/app/login?token={acting.token}")).status_code == 401  # used: no entry
+        assert (await api.client.post("/app/login", data={"token": acting.token})).status_code == 401  # used
         log = (await api.client.get(f"{ORGS}/{a}/audit?action=session.", headers=api.as_user("ann", a))).json()
         assert [(e["actor"], e["user_agent"]) for e in log["entries"]] == [("user:ann", "Chromium/1")]
 

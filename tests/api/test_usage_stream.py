@@ -16,7 +16,7 @@ import pytest
 
 from streams.api.models import UsageStreamEvent
 from streams.settings import Settings
-from tests.support.web_server import web_api, write_dist
+from tests.support.web_server import sign_in, web_api, write_dist
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +38,7 @@ def test_stream_over_a_real_server(stack_settings: Settings, tmp_path: Path) -> 
     with web_api(stack_settings, tmp_path, write_dist(tmp_path / "dist")) as server:
         c = httpx.Client(base_url=server.base, timeout=30)
         link = server.login_link("olga")
-        c.get(link)
+        assert sign_in(c, link).status_code == 303
         csrf = c.cookies["meterline_csrf"]
         org = c.post("/api/billing/organizations", json={"name": "Acme"}, headers={"x-csrf-token": csrf}).json()["id"]
         # The session acting as olga without org reads the organization she owns.
@@ -51,7 +51,7 @@ def test_stream_over_a_real_server(stack_settings: Settings, tmp_path: Path) -> 
         assert {m.metric for m in event.usage.metrics} >= {"api_calls"}
         # Another person, signed in: the organization does not exist for them, before any event.
         other = httpx.Client(base_url=server.base, timeout=30)
-        other.get(server.login_link("mallory"))
+        assert sign_in(other, server.login_link("mallory")).status_code == 303
         assert other.get(f"/api/billing/usage/stream?account={org}").status_code == 404
         assert httpx.get(f"{server.base}/api/billing/usage/stream?account={org}").status_code == 401
 

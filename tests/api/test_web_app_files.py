@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from streams.settings import Settings
-from tests.support.web_server import web_api, write_dist
+from tests.support.web_server import sign_in, web_api, write_dist
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +51,8 @@ def test_serve_process_with_dist_and_cli_link(stack_settings: Settings, tmp_path
     with web_api(stack_settings, tmp_path, dist) as server, httpx.Client(base_url=server.base, timeout=10) as c:
         assert "Meterline test app" in c.get("/app/").text
         url = server.login_link("pat")
-        r = c.get(url, follow_redirects=True)
-        assert r.status_code == 200 and "Meterline test app" in r.text
+        r = sign_in(c, url)
+        assert r.status_code == 303 and r.headers["location"] == "/app/"
+        assert "Meterline test app" in c.get("/app/").text
         assert c.get("/api/billing/session").json()["user_id"] == "pat"
         assert c.get(url).status_code == 401  # used once

@@ -1,5 +1,6 @@
-"""The web app's sign-in (docs/web-app-server.md) on the real app and store: a one-time link exchanged at
-/app/login for an HttpOnly, SameSite=Strict session cookie that authenticates as the user's JWT would; CSRF on
+"""The web app's sign-in (docs/web-app-server.md) on the real app and store: a one-time link whose page (GET, used
+up by nothing: link scanners prefetch) has a button that POSTs it to /app/login for an
+HttpOnly, SameSite=Strict session cookie that authenticates as the user's JWT would; CSRF on
 writes; sign-out; expiry; the host platform's link; and attackers (a reused, expired or forged link, a write
 without the CSRF token, another organization's member, a viewer, a stolen session id)."""
 
@@ -23,14 +24,21 @@ ORGS = "/api/billing/organizations"
 def _link(api: Api, user: str, org: str | None = None) -> str:
     with api.ctx.sessions.begin() as s:
         link = web_sessions.create_link(s, user, org, "test", api.clock(), timedelta(minutes=15))
-    return f"/app/login?token={link.token}"
+    return link.token
 
 
 async def test_link_opens_a_cookie_session_once(make_api: Callable[..., Any]) -> None:
     async with make_api() as api:
         org = await api.org("olga", members={"vic": "viewer"})
-        url = _link(api, "olga", org)
-        r = await api.client.get(url)
+        token = _link(api, "olga", org)
+        # Opening the link (and a mail scanner prefetching it, twice) shows the button and uses nothing up.
+        for _ in range(2):
+            page = await api.client.get(f"/app/login?token={token}")
+            assert page.status_code == 200 and '<form method="post" action="/app/login">' in page.text
+            assert f'name="token" value="{token}"' in page.text
+            assert page.headers["cache-control"] == "no-store" and page.headers["referrer-policy"] == "no-referrer"
+            assert not page.headers.get_list("set-cookie")
+        r = await api.client.post("/app/login", data={"token": token})
         assert r.status_code == 303 and r.headers["location"] == "/app/"
         assert r.headers["cache-control"] == "no-store" and r.headers["referrer-policy"] == "no-referrer"
         cookies = {c.split("=", 1)[0]: c.lower() for c in r.headers.get_list("set-cookie")}
@@ -42,23 +50,45 @@ async def test_link_opens_a_cookie_session_once(make_api: Callable[..., Any]) ->
         assert me["user_id"] == "olga" and me["organization_id"] == org and me["account_id"] == org
         assert me["csrf_token"] == api.client.cookies[CSRF_COOKIE]
         assert (await api.client.get(f"{ORGS}/{org}")).json()["id"] == org
-        # The same link again, in another browser: refused, and no cookie.
+        # The same link again, in another browser: refused (its page says so too), and no cookie.
         api.client.cookies.clear()
-        again = await api.client.get(url)
+        again = await api.client.post("/app/login", data={"token": token})
         assert again.status_code == 401 and "used already" in again.text
         assert not again.headers.get_list("set-cookie")
         assert "default-src 'self'" in again.headers["content-security-policy"]
+        page = await api.client.get(f"/app/login?token={token}")
+        assert page.status_code == 401 and "used already" in page.text and "<form" not in page.text
+
+
+async def test_a_login_posted_from_another_site_is_refused(make_api: Callable[..., Any]) -> None:
+    async with make_api() as api:
+        token = _link(api, "mallory")
+        # Another site's page posting its own link would sign the victim's browser in as mallory (login CSRF).
+        r = await api.client.post("/app/login", data={"token": token}, headers={"origin": "https://evil.example"})
+        assert r.status_code == 403 and SESSION_COOKIE not in api.client.cookies
+        r = await api.client.post(
+            "/app/login", data={"token": token}, headers={"origin": "null", "sec-fetch-site": "cross-site"}
+        )
+        assert r.status_code == 403 and SESSION_COOKIE not in api.client.cookies
+        # The link is not used up by the refusal; from the API's own page it works.
+        own = {"origin": api.settings.api_public_url.rstrip("/")}
+        r = await api.client.post("/app/login", data={"token": token}, headers=own)
+        assert r.status_code == 303, r.text
 
 
 async def test_expired_and_forged_links(make_api: Callable[..., Any]) -> None:
     async with make_api() as api:
-        url = _link(api, "pat")
+        token = _link(api, "pat")
         api.clock.advance(timedelta(minutes=16))
-        r = await api.client.get(url)
+        r = await api.client.post("/app/login", data={"token": token})
         assert r.status_code == 401 and "expired" in r.text
+        assert "expired" in (await api.client.get(f"/app/login?token={token}")).text
+        assert (await api.client.post("/app/login", data={"token": "forged-token"})).status_code == 401
         assert (await api.client.get("/app/login?token=forged-token")).status_code == 401
         assert (await api.client.get("/app/login")).status_code == 400
+        assert (await api.client.post("/app/login")).status_code == 400
         assert (await api.client.get("/app/login?token=" + "x" * 500)).status_code == 400
+        assert (await api.client.post("/app/login", data={"token": "x" * 2000})).status_code == 400
         assert SESSION_COOKIE not in api.client.cookies
 
 
@@ -132,7 +162,9 @@ async def test_host_platform_link(make_api: Callable[..., Any]) -> None:
         key = await api.key(org, "olga", "admin")
         assert (await api.client.post("/api/billing/login-links", headers=key)).status_code == 403
         assert (await api.client.post("/api/billing/login-links", headers=api.as_operator())).status_code == 403
-        login = await api.client.get(url.removeprefix(api.settings.api_public_url))
+        token = url.removeprefix(api.settings.api_public_url + "/app/login?token=")
+        assert (await api.client.get(url.removeprefix(api.settings.api_public_url))).status_code == 200
+        login = await api.client.post("/app/login", data={"token": token})
         assert login.status_code == 303
         me = (await api.client.get("/api/billing/session")).json()
         assert (me["user_id"], me["organization_id"]) == ("olga", org)

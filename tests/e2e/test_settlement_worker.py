@@ -91,11 +91,19 @@ def test_worker_settles_closed_windows(stack_settings: Settings, tmp_path_factor
         ).result_rows[0]
         assert [Decimal(str(q)) for q in seats] == [2, 2]  # m0 and m1 acted: two seats, live and settled
         assert one("SELECT tier FROM meterline.subscriptions FINAL WHERE account_id = 'acme'") == "standard"
+        # After settling, the worker forecast acme's period (docs/forecasting.md, "After settlement").
+        period = one(
+            "SELECT period FROM meterline.forecasts FINAL WHERE account_id = 'acme' AND metric = 'invoice_total'"
+        )
+        assert period == ANCHOR.strftime("%Y-%m")
     finally:
         ch.close()
 
     # From the command line, with the worker stopped (chDB: one process per directory).
     assert cli(s, "settle", "--json")["windows"] == 0  # nothing new: settling again is a no-op
+    forecast = cli(s, "forecast", "run", "--account", "acme", "--json")
+    assert (forecast["forecast"], forecast["failed"]) == (1, 0)
+    assert forecast["forecasts"][0]["account"] == "acme"
     doc = cli(s, "invoice", "preview", "--account", "acme", "--period", ANCHOR.strftime("%Y-%m"), "--json")
     lines = {ln["code"]: ln["amount"] for ln in doc["lines"]}
     assert doc["status"] == "draft"

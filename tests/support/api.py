@@ -149,14 +149,14 @@ class Api:
             subscription_store.link_stripe(s, row, customer, stripe_subscription, self.clock())
 
     async def sign_in(self, user: str, org: str | None = None) -> str:
-        """Sign ``self.client`` in to the web app as ``user`` (a one-time link, exchanged at ``/app/login``): the
-        client then carries the session cookie; returns the session's CSRF token (send it as X-CSRF-Token)."""
+        """Sign ``self.client`` in to the web app as ``user`` (a one-time link, exchanged by ``POST /app/login``):
+        the client then carries the session cookie; returns the session's CSRF token (send it as X-CSRF-Token)."""
         from streams.api.web_session import CSRF_COOKIE, link_ttl
         from streams.store import web_sessions
 
         with self.ctx.sessions.begin() as s:
             link = web_sessions.create_link(s, user, org, web_sessions.OPERATOR, self.clock(), link_ttl(self.settings))
-        r = await self.client.get(f"/app/login?token={link.token}")
+        r = await self.client.post("/app/login", data={"token": link.token})
         assert r.status_code == 303, r.text
         csrf: str = self.client.cookies[CSRF_COOKIE]
         return csrf

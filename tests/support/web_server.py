@@ -11,6 +11,9 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
 
 from streams.settings import Settings
 from tests.support.api import JWT_SECRET, WEBHOOK_SECRET
@@ -35,6 +38,15 @@ class WebServer:
         )
         url: str = json.loads(out.stdout)["url"]
         return url
+
+
+def sign_in(client: httpx.Client, link: str) -> httpx.Response:
+    """Open a login link as a browser does: its page (GET, which uses nothing up), then its "Sign in" button
+    (``POST /app/login`` with the token); returns the POST's answer (303 to /app/ when it worked)."""
+    page = client.get(link)
+    assert page.status_code == 200 and '<button type="submit">Sign in</button>' in page.text, page.text
+    token = parse_qs(urlsplit(link).query)["token"][0]
+    return client.post("/app/login", data={"token": token})
 
 
 def write_dist(dist: Path, title: str = "Meterline test app") -> Path:

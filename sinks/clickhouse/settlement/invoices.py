@@ -3,6 +3,7 @@ late usage carries into later periods."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,11 +22,25 @@ from sinks.clickhouse.timefmt import ch_datetime64 as _dt
 from sinks.clickhouse.timefmt import ch_literal as _lit
 from sinks.clickhouse.timefmt import from_ch as _utc
 
+_REISSUE_SUFFIX = re.compile(r"-r([1-9]\d{0,2})$")
+
 
 def invoice_id_of(account_id: str, period: Period) -> str:
     """``in_<account>_<period>``, never truncated (two long account ids would collide): at most
-    3 + 128 + 1 + 7 characters, as the API's invoice id pattern allows."""
+    3 + 128 + 1 + 7 characters, as ``schemas.ids.INVOICE_ID_PATTERN`` allows."""
     return f"in_{account_id}_{period.key}"
+
+
+def reissue_id(invoice_id: str) -> str:
+    """The id of the invoice reissued in place of the void ``invoice_id``: ``<first id>-r<n+1>`` (``-r1`` for a
+    settled invoice, ``-r2`` for the reissue of its void reissue ``-r1``...)."""
+    m = _REISSUE_SUFFIX.search(invoice_id)
+    if m is None:
+        return f"{invoice_id}-r1"
+    n = int(m.group(1)) + 1
+    if n > 999:
+        raise ValueError(f"{invoice_id} was reissued too often")
+    return f"{invoice_id[: m.start()]}-r{n}"
 
 
 @dataclass(frozen=True, slots=True)

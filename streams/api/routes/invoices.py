@@ -35,6 +35,7 @@ from streams.api.routing import Call, Endpoint
 from streams.store import receivables
 from streams.store.addons import store_addons
 from streams.store.credits import store_credits
+from streams.store.memberships import store_memberships
 from streams.store.models import InvoicePaymentRow, Organization, PaymentRow
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,15 @@ def find_invoice(call: Call, manage: bool = False) -> tuple[Principal, InvoiceDo
         org = s.get(Organization, found[0])
         buyer = buyer_of(org) if org is not None else None
     return who, InvoiceDocument.model_validate(_receivables(call, [found[1]])[0]), buyer
+
+
+def operator_document(call: Call, inv_id: str) -> InvoiceDocument:
+    """The invoice document of ``inv_id`` with its receivable state, for a platform operator (who reads every
+    account's: checked by the caller)."""
+    found = call.ctx.warehouse.invoice(inv_id)
+    if found is None:
+        raise ApiError(404, "not_found", f"no invoice {inv_id}")
+    return InvoiceDocument.model_validate(_receivables(call, [found[1]])[0])
 
 
 def get_invoice(call: Call) -> InvoiceDocument | Response:
@@ -325,7 +335,13 @@ def upcoming_invoice(call: Call) -> InvoiceDocument:
 
     sessions = call.ctx.sessions
     doc = call.ctx.warehouse.upcoming(
-        call.ctx.catalog, store_histories(sessions), q.account, period, store_addons(sessions), store_credits(sessions)
+        call.ctx.catalog,
+        store_histories(sessions),
+        q.account,
+        period,
+        store_addons(sessions),
+        store_credits(sessions),
+        store_memberships(sessions),
     )
     if doc is None:
         raise ApiError(404, "not_found", f"no invoice for {q.account} in {period.key}")

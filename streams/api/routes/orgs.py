@@ -189,7 +189,7 @@ def remove_member(call: Call) -> None:
         owner_only(role, m.role)
         org_id, user_id, before = m.organization_id, m.user_id, {"role": m.role}
         try:
-            orgs.remove_member(s, m)
+            orgs.remove_member(s, m, call.ctx.clock())
         except StoreConflict as exc:
             raise conflict(exc) from exc
         audit_change(call, s, who, org_id, "member.removed", target=user_id, before=before)

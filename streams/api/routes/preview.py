@@ -19,6 +19,7 @@ from streams.api.routing import Call, Endpoint
 from streams.store import subscription_store as store
 from streams.store.addons import store_addons
 from streams.store.credits import store_credits
+from streams.store.memberships import store_memberships
 
 
 def preview_subscription(call: Call) -> SubscriptionPreview:
@@ -58,10 +59,10 @@ def preview_subscription(call: Call) -> SubscriptionPreview:
         return histories
 
     sessions = call.ctx.sessions
-    addons, credits = store_addons(sessions), store_credits(sessions)
+    addons, credits, members = store_addons(sessions), store_credits(sessions), store_memberships(sessions)
 
     def draft(history: SubscriptionHistory, p: Period) -> InvoiceDocument | None:
-        doc = call.ctx.warehouse.upcoming(call.ctx.catalog, lookup(history), account, p, addons, credits)
+        doc = call.ctx.warehouse.upcoming(call.ctx.catalog, lookup(history), account, p, addons, credits, members)
         return InvoiceDocument.model_validate(doc) if doc is not None else None
 
     current, preview, following = draft(before, period), draft(after, period), draft(after, next_period)

@@ -1,5 +1,5 @@
 """The web app's session endpoints (docs/web-app-server.md): the host platform's login link, the session's
-CSRF token, sign-out. The exchange of a link for the cookie is ``GET /app/login`` (streams/api/web_app.py)."""
+CSRF token, sign-out. The exchange of a link for the cookie is ``POST /app/login`` (streams/api/web_app.py)."""
 
 from __future__ import annotations
 

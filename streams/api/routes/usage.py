@@ -17,10 +17,11 @@ from rating.catalog.model import CatalogVersion
 from rating.money import ZERO, money_text
 from rating.pricing import metric_charge
 from rating.quota import metric_entitlement, metric_rule, premium_entitled, quota_state
+from rating.seats import SEAT_METRIC, counted_seats, most_members
 from schemas.events import Metric
 from sinks.clickhouse.usage_queries import WarehouseUnavailable
 from streams.api.auth import READ_ALL, AccountAccess, account_access, require_role
-from streams.api.common import account_terms, cached_access, cached_terms, caller, period_out
+from streams.api.common import AccountTerms, account_terms, cached_access, cached_terms, caller, period_out
 from streams.api.errors import ApiError
 from streams.api.models import (
     ID_PATTERN,
@@ -39,7 +40,7 @@ from streams.api.models import (
 from streams.api.org_usage import cached_org_usage, cap_refusal
 from streams.api.routing import Call, Endpoint
 from streams.api.warehouse import by_period
-from streams.store import ai_controls
+from streams.store import ai_controls, memberships
 
 log = logging.getLogger(__name__)
 #: The metered metrics (a feature name that is one is checked against its quota).
@@ -171,19 +172,33 @@ def _tier_entitlement(call: Call, s: Session) -> Entitlement:
     )
 
 
-def usage_current(call: Call) -> UsageCurrent:
-    q: UsageCurrentQuery = call.query
+def usage_reader_terms(call: Call, account: str) -> tuple[datetime, CatalogVersion, AccountTerms]:
+    """Now, the catalog in effect and the account's terms, when the caller may read the account's usage
+    (403/404 otherwise): the live figures' rule, shared by the endpoints that show them."""
     now = call.ctx.clock()
     catalog = call.ctx.catalog.at(now)
     with call.ctx.sessions() as s:
-        _read_own_or_all(cached_access(call, s, caller(call, s), q.account))
-        terms = cached_terms(call, s, catalog, q.account, now)
+        _read_own_or_all(cached_access(call, s, caller(call, s), account))
+        return now, catalog, cached_terms(call, s, catalog, account, now)
+
+
+def usage_current(call: Call) -> UsageCurrent:
+    q: UsageCurrentQuery = call.query
+    now, _, terms = usage_reader_terms(call, q.account)
     period = terms.period(now)
+    # Provisioned seats: the most members so far this period (rating/seats.py), from the membership history.
+    so_far = (period.start, now + timedelta(microseconds=1))
+    spans = []
+    if terms.tier.seat_basis == "provisioned":
+        with call.ctx.sessions() as s:
+            spans = memberships.members_during(s, q.account, *so_far)
     records = call.ctx.quota.for_account(q.account)
     rows, total = [], ZERO
     for metric in sorted(set(terms.tier.metrics) | set(records)):
         rule = metric_rule(terms.tier, metric)
         used, _ = _used(records.get(metric), period.key)
+        if metric == SEAT_METRIC:
+            used = Decimal(counted_seats(terms.tier.seat_basis, int(used), most_members(spans, *so_far)))
         charge = metric_charge(rule, used)
         total += charge.amount
         state = quota_state(q.account, metric, period.key, rule, terms.tier.rate_limit_per_minute, used, now)

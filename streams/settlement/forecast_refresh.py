@@ -1,0 +1,130 @@
+"""After each settlement: the touched accounts' forecasts refreshed into ClickHouse ``forecasts`` and the
+budgets checked, so a budget crossing sends its alert (docs/forecasting.md, "After settlement").
+
+Accounts with a budget are forecast on every run even when settlement did not touch them: a period that
+starts, or the day that passes, may be what crosses the budget.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from rating.settle import HistoryLookup, account_period
+from sinks.clickhouse.forecasts import INVOICE_TOTAL, Forecasts, forecast_row
+from sinks.errors import SinkError
+from streams.notify.budgets import enqueue_budget_alerts
+from streams.settlement.forecast import AccountForecast, forecast_account
+from streams.settlement.settler import Settler
+from streams.store.db import table_check
+from streams.store.models import BudgetRow
+
+log = logging.getLogger(__name__)
+
+#: Accounts whose forecast rows are written to ClickHouse at once.
+WRITE_BATCH = 500
+
+
+@dataclass
+class RefreshResult:
+    forecast: int = 0  # accounts forecast
+    alerts: list[str] = field(default_factory=list)  # budget alert keys that are new
+    failed: list[str] = field(default_factory=list)  # accounts whose forecast could not be computed
+    totals: list[list[str]] = field(default_factory=list)  # account, period, to_date, expected, p10, p90
+
+    def summary(self) -> dict[str, object]:
+        return {"forecast": self.forecast, "budget_alerts": len(self.alerts), "failed": len(self.failed)}
+
+
+def store_budgets(make_session: sessionmaker[Session]) -> Callable[[], dict[str, Decimal]]:
+    """Every account's budget, in the currency (the store keeps cents); none while the store has no
+    ``budgets`` table (a worker may settle before the API migrated the store)."""
+    migrated = table_check(BudgetRow.__tablename__)
+
+    def budgets() -> dict[str, Decimal]:
+        with make_session() as s:
+            if not migrated(s):
+                return {}
+            return {r.account_id: Decimal(r.amount) / 100 for r in s.scalars(select(BudgetRow))}
+
+    return budgets
+
+
+def forecast_rows(f: AccountForecast, computed_at: datetime) -> list[dict[str, Any]]:
+    """The ``forecasts`` rows of one account: the invoice total, each metric, each AI provider/model."""
+    doc = f.document
+    t = doc["total"]
+    rows = [forecast_row(doc, INVOICE_TOTAL, (t["to_date"], t["expected"], t["p10"], t["p90"]), computed_at)]
+    rows += [
+        forecast_row(doc, m["metric"], (m["to_date"], m["expected"], m["p10"], m["p90"]), computed_at)
+        for m in doc["metrics"]
+    ]
+    for ai in f.ai_models:
+        q = ai.requests
+        values = (f"{q.to_date:.2f}", f"{q.expected:.2f}", f"{q.p10:.2f}", f"{q.p90:.2f}")
+        rows.append(forecast_row(doc, f"ai_requests:{ai.model}", values, computed_at))
+        costs = (
+            f"{ai.cost_to_date:f}",
+            f"{ai.cost_at(q.expected):.9f}",
+            f"{ai.cost_at(q.p10):.9f}",
+            f"{ai.cost_at(q.p90):.9f}",
+        )
+        rows.append(forecast_row(doc, f"ai_cost:{ai.model}", costs, computed_at))
+    return rows
+
+
+class ForecastRefresh:
+    """``run(accounts, until, now)``: forecast as of ``until`` (the settled data's end), write, alert."""
+
+    def __init__(
+        self,
+        settler: Settler,
+        histories: HistoryLookup,
+        table: Forecasts,
+        make_session: sessionmaker[Session],
+    ) -> None:
+        self._settler, self._histories, self._table, self._make = settler, histories, table, make_session
+        self._budgets = store_budgets(make_session)
+
+    def run(
+        self, accounts: Iterable[str], until: datetime, now: datetime, *, budgeted: bool = True, daily: bool = False
+    ) -> RefreshResult:
+        """``budgeted``: the accounts with a budget too (besides ``accounts``). ``daily``: only those not
+        forecast as of ``until``'s midnight yet — a forecast reads whole settled days, so the hours settled
+        since do not change it (settlement runs every minute); late usage of earlier days is in the next
+        day's forecast."""
+        result = RefreshResult()
+        limits = self._budgets()
+        rows: list[dict[str, Any]] = []
+        targets = set(accounts) | (set(limits) if budgeted else set())
+        if daily:
+            targets -= self._table.accounts_as_of(until.replace(hour=0, minute=0, second=0, microsecond=0))
+        for account in sorted(targets):
+            period = account_period(account, self._histories, until)
+            try:
+                f = forecast_account(self._settler, account, period, until)
+            except SinkError:
+                raise  # ClickHouse away: the next run refreshes
+            except Exception:  # one account's bad data must not stop the others' forecasts and alerts
+                log.exception("cannot forecast %s for %s", account, period.key)
+                result.failed.append(account)
+                continue
+            result.forecast += 1
+            t = f.document["total"]
+            result.totals.append([account, period.key, t["to_date"], t["expected"], t["p10"], t["p90"]])
+            rows += forecast_rows(f, now)
+            if account in limits:
+                with self._make.begin() as s:
+                    result.alerts += enqueue_budget_alerts(s, account, period.key, limits[account], f.document, now)
+            if len(rows) >= WRITE_BATCH * 4:
+                self._table.write(rows)
+                rows = []
+        self._table.write(rows)
+        return result
