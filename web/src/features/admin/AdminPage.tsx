@@ -2,6 +2,7 @@ import { useSession } from "../../app/SessionContext";
 import { Empty } from "../../ui/states";
 import { AiControlsSection } from "./AiControlsSection";
 import { AuditSection } from "./AuditSection";
+import { BudgetSection } from "../forecast/BudgetSection";
 import { InvitationsSection } from "./InvitationsSection";
 import { MembersSection } from "./MembersSection";
 
@@ -18,6 +19,7 @@ export function AdminPage() {
           <MembersSection org={org_id} />
           <InvitationsSection org={org_id} />
           <AiControlsSection org={org_id} />
+          <BudgetSection account={org_id} />
           <AuditSection org={org_id} />
         </>
       )}

@@ -8,6 +8,7 @@ import { TableWrap } from "../../ui/TableWrap";
 import { Empty, Loading, QueryView } from "../../ui/states";
 import { dailySeries, previousPeriodStart, withLiveToday } from "./daily";
 import { dailyUsageQuery, upcomingInvoiceQuery, usageCurrentQuery } from "./queries";
+import { ForecastSection } from "../forecast/ForecastSection";
 
 // Metrics whose period figure is not the sum of its days (a peak, a distinct count): no live bar for them.
 const GAUGES = new Set(["storage_gb", "active_user"]);
@@ -52,6 +53,7 @@ function Dashboard({ account, usage, asOf }: { account: string; usage: Schemas["
         <UsageTable usage={usage} currency={currency} />
       </section>
       <DailyUsage account={account} usage={usage} now={asOf} />
+      <ForecastSection account={account} />
     </div>
   );
 }
