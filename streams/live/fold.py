@@ -305,6 +305,10 @@ class _SeatSets:
         self._put(users, seen)
         return seen
 
+    def clear(self) -> None:
+        self.by_id.clear()
+        self.users = 0
+
     def _put(self, users: list[str], seen: set[str]) -> None:
         if self.users + len(seen) > MAX_SEAT_MEMO_USERS:
             self.by_id.clear()
@@ -336,6 +340,13 @@ class _SeatSets:
 
 
 _seat_sets = _SeatSets()
+
+
+def forget_memos() -> None:
+    """Drop the remembered seat sets and storage readings: the agent calls it when it drops its decoded
+    entries (a rebalance), whose lists the memos would otherwise keep alive until they fill up."""
+    _seat_sets.clear()
+    _kept_readings.clear()
 
 
 def _seat_groups(
