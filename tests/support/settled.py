@@ -19,9 +19,18 @@ from tests.support.api import CH_DB, Api
 
 
 def event_block(
-    account: str, user: str, org: str | None, metric: str, at: datetime, quantities: Sequence[int], *, id_prefix: str
+    account: str,
+    user: str,
+    org: str | None,
+    metric: str,
+    at: datetime,
+    quantities: Sequence[int],
+    *,
+    id_prefix: str,
+    properties: dict[str, str] | None = None,
 ) -> bytes:
-    """``events`` rows (JSONEachRow), one a second from ``at``, with ids ``{id_prefix}-{at}-{i}``."""
+    """``events`` rows (JSONEachRow), one a second from ``at``, with ids ``{id_prefix}-{at}-{i}`` (and
+    ``properties``, e.g. an AI request's ``provider`` and ``model``)."""
     rows = [
         orjson.dumps(
             {
@@ -32,7 +41,7 @@ def event_block(
                 "metric": metric,
                 "quantity": str(q),
                 "ts_ms": int(at.timestamp() * 1000) + i * 1000,
-                "properties": {},
+                "properties": properties or {},
                 "source": "test",
             }
         )

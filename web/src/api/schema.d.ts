@@ -4,6 +4,23 @@
  */
 
 export interface paths {
+    "/api/billing/ai-mix": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An account's AI margin this period and the cheaper provider/model mix (platform operators only) */
+        get: operations["get_ai_mix"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/billing/budgets": {
         parameters: {
             query?: never;
@@ -790,6 +807,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/billing/recommendations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Ways to pay less, each saving the difference of two sums of invoices (shown from a configured minimum) */
+        get: operations["get_recommendations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/billing/roles": {
         parameters: {
             query?: never;
@@ -1048,6 +1082,23 @@ export interface paths {
         put?: never;
         /** Undo a pending cancellation */
         post: operations["reactivate_subscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/usage/breakdown": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This period's settled AI requests by provider and model and premium feature uses, with their charges */
+        get: operations["usage_breakdown"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1336,6 +1387,82 @@ export interface components {
              * @description the member (null: the whole organization)
              */
             user_id: string | null;
+        };
+        /** AiMix */
+        AiMix: {
+            /** Account Id */
+            account_id: string;
+            /**
+             * Ai Cost Expected
+             * @description the platform's expected AI cost, USD
+             */
+            ai_cost_expected: string;
+            /** Margin Expected */
+            margin_expected: string;
+            /** Models */
+            models: components["schemas"]["AiModelMix"][];
+            /**
+             * Period End
+             * Format: date-time
+             */
+            period_end: string;
+            /**
+             * Period Start
+             * Format: date-time
+             */
+            period_start: string;
+            /**
+             * Revenue Expected
+             * @description the period's expected invoice before tax
+             */
+            revenue_expected: string;
+            /**
+             * Saving Expected
+             * @description the AI cost saved if every model were its cheapest alternative
+             */
+            saving_expected: string;
+        };
+        /** AiModelMix */
+        AiModelMix: {
+            /** Cheapest Cost */
+            cheapest_cost: string;
+            /**
+             * Cheapest Model
+             * @description the cheapest priced model for the same tokens
+             */
+            cheapest_model: string;
+            /**
+             * Cost Expected
+             * @description the platform's cost, USD, at this model's price
+             */
+            cost_expected: string;
+            /**
+             * Model
+             * @description provider/model
+             */
+            model: string;
+            /** Requests Expected */
+            requests_expected: string;
+            /** Saving */
+            saving: string;
+        };
+        /** AiModelUsage */
+        AiModelUsage: {
+            /**
+             * Charge
+             * @description what the settled requests add to the invoice so far (overage; 0 within included)
+             */
+            charge: string;
+            /** Input Tokens */
+            input_tokens: number;
+            /** Model */
+            model: string;
+            /** Output Tokens */
+            output_tokens: number;
+            /** Provider */
+            provider: string;
+            /** Requests */
+            requests: string;
         };
         /** ApiKeyCreate */
         ApiKeyCreate: {
@@ -2007,6 +2134,23 @@ export interface components {
              * @enum {string}
              */
             status: "accepted" | "rejected";
+        };
+        /** FeatureUsage */
+        FeatureUsage: {
+            /**
+             * Charge
+             * @description what the settled uses add to the invoice so far
+             */
+            charge: string;
+            /** Feature */
+            feature: string;
+            /**
+             * Unit Price
+             * @description the plan's price per use; null when the plan does not offer it
+             */
+            unit_price: string | null;
+            /** Uses */
+            uses: string;
         };
         /** Forecast */
         Forecast: {
@@ -3039,6 +3183,58 @@ export interface components {
              */
             reset_seconds: number;
         };
+        /** RecommendationOut */
+        RecommendationOut: {
+            /**
+             * Alternative Total
+             * @description the invoices of the alternative, same usage
+             */
+            alternative_total: string;
+            /**
+             * Current Total
+             * @description the invoices of the account's plan, by the rating code
+             */
+            current_total: string;
+            /**
+             * Kind
+             * @description annual | upgrade | downgrade | seats | contract
+             */
+            kind: string;
+            /**
+             * Periods
+             * @description the periods compared (settled ones, and the forecast for periods to come)
+             */
+            periods: number;
+            /**
+             * Saving
+             * @description current_total - alternative_total: what the alternative saves over `periods`
+             */
+            saving: string;
+            /** Title */
+            title: string;
+        };
+        /** Recommendations */
+        Recommendations: {
+            /** Account Id */
+            account_id: string;
+            /** Currency */
+            currency: string;
+            /**
+             * Min Saving
+             * @description only recommendations saving at least this much are shown
+             */
+            min_saving: string;
+            /**
+             * Recommendations
+             * @description largest saving first
+             */
+            recommendations: components["schemas"]["RecommendationOut"][];
+            /**
+             * Tier
+             * @description the plan the recommendations are for (null: no subscription)
+             */
+            tier: string | null;
+        };
         /** RoleOut */
         RoleOut: {
             /** Permissions */
@@ -3507,6 +3703,26 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** UsageBreakdown */
+        UsageBreakdown: {
+            /** Account Id */
+            account_id: string;
+            /**
+             * Ai
+             * @description AI requests per provider and model, the biggest charge first
+             */
+            ai: components["schemas"]["AiModelUsage"][];
+            /** Currency */
+            currency: string;
+            period: components["schemas"]["Period"];
+            /** Premium Features */
+            premium_features: components["schemas"]["FeatureUsage"][];
+            /**
+             * Settled Until
+             * @description usage up to here is settled (null: nothing settled yet)
+             */
+            settled_until: string | null;
+        };
         /** UsageCurrent */
         UsageCurrent: {
             /** Account Id */
@@ -3757,6 +3973,94 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    get_ai_mix: {
+        parameters: {
+            query: {
+                /** @description an organization the caller acts in, or the caller's own personal account (a user token without 'org'); membership never reaches a member's personal account */
+                account: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An account's AI margin this period and the cheaper provider/model mix (platform operators only) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AiMix"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     get_budget: {
         parameters: {
             query: {
@@ -8494,6 +8798,94 @@ export interface operations {
             };
         };
     };
+    get_recommendations: {
+        parameters: {
+            query: {
+                /** @description an organization the caller acts in, or the caller's own personal account (a user token without 'org'); membership never reaches a member's personal account */
+                account: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ways to pay less, each saving the difference of two sums of invoices (shown from a configured minimum) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Recommendations"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     role_table: {
         parameters: {
             query?: never;
@@ -10257,6 +10649,94 @@ export interface operations {
             };
             /** @description internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    usage_breakdown: {
+        parameters: {
+            query: {
+                /** @description an organization the caller acts in, or the caller's own personal account (a user token without 'org'); membership never reaches a member's personal account */
+                account: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description This period's settled AI requests by provider and model and premium feature uses, with their charges */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageBreakdown"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -82,3 +82,21 @@ export async function resendInvitation(org: string, invitationId: string) {
     }),
   );
 }
+
+/** Live use per member; polled, so usage moves on the page while events arrive (the figures lag by seconds). */
+export const memberUsageQuery = (org: string) => ({
+  queryKey: ["member-usage", org],
+  queryFn: async () =>
+    unwrap(await api.GET("/api/billing/organizations/{id}/usage/members", { params: { path: { id: org } } })),
+  refetchInterval: 3_000,
+});
+
+export const seatsQuery = (org: string) => ({
+  queryKey: ["seats", org],
+  queryFn: async () =>
+    unwrap(await api.GET("/api/billing/organizations/{id}/seats", { params: { path: { id: org } } })),
+  refetchInterval: 5_000,
+});
+
+export type MemberUsage = Schemas["MemberUsageOut"];
+export type CapStatus = Schemas["CapStatus"];
