@@ -408,6 +408,17 @@ def mark_uncollectible(s: Session, invoice_id: str, at: datetime) -> InvoiceRece
     return row
 
 
+def lock(s: Session, invoice_id: str) -> None:
+    """Serialize changes of ``invoice_id`` until the transaction ends: a no-op write of its row, PostgreSQL's row
+    lock and SQLite's database write lock (taken first, so two transactions never both read then upgrade)."""
+    s.execute(
+        update(InvoiceReceivableRow)
+        .where(InvoiceReceivableRow.invoice_id == invoice_id)
+        .values(updated_at=InvoiceReceivableRow.updated_at),
+        execution_options={"synchronize_session": False},
+    )
+
+
 class AlreadyReissued(Exception):
     """The void invoice was reissued already (``row``: its reissue)."""
 
@@ -434,6 +445,7 @@ def reissue(
     (or ``terms``), for ``amount_due`` (default: what the old one collected): a void invoice, or an open one with
     nothing paid, voided now (kept, with its number). Once: ``AlreadyReissued`` names the reissue. The new
     invoice is told as finalized (its email, its ``invoice.finalized`` event)."""
+    lock(s, old_id)
     old = get(s, old_id, for_update=True)
     done = reissued_as(s, old_id)
     if done is not None:
