@@ -6,6 +6,7 @@ Secrets are ``SecretStr`` so they never show in reprs, logs or ``--json`` output
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -185,6 +186,13 @@ class Settings(BaseSettings):
     )
     audit_retention_days: int = Field(
         400, ge=1, le=3650, description="Days the audit log keeps an entry (`meterline audit prune`; docs/audit.md)."
+    )
+    recommendation_min_saving: Decimal = Field(
+        Decimal("10"),
+        ge=0,
+        le=Decimal("1e9"),
+        description="Cost recommendations are shown only when they save at least this much (currency units; "
+        "docs/forecasting.md).",
     )
     api_outbox_interval_seconds: float = Field(
         2.0, gt=0, description="How often the outbox relay retries publishing to billing.subscriptions."

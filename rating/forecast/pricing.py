@@ -56,6 +56,12 @@ def _added(usage: PeriodUsage, extra: Mapping[str, float]) -> PeriodUsage:
     return replace(usage, api_calls=api_calls, ai_requests=ai_requests, premium_features=premium)
 
 
+def usage_at(usage: PeriodUsage, forecasts: Mapping[str, QuantityForecast], pick: str = "expected") -> PeriodUsage:
+    """``usage`` (the period's settled usage) with each forecast's remaining ``pick`` quantity
+    (``p10``, ``expected`` or ``p90``) added: the period's usage as forecast."""
+    return _added(usage, {k: getattr(f, pick) - f.to_date for k, f in forecasts.items()})
+
+
 def price_forecast(
     history: SubscriptionHistory,
     settled_by_segment: Sequence[PeriodUsage],
@@ -73,8 +79,7 @@ def price_forecast(
     ``preview_invoice`` takes them."""
 
     def at(pick: str) -> Invoice:
-        extra = {k: getattr(f, pick) - f.to_date for k, f in forecasts.items()}
-        usage = [*settled_by_segment[:-1], _added(settled_by_segment[-1], extra)]
+        usage = [*settled_by_segment[:-1], usage_at(settled_by_segment[-1], forecasts, pick)]
         return preview_invoice(
             history,
             usage,

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from rating.catalog.model import CatalogVersion
+from rating.catalog.model import CatalogVersion, ContractOverrides
 from rating.invoice import preview_invoice
 from rating.money import ZERO
 from rating.periods import Period
@@ -20,11 +20,14 @@ from rating.usage import PeriodUsage
 
 #: Three periods of included quota unused before a downgrade is suggested (issue #18).
 UNUSED_PERIODS = 3
+#: A contract's price of a premium feature: the list price less this share (the volume price sales offers;
+#: docs/forecasting.md). Worth a contract only when the saving reaches the configured minimum.
+CONTRACT_FEATURE_DISCOUNT = Decimal("0.20")
 
 
 @dataclass(frozen=True, slots=True)
 class Recommendation:
-    kind: str  # annual | upgrade | downgrade | seats
+    kind: str  # annual | upgrade | downgrade | seats | contract
     title: str
     saving: Decimal  # over ``periods``: current invoices minus the alternative's
     periods: int
@@ -112,6 +115,33 @@ def unused_seats(
     return _compare(
         "seats", f"Lower the contract's minimum seats from {c.minimum_seats} to {active}", current, alt, usage, catalog
     )
+
+
+def premium_contract(
+    current: SubscriptionVersion,
+    usage: Sequence[tuple[Period, PeriodUsage]],
+    catalog: CatalogVersion,
+    discount: Decimal = CONTRACT_FEATURE_DISCOUNT,
+) -> Recommendation | None:
+    """Premium features used heavily: the same usage at a contract price of the features used (the list
+    price less ``discount``), the account's other terms unchanged."""
+    used = sorted({f for _, u in usage for f, n in u.premium_features.items() if n > 0})
+    if not used or current.status != "active":
+        return None
+    tier = catalog.tiers.get(current.tier)
+    if tier is None:
+        return None
+    terms = current.contract.apply(tier) if current.contract is not None else tier
+    rule = terms.metrics.get("premium_feature")
+    if rule is None or not rule.entitled or not any(f in rule.per_feature for f in used):
+        return None
+    prices = {f: (p * (1 - discount) if f in used else p) for f, p in rule.per_feature.items()}
+    contract = current.contract or ContractOverrides.model_validate({})
+    metrics = {**contract.metrics, "premium_feature": rule.model_copy(update={"per_feature": prices})}
+    alt = current.model_copy(update={"contract": contract.model_copy(update={"metrics": metrics})})
+    names = ", ".join(f.replace("_", " ") for f in used)
+    title = f"A contract price for {names} ({discount:.0%} off the list price)"
+    return _compare("contract", title, current, alt, usage, catalog)
 
 
 def worth_showing(recs: Sequence[Recommendation | None], min_saving: Decimal) -> list[Recommendation]:

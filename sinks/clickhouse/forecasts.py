@@ -19,6 +19,11 @@ class Forecasts(Tables):
         if rows:
             self._insert("forecasts", rows)
 
+    def accounts_as_of(self, as_of: datetime) -> set[str]:
+        """The accounts forecast as of ``as_of`` already."""
+        rows = self._rows(f"SELECT DISTINCT account_id FROM {self._db}.forecasts WHERE as_of = '{_second(as_of)}'")
+        return {r[0] for r in rows}
+
     def latest(self, account: str) -> list[tuple[Any, ...]]:
         """The account's latest forecast rows: (period, as_of, metric, to_date, expected, p10, p90)."""
         return self._rows(

@@ -40,3 +40,40 @@ class Forecast(_Out):
     total: ForecastTotal
     metrics: list[MetricForecast]
     lines: list[InvoiceLine] = Field(description="the invoice at the expected quantities")
+
+
+class RecommendationOut(_Out):
+    kind: str = Field(description="annual | upgrade | downgrade | seats | contract")
+    title: str
+    saving: str = Field(description="current_total - alternative_total: what the alternative saves over `periods`")
+    periods: int = Field(description="the periods compared (settled ones, and the forecast for periods to come)")
+    current_total: str = Field(description="the invoices of the account's plan, by the rating code")
+    alternative_total: str = Field(description="the invoices of the alternative, same usage")
+
+
+class Recommendations(_Out):
+    account_id: str
+    currency: str
+    min_saving: str = Field(description="only recommendations saving at least this much are shown")
+    tier: str | None = Field(description="the plan the recommendations are for (null: no subscription)")
+    recommendations: list[RecommendationOut] = Field(description="largest saving first")
+
+
+class AiModelMix(_Out):
+    model: str = Field(description="provider/model")
+    requests_expected: str
+    cost_expected: str = Field(description="the platform's cost, USD, at this model's price")
+    cheapest_model: str = Field(description="the cheapest priced model for the same tokens")
+    cheapest_cost: str
+    saving: str
+
+
+class AiMix(_Out):
+    account_id: str
+    period_start: datetime
+    period_end: datetime
+    revenue_expected: str = Field(description="the period's expected invoice before tax")
+    ai_cost_expected: str = Field(description="the platform's expected AI cost, USD")
+    margin_expected: str
+    saving_expected: str = Field(description="the AI cost saved if every model were its cheapest alternative")
+    models: list[AiModelMix]

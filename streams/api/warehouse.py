@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,6 +30,7 @@ from streams.settings import Settings
 from streams.settlement.settler import Settler
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Warehouse(SettledReads):
@@ -122,14 +123,35 @@ class Warehouse(SettledReads):
         """The period-end forecast of ``period`` (docs/forecasting.md) from the usage settled so far."""
         from streams.settlement.forecast import forecast_document
 
+        return self.with_settler(
+            catalog,
+            histories,
+            addons,
+            credits,
+            members,
+            lambda st: forecast_document(st, account, period, now),
+            "forecast",
+        )
+
+    def with_settler(
+        self,
+        catalog: Catalog,
+        histories: HistoryLookup,
+        addons: Callable[[str, Period], Mapping[str, Decimal]] | None,
+        credits: Callable[[str], Sequence[CreditGrant]] | None,
+        members: Callable[[str], Sequence[Membership]] | None,
+        work: Callable[[Settler], T],
+        what: str,
+    ) -> T:
+        """``work`` on a settler over the settled data (forecasts, recommendations): any failure is a 503."""
         with self.client() as client:
             store = SettlementStore(client, self._database)
             settler = Settler(store, catalog, histories, lambda: [], addons=addons, credits=credits, members=members)
             try:
-                return forecast_document(settler, account, period, now)
+                return work(settler)
             except Exception as exc:
-                log.warning("cannot compute the forecast: %s", exc)
-                raise WarehouseUnavailable("cannot compute the forecast; retry later") from exc
+                log.warning("cannot compute the %s: %s", what, exc)
+                raise WarehouseUnavailable(f"cannot compute the {what}; retry later") from exc
 
 
 def by_period(

@@ -40,9 +40,9 @@ def register(sub: Any) -> None:
         "events in ClickHouse into usage_hourly, rate it into settled rated_usage lines, carry late usage of "
         "finalized periods as corrections, and finalize the invoices of periods that ended more than the "
         "grace period (METERLINE_SETTLE_GRACE_HOURS) before --until. Idempotent: settling twice changes "
-        "nothing. Then the touched accounts' (and every budgeted account's) period-end forecasts are refreshed into "
-        "ClickHouse forecasts and budget alerts sent (docs/forecasting.md). The worker does the same on its own as "
-        "windows close.",
+        "nothing. Then the touched and the budgeted accounts not forecast yet today get their period-end "
+        "forecasts written to ClickHouse forecasts and their budget alerts sent (docs/forecasting.md). The "
+        "worker does the same on its own as windows close.",
     )
     p.add_argument(
         "--until",
@@ -82,7 +82,7 @@ def _settle(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     result = settler.settle(args.until or default_until(settings, now), now)
     after = build_forecast_refresh(settings, client, settler, registry)
-    summary = result.summary() | after.run(result.accounts, result.until, now).summary()
+    summary = result.summary() | after.run(result.accounts, result.until, now, daily=True).summary()
     if args.json:
         emit_json(summary)
     else:

@@ -11,12 +11,13 @@ from typing import Any
 
 from rating.forecast.daily import daily_series
 from rating.forecast.method import QuantityForecast, forecast_quantity
-from rating.forecast.pricing import InvoiceForecast, price_forecast
+from rating.forecast.pricing import InvoiceForecast, price_forecast, usage_at
 from rating.invoice import Invoice
 from rating.money import money_text
 from rating.periods import Period
 from rating.settle import HourlyUsage
 from rating.tax import tax_lines
+from rating.usage import PeriodUsage
 from schemas.events import Metric
 from streams.settlement.settler import Settler
 
@@ -39,6 +40,8 @@ class AiModelForecast:
     requests: QuantityForecast
     cost_to_date: Decimal  # USD, the period's settled cost
     cost_per_request: Decimal  # USD, over the history read
+    input_per_request: Decimal = Decimal(0)  # tokens, over the history read
+    output_per_request: Decimal = Decimal(0)
 
     def cost_at(self, requests: float) -> Decimal:
         """The period's cost at ``requests`` requests in all (p10, expected or p90)."""
@@ -50,6 +53,9 @@ class AiModelForecast:
 class AccountForecast:
     document: dict[str, Any]  # the GET /api/billing/forecast answer
     ai_models: list[AiModelForecast]
+    #: The period's usage at the expected quantities (None when a plan change split the period: the
+    #: recommendations compare whole periods under one plan).
+    expected_usage: PeriodUsage | None = None
 
 
 def forecast_document(settler: Settler, account: str, period: Period, now: datetime) -> dict[str, Any]:
@@ -106,7 +112,8 @@ def forecast_account(settler: Settler, account: str, period: Period, now: dateti
         "lines": [ln.to_document() for ln in expected.lines],
     }
     ai = _ai_models(inputs.rows, period, hist_start, elapsed, length)
-    return AccountForecast(document, ai)
+    whole = usage_at(inputs.usage[0], forecasts) if len(inputs.usage) == 1 else None
+    return AccountForecast(document, ai, whole)
 
 
 def _ai_models(
@@ -120,10 +127,23 @@ def _ai_models(
         current = _daily([r for r in mine if r.hour >= period.start], period.start, elapsed)
         f = forecast_quantity(before, current, length, period.start.weekday())
         requests = sum((r.quantity for r in mine), Decimal(0))
-        per_request = sum((r.ai_cost for r in mine), Decimal(0)) / requests if requests else Decimal(0)
+
         cost_to_date = sum((r.ai_cost for r in mine if r.hour >= period.start), Decimal(0))
-        out.append(AiModelForecast(model or "unknown", f, cost_to_date, per_request))
+        out.append(
+            AiModelForecast(
+                model or "unknown",
+                f,
+                cost_to_date,
+                _per(requests, [r.ai_cost for r in mine]),
+                _per(requests, [Decimal(r.input_tokens) for r in mine]),
+                _per(requests, [Decimal(r.output_tokens) for r in mine]),
+            )
+        )
     return out
+
+
+def _per(requests: Decimal, values: list[Decimal]) -> Decimal:
+    return sum(values, Decimal(0)) / requests if requests else Decimal(0)
 
 
 def _daily(rows: list[HourlyUsage], start: datetime, days: int) -> list[float]:

@@ -93,12 +93,20 @@ class ForecastRefresh:
         self._settler, self._histories, self._table, self._make = settler, histories, table, make_session
         self._budgets = store_budgets(make_session)
 
-    def run(self, accounts: Iterable[str], until: datetime, now: datetime, *, budgeted: bool = True) -> RefreshResult:
-        """``budgeted``: the accounts with a budget too (besides ``accounts``)."""
+    def run(
+        self, accounts: Iterable[str], until: datetime, now: datetime, *, budgeted: bool = True, daily: bool = False
+    ) -> RefreshResult:
+        """``budgeted``: the accounts with a budget too (besides ``accounts``). ``daily``: only those not
+        forecast as of ``until``'s midnight yet — a forecast reads whole settled days, so the hours settled
+        since do not change it (settlement runs every minute); late usage of earlier days is in the next
+        day's forecast."""
         result = RefreshResult()
         limits = self._budgets()
         rows: list[dict[str, Any]] = []
-        for account in sorted(set(accounts) | (set(limits) if budgeted else set())):
+        targets = set(accounts) | (set(limits) if budgeted else set())
+        if daily:
+            targets -= self._table.accounts_as_of(until.replace(hour=0, minute=0, second=0, microsecond=0))
+        for account in sorted(targets):
             period = account_period(account, self._histories, until)
             try:
                 f = forecast_account(self._settler, account, period, until)

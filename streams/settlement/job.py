@@ -169,7 +169,7 @@ def register_settlement(
             log.info("settled %s", result.summary())
         if after is not None:
             try:
-                refreshed = await asyncio.to_thread(after.run, result.accounts, result.until, now)
+                refreshed = await asyncio.to_thread(after.run, result.accounts, result.until, now, daily=True)
             except (SinkError, ClickHouseError) as exc:  # refreshed at the next run
                 log.error("forecast refresh failed, retried at the next run: %s", exc)
             else:

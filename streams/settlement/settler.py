@@ -186,6 +186,13 @@ class Settler:
         stale = [r for r in self._store.hourly_keys({h: dirty[h] for h in hours}) if _key(r) not in fresh]
         return rows + stale
 
+    @property
+    def histories(self) -> HistoryLookup:
+        return self._histories
+
+    def catalog_at(self, at: datetime) -> CatalogVersion:
+        return self._catalog.at(at)
+
     def _history(self, account: str) -> SubscriptionHistory:
         return self._histories(account) or SubscriptionHistory(account)
 

@@ -87,7 +87,10 @@ async def test_settlement_sends_a_budget_alert_once_by_email_and_webhook(
         assert not first.failed
         # Settling again (nothing new) and a refresh an hour later: no second alert.
         again = settler.settle(until, datetime.now(UTC))
-        assert refresh.run(again.accounts, again.until, now + timedelta(hours=1)).alerts == []
+        daily = refresh.run(again.accounts, again.until, now + timedelta(hours=1), daily=True)
+        assert (daily.forecast, daily.alerts) == (0, [])  # both forecast today already: the worker skips them
+        forced = refresh.run(again.accounts, again.until, now + timedelta(hours=1))
+        assert (forced.forecast, forced.alerts) == (2, [])
 
         # The forecast against actual for analysts: the invoice total and the metric, as of June 16.
         rows = Forecasts(client, CH_DB).latest(org)

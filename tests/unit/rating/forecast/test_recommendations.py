@@ -12,6 +12,7 @@ from rating.forecast.recommendations import (
     change_tier,
     downgrade_when_quota_unused,
     plan_total,
+    premium_contract,
     unused_seats,
     worth_showing,
 )
@@ -107,3 +108,29 @@ def test_worth_showing_respects_the_minimum() -> None:
     rec = annual_instead_of_monthly(_version("standard"), year, CATALOG)
     assert worth_showing([rec, None], Decimal("100")) == []
     assert worth_showing([rec], Decimal("10")) == [rec]
+
+
+def test_a_contract_price_for_heavily_used_premium_features() -> None:
+    # 10,000 deep research uses a month at $0.50 on standard: $5,000; at a contract price 20 % off ($0.40),
+    # $4,000: $1,000 a month saved, $3,000 over three periods. Features not used keep their list price.
+    usage = _periods(3, PeriodUsage(api_calls=Decimal(50_000), premium_features={"deep_research": Decimal(10_000)}))
+    rec = premium_contract(_version("standard"), usage, CATALOG)
+    assert rec is not None and rec.kind == "contract"
+    assert rec.current_total == Decimal("15149.97")  # 3 x (49.99 + 5,000)
+    assert rec.alternative_total == Decimal("12149.97")
+    assert rec.saving == Decimal("3000.00")
+    contract = ContractOverrides.model_validate(
+        {
+            "metrics": {
+                "premium_feature": {
+                    "aggregation": "count",
+                    "per_feature": {"deep_research": "0.40", "document_analysis": "0.05", "voice_synthesis": "0.20"},
+                }
+            }
+        }
+    )
+    assert rec.alternative_total == _invoice_total(_version("standard", contract=contract), usage)
+    assert "deep research" in rec.title
+    # No premium feature used, or a tier without them: nothing to offer.
+    assert premium_contract(_version("standard"), _periods(3, PeriodUsage(api_calls=Decimal(1))), CATALOG) is None
+    assert premium_contract(_version("free"), usage, CATALOG) is None

@@ -4,8 +4,12 @@ import { AiControlsSection } from "./AiControlsSection";
 import { AuditSection } from "./AuditSection";
 import { InvitationsSection } from "./InvitationsSection";
 import { MembersSection } from "./MembersSection";
+import { SeatsSection } from "./SeatsSection";
+import { UsageSection } from "./UsageSection";
+import "./admin.css";
 
-/** The enterprise admin panel (/app/admin): the organization's people, its AI controls and its audit log. */
+/** The enterprise admin panel (/app/admin): the organization's people and seats, live usage per member, its AI
+ * controls and caps, and its audit log. */
 export function AdminPage() {
   const { organization_id: org_id } = useSession();
   return (
@@ -17,6 +21,8 @@ export function AdminPage() {
         <>
           <MembersSection org={org_id} />
           <InvitationsSection org={org_id} />
+          <SeatsSection org={org_id} />
+          <UsageSection org={org_id} />
           <AiControlsSection org={org_id} />
           <AuditSection org={org_id} />
         </>
