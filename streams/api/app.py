@@ -43,6 +43,7 @@ from streams.api.routes import forecast as forecast_routes
 from streams.api.routes import invitations as invitations_routes
 from streams.api.routes import invoice_reissue as invoice_reissue_routes
 from streams.api.routes import invoices as invoices_routes
+from streams.api.routes import org_analytics as org_analytics_routes
 from streams.api.routes import org_usage as org_usage_routes
 from streams.api.routes import orgs as orgs_routes
 from streams.api.routes import payment_methods as payment_methods_routes
@@ -95,6 +96,7 @@ ENDPOINTS: list[Endpoint] = [
     *ai_controls_routes.ENDPOINTS,
     *people_routes.ENDPOINTS,
     *org_usage_routes.ENDPOINTS,
+    *org_analytics_routes.ENDPOINTS,
     *webhooks_routes.ENDPOINTS,
     *session_routes.ENDPOINTS,
     *plans_routes.ENDPOINTS,

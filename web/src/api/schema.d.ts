@@ -366,6 +366,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/billing/organizations/{id}/analytics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Monthly trends: settled usage, invoiced totals, AI cost against AI charges, by module and by role, seat utilisation (owners, admins, viewers) */
+        get: operations["analytics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/billing/organizations/{id}/api-keys": {
         parameters: {
             query?: never;
@@ -2207,6 +2224,25 @@ export interface components {
              */
             to_date: string;
         };
+        /** GroupTrend */
+        GroupTrend: {
+            /**
+             * Ai Cost
+             * @description USD, for roles (null for modules)
+             */
+            ai_cost: string | null;
+            /**
+             * Group
+             * @description a module (the events' module property; '' none) or a role (member group)
+             */
+            group: string;
+            /** Metric */
+            metric: string;
+            /** Month */
+            month: string;
+            /** Quantity */
+            quantity: string;
+        };
         /** HoursIn */
         HoursIn: {
             /**
@@ -2750,6 +2786,72 @@ export interface components {
              * @description the platform's cost of these requests, USD (catalog ai_costs), 4 decimals
              */
             spend: string;
+        };
+        /** MonthTrend */
+        MonthTrend: {
+            /**
+             * Active Users
+             * @description members (or others) with any settled usage this month
+             */
+            active_users: number;
+            /**
+             * Ai Billed
+             * @description what the invoices charged for premium AI features, USD
+             */
+            ai_billed: string;
+            /**
+             * Ai Cost
+             * @description the platform's cost of the AI requests (AI cost attribution), USD
+             */
+            ai_cost: string;
+            /** Ai Requests */
+            ai_requests: string;
+            /**
+             * Invoiced
+             * @description the total of the finalized invoices of periods starting this month
+             */
+            invoiced: string | null;
+            /**
+             * Members
+             * @description the most members at once this month (membership history)
+             */
+            members: number;
+            /**
+             * Metrics
+             * @description settled quantity per metric (storage_gb: the highest reading)
+             */
+            metrics: {
+                [key: string]: string;
+            };
+            /**
+             * Month
+             * @description YYYY-MM (calendar month, UTC)
+             */
+            month: string;
+            /**
+             * Seat Utilisation
+             * @description active users / members, 4 decimals (null: no members)
+             */
+            seat_utilisation: string | null;
+        };
+        /** OrgAnalytics */
+        OrgAnalytics: {
+            /**
+             * As Of
+             * Format: date-time
+             */
+            as_of: string;
+            /** By Module */
+            by_module: components["schemas"]["GroupTrend"][];
+            /**
+             * By Role
+             * @description by the role its members have now ('former' for those who left)
+             */
+            by_role: components["schemas"]["GroupTrend"][];
+            /** Months */
+            months: components["schemas"]["MonthTrend"][];
+            /** Organization Id */
+            organization_id: string;
         };
         /** OrgUsageLive */
         OrgUsageLive: {
@@ -6146,6 +6248,105 @@ export interface operations {
             };
             /** @description internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    analytics: {
+        parameters: {
+            query?: {
+                /** @description calendar months back, this one included */
+                months?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Monthly trends: settled usage, invoiced totals, AI cost against AI charges, by module and by role, seat utilisation (owners, admins, viewers) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrgAnalytics"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

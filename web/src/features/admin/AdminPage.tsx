@@ -1,6 +1,7 @@
 import { useSession } from "../../app/SessionContext";
 import { Empty } from "../../ui/states";
 import { AiControlsSection } from "./AiControlsSection";
+import { AnalyticsSection } from "./AnalyticsSection";
 import { AuditSection } from "./AuditSection";
 import { InvitationsSection } from "./InvitationsSection";
 import { MembersSection } from "./MembersSection";
@@ -24,6 +25,7 @@ export function AdminPage() {
           <SeatsSection org={org_id} />
           <UsageSection org={org_id} />
           <AiControlsSection org={org_id} />
+          <AnalyticsSection org={org_id} />
           <AuditSection org={org_id} />
         </>
       )}
