@@ -63,6 +63,7 @@ from streams.api.store_cache import StoreCache
 from streams.api.warehouse import Warehouse
 from streams.api.web_app import web_routes
 from streams.dunning.charge import stripe_charger
+from streams.dunning.refunds import stripe_refunder
 from streams.dunning.runner import DunningRunner
 from streams.ingest.service import Forwarder
 from streams.notify.relays import EmailRelay, WebhookRelay
@@ -213,6 +214,7 @@ def create_app(
         mirror=lambda: ctx.warehouse.mirror_receivables(ctx.sessions),
         clock=clock,
         on_change=lambda: ctx.notify_outbox(),
+        refund=stripe_refunder(client),
     )
     ai_caps = AiCapWatcher(ctx.sessions, ctx.warehouse, ctx.catalog, clock, on_new=lambda: ctx.notify_outbox())
     spec = build_openapi()

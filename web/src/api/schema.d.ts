@@ -210,9 +210,46 @@ export interface paths {
         put?: never;
         /**
          * Issue a credit note on a finalized invoice (platform operators only)
-         * @description A correction, never an edit: it first lowers what is still owed, then refunds the rest of what was paid (recorded as a refunded payment); an invoice left owing nothing is paid. Numbered ML-CN-000001 without gaps. 409 cannot_credit when it exceeds what the invoice collects, or the invoice is void. Only a platform JWT with meterline_operator=true may issue one (docs/security.md).
+         * @description A correction, never an edit: it first lowers what is still owed, then refunds the rest of what was paid (recorded as a refunded payment; paid back through Stripe Refunds at once when Stripe collected the invoice, else owed until recorded: see refund_status); an invoice left owing nothing is paid. Numbered ML-CN-000001 without gaps. 409 cannot_credit when it exceeds what the invoice collects, or the invoice is void. Only a platform JWT with meterline_operator=true may issue one (docs/security.md).
          */
         post: operations["issue_credit_note"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/invoices/{id}/credit-notes/{cn}/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A credit note as a PDF (by its id or number) */
+        get: operations["credit_note_pdf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/invoices/{id}/credit-notes/{cn}/refund": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record a credit note's refund paid by hand, or retry its Stripe refund (platform operators only)
+         * @description With a reference: a refund owed to the customer (or a Stripe refund given up on) paid back by hand is recorded (refund_status recorded). Without: a pending or failed Stripe refund is asked again (keyed by the credit note id, so it is paid once). docs/invoices.md, "Refunds".
+         */
+        post: operations["refund_credit_note"];
         delete?: never;
         options?: never;
         head?: never;
@@ -793,7 +830,7 @@ export interface paths {
         };
         /**
          * Payment attempts on an account's invoices (default: the caller's organization's, or a user token's own)
-         * @description Newest first, at most 1000; filter by invoice, status (succeeded, failed) and time (since, until). Amounts in the currency's smallest unit.
+         * @description Newest first, at most 1000; filter by invoice, status (succeeded, failed, refunded), the invoices' usage period (period=YYYY-MM) and time (since, until). Amounts in the currency's smallest unit.
          */
         get: operations["list_payments"];
         put?: never;
@@ -2056,6 +2093,30 @@ export interface components {
             number: string;
             /** Reason */
             reason: string;
+            /**
+             * Refund Failure
+             * @description why the last refund attempt failed
+             * @default null
+             */
+            refund_failure: string | null;
+            /**
+             * Refund Reference
+             * @description Stripe's refund id (re_...) or the bank's reference
+             * @default null
+             */
+            refund_reference: string | null;
+            /**
+             * Refund Status
+             * @description stripe: pending, failed (retried; refund_failure says why) or succeeded; manual: owed (to the customer) or recorded (paid back)
+             * @default null
+             */
+            refund_status: ("pending" | "failed" | "succeeded" | "owed" | "recorded") | null;
+            /**
+             * Refund Via
+             * @description how the refunded part is paid out: Stripe Refunds, or by hand (none when nothing is)
+             * @default null
+             */
+            refund_via: ("stripe" | "manual") | null;
             /**
              * Refunded
              * @description what is paid back of what was paid
@@ -3336,6 +3397,15 @@ export interface components {
              * @description the plan the recommendations are for (null: no subscription)
              */
             tier: string | null;
+        };
+        /** RefundIn */
+        RefundIn: {
+            /**
+             * Reference
+             * @description the bank's reference of a refund paid by hand
+             * @default null
+             */
+            reference: string | null;
         };
         /** RoleOut */
         RoleOut: {
@@ -5219,6 +5289,222 @@ export interface operations {
         responses: {
             /** @description Issue a credit note on a finalized invoice (platform operators only) */
             201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreditNoteOut"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the state does not allow this: a subscription transition, an invoice paid already... (the code says why) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    credit_note_pdf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                cn: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A credit note as a PDF (by its id or number) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": string;
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    refund_credit_note: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                cn: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RefundIn"];
+            };
+        };
+        responses: {
+            /** @description Record a credit note's refund paid by hand, or retry its Stripe refund (platform operators only) */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8887,6 +9173,8 @@ export interface operations {
                 invoice?: string | null;
                 /** @description the outcome */
                 status?: ("succeeded" | "failed" | "refunded") | null;
+                /** @description only payments on the invoices of this usage period */
+                period?: string | null;
                 /** @description attempted at or after (RFC 3339) */
                 since?: string | null;
                 /** @description attempted before (RFC 3339) */

@@ -90,7 +90,7 @@ describe("AdminPage", () => {
     const november = within(trends).getByRole("row", { name: /2026-11/ });
     expect(within(november).getByText("3 / 4")).toBeInTheDocument();
     expect(within(november).getByText("75 %")).toBeInTheDocument();
-    expect(within(screen.getByRole("region", { name: "Forecast of this period" })).getByText(/No forecast yet: nothing settled yet/)).toBeInTheDocument();
+    expect(within(screen.getByRole("region", { name: "Forecast for this period" })).getByText("nothing settled yet")).toBeInTheDocument();
   });
 
   it("sets a member's monthly AI cap", async () => {

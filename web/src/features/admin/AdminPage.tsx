@@ -3,6 +3,7 @@ import { Empty } from "../../ui/states";
 import { AiControlsSection } from "./AiControlsSection";
 import { AnalyticsSection } from "./AnalyticsSection";
 import { AuditSection } from "./AuditSection";
+import { BudgetSection } from "../forecast/BudgetSection";
 import { InvitationsSection } from "./InvitationsSection";
 import { MembersSection } from "./MembersSection";
 import { SeatsSection } from "./SeatsSection";
@@ -26,6 +27,7 @@ export function AdminPage() {
           <UsageSection org={org_id} />
           <AiControlsSection org={org_id} />
           <AnalyticsSection org={org_id} />
+          <BudgetSection account={org_id} />
           <AuditSection org={org_id} />
         </>
       )}

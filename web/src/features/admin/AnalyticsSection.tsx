@@ -3,7 +3,8 @@ import { Suspense, lazy, useState } from "react";
 import { money, quantity, unitPrice } from "../../ui/format";
 import { TableWrap } from "../../ui/TableWrap";
 import { Empty, Loading, QueryView } from "../../ui/states";
-import { analyticsQuery, forecastQuery } from "./queries";
+import { ForecastSection } from "../forecast/ForecastSection";
+import { analyticsQuery } from "./queries";
 
 const TrendCharts = lazy(() => import("./TrendCharts"));
 const SPANS = [3, 6, 12];
@@ -13,11 +14,10 @@ function percent(share: string | null): string {
 }
 
 /** Monthly trends from settled usage and finalized invoices: cost, AI cost against AI charges, usage by module
- * and by role, seat utilisation — and the period-end forecast in its own slot. */
+ * and by role, seat utilisation — and the forecasting feature's period-end forecast in its own slot. */
 export function AnalyticsSection({ org }: { org: string }) {
   const [months, setMonths] = useState(6);
   const analytics = useQuery(analyticsQuery(org, months));
-  const forecast = useQuery(forecastQuery(org));
   return (
     <section aria-labelledby="analytics-heading">
       <h2 id="analytics-heading">Analytics</h2>
@@ -31,22 +31,8 @@ export function AnalyticsSection({ org }: { org: string }) {
           ))}
         </select>
       </label>
-      <div className="card forecast-slot" role="region" aria-labelledby="forecast-heading">
-        <h3 id="forecast-heading">Forecast of this period</h3>
-        {forecast.isPending ? (
-          <Loading what="the forecast" />
-        ) : forecast.isError || !forecast.data ? (
-          <p className="hint">
-            No forecast yet{forecast.error instanceof Error ? `: ${forecast.error.message}` : ""}.
-          </p>
-        ) : (
-          <p>
-            Expected {money(forecast.data.total.expected, forecast.data.currency)} (80 % between{" "}
-            {money(forecast.data.total.p10, forecast.data.currency)} and{" "}
-            {money(forecast.data.total.p90, forecast.data.currency)}); {money(forecast.data.total.to_date, forecast.data.currency)}{" "}
-            so far, day {forecast.data.days_elapsed} of {forecast.data.days_in_period}.
-          </p>
-        )}
+      <div className="forecast-slot">
+        <ForecastSection account={org} />
       </div>
       <QueryView query={analytics} what="the analytics">
         {(data) => (

@@ -125,11 +125,4 @@ export const analyticsQuery = (org: string, months: number) => ({
     ),
 });
 
-/** The forecasting issue's period-end forecast of the organization's invoice, shown in the analytics' slot. */
-export const forecastQuery = (org: string) => ({
-  queryKey: ["forecast", org],
-  queryFn: async () => unwrap(await api.GET("/api/billing/forecast", { params: { query: { account: org } } })),
-  retry: false,
-});
-
 export type OrgAnalytics = Schemas["OrgAnalytics"];
