@@ -35,6 +35,7 @@ from streams.api.quota_view import QuotaView
 from streams.api.routes import addons as addons_routes
 from streams.api.routes import ai_controls as ai_controls_routes
 from streams.api.routes import audit as audit_routes
+from streams.api.routes import branding as branding_routes
 from streams.api.routes import budgets as budgets_routes
 from streams.api.routes import contracts as contracts_routes
 from streams.api.routes import credit_grants as credit_grants_routes
@@ -98,6 +99,7 @@ ENDPOINTS: list[Endpoint] = [
     *people_routes.ENDPOINTS,
     *org_usage_routes.ENDPOINTS,
     *org_analytics_routes.ENDPOINTS,
+    *branding_routes.ENDPOINTS,
     *webhooks_routes.ENDPOINTS,
     *session_routes.ENDPOINTS,
     *plans_routes.ENDPOINTS,
