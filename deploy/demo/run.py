@@ -80,7 +80,10 @@ def _env(s: Settings) -> dict[str, str]:
         "METERLINE_DATA_DIR": str(s.data_dir),
         "METERLINE_METRICS_PORT": str(s.metrics_port),
         "METERLINE_STRIPE_API_BASE": s.resolved_stripe_api_base,
-        "METERLINE_SETTLE_INTERVAL_SECONDS": "15",
+        # The demo settles and closes the period itself once everything is stored (``_close_and_report``): a
+        # worker settling meanwhile would finalize periods that ended over a day ago (accounts anchored on the
+        # 1st) with part of their usage, and leave the closing run only what was stored after its own run.
+        "METERLINE_SETTLE_INTERVAL_SECONDS": "86400",
         "METERLINE_STRIPE_RATE_PER_SECOND": str(s.stripe_rate_per_second),
         "METERLINE_STRIPE_CONCURRENCY": str(s.stripe_concurrency),
     }
@@ -168,7 +171,7 @@ def _close_and_report(s: Settings, sim: Simulation, now: datetime) -> int:
     store = SettlementStore(client, s.clickhouse_database)
     settler = closing_settler(store, catalog, registry.history, registry.accounts, sim)
     t0 = time.monotonic()
-    result = settler.settle(now, now)
+    result = settler.settle(now, datetime.now(UTC))  # every event stored by now is visible
     print(f"  settled and closed the period in {time.monotonic() - t0:.1f}s: {len(result.finalized)} invoices final")
     t0 = time.monotonic()
     outcomes = build_stripe_sync(s, client, catalog, registry).run(now)

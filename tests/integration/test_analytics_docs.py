@@ -38,15 +38,15 @@ VIEWS = (
     "v_credit_burn",
     "v_commitment_utilisation",
     "v_feature_adoption",
-    # issue 18 (0019_forecasts.sql; written after settlement: tests/api/test_budget_after_settlement.py)
-    "v_forecast_accuracy",
-    # issue 14 (0016_invoice_reissues.sql: settled and reissued invoice documents together)
-    "v_invoice_documents",
     # issue 15 (0017_retention_views.sql; their figures: tests/integration/test_retention_views.py)
     "v_acv",
     "v_churn_by_tier",
     "v_nrr",
     "v_clv",
+    # issue 18 (0019_forecasts.sql; written after settlement: tests/api/test_budget_after_settlement.py)
+    "v_forecast_accuracy",
+    # issue 14 (0016_invoice_reissues.sql: settled and reissued invoice documents together)
+    "v_invoice_documents",
 )
 # The settlement runs of the world: September closes (and is finalized) on the first, a late event
 # of September is picked up by the second and carried into October as a correction.

@@ -3334,12 +3334,18 @@ export interface components {
             active: number;
             /**
              * Billed
-             * @description seats billed: the active ones, at least the contract's minimum
+             * @description seats billed so far under the basis, at least the contract's minimum
              */
             billed: number;
             /** Organization Id */
             organization_id: string;
             period: components["schemas"]["Period"];
+            /**
+             * Seat Basis
+             * @description active: users with any usage are seats; provisioned: the most members at once
+             * @enum {string}
+             */
+            seat_basis: "active" | "provisioned";
             /**
              * Seat Charge
              * @description the period's seat charge so far, USD
@@ -3359,7 +3365,7 @@ export interface components {
         SeatOut: {
             /**
              * Cost
-             * @description what this seat costs this period, USD (active seats share the seat charge)
+             * @description what this seat costs this period so far, USD: the seats the basis counts share the seat charge
              */
             cost: string;
             /**
@@ -3369,7 +3375,7 @@ export interface components {
             role: string | null;
             /**
              * Status
-             * @description active: any usage this period (a billed seat); provisioned: a member without usage; invited: an invitation not yet accepted
+             * @description active: any usage this period; provisioned: a member this period without usage; invited: an invitation not yet accepted
              * @enum {string}
              */
             status: "active" | "provisioned" | "invited";

@@ -28,7 +28,7 @@ const USAGE = {
   ],
 };
 const SEATS = {
-  organization_id: "org_acme", period: PERIOD, tier: "enterprise", active: 1, billed: 1, seat_price: "50.00", seat_charge: "50.00",
+  organization_id: "org_acme", period: PERIOD, tier: "enterprise", seat_basis: "active", active: 1, billed: 1, seat_price: "50.00", seat_charge: "50.00",
   seats: [
     { user_id: "bob", role: "member", status: "active", cost: "50.00" },
     { user_id: "ian", role: "member", status: "invited", cost: "0.00" },

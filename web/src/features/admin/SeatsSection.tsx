@@ -20,8 +20,9 @@ export function SeatsSection({ org }: { org: string }) {
         {(data) => (
           <>
             <p>
-              {data.active} active seat{data.active === 1 ? "" : "s"} this period ({data.period.key}, {data.tier}
-              {data.billed !== data.active ? `; ${data.billed} billed, the contract's minimum` : ""}):{" "}
+              {data.active} active {data.active === 1 ? "person" : "people"} this period ({data.period.key}, {data.tier}
+              ); {data.billed} seat{data.billed === 1 ? "" : "s"} billed so far{" "}
+              {data.seat_basis === "provisioned" ? "(the most members at once)" : "(people with any use)"}:{" "}
               {data.seat_price === null
                 ? "this plan bills no seats."
                 : `${money(data.seat_price, "usd")} a seat, ${money(data.seat_charge, "usd")} so far.`}

@@ -100,3 +100,17 @@ export const seatsQuery = (org: string) => ({
 
 export type MemberUsage = Schemas["MemberUsageOut"];
 export type CapStatus = Schemas["CapStatus"];
+
+/** The invitations addressed to the signed-in person (their own session, not one acting in an organization). */
+export const myInvitationsQuery = () => ({
+  queryKey: ["my-invitations"],
+  queryFn: async () => unwrap(await api.GET("/api/billing/invitations")),
+});
+
+export async function answerInvitation(invitationId: string, answer: "accept" | "decline") {
+  const path =
+    answer === "accept"
+      ? ("/api/billing/invitations/{invitation_id}/accept" as const)
+      : ("/api/billing/invitations/{invitation_id}/decline" as const);
+  return unwrap(await api.POST(path, { params: { path: { invitation_id: invitationId } } }));
+}
