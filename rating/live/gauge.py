@@ -24,8 +24,8 @@ KEEP = 8
 FOLD_AT = 2 * KEEP  # fold once this many readings are kept: folding is paid once per KEEP readings
 
 
-#: Parsed kept readings remembered before a ``KeptReadings`` starts over (bounded memory).
-MAX_REMEMBERED = 100_000
+#: Slots' parsed readings remembered before a ``KeptReadings`` starts over (bounded memory, ~2 KB a slot).
+MAX_REMEMBERED = 20_000
 
 _Key = tuple[int, str]
 _Row = list[Any]  # [ts_ms, event id, value text], as the slot keeps it
@@ -42,9 +42,17 @@ class KeptReadings:
     def __init__(self) -> None:
         self._by_id: dict[int, tuple[list[_Row], dict[_Key, Decimal], dict[_Key, _Row]]] = {}
 
-    def get(self, samples: Any) -> tuple[dict[_Key, Decimal], dict[_Key, _Row]] | None:
-        hit = self._by_id.get(id(samples))
+    def take(self, samples: Any) -> tuple[dict[_Key, Decimal], dict[_Key, _Row]] | None:
+        """The parsed readings of ``samples``, forgotten here: the fold replaces the slot's list (a
+        caller still holding the old list parses it again)."""
+        hit = self._by_id.pop(id(samples), None)
         return (hit[1], hit[2]) if hit is not None and hit[0] is samples else None
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def clear(self) -> None:
+        self._by_id.clear()
 
     def put(self, samples: list[_Row], values: dict[_Key, Decimal], rows: dict[_Key, _Row]) -> None:
         if len(self._by_id) >= MAX_REMEMBERED:
@@ -67,7 +75,7 @@ def fold_readings(
     """
     until, area, level = slot.get("folded") or (start_ms, "0", slot.get("carried_in") or "0")
     samples = slot.get("samples", ())
-    known = kept.get(samples) if kept is not None else None
+    known = kept.take(samples) if kept is not None else None
     rows: dict[_Key, _Row]
     if known is None:
         merged: dict[_Key, Decimal] = {(t, i): Decimal(v) for t, i, v in samples}

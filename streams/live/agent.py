@@ -25,7 +25,7 @@ from schemas.events import AcceptedEvent, epoch_ms
 from streams import topics
 from streams.kafka.batches import BatchSender, Record
 from streams.kafka.internals import FAUST_CURRENT_EVENT as _current_event
-from streams.live.fold import fold_step
+from streams.live.fold import fold_step, forget_memos
 from streams.live.resolve import Resolver
 from streams.settings import Settings
 from streams.subscriptions.registry import SubscriptionRegistry, follow
@@ -125,6 +125,7 @@ def register_rating(
 
     async def forget_entries(*_: Any, **__: Any) -> None:
         entries.clear()
+        forget_memos()
 
     app.on_partitions_revoked.connect(forget_entries)
     app.on_partitions_assigned.connect(forget_entries)
@@ -180,10 +181,7 @@ def register_rating(
             entries.clear()
         entries.update(out.states)
         changelog_topic = table.changelog_topic.get_topic_name()
-        as_of = now.isoformat()  # formatted once for all the step's quota states, not per state
-        quota_records: list[Record] = [
-            (None, f"{q.account_id}:{q.metric}".encode(), orjson.dumps(q.to_record(as_of))) for q in out.quotas
-        ]
+        quota_records: list[Record] = [(None, key, value) for key, value in out.quota_records]
         futures = await sender.send(changelog_topic, changelog)
         futures += await sender.send(
             rated_name,

@@ -10,7 +10,11 @@ them on generated steps), and spends its time per group rather than per event (d
 - seats are the distinct users of each group, collected once (``rating/seats.py``: any event of a
   user makes them a seat);
 - an AI request's cost is computed once per distinct (provider, model, tokens) in a step;
-- a group whose every possible alert was already raised in the period skips ``new_alerts``.
+- a group whose every possible alert was already raised in the period skips ``new_alerts``;
+- an organization's seat set and a storage slot's parsed readings are remembered between steps (by the
+  identity of the entry's list), so a step late in a period costs about what an early one does;
+- quota-state records are written straight from the rule (``quota_record``) and deltas priced as tuples
+  (``delta_parts``): a frozen dataclass per group cost more than the record.
 """
 
 from __future__ import annotations
@@ -30,10 +34,10 @@ from rating.catalog.model import MeteredRule
 from rating.live.gauge import KeptReadings, fold_readings
 from rating.money import ZERO, fixed_text
 from rating.periods import HOUR_MS
-from rating.quota import new_alerts, quota_state, rate_delta
+from rating.quota import delta_parts, new_alerts, quota_record
 from rating.seats import SEAT_METRIC
 from schemas.events import AcceptedEvent, Metric
-from streams.live.rating import LIVE_PERIODS_SPAN, LiveOutputs, _first_threshold, _period_key, _pruned
+from streams.live.rating import LIVE_PERIODS_SPAN, LiveOutputs, _first_threshold, _period_key, _pruned, quota_key
 from streams.live.resolve import Resolved, Resolver
 
 _MISS = object()
@@ -171,11 +175,11 @@ def fold_step(
         amount_delta = ZERO
         if metric == SEAT_METRIC:
             known = slot.get("users") or []
-            have = seat_set(known)
+            have = _seat_sets.of(known)
             new = seats.get(key, _NONE) - have
             count = len(have) + len(new)
             if count > before:
-                slot["users"] = _grown(known, have, new)
+                slot["users"] = _seat_sets.grown(known, have, new)
             after = Decimal(count)
             if after == before and not evs:
                 continue  # seats derived from other metrics' events, none new: nothing to tell
@@ -228,8 +232,7 @@ def fold_step(
                 slot.pop("prev_twa", None)
             else:
                 billed_before, billed_after = before, after
-            d = rate_delta(rule, billed_before, billed_after)
-            delta_amount, d_included, d_billable, unit_price = d.amount, d.included, d.billable, d.unit_price
+            _, d_included, d_billable, unit_price, delta_amount = delta_parts(rule, billed_before, billed_after)
         out.rated.append(
             orjson.dumps(
                 {
@@ -252,7 +255,14 @@ def fold_step(
                 }
             )
         )
-        out.quotas.append(quota_state(t.billed, metric, t.period, rule, t.tier.rate_limit_per_minute, after, now))
+        out.quota_records.append(
+            (
+                quota_key(t.billed, metric),
+                orjson.dumps(
+                    quota_record(t.billed, metric, t.period, rule, t.tier.rate_limit_per_minute, after, rated_at)
+                ),
+            )
+        )
         if after >= _first_threshold(rule):
             raised = slot.get("alerted", ())
             if not _alert_kinds(rule).issubset(raised):
@@ -266,13 +276,13 @@ def fold_step(
 
 #: Seat lists at least this long get their set remembered (a smaller one is cheap to build again).
 SEAT_MEMO_FROM = 64
-#: Remembered seat sets before the memo starts over (bounded memory for any number of organizations).
-MAX_SEAT_MEMO = 20_000
-_seat_sets: dict[int, tuple[list[str], set[str]]] = {}
+#: Seats held in remembered sets before the memo starts over: bounded memory (~40 bytes a seat, the
+#: user ids themselves are the entries') for any number of organizations and members.
+MAX_SEAT_MEMO_USERS = 1_000_000
 _NONE: frozenset[str] = frozenset()
 
 
-def seat_set(users: list[str]) -> AbstractSet[str]:
+class _SeatSets:
     """The set of an entry's seat list, remembered by the list's identity.
 
     An organization's seat list grows through its period (hundreds of users), and every step with its
@@ -280,38 +290,63 @@ def seat_set(users: list[str]) -> AbstractSet[str]:
     (docs/performance.md). Entries are never changed in place (a step writes new lists), and the agent
     keeps the decoded entries between steps, so the same list object means the same seats. The memo
     keeps the list itself, so its id cannot be reused while remembered."""
-    if len(users) < SEAT_MEMO_FROM:
-        return frozenset(users)
-    hit = _seat_sets.get(id(users))
-    if hit is not None and hit[0] is users:
-        return hit[1]
-    if len(_seat_sets) >= MAX_SEAT_MEMO:
-        _seat_sets.clear()
-    seen = set(users)
-    _seat_sets[id(users)] = (users, seen)
-    return seen
+
+    def __init__(self) -> None:
+        self.by_id: dict[int, tuple[list[str], set[str]]] = {}
+        self.users = 0
+
+    def of(self, users: list[str]) -> AbstractSet[str]:
+        if len(users) < SEAT_MEMO_FROM:
+            return frozenset(users)
+        hit = self.by_id.get(id(users))
+        if hit is not None and hit[0] is users:
+            return hit[1]
+        seen = set(users)
+        self._put(users, seen)
+        return seen
+
+    def clear(self) -> None:
+        self.by_id.clear()
+        self.users = 0
+
+    def _put(self, users: list[str], seen: set[str]) -> None:
+        if self.users + len(seen) > MAX_SEAT_MEMO_USERS:
+            self.by_id.clear()
+            self.users = 0
+        self.by_id[id(users)] = (users, seen)
+        self.users += len(seen)
+
+    def grown(self, known: list[str], have: AbstractSet[str], new: AbstractSet[str]) -> list[str]:
+        """``sorted(have | new)``, the seat list ``rate_batch`` writes, and its set remembered for the next step.
+
+        When the entry's list is without repeats, the few newcomers are inserted in place of sorting
+        the whole list again. The remembered set moves to the new list (and grows): the old list is
+        forgotten, so whoever still holds it gets its set built afresh."""
+        if len(have) != len(known) or not new:
+            return sorted(have | new)
+        out = list(known)
+        if len(new) <= 32:
+            for user in new:
+                insort(out, user)
+        else:
+            out += new
+            out.sort()
+        hit = self.by_id.pop(id(known), None)
+        if hit is not None and hit[0] is known:
+            self.users -= len(hit[1])
+            hit[1].update(new)  # the same object as ``have``: done with in this step
+            self._put(out, hit[1])
+        return out
 
 
-def _grown(known: list[str], have: AbstractSet[str], new: AbstractSet[str]) -> list[str]:
-    """``sorted(have | new)``, the seat list ``rate_batch`` writes, and its set remembered for the next step.
+_seat_sets = _SeatSets()
 
-    When the entry's list is without repeats, the few newcomers are inserted in place of sorting the
-    whole list again. The remembered set moves to the new list (and grows): the old list is forgotten,
-    so whoever still holds it gets its set built afresh."""
-    if len(have) != len(known) or not new:
-        return sorted(have | new)
-    out = list(known)
-    if len(new) <= 32:
-        for user in new:
-            insort(out, user)
-    else:
-        out += new
-        out.sort()
-    hit = _seat_sets.pop(id(known), None)
-    if hit is not None and hit[0] is known:
-        hit[1].update(new)  # the same object as ``have``: done with in this step
-        _seat_sets[id(out)] = (out, hit[1])
-    return out
+
+def forget_memos() -> None:
+    """Drop the remembered seat sets and storage readings: the agent calls it when it drops its decoded
+    entries (a rebalance), whose lists the memos would otherwise keep alive until they fill up."""
+    _seat_sets.clear()
+    _kept_readings.clear()
 
 
 def _seat_groups(
@@ -334,7 +369,7 @@ def _seat_groups(
                 seen = known.get(k)
                 if seen is None:
                     slot = (states.get(routing) or {}).get(k[1]) or {}
-                    seen = known[k] = seat_set(slot.get("users") or [])
+                    seen = known[k] = _seat_sets.of(slot.get("users") or [])
                 known_by_terms[routing, tid] = seen
             if len(evs) == 1:
                 if evs[0].user_id in seen:

@@ -13,6 +13,7 @@ import { Breakdown } from "./Breakdown";
 import { dailySeries, previousPeriodStart, withLiveToday } from "./daily";
 import { type LiveMode, POLL_MS, useLiveUsage } from "./liveUsage";
 import { dailyUsageQuery, upcomingInvoiceQuery } from "./queries";
+import { ForecastSection } from "../forecast/ForecastSection";
 
 // Metrics whose period figure is not the sum of its days (a peak, a distinct count): no live bar for them.
 const GAUGES = new Set(["storage_gb", "active_user"]);
@@ -63,6 +64,7 @@ function Dashboard({ account, usage, asOf, mode }: { account: string; usage: Sch
       </section>
       <DailyUsage account={account} usage={usage} now={asOf} />
       <Breakdown account={account} />
+      <ForecastSection account={account} />
     </div>
   );
 }
