@@ -72,43 +72,79 @@ class QuotaState:
 
     def to_record(self, as_of: str | None = None) -> dict[str, object]:
         """The ``billing.quota-state`` record; ``as_of``: the time as text, when the caller has it already."""
+        return _record(
+            self.account_id,
+            self.metric,
+            self.period,
+            self.used,
+            self.included,
+            self.remaining,
+            self.hard_cap,
+            self.over_limit,
+            self.hard_capped,
+            self.entitled,
+            self.rate_limit_per_minute,
+            as_of or self.as_of.isoformat(),
+        )
 
-        def text(d: Decimal | None) -> str | None:
-            return None if d is None else fixed_text(d.normalize())
 
-        return {
-            "account_id": self.account_id,
-            "metric": self.metric,
-            "period": self.period,
-            "used": text(self.used),
-            "included": text(self.included),
-            "remaining": text(self.remaining),
-            "hard_cap": text(self.hard_cap),
-            "over_limit": self.over_limit,
-            "hard_capped": self.hard_capped,
-            "entitled": self.entitled,
-            "rate_limit_per_minute": self.rate_limit_per_minute,
-            "as_of": as_of or self.as_of.isoformat(),
-        }
+def _text(d: Decimal | None) -> str | None:
+    return None if d is None else fixed_text(d.normalize())
+
+
+def _record(
+    account_id: str,
+    metric: str,
+    period: str,
+    used: Decimal,
+    included: Decimal | None,
+    remaining: Decimal | None,
+    hard_cap: Decimal | None,
+    over_limit: bool,
+    hard_capped: bool,
+    entitled: bool,
+    rate_limit: int,
+    as_of: str,
+) -> dict[str, object]:
+    return {
+        "account_id": account_id,
+        "metric": metric,
+        "period": period,
+        "used": _text(used),
+        "included": _text(included),
+        "remaining": _text(remaining),
+        "hard_cap": _text(hard_cap),
+        "over_limit": over_limit,
+        "hard_capped": hard_capped,
+        "entitled": entitled,
+        "rate_limit_per_minute": rate_limit,
+        "as_of": as_of,
+    }
 
 
 def quota_state(
     account_id: str, metric: str, period: str, rule: MeteredRule, rate_limit: int, used: Decimal, as_of: datetime
 ) -> QuotaState:
-    included = rule.included
-    return QuotaState(
-        account_id,
-        metric,
-        period,
-        used,
+    return QuotaState(account_id, metric, period, used, *_limits(rule, used), rule.entitled, rate_limit, as_of)
+
+
+def quota_record(
+    account_id: str, metric: str, period: str, rule: MeteredRule, rate_limit: int, used: Decimal, as_of: str
+) -> dict[str, object]:
+    """``quota_state(...).to_record(as_of)`` without building the state: the live stage writes one per
+    account, metric and step, and a frozen dataclass of twelve fields costs more than the record."""
+    return _record(account_id, metric, period, used, *_limits(rule, used), rule.entitled, rate_limit, as_of)
+
+
+def _limits(rule: MeteredRule, used: Decimal) -> tuple[Decimal | None, Decimal | None, Decimal | None, bool, bool]:
+    """(included, remaining, hard cap, over the included quantity, hard-capped) at ``used``."""
+    included, cap = rule.included, rule.hard_cap
+    return (
         included,
         None if included is None else max(ZERO, included - used),
-        rule.hard_cap,
+        cap,
         included is not None and used > included,
-        rule.hard_cap is not None and used >= rule.hard_cap,
-        rule.entitled,
-        rate_limit,
-        as_of,
+        cap is not None and used >= cap,
     )
 
 
@@ -176,15 +212,23 @@ class RatedDelta:
 
 
 def rate_delta(rule: MeteredRule, before: Decimal, after: Decimal) -> RatedDelta:
-    """``metric_charge(rule, after)`` less ``metric_charge(rule, before)``, field by field.
+    """``metric_charge(rule, after)`` less ``metric_charge(rule, before)``, field by field."""
+    return RatedDelta(*delta_parts(rule, before, after))
+
+
+def delta_parts(
+    rule: MeteredRule, before: Decimal, after: Decimal
+) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal]:
+    """``rate_delta``'s fields as a tuple (quantity, included, billable, unit price, amount).
 
     The live stage calls this for every account, metric and step, so it computes the two charges
-    inline (the same arithmetic as ``metric_charge``, tested equal) instead of building them.
+    inline (the same arithmetic as ``metric_charge``, tested equal) instead of building them, and
+    returns a tuple (a frozen dataclass costs a microsecond to build).
     """
     if before < 0 or after < 0:
         raise RatingError(f"negative quantity {min(before, after)}")
     if not rule.entitled:
-        return RatedDelta(after - before, ZERO, ZERO, ZERO, ZERO)
+        return after - before, ZERO, ZERO, ZERO, ZERO
     cap, inc = rule.hard_cap, rule.included
     price = rule.unit_price or ZERO
     priced = price > 0
@@ -195,4 +239,4 @@ def rate_delta(rule: MeteredRule, before: Decimal, after: Decimal) -> RatedDelta
         billable = usable - included if priced else ZERO
         charges.append((included, billable, billable * price))
     (inc_a, bill_a, amt_a), (inc_b, bill_b, amt_b) = charges
-    return RatedDelta(after - before, inc_b - inc_a, bill_b - bill_a, price, amt_b - amt_a)
+    return after - before, inc_b - inc_a, bill_b - bill_a, price, amt_b - amt_a

@@ -18,8 +18,11 @@ reading of the rules is used, so a misreading there shows up as a difference her
 - API calls: the period's cumulative count in time order; each event adds what its own rule charges
   between the count before and after it. Premium features: per use, at the price of the version then.
 - Seats: distinct users with any usage event billed to the account in the period while it is under a
-  seat-priced tier, priced once under the last such tier (volume: all seats at the reached price;
-  graduated: each bracket's seats at its own price), at least the contract's minimum seats.
+  seat-priced tier — or, when the last such tier's ``seat_basis`` is ``provisioned``, the most members at
+  one instant of those stretches — priced once under the last such tier (volume: all seats at the reached
+  price; graduated: each bracket's seats at its own price), at least the contract's minimum seats.
+- Add-ons, the commitment true-up and credit grants: deploy/demo/independent_contracts.py (an account's
+  invoices are computed in time order, so a grant's draws by earlier periods are known).
 - Contracts (docs/rating.md "Contracts"): the version's contract replaces the whole tier (``tier``), the
   fees, the seat prices, ``minimum_seats``, each metric rule it names; ``seat_mode`` re-prices the seat
   brackets.
@@ -44,6 +47,16 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from deploy.demo.independent_contracts import (
+    AddonRecord,
+    Grant,
+    Member,
+    Raw,
+    addon_lines,
+    credit_lines,
+    peak_members,
+    true_up_line,
+)
 from schemas.events import Metric
 
 # The catalog file as installed with the package (a data file: none of rating/'s code is used to read it).
@@ -238,8 +251,27 @@ def billable_at(rule: dict[str, Any] | None, used: Decimal) -> tuple[Decimal, De
 class Expectation:
     """Expected invoices of every account and period, from subscription records and the events sent."""
 
-    def __init__(self, subscriptions: Iterable[Any], events: Iterable[Usage], catalog: Catalog | None = None) -> None:
+    def __init__(
+        self,
+        subscriptions: Iterable[Any],
+        events: Iterable[Usage],
+        catalog: Catalog | None = None,
+        *,
+        addons: Iterable[AddonRecord] = (),
+        grants: Iterable[Grant] = (),
+        members: Iterable[Member] = (),
+    ) -> None:
         self.catalog = catalog or Catalog()
+        self.addons: dict[str, list[AddonRecord]] = {}
+        for a in addons:
+            self.addons.setdefault(a.account, []).append(a)
+        self.grants: dict[str, list[Grant]] = {}
+        for g in grants:
+            self.grants.setdefault(g.account, []).append(g)
+        self.members: dict[str, list[Member]] = {}
+        for m in members:
+            self.members.setdefault(m.org, []).append(m)
+        self.drawn: dict[tuple[str, datetime], Decimal] = {}  # (grant id, period start) -> what that invoice drew
         self.subs: dict[str, list[Sub]] = {}
         for record in subscriptions:
             s = sub_of(record)
@@ -359,20 +391,44 @@ class Expectation:
             if q:
                 lines.append(Line(f"premium_feature:{name}", q, a / q, round_cents(a)))
         # The last stretch under a seat-priced tier prices the seats (its minimum applies even without users).
-        for at in [
+        changes = [
             start,
             *sorted({s.effective_from for s in self.subs.get(account, []) if start < s.effective_from < end}),
-        ]:
+        ]
+        priced: list[tuple[datetime, datetime]] = []
+        for at, until in zip(changes, [*changes[1:], end], strict=True):
             tier = self.tier_at(account, at, cat_time)
             if "seats" in tier:
                 seat_tier = tier
+                priced.append((at, until))
         if seat_tier is not None:
-            n = max(len(seat_users), int(seat_tier.get("minimum_seats", 0)))
+            count = len(seat_users)
+            if seat_tier.get("seat_basis") == "provisioned":
+                count = peak_members(self.members.get(account, []), priced)
+            n = max(count, int(seat_tier.get("minimum_seats", 0)))
             if n:
                 unit, amount = self._seat_charge(seat_tier["seats"], n)
                 lines.append(Line("seats", Decimal(n), unit, round_cents(amount)))
         lines += self._storage(account, start, end, cat_time)
+        lines += self._contract_lines(account, start, end, cat_time, lines)
         return Expected(account, start, end, tuple(lines))
+
+    def _contract_lines(
+        self, account: str, start: datetime, end: datetime, cat_time: datetime, lines: list[Line]
+    ) -> list[Line]:
+        """Add-ons, then the commitment's true-up over the charges, then what credit grants pay of the total."""
+        v = self.version_at(account, end - US)
+        contract: Mapping[str, Any] = (v.contract or {}) if v is not None else {}
+        catalog_addons = self.catalog.at(cat_time).get("addons", {})
+        out = [
+            _line(r)
+            for r in addon_lines(self.addons.get(account, []), start, end, catalog_addons, contract.get("addons", {}))
+        ]
+        charged = sum((ln.amount for ln in [*lines, *out]), ZERO)
+        out += [_line(r) for r in true_up_line(contract.get("commitment"), charged)]
+        due = charged + sum((ln.amount for ln in out if ln.code == "commitment_true_up"), ZERO)
+        out += [_line(r) for r in credit_lines(self.grants.get(account, []), self.drawn, due, start, end)]
+        return out
 
     def _seat_charge(self, seats: dict[str, Any], n: int) -> tuple[Decimal, Decimal]:
         """(unit price, amount), seat by seat: volume prices all at the bracket the count reaches (its unit
@@ -502,11 +558,16 @@ class Expectation:
         return lines
 
 
+def _line(raw: Raw) -> Line:
+    code, quantity, unit_price, amount = raw
+    return Line(code, quantity, unit_price, round_cents(amount))
+
+
 def overlay(tier: dict[str, Any], contract: Mapping[str, Any]) -> dict[str, Any]:
     """The tier as a contract leaves it (docs/rating.md "Contracts"), on the plain catalog mappings."""
     out = dict(contract.get("tier") or tier)
     out["metrics"] = {**out.get("metrics", {}), **contract.get("metrics", {})}
-    for key in ("base_fee", "platform_fee", "seats", "minimum_seats"):
+    for key in ("base_fee", "platform_fee", "seats", "minimum_seats", "seat_basis"):
         if contract.get(key) is not None:
             out[key] = contract[key]
     if contract.get("seat_mode") and "seats" in out:

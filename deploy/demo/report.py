@@ -58,6 +58,13 @@ class DemoFacts:
     daily: list[tuple[date, Decimal, Decimal]]  # day, API calls, AI requests
     reconcile: list[dict[str, object]] = field(default_factory=list)
     receivables: ReceivableFacts | None = None
+    contracts: list[tuple[str, str, str, Decimal, Decimal]] = field(default_factory=list)  # account, code, ...
+
+    def contract_cells(self) -> list[list[str]]:
+        return [[a, c, d, f"{q.normalize():f}", f"${v:,.2f}"] for a, c, d, q, v in self.contracts]
+
+
+CONTRACT_HEADERS = ["account", "line", "what", "quantity", "amount"]
 
 
 def gather(client: Any, db: str, period: Period) -> DemoFacts:
@@ -84,7 +91,8 @@ def gather(client: Any, db: str, period: Period) -> DemoFacts:
     dead = [(r, int(n), str(ex)[:60]) for r, n, ex in q.dead_letters()]
     stripe = [(m, int(n), int(v)) for m, n, v in q.stripe_reports()]
     daily = [(d, Decimal(c), Decimal(a)) for d, c, a in q.usage_by_day(period.start, period.end)]
-    return DemoFacts(period, [by_tier[t] for t in by_tier], top, dead, stripe, daily)
+    contracts = [(a, c, d, Decimal(q), Decimal(v)) for a, c, d, q, v in q.contract_lines(key)]
+    return DemoFacts(period, [by_tier[t] for t in by_tier], top, dead, stripe, daily, contracts=contracts)
 
 
 # -- HTML ---------------------------------------------------------------------------------------------
@@ -152,6 +160,8 @@ def write_html(facts: DemoFacts, path: Path) -> Path:
         _bar_chart("Largest invoices", [(f"{a} ({t})", float(v)) for a, t, v, _ in facts.top_invoices], "#bf8700"),
         "<h2>Largest invoices</h2>",
         _table(["account", "tier", "total", "lines"], [[a, t, f"${v:,.2f}", ln] for a, t, v, ln in facts.top_invoices]),
+        "<h2>Enterprise contracts: add-ons, commitments, credits, provisioned seats</h2>",
+        _table(CONTRACT_HEADERS, facts.contract_cells()),
         "<h2>Dead-letter topic</h2>",
         _table(["reason", "records", "example"], [[r, str(n), ex] for r, n, ex in facts.dead_letters]),
         "<h2>Reported to Stripe</h2>",

@@ -21,19 +21,20 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from deploy.demo.expectation import expected_invoices
 from deploy.demo.independent_invoices import Expected, compare
 from deploy.demo.receivables import RECEIVABLE_HEADERS, billing_app_link, play_receivables
-from deploy.demo.report import TIER_HEADERS, gather, write_html
+from deploy.demo.report import CONTRACT_HEADERS, TIER_HEADERS, gather, write_html
 from deploy.demo.send import Progress, send_simulation
 from deploy.demo.simulate import Simulation, simulate
 from deploy.local.stripe_standin import StripeMeterStandIn
-from rating.catalog.loader import load_catalog
+from rating.catalog.loader import Catalog, load_catalog
 from rating.periods import Period, period_containing
+from rating.settle import HistoryLookup
 from sinks.clickhouse.settlement import SettlementStore
 from sinks.stripe.catalog import sync_catalog
 from sinks.stripe.meter_summaries import StripeMeterSummaries
@@ -79,7 +80,10 @@ def _env(s: Settings) -> dict[str, str]:
         "METERLINE_DATA_DIR": str(s.data_dir),
         "METERLINE_METRICS_PORT": str(s.metrics_port),
         "METERLINE_STRIPE_API_BASE": s.resolved_stripe_api_base,
-        "METERLINE_SETTLE_INTERVAL_SECONDS": "15",
+        # The demo settles and closes the period itself once everything is stored (``_close_and_report``): a
+        # worker settling meanwhile would finalize periods that ended over a day ago (accounts anchored on the
+        # 1st) with part of their usage, and leave the closing run only what was stored after its own run.
+        "METERLINE_SETTLE_INTERVAL_SECONDS": "86400",
         "METERLINE_STRIPE_RATE_PER_SECOND": str(s.stripe_rate_per_second),
         "METERLINE_STRIPE_CONCURRENCY": str(s.stripe_concurrency),
     }
@@ -165,13 +169,9 @@ def _close_and_report(s: Settings, sim: Simulation, now: datetime) -> int:
     client = connect_clickhouse(s)
     catalog = load_catalog(s.catalog_path)
     store = SettlementStore(client, s.clickhouse_database)
-    # The worker has stopped: nothing is in flight, so every stored event is visible (no margin), and the
-    # period that ended at midnight is closed now (no grace).
-    settler = Settler(
-        store, catalog, registry.history, registry.accounts, grace=timedelta(0), visibility_margin=timedelta(0)
-    )
+    settler = closing_settler(store, catalog, registry.history, registry.accounts, sim)
     t0 = time.monotonic()
-    result = settler.settle(now, now)
+    result = settler.settle(now, datetime.now(UTC))  # every event stored by now is visible
     print(f"  settled and closed the period in {time.monotonic() - t0:.1f}s: {len(result.finalized)} invoices final")
     t0 = time.monotonic()
     outcomes = build_stripe_sync(s, client, catalog, registry).run(now)
@@ -189,6 +189,8 @@ def _close_and_report(s: Settings, sim: Simulation, now: datetime) -> int:
     emit_table(TIER_HEADERS, [t.cells() for t in facts.tiers])
     print("\nthe five largest invoices:")
     emit_table(["account", "tier", "total", "lines"], [[a, t, f"${v:,.2f}", ln] for a, t, v, ln in facts.top_invoices])
+    print("\nenterprise contracts: add-ons, commitment true-ups, credits drawn, provisioned seats:")
+    emit_table(CONTRACT_HEADERS, facts.contract_cells())
     print("\nsent to the dead-letter topic, and why:")
     emit_table(["reason", "records", "example"], facts.dead_letters)
     print("\nreported to Stripe (acknowledged):")
@@ -215,6 +217,29 @@ def _close_and_report(s: Settings, sim: Simulation, now: datetime) -> int:
         print(f"  then open, within {s.api_login_link_ttl_seconds // 60} minutes, once: {link}")
     print(f"analysts: the run's tables are in ClickHouse database {s.clickhouse_database} (docs/analytics.md)")
     return 0 if clean and not mismatched else 1
+
+
+def closing_settler(
+    store: SettlementStore,
+    catalog: Catalog,
+    histories: HistoryLookup,
+    subscribed: Callable[[], Iterable[str]],
+    sim: Simulation,
+) -> Settler:
+    """Settlement of the simulated month once the worker has stopped: nothing is in flight, so every stored event
+    is visible (no margin), the period that ended at midnight is closed now (no grace), and the simulation serves
+    what a billing store would (add-ons, credit grants, memberships)."""
+    return Settler(
+        store,
+        catalog,
+        histories,
+        subscribed,
+        grace=timedelta(0),
+        visibility_margin=timedelta(0),
+        addons=sim.addon_quantities,
+        credits=sim.credit_grants,
+        members=sim.members_of,
+    )
 
 
 def _check_invoices(settler: Settler, expected: list[Expected]) -> int:

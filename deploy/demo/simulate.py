@@ -2,6 +2,8 @@
 
 About 1,000 users and 50 organizations across free, standard (monthly and annual) and enterprise,
 with mid-period upgrades, a downgrade and a cancellation at the period end and one failed payment;
+two enterprise contracts (``CONTRACTS``): one with a monthly commitment trued up and prepaid credit grants,
+one with add-ons of every kind, graduated seats on the ``provisioned`` basis and members joining and leaving;
 usage with daily and weekly rhythms, AI requests across providers and models, storage that grows,
 premium features and active users; plus what real producers also send: duplicates (a retried batch),
 late events (held back and sent last) and a few malformed records. Pure: the period is passed in.
@@ -17,7 +19,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
+from rating.addons import AddonUse, period_quantities
+from rating.credits import CreditGrant
 from rating.periods import Period
+from rating.seats import Membership
 from rating.subscriptions import SubscriptionVersion
 from schemas.events import Metric
 
@@ -70,6 +75,20 @@ class Simulation:
     duplicates: list[SimEvent]  # events sent a second time
     late: list[SimEvent]  # events (also in ``events``) held back and sent after all the others
     malformed: tuple[bytes, ...] = MALFORMED
+    addons: dict[str, list[AddonUse]] = field(default_factory=dict)  # per account: recorded add-ons
+    credits: dict[str, list[CreditGrant]] = field(default_factory=dict)  # per account: prepaid credit grants
+    memberships: dict[str, list[Membership]] = field(default_factory=dict)  # per organization: its history
+
+    # What settlement reads from a billing store, served from the simulation (``Settler``'s ``addons``,
+    # ``credits`` and ``members``): the demo has no billing store before it settles.
+    def addon_quantities(self, account: str, period: Period) -> dict[str, Decimal]:
+        return period_quantities(self.addons.get(account, ()), period)
+
+    def credit_grants(self, account: str) -> list[CreditGrant]:
+        return self.credits.get(account, [])
+
+    def members_of(self, account: str) -> list[Membership]:
+        return self.memberships.get(account, [])
 
     def send_order(self) -> Iterator[SimEvent]:
         held = {e.event_id for e in self.late}
@@ -107,6 +126,8 @@ def simulate(seed: int, period: Period, users: int = 1000, orgs: int = 50) -> Si
     rng = random.Random(seed)
     g = _Gen(rng, seed, period)
     accounts, subs = _accounts(rng, period, users, orgs)
+    memberships = {a.account_id: _members(a, period) for a in accounts if a.kind == "org"}
+    addons, credits = _contract_extras(subs, period)
     intensity = {a.account_id: rng.lognormvariate(0, 0.6) for a in accounts}
     days = int((period.end - period.start) / timedelta(days=1))
     for a in accounts:
@@ -115,7 +136,73 @@ def simulate(seed: int, period: Period, users: int = 1000, orgs: int = 50) -> Si
     dupes = rng.sample(g.events, k=len(g.events) // 100)
     early = [e for e in g.events if e.ts < period.start + timedelta(days=10)]
     late = rng.sample(early, k=max(1, len(early) // 300))
-    return Simulation(seed, period, accounts, subs, g.events, dupes, late)
+    return Simulation(seed, period, accounts, subs, g.events, dupes, late, MALFORMED, addons, credits, memberships)
+
+
+#: The contracts of the first enterprise organizations (docs/rating.md "Contracts"): org-00 commits to $20,000 a
+#: period (its charges fall short: a true-up) and holds prepaid credits; org-01 has its seats graduated on the
+#: provisioned basis (members join and leave, ``_members``) and negotiated the advanced analytics add-on.
+CONTRACTS: tuple[dict[str, object], ...] = (
+    {"commitment": {"amount": "20000", "per": "period"}},
+    {"seat_mode": "graduated", "seat_basis": "provisioned", "addons": {"advanced_analytics": "1500"}},
+)
+#: Members of org-01 who join on the 10th (they never use the platform: seats only on the provisioned basis).
+NEWCOMERS = 4
+
+
+def _members(a: Account, period: Period) -> list[Membership]:
+    """Every organization's members joined a month before the period; org-01 gains ``NEWCOMERS`` on the 10th
+    and loses two of its team on the 20th, so its most members at once is team + newcomers."""
+    before = period.start - timedelta(days=30)
+    spans = [Membership(user, before) for user in a.members]
+    if a.account_id == "org-01":
+        tenth, twentieth = period.start + timedelta(days=9), period.start + timedelta(days=19)
+        spans = [Membership(m.user_id, before, twentieth) if i < 2 else m for i, m in enumerate(spans)]
+        spans += [Membership(f"{a.account_id}-new-{i}", tenth) for i in range(NEWCOMERS)]
+    return spans
+
+
+def _contract_extras(
+    subs: list[SubscriptionVersion], period: Period
+) -> tuple[dict[str, list[AddonUse]], dict[str, list[CreditGrant]]]:
+    """org-01's add-ons (a one-time setup, two training sessions, advanced analytics from the 12th, hours of
+    custom development) and org-00's credit grants (a $5,000 prepaid grant paying part of the invoice, and one
+    that expired before the period: nothing drawn)."""
+    start = period.start
+    accounts = {s.account_id for s in subs}
+    addons, credits = {}, {}
+    if "org-01" in accounts:
+        addons["org-01"] = [
+            AddonUse("white_label_setup", "one_time", start + timedelta(days=3, hours=9)),
+            AddonUse("custom_ai_training", "one_time", start + timedelta(days=8), quantity=Decimal(2)),
+            AddonUse("advanced_analytics", "recurring", start + timedelta(days=11, hours=6)),
+            AddonUse(
+                "custom_development",
+                "hourly",
+                start,
+                hours=((start + timedelta(days=5), Decimal("6")), (start + timedelta(days=19), Decimal("3.5"))),
+            ),
+        ]
+    if "org-00" in accounts:
+        credits["org-00"] = [
+            CreditGrant(
+                "cg_demo_prepaid",
+                "Prepaid usage",
+                Decimal(5000),
+                Decimal(5000),
+                start - timedelta(days=10),
+                start + timedelta(days=90),
+            ),
+            CreditGrant(
+                "cg_demo_expired",
+                "Pilot credit",
+                Decimal(2000),
+                Decimal(2000),
+                start - timedelta(days=60),
+                start - timedelta(days=1),
+            ),
+        ]
+    return addons, credits
 
 
 def _accounts(
@@ -126,7 +213,15 @@ def _accounts(
     subs: list[SubscriptionVersion] = []
     version = [0]
 
-    def sub(account: str, kind: Kind, tier: str, at: datetime, interval: str = "month", status: str = "active") -> None:
+    def sub(
+        account: str,
+        kind: Kind,
+        tier: str,
+        at: datetime,
+        interval: str = "month",
+        status: str = "active",
+        contract: dict[str, object] | None = None,
+    ) -> None:
         version[0] += 1
         subs.append(
             SubscriptionVersion.model_validate(
@@ -140,6 +235,7 @@ def _accounts(
                     "effective_from": at,
                     "version": version[0],
                     "stripe_customer_id": f"cus_{account}" if tier != "free" else None,
+                    "contract": contract,
                 }
             )
         )
@@ -160,7 +256,7 @@ def _accounts(
         tier = "enterprise" if i < n_ent else "standard" if i < n_ent + n_std else "free"
         interval = "year" if tier == "enterprise" else "month"
         accounts.append(Account(org, "org", f"{tier}-{interval}", team))
-        sub(org, "org", tier, start, interval)
+        sub(org, "org", tier, start, interval, contract=CONTRACTS[i] if i < min(n_ent, len(CONTRACTS)) else None)
     solo = [f"user-{i:04d}" for i in range(len(members), users)]
     plans = ["free"] * (len(solo) * 5 // 8) + ["standard-month"] * (len(solo) // 4)
     plans += ["standard-year"] * (len(solo) - len(plans))

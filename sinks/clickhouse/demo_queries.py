@@ -63,6 +63,17 @@ class DemoQueries:
             limit=limit,
         )
 
+    def contract_lines(self, period_key: str) -> list[tuple[Any, ...]]:
+        """(account, code, description, quantity, amount), as text, of the period's enterprise contract lines:
+        add-ons, commitment true-ups, credits drawn, and seats counted on a contract's basis."""
+        return self._rows(
+            "SELECT account_id, code, description, toString(quantity), toString(amount) "
+            f"FROM {self._db}.invoice_lines FINAL WHERE period = %(key)s AND (startsWith(code, 'addon:') "
+            "OR startsWith(code, 'credit:') OR code = 'commitment_true_up' "
+            "OR (code = 'seats' AND NOT endsWith(description, ' active seats'))) ORDER BY account_id, line_no",
+            key=period_key,
+        )
+
     def dead_letters(self) -> list[tuple[Any, ...]]:
         """(reason, count, an example detail) of every rejected event."""
         return self._rows(

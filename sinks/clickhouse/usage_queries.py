@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -26,6 +27,20 @@ log = logging.getLogger(__name__)
 
 class WarehouseUnavailable(SinkUnavailable):
     """ClickHouse could not be opened or a read failed; the message holds no driver text."""
+
+
+@dataclass(frozen=True, slots=True)
+class DimensionUsage:
+    """Settled use of one metric's dimension (``ai_requests``: ``provider/model``; ``premium_feature``: the
+    feature) over a window, and what the settled rated lines charge for it (USD, full precision)."""
+
+    metric: str
+    dimension: str
+    quantity: Decimal
+    events: int
+    input_tokens: int
+    output_tokens: int
+    charge: Decimal
 
 
 def _unavailable(what: str, exc: Exception) -> WarehouseUnavailable:
@@ -170,6 +185,30 @@ class SettledReads:
         return str(rows[0][0]) if rows and rows[0][0] else None
 
     # -- settled usage ----------------------------------------------------------------------------------
+
+    def usage_by_dimension(
+        self, account: str, start: datetime, end: datetime, metrics: tuple[str, ...]
+    ) -> list[DimensionUsage]:
+        """Per (metric, dimension) of ``metrics``, the settled hours of ``[start, end)`` from ``usage_hourly`` and
+        their charge from the settled ``rated_usage`` lines, biggest charge first."""
+        where = (
+            f"account_id = {_lit(account)} AND hour >= {_dt(start)} AND hour < {_dt(end)} "
+            f"AND metric IN ({','.join(_lit(m) for m in metrics)})"
+        )
+        sql = (
+            "SELECT u.metric, u.dimension, toString(u.q), u.e, u.i, u.o, toString(r.amount) "
+            "FROM (SELECT metric, dimension, sum(quantity) AS q, sum(events) AS e, sum(input_tokens) AS i, "
+            f"sum(output_tokens) AS o FROM {self._db}.usage_hourly FINAL WHERE {where} "
+            "GROUP BY metric, dimension HAVING e > 0) AS u "
+            "LEFT JOIN (SELECT metric, dimension, sum(amount) AS amount "
+            f"FROM {self._db}.rated_usage FINAL WHERE kind = 'settled' AND {where} GROUP BY metric, dimension) AS r "
+            "ON u.metric = r.metric AND u.dimension = r.dimension"
+        )
+        rows = [
+            DimensionUsage(str(r[0]), str(r[1]), Decimal(r[2]), int(r[3]), int(r[4]), int(r[5]), Decimal(r[6]))
+            for r in self.rows(sql)
+        ]
+        return sorted(rows, key=lambda d: (d.metric, -d.charge, -d.quantity, d.dimension))
 
     def usage_days(
         self,

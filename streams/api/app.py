@@ -53,6 +53,7 @@ from streams.api.routes import record as record_routes
 from streams.api.routes import session as session_routes
 from streams.api.routes import subscriptions as subscriptions_routes
 from streams.api.routes import usage as usage_routes
+from streams.api.routes import usage_breakdown as usage_breakdown_routes
 from streams.api.routes import usage_stream as usage_stream_routes
 from streams.api.routes import webhook_endpoints as webhook_endpoints_routes
 from streams.api.routes import webhooks as webhooks_routes
@@ -61,6 +62,7 @@ from streams.api.store_cache import StoreCache
 from streams.api.warehouse import Warehouse
 from streams.api.web_app import web_routes
 from streams.dunning.charge import stripe_charger
+from streams.dunning.refunds import stripe_refunder
 from streams.dunning.runner import DunningRunner
 from streams.ingest.service import Forwarder
 from streams.notify.relays import EmailRelay, WebhookRelay
@@ -86,6 +88,7 @@ ENDPOINTS: list[Endpoint] = [
     *record_routes.ENDPOINTS,
     *invoices_routes.ENDPOINTS,
     *forecast_routes.ENDPOINTS,
+    *usage_breakdown_routes.ENDPOINTS,
     *budgets_routes.ENDPOINTS,
     *credit_notes_routes.ENDPOINTS,
     *invoice_reissue_routes.ENDPOINTS,
@@ -209,6 +212,7 @@ def create_app(
         mirror=lambda: ctx.warehouse.mirror_receivables(ctx.sessions),
         clock=clock,
         on_change=lambda: ctx.notify_outbox(),
+        refund=stripe_refunder(client),
     )
     ai_caps = AiCapWatcher(ctx.sessions, ctx.warehouse, ctx.catalog, clock, on_new=lambda: ctx.notify_outbox())
     spec = build_openapi()

@@ -140,20 +140,11 @@ def render_invoice(
     issued = _extra(doc, "issued_at") or _extra(doc, "finalized_at")
     buyer = buyer or Party(name=account_name or doc.account_id)
 
-    styles = getSampleStyleSheet()
-    body = ParagraphStyle("body", parent=styles["Normal"], fontName="Helvetica", fontSize=9, leading=11.5)
-    small = ParagraphStyle("small", parent=body, fontSize=8, leading=10)
-    cell = ParagraphStyle("cell", parent=body, fontSize=8, leading=9.5)
-    title_style = ParagraphStyle("title", parent=styles["Title"], fontName="Helvetica-Bold", fontSize=20, alignment=0)
+    st = Styles.make()
+    body, small, cell = st.body, st.small, st.cell
     title = "Draft invoice" if status == "draft" else "Invoice"
 
-    story: list[Flowable] = [Paragraph(title, title_style), Spacer(1, 2 * mm)]
-    parties = Table(
-        [[_party_block("From", seller, body), _party_block("Bill to", buyer, body)]],
-        colWidths=[88 * mm, 88 * mm],
-        style=TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]),
-    )
-    story += [parties, Spacer(1, 5 * mm)]
+    story = heading(title, seller, buyer, st)
     facts = [
         ("Invoice number", str(number) if number else DASH),
         ("Invoice id", doc.invoice_id or "(upcoming)"),
@@ -165,15 +156,9 @@ def render_invoice(
         ("Status", _status_text(status)),
         ("Currency", cur.upper()),
     ]
-    story += [
-        Table(
-            [[Paragraph(f"<b>{k}</b>", body), Paragraph(_esc(v), body)] for k, v in facts],
-            colWidths=[35 * mm, 141 * mm],
-            style=TableStyle([("TOPPADDING", (0, 0), (-1, -1), 0.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 0.5)]),
-            hAlign="LEFT",
-        ),
-        Spacer(1, 5 * mm),
-    ]
+    # A reissue and the void invoice it replaces name each other (docs/invoices.md, "Reissuing").
+    facts += [(k, str(v)) for k, v in (("Replaces", doc.reissue_of), ("Reissued as", doc.reissued_as)) if v]
+    story += [facts_table(facts, st), Spacer(1, 5 * mm)]
 
     header = ["Code", "Description", "Quantity", "Unit price", "Amount"]
     rows: list[list[Any]] = [header]
@@ -189,8 +174,79 @@ def render_invoice(
         )
     if not doc.lines:
         rows.append(["", "no charges in this period", "", "", ""])
-    lines_table = Table(rows, colWidths=[38 * mm, 66 * mm, 22 * mm, 22 * mm, 28 * mm], repeatRows=1)
-    lines_table.setStyle(
+    story += [lines_table(rows, [38 * mm, 66 * mm, 22 * mm, 22 * mm, 28 * mm]), Spacer(1, 4 * mm)]
+
+    taxes = [ln for ln in doc.lines if ln.code.startswith("tax:")]
+    totals: list[tuple[str, str]] = [("Subtotal", _money(doc.subtotal, cur))]
+    if taxes:
+        totals += [(f"Tax ({ln.code.removeprefix('tax:')})", _money(ln.amount, cur)) for ln in taxes]
+    totals += [
+        ("Total", _money(doc.total, cur)),
+        ("Amount paid", _money(amount_paid, cur)),
+        ("Amount due", _money(amount_due, cur)),
+    ]
+    story += [totals_table(totals, ("Total", "Amount due")), Spacer(1, 6 * mm)]
+
+    how = payment_instructions or (
+        "Charged automatically to the payment method on file." if status != "draft" else "Not payable yet (draft)."
+    )
+    story += [
+        Paragraph("<b>How to pay</b>", body),
+        Paragraph(_esc(how).replace("\n", "<br/>"), body),
+        Paragraph(f"Reference: {_esc(str(number or doc.invoice_id or doc.account_id))}", body),
+        Spacer(1, 3 * mm),
+        Paragraph("Amounts are computed from settled usage.", small),
+    ]
+
+    label = f"{title} {number or doc.invoice_id or doc.account_id}"
+    return build_pdf(story, label, seller, _MARKS.get(status))
+
+
+@dataclass(frozen=True)
+class Styles:
+    """The paragraph styles every Meterline document shares (invoices, credit notes)."""
+
+    body: ParagraphStyle
+    small: ParagraphStyle
+    cell: ParagraphStyle
+    title: ParagraphStyle
+
+    @classmethod
+    def make(cls) -> Styles:
+        sheet = getSampleStyleSheet()
+        body = ParagraphStyle("body", parent=sheet["Normal"], fontName="Helvetica", fontSize=9, leading=11.5)
+        return cls(
+            body=body,
+            small=ParagraphStyle("small", parent=body, fontSize=8, leading=10),
+            cell=ParagraphStyle("cell", parent=body, fontSize=8, leading=9.5),
+            title=ParagraphStyle("title", parent=sheet["Title"], fontName="Helvetica-Bold", fontSize=20, alignment=0),
+        )
+
+
+def heading(title: str, seller: Party | None, buyer: Party | None, st: Styles) -> list[Flowable]:
+    """The title, then the seller ("From") and the buyer ("Bill to") side by side."""
+    parties = Table(
+        [[_party_block("From", seller, st.body), _party_block("Bill to", buyer, st.body)]],
+        colWidths=[88 * mm, 88 * mm],
+        style=TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]),
+    )
+    return [Paragraph(title, st.title), Spacer(1, 2 * mm), parties, Spacer(1, 5 * mm)]
+
+
+def facts_table(facts: Sequence[tuple[str, str]], st: Styles) -> Table:
+    """Labelled facts (number, dates, status...), one per row."""
+    return Table(
+        [[Paragraph(f"<b>{k}</b>", st.body), Paragraph(_esc(v), st.body)] for k, v in facts],
+        colWidths=[35 * mm, 141 * mm],
+        style=TableStyle([("TOPPADDING", (0, 0), (-1, -1), 0.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 0.5)]),
+        hAlign="LEFT",
+    )
+
+
+def lines_table(rows: list[list[Any]], widths: Sequence[float]) -> Table:
+    """A table of lines under a grey header repeated on every page; the third column on right-aligned."""
+    table = Table(rows, colWidths=list(widths), repeatRows=1)
+    table.setStyle(
         TableStyle(
             [
                 ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
@@ -204,43 +260,28 @@ def render_invoice(
             ]
         )
     )
-    story += [lines_table, Spacer(1, 4 * mm)]
+    return table
 
-    taxes = [ln for ln in doc.lines if ln.code.startswith("tax:")]
-    totals: list[tuple[str, str]] = [("Subtotal", _money(doc.subtotal, cur))]
-    if taxes:
-        totals += [(f"Tax ({ln.code.removeprefix('tax:')})", _money(ln.amount, cur)) for ln in taxes]
-    totals += [
-        ("Total", _money(doc.total, cur)),
-        ("Amount paid", _money(amount_paid, cur)),
-        ("Amount due", _money(amount_due, cur)),
-    ]
-    bold_rows = [i for i, (k, _) in enumerate(totals) if k in ("Total", "Amount due")]
-    totals_style = [
+
+def totals_table(totals: Sequence[tuple[str, str]], bold: Sequence[str]) -> Table:
+    """Label and amount rows, right-aligned; the ``bold`` labels in bold, a rule above the first of them."""
+    bold_rows = [i for i, (k, _) in enumerate(totals) if k in bold]
+    style: list[tuple[Any, ...]] = [
         ("ALIGN", (1, 0), (1, -1), "RIGHT"),
         ("FONTNAME", (0, 0), (-1, -1), "Helvetica"),
         ("FONTSIZE", (0, 0), (-1, -1), 9),
         *[("FONTNAME", (0, i), (-1, i), "Helvetica-Bold") for i in bold_rows],
-        ("LINEABOVE", (0, bold_rows[0]), (-1, bold_rows[0]), 0.8, colors.black),
     ]
-    story += [
-        Table(totals, colWidths=[40 * mm, 30 * mm], hAlign="RIGHT", style=TableStyle(totals_style)),
-        Spacer(1, 6 * mm),
-    ]
+    if bold_rows:
+        style.append(("LINEABOVE", (0, bold_rows[0]), (-1, bold_rows[0]), 0.8, colors.black))
+    return Table(list(totals), colWidths=[40 * mm, 30 * mm], hAlign="RIGHT", style=TableStyle(style))
 
-    how = payment_instructions or (
-        "Charged automatically to the payment method on file." if status != "draft" else "Not payable yet (draft)."
-    )
-    story += [
-        Paragraph("<b>How to pay</b>", body),
-        Paragraph(_esc(how).replace("\n", "<br/>"), body),
-        Paragraph(f"Reference: {_esc(str(number or doc.invoice_id or doc.account_id))}", body),
-        Spacer(1, 3 * mm),
-        Paragraph("Amounts are computed from settled usage.", small),
-    ]
 
-    mark = _MARKS.get(status)
-    label = f"{title} {number or doc.invoice_id or doc.account_id}"
+def build_pdf(
+    story: list[Flowable], label: str, seller: Party | None, mark: tuple[str, colors.Color] | None = None
+) -> bytes:
+    """``story`` as A4 PDF bytes, ``label`` and the page number in every footer, ``mark`` (a large diagonal word)
+    on every page."""
 
     def on_page(canvas: Canvas, template: SimpleDocTemplate) -> None:
         canvas.saveState()

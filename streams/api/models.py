@@ -21,6 +21,7 @@ SUB_ID_PATTERN = r"^msub_[0-9a-f]{16}$"
 ORG_ID_PATTERN = r"^org_[0-9a-f]{16}$"
 KEY_ID_PATTERN = r"^[0-9a-f]{16}$"
 INVITATION_ID_PATTERN = r"^inv_[0-9a-f]{32}$"
+CREDIT_NOTE_REF_PATTERN = r"^(cn_[0-9a-f]{24}|[A-Z0-9]{1,64}-CN-\d{6,})$"  # a credit note's id or number
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 ACCOUNT_DOC = (
@@ -595,6 +596,9 @@ class InvoiceListQuery(_In):
 class PaymentListQuery(InvoiceListQuery):
     invoice: str | None = Field(None, pattern=INVOICE_ID_PATTERN, description="only this invoice's payments")
     status: Literal["succeeded", "failed", "refunded"] | None = Field(None, description="the outcome")
+    period: str | None = Field(
+        None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="only payments on the invoices of this usage period"
+    )
     since: datetime | None = Field(None, description="attempted at or after (RFC 3339)")
     until: datetime | None = Field(None, description="attempted before (RFC 3339)")
 
@@ -654,6 +658,22 @@ class CreditNoteOut(_Out):
     memo: str | None = None
     created_by: str
     created_at: datetime
+    refund_via: Literal["stripe", "manual"] | None = Field(
+        None, description="how the refunded part is paid out: Stripe Refunds, or by hand (none when nothing is)"
+    )
+    refund_status: Literal["pending", "failed", "succeeded", "owed", "recorded"] | None = Field(
+        None,
+        description="stripe: pending, failed (retried; refund_failure says why) or succeeded; manual: owed (to the "
+        "customer) or recorded (paid back)",
+    )
+    refund_reference: str | None = Field(None, description="Stripe's refund id (re_...) or the bank's reference")
+    refund_failure: str | None = Field(None, description="why the last refund attempt failed")
+
+
+class RefundIn(_In):
+    reference: str | None = Field(
+        None, min_length=1, max_length=255, description="the bank's reference of a refund paid by hand"
+    )
 
 
 class CreditNoteList(_Out):

@@ -59,18 +59,23 @@ class SeatOut(_Out):
     user_id: str
     role: str | None = Field(description="null: used the organization's services without being a member now")
     status: Literal["active", "provisioned", "invited"] = Field(
-        description="active: any usage this period (a billed seat); provisioned: a member without usage; "
+        description="active: any usage this period; provisioned: a member this period without usage; "
         "invited: an invitation not yet accepted"
     )
-    cost: str = Field(description="what this seat costs this period, USD (active seats share the seat charge)")
+    cost: str = Field(
+        description="what this seat costs this period so far, USD: the seats the basis counts share the seat charge"
+    )
 
 
 class SeatList(_Out):
     organization_id: str
     period: Period
     tier: str
+    seat_basis: Literal["active", "provisioned"] = Field(
+        description="active: users with any usage are seats; provisioned: the most members at once"
+    )
     active: int
-    billed: int = Field(description="seats billed: the active ones, at least the contract's minimum")
+    billed: int = Field(description="seats billed so far under the basis, at least the contract's minimum")
     seat_price: str | None = Field(description="per seat at the reached bracket (null: the tier bills no seats)")
     seat_charge: str = Field(description="the period's seat charge so far, USD")
     seats: list[SeatOut]

@@ -55,6 +55,16 @@ class Warehouse(SettledReads):
                 raise WarehouseUnavailable("cannot read credit balances; retry later") from exc
         return {c: a for c, a in codes.get(account, {}).items() if c.startswith(CREDIT_PREFIX)}
 
+    def settled_until(self) -> datetime | None:
+        """Usage up to here is settled (the last settlement run's ``until``); None before the first run."""
+        with self.client() as client:
+            try:
+                run = SettlementStore(client, self._database).last_run()
+            except Exception as exc:
+                log.warning("cannot read the settlement runs: %s", exc)
+                raise WarehouseUnavailable("cannot read how far usage is settled; retry later") from exc
+        return None if run is None else run.until
+
     def stripe_invoice(self, invoice_id: str) -> str | None:
         """The Stripe invoice a finalized invoice was pushed to (``stripe_invoicing``: acknowledged in
         ``stripe_reports``, the Stripe id as the message), or None if it is not mirrored in Stripe."""

@@ -16,6 +16,7 @@ from typing import Any
 from streams.cli.output import emit_json, emit_table
 from streams.cli.settle_cmd import open_settler, period_key
 from streams.errors import MeterlineError
+from streams.store import refunds
 
 INVOICE_ID_HELP = "the invoice id (in_<account>_<period>, or in_<account>_<period>-r<n> for a reissue)"
 
@@ -72,6 +73,26 @@ def register(sub: Any) -> None:
         act.add_argument("--invoice", required=True, help=INVOICE_ID_HELP)
         act.add_argument("--json", action="store_true", help="print the invoice's state")
         act.set_defaults(func=_change_status, action=name)
+    ref = isub.add_parser(
+        "refund",
+        help="record a credit note's refund paid by hand, or ask Stripe again for a failed one",
+        description="As the platform operator: with --reference, records that the refund a credit note owes was "
+        "paid back by hand (a bank transfer); without, asks Stripe Refunds again for a pending or failed one "
+        '(keyed by the credit note, so it is paid once). docs/invoices.md, "Refunds". Exit 1 when still unpaid.',
+    )
+    ref.add_argument("--invoice", required=True, help=INVOICE_ID_HELP)
+    ref.add_argument("--credit-note", required=True, help="its id (cn_...) or number (ML-CN-000001)")
+    ref.add_argument("--reference", help="the bank's reference of the refund paid by hand")
+    ref.add_argument("--by", default="operator", help="who records it (kept in the audit log)")
+    ref.add_argument("--json", action="store_true", help="print the credit note's refund state")
+    ref.set_defaults(func=_refund)
+    lst = isub.add_parser(
+        "refunds",
+        help="list the credit notes' refunds not paid out yet",
+        description="Refunds owed by hand, and Stripe refunds pending or failed (with the reason), oldest first.",
+    )
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(func=_refunds)
     rei = isub.add_parser(
         "reissue",
         help="reissue a void invoice under its own id and number",
@@ -157,10 +178,15 @@ def _open_if_unread(s: Any, settings: Any, invoice_id: str) -> None:
 
 
 def _on_invoice(
-    args: argparse.Namespace, verb: str, act: Callable[[Any, Any, datetime], dict[str, Any]], line: str
+    args: argparse.Namespace,
+    verb: str,
+    act: Callable[[Any, Any, datetime], dict[str, Any]],
+    line: str,
+    after: Callable[[Any, dict[str, Any]], dict[str, Any]] | None = None,
 ) -> int:
     """Run ``act(session, receivable row, now)`` on ``args.invoice`` as the operator, in one transaction (opening
-    the receivable of an invoice nobody read yet); print its result as JSON or as ``line`` filled in."""
+    the receivable of an invoice nobody read yet), then ``after(sessions, result)`` once it committed; print the
+    result as JSON or as ``line`` filled in."""
     from rating.receivables import TransitionError
     from streams.cli.api_cmd import _engine
     from streams.settings import load_settings
@@ -182,6 +208,8 @@ def _on_invoice(
                 "amount_paid": inv.amount_paid,
                 "amount_remaining": receivables.state(inv).amount_remaining,
             }
+        if after is not None:
+            out = after(sessions(engine), out)
     except receivables.NotFinalized as exc:
         raise MeterlineError(f"no finalized invoice {args.invoice}") from exc
     except TransitionError as exc:
@@ -204,11 +232,109 @@ def _credit_note(args: argparse.Namespace) -> int:
             s, invoice, minor_units(args.amount), args.reason, now, created_by=f"operator:{args.by}", memo=args.memo
         )
         audit.record_credit_note(s, note, audit.Origin(f"operator:{args.by}"), now)
-        return {"credit_note": note.number, "amount": note.amount, "credited": note.credited, "refunded": note.refunded}
+        return {
+            "credit_note": note.number,
+            "credit_note_id": note.id,
+            "amount": note.amount,
+            "credited": note.credited,
+            "refunded": note.refunded,
+            "refund_status": note.refund_status,
+        }
 
-    line = "{credit_note} on {number}: {credited} credited, {refunded} to refund (minor units); {status}, "
-    line += "{amount_remaining} remaining"
-    return _on_invoice(args, f"credit {args.invoice}", act, line)
+    def pay_back(make: Any, out: dict[str, Any]) -> dict[str, Any]:
+        if out["refund_status"] != "pending":
+            return out
+        note = refunds.pay_out(make, _refunder(), out["credit_note_id"], datetime.now(UTC), _origin(args))
+        return out | {"refund_status": note.refund_status, "refund_failure": note.refund_failure}
+
+    line = "{credit_note} on {number}: {credited} credited, {refunded} to refund (minor units, {refund_status}); "
+    line += "{status}, {amount_remaining} remaining"
+    return _on_invoice(args, f"credit {args.invoice}", act, line, pay_back)
+
+
+def _refunder() -> Any:
+    from streams.dunning.refunds import stripe_refunder
+    from streams.settings import load_settings
+    from streams.settlement.job import stripe_client
+
+    return stripe_refunder(stripe_client(load_settings()))
+
+
+def _origin(args: argparse.Namespace) -> Any:
+    from streams.store import audit
+
+    return audit.Origin(f"operator:{args.by}")
+
+
+def _refund(args: argparse.Namespace) -> int:
+    from rating.receivables import TransitionError
+    from streams.cli.api_cmd import _engine
+    from streams.settings import load_settings
+    from streams.store.db import sessions
+
+    engine = _engine(load_settings())
+    make = sessions(engine)
+    now = datetime.now(UTC)
+    try:
+        with make.begin() as s:
+            note = refunds.find(s, args.invoice, args.credit_note)
+            if note is None:
+                raise MeterlineError(f"no credit note {args.credit_note} on invoice {args.invoice}")
+            if args.reference is not None:
+                refunds.record_manual(s, note, args.reference, now, _origin(args))
+            elif note.refund_via != "stripe" or note.refund_status not in ("pending", "failed"):
+                state = note.refund_status or "none"
+                raise MeterlineError(f"{note.number}'s refund is {state}: give --reference of a refund paid by hand")
+            note_id = note.id
+        note = refunds.pay_out(make, _refunder(), note_id, now, _origin(args))
+    except TransitionError as exc:
+        raise MeterlineError(f"cannot record the refund: {exc}") from exc
+    finally:
+        engine.dispose()
+    out = _refund_row(note)
+    if args.json:
+        emit_json(out)
+    else:
+        print(
+            f"{out['number']}: refund {out['refund_status']}"
+            + (f" ({out['refund_failure']})" if out["refund_failure"] else "")
+        )
+    return 0 if note.refund_status in ("succeeded", "recorded") else 1
+
+
+def _refund_row(note: Any) -> dict[str, Any]:
+    return {
+        "number": note.number,
+        "id": note.id,
+        "invoice_id": note.invoice_id,
+        "account_id": note.account_id,
+        "refunded": note.refunded,
+        "currency": note.currency,
+        "refund_via": note.refund_via,
+        "refund_status": note.refund_status,
+        "refund_reference": note.refund_reference,
+        "refund_failure": note.refund_failure,
+        "refund_attempts": note.refund_attempts,
+    }
+
+
+def _refunds(args: argparse.Namespace) -> int:
+    from streams.cli.api_cmd import _engine
+    from streams.settings import load_settings
+    from streams.store.db import sessions
+
+    engine = _engine(load_settings())
+    try:
+        with sessions(engine)() as s:
+            rows = [_refund_row(n) for n in refunds.unpaid(s)]
+    finally:
+        engine.dispose()
+    if args.json:
+        emit_json(rows)
+        return 0
+    cols = ["number", "invoice_id", "refunded", "currency", "refund_via", "refund_status", "refund_failure"]
+    emit_table(cols, [[r[c] for c in cols] for r in rows])
+    return 0
 
 
 def _record_payment(args: argparse.Namespace) -> int:

@@ -47,6 +47,10 @@ def _simulate(args: argparse.Namespace) -> int:
         "duplicates": len(sim.duplicates),
         "late": len(sim.late),
         "malformed": len(sim.malformed),
+        # what a billing store would hold (the demo's settlement reads them; `meterline simulate` sends events only)
+        "contracts": sorted(v.account_id for v in sim.subscriptions if v.contract is not None),
+        "addons": sum(len(uses) for uses in sim.addons.values()),
+        "credit_grants": sum(len(gs) for gs in sim.credits.values()),
         "sent": False,
     }
     if not args.dry_run:

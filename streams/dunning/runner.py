@@ -28,9 +28,11 @@ from rating.periods import contract_year_containing
 from sinks.errors import SinkUnavailable
 from streams.notify.outbox import enqueue_event, enqueue_notice
 from streams.notify.stripe_events import amount_text
-from streams.store import receivables
+from streams.store import receivables, refunds
 from streams.store import subscription_store as store
+from streams.store.audit import Origin
 from streams.store.models import InvoiceReceivableRow, NoticeRow, Organization, Subscription
+from streams.store.refunds import Refunder
 from streams.store.relays.loop import run_relay
 
 log = logging.getLogger(__name__)
@@ -53,10 +55,11 @@ class Round:
     past_due: int = 0
     recovered: int = 0
     renewals: int = 0
+    refunds: int = 0  # credit notes' Stripe refunds paid out (a failed attempt counts none)
 
     @property
     def total(self) -> int:
-        return self.opened + self.steps + self.reminders + self.past_due + self.recovered + self.renewals
+        return self.opened + self.steps + self.reminders + self.past_due + self.recovered + self.renewals + self.refunds
 
 
 def _noticed(s: Session, key: str) -> bool:
@@ -90,10 +93,13 @@ class DunningRunner:
         mirror: Callable[[], int] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_change: Callable[[], None] = lambda: None,
+        refund: Refunder | None = None,
     ) -> None:
         """``finalized(since)`` lists the invoices settlement finalized since then (the warehouse's
-        ``finalized_since``); with ``catalog`` the loop opens their receivables as they appear."""
+        ``finalized_since``); with ``catalog`` the loop opens their receivables as they appear. ``refund`` pays
+        credit notes' refunds out through Stripe (``streams.store.refunds``): pending ones, failed ones again."""
         self._sessions, self._schedule, self._charge, self._clock = sessions, schedule, charge, clock
+        self._refund = refund
         self._finalized, self._catalog, self._mirror = finalized, catalog, mirror
         self._on_change = on_change
         self.wake = asyncio.Event()
@@ -109,6 +115,7 @@ class DunningRunner:
             past_due=self._overdue_accounts(now),
             recovered=self._recoveries(now),
             renewals=self._renewals(now),
+            refunds=self._refunds(now),
         )
         if done.total:
             self._on_change()  # wake the relays: notices, webhook events and subscription versions to send
@@ -312,6 +319,22 @@ class DunningRunner:
                 if enqueue_notice(s, "renewal_upcoming", row.account_id, key, context, now):
                     sent += 1
         return sent
+
+    def _refunds(self, now: datetime) -> int:
+        """Pay out the credit notes' Stripe refunds due (``refunds.due``): each keyed by its credit note, its
+        failure kept with the reason and asked again after a growing delay (``refunds.retry_delay``)."""
+        if self._refund is None:
+            return 0
+        with self._sessions() as s:
+            ids = [n.id for n in refunds.due(s, now)]
+        paid = 0
+        for note_id in ids:
+            note = refunds.pay_out(self._sessions, self._refund, note_id, now, Origin("system:collection"))
+            if note.refund_status == "succeeded":
+                paid += 1
+            else:
+                log.warning("collection loop: refund of %s failed: %s", note.number, note.refund_failure)
+        return paid
 
     # -- the loop ---------------------------------------------------------------------------------------
 

@@ -180,10 +180,7 @@ def register_rating(
             entries.clear()
         entries.update(out.states)
         changelog_topic = table.changelog_topic.get_topic_name()
-        as_of = now.isoformat()  # formatted once for all the step's quota states, not per state
-        quota_records: list[Record] = [
-            (None, f"{q.account_id}:{q.metric}".encode(), orjson.dumps(q.to_record(as_of))) for q in out.quotas
-        ]
+        quota_records: list[Record] = [(None, key, value) for key, value in out.quota_records]
         futures = await sender.send(changelog_topic, changelog)
         futures += await sender.send(
             rated_name,

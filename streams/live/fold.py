@@ -15,7 +15,9 @@ them on generated steps), and spends its time per group rather than per event (d
 
 from __future__ import annotations
 
+from bisect import insort
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -25,16 +27,18 @@ import orjson
 from rating.aggregation import Sample
 from rating.ai_costs import ai_request_cost
 from rating.catalog.model import MeteredRule
-from rating.live.gauge import fold_readings
+from rating.live.gauge import KeptReadings, fold_readings
 from rating.money import ZERO, fixed_text
 from rating.periods import HOUR_MS
-from rating.quota import new_alerts, quota_state, rate_delta
+from rating.quota import delta_parts, new_alerts, quota_record
 from rating.seats import SEAT_METRIC
 from schemas.events import AcceptedEvent, Metric
-from streams.live.rating import LIVE_PERIODS_SPAN, LiveOutputs, _first_threshold, _period_key, _pruned
+from streams.live.rating import LIVE_PERIODS_SPAN, LiveOutputs, _first_threshold, _period_key, _pruned, quota_key
 from streams.live.resolve import Resolved, Resolver
 
 _MISS = object()
+#: Storage slots' kept readings, parsed once (rating/live/gauge.py), across the steps of this process.
+_kept_readings = KeptReadings()
 _Key = tuple[str, int, str]  # routing account, terms id, metric
 
 
@@ -166,16 +170,22 @@ def fold_step(
         extra: dict[str, str] = {}
         amount_delta = ZERO
         if metric == SEAT_METRIC:
-            known = slot.get("users", [])
-            all_users = set(known) | seats.get(key, set())
-            if len(all_users) > before:
-                slot["users"] = sorted(all_users)
-            after = Decimal(len(all_users))
+            known = slot.get("users") or []
+            have = _seat_sets.of(known)
+            new = seats.get(key, _NONE) - have
+            count = len(have) + len(new)
+            if count > before:
+                slot["users"] = _seat_sets.grown(known, have, new)
+            after = Decimal(count)
             if after == before and not evs:
                 continue  # seats derived from other metrics' events, none new: nothing to tell
         elif metric == Metric.STORAGE_GB:
             held, twa = fold_readings(
-                slot, (Sample(e.ts_ms, e.event_id, e.quantity) for e in evs), t.period_start_ms, t.period_end_ms
+                slot,
+                (Sample(e.ts_ms, e.event_id, e.quantity) for e in evs),
+                t.period_start_ms,
+                t.period_end_ms,
+                _kept_readings,
             )
             twa_text = fixed_text(twa)
             slot["prev_twa"], slot["twa"] = slot.get("twa"), twa_text
@@ -218,8 +228,7 @@ def fold_step(
                 slot.pop("prev_twa", None)
             else:
                 billed_before, billed_after = before, after
-            d = rate_delta(rule, billed_before, billed_after)
-            delta_amount, d_included, d_billable, unit_price = d.amount, d.included, d.billable, d.unit_price
+            _, d_included, d_billable, unit_price, delta_amount = delta_parts(rule, billed_before, billed_after)
         out.rated.append(
             orjson.dumps(
                 {
@@ -242,7 +251,14 @@ def fold_step(
                 }
             )
         )
-        out.quotas.append(quota_state(t.billed, metric, t.period, rule, t.tier.rate_limit_per_minute, after, now))
+        out.quota_records.append(
+            (
+                quota_key(t.billed, metric),
+                orjson.dumps(
+                    quota_record(t.billed, metric, t.period, rule, t.tier.rate_limit_per_minute, after, rated_at)
+                ),
+            )
+        )
         if after >= _first_threshold(rule):
             raised = slot.get("alerted", ())
             if not _alert_kinds(rule).issubset(raised):
@@ -254,6 +270,70 @@ def fold_step(
     return out
 
 
+#: Seat lists at least this long get their set remembered (a smaller one is cheap to build again).
+SEAT_MEMO_FROM = 64
+#: Seats held in remembered sets before the memo starts over: bounded memory (~40 bytes a seat, the
+#: user ids themselves are the entries') for any number of organizations and members.
+MAX_SEAT_MEMO_USERS = 1_000_000
+_NONE: frozenset[str] = frozenset()
+
+
+class _SeatSets:
+    """The set of an entry's seat list, remembered by the list's identity.
+
+    An organization's seat list grows through its period (hundreds of users), and every step with its
+    usage needs it as a set: building that set each step made a step dearer as the period filled
+    (docs/performance.md). Entries are never changed in place (a step writes new lists), and the agent
+    keeps the decoded entries between steps, so the same list object means the same seats. The memo
+    keeps the list itself, so its id cannot be reused while remembered."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[int, tuple[list[str], set[str]]] = {}
+        self.users = 0
+
+    def of(self, users: list[str]) -> AbstractSet[str]:
+        if len(users) < SEAT_MEMO_FROM:
+            return frozenset(users)
+        hit = self.by_id.get(id(users))
+        if hit is not None and hit[0] is users:
+            return hit[1]
+        seen = set(users)
+        self._put(users, seen)
+        return seen
+
+    def _put(self, users: list[str], seen: set[str]) -> None:
+        if self.users + len(seen) > MAX_SEAT_MEMO_USERS:
+            self.by_id.clear()
+            self.users = 0
+        self.by_id[id(users)] = (users, seen)
+        self.users += len(seen)
+
+    def grown(self, known: list[str], have: AbstractSet[str], new: AbstractSet[str]) -> list[str]:
+        """``sorted(have | new)``, the seat list ``rate_batch`` writes, and its set remembered for the next step.
+
+        When the entry's list is without repeats, the few newcomers are inserted in place of sorting
+        the whole list again. The remembered set moves to the new list (and grows): the old list is
+        forgotten, so whoever still holds it gets its set built afresh."""
+        if len(have) != len(known) or not new:
+            return sorted(have | new)
+        out = list(known)
+        if len(new) <= 32:
+            for user in new:
+                insort(out, user)
+        else:
+            out += new
+            out.sort()
+        hit = self.by_id.pop(id(known), None)
+        if hit is not None and hit[0] is known:
+            self.users -= len(hit[1])
+            hit[1].update(new)  # the same object as ``have``: done with in this step
+            self._put(out, hit[1])
+        return out
+
+
+_seat_sets = _SeatSets()
+
+
 def _seat_groups(
     groups: dict[_Key, list[AcceptedEvent]],
     group_terms: dict[_Key, Resolved],
@@ -262,8 +342,8 @@ def _seat_groups(
     """The seat group of each account, terms and step, as ``rate_batch`` adds them (in the same order):
     a group's users not already seats in the entry join the seat group of its terms."""
     seats: dict[_Key, set[str]] = {}
-    known: dict[tuple[str, str], set[str]] = {}  # (routing, seat slot) -> the entry's seats
-    known_by_terms: dict[tuple[str, int], set[str]] = {}  # the same sets, by terms id (no key text per group)
+    known: dict[tuple[str, str], AbstractSet[str]] = {}  # (routing, seat slot) -> the entry's seats
+    known_by_terms: dict[tuple[str, int], AbstractSet[str]] = {}  # the same sets, by terms id (no key text per group)
     for key, evs in list(groups.items()):
         routing, tid, metric = key
         t = group_terms[key]
@@ -274,7 +354,7 @@ def _seat_groups(
                 seen = known.get(k)
                 if seen is None:
                     slot = (states.get(routing) or {}).get(k[1]) or {}
-                    seen = known[k] = set(slot.get("users", ()))
+                    seen = known[k] = _seat_sets.of(slot.get("users") or [])
                 known_by_terms[routing, tid] = seen
             if len(evs) == 1:
                 if evs[0].user_id in seen:

@@ -32,8 +32,15 @@ from streams.live.resolve import Resolved, Resolver
 class LiveOutputs:
     states: dict[str, dict[str, Any]] = field(default_factory=dict)  # routing account -> new entry
     rated: list[bytes] = field(default_factory=list)
-    quotas: list[QuotaState] = field(default_factory=list)
+    quotas: list[QuotaState] = field(default_factory=list)  # the reference's (``rate_batch``) only
+    #: ``billing.quota-state`` records (key, JSON), in the order of the groups: what the agent sends.
+    quota_records: list[tuple[bytes, bytes]] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
+
+
+def quota_key(account_id: str, metric: str) -> bytes:
+    """The ``billing.quota-state`` record key: a compacted topic keeps the latest state of each."""
+    return f"{account_id}:{metric}".encode()
 
 
 @dataclass
@@ -81,7 +88,7 @@ def rate_batch(
     _add_seat_groups(groups, states)
 
     out = LiveOutputs()
-    rated_at = now.isoformat()
+    rated_at = as_of = now.isoformat()
     oldest_live = _period_key(now - LIVE_PERIODS_SPAN)
     ordered = groups.values() if len({g.order for g in groups.values()}) < 2 else sorted(groups.values(), key=_order)
     for g in ordered:
@@ -130,7 +137,9 @@ def rate_batch(
                 }
             )
         )
-        out.quotas.append(quota_state(t.billed, g.metric, t.period, g.rule, t.tier.rate_limit_per_minute, after, now))
+        q = quota_state(t.billed, g.metric, t.period, g.rule, t.tier.rate_limit_per_minute, after, now)
+        out.quotas.append(q)
+        out.quota_records.append((quota_key(q.account_id, q.metric), orjson.dumps(q.to_record(as_of))))
         raised = slot.get("alerted", ())
         alerts = (
             new_alerts(t.billed, g.metric, t.period, g.rule, before, after, now, raised)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from streams.notify.outbox import enqueue_event, enqueue_notice
 from streams.notify.stripe_events import amount_text
-from streams.store.models import InvoiceReceivableRow, Organization, PaymentRow
+from streams.store.models import CreditNoteRow, InvoiceReceivableRow, Organization, PaymentRow
 
 
 def invoice_finalized(s: Session, row: InvoiceReceivableRow, period: str | None, now: datetime) -> None:
@@ -47,3 +47,22 @@ def payment_received(s: Session, row: InvoiceReceivableRow, payment: PaymentRow,
     if row.status == "paid" and s.get(Organization, row.account_id) is not None:
         data = {"account_id": row.account_id, **context}
         enqueue_event(s, row.account_id, "invoice.paid", f"msg_paid_{row.invoice_id}", data, now)
+
+
+def credit_note_issued(s: Session, row: InvoiceReceivableRow, note: CreditNoteRow, now: datetime) -> None:
+    """One ``credit_note_issued`` email per credit note, its PDF attached by the relay."""
+    cur = row.currency.lower()
+    context: dict[str, object] = {
+        "invoice_id": row.invoice_id,
+        "invoice_number": row.number,
+        "credit_note_id": note.id,
+        "credit_note_number": note.number,
+        "amount": amount_text(note.amount, cur),
+        "credited": amount_text(note.credited, cur),
+        "refunded": amount_text(note.refunded, cur),
+        "refund_via": note.refund_via,
+        "currency": row.currency.upper(),
+        "reason": note.reason,
+        "memo": note.memo,
+    }
+    enqueue_notice(s, "credit_note_issued", row.account_id, f"credit_note_issued:{note.id}", context, now)

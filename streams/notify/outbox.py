@@ -17,6 +17,7 @@ from streams.store.models import NoticeRow, Organization, WebhookDeliveryRow, We
 NOTICE_KINDS = frozenset(
     {
         "invoice_finalized",
+        "credit_note_issued",
         "payment_succeeded",
         "payment_failed",
         "dunning_step",

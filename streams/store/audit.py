@@ -120,6 +120,21 @@ def record_credit_note(s: Session, note: CreditNoteRow, origin: Origin, at: date
     record(s, note.account_id, origin, "credit_note.issued", at, target=note.invoice_id, after=after)
 
 
+def record_refund(s: Session, note: CreditNoteRow, origin: Origin, at: datetime) -> None:
+    """Record a credit note's refund paid out (through Stripe, or recorded as paid by hand)."""
+    if s.get(Organization, note.account_id) is None:
+        return
+    after = {
+        "number": note.number,
+        "refunded": note.refunded,
+        "currency": note.currency,
+        "via": note.refund_via,
+        "status": note.refund_status,
+        "reference": note.refund_reference,
+    }
+    record(s, note.account_id, origin, "credit_note.refund_paid", at, target=note.invoice_id, after=after)
+
+
 def record_reissue(s: Session, new: InvoiceReceivableRow, origin: Origin, at: datetime) -> None:
     """Record a void invoice of an organization reissued (``target`` the void one, ``after`` its reissue)."""
     if s.get(Organization, new.account_id) is None:

@@ -360,6 +360,15 @@ class CreditNoteRow(Base):
     memo: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(160))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Its refund paid out (docs/invoices.md, "Refunds"): via stripe (Stripe Refunds on the charge that paid the
+    # invoice) or manual (owed to the customer until recorded); None when nothing is refunded.
+    refund_via: Mapped[str | None] = mapped_column(String(16))
+    refund_status: Mapped[str | None] = mapped_column(String(16), index=True)  # REFUND_STATUSES
+    refund_charge: Mapped[str | None] = mapped_column(String(255))  # the Stripe charge refunded
+    refund_reference: Mapped[str | None] = mapped_column(String(255))  # re_... or the bank's reference
+    refund_failure: Mapped[str | None] = mapped_column(Text)  # the last attempt's reason
+    refund_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    refund_updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class NoticeRow(Base):

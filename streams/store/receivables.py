@@ -19,7 +19,7 @@ from rating.catalog.loader import Catalog
 from rating.catalog.model import Tier
 from rating.money import minor_units
 from sinks.clickhouse.receivables import ReceivableChange, Receivables
-from streams.notify.invoices import invoice_finalized, payment_received
+from streams.notify.invoices import credit_note_issued, invoice_finalized, payment_received
 from streams.store import subscription_store
 from streams.store.models import CreditNoteRow, InvoiceNumberCounter, InvoiceReceivableRow, InvoiceStateRow, PaymentRow
 
@@ -284,6 +284,11 @@ def credit_note(
         created_by=created_by,
         created_at=at,
     )
+    paid_by_stripe = stripe_payment_of(s, invoice_id) if effect.refunded else None
+    if effect.refunded:  # paid out through Stripe Refunds, else owed to the customer (streams.store.refunds)
+        note.refund_via = "stripe" if paid_by_stripe is not None else "manual"
+        note.refund_status = "pending" if paid_by_stripe is not None else "owed"
+        note.refund_updated_at = at
     s.add(note)
     _record(s, row, effect.receivable, f"credit_note:{note.number}", at)
     if effect.refunded:
@@ -294,7 +299,7 @@ def credit_note(
                 account_id=row.account_id,
                 amount=effect.refunded,
                 currency=row.currency,
-                method="other",
+                method="card" if paid_by_stripe is not None else "other",
                 reference=note.number,
                 outcome="refunded",
                 failure_reason=None,
@@ -304,7 +309,24 @@ def credit_note(
             )
         )
     s.flush()
+    credit_note_issued(s, row, note, at)
     return note
+
+
+#: The payments that went through Stripe: its webhooks, the API's ``pay`` and the dunning loop's retries, each
+#: with the Stripe invoice it paid as the reference.
+STRIPE_SOURCES = ("stripe", "api", "dunning")
+
+
+def stripe_payment_of(s: Session, invoice_id: str) -> str | None:
+    """The Stripe invoice whose payment paid ``invoice_id``, if Stripe collected it (its refund goes back there)."""
+    q = select(PaymentRow.reference).where(
+        PaymentRow.invoice_id == invoice_id,
+        PaymentRow.outcome == "succeeded",
+        PaymentRow.source.in_(STRIPE_SOURCES),
+        PaymentRow.reference.is_not(None),
+    )
+    return s.scalars(q.order_by(PaymentRow.at.desc(), PaymentRow.id).limit(1)).first()
 
 
 def paid_in_stripe(s: Session, stripe_invoice_id: str) -> str | None:
@@ -326,10 +348,22 @@ def stripe_refund(
             CreditNoteRow.invoice_id == invoice_id, CreditNoteRow.created_by == by
         )
     )
-    more = refunded_total - int(done or 0)
+    # The refunds Meterline itself pays out through Stripe (``streams.store.refunds``) come back as this event
+    # too: they are credit notes already.
+    ours = s.scalar(
+        select(func.coalesce(func.sum(CreditNoteRow.refunded), 0)).where(
+            CreditNoteRow.invoice_id == invoice_id,
+            CreditNoteRow.refund_via == "stripe",
+            CreditNoteRow.created_by.not_like("stripe:%"),
+        )
+    )
+    more = refunded_total - int(done or 0) - int(ours or 0)
     if more <= 0:
         return None
-    return credit_note(s, invoice_id, more, reason, at, created_by=by, memo=f"refunded in Stripe ({charge_id})")
+    note = credit_note(s, invoice_id, more, reason, at, created_by=by, memo=f"refunded in Stripe ({charge_id})")
+    if note.refunded:  # paid out in Stripe already
+        note.refund_via, note.refund_status, note.refund_charge = "stripe", "succeeded", charge_id
+    return note
 
 
 def credit_notes(s: Session, invoice_id: str) -> list[CreditNoteRow]:

@@ -201,7 +201,8 @@ async def test_seat_status_and_cost(make_api: Callable[..., Any], warehouse: War
         r = await c.get(f"{ORGS}/{org}/seats", headers=owner)
         assert r.status_code == 200, r.text
         got = r.json()
-        assert (got["tier"], got["active"], got["billed"], got["seat_price"]) == ("enterprise", 2, 2, "50.00")
+        assert (got["tier"], got["seat_basis"], got["active"], got["billed"]) == ("enterprise", "active", 2, 2)
+        assert got["seat_price"] == "50.00"
         assert got["seat_charge"] == "100.00"
         assert [(x["user_id"], x["status"], x["cost"]) for x in got["seats"]] == [
             ("mel", "active", "50.00"),
@@ -212,3 +213,31 @@ async def test_seat_status_and_cost(make_api: Callable[..., Any], warehouse: War
         assert (await c.get(f"{ORGS}/{org}/seats", headers=api.as_user("viv", org))).status_code == 200
         assert (await c.get(f"{ORGS}/{org}/seats", headers=api.as_user("mel", org))).status_code == 403
         assert (await c.get(f"{ORGS}/{org}/seats", headers=api.as_user("eve"))).status_code == 404
+
+
+async def test_seats_on_the_provisioned_basis_count_members_who_left(
+    make_api: Callable[..., Any], warehouse: Warehouse
+) -> None:
+    async with make_api(now=JUNE) as api:
+        c = api.client
+        org = await api.org("olga", name="Prov", members={"mel": "member", "bob": "member"})
+        owner = api.as_user("olga", org)
+        r = await c.post("/api/billing/subscriptions/create", json={"tier": "enterprise"}, headers=owner)
+        assert r.status_code == 201, r.text
+        r = await c.put(
+            f"/api/billing/subscriptions/{r.json()['id']}/contract",
+            json={"contract": {"seat_basis": "provisioned"}},
+            headers=api.as_operator(),
+        )
+        assert r.status_code == 200, r.text
+        api.clock.advance(timedelta(hours=1))
+        assert (await c.delete(f"{ORGS}/{org}/members/bob", headers=owner)).status_code == 204
+        store(warehouse, ai_events(org, "mel", JUNE + timedelta(minutes=5), 1, prefix=f"{org}-mel"))
+        got = (await c.get(f"{ORGS}/{org}/seats", headers=owner)).json()
+        # Three members at once this period (bob left since): three seats, whoever used anything.
+        assert (got["seat_basis"], got["active"], got["billed"], got["seat_charge"]) == ("provisioned", 1, 3, "150.00")
+        assert [(x["user_id"], x["role"], x["status"], x["cost"]) for x in got["seats"]] == [
+            ("mel", "member", "active", "50.00"),
+            ("bob", None, "provisioned", "50.00"),
+            ("olga", "owner", "provisioned", "50.00"),
+        ]

@@ -94,8 +94,10 @@ async def test_a_void_invoice_is_reissued_once_by_operators_only(
         assert pdf.status_code == 200
         text = pdf_text(pdf.content)
         assert new["number"] in text and new_id in text and "VOID" not in text and "549.99" in text
+        assert f"Replaces {inv}" in text.replace("\n", " ")
         old_text = pdf_text((await api.client.get(f"/api/billing/invoices/{inv}.pdf", headers=owner)).content)
         assert first["number"] in old_text and "VOID" in old_text
+        assert f"Reissued as {new_id}" in old_text.replace("\n", " ")
         assert (
             await api.client.get(f"/api/billing/invoices/{new_id}", headers=api.as_user("zed", other))
         ).status_code == (404)
@@ -118,6 +120,10 @@ async def test_a_void_invoice_is_reissued_once_by_operators_only(
             receivables.record_payment(s, new_id, 1_000, "wire", api.clock(), source="operator", recorded_by="ops")
         r = await api.client.post(f"/api/billing/invoices/{new_id}/reissue", headers=ops)
         assert (r.status_code, r.json()["error"]["code"]) == (409, "cannot_reissue")
+        r = await api.client.get("/api/billing/payments?period=2026-05", headers=owner)  # the reissue's period too
+        assert [p["invoice_id"] for p in r.json()["payments"]] == [new_id]
+        r = await api.client.get(f"/api/billing/payments?invoice={new_id}", headers=owner)
+        assert [p["amount"] for p in r.json()["payments"]] == [1_000]
 
 
 async def test_the_cli_reissues_and_voids_an_open_invoice_with_nothing_paid(

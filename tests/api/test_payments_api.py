@@ -76,6 +76,8 @@ async def test_payments_are_listed_for_whoever_may_read_the_account(
             ("status=failed", 0),
             (f"invoice={inv}", 1),
             (f"invoice=in_{org}_2026-04", 0),
+            ("period=2026-05", 1),
+            ("period=2026-04", 0),
             ("since=2026-06-12T09:00:00Z", 1),
             ("since=2026-06-12T09:00:01Z", 0),
             ("until=2026-06-12T09:00:00Z", 0),
@@ -84,6 +86,7 @@ async def test_payments_are_listed_for_whoever_may_read_the_account(
             assert len(r.json()["payments"]) == count, query
         r = await api.client.get("/api/billing/payments?since=2026-06-12T09:00:00", headers=owner)
         assert r.status_code == 422
+        assert (await api.client.get("/api/billing/payments?period=2026-13", headers=owner)).status_code == 422
 
 
 async def test_stripe_invoice_events_move_the_receivable_once_and_only_from_the_accounts_customer(

@@ -3,36 +3,19 @@ and the entitlement answer for that member changes at once, while another member
 
 from __future__ import annotations
 
-import time
-
-import httpx
-import jwt
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.support.api import JWT_SECRET
-from tests.support.browser import Org, ServedApi, axe_violations, open_app, screenshot
+from tests.support.browser import ServedApi, axe_violations, join, open_app, screenshot
 
 pytestmark = pytest.mark.integration
-
-
-def _join(api: ServedApi, org: Org, user: str) -> None:
-    r = api.call(org, "POST", f"/api/billing/organizations/{org.id}/invitations", {"user_id": user, "role": "member"})
-    assert r.status_code == 201, r.text
-    token = jwt.encode({"sub": user, "exp": int(time.time()) + 600}, JWT_SECRET, algorithm="HS256")
-    r = httpx.post(
-        f"{api.base}/api/billing/invitations/{r.json()['id']}/accept",
-        headers={"authorization": f"Bearer {token}"},
-        timeout=30,
-    )
-    assert r.status_code == 200, r.text
 
 
 def test_premium_feature_off_for_a_member_changes_the_entitlement(browser: Browser, api: ServedApi) -> None:
     org = api.bootstrap("AI Co", "pat")
     assert api.call(org, "POST", "/api/billing/subscriptions/create", {"tier": "standard"}).status_code == 201
     for user in ("sam", "kim"):
-        _join(api, org, user)
+        join(api, org, user)
 
     def answer(user: str) -> tuple[bool, str | None]:
         r = api.call(org, "GET", f"/api/billing/entitlements/{org.id}/deep_research?user_id={user}")

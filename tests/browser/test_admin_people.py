@@ -1,17 +1,13 @@
 """The admin panel's people (issue 17): an admin invites a person on /app/admin; nothing happens until that person,
-in a second browser context with their own credentials, accepts; then they are a member and the log shows both
-steps; an invitation left open can be revoked from the page; axe-core clean."""
+in a second browser context signed in by their own login link, accepts on their invitations page; then they are a
+member and the log shows both steps; an invitation left open can be revoked from the page; axe-core clean."""
 
 from __future__ import annotations
 
-import time
-
-import jwt
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.support.api import JWT_SECRET
-from tests.support.browser import ServedApi, axe_violations, open_app, screenshot
+from tests.support.browser import DESKTOP, ServedApi, axe_violations, open_app, screenshot
 
 pytestmark = pytest.mark.integration
 
@@ -31,14 +27,24 @@ def test_invite_is_accepted_in_a_second_browser_context(browser: Browser, api: S
     members = page.get_by_role("region", name="Members")
     expect(members).not_to_contain_text("sam")  # invited is not joined
 
-    # sam, in a browser of their own, with their own sign-in: sees the invitation and accepts it.
-    token = jwt.encode({"sub": "sam", "exp": int(time.time()) + 600}, JWT_SECRET, algorithm="HS256")
-    sam = browser.new_context(extra_http_headers={"authorization": f"Bearer {token}"})
+    # sam, in a browser of their own, signed in by a login link of their own (no organization): sees the
+    # invitation on their invitations page, with what a viewer may do, and accepts it there.
+    sam = browser.new_context(viewport=DESKTOP)
     try:
-        mine = sam.request.get(f"{api.base}/api/billing/invitations").json()["invitations"]
-        assert [(i["organization_name"], i["role"]) for i in mine] == [("People Co", "viewer")]
-        accepted = sam.request.post(f"{api.base}/api/billing/invitations/{mine[0]['id']}/accept")
-        assert accepted.status == 200 and accepted.json()["status"] == "accepted"
+        inbox = sam.new_page()
+        inbox.goto(api.server.login_link("sam"))
+        inbox.wait_for_url(f"{api.base}/app/**")
+        inbox.get_by_role("link", name="Invitations").click()
+        card = inbox.get_by_role("listitem").filter(has=inbox.get_by_role("heading", name="People Co"))
+        expect(card).to_contain_text("invites you as viewer")
+        card.get_by_text("What a viewer may do").click()
+        expect(card).to_contain_text("Read")
+        assert axe_violations(inbox) == []
+        screenshot(inbox, "invitation-inbox")
+        card.get_by_role("button", name="Accept the invitation to People Co").click()
+        expect(inbox.get_by_role("status")).to_contain_text("You joined People Co as viewer", timeout=20_000)
+        expect(inbox.get_by_text("No invitations are waiting for you.")).to_be_visible()
+        expect(inbox.get_by_role("listitem").filter(has_text="People Co (viewer): accepted")).to_be_visible()
     finally:
         sam.close()
 

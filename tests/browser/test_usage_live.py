@@ -1,5 +1,6 @@
 """Usage recorded through the real API and rated by a real worker shows on the dashboard as
-``meterline quota show`` has it, without reloading the page (the live figures are polled, "as of")."""
+``meterline quota show`` has it, without reloading the page: pushed by the API's server-sent events
+(``/usage/stream``), or polled every 10 s when the stream cannot connect; "as of" either way."""
 
 from __future__ import annotations
 
@@ -25,6 +26,13 @@ def test_recorded_usage_shows_live_as_quota_show_has_it(browser: Browser, api: S
         page.goto(f"{api.base}/app/")
         row = page.get_by_role("row", name="api_calls")
         expect(row).to_be_visible(timeout=20_000)
+        expect(page.get_by_text("Updated as your usage changes.")).to_be_visible(timeout=20_000)
+        # A second browser whose stream is cut (a proxy that drops it) polls instead.
+        polled = open_app(browser, api, org, "lee")
+        polled.context.route("**/api/billing/usage/stream*", lambda route: route.abort())
+        polled.goto(f"{api.base}/app/")
+        polled_row = polled.get_by_role("row", name="api_calls")
+        expect(polled.get_by_text("the live update stream is not connected")).to_be_visible(timeout=20_000)
 
         now = datetime.now(UTC).isoformat()
         events = [
@@ -47,8 +55,10 @@ def test_recorded_usage_shows_live_as_quota_show_has_it(browser: Browser, api: S
 
         wait_until(rated, 180, "the worker to rate the events into billing.quota-state", worker)
         quota = api.quota(org.id)["api_calls"]
-        # The page was not reloaded: the poll brings the figure in, as quota show has it.
+        # The pages were not reloaded: the stream (and, without it, the poll) brings the figure in as quota show has it.
         expect(row.get_by_role("cell").first).to_have_text("120", timeout=60_000)
+        expect(polled_row.get_by_role("cell").first).to_have_text("120", timeout=30_000)
+        expect(polled.get_by_text("As of")).to_be_visible()
         expect(row.get_by_role("cell").nth(2)).to_have_text(f"{Decimal(str(quota['remaining'])):,.0f}")
         # Nothing is settled yet: today's live use is the chart's one (provisional) bar.
         expect(page.get_by_role("figure", name="Daily api_calls, this period and the previous one")).to_be_visible()

@@ -11,7 +11,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from deploy.demo.expectation import expected_invoices
-from deploy.demo.run import demo_period
+from deploy.demo.run import closing_settler, demo_period
 from deploy.demo.send import send_simulation
 from deploy.demo.simulate import Simulation, simulate
 from deploy.local.stripe_standin import StripeMeterStandIn
@@ -32,7 +32,6 @@ from streams.kafka.admin import ensure_topics
 from streams.settings import Settings, connect_clickhouse
 from streams.settlement.job import build_stripe_sync, stripe_client
 from streams.settlement.reconcile import reconcile
-from streams.settlement.settler import Settler
 from streams.subscriptions.registry import load_registry
 from streams.topics import ACCEPTED, RATED, SUBSCRIPTIONS
 from tests.support.processes import Proc, drained, free_port, scrape, start_worker, wait_until
@@ -101,9 +100,7 @@ def _close_and_check(s: Settings, sim: Simulation) -> None:
 def _check(client: Any, s: Settings, sim: Simulation, registry: Any, now: datetime) -> None:
     catalog = load_catalog()
     store = SettlementStore(client, s.clickhouse_database)
-    settler = Settler(
-        store, catalog, registry.history, registry.accounts, grace=timedelta(0), visibility_margin=timedelta(0)
-    )
+    settler = closing_settler(store, catalog, registry.history, registry.accounts, sim)
     settler.settle(now, now)
     build_stripe_sync(s, client, catalog, registry).run(now)
     db = s.clickhouse_database

@@ -38,6 +38,11 @@ VIEWS = (
     "v_credit_burn",
     "v_commitment_utilisation",
     "v_feature_adoption",
+    # issue 15 (0017_retention_views.sql; their figures: tests/integration/test_retention_views.py)
+    "v_acv",
+    "v_churn_by_tier",
+    "v_nrr",
+    "v_clv",
     # issue 18 (0019_forecasts.sql; written after settlement: tests/api/test_budget_after_settlement.py)
     "v_forecast_accuracy",
     # issue 14 (0016_invoice_reissues.sql: settled and reissued invoice documents together)

@@ -56,3 +56,30 @@ def test_period_bound_as_parameters(client: Any) -> None:
     facts = gather(client, DB, MAY)  # every query runs (empty invoices, dead letters, Stripe reports)
     assert facts.top_invoices == [] and facts.dead_letters == [] and facts.stripe == []
     assert [len(d) for d in facts.daily] == [3, 3, 3]
+
+
+def test_contract_lines_show_what_contracts_add(client: Any) -> None:
+    """Add-ons, a true-up, a credit and seats counted on a contract's basis; usage lines and active seats not."""
+    cols = ["invoice_id", "account_id", "period", "period_start", "line_no", "code", "description"]
+    cols += ["quantity", "amount"]
+    at = datetime(2026, 5, 1)
+    rows = [
+        ("org-a", 0, "seats", "12 active seats", "12", "600"),
+        ("org-a", 1, "addon:white_label_setup", "White-label setup (once)", "1", "15000"),
+        ("org-a", 2, "commitment_true_up", "Commitment true-up", "1", "250.5"),
+        ("org-a", 3, "credit:cg_1", "Credit: Prepaid", "1", "-1000"),
+        ("org-b", 0, "seats", "19 provisioned seats", "19", "950"),
+        ("org-b", 1, "api_calls_overage", "API calls over the included quantity", "100", "1"),
+    ]
+    client.insert(
+        f"{DB}.invoice_lines",
+        [[f"in_{a}_2026-05", a, "2026-05", at, n, c, d, Decimal(q), Decimal(v)] for a, n, c, d, q, v in rows],
+        column_names=cols,
+    )
+    facts = gather(client, DB, MAY)
+    assert [(a, c, q, v) for a, c, _, q, v in facts.contracts] == [
+        ("org-a", "addon:white_label_setup", 1, Decimal("15000")),
+        ("org-a", "commitment_true_up", 1, Decimal("250.5")),
+        ("org-a", "credit:cg_1", 1, Decimal("-1000")),
+        ("org-b", "seats", 19, Decimal("950")),
+    ]

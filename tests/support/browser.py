@@ -81,6 +81,25 @@ class ServedApi:
         return httpx.request(method, f"{self.base}{path}", json=body, headers=headers, timeout=30)
 
 
+def join(api: ServedApi, org: Org, user: str) -> None:
+    """``user`` invited into ``org`` by its key and accepting with their own token: a member."""
+    import time
+
+    import jwt
+
+    from tests.support.api import JWT_SECRET
+
+    r = api.call(org, "POST", f"/api/billing/organizations/{org.id}/invitations", {"user_id": user, "role": "member"})
+    assert r.status_code == 201, r.text
+    token = jwt.encode({"sub": user, "exp": int(time.time()) + 600}, JWT_SECRET, algorithm="HS256")
+    r = httpx.post(
+        f"{api.base}/api/billing/invitations/{r.json()['id']}/accept",
+        headers={"authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+
+
 @contextmanager
 def served_api(settings: Settings, data_dir: Path) -> Iterator[ServedApi]:
     """``meterline api serve`` on a free port with its own data dir (SQLite store) and the built app."""

@@ -29,7 +29,8 @@ def event_block(
     id_prefix: str,
     properties: dict[str, str] | None = None,
 ) -> bytes:
-    """``events`` rows (JSONEachRow), one a second from ``at``, with ids ``{id_prefix}-{at}-{i}``."""
+    """``events`` rows (JSONEachRow), one a second from ``at``, with ids ``{id_prefix}-{at}-{i}`` (and
+    ``properties``, e.g. an AI request's ``provider`` and ``model``)."""
     rows = [
         orjson.dumps(
             {

@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 import stripe
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.responses import Response
@@ -316,6 +316,9 @@ def list_payments(call: Call) -> PaymentList:
             sel = sel.where(PaymentRow.invoice_id == q.invoice)
         if q.status is not None:
             sel = sel.where(PaymentRow.outcome == q.status)
+        if q.period is not None:  # invoice ids end with their period, a reissue's with -r<n> after it
+            ends = (f"%\\_{q.period}", f"%\\_{q.period}-r%")
+            sel = sel.where(or_(*(PaymentRow.invoice_id.like(e, escape="\\") for e in ends)))
         if q.since is not None:
             sel = sel.where(PaymentRow.at >= q.since)
         if q.until is not None:
@@ -425,8 +428,8 @@ ENDPOINTS = [
         PaymentList,
         query=PaymentListQuery,
         errors=(401, 403, 404, 422),
-        description="Newest first, at most 1000; filter by invoice, status (succeeded, failed) and time "
-        "(since, until). Amounts in the currency's smallest unit.",
+        description="Newest first, at most 1000; filter by invoice, status (succeeded, failed, refunded), the "
+        "invoices' usage period (period=YYYY-MM) and time (since, until). Amounts in the currency's smallest unit.",
     ),
     Endpoint(
         "GET",

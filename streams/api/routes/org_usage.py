@@ -4,11 +4,13 @@ this period). Owners, admins and viewers see everyone; a member sees only their 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from rating.ai_caps import AiCap, AiUse, crossings, reached
 from rating.money import ZERO, money_text
 from rating.pricing import tiered_charge
+from rating.seats import counted_seats, most_members
 from streams.api.auth import ANY, READ_ALL, require_role
 from streams.api.common import account_terms, caller, period_out
 from streams.api.errors import ApiError
@@ -25,7 +27,7 @@ from streams.api.org_usage_models import (
 )
 from streams.api.routes.orgs import PREFIX
 from streams.api.routing import Call, Endpoint
-from streams.store import ai_controls, invitations, orgs
+from streams.store import ai_controls, invitations, memberships, orgs
 
 _SPEND = Decimal("0.0001")
 
@@ -127,6 +129,9 @@ def members_usage(call: Call) -> OrgUsageLive:
 
 
 def seats(call: Call) -> SeatList:
+    """Seats under the tier's or contract's basis (rating/seats.py): ``active`` bills the users with any usage,
+    ``provisioned`` the most members at once (the membership history); the charge so far is shared by the seats
+    it counts (a contract's minimum above them is the organization's, nobody's seat)."""
     org_id = call.path["id"]
     now = call.ctx.clock()
     catalog = call.ctx.catalog.at(now)
@@ -134,6 +139,8 @@ def seats(call: Call) -> SeatList:
         require_role(s, caller(call, s), org_id, READ_ALL)
         terms = account_terms(s, catalog, org_id, now)
         period = terms.period(now)
+        so_far = (period.start, now + timedelta(microseconds=1))
+        spans = memberships.members_during(s, org_id, *so_far)
         roles = {m.user_id: m.role for m in orgs.members(s, org_id)}
         pending = {
             i.user_id: i.role
@@ -142,22 +149,30 @@ def seats(call: Call) -> SeatList:
         }
     usage = cached_org_usage(call, org_id, period, now)
     active = sorted(u for u, m in usage.members.items() if m.events > 0)
-    billed = max(len(active), terms.tier.minimum_seats) if terms.tier.seats is not None else 0
+    members = sorted({m.user_id for m in spans} | set(roles))  # this period's, those who left since included
+    basis = terms.tier.seat_basis
+    counted = counted_seats(basis, len(active), most_members(spans, *so_far))
+    billed = max(counted, terms.tier.minimum_seats) if terms.tier.seats is not None else 0
     charge = tiered_charge(terms.tier.seats, Decimal(billed)) if terms.tier.seats is not None and billed else None
     amount = charge.amount if charge is not None else ZERO
-    # Each active seat's share of the charge (a minimum above the active seats is the organization's, not theirs).
-    each = amount / billed if billed else ZERO
-    out = [SeatOut(user_id=u, role=roles.get(u), status="active", cost=money_text(each)) for u in active]
+    each = money_text(amount / billed if billed else ZERO)
+    nothing = money_text(ZERO)
+    seat_holders = set(active) if basis == "active" else set(members)
+    out = [
+        SeatOut(user_id=u, role=roles.get(u), status="active", cost=each if u in seat_holders else nothing)
+        for u in active
+    ]
     out += [
-        SeatOut(user_id=u, role=r, status="provisioned", cost=money_text(ZERO))
-        for u, r in sorted(roles.items())
+        SeatOut(user_id=u, role=roles.get(u), status="provisioned", cost=each if u in seat_holders else nothing)
+        for u in members
         if u not in usage.members
     ]
-    out += [SeatOut(user_id=u, role=r, status="invited", cost=money_text(ZERO)) for u, r in sorted(pending.items())]
+    out += [SeatOut(user_id=u, role=r, status="invited", cost=nothing) for u, r in sorted(pending.items())]
     return SeatList(
         organization_id=org_id,
         period=period_out(period),
         tier=terms.tier_name,
+        seat_basis=basis,
         active=len(active),
         billed=billed,
         seat_price=money_text(charge.unit_price) if charge is not None else None,

@@ -21,7 +21,7 @@ from rating.seats import SEAT_METRIC, counted_seats, most_members
 from schemas.events import Metric
 from sinks.clickhouse.usage_queries import WarehouseUnavailable
 from streams.api.auth import READ_ALL, AccountAccess, account_access, require_role
-from streams.api.common import account_terms, cached_access, cached_terms, caller, period_out
+from streams.api.common import AccountTerms, account_terms, cached_access, cached_terms, caller, period_out
 from streams.api.errors import ApiError
 from streams.api.models import (
     ID_PATTERN,
@@ -172,17 +172,26 @@ def _tier_entitlement(call: Call, s: Session) -> Entitlement:
     )
 
 
-def usage_current(call: Call) -> UsageCurrent:
-    q: UsageCurrentQuery = call.query
+def usage_reader_terms(call: Call, account: str) -> tuple[datetime, CatalogVersion, AccountTerms]:
+    """Now, the catalog in effect and the account's terms, when the caller may read the account's usage
+    (403/404 otherwise): the live figures' rule, shared by the endpoints that show them."""
     now = call.ctx.clock()
     catalog = call.ctx.catalog.at(now)
     with call.ctx.sessions() as s:
-        _read_own_or_all(cached_access(call, s, caller(call, s), q.account))
-        terms = cached_terms(call, s, catalog, q.account, now)
-        period = terms.period(now)
-        # Provisioned seats: the most members so far this period (rating/seats.py), from the membership history.
-        so_far = (period.start, now + timedelta(microseconds=1))
-        spans = memberships.members_during(s, q.account, *so_far) if terms.tier.seat_basis == "provisioned" else []
+        _read_own_or_all(cached_access(call, s, caller(call, s), account))
+        return now, catalog, cached_terms(call, s, catalog, account, now)
+
+
+def usage_current(call: Call) -> UsageCurrent:
+    q: UsageCurrentQuery = call.query
+    now, _, terms = usage_reader_terms(call, q.account)
+    period = terms.period(now)
+    # Provisioned seats: the most members so far this period (rating/seats.py), from the membership history.
+    so_far = (period.start, now + timedelta(microseconds=1))
+    spans = []
+    if terms.tier.seat_basis == "provisioned":
+        with call.ctx.sessions() as s:
+            spans = memberships.members_during(s, q.account, *so_far)
     records = call.ctx.quota.for_account(q.account)
     rows, total = [], ZERO
     for metric in sorted(set(terms.tier.metrics) | set(records)):

@@ -210,9 +210,46 @@ export interface paths {
         put?: never;
         /**
          * Issue a credit note on a finalized invoice (platform operators only)
-         * @description A correction, never an edit: it first lowers what is still owed, then refunds the rest of what was paid (recorded as a refunded payment); an invoice left owing nothing is paid. Numbered ML-CN-000001 without gaps. 409 cannot_credit when it exceeds what the invoice collects, or the invoice is void. Only a platform JWT with meterline_operator=true may issue one (docs/security.md).
+         * @description A correction, never an edit: it first lowers what is still owed, then refunds the rest of what was paid (recorded as a refunded payment; paid back through Stripe Refunds at once when Stripe collected the invoice, else owed until recorded: see refund_status); an invoice left owing nothing is paid. Numbered ML-CN-000001 without gaps. 409 cannot_credit when it exceeds what the invoice collects, or the invoice is void. Only a platform JWT with meterline_operator=true may issue one (docs/security.md).
          */
         post: operations["issue_credit_note"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/invoices/{id}/credit-notes/{cn}/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A credit note as a PDF (by its id or number) */
+        get: operations["credit_note_pdf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/invoices/{id}/credit-notes/{cn}/refund": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record a credit note's refund paid by hand, or retry its Stripe refund (platform operators only)
+         * @description With a reference: a refund owed to the customer (or a Stripe refund given up on) paid back by hand is recorded (refund_status recorded). Without: a pending or failed Stripe refund is asked again (keyed by the credit note id, so it is paid once). docs/invoices.md, "Refunds".
+         */
+        post: operations["refund_credit_note"];
         delete?: never;
         options?: never;
         head?: never;
@@ -776,7 +813,7 @@ export interface paths {
         };
         /**
          * Payment attempts on an account's invoices (default: the caller's organization's, or a user token's own)
-         * @description Newest first, at most 1000; filter by invoice, status (succeeded, failed) and time (since, until). Amounts in the currency's smallest unit.
+         * @description Newest first, at most 1000; filter by invoice, status (succeeded, failed, refunded), the invoices' usage period (period=YYYY-MM) and time (since, until). Amounts in the currency's smallest unit.
          */
         get: operations["list_payments"];
         put?: never;
@@ -1082,6 +1119,23 @@ export interface paths {
         put?: never;
         /** Undo a pending cancellation */
         post: operations["reactivate_subscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/usage/breakdown": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This period's settled AI requests by provider and model and premium feature uses, with their charges */
+        get: operations["usage_breakdown"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1428,6 +1482,24 @@ export interface components {
             requests_expected: string;
             /** Saving */
             saving: string;
+        };
+        /** AiModelUsage */
+        AiModelUsage: {
+            /**
+             * Charge
+             * @description what the settled requests add to the invoice so far (overage; 0 within included)
+             */
+            charge: string;
+            /** Input Tokens */
+            input_tokens: number;
+            /** Model */
+            model: string;
+            /** Output Tokens */
+            output_tokens: number;
+            /** Provider */
+            provider: string;
+            /** Requests */
+            requests: string;
         };
         /** ApiKeyCreate */
         ApiKeyCreate: {
@@ -2005,6 +2077,30 @@ export interface components {
             /** Reason */
             reason: string;
             /**
+             * Refund Failure
+             * @description why the last refund attempt failed
+             * @default null
+             */
+            refund_failure: string | null;
+            /**
+             * Refund Reference
+             * @description Stripe's refund id (re_...) or the bank's reference
+             * @default null
+             */
+            refund_reference: string | null;
+            /**
+             * Refund Status
+             * @description stripe: pending, failed (retried; refund_failure says why) or succeeded; manual: owed (to the customer) or recorded (paid back)
+             * @default null
+             */
+            refund_status: ("pending" | "failed" | "succeeded" | "owed" | "recorded") | null;
+            /**
+             * Refund Via
+             * @description how the refunded part is paid out: Stripe Refunds, or by hand (none when nothing is)
+             * @default null
+             */
+            refund_via: ("stripe" | "manual") | null;
+            /**
              * Refunded
              * @description what is paid back of what was paid
              */
@@ -2099,6 +2195,23 @@ export interface components {
              * @enum {string}
              */
             status: "accepted" | "rejected";
+        };
+        /** FeatureUsage */
+        FeatureUsage: {
+            /**
+             * Charge
+             * @description what the settled uses add to the invoice so far
+             */
+            charge: string;
+            /** Feature */
+            feature: string;
+            /**
+             * Unit Price
+             * @description the plan's price per use; null when the plan does not offer it
+             */
+            unit_price: string | null;
+            /** Uses */
+            uses: string;
         };
         /** Forecast */
         Forecast: {
@@ -3183,6 +3296,15 @@ export interface components {
              */
             tier: string | null;
         };
+        /** RefundIn */
+        RefundIn: {
+            /**
+             * Reference
+             * @description the bank's reference of a refund paid by hand
+             * @default null
+             */
+            reference: string | null;
+        };
         /** RoleOut */
         RoleOut: {
             /** Permissions */
@@ -3212,12 +3334,18 @@ export interface components {
             active: number;
             /**
              * Billed
-             * @description seats billed: the active ones, at least the contract's minimum
+             * @description seats billed so far under the basis, at least the contract's minimum
              */
             billed: number;
             /** Organization Id */
             organization_id: string;
             period: components["schemas"]["Period"];
+            /**
+             * Seat Basis
+             * @description active: users with any usage are seats; provisioned: the most members at once
+             * @enum {string}
+             */
+            seat_basis: "active" | "provisioned";
             /**
              * Seat Charge
              * @description the period's seat charge so far, USD
@@ -3237,7 +3365,7 @@ export interface components {
         SeatOut: {
             /**
              * Cost
-             * @description what this seat costs this period, USD (active seats share the seat charge)
+             * @description what this seat costs this period so far, USD: the seats the basis counts share the seat charge
              */
             cost: string;
             /**
@@ -3247,7 +3375,7 @@ export interface components {
             role: string | null;
             /**
              * Status
-             * @description active: any usage this period (a billed seat); provisioned: a member without usage; invited: an invitation not yet accepted
+             * @description active: any usage this period; provisioned: a member this period without usage; invited: an invitation not yet accepted
              * @enum {string}
              */
             status: "active" | "provisioned" | "invited";
@@ -3650,6 +3778,26 @@ export interface components {
             events: components["schemas"]["UsageEventIn"][];
         } & {
             [key: string]: unknown;
+        };
+        /** UsageBreakdown */
+        UsageBreakdown: {
+            /** Account Id */
+            account_id: string;
+            /**
+             * Ai
+             * @description AI requests per provider and model, the biggest charge first
+             */
+            ai: components["schemas"]["AiModelUsage"][];
+            /** Currency */
+            currency: string;
+            period: components["schemas"]["Period"];
+            /** Premium Features */
+            premium_features: components["schemas"]["FeatureUsage"][];
+            /**
+             * Settled Until
+             * @description usage up to here is settled (null: nothing settled yet)
+             */
+            settled_until: string | null;
         };
         /** UsageCurrent */
         UsageCurrent: {
@@ -5039,6 +5187,222 @@ export interface operations {
         responses: {
             /** @description Issue a credit note on a finalized invoice (platform operators only) */
             201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreditNoteOut"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the state does not allow this: a subscription transition, an invoice paid already... (the code says why) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    credit_note_pdf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                cn: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A credit note as a PDF (by its id or number) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": string;
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    refund_credit_note: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                cn: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RefundIn"];
+            };
+        };
+        responses: {
+            /** @description Record a credit note's refund paid by hand, or retry its Stripe refund (platform operators only) */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8608,6 +8972,8 @@ export interface operations {
                 invoice?: string | null;
                 /** @description the outcome */
                 status?: ("succeeded" | "failed" | "refunded") | null;
+                /** @description only payments on the invoices of this usage period */
+                period?: string | null;
                 /** @description attempted at or after (RFC 3339) */
                 since?: string | null;
                 /** @description attempted before (RFC 3339) */
@@ -10577,6 +10943,94 @@ export interface operations {
             };
             /** @description internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    usage_breakdown: {
+        parameters: {
+            query: {
+                /** @description an organization the caller acts in, or the caller's own personal account (a user token without 'org'); membership never reaches a member's personal account */
+                account: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description This period's settled AI requests by provider and model and premium feature uses, with their charges */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageBreakdown"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

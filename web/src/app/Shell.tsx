@@ -14,6 +14,9 @@ const NAV = [
   { to: "/admin", label: "Admin", end: false },
 ];
 
+/** A person's own session (not acting in an organization) answers the invitations addressed to them. */
+const INVITATIONS = { to: "/invitations", label: "Invitations", end: false };
+
 /** The signed-in frame: skip link, navigation, and the session every page reads. */
 export function Shell() {
   const session = useQuery({ queryKey: ["session"], queryFn: fetchSession, retry: false });
@@ -34,7 +37,7 @@ export function Shell() {
         </span>
         <nav aria-label="Billing">
           <ul>
-            {NAV.map((item) => (
+            {(session.data.organization_id === null ? [...NAV, INVITATIONS] : NAV).map((item) => (
               <li key={item.to}>
                 <NavLink to={item.to} end={item.end}>
                   {item.label}

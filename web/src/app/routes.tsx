@@ -1,5 +1,6 @@
 import type { RouteObject } from "react-router-dom";
 import { AdminPage } from "../features/admin/AdminPage";
+import { InvitationsInboxPage } from "../features/admin/InvitationsInboxPage";
 import { DashboardPage } from "../features/dashboard/DashboardPage";
 import { InvoiceDetailPage } from "../features/invoices/InvoiceDetailPage";
 import { InvoicesPage } from "../features/invoices/InvoicesPage";
@@ -22,6 +23,7 @@ export const routes: RouteObject[] = [
       { path: "plans", element: <SubscriptionPage /> },
       { path: "payment-methods", element: <PaymentMethodsPage /> },
       { path: "admin", element: <AdminPage /> },
+      { path: "invitations", element: <InvitationsInboxPage /> },
       { path: "*", element: <p>There is no such page.</p> },
     ],
   },

@@ -14,6 +14,27 @@ const ENTRY = {
   before: { role: "member" }, after: { role: "viewer" }, ip: "10.0.0.1", user_agent: "test",
 };
 
+const PERIOD = { key: "2026-12", start: "2026-12-01T00:00:00Z", end: "2027-01-01T00:00:00Z" };
+const usageOf = (requests: string, spend: string, cap: unknown = null) => ({
+  metrics: { ai_requests: requests }, ai_requests: requests, input_tokens: 1000, output_tokens: 500, ai_spend: spend,
+  by_model: [{ provider: "openai", model: "gpt-4o", requests, input_tokens: 1000, output_tokens: 500, spend }], cap,
+});
+const USAGE = {
+  organization_id: "org_acme", period: PERIOD, as_of: "2026-12-04T10:00:00Z", scope: "organization",
+  organization: usageOf("12", "0.0900"),
+  members: [
+    { user_id: "bob", role: "member", ...usageOf("10", "0.0750", { spend_cap: null, request_cap: 10, mode: "hard", reached: ["requests"], alerts: ["requests_80", "requests_100"] }) },
+    { user_id: "u_alice", role: "owner", ...usageOf("2", "0.0150") },
+  ],
+};
+const SEATS = {
+  organization_id: "org_acme", period: PERIOD, tier: "enterprise", seat_basis: "active", active: 1, billed: 1, seat_price: "50.00", seat_charge: "50.00",
+  seats: [
+    { user_id: "bob", role: "member", status: "active", cost: "50.00" },
+    { user_id: "ian", role: "member", status: "invited", cost: "0.00" },
+  ],
+};
+
 function api(extra: Record<string, { status?: number; body?: unknown }> = {}) {
   return serve({
     [`${ORG}/members`]: { body: { organization_id: "org_acme", members: [{ user_id: "bob", role: "member", created_at: "2026-12-01T00:00:00Z" }] } },
@@ -21,6 +42,8 @@ function api(extra: Record<string, { status?: number; body?: unknown }> = {}) {
     [`${ORG}/invitations`]: { body: { invitations: [] } },
     [`${ORG}/ai-controls`]: { body: { organization_id: "org_acme", tier_features: ["deep_research"], organization: CONTROLS, members: [] } },
     [`${ORG}/audit`]: { body: { organization_id: "org_acme", entries: [ENTRY], next_cursor: null } },
+    [`${ORG}/usage/members`]: { body: USAGE },
+    [`${ORG}/seats`]: { body: SEATS },
     ...extra,
   });
 }
@@ -33,8 +56,34 @@ describe("AdminPage", () => {
     renderPage(<AdminPage />);
     const row = await screen.findByRole("row", { name: /member.role_changed/ });
     expect(within(row).getByText("user:u_alice")).toBeInTheDocument();
-    expect(within(row).getByText('{"role":"member"} → {"role":"viewer"}')).toBeInTheDocument();
+    // The change as the field that changed, not the documents whole.
+    expect(within(row).getByRole("listitem")).toHaveTextContent("role: was member → now viewer");
     expect(screen.getByRole("link", { name: "Export CSV" })).toHaveAttribute("href", `${ORG}/audit.csv`);
+  });
+
+  it("shows each member's live AI use and that a hard cap was reached", async () => {
+    api();
+    renderPage(<AdminPage />);
+    const usage = await screen.findByRole("region", { name: "Usage by member" });
+    const bob = within(usage).getByRole("row", { name: /bob/ });
+    expect(within(bob).getByText("openai/gpt-4o")).toBeInTheDocument();
+    expect(within(bob).getByText(/Cap reached \(10 requests\): AI use refused/)).toBeInTheDocument();
+    const seats = screen.getByRole("region", { name: "Seats this period" });
+    expect(within(within(seats).getByRole("row", { name: /ian/ })).getByText("Invited")).toBeInTheDocument();
+  });
+
+  it("sets a member's monthly AI cap", async () => {
+    const calls = api({
+      [`PUT ${ORG}/ai-controls/members/bob`]: { body: { ...CONTROLS, user_id: "bob", monthly_request_cap: 10, cap_mode: "hard" } },
+    });
+    renderPage(<AdminPage />);
+    await userEvent.selectOptions(await screen.findByLabelText("Member"), "bob");
+    await userEvent.type(screen.getByLabelText("Request cap"), "10");
+    await userEvent.selectOptions(screen.getByLabelText("When reached"), "hard");
+    await userEvent.click(screen.getByRole("button", { name: "Save AI controls" }));
+    expect(await screen.findByText(/monthly AI cap 10 requests \(hard\)/)).toBeInTheDocument();
+    const put = calls.find((c) => c.method === "PUT");
+    expect(await put?.json()).toMatchObject({ monthly_request_cap: 10, cap_mode: "hard", monthly_spend_cap: null });
   });
 
   it("changes a member's role through the API and says so", async () => {

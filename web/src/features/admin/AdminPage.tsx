@@ -5,8 +5,12 @@ import { AuditSection } from "./AuditSection";
 import { BudgetSection } from "../forecast/BudgetSection";
 import { InvitationsSection } from "./InvitationsSection";
 import { MembersSection } from "./MembersSection";
+import { SeatsSection } from "./SeatsSection";
+import { UsageSection } from "./UsageSection";
+import "./admin.css";
 
-/** The enterprise admin panel (/app/admin): the organization's people, its AI controls and its audit log. */
+/** The enterprise admin panel (/app/admin): the organization's people and seats, live usage per member, its AI
+ * controls and caps, and its audit log. */
 export function AdminPage() {
   const { organization_id: org_id } = useSession();
   return (
@@ -18,6 +22,8 @@ export function AdminPage() {
         <>
           <MembersSection org={org_id} />
           <InvitationsSection org={org_id} />
+          <SeatsSection org={org_id} />
+          <UsageSection org={org_id} />
           <AiControlsSection org={org_id} />
           <BudgetSection account={org_id} />
           <AuditSection org={org_id} />

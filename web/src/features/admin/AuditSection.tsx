@@ -3,6 +3,7 @@ import { useState } from "react";
 import { dateTime } from "../../ui/format";
 import { TableWrap } from "../../ui/TableWrap";
 import { Empty, QueryView } from "../../ui/states";
+import { auditDiff, shortValue } from "./auditDiff";
 import { auditCsvHref, auditQuery } from "./queries";
 
 const FILTERS = [
@@ -14,9 +15,34 @@ const FILTERS = [
   { value: "invoice.", label: "Invoices" },
 ];
 
-function change(before: unknown, after: unknown): string {
-  const show = (v: unknown) => (v == null ? "—" : JSON.stringify(v));
-  return `${show(before)} → ${show(after)}`;
+/** The fields an entry changed, one a line: "field: before → after" (a created thing's fields without "before"). */
+function Change({ before, after }: { before: unknown; after: unknown }) {
+  const changes = auditDiff(before, after);
+  if (changes.length === 0) return <>—</>;
+  return (
+    <ul className="diff">
+      {changes.map((c) => (
+        <li key={c.field}>
+          {c.field && <span className="diff-field">{c.field}: </span>}
+          {c.before !== undefined && (
+            <del>
+              <span className="visually-hidden">was </span>
+              {shortValue(c.before)}
+            </del>
+          )}
+          {c.before !== undefined && c.after !== undefined && " → "}
+          {c.after !== undefined ? (
+            <ins>
+              <span className="visually-hidden">now </span>
+              {shortValue(c.after)}
+            </ins>
+          ) : (
+            " (removed)"
+          )}
+        </li>
+      ))}
+    </ul>
+  );
 }
 
 /** Who changed what, when and from where: the organization's audit log, newest first, and its CSV export. */
@@ -58,12 +84,12 @@ export function AuditSection({ org }: { org: string }) {
               <tbody>
                 {entries.map((e) => (
                   <tr key={e.id}>
-                    <td>{dateTime(e.at)}</td>
+                    <td className="nowrap">{dateTime(e.at)}</td>
                     <td>{e.actor}</td>
                     <th scope="row">{e.action}</th>
                     <td>{e.target ?? "—"}</td>
                     <td>
-                      <code>{change(e.before, e.after)}</code>
+                      <Change before={e.before} after={e.after} />
                     </td>
                     <td>{e.ip ?? "—"}</td>
                   </tr>

@@ -18,6 +18,8 @@ export function MembersSection({ org }: { org: string }) {
       setMessage(`${m.user_id} is now ${m.role}.`);
       void client.invalidateQueries({ queryKey: ["members", org] });
       void client.invalidateQueries({ queryKey: ["audit", org] });
+      void client.invalidateQueries({ queryKey: ["seats", org] });
+      void client.invalidateQueries({ queryKey: ["member-usage", org] });
     },
     onError: (e) => setMessage(e instanceof Error ? e.message : "The role was not changed."),
   });

@@ -82,3 +82,35 @@ export async function resendInvitation(org: string, invitationId: string) {
     }),
   );
 }
+
+/** Live use per member; polled, so usage moves on the page while events arrive (the figures lag by seconds). */
+export const memberUsageQuery = (org: string) => ({
+  queryKey: ["member-usage", org],
+  queryFn: async () =>
+    unwrap(await api.GET("/api/billing/organizations/{id}/usage/members", { params: { path: { id: org } } })),
+  refetchInterval: 3_000,
+});
+
+export const seatsQuery = (org: string) => ({
+  queryKey: ["seats", org],
+  queryFn: async () =>
+    unwrap(await api.GET("/api/billing/organizations/{id}/seats", { params: { path: { id: org } } })),
+  refetchInterval: 5_000,
+});
+
+export type MemberUsage = Schemas["MemberUsageOut"];
+export type CapStatus = Schemas["CapStatus"];
+
+/** The invitations addressed to the signed-in person (their own session, not one acting in an organization). */
+export const myInvitationsQuery = () => ({
+  queryKey: ["my-invitations"],
+  queryFn: async () => unwrap(await api.GET("/api/billing/invitations")),
+});
+
+export async function answerInvitation(invitationId: string, answer: "accept" | "decline") {
+  const path =
+    answer === "accept"
+      ? ("/api/billing/invitations/{invitation_id}/accept" as const)
+      : ("/api/billing/invitations/{invitation_id}/decline" as const);
+  return unwrap(await api.POST(path, { params: { path: { invitation_id: invitationId } } }));
+}

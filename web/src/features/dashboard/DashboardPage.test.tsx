@@ -1,6 +1,7 @@
-import { screen, within } from "@testing-library/react";
+import { act, screen, within } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { renderPage, serve } from "../../test/render";
+import { dateTime } from "../../ui/format";
 import { DashboardPage } from "./DashboardPage";
 
 // The period around the real clock, so today's live figure falls inside it whenever the test runs.
@@ -23,6 +24,55 @@ const USAGE = {
 };
 const UPCOMING = { account_id: "org_acme", currency: "eur", status: "draft", period_start: "2026-12-01", period_end: "2027-01-01", lines: [], subtotal: "49.00", total: "53.00" };
 const HISTORY = { account_id: "org_acme", granularity: "day", rows: [] };
+const METHODS = {
+  account_id: "org_acme",
+  payment_methods: [
+    { id: "pm_amex", type: "card", brand: "amex", last4: "0005", exp_month: 12, exp_year: 2031, is_default: false },
+    { id: "pm_visa", type: "card", brand: "visa", last4: "4242", exp_month: 4, exp_year: 2030, is_default: true },
+  ],
+};
+const BREAKDOWN = {
+  account_id: "org_acme",
+  period: USAGE.period,
+  currency: "usd",
+  settled_until: "2026-12-04T10:00:00Z",
+  ai: [
+    { provider: "openai", model: "gpt-4o", requests: "1100", input_tokens: 250000, output_tokens: 40000, charge: "3.50" },
+    { provider: "anthropic", model: "claude-3/haiku", requests: "100", input_tokens: 9000, output_tokens: 1000, charge: "0.50" },
+  ],
+  premium_features: [{ feature: "deep_research", uses: "4", unit_price: "0.5", charge: "2.00" }],
+};
+const ALL = {
+  "/api/billing/usage/current": { body: USAGE },
+  "/api/billing/invoices/upcoming": { body: UPCOMING },
+  "/api/billing/usage/history": { body: HISTORY },
+  "/api/billing/payment-methods": { body: METHODS },
+  "/api/billing/usage/breakdown": { body: BREAKDOWN },
+};
+
+/** A stand-in for the browser's EventSource (jsdom has none): the test pushes the server's events. */
+class FakeEventSource {
+  static last: FakeEventSource | null = null;
+  static readonly CLOSED = 2;
+  readonly url: string;
+  closed = false;
+  private listeners: Record<string, ((e: Event) => void)[]> = {};
+  constructor(url: string) {
+    this.url = url;
+    FakeEventSource.last = this;
+  }
+  addEventListener(type: string, listener: (e: Event) => void) {
+    (this.listeners[type] ??= []).push(listener);
+  }
+  close() {
+    this.closed = true;
+  }
+  emit(type: string, data?: unknown) {
+    act(() => {
+      for (const listener of this.listeners[type] ?? []) listener(new MessageEvent(type, { data: JSON.stringify(data) }));
+    });
+  }
+}
 
 afterEach(() => vi.unstubAllGlobals());
 
@@ -40,29 +90,80 @@ describe("DashboardPage", () => {
   });
 
   it("shows plan, usage with warnings and caps, and the next invoice", async () => {
-    const calls = serve({ "/api/billing/usage/current": { body: USAGE }, "/api/billing/invoices/upcoming": { body: UPCOMING }, "/api/billing/usage/history": { body: HISTORY } });
+    const calls = serve(ALL);
     renderPage(<DashboardPage />);
     expect(await screen.findByText("standard")).toBeInTheDocument();
     expect(screen.getByText("Active")).toBeInTheDocument();
     const api = screen.getByRole("row", { name: /api_calls/ });
     expect(within(api).getByText(/85 % — nearing the included amount/)).toBeInTheDocument();
-    const ai = screen.getByRole("row", { name: /ai_requests/ });
-    expect(within(ai).getByText(/120 % — over the included amount/)).toBeInTheDocument();
-    expect(within(ai).getByText(/Hard cap 1,200 — reached/)).toBeInTheDocument();
+    const aiRow = screen.getByRole("row", { name: /ai_requests/ });
+    expect(within(aiRow).getByText(/120 % — over the included amount/)).toBeInTheDocument();
+    expect(within(aiRow).getByText(/Hard cap 1,200 — reached/)).toBeInTheDocument();
     const storage = screen.getByRole("row", { name: /storage_gb/ });
     expect(within(storage).queryByText(/nearing|over/)).toBeNull();
     expect(await screen.findByText("€53.00")).toBeInTheDocument();
-    expect(within(ai).getByText("€4.00")).toBeInTheDocument();
+    expect(within(aiRow).getByText("€4.00")).toBeInTheDocument();
     expect(screen.getByText(/As of .* live figures, provisional/)).toBeInTheDocument();
     // Nothing settled yet, but today's live use is drawn (as provisional).
     expect(await screen.findByRole("figure", { name: "Daily api_calls, this period and the previous one" })).toBeInTheDocument();
+    // The default payment method, and where to manage it.
+    const plan = screen.getByRole("region", { name: "Subscription" });
+    expect(await within(plan).findByText(/visa ending 4242, expires 04\/2030/)).toBeInTheDocument();
+    expect(within(plan).getByRole("link", { name: "Manage payment methods" })).toHaveAttribute("href", "/payment-methods");
+    // AI usage by provider and model, premium features with their price and charge.
+    const ai = await screen.findByRole("region", { name: "AI usage by provider and model" });
+    expect(within(ai).getByRole("row", { name: /openai gpt-4o/ })).toHaveTextContent("1,100250,00040,000$3.50");
+    expect(within(ai).getByRole("row", { name: /anthropic claude-3\/haiku/ })).toBeInTheDocument();
+    expect(within(ai).getByText(/Settled up to/)).toBeInTheDocument();
+    const premium = screen.getByRole("region", { name: "Premium features" });
+    expect(within(premium).getByRole("row", { name: /deep_research/ })).toHaveTextContent("4$0.50$2.00");
     // Every call names the session's account.
     expect(calls.every((r) => new URL(r.url).searchParams.get("account") === "org_acme")).toBe(true);
   });
 
-  it("says when the plan meters nothing", async () => {
-    serve({ "/api/billing/usage/current": { body: { ...USAGE, metrics: [] } }, "/api/billing/invoices/upcoming": { body: UPCOMING }, "/api/billing/usage/history": { body: HISTORY } });
+  it("says when the plan meters nothing, nothing is settled, and no card is on file", async () => {
+    serve({
+      ...ALL,
+      "/api/billing/usage/current": { body: { ...USAGE, metrics: [] } },
+      "/api/billing/payment-methods": { body: { account_id: "org_acme", payment_methods: [] } },
+      "/api/billing/usage/breakdown": { body: { ...BREAKDOWN, settled_until: null, ai: [], premium_features: [] } },
+    });
     renderPage(<DashboardPage />);
     expect(await screen.findByText(/meters nothing yet/)).toBeInTheDocument();
+    expect(await screen.findByText("No AI requests settled this period yet.")).toBeInTheDocument();
+    expect(screen.getByText("No premium feature uses settled this period yet.")).toBeInTheDocument();
+    expect(screen.getByText("Nothing is settled yet this period.")).toBeInTheDocument();
+    expect(await screen.findByRole("link", { name: "Add a card" })).toHaveAttribute("href", "/payment-methods");
+  });
+
+  it("shows the breakdown's and the payment method's errors in words, the rest still shown", async () => {
+    serve({
+      ...ALL,
+      "/api/billing/payment-methods": { status: 403, body: { error: { code: "forbidden", message: "members may not see the cards" } } },
+      "/api/billing/usage/breakdown": { status: 503, body: { error: { code: "warehouse_unavailable", message: "the warehouse is down; retry later" } } },
+    });
+    renderPage(<DashboardPage />);
+    expect(await screen.findByText("members may not see the cards")).toBeInTheDocument();
+    const ai = screen.getByRole("region", { name: "AI usage by provider and model" });
+    expect(await within(ai).findByRole("alert")).toHaveTextContent("the warehouse is down; retry later");
+    expect(screen.getByRole("row", { name: /api_calls/ })).toBeInTheDocument();
+  });
+
+  it("takes live figures from the stream and polls when the stream fails", async () => {
+    vi.stubGlobal("EventSource", FakeEventSource);
+    serve(ALL);
+    renderPage(<DashboardPage />);
+    const row = await screen.findByRole("row", { name: /api_calls/ });
+    expect(screen.getByText(/Refreshed every 10 s/)).toBeInTheDocument();
+    const source = FakeEventSource.last;
+    expect(source?.url).toBe("/api/billing/usage/stream?account=org_acme");
+    const pushed = { ...USAGE, metrics: USAGE.metrics.map((m) => (m.metric === "api_calls" ? { ...m, used: "9700", remaining: "300" } : m)) };
+    source?.emit("usage", { as_of: "2026-12-04T13:45:00Z", usage: pushed });
+    expect(within(row).getAllByRole("cell")[0]).toHaveTextContent("9,700");
+    expect(within(row).getByText(/97 % — nearing/)).toBeInTheDocument();
+    expect(screen.getByText(/^As of/)).toHaveTextContent(`As of ${dateTime("2026-12-04T13:45:00Z")} UTC`);
+    expect(screen.getByText("Updated as your usage changes.")).toBeInTheDocument();
+    source?.emit("error");
+    expect(screen.getByText(/Refreshed every 10 s \(the live update stream is not connected\)/)).toBeInTheDocument();
   });
 });

@@ -1,13 +1,17 @@
 import { useQuery } from "@tanstack/react-query";
 import { Suspense, lazy, useState } from "react";
+import { Link } from "react-router-dom";
 import type { Schemas } from "../../api/client";
+import { describeMethod, methodExpiry, paymentMethodsQuery } from "../../api/paymentMethods";
 import { useSession } from "../../app/SessionContext";
 import { UsageBar } from "../../ui/UsageBar";
 import { date, dateTime, daysUntil, money, quantity } from "../../ui/format";
 import { TableWrap } from "../../ui/TableWrap";
 import { Empty, Loading, QueryView } from "../../ui/states";
+import { Breakdown } from "./Breakdown";
 import { dailySeries, previousPeriodStart, withLiveToday } from "./daily";
-import { dailyUsageQuery, upcomingInvoiceQuery, usageCurrentQuery } from "./queries";
+import { type LiveMode, POLL_MS, useLiveUsage } from "./liveUsage";
+import { dailyUsageQuery, upcomingInvoiceQuery } from "./queries";
 import { ForecastSection } from "../forecast/ForecastSection";
 
 // Metrics whose period figure is not the sum of its days (a peak, a distinct count): no live bar for them.
@@ -25,24 +29,24 @@ const STATUS_WORDS: Record<string, string> = {
 
 export function DashboardPage() {
   const { account_id } = useSession();
-  const usage = useQuery(usageCurrentQuery(account_id));
+  const { query: usage, asOf, mode } = useLiveUsage(account_id);
   return (
     <>
       <h1>Billing dashboard</h1>
       <QueryView query={usage} what="your usage">
-        {(current) => <Dashboard account={account_id} usage={current} asOf={new Date(usage.dataUpdatedAt)} />}
+        {(current) => <Dashboard account={account_id} usage={current} asOf={asOf} mode={mode} />}
       </QueryView>
     </>
   );
 }
 
-function Dashboard({ account, usage, asOf }: { account: string; usage: Schemas["UsageCurrent"]; asOf: Date }) {
+function Dashboard({ account, usage, asOf, mode }: { account: string; usage: Schemas["UsageCurrent"]; asOf: Date; mode: LiveMode }) {
   // Usage figures carry no currency; the account's is the upcoming invoice's (USD until it is known).
   const currency = useQuery(upcomingInvoiceQuery(account)).data?.currency ?? "usd";
   return (
     <div className="dashboard">
       <div className="cards">
-        <Overview usage={usage} now={asOf} />
+        <Overview usage={usage} now={asOf} account={account} />
         <Upcoming account={account} />
       </div>
       <section className="card" aria-labelledby="usage-heading">
@@ -50,15 +54,21 @@ function Dashboard({ account, usage, asOf }: { account: string; usage: Schemas["
         <p className="as-of" aria-live="polite">
           As of {dateTime(asOf)} UTC{usage.live ? " — live figures, provisional until settled" : ""}
         </p>
+        <p className="hint">
+          {mode === "stream"
+            ? "Updated as your usage changes."
+            : `Refreshed every ${POLL_MS / 1000} s (the live update stream is not connected).`}
+        </p>
         <UsageTable usage={usage} currency={currency} />
       </section>
       <DailyUsage account={account} usage={usage} now={asOf} />
+      <Breakdown account={account} />
       <ForecastSection account={account} />
     </div>
   );
 }
 
-function Overview({ usage, now }: { usage: Schemas["UsageCurrent"]; now: Date }) {
+function Overview({ usage, now, account }: { usage: Schemas["UsageCurrent"]; now: Date; account: string }) {
   return (
     <section className="card" aria-labelledby="plan-heading">
       <h2 id="plan-heading">Subscription</h2>
@@ -75,8 +85,36 @@ function Overview({ usage, now }: { usage: Schemas["UsageCurrent"]; now: Date })
         </dd>
         <dt>Days left</dt>
         <dd>{daysUntil(usage.period.end, now)}</dd>
+        <dt>Payment method</dt>
+        <dd>
+          <PaymentMethodOnFile account={account} />
+        </dd>
       </dl>
     </section>
+  );
+}
+
+/** The default payment method (brand, last 4, expiry) and where to change it. */
+function PaymentMethodOnFile({ account }: { account: string }) {
+  const methods = useQuery(paymentMethodsQuery(account));
+  const manage = <Link to="/payment-methods">Manage payment methods</Link>;
+  if (methods.isPending) return <span className="hint">Loading…</span>;
+  if (methods.isError) return <span className="state-error">{methods.error.message}</span>;
+  const method = methods.data.find((m) => m.is_default) ?? null;
+  if (method === null && methods.data.length > 0) return <>None set as default. {manage}</>;
+  if (method === null) {
+    return (
+      <>
+        None on file. <Link to="/payment-methods">Add a card</Link>
+      </>
+    );
+  }
+  const expiry = methodExpiry(method);
+  return (
+    <>
+      {describeMethod(method)}
+      {expiry ? `, expires ${expiry}` : ""}. {manage}
+    </>
   );
 }
 

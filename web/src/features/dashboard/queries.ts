@@ -3,8 +3,6 @@ import { api, unwrap } from "../../api/client";
 export const usageCurrentQuery = (account: string) => ({
   queryKey: ["usage-current", account],
   queryFn: async () => unwrap(await api.GET("/api/billing/usage/current", { params: { query: { account } } })),
-  // Live figures: polled, with the time of the last answer shown as "as of".
-  refetchInterval: 10_000,
 });
 
 export const upcomingInvoiceQuery = (account: string) => ({
@@ -20,4 +18,9 @@ export const dailyUsageQuery = (account: string, from: string, to: string) => ({
         params: { query: { account, granularity: "day", from, to } },
       }),
     ),
+});
+
+export const usageBreakdownQuery = (account: string) => ({
+  queryKey: ["usage-breakdown", account],
+  queryFn: async () => unwrap(await api.GET("/api/billing/usage/breakdown", { params: { query: { account } } })),
 });

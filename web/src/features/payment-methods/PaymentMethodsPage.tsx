@@ -3,12 +3,11 @@ import { lazy, Suspense, useState } from "react";
 import { useSession } from "../../app/SessionContext";
 import { Empty, ErrorState, Loading, QueryView } from "../../ui/states";
 import { TableWrap } from "../../ui/TableWrap";
-import { createSetupIntent, paymentMethodsQuery, removeMethod, setDefault, type PaymentMethod } from "./queries";
+import { describeMethod as describe, methodExpiry, paymentMethodsQuery } from "../../api/paymentMethods";
+import { createSetupIntent, removeMethod, setDefault } from "./queries";
 
 // Stripe's code is loaded only when a card is being added, so it stays out of the first load.
 const CardForm = lazy(() => import("./CardForm"));
-
-const describe = (m: PaymentMethod) => `${m.brand ?? m.type} ending ${m.last4 ?? "????"}`;
 
 export function PaymentMethodsPage() {
   const { account_id: account } = useSession();
@@ -42,7 +41,7 @@ export function PaymentMethodsPage() {
                 {list.map((m) => (
                   <tr key={m.id}>
                     <th scope="row">{describe(m)}</th>
-                    <td>{m.exp_month && m.exp_year ? `${String(m.exp_month).padStart(2, "0")}/${m.exp_year}` : "—"}</td>
+                    <td>{methodExpiry(m) ?? "—"}</td>
                     <td>{m.is_default ? <span className="badge badge-paid">Default</span> : "—"}</td>
                     <td>
                       {!m.is_default && (

@@ -1,12 +1,4 @@
-import { api, unwrap, unwrapEmpty, type Schemas } from "../../api/client";
-
-export type PaymentMethod = Schemas["PaymentMethodOut"];
-
-export const paymentMethodsQuery = (account: string) => ({
-  queryKey: ["payment-methods", account],
-  queryFn: async (): Promise<PaymentMethod[]> =>
-    unwrap(await api.GET("/api/billing/payment-methods", { params: { query: { account } } })).payment_methods,
-});
+import { api, unwrap, unwrapEmpty } from "../../api/client";
 
 /** A SetupIntent made by the API for the account's Stripe Customer: the card goes from the browser to Stripe only. */
 export async function createSetupIntent(account: string) {

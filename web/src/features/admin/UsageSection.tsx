@@ -1,0 +1,117 @@
+import { useQuery } from "@tanstack/react-query";
+import { Suspense, lazy } from "react";
+import { dateTime, quantity, unitPrice } from "../../ui/format";
+import { TableWrap } from "../../ui/TableWrap";
+import { Empty, Loading, QueryView } from "../../ui/states";
+import { CapCell } from "./CapCell";
+import { memberUsageQuery } from "./queries";
+
+const MemberUsageChart = lazy(() => import("./MemberUsageChart"));
+const TOP = 10;
+
+/** Live usage this period: the organization's against its AI cap, each member's (top users first) with
+ * their AI cap, and AI use by provider and model. Polled every few seconds; a member sees only their own. */
+export function UsageSection({ org }: { org: string }) {
+  const usage = useQuery(memberUsageQuery(org));
+  return (
+    <section aria-labelledby="usage-heading">
+      <h2 id="usage-heading">Live usage by member</h2>
+      <QueryView query={usage} what="the usage">
+        {(data) => {
+          const active = data.members.filter((m) => m.ai_requests !== "0" || Object.keys(m.metrics).length > 0);
+          const points = active.slice(0, TOP).map((m) => ({
+            member: m.user_id,
+            spend: Number(m.ai_spend),
+            requests: Number(m.ai_requests),
+          }));
+          return (
+            <>
+              <p className="hint">
+                Period {data.period.key}, as of {dateTime(data.as_of)} (live, seconds behind; invoices come from settled
+                figures).
+              </p>
+              {data.organization && (
+                <dl className="facts">
+                  <dt>AI requests</dt>
+                  <dd>{quantity(data.organization.ai_requests)}</dd>
+                  <dt>AI spend</dt>
+                  <dd>{unitPrice(data.organization.ai_spend, "usd")}</dd>
+                  <dt>Organization cap</dt>
+                  <dd>
+                    <CapCell cap={data.organization.cap} />
+                  </dd>
+                </dl>
+              )}
+              {points.length > 0 && (
+                <Suspense fallback={<Loading what="the chart" />}>
+                  <MemberUsageChart points={points} />
+                </Suspense>
+              )}
+              <TableWrap label="Usage by member">
+                <thead>
+                  <tr>
+                    <th scope="col">Member</th>
+                    <th scope="col">Role</th>
+                    <th scope="col" className="num">AI requests</th>
+                    <th scope="col" className="num">Tokens in / out</th>
+                    <th scope="col" className="num">AI spend</th>
+                    <th scope="col">Top model</th>
+                    <th scope="col" className="num">API calls</th>
+                    <th scope="col">AI cap</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {data.members.map((m) => (
+                    <tr key={m.user_id}>
+                      <th scope="row">{m.user_id}</th>
+                      <td>{m.role ?? "not a member"}</td>
+                      <td className="num">{quantity(m.ai_requests)}</td>
+                      <td className="num">
+                        {quantity(String(m.input_tokens))} / {quantity(String(m.output_tokens))}
+                      </td>
+                      <td className="num">{unitPrice(m.ai_spend, "usd")}</td>
+                      <td>{m.by_model[0] ? `${m.by_model[0].provider}/${m.by_model[0].model}` : "—"}</td>
+                      <td className="num">{quantity(m.metrics.api_calls ?? "0")}</td>
+                      <td>
+                        <CapCell cap={m.cap} />
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </TableWrap>
+              {data.organization &&
+                (data.organization.by_model.length === 0 ? (
+                  <Empty>No AI requests this period yet.</Empty>
+                ) : (
+                  <TableWrap label="AI use by provider and model">
+                    <thead>
+                      <tr>
+                        <th scope="col">Provider / model</th>
+                        <th scope="col" className="num">Requests</th>
+                        <th scope="col" className="num">Tokens in / out</th>
+                        <th scope="col" className="num">Spend</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {data.organization.by_model.map((x) => (
+                        <tr key={`${x.provider}/${x.model}`}>
+                          <th scope="row">
+                            {x.provider || "unknown"}/{x.model || "unknown"}
+                          </th>
+                          <td className="num">{quantity(x.requests)}</td>
+                          <td className="num">
+                            {quantity(String(x.input_tokens))} / {quantity(String(x.output_tokens))}
+                          </td>
+                          <td className="num">{unitPrice(x.spend, "usd")}</td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </TableWrap>
+                ))}
+            </>
+          );
+        }}
+      </QueryView>
+    </section>
+  );
+}
