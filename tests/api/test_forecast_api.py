@@ -82,3 +82,9 @@ async def test_budgets_are_set_by_billing_managers_and_read_by_invoice_readers(m
         assert (await api.client.get(url, headers=stranger)).status_code in (403, 404)
         assert (await api.client.get(url, headers=owner)).json()["amount"] == "300.00"
         assert (await api.client.put(url, json={"amount": "0"}, headers=owner)).json()["amount"] is None
+        # Each change is in the organization's audit log, with the amount before and after; refusals are not.
+        log = await api.client.get(f"/api/billing/organizations/{org}/audit?action=budget.", headers=owner)
+        assert [(e["actor"], e["before"], e["after"]) for e in reversed(log.json()["entries"])] == [
+            ("user:bea", {"amount": None}, {"amount": "300.00"}),
+            ("user:bea", {"amount": "300.00"}, {"amount": None}),
+        ]
