@@ -35,6 +35,7 @@ from streams.api.quota_view import QuotaView
 from streams.api.routes import addons as addons_routes
 from streams.api.routes import ai_controls as ai_controls_routes
 from streams.api.routes import audit as audit_routes
+from streams.api.routes import branding as branding_routes
 from streams.api.routes import budgets as budgets_routes
 from streams.api.routes import contracts as contracts_routes
 from streams.api.routes import credit_grants as credit_grants_routes
@@ -43,6 +44,7 @@ from streams.api.routes import forecast as forecast_routes
 from streams.api.routes import invitations as invitations_routes
 from streams.api.routes import invoice_reissue as invoice_reissue_routes
 from streams.api.routes import invoices as invoices_routes
+from streams.api.routes import org_analytics as org_analytics_routes
 from streams.api.routes import org_usage as org_usage_routes
 from streams.api.routes import orgs as orgs_routes
 from streams.api.routes import payment_methods as payment_methods_routes
@@ -96,6 +98,8 @@ ENDPOINTS: list[Endpoint] = [
     *ai_controls_routes.ENDPOINTS,
     *people_routes.ENDPOINTS,
     *org_usage_routes.ENDPOINTS,
+    *org_analytics_routes.ENDPOINTS,
+    *branding_routes.ENDPOINTS,
     *webhooks_routes.ENDPOINTS,
     *session_routes.ENDPOINTS,
     *plans_routes.ENDPOINTS,

@@ -19,12 +19,14 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from reportlab.platypus.flowables import Flowable
 
 from streams.api.models import InvoiceDocument
 from streams.settings import Settings
+from streams.store.branding import Brand
 from streams.store.models import Organization
 
 DASH = "—"
@@ -102,6 +104,35 @@ def _status_text(status: str) -> str:
     return {"final": "open", "draft": "draft"}.get(status, status)
 
 
+@dataclass(frozen=True)
+class PdfBrand:
+    """A white-label organization's look on its invoices (streams/store/branding.py): name, colour, logo."""
+
+    name: str | None = None
+    colour: str | None = None  # #rrggbb: the title and the brand's name
+    logo: bytes | None = None  # PNG or JPEG
+
+
+def pdf_brand(brand: Brand) -> PdfBrand | None:
+    """The invoice look of the branding in effect (None: the defaults)."""
+    return PdfBrand(brand.name, brand.primary_colour, brand.logo) if brand.custom else None
+
+
+def brand_header(brand: PdfBrand | None, st: Styles) -> list[Flowable]:
+    """The organization's logo (at most 14 mm high) and name above the title; nothing without a brand."""
+    if brand is None:
+        return []
+    out: list[Flowable] = []
+    if brand.logo:
+        width, height = ImageReader(io.BytesIO(brand.logo)).getSize()
+        h = 14 * mm
+        out.append(Image(io.BytesIO(brand.logo), width=h * width / max(height, 1), height=h, hAlign="LEFT"))
+    if brand.name:
+        colour = colors.HexColor(brand.colour) if brand.colour else colors.black
+        out.append(Paragraph(_esc(brand.name), ParagraphStyle("brand", parent=st.body, fontSize=12, textColor=colour)))
+    return [*out, Spacer(1, 3 * mm)] if out else []
+
+
 def seller_of(settings: Settings) -> Party:
     """The seller printed on every invoice, from the ``METERLINE_SELLER_*`` settings (README, configuration)."""
     lines = [ln.strip() for ln in settings.seller_address.replace("|", "\n").splitlines()]
@@ -123,8 +154,10 @@ def render_invoice(
     buyer: Party | None = None,
     seller: Party | None = None,
     payment_instructions: str | None = None,
+    brand: PdfBrand | None = None,
 ) -> bytes:
-    """The invoice as PDF bytes; ``buyer`` defaults to the account (its ``account_name`` when given)."""
+    """The invoice as PDF bytes; ``buyer`` defaults to the account (its ``account_name`` when given); ``brand``: a
+    white-label organization's name, logo and colour above the title."""
     cur = doc.currency
     status = str(doc.status)
     number = _extra(doc, "number")
@@ -140,11 +173,11 @@ def render_invoice(
     issued = _extra(doc, "issued_at") or _extra(doc, "finalized_at")
     buyer = buyer or Party(name=account_name or doc.account_id)
 
-    st = Styles.make()
+    st = Styles.make(brand.colour if brand else None)
     body, small, cell = st.body, st.small, st.cell
     title = "Draft invoice" if status == "draft" else "Invoice"
 
-    story = heading(title, seller, buyer, st)
+    story = brand_header(brand, st) + heading(title, seller, buyer, st)
     facts = [
         ("Invoice number", str(number) if number else DASH),
         ("Invoice id", doc.invoice_id or "(upcoming)"),
@@ -212,14 +245,21 @@ class Styles:
     title: ParagraphStyle
 
     @classmethod
-    def make(cls) -> Styles:
+    def make(cls, title_colour: str | None = None) -> Styles:
         sheet = getSampleStyleSheet()
         body = ParagraphStyle("body", parent=sheet["Normal"], fontName="Helvetica", fontSize=9, leading=11.5)
         return cls(
             body=body,
             small=ParagraphStyle("small", parent=body, fontSize=8, leading=10),
             cell=ParagraphStyle("cell", parent=body, fontSize=8, leading=9.5),
-            title=ParagraphStyle("title", parent=sheet["Title"], fontName="Helvetica-Bold", fontSize=20, alignment=0),
+            title=ParagraphStyle(
+                "title",
+                parent=sheet["Title"],
+                fontName="Helvetica-Bold",
+                fontSize=20,
+                alignment=0,
+                textColor=colors.HexColor(title_colour) if title_colour else colors.black,
+            ),
         )
 
 

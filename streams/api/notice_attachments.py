@@ -10,13 +10,13 @@ from sqlalchemy.orm import Session
 
 from rating.catalog.loader import Catalog
 from streams.api.credit_note_pdf import render_credit_note
-from streams.api.invoice_pdf import buyer_of, render_invoice, seller_of
+from streams.api.invoice_pdf import buyer_of, pdf_brand, render_invoice, seller_of
 from streams.api.models import InvoiceDocument
 from streams.api.routes.credit_notes import credit_note_out
 from streams.api.warehouse import Warehouse
 from streams.notify.email import Attachment
 from streams.settings import Settings
-from streams.store import receivables
+from streams.store import branding, receivables
 from streams.store.models import CreditNoteRow, NoticeRow, Organization
 
 
@@ -42,7 +42,11 @@ def invoice_pdf_attachments(
             pdf = render_credit_note(credit_note_out(note), doc, buyer=buyer, seller=seller_of(settings))
             return [Attachment(f"{note.number}.pdf", pdf)]
         pdf = render_invoice(
-            doc, buyer=buyer, seller=seller_of(settings), payment_instructions=settings.invoice_payment_instructions
+            doc,
+            buyer=buyer,
+            seller=seller_of(settings),
+            payment_instructions=settings.invoice_payment_instructions,
+            brand=pdf_brand(branding.brand_of(s, row.account_id, row.created_at)),
         )
         return [Attachment(f"{invoice_id}.pdf", pdf)]
 

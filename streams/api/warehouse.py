@@ -24,6 +24,7 @@ from rating.seats import Membership
 from rating.settle import HistoryLookup
 from schemas.events import Metric
 from sinks.clickhouse.member_usage import MemberUsageRow, member_usage_rows
+from sinks.clickhouse.org_analytics import ModuleUse, MonthUse, monthly_modules, monthly_use
 from sinks.clickhouse.settlement import EPOCH, SettlementStore
 from sinks.clickhouse.usage_queries import SettledReads, WarehouseUnavailable
 from streams.settings import Settings
@@ -75,6 +76,14 @@ class Warehouse(SettledReads):
     def member_usage(self, account: str, start: datetime, end: datetime) -> list[MemberUsageRow]:
         """Usage per member, metric, provider and model in [start, end) (``sinks/clickhouse/member_usage.py``)."""
         return member_usage_rows(self, self._database, account, start, end)
+
+    def monthly_use(self, account: str, start: datetime, end: datetime) -> list[MonthUse]:
+        """Settled use per calendar month, member and metric (``sinks/clickhouse/org_analytics.py``)."""
+        return monthly_use(self, self._database, account, start, end)
+
+    def monthly_modules(self, account: str, start: datetime, end: datetime) -> list[ModuleUse]:
+        """Use per calendar month, module and metric, from the raw events."""
+        return monthly_modules(self, self._database, account, start, end)
 
     def mirror_receivables(self, sessions: sessionmaker[Session]) -> int:
         """``streams.store.receivables.mirror`` into this warehouse; raises ``WarehouseUnavailable``."""

@@ -8,7 +8,7 @@ import ssl
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.utils import format_datetime, formataddr
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,6 +16,7 @@ import jinja2
 from pydantic import SecretStr
 
 TEMPLATES = Path(__file__).parent / "templates"
+LOGO_CID = "brand-logo@meterline"
 
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -45,6 +46,18 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class EmailBrand:
+    """A white-label organization's look of its emails (streams/store/branding.py): None fields keep the defaults."""
+
+    name: str | None = None
+    colour: str | None = None
+    sender_name: str | None = None
+    reply_to: str | None = None
+    logo: bytes | None = None
+    logo_type: str | None = None  # image/png | image/jpeg
+
+
+@dataclass(frozen=True)
 class Notice:
     key: str
     kind: str
@@ -52,6 +65,7 @@ class Notice:
     recipient: str
     context: dict[str, Any]
     attachments: list[Attachment] = field(default_factory=list)
+    brand: EmailBrand | None = None
 
 
 def render(kind: str, context: dict[str, Any]) -> tuple[str, str, str]:
@@ -71,16 +85,27 @@ def message_id(key: str, sender: str) -> str:
 
 def build(notice: Notice, settings: SmtpSettings, now: datetime) -> EmailMessage:
     """The email of one notice: text and HTML alternatives, its attachments, a Message-ID from its key."""
-    subject, text, html = render(notice.kind, {"account_id": notice.account_id, **notice.context})
+    brand = notice.brand or EmailBrand()
+    logo = brand.logo is not None and brand.logo_type is not None
+    look = {"brand_name": brand.name, "brand_colour": brand.colour, "brand_logo": LOGO_CID if logo else None}
+    subject, text, html = render(notice.kind, {"account_id": notice.account_id, **notice.context, **look})
     msg = EmailMessage()
     msg["Subject"] = subject
-    msg["From"] = settings.sender
+    msg["From"] = formataddr((brand.sender_name or brand.name or "", settings.sender))
+    if brand.reply_to:
+        msg["Reply-To"] = brand.reply_to
     msg["To"] = notice.recipient
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = message_id(notice.key, settings.sender)
     msg["X-Meterline-Notice"] = notice.kind
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
+    if logo:  # shown inline by the HTML part (cid:), not as an attachment
+        assert brand.logo is not None and brand.logo_type is not None
+        maintype, subtype = brand.logo_type.split("/", 1)
+        html_part = msg.get_body(("html",))
+        assert isinstance(html_part, EmailMessage)
+        html_part.add_related(brand.logo, maintype=maintype, subtype=subtype, cid=f"<{LOGO_CID}>")
     for a in notice.attachments:
         msg.add_attachment(a.content, maintype=a.maintype, subtype=a.subtype, filename=a.filename)
     return msg

@@ -21,6 +21,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from streams.notify import email, signing
+from streams.store import branding
 from streams.store.models import NoticeRow, WebhookDeliveryRow, WebhookEndpointRow
 from streams.store.relays.loop import drain_rounds, run_relay
 
@@ -38,6 +39,15 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 _OPENER = urllib.request.build_opener(_NoRedirect)
+
+
+def email_brand(brand: branding.Brand) -> email.EmailBrand | None:
+    """A white-label organization's emails carry its name, colour, logo, sender name and reply-to."""
+    if not brand.custom:
+        return None
+    return email.EmailBrand(
+        brand.name, brand.primary_colour, brand.sender_name, brand.reply_to, brand.logo, brand.logo_type
+    )
 
 
 def backoff(attempts: int, first: timedelta, most: timedelta) -> timedelta:
@@ -85,7 +95,13 @@ class EmailRelay:
             key = row.key
             try:  # an attachment not ready yet (the invoice still on its way to the warehouse) is retried
                 notice = email.Notice(
-                    row.key, row.kind, row.account_id, row.recipient, dict(row.context), self._attachments(s, row)
+                    row.key,
+                    row.kind,
+                    row.account_id,
+                    row.recipient,
+                    dict(row.context),
+                    self._attachments(s, row),
+                    email_brand(branding.brand_of(s, row.account_id, now)),
                 )
             except Exception as exc:
                 notice = None

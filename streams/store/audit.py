@@ -48,6 +48,7 @@ ACTIONS = frozenset(
         "credit_grant.created",
         "ai_controls.changed",
         "budget.changed",
+        "branding.changed",
         "session.signed_in",
     }
 )

@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -572,3 +573,20 @@ class BudgetRow(Base):
     amount: Mapped[int] = mapped_column(BigInteger)  # minor units
     currency: Mapped[str] = mapped_column(String(8))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class BrandingRow(Base):
+    """An organization's white-label branding (streams/store/branding.py): used while it has the add-on."""
+
+    __tablename__ = "org_branding"
+
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    primary_colour: Mapped[str | None] = mapped_column(String(7))  # #rrggbb
+    accent_colour: Mapped[str | None] = mapped_column(String(7))
+    logo_type: Mapped[str | None] = mapped_column(String(32))  # image/png | image/jpeg
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary)
+    sender_name: Mapped[str | None] = mapped_column(String(200))
+    reply_to: Mapped[str | None] = mapped_column(String(320))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_by: Mapped[str] = mapped_column(String(160))

@@ -119,6 +119,10 @@ def test_a_members_ai_cap_is_set_reached_refused_and_audited(
         expect(change.get_by_role("listitem")).to_have_text(
             ["approval_required: now false", "cap_mode: now hard", "monthly_request_cap: now 3"]
         )
+        # The analytics: this month's row (nothing settled yet) and the forecast's slot.
+        trends = page.get_by_role("region", name="Monthly trends")
+        expect(trends.get_by_role("row", name=datetime.now(UTC).strftime("%Y-%m"))).to_contain_text("/ 3")
+        expect(page.get_by_role("region", name="Forecast for this period")).to_be_visible()
         assert axe_violations(page) == []
         screenshot(page, "admin-ai-caps")
     finally:

@@ -17,7 +17,7 @@ from streams.api.audit import audit_change
 from streams.api.auth import READ_ALL, Principal, require_role
 from streams.api.common import caller, invoice_reader, invoiced_period_now, store_histories
 from streams.api.errors import ApiError
-from streams.api.invoice_pdf import Party, buyer_of, render_invoice, seller_of
+from streams.api.invoice_pdf import Party, buyer_of, pdf_brand, render_invoice, seller_of
 from streams.api.models import (
     INVOICE_ID_PATTERN,
     ORG_ID_PATTERN,
@@ -32,7 +32,7 @@ from streams.api.models import (
     PaymentOut,
 )
 from streams.api.routing import Call, Endpoint
-from streams.store import receivables
+from streams.store import branding, receivables
 from streams.store.addons import store_addons
 from streams.store.credits import store_credits
 from streams.store.memberships import store_memberships
@@ -119,12 +119,15 @@ def _wants_pdf(accept: str) -> bool:
 def _pdf_response(call: Call, doc: InvoiceDocument, buyer: Party | None) -> Response:
     name = doc.invoice_id or doc.account_id
     settings = call.ctx.settings
+    with call.ctx.sessions() as s:
+        brand = pdf_brand(branding.brand_of(s, doc.account_id, call.ctx.clock()))
     return Response(
         render_invoice(
             doc,
             buyer=buyer,
             seller=seller_of(settings),
             payment_instructions=settings.invoice_payment_instructions,
+            brand=brand,
         ),
         media_type=PDF,
         headers={"content-disposition": f'inline; filename="{name}.pdf"'},

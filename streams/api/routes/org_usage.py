@@ -32,7 +32,8 @@ from streams.store import ai_controls, invitations, memberships, orgs
 _SPEND = Decimal("0.0001")
 
 
-def _spend(d: Decimal) -> str:
+def spend_text(d: Decimal) -> str:
+    """A USD amount of AI cost: four decimals (a request costs fractions of a cent)."""
     return f"{d.quantize(_SPEND, rounding=ROUND_HALF_EVEN):f}"
 
 
@@ -59,7 +60,7 @@ def _usage(m: MemberUse, cap: AiCap | None) -> dict[str, object]:
         "ai_requests": _qty(ai.requests),
         "input_tokens": sum(x.input_tokens for x in m.models),
         "output_tokens": sum(x.output_tokens for x in m.models),
-        "ai_spend": _spend(ai.spend),
+        "ai_spend": spend_text(ai.spend),
         "by_model": [
             ModelUseOut(
                 provider=x.provider,
@@ -67,7 +68,7 @@ def _usage(m: MemberUse, cap: AiCap | None) -> dict[str, object]:
                 requests=_qty(x.requests),
                 input_tokens=x.input_tokens,
                 output_tokens=x.output_tokens,
-                spend=_spend(x.spend),
+                spend=spend_text(x.spend),
             )
             for x in sorted(m.models, key=lambda x: (-x.spend, -x.requests, x.provider, x.model))
         ],

@@ -403,6 +403,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/billing/organizations/{id}/analytics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Monthly trends: settled usage, invoiced totals, AI cost against AI charges, by module and by role, seat utilisation (owners, admins, viewers) */
+        get: operations["analytics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/billing/organizations/{id}/api-keys": {
         parameters: {
             query?: never;
@@ -464,6 +481,41 @@ export interface paths {
         };
         /** The organization's audit log as CSV (the same filters; `cursor` and `limit` ignored) */
         get: operations["export_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/organizations/{id}/branding": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organization's white-label branding and whether it is in effect (every member) */
+        get: operations["get_branding"];
+        /** Set the organization's white-label name, logo, colours, email sender name and reply-to (owners, admins; needs the white-label add-on) */
+        put: operations["put_branding"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/organizations/{id}/branding/logo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organization's logo (PNG or JPEG; every member) */
+        get: operations["get_logo"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1657,6 +1709,77 @@ export interface components {
              */
             region: string | null;
         };
+        /**
+         * BrandingIn
+         * @description A PUT replaces the fields it names; ``logo`` null removes the logo, absent keeps it.
+         */
+        BrandingIn: {
+            /**
+             * Accent Colour
+             * @description #rrggbb: highlights
+             * @default null
+             */
+            accent_colour: string | null;
+            /**
+             * Display Name
+             * @description null: the organization's name
+             * @default null
+             */
+            display_name: string | null;
+            /**
+             * Logo
+             * @description a PNG or JPEG, base64
+             * @default null
+             */
+            logo: string | null;
+            /**
+             * Primary Colour
+             * @description #rrggbb: headings, links, the header
+             * @default null
+             */
+            primary_colour: string | null;
+            /**
+             * Reply To
+             * @description the Reply-To address of notice emails
+             * @default null
+             */
+            reply_to: string | null;
+            /**
+             * Sender Name
+             * @description the From name of notice emails
+             * @default null
+             */
+            sender_name: string | null;
+        };
+        /** BrandingOut */
+        BrandingOut: {
+            /** Accent Colour */
+            accent_colour: string | null;
+            /** Display Name */
+            display_name: string | null;
+            /**
+             * Entitled
+             * @description the organization has the white-label add-on: its branding is in effect
+             */
+            entitled: boolean;
+            /**
+             * Logo Url
+             * @description where the logo is served (null: none)
+             */
+            logo_url: string | null;
+            /** Organization Id */
+            organization_id: string;
+            /** Primary Colour */
+            primary_colour: string | null;
+            /** Reply To */
+            reply_to: string | null;
+            /** Sender Name */
+            sender_name: string | null;
+            /** Updated At */
+            updated_at: string | null;
+            /** Updated By */
+            updated_by: string | null;
+        };
         /** Budget */
         Budget: {
             /** Account Id */
@@ -2268,6 +2391,25 @@ export interface components {
              */
             to_date: string;
         };
+        /** GroupTrend */
+        GroupTrend: {
+            /**
+             * Ai Cost
+             * @description USD, for roles (null for modules)
+             */
+            ai_cost: string | null;
+            /**
+             * Group
+             * @description a module (the events' module property; '' none) or a role (member group)
+             */
+            group: string;
+            /** Metric */
+            metric: string;
+            /** Month */
+            month: string;
+            /** Quantity */
+            quantity: string;
+        };
         /** HoursIn */
         HoursIn: {
             /**
@@ -2811,6 +2953,72 @@ export interface components {
              * @description the platform's cost of these requests, USD (catalog ai_costs), 4 decimals
              */
             spend: string;
+        };
+        /** MonthTrend */
+        MonthTrend: {
+            /**
+             * Active Users
+             * @description members (or others) with any settled usage this month
+             */
+            active_users: number;
+            /**
+             * Ai Billed
+             * @description what the invoices charged for premium AI features, USD
+             */
+            ai_billed: string;
+            /**
+             * Ai Cost
+             * @description the platform's cost of the AI requests (AI cost attribution), USD
+             */
+            ai_cost: string;
+            /** Ai Requests */
+            ai_requests: string;
+            /**
+             * Invoiced
+             * @description the total of the finalized invoices of periods starting this month
+             */
+            invoiced: string | null;
+            /**
+             * Members
+             * @description the most members at once this month (membership history)
+             */
+            members: number;
+            /**
+             * Metrics
+             * @description settled quantity per metric (storage_gb: the highest reading)
+             */
+            metrics: {
+                [key: string]: string;
+            };
+            /**
+             * Month
+             * @description YYYY-MM (calendar month, UTC)
+             */
+            month: string;
+            /**
+             * Seat Utilisation
+             * @description active users / members, 4 decimals (null: no members)
+             */
+            seat_utilisation: string | null;
+        };
+        /** OrgAnalytics */
+        OrgAnalytics: {
+            /**
+             * As Of
+             * Format: date-time
+             */
+            as_of: string;
+            /** By Module */
+            by_module: components["schemas"]["GroupTrend"][];
+            /**
+             * By Role
+             * @description by the role its members have now ('former' for those who left)
+             */
+            by_role: components["schemas"]["GroupTrend"][];
+            /** Months */
+            months: components["schemas"]["MonthTrend"][];
+            /** Organization Id */
+            organization_id: string;
         };
         /** OrgUsageLive */
         OrgUsageLive: {
@@ -6441,6 +6649,105 @@ export interface operations {
             };
         };
     };
+    analytics: {
+        parameters: {
+            query?: {
+                /** @description calendar months back, this one included */
+                months?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Monthly trends: settled usage, invoiced totals, AI cost against AI charges, by module and by role, seat utilisation (owners, admins, viewers) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrgAnalytics"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     list_api_keys: {
         parameters: {
             query?: never;
@@ -6880,6 +7187,272 @@ export interface operations {
             };
             /** @description invalid body or query (the message names the field) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_branding: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The organization's white-label branding and whether it is in effect (every member) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BrandingOut"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    put_branding: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BrandingIn"];
+            };
+        };
+        responses: {
+            /** @description Set the organization's white-label name, logo, colours, email sender name and reply-to (owners, admins; needs the white-label add-on) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BrandingOut"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_logo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The organization's logo (PNG or JPEG; every member) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": string;
+                    "image/png": string;
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

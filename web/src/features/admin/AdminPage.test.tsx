@@ -35,6 +35,16 @@ const SEATS = {
   ],
 };
 
+const ANALYTICS = {
+  organization_id: "org_acme", as_of: "2026-12-04T10:00:00Z",
+  months: [
+    { month: "2026-11", metrics: { ai_requests: "40" }, invoiced: "549.99", ai_requests: "40", ai_cost: "0.3000", ai_billed: "1.00", active_users: 3, members: 4, seat_utilisation: "0.7500" },
+    { month: "2026-12", metrics: {}, invoiced: null, ai_requests: "0", ai_cost: "0.0000", ai_billed: "0.00", active_users: 0, members: 4, seat_utilisation: "0.0000" },
+  ],
+  by_module: [{ month: "2026-11", group: "chat", metric: "ai_requests", quantity: "40", ai_cost: null }],
+  by_role: [{ month: "2026-11", group: "member", metric: "ai_requests", quantity: "40", ai_cost: "0.3000" }],
+};
+
 function api(extra: Record<string, { status?: number; body?: unknown }> = {}) {
   return serve({
     [`${ORG}/members`]: { body: { organization_id: "org_acme", members: [{ user_id: "bob", role: "member", created_at: "2026-12-01T00:00:00Z" }] } },
@@ -44,6 +54,7 @@ function api(extra: Record<string, { status?: number; body?: unknown }> = {}) {
     [`${ORG}/audit`]: { body: { organization_id: "org_acme", entries: [ENTRY], next_cursor: null } },
     [`${ORG}/usage/members`]: { body: USAGE },
     [`${ORG}/seats`]: { body: SEATS },
+    [`${ORG}/analytics`]: { body: ANALYTICS },
     ...extra,
   });
 }
@@ -70,6 +81,16 @@ describe("AdminPage", () => {
     expect(within(bob).getByText(/Cap reached \(10 requests\): AI use refused/)).toBeInTheDocument();
     const seats = screen.getByRole("region", { name: "Seats this period" });
     expect(within(within(seats).getByRole("row", { name: /ian/ })).getByText("Invited")).toBeInTheDocument();
+  });
+
+  it("shows monthly trends with seat utilisation, and a forecast slot", async () => {
+    api({ "/api/billing/forecast": { status: 503, body: { error: { code: "unavailable", message: "nothing settled yet" } } } });
+    renderPage(<AdminPage />);
+    const trends = await screen.findByRole("region", { name: "Monthly trends" });
+    const november = within(trends).getByRole("row", { name: /2026-11/ });
+    expect(within(november).getByText("3 / 4")).toBeInTheDocument();
+    expect(within(november).getByText("75 %")).toBeInTheDocument();
+    expect(within(screen.getByRole("region", { name: "Forecast for this period" })).getByText("nothing settled yet")).toBeInTheDocument();
   });
 
   it("sets a member's monthly AI cap", async () => {

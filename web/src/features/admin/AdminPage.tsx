@@ -1,6 +1,7 @@
 import { useSession } from "../../app/SessionContext";
 import { Empty } from "../../ui/states";
 import { AiControlsSection } from "./AiControlsSection";
+import { AnalyticsSection } from "./AnalyticsSection";
 import { AuditSection } from "./AuditSection";
 import { BudgetSection } from "../forecast/BudgetSection";
 import { InvitationsSection } from "./InvitationsSection";
@@ -25,6 +26,7 @@ export function AdminPage() {
           <SeatsSection org={org_id} />
           <UsageSection org={org_id} />
           <AiControlsSection org={org_id} />
+          <AnalyticsSection org={org_id} />
           <BudgetSection account={org_id} />
           <AuditSection org={org_id} />
         </>

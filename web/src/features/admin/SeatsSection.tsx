@@ -20,12 +20,13 @@ export function SeatsSection({ org }: { org: string }) {
         {(data) => (
           <>
             <p>
-              {data.active} active {data.active === 1 ? "person" : "people"} this period ({data.period.key}, {data.tier}
-              ); {data.billed} seat{data.billed === 1 ? "" : "s"} billed so far{" "}
-              {data.seat_basis === "provisioned" ? "(the most members at once)" : "(people with any use)"}:{" "}
+              {data.active} active {data.active === 1 ? "person" : "people"} this period ({data.period.key},{" "}
+              {data.tier}):{" "}
               {data.seat_price === null
                 ? "this plan bills no seats."
-                : `${money(data.seat_price, "usd")} a seat, ${money(data.seat_charge, "usd")} so far.`}
+                : `${data.billed} seat${data.billed === 1 ? "" : "s"} billed so far ${
+                    data.seat_basis === "provisioned" ? "(the most members at once)" : "(people with any use)"
+                  } at ${money(data.seat_price, "usd")}, ${money(data.seat_charge, "usd")} in all.`}
             </p>
             <TableWrap label="Seats this period">
               <thead>

@@ -114,3 +114,15 @@ export async function answerInvitation(invitationId: string, answer: "accept" | 
       : ("/api/billing/invitations/{invitation_id}/decline" as const);
   return unwrap(await api.POST(path, { params: { path: { invitation_id: invitationId } } }));
 }
+
+export const analyticsQuery = (org: string, months: number) => ({
+  queryKey: ["analytics", org, months],
+  queryFn: async () =>
+    unwrap(
+      await api.GET("/api/billing/organizations/{id}/analytics", {
+        params: { path: { id: org }, query: { months } },
+      }),
+    ),
+});
+
+export type OrgAnalytics = Schemas["OrgAnalytics"];
