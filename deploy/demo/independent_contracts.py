@@ -104,9 +104,11 @@ def true_up_line(commitment: Mapping[str, Any] | None, charged: Decimal) -> list
 
 
 def credit_lines(
-    grants: Iterable[Grant], drawn: dict[str, Decimal], due: Decimal, start: datetime, end: datetime
+    grants: Iterable[Grant], drawn: dict[tuple[str, datetime], Decimal], due: Decimal, start: datetime, end: datetime
 ) -> list[Raw]:
-    """Draws ``due`` (a sum of rounded lines) from the grants; ``drawn`` (grant id -> drawn before) is updated."""
+    """Draws ``due`` (a sum of rounded lines) from the grants. ``drawn`` holds each grant's draw per period start:
+    what earlier periods drew is not available any more, and this period's draws are recorded (computed again,
+    they replace the earlier figures)."""
 
     def order(g: Grant) -> tuple[Any, ...]:
         return (g.priority, g.expires_at is None, g.expires_at or g.effective_at, g.effective_at, g.grant_id)
@@ -116,10 +118,11 @@ def credit_lines(
     for g in sorted(grants, key=order):
         if not (g.effective_at < end and (g.expires_at is None or g.expires_at > start)):
             continue
-        remaining = (g.amount - drawn.get(g.grant_id, ZERO)).quantize(Decimal("0.01"), ROUND_HALF_EVEN)
-        used = min(left, remaining)
+        before = sum((v for (gid, at), v in drawn.items() if gid == g.grant_id and at < start), ZERO)
+        remaining = (g.amount - before).quantize(Decimal("0.01"), ROUND_HALF_EVEN)
+        used = max(ZERO, min(left, remaining))
+        drawn[(g.grant_id, start)] = used
         if used > 0:
             out.append((f"credit:{g.grant_id}", Decimal(1), -used, -used))
-            drawn[g.grant_id] = drawn.get(g.grant_id, ZERO) + used
             left -= used
     return out

@@ -21,8 +21,8 @@ reading of the rules is used, so a misreading there shows up as a difference her
   seat-priced tier — or, when the last such tier's ``seat_basis`` is ``provisioned``, the most members at
   one instant of those stretches — priced once under the last such tier (volume: all seats at the reached
   price; graduated: each bracket's seats at its own price), at least the contract's minimum seats.
-- Add-ons, the commitment true-up and credit grants: deploy/demo/independent_contracts.py (invoices of an
-  account are computed in time order, so a grant's earlier draws are known).
+- Add-ons, the commitment true-up and credit grants: deploy/demo/independent_contracts.py (an account's
+  invoices are computed in time order, so a grant's draws by earlier periods are known).
 - Contracts (docs/rating.md "Contracts"): the version's contract replaces the whole tier (``tier``), the
   fees, the seat prices, ``minimum_seats``, each metric rule it names; ``seat_mode`` re-prices the seat
   brackets.
@@ -271,7 +271,7 @@ class Expectation:
         self.members: dict[str, list[Member]] = {}
         for m in members:
             self.members.setdefault(m.org, []).append(m)
-        self.drawn: dict[str, Decimal] = {}  # grant id -> what the invoices computed so far drew of it
+        self.drawn: dict[tuple[str, datetime], Decimal] = {}  # (grant id, period start) -> what that invoice drew
         self.subs: dict[str, list[Sub]] = {}
         for record in subscriptions:
             s = sub_of(record)

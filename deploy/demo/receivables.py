@@ -1,6 +1,7 @@
 """The demo's receivables (issue 14): the month's finalized invoices opened in a billing store of the run, then two
-months of collection played with time passed in — card payments, a failed charge dunned to ``unpaid`` and paid
-back by wire, net-30 enterprise invoices reminded, one corrected by a credit note, one overdue into ``past_due`` —
+months of collection played with time passed in — card payments (one corrected by a credit note refunded through
+Stripe Refunds), a failed charge dunned to ``unpaid`` and paid back by wire, net-30 enterprise invoices reminded,
+one corrected by a credit note, one overdue into ``past_due`` —
 through the same store functions and collection loop as the billing API; the notices are sent to the stack's
 SMTP server and the receivables mirrored to ClickHouse."""
 
@@ -93,11 +94,24 @@ def play_receivables(
     declined = charged[0] if charged else None
     at = now + timedelta(hours=1)
     with make.begin() as ss:
-        for account in opened:
+        for n, account in enumerate(opened):
             inv = rcv.get(ss, opened[account])
             if inv.status != "open" or account == declined or inv.collection != "charge_automatically":
                 continue
-            rcv.record_payment(ss, inv.invoice_id, inv.amount_due, "card", at, source="stripe", recorded_by="stripe")
+            stripe_invoice = f"in_demo{n:05d}"  # what its Stripe invoice.paid names (stripe-mock knows any id)
+            rcv.record_payment(
+                ss,
+                inv.invoice_id,
+                inv.amount_due,
+                "card",
+                at,
+                source="stripe",
+                recorded_by="stripe",
+                reference=stripe_invoice,
+            )
+    refunded = next((a for a in charged if a != declined), None)
+    if refunded is not None:
+        _refund_through_stripe(s, make, opened[refunded], at + timedelta(days=2), facts)
     story_accounts = [a for a in ([declined] if declined else []) + invoiced[:3]]
     with make.begin() as ss:
         for account in story_accounts:
@@ -137,6 +151,29 @@ def play_receivables(
     rcv.mirror(make, Receivables(client, s.clickhouse_database))
     engine.dispose()
     return facts
+
+
+def _refund_through_stripe(s: Settings, make: Any, invoice_id: str, t: datetime, facts: ReceivableFacts) -> None:
+    """A card-paid invoice corrected by a credit note whose refund goes back through Stripe Refunds (stripe-mock),
+    as the billing API does (docs/invoices.md, "Refunds")."""
+    from streams.dunning.refunds import stripe_refunder
+    from streams.settlement.job import stripe_client
+    from streams.store import audit, refunds
+
+    with make.begin() as ss:
+        inv = rcv.get(ss, invoice_id)
+        if inv.status != "paid" or inv.amount_due <= 0:
+            return
+        amount = min(1_000, inv.amount_due)
+        note = rcv.credit_note(ss, invoice_id, amount, "duplicate", t, created_by="ops", memo="demo: charged twice")
+        note_id, number = note.id, note.number
+    done = refunds.pay_out(make, stripe_refunder(stripe_client(s)), note_id, t, audit.Origin("operator:demo"))
+    how = (
+        f"refunded through Stripe ({done.refund_reference})"
+        if done.refund_status == "succeeded"
+        else (f"Stripe refund {done.refund_status} ({done.refund_failure}), retried by the collection loop")
+    )
+    facts.story.append((f"{t:%Y-%m-%d}", f"{inv.account_id}: credit note {number} of ${_dollars(amount):,.2f}, {how}"))
 
 
 def _tier(docs: list[dict[str, Any]], account: str) -> str:

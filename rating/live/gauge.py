@@ -48,6 +48,12 @@ class KeptReadings:
         hit = self._by_id.pop(id(samples), None)
         return (hit[1], hit[2]) if hit is not None and hit[0] is samples else None
 
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def clear(self) -> None:
+        self._by_id.clear()
+
     def put(self, samples: list[_Row], values: dict[_Key, Decimal], rows: dict[_Key, _Row]) -> None:
         if len(self._by_id) >= MAX_REMEMBERED:
             self._by_id.clear()

@@ -25,7 +25,7 @@ from schemas.events import AcceptedEvent, epoch_ms
 from streams import topics
 from streams.kafka.batches import BatchSender, Record
 from streams.kafka.internals import FAUST_CURRENT_EVENT as _current_event
-from streams.live.fold import fold_step
+from streams.live.fold import fold_step, forget_memos
 from streams.live.resolve import Resolver
 from streams.settings import Settings
 from streams.subscriptions.registry import SubscriptionRegistry, follow
@@ -125,6 +125,7 @@ def register_rating(
 
     async def forget_entries(*_: Any, **__: Any) -> None:
         entries.clear()
+        forget_memos()
 
     app.on_partitions_revoked.connect(forget_entries)
     app.on_partitions_assigned.connect(forget_entries)

@@ -10,7 +10,11 @@ them on generated steps), and spends its time per group rather than per event (d
 - seats are the distinct users of each group, collected once (``rating/seats.py``: any event of a
   user makes them a seat);
 - an AI request's cost is computed once per distinct (provider, model, tokens) in a step;
-- a group whose every possible alert was already raised in the period skips ``new_alerts``.
+- a group whose every possible alert was already raised in the period skips ``new_alerts``;
+- an organization's seat set and a storage slot's parsed readings are remembered between steps (by the
+  identity of the entry's list), so a step late in a period costs about what an early one does;
+- quota-state records are written straight from the rule (``quota_record``) and deltas priced as tuples
+  (``delta_parts``): a frozen dataclass per group cost more than the record.
 """
 
 from __future__ import annotations
@@ -301,6 +305,10 @@ class _SeatSets:
         self._put(users, seen)
         return seen
 
+    def clear(self) -> None:
+        self.by_id.clear()
+        self.users = 0
+
     def _put(self, users: list[str], seen: set[str]) -> None:
         if self.users + len(seen) > MAX_SEAT_MEMO_USERS:
             self.by_id.clear()
@@ -332,6 +340,13 @@ class _SeatSets:
 
 
 _seat_sets = _SeatSets()
+
+
+def forget_memos() -> None:
+    """Drop the remembered seat sets and storage readings: the agent calls it when it drops its decoded
+    entries (a rebalance), whose lists the memos would otherwise keep alive until they fill up."""
+    _seat_sets.clear()
+    _kept_readings.clear()
 
 
 def _seat_groups(

@@ -284,7 +284,10 @@ def credit_note(
         created_by=created_by,
         created_at=at,
     )
+    # Back through Stripe when Stripe collected (at least) what is refunded; else by hand (a wire, or a mix).
     paid_by_stripe = stripe_payment_of(s, invoice_id) if effect.refunded else None
+    if paid_by_stripe is not None and stripe_refundable(s, invoice_id) < effect.refunded:
+        paid_by_stripe = None
     if effect.refunded:  # paid out through Stripe Refunds, else owed to the customer (streams.store.refunds)
         note.refund_via = "stripe" if paid_by_stripe is not None else "manual"
         note.refund_status = "pending" if paid_by_stripe is not None else "owed"
@@ -316,6 +319,23 @@ def credit_note(
 #: The payments that went through Stripe: its webhooks, the API's ``pay`` and the dunning loop's retries, each
 #: with the Stripe invoice it paid as the reference.
 STRIPE_SOURCES = ("stripe", "api", "dunning")
+
+
+def stripe_refundable(s: Session, invoice_id: str) -> int:
+    """What Stripe collected on ``invoice_id`` and has not paid back yet (minor units)."""
+    paid = s.scalar(
+        select(func.coalesce(func.sum(PaymentRow.amount), 0)).where(
+            PaymentRow.invoice_id == invoice_id,
+            PaymentRow.outcome == "succeeded",
+            PaymentRow.source.in_(STRIPE_SOURCES),
+        )
+    )
+    back = s.scalar(
+        select(func.coalesce(func.sum(CreditNoteRow.refunded), 0)).where(
+            CreditNoteRow.invoice_id == invoice_id, CreditNoteRow.refund_via == "stripe"
+        )
+    )
+    return int(paid or 0) - int(back or 0)
 
 
 def stripe_payment_of(s: Session, invoice_id: str) -> str | None:
@@ -388,6 +408,17 @@ def mark_uncollectible(s: Session, invoice_id: str, at: datetime) -> InvoiceRece
     return row
 
 
+def lock(s: Session, invoice_id: str) -> None:
+    """Serialize changes of ``invoice_id`` until the transaction ends: a no-op write of its row, PostgreSQL's row
+    lock and SQLite's database write lock (taken first, so two transactions never both read then upgrade)."""
+    s.execute(
+        update(InvoiceReceivableRow)
+        .where(InvoiceReceivableRow.invoice_id == invoice_id)
+        .values(updated_at=InvoiceReceivableRow.updated_at),
+        execution_options={"synchronize_session": False},
+    )
+
+
 class AlreadyReissued(Exception):
     """The void invoice was reissued already (``row``: its reissue)."""
 
@@ -414,6 +445,7 @@ def reissue(
     (or ``terms``), for ``amount_due`` (default: what the old one collected): a void invoice, or an open one with
     nothing paid, voided now (kept, with its number). Once: ``AlreadyReissued`` names the reissue. The new
     invoice is told as finalized (its email, its ``invoice.finalized`` event)."""
+    lock(s, old_id)
     old = get(s, old_id, for_update=True)
     done = reissued_as(s, old_id)
     if done is not None:

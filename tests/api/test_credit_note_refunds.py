@@ -54,7 +54,12 @@ def smtp_sink(tmp_path: Path) -> Iterator[SmtpSink]:
 
 
 async def test_a_stripe_paid_invoice_is_refunded_through_stripe_once(
-    make_api: Callable[..., Any], warehouse: Warehouse, smtp_sink: SmtpSink
+    make_api: Callable[..., Any],
+    warehouse: Warehouse,
+    smtp_sink: SmtpSink,
+    store_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     async with make_api(now=MAY) as api:
         org, inv = await _finalized_invoice(api, warehouse, {"adm": "admin", "vic": "viewer", "mo": "member"})
@@ -98,6 +103,14 @@ async def test_a_stripe_paid_invoice_is_refunded_through_stripe_once(
         other = await api.org("zed", name="Other")
         assert (await api.client.post(again, headers=api.as_user("zed", other))).status_code == 404
 
+        # the operator's shell pays a refund back through Stripe as well (stripe-mock of the settings)
+        monkeypatch.setenv("METERLINE_API_DATABASE_URL", store_url)
+        capsys.readouterr()
+        argv = ["invoice", "credit-note", "--invoice", inv, "--amount", "1.00", "--reason", "duplicate", "--json"]
+        assert main(argv) == 0
+        by_cli = json.loads(capsys.readouterr().out)
+        assert (by_cli["refunded"], by_cli["refund_status"], by_cli["refund_failure"]) == (100, "succeeded", None)
+
         # its own PDF, by id or number, for whoever reads the invoice
         pdf_url = f"{url}/{note['id']}/pdf"
         r = await api.client.get(pdf_url, headers=api.as_user("vic", org))
@@ -120,7 +133,9 @@ async def test_a_stripe_paid_invoice_is_refunded_through_stripe_once(
 
         # its email, with the PDF attached, through a real SMTP server
         with api.ctx.sessions() as s:
-            [notice] = s.scalars(select(NoticeRow).where(NoticeRow.kind == "credit_note_issued"))
+            [notice, _] = s.scalars(
+                select(NoticeRow).where(NoticeRow.kind == "credit_note_issued").order_by(NoticeRow.id)
+            )
             assert (notice.account_id, notice.context["credit_note_number"]) == (org, note["number"])
             assert (notice.context["refunded"], notice.context["refund_via"]) == ("109.99", "stripe")
         relay = EmailRelay(
@@ -131,7 +146,10 @@ async def test_a_stripe_paid_invoice_is_refunded_through_stripe_once(
         )
         await relay.drain()
         assert await relay.drain() == 0  # sent once
-        [mail] = [m for m in messages(smtp_sink.maildir) if str(m["Subject"]).startswith("Credit note")]
+        [mail, _] = sorted(
+            (m for m in messages(smtp_sink.maildir) if str(m["Subject"]).startswith("Credit note")),
+            key=lambda m: str(m["Subject"]),
+        )
         assert mail["To"] == "ap@acme.example"
         assert mail["Subject"] == f"Credit note {note['number']} on invoice {notice.context['invoice_number']}"
         text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]

@@ -152,3 +152,55 @@ async def test_the_cli_reissues_and_voids_an_open_invoice_with_nothing_paid(
             assert [h.reason for h in receivables.history(s, inv)][-1] == "reissued"
         doc = (await api.client.get(f"/api/billing/invoices/{inv}-r1", headers=api.as_user("ivy", org))).json()
         assert (doc["reissue_of"], doc["number"]) == (inv, out["number"])
+        # the reissue reissued in turn (open, nothing paid): -r2, from the first id, linked to -r1
+        assert main(["invoice", "reissue", "--invoice", f"{inv}-r1", "--json"]) == 0
+        again = json.loads(capsys.readouterr().out)
+        assert (again["invoice_id"], again["reissue_of"], again["created"]) == (f"{inv}-r2", f"{inv}-r1", True)
+        assert again["number"] not in (out["number"], doc["number"])
+        chain = (await api.client.get("/api/billing/invoices", headers=api.as_user("ivy", org))).json()["invoices"]
+        assert sorted((i["invoice_id"], i["status"], i["reissued_as"]) for i in chain) == [
+            (inv, "void", f"{inv}-r1"),
+            (f"{inv}-r1", "void", f"{inv}-r2"),
+            (f"{inv}-r2", "open", None),
+        ]
+
+
+async def test_two_operators_reissuing_at_once_make_one_reissue(
+    make_api: Callable[..., Any], warehouse: Warehouse
+) -> None:
+    import threading
+
+    from streams.api.reissue import reissue_invoice
+    from streams.store.audit import Origin
+
+    async with make_api(now=MAY) as api:
+        org, inv = await _finalized_invoice(api, warehouse, {})
+        # opened (read once), then voided: what an operator reissues
+        assert (
+            await api.client.get(f"/api/billing/invoices/{inv}", headers=api.as_user("ivy", org))
+        ).status_code == 200
+        with api.ctx.sessions.begin() as s:
+            receivables.void(s, inv, api.clock())
+        results: list[tuple[str, bool]] = []
+        errors: list[BaseException] = []
+        start = threading.Barrier(2)
+
+        def reissue(by: str) -> None:
+            start.wait(10)
+            try:
+                row, created = reissue_invoice(
+                    api.ctx.sessions, warehouse, api.ctx.catalog, inv, api.clock(), Origin(f"operator:{by}")
+                )
+                results.append((row.invoice_id, created))
+            except BaseException as exc:  # kept to fail the test with it
+                errors.append(exc)
+
+        threads = [threading.Thread(target=reissue, args=(by,)) for by in ("a", "b")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert errors == []
+        assert sorted(results) == [(f"{inv}-r1", False), (f"{inv}-r1", True)]
+        with api.ctx.sessions() as s:
+            assert [h.reason for h in receivables.history(s, inv)].count("reissued") == 1

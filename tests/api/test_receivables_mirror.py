@@ -63,7 +63,7 @@ def _world(engine: Engine) -> None:
 
 
 def _blocks() -> dict[str, str]:
-    text = DOC.read_text(encoding="utf-8").split("\n## Receivables\n", 1)[1]
+    text = DOC.read_text(encoding="utf-8").split("\n## Receivables\n", 1)[1].split("\n## ", 1)[0]  # its section only
     out, heading = {}, ""
     for m in re.finditer(r"^### ([^\n]+)$|^```sql\n(.*?)^```$", text, re.M | re.S):
         if m.group(1):

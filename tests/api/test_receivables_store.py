@@ -188,3 +188,24 @@ def test_payments_are_recorded_with_their_outcome_and_applied_when_they_succeed(
             ("wire", 60_000, "succeeded", None, None),
         ]
         assert [h.reason for h in rcv.history(s, "inv_w")] == ["finalize", "payment:wire", "payment:wire"]
+
+
+def test_a_refund_goes_back_through_stripe_only_as_far_as_stripe_collected(engine: Engine) -> None:
+    """An invoice paid partly by card through Stripe, partly by wire: a refund Stripe can pay back from its own
+    payment goes through Stripe Refunds (pending), a larger one is owed by hand (docs/invoices.md, "Refunds")."""
+    make = sessions(engine)
+    with make.begin() as s:
+        rcv.finalize(s, "inv_mix", "acct", 10_000, "usd", NET30, NOW)
+        rcv.record_payment(s, "inv_mix", 3_000, "card", NOW, source="stripe", recorded_by="stripe", reference="in_s1")
+        rcv.record_payment(s, "inv_mix", 7_000, "wire", NOW, source="operator", recorded_by="ops", reference="B-1")
+        big = rcv.credit_note(s, "inv_mix", 5_000, "order_change", NOW, created_by="ops")
+        small = rcv.credit_note(s, "inv_mix", 2_000, "duplicate", NOW, created_by="ops")
+        more = rcv.credit_note(s, "inv_mix", 1_500, "duplicate", NOW, created_by="ops")  # Stripe has 1,000 left
+        assert rcv.stripe_refundable(s, "inv_mix") == 1_000
+        got = [(n.refunded, n.refund_via, n.refund_status) for n in (big, small, more)]
+        assert got == [(5_000, "manual", "owed"), (2_000, "stripe", "pending"), (1_500, "manual", "owed")]
+        methods = [(p.amount, p.method) for p in rcv.payments(s, "inv_mix") if p.outcome == "refunded"]
+        assert sorted(methods) == [(1_500, "other"), (2_000, "card"), (5_000, "other")]
+        credit_only = rcv.finalize(s, "inv_open", "acct", 1_000, "usd", NET30, NOW)
+        note = rcv.credit_note(s, credit_only.invoice_id, 400, "order_change", NOW, created_by="ops")
+        assert (note.refunded, note.refund_via, note.refund_status) == (0, None, None)  # nothing to pay back

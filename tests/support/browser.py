@@ -17,7 +17,7 @@ import httpx
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from streams.settings import Settings
-from tests.support.processes import Proc, start_worker
+from tests.support.processes import Proc, free_port, start_worker
 from tests.support.web_server import WebServer, web_api
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,11 +44,24 @@ class ServedApi:
 
     def worker(self) -> Proc:
         """A real worker on the API's topics, rating what the API records into billing.quota-state (its own
-        data dir: an embedded chDB directory is one process's)."""
+        data dir: an embedded chDB directory is one process's; with a shared warehouse, it writes there)."""
         own = self.settings.data_dir / "worker"
         own.mkdir(exist_ok=True)
-        proc, _ = start_worker(self.settings.model_copy(update={"data_dir": own}), own / "worker.log")
+        shared = {k: v for k, v in self.env.items() if k == "METERLINE_CLICKHOUSE_DSN"}
+        proc, _ = start_worker(self.settings.model_copy(update={"data_dir": own}), own / "worker.log", **shared)
         return proc
+
+    def cli(self, *args: str) -> str:
+        """``meterline ARGS`` with the API's settings (its store, topics and warehouse); its output."""
+        out = subprocess.run(
+            [sys.executable, "-m", "streams.cli.main", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert out.returncode == 0, out.stderr
+        return out.stdout
 
     def quota(self, account: str) -> dict[str, dict[str, Any]]:
         """``meterline quota show --account A --json``: the quota state per metric ({} until there is one)."""
@@ -65,15 +78,8 @@ class ServedApi:
 
     def bootstrap(self, name: str, owner: str) -> Org:
         """A new organization and its owner's API key, made by the real command."""
-        out = subprocess.run(
-            [sys.executable, "-m", "streams.cli.main", "api", "bootstrap", "--name", name, "--owner", owner, "--json"],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
-        boot = json.loads(out.stdout)
+        out = self.cli("api", "bootstrap", "--name", name, "--owner", owner, "--json")
+        boot = json.loads(out)
         return Org(id=boot["organization_id"], api_key=boot["api_key"])
 
     def call(self, org: Org, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
@@ -101,11 +107,25 @@ def join(api: ServedApi, org: Org, user: str) -> None:
 
 
 @contextmanager
-def served_api(settings: Settings, data_dir: Path) -> Iterator[ServedApi]:
+def served_api(settings: Settings, data_dir: Path, **env: str) -> Iterator[ServedApi]:
     """``meterline api serve`` on a free port with its own data dir (SQLite store) and the built app."""
     s = settings.model_copy(update={"data_dir": data_dir})
-    with web_api(s, data_dir, DIST) as server:
+    with web_api(s, data_dir, DIST, **env) as server:
         yield ServedApi(base=server.base, env=server.env, server=server, settings=s)
+
+
+@contextmanager
+def shared_warehouse(home: Path) -> Iterator[str]:
+    """A warehouse bridge (deploy/local/warehouse.py) serving a chDB directory of its own over HTTP, so the API,
+    a worker and ``meterline settle`` read and write one warehouse; yields its DSN. Stopped on exit."""
+    from deploy.local.warehouse import Warehouse
+
+    bridge = Warehouse(data_dir=home, chdb_path=home / "clickhouse", port=free_port())
+    bridge.start(timeout=120)
+    try:
+        yield f"http://127.0.0.1:{bridge.port}"
+    finally:
+        bridge.stop()
 
 
 @contextmanager

@@ -94,6 +94,7 @@ def test_commitment_true_up_then_credits_pay_part_and_carry_over() -> None:
     assert nov["credit:cg_small"] == ("1", "-100", "-100.00")
     assert nov["credit:cg_big"] == ("1", "-2900", "-2900.00")
     assert "credit:cg_old" not in nov
+    assert ex.invoice("org", *NOV).total == 0  # computed again: the same draws, not twice
     dec = lines(ex, DEC)
     assert dec["commitment_true_up"] == ("1", "3000", "3000.00")
     assert dec["credit:cg_big"] == ("1", "-100", "-100.00")

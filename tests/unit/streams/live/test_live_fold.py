@@ -190,3 +190,32 @@ def test_a_period_s_rated_amounts_add_up_to_the_pure_charge_of_its_total(rng: ra
         assert sum(D(x["amount"]) for x in xs) == charge.amount
         assert sum(D(x["included"]) for x in xs) == charge.included
         assert sum(D(x["billable"]) for x in xs) == charge.billable
+
+
+def test_the_memos_are_used_between_steps_and_forgotten_on_demand() -> None:
+    """Kept entries hit the memos (an organization's seats, storage readings); ``forget_memos`` empties them."""
+    versions = [version("o1", "org", "enterprise", T0 - timedelta(days=60), 1)]
+    fast = Path(fold_step, versions, decoded=True)
+    at = epoch_ms(NOW - timedelta(minutes=5))
+    for k in range(3):
+        step = [
+            AcceptedEvent(
+                event_id=f"s{k}-{i}",
+                ts_ms=at + i,
+                user_id=f"u{i + k}",
+                org_id="o1",
+                metric=["storage_gb", "api_calls"][i % 2],
+                quantity=D(i),
+                source="test",
+                properties={},
+                account_id="o1",
+            )
+            for i in range(80)
+        ]
+        fast.rate(step)
+    seats = fast.entries["o1"]["o1|2026-11|active_user"]["users"]
+    assert len(seats) == 82 and seats == sorted(seats)
+    assert id(seats) in fold._seat_sets.by_id and fold._seat_sets.by_id[id(seats)][1] == set(seats)
+    assert len(fold._kept_readings) > 0
+    fold.forget_memos()
+    assert not fold._seat_sets.by_id and fold._seat_sets.users == 0 and len(fold._kept_readings) == 0
