@@ -8,6 +8,7 @@ import { InvitationsSection } from "./InvitationsSection";
 import { MembersSection } from "./MembersSection";
 import { SeatsSection } from "./SeatsSection";
 import { UsageSection } from "./UsageSection";
+import { WhiteLabelSection } from "./WhiteLabelSection";
 import "./admin.css";
 
 /** The enterprise admin panel (/app/admin): the organization's people and seats, live usage per member, its AI
@@ -28,6 +29,7 @@ export function AdminPage() {
           <AiControlsSection org={org_id} />
           <AnalyticsSection org={org_id} />
           <BudgetSection account={org_id} />
+          <WhiteLabelSection org={org_id} />
           <AuditSection org={org_id} />
         </>
       )}
