@@ -3,7 +3,7 @@ import { Empty } from "../../ui/states";
 import { AiControlsSection } from "./AiControlsSection";
 import { AnalyticsSection } from "./AnalyticsSection";
 import { AuditSection } from "./AuditSection";
-import { BudgetSection } from "../forecast/BudgetSection";
+import { BudgetSection } from "../../sections/forecast/BudgetSection";
 import { InvitationsSection } from "./InvitationsSection";
 import { MembersSection } from "./MembersSection";
 import { SeatsSection } from "./SeatsSection";
