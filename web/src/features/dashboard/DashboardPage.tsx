@@ -12,7 +12,8 @@ import { Empty, Loading, QueryView } from "../../ui/states";
 import { Breakdown } from "./Breakdown";
 import { dailySeries, previousPeriodStart, withLiveToday } from "./daily";
 import { type LiveMode, POLL_MS, useLiveUsage } from "./liveUsage";
-import { dailyUsageQuery, upcomingInvoiceQuery } from "./queries";
+import { upcomingInvoiceQuery } from "../../api/invoices";
+import { dailyUsageQuery } from "./queries";
 import { ForecastSection } from "../../sections/forecast/ForecastSection";
 
 // Metrics whose period figure is not the sum of its days (a peak, a distinct count): no live bar for them.

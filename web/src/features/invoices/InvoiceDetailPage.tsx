@@ -6,7 +6,7 @@ import { date, dateTime, money, moneyMinor, quantity } from "../../ui/format";
 import { TableWrap } from "../../ui/TableWrap";
 import { Empty, ErrorState, QueryView } from "../../ui/states";
 import { invoicePaymentsQuery, invoicePdfHref, invoiceQuery, payInvoice } from "./queries";
-import { InvoiceStatus } from "./status";
+import { InvoiceStatus } from "../../ui/InvoiceStatus";
 
 export function InvoiceDetailPage() {
   const { invoiceId = "" } = useParams();

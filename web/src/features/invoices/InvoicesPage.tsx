@@ -4,8 +4,9 @@ import { useSession } from "../../app/SessionContext";
 import { date, money } from "../../ui/format";
 import { TableWrap } from "../../ui/TableWrap";
 import { Empty, QueryView } from "../../ui/states";
-import { invoicePdfHref, invoicesQuery } from "./queries";
-import { InvoiceStatus } from "./status";
+import { invoicesQuery } from "../../api/invoices";
+import { invoicePdfHref } from "./queries";
+import { InvoiceStatus } from "../../ui/InvoiceStatus";
 
 export function InvoicesPage() {
   const { account_id } = useSession();

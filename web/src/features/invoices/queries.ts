@@ -1,10 +1,5 @@
 import { api, unwrap } from "../../api/client";
 
-export const invoicesQuery = (account: string) => ({
-  queryKey: ["invoices", account],
-  queryFn: async () => unwrap(await api.GET("/api/billing/invoices", { params: { query: { account } } })),
-});
-
 export const invoiceQuery = (id: string) => ({
   queryKey: ["invoice", id],
   queryFn: async () => {
