@@ -188,6 +188,11 @@ def with_state(s: Session, catalog: Catalog, doc: dict[str, Any], today: date) -
 
 
 def get(s: Session, invoice_id: str, for_update: bool = False) -> InvoiceReceivableRow:
+    """The receivable of ``invoice_id``; ``for_update``: locked until the transaction ends, before it is read
+    (``lock``: SQLite ignores FOR UPDATE, so without the write first two changes would both read, then both
+    write — two credit notes or payments over what the invoice collects)."""
+    if for_update:
+        lock(s, invoice_id)
     q = select(InvoiceReceivableRow).where(InvoiceReceivableRow.invoice_id == invoice_id)
     row = s.scalar(q.with_for_update() if for_update else q)
     if row is None:
@@ -445,7 +450,6 @@ def reissue(
     (or ``terms``), for ``amount_due`` (default: what the old one collected): a void invoice, or an open one with
     nothing paid, voided now (kept, with its number). Once: ``AlreadyReissued`` names the reissue. The new
     invoice is told as finalized (its email, its ``invoice.finalized`` event)."""
-    lock(s, old_id)
     old = get(s, old_id, for_update=True)
     done = reissued_as(s, old_id)
     if done is not None:

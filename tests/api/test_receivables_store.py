@@ -209,3 +209,89 @@ def test_a_refund_goes_back_through_stripe_only_as_far_as_stripe_collected(engin
         credit_only = rcv.finalize(s, "inv_open", "acct", 1_000, "usd", NET30, NOW)
         note = rcv.credit_note(s, credit_only.invoice_id, 400, "order_change", NOW, created_by="ops")
         assert (note.refunded, note.refund_via, note.refund_status) == (0, None, None)  # nothing to pay back
+
+
+def _interleaved(engine: Engine, first: Any, second: Any) -> list[str]:
+    """``first`` reads the invoice, then (held after its read by failure injection) ``second`` runs whole, then
+    ``first`` goes on: the outcomes, "ok" or the TransitionError's text, in that order. A store that serializes
+    changes of one invoice makes ``second`` wait for ``first`` (PostgreSQL's row lock, SQLite's write lock), so
+    ``second`` reads what ``first`` wrote."""
+    import rating.receivables as rc
+
+    make = sessions(engine)
+    read, second_done = threading.Event(), threading.Event()
+    out: dict[str, str] = {}
+    real_credit, real_pay = rc.credit, rc.pay
+
+    def held(fn: Any) -> Any:
+        def wrapper(*args: Any) -> Any:
+            if threading.current_thread().name == "first" and not read.is_set():
+                read.set()
+                second_done.wait(3)  # a store that serializes keeps ``second`` waiting: give up waiting then
+            return fn(*args)
+
+        return wrapper
+
+    def run(name: str, change: Any) -> None:
+        try:
+            with make.begin() as s:
+                change(s)
+            out[name] = "ok"
+        except TransitionError as exc:
+            out[name] = str(exc)
+        finally:
+            if name == "second":
+                second_done.set()
+
+    rc.credit, rc.pay = held(real_credit), held(real_pay)  # type: ignore[assignment]
+    try:
+        one = threading.Thread(target=run, args=("first", first), name="first")
+        one.start()
+        assert read.wait(10)
+        two = threading.Thread(target=run, args=("second", second), name="second")
+        two.start()
+        one.join(60)
+        two.join(60)
+    finally:
+        rc.credit, rc.pay = real_credit, real_pay  # type: ignore[assignment]
+    return [out["first"], out["second"]]
+
+
+def test_concurrent_credit_notes_never_credit_more_than_the_invoice(engine: Engine) -> None:
+    """$100.00 open: two operators credit $60.00 each at once. Worked by hand: the first lowers what is owed to
+    $40.00; the second exceeds it and is refused. Never two notes for $120.00 of a $100.00 invoice."""
+    make = sessions(engine)
+    with make.begin() as s:
+        rcv.finalize(s, "inv_cn", "acct", 10_000, "usd", NET30, NOW)
+
+    def credit(s: Any) -> None:
+        rcv.credit_note(s, "inv_cn", 6_000, "order_change", NOW, created_by="ops")
+
+    first, second = _interleaved(engine, credit, credit)
+    assert first == "ok"
+    assert second != "ok"
+    with make() as s:
+        row = rcv.get(s, "inv_cn")
+        notes = rcv.credit_notes(s, "inv_cn")
+    assert [n.amount for n in notes] == [6_000]
+    assert (row.status, row.amount_due, row.amount_paid) == ("open", 4_000, 0)
+
+
+def test_concurrent_payments_never_pay_more_than_is_owed(engine: Engine) -> None:
+    """$100.00 open: two wire transfers of $70.00 recorded at once. By hand: the first leaves $30.00 owed, the second
+    exceeds it and is refused (nothing recorded): amount_paid $70.00, not $140.00 on a $100.00 invoice."""
+    make = sessions(engine)
+    with make.begin() as s:
+        rcv.finalize(s, "inv_pay", "acct", 10_000, "usd", NET30, NOW)
+
+    def wire(s: Any) -> None:
+        rcv.record_payment(s, "inv_pay", 7_000, "wire", NOW, source="manual", recorded_by="ops", reference="W")
+
+    first, second = _interleaved(engine, wire, wire)
+    assert first == "ok"
+    assert second != "ok"
+    with make() as s:
+        row = rcv.get(s, "inv_pay")
+        paid = [p.amount for p in rcv.payments(s, "inv_pay")]
+    assert paid == [7_000]
+    assert (row.status, row.amount_due, row.amount_paid) == ("open", 10_000, 7_000)
