@@ -52,7 +52,7 @@ _REFUSED = {
     "expired": "This sign-in link has expired.",
 }
 _STYLE = (
-    "body{font-family:system-ui,sans-serif;background:#f7f7f8;color:#1a1a1a;margin:0}"
+    "body{font-family:system-ui,sans-serif;background:#f7f7f8;color:#1a1a1a;margin:0;padding:0 1rem}"
     "main{max-width:32rem;margin:3rem auto;padding:1.5rem;background:#fff;border:1px solid #ddd;border-radius:6px}"
     "h1{font-size:1.4rem;margin-top:0}button{font:inherit;padding:.5rem 1rem;border-radius:4px;"
     "border:1px solid #1f4fd6;background:#1f4fd6;color:#fff;cursor:pointer}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
@@ -86,3 +87,24 @@ def test_keyboard_reaches_the_pages_and_invoices_say_when_there_are_none(browser
     expect(page.get_by_text("No invoices yet")).to_be_visible(timeout=20_000)
     assert axe_violations(page) == []
     screenshot(page, "invoices-empty-phone")
+
+
+def test_a_prefetched_link_still_signs_in_from_an_accessible_page(browser: Browser, api: ServedApi) -> None:
+    org = api.bootstrap("Scan Co", "sam")
+    link = api.server.login_link("sam", org.id)
+    # A mail scanner fetches the link before the person opens it: that uses nothing up.
+    assert httpx.get(link, timeout=30).status_code == 200
+    page = browser.new_context(viewport=PHONE).new_page()
+    page.goto(link)
+    expect(page.get_by_role("heading", name="Sign in to Meterline billing")).to_be_visible()
+    assert axe_violations(page) == []
+    assert page_width(page) <= PHONE["width"]
+    screenshot(page, "sign-in-phone")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{api.base}/app/")
+    expect(page.get_by_label("Billing account")).to_have_text(org.id, timeout=20_000)
+    # The link is spent now: opening it again says so, with no button.
+    again = browser.new_context().new_page()
+    again.goto(link)
+    expect(again.get_by_text("used already")).to_be_visible()
+    expect(again.get_by_role("button", name="Sign in")).to_have_count(0)

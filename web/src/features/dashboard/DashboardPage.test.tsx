@@ -48,6 +48,9 @@ const ALL = {
   "/api/billing/usage/history": { body: HISTORY },
   "/api/billing/payment-methods": { body: METHODS },
   "/api/billing/usage/breakdown": { body: BREAKDOWN },
+  "/api/billing/organizations/org_acme/subscriptions": {
+    body: { subscriptions: [{ id: "msub_1", tier: "standard", interval: "year", status: "active", cancel_at: "2027-01-01T00:00:00Z" }] },
+  },
 };
 
 /** A stand-in for the browser's EventSource (jsdom has none): the test pushes the server's events. */
@@ -106,8 +109,11 @@ describe("DashboardPage", () => {
     expect(screen.getByText(/As of .* live figures, provisional/)).toBeInTheDocument();
     // Nothing settled yet, but today's live use is drawn (as provisional).
     expect(await screen.findByRole("figure", { name: "Daily api_calls, this period and the previous one" })).toBeInTheDocument();
-    // The default payment method, and where to manage it.
+    // The interval and a pending cancellation, from the organization's subscription.
     const plan = screen.getByRole("region", { name: "Subscription" });
+    expect(await within(plan).findByText("Annual")).toBeInTheDocument();
+    expect(within(plan).getByText(/Canceling on Jan 1, 2027/)).toBeInTheDocument();
+    // The default payment method, and where to manage it.
     expect(await within(plan).findByText(/visa ending 4242, expires 04\/2030/)).toBeInTheDocument();
     expect(within(plan).getByRole("link", { name: "Manage payment methods" })).toHaveAttribute("href", "/payment-methods");
     // AI usage by provider and model, premium features with their price and charge.
@@ -118,7 +124,8 @@ describe("DashboardPage", () => {
     const premium = screen.getByRole("region", { name: "Premium features" });
     expect(within(premium).getByRole("row", { name: /deep_research/ })).toHaveTextContent("4$0.50$2.00");
     // Every call names the session's account.
-    expect(calls.every((r) => new URL(r.url).searchParams.get("account") === "org_acme")).toBe(true);
+    const named = (r: Request) => new URL(r.url).searchParams.get("account") === "org_acme" || new URL(r.url).pathname.startsWith("/api/billing/organizations/org_acme/");
+    expect(calls.filter((r) => !named(r)).map((r) => r.url)).toEqual([]);
   });
 
   it("says when the plan meters nothing, nothing is settled, and no card is on file", async () => {

@@ -3,6 +3,7 @@ import { Suspense, lazy, useState } from "react";
 import { Link } from "react-router-dom";
 import type { Schemas } from "../../api/client";
 import { describeMethod, methodExpiry, paymentMethodsQuery } from "../../api/paymentMethods";
+import { INTERVALS, subscriptionQuery } from "../../api/subscriptions";
 import { useSession } from "../../app/SessionContext";
 import { UsageBar } from "../../ui/UsageBar";
 import { date, dateTime, daysUntil, money, quantity } from "../../ui/format";
@@ -69,15 +70,25 @@ function Dashboard({ account, usage, asOf, mode }: { account: string; usage: Sch
 }
 
 function Overview({ usage, now, account }: { usage: Schemas["UsageCurrent"]; now: Date; account: string }) {
+  const { organization_id } = useSession();
+  // An organization's subscription says its interval and a pending cancellation; a personal account has none.
+  const sub = useQuery({ ...subscriptionQuery(organization_id ?? ""), enabled: organization_id !== null }).data ?? null;
   return (
     <section className="card" aria-labelledby="plan-heading">
       <h2 id="plan-heading">Subscription</h2>
       <dl className="facts">
         <dt>Plan</dt>
         <dd>{usage.tier}</dd>
+        {sub && (
+          <>
+            <dt>Billed</dt>
+            <dd>{INTERVALS[sub.interval as keyof typeof INTERVALS] ?? sub.interval}</dd>
+          </>
+        )}
         <dt>Status</dt>
         <dd>
           <span className={`badge badge-${usage.status ?? "none"}`}>{usage.status ? STATUS_WORDS[usage.status] : "No subscription"}</span>
+          {sub?.cancel_at && <span className="badge badge-canceling">Canceling on {date(sub.cancel_at)}</span>}
         </dd>
         <dt>Current period</dt>
         <dd>

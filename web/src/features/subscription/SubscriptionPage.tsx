@@ -5,12 +5,11 @@ import { date } from "../../ui/format";
 import { Empty, ErrorState, QueryView } from "../../ui/states";
 import { ChangePreview } from "./ChangePreview";
 import { PlanComparison } from "./PlanComparison";
-import { cancelAtPeriodEnd, changePlan, plansQuery, reactivate, subscriptionQuery, type Change, type Subscription } from "./queries";
+import { INTERVALS, subscriptionQuery, type Subscription } from "../../api/subscriptions";
+import { cancelAtPeriodEnd, changePlan, plansQuery, reactivate, type Change } from "./queries";
 
 // The catalog's tiers in rank order, until the public GET /api/billing/plans (issue 16) is in the spec.
 const TIERS = ["free", "standard", "enterprise"] as const;
-const INTERVALS = { month: "Monthly", year: "Annual" } as const;
-
 export function SubscriptionPage() {
   const { organization_id } = useSession();
   if (!organization_id)

@@ -1,18 +1,6 @@
 import { api, unwrap, type Schemas } from "../../api/client";
 
-export type Subscription = Schemas["SubscriptionOut"];
 export type Change = Schemas["SubscriptionUpdate"];
-
-/** The account's live subscription (the newest not canceled), or null when it has none. */
-export const subscriptionQuery = (org: string) => ({
-  queryKey: ["subscription", org],
-  queryFn: async (): Promise<Subscription | null> => {
-    const { subscriptions } = unwrap(
-      await api.GET("/api/billing/organizations/{id}/subscriptions", { params: { path: { id: org } } }),
-    );
-    return subscriptions.find((s) => s.status !== "canceled") ?? null;
-  },
-});
 
 export async function changePlan(id: string, change: Change) {
   return unwrap(await api.PUT("/api/billing/subscriptions/{id}", { params: { path: { id } }, body: change }));
