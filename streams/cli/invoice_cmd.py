@@ -277,7 +277,7 @@ def _refund(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     try:
         with make.begin() as s:
-            note = refunds.find(s, args.invoice, args.credit_note)
+            note = refunds.find(s, args.invoice, args.credit_note, for_update=True)
             if note is None:
                 raise MeterlineError(f"no credit note {args.credit_note} on invoice {args.invoice}")
             if args.reference is not None:

@@ -295,3 +295,48 @@ def test_concurrent_payments_never_pay_more_than_is_owed(engine: Engine) -> None
         paid = [p.amount for p in rcv.payments(s, "inv_pay")]
     assert paid == [7_000]
     assert (row.status, row.amount_due, row.amount_paid) == ("open", 10_000, 7_000)
+
+
+def test_two_operators_recording_one_refund_record_it_once(engine: Engine) -> None:
+    """A wire-paid $100.00 invoice credited $25.00: $25.00 owed back. Two operators record the bank refund at once
+    (the first holds after reading the note): one is recorded, the other told it is recorded already."""
+    from streams.store import refunds
+    from streams.store.audit import Origin
+
+    make = sessions(engine)
+    with make.begin() as s:
+        rcv.finalize(s, "inv_rf", "acct", 10_000, "usd", NET30, NOW)
+        rcv.record_payment(s, "inv_rf", 10_000, "wire", NOW, source="manual", recorded_by="ops", reference="W")
+        number = rcv.credit_note(s, "inv_rf", 2_500, "order_change", NOW, created_by="ops").number
+    read, second_done = threading.Event(), threading.Event()
+    out: dict[str, str] = {}
+
+    def record(name: str, reference: str) -> None:
+        try:
+            with make.begin() as s:
+                note = refunds.find(s, "inv_rf", number, for_update=True)
+                assert note is not None
+                if name == "first":
+                    read.set()
+                    second_done.wait(3)  # a store that serializes keeps the second waiting: give up then
+                refunds.record_manual(s, note, reference, NOW, Origin(f"operator:{name}"))
+            out[name] = "ok"
+        except TransitionError as exc:
+            out[name] = str(exc)
+        finally:
+            if name == "second":
+                second_done.set()
+
+    one = threading.Thread(target=record, args=("first", "BANK-1"))
+    one.start()
+    assert read.wait(10)
+    two = threading.Thread(target=record, args=("second", "BANK-2"))
+    two.start()
+    one.join(60)
+    two.join(60)
+    assert out["first"] == "ok"
+    assert "recorded, not owed" in out["second"]
+    with make() as s:
+        note = refunds.find(s, "inv_rf", number)
+        assert note is not None
+        assert (note.refund_status, note.refund_reference) == ("recorded", "BANK-1")

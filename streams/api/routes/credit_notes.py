@@ -124,7 +124,7 @@ def refund_credit_note(call: Call) -> CreditNoteOut:
         raise ApiError(403, "forbidden", "only a platform operator pays refunds out")
     now, inv_id, cn = call.ctx.clock(), call.path["id"], call.path["cn"]
     with call.ctx.sessions.begin() as s:
-        note = refunds.find(s, inv_id, cn)
+        note = refunds.find(s, inv_id, cn, for_update=True)
         if note is None:
             raise ApiError(404, "not_found", f"no credit note {cn} on invoice {inv_id}")
         if body.reference is not None:
