@@ -23,6 +23,7 @@ from streams.settlement.settler import Settler
 
 DAY = timedelta(days=1)
 HISTORY_DAYS = 112  # rating.forecast.method.SEASON_DAYS
+TYPICAL_DAYS = 28  # the days the tier's typical profile is taken from
 
 
 def _taxed(invoice: Invoice, settler: Settler, account: str, period: Period) -> Invoice:
@@ -76,6 +77,15 @@ def forecast_account(settler: Settler, account: str, period: Period, now: dateti
         key: forecast_quantity(before.get(key, []), current.get(key, [0.0] * elapsed), length, period.start.weekday())
         for key in sorted(set(before) | set(current))
     }
+    # The plan now (a subscription started today is after the cutoff: its version is still the plan).
+    version = next((v for v in reversed(inputs.history.versions) if v.effective_from < period.end), None)
+    if not inputs.rows and version is not None and elapsed < length:
+        # No usage settled at all yet: the tier's typical profile over the days to come, with a wide interval.
+        typical = settler.typical_daily(version.tier, cutoff - TYPICAL_DAYS * DAY, cutoff)
+        forecasts = {
+            key: forecast_quantity([], [], length - elapsed, cutoff.weekday(), typical_daily=q)
+            for key, q in sorted(typical.items())
+        }
     kw: dict[str, Any] = {
         "corrections": inputs.corrections,
         "credits": inputs.credits,

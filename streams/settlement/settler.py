@@ -193,6 +193,10 @@ class Settler:
     def catalog_at(self, at: datetime) -> CatalogVersion:
         return self._catalog.at(at)
 
+    def typical_daily(self, tier: str, start: datetime, end: datetime) -> dict[str, float]:
+        """The tier's median daily usage per summed metric over [start, end) (a forecast without history)."""
+        return self._store.typical_daily(tier, start, end)
+
     def _history(self, account: str) -> SubscriptionHistory:
         return self._histories(account) or SubscriptionHistory(account)
 

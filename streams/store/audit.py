@@ -47,6 +47,7 @@ ACTIONS = frozenset(
         "invoice.reissued",
         "credit_grant.created",
         "ai_controls.changed",
+        "budget.changed",
         "branding.changed",
         "session.signed_in",
     }

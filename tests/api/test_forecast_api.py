@@ -51,6 +51,22 @@ async def test_a_flat_account_is_forecast_to_its_invoice_and_strangers_are_refus
         assert calls["daily"] == ["5000"] * 15
         assert {ln["code"]: ln["amount"] for ln in doc["lines"]} == {"base_fee": "49.99", "api_calls_overage": "500.00"}
 
+        # An account on standard without any usage yet: the tier's typical day (the median of the standard
+        # accounts that used it in the last 28 days) for each remaining day, with a wide interval.
+        new = await api.org("nova")
+        r = await api.client.post(
+            "/api/billing/subscriptions/create",
+            json={"tier": "standard", "anchor": "2026-06-01"},
+            headers=api.as_user("nova", new),
+        )
+        assert r.status_code == 201, r.text
+        r = await api.client.get(f"/api/billing/forecast?account={new}", headers=api.as_user("nova", new))
+        assert r.status_code == 200, r.text
+        (typical,) = r.json()["metrics"]
+        assert (typical["metric"], typical["to_date"], typical["daily"]) == ("api_calls", "0", [])
+        expected, p10, p90 = (Decimal(typical[k]) for k in ("expected", "p10", "p90"))
+        assert expected > 0 and p90 - p10 > expected  # a relative sd of 50 %: 1.28 x expected wide
+
         # Another organization's owner, a member without the invoice role, and a made-up account.
         for who, account in [(api.as_user("otto", other), org), (api.as_user("m1", org), org)]:
             r = await api.client.get(f"/api/billing/forecast?account={account}", headers=who)
@@ -82,3 +98,9 @@ async def test_budgets_are_set_by_billing_managers_and_read_by_invoice_readers(m
         assert (await api.client.get(url, headers=stranger)).status_code in (403, 404)
         assert (await api.client.get(url, headers=owner)).json()["amount"] == "300.00"
         assert (await api.client.put(url, json={"amount": "0"}, headers=owner)).json()["amount"] is None
+        # Each change is in the organization's audit log, with the amount before and after; refusals are not.
+        log = await api.client.get(f"/api/billing/organizations/{org}/audit?action=budget.", headers=owner)
+        assert [(e["actor"], e["before"], e["after"]) for e in reversed(log.json()["entries"])] == [
+            ("user:bea", {"amount": None}, {"amount": "300.00"}),
+            ("user:bea", {"amount": "300.00"}, {"amount": None}),
+        ]

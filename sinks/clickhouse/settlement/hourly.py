@@ -10,7 +10,7 @@ from typing import Any
 from rating.money import ZERO
 from rating.settle import HourlyUsage
 from sinks.clickhouse.settlement.tables import Tables, chunks, in_list
-from sinks.clickhouse.timefmt import ch_datetime
+from sinks.clickhouse.timefmt import ch_datetime, ch_literal
 from sinks.clickhouse.timefmt import ch_datetime64 as _dt
 from sinks.clickhouse.timefmt import from_ch as _utc
 
@@ -108,3 +108,15 @@ class UsageHourly(Tables):
             f"SELECT DISTINCT account_id FROM {self._db}.usage_hourly WHERE hour >= {_dt(start)} AND hour < {_dt(end)}"
         )
         return {r[0] for r in self._rows(sql)}
+
+    def typical_daily(self, tier: str, start: datetime, end: datetime) -> dict[str, float]:
+        """The median daily API calls and AI requests over [start, end) of the accounts of ``tier`` that used
+        them: the profile an account without history is forecast on (docs/forecasting.md)."""
+        days = max((end - start) / timedelta(days=1), 1.0)
+        sql = (
+            f"SELECT metric, quantile(0.5)(q) FROM (SELECT account_id, metric, toFloat64(sum(quantity)) / {days} AS q "
+            f"FROM {self._db}.usage_hourly FINAL WHERE hour >= {_dt(start)} AND hour < {_dt(end)} "
+            f"AND tier = {ch_literal(tier)} AND metric IN ('api_calls', 'ai_requests') "
+            "GROUP BY account_id, metric HAVING q > 0) GROUP BY metric"
+        )
+        return {str(m): float(q) for m, q in self._rows(sql)}

@@ -9,12 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rating.catalog.model import Amount
 from rating.money import minor_units, money_text
+from streams.api.audit import audit_change
 from streams.api.auth import account_access
 from streams.api.common import caller, invoice_reader
 from streams.api.errors import ApiError
 from streams.api.models import AccountQuery
 from streams.api.routing import Call, Endpoint
-from streams.store.models import BudgetRow
+from streams.store.models import BudgetRow, Organization
 
 _TAG = "forecast"
 
@@ -45,19 +46,27 @@ def put_budget(call: Call) -> Budget:
     now = call.ctx.clock()
     currency = call.ctx.catalog.at(now).currency
     with call.ctx.sessions.begin() as s:
-        access = account_access(s, caller(call, s), q.account)
+        who = caller(call, s)
+        access = account_access(s, who, q.account)
         if not access.manages:
             raise ApiError(403, "forbidden", f"the role {access.role} may not set the organization's budget")
         row = s.get(BudgetRow, q.account)
+        before = _out(q.account, row, currency).amount
         if body.amount == 0:
             if row is not None:
                 s.delete(row)
-            return _out(q.account, None, currency)
-        if row is None:
-            row = BudgetRow(account_id=q.account, amount=0, currency=currency, updated_at=now)
-            s.add(row)
-        row.amount, row.currency, row.updated_at = minor_units(body.amount), currency, now
-        return _out(q.account, row, currency)
+            out = _out(q.account, None, currency)
+        else:
+            if row is None:
+                row = BudgetRow(account_id=q.account, amount=0, currency=currency, updated_at=now)
+                s.add(row)
+            row.amount, row.currency, row.updated_at = minor_units(body.amount), currency, now
+            out = _out(q.account, row, currency)
+        if before != out.amount and s.get(Organization, q.account) is not None:  # a person's account has no log
+            audit_change(
+                call, s, who, q.account, "budget.changed", before={"amount": before}, after={"amount": out.amount}
+            )
+        return out
 
 
 def _out(account: str, row: BudgetRow | None, currency: str) -> Budget:
