@@ -340,3 +340,39 @@ def test_two_operators_recording_one_refund_record_it_once(engine: Engine) -> No
         note = refunds.find(s, "inv_rf", number)
         assert note is not None
         assert (note.refund_status, note.refund_reference) == ("recorded", "BANK-1")
+
+
+def test_payments_credit_notes_refunds_and_a_reissue_add_up(engine: Engine) -> None:
+    """Worked by hand from the rule (docs/invoices.md, "Credit notes"): a credit note first lowers what is still
+    owed, then refunds what was paid; a void invoice's reissue collects what the void one still collected.
+
+    A: $100.00 open, $30.00 wired: $70.00 remaining. A $50.00 note lowers what is owed ($50.00 due, $30.00 paid,
+    $20.00 remaining, nothing refunded). A $40.00 note credits the $20.00 still owed and refunds $20.00 of the
+    $30.00 paid: $10.00 due, $10.00 kept, paid; $20.00 owed back to the customer (a wire: by hand).
+    B: $100.00 open, a $25.00 note: $75.00 due; voided and reissued: the reissue is due $75.00, and paying it
+    settles it. Never more credited than invoiced: A's notes total $90.00 of $100.00, B's $25.00."""
+    make = sessions(engine)
+    with make.begin() as s:
+        rcv.finalize(s, "inv_a", "acct", 10_000, "usd", NET30, NOW)
+        rcv.finalize(s, "inv_b", "acct", 10_000, "usd", NET30, NOW)
+        rcv.record_payment(s, "inv_a", 3_000, "wire", NOW, source="manual", recorded_by="ops", reference="W1")
+        one = rcv.credit_note(s, "inv_a", 5_000, "order_change", NOW, created_by="ops")
+        a = rcv.get(s, "inv_a")
+        assert (one.credited, one.refunded, one.refund_status) == (5_000, 0, None)
+        assert (a.status, a.amount_due, a.amount_paid, rcv.state(a).amount_remaining) == ("open", 5_000, 3_000, 2_000)
+        two = rcv.credit_note(s, "inv_a", 4_000, "order_change", NOW, created_by="ops")
+        assert (two.credited, two.refunded, two.refund_via, two.refund_status) == (2_000, 2_000, "manual", "owed")
+        assert (a.status, a.amount_due, a.amount_paid, rcv.state(a).amount_remaining) == ("paid", 1_000, 1_000, 0)
+        moves = sorted((p.outcome, p.amount) for p in rcv.payments(s, "inv_a"))  # at one time: in any order
+        assert moves == [("refunded", 2_000), ("succeeded", 3_000)]
+        with pytest.raises(TransitionError):  # $10.00 is all it still collects
+            rcv.credit_note(s, "inv_a", 1_001, "order_change", NOW, created_by="ops")
+
+        rcv.credit_note(s, "inv_b", 2_500, "order_change", NOW, created_by="ops")
+        rcv.void(s, "inv_b", NOW)
+        new = rcv.reissue(s, "inv_b", "inv_b-r1", None, NOW + timedelta(days=1))
+        assert (new.status, new.amount_due, new.amount_paid) == ("open", 7_500, 0)
+        with pytest.raises(TransitionError):  # the void one is credited no more
+            rcv.credit_note(s, "inv_b", 100, "order_change", NOW, created_by="ops")
+        rcv.record_payment(s, "inv_b-r1", 7_500, "wire", NOW, source="manual", recorded_by="ops", reference="W2")
+        assert (new.status, new.amount_paid, rcv.state(new).amount_remaining) == ("paid", 7_500, 0)
