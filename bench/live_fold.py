@@ -49,7 +49,7 @@ def main() -> int:
     def step_events(k: int) -> list[AcceptedEvent]:
         out = []
         for i in range(n):
-            d = make_event(i, ts + i % 1000, rng, f"s{k}")
+            d = make_event(i, ts + k * 1000 + i % 1000, rng, f"s{k}")
             org, user = d["org_id"], str(d["user_id"])
             out.append(
                 AcceptedEvent(

@@ -14,4 +14,29 @@ export default tseslint.config(
       ...reactHooks.configs.recommended.rules,
     },
   },
+  // docs/web.md: a feature never imports another feature (shared pieces live in api/, ui/ or sections/);
+  // a section imports neither features nor other sections.
+  {
+    files: ["src/features/**/*.{ts,tsx}", "src/sections/**/*.{ts,tsx}"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { regex: "^\\.\\./(?!\\.\\./)", message: "import from api/, ui/, app/ or sections/, not a sibling feature" },
+            { regex: "/features/", message: "a feature's code stays in its feature" },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ["src/sections/**/*.{ts,tsx}"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ regex: "^\\.\\./(?!\\.\\./)|/features/|/sections/|/app/", message: "a section imports from api/ and ui/ only" }] },
+      ],
+    },
+  },
 );

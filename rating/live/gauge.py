@@ -29,24 +29,42 @@ MAX_REMEMBERED = 20_000
 
 _Key = tuple[int, str]
 _Row = list[Any]  # [ts_ms, event id, value text], as the slot keeps it
+_Folded = tuple[Any, Any, Any]  # the slot's ``folded`` (or what stands for it): until, area, level
+
+
+class _Parsed:
+    """A slot's kept readings parsed, in time order, and the integral run over them (before the tail
+    to the period's end), with the ``folded`` it started from."""
+
+    __slots__ = ("folded", "keys", "run", "samples", "values")
+
+    def __init__(
+        self,
+        samples: list[_Row],
+        values: dict[_Key, Decimal],
+        keys: list[_Key],
+        folded: _Folded,
+        run: tuple[int, Decimal, Decimal] | None,
+    ) -> None:
+        self.samples, self.values, self.keys, self.folded, self.run = samples, values, keys, folded, run
 
 
 class KeptReadings:
     """The kept readings of slots already parsed, by the identity of the slot's ``samples`` list.
 
-    Owned by a caller that keeps decoded entries between steps (the live stage): parsing and
-    formatting a slot's kept readings was most of a storage group's cost, paid again every step.
-    Entries are never changed in place (a step writes a new list), and the memo holds the list
-    itself, so the same list object means the same readings."""
+    Owned by a caller that keeps decoded entries between steps (the live stage): parsing, sorting,
+    integrating and formatting a slot's kept readings was most of a storage group's cost, paid again
+    every step, and more as the readings filled up. Entries are never changed in place (a step writes
+    a new list), and the memo holds the list itself, so the same list object means the same readings."""
 
     def __init__(self) -> None:
-        self._by_id: dict[int, tuple[list[_Row], dict[_Key, Decimal], dict[_Key, _Row]]] = {}
+        self._by_id: dict[int, _Parsed] = {}
 
-    def take(self, samples: Any) -> tuple[dict[_Key, Decimal], dict[_Key, _Row]] | None:
+    def take(self, samples: Any) -> _Parsed | None:
         """The parsed readings of ``samples``, forgotten here: the fold replaces the slot's list (a
         caller still holding the old list parses it again)."""
         hit = self._by_id.pop(id(samples), None)
-        return (hit[1], hit[2]) if hit is not None and hit[0] is samples else None
+        return hit if hit is not None and hit.samples is samples else None
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -54,10 +72,10 @@ class KeptReadings:
     def clear(self) -> None:
         self._by_id.clear()
 
-    def put(self, samples: list[_Row], values: dict[_Key, Decimal], rows: dict[_Key, _Row]) -> None:
+    def put(self, parsed: _Parsed) -> None:
         if len(self._by_id) >= MAX_REMEMBERED:
             self._by_id.clear()
-        self._by_id[id(samples)] = (samples, values, rows)
+        self._by_id[id(parsed.samples)] = parsed
 
 
 def fold_readings(
@@ -71,24 +89,44 @@ def fold_readings(
 
     The same result as ``GaugeState`` over the kept readings (one reading per event id, a conflicting
     replay keeps the larger value), without building it: this runs for every storage group of a step.
-    ``kept``: the caller's memo of parsed readings (the same results, without parsing them again).
+    ``kept``: the caller's memo of parsed readings. With it, readings newer than every kept one (the
+    usual case) only extend the remembered integral — the same additions in the same order, so the
+    same digits — instead of parsing, sorting and integrating all kept readings again.
     """
-    until, area, level = slot.get("folded") or (start_ms, "0", slot.get("carried_in") or "0")
+    folded: _Folded = tuple(slot.get("folded") or (start_ms, "0", slot.get("carried_in") or "0"))  # type: ignore[assignment]
+    until, area, level = folded
     samples = slot.get("samples", ())
     known = kept.take(samples) if kept is not None else None
-    rows: dict[_Key, _Row]
-    if known is None:
-        merged: dict[_Key, Decimal] = {(t, i): Decimal(v) for t, i, v in samples}
-        rows = {}
-    else:
-        merged, rows = dict(known[0]), known[1]
+    merged = dict(known.values) if known is not None else {(t, i): Decimal(v) for t, i, v in samples}
     changed: set[_Key] = set()
+    added: list[_Key] = []
     for s in readings:
         key = (max(s.ts_ms, until), s.event_id)
         old = merged.get(key)
+        if old is None:
+            added.append(key)
         if old is None or s.value > old:
             merged[key] = s.value
             changed.add(key)
+    added.sort()
+    if (
+        known is not None
+        and known.run is not None
+        and known.folded == folded
+        and len(merged) < FOLD_AT
+        and len(changed) == len(added)  # no kept reading replaced
+        and (not known.keys or not added or added[0] > known.keys[-1])
+    ):
+        at, level_d, area_d = known.run
+        for k in added:
+            t = min(k[0], end_ms)
+            area_d += level_d * (t - at)
+            at, level_d = t, merged[k]
+        rows = [*samples, *([k[0], k[1], fixed_text(merged[k])] for k in added)]
+        slot["samples"] = rows
+        if kept is not None:
+            kept.put(_Parsed(rows, merged, [*known.keys, *added], folded, (at, level_d, area_d)))
+        return level_d, (area_d + level_d * (end_ms - at)) / Decimal(end_ms - start_ms)
     keys = sorted(merged)
     area_d, level_d = Decimal(area), Decimal(level)
     if len(keys) >= FOLD_AT:
@@ -98,15 +136,17 @@ def fold_readings(
             until, level_d = t, merged[k]
         keys = keys[-KEEP:]
         slot["folded"] = [until, fixed_text(area_d), fixed_text(level_d)]
+        folded = tuple(slot["folded"])  # type: ignore[assignment]
+    old_rows = {(r[0], r[1]): r for r in samples} if known is not None else {}
     new_rows = [
-        row if (row := rows.get(k)) is not None and k not in changed else [k[0], k[1], fixed_text(merged[k])]
+        row if (row := old_rows.get(k)) is not None and k not in changed else [k[0], k[1], fixed_text(merged[k])]
         for k in keys
     ]
     slot["samples"] = new_rows
-    if kept is not None:
-        kept.put(new_rows, {k: merged[k] for k in keys}, dict(zip(keys, new_rows, strict=True)))
     span = Decimal(end_ms - start_ms)
     if end_ms <= until:
+        if kept is not None:
+            kept.put(_Parsed(new_rows, {k: merged[k] for k in keys}, keys, folded, None))
         return (merged[keys[-1]] if keys else level_d), area_d / span
     # The kept readings from ``until`` on: each holds until the next, the last to the period's end.
     at = until
@@ -114,5 +154,7 @@ def fold_readings(
         t = min(k[0], end_ms)
         area_d += level_d * (t - at)
         at, level_d = t, merged[k]
+    if kept is not None:
+        kept.put(_Parsed(new_rows, {k: merged[k] for k in keys}, keys, folded, (at, level_d, area_d)))
     area_d += level_d * (end_ms - at)
     return level_d, area_d / span

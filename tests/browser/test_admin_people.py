@@ -33,7 +33,8 @@ def test_invite_is_accepted_in_a_second_browser_context(browser: Browser, api: S
     try:
         inbox = sam.new_page()
         inbox.goto(api.server.login_link("sam"))
-        inbox.wait_for_url(f"{api.base}/app/**")
+        inbox.get_by_role("button", name="Sign in").click()
+        inbox.wait_for_url(f"{api.base}/app/")
         inbox.get_by_role("link", name="Invitations").click()
         card = inbox.get_by_role("listitem").filter(has=inbox.get_by_role("heading", name="People Co"))
         expect(card).to_contain_text("invites you as viewer")

@@ -2,6 +2,7 @@ import { useQuery } from "@tanstack/react-query";
 import { NavLink, Outlet } from "react-router-dom";
 import { ApiError } from "../api/client";
 import { fetchSession, signOut } from "../api/session";
+import { BrandMark } from "../features/admin/BrandMark";
 import { ErrorState, Loading } from "../ui/states";
 import { SessionContext } from "./SessionContext";
 import { SignedOut } from "./SignedOut";
@@ -31,7 +32,7 @@ export function Shell() {
         Skip to content
       </a>
       <header className="app-header">
-        <span className="brand">Meterline billing</span>
+        <BrandMark org={session.data.organization_id} />
         <span className="account" aria-label="Billing account">
           {session.data.account_id}
         </span>

@@ -89,6 +89,8 @@ def make_events(rng: random.Random, n: int, start: int) -> list[AcceptedEvent]:
             props = {"feature": rng.choice(["deep_research", "document_analysis", "sso"])}
         # Quantities that cross free's 10,000 (and its hard cap) and standard's 100,000 in a few steps.
         qty = D(rng.choice([1, 7, 2500, 40_000])) if metric != "storage_gb" else D(rng.randrange(0, 12_000)) / 100
+        if rng.random() < 0.1:  # sent as "2E+1": a positive exponent (the text is "20" wherever it is written)
+            qty = D(f"{rng.randrange(1, 9)}E+{rng.randrange(1, 3)}")
         out.append(
             AcceptedEvent(
                 event_id=f"e{i}",

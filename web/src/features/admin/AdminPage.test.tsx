@@ -45,6 +45,11 @@ const ANALYTICS = {
   by_role: [{ month: "2026-11", group: "member", metric: "ai_requests", quantity: "40", ai_cost: "0.3000" }],
 };
 
+const BRANDING = {
+  organization_id: "org_acme", entitled: false, display_name: null, primary_colour: null, accent_colour: null,
+  logo_url: null, sender_name: null, reply_to: null, updated_at: null, updated_by: null,
+};
+
 function api(extra: Record<string, { status?: number; body?: unknown }> = {}) {
   return serve({
     [`${ORG}/members`]: { body: { organization_id: "org_acme", members: [{ user_id: "bob", role: "member", created_at: "2026-12-01T00:00:00Z" }] } },
@@ -55,6 +60,7 @@ function api(extra: Record<string, { status?: number; body?: unknown }> = {}) {
     [`${ORG}/usage/members`]: { body: USAGE },
     [`${ORG}/seats`]: { body: SEATS },
     [`${ORG}/analytics`]: { body: ANALYTICS },
+    [`${ORG}/branding`]: { body: BRANDING },
     ...extra,
   });
 }
@@ -91,6 +97,27 @@ describe("AdminPage", () => {
     expect(within(november).getByText("3 / 4")).toBeInTheDocument();
     expect(within(november).getByText("75 %")).toBeInTheDocument();
     expect(within(screen.getByRole("region", { name: "Forecast for this period" })).getByText("nothing settled yet")).toBeInTheDocument();
+  });
+
+  it("offers white-label only with its add-on, and saves the organization's name and colours", async () => {
+    const calls = api({
+      [`${ORG}/branding`]: { body: { ...BRANDING, entitled: true } },
+      [`PUT ${ORG}/branding`]: { body: { ...BRANDING, entitled: true, display_name: "Acme Learning", primary_colour: "#7a1f00" } },
+    });
+    renderPage(<AdminPage />);
+    await userEvent.type(await screen.findByLabelText("Name shown"), "Acme Learning");
+    await userEvent.click(screen.getByRole("button", { name: "Save branding" }));
+    expect(await screen.findByText(/now show Acme Learning/)).toBeInTheDocument();
+    const put = calls.find((c) => c.method === "PUT");
+    const body = await put?.json();
+    expect(body).toMatchObject({ display_name: "Acme Learning", primary_colour: "#1f4fd6" });
+    expect(body).not.toHaveProperty("logo"); // no file chosen: the logo is kept
+  });
+
+  it("explains white-label without the add-on", async () => {
+    api();
+    renderPage(<AdminPage />);
+    expect(await screen.findByText(/come with the white-label add-on/)).toBeInTheDocument();
   });
 
   it("sets a member's monthly AI cap", async () => {

@@ -3,11 +3,12 @@ import { Empty } from "../../ui/states";
 import { AiControlsSection } from "./AiControlsSection";
 import { AnalyticsSection } from "./AnalyticsSection";
 import { AuditSection } from "./AuditSection";
-import { BudgetSection } from "../forecast/BudgetSection";
+import { BudgetSection } from "../../sections/forecast/BudgetSection";
 import { InvitationsSection } from "./InvitationsSection";
 import { MembersSection } from "./MembersSection";
 import { SeatsSection } from "./SeatsSection";
 import { UsageSection } from "./UsageSection";
+import { WhiteLabelSection } from "./WhiteLabelSection";
 import "./admin.css";
 
 /** The enterprise admin panel (/app/admin): the organization's people and seats, live usage per member, its AI
@@ -28,6 +29,7 @@ export function AdminPage() {
           <AiControlsSection org={org_id} />
           <AnalyticsSection org={org_id} />
           <BudgetSection account={org_id} />
+          <WhiteLabelSection org={org_id} />
           <AuditSection org={org_id} />
         </>
       )}

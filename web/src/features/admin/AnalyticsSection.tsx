@@ -3,7 +3,7 @@ import { Suspense, lazy, useState } from "react";
 import { money, quantity, unitPrice } from "../../ui/format";
 import { TableWrap } from "../../ui/TableWrap";
 import { Empty, Loading, QueryView } from "../../ui/states";
-import { ForecastSection } from "../forecast/ForecastSection";
+import { ForecastSection } from "../../sections/forecast/ForecastSection";
 import { analyticsQuery } from "./queries";
 
 const TrendCharts = lazy(() => import("./TrendCharts"));

@@ -88,7 +88,7 @@ export function AuditSection({ org }: { org: string }) {
                     <td>{e.actor}</td>
                     <th scope="row">{e.action}</th>
                     <td>{e.target ?? "—"}</td>
-                    <td>
+                    <td className="change">
                       <Change before={e.before} after={e.after} />
                     </td>
                     <td>{e.ip ?? "—"}</td>

@@ -126,3 +126,17 @@ export const analyticsQuery = (org: string, months: number) => ({
 });
 
 export type OrgAnalytics = Schemas["OrgAnalytics"];
+
+export const brandingQuery = (org: string) => ({
+  queryKey: ["branding", org],
+  queryFn: async () =>
+    unwrap(await api.GET("/api/billing/organizations/{id}/branding", { params: { path: { id: org } } })),
+  staleTime: 60_000,
+});
+
+export async function putBranding(org: string, body: Schemas["BrandingIn"]) {
+  return unwrap(await api.PUT("/api/billing/organizations/{id}/branding", { params: { path: { id: org } }, body }));
+}
+
+export type Branding = Schemas["BrandingOut"];
+export type BrandingIn = Schemas["BrandingIn"];

@@ -13,7 +13,7 @@ import { Breakdown } from "./Breakdown";
 import { dailySeries, previousPeriodStart, withLiveToday } from "./daily";
 import { type LiveMode, POLL_MS, useLiveUsage } from "./liveUsage";
 import { dailyUsageQuery, upcomingInvoiceQuery } from "./queries";
-import { ForecastSection } from "../forecast/ForecastSection";
+import { ForecastSection } from "../../sections/forecast/ForecastSection";
 
 // Metrics whose period figure is not the sum of its days (a peak, a distinct count): no live bar for them.
 const GAUGES = new Set(["storage_gb", "active_user"]);
