@@ -15,6 +15,7 @@ from rating.forecast.daily import PREMIUM_PREFIX
 from rating.forecast.method import (
     DEFAULT_TUNING,
     FIT_DAYS,
+    STOPPED_DAYS,
     Z80,
     QuantityForecast,
     Tuning,
@@ -58,6 +59,8 @@ def forecast_by_ratio(
     ratio, dispersion = uses_per_driver(own, drv)
     if ratio <= 0 or driver.remaining_days == 0:
         return None
+    if _dropped(own):
+        return QuantityForecast(to_date, to_date, to_date, to_date, driver.remaining_days)
     driver_rem = driver.expected - driver.to_date
     expect_rem = ratio * driver_rem
     driver_sd = (driver.p90 - driver.expected) / Z80  # p10 may be cut at the usage so far; p90 never is
@@ -82,25 +85,40 @@ def forecast_metrics(
 ) -> dict[str, QuantityForecast]:
     """Every summed metric of an account: each on its own, premium features from the API calls' forecast.
 
-    ``history[m]`` and ``current[m]`` are a metric's days before the period and of the period so far
-    (all metrics' lists cover the same days; a missing metric had no usage)."""
+    ``history[m]`` and ``current[m]`` are a metric's days before the period and of the period so far,
+    ending on the same day; a missing metric or a shorter list had no usage on the days it lacks (zero
+    days are put in front, so ``daily_series``' output can be passed as it is)."""
     typical = typical_daily or {}
-    metrics = sorted({*history, *current}, key=lambda m: m != DRIVER)  # the driver first
+    metrics = sorted({*history, *current}, key=lambda m: (m != DRIVER, m))  # the driver first
+    hist_days = max((len(v) for v in history.values()), default=0)
+    cur_days = max((len(v) for v in current.values()), default=0)
+    hist = {m: _padded(history.get(m, ()), hist_days) for m in metrics}
+    cur = {m: _padded(current.get(m, ()), cur_days) for m in metrics}
     out: dict[str, QuantityForecast] = {}
     for m in metrics:
-        hist, cur = history.get(m, []), current.get(m, [])
         if m.startswith(PREMIUM_PREFIX) and DRIVER in out:
-            by_ratio = forecast_by_ratio(
-                hist,
-                cur,
-                history.get(DRIVER, [0.0] * len(hist)),
-                current.get(DRIVER, [0.0] * len(cur)),
-                out[DRIVER],
-            )
+            by_ratio = forecast_by_ratio(hist[m], cur[m], hist[DRIVER], cur[DRIVER], out[DRIVER])
             if by_ratio is not None:
                 out[m] = by_ratio
                 continue
         out[m] = forecast_quantity(
-            hist, cur, days_in_period, first_weekday, typical_daily=typical.get(m, 0.0), tuning=tuning
+            hist[m], cur[m], days_in_period, first_weekday, typical_daily=typical.get(m, 0.0), tuning=tuning
         )
     return out
+
+
+def _dropped(own: Sequence[float]) -> bool:
+    """The feature is no longer used: its last zero run is longer than any before (a sparse series has
+    short ones, weekends) and at least STOPPED_DAYS long."""
+    runs: list[int] = []  # the length of the zero run each day ends
+    run = 0
+    for v in own:
+        run = run + 1 if v == 0 else 0
+        runs.append(run)
+    tail = runs[-1] if runs else 0
+    before = max(runs[: len(runs) - tail], default=0)
+    return tail >= STOPPED_DAYS and tail > before
+
+
+def _padded(values: Sequence[float], days: int) -> list[float]:
+    return [0.0] * (days - len(values)) + [float(v) for v in values]

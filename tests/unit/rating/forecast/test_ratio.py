@@ -74,3 +74,25 @@ def test_forecast_metrics_without_calls_or_history_uses_the_series_itself() -> N
     assert own[RESEARCH] == forecast_quantity([4.0] * 28, [4.0] * 14, DAYS, 0)
     fresh = forecast_metrics({}, {}, DAYS, first_weekday=0, typical_daily={"api_calls": 100.0})
     assert fresh == {}
+
+
+def test_forecast_metrics_takes_missing_days_as_no_usage() -> None:
+    # As daily_series gives them: a feature first used in the period has no history list at all.
+    history = {"api_calls": [CALLS] * 28}
+    current = {"api_calls": [CALLS] * 14, RESEARCH: [2.0, 3.0] * 7}
+    out = forecast_metrics(history, current, DAYS, first_weekday=0)
+    # 35 uses over the 42,000 calls of the window: 35/42,000 of the 14,000 calls to come.
+    assert out[RESEARCH].expected == pytest.approx(35.0 + 35.0 / 42_000 * 14_000)
+    # A feature without use this period (padded zero days): no longer used, nothing more expected.
+    quiet = forecast_metrics({"api_calls": [CALLS] * 28, RESEARCH: [1.0] * 28}, {"api_calls": [CALLS] * 14}, DAYS, 0)
+    assert (quiet[RESEARCH].expected, quiet[RESEARCH].p90) == (0.0, 0.0)
+
+
+def test_a_dropped_feature_is_one_whose_last_zero_run_is_its_longest() -> None:
+    calls = _calls_forecast(0.0)
+    weekdays_only = [3.0] * 5 + [0.0] * 2  # quiet weekends: zero runs of two
+    # Ending on zero runs of two (weekends) is usage as usual; three zero days, longer than any before, is not.
+    sparse = forecast_by_ratio(weekdays_only * 4, weekdays_only * 2, [CALLS] * 28, [CALLS] * 14, calls)
+    assert sparse is not None and sparse.expected > sparse.to_date
+    dropped = forecast_by_ratio(weekdays_only * 4, [3.0] * 11 + [0.0] * 3, [CALLS] * 28, [CALLS] * 14, calls)
+    assert dropped is not None and dropped.expected == dropped.to_date == 33.0
