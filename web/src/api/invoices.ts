@@ -11,3 +11,6 @@ export const upcomingInvoiceQuery = (account: string) => ({
   queryKey: ["invoice-upcoming", account],
   queryFn: async () => unwrap(await api.GET("/api/billing/invoices/upcoming", { params: { query: { account } } })),
 });
+
+/** The PDF is served by the API on the same origin; a plain link downloads it with the session cookie. */
+export const invoicePdfHref = (id: string) => `/api/billing/invoices/${encodeURIComponent(id)}.pdf`;

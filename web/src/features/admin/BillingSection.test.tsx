@@ -78,7 +78,7 @@ describe("BillingSection", () => {
     expect(screen.getByText("Credit balance: $320.00")).toBeInTheDocument();
     expect(screen.getByRole("region", { name: "Payments" })).toHaveTextContent("$100.00");
     expect(screen.getByRole("region", { name: "Upcoming invoice" })).toHaveTextContent("Base fee");
-    expect(screen.getByText(/Default: visa ending 4242, expires 04\/2030/)).toBeInTheDocument();
+    expect(screen.getByText(/visa ending 4242, expires 04\/2030/)).toBeInTheDocument();
     expect(screen.getByRole("link", { name: "Manage payment methods" })).toHaveAttribute("href", "/payment-methods");
   });
 

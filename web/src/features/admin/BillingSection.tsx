@@ -1,5 +1,4 @@
 import { useQuery } from "@tanstack/react-query";
-import { Link } from "react-router-dom";
 import {
   addonsQuery,
   contractQuery,
@@ -9,10 +8,11 @@ import {
   type Organization,
 } from "../../api/billing";
 import { invoicesQuery, upcomingInvoiceQuery } from "../../api/invoices";
-import { describeMethod, methodExpiry, paymentMethodsQuery } from "../../api/paymentMethods";
 import { subscriptionQuery } from "../../api/subscriptions";
-import { date, dateTime, money, moneyMinor, quantity } from "../../ui/format";
-import { InvoiceStatus } from "../../ui/InvoiceStatus";
+import { date, money, moneyMinor, quantity } from "../../ui/format";
+import { InvoiceTable } from "../../sections/billing/InvoiceTable";
+import { PaymentMethodOnFile } from "../../sections/billing/PaymentMethodOnFile";
+import { PaymentTable } from "../../sections/billing/PaymentTable";
 import { TableWrap } from "../../ui/TableWrap";
 import { Empty, QueryView } from "../../ui/states";
 import { BillingDetailsForm } from "./BillingDetailsForm";
@@ -75,32 +75,7 @@ function BillingBody({ organization }: { organization: Organization }) {
               {data.invoices.length === 0 ? (
                 <Empty>No invoices yet.</Empty>
               ) : (
-                <TableWrap label="Invoices">
-                  <thead>
-                    <tr>
-                      <th scope="col">Number</th>
-                      <th scope="col">Period</th>
-                      <th scope="col" className="num">Total</th>
-                      <th scope="col">Status</th>
-                      <th scope="col">Due</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {data.invoices.map((inv) => (
-                      <tr key={inv.invoice_id}>
-                        <th scope="row">
-                          <Link to={`/invoices/${encodeURIComponent(inv.invoice_id)}`}>{inv.number ?? inv.invoice_id}</Link>
-                        </th>
-                        <td>{inv.period}</td>
-                        <td className="num">{money(inv.total, inv.currency)}</td>
-                        <td>
-                          <InvoiceStatus status={inv.status} overdue={inv.overdue ?? false} />
-                        </td>
-                        <td>{inv.due_date ? date(inv.due_date) : "—"}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </TableWrap>
+                <InvoiceTable invoices={data.invoices} />
               )}
             </>
           );
@@ -148,7 +123,10 @@ function BillingBody({ organization }: { organization: Organization }) {
       </QueryView>
       <h3>Billing details</h3>
       <BillingDetailsForm org={organization} canEdit={manager} />
-      <PaymentMethods org={org} />
+      <h3>Payment methods</h3>
+      <p>
+        <PaymentMethodOnFile account={org} />
+      </p>
     </>
   );
 }
@@ -243,49 +221,9 @@ function Payments({ org }: { org: string }) {
           list.length === 0 ? (
             <Empty>No payments yet.</Empty>
           ) : (
-            <TableWrap label="Payments">
-              <thead>
-                <tr>
-                  <th scope="col">When</th>
-                  <th scope="col" className="num">Amount</th>
-                  <th scope="col">Method</th>
-                  <th scope="col">Outcome</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.map((p) => (
-                  <tr key={p.id}>
-                    <th scope="row">{dateTime(p.at)}</th>
-                    <td className="num">{moneyMinor(p.amount, p.currency)}</td>
-                    <td>{p.method}</td>
-                    <td>{p.status === "failed" && p.failure_reason ? `failed: ${p.failure_reason}` : p.status}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </TableWrap>
+            <PaymentTable payments={list} label="Payments" />
           )
         }
-      </QueryView>
-    </>
-  );
-}
-
-function PaymentMethods({ org }: { org: string }) {
-  const methods = useQuery(paymentMethodsQuery(org));
-  const manage = <Link to="/payment-methods">Manage payment methods</Link>;
-  return (
-    <>
-      <h3>Payment methods</h3>
-      <QueryView query={methods} what="the payment methods">
-        {(list) => {
-          const d = list.find((m) => m.is_default);
-          return (
-            <p>
-              {d ? `Default: ${describeMethod(d)}${methodExpiry(d) ? `, expires ${methodExpiry(d)}` : ""}. ` : "None on file. "}
-              {manage}
-            </p>
-          );
-        }}
       </QueryView>
     </>
   );

@@ -20,6 +20,3 @@ export const invoicePaymentsQuery = (id: string) => ({
 export async function payInvoice(id: string) {
   return unwrap(await api.POST("/api/billing/invoices/{id}/pay", { params: { path: { id } } }));
 }
-
-/** The PDF is served by the API on the same origin; a plain link downloads it with the session cookie. */
-export const invoicePdfHref = (id: string) => `/api/billing/invoices/${encodeURIComponent(id)}.pdf`;
