@@ -4,6 +4,7 @@ import { dateTime, quantity, unitPrice } from "../../ui/format";
 import { TableWrap } from "../../ui/TableWrap";
 import { Empty, Loading, QueryView } from "../../ui/states";
 import { CapCell } from "./CapCell";
+import { ProvisionalSettled } from "./ProvisionalSettled";
 import { alertsQuery, memberUsageQuery } from "./queries";
 
 const MemberUsageChart = lazy(() => import("./MemberUsageChart"));
@@ -43,6 +44,7 @@ export function UsageSection({ org }: { org: string }) {
                   </dd>
                 </dl>
               )}
+              {data.organization && <ProvisionalSettled org={org} period={data.period} />}
               {alerts.data && (
                 <>
                   <h3>Alerts this period</h3>

@@ -1,7 +1,7 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import type { Schemas } from "../../api/client";
-import { usageCurrentQuery } from "./queries";
+import { usageCurrentQuery } from "../../api/usage";
 
 /** How often the figures are asked for while the live stream is not delivering. */
 export const POLL_MS = 10_000;

@@ -1,10 +1,5 @@
 import { api, unwrap } from "../../api/client";
 
-export const usageCurrentQuery = (account: string) => ({
-  queryKey: ["usage-current", account],
-  queryFn: async () => unwrap(await api.GET("/api/billing/usage/current", { params: { query: { account } } })),
-});
-
 export const dailyUsageQuery = (account: string, from: string, to: string) => ({
   queryKey: ["usage-daily", account, from, to],
   queryFn: async () =>
