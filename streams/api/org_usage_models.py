@@ -79,3 +79,16 @@ class SeatList(_Out):
     seat_price: str | None = Field(description="per seat at the reached bracket (null: the tier bills no seats)")
     seat_charge: str = Field(description="the period's seat charge so far, USD")
     seats: list[SeatOut]
+
+
+class AlertOut(_Out):
+    kind: Literal["usage_alert", "ai_cap_alert", "budget_alert"]
+    at: datetime
+    summary: str = Field(description="the alert in words (the subject of its email)")
+    emailed: bool = Field(description="the email went out (false: pending, or no billing email to send it to)")
+
+
+class AlertList(_Out):
+    organization_id: str
+    period: Period
+    alerts: list[AlertOut] = Field(description="raised this period, newest first")

@@ -127,6 +127,16 @@ async def test_a_hard_member_cap_refuses_their_next_ai_request_and_alerts(
         new = api.app.state.ai_caps.run_once()
         assert sorted(new) == [f"ai_cap:{org}:*:2026-06:spend:100", f"ai_cap:{org}:*:2026-06:spend:80"]
 
+        # The alerts raised this period, in words, for those who read the organization's billing.
+        r = await c.get(f"{ORGS}/{org}/alerts", headers=api.as_user("ann", org))
+        assert r.status_code == 200, r.text
+        got = [(a["kind"], a["summary"]) for a in r.json()["alerts"]]
+        assert len(got) == 4 and all(kind == "ai_cap_alert" for kind, _ in got)
+        assert "AI cap alert: AI requests of mel at 100 % of the cap" in [s for _, s in got]
+        assert "AI cap alert: AI spend of everyone at 80 % of the cap" in [s for _, s in got]
+        assert (await c.get(f"{ORGS}/{org}/alerts", headers=gateway)).status_code == 403
+        assert (await c.get(f"{ORGS}/{org}/alerts", headers=api.as_user("eve"))).status_code == 404
+
 
 async def test_live_usage_per_member_and_who_sees_it(make_api: Callable[..., Any], warehouse: Warehouse) -> None:
     async with make_api(now=JUNE) as api:

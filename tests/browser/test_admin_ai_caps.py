@@ -113,6 +113,10 @@ def test_a_members_ai_cap_is_set_reached_refused_and_audited(
         finally:
             engine.dispose()
 
+        # ... and the page lists them among this period's alerts, without a reload.
+        expect(page.get_by_role("region", name="Live usage by member")).to_contain_text(
+            "AI cap alert: AI requests of mel at 100 % of the cap", timeout=30_000
+        )
         audit = page.get_by_role("region", name="Audit log entries")
         change = audit.get_by_role("row", name="ai_controls.changed").first
         # The first controls of mel: the fields set, not the whole document.

@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from sqlalchemy import select
+
 from rating.ai_caps import AiCap, AiUse, crossings, reached
 from rating.money import ZERO, money_text
 from rating.pricing import tiered_charge
@@ -17,6 +19,8 @@ from streams.api.errors import ApiError
 from streams.api.models import ORG_ID_PATTERN
 from streams.api.org_usage import MemberUse, ModelUse, OrgUsage, cached_org_usage
 from streams.api.org_usage_models import (
+    AlertList,
+    AlertOut,
     CapStatus,
     MemberUsageOut,
     ModelUseOut,
@@ -27,7 +31,9 @@ from streams.api.org_usage_models import (
 )
 from streams.api.routes.orgs import PREFIX
 from streams.api.routing import Call, Endpoint
+from streams.notify import email
 from streams.store import ai_controls, invitations, memberships, orgs
+from streams.store.models import NoticeRow
 
 _SPEND = Decimal("0.0001")
 
@@ -182,6 +188,36 @@ def seats(call: Call) -> SeatList:
     )
 
 
+ALERT_KINDS = ("usage_alert", "ai_cap_alert", "budget_alert")
+
+
+def alerts(call: Call) -> AlertList:
+    """The usage, AI cap and budget alerts raised for the organization this period (its notice outbox)."""
+    org_id = call.path["id"]
+    now = call.ctx.clock()
+    with call.ctx.sessions() as s:
+        require_role(s, caller(call, s), org_id, READ_ALL)
+        period = account_terms(s, call.ctx.catalog.at(now), org_id, now).period(now)
+        q = (
+            select(NoticeRow)
+            .where(
+                NoticeRow.account_id == org_id, NoticeRow.kind.in_(ALERT_KINDS), NoticeRow.created_at >= period.start
+            )
+            .order_by(NoticeRow.created_at.desc(), NoticeRow.id.desc())
+            .limit(200)
+        )
+        rows = [
+            AlertOut(
+                kind=r.kind,  # type: ignore[arg-type]
+                at=r.created_at,
+                summary=email.render(r.kind, {"account_id": org_id, **r.context})[0],
+                emailed=r.sent_at is not None,
+            )
+            for r in s.scalars(q)
+        ]
+    return AlertList(organization_id=org_id, period=period_out(period), alerts=rows)
+
+
 _TAG = "organizations"
 ENDPOINTS = [
     Endpoint(
@@ -194,6 +230,16 @@ ENDPOINTS = [
         OrgUsageLive,
         path_params={"id": ORG_ID_PATTERN},
         errors=(401, 403, 404, 503),
+    ),
+    Endpoint(
+        "GET",
+        f"{PREFIX}/{{id}}/alerts",
+        alerts,
+        "The usage, AI cap and budget alerts raised this period (owners, admins, viewers)",
+        _TAG,
+        AlertList,
+        path_params={"id": ORG_ID_PATTERN},
+        errors=(401, 403, 404),
     ),
     Endpoint(
         "GET",

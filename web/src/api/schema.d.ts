@@ -403,6 +403,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/billing/organizations/{id}/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The usage, AI cap and budget alerts raised this period (owners, admins, viewers) */
+        get: operations["alerts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/billing/organizations/{id}/analytics": {
         parameters: {
             query?: never;
@@ -1552,6 +1569,40 @@ export interface components {
             provider: string;
             /** Requests */
             requests: string;
+        };
+        /** AlertList */
+        AlertList: {
+            /**
+             * Alerts
+             * @description raised this period, newest first
+             */
+            alerts: components["schemas"]["AlertOut"][];
+            /** Organization Id */
+            organization_id: string;
+            period: components["schemas"]["Period"];
+        };
+        /** AlertOut */
+        AlertOut: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * Emailed
+             * @description the email went out (false: pending, or no billing email to send it to)
+             */
+            emailed: boolean;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "usage_alert" | "ai_cap_alert" | "budget_alert";
+            /**
+             * Summary
+             * @description the alert in words (the subject of its email)
+             */
+            summary: string;
         };
         /** ApiKeyCreate */
         ApiKeyCreate: {
@@ -6620,6 +6671,84 @@ export interface operations {
             };
             /** @description invalid body or query (the message names the field) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    alerts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The usage, AI cap and budget alerts raised this period (owners, admins, viewers) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertList"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

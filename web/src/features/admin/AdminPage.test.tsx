@@ -61,6 +61,7 @@ function api(extra: Record<string, { status?: number; body?: unknown }> = {}) {
     [`${ORG}/seats`]: { body: SEATS },
     [`${ORG}/analytics`]: { body: ANALYTICS },
     [`${ORG}/branding`]: { body: BRANDING },
+    [`${ORG}/alerts`]: { body: { organization_id: "org_acme", period: PERIOD, alerts: [{ kind: "ai_cap_alert", at: "2026-12-04T10:00:00Z", summary: "AI cap alert: AI requests of bob at 100 % of the cap", emailed: true }] } },
     ...extra,
   });
 }
@@ -85,6 +86,7 @@ describe("AdminPage", () => {
     const bob = within(usage).getByRole("row", { name: /bob/ });
     expect(within(bob).getByText("openai/gpt-4o")).toBeInTheDocument();
     expect(within(bob).getByText(/Cap reached \(10 requests\): AI use refused/)).toBeInTheDocument();
+    expect(screen.getByText(/AI requests of bob at 100 % of the cap \(emailed\)/)).toBeInTheDocument();
     const seats = screen.getByRole("region", { name: "Seats this period" });
     expect(within(within(seats).getByRole("row", { name: /ian/ })).getByText("Invited")).toBeInTheDocument();
   });

@@ -4,7 +4,7 @@ import { dateTime, quantity, unitPrice } from "../../ui/format";
 import { TableWrap } from "../../ui/TableWrap";
 import { Empty, Loading, QueryView } from "../../ui/states";
 import { CapCell } from "./CapCell";
-import { memberUsageQuery } from "./queries";
+import { alertsQuery, memberUsageQuery } from "./queries";
 
 const MemberUsageChart = lazy(() => import("./MemberUsageChart"));
 const TOP = 10;
@@ -13,6 +13,7 @@ const TOP = 10;
  * their AI cap, and AI use by provider and model. Polled every few seconds; a member sees only their own. */
 export function UsageSection({ org }: { org: string }) {
   const usage = useQuery(memberUsageQuery(org));
+  const alerts = useQuery(alertsQuery(org)); // refused to a member: then simply not shown
   return (
     <section aria-labelledby="usage-heading">
       <h2 id="usage-heading">Live usage by member</h2>
@@ -41,6 +42,23 @@ export function UsageSection({ org }: { org: string }) {
                     <CapCell cap={data.organization.cap} />
                   </dd>
                 </dl>
+              )}
+              {alerts.data && (
+                <>
+                  <h3>Alerts this period</h3>
+                  {alerts.data.alerts.length === 0 ? (
+                    <Empty>No alerts raised this period.</Empty>
+                  ) : (
+                    <ul className="alerts">
+                      {alerts.data.alerts.map((a) => (
+                        <li key={`${a.kind}-${a.at}-${a.summary}`}>
+                          {dateTime(a.at)}: {a.summary}
+                          {a.emailed ? " (emailed)" : ""}
+                        </li>
+                      ))}
+                    </ul>
+                  )}
+                </>
               )}
               {points.length > 0 && (
                 <Suspense fallback={<Loading what="the chart" />}>

@@ -140,3 +140,12 @@ export async function putBranding(org: string, body: Schemas["BrandingIn"]) {
 
 export type Branding = Schemas["BrandingOut"];
 export type BrandingIn = Schemas["BrandingIn"];
+
+/** Usage, AI cap and budget alerts raised this period (readers of the organization's billing only). */
+export const alertsQuery = (org: string) => ({
+  queryKey: ["alerts", org],
+  queryFn: async () =>
+    unwrap(await api.GET("/api/billing/organizations/{id}/alerts", { params: { path: { id: org } } })),
+  refetchInterval: 10_000,
+  retry: false,
+});
