@@ -17,6 +17,7 @@ from rating.forecast.daily import daily_series
 from rating.forecast.method import QuantityForecast, linear_extrapolation
 from rating.forecast.pricing import price_forecast
 from rating.periods import Period
+from rating.subscriptions import SubscriptionHistory
 from rating.tax import TaxRate
 from streams.settlement.forecast import _taxed, forecast_account
 from streams.settlement.settler import InvoiceInputs, Settler
@@ -90,11 +91,12 @@ def backtest_period(settler: Settler, settled: SettledPeriod, days: Sequence[int
     the linear-extrapolation baseline, against the finalized total."""
     period, account = settled.period, settled.account_id
     length = (period.end - period.start) // DAY
+    history = settler.histories(account)
     out = []
     for day in days:
-        if day >= length:
-            continue
         cutoff = period.start + day * DAY
+        if day >= length or (history is not None and plan_changed_after(history, period, cutoff)):
+            continue
         view = _AsOf(settler, cutoff)
         # forecast_account reads only invoice_inputs, tax_rates and typical_daily of the settler.
         doc = forecast_account(cast(Settler, view), account, period, cutoff).document
@@ -115,6 +117,13 @@ def backtest_period(settler: Settler, settled: SettledPeriod, days: Sequence[int
             )
         )
     return out
+
+
+def plan_changed_after(history: SubscriptionHistory, period: Period, cutoff: datetime) -> bool:
+    """Whether a subscription version takes effect in [cutoff, period end): the store keeps only the history as
+    it is now, so a forecast replayed at ``cutoff`` would price a plan change it could not have known of. Such
+    days are left out of the replay."""
+    return any(cutoff <= v.effective_from < period.end for v in history.versions)
 
 
 def _baseline(settler: Settler, account: str, period: Period, inputs: InvoiceInputs, day: int, length: int) -> Decimal:
