@@ -122,9 +122,10 @@ def _backtest_settled(args: argparse.Namespace) -> int:
 
     settings, _registry, settler, client = open_settlement()
     since = args.since or datetime(1970, 1, 1, tzinfo=UTC)
-    documents = SettlementStore(client, settings.clickhouse_database).final_invoices(since)
+    store = SettlementStore(client, settings.clickhouse_database)
+    documents = store.final_invoices(since)
     periods = [p for p in settled_periods(documents, settler, accounts=args.account or ()) if p.period.start >= since]
-    outcomes = backtest_settled(settler, periods)
+    outcomes = backtest_settled(settler, store, periods)
     report = backtest_report(outcomes)
     if args.json:
         emit_json(

@@ -7,18 +7,22 @@ the same for linear extrapolation of the period to date, priced the same way. Th
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
+from rating.aggregation import GaugeState
 from rating.forecast.backtest import CHECK_DAYS, Outcome
 from rating.forecast.daily import daily_series
 from rating.forecast.method import QuantityForecast, linear_extrapolation
 from rating.forecast.pricing import price_forecast
+from rating.invoice import billing_segments
 from rating.periods import Period
+from rating.settle import usage_by_segment
 from rating.subscriptions import SubscriptionHistory
 from rating.tax import TaxRate
+from sinks.clickhouse.settlement import SettlementStore
 from streams.settlement.forecast import _taxed, forecast_account
 from streams.settlement.settler import InvoiceInputs, Settler
 
@@ -38,10 +42,10 @@ class SettledPeriod:
 class _AsOf:
     """The settler as it stood at a cutoff: what ``forecast_account`` reads (hourly rows, invoice inputs,
     tax rates, the tier's typical day), refusing any read past the cutoff. ``invoice_inputs`` reads hourly rows
-    before ``until`` only (checked here too)."""
+    before ``until`` only (checked here too); the period's storage readings are cut here."""
 
-    def __init__(self, settler: Settler, cutoff: datetime) -> None:
-        self._settler = settler
+    def __init__(self, settler: Settler, store: SettlementStore, cutoff: datetime) -> None:
+        self._settler, self._store = settler, store
         self._cutoff = cutoff
         self.inputs: InvoiceInputs | None = None  # the last inputs read: the baseline is priced from them
 
@@ -51,8 +55,15 @@ class _AsOf:
         inputs = self._settler.invoice_inputs(account, period, until=until, history_from=history_from)
         if any(r.hour >= until for r in inputs.rows):
             raise ValueError("settled rows from after the cutoff were read")
-        self.inputs = inputs
-        return inputs
+        # The period's storage average from the readings before the cutoff only (the last one holds on).
+        gauge = self._store.storage_many([account], period, self._settler.histories)[account]
+        cut_ms = int(self._cutoff.timestamp() * 1000)
+        before = GaugeState(gauge.carried_in, tuple(x for x in gauge.samples if x.ts_ms < cut_ms))
+        segments = billing_segments(inputs.history, period, inputs.catalog)
+        storage = [u.storage_gb_avg for u in usage_by_segment([], segments, before)]
+        usage = [replace(u, storage_gb_avg=gb) for u, gb in zip(inputs.usage, storage, strict=True)]
+        self.inputs = replace(inputs, usage=usage)
+        return self.inputs
 
     def tax_rates(self, account: str, period: Period) -> Sequence[TaxRate]:
         return self._settler.tax_rates(account, period)
@@ -86,7 +97,9 @@ def _utc(value: Any) -> datetime:
     return at.astimezone(UTC)
 
 
-def backtest_period(settler: Settler, settled: SettledPeriod, days: Sequence[int] = CHECK_DAYS) -> list[Outcome]:
+def backtest_period(
+    settler: Settler, store: SettlementStore, settled: SettledPeriod, days: Sequence[int] = CHECK_DAYS
+) -> list[Outcome]:
     """``settled``'s period forecast at each of ``days`` (the settled full days before that midnight), with
     the linear-extrapolation baseline, against the finalized total."""
     period, account = settled.period, settled.account_id
@@ -97,7 +110,7 @@ def backtest_period(settler: Settler, settled: SettledPeriod, days: Sequence[int
         cutoff = period.start + day * DAY
         if day >= length or (history is not None and plan_changed_after(history, period, cutoff)):
             continue
-        view = _AsOf(settler, cutoff)
+        view = _AsOf(settler, store, cutoff)
         # forecast_account reads only invoice_inputs, tax_rates and typical_daily of the settler.
         doc = forecast_account(cast(Settler, view), account, period, cutoff).document
         inputs = view.inputs
@@ -146,6 +159,6 @@ def _baseline(settler: Settler, account: str, period: Period, inputs: InvoiceInp
     return _taxed(priced, settler, account, period).total
 
 
-def backtest_settled(settler: Settler, periods: Iterable[SettledPeriod]) -> list[Outcome]:
-    """Every settled period's outcomes at days 7, 15 and 25."""
-    return [o for p in periods for o in backtest_period(settler, p)]
+def backtest_settled(settler: Settler, store: SettlementStore, periods: Iterable[SettledPeriod]) -> list[Outcome]:
+    """Every settled period's outcomes at days 7, 15 and 25 (``store``: the settler's warehouse)."""
+    return [o for p in periods for o in backtest_period(settler, store, p)]

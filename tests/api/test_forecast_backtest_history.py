@@ -43,8 +43,8 @@ async def test_settled_invoices_are_forecast_as_of_each_check_day(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     async with make_api(now=datetime(2026, 5, 1, tzinfo=UTC)) as api:
-        flat, step = await api.org("bt-flat"), await api.org("bt-step")
-        for org, owner in ((flat, "bt-flat"), (step, "bt-step")):
+        flat, step, disk = await api.org("bt-flat"), await api.org("bt-step"), await api.org("bt-disk")
+        for org, owner in ((flat, "bt-flat"), (step, "bt-step"), (disk, "bt-disk")):
             r = await api.client.post(
                 "/api/billing/subscriptions/create",
                 json={"tier": "standard", "anchor": "2026-05-01"},
@@ -55,15 +55,20 @@ async def test_settled_invoices_are_forecast_as_of_each_check_day(
         # flat: 5,000 calls every day of May and June. step: 1,000 a day May 1-10, then 10,000 a day.
         block = _calls(flat, "bt-flat", may, 61, 5000) + _calls(step, "bt-step", may, 10, 1000)
         block += _calls(step, "bt-step", may + timedelta(days=10), 51, 10_000)
+        # disk: 1,000 calls a day (inside the included calls) and storage of 50 GB from May 1, 250 GB from May 20.
+        block += _calls(disk, "bt-disk", may, 61, 1000)
+        for at, gb in ((datetime(2026, 5, 1, tzinfo=UTC), 50), (datetime(2026, 5, 20, tzinfo=UTC), 250)):
+            block += event_block(disk, "bt-disk", disk, "storage_gb", at, [gb], id_prefix=f"{disk}-gb")
         client = warehouse._open()
         client.raw_insert(f"{CH_DB}.events", None, insert_block=block, fmt="JSONEachRow")
-        settler = api_settler(api, client, lambda: [flat, step])
+        settler = api_settler(api, client, lambda: [flat, step, disk])
         # Settled to July 3: May and June end more than the 24 h grace before it and are finalized.
         settler.settle(datetime(2026, 7, 3, tzinfo=UTC), datetime.now(UTC))
 
         from sinks.clickhouse.settlement import SettlementStore
 
-        documents = SettlementStore(client, CH_DB).final_invoices(datetime(2026, 5, 1, tzinfo=UTC))
+        store = SettlementStore(client, CH_DB)
+        documents = store.final_invoices(datetime(2026, 5, 1, tzinfo=UTC))
         periods = settled_periods(documents, settler, accounts=[flat, step])
         # Standard: $49.99 a month with 100,000 calls, then $0.01 a call.
         # flat: May 155,000 calls -> $599.99; June 150,000 -> $549.99.
@@ -76,7 +81,7 @@ async def test_settled_invoices_are_forecast_as_of_each_check_day(
                 (6, step, "standard", D("2049.99")),
             ]
         )
-        outcomes = {(o.account_id, o.actual, o.day): o for o in backtest_settled(settler, periods)}
+        outcomes = {(o.account_id, o.actual, o.day): o for o in backtest_settled(settler, store, periods)}
         assert len(outcomes) == 12
         # The flat account is forecast exactly on every day, by the method and by the baseline.
         for (account, _, _), o in outcomes.items():
@@ -92,6 +97,14 @@ async def test_settled_invoices_are_forecast_as_of_each_check_day(
         assert outcomes[(step, D("1249.99"), 25)].baseline == D("1033.99")
         assert {outcomes[(step, D("2049.99"), d)].baseline for d in (7, 15, 25)} == {D("2049.99")}
         assert outcomes[(step, D("2049.99"), 15)].has_history
+
+        # disk's May: 50 GB for 19 days and 250 GB for 12 average 3,950 / 31 GB, 2,400 / 31 over the included
+        # 50 at $0.10 = $7.74: $57.73. Before May 20 the forecast knows only the 50 GB (the reading after its
+        # cutoff is not seen): the base fee; at day 25 it knows the 250 GB, held to the period's end.
+        (disk_may,) = [p for p in settled_periods(documents, settler, accounts=[disk]) if p.period.start.month == 5]
+        assert disk_may.total == D("57.73")
+        seen = {o.day: o.expected for o in backtest_settled(settler, store, [disk_may])}
+        assert seen == {7: D("49.99"), 15: D("49.99"), 25: D("57.73")}
 
         # The command on the same warehouse: the settlement it opens is this test's.
         monkeypatch.setattr(
