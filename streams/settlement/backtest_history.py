@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from rating.aggregation import GaugeState
+from rating.credits import CreditGrant
 from rating.forecast.backtest import CHECK_DAYS, Outcome
 from rating.forecast.daily import daily_series
 from rating.forecast.method import QuantityForecast, linear_extrapolation
@@ -115,6 +116,8 @@ def backtest_period(
         doc = forecast_account(cast(Settler, view), account, period, cutoff).document
         inputs = view.inputs
         assert inputs is not None  # forecast_account always reads its inputs
+        if grant_starts_after(inputs.credits, period, cutoff):
+            continue
         total = doc["total"]
         out.append(
             Outcome(
@@ -137,6 +140,12 @@ def plan_changed_after(history: SubscriptionHistory, period: Period, cutoff: dat
     it is now, so a forecast replayed at ``cutoff`` would price a plan change it could not have known of. Such
     days are left out of the replay."""
     return any(cutoff <= v.effective_from < period.end for v in history.versions)
+
+
+def grant_starts_after(grants: Iterable[CreditGrant], period: Period, cutoff: datetime) -> bool:
+    """Whether a credit grant takes effect in [cutoff, period end): left out like a plan change (the grants
+    are kept as they are now, not as they were known at the cutoff)."""
+    return any(cutoff <= g.effective_at < period.end for g in grants)
 
 
 def _baseline(settler: Settler, account: str, period: Period, inputs: InvoiceInputs, day: int, length: int) -> Decimal:
