@@ -39,7 +39,7 @@ def register(sub: Any) -> None:
         "mid-period and follow weekly rhythms), forecast every account's invoice total at days 7, 15 and 25 of "
         "each period with the rating code's pricing, and report the error of the expected total (MAPE and "
         "median absolute percentage error, overall and by tier), how often the actual total fell inside the "
-        "80 %% interval, and the same errors for naive linear extrapolation of the period to date. With "
+        "80 % interval, and the same errors for naive linear extrapolation of the period to date. With "
         "--from-warehouse, replay the settled history instead: every finalized invoice in ClickHouse is forecast "
         "as the product forecasts (settled full days only) at days 7, 15 and 25 of its period and compared with "
         "its finalized total.",
