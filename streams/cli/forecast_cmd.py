@@ -116,6 +116,7 @@ def _backtest(args: argparse.Namespace) -> int:
 
 
 def _backtest_settled(args: argparse.Namespace) -> int:
+    from rating.forecast.backtest import CHECK_DAYS
     from sinks.clickhouse.settlement import SettlementStore
     from streams.cli.settle_cmd import open_settlement
     from streams.settlement.backtest_history import backtest_settled, settled_periods
@@ -127,6 +128,8 @@ def _backtest_settled(args: argparse.Namespace) -> int:
     periods = [p for p in settled_periods(documents, settler, accounts=args.account or ()) if p.period.start >= since]
     outcomes = backtest_settled(settler, store, periods)
     report = backtest_report(outcomes)
+    # Check days before a plan change or a credit grant later in their period are not replayed.
+    left_out = len(CHECK_DAYS) * len(periods) - len(outcomes)
     if args.json:
         emit_json(
             {
@@ -134,12 +137,14 @@ def _backtest_settled(args: argparse.Namespace) -> int:
                 "since": args.since.strftime("%Y-%m") if args.since else None,
                 "accounts": sorted({p.account_id for p in periods}),
                 "invoices": len(periods),
+                "left_out": left_out,
                 "report": report,
                 "outcomes": [_outcome(o) for o in outcomes],
             }
         )
     else:
-        print(f"{len(periods)} finalized invoices of {len({p.account_id for p in periods})} accounts")
+        accounts = len({p.account_id for p in periods})
+        print(f"{len(periods)} finalized invoices of {accounts} accounts; {left_out} check days left out")
         _print_report(report)
     return 0
 

@@ -115,7 +115,7 @@ async def test_settled_invoices_are_forecast_as_of_each_check_day(
         args = ["forecast", "backtest", "--from-warehouse", "--since", "2026-05", "--json"]
         assert main([*args, "--account", flat, "--account", step]) == 0
         doc = orjson.loads(capsys.readouterr().out)
-        assert (doc["invoices"], doc["accounts"]) == (4, sorted([flat, step]))
+        assert (doc["invoices"], doc["accounts"], doc["left_out"]) == (4, sorted([flat, step]), 0)
         day7 = doc["report"]["day_7"]["no_history"]
         # May at day 7: flat APE 0, step APE 1,200 / 1,249.99 for both the method and the baseline.
         step_ape = _ape(D("49.99"), D("1249.99"))
@@ -134,11 +134,11 @@ async def test_settled_invoices_are_forecast_as_of_each_check_day(
         )
         assert orjson.loads(capsys.readouterr().out)["invoices"] == 0
         assert main(["forecast", "backtest", "--from-warehouse", "--account", "org_nobody"]) == 0
-        assert capsys.readouterr().out.startswith("0 finalized invoices of 0 accounts")
+        assert capsys.readouterr().out.startswith("0 finalized invoices of 0 accounts; 0 check days left out")
         # The text table.
         assert main([*args[:-1], "--account", step]) == 0
         text = capsys.readouterr().out
-        assert text.startswith("2 finalized invoices of 1 accounts") and "naive median" in text
+        assert text.startswith("2 finalized invoices of 1 accounts; 0 check days left out") and "naive median" in text
 
 
 def test_warehouse_options_need_from_warehouse() -> None:
