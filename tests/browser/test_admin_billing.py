@@ -110,12 +110,12 @@ def test_admin_sees_the_contract_and_edits_billing_details(browser: Browser, api
         f"/api/billing/organizations/{org.id}",
     ):
         assert rex.request.get(f"{api.base}{path}").status in (403, 404), path
-    r = rex.request.patch(
+    stolen = rex.request.patch(
         f"{api.base}/api/billing/organizations/{org.id}",
         data={"tax_id": "STOLEN"},
         headers={"X-CSRF-Token": _csrf(rex)},
     )
-    assert r.status in (403, 404)
+    assert stolen.status in (403, 404)
     assert api.call(org, "GET", f"/api/billing/organizations/{org.id}").json()["tax_id"] == "DE123456789"
 
 

@@ -5,15 +5,10 @@ the organization's figures; axe-core clean."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
-from decimal import Decimal
-
 import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.support.browser import ServedApi, axe_violations, join, open_app, screenshot
-from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -30,26 +25,8 @@ def test_provisional_moves_beside_the_settled_figure(browser: Browser, api: Serv
         row = table.get_by_role("row", name="api_calls")
         expect(row.get_by_role("cell").first).to_have_text("0", timeout=20_000)
 
-        now = datetime.now(UTC).isoformat()
-        events = [
-            {
-                "event_id": str(uuid.uuid4()),
-                "org_id": org.id,
-                "user_id": "sol",
-                "metric": "api_calls",
-                "quantity": 40,
-                "timestamp": now,
-            }
-            for _ in range(3)
-        ]
-        r = api.call(org, "POST", "/api/billing/usage/record", {"events": events})
-        assert r.status_code == 200, r.text
-
-        def rated() -> bool:
-            q = api.quota(org.id).get("api_calls")
-            return q is not None and Decimal(str(q["used"])) == 120
-
-        wait_until(rated, 180, "the worker to rate the events into billing.quota-state", worker)
+        api.record(org, "sol", "api_calls", 40, times=3)
+        api.wait_rated(org, "api_calls", 120, worker)
         # Without a reload: provisional 120, settled 0, all of it not yet settled.
         cells = row.get_by_role("cell")
         expect(cells.nth(0)).to_have_text("120", timeout=30_000)

@@ -4,15 +4,12 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.support.browser import ServedApi, open_app, screenshot
-from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -34,26 +31,8 @@ def test_recorded_usage_shows_live_as_quota_show_has_it(browser: Browser, api: S
         polled_row = polled.get_by_role("row", name="api_calls")
         expect(polled.get_by_text("the live update stream is not connected")).to_be_visible(timeout=20_000)
 
-        now = datetime.now(UTC).isoformat()
-        events = [
-            {
-                "event_id": str(uuid.uuid4()),
-                "org_id": org.id,
-                "user_id": "lee",
-                "metric": "api_calls",
-                "quantity": 40,
-                "timestamp": now,
-            }
-            for _ in range(3)
-        ]
-        r = api.call(org, "POST", "/api/billing/usage/record", {"events": events})
-        assert r.status_code == 200, r.text
-
-        def rated() -> bool:
-            q = api.quota(org.id).get("api_calls")
-            return q is not None and Decimal(str(q["used"])) == 120
-
-        wait_until(rated, 180, "the worker to rate the events into billing.quota-state", worker)
+        api.record(org, "lee", "api_calls", 40, times=3)
+        api.wait_rated(org, "api_calls", 120, worker)
         quota = api.quota(org.id)["api_calls"]
         # The pages were not reloaded: the stream (and, without it, the poll) brings the figure in as quota show has it.
         expect(row.get_by_role("cell").first).to_have_text("120", timeout=60_000)

@@ -7,9 +7,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +20,7 @@ import httpx
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from streams.settings import Settings
-from tests.support.processes import Proc, free_port, start_worker
+from tests.support.processes import Proc, free_port, start_worker, wait_until
 from tests.support.web_server import WebServer, web_api
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,6 +88,32 @@ class ServedApi:
     def call(self, org: Org, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
         headers = {"authorization": f"Bearer {org.api_key}"}
         return httpx.request(method, f"{self.base}{path}", json=body, headers=headers, timeout=30)
+
+    def record(self, org: Org, user: str, metric: str, quantity: int, times: int) -> None:
+        """``times`` events of ``quantity`` each, now, through ``POST /api/billing/usage/record``."""
+        now = datetime.now(UTC).isoformat()
+        events = [
+            {
+                "event_id": str(uuid.uuid4()),
+                "org_id": org.id,
+                "user_id": user,
+                "metric": metric,
+                "quantity": quantity,
+                "timestamp": now,
+            }
+            for _ in range(times)
+        ]
+        r = self.call(org, "POST", "/api/billing/usage/record", {"events": events})
+        assert r.status_code == 200, r.text
+
+    def wait_rated(self, org: Org, metric: str, used: int, worker: Proc) -> None:
+        """Until the worker has rated ``metric`` of ``org`` to ``used`` in billing.quota-state (quota show)."""
+
+        def rated() -> bool:
+            q = self.quota(org.id).get(metric)
+            return q is not None and Decimal(str(q["used"])) == used
+
+        wait_until(rated, 180, "the worker to rate the events into billing.quota-state", worker)
 
 
 def join(api: ServedApi, org: Org, user: str) -> None:
