@@ -22,8 +22,8 @@ from deploy.demo.forecast_world import simulate_world  # noqa: E402
 from rating.catalog.loader import load_catalog  # noqa: E402
 from rating.catalog.model import CatalogVersion  # noqa: E402
 from rating.forecast.backtest import AccountSeries  # noqa: E402
-from rating.forecast.method import forecast_quantity  # noqa: E402
 from rating.forecast.pricing import price_forecast  # noqa: E402
+from rating.forecast.ratio import forecast_metrics  # noqa: E402
 from rating.periods import period_containing  # noqa: E402
 from rating.subscriptions import SubscriptionHistory, SubscriptionVersion  # noqa: E402
 from rating.usage import PeriodUsage  # noqa: E402
@@ -46,10 +46,12 @@ def _forecast(a: AccountSeries, catalog: CatalogVersion) -> None:
         effective_from=datetime.combine(START, datetime.min.time(), tzinfo=UTC),
         version=1,
     )
-    forecasts = {
-        m: forecast_quantity(s[max(p0 - 112, 0) : p0], s[p0:upto], length, period.start.weekday())
-        for m, s in a.daily.items()
-    }
+    forecasts = forecast_metrics(
+        {m: s[max(p0 - 112, 0) : p0] for m, s in a.daily.items()},
+        {m: s[p0:upto] for m, s in a.daily.items()},
+        length,
+        period.start.weekday(),
+    )
     settled = PeriodUsage(
         api_calls=_dec(sum(a.daily["api_calls"][p0:upto])),
         premium_features={"deep_research": _dec(sum(a.daily["premium_feature:deep_research"][p0:upto]))},

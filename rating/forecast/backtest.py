@@ -13,8 +13,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from rating.catalog.model import CatalogVersion
-from rating.forecast.method import DEFAULT_TUNING, QuantityForecast, Tuning, forecast_quantity, linear_extrapolation
+from rating.forecast.method import DEFAULT_TUNING, QuantityForecast, Tuning, linear_extrapolation
 from rating.forecast.pricing import price_forecast
+from rating.forecast.ratio import forecast_metrics
 from rating.periods import Period, next_period, period_containing
 from rating.subscriptions import SubscriptionHistory, SubscriptionVersion
 from rating.usage import PeriodUsage
@@ -167,21 +168,19 @@ def backtest_account(
         actual = price_forecast(history, [_usage(account.daily, p0, p0 + length, account.seats)], period, catalog, {})
         for day in CHECK_DAYS:
             upto = p0 + day
-            forecasts: dict[str, QuantityForecast] = {}
+            hist = {m: [] if first else s[max(p0 - HISTORY_DAYS, 0) : p0] for m, s in account.daily.items()}
+            cur = {m: s[p0:upto] for m, s in account.daily.items()}
+            forecasts = forecast_metrics(
+                hist,
+                cur,
+                length,
+                period.start.weekday(),
+                typical_daily=typical_daily.get(account.tier, {}),
+                tuning=tuning,
+            )
             naive: dict[str, QuantityForecast] = {}
-            for metric, series in account.daily.items():
-                hist = [] if first else series[max(p0 - HISTORY_DAYS, 0) : p0]
-                cur = series[p0:upto]
-                f = forecast_quantity(
-                    hist,
-                    cur,
-                    length,
-                    period.start.weekday(),
-                    typical_daily=typical_daily.get(account.tier, {}).get(metric, 0.0),
-                    tuning=tuning,
-                )
-                forecasts[metric] = f
-                b = linear_extrapolation(cur, length)
+            for metric, f in forecasts.items():
+                b = linear_extrapolation(cur[metric], length)
                 naive[metric] = QuantityForecast(f.to_date, b, b, b, f.remaining_days)
             settled = [_usage(account.daily, p0, upto, account.seats)]
             priced = price_forecast(history, settled, period, catalog, forecasts)

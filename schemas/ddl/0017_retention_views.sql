@@ -99,13 +99,15 @@ GROUP BY month, tier;
 -- churn, with ARPA = the tier's MRR of the month before / its accounts (v_churn_by_tier), gross margin =
 -- 1 - AI cost / revenue of the tier's finalized invoices of the trailing twelve months (v_ai_margin; 1 without
 -- revenue), and churn = the trailing twelve months' churned / accounts (v_churn_by_tier). No churn in the twelve
--- months: clv is NULL (unbounded), `expected_lifetime_months` too.
+-- months: clv is NULL (unbounded), `expected_lifetime_months` too. Money (arpa, clv) and the margin are Decimal,
+-- never Float64; the churn ratios are statistics of counts.
 CREATE VIEW IF NOT EXISTS {db}.v_clv AS
 SELECT
     m.month AS month,
     m.tier AS tier,
-    round(toFloat64(m.mrr) / m.accounts, 2) AS arpa,
-    round(if(g.revenue > 0, 1 - toFloat64(g.ai_cost) / toFloat64(g.revenue), 1), 4) AS gross_margin,
+    round(toDecimal128(m.mrr, 6) / m.accounts, 2) AS arpa,
+    round(if(g.revenue > 0, toDecimal128(1, 10) - toDecimal128(g.ai_cost, 10) / g.revenue, toDecimal128(1, 10)), 4)
+        AS gross_margin,
     round(t.churned / t.accounts, 4) AS churn_rate,
     if(t.churned > 0, round(t.accounts / t.churned, 2), NULL) AS expected_lifetime_months,
     if(t.churned > 0, round(arpa * gross_margin * t.accounts / t.churned, 2), NULL) AS clv

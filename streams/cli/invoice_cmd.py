@@ -8,6 +8,7 @@ holds the data directory, or through the local warehouse bridge (``meterline sta
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -19,6 +20,14 @@ from streams.errors import MeterlineError
 from streams.store import refunds
 
 INVOICE_ID_HELP = "the invoice id (in_<account>_<period>, or in_<account>_<period>-r<n> for a reissue)"
+
+
+def cents(text: str) -> Decimal:
+    """An amount as the API takes a credit note's (``CreditNoteIn``): digits with at most two decimals,
+    so a mistyped ``10.005`` is refused, never rounded to a cent the operator did not write."""
+    if not re.fullmatch(r"\d{1,12}(\.\d{1,2})?", text):
+        raise argparse.ArgumentTypeError(f"not an amount in whole cents: {text!r} (e.g. 120.50)")
+    return Decimal(text)
 
 
 def register(sub: Any) -> None:
@@ -43,7 +52,7 @@ def register(sub: Any) -> None:
         'kept with its method and reference in the invoice\'s payments (docs/analytics.md, "Receivables").',
     )
     rec.add_argument("--invoice", required=True, help=INVOICE_ID_HELP)
-    rec.add_argument("--amount", required=True, type=Decimal, help="in the invoice's currency, e.g. 1250.00")
+    rec.add_argument("--amount", required=True, type=cents, help="in the invoice's currency, e.g. 1250.00")
     rec.add_argument("--method", default="wire", choices=("wire", "ach", "check", "other"))
     rec.add_argument("--reference", help="the bank's reference of the transfer")
     rec.add_argument("--by", default="operator", help="who records it (kept with the payment)")
@@ -57,7 +66,7 @@ def register(sub: Any) -> None:
         'ML-CN-000001 without gaps (docs/invoices.md, "Credit notes").',
     )
     cn.add_argument("--invoice", required=True, help=INVOICE_ID_HELP)
-    cn.add_argument("--amount", required=True, type=Decimal, help="in the invoice's currency, e.g. 120.50")
+    cn.add_argument("--amount", required=True, type=cents, help="in the invoice's currency, e.g. 120.50")
     cn.add_argument(
         "--reason", required=True, choices=("duplicate", "fraudulent", "order_change", "product_unsatisfactory")
     )
@@ -277,7 +286,7 @@ def _refund(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     try:
         with make.begin() as s:
-            note = refunds.find(s, args.invoice, args.credit_note)
+            note = refunds.find(s, args.invoice, args.credit_note, for_update=True)
             if note is None:
                 raise MeterlineError(f"no credit note {args.credit_note} on invoice {args.invoice}")
             if args.reference is not None:

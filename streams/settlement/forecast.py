@@ -12,6 +12,7 @@ from typing import Any
 from rating.forecast.daily import daily_series
 from rating.forecast.method import QuantityForecast, forecast_quantity
 from rating.forecast.pricing import InvoiceForecast, price_forecast, usage_at
+from rating.forecast.ratio import forecast_metrics
 from rating.invoice import Invoice
 from rating.money import money_text
 from rating.periods import Period
@@ -73,10 +74,12 @@ def forecast_account(settler: Settler, account: str, period: Period, now: dateti
     inputs = settler.invoice_inputs(account, period, until=cutoff, history_from=hist_start)
     before = daily_series([r for r in inputs.rows if r.hour < period.start], hist_start, HISTORY_DAYS)
     current = daily_series([r for r in inputs.rows if r.hour >= period.start], period.start, elapsed)
-    forecasts: dict[str, QuantityForecast] = {
-        key: forecast_quantity(before.get(key, []), current.get(key, [0.0] * elapsed), length, period.start.weekday())
-        for key in sorted(set(before) | set(current))
-    }
+    keys = sorted(set(before) | set(current))
+    # Premium features follow the API calls' forecast (docs/forecasting.md, third round): the same
+    # forecast_metrics the backtest measures. A metric without a day in the period so far had none.
+    forecasts: dict[str, QuantityForecast] = forecast_metrics(
+        before, {key: current.get(key, [0.0] * elapsed) for key in keys}, length, period.start.weekday()
+    )
     # The plan now (a subscription started today is after the cutoff: its version is still the plan).
     version = next((v for v in reversed(inputs.history.versions) if v.effective_from < period.end), None)
     if not inputs.rows and version is not None and elapsed < length:

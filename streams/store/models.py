@@ -348,6 +348,7 @@ class CreditNoteRow(Base):
     ``refunded`` is paid back; the receivable moved in the same transaction. Never edited or deleted."""
 
     __tablename__ = "credit_notes"
+    __table_args__ = (UniqueConstraint("invoice_id", "idempotency_key", name="uq_credit_notes_invoice_key"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     number: Mapped[str] = mapped_column(String(80), unique=True)  # ML-CN-000001, per seller without gaps
@@ -370,6 +371,8 @@ class CreditNoteRow(Base):
     refund_failure: Mapped[str | None] = mapped_column(Text)  # the last attempt's reason
     refund_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     refund_updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The client's Idempotency-Key of the request that issued it: the same key again answers with this note.
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
 
 
 class NoticeRow(Base):

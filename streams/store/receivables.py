@@ -188,6 +188,11 @@ def with_state(s: Session, catalog: Catalog, doc: dict[str, Any], today: date) -
 
 
 def get(s: Session, invoice_id: str, for_update: bool = False) -> InvoiceReceivableRow:
+    """The receivable of ``invoice_id``; ``for_update``: locked until the transaction ends, before it is read
+    (``lock``: SQLite ignores FOR UPDATE, so without the write first two changes would both read, then both
+    write — two credit notes or payments over what the invoice collects)."""
+    if for_update:
+        lock(s, invoice_id)
     q = select(InvoiceReceivableRow).where(InvoiceReceivableRow.invoice_id == invoice_id)
     row = s.scalar(q.with_for_update() if for_update else q)
     if row is None:
@@ -248,6 +253,20 @@ def record_payment(
     return payment
 
 
+def credited_with(s: Session, invoice_id: str, key: str) -> CreditNoteRow | None:
+    """The credit note of ``invoice_id`` issued with the idempotency key ``key``, if any."""
+    q = select(CreditNoteRow).where(CreditNoteRow.invoice_id == invoice_id, CreditNoteRow.idempotency_key == key)
+    return s.scalars(q).first()
+
+
+class AlreadyCredited(Exception):
+    """A credit note of the invoice was issued with this idempotency key already (``note``)."""
+
+    def __init__(self, note: CreditNoteRow) -> None:
+        super().__init__(f"credit note {note.number} was issued with this idempotency key")
+        self.note = note
+
+
 #: Stripe's credit note reasons.
 CREDIT_REASONS = ("duplicate", "fraudulent", "order_change", "product_unsatisfactory")
 
@@ -261,13 +280,19 @@ def credit_note(
     *,
     created_by: str,
     memo: str | None = None,
+    key: str | None = None,
 ) -> CreditNoteRow:
     """Issue a credit note of ``amount`` minor units on a finalized invoice (``rating.receivables.credit``): numbered
     ``<seller>-CN-000001`` without gaps, the receivable moved and its history kept, the refunded part recorded as a
-    ``refunded`` payment. Refused (``TransitionError``) when the invoice cannot be credited so much."""
+    ``refunded`` payment. Refused (``TransitionError``) when the invoice cannot be credited so much. With ``key``
+    (the request's Idempotency-Key), a note of this invoice issued with it already is raised as
+    ``AlreadyCredited`` (read under the invoice's lock, so concurrent retries issue one)."""
     if reason not in CREDIT_REASONS:
         raise ValueError(f"unknown credit note reason {reason!r} ({', '.join(CREDIT_REASONS)})")
     row = get(s, invoice_id, for_update=True)
+    done = credited_with(s, invoice_id, key) if key is not None else None
+    if done is not None:
+        raise AlreadyCredited(done)
     effect = rc.credit(state(row), amount)
     seller = f"{row.seller}-CN"
     note = CreditNoteRow(
@@ -283,6 +308,7 @@ def credit_note(
         memo=memo,
         created_by=created_by,
         created_at=at,
+        idempotency_key=key,
     )
     # Back through Stripe when Stripe collected (at least) what is refunded; else by hand (a wire, or a mix).
     paid_by_stripe = stripe_payment_of(s, invoice_id) if effect.refunded else None
@@ -445,7 +471,6 @@ def reissue(
     (or ``terms``), for ``amount_due`` (default: what the old one collected): a void invoice, or an open one with
     nothing paid, voided now (kept, with its number). Once: ``AlreadyReissued`` names the reissue. The new
     invoice is told as finalized (its email, its ``invoice.finalized`` event)."""
-    lock(s, old_id)
     old = get(s, old_id, for_update=True)
     done = reissued_as(s, old_id)
     if done is not None:

@@ -88,8 +88,11 @@ def unpaid(s: Session) -> list[CreditNoteRow]:
     return list(s.scalars(q.order_by(CreditNoteRow.created_at, CreditNoteRow.id)))
 
 
-def find(s: Session, invoice_id: str, credit_note: str) -> CreditNoteRow | None:
-    """A credit note of ``invoice_id`` by its id (``cn_...``) or number (``ML-CN-000001``)."""
+def find(s: Session, invoice_id: str, credit_note: str, for_update: bool = False) -> CreditNoteRow | None:
+    """A credit note of ``invoice_id`` by its id (``cn_...``) or number (``ML-CN-000001``); ``for_update``: the
+    invoice locked before the read (``receivables.lock``), so two operators recording one refund record it once."""
+    if for_update:
+        receivables.lock(s, invoice_id)
     q = select(CreditNoteRow).where(
         CreditNoteRow.invoice_id == invoice_id,
         (CreditNoteRow.id == credit_note) | (CreditNoteRow.number == credit_note),
@@ -116,6 +119,7 @@ def pay_out(
             raise LookupError(note_id)
         todo = note.refund_via == "stripe" and note.refund_status in ("pending", "failed")
         request = _request(s, note) if todo else None
+        invoice_id = note.invoice_id
         if not todo:
             s.expunge(note)
             return note
@@ -127,6 +131,7 @@ def pay_out(
         except RefundFailed as exc:
             failure = exc.reason
     with sessions.begin() as s:
+        receivables.lock(s, invoice_id)  # before the read: SQLite ignores FOR UPDATE (one outcome recorded once)
         note = s.get_one(CreditNoteRow, note_id, with_for_update=True)
         if note.refund_status in ("pending", "failed"):  # not recorded by a concurrent payer meanwhile
             note.refund_attempts += 1

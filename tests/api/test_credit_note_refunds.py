@@ -242,3 +242,43 @@ async def test_a_wire_paid_invoice_owes_the_refund_until_an_operator_records_it(
         with api.ctx.sessions() as s:
             logged = audit.entries(s, org, audit.AuditFilter(action="credit_note.refund_paid"))
         assert sorted((e.after or {})["reference"] for e in logged) == ["SEPA-RF-77", "SEPA-RF-79"]
+
+
+async def test_a_retried_credit_note_with_its_idempotency_key_credits_once(
+    make_api: Callable[..., Any], warehouse: Warehouse
+) -> None:
+    """$549.99 open, nothing paid. By hand: a $10.00 note asked three times with one key (once more, and twice at
+    once with another key) lowers what is owed by $10.00 per key, never per request: $549.99 - 2 x $10.00 =
+    $529.99 owed, two notes; a key reused for another amount is refused; a note without a key is always new."""
+    import asyncio
+
+    async with make_api(now=MAY) as api:
+        org, inv = await _finalized_invoice(api, warehouse, {})
+        url, ops = f"/api/billing/invoices/{inv}/credit-notes", api.as_operator()
+        ten = {"amount": "10.00", "reason": "order_change"}
+        first = await api.client.post(url, json=ten, headers={**ops, "Idempotency-Key": "k1"})
+        assert first.status_code == 201, first.text
+        again = await api.client.post(url, json=ten, headers={**ops, "Idempotency-Key": "k1"})
+        assert again.status_code == 200, again.text
+        assert again.json() == first.json()
+        other = {"amount": "20.00", "reason": "order_change"}
+        r = await api.client.post(url, json=other, headers={**ops, "Idempotency-Key": "k1"})
+        assert (r.status_code, r.json()["error"]["code"]) == (409, "idempotency_conflict"), r.text
+        r = await api.client.post(url, json=ten, headers={**ops, "Idempotency-Key": "x" * 256})
+        assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_request"), r.text
+
+        both = await asyncio.gather(
+            *(api.client.post(url, json=ten, headers={**ops, "Idempotency-Key": "k2"}) for _ in range(2))
+        )
+        assert sorted(r.status_code for r in both) == [200, 201], [r.text for r in both]
+        assert both[0].json()["id"] == both[1].json()["id"] != first.json()["id"]
+
+        # the organization's owner cannot replay the operator's key to learn of a note (not the seller: 403)
+        r = await api.client.post(url, json=ten, headers={**api.as_user("ivy", org), "Idempotency-Key": "k1"})
+        assert r.status_code == 403, r.text
+        with api.ctx.sessions() as s:
+            assert [n.amount for n in receivables.credit_notes(s, inv)] == [1_000, 1_000]
+            row = receivables.get(s, inv)
+        assert (row.status, row.amount_due, row.amount_paid) == ("open", 52_999, 0)
+        r = await api.client.get(f"/api/billing/invoices/{inv}", headers=api.as_user("ivy", org))
+        assert r.json()["amount_remaining"] == 52_999, r.text

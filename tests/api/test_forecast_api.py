@@ -77,6 +77,44 @@ async def test_a_flat_account_is_forecast_to_its_invoice_and_strangers_are_refus
         assert r.status_code == 401
 
 
+async def test_a_premium_feature_is_forecast_from_the_api_calls(
+    make_api: Callable[..., Any], warehouse: Warehouse
+) -> None:
+    """The product's forecast uses the backtested method (docs/forecasting.md, third round): a premium
+    feature's remaining uses are its uses per API call times the calls' remaining forecast."""
+    async with make_api(now=datetime(2026, 5, 1, tzinfo=UTC)) as api:
+        org = await api.org("pia")
+        owner = api.as_user("pia", org)
+        r = await api.client.post(
+            "/api/billing/subscriptions/create", json={"tier": "standard", "anchor": "2026-05-01"}, headers=owner
+        )
+        assert r.status_code == 201, r.text
+        # May 1 to June 15: 5,000 calls every day; 70 deep_research uses on weekdays only (32 weekdays).
+        day, block = datetime(2026, 5, 1, 10, tzinfo=UTC), b""
+        while day < datetime(2026, 6, 16, tzinfo=UTC):
+            block += event_block(org, "pia", org, "api_calls", day, [5000], id_prefix=f"{org}-c")
+            if day.weekday() < 5:
+                props = {"feature": "deep_research"}
+                block += event_block(
+                    org, "pia", org, "premium_feature", day, [70], id_prefix=f"{org}-p", properties=props
+                )
+            day += timedelta(days=1)
+        client = warehouse._open()
+        client.raw_insert(f"{CH_DB}.events", None, insert_block=block, fmt="JSONEachRow")
+        api_settler(api, client, lambda: [org]).settle(datetime(2026, 6, 16, tzinfo=UTC), datetime.now(UTC))
+        api.clock.now = datetime(2026, 6, 16, 12, tzinfo=UTC)
+
+        r = await api.client.get(f"/api/billing/forecast?account={org}", headers=owner)
+        assert r.status_code == 200, r.text
+        metrics = {m["metric"]: m for m in r.json()["metrics"]}
+        calls = metrics["api_calls"]
+        assert (calls["to_date"], calls["expected"]) == ("75000", "150000")
+        (premium,) = [m for k, m in metrics.items() if k != "api_calls"]
+        # June 1-15 held 11 weekdays: 770 uses. Uses per call over the window: 32 x 70 / (46 x 5,000); times
+        # the 75,000 calls still to come = 730.43 more (its own weekday rhythm would have said 11 x 70 = 770).
+        assert (premium["to_date"], premium["expected"]) == ("770", "1500.43")
+
+
 async def test_budgets_are_set_by_billing_managers_and_read_by_invoice_readers(make_api: Callable[..., Any]) -> None:
     async with make_api(now=datetime(2026, 5, 1, tzinfo=UTC)) as api:
         org = await api.org("bea", members={"m2": "member"})

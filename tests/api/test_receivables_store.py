@@ -209,3 +209,170 @@ def test_a_refund_goes_back_through_stripe_only_as_far_as_stripe_collected(engin
         credit_only = rcv.finalize(s, "inv_open", "acct", 1_000, "usd", NET30, NOW)
         note = rcv.credit_note(s, credit_only.invoice_id, 400, "order_change", NOW, created_by="ops")
         assert (note.refunded, note.refund_via, note.refund_status) == (0, None, None)  # nothing to pay back
+
+
+def _interleaved(engine: Engine, first: Any, second: Any) -> list[str]:
+    """``first`` reads the invoice, then (held after its read by failure injection) ``second`` runs whole, then
+    ``first`` goes on: the outcomes, "ok" or the TransitionError's text, in that order. A store that serializes
+    changes of one invoice makes ``second`` wait for ``first`` (PostgreSQL's row lock, SQLite's write lock), so
+    ``second`` reads what ``first`` wrote."""
+    import rating.receivables as rc
+
+    make = sessions(engine)
+    read, second_done = threading.Event(), threading.Event()
+    out: dict[str, str] = {}
+    real_credit, real_pay = rc.credit, rc.pay
+
+    def held(fn: Any) -> Any:
+        def wrapper(*args: Any) -> Any:
+            if threading.current_thread().name == "first" and not read.is_set():
+                read.set()
+                second_done.wait(3)  # a store that serializes keeps ``second`` waiting: give up waiting then
+            return fn(*args)
+
+        return wrapper
+
+    def run(name: str, change: Any) -> None:
+        try:
+            with make.begin() as s:
+                change(s)
+            out[name] = "ok"
+        except TransitionError as exc:
+            out[name] = str(exc)
+        finally:
+            if name == "second":
+                second_done.set()
+
+    rc.credit, rc.pay = held(real_credit), held(real_pay)  # type: ignore[assignment]
+    try:
+        one = threading.Thread(target=run, args=("first", first), name="first")
+        one.start()
+        assert read.wait(10)
+        two = threading.Thread(target=run, args=("second", second), name="second")
+        two.start()
+        one.join(60)
+        two.join(60)
+    finally:
+        rc.credit, rc.pay = real_credit, real_pay  # type: ignore[assignment]
+    return [out["first"], out["second"]]
+
+
+def test_concurrent_credit_notes_never_credit_more_than_the_invoice(engine: Engine) -> None:
+    """$100.00 open: two operators credit $60.00 each at once. Worked by hand: the first lowers what is owed to
+    $40.00; the second exceeds it and is refused. Never two notes for $120.00 of a $100.00 invoice."""
+    make = sessions(engine)
+    with make.begin() as s:
+        rcv.finalize(s, "inv_cn", "acct", 10_000, "usd", NET30, NOW)
+
+    def credit(s: Any) -> None:
+        rcv.credit_note(s, "inv_cn", 6_000, "order_change", NOW, created_by="ops")
+
+    first, second = _interleaved(engine, credit, credit)
+    assert first == "ok"
+    assert second != "ok"
+    with make() as s:
+        row = rcv.get(s, "inv_cn")
+        notes = rcv.credit_notes(s, "inv_cn")
+    assert [n.amount for n in notes] == [6_000]
+    assert (row.status, row.amount_due, row.amount_paid) == ("open", 4_000, 0)
+
+
+def test_concurrent_payments_never_pay_more_than_is_owed(engine: Engine) -> None:
+    """$100.00 open: two wire transfers of $70.00 recorded at once. By hand: the first leaves $30.00 owed, the second
+    exceeds it and is refused (nothing recorded): amount_paid $70.00, not $140.00 on a $100.00 invoice."""
+    make = sessions(engine)
+    with make.begin() as s:
+        rcv.finalize(s, "inv_pay", "acct", 10_000, "usd", NET30, NOW)
+
+    def wire(s: Any) -> None:
+        rcv.record_payment(s, "inv_pay", 7_000, "wire", NOW, source="manual", recorded_by="ops", reference="W")
+
+    first, second = _interleaved(engine, wire, wire)
+    assert first == "ok"
+    assert second != "ok"
+    with make() as s:
+        row = rcv.get(s, "inv_pay")
+        paid = [p.amount for p in rcv.payments(s, "inv_pay")]
+    assert paid == [7_000]
+    assert (row.status, row.amount_due, row.amount_paid) == ("open", 10_000, 7_000)
+
+
+def test_two_operators_recording_one_refund_record_it_once(engine: Engine) -> None:
+    """A wire-paid $100.00 invoice credited $25.00: $25.00 owed back. Two operators record the bank refund at once
+    (the first holds after reading the note): one is recorded, the other told it is recorded already."""
+    from streams.store import refunds
+    from streams.store.audit import Origin
+
+    make = sessions(engine)
+    with make.begin() as s:
+        rcv.finalize(s, "inv_rf", "acct", 10_000, "usd", NET30, NOW)
+        rcv.record_payment(s, "inv_rf", 10_000, "wire", NOW, source="manual", recorded_by="ops", reference="W")
+        number = rcv.credit_note(s, "inv_rf", 2_500, "order_change", NOW, created_by="ops").number
+    read, second_done = threading.Event(), threading.Event()
+    out: dict[str, str] = {}
+
+    def record(name: str, reference: str) -> None:
+        try:
+            with make.begin() as s:
+                note = refunds.find(s, "inv_rf", number, for_update=True)
+                assert note is not None
+                if name == "first":
+                    read.set()
+                    second_done.wait(3)  # a store that serializes keeps the second waiting: give up then
+                refunds.record_manual(s, note, reference, NOW, Origin(f"operator:{name}"))
+            out[name] = "ok"
+        except TransitionError as exc:
+            out[name] = str(exc)
+        finally:
+            if name == "second":
+                second_done.set()
+
+    one = threading.Thread(target=record, args=("first", "BANK-1"))
+    one.start()
+    assert read.wait(10)
+    two = threading.Thread(target=record, args=("second", "BANK-2"))
+    two.start()
+    one.join(60)
+    two.join(60)
+    assert out["first"] == "ok"
+    assert "recorded, not owed" in out["second"]
+    with make() as s:
+        note = refunds.find(s, "inv_rf", number)
+        assert note is not None
+        assert (note.refund_status, note.refund_reference) == ("recorded", "BANK-1")
+
+
+def test_payments_credit_notes_refunds_and_a_reissue_add_up(engine: Engine) -> None:
+    """Worked by hand from the rule (docs/invoices.md, "Credit notes"): a credit note first lowers what is still
+    owed, then refunds what was paid; a void invoice's reissue collects what the void one still collected.
+
+    A: $100.00 open, $30.00 wired: $70.00 remaining. A $50.00 note lowers what is owed ($50.00 due, $30.00 paid,
+    $20.00 remaining, nothing refunded). A $40.00 note credits the $20.00 still owed and refunds $20.00 of the
+    $30.00 paid: $10.00 due, $10.00 kept, paid; $20.00 owed back to the customer (a wire: by hand).
+    B: $100.00 open, a $25.00 note: $75.00 due; voided and reissued: the reissue is due $75.00, and paying it
+    settles it. Never more credited than invoiced: A's notes total $90.00 of $100.00, B's $25.00."""
+    make = sessions(engine)
+    with make.begin() as s:
+        rcv.finalize(s, "inv_a", "acct", 10_000, "usd", NET30, NOW)
+        rcv.finalize(s, "inv_b", "acct", 10_000, "usd", NET30, NOW)
+        rcv.record_payment(s, "inv_a", 3_000, "wire", NOW, source="manual", recorded_by="ops", reference="W1")
+        one = rcv.credit_note(s, "inv_a", 5_000, "order_change", NOW, created_by="ops")
+        a = rcv.get(s, "inv_a")
+        assert (one.credited, one.refunded, one.refund_status) == (5_000, 0, None)
+        assert (a.status, a.amount_due, a.amount_paid, rcv.state(a).amount_remaining) == ("open", 5_000, 3_000, 2_000)
+        two = rcv.credit_note(s, "inv_a", 4_000, "order_change", NOW, created_by="ops")
+        assert (two.credited, two.refunded, two.refund_via, two.refund_status) == (2_000, 2_000, "manual", "owed")
+        assert (a.status, a.amount_due, a.amount_paid, rcv.state(a).amount_remaining) == ("paid", 1_000, 1_000, 0)
+        moves = sorted((p.outcome, p.amount) for p in rcv.payments(s, "inv_a"))  # at one time: in any order
+        assert moves == [("refunded", 2_000), ("succeeded", 3_000)]
+        with pytest.raises(TransitionError):  # $10.00 is all it still collects
+            rcv.credit_note(s, "inv_a", 1_001, "order_change", NOW, created_by="ops")
+
+        rcv.credit_note(s, "inv_b", 2_500, "order_change", NOW, created_by="ops")
+        rcv.void(s, "inv_b", NOW)
+        new = rcv.reissue(s, "inv_b", "inv_b-r1", None, NOW + timedelta(days=1))
+        assert (new.status, new.amount_due, new.amount_paid) == ("open", 7_500, 0)
+        with pytest.raises(TransitionError):  # the void one is credited no more
+            rcv.credit_note(s, "inv_b", 100, "order_change", NOW, created_by="ops")
+        rcv.record_payment(s, "inv_b-r1", 7_500, "wire", NOW, source="manual", recorded_by="ops", reference="W2")
+        assert (new.status, new.amount_paid, rcv.state(new).amount_remaining) == ("paid", 7_500, 0)

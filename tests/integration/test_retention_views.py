@@ -146,6 +146,6 @@ def test_clv(client: Any) -> None:
     # 2025-12 .. 2026-06 hold 7 x 2 accounts and 1 churn -> 1/14 = 0.0714, a lifetime of 14 months.
     # CLV = 49.99 x 0.98 x 14 = $685.86. The enterprise tier never churned: no CLV (unbounded).
     assert run(client, "v_clv#1") == [
-        (datetime(2026, 6, 1).date(), "enterprise", 5833.33, 1.0, 0.0, None, None),
-        (datetime(2026, 6, 1).date(), "standard", 49.99, 0.98, 0.0714, 14.0, 685.86),
+        (datetime(2026, 6, 1).date(), "enterprise", D("5833.33"), D("1"), 0.0, None, None),
+        (datetime(2026, 6, 1).date(), "standard", D("49.99"), D("0.98"), 0.0714, 14.0, D("685.86")),
     ]

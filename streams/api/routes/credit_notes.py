@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from sqlalchemy.exc import IntegrityError
 from starlette.responses import Response
 
 from rating.money import minor_units
@@ -25,9 +26,11 @@ from streams.api.models import (
     CreditNoteOut,
     InvoiceDocument,
     RefundIn,
+    dump,
 )
 from streams.api.routes.invoices import PDF, find_invoice
 from streams.api.routing import Call, Endpoint
+from streams.http_json import JSON
 from streams.store import audit, receivables, refunds
 from streams.store.models import CreditNoteRow
 from streams.store.refunds import Refunder
@@ -62,7 +65,25 @@ def _refunder(call: Call) -> Refunder:
     return stripe_refunder(call.ctx.stripe)
 
 
-def issue_credit_note(call: Call) -> CreditNoteOut:
+def _idempotency_key(call: Call) -> str | None:
+    key = call.request.headers.get("idempotency-key")
+    if key is not None and not 1 <= len(key) <= 255:
+        raise ApiError(422, "invalid_request", "Idempotency-Key must be 1 to 255 characters")
+    return key
+
+
+def _same_request(note: CreditNoteRow, amount: int, body: CreditNoteIn) -> CreditNoteRow:
+    """The note issued before under this key, if this request asks for the same (else 409: a reused key)."""
+    if (note.amount, note.reason, note.memo) != (amount, body.reason, body.memo):
+        raise ApiError(
+            409,
+            "idempotency_conflict",
+            f"the Idempotency-Key issued credit note {note.number} with other parameters: use a new key",
+        )
+    return note
+
+
+def issue_credit_note(call: Call) -> CreditNoteOut | Response:
     inv_id, body = call.path["id"], call.body
     assert isinstance(body, CreditNoteIn)
     with call.ctx.sessions() as s:
@@ -70,32 +91,36 @@ def issue_credit_note(call: Call) -> CreditNoteOut:
     if not who.operator:
         find_invoice(call)  # 404 unless the caller may see the invoice, then:
         raise ApiError(403, "forbidden", "only a platform operator issues credit notes (the seller corrects)")
+    key = _idempotency_key(call)
     found = call.ctx.warehouse.invoice(inv_id)
     if found is None:
         raise ApiError(404, "not_found", f"no invoice {inv_id}")
-    now = call.ctx.clock()
+    now, amount, again = call.ctx.clock(), minor_units(Decimal(body.amount)), False
     try:
         with call.ctx.sessions.begin() as s:
             receivables.with_state(s, call.ctx.catalog, found[1], now.date())  # opened if never read before
-            note = receivables.credit_note(
-                s,
-                inv_id,
-                minor_units(Decimal(body.amount)),
-                body.reason,
-                now,
-                created_by=who.user_id or "operator",
-                memo=body.memo,
-            )
-            audit.record_credit_note(s, note, origin(call, who), now)
+            try:
+                note = receivables.credit_note(
+                    s, inv_id, amount, body.reason, now, created_by=who.user_id or "operator", memo=body.memo, key=key
+                )
+                audit.record_credit_note(s, note, origin(call, who), now)
+            except receivables.AlreadyCredited as done:  # a retry: the note issued the first time
+                note, again = _same_request(done.note, amount, body), True
             out = credit_note_out(note)
     except TransitionError as exc:
         raise ApiError(409, "cannot_credit", str(exc)) from exc
     except receivables.NotFinalized as exc:
         raise ApiError(409, "not_finalized", f"invoice {inv_id} is not finalized") from exc
+    except IntegrityError:  # a concurrent request with the same key committed first
+        with call.ctx.sessions() as s:
+            first = receivables.credited_with(s, inv_id, key) if key is not None else None
+            if first is None:
+                raise
+            out, again = credit_note_out(_same_request(first, amount, body)), True
     call.ctx.notify_outbox()
     if out.refund_status == "pending":  # paid back through Stripe now; a failure is kept and retried by the loop
         out = credit_note_out(refunds.pay_out(call.ctx.sessions, _refunder(call), out.id, now, origin(call, who)))
-    return out
+    return JSON(dump(out), status_code=200) if again else out
 
 
 def _note_of_readable_invoice(call: Call) -> tuple[CreditNoteRow, InvoiceDocument, Party | None]:
@@ -124,7 +149,7 @@ def refund_credit_note(call: Call) -> CreditNoteOut:
         raise ApiError(403, "forbidden", "only a platform operator pays refunds out")
     now, inv_id, cn = call.ctx.clock(), call.path["id"], call.path["cn"]
     with call.ctx.sessions.begin() as s:
-        note = refunds.find(s, inv_id, cn)
+        note = refunds.find(s, inv_id, cn, for_update=True)
         if note is None:
             raise ApiError(404, "not_found", f"no credit note {cn} on invoice {inv_id}")
         if body.reference is not None:
@@ -167,7 +192,9 @@ ENDPOINTS = [
         "collected the invoice, else owed until recorded: see refund_status); an invoice left owing nothing is "
         "paid. Numbered "
         "ML-CN-000001 without gaps. 409 cannot_credit when it exceeds what the invoice collects, or the invoice "
-        "is void. Only a platform JWT with meterline_operator=true may issue one (docs/security.md).",
+        "is void. Only a platform JWT with meterline_operator=true may issue one (docs/security.md). An "
+        "Idempotency-Key header (1-255 characters) makes a retry safe: the same key on the same invoice answers 200 "
+        "with the note issued the first time; with other parameters, 409 idempotency_conflict.",
     ),
     Endpoint(
         "GET",

@@ -210,7 +210,7 @@ export interface paths {
         put?: never;
         /**
          * Issue a credit note on a finalized invoice (platform operators only)
-         * @description A correction, never an edit: it first lowers what is still owed, then refunds the rest of what was paid (recorded as a refunded payment; paid back through Stripe Refunds at once when Stripe collected the invoice, else owed until recorded: see refund_status); an invoice left owing nothing is paid. Numbered ML-CN-000001 without gaps. 409 cannot_credit when it exceeds what the invoice collects, or the invoice is void. Only a platform JWT with meterline_operator=true may issue one (docs/security.md).
+         * @description A correction, never an edit: it first lowers what is still owed, then refunds the rest of what was paid (recorded as a refunded payment; paid back through Stripe Refunds at once when Stripe collected the invoice, else owed until recorded: see refund_status); an invoice left owing nothing is paid. Numbered ML-CN-000001 without gaps. 409 cannot_credit when it exceeds what the invoice collects, or the invoice is void. Only a platform JWT with meterline_operator=true may issue one (docs/security.md). An Idempotency-Key header (1-255 characters) makes a retry safe: the same key on the same invoice answers 200 with the note issued the first time; with other parameters, 409 idempotency_conflict.
          */
         post: operations["issue_credit_note"];
         delete?: never;

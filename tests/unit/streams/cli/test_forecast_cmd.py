@@ -19,4 +19,6 @@ def test_backtest_reports_errors_coverage_and_the_baseline(capsys: pytest.Captur
         assert 0 <= day15[key] <= 1, key
     assert set(day15["by_tier"]) <= {"standard", "enterprise"}  # free totals are zero: left out
     # The forecast narrows as the period goes on.
-    assert report["day_25"]["with_history"]["median_ape"] < report["day_7"]["with_history"]["median_ape"]
+    # (the mean: with 40 accounts about half the totals are base fees alone, forecast exactly, so the
+    # median sits at 0 on either day)
+    assert report["day_25"]["with_history"]["mape"] < report["day_7"]["with_history"]["mape"]
