@@ -13,6 +13,10 @@ recently updated are dropped first). An answer is served at most ``max_age`` sec
 confirmed it had read the topic to its end (or after the record arrived, if later): when Kafka or the
 follower stalls, answers age out and the gateway falls back to the API instead of trusting old state.
 
+``check`` is ``get`` with the organization's AI controls and hard AI caps applied (the ``ai_controls`` and
+``ai_cap`` records the API publishes on the same topic, keys starting with ``@``; schemas/ai_rules.py holds the
+rule the API applies too).
+
 It answers metrics only (``api_calls``, ``ai_requests``, ...), with the rule of the last rated event: a tier
 change shows once usage is rated under it, a new period once its first event is. Tier features, premium
 features, the subscription status and the rate-limit budget are the API's. It does no authorization: the
