@@ -14,8 +14,10 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from rating.quota import quota_state
+from schemas import ai_rules
 from schemas.sdk import EntitlementCache, LocalEntitlement, QuotaStateFollower
 from streams.api.warehouse import Warehouse
+from streams.store.relays.quota_records import QuotaRecordRelay
 from streams.topics import QUOTA_STATE
 from tests.api.test_ai_caps import JUNE, ai_events, allowed, store
 from tests.api.test_sdk_entitlements import _until
@@ -94,3 +96,39 @@ async def test_a_control_changed_or_a_cap_reached_changes_the_local_answer(
         finally:
             await follower.stop()
             await producer.stop()
+
+
+async def test_a_failed_publish_keeps_the_records_and_the_subscription_relay_leaves_them(
+    make_api: Callable[..., Any], store_url: str
+) -> None:
+    async with make_api() as api:
+        org = await api.org("ann", members={"mel": "member"})
+        owner = api.as_user("ann", org)
+        r = await api.client.put(
+            f"{ORGS}/{org}/ai-controls", json={"disabled_features": ["deep_research"]}, headers=owner
+        )
+        assert r.status_code == 200, r.text
+        r = await api.client.put(f"{ORGS}/{org}/ai-controls", json={"allowed_models": ["gpt-4o"]}, headers=owner)
+        assert r.status_code == 200, r.text
+
+        async def down(records: list[tuple[bytes, bytes]]) -> None:
+            raise ConnectionError("kafka is down")
+
+        with pytest.raises(ConnectionError):
+            await QuotaRecordRelay(api.ctx.sessions, down).run_once()
+        assert await api.app.state.relay.drain() >= 0  # the subscriptions' relay does not take them
+        sent: list[tuple[bytes, bytes]] = []
+
+        async def keep(records: list[tuple[bytes, bytes]]) -> None:
+            sent.extend(records)
+
+        assert await QuotaRecordRelay(api.ctx.sessions, keep).drain() == 2
+        assert [k for k, _ in sent] == [ai_rules.controls_key(org, "*")] * 2
+        last = orjson.loads(sent[-1][1])  # in order: the newest is last, and compaction keeps it
+        assert (last["kind"], last["v"], last["disabled_features"], last["allowed_models"]) == (
+            "ai_controls",
+            1,
+            [],
+            ["gpt-4o"],
+        )
+        assert await QuotaRecordRelay(api.ctx.sessions, keep).drain() == 0
