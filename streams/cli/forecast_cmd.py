@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import statistics
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from rating.money import money_text
 from streams.cli.output import emit_json, emit_table
+
+if TYPE_CHECKING:
+    from rating.forecast.backtest import Outcome
 
 
 def register(sub: Any) -> None:
@@ -30,18 +34,42 @@ def register(sub: Any) -> None:
     r.set_defaults(func=_run)
     b: argparse.ArgumentParser = fsub.add_parser(
         "backtest",
-        help="replay a simulated year and report forecast error against linear extrapolation",
+        help="replay a simulated year (or the settled history) and report forecast error against linear extrapolation",
         description="Simulate a year of daily usage (accounts that are flat, grow, shrink, spike, shift, churn "
         "mid-period and follow weekly rhythms), forecast every account's invoice total at days 7, 15 and 25 of "
         "each period with the rating code's pricing, and report the error of the expected total (MAPE and "
         "median absolute percentage error, overall and by tier), how often the actual total fell inside the "
-        "80 %% interval, and the same errors for naive linear extrapolation of the period to date.",
+        "80 % interval, and the same errors for naive linear extrapolation of the period to date. With "
+        "--from-warehouse, replay the settled history instead: every finalized invoice in ClickHouse is forecast "
+        "as the product forecasts (settled full days only) at days 7, 15 and 25 of its period and compared with "
+        "its finalized total.",
     )
     b.add_argument("--seed", type=int, default=1, help="the simulation's seed (default 1)")
     b.add_argument("--accounts", type=int, default=500, help="simulated accounts (default 500)")
     b.add_argument("--days", type=int, default=395, help="days of history from 2026-01-01 (default 395)")
+    b.add_argument(
+        "--from-warehouse",
+        action="store_true",
+        help="replay the finalized invoices and settled usage in ClickHouse instead of a simulated year",
+    )
+    b.add_argument(
+        "--since",
+        type=_month,
+        metavar="YYYY-MM",
+        help="with --from-warehouse: only periods starting in this month or later",
+    )
+    b.add_argument(
+        "--account", action="append", help="with --from-warehouse: only this account's invoices (repeatable)"
+    )
     b.add_argument("--json", action="store_true", help="print the report as JSON")
     b.set_defaults(func=_backtest)
+
+
+def _month(text: str) -> datetime:
+    try:
+        return datetime.strptime(text, "%Y-%m").replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a month YYYY-MM: {text!r}") from exc
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -62,9 +90,13 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _backtest(args: argparse.Namespace) -> int:
+    if args.from_warehouse:
+        return _backtest_settled(args)
+    if args.since or args.account:
+        raise SystemExit("--since and --account need --from-warehouse")
     from deploy.demo.forecast_world import simulate_world
     from rating.catalog.loader import load_catalog
-    from rating.forecast.backtest import CHECK_DAYS, backtest_account, summarize
+    from rating.forecast.backtest import backtest_account
 
     start = date(2026, 1, 1)
     catalog = load_catalog().at(datetime.combine(start, datetime.min.time(), tzinfo=UTC))
@@ -75,16 +107,76 @@ def _backtest(args: argparse.Namespace) -> int:
             m: statistics.median(sum(a.daily[m][:28]) / 28 for a in world if a.tier == tier) for m in world[0].daily
         }
     outcomes = [o for a in world for o in backtest_account(a, catalog, args.days, typical)]
-    report = {
+    report = backtest_report(outcomes)
+    if args.json:
+        emit_json({"seed": args.seed, "accounts": args.accounts, "days": args.days, "report": report})
+    else:
+        _print_report(report)
+    return 0
+
+
+def _backtest_settled(args: argparse.Namespace) -> int:
+    from rating.forecast.backtest import CHECK_DAYS
+    from sinks.clickhouse.settlement import SettlementStore
+    from streams.cli.settle_cmd import open_settlement
+    from streams.settlement.backtest_history import backtest_settled, settled_periods
+
+    settings, _registry, settler, client = open_settlement()
+    since = args.since or datetime(1970, 1, 1, tzinfo=UTC)
+    store = SettlementStore(client, settings.clickhouse_database)
+    documents = store.final_invoices(since)
+    periods = [p for p in settled_periods(documents, settler, accounts=args.account or ()) if p.period.start >= since]
+    outcomes = backtest_settled(settler, store, periods)
+    report = backtest_report(outcomes)
+    # Check days before a plan change or a credit grant later in their period are not replayed.
+    left_out = len(CHECK_DAYS) * len(periods) - len(outcomes)
+    if args.json:
+        emit_json(
+            {
+                "source": "warehouse",
+                "since": args.since.strftime("%Y-%m") if args.since else None,
+                "accounts": sorted({p.account_id for p in periods}),
+                "invoices": len(periods),
+                "left_out": left_out,
+                "report": report,
+                "outcomes": [_outcome(o) for o in outcomes],
+            }
+        )
+    else:
+        accounts = len({p.account_id for p in periods})
+        print(f"{len(periods)} finalized invoices of {accounts} accounts; {left_out} check days left out")
+        _print_report(report)
+    return 0
+
+
+def backtest_report(outcomes: list[Outcome]) -> dict[str, dict[str, dict[str, object]]]:
+    """The backtest's summary at each check day, for periods with and without history before them."""
+    from rating.forecast.backtest import CHECK_DAYS, summarize
+
+    return {
         f"day_{day}": {
             "with_history": summarize(outcomes, day, has_history=True).as_dict(),
             "no_history": summarize(outcomes, day, has_history=False).as_dict(),
         }
         for day in CHECK_DAYS
     }
-    if args.json:
-        emit_json({"seed": args.seed, "accounts": args.accounts, "days": args.days, "report": report})
-        return 0
+
+
+def _outcome(o: Outcome) -> dict[str, object]:
+    return {
+        "account_id": o.account_id,
+        "tier": o.tier,
+        "day": o.day,
+        "has_history": o.has_history,
+        "actual": money_text(o.actual),
+        "expected": money_text(o.expected),
+        "p10": money_text(o.low),
+        "p90": money_text(o.high),
+        "baseline": money_text(o.baseline),
+    }
+
+
+def _print_report(report: dict[str, dict[str, dict[str, object]]]) -> None:
     rows = []
     for day_key, parts in report.items():
         for part, s in parts.items():
@@ -105,7 +197,6 @@ def _backtest(args: argparse.Namespace) -> int:
         ["at", "accounts", "n", "median APE", "MAPE", "in 80% band", "naive median", "naive MAPE", "better by"],
         rows,
     )
-    return 0
 
 
 def _pct(x: object) -> str:

@@ -3,6 +3,7 @@ import { Empty } from "../../ui/states";
 import { AiControlsSection } from "./AiControlsSection";
 import { AnalyticsSection } from "./AnalyticsSection";
 import { AuditSection } from "./AuditSection";
+import { BillingSection } from "./BillingSection";
 import { BudgetSection } from "../../sections/forecast/BudgetSection";
 import { InvitationsSection } from "./InvitationsSection";
 import { MembersSection } from "./MembersSection";
@@ -11,8 +12,8 @@ import { UsageSection } from "./UsageSection";
 import { WhiteLabelSection } from "./WhiteLabelSection";
 import "./admin.css";
 
-/** The enterprise admin panel (/app/admin): the organization's people and seats, live usage per member, its AI
- * controls and caps, and its audit log. */
+/** The enterprise admin panel (/app/admin): the organization's people and seats, live usage per member, its
+ * billing, its AI controls and caps, and its audit log. */
 export function AdminPage() {
   const { organization_id: org_id } = useSession();
   return (
@@ -27,6 +28,7 @@ export function AdminPage() {
           <SeatsSection org={org_id} />
           <UsageSection org={org_id} />
           <AiControlsSection org={org_id} />
+          <BillingSection org={org_id} />
           <AnalyticsSection org={org_id} />
           <BudgetSection account={org_id} />
           <WhiteLabelSection org={org_id} />

@@ -1,8 +1,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { Suspense, lazy, useState } from "react";
-import { Link } from "react-router-dom";
 import type { Schemas } from "../../api/client";
-import { describeMethod, methodExpiry, paymentMethodsQuery } from "../../api/paymentMethods";
+import { PaymentMethodOnFile } from "../../sections/billing/PaymentMethodOnFile";
 import { INTERVALS, subscriptionQuery } from "../../api/subscriptions";
 import { useSession } from "../../app/SessionContext";
 import { UsageBar } from "../../ui/UsageBar";
@@ -12,7 +11,8 @@ import { Empty, Loading, QueryView } from "../../ui/states";
 import { Breakdown } from "./Breakdown";
 import { dailySeries, previousPeriodStart, withLiveToday } from "./daily";
 import { type LiveMode, POLL_MS, useLiveUsage } from "./liveUsage";
-import { dailyUsageQuery, upcomingInvoiceQuery } from "./queries";
+import { upcomingInvoiceQuery } from "../../api/invoices";
+import { dailyUsageQuery } from "./queries";
 import { ForecastSection } from "../../sections/forecast/ForecastSection";
 
 // Metrics whose period figure is not the sum of its days (a peak, a distinct count): no live bar for them.
@@ -102,30 +102,6 @@ function Overview({ usage, now, account }: { usage: Schemas["UsageCurrent"]; now
         </dd>
       </dl>
     </section>
-  );
-}
-
-/** The default payment method (brand, last 4, expiry) and where to change it. */
-function PaymentMethodOnFile({ account }: { account: string }) {
-  const methods = useQuery(paymentMethodsQuery(account));
-  const manage = <Link to="/payment-methods">Manage payment methods</Link>;
-  if (methods.isPending) return <span className="hint">Loading…</span>;
-  if (methods.isError) return <span className="state-error">{methods.error.message}</span>;
-  const method = methods.data.find((m) => m.is_default) ?? null;
-  if (method === null && methods.data.length > 0) return <>None set as default. {manage}</>;
-  if (method === null) {
-    return (
-      <>
-        None on file. <Link to="/payment-methods">Add a card</Link>
-      </>
-    );
-  }
-  const expiry = methodExpiry(method);
-  return (
-    <>
-      {describeMethod(method)}
-      {expiry ? `, expires ${expiry}` : ""}. {manage}
-    </>
   );
 }
 

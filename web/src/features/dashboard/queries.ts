@@ -5,11 +5,6 @@ export const usageCurrentQuery = (account: string) => ({
   queryFn: async () => unwrap(await api.GET("/api/billing/usage/current", { params: { query: { account } } })),
 });
 
-export const upcomingInvoiceQuery = (account: string) => ({
-  queryKey: ["invoice-upcoming", account],
-  queryFn: async () => unwrap(await api.GET("/api/billing/invoices/upcoming", { params: { query: { account } } })),
-});
-
 export const dailyUsageQuery = (account: string, from: string, to: string) => ({
   queryKey: ["usage-daily", account, from, to],
   queryFn: async () =>

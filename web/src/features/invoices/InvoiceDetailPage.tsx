@@ -2,11 +2,13 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useParams } from "react-router-dom";
 import type { Schemas } from "../../api/client";
-import { date, dateTime, money, moneyMinor, quantity } from "../../ui/format";
+import { date, money, moneyMinor, quantity } from "../../ui/format";
 import { TableWrap } from "../../ui/TableWrap";
 import { Empty, ErrorState, QueryView } from "../../ui/states";
-import { invoicePaymentsQuery, invoicePdfHref, invoiceQuery, payInvoice } from "./queries";
-import { InvoiceStatus } from "./status";
+import { invoicePdfHref } from "../../api/invoices";
+import { PaymentTable } from "../../sections/billing/PaymentTable";
+import { invoicePaymentsQuery, invoiceQuery, payInvoice } from "./queries";
+import { InvoiceStatus } from "../../ui/InvoiceStatus";
 
 export function InvoiceDetailPage() {
   const { invoiceId = "" } = useParams();
@@ -140,29 +142,7 @@ function Payments({ id }: { id: string }) {
           list.length === 0 ? (
             <Empty>No payment attempts on this invoice.</Empty>
           ) : (
-            <TableWrap label="Payments on this invoice">
-                <thead>
-                  <tr>
-                    <th scope="col">When</th>
-                    <th scope="col" className="num">Amount</th>
-                    <th scope="col">Method</th>
-                    <th scope="col">Outcome</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {list.map((p) => (
-                    <tr key={p.id}>
-                      <td>{dateTime(p.at)}</td>
-                      <td className="num">{moneyMinor(p.amount, p.currency)}</td>
-                      <td>{p.method}</td>
-                      <td>
-                        {p.status}
-                        {p.failure_reason ? ` — ${p.failure_reason}` : ""}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </TableWrap>
+            <PaymentTable payments={list} label="Payments on this invoice" />
           )
         }
       </QueryView>

@@ -1,10 +1,5 @@
 import { api, unwrap } from "../../api/client";
 
-export const invoicesQuery = (account: string) => ({
-  queryKey: ["invoices", account],
-  queryFn: async () => unwrap(await api.GET("/api/billing/invoices", { params: { query: { account } } })),
-});
-
 export const invoiceQuery = (id: string) => ({
   queryKey: ["invoice", id],
   queryFn: async () => {
@@ -25,6 +20,3 @@ export const invoicePaymentsQuery = (id: string) => ({
 export async function payInvoice(id: string) {
   return unwrap(await api.POST("/api/billing/invoices/{id}/pay", { params: { path: { id } } }));
 }
-
-/** The PDF is served by the API on the same origin; a plain link downloads it with the session cookie. */
-export const invoicePdfHref = (id: string) => `/api/billing/invoices/${encodeURIComponent(id)}.pdf`;
