@@ -132,3 +132,43 @@ async def test_a_failed_publish_keeps_the_records_and_the_subscription_relay_lea
             ["gpt-4o"],
         )
         assert await QuotaRecordRelay(api.ctx.sessions, keep).drain() == 0
+
+
+async def test_the_cap_watcher_publishes_a_cap_state_once_per_change(
+    make_api: Callable[..., Any], warehouse: Warehouse
+) -> None:
+    async with make_api(now=JUNE) as api:
+        org = await api.org("ann", members={"mel": "member"})
+        owner = api.as_user("ann", org)
+        await api.subscribe(org, "ann", tier="standard")
+        store(warehouse, ai_events(org, "mel", JUNE - timedelta(hours=1), 3, prefix=f"{org}-w"))
+        sent: list[tuple[bytes, bytes]] = []
+
+        async def keep(records: list[tuple[bytes, bytes]]) -> None:
+            sent.extend(records)
+
+        async def states() -> list[tuple[str, bool]]:
+            sent.clear()
+            await QuotaRecordRelay(api.ctx.sessions, keep).drain()
+            caps = [orjson.loads(v) for k, v in sent if k.startswith(b"@ai_cap:")]
+            return [(c["user_id"], c["reached"]) for c in caps]
+
+        async def put(body: dict[str, Any]) -> None:
+            r = await api.client.put(f"{ORGS}/{org}/ai-controls/members/mel", json=body, headers=owner)
+            assert r.status_code == 200, r.text
+
+        await put({"monthly_request_cap": 3, "cap_mode": "hard"})
+        watcher = api.app.state.ai_caps
+        watcher.run_once()
+        assert await states() == [("mel", True)]
+        watcher.run_once()
+        assert await states() == []  # unchanged: nothing more
+        await put({"monthly_request_cap": 3, "cap_mode": "alert"})  # alert-only never refuses
+        watcher.run_once()
+        assert await states() == [("mel", False)]
+        await put({"monthly_request_cap": 3, "cap_mode": "hard"})
+        watcher.run_once()
+        assert await states() == [("mel", True)]
+        await put({})  # the cap removed: the organization has none left, the state is withdrawn
+        watcher.run_once()
+        assert await states() == [("mel", False)]
