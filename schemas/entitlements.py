@@ -13,6 +13,10 @@ recently updated are dropped first). An answer is served at most ``max_age`` sec
 confirmed it had read the topic to its end (or after the record arrived, if later): when Kafka or the
 follower stalls, answers age out and the gateway falls back to the API instead of trusting old state.
 
+``check`` is ``get`` with the organization's AI controls and hard AI caps applied (the ``ai_controls`` and
+``ai_cap`` records the API publishes on the same topic, keys starting with ``@``; schemas/ai_rules.py holds the
+rule the API applies too).
+
 It answers metrics only (``api_calls``, ``ai_requests``, ...), with the rule of the last rated event: a tier
 change shows once usage is rated under it, a new period once its first event is. Tier features, premium
 features, the subscription status and the rate-limit budget are the API's. It does no authorization: the
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -34,6 +39,8 @@ from types import TracebackType
 import orjson
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
+
+from schemas import ai_rules
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +91,19 @@ def _answer(record: dict[str, object]) -> LocalEntitlement | None:
         return None
 
 
+def _loads(value: bytes) -> dict[str, object] | None:
+    try:
+        record = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        log.error("skipping a malformed quota-state record")
+        return None
+    return record if isinstance(record, dict) else None
+
+
 def parse_quota_key(key: bytes | None) -> tuple[str, str] | None:
-    """``(account, metric)`` of a ``billing.quota-state`` record key (``<account>:<metric>``), None if malformed."""
-    if not key:
+    """``(account, metric)`` of a ``billing.quota-state`` metric record key (``<account>:<metric>``), None if
+    malformed or another kind's (an AI controls or cap record's key starts with ``@``)."""
+    if not key or key.startswith(b"@"):
         return None
     account, _, metric = key.decode(errors="replace").rpartition(":")
     return (account, metric) if account else None
@@ -103,26 +120,69 @@ class EntitlementCache:
         self.max_entries, self.max_age, self._clock = max_entries, max_age, clock
         self._entries: dict[tuple[str, str], tuple[float, LocalEntitlement]] = {}
         self._confirmed = float("-inf")  # when the follower last read the topic to its end
+        # AI controls and cap state per record key: one per organization and member with controls (small).
+        self._controls: dict[bytes, ai_rules.Controls] = {}
+        self._caps: dict[bytes, bool] = {}
 
     def apply(self, key: bytes | None, value: bytes | None) -> None:
         """One ``billing.quota-state`` record (a tombstone removes the entry)."""
+        if key and key.startswith(b"@"):
+            self._apply_ai(key, value)
+            return
         k = parse_quota_key(key)
         if k is None:
             return
         self._entries.pop(k, None)  # re-inserted last: the dict's order is the order of updates
         if value is None:
             return
-        try:
-            record = orjson.loads(value)
-        except orjson.JSONDecodeError:
-            log.error("skipping a malformed quota-state record for %r", key)
-            return
-        answer = _answer(record) if isinstance(record, dict) else None
+        record = _loads(value)
+        answer = _answer(record) if record is not None else None
         if answer is None or (answer.account_id, answer.feature) != k:
             return
         self._entries[k] = (self._clock(), answer)
         while len(self._entries) > self.max_entries:
             self._entries.pop(next(iter(self._entries)), None)
+
+    def _apply_ai(self, key: bytes, value: bytes | None) -> None:
+        """An AI controls or cap record (schemas/ai_rules.py); an unknown kind or version is ignored."""
+        record = _loads(value) if value is not None else None
+        if record is None or record.get("v") != ai_rules.RECORD_VERSION:
+            self._controls.pop(key, None)
+            self._caps.pop(key, None)
+            return
+        account, user = str(record.get("account_id", "")), str(record.get("user_id", ""))
+        if record.get("kind") == ai_rules.CONTROLS_KIND and key == ai_rules.controls_key(account, user):
+            controls = ai_rules.parse_controls(record)
+            if controls is not None:
+                self._controls[key] = controls
+        elif record.get("kind") == ai_rules.CAP_KIND and key == ai_rules.cap_key(account, user):
+            self._caps[key] = record.get("reached") is True
+
+    def check(
+        self,
+        account: str,
+        feature: str,
+        *,
+        user_id: str | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+    ) -> LocalEntitlement | None:
+        """The answer of ``get`` with the organization's AI controls and hard caps applied for the member,
+        provider and model asked about (the API's rule, schemas/ai_rules.py); None: ask the API."""
+        answer = self.get(account, feature)
+        if answer is None or not answer.allowed:
+            return answer
+        bound = ai_rules.binding(account, user_id)
+        rules = [c for a, u in bound if (c := self._controls.get(ai_rules.controls_key(a, u))) is not None]
+        reason = ai_rules.refusal(
+            rules,
+            feature,
+            provider,
+            model,
+            premium=False,  # premium features are the API's to answer
+            cap_reached=lambda: any(self._caps.get(ai_rules.cap_key(a, u), False) for a, u in bound),
+        )
+        return answer if reason is None else dataclasses.replace(answer, allowed=False, reason=reason)
 
     def confirm(self) -> None:
         """The follower has read the topic to its end: every entry is current as of now."""

@@ -72,6 +72,7 @@ from streams.notify.settings import smtp_settings
 from streams.settings import Settings
 from streams.store.db import database_url, make_engine, migrate, sessions
 from streams.store.relays.outbox import OutboxRelay, Publish
+from streams.store.relays.quota_records import QuotaRecordRelay, kafka_publisher
 from streams.store.relays.stripe_mirror import StripeMirrorRelay
 from streams.worker.app import decode_limits
 
@@ -193,6 +194,7 @@ def create_app(
 
     ctx.cache.watch(engine)  # every write through this process invalidates it (streams/api/store_cache.py)
     relay = OutboxRelay(ctx.sessions, publish or default_publish, clock=clock)
+    quota_relay = QuotaRecordRelay(ctx.sessions, kafka_publisher(settings), clock=clock)  # AI controls, caps
     client = stripe_client or new_stripe_client(
         settings.stripe_api_key.get_secret_value(), settings.resolved_stripe_api_base
     )
@@ -233,6 +235,7 @@ def create_app(
 
         def wake_kafka() -> None:
             loop.call_soon_threadsafe(relay.wake.set)
+            loop.call_soon_threadsafe(quota_relay.wake.set)
 
         def notify() -> None:
             wake_kafka()
@@ -240,12 +243,17 @@ def create_app(
             loop.call_soon_threadsafe(email_relay.wake.set)
             loop.call_soon_threadsafe(webhook_relay.wake.set)
 
+        def wake_ai_caps() -> None:
+            loop.call_soon_threadsafe(ai_caps.wake.set)
+
         ctx.notify_outbox = notify
+        ctx.notify_ai_caps = wake_ai_caps
         stripe_mirror.notify = wake_kafka  # versions carrying new Stripe ids are published at once
         stop = asyncio.Event()
         tasks = []
         if run_relay:
             tasks.append(asyncio.create_task(relay.run(stop, settings.api_outbox_interval_seconds)))
+            tasks.append(asyncio.create_task(quota_relay.run(stop, settings.api_outbox_interval_seconds)))
             if mirror_stripe:
                 tasks.append(asyncio.create_task(stripe_mirror.run(stop, settings.api_outbox_interval_seconds)))
             tasks.append(asyncio.create_task(dunning.run(stop, settings.dunning_interval_seconds)))
@@ -287,6 +295,7 @@ def create_app(
     app.state.email_relay, app.state.webhook_relay = email_relay, webhook_relay
     app.state.dunning = dunning
     app.state.ai_caps = ai_caps
+    app.state.quota_relay = quota_relay
     return app
 
 

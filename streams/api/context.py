@@ -34,6 +34,7 @@ class ApiContext:
     grace: timedelta
     ingest: Ingest  # the ingest service behind POST /usage/record (see routes/record.py)
     notify_outbox: Callable[[], None] = lambda: None
+    notify_ai_caps: Callable[[], None] = lambda: None  # an AI cap changed: the cap watcher re-checks now
     limits: ApiLimits = field(default_factory=lambda: ApiLimits(30))
     limiter: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(16))
     metrics: ApiMetrics = field(default_factory=ApiMetrics)

@@ -1,8 +1,7 @@
 """AI controls: what an organization lets its people do with AI (issue 17 item 3, docs/ai-controls.md).
 
 One row for the organization (``user_id`` ``*``) and one per member who has controls of their own; a member is
-bound by both (a feature off for either is off; a provider or model must be allowed by both). ``decide`` is the
-pure rule the entitlement answer applies.
+bound by both. The rule is ``schemas.ai_rules`` (shared with the SDK's local check).
 """
 
 from __future__ import annotations
@@ -14,9 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rating.ai_caps import AiCap
+from schemas import ai_rules
 from streams.store.models import AiControlsRow
 
-ORG = "*"
+ORG = ai_rules.ORG
 NO_CAP = AiCap(None, None, False)
 
 
@@ -67,14 +67,3 @@ def rules(s: Session, org_id: str, user_id: str | None) -> tuple[Rule, ...]:
     keys = [ORG] + ([user_id] if user_id is not None and user_id != ORG else [])
     rows = (s.get(AiControlsRow, (org_id, k)) for k in keys)
     return tuple(Rule.of(r) for r in rows if r is not None)
-
-
-def decide(rules: tuple[Rule, ...], feature: str, provider: str | None, model: str | None) -> str | None:
-    """Why the controls refuse ``feature`` (with ``provider`` / ``model``), or None when they allow it."""
-    if any(feature in r.disabled for r in rules):
-        return "disabled_by_admin"
-    if provider is not None and any(r.providers is not None and provider not in r.providers for r in rules):
-        return "provider_not_allowed"
-    if model is not None and any(r.models is not None and model not in r.models for r in rules):
-        return "model_not_allowed"
-    return None

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from streams.store.ai_controls import Rule, decide
+from schemas.ai_rules import decide
+from streams.store.ai_controls import Rule
 
 pytestmark = pytest.mark.integration
 ORGS = "/api/billing/organizations"

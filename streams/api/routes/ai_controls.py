@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from rating.quota import metric_rule, premium_entitled
+from schemas import ai_rules
 from schemas.events import Metric
 from streams.api.ai_models import AiControlsIn, AiControlsList, AiControlsOut
 from streams.api.audit import actor_of, audit_change
@@ -20,6 +21,7 @@ from streams.api.routes.usage import catalog_features
 from streams.api.routing import Call, Endpoint
 from streams.store import ai_controls, orgs
 from streams.store.models import AiControlsRow
+from streams.store.relays import quota_records
 
 _DEFAULT = AiControlsIn.model_validate({})  # no controls: everything the tier allows
 
@@ -91,6 +93,9 @@ def _put(call: Call, s: Session, user_key: str) -> AiControlsOut:
     row.updated_at = call.ctx.clock()
     row.updated_by = actor_of(who)
     s.flush()
+    now = call.ctx.clock()
+    record = ai_rules.controls_record(org_id, user_key, ai_controls.Rule.of(row), now.isoformat())
+    quota_records.enqueue(s, ai_rules.controls_key(org_id, user_key), record, now)  # to gateways (SDK)
     out = _out(row, None if user_key == ai_controls.ORG else user_key)
     after = out.model_dump(mode="json", exclude={"updated_at", "updated_by", "user_id"})
     audit_change(call, s, who, org_id, "ai_controls.changed", target=user_key, before=before, after=after)
@@ -99,12 +104,18 @@ def _put(call: Call, s: Session, user_key: str) -> AiControlsOut:
 
 def put_org_controls(call: Call) -> AiControlsOut:
     with call.ctx.sessions.begin() as s:
-        return _put(call, s, ai_controls.ORG)
+        out = _put(call, s, ai_controls.ORG)
+    call.ctx.notify_outbox()  # publish the record to gateways
+    call.ctx.notify_ai_caps()  # a changed cap: the cap watcher re-checks (and publishes) now
+    return out
 
 
 def put_member_controls(call: Call) -> AiControlsOut:
     with call.ctx.sessions.begin() as s:
-        return _put(call, s, call.path["user_id"])
+        out = _put(call, s, call.path["user_id"])
+    call.ctx.notify_outbox()
+    call.ctx.notify_ai_caps()
+    return out
 
 
 _TAG = "ai-controls"

@@ -18,6 +18,7 @@ from rating.money import ZERO, money_text
 from rating.pricing import metric_charge
 from rating.quota import metric_entitlement, metric_rule, premium_entitled, quota_state
 from rating.seats import SEAT_METRIC, counted_seats, most_members
+from schemas import ai_rules
 from schemas.events import Metric
 from sinks.clickhouse.usage_queries import WarehouseUnavailable
 from streams.api.auth import READ_ALL, AccountAccess, account_access, require_role
@@ -86,15 +87,17 @@ def entitlement(call: Call) -> Entitlement:
         rules = call.ctx.cache.get(
             "ai_controls", (account, q.user_id), lambda: ai_controls.rules(s, account, q.user_id)
         )
-        reason = ai_controls.decide(rules, answer.feature, q.provider, q.model)
-        if reason is None and any(r.cap.hard and r.cap.any for r in rules) and _counts_as_ai(answer, q):
-            reason = _cap_reason(call, s, account, rules)
+        reason = ai_rules.refusal(
+            rules,
+            answer.feature,
+            q.provider,
+            q.model,
+            premium=answer.kind == "premium_feature",
+            cap_reached=lambda: (
+                any(r.cap.hard and r.cap.any for r in rules) and _cap_reason(call, s, account, rules) is not None
+            ),
+        )
     return answer if reason is None else answer.model_copy(update={"allowed": False, "reason": reason})
-
-
-def _counts_as_ai(answer: Entitlement, q: EntitlementQuery) -> bool:
-    """What a monthly AI cap stops: AI requests, premium (AI) features, and any check naming a provider or model."""
-    return answer.feature == Metric.AI_REQUESTS or answer.kind == "premium_feature" or bool(q.provider or q.model)
 
 
 def _cap_reason(call: Call, s: Session, account: str, rules: tuple[ai_controls.Rule, ...]) -> str | None:

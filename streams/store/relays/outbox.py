@@ -19,11 +19,20 @@ from sqlalchemy.orm import Session, sessionmaker
 from rating.subscriptions import SubscriptionVersion
 from streams.store.models import OutboxRow
 from streams.store.relays.loop import drain_rounds, run_relay
-from streams.topics import SUBSCRIPTIONS
+from streams.topics import QUOTA_STATE, SUBSCRIPTIONS
 
 log = logging.getLogger(__name__)
 
 Publish = Callable[[list[SubscriptionVersion]], Awaitable[object]]
+
+
+def mark(sessions: sessionmaker[Session], ids: list[int], error: str | None, now: datetime) -> None:
+    """Count an attempt of the outbox rows ``ids``: sent at ``now`` without ``error``, else left pending."""
+    with sessions.begin() as s:
+        values: dict[str, object] = {"attempts": OutboxRow.attempts + 1, "last_error": error}
+        if error is None:
+            values["sent_at"] = now
+        s.execute(update(OutboxRow).where(OutboxRow.id.in_(ids)).values(**values))
 
 
 class OutboxRelay:
@@ -43,18 +52,14 @@ class OutboxRelay:
         with self._sessions() as s:
             rows = s.execute(
                 select(OutboxRow.id, OutboxRow.topic, OutboxRow.payload)
-                .where(OutboxRow.sent_at.is_(None))
+                .where(OutboxRow.sent_at.is_(None), OutboxRow.topic != QUOTA_STATE)  # relays/quota_records.py's
                 .order_by(OutboxRow.id)
                 .limit(self._batch)
             ).all()
         return [(int(r[0]), str(r[1]), dict(r[2])) for r in rows]
 
     def _mark(self, ids: list[int], error: str | None) -> None:
-        with self._sessions.begin() as s:
-            values: dict[str, object] = {"attempts": OutboxRow.attempts + 1, "last_error": error}
-            if error is None:
-                values["sent_at"] = self._clock()
-            s.execute(update(OutboxRow).where(OutboxRow.id.in_(ids)).values(**values))
+        mark(self._sessions, ids, error, self._clock())
 
     def pending_count(self) -> int:
         return len(self._pending())

@@ -1,0 +1,132 @@
+"""The AI controls rule (docs/ai-controls.md): ONE home for what the API's entitlement answer and the SDK's local
+check (``EntitlementCache.check``) refuse, and the ``billing.quota-state`` records that carry the controls and
+the cap state to gateways (docs/gateways.md). Pure: no I/O, no clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+#: The record kinds on ``billing.quota-state`` besides the metric answers (which carry no ``kind``).
+CONTROLS_KIND = "ai_controls"
+CAP_KIND = "ai_cap"
+#: The record format's version: fields may be added within it; a reader ignores a version it does not know.
+RECORD_VERSION = 1
+ORG = "*"  # the organization's own row, binding every member
+CAP_REACHED = "ai_cap_reached"
+AI_METRIC = "ai_requests"
+
+
+class ControlRule(Protocol):
+    @property
+    def disabled(self) -> frozenset[str]: ...
+    @property
+    def providers(self) -> frozenset[str] | None: ...
+    @property
+    def models(self) -> frozenset[str] | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Controls:
+    """One row's controls as a gateway knows them (the organization's, ``user_id`` ``*``, or a member's)."""
+
+    disabled: frozenset[str]
+    providers: frozenset[str] | None
+    models: frozenset[str] | None
+
+
+def decide(rules: Iterable[ControlRule], feature: str, provider: str | None, model: str | None) -> str | None:
+    """Why the controls refuse ``feature`` (with ``provider`` / ``model``), or None: a member is bound by the
+    organization's row and their own (off for either is off; a provider or model must be allowed by both)."""
+    rules = tuple(rules)
+    if any(feature in r.disabled for r in rules):
+        return "disabled_by_admin"
+    if provider is not None and any(r.providers is not None and provider not in r.providers for r in rules):
+        return "provider_not_allowed"
+    if model is not None and any(r.models is not None and model not in r.models for r in rules):
+        return "model_not_allowed"
+    return None
+
+
+def counts_as_ai(feature: str, premium: bool, provider: str | None, model: str | None) -> bool:
+    """What a monthly AI cap stops: AI requests, premium (AI) features, and any check naming a provider or model."""
+    return feature == AI_METRIC or premium or bool(provider or model)
+
+
+def refusal(
+    rules: Iterable[ControlRule],
+    feature: str,
+    provider: str | None,
+    model: str | None,
+    *,
+    premium: bool,
+    cap_reached: Callable[[], bool],
+) -> str | None:
+    """The controls' reason, else ``ai_cap_reached`` when the check counts as AI use and a hard cap binding the
+    caller is reached (``cap_reached`` is asked only then: the API reads the use from the warehouse), else None.
+    Applied only to an allowed answer: a control never turns a refusal into an allowance."""
+    reason = decide(rules, feature, provider, model)
+    if reason is None and counts_as_ai(feature, premium, provider, model) and cap_reached():
+        return CAP_REACHED
+    return reason
+
+
+def binding(account: str, user_id: str | None) -> tuple[tuple[str, str], ...]:
+    """The (account, row) keys that bind ``user_id``: the organization's row, then the member's own."""
+    return ((account, ORG),) + (((account, user_id),) if user_id and user_id != ORG else ())
+
+
+def controls_key(account: str, user_id: str) -> bytes:
+    return f"@{CONTROLS_KIND}:{account}:{user_id}".encode()
+
+
+def cap_key(account: str, user_id: str) -> bytes:
+    return f"@{CAP_KIND}:{account}:{user_id}".encode()
+
+
+def controls_record(account: str, user_id: str, controls: Controls | ControlRule, as_of: str) -> dict[str, object]:
+    def opt(values: frozenset[str] | None) -> list[str] | None:
+        return sorted(values) if values is not None else None
+
+    return {
+        "kind": CONTROLS_KIND,
+        "v": RECORD_VERSION,
+        "account_id": account,
+        "user_id": user_id,
+        "disabled_features": sorted(controls.disabled),
+        "allowed_providers": opt(controls.providers),
+        "allowed_models": opt(controls.models),
+        "as_of": as_of,
+    }
+
+
+def cap_record(account: str, user_id: str, reached: bool, period: str, as_of: str) -> dict[str, object]:
+    """``reached``: a hard cap of that row is reached in ``period`` (an alert-only cap is never reached here)."""
+    return {
+        "kind": CAP_KIND,
+        "v": RECORD_VERSION,
+        "account_id": account,
+        "user_id": user_id,
+        "reached": reached,
+        "period": period,
+        "as_of": as_of,
+    }
+
+
+def parse_controls(record: Mapping[str, object]) -> Controls | None:
+    """The controls of a ``ai_controls`` record, None when malformed."""
+
+    def opt(name: str) -> frozenset[str] | None:
+        values = record.get(name)
+        if values is None:
+            return None
+        if not isinstance(values, list):
+            raise ValueError(name)
+        return frozenset(str(v) for v in values)
+
+    try:
+        disabled = opt("disabled_features") or frozenset()
+        return Controls(disabled, opt("allowed_providers"), opt("allowed_models"))
+    except ValueError:
+        return None
