@@ -2,7 +2,7 @@ import { screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { renderPage, serve } from "../../test/render";
-import { BillingSection } from "./BillingSection";
+import { BillingSection, inEffect } from "./BillingSection";
 
 const ORG = "/api/billing/organizations/org_acme";
 const SUB = "/api/billing/subscriptions/sub_1";
@@ -11,7 +11,10 @@ const ORGANIZATION = {
   billing_email: "ap@acme.test", tax_id: "DE123456789",
   billing_address: { line1: "1 Main St", line2: null, city: "Berlin", postal_code: "10115", region: null, country: "DE" },
 };
-const SUBSCRIPTION = { id: "sub_1", status: "active", tier: "enterprise", interval: "month" };
+const SUBSCRIPTION = {
+  id: "sub_1", status: "active", tier: "enterprise", interval: "month",
+  current_period: { key: "2026-12", start: "2026-12-01T00:00:00Z", end: "2027-01-01T00:00:00Z" },
+};
 const CONTRACT = {
   account_id: "org_acme", subscription_id: "sub_1", effective_from: "2026-01-01T00:00:00Z", term_ends_on: "2027-12-31",
   pending_contract: null, pending_effective_from: null,
@@ -138,5 +141,18 @@ describe("BillingSection", () => {
     api({ "/api/billing/invoices": refusal, [`${SUB}/contract`]: refusal });
     renderPage(<BillingSection org="org_acme" />);
     expect((await screen.findAllByText("members may not read the organization's billing")).length).toBeGreaterThan(0);
+  });
+});
+
+describe("inEffect", () => {
+  const period = SUBSCRIPTION.current_period;
+  const addon = (kind: "one_time" | "recurring", starts_at: string, ends_at: string | null) =>
+    ({ ...ADDON, kind, starts_at, ends_at }) as Parameters<typeof inEffect>[0];
+  it("keeps a one-time add-on to its period and a recurring one while it overlaps", () => {
+    expect(inEffect(addon("one_time", "2026-12-03T00:00:00Z", null), period)).toBe(true);
+    expect(inEffect(addon("one_time", "2026-11-03T00:00:00Z", null), period)).toBe(false);
+    expect(inEffect(addon("recurring", "2026-11-01T00:00:00Z", null), period)).toBe(true);
+    expect(inEffect(addon("recurring", "2026-10-01T00:00:00Z", "2026-11-15T00:00:00Z"), period)).toBe(false);
+    expect(inEffect(addon("recurring", "2027-01-01T00:00:00Z", null), period)).toBe(false);
   });
 });

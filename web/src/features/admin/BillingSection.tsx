@@ -8,6 +8,7 @@ import {
   type Organization,
 } from "../../api/billing";
 import { invoicesQuery, upcomingInvoiceQuery } from "../../api/invoices";
+import type { Schemas } from "../../api/client";
 import { subscriptionQuery } from "../../api/subscriptions";
 import { date, money, moneyMinor, quantity } from "../../ui/format";
 import { InvoiceTable } from "../../sections/billing/InvoiceTable";
@@ -115,7 +116,7 @@ function BillingBody({ organization }: { organization: Organization }) {
           sub === null ? (
             <Empty>The organization has no subscription.</Empty>
           ) : manager ? (
-            <SubscriptionBilling subscription={sub.id} />
+            <SubscriptionBilling subscription={sub.id} period={sub.current_period} />
           ) : (
             <Empty>The contract, add-ons and credits are shown to owners and admins.</Empty>
           )
@@ -131,7 +132,7 @@ function BillingBody({ organization }: { organization: Organization }) {
   );
 }
 
-function SubscriptionBilling({ subscription }: { subscription: string }) {
+function SubscriptionBilling({ subscription, period }: { subscription: string; period: Schemas["Period"] }) {
   const contract = useQuery(contractQuery(subscription));
   const addons = useQuery(addonsQuery(subscription));
   const credits = useQuery(creditGrantsQuery(subscription));
@@ -143,8 +144,7 @@ function SubscriptionBilling({ subscription }: { subscription: string }) {
       <h3>Add-ons in effect</h3>
       <QueryView query={addons} what="the add-ons">
         {({ data }) => {
-          const now = addons.dataUpdatedAt; // when the list was read: ended add-ons are left out
-          const live = data.filter((a) => a.ends_at === null || new Date(a.ends_at).getTime() > now);
+          const live = data.filter((a) => inEffect(a, period));
           return live.length === 0 ? (
             <Empty>No add-ons.</Empty>
           ) : (
@@ -227,4 +227,13 @@ function Payments({ org }: { org: string }) {
       </QueryView>
     </>
   );
+}
+
+/** An add-on billed in this period: a one-time one started in it; a recurring or hourly one overlapping it. */
+export function inEffect(addon: Schemas["AddonOut"], period: Schemas["Period"]): boolean {
+  const start = Date.parse(period.start);
+  const end = Date.parse(period.end);
+  const from = Date.parse(addon.starts_at);
+  if (addon.kind === "one_time") return from >= start && from < end;
+  return from < end && (addon.ends_at === null || Date.parse(addon.ends_at) > start);
 }
