@@ -54,6 +54,9 @@ async def test_branding_needs_the_addon_and_only_managers_set_it(make_api: Calla
         for bad, code in [
             ({"primary_colour": "red"}, "invalid_request"),
             ({"reply_to": "not an address"}, "invalid_request"),
+            # A line break in the From name would inject email headers (or stop the organization's notices).
+            ({"sender_name": "Acme\r\nBcc: everyone@example.com"}, "invalid_request"),
+            ({"display_name": "Acme\nInc"}, "invalid_request"),
             ({"logo": base64.b64encode(b"<svg onload=alert(1)>").decode()}, "invalid_logo"),
             ({"logo": "%%%"}, "invalid_logo"),
         ]:
