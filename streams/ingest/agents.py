@@ -43,7 +43,7 @@ async def ingest_batch(w: Wiring, batch: Sequence[Any], accepted: faust.TopicT, 
     for letter in result.dead_letters:
         pending.append(await dlq.send(value=letter, force=True))
     await asyncio.gather(*pending)
-    await asyncio.to_thread(w.dedupe.claim, result.claimed_keys)
+    await asyncio.to_thread(w.dedupe.claim, result.to_claim)
     m = w.metrics
     m.records_in.inc(len(records))
     m.events_in.inc(result.events_in)

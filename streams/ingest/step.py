@@ -53,12 +53,19 @@ class IngestResult:
     letters: list[DeadLetter] = field(default_factory=list)
     rejected_by_reason: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     claimed_keys: list[Key] = field(default_factory=list)
+    #: The dedupe keys of the dead letters written (``dead_letter_key``), claimed with the events' keys.
+    claimed_letters: list[Key] = field(default_factory=list)
     events_in: int = 0
     duplicates: int = 0
 
     @property
     def accepted_count(self) -> int:
-        return sum(1 for source, _ in self.claimed_keys if source != DEAD_LETTER_SOURCE)
+        return len(self.claimed_keys)
+
+    @property
+    def to_claim(self) -> list[Key]:
+        """Every key to claim once the batch's outputs were delivered: accepted events' and dead letters'."""
+        return self.claimed_keys + self.claimed_letters
 
 
 class IngestStep:
@@ -91,14 +98,14 @@ class IngestStep:
 
         ``seen`` answers ``lookup_keys`` in order. The dedupe key is ``(source, event_id)``: the same id from two
         sources is two events. A dead letter already written (its record was read again) is neither re-sent
-        nor counted again; its key is claimed with the events'."""
+        nor counted again; its key is claimed with the events' (``to_claim``)."""
         events_seen, letters_seen = seen[: len(candidates)], seen[len(candidates) :]
         for letter, was_seen in zip(out.letters, letters_seen, strict=True):
             if was_seen:
                 continue
             out.rejected_by_reason[letter.reason] += 1
             out.dead_letters.append(encode_dead_letter(letter))
-            out.claimed_keys.append(dead_letter_key(letter))
+            out.claimed_letters.append(dead_letter_key(letter))
         in_batch: set[Key] = set()
         for ev, was_seen in zip(candidates, events_seen, strict=True):
             key = (ev.source, ev.event_id)

@@ -97,20 +97,27 @@ def record(
 INVOICE_ACTIONS = {"paid": "invoice.paid", "void": "invoice.voided", "uncollectible": "invoice.uncollectible"}
 
 
+def _record_for_org(s: Session, account: str, origin: Origin, action: str, at: datetime, **what: Any) -> None:
+    """Record a change to an account's invoices off the API's request paths (Stripe's webhooks, the operators'
+    commands, the collection loop) when the account is an organization: a person's own are no one's record."""
+    if s.get(Organization, account) is not None:
+        record(s, account, origin, action, at, **what)
+
+
 def record_invoice(s: Session, row: InvoiceReceivableRow, before: str, origin: Origin, at: datetime) -> None:
     """Record an organization's invoice changing status (paid, voided, written off) off the API's request paths:
     Stripe's webhooks and the operators' commands. A person's own invoices are no organization's record."""
     action = INVOICE_ACTIONS.get(row.status)
-    if action is None or row.status == before or s.get(Organization, row.account_id) is None:
+    if action is None or row.status == before:
         return
     after = {"status": row.status, "number": row.number, "amount_paid": row.amount_paid, "currency": row.currency}
-    record(s, row.account_id, origin, action, at, target=row.invoice_id, before={"status": before}, after=after)
+    _record_for_org(
+        s, row.account_id, origin, action, at, target=row.invoice_id, before={"status": before}, after=after
+    )
 
 
 def record_credit_note(s: Session, note: CreditNoteRow, origin: Origin, at: datetime) -> None:
     """Record a credit note issued on an organization's invoice (by an operator, or for a refund in Stripe)."""
-    if s.get(Organization, note.account_id) is None:
-        return
     after = {
         "number": note.number,
         "amount": note.amount,
@@ -119,13 +126,11 @@ def record_credit_note(s: Session, note: CreditNoteRow, origin: Origin, at: date
         "currency": note.currency,
         "reason": note.reason,
     }
-    record(s, note.account_id, origin, "credit_note.issued", at, target=note.invoice_id, after=after)
+    _record_for_org(s, note.account_id, origin, "credit_note.issued", at, target=note.invoice_id, after=after)
 
 
 def record_refund(s: Session, note: CreditNoteRow, origin: Origin, at: datetime) -> None:
     """Record a credit note's refund paid out (through Stripe, or recorded as paid by hand)."""
-    if s.get(Organization, note.account_id) is None:
-        return
     after = {
         "number": note.number,
         "refunded": note.refunded,
@@ -134,15 +139,13 @@ def record_refund(s: Session, note: CreditNoteRow, origin: Origin, at: datetime)
         "status": note.refund_status,
         "reference": note.refund_reference,
     }
-    record(s, note.account_id, origin, "credit_note.refund_paid", at, target=note.invoice_id, after=after)
+    _record_for_org(s, note.account_id, origin, "credit_note.refund_paid", at, target=note.invoice_id, after=after)
 
 
 def record_reissue(s: Session, new: InvoiceReceivableRow, origin: Origin, at: datetime) -> None:
     """Record a void invoice of an organization reissued (``target`` the void one, ``after`` its reissue)."""
-    if s.get(Organization, new.account_id) is None:
-        return
     after = {"invoice_id": new.invoice_id, "number": new.number, "amount_due": new.amount_due}
-    record(s, new.account_id, origin, "invoice.reissued", at, target=new.reissue_of, after=after)
+    _record_for_org(s, new.account_id, origin, "invoice.reissued", at, target=new.reissue_of, after=after)
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,7 @@ def test_a_record_read_again_is_dead_lettered_once(tmp_path: Path) -> None:
     assert dict(first.rejected_by_reason) == {"not_json": 1, "unknown_metric": 2}
     assert len(first.dead_letters) == 3 and first.accepted_count == 1
     assert {decode_dead_letter(d).source_offset for d in first.dead_letters} == {7, 8}
-    store.claim(first.claimed_keys)
+    store.claim(first.to_claim)
 
     again = ingest_batch(step, store, records, NOW)
     assert again.dead_letters == [] and dict(again.rejected_by_reason) == {}
