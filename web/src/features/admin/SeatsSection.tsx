@@ -25,7 +25,9 @@ export function SeatsSection({ org }: { org: string }) {
               {data.seat_price === null
                 ? "this plan bills no seats."
                 : `${data.billed} seat${data.billed === 1 ? "" : "s"} billed so far ${
-                    data.seat_basis === "provisioned" ? "(the most members at once)" : "(people with any use)"
+                    data.seat_basis === "provisioned"
+                      ? "(the most members at once, or the contract's minimum when that is more)"
+                      : "(people with any use, or the contract's minimum when that is more)"
                   } at ${money(data.seat_price, "usd")}, ${money(data.seat_charge, "usd")} in all.`}
             </p>
             <TableWrap label="Seats this period">
