@@ -119,14 +119,15 @@ def _backtest_settled(args: argparse.Namespace) -> int:
     from rating.forecast.backtest import CHECK_DAYS
     from sinks.clickhouse.settlement import SettlementStore
     from streams.cli.settle_cmd import open_settlement
-    from streams.settlement.backtest_history import backtest_settled, settled_periods
+    from streams.settlement.backtest_history import backtest_settled, settled_periods, store_addons_known
+    from streams.settlement.job import store_sessions
 
     settings, _registry, settler, client = open_settlement()
     since = args.since or datetime(1970, 1, 1, tzinfo=UTC)
     store = SettlementStore(client, settings.clickhouse_database)
     documents = store.final_invoices(since)
     periods = [p for p in settled_periods(documents, settler, accounts=args.account or ()) if p.period.start >= since]
-    outcomes = backtest_settled(settler, store, periods)
+    outcomes = backtest_settled(settler, store, periods, store_addons_known(store_sessions(settings)))
     report = backtest_report(outcomes)
     # Check days before a plan change or a credit grant later in their period are not replayed.
     left_out = len(CHECK_DAYS) * len(periods) - len(outcomes)

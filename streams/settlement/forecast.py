@@ -13,6 +13,7 @@ from rating.forecast.daily import daily_series
 from rating.forecast.method import QuantityForecast, forecast_quantity
 from rating.forecast.pricing import InvoiceForecast, price_forecast, usage_at
 from rating.forecast.ratio import forecast_metrics
+from rating.forecast.shares import recent_shares, split_forecast
 from rating.invoice import Invoice
 from rating.money import money_text
 from rating.periods import Period
@@ -124,32 +125,38 @@ def forecast_account(settler: Settler, account: str, period: Period, now: dateti
         ],
         "lines": [ln.to_document() for ln in expected.lines],
     }
-    ai = _ai_models(inputs.rows, period, hist_start, elapsed, length)
+    ai = _ai_models(inputs.rows, period, hist_start, elapsed, forecasts.get(str(Metric.AI_REQUESTS)))
     whole = usage_at(inputs.usage[0], forecasts) if len(inputs.usage) == 1 else None
     return AccountForecast(document, ai, whole)
 
 
 def _ai_models(
-    rows: list[HourlyUsage], period: Period, hist_start: datetime, elapsed: int, length: int
+    rows: list[HourlyUsage], period: Period, hist_start: datetime, elapsed: int, total: QuantityForecast | None
 ) -> list[AiModelForecast]:
+    """Each provider/model's share of the account's AI requests forecast (``rating.forecast.shares``: the
+    models sum to the account's total)."""
     ai = [r for r in rows if r.metric == Metric.AI_REQUESTS]
+    if total is None or not ai:
+        return []
+    days = HISTORY_DAYS + elapsed
+    models = sorted({r.dimension for r in ai})
+    mine = {m: [r for r in ai if r.dimension == m] for m in models}
+    split = split_forecast(
+        total,
+        {m: float(sum((r.quantity for r in rs if r.hour >= period.start), Decimal(0))) for m, rs in mine.items()},
+        recent_shares({m: _daily(rs, hist_start, days) for m, rs in mine.items()}),
+    )
     out = []
-    for model in sorted({r.dimension for r in ai}):
-        mine = [r for r in ai if r.dimension == model]
-        before = _daily([r for r in mine if r.hour < period.start], hist_start, HISTORY_DAYS)
-        current = _daily([r for r in mine if r.hour >= period.start], period.start, elapsed)
-        f = forecast_quantity(before, current, length, period.start.weekday())
-        requests = sum((r.quantity for r in mine), Decimal(0))
-
-        cost_to_date = sum((r.ai_cost for r in mine if r.hour >= period.start), Decimal(0))
+    for model, rs in mine.items():
+        requests = sum((r.quantity for r in rs), Decimal(0))
         out.append(
             AiModelForecast(
                 model or "unknown",
-                f,
-                cost_to_date,
-                _per(requests, [r.ai_cost for r in mine]),
-                _per(requests, [Decimal(r.input_tokens) for r in mine]),
-                _per(requests, [Decimal(r.output_tokens) for r in mine]),
+                split[model],
+                sum((r.ai_cost for r in rs if r.hour >= period.start), Decimal(0)),
+                _per(requests, [r.ai_cost for r in rs]),
+                _per(requests, [Decimal(r.input_tokens) for r in rs]),
+                _per(requests, [Decimal(r.output_tokens) for r in rs]),
             )
         )
     return out
