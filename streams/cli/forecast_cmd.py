@@ -25,9 +25,10 @@ def register(sub: Any) -> None:
         "run",
         help="forecast accounts now into ClickHouse forecasts and send budget alerts",
         description="Forecast the current period of every subscribed and every budgeted account (or only "
-        "--account) from the settled data, write the forecasts (invoice total, each metric, the AI mix by "
-        "provider/model) to ClickHouse `forecasts` and send the budget alerts they cross. Settlement does the "
-        "same for the accounts it touches after each run; this is for a first fill or an account on demand.",
+        "--account) from the settled hours up to the settled watermark and the live counts after it, write the "
+        "forecasts (invoice total, each metric, the AI mix by provider/model) to ClickHouse `forecasts` and send "
+        "the budget alerts they cross. Settlement does the same for the accounts whose hours it settles after "
+        "each run; this is for a first fill or an account on demand.",
     )
     r.add_argument("--account", action="append", help="only this account (repeatable)")
     r.add_argument("--json", action="store_true", help="print the forecasts' totals as JSON")
@@ -41,7 +42,8 @@ def register(sub: Any) -> None:
         "median absolute percentage error, overall and by tier), how often the actual total fell inside the "
         "80 % interval, and the same errors for naive linear extrapolation of the period to date. With "
         "--from-warehouse, replay the settled history instead: every finalized invoice in ClickHouse is forecast "
-        "as the product forecasts (settled full days only) at days 7, 15 and 25 of its period and compared with "
+        "as the product forecasts (at midnight: the settled whole days, with the corrections, add-ons and tax "
+        "rates known then) at days 7, 15 and 25 of its period and compared with "
         "its finalized total.",
     )
     b.add_argument("--seed", type=int, default=1, help="the simulation's seed (default 1)")
@@ -74,13 +76,15 @@ def _month(text: str) -> datetime:
 
 def _run(args: argparse.Namespace) -> int:
     from streams.cli.settle_cmd import open_settlement
-    from streams.settlement.job import build_forecast_refresh, default_until
+    from streams.settlement.job import build_forecast_refresh
 
     settings, registry, settler, client = open_settlement()
     now = datetime.now(UTC)
     refresh = build_forecast_refresh(settings, client, settler, registry)
     accounts = args.account or registry.accounts()
-    result = refresh.run(accounts, default_until(settings, now), now, budgeted=not args.account)
+    # The settled watermark (nothing settled yet: today's midnight, so no hour counts as settled).
+    until = settler.settled_until() or now.replace(hour=0, minute=0, second=0, microsecond=0)
+    result = refresh.run(accounts, min(until, now), now, budgeted=not args.account)
     head = ["account", "period", "to date", "expected", "p10", "p90"]
     if args.json:
         emit_json({**result.summary(), "forecasts": [dict(zip(head, t, strict=True)) for t in result.totals]})

@@ -149,8 +149,9 @@ def backtest_period(
         if day >= length or (history is not None and plan_changed_after(history, period, cutoff)):
             continue
         view = _AsOf(settler, store, cutoff, addons)
-        # forecast_account reads only invoice_inputs, tax_rates and typical_daily of the settler.
-        doc = forecast_account(cast(Settler, view), account, period, cutoff).document
+        # forecast_account reads only invoice_inputs, tax_rates and typical_daily of the settler: the watermark is
+        # the cutoff (a midnight) and there are no live figures.
+        doc = forecast_account(cast(Settler, view), account, period, cutoff, settled_until=cutoff, live={}).document
         inputs = view.inputs
         assert inputs is not None  # forecast_account always reads its inputs
         if grant_starts_after(inputs.credits, period, cutoff):
