@@ -50,6 +50,15 @@ def register(sub: Any) -> None:
     b.add_argument("--accounts", type=int, default=500, help="simulated accounts (default 500)")
     b.add_argument("--days", type=int, default=395, help="days of history from 2026-01-01 (default 395)")
     b.add_argument(
+        "--hour",
+        type=int,
+        default=0,
+        choices=range(24),
+        metavar="H",
+        help="forecast at this hour of each check day, its hours before it settled (simulated: each day split "
+        "by the account's simulated hours; default 0, midnight)",
+    )
+    b.add_argument(
         "--from-warehouse",
         action="store_true",
         help="replay the finalized invoices and settled usage in ClickHouse instead of a simulated year",
@@ -95,6 +104,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def _backtest(args: argparse.Namespace) -> int:
     if args.from_warehouse:
+        if args.hour:
+            raise SystemExit("--hour is for the simulation (the settled history is replayed at midnights)")
         return _backtest_settled(args)
     if args.since or args.account:
         raise SystemExit("--since and --account need --from-warehouse")
@@ -110,10 +121,12 @@ def _backtest(args: argparse.Namespace) -> int:
         typical[tier] = {
             m: statistics.median(sum(a.daily[m][:28]) / 28 for a in world if a.tier == tier) for m in world[0].daily
         }
-    outcomes = [o for a in world for o in backtest_account(a, catalog, args.days, typical)]
+    outcomes = [o for a in world for o in backtest_account(a, catalog, args.days, typical, hour=args.hour)]
     report = backtest_report(outcomes)
     if args.json:
-        emit_json({"seed": args.seed, "accounts": args.accounts, "days": args.days, "report": report})
+        emit_json(
+            {"seed": args.seed, "accounts": args.accounts, "days": args.days, "hour": args.hour, "report": report}
+        )
     else:
         _print_report(report)
     return 0

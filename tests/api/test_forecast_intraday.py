@@ -136,6 +136,16 @@ async def test_the_day_is_read_to_the_settled_watermark_then_live(
         # A run that moved no hour of the account's and no budget: nothing refreshed.
         assert refresh.run([], result.until, noon + timedelta(minutes=31), daily=True).forecast == 0
 
+        # The worker forecasts at most ``per_run`` accounts a run; the others wait for the next runs.
+        capped = ForecastRefresh(
+            settler, store_histories(api.ctx.sessions), Forecasts(client, CH_DB), api.ctx.sessions, per_run=1
+        )
+        first = capped.run([org, other], result.until, noon + timedelta(minutes=32), budgeted=False)
+        assert (first.forecast, first.pending, first.totals[0][0]) == (1, 1, min(org, other))
+        second = capped.run([], result.until, noon + timedelta(minutes=33), budgeted=False)
+        assert (second.forecast, second.pending, second.totals[0][0]) == (1, 0, max(org, other))
+        assert capped.run([], result.until, noon + timedelta(minutes=34), budgeted=False).forecast == 0
+
 
 def _rows(client: Any, account: str) -> dict[str, tuple[datetime, datetime, str, str]]:
     found = client.query(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 
 from rating.forecast.intraday import day_profile, share_before, with_today
@@ -35,8 +33,8 @@ def test_settled_hours_and_live_counts_replace_what_the_model_expected_of_them()
     f = with_today(WHOLE, TODAY, 30.0, 20.0, 0.5)
     assert f.to_date == 1030.0  # what is invoiced so far: the settled usage (not the live count)
     assert f.expected == pytest.approx(1030.0 + 20.0 + 50.0 + 1900.0)
-    # Still unknown: 1,950 of the 2,000 the whole-day forecast had ahead: the sd is 200 x sqrt(0.975).
-    sd = 200 * math.sqrt(1950 / 2000)
+    # Still unknown: 1,950 of the 2,000 the whole-day forecast had ahead: the sd is 200 x 0.975.
+    sd = 200 * 1950 / 2000
     assert f.p90 == pytest.approx(3000.0 + Z80 * sd)
     assert f.p10 == pytest.approx(3000.0 - Z80 * sd)
     assert f.remaining_days == 20
