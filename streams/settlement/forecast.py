@@ -114,8 +114,8 @@ def forecast_account(
     # The plan now (a subscription started today is after the cutoff: its version is still the plan).
     version = next((v for v in reversed(inputs.history.versions) if v.effective_from < period.end), None)
     typical: dict[str, float] | None = None
-    if not inputs.rows and version is not None and elapsed < length:
-        # No usage settled at all yet: the tier's typical profile over the days to come, with a wide interval.
+    if not any(r.hour < day_start for r in inputs.rows) and version is not None and elapsed < length:
+        # No whole day with usage yet: the tier's typical profile over the days to come, with a wide interval.
         typical = settler.typical_daily(version.tier, day_start - TYPICAL_DAYS * DAY, day_start)
 
     def whole_days(days: int) -> dict[str, QuantityForecast]:
@@ -137,8 +137,9 @@ def forecast_account(
             found = settler.live_since([account], watermark, live_until).get(account, {})
             live = {k: float(q) for k, q in found.items()}
         if hours > 0 or any(live.values()):
+            by_day = [r for r in inputs.rows if r.hour < day_start]  # the profile: today's hours so far would tilt it
             forecasts = _in_the_day(
-                forecasts, whole_days(elapsed + 1), inputs.rows, today, live, hours, live_until - day_start
+                forecasts, whole_days(elapsed + 1), by_day, today, live, hours, live_until - day_start
             )
     kw: dict[str, Any] = {
         "corrections": inputs.corrections,

@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 import pytest
 
+from rating.periods import Period
 from rating.settle import account_period
 from sinks.clickhouse.forecasts import Forecasts
 from streams.api.common import store_histories
@@ -56,6 +57,9 @@ async def test_the_day_is_read_to_the_settled_watermark_then_live(
         org, other = await api.org("ida"), await api.org("ivo")
         owner = api.as_user("ida", org)
         await api.subscribe(org, "ida", "standard")  # anchored on May 1
+        api.clock.now = datetime(2026, 6, 2, tzinfo=UTC)
+        new = await api.org("nia")
+        await api.subscribe(new, "nia", "standard")  # anchored on June 1, its first usage on June 16
         # 5,000 calls every day at 10:00 from May 1 to June 15: each day's usage comes at 10:00 (its profile).
         day, block = datetime(2026, 5, 1, 10, tzinfo=UTC), b""
         while day < JUNE16:
@@ -91,6 +95,7 @@ async def test_the_day_is_read_to_the_settled_watermark_then_live(
             settler, store_histories(api.ctx.sessions), Forecasts(client, CH_DB), api.ctx.sessions
         )
         today = event_block(org, "ida", org, "api_calls", JUNE16 + timedelta(hours=10), [5000], id_prefix=f"{org}-id")
+        today += event_block(new, "nia", new, "api_calls", JUNE16 + timedelta(hours=10), [2000], id_prefix=f"{new}-n")
         client.raw_insert(f"{CH_DB}.events", None, insert_block=today, fmt="JSONEachRow")
         result = settler.settle(JUNE16 + timedelta(hours=12), datetime.now(UTC))
         assert org in result.accounts
@@ -104,8 +109,19 @@ async def test_the_day_is_read_to_the_settled_watermark_then_live(
         assert calls["daily"] == ["5000"] * 15  # the settled whole days (the chart's solid part)
         assert Decimal(calls["p10"]) >= 80_000
 
-        # The refresh after that settlement writes the day's row, standing at 12:00.
+        # An account whose first usage is today: the tier's typical day for the rest of today (its hours alike:
+        # half of it after 12:00) and the days after, beside the 2,000 settled.
         noon = JUNE16 + timedelta(hours=12)
+        nia = forecast_account(
+            settler, new, Period(JUNE16 - timedelta(days=15), datetime(2026, 7, 1, tzinfo=UTC)), noon
+        )
+        # (by name: other tests' standard accounts in the shared warehouse may give the tier typical AI requests too)
+        first = next(m for m in nia.document["metrics"] if m["metric"] == "api_calls")
+        assert (first["metric"], first["to_date"], first["daily"]) == ("api_calls", "2000", [])  # no whole day yet
+        typical = settler.typical_daily("standard", JUNE16 - timedelta(days=28), JUNE16)["api_calls"]
+        assert Decimal(first["expected"]) == pytest.approx(Decimal(2000 + typical * 0.5 + typical * 14), abs=1)
+
+        # The refresh after that settlement writes the day's row, standing at 12:00.
         assert refresh.run(result.accounts, result.until, noon + timedelta(minutes=5), daily=True).forecast >= 1
         rows = _rows(client, org)
         assert rows["api_calls"] == (JUNE16, noon, "80000", "150000")
