@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 WRITE_BATCH = 500
 #: Accounts of a period whose forecast inputs are read at once.
 READ_BATCH = 500
-#: The accounts the worker forecasts after one settlement run at most (about 40 ms each on the shared 2-core
+#: The accounts the worker forecasts after one settlement run at most (about 30 ms each on the shared 2-core
 #: machine: bench/forecast_refresh.py); the rest are forecast after the next runs.
 WORKER_PER_RUN = 1000
 
