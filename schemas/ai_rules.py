@@ -85,6 +85,15 @@ def cap_key(account: str, user_id: str) -> bytes:
     return f"@{CAP_KIND}:{account}:{user_id}".encode()
 
 
+def record_account(key: bytes | None) -> str | None:
+    """The account of an AI controls or cap record's key (``@<kind>:<account>:<user_id>``), None for any other."""
+    if not key or not key.startswith(b"@"):
+        return None
+    kind, _, rest = key[1:].decode(errors="replace").partition(":")
+    account, _, user = rest.rpartition(":")
+    return account if kind in (CONTROLS_KIND, CAP_KIND) and account and user else None
+
+
 def controls_record(account: str, user_id: str, controls: Controls | ControlRule, as_of: str) -> dict[str, object]:
     def opt(values: frozenset[str] | None) -> list[str] | None:
         return sorted(values) if values is not None else None

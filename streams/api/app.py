@@ -46,6 +46,7 @@ from streams.api.routes import invoice_reissue as invoice_reissue_routes
 from streams.api.routes import invoices as invoices_routes
 from streams.api.routes import org_analytics as org_analytics_routes
 from streams.api.routes import org_usage as org_usage_routes
+from streams.api.routes import org_usage_stream as org_usage_stream_routes
 from streams.api.routes import orgs as orgs_routes
 from streams.api.routes import payment_methods as payment_methods_routes
 from streams.api.routes import people as people_routes
@@ -106,6 +107,7 @@ ENDPOINTS: list[Endpoint] = [
     *plans_routes.ENDPOINTS,
     *preview_routes.ENDPOINTS,
     *usage_stream_routes.ENDPOINTS,
+    *org_usage_stream_routes.ENDPOINTS,
     *payment_methods_routes.ENDPOINTS,
 ]
 INFO = {

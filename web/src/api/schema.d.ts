@@ -733,6 +733,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/billing/organizations/{id}/usage/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organization's live usage against its pooled quotas and per member, as server-sent events (event 'usage': OrgUsageStreamEvent; owners, admins, viewers)
+         * @description One event at once, then one whenever the organization's quota state (its metrics, AI controls and AI cap state) changes the figures; 'as_of' says when they were read. The access of GET .../usage/members for owners, admins and viewers, checked again for every event.
+         */
+        get: operations["org_usage_stream"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/billing/organizations/{id}/webhook-endpoints": {
         parameters: {
             query?: never;
@@ -3095,6 +3115,22 @@ export interface components {
              * @enum {string}
              */
             scope: "organization" | "self";
+        };
+        /**
+         * OrgUsageStreamEvent
+         * @description One ``usage`` event of ``GET /api/billing/organizations/{id}/usage/stream`` (its ``data``, as JSON).
+         */
+        OrgUsageStreamEvent: {
+            /**
+             * As Of
+             * Format: date-time
+             * @description when these figures were read
+             */
+            as_of: string;
+            /** @description the per-member breakdown, as GET .../usage/members answers it */
+            members: components["schemas"]["OrgUsageLive"];
+            /** @description the organization's usage per metric against its pooled quotas (live) */
+            usage: components["schemas"]["UsageCurrent"];
         };
         /** OrganizationCreate */
         OrganizationCreate: {
@@ -8753,6 +8789,93 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OrgUsageLive"];
+                };
+            };
+            /** @description malformed id or request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    org_usage_stream: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The organization's live usage against its pooled quotas and per member, as server-sent events (event 'usage': OrgUsageStreamEvent; owners, admins, viewers) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
                 };
             };
             /** @description malformed id or request */

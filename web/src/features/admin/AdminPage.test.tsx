@@ -1,7 +1,9 @@
 import { screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { FakeEventSource } from "../../test/fakeEventSource";
 import { renderPage, serve } from "../../test/render";
+import { dateTime } from "../../ui/format";
 import { AdminPage } from "./AdminPage";
 
 const ORG = "/api/billing/organizations/org_acme";
@@ -89,6 +91,24 @@ describe("AdminPage", () => {
     expect(screen.getByText(/AI requests of bob at 100 % of the cap \(emailed\)/)).toBeInTheDocument();
     const seats = screen.getByRole("region", { name: "Seats this period" });
     expect(within(within(seats).getByRole("row", { name: /ian/ })).getByText("Invited")).toBeInTheDocument();
+  });
+
+  it("takes the live usage from the organization's stream and polls when it fails", async () => {
+    vi.stubGlobal("EventSource", FakeEventSource);
+    api();
+    renderPage(<AdminPage />);
+    const facts = await screen.findByText("AI requests", { selector: "dt" });
+    expect(facts.nextElementSibling).toHaveTextContent("12");
+    expect(await screen.findByText(/Refreshed every 5 s \(the live update stream is not connected\)/)).toBeInTheDocument();
+    const source = FakeEventSource.last;
+    expect(source?.url).toBe(`${ORG}/usage/stream`);
+    const members = { ...USAGE, as_of: "2026-12-04T11:30:00Z", organization: usageOf("15", "0.1200") };
+    const current = { account_id: "org_acme", tier: "enterprise", status: "active", live: true, provisional_total: "0.00", period: PERIOD, metrics: [] };
+    source?.emit("usage", { as_of: "2026-12-04T11:30:00Z", usage: current, members });
+    expect(screen.getByText("AI requests", { selector: "dt" }).nextElementSibling).toHaveTextContent("15");
+    expect(screen.getByText(/Updated as usage changes\./)).toHaveTextContent(`as of ${dateTime("2026-12-04T11:30:00Z")} UTC`);
+    source?.emit("error");
+    expect(screen.getByText(/Refreshed every 5 s \(the live update stream is not connected\)/)).toBeInTheDocument();
   });
 
   it("shows monthly trends with seat utilisation, and a forecast slot", async () => {

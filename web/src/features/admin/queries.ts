@@ -83,12 +83,11 @@ export async function resendInvitation(org: string, invitationId: string) {
   );
 }
 
-/** Live use per member; polled, so usage moves on the page while events arrive (the figures lag by seconds). */
+/** Live use per member (the figures lag the events by seconds); kept current by liveUsage.ts. */
 export const memberUsageQuery = (org: string) => ({
   queryKey: ["member-usage", org],
   queryFn: async () =>
     unwrap(await api.GET("/api/billing/organizations/{id}/usage/members", { params: { path: { id: org } } })),
-  refetchInterval: 3_000,
 });
 
 export const seatsQuery = (org: string) => ({

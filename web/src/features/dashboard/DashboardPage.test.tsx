@@ -1,5 +1,6 @@
-import { act, screen, within } from "@testing-library/react";
+import { screen, within } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { FakeEventSource } from "../../test/fakeEventSource";
 import { renderPage, serve } from "../../test/render";
 import { dateTime } from "../../ui/format";
 import { DashboardPage } from "./DashboardPage";
@@ -52,30 +53,6 @@ const ALL = {
     body: { subscriptions: [{ id: "msub_1", tier: "standard", interval: "year", status: "active", cancel_at: "2027-01-01T00:00:00Z" }] },
   },
 };
-
-/** A stand-in for the browser's EventSource (jsdom has none): the test pushes the server's events. */
-class FakeEventSource {
-  static last: FakeEventSource | null = null;
-  static readonly CLOSED = 2;
-  readonly url: string;
-  closed = false;
-  private listeners: Record<string, ((e: Event) => void)[]> = {};
-  constructor(url: string) {
-    this.url = url;
-    FakeEventSource.last = this;
-  }
-  addEventListener(type: string, listener: (e: Event) => void) {
-    (this.listeners[type] ??= []).push(listener);
-  }
-  close() {
-    this.closed = true;
-  }
-  emit(type: string, data?: unknown) {
-    act(() => {
-      for (const listener of this.listeners[type] ?? []) listener(new MessageEvent(type, { data: JSON.stringify(data) }));
-    });
-  }
-}
 
 afterEach(() => vi.unstubAllGlobals());
 
