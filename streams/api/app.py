@@ -33,6 +33,7 @@ from streams.api.limits import ApiLimits
 from streams.api.notice_attachments import invoice_pdf_attachments
 from streams.api.quota_view import QuotaView
 from streams.api.routes import addons as addons_routes
+from streams.api.routes import ai_access as ai_access_routes
 from streams.api.routes import ai_controls as ai_controls_routes
 from streams.api.routes import audit as audit_routes
 from streams.api.routes import branding as branding_routes
@@ -98,6 +99,7 @@ ENDPOINTS: list[Endpoint] = [
     *invoice_reissue_routes.ENDPOINTS,
     *audit_routes.ENDPOINTS,
     *ai_controls_routes.ENDPOINTS,
+    *ai_access_routes.ENDPOINTS,
     *people_routes.ENDPOINTS,
     *org_usage_routes.ENDPOINTS,
     *org_analytics_routes.ENDPOINTS,

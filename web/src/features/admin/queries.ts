@@ -46,6 +46,10 @@ export const aiControlsQuery = (org: string) => ({
     unwrap(await api.GET("/api/billing/organizations/{id}/ai-controls", { params: { path: { id: org } } })),
 });
 
+export async function putOrgAiControls(org: string, body: AiControlsIn) {
+  return unwrap(await api.PUT("/api/billing/organizations/{id}/ai-controls", { params: { path: { id: org } }, body }));
+}
+
 export async function putMemberAiControls(org: string, userId: string, body: AiControlsIn) {
   return unwrap(
     await api.PUT("/api/billing/organizations/{id}/ai-controls/members/{user_id}", {

@@ -14,6 +14,7 @@ import { type LiveMode, POLL_MS, useLiveUsage } from "./liveUsage";
 import { upcomingInvoiceQuery } from "../../api/invoices";
 import { dailyUsageQuery } from "./queries";
 import { ForecastSection } from "../../sections/forecast/ForecastSection";
+import { AiAccessRequests } from "../../sections/ai-access/AiAccessRequests";
 
 // Metrics whose period figure is not the sum of its days (a peak, a distinct count): no live bar for them.
 const GAUGES = new Set(["storage_gb", "active_user"]);
@@ -44,6 +45,7 @@ export function DashboardPage() {
 function Dashboard({ account, usage, asOf, mode }: { account: string; usage: Schemas["UsageCurrent"]; asOf: Date; mode: LiveMode }) {
   // Usage figures carry no currency; the account's is the upcoming invoice's (USD until it is known).
   const currency = useQuery(upcomingInvoiceQuery(account)).data?.currency ?? "usd";
+  const { organization_id, user_id } = useSession();
   return (
     <div className="dashboard">
       <div className="cards">
@@ -65,6 +67,7 @@ function Dashboard({ account, usage, asOf, mode }: { account: string; usage: Sch
       <DailyUsage account={account} usage={usage} now={asOf} />
       <Breakdown account={account} />
       <ForecastSection account={account} />
+      {organization_id !== null && <AiAccessRequests org={organization_id} user={user_id} />}
     </div>
   );
 }
