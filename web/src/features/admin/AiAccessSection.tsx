@@ -20,7 +20,7 @@ const VERB: Record<Decision, string> = { approve: "Approve", deny: "Deny", revok
 export function AiAccessSection({ org }: { org: string }) {
   const { user_id } = useSession();
   const client = useQueryClient();
-  const requests = useQuery(aiAccessQuery(org));
+  const requests = useQuery({ ...aiAccessQuery(org), refetchInterval: 15_000 }); // new requests show up by themselves
   const controls = useQuery(aiControlsQuery(org));
   const [notes, setNotes] = useState<Record<string, string>>({});
   const [message, setMessage] = useState<string | null>(null);
@@ -51,6 +51,9 @@ export function AiAccessSection({ org }: { org: string }) {
         approval_required: required,
       }),
     onSuccess: (saved) => {
+      client.setQueryData(aiControlsQuery(org).queryKey, (old: Schemas["AiControlsList"] | undefined) =>
+        old ? { ...old, organization: saved } : old,
+      );
       setMessage(saved.approval_required ? "AI use now needs approval." : "AI use no longer needs approval.");
       refresh();
     },
@@ -64,6 +67,7 @@ export function AiAccessSection({ org }: { org: string }) {
       <td>{r.reason ?? "—"}</td>
       <td>{dateTime(r.decided_at ?? r.created_at)}</td>
       <td>
+        {r.note && <p>{r.note}</p>}
         <label>
           <span className="visually-hidden">Note to {r.user_id}</span>
           <input
@@ -108,7 +112,7 @@ export function AiAccessSection({ org }: { org: string }) {
         <label className="check">
           <input
             type="checkbox"
-            checked={controls.data.organization.approval_required}
+            checked={toggle.isPending ? toggle.variables.required : controls.data.organization.approval_required}
             disabled={toggle.isPending}
             onChange={(e) => toggle.mutate({ o: controls.data.organization, required: e.target.checked })}
           />{" "}

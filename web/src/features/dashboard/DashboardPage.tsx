@@ -30,7 +30,7 @@ const STATUS_WORDS: Record<string, string> = {
 };
 
 export function DashboardPage() {
-  const { account_id } = useSession();
+  const { account_id, organization_id, user_id } = useSession();
   const { query: usage, asOf, mode } = useLiveUsage(account_id);
   return (
     <>
@@ -38,6 +38,8 @@ export function DashboardPage() {
       <QueryView query={usage} what="your usage">
         {(current) => <Dashboard account={account_id} usage={current} asOf={asOf} mode={mode} />}
       </QueryView>
+      {/* Apart from the usage: a member, refused the organization's figures, still asks for AI access here. */}
+      {organization_id !== null && <AiAccessRequests org={organization_id} user={user_id} />}
     </>
   );
 }
@@ -45,7 +47,6 @@ export function DashboardPage() {
 function Dashboard({ account, usage, asOf, mode }: { account: string; usage: Schemas["UsageCurrent"]; asOf: Date; mode: LiveMode }) {
   // Usage figures carry no currency; the account's is the upcoming invoice's (USD until it is known).
   const currency = useQuery(upcomingInvoiceQuery(account)).data?.currency ?? "usd";
-  const { organization_id, user_id } = useSession();
   return (
     <div className="dashboard">
       <div className="cards">
@@ -67,7 +68,6 @@ function Dashboard({ account, usage, asOf, mode }: { account: string; usage: Sch
       <DailyUsage account={account} usage={usage} now={asOf} />
       <Breakdown account={account} />
       <ForecastSection account={account} />
-      {organization_id !== null && <AiAccessRequests org={organization_id} user={user_id} />}
     </div>
   );
 }

@@ -25,7 +25,7 @@ function bodyOf(choice: string, reason: string): AccessRequestIn {
  */
 export function AiAccessRequests({ org, user }: { org: string; user: string }) {
   const client = useQueryClient();
-  const list = useQuery({ ...aiAccessQuery(org), retry: false });
+  const list = useQuery({ ...aiAccessQuery(org), retry: false, refetchInterval: 15_000 }); // decisions show up by themselves
   const [choice, setChoice] = useState("");
   const [reason, setReason] = useState("");
   const [message, setMessage] = useState<string | null>(null);
@@ -47,8 +47,8 @@ export function AiAccessRequests({ org, user }: { org: string; user: string }) {
     if (choice) ask.mutate(bodyOf(choice, reason));
   };
   return (
-    <section className="card" aria-labelledby="ai-access-heading">
-      <h2 id="ai-access-heading">AI access</h2>
+    <section className="card" aria-labelledby="my-ai-access-heading">
+      <h2 id="my-ai-access-heading">AI access</h2>
       {data.approval_required && (
         <p className="hint">
           Your organization approves AI use: AI features and models work for you once an owner or admin approves them.
