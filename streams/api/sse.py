@@ -64,24 +64,24 @@ def live_stream(
             if await call.request.is_disconnected():
                 return
             now = cue()
-            if now != seen:
+            changed = now != seen
+            if changed:
                 seen, reread_until = now, time.monotonic() + settle_seconds
-            elif time.monotonic() >= reread_until:  # nothing new, and not settling
-                if time.monotonic() - last >= KEEPALIVE_SECONDS:
-                    last = time.monotonic()
-                    yield b": keep-alive\n\n"
-                continue
-            try:
-                model = await anyio.to_thread.run_sync(read, limiter=call.ctx.limiter)
-            except ApiError as exc:
-                yield event("error", {"error": {"code": exc.code, "message": exc.message}})
-                return
-            except WarehouseUnavailable:  # a passing outage: the stream stays, the next cue reads again
-                continue
-            if (new := figures(model)) == sent:
-                continue
-            sent, last = new, time.monotonic()
-            yield event(kind, dump(model))
+            if changed or time.monotonic() < reread_until:  # a change, or still settling: read again
+                try:
+                    model = await anyio.to_thread.run_sync(read, limiter=call.ctx.limiter)
+                except ApiError as exc:
+                    yield event("error", {"error": {"code": exc.code, "message": exc.message}})
+                    return
+                except WarehouseUnavailable:  # a passing outage: the stream stays, the next cue reads again
+                    model = None
+                if model is not None and (new := figures(model)) != sent:
+                    sent, last = new, time.monotonic()
+                    yield event(kind, dump(model))
+                    continue
+            if time.monotonic() - last >= KEEPALIVE_SECONDS:
+                last = time.monotonic()
+                yield b": keep-alive\n\n"
 
     headers = {"cache-control": "no-store", "x-accel-buffering": "no"}
     return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
