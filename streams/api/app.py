@@ -58,6 +58,7 @@ from streams.api.routes import session as session_routes
 from streams.api.routes import subscriptions as subscriptions_routes
 from streams.api.routes import usage as usage_routes
 from streams.api.routes import usage_breakdown as usage_breakdown_routes
+from streams.api.routes import usage_share as usage_share_routes
 from streams.api.routes import usage_stream as usage_stream_routes
 from streams.api.routes import webhook_endpoints as webhook_endpoints_routes
 from streams.api.routes import webhooks as webhooks_routes
@@ -94,6 +95,7 @@ ENDPOINTS: list[Endpoint] = [
     *invoices_routes.ENDPOINTS,
     *forecast_routes.ENDPOINTS,
     *usage_breakdown_routes.ENDPOINTS,
+    *usage_share_routes.ENDPOINTS,
     *budgets_routes.ENDPOINTS,
     *credit_notes_routes.ENDPOINTS,
     *invoice_reissue_routes.ENDPOINTS,

@@ -476,6 +476,27 @@ class UsageHistoryQuery(_In):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+class UsageShareQuery(_In):
+    account: str = Field(pattern=ID_PATTERN, description=ACCOUNT_DOC)
+    user_id: str = Field(pattern=ID_PATTERN, description="whose share: a member may ask only for their own")
+
+
+class MetricShare(_Out):
+    metric: str
+    used: str = Field(description="settled quantity this period (storage_gb: the highest daily reading)")
+
+
+class UsageShare(_Out):
+    """A user's own share of an account's usage this period, settled (``GET /api/billing/usage/share``): no
+    allowances, charges or totals, those are the organization's."""
+
+    account_id: str
+    user_id: str
+    period: Period
+    settled_until: datetime | None = Field(description="usage up to here is counted; None before the first run")
+    metrics: list[MetricShare] = Field(description="the plan's metered metrics and any other the user used")
+
+
 class OrgUsageQuery(_In):
     granularity: Literal["day", "period"] = "period"
     metric: MetricName | None = None

@@ -1354,6 +1354,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/billing/usage/share": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A user's own settled usage of the account this period (a member: only their own) */
+        get: operations["usage_share"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/billing/usage/stream": {
         parameters: {
             query?: never;
@@ -3180,6 +3197,16 @@ export interface components {
             /** To Date */
             to_date: string;
         };
+        /** MetricShare */
+        MetricShare: {
+            /** Metric */
+            metric: string;
+            /**
+             * Used
+             * @description settled quantity this period (storage_gb: the highest daily reading)
+             */
+            used: string;
+        };
         /** MetricUsage */
         MetricUsage: {
             /** Entitled */
@@ -4437,6 +4464,28 @@ export interface components {
             start: string;
             /** User Id */
             user_id: string | null;
+        };
+        /**
+         * UsageShare
+         * @description A user's own share of an account's usage this period, settled (``GET /api/billing/usage/share``): no
+         *     allowances, charges or totals, those are the organization's.
+         */
+        UsageShare: {
+            /** Account Id */
+            account_id: string;
+            /**
+             * Metrics
+             * @description the plan's metered metrics and any other the user used
+             */
+            metrics: components["schemas"]["MetricShare"][];
+            period: components["schemas"]["Period"];
+            /**
+             * Settled Until
+             * @description usage up to here is counted; None before the first run
+             */
+            settled_until: string | null;
+            /** User Id */
+            user_id: string;
         };
         /**
          * UsageStreamEvent
@@ -12875,6 +12924,96 @@ export interface operations {
             };
             /** @description body not application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    usage_share: {
+        parameters: {
+            query: {
+                /** @description an organization the caller acts in, or the caller's own personal account (a user token without 'org'); membership never reaches a member's personal account */
+                account: string;
+                /** @description whose share: a member may ask only for their own */
+                user_id: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A user's own settled usage of the account this period (a member: only their own) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageShare"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

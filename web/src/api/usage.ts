@@ -17,3 +17,10 @@ export const settledUsageQuery = (account: string, from: string, to: string) => 
       }),
     ),
 });
+
+/** A user's own settled usage of the account this period, per metric (a member reads only their own). */
+export const usageShareQuery = (account: string, user: string) => ({
+  queryKey: ["usage-share", account, user],
+  queryFn: async () =>
+    unwrap(await api.GET("/api/billing/usage/share", { params: { query: { account, user_id: user } } })),
+});

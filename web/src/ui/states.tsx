@@ -1,4 +1,5 @@
 import type { ReactNode } from "react";
+import { ApiError } from "../api/client";
 
 export function Loading({ what }: { what: string }) {
   return (
@@ -7,6 +8,23 @@ export function Loading({ what }: { what: string }) {
     </p>
   );
 }
+
+/** A 403: the caller's role may not see this. Said plainly, with no "Try again" (asking again cannot help). */
+export function NotForRole({ message, children }: { message: string; children?: ReactNode }) {
+  return (
+    <div role="status" className="state state-forbidden">
+      <p>
+        <strong>Not available to your role.</strong> {message}
+      </p>
+      <p>{children ?? "Ask an owner or admin of the organization if you need it."}</p>
+    </div>
+  );
+}
+
+/** What a member is told about the organization's billing pages: who may see them. */
+export const READERS = "The organization's plan, invoices and payment methods are for its owners, admins and viewers; ask an owner or admin if you need them.";
+
+const isRefusal = (error: unknown): error is ApiError => error instanceof ApiError && error.status === 403;
 
 export function ErrorState({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
   const message = error instanceof Error ? error.message : "Something went wrong.";
@@ -26,17 +44,21 @@ export function Empty({ children }: { children: ReactNode }) {
   return <p className="state state-empty">{children}</p>;
 }
 
-/** One place for the loading / error / ready switch of a TanStack query. */
+/** One place for the loading / error / ready switch of a TanStack query. A read the role may not make (403) is
+ * `NotForRole`, `forbidden` saying who may see it; a refused action stays an error (ErrorState) where it was made. */
 export function QueryView<T>({
   query,
   what,
+  forbidden,
   children,
 }: {
   query: { isPending: boolean; isError: boolean; error: unknown; data: T | undefined; refetch: () => unknown };
   what: string;
+  forbidden?: ReactNode;
   children: (data: T) => ReactNode;
 }) {
   if (query.isPending) return <Loading what={what} />;
+  if (isRefusal(query.error)) return <NotForRole message={query.error.message}>{forbidden}</NotForRole>;
   if (query.isError || query.data === undefined) return <ErrorState error={query.error} onRetry={() => void query.refetch()} />;
   return <>{children(query.data)}</>;
 }

@@ -44,7 +44,9 @@ const BREAKDOWN = {
   ],
   premium_features: [{ feature: "deep_research", uses: "4", unit_price: "0.5", charge: "2.00" }],
 };
+export const ORGANIZATION = { id: "org_acme", name: "Acme", billing_email: null, created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z", role: "owner" };
 const ALL = {
+  "/api/billing/organizations/org_acme": { body: ORGANIZATION },
   "/api/billing/usage/current": { body: USAGE },
   "/api/billing/invoices/upcoming": { body: UPCOMING },
   "/api/billing/usage/history": { body: HISTORY },
@@ -64,10 +66,11 @@ describe("DashboardPage", () => {
     expect(screen.getByRole("status")).toHaveTextContent("Loading your usage");
   });
 
-  it("shows the API's error in words", async () => {
-    serve({ "/api/billing/usage/current": { status: 403, body: { error: { code: "forbidden", message: "viewers may not read usage" } } } });
+  it("shows the API's error in words, with a way to try again", async () => {
+    serve({ "/api/billing/usage/current": { status: 503, body: { error: { code: "unavailable", message: "the quota state is catching up" } } } });
     renderPage(<DashboardPage />);
-    expect(await screen.findByRole("alert")).toHaveTextContent("viewers may not read usage");
+    expect(await screen.findByRole("alert")).toHaveTextContent("the quota state is catching up");
+    expect(screen.getByRole("button", { name: "Try again" })).toBeInTheDocument();
   });
 
   it("shows plan, usage with warnings and caps, and the next invoice", async () => {
@@ -102,7 +105,7 @@ describe("DashboardPage", () => {
     const premium = screen.getByRole("region", { name: "Premium features" });
     expect(within(premium).getByRole("row", { name: /deep_research/ })).toHaveTextContent("4$0.50$2.00");
     // Every call names the session's account.
-    const named = (r: Request) => new URL(r.url).searchParams.get("account") === "org_acme" || new URL(r.url).pathname.startsWith("/api/billing/organizations/org_acme/");
+    const named = (r: Request) => new URL(r.url).searchParams.get("account") === "org_acme" || `${new URL(r.url).pathname}/`.startsWith("/api/billing/organizations/org_acme/");
     expect(calls.filter((r) => !named(r)).map((r) => r.url)).toEqual([]);
   });
 

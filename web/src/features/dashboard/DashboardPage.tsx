@@ -1,5 +1,4 @@
 import { useQuery } from "@tanstack/react-query";
-import { Suspense, lazy, useState } from "react";
 import type { Schemas } from "../../api/client";
 import { PaymentMethodOnFile } from "../../sections/billing/PaymentMethodOnFile";
 import { INTERVALS, subscriptionQuery } from "../../api/subscriptions";
@@ -9,17 +8,13 @@ import { date, dateTime, daysUntil, money, quantity } from "../../ui/format";
 import { TableWrap } from "../../ui/TableWrap";
 import { Empty, Loading, QueryView } from "../../ui/states";
 import { Breakdown } from "./Breakdown";
-import { dailySeries, previousPeriodStart, withLiveToday } from "./daily";
+import { DailyUsage } from "./DailyUsage";
 import { type LiveMode, POLL_MS, useLiveUsage } from "./liveUsage";
 import { upcomingInvoiceQuery } from "../../api/invoices";
-import { dailyUsageQuery } from "./queries";
 import { ForecastSection } from "../../sections/forecast/ForecastSection";
 import { AiAccessRequests } from "../../sections/ai-access/AiAccessRequests";
-
-// Metrics whose period figure is not the sum of its days (a peak, a distinct count): no live bar for them.
-const GAUGES = new Set(["storage_gb", "active_user"]);
-
-const DailyUsageChart = lazy(() => import("./DailyUsageChart"));
+import { organizationQuery } from "../../api/billing";
+import { MemberDashboard } from "./MemberDashboard";
 
 const STATUS_WORDS: Record<string, string> = {
   trialing: "Trialing",
@@ -31,16 +26,31 @@ const STATUS_WORDS: Record<string, string> = {
 
 export function DashboardPage() {
   const { account_id, organization_id, user_id } = useSession();
-  const { query: usage, asOf, mode } = useLiveUsage(account_id);
+  // The caller's role in the organization: a member reads only their own share of its usage (MemberDashboard).
+  const org = useQuery({ ...organizationQuery(organization_id ?? ""), enabled: organization_id !== null });
+  const member = organization_id !== null && org.data?.role === "member";
   return (
     <>
-      <h1>Billing dashboard</h1>
-      <QueryView query={usage} what="your usage">
-        {(current) => <Dashboard account={account_id} usage={current} asOf={asOf} mode={mode} />}
-      </QueryView>
+      <h1>{member ? "Your usage" : "Billing dashboard"}</h1>
+      {organization_id !== null && org.isPending ? (
+        <Loading what="your usage" />
+      ) : member ? (
+        <MemberDashboard account={account_id} user={user_id} />
+      ) : (
+        <AccountDashboard account={account_id} />
+      )}
       {/* Apart from the usage: a member, refused the organization's figures, still asks for AI access here. */}
       {organization_id !== null && <AiAccessRequests org={organization_id} user={user_id} />}
     </>
+  );
+}
+
+function AccountDashboard({ account }: { account: string }) {
+  const { query: usage, asOf, mode } = useLiveUsage(account);
+  return (
+    <QueryView query={usage} what="your usage">
+      {(current) => <Dashboard account={account} usage={current} asOf={asOf} mode={mode} />}
+    </QueryView>
   );
 }
 
@@ -65,7 +75,13 @@ function Dashboard({ account, usage, asOf, mode }: { account: string; usage: Sch
         </p>
         <UsageTable usage={usage} currency={currency} />
       </section>
-      <DailyUsage account={account} usage={usage} now={asOf} />
+      <DailyUsage
+        account={account}
+        metrics={usage.metrics.filter((m) => m.entitled).map((m) => m.metric)}
+        period={usage.period}
+        live={usage.metrics}
+        now={asOf}
+      />
       <Breakdown account={account} />
       <ForecastSection account={account} />
     </div>
@@ -169,44 +185,5 @@ function UsageTable({ usage, currency }: { usage: Schemas["UsageCurrent"]; curre
           ))}
         </tbody>
       </TableWrap>
-  );
-}
-
-function DailyUsage({ account, usage, now }: { account: string; usage: Schemas["UsageCurrent"]; now: Date }) {
-  const metrics = usage.metrics.filter((m) => m.entitled).map((m) => m.metric);
-  const [metric, setMetric] = useState(metrics.includes("api_calls") ? "api_calls" : (metrics[0] ?? "api_calls"));
-  const from = previousPeriodStart(usage.period.start, usage.period.end);
-  const history = useQuery(dailyUsageQuery(account, from, usage.period.end));
-  const live = usage.metrics.find((m) => m.metric === metric);
-  return (
-    <section className="card" aria-labelledby="daily-heading">
-      <h2 id="daily-heading">Daily usage</h2>
-      <label>
-        Metric{" "}
-        <select value={metric} onChange={(e) => setMetric(e.target.value)}>
-          {metrics.map((m) => (
-            <option key={m}>{m}</option>
-          ))}
-        </select>
-      </label>
-      <QueryView query={history} what="daily usage">
-        {(h) => {
-          const settled = dailySeries(h.rows, metric, usage.period.start, usage.period.end);
-          const points = live && !GAUGES.has(metric) ? withLiveToday(settled, live.used, usage.period.start, now) : settled;
-          return points.every((p) => p.current === null && p.previous === null && p.provisional === null) ? (
-            <Empty>No usage of {metric} in this or the previous period yet.</Empty>
-          ) : (
-            <Suspense fallback={<Loading what="the chart" />}>
-              <DailyUsageChart points={points} metric={metric} />
-            </Suspense>
-          );
-        }}
-      </QueryView>
-      {live && (
-        <p className="provisional">
-          Period to date including today&apos;s live figures (provisional): {quantity(live.used)} {metric}.
-        </p>
-      )}
-    </section>
   );
 }

@@ -1,11 +1,12 @@
 import { api, unwrap } from "../../api/client";
 
-export const dailyUsageQuery = (account: string, from: string, to: string) => ({
-  queryKey: ["usage-daily", account, from, to],
+/** Settled usage per day over [from, to): the account's, or one user's share of it. */
+export const dailyUsageQuery = (account: string, from: string, to: string, user?: string) => ({
+  queryKey: ["usage-daily", account, from, to, user ?? null],
   queryFn: async () =>
     unwrap(
       await api.GET("/api/billing/usage/history", {
-        params: { query: { account, granularity: "day", from, to } },
+        params: { query: { account, granularity: "day", from, to, ...(user === undefined ? {} : { user_id: user }) } },
       }),
     ),
 });

@@ -1,6 +1,6 @@
 import { useQuery } from "@tanstack/react-query";
 import { useSession } from "../../app/SessionContext";
-import { Empty, QueryView } from "../../ui/states";
+import { Empty, QueryView, READERS } from "../../ui/states";
 import { invoicesQuery } from "../../api/invoices";
 import { InvoiceTable } from "../../sections/billing/InvoiceTable";
 
@@ -10,7 +10,7 @@ export function InvoicesPage() {
   return (
     <>
       <h1>Invoices</h1>
-      <QueryView query={invoices} what="your invoices">
+      <QueryView query={invoices} what="your invoices" forbidden={READERS}>
         {({ invoices: list }) =>
           list.length === 0 ? (
             <Empty>No invoices yet: the first one is made when your first period closes.</Empty>

@@ -26,10 +26,14 @@ describe("PaymentMethodsPage", () => {
     expect(await screen.findByText("No payment method on file yet.")).toBeInTheDocument();
   });
 
-  it("shows the API's error in words", async () => {
+  it("shows the API's refusal in words, saying who may see it", async () => {
     serve({ [LIST]: { status: 403, body: { error: { code: "forbidden", message: "viewers may not manage billing" } } } });
     renderPage(<PaymentMethodsPage />);
-    expect(await screen.findByRole("alert")).toHaveTextContent("viewers may not manage billing");
+    // A refusal says so plainly and who may see it, with no "Try again" that cannot help.
+    const refusal = await screen.findByText(/Not available to your role/);
+    expect(refusal.closest("[role=status]")).toHaveTextContent("viewers may not manage billing");
+    expect(refusal.closest("[role=status]")).toHaveTextContent(/for its owners, admins and viewers/);
+    expect(screen.queryByRole("button", { name: "Try again" })).toBeNull();
   });
 
   it("lists the methods, the default marked, and sets another default or removes one for this account", async () => {

@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { lazy, Suspense, useState } from "react";
 import { useSession } from "../../app/SessionContext";
-import { Empty, ErrorState, Loading, QueryView } from "../../ui/states";
+import { Empty, ErrorState, Loading, QueryView, READERS } from "../../ui/states";
 import { TableWrap } from "../../ui/TableWrap";
 import { describeMethod as describe, methodExpiry, paymentMethodsQuery } from "../../api/paymentMethods";
 import { createSetupIntent, removeMethod, setDefault } from "./queries";
@@ -23,7 +23,7 @@ export function PaymentMethodsPage() {
     <>
       <h1>Payment methods</h1>
       <p className="hint">The default method pays subscriptions and invoices. Card details go to Stripe only, never to Meterline.</p>
-      <QueryView query={methods} what="your payment methods">
+      <QueryView query={methods} what="your payment methods" forbidden={READERS}>
         {(list) =>
           list.length === 0 ? (
             <Empty>No payment method on file yet.</Empty>

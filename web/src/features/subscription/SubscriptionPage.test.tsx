@@ -36,10 +36,14 @@ describe("SubscriptionPage", () => {
     expect(await screen.findByText("This account has no subscription.")).toBeInTheDocument();
   });
 
-  it("shows the API's error in words", async () => {
+  it("shows the API's refusal in words, saying who may see it", async () => {
     serve({ ...PLANS_ROUTE, [LIST]: { status: 403, body: { error: { code: "forbidden", message: "viewers may not manage billing" } } } });
     renderPage(<SubscriptionPage />);
-    expect(await screen.findByRole("alert")).toHaveTextContent("viewers may not manage billing");
+    // A refusal says so plainly and who may see it, with no "Try again" that cannot help.
+    const refusal = await screen.findByText(/Not available to your role/);
+    expect(refusal.closest("[role=status]")).toHaveTextContent("viewers may not manage billing");
+    expect(refusal.closest("[role=status]")).toHaveTextContent(/for its owners, admins and viewers/);
+    expect(screen.queryByRole("button", { name: "Try again" })).toBeNull();
   });
 
   it("previews an upgrade before it is confirmed, then applies it", async () => {

@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { useSession } from "../../app/SessionContext";
 import { date } from "../../ui/format";
-import { Empty, ErrorState, QueryView } from "../../ui/states";
+import { Empty, ErrorState, QueryView, READERS } from "../../ui/states";
 import { ChangePreview } from "./ChangePreview";
 import { PlanComparison } from "./PlanComparison";
 import { INTERVALS, subscriptionQuery, type Subscription } from "../../api/subscriptions";
@@ -27,7 +27,7 @@ function OrgSubscription({ org }: { org: string }) {
   return (
     <>
       <h1>Your plan</h1>
-      <QueryView query={subscription} what="your subscription">
+      <QueryView query={subscription} what="your subscription" forbidden={READERS}>
         {(sub) => (
           <>
             {sub ? <Manage sub={sub} org={org} /> : <Empty>This account has no subscription.</Empty>}

@@ -1,0 +1,67 @@
+"""A member's billing app (issues 16/17): a person who joined an organization through an invitation opens /app/
+and sees their own usage this period (not the organization's, which the API refuses them), who sees the rest,
+and their AI access card; the other pages say plainly what a member may not see. No error, no dead "Try again";
+no serious or critical axe-core violation."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.support.browser import PHONE, ServedApi, axe_violations, join, open_app, page_width, screenshot
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_member_sees_their_own_usage_and_plain_refusals(browser: Browser, api: ServedApi) -> None:
+    org = api.bootstrap("Member Co", "pat")
+    assert api.call(org, "POST", "/api/billing/subscriptions/create", {"tier": "standard"}).status_code == 201
+    join(api, org, "sam")
+    # The organization approves AI use, so the member's dashboard shows their AI access card.
+    r = api.call(org, "PUT", f"/api/billing/organizations/{org.id}/ai-controls", {"approval_required": True})
+    assert r.status_code == 200, r.text
+
+    page = open_app(browser, api, org, "sam")
+    page.goto(f"{api.base}/app/")
+    expect(page.get_by_role("heading", name="Your usage", exact=True)).to_be_visible(timeout=20_000)
+    expect(page.get_by_text("totals, plan and invoices are for its owners, admins and viewers")).to_be_visible()
+    table = page.get_by_role("region", name="Your usage per metric")
+    expect(table.get_by_role("row", name="api_calls")).to_be_visible(timeout=20_000)
+    expect(table.get_by_role("row", name="active_user")).to_have_count(0)  # seats are the organization's
+    expect(page.get_by_role("heading", name="Daily usage")).to_be_visible()
+    expect(page.get_by_role("region", name="AI access")).to_be_visible()
+    # Nothing of the organization's and no error.
+    expect(page.get_by_role("region", name="Subscription")).to_have_count(0)
+    expect(page.get_by_role("region", name="Next invoice")).to_have_count(0)
+    expect(page.get_by_role("alert")).to_have_count(0)
+    expect(page.get_by_role("button", name="Try again")).to_have_count(0)
+    assert axe_violations(page) == []
+    screenshot(page, "member-dashboard")
+
+    # The pages of the navigation: each says what a member may not see, with no "Try again".
+    for link, heading in (("Invoices", "Invoices"), ("Payment methods", "Payment methods")):
+        page.get_by_role("navigation").get_by_role("link", name=link, exact=True).click()
+        expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+        expect(page.get_by_text("Not available to your role.")).to_be_visible(timeout=20_000)
+        expect(page.get_by_text("for its owners, admins and viewers")).to_be_visible()
+        expect(page.get_by_role("button", name="Try again")).to_have_count(0)
+        assert axe_violations(page) == []
+        screenshot(page, f"member-{link.lower().replace(' ', '-')}")
+    page.get_by_role("navigation").get_by_role("link", name="Plan", exact=True).click()
+    expect(page.get_by_role("heading", name="Your plan")).to_be_visible()
+    expect(page.get_by_role("button", name="Try again")).to_have_count(0)
+    assert axe_violations(page) == []
+    screenshot(page, "member-plan")
+    page.get_by_role("navigation").get_by_role("link", name="Admin", exact=True).click()
+    expect(page.get_by_role("heading", name="Admin", exact=True)).to_be_visible()
+    expect(page.get_by_text("Not available to your role.").first).to_be_visible(timeout=20_000)
+    expect(page.get_by_role("button", name="Try again")).to_have_count(0)
+    screenshot(page, "member-admin")
+
+    phone = open_app(browser, api, org, "sam", viewport=PHONE)
+    phone.goto(f"{api.base}/app/")
+    expect(phone.get_by_role("heading", name="Your usage", exact=True)).to_be_visible(timeout=20_000)
+    expect(phone.get_by_role("region", name="Your usage per metric")).to_be_visible(timeout=20_000)
+    assert page_width(phone) <= PHONE["width"], "the page scrolls sideways at 375 px"
+    assert axe_violations(phone) == []
+    screenshot(phone, "member-dashboard-phone")
