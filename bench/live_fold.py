@@ -5,10 +5,12 @@ with the worker's garbage-collector settings, and encode what the agent encodes 
 Prints CPU microseconds per event for each step after the first (which fills the caches), so a loaded
 machine skews it less than wall time. No stack needed.
 
-    python bench/live_fold.py [--events-per-step 100000] [--steps 6] [--path fast]
+    python bench/live_fold.py [--events-per-step 100000] [--steps 6] [--path fast] [--entries whole]
 
 ``--steps 16 --events-per-step 50000`` fills each account's period over the run (the cost of a step late
 in a period); ``--path fast`` rates with the fast path only (half the time on a loaded machine).
+``--entries whole`` encodes each entry whole, seat lists inline (the table's format before
+streams/live/entries.py), instead of the agent's records with long seat lists apart.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from common import accounts, make_event
 
 from rating.catalog.loader import load_catalog
 from schemas.events import AcceptedEvent
+from streams.live.entries import EntryTable
 from streams.live.fold import fold_step
 from streams.live.rating import rate_batch
 from streams.live.resolve import Resolver
@@ -38,6 +41,7 @@ def main() -> int:
     ap.add_argument("--events-per-step", type=int, default=100_000)
     ap.add_argument("--steps", type=int, default=6)
     ap.add_argument("--path", choices=["both", "fast", "reference"], default="both")
+    ap.add_argument("--entries", choices=["apart", "whole"], default="apart")
     args = ap.parse_args()
     n = args.events_per_step
     registry = SubscriptionRegistry()
@@ -78,14 +82,19 @@ def main() -> int:
     tables: dict[str, dict[str, dict[str, object]]] = {name: {} for name in paths}
     resolvers = {name: Resolver(registry, load_catalog()) for name in paths}
     spent: dict[str, list[float]] = {name: [] for name in paths}
+    records = {name: EntryTable() for name in paths}
+    written = 0
     lines = 0
     for events in steps:
         for name, fn in paths.items():
             table, t = tables[name], time.process_time()
             states = {a: table.get(a) for a in {e.account_id for e in events}}
             out = fn(events, states, resolvers[name], now)
-            for entry in out.states.values():
-                orjson.dumps(entry)
+            if args.entries == "whole":
+                written = sum(len(orjson.dumps(entry)) for entry in out.states.values())
+            else:
+                encode = records[name].encode
+                written = sum(len(v) for a, e in out.states.items() for _, v in encode(a, states[a], e))
             table.update(out.states)
             spent[name].append(time.process_time() - t)
             lines = len(out.rated)
@@ -98,6 +107,7 @@ def main() -> int:
             f"last four {statistics.fmean(per[-4:]):.1f})"
         )
     print(f"{n:,} events a step, {lines / n:.2f} rated lines and quota states per event in the last step")
+    print(f"table records of the last step ({args.entries}): {written / 1e6:.1f} MB, {written / n:.0f} bytes an event")
     return 0
 
 
