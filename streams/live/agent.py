@@ -25,7 +25,6 @@ from schemas.events import AcceptedEvent, epoch_ms
 from streams import topics
 from streams.kafka.batches import BatchSender, Record
 from streams.kafka.internals import FAUST_CURRENT_EVENT as _current_event
-from streams.live.entries import EntryTable
 from streams.live.fold import fold_step, forget_memos
 from streams.live.resolve import Resolver
 from streams.settings import Settings
@@ -42,6 +41,19 @@ def acting_as(event: Any) -> Iterator[None]:
         yield
     finally:
         _current_event.reset(token)
+
+
+def _entry(raw: Any) -> dict[str, Any] | None:
+    """A table value as a dict: bytes as written, or already decoded when Faust rebuilt the table
+    from its changelog (recovery hands back deserialized values)."""
+    if raw is None or raw == b"":
+        return None
+    if isinstance(raw, dict):
+        return raw
+    if isinstance(raw, bytes | bytearray | memoryview | str):
+        doc = orjson.loads(raw)
+        return doc if isinstance(doc, dict) else None
+    raise TypeError(f"unexpected live-usage table value {type(raw).__name__}")
 
 
 def _alert_json(a: Alert) -> bytes:
@@ -110,11 +122,9 @@ def register_rating(
     # Only this worker writes the entries of its partitions; any rebalance drops the cache (another
     # worker may have written them meanwhile, and recovery rewrites the store).
     entries: dict[str, dict[str, Any]] = {}
-    records = EntryTable()  # the entries' records: long seat lists apart (streams/live/entries.py)
 
     async def forget_entries(*_: Any, **__: Any) -> None:
         entries.clear()
-        records.clear()
         forget_memos()
 
     app.on_partitions_revoked.connect(forget_entries)
@@ -150,7 +160,7 @@ def register_rating(
             with acting_as(carrier):
                 for account in by_partition[partition]:
                     cached = entries.get(account)
-                    states[account] = cached if cached is not None else records.decode(account, store.get)
+                    states[account] = cached if cached is not None else _entry(store.get(account.encode()))
         now = datetime.now(UTC)
         out = fold_step(events, states, resolver, now)  # rate_batch's outputs, faster (streams/live/fold.py)
 
@@ -164,9 +174,9 @@ def register_rating(
                 for account in by_partition[partition]:
                     entry = out.states.get(account)
                     if entry is not None:
-                        for key, value in records.encode(account, states[account], entry):
-                            store[key] = value
-                            changelog.append((partition, key, value))
+                        key, value = account.encode(), orjson.dumps(entry)
+                        store[key] = value
+                        changelog.append((partition, key, value))
         if len(entries) > MAX_CACHED_ENTRIES:
             entries.clear()
         entries.update(out.states)
