@@ -21,37 +21,47 @@ from rating.money import ZERO, fixed_text
 from rating.quota import _text
 from streams.live.resolve import Resolved
 
-#: line head, line tail, quota head, quota tail, included, its text, hard cap, its JSON
-_Template = tuple[bytes, bytes, bytes, bytes, Decimal | None, str | None, Decimal | None, str]
+#: The parts after the account: line head, line tail, quota head, quota tail, included, its text, hard
+#: cap, its JSON.
+_Shared = tuple[bytes, bytes, bytes, bytes, Decimal | None, str | None, Decimal | None, str]
+#: A group's template: '{"account_id":"…"' and the parts its terms share with other accounts.
+_Template = tuple[bytes, _Shared]
+_TermsKey = tuple[str, int, str, str, int]
 
 
 class Templates:
-    """The fixed parts of a step's records, per terms id and metric."""
+    """The fixed parts of a step's records: the account's name per terms id, the rest per metric and terms
+    other than the account (tier, period, versions), shared by every account on them."""
 
-    __slots__ = ("_by", "rated_at")
+    __slots__ = ("_shared", "_terms", "rated_at")
 
     def __init__(self, rated_at: str) -> None:
         self.rated_at = rated_at
-        self._by: dict[tuple[int, str], _Template] = {}
+        self._terms: dict[int, tuple[bytes, _TermsKey]] = {}  # terms id -> ('{"account_id":"…"', the rest)
+        self._shared: dict[tuple[str, _TermsKey], _Shared] = {}
 
     def of(self, tid: int, t: Resolved, metric: str, rule: MeteredRule, rate_limit: int) -> _Template:
-        key = (tid, metric)
-        hit = self._by.get(key)
-        if hit is None:
-            hit = self._by[key] = self._make(t, metric, rule, rate_limit)
-        return hit
+        """The template of a group; ``rule`` and ``rate_limit`` are ``t``'s for ``metric``."""
+        terms = self._terms.get(tid)
+        if terms is None:
+            rest = (t.tier_name, t.period_start_ms, t.period, t.catalog.version, t.version.version)
+            terms = self._terms[tid] = (b'{"account_id":' + orjson.dumps(t.billed), rest)
+        shared = self._shared.get((metric, terms[1]))
+        if shared is None:
+            shared = self._shared[metric, terms[1]] = self._make(t, metric, rule, rate_limit)
+        return terms[0], shared
 
-    def _make(self, t: Resolved, metric: str, rule: MeteredRule, rate_limit: int) -> _Template:
+    def _make(self, t: Resolved, metric: str, rule: MeteredRule, rate_limit: int) -> _Shared:
+        """The parts without the account: each head starts after '{"account_id":"…"'."""
         line_head = orjson.dumps(
             {
-                "account_id": t.billed,
                 "metric": metric,
                 "period": t.period,
                 "period_start_ms": t.period_start_ms,
                 "tier": t.tier_name,
                 "quantity": "",
             }
-        )[:-2]  # up to the quantity's opening quote
+        )[1:-2]  # from the first field's key to the quantity's opening quote
         line_tail = orjson.dumps(
             {
                 "catalog_version": t.catalog.version,
@@ -60,13 +70,22 @@ class Templates:
                 "rated_at": self.rated_at,
             }
         )[1:]
-        quota_head = orjson.dumps({"account_id": t.billed, "metric": metric, "period": t.period, "used": ""})[:-2]
+        quota_head = orjson.dumps({"metric": metric, "period": t.period, "used": ""})[1:-2]
         quota_tail = orjson.dumps(
             {"entitled": rule.entitled, "rate_limit_per_minute": rate_limit, "as_of": self.rated_at}
         )[1:]
         included, cap = rule.included, rule.hard_cap
         cap_json = "null" if cap is None else f'"{_text(cap)}"'
-        return line_head, b'",' + line_tail, quota_head, quota_tail, included, _text(included), cap, cap_json
+        return (
+            b"," + line_head,
+            b'",' + line_tail,
+            b"," + quota_head,
+            quota_tail,
+            included,
+            _text(included),
+            cap,
+            cap_json,
+        )
 
     @staticmethod
     def rated_line(
@@ -85,24 +104,22 @@ class Templates:
             f'"billable":"{fixed_text(billable)}","unit_price":"{fixed_text(unit_price)}",'
             f'"amount":"{fixed_text(amount)}'
         ).encode()
-        tail = tpl[1]
+        account, shared = tpl
         if extra:
-            return tpl[0] + middle + tail[:-1] + b"," + orjson.dumps(extra)[1:]
-        return tpl[0] + middle + tail
+            return b"".join((account, shared[0], middle, shared[1][:-1], b",", orjson.dumps(extra)[1:]))
+        return b"".join((account, shared[0], middle, shared[1]))
 
     @staticmethod
     def quota_record(tpl: _Template, used: Decimal) -> bytes:
         """``orjson.dumps(quota_record(...))`` (rating/quota.py) for this template's rule at ``used``."""
-        included, cap = tpl[4], tpl[6]
+        account, shared = tpl
+        included, cap = shared[4], shared[6]
         if included is None:
             limits = '"included":null,"remaining":null,'
         else:
             remaining = included - used
-            limits = f'"included":"{tpl[5]}","remaining":"{_text(remaining if remaining > ZERO else ZERO)}",'
+            limits = f'"included":"{shared[5]}","remaining":"{_text(remaining if remaining > ZERO else ZERO)}",'
         over = "true" if included is not None and used > included else "false"
         capped = "true" if cap is not None and used >= cap else "false"
-        return (
-            tpl[2]
-            + f'{_text(used)}",{limits}"hard_cap":{tpl[7]},"over_limit":{over},"hard_capped":{capped},'.encode()
-            + tpl[3]
-        )
+        numbers = f'{_text(used)}",{limits}"hard_cap":{shared[7]},"over_limit":{over},"hard_capped":{capped},'
+        return b"".join((account, shared[2], numbers.encode(), shared[3]))

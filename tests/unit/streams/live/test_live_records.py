@@ -3,6 +3,7 @@ every tier's rules, quantities at and around their included quotas and hard caps
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -65,10 +66,12 @@ def points(t: Resolved, metric: str) -> list[Decimal]:
 def test_quota_records_are_those_of_quota_record(tier: str, metric: str) -> None:
     t, at = TERMS[tier], NOW.isoformat()
     rule = t.rule(metric)
-    tpl = Templates(at).of(0, t, metric, rule, t.tier.rate_limit_per_minute)
-    for used in points(t, metric):
-        want = orjson.dumps(quota_record(t.billed, metric, t.period, rule, t.tier.rate_limit_per_minute, used, at))
-        assert Templates.quota_record(tpl, used) == want, used
+    templates, other = Templates(at), replace(t, billed="acct_2")
+    for tid, terms_ in enumerate((t, other)):
+        tpl = templates.of(tid, terms_, metric, rule, t.tier.rate_limit_per_minute)
+        for used in points(t, metric):
+            want = quota_record(terms_.billed, metric, t.period, rule, t.tier.rate_limit_per_minute, used, at)
+            assert Templates.quota_record(tpl, used) == orjson.dumps(want), used
 
 
 @given(
@@ -83,6 +86,9 @@ def test_rated_lines_are_those_of_the_reference_dict(
     t, at = TERMS[tier], NOW.isoformat()
     templates = Templates(at)
     tpl = templates.of(5, t, metric, t.rule(metric), t.tier.rate_limit_per_minute)
-    assert templates.of(5, t, metric, t.rule(metric), 0) is tpl  # one per terms and metric in a step
-    got = Templates.rated_line(tpl, fixed_text(numbers[0]), fixed_text(numbers[1]), *numbers[2:], extra)
-    assert got == rated_line(t, metric, at, *numbers, extra)
+    # Another account on the same terms shares the rest of the template: its own name in it.
+    other = replace(t, billed="acct_2")
+    tpl2 = templates.of(6, other, metric, other.rule(metric), other.tier.rate_limit_per_minute)
+    for terms_, template in ((t, tpl), (other, tpl2)):
+        got = Templates.rated_line(template, fixed_text(numbers[0]), fixed_text(numbers[1]), *numbers[2:], extra)
+        assert got == rated_line(terms_, metric, at, *numbers, extra)
