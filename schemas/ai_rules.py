@@ -15,7 +15,12 @@ CAP_KIND = "ai_cap"
 RECORD_VERSION = 1
 ORG = "*"  # the organization's own row, binding every member
 CAP_REACHED = "ai_cap_reached"
+APPROVAL_REQUIRED = "approval_required"
 AI_METRIC = "ai_requests"
+ANY_MODEL = "*"
+#: What an approval grants a member: ``("feature", name)`` — a premium feature, or ``ai_requests``: AI requests
+#: with any provider and model the controls allow — or ``("model", provider, model)`` (``*``: any of its models).
+Subject = tuple[str, ...]
 
 
 class ControlRule(Protocol):
@@ -25,6 +30,10 @@ class ControlRule(Protocol):
     def providers(self) -> frozenset[str] | None: ...
     @property
     def models(self) -> frozenset[str] | None: ...
+    @property
+    def approval_required(self) -> bool: ...
+    @property
+    def approved(self) -> frozenset[Subject]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +43,8 @@ class Controls:
     disabled: frozenset[str]
     providers: frozenset[str] | None
     models: frozenset[str] | None
+    approval_required: bool = False
+    approved: frozenset[Subject] = frozenset()
 
 
 def decide(rules: Iterable[ControlRule], feature: str, provider: str | None, model: str | None) -> str | None:
@@ -54,6 +65,33 @@ def counts_as_ai(feature: str, premium: bool, provider: str | None, model: str |
     return feature == AI_METRIC or premium or bool(provider or model)
 
 
+def feature_subject(feature: str) -> Subject:
+    return ("feature", feature)
+
+
+def model_subject(provider: str, model: str | None) -> Subject:
+    return ("model", provider, model or ANY_MODEL)
+
+
+def missing_approval(
+    approved: frozenset[Subject], feature: str, provider: str | None, model: str | None
+) -> Subject | None:
+    """What a member must have approved first for this AI check, None when everything it names is: a feature other
+    than AI requests needs its own approval; AI requests, and any check naming a provider or model, need AI requests
+    in general (``ai_requests``) or that model of the provider (or any of its models) approved."""
+    if feature != AI_METRIC and feature_subject(feature) not in approved:
+        return feature_subject(feature)
+    if feature_subject(AI_METRIC) in approved:
+        return None
+    if provider is not None:
+        if model_subject(provider, None) in approved or (model is not None and ("model", provider, model) in approved):
+            return None
+        return model_subject(provider, model)
+    if model is not None:  # a model without its provider: any provider's approval of it
+        return None if any(a[0] == "model" and a[2:] == (model,) for a in approved) else feature_subject(AI_METRIC)
+    return None if feature != AI_METRIC else feature_subject(AI_METRIC)
+
+
 def refusal(
     rules: Iterable[ControlRule],
     feature: str,
@@ -63,13 +101,20 @@ def refusal(
     premium: bool,
     cap_reached: Callable[[], bool],
 ) -> str | None:
-    """The controls' reason, else ``ai_cap_reached`` when the check counts as AI use and a hard cap binding the
-    caller is reached (``cap_reached`` is asked only then: the API reads the use from the warehouse), else None.
-    Applied only to an allowed answer: a control never turns a refusal into an allowance."""
+    """The controls' reason; else, for a check that counts as AI use, ``approval_required`` when a binding row
+    requires approval and what the check names is not approved for the member (``missing_approval``), then
+    ``ai_cap_reached`` when a hard cap binding the caller is reached (``cap_reached`` is asked only then: the API
+    reads the use from the warehouse); else None. Applied only to an allowed answer: a control never turns a
+    refusal into an allowance."""
+    rules = tuple(rules)
     reason = decide(rules, feature, provider, model)
-    if reason is None and counts_as_ai(feature, premium, provider, model) and cap_reached():
-        return CAP_REACHED
-    return reason
+    if reason is not None or not counts_as_ai(feature, premium, provider, model):
+        return reason
+    if any(r.approval_required for r in rules):
+        approved = frozenset().union(*(r.approved for r in rules))
+        if missing_approval(approved, feature, provider, model) is not None:
+            return APPROVAL_REQUIRED
+    return CAP_REACHED if cap_reached() else None
 
 
 def binding(account: str, user_id: str | None) -> tuple[tuple[str, str], ...]:
@@ -85,6 +130,15 @@ def cap_key(account: str, user_id: str) -> bytes:
     return f"@{CAP_KIND}:{account}:{user_id}".encode()
 
 
+def record_account(key: bytes | None) -> str | None:
+    """The account of an AI controls or cap record's key (``@<kind>:<account>:<user_id>``), None for any other."""
+    if not key or not key.startswith(b"@"):
+        return None
+    kind, _, rest = key[1:].decode(errors="replace").partition(":")
+    account, _, user = rest.rpartition(":")
+    return account if kind in (CONTROLS_KIND, CAP_KIND) and account and user else None
+
+
 def controls_record(account: str, user_id: str, controls: Controls | ControlRule, as_of: str) -> dict[str, object]:
     def opt(values: frozenset[str] | None) -> list[str] | None:
         return sorted(values) if values is not None else None
@@ -97,6 +151,8 @@ def controls_record(account: str, user_id: str, controls: Controls | ControlRule
         "disabled_features": sorted(controls.disabled),
         "allowed_providers": opt(controls.providers),
         "allowed_models": opt(controls.models),
+        "approval_required": controls.approval_required,
+        "approved": sorted(list(a) for a in controls.approved),
         "as_of": as_of,
     }
 
@@ -127,6 +183,15 @@ def parse_controls(record: Mapping[str, object]) -> Controls | None:
 
     try:
         disabled = opt("disabled_features") or frozenset()
-        return Controls(disabled, opt("allowed_providers"), opt("allowed_models"))
+        approved = record.get("approved") or []  # absent in records written before approvals (same version)
+        if not isinstance(approved, list) or not all(isinstance(a, list) and len(a) in (2, 3) for a in approved):
+            raise ValueError("approved")
+        return Controls(
+            disabled,
+            opt("allowed_providers"),
+            opt("allowed_models"),
+            record.get("approval_required") is True,
+            frozenset(tuple(str(x) for x in a) for a in approved),
+        )
     except ValueError:
         return None

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.ids import ID_PATTERN
+
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,99}$"
 _FEATURE = r"^[a-z][a-z0-9_]{0,63}$"
 
@@ -64,3 +66,69 @@ class AiControlsList(BaseModel):
     )
     organization: AiControlsOut = Field(description="the controls every member is bound by")
     members: list[AiControlsOut] = Field(description="members with controls of their own (bound by both)")
+
+
+class AccessRequestIn(BaseModel):
+    """What a member asks for: an AI feature (``feature``) or a provider's model (``provider``, ``model``)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    feature: str | None = Field(
+        None,
+        pattern=_FEATURE,
+        description="a premium feature (deep_research, ...) or ai_requests: AI requests with "
+        "any provider and model the controls allow",
+    )
+    provider: str | None = Field(None, pattern=_NAME, description="an AI provider of the catalog (with model)")
+    model: str | None = Field(None, pattern=_NAME, description="one of its models (null: any of them)")
+    reason: str | None = Field(None, max_length=500, description="why, in the member's words")
+
+
+class AccessDecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    note: str | None = Field(None, max_length=500, description="a note to the member")
+
+
+class AccessRequestOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    organization_id: str
+    user_id: str
+    feature: str | None = Field(description="the feature asked for (null: a provider's model)")
+    provider: str | None
+    model: str | None = Field(description="'*': any model of the provider")
+    reason: str | None
+    status: Literal["pending", "approved", "denied", "revoked"]
+    created_at: datetime
+    decided_at: datetime | None
+    decided_by: str | None = Field(description="user:<id> or key:<id> of the owner or admin who decided")
+    note: str | None
+
+
+class AccessModelOption(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    provider: str
+    models: list[str]
+
+
+class AccessRequestQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["pending", "approved", "denied", "revoked"] | None = None
+    user_id: str | None = Field(None, pattern=ID_PATTERN)
+
+
+class AccessRequestList(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    organization_id: str
+    approval_required: bool = Field(
+        description="the caller's AI use needs approval (the organization's switch or their own row's)"
+    )
+    scope: Literal["organization", "self"] = Field(description="self: a member sees only their own requests")
+    features: list[str] = Field(description="what may be asked for: the catalog's premium features and ai_requests")
+    models: list[AccessModelOption] = Field(description="the catalog's providers and their models")
+    requests: list[AccessRequestOut] = Field(description="newest first")

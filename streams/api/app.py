@@ -33,6 +33,7 @@ from streams.api.limits import ApiLimits
 from streams.api.notice_attachments import invoice_pdf_attachments
 from streams.api.quota_view import QuotaView
 from streams.api.routes import addons as addons_routes
+from streams.api.routes import ai_access as ai_access_routes
 from streams.api.routes import ai_controls as ai_controls_routes
 from streams.api.routes import audit as audit_routes
 from streams.api.routes import branding as branding_routes
@@ -46,6 +47,7 @@ from streams.api.routes import invoice_reissue as invoice_reissue_routes
 from streams.api.routes import invoices as invoices_routes
 from streams.api.routes import org_analytics as org_analytics_routes
 from streams.api.routes import org_usage as org_usage_routes
+from streams.api.routes import org_usage_stream as org_usage_stream_routes
 from streams.api.routes import orgs as orgs_routes
 from streams.api.routes import payment_methods as payment_methods_routes
 from streams.api.routes import people as people_routes
@@ -97,6 +99,7 @@ ENDPOINTS: list[Endpoint] = [
     *invoice_reissue_routes.ENDPOINTS,
     *audit_routes.ENDPOINTS,
     *ai_controls_routes.ENDPOINTS,
+    *ai_access_routes.ENDPOINTS,
     *people_routes.ENDPOINTS,
     *org_usage_routes.ENDPOINTS,
     *org_analytics_routes.ENDPOINTS,
@@ -106,6 +109,7 @@ ENDPOINTS: list[Endpoint] = [
     *plans_routes.ENDPOINTS,
     *preview_routes.ENDPOINTS,
     *usage_stream_routes.ENDPOINTS,
+    *org_usage_stream_routes.ENDPOINTS,
     *payment_methods_routes.ENDPOINTS,
 ]
 INFO = {

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from streams.api.models import Period
+from streams.api.models import Period, UsageCurrent
 
 
 class _Out(BaseModel):
@@ -53,6 +53,14 @@ class OrgUsageLive(_Out):
     scope: Literal["organization", "self"] = Field(description="self: a member sees only their own use")
     organization: UsageOut | None = Field(description="everyone's use against the organization's cap (null: self)")
     members: list[MemberUsageOut] = Field(description="by AI spend, then requests, highest first")
+
+
+class OrgUsageStreamEvent(_Out):
+    """One ``usage`` event of ``GET /api/billing/organizations/{id}/usage/stream`` (its ``data``, as JSON)."""
+
+    as_of: datetime = Field(description="when these figures were read")
+    usage: UsageCurrent = Field(description="the organization's usage per metric against its pooled quotas (live)")
+    members: OrgUsageLive = Field(description="the per-member breakdown, as GET .../usage/members answers it")
 
 
 class SeatOut(_Out):

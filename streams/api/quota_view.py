@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 from aiokafka.structs import ConsumerRecord
 
+from schemas import ai_rules
 from schemas.entitlements import parse_quota_key
 from streams.kafka.compacted import follow_from_start
 
@@ -21,12 +22,15 @@ class QuotaView:
     def __init__(self) -> None:
         self._states: dict[str, dict[str, dict[str, Any]]] = {}  # account -> metric -> record
         self._changes: dict[str, int] = {}  # account -> records applied so far (the live usage stream's cue)
+        self._ai_changes: dict[str, int] = {}  # organization -> AI controls and cap records applied so far
         self.ready = asyncio.Event()
         self.error: str | None = None
 
     def apply(self, key: bytes | None, value: bytes | None) -> None:
         parsed = parse_quota_key(key)
         if parsed is None:
+            if (org := ai_rules.record_account(key)) is not None:  # read from the store; only counted here
+                self._ai_changes[org] = self._ai_changes.get(org, 0) + 1
             return
         account, metric = parsed
         self._changes[account] = self._changes.get(account, 0) + 1
@@ -47,6 +51,10 @@ class QuotaView:
     def changes(self, account: str) -> int:
         """How many records of ``account`` were applied so far: a new number means new figures."""
         return self._changes.get(account, 0)
+
+    def ai_changes(self, org: str) -> int:
+        """How many AI controls and cap records (``@ai_controls:``, ``@ai_cap:``) of ``org`` were applied so far."""
+        return self._ai_changes.get(org, 0)
 
     def for_account(self, account: str) -> dict[str, dict[str, Any]]:
         return dict(self._states.get(account, {}))

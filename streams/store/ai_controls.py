@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from rating.ai_caps import AiCap
 from schemas import ai_rules
+from streams.store import ai_access
 from streams.store.models import AiControlsRow
 
 ORG = ai_rules.ORG
@@ -34,9 +35,11 @@ class Rule:
     models: frozenset[str] | None
     cap: AiCap = NO_CAP
     user_id: str = ORG  # whose row: the organization's (``*``) or a member's
+    approval_required: bool = False
+    approved: frozenset[ai_rules.Subject] = frozenset()  # a member's approved AI access (streams/store/ai_access.py)
 
     @classmethod
-    def of(cls, row: AiControlsRow) -> Rule:
+    def of(cls, row: AiControlsRow, approved: frozenset[ai_rules.Subject] = frozenset()) -> Rule:
         def opt(values: list[str] | None) -> frozenset[str] | None:
             return frozenset(values) if values is not None else None
 
@@ -46,6 +49,8 @@ class Rule:
             opt(row.allowed_models),
             cap_of(row),
             row.user_id,
+            row.approval_required,
+            approved,
         )
 
 
@@ -62,8 +67,17 @@ def capped_organizations(s: Session) -> list[str]:
     return sorted(set(s.scalars(q)))
 
 
+def rule_of(s: Session, org_id: str, user_key: str) -> Rule | None:
+    """One row's rule: its controls and, for a member, what is approved for them (a member with approvals and no
+    controls of their own has a rule of approvals alone); None when there is neither."""
+    row = s.get(AiControlsRow, (org_id, user_key))
+    approved = ai_access.approved(s, org_id, user_key) if user_key != ORG else frozenset()
+    if row is not None:
+        return Rule.of(row, approved)
+    return Rule(frozenset(), None, None, user_id=user_key, approved=approved) if approved else None
+
+
 def rules(s: Session, org_id: str, user_id: str | None) -> tuple[Rule, ...]:
     """The rules binding ``user_id`` in ``org_id`` (the organization's, then the member's own)."""
     keys = [ORG] + ([user_id] if user_id is not None and user_id != ORG else [])
-    rows = (s.get(AiControlsRow, (org_id, k)) for k in keys)
-    return tuple(Rule.of(r) for r in rows if r is not None)
+    return tuple(r for k in keys if (r := rule_of(s, org_id, k)) is not None)

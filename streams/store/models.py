@@ -567,6 +567,27 @@ class AiControlsRow(Base):
     updated_by: Mapped[str] = mapped_column(String(160))
 
 
+class AiAccessRequestRow(Base):
+    """A member's request for an AI feature or a provider's model while the organization requires approval, and
+    its decision (streams/store/ai_access.py, docs/ai-controls.md): ``approved`` ones are what the member may use."""
+
+    __tablename__ = "ai_access_requests"
+    __table_args__ = (Index("ix_ai_access_requests_org_user", "organization_id", "user_id", "status"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(128))
+    feature: Mapped[str | None] = mapped_column(String(100))  # a premium feature or ai_requests; or
+    provider: Mapped[str | None] = mapped_column(String(100))  # a provider's model ('*': any of its models)
+    model: Mapped[str | None] = mapped_column(String(100))
+    reason: Mapped[str | None] = mapped_column(String(500))  # the member's words
+    status: Mapped[str] = mapped_column(String(16))  # pending | approved | denied | revoked
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(160))  # user:<id> | key:<id>
+    note: Mapped[str | None] = mapped_column(String(500))  # the decider's words
+
+
 class BudgetRow(Base):
     """An account's monthly budget (docs/forecasting.md): alerts when the forecast, then the actual, passes it."""
 

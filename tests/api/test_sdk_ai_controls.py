@@ -4,7 +4,8 @@ publishes the AI controls on change and the cap watcher the hard cap state, thro
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -21,9 +22,33 @@ from streams.store.relays.quota_records import QuotaRecordRelay
 from streams.topics import QUOTA_STATE
 from tests.api.test_ai_caps import JUNE, ai_events, allowed, store
 from tests.api.test_sdk_entitlements import _until
+from tests.support.api import Api
 
 pytestmark = pytest.mark.integration
 ORGS = "/api/billing/organizations"
+
+
+@contextlib.asynccontextmanager
+async def local_check(api: Api, *accounts: str) -> AsyncIterator[EntitlementCache]:
+    """The SDK's cache, following the run's ``billing.quota-state`` once the live stage's ``ai_requests`` answer of
+    each account (entitled, well under any limit) is on it."""
+    topic = api.settings.topic(QUOTA_STATE)
+    owner = api.as_user("ann", accounts[0])
+    period = (await api.client.get(f"/api/billing/entitlements/{accounts[0]}/ai_requests", headers=owner)).json()
+    tier = api.ctx.catalog.at(api.clock()).tiers["standard"]
+    producer = AIOKafkaProducer(bootstrap_servers=api.settings.kafka_bootstrap)
+    await producer.start()
+    follower = QuotaStateFollower(api.settings.kafka_bootstrap, topic, EntitlementCache(max_age=60))
+    try:
+        for account in accounts:
+            rule = tier.metrics["ai_requests"]
+            state = quota_state(account, "ai_requests", period["period"], rule, 60, Decimal(1), JUNE)
+            await producer.send_and_wait(topic, orjson.dumps(state.to_record()), key=f"{account}:ai_requests".encode())
+        await follower.start()
+        yield follower.cache
+    finally:
+        await follower.stop()
+        await producer.stop()
 
 
 async def test_a_control_changed_or_a_cap_reached_changes_the_local_answer(
@@ -37,19 +62,7 @@ async def test_a_control_changed_or_a_cap_reached_changes_the_local_answer(
         other = await api.org("bea", name="Other")
         await api.subscribe(org, "ann", tier="standard")
         owner, gateway = api.as_user("ann", org), await api.key(org, "ann", "member")
-        topic = api.settings.topic(QUOTA_STATE)
-        period = (await c.get(f"/api/billing/entitlements/{org}/ai_requests", headers=owner)).json()["period"]
-        tier = api.ctx.catalog.at(api.clock()).tiers["standard"]
-        producer = AIOKafkaProducer(bootstrap_servers=api.settings.kafka_bootstrap)
-        await producer.start()
-        follower = QuotaStateFollower(api.settings.kafka_bootstrap, topic, EntitlementCache(max_age=60))
-        try:
-            for account in (org, other):  # the live stage's metric answer: entitled, well under any limit
-                state = quota_state(account, "ai_requests", period, tier.metrics["ai_requests"], 60, Decimal(1), JUNE)
-                value = orjson.dumps(state.to_record())
-                await producer.send_and_wait(topic, value, key=f"{account}:ai_requests".encode())
-            await follower.start()
-            cache = follower.cache
+        async with local_check(api, org, other) as cache:
 
             def local(account: str = org, **params: str) -> tuple[bool, str | None] | None:
                 answer: LocalEntitlement | None = cache.check(account, "ai_requests", **params)
@@ -93,9 +106,6 @@ async def test_a_control_changed_or_a_cap_reached_changes_the_local_answer(
                 headers=owner,
             )
             await _until(lambda: local(user_id="mel") == (True, None), "the cap lifted")
-        finally:
-            await follower.stop()
-            await producer.stop()
 
 
 async def test_a_failed_publish_keeps_the_records_and_the_subscription_relay_leaves_them(

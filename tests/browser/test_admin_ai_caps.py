@@ -3,13 +3,12 @@
 moves without a reload and shows the cap reached, the entitlement answer refuses that member's next AI request
 (not the others'), the cap alerts are enqueued, and the change is in the audit log as a compact diff; axe-core clean.
 
-The API and the worker share one chDB directory through a warehouse bridge of the test's own (the way the local
-stack shares its warehouse), so the API reads the events the worker stores."""
+The API and the worker share one chDB directory through a warehouse bridge of the test's own (``bridged``,
+tests/browser/conftest.py), so the API reads the events the worker stores."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,33 +16,14 @@ import pytest
 from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
-from deploy.local.warehouse import Warehouse
 from schemas.sdk import UsageClient
-from streams.settings import Settings
 from streams.store.db import database_url, make_engine, sessions
 from streams.store.models import NoticeRow
 from streams.topics import EVENTS
-from tests.support.browser import DIST, ServedApi, axe_violations, join, open_app, screenshot
-from tests.support.processes import free_port, start_worker, wait_until
-from tests.support.web_server import web_api
+from tests.support.browser import ServedApi, axe_violations, join, open_app, screenshot
+from tests.support.processes import start_worker, wait_until
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def bridged(stack_settings: Settings, tmp_path: Path) -> Iterator[tuple[ServedApi, str]]:
-    """The served API on a chDB directory a warehouse bridge serves (started first), and the bridge's URL."""
-    bridge = Warehouse(data_dir=tmp_path, chdb_path=tmp_path / "clickhouse", port=free_port())
-    bridge.start(timeout=60)
-    try:
-        s = stack_settings.model_copy(update={"data_dir": tmp_path})
-        with web_api(s, tmp_path, DIST, METERLINE_AI_CAP_CHECK_SECONDS="1") as server:
-            yield (
-                ServedApi(base=server.base, env=server.env, server=server, settings=s),
-                f"http://127.0.0.1:{bridge.port}",
-            )
-    finally:
-        bridge.stop()
 
 
 def test_a_members_ai_cap_is_set_reached_refused_and_audited(

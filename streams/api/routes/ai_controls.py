@@ -5,6 +5,8 @@ them (``routes.usage.entitlement`` with ``user_id``, ``provider``, ``model``).""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.orm import Session
 
 from rating.quota import metric_rule, premium_entitled
@@ -94,12 +96,19 @@ def _put(call: Call, s: Session, user_key: str) -> AiControlsOut:
     row.updated_by = actor_of(who)
     s.flush()
     now = call.ctx.clock()
-    record = ai_rules.controls_record(org_id, user_key, ai_controls.Rule.of(row), now.isoformat())
-    quota_records.enqueue(s, ai_rules.controls_key(org_id, user_key), record, now)  # to gateways (SDK)
+    publish_controls(s, org_id, user_key, now)  # to gateways (SDK)
     out = _out(row, None if user_key == ai_controls.ORG else user_key)
     after = out.model_dump(mode="json", exclude={"updated_at", "updated_by", "user_id"})
     audit_change(call, s, who, org_id, "ai_controls.changed", target=user_key, before=before, after=after)
     return out
+
+
+def publish_controls(s: Session, org_id: str, user_key: str, now: datetime) -> None:
+    """The row's ``@ai_controls:`` record (its controls and, for a member, their approved access) to the outbox,
+    in the transaction of the change: the quota-state relay publishes it to gateways."""
+    rule = ai_controls.rule_of(s, org_id, user_key) or ai_controls.Rule(frozenset(), None, None, user_id=user_key)
+    record = ai_rules.controls_record(org_id, user_key, rule, now.isoformat())
+    quota_records.enqueue(s, ai_rules.controls_key(org_id, user_key), record, now)
 
 
 def put_org_controls(call: Call) -> AiControlsOut:

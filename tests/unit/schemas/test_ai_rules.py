@@ -97,3 +97,46 @@ def test_an_older_reader_ignores_the_new_records() -> None:
     for key, value in (_controls("org", "*", ORG), _cap("org", "*", True)):
         account, _, _ = key.decode().rpartition(":")  # the older key parse: no real account is hit
         assert account.startswith("@") and _answer(orjson.loads(value)) is None
+
+
+def test_approval_names_what_is_missing() -> None:
+    from schemas.ai_rules import missing_approval
+
+    gpt = ("model", "openai", "gpt-4o")
+    assert missing_approval(frozenset(), "deep_research", None, None) == ("feature", "deep_research")
+    assert missing_approval(frozenset({("feature", "deep_research")}), "deep_research", None, None) is None
+    # A feature with a model names both.
+    assert missing_approval(frozenset({("feature", "deep_research")}), "deep_research", "openai", "gpt-4o") == gpt
+    assert missing_approval(frozenset({gpt}), "ai_requests", "openai", "gpt-4o") is None
+    assert missing_approval(frozenset({gpt}), "ai_requests", "openai", "o3") == ("model", "openai", "o3")
+    assert missing_approval(frozenset({gpt}), "ai_requests", "openai", None) == ("model", "openai", "*")
+    assert missing_approval(frozenset({gpt}), "ai_requests", None, "gpt-4o") is None
+    assert missing_approval(frozenset({gpt}), "ai_requests", None, None) == ("feature", "ai_requests")
+    anyone = frozenset({("model", "openai", "*")})
+    assert missing_approval(anyone, "ai_requests", "openai", "o3") is None
+    assert missing_approval(anyone, "ai_requests", "anthropic", "claude") == ("model", "anthropic", "claude")
+    general = frozenset({("feature", "ai_requests")})
+    assert missing_approval(general, "ai_requests", "anthropic", "claude") is None
+    assert missing_approval(general, "deep_research", None, None) == ("feature", "deep_research")
+
+
+def test_approval_is_asked_after_the_controls_and_before_the_cap() -> None:
+    required = Controls(frozenset({"voice"}), None, None, approval_required=True)
+    mine = Controls(frozenset(), None, None, approved=frozenset({("feature", "ai_requests")}))
+    assert refusal((required,), "voice", None, None, premium=False, cap_reached=never) == "disabled_by_admin"
+    assert refusal((required,), "ai_requests", None, None, premium=False, cap_reached=never) == "approval_required"
+    assert refusal((required,), "api_calls", None, None, premium=False, cap_reached=never) is None  # not AI use
+    assert refusal((required, mine), "ai_requests", "x", None, premium=False, cap_reached=lambda: True) == (
+        "ai_cap_reached"
+    )
+    assert refusal((mine,), "ai_requests", None, None, premium=False, cap_reached=lambda: False) is None
+
+
+def test_the_controls_record_carries_the_approvals() -> None:
+    controls = Controls(frozenset(), None, None, True, frozenset({("model", "openai", "*"), ("feature", "x")}))
+    record = ai_rules.controls_record("org_a", "mel", controls, "2026-12-04T00:00:00+00:00")
+    assert record["approved"] == [["feature", "x"], ["model", "openai", "*"]]
+    assert ai_rules.parse_controls(orjson.loads(orjson.dumps(record))) == controls
+    older = {k: v for k, v in record.items() if k not in ("approval_required", "approved")}
+    assert ai_rules.parse_controls(older) == Controls(frozenset(), None, None)  # written before approvals
+    assert ai_rules.parse_controls({**record, "approved": [["feature"]]}) is None

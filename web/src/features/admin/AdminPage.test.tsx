@@ -1,7 +1,9 @@
 import { screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { FakeEventSource } from "../../test/fakeEventSource";
 import { renderPage, serve } from "../../test/render";
+import { dateTime } from "../../ui/format";
 import { AdminPage } from "./AdminPage";
 
 const ORG = "/api/billing/organizations/org_acme";
@@ -50,6 +52,15 @@ const BRANDING = {
   logo_url: null, sender_name: null, reply_to: null, updated_at: null, updated_by: null,
 };
 
+const ACCESS = {
+  organization_id: "org_acme", approval_required: true, scope: "organization", features: ["ai_requests", "deep_research"],
+  models: [{ provider: "openai", models: ["gpt-4o"] }],
+  requests: [
+    { id: "air_1", organization_id: "org_acme", user_id: "bob", feature: "deep_research", provider: null, model: null, reason: "market study", status: "pending", created_at: "2026-12-04T09:00:00Z", decided_at: null, decided_by: null, note: null },
+    { id: "air_2", organization_id: "org_acme", user_id: "bob", feature: null, provider: "openai", model: "*", reason: null, status: "approved", created_at: "2026-12-03T09:00:00Z", decided_at: "2026-12-03T10:00:00Z", decided_by: "user:u_alice", note: null },
+  ],
+};
+
 function api(extra: Record<string, { status?: number; body?: unknown }> = {}) {
   return serve({
     [`${ORG}/members`]: { body: { organization_id: "org_acme", members: [{ user_id: "bob", role: "member", created_at: "2026-12-01T00:00:00Z" }] } },
@@ -58,6 +69,7 @@ function api(extra: Record<string, { status?: number; body?: unknown }> = {}) {
     [`${ORG}/ai-controls`]: { body: { organization_id: "org_acme", tier_features: ["deep_research"], organization: CONTROLS, members: [] } },
     [`${ORG}/audit`]: { body: { organization_id: "org_acme", entries: [ENTRY], next_cursor: null } },
     [`${ORG}/usage/members`]: { body: USAGE },
+    [`${ORG}/ai-access-requests`]: { body: ACCESS },
     [`${ORG}/seats`]: { body: SEATS },
     [`${ORG}/analytics`]: { body: ANALYTICS },
     [`${ORG}/branding`]: { body: BRANDING },
@@ -89,6 +101,24 @@ describe("AdminPage", () => {
     expect(screen.getByText(/AI requests of bob at 100 % of the cap \(emailed\)/)).toBeInTheDocument();
     const seats = screen.getByRole("region", { name: "Seats this period" });
     expect(within(within(seats).getByRole("row", { name: /ian/ })).getByText("Invited")).toBeInTheDocument();
+  });
+
+  it("takes the live usage from the organization's stream and polls when it fails", async () => {
+    vi.stubGlobal("EventSource", FakeEventSource);
+    api();
+    renderPage(<AdminPage />);
+    const facts = await screen.findByText("AI requests", { selector: "dt" });
+    expect(facts.nextElementSibling).toHaveTextContent("12");
+    expect(await screen.findByText(/Refreshed every 5 s \(the live update stream is not connected\)/)).toBeInTheDocument();
+    const source = FakeEventSource.last;
+    expect(source?.url).toBe(`${ORG}/usage/stream`);
+    const members = { ...USAGE, as_of: "2026-12-04T11:30:00Z", organization: usageOf("15", "0.1200") };
+    const current = { account_id: "org_acme", tier: "enterprise", status: "active", live: true, provisional_total: "0.00", period: PERIOD, metrics: [] };
+    source?.emit("usage", { as_of: "2026-12-04T11:30:00Z", usage: current, members });
+    expect(screen.getByText("AI requests", { selector: "dt" }).nextElementSibling).toHaveTextContent("15");
+    expect(screen.getByText(/Updated as usage changes\./)).toHaveTextContent(`as of ${dateTime("2026-12-04T11:30:00Z")} UTC`);
+    source?.emit("error");
+    expect(screen.getByText(/Refreshed every 5 s \(the live update stream is not connected\)/)).toBeInTheDocument();
   });
 
   it("shows monthly trends with seat utilisation, and a forecast slot", async () => {
@@ -134,6 +164,28 @@ describe("AdminPage", () => {
     expect(await screen.findByText(/monthly AI cap 10 requests \(hard\)/)).toBeInTheDocument();
     const put = calls.find((c) => c.method === "PUT");
     expect(await put?.json()).toMatchObject({ monthly_request_cap: 10, cap_mode: "hard", monthly_spend_cap: null });
+  });
+
+  it("approves a pending AI access request with a note, and switches the approval requirement", async () => {
+    const calls = api({
+      [`POST ${ORG}/ai-access-requests/air_1/approve`]: { body: { ...ACCESS.requests[0], status: "approved", note: "go ahead" } },
+      [`PUT ${ORG}/ai-controls`]: { body: { ...CONTROLS, approval_required: true } },
+    });
+    renderPage(<AdminPage />);
+    const pending = await screen.findByRole("region", { name: "Pending AI access requests" });
+    const bob = within(pending).getByRole("row", { name: /bob/ });
+    expect(bob).toHaveTextContent("market study");
+    expect(within(screen.getByRole("region", { name: "Approved AI access" })).getByRole("button", { name: "Revoke any openai model for bob" })).toBeInTheDocument();
+    await userEvent.type(within(bob).getByLabelText("Note to bob"), "go ahead");
+    await userEvent.click(within(bob).getByRole("button", { name: "Approve deep_research for bob" }));
+    expect(await screen.findByText("Approved: deep_research for bob.")).toBeInTheDocument();
+    const approve = calls.find((c) => c.method === "POST" && c.url.endsWith("/approve"));
+    expect(await approve?.json()).toEqual({ note: "go ahead" });
+
+    await userEvent.click(screen.getByRole("checkbox", { name: "Members need approval for AI features and models" }));
+    expect(await screen.findByText("AI use now needs approval.")).toBeInTheDocument();
+    const put = calls.find((c) => c.method === "PUT" && c.url.endsWith("/ai-controls"));
+    expect(await put?.json()).toMatchObject({ approval_required: true, cap_mode: "alert", disabled_features: [] });
   });
 
   it("changes a member's role through the API and says so", async () => {

@@ -1,5 +1,6 @@
 import { useSession } from "../../app/SessionContext";
 import { Empty } from "../../ui/states";
+import { AiAccessSection } from "./AiAccessSection";
 import { AiControlsSection } from "./AiControlsSection";
 import { AnalyticsSection } from "./AnalyticsSection";
 import { AuditSection } from "./AuditSection";
@@ -28,6 +29,7 @@ export function AdminPage() {
           <SeatsSection org={org_id} />
           <UsageSection org={org_id} />
           <AiControlsSection org={org_id} />
+          <AiAccessSection org={org_id} />
           <BillingSection org={org_id} />
           <AnalyticsSection org={org_id} />
           <BudgetSection account={org_id} />

@@ -5,15 +5,17 @@ import { TableWrap } from "../../ui/TableWrap";
 import { Empty, Loading, QueryView } from "../../ui/states";
 import { CapCell } from "./CapCell";
 import { ProvisionalSettled } from "./ProvisionalSettled";
-import { alertsQuery, memberUsageQuery } from "./queries";
+import { POLL_MS, useLiveOrgUsage } from "./liveUsage";
+import { alertsQuery } from "./queries";
 
 const MemberUsageChart = lazy(() => import("./MemberUsageChart"));
 const TOP = 10;
 
 /** Live usage this period: the organization's against its AI cap, each member's (top users first) with
- * their AI cap, and AI use by provider and model. Polled every few seconds; a member sees only their own. */
+ * their AI cap, and AI use by provider and model. Pushed by the API's live stream (polled when it cannot connect);
+ * a member sees only their own. */
 export function UsageSection({ org }: { org: string }) {
-  const usage = useQuery(memberUsageQuery(org));
+  const { query: usage, asOf, mode } = useLiveOrgUsage(org);
   const alerts = useQuery(alertsQuery(org)); // refused to a member: then simply not shown
   return (
     <section aria-labelledby="usage-heading">
@@ -29,8 +31,11 @@ export function UsageSection({ org }: { org: string }) {
           return (
             <>
               <p className="hint">
-                Period {data.period.key}, as of {dateTime(data.as_of)} (live, seconds behind; invoices come from settled
-                figures).
+                Period {data.period.key}, as of {dateTime(asOf ?? data.as_of)} UTC (live,
+                seconds behind; invoices come from settled figures).{" "}
+                {mode === "stream"
+                  ? "Updated as usage changes."
+                  : `Refreshed every ${POLL_MS / 1000} s${data.scope === "organization" ? " (the live update stream is not connected)" : ""}.`}
               </p>
               {data.organization && (
                 <dl className="facts">

@@ -46,6 +46,10 @@ export const aiControlsQuery = (org: string) => ({
     unwrap(await api.GET("/api/billing/organizations/{id}/ai-controls", { params: { path: { id: org } } })),
 });
 
+export async function putOrgAiControls(org: string, body: AiControlsIn) {
+  return unwrap(await api.PUT("/api/billing/organizations/{id}/ai-controls", { params: { path: { id: org } }, body }));
+}
+
 export async function putMemberAiControls(org: string, userId: string, body: AiControlsIn) {
   return unwrap(
     await api.PUT("/api/billing/organizations/{id}/ai-controls/members/{user_id}", {
@@ -83,12 +87,11 @@ export async function resendInvitation(org: string, invitationId: string) {
   );
 }
 
-/** Live use per member; polled, so usage moves on the page while events arrive (the figures lag by seconds). */
+/** Live use per member (the figures lag the events by seconds); kept current by liveUsage.ts. */
 export const memberUsageQuery = (org: string) => ({
   queryKey: ["member-usage", org],
   queryFn: async () =>
     unwrap(await api.GET("/api/billing/organizations/{id}/usage/members", { params: { path: { id: org } } })),
-  refetchInterval: 3_000,
 });
 
 export const seatsQuery = (org: string) => ({

@@ -1,5 +1,7 @@
-import { act, screen, within } from "@testing-library/react";
+import { screen, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { FakeEventSource } from "../../test/fakeEventSource";
 import { renderPage, serve } from "../../test/render";
 import { dateTime } from "../../ui/format";
 import { DashboardPage } from "./DashboardPage";
@@ -52,30 +54,6 @@ const ALL = {
     body: { subscriptions: [{ id: "msub_1", tier: "standard", interval: "year", status: "active", cancel_at: "2027-01-01T00:00:00Z" }] },
   },
 };
-
-/** A stand-in for the browser's EventSource (jsdom has none): the test pushes the server's events. */
-class FakeEventSource {
-  static last: FakeEventSource | null = null;
-  static readonly CLOSED = 2;
-  readonly url: string;
-  closed = false;
-  private listeners: Record<string, ((e: Event) => void)[]> = {};
-  constructor(url: string) {
-    this.url = url;
-    FakeEventSource.last = this;
-  }
-  addEventListener(type: string, listener: (e: Event) => void) {
-    (this.listeners[type] ??= []).push(listener);
-  }
-  close() {
-    this.closed = true;
-  }
-  emit(type: string, data?: unknown) {
-    act(() => {
-      for (const listener of this.listeners[type] ?? []) listener(new MessageEvent(type, { data: JSON.stringify(data) }));
-    });
-  }
-}
 
 afterEach(() => vi.unstubAllGlobals());
 
@@ -172,5 +150,32 @@ describe("DashboardPage", () => {
     expect(screen.getByText("Updated as your usage changes.")).toBeInTheDocument();
     source?.emit("error");
     expect(screen.getByText(/Refreshed every 10 s \(the live update stream is not connected\)/)).toBeInTheDocument();
+  });
+
+  it("lets a member ask for AI access when the organization requires approval", async () => {
+    const access = {
+      organization_id: "org_acme", approval_required: true, scope: "self", features: ["ai_requests", "deep_research"],
+      models: [{ provider: "openai", models: ["gpt-4o"] }],
+      requests: [
+        { id: "air_1", organization_id: "org_acme", user_id: "u_alice", feature: "deep_research", provider: null, model: null, reason: null, status: "denied", created_at: "2026-12-03T09:00:00Z", decided_at: "2026-12-03T10:00:00Z", decided_by: "user:ann", note: "not this month" },
+      ],
+    };
+    const calls = serve({
+      ...ALL,
+      "/api/billing/organizations/org_acme/ai-access-requests": { body: access },
+      "POST /api/billing/organizations/org_acme/ai-access-requests": {
+        status: 201,
+        body: { ...access.requests[0], id: "air_2", feature: null, provider: "openai", model: "gpt-4o", status: "pending", note: null },
+      },
+    });
+    renderPage(<DashboardPage />);
+    const section = await screen.findByRole("region", { name: "AI access" });
+    expect(within(section).getByRole("row", { name: /deep_research/ })).toHaveTextContent("Deniednot this month");
+    await userEvent.selectOptions(within(section).getByLabelText("Ask for"), "openai/gpt-4o");
+    await userEvent.type(within(section).getByLabelText("Why (optional)"), "code review");
+    await userEvent.click(within(section).getByRole("button", { name: "Request access" }));
+    expect(await within(section).findByText(/Requested: openai\/gpt-4o/)).toBeInTheDocument();
+    const post = calls.find((c) => c.method === "POST");
+    expect(await post?.json()).toEqual({ provider: "openai", model: "gpt-4o", reason: "code review" });
   });
 });

@@ -14,6 +14,7 @@ import { type LiveMode, POLL_MS, useLiveUsage } from "./liveUsage";
 import { upcomingInvoiceQuery } from "../../api/invoices";
 import { dailyUsageQuery } from "./queries";
 import { ForecastSection } from "../../sections/forecast/ForecastSection";
+import { AiAccessRequests } from "../../sections/ai-access/AiAccessRequests";
 
 // Metrics whose period figure is not the sum of its days (a peak, a distinct count): no live bar for them.
 const GAUGES = new Set(["storage_gb", "active_user"]);
@@ -29,7 +30,7 @@ const STATUS_WORDS: Record<string, string> = {
 };
 
 export function DashboardPage() {
-  const { account_id } = useSession();
+  const { account_id, organization_id, user_id } = useSession();
   const { query: usage, asOf, mode } = useLiveUsage(account_id);
   return (
     <>
@@ -37,6 +38,8 @@ export function DashboardPage() {
       <QueryView query={usage} what="your usage">
         {(current) => <Dashboard account={account_id} usage={current} asOf={asOf} mode={mode} />}
       </QueryView>
+      {/* Apart from the usage: a member, refused the organization's figures, still asks for AI access here. */}
+      {organization_id !== null && <AiAccessRequests org={organization_id} user={user_id} />}
     </>
   );
 }
