@@ -3,10 +3,11 @@
 A group's rated line and quota-state record are mostly fields fixed for every group of the same terms and
 metric in a step (account, metric, period, tier, versions, the rule's limits, the step's time); building a
 dict of sixteen fields and encoding it cost about as much as formatting the six amounts (≈ 1 µs each per
-group, docs/performance.md). ``Templates`` encodes the fixed parts once per (terms, metric) and step with
-orjson, and a group fills in only its numbers. Decimal text (``fixed_text``) is digits, sign and point:
-nothing in it needs escaping. The bytes are those of ``rate_batch``'s ``orjson.dumps`` of the record
-(tests/unit/streams/live/test_live_fold.py compares them).
+group, docs/performance.md). ``Templates`` encodes the fixed parts with orjson once per step, metric and
+terms other than the account (shared by every account on the same tier and version), and a group fills in
+only its numbers; the quota's limits come from ``rating.quota``'s own rule (``_limits``). Decimal text
+(``fixed_text``) is digits, sign and point: nothing in it needs escaping. The bytes are those of
+``rate_batch``'s records (tests/unit/streams/live/test_live_fold.py and test_live_records.py compare them).
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ from typing import Any
 import orjson
 
 from rating.catalog.model import MeteredRule
-from rating.money import ZERO, fixed_text
-from rating.quota import _text
+from rating.money import fixed_text
+from rating.quota import _limits, _text
 from streams.live.resolve import Resolved
 
-#: The parts after the account: line head, line tail, quota head, quota tail, included, its text, hard
-#: cap, its JSON.
-_Shared = tuple[bytes, bytes, bytes, bytes, Decimal | None, str | None, Decimal | None, str]
+#: The parts after the account: line head, line tail, quota head, quota tail, the rule, its included
+#: quantity's JSON, its hard cap's JSON.
+_Shared = tuple[bytes, bytes, bytes, bytes, MeteredRule, str, str]
 #: A group's template: '{"account_id":"…"' and the parts its terms share with other accounts.
 _Template = tuple[bytes, _Shared]
 _TermsKey = tuple[str, int, str, str, int]
@@ -75,15 +76,15 @@ class Templates:
             {"entitled": rule.entitled, "rate_limit_per_minute": rate_limit, "as_of": self.rated_at}
         )[1:]
         included, cap = rule.included, rule.hard_cap
+        included_json = "null" if included is None else f'"{_text(included)}"'
         cap_json = "null" if cap is None else f'"{_text(cap)}"'
         return (
             b"," + line_head,
             b'",' + line_tail,
             b"," + quota_head,
             quota_tail,
-            included,
-            _text(included),
-            cap,
+            rule,
+            included_json,
             cap_json,
         )
 
@@ -113,13 +114,13 @@ class Templates:
     def quota_record(tpl: _Template, used: Decimal) -> bytes:
         """``orjson.dumps(quota_record(...))`` (rating/quota.py) for this template's rule at ``used``."""
         account, shared = tpl
-        included, cap = shared[4], shared[6]
-        if included is None:
-            limits = '"included":null,"remaining":null,'
-        else:
-            remaining = included - used
-            limits = f'"included":"{shared[5]}","remaining":"{_text(remaining if remaining > ZERO else ZERO)}",'
-        over = "true" if included is not None and used > included else "false"
-        capped = "true" if cap is not None and used >= cap else "false"
-        numbers = f'{_text(used)}",{limits}"hard_cap":{shared[7]},"over_limit":{over},"hard_capped":{capped},'
+        _, remaining, _, over, capped = _limits(shared[4], used)
+        left = "null" if remaining is None else f'"{_text(remaining)}"'
+        numbers = (
+            f'{_text(used)}","included":{shared[5]},"remaining":{left},"hard_cap":{shared[6]},'
+            f'"over_limit":{_BOOL[over]},"hard_capped":{_BOOL[capped]},'
+        )
         return b"".join((account, shared[2], numbers.encode(), shared[3]))
+
+
+_BOOL = {True: "true", False: "false"}
