@@ -42,7 +42,7 @@ def test_a_member_sees_their_own_usage_and_plain_refusals(browser: Browser, api:
     for link, heading in (("Invoices", "Invoices"), ("Payment methods", "Payment methods")):
         page.get_by_role("navigation").get_by_role("link", name=link, exact=True).click()
         expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
-        expect(page.get_by_text("Not available to your role.")).to_be_visible(timeout=20_000)
+        expect(page.get_by_text("Not available to your role:")).to_be_visible(timeout=20_000)
         expect(page.get_by_text("for its owners, admins and viewers")).to_be_visible()
         expect(page.get_by_role("button", name="Try again")).to_have_count(0)
         assert axe_violations(page) == []
@@ -54,7 +54,7 @@ def test_a_member_sees_their_own_usage_and_plain_refusals(browser: Browser, api:
     screenshot(page, "member-plan")
     page.get_by_role("navigation").get_by_role("link", name="Admin", exact=True).click()
     expect(page.get_by_role("heading", name="Admin", exact=True)).to_be_visible()
-    expect(page.get_by_text("Not available to your role.").first).to_be_visible(timeout=20_000)
+    expect(page.get_by_text("Not available to your role:").first).to_be_visible(timeout=20_000)
     expect(page.get_by_role("button", name="Try again")).to_have_count(0)
     screenshot(page, "member-admin")
 

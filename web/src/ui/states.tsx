@@ -14,7 +14,7 @@ export function NotForRole({ message, children }: { message: string; children?: 
   return (
     <div role="status" className="state state-forbidden">
       <p>
-        <strong>Not available to your role.</strong> {message}
+        <strong>Not available to your role:</strong> <span>{message}</span>
       </p>
       <p>{children ?? "Ask an owner or admin of the organization if you need it."}</p>
     </div>
@@ -24,7 +24,8 @@ export function NotForRole({ message, children }: { message: string; children?: 
 /** What a member is told about the organization's billing pages: who may see them. */
 export const READERS = "The organization's plan, invoices and payment methods are for its owners, admins and viewers; ask an owner or admin if you need them.";
 
-const isRefusal = (error: unknown): error is ApiError => error instanceof ApiError && error.status === 403;
+/** A 403: the caller's role may not make this call. */
+export const isRefusal = (error: unknown): error is ApiError => error instanceof ApiError && error.status === 403;
 
 export function ErrorState({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
   const message = error instanceof Error ? error.message : "Something went wrong.";

@@ -34,6 +34,8 @@ describe("PaymentMethodsPage", () => {
     expect(refusal.closest("[role=status]")).toHaveTextContent("viewers may not manage billing");
     expect(refusal.closest("[role=status]")).toHaveTextContent(/for its owners, admins and viewers/);
     expect(screen.queryByRole("button", { name: "Try again" })).toBeNull();
+    // Nor a card form the role could not use.
+    expect(screen.queryByRole("heading", { name: "Add a card" })).toBeNull();
   });
 
   it("lists the methods, the default marked, and sets another default or removes one for this account", async () => {

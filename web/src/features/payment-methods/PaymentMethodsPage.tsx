@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { lazy, Suspense, useState } from "react";
 import { useSession } from "../../app/SessionContext";
-import { Empty, ErrorState, Loading, QueryView, READERS } from "../../ui/states";
+import { Empty, ErrorState, Loading, QueryView, READERS, isRefusal } from "../../ui/states";
 import { TableWrap } from "../../ui/TableWrap";
 import { describeMethod as describe, methodExpiry, paymentMethodsQuery } from "../../api/paymentMethods";
 import { createSetupIntent, removeMethod, setDefault } from "./queries";
@@ -63,27 +63,30 @@ export function PaymentMethodsPage() {
       {makeDefault.isError && <ErrorState error={makeDefault.error} />}
       {remove.isError && <ErrorState error={remove.error} />}
 
-      <section className="card add-card" aria-labelledby="add-heading">
-        <h2 id="add-heading">Add a card</h2>
-        {added && <p role="status">The card is saved.</p>}
-        {intent.data ? (
-          <Suspense fallback={<Loading what="Stripe's card form" />}>
-            <CardForm
-              clientSecret={intent.data.client_secret}
-              onAdded={() => {
-                setAdded(true);
-                intent.reset();
-                refresh();
-              }}
-            />
-          </Suspense>
-        ) : (
-          <button type="button" disabled={intent.isPending} onClick={() => { setAdded(false); intent.mutate(); }}>
-            Add a card
-          </button>
-        )}
-        {intent.isError && <ErrorState error={intent.error} />}
-      </section>
+      {/* A role refused the list may not add a card either: no form it cannot use. */}
+      {!isRefusal(methods.error) && (
+        <section className="card add-card" aria-labelledby="add-heading">
+          <h2 id="add-heading">Add a card</h2>
+          {added && <p role="status">The card is saved.</p>}
+          {intent.data ? (
+            <Suspense fallback={<Loading what="Stripe's card form" />}>
+              <CardForm
+                clientSecret={intent.data.client_secret}
+                onAdded={() => {
+                  setAdded(true);
+                  intent.reset();
+                  refresh();
+                }}
+              />
+            </Suspense>
+          ) : (
+            <button type="button" disabled={intent.isPending} onClick={() => { setAdded(false); intent.mutate(); }}>
+              Add a card
+            </button>
+          )}
+          {intent.isError && <ErrorState error={intent.error} />}
+        </section>
+      )}
     </>
   );
 }
