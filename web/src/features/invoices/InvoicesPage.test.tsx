@@ -39,6 +39,16 @@ describe("InvoicesPage", () => {
     expect(await screen.findByRole("alert")).toHaveTextContent("no such account");
   });
 
+  it("tells a member plainly that the organization's invoices are not for their role, with no dead retry", async () => {
+    serve({ "/api/billing/invoices": { status: 403, body: { error: { code: "forbidden", message: "the role member may not do this" } } } });
+    renderPage(<InvoicesPage />);
+    const refusal = (await screen.findByText(/Not available to your role/)).closest("[role=status]");
+    expect(refusal).toHaveTextContent("the role member may not do this");
+    expect(refusal).toHaveTextContent(/invoices .* are for its owners, admins and viewers/);
+    expect(screen.queryByRole("alert")).toBeNull();
+    expect(screen.queryByRole("button", { name: "Try again" })).toBeNull();
+  });
+
   it("lists invoices with status, total in the account's currency, and a PDF link", async () => {
     serve({ "/api/billing/invoices": { body: { invoices: [SUMMARY] } } });
     renderPage(<InvoicesPage />);
