@@ -65,6 +65,14 @@ describe("DashboardPage for a member", () => {
     expect(new URL(share?.url ?? "http://x").searchParams.get("user_id")).toBe("u_alice");
   }, 20_000);
 
+  it("leaves the organization's dashboard to the other roles", async () => {
+    const calls = serve({ "/api/billing/organizations/org_acme": { body: { ...ORG, role: "viewer" } }, "/api/billing/usage/current": "pending" });
+    renderPage(<DashboardPage />);
+    expect(await screen.findByRole("heading", { level: 1, name: "Billing dashboard" })).toBeInTheDocument();
+    expect(screen.getByRole("status")).toHaveTextContent("Loading your usage");
+    expect(calls.map((r) => new URL(r.url).pathname)).not.toContain("/api/billing/usage/share");
+  });
+
   it("says when nothing is settled or used yet", async () => {
     serve({
       ...MEMBER,
