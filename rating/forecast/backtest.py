@@ -6,6 +6,7 @@ baseline to beat). Pure: the accounts' daily series are passed in (``meterline f
 from __future__ import annotations
 
 import statistics
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -13,7 +14,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from rating.catalog.model import CatalogVersion
-from rating.forecast.method import DEFAULT_TUNING, QuantityForecast, Tuning, linear_extrapolation
+from rating.forecast.intraday import day_profile, share_before, with_today
+from rating.forecast.method import DEFAULT_TUNING, QuantityForecast, Tuning
 from rating.forecast.pricing import price_forecast
 from rating.forecast.ratio import forecast_metrics
 from rating.periods import Period, next_period, period_containing
@@ -124,12 +126,29 @@ def _midnight(d: date) -> datetime:
     return datetime.combine(d, time(0), tzinfo=UTC)
 
 
-def _usage(daily: Mapping[str, Sequence[float]], lo: int, hi: int, seats: int) -> PeriodUsage:
-    premium = {
-        k.split(":", 1)[1]: Decimal(int(sum(v[lo:hi]))) for k, v in daily.items() if k.startswith("premium_feature:")
-    }
+def day_shape(account_id: str) -> list[float]:
+    """The simulated hours of an account's day (the simulated world is daily; ``backtest_account`` at an hour
+    splits each day by this shape): office hours (08:00-18:00, most from 10:00 to 16:00, a little at night) for
+    three accounts in five, even hours for the others. Deterministic per account. In % of the day's usage (the
+    usage of each hour of a 100-unit day: ``intraday.day_profile`` takes it as the history's hour totals)."""
+    weights = [1.0] * 24
+    if zlib.crc32(account_id.encode()) % 5 < 3:
+        weights = [0.2] * 8 + [1.0, 2.0] + [4.0] * 6 + [2.0, 1.0] + [0.2] * 6
+    return [100 * w / sum(weights) for w in weights]
+
+
+def _usage(
+    daily: Mapping[str, Sequence[float]], lo: int, hi: int, seats: int, extra: Mapping[str, float] | None = None
+) -> PeriodUsage:
+    """Whole days [lo, hi) plus ``extra`` (the settled hours of the day after them)."""
+    more = extra or {}
+
+    def total(key: str) -> Decimal:
+        return Decimal(int(sum(daily[key][lo:hi]) + more.get(key, 0.0)))
+
+    premium = {k.split(":", 1)[1]: total(k) for k in daily if k.startswith("premium_feature:")}
     return PeriodUsage(
-        api_calls=Decimal(int(sum(daily["api_calls"][lo:hi]))),
+        api_calls=total("api_calls"),
         premium_features={k: q for k, q in premium.items() if q},
         seats=seats,
     )
@@ -141,8 +160,12 @@ def backtest_account(
     days: int,
     typical_daily: Mapping[str, Mapping[str, float]],
     tuning: Tuning = DEFAULT_TUNING,
+    hour: int = 0,
 ) -> list[Outcome]:
-    """Every whole period inside the account's ``days`` days, forecast at each of CHECK_DAYS."""
+    """Every whole period inside the account's ``days`` days, forecast at each of CHECK_DAYS (at ``hour`` of
+    that day: its hours before it settled, split by ``day_shape``; the product's day in progress)."""
+    profile = day_profile(day_shape(account.account_id))
+    share = share_before(profile, hour)
     history = SubscriptionHistory(
         account.account_id,
         [
@@ -170,19 +193,19 @@ def backtest_account(
             upto = p0 + day
             hist = {m: [] if first else s[max(p0 - HISTORY_DAYS, 0) : p0] for m, s in account.daily.items()}
             cur = {m: s[p0:upto] for m, s in account.daily.items()}
-            forecasts = forecast_metrics(
-                hist,
-                cur,
-                length,
-                period.start.weekday(),
-                typical_daily=typical_daily.get(account.tier, {}),
-                tuning=tuning,
-            )
+            typical = typical_daily.get(account.tier, {})
+            wd = period.start.weekday()
+            forecasts = forecast_metrics(hist, cur, length, wd, typical_daily=typical, tuning=tuning)
+            today = {m: float(round(s[upto] * share)) for m, s in account.daily.items()} if hour else {}
+            if hour:
+                alone = forecast_metrics(hist, cur, day + 1, wd, typical_daily=typical, tuning=tuning)
+                forecasts = {m: with_today(f, alone[m], today[m], 0.0, share) for m, f in forecasts.items()}
             naive: dict[str, QuantityForecast] = {}
             for metric, f in forecasts.items():
-                b = linear_extrapolation(cur[metric], length)
+                # The period so far, today's settled hours too, over the days and hours it covers.
+                b = (sum(cur[metric]) + today.get(metric, 0.0)) * length / (day + hour / 24)
                 naive[metric] = QuantityForecast(f.to_date, b, b, b, f.remaining_days)
-            settled = [_usage(account.daily, p0, upto, account.seats)]
+            settled = [_usage(account.daily, p0, upto, account.seats, today)]
             priced = price_forecast(history, settled, period, catalog, forecasts)
             base = price_forecast(history, settled, period, catalog, naive)
             out.append(

@@ -59,7 +59,7 @@ def forecast_by_ratio(
     ratio, dispersion = uses_per_driver(own, drv)
     if ratio <= 0 or driver.remaining_days == 0:
         return None
-    if _dropped(own):
+    if dropped(own):
         return QuantityForecast(to_date, to_date, to_date, to_date, driver.remaining_days)
     driver_rem = driver.expected - driver.to_date
     expect_rem = ratio * driver_rem
@@ -107,7 +107,7 @@ def forecast_metrics(
     return out
 
 
-def _dropped(own: Sequence[float]) -> bool:
+def dropped(own: Sequence[float]) -> bool:
     """The feature is no longer used: its last zero run is longer than any before (a sparse series has
     short ones, weekends) and at least STOPPED_DAYS long."""
     runs: list[int] = []  # the length of the zero run each day ends

@@ -46,6 +46,7 @@ def forecast_row(
         "period_start": _second(start),
         "period_end": _second(datetime.fromisoformat(document["period_end"])),
         "as_of": _second(datetime.fromisoformat(document["as_of"])),
+        "settled_until": _second(datetime.fromisoformat(document.get("settled_until", document["as_of"]))),
         "days_elapsed": document["days_elapsed"],
         "days_in_period": document["days_in_period"],
         "metric": metric,

@@ -33,7 +33,12 @@ class Forecast(_Out):
     account_id: str
     period_start: datetime
     period_end: datetime
-    as_of: datetime = Field(description="the settled full days end here (the last midnight UTC)")
+    as_of: datetime = Field(description="the settled whole days end here (the midnight UTC before settled_until)")
+    settled_until: datetime = Field(description="the settled watermark: the day's hours before it are in to_date")
+    live_until: datetime = Field(
+        description="the live (provisional) counts after settled_until up to here are in the forecast "
+        "(settled_until when none were used)"
+    )
     days_elapsed: int
     days_in_period: int
     currency: str

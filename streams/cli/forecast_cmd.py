@@ -25,9 +25,10 @@ def register(sub: Any) -> None:
         "run",
         help="forecast accounts now into ClickHouse forecasts and send budget alerts",
         description="Forecast the current period of every subscribed and every budgeted account (or only "
-        "--account) from the settled data, write the forecasts (invoice total, each metric, the AI mix by "
-        "provider/model) to ClickHouse `forecasts` and send the budget alerts they cross. Settlement does the "
-        "same for the accounts it touches after each run; this is for a first fill or an account on demand.",
+        "--account) from the settled hours up to the settled watermark and the live counts after it, write the "
+        "forecasts (invoice total, each metric, the AI mix by provider/model) to ClickHouse `forecasts` and send "
+        "the budget alerts they cross. Settlement does the same for the accounts whose hours it settles after "
+        "each run; this is for a first fill or an account on demand.",
     )
     r.add_argument("--account", action="append", help="only this account (repeatable)")
     r.add_argument("--json", action="store_true", help="print the forecasts' totals as JSON")
@@ -41,12 +42,22 @@ def register(sub: Any) -> None:
         "median absolute percentage error, overall and by tier), how often the actual total fell inside the "
         "80 % interval, and the same errors for naive linear extrapolation of the period to date. With "
         "--from-warehouse, replay the settled history instead: every finalized invoice in ClickHouse is forecast "
-        "as the product forecasts (settled full days only) at days 7, 15 and 25 of its period and compared with "
+        "as the product forecasts (at midnight: the settled whole days, with the corrections, add-ons and tax "
+        "rates known then) at days 7, 15 and 25 of its period and compared with "
         "its finalized total.",
     )
     b.add_argument("--seed", type=int, default=1, help="the simulation's seed (default 1)")
     b.add_argument("--accounts", type=int, default=500, help="simulated accounts (default 500)")
     b.add_argument("--days", type=int, default=395, help="days of history from 2026-01-01 (default 395)")
+    b.add_argument(
+        "--hour",
+        type=int,
+        default=0,
+        choices=range(24),
+        metavar="H",
+        help="forecast at this hour of each check day, its hours before it settled (simulated: each day split "
+        "by the account's simulated hours; default 0, midnight)",
+    )
     b.add_argument(
         "--from-warehouse",
         action="store_true",
@@ -74,13 +85,15 @@ def _month(text: str) -> datetime:
 
 def _run(args: argparse.Namespace) -> int:
     from streams.cli.settle_cmd import open_settlement
-    from streams.settlement.job import build_forecast_refresh, default_until
+    from streams.settlement.job import build_forecast_refresh
 
     settings, registry, settler, client = open_settlement()
     now = datetime.now(UTC)
     refresh = build_forecast_refresh(settings, client, settler, registry)
     accounts = args.account or registry.accounts()
-    result = refresh.run(accounts, default_until(settings, now), now, budgeted=not args.account)
+    # The settled watermark (nothing settled yet: today's midnight, so no hour counts as settled).
+    until = settler.settled_until() or now.replace(hour=0, minute=0, second=0, microsecond=0)
+    result = refresh.run(accounts, min(until, now), now, budgeted=not args.account)
     head = ["account", "period", "to date", "expected", "p10", "p90"]
     if args.json:
         emit_json({**result.summary(), "forecasts": [dict(zip(head, t, strict=True)) for t in result.totals]})
@@ -91,6 +104,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def _backtest(args: argparse.Namespace) -> int:
     if args.from_warehouse:
+        if args.hour:
+            raise SystemExit("--hour is for the simulation (the settled history is replayed at midnights)")
         return _backtest_settled(args)
     if args.since or args.account:
         raise SystemExit("--since and --account need --from-warehouse")
@@ -106,10 +121,12 @@ def _backtest(args: argparse.Namespace) -> int:
         typical[tier] = {
             m: statistics.median(sum(a.daily[m][:28]) / 28 for a in world if a.tier == tier) for m in world[0].daily
         }
-    outcomes = [o for a in world for o in backtest_account(a, catalog, args.days, typical)]
+    outcomes = [o for a in world for o in backtest_account(a, catalog, args.days, typical, hour=args.hour)]
     report = backtest_report(outcomes)
     if args.json:
-        emit_json({"seed": args.seed, "accounts": args.accounts, "days": args.days, "report": report})
+        emit_json(
+            {"seed": args.seed, "accounts": args.accounts, "days": args.days, "hour": args.hour, "report": report}
+        )
     else:
         _print_report(report)
     return 0
@@ -119,14 +136,15 @@ def _backtest_settled(args: argparse.Namespace) -> int:
     from rating.forecast.backtest import CHECK_DAYS
     from sinks.clickhouse.settlement import SettlementStore
     from streams.cli.settle_cmd import open_settlement
-    from streams.settlement.backtest_history import backtest_settled, settled_periods
+    from streams.settlement.backtest_history import backtest_settled, settled_periods, store_addons_known
+    from streams.settlement.job import store_sessions
 
     settings, _registry, settler, client = open_settlement()
     since = args.since or datetime(1970, 1, 1, tzinfo=UTC)
     store = SettlementStore(client, settings.clickhouse_database)
     documents = store.final_invoices(since)
     periods = [p for p in settled_periods(documents, settler, accounts=args.account or ()) if p.period.start >= since]
-    outcomes = backtest_settled(settler, store, periods)
+    outcomes = backtest_settled(settler, store, periods, store_addons_known(store_sessions(settings)))
     report = backtest_report(outcomes)
     # Check days before a plan change or a credit grant later in their period are not replayed.
     left_out = len(CHECK_DAYS) * len(periods) - len(outcomes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer
@@ -12,6 +13,11 @@ from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from streams.errors import MeterlineError
 from streams.kafka.internals import force_metadata_update
+
+log = logging.getLogger(__name__)
+
+#: A reader not at the end it saw at start after this long (and as often again) says how far it got.
+SLOW_CATCH_UP_SECONDS = 30.0
 
 
 async def topic_partitions(consumer: AIOKafkaConsumer, topic: str, wait: float = 10.0) -> set[int]:
@@ -47,11 +53,22 @@ async def follow_from_start(
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         end = await consumer.end_offsets(tps)
+        loop = asyncio.get_running_loop()
+        warn_at = loop.time() + SLOW_CATCH_UP_SECONDS
         while True:
             if not caught_up.is_set():
                 positions = [await _position(consumer, tp) for tp in tps]
                 if all(pos >= end[tp] for pos, tp in zip(positions, tps, strict=True)):
                     caught_up.set()
+                elif loop.time() > warn_at:
+                    # Whatever waits on ``caught_up`` (live rating waits on the subscriptions) waits on this.
+                    warn_at = loop.time() + SLOW_CATCH_UP_SECONDS
+                    log.warning(
+                        "%s: not yet read to its end: at %s of %s",
+                        topic,
+                        dict(zip((tp.partition for tp in tps), positions, strict=True)),
+                        {tp.partition: end[tp] for tp in tps},
+                    )
             if stop.is_set():
                 return
             batch = await consumer.getmany(*tps, timeout_ms=poll_ms)

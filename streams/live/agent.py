@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import weakref
 from collections import Counter as Tally
 from collections.abc import Iterator, Sequence
@@ -31,6 +32,8 @@ from streams.settings import Settings
 from streams.subscriptions.registry import SubscriptionRegistry, follow
 from streams.worker.crash import crash_only
 from streams.worker.metrics import WorkerMetrics, observe_counted
+
+log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
@@ -77,13 +80,22 @@ def register_subscriptions(app: faust.App, s: Settings, registry: SubscriptionRe
     async def follow_subscriptions() -> None:
         await follow(registry, s.kafka_bootstrap, s.topic(topics.SUBSCRIPTIONS), stop)
 
+    async def say_when_read() -> None:
+        await registry.ready.wait()
+        log.info("billing.subscriptions read: %d accounts", len(registry.accounts()))
+
     app.task(crash_only(follow_subscriptions))
+    app.task(say_when_read)
 
 
 #: Rated lines per ``usage.rated`` record (~450 bytes each). The ClickHouse sink takes up to
 #: ``sink_take_records`` records per insert and decodes every line: at 1,000 lines a record, one insert
 #: of a backlog held up to 400,000 lines at once (~180 MB raw, more decoded).
 RATED_LINES_PER_RECORD = 200
+
+
+#: How often live rating says it is still waiting for the subscriptions to be read (it rates nothing before).
+SUBSCRIPTIONS_WAIT_WARN_SECONDS = 30.0
 
 
 #: Decoded table entries kept between steps (about 1 KB each); beyond it the cache starts over.
@@ -131,9 +143,20 @@ def register_rating(
     app.on_partitions_assigned.connect(forget_entries)
     sender = BatchSender(s.kafka_bootstrap, client_id=f"meterline-rating-{s.worker_id}")
 
+    async def subscriptions_read() -> None:
+        """Until the subscriptions are read: nothing is rated before (it would be rated as no plan)."""
+        waited = 0.0
+        while not registry.ready.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(registry.ready.wait(), SUBSCRIPTIONS_WAIT_WARN_SECONDS)
+            waited += SUBSCRIPTIONS_WAIT_WARN_SECONDS
+            if not registry.ready.is_set():
+                log.warning("live rating has waited %.0f s for billing.subscriptions to be read", waited)
+
     async def rate(stream: faust.StreamT[Any]) -> None:
-        await registry.ready.wait()  # never rate before the subscriptions are known
+        await subscriptions_read()
         await sender.start()
+        log.info("live rating started")
         try:
             async for batch in stream.take_events(s.rate_take_records, within=s.rate_linger_seconds):
                 await rate_events(batch)

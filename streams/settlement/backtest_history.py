@@ -6,12 +6,15 @@ the same for linear extrapolation of the period to date, priced the same way. Th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
+from sqlalchemy.orm import Session, sessionmaker
+
+from rating.addons import period_quantities
 from rating.aggregation import GaugeState
 from rating.credits import CreditGrant
 from rating.forecast.backtest import CHECK_DAYS, Outcome
@@ -26,6 +29,9 @@ from rating.tax import TaxRate
 from sinks.clickhouse.settlement import SettlementStore
 from streams.settlement.forecast import _taxed, forecast_account
 from streams.settlement.settler import InvoiceInputs, Settler
+from streams.store.addons import uses
+from streams.store.db import table_check
+from streams.store.models import ContractAddonRow
 
 DAY = timedelta(days=1)
 
@@ -40,14 +46,33 @@ class SettledPeriod:
     total: Decimal
 
 
+#: An account's add-on quantities of a period as recorded before an instant (``store_addons_known``).
+AddonsKnown = Callable[[str, Period, datetime], Mapping[str, Decimal]]
+
+
+def store_addons_known(make_session: sessionmaker[Session]) -> AddonsKnown:
+    """The add-ons and logged hours of the billing store recorded before the replay day (``created_at``)."""
+    migrated = table_check(ContractAddonRow.__tablename__)
+
+    def addons(account: str, period: Period, known_by: datetime) -> Mapping[str, Decimal]:
+        with make_session() as s:
+            return period_quantities(uses(s, account, known_by=known_by), period) if migrated(s) else {}
+
+    return addons
+
+
 class _AsOf:
     """The settler as it stood at a cutoff: what ``forecast_account`` reads (hourly rows, invoice inputs,
     tax rates, the tier's typical day), refusing any read past the cutoff. ``invoice_inputs`` reads hourly rows
-    before ``until`` only (checked here too); the period's storage readings are cut here."""
+    before ``until`` only (checked here too); the period's storage readings, the corrections (by ``found_at``),
+    the add-ons (by when they were recorded, given ``addons``) and the tax rates (those in effect on the cutoff's
+    day) are cut here."""
 
-    def __init__(self, settler: Settler, store: SettlementStore, cutoff: datetime) -> None:
+    def __init__(
+        self, settler: Settler, store: SettlementStore, cutoff: datetime, addons: AddonsKnown | None = None
+    ) -> None:
         self._settler, self._store = settler, store
-        self._cutoff = cutoff
+        self._cutoff, self._addons = cutoff, addons
         self.inputs: InvoiceInputs | None = None  # the last inputs read: the baseline is priced from them
 
     def invoice_inputs(self, account: str, period: Period, *, until: datetime, history_from: datetime) -> InvoiceInputs:
@@ -63,11 +88,19 @@ class _AsOf:
         segments = billing_segments(inputs.history, period, inputs.catalog)
         storage = [u.storage_gb_avg for u in usage_by_segment([], segments, before)]
         usage = [replace(u, storage_gb_avg=gb) for u, gb in zip(inputs.usage, storage, strict=True)]
-        self.inputs = replace(inputs, usage=usage)
+        if self._addons is not None:
+            usage[-1] = replace(usage[-1], addons=self._addons(account, period, self._cutoff))
+        found = self._store.corrections_found_many([account], period.key).get(account, [])
+        corrections = [c for c, at in found if at < self._cutoff]
+        self.inputs = replace(inputs, usage=usage, corrections=corrections)
         return self.inputs
 
     def tax_rates(self, account: str, period: Period) -> Sequence[TaxRate]:
-        return self._settler.tax_rates(account, period)
+        # The invoice takes the rates in effect on the period's last day; the replay those in effect on the
+        # cutoff's day (a rate taking effect later was not known to apply). The rates are looked up by the
+        # period's last day, so the period is cut to end the day after the cutoff.
+        known = Period(period.start, min(period.end, self._cutoff + DAY))
+        return self._settler.tax_rates(account, known)
 
     def typical_daily(self, tier: str, start: datetime, end: datetime) -> dict[str, float]:
         if end > self._cutoff:
@@ -99,7 +132,11 @@ def _utc(value: Any) -> datetime:
 
 
 def backtest_period(
-    settler: Settler, store: SettlementStore, settled: SettledPeriod, days: Sequence[int] = CHECK_DAYS
+    settler: Settler,
+    store: SettlementStore,
+    settled: SettledPeriod,
+    days: Sequence[int] = CHECK_DAYS,
+    addons: AddonsKnown | None = None,
 ) -> list[Outcome]:
     """``settled``'s period forecast at each of ``days`` (the settled full days before that midnight), with
     the linear-extrapolation baseline, against the finalized total."""
@@ -111,9 +148,10 @@ def backtest_period(
         cutoff = period.start + day * DAY
         if day >= length or (history is not None and plan_changed_after(history, period, cutoff)):
             continue
-        view = _AsOf(settler, store, cutoff)
-        # forecast_account reads only invoice_inputs, tax_rates and typical_daily of the settler.
-        doc = forecast_account(cast(Settler, view), account, period, cutoff).document
+        view = _AsOf(settler, store, cutoff, addons)
+        # forecast_account reads only invoice_inputs, tax_rates and typical_daily of the settler: the watermark is
+        # the cutoff (a midnight) and there are no live figures.
+        doc = forecast_account(cast(Settler, view), account, period, cutoff, settled_until=cutoff, live={}).document
         inputs = view.inputs
         assert inputs is not None  # forecast_account always reads its inputs
         if grant_starts_after(inputs.credits, period, cutoff):
@@ -129,7 +167,7 @@ def backtest_period(
                 Decimal(total["expected"]),
                 Decimal(total["p10"]),
                 Decimal(total["p90"]),
-                _baseline(settler, account, period, inputs, day, length),
+                _baseline(cast(Settler, view), account, period, inputs, day, length),
             )
         )
     return out
@@ -168,6 +206,9 @@ def _baseline(settler: Settler, account: str, period: Period, inputs: InvoiceInp
     return _taxed(priced, settler, account, period).total
 
 
-def backtest_settled(settler: Settler, store: SettlementStore, periods: Iterable[SettledPeriod]) -> list[Outcome]:
-    """Every settled period's outcomes at days 7, 15 and 25 (``store``: the settler's warehouse)."""
-    return [o for p in periods for o in backtest_period(settler, store, p)]
+def backtest_settled(
+    settler: Settler, store: SettlementStore, periods: Iterable[SettledPeriod], addons: AddonsKnown | None = None
+) -> list[Outcome]:
+    """Every settled period's outcomes at days 7, 15 and 25 (``store``: the settler's warehouse; ``addons``: the
+    add-ons as recorded before each replay day, else as the settler reads them now)."""
+    return [o for p in periods for o in backtest_period(settler, store, p, addons=addons)]

@@ -4,15 +4,18 @@ upcoming invoice (fees, add-ons, credits, commitments, corrections and taxes).""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from rating.forecast.daily import daily_series
+from rating.forecast.daily import daily_series, series_key
+from rating.forecast.intraday import day_profile, share_before, with_today
 from rating.forecast.method import QuantityForecast, forecast_quantity
 from rating.forecast.pricing import InvoiceForecast, price_forecast, usage_at
 from rating.forecast.ratio import forecast_metrics
+from rating.forecast.shares import recent_shares, split_forecast
 from rating.invoice import Invoice
 from rating.money import money_text
 from rating.periods import Period
@@ -20,9 +23,10 @@ from rating.settle import HourlyUsage
 from rating.tax import tax_lines
 from rating.usage import PeriodUsage
 from schemas.events import Metric
-from streams.settlement.settler import Settler
+from streams.settlement.settler import InvoiceInputs, Settler
 
 DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
 HISTORY_DAYS = 112  # rating.forecast.method.SEASON_DAYS
 TYPICAL_DAYS = 28  # the days the tier's typical profile is taken from
 
@@ -61,52 +65,102 @@ class AccountForecast:
 
 
 def forecast_document(settler: Settler, account: str, period: Period, now: datetime) -> dict[str, Any]:
-    """The forecast of ``period`` as of the last midnight before ``now`` (settled full days)."""
+    """The forecast of ``period`` at ``now`` (``forecast_account``)."""
     return forecast_account(settler, account, period, now).document
 
 
-def forecast_account(settler: Settler, account: str, period: Period, now: datetime) -> AccountForecast:
-    """The forecast of ``period`` as of the last midnight before ``now``, with its AI mix by provider/model."""
-    elapsed = max(min((now - period.start) // DAY, (period.end - period.start) // DAY), 0)
-    cutoff = period.start + elapsed * DAY
-    hist_start = period.start - HISTORY_DAYS * DAY
+def settled_watermark(settler: Settler, period: Period, now: datetime, settled_until: datetime | None) -> datetime:
+    """How far the forecast reads settled hours: ``settled_until`` (the settler's watermark when not given;
+    the last midnight before ``now`` before any settlement), never past ``now``, inside the period."""
+    mark = settled_until if settled_until is not None else settler.settled_until()
+    if mark is None:
+        mark = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return min(max(min(mark, now), period.start), period.end)
+
+
+def history_start(period: Period) -> datetime:
+    """The first day of the history a forecast of ``period`` reads (sixteen weeks before it)."""
+    return period.start - HISTORY_DAYS * DAY
+
+
+def forecast_account(
+    settler: Settler,
+    account: str,
+    period: Period,
+    now: datetime,
+    *,
+    settled_until: datetime | None = None,
+    live: Mapping[str, float] | None = None,
+    inputs: InvoiceInputs | None = None,
+) -> AccountForecast:
+    """The forecast of ``period`` at ``now``, with its AI mix by provider/model: the period's settled whole days
+    and the hours of the day in progress settled before the watermark (``settled_watermark``), the live stage's
+    counts after it (``live``, per metric, up to ``now`` or the day's end; read from the settler when not
+    given), the rest of the day and the days after it forecast (docs/forecasting.md, fourth round).
+    ``inputs``: the settler's ``invoice_inputs`` until the watermark from ``history_start(period)``, when read
+    already (the refresh reads many accounts' at once)."""
+    watermark = settled_watermark(settler, period, now, settled_until)
     length = (period.end - period.start) // DAY
-    inputs = settler.invoice_inputs(account, period, until=cutoff, history_from=hist_start)
+    elapsed = min((watermark - period.start) // DAY, length)
+    day_start = period.start + elapsed * DAY
+    hist_start = history_start(period)
+    if inputs is None:
+        inputs = settler.invoice_inputs(account, period, until=watermark, history_from=hist_start)
     before = daily_series([r for r in inputs.rows if r.hour < period.start], hist_start, HISTORY_DAYS)
-    current = daily_series([r for r in inputs.rows if r.hour >= period.start], period.start, elapsed)
-    keys = sorted(set(before) | set(current))
-    # Premium features follow the API calls' forecast (docs/forecasting.md, third round): the same
-    # forecast_metrics the backtest measures. A metric without a day in the period so far had none.
-    forecasts: dict[str, QuantityForecast] = forecast_metrics(
-        before, {key: current.get(key, [0.0] * elapsed) for key in keys}, length, period.start.weekday()
-    )
+    current = daily_series([r for r in inputs.rows if period.start <= r.hour < day_start], period.start, elapsed)
+    today = {k: v[0] for k, v in daily_series([r for r in inputs.rows if r.hour >= day_start], day_start, 1).items()}
+    keys = sorted(set(before) | set(current) | set(today))
+    so_far = {key: current.get(key, [0.0] * elapsed) for key in keys}
     # The plan now (a subscription started today is after the cutoff: its version is still the plan).
     version = next((v for v in reversed(inputs.history.versions) if v.effective_from < period.end), None)
-    if not inputs.rows and version is not None and elapsed < length:
-        # No usage settled at all yet: the tier's typical profile over the days to come, with a wide interval.
-        typical = settler.typical_daily(version.tier, cutoff - TYPICAL_DAYS * DAY, cutoff)
-        forecasts = {
-            key: forecast_quantity([], [], length - elapsed, cutoff.weekday(), typical_daily=q)
-            for key, q in sorted(typical.items())
-        }
+    typical: dict[str, float] | None = None
+    if not any(r.hour < day_start for r in inputs.rows) and version is not None and elapsed < length:
+        # No whole day with usage yet: the tier's typical profile over the days to come, with a wide interval.
+        typical = settler.typical_daily(version.tier, day_start - TYPICAL_DAYS * DAY, day_start)
+
+    def whole_days(days: int) -> dict[str, QuantityForecast]:
+        """Every metric to the end of a period of ``days`` days from the settled whole days."""
+        if typical is not None:
+            return {
+                key: forecast_quantity([], [], days - elapsed, day_start.weekday(), typical_daily=q)
+                for key, q in sorted(typical.items())
+            }
+        # Premium features follow the API calls' forecast (docs/forecasting.md, third round): the same
+        # forecast_metrics the backtest measures. A metric without a day in the period so far had none.
+        return forecast_metrics(before, so_far, days, period.start.weekday())
+
+    forecasts = whole_days(length)
+    hours = (watermark - day_start) / HOUR
+    live_until = min(max(now, watermark), day_start + DAY)
+    if elapsed < length:
+        if live is None:
+            found = settler.live_since([account], watermark, live_until).get(account, {})
+            live = {k: float(q) for k, q in found.items()}
+        if hours > 0 or any(live.values()):
+            by_day = [r for r in inputs.rows if r.hour < day_start]  # the profile: today's hours so far would tilt it
+            forecasts = _in_the_day(
+                forecasts, whole_days(elapsed + 1), by_day, today, live, hours, live_until - day_start
+            )
     kw: dict[str, Any] = {
         "corrections": inputs.corrections,
         "credits": inputs.credits,
         "charged_earlier_in_year": inputs.charged_earlier_in_year,
     }
     priced: InvoiceForecast = price_forecast(inputs.history, inputs.usage, period, inputs.catalog, forecasts, **kw)
-    so_far = price_forecast(inputs.history, inputs.usage, period, inputs.catalog, {}, **kw).expected
+    settled = price_forecast(inputs.history, inputs.usage, period, inputs.catalog, {}, **kw).expected
     low, expected, high = (_taxed(i, settler, account, period) for i in (priced.low, priced.expected, priced.high))
     document = {
         "account_id": account,
         "period_start": period.start.isoformat(),
         "period_end": period.end.isoformat(),
-        "as_of": cutoff.isoformat(),
+        "as_of": day_start.isoformat(),
+        "settled_until": watermark.isoformat(),
+        "live_until": (live_until if live and any(live.values()) else watermark).isoformat(),
         "days_elapsed": elapsed,
         "days_in_period": length,
         "currency": inputs.catalog.currency,
         "total": {
-            "to_date": money_text(_taxed(so_far, settler, account, period).total),
+            "to_date": money_text(_taxed(settled, settler, account, period).total),
             "expected": money_text(expected.total),
             "p10": money_text(low.total),
             "p90": money_text(high.total),
@@ -124,32 +178,62 @@ def forecast_account(settler: Settler, account: str, period: Period, now: dateti
         ],
         "lines": [ln.to_document() for ln in expected.lines],
     }
-    ai = _ai_models(inputs.rows, period, hist_start, elapsed, length)
+    ai = _ai_models(inputs.rows, period, hist_start, elapsed, forecasts.get(str(Metric.AI_REQUESTS)))
     whole = usage_at(inputs.usage[0], forecasts) if len(inputs.usage) == 1 else None
     return AccountForecast(document, ai, whole)
 
 
-def _ai_models(
-    rows: list[HourlyUsage], period: Period, hist_start: datetime, elapsed: int, length: int
-) -> list[AiModelForecast]:
-    ai = [r for r in rows if r.metric == Metric.AI_REQUESTS]
-    out = []
-    for model in sorted({r.dimension for r in ai}):
-        mine = [r for r in ai if r.dimension == model]
-        before = _daily([r for r in mine if r.hour < period.start], hist_start, HISTORY_DAYS)
-        current = _daily([r for r in mine if r.hour >= period.start], period.start, elapsed)
-        f = forecast_quantity(before, current, length, period.start.weekday())
-        requests = sum((r.quantity for r in mine), Decimal(0))
+def _in_the_day(
+    whole: Mapping[str, QuantityForecast],
+    day: Mapping[str, QuantityForecast],
+    rows: list[HourlyUsage],
+    today: Mapping[str, float],
+    live: Mapping[str, float],
+    hours: float,
+    live_span: timedelta,
+) -> dict[str, QuantityForecast]:
+    """Each metric's whole-day forecast brought to the watermark (``hours`` of the day settled) and the live
+    counts after it (``rating.forecast.intraday``), on the account's hour-of-day profile of that metric."""
+    by_hour: dict[str, list[float]] = {}
+    for r in rows:
+        key = series_key(r)
+        if key is not None:
+            by_hour.setdefault(key, [0.0] * 24)[r.hour.hour] += float(r.quantity)
+    out = {}
+    for key, f in whole.items():
+        known = max(live_span / HOUR, hours) if live.get(key) else hours
+        share = share_before(day_profile(by_hour.get(key, [0.0] * 24)), known)
+        out[key] = with_today(f, day[key], today.get(key, 0.0), live.get(key, 0.0), share)
+    return out
 
-        cost_to_date = sum((r.ai_cost for r in mine if r.hour >= period.start), Decimal(0))
+
+def _ai_models(
+    rows: list[HourlyUsage], period: Period, hist_start: datetime, elapsed: int, total: QuantityForecast | None
+) -> list[AiModelForecast]:
+    """Each provider/model's share of the account's AI requests forecast (``rating.forecast.shares``: the
+    models sum to the account's total)."""
+    ai = [r for r in rows if r.metric == Metric.AI_REQUESTS]
+    if total is None or not ai:
+        return []
+    days = HISTORY_DAYS + elapsed
+    models = sorted({r.dimension for r in ai})
+    mine = {m: [r for r in ai if r.dimension == m] for m in models}
+    split = split_forecast(
+        total,
+        {m: float(sum((r.quantity for r in rs if r.hour >= period.start), Decimal(0))) for m, rs in mine.items()},
+        recent_shares({m: _daily(rs, hist_start, days) for m, rs in mine.items()}),
+    )
+    out = []
+    for model, rs in mine.items():
+        requests = sum((r.quantity for r in rs), Decimal(0))
         out.append(
             AiModelForecast(
                 model or "unknown",
-                f,
-                cost_to_date,
-                _per(requests, [r.ai_cost for r in mine]),
-                _per(requests, [Decimal(r.input_tokens) for r in mine]),
-                _per(requests, [Decimal(r.output_tokens) for r in mine]),
+                split[model],
+                sum((r.ai_cost for r in rs if r.hour >= period.start), Decimal(0)),
+                _per(requests, [r.ai_cost for r in rs]),
+                _per(requests, [Decimal(r.input_tokens) for r in rs]),
+                _per(requests, [Decimal(r.output_tokens) for r in rs]),
             )
         )
     return out

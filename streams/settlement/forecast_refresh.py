@@ -1,28 +1,30 @@
 """After each settlement: the touched accounts' forecasts refreshed into ClickHouse ``forecasts`` and the
 budgets checked, so a budget crossing sends its alert (docs/forecasting.md, "After settlement").
 
-Accounts with a budget are forecast on every run even when settlement did not touch them: a period that
-starts, or the day that passes, may be what crosses the budget.
+Every run forecasts the accounts whose settled hours it moved (a forecast reads the hours up to the settled
+watermark and the live counts after it). Accounts with a budget are forecast once a day even when settlement
+did not touch them: a period that starts, or the day that passes, may be what crosses the budget.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from rating.periods import Period
 from rating.settle import HistoryLookup, account_period
 from sinks.clickhouse.forecasts import INVOICE_TOTAL, Forecasts, forecast_row
 from sinks.errors import SinkError
 from streams.notify.budgets import enqueue_budget_alerts
-from streams.settlement.forecast import AccountForecast, forecast_account
-from streams.settlement.settler import Settler
+from streams.settlement.forecast import AccountForecast, forecast_account, history_start, settled_watermark
+from streams.settlement.settler import InvoiceInputs, Settler
 from streams.store.db import table_check
 from streams.store.models import BudgetRow
 
@@ -30,6 +32,11 @@ log = logging.getLogger(__name__)
 
 #: Accounts whose forecast rows are written to ClickHouse at once.
 WRITE_BATCH = 500
+#: Accounts of a period whose forecast inputs are read at once.
+READ_BATCH = 500
+#: The accounts the worker forecasts after one settlement run at most (about 30 ms each on the shared 2-core
+#: machine: bench/forecast_refresh.py); the rest are forecast after the next runs.
+WORKER_PER_RUN = 1000
 
 
 @dataclass
@@ -38,9 +45,15 @@ class RefreshResult:
     alerts: list[str] = field(default_factory=list)  # budget alert keys that are new
     failed: list[str] = field(default_factory=list)  # accounts whose forecast could not be computed
     totals: list[list[str]] = field(default_factory=list)  # account, period, to_date, expected, p10, p90
+    pending: int = 0  # accounts left for the next run (``per_run``)
 
     def summary(self) -> dict[str, object]:
-        return {"forecast": self.forecast, "budget_alerts": len(self.alerts), "failed": len(self.failed)}
+        return {
+            "forecast": self.forecast,
+            "budget_alerts": len(self.alerts),
+            "failed": len(self.failed),
+            "forecast_pending": self.pending,
+        }
 
 
 def store_budgets(make_session: sessionmaker[Session]) -> Callable[[], dict[str, Decimal]]:
@@ -89,27 +102,44 @@ class ForecastRefresh:
         histories: HistoryLookup,
         table: Forecasts,
         make_session: sessionmaker[Session],
+        *,
+        per_run: int | None = None,
     ) -> None:
+        """``per_run``: at most this many accounts a run; the rest wait, first come first served, for the next
+        runs (the worker's: a run that settled every account's hour must not hold settlement up for minutes)."""
         self._settler, self._histories, self._table, self._make = settler, histories, table, make_session
         self._budgets = store_budgets(make_session)
+        self._per_run = per_run
+        self._pending: dict[str, None] = {}  # accounts to forecast, in the order they came (a set that keeps it)
 
     def run(
         self, accounts: Iterable[str], until: datetime, now: datetime, *, budgeted: bool = True, daily: bool = False
     ) -> RefreshResult:
-        """``budgeted``: the accounts with a budget too (besides ``accounts``). ``daily``: only those not
-        forecast as of ``until``'s midnight yet — a forecast reads whole settled days, so the hours settled
-        since do not change it (settlement runs every minute); late usage of earlier days is in the next
-        day's forecast."""
+        """Forecast ``accounts`` (those whose settled hours moved) as of ``until`` (the settled watermark) and
+        the live counts after it up to ``now``. ``budgeted``: the accounts with a budget too. ``daily``: those
+        budgeted accounts only when not forecast today yet (a new day or period may cross a budget without
+        new usage; the worker refreshes after every run, so the rest of the day they wait for usage)."""
         result = RefreshResult()
         limits = self._budgets()
         rows: list[dict[str, Any]] = []
-        targets = set(accounts) | (set(limits) if budgeted else set())
-        if daily:
-            targets -= self._table.accounts_as_of(until.replace(hour=0, minute=0, second=0, microsecond=0))
-        for account in sorted(targets):
-            period = account_period(account, self._histories, until)
+        extra = set(limits) if budgeted else set()
+        if daily and extra:
+            extra -= self._table.accounts_as_of(until.replace(hour=0, minute=0, second=0, microsecond=0))
+        for account in sorted(set(accounts) | extra):
+            self._pending.setdefault(account, None)
+        targets = list(self._pending)[: self._per_run] if self._per_run else list(self._pending)
+        live = self._live(targets, until, now)
+        for account, period, inputs in self._inputs(targets, until, now):
             try:
-                f = forecast_account(self._settler, account, period, until)
+                f = forecast_account(
+                    self._settler,
+                    account,
+                    period,
+                    now,
+                    settled_until=until,
+                    live=live.get(account, {}),
+                    inputs=inputs,
+                )
             except SinkError:
                 raise  # ClickHouse away: the next run refreshes
             except Exception:  # one account's bad data must not stop the others' forecasts and alerts
@@ -127,4 +157,39 @@ class ForecastRefresh:
                 self._table.write(rows)
                 rows = []
         self._table.write(rows)
+        for account in targets:  # done (a ClickHouse outage above leaves them all for the next run)
+            del self._pending[account]
+        result.pending = len(self._pending)
         return result
+
+    def _inputs(
+        self, accounts: list[str], until: datetime, now: datetime
+    ) -> Iterator[tuple[str, Period, InvoiceInputs | None]]:
+        """Each account's period and forecast inputs, read for READ_BATCH accounts of a period at once (one
+        read per table instead of one per account: bench/forecast_refresh.py)."""
+        periods: dict[Period, list[str]] = {}
+        for account in accounts:
+            periods.setdefault(account_period(account, self._histories, until), []).append(account)
+        for period, members in sorted(periods.items(), key=lambda kv: kv[0].start):
+            mark = settled_watermark(self._settler, period, now, until)
+            for i in range(0, len(members), READ_BATCH):
+                chunk = members[i : i + READ_BATCH]
+                try:
+                    read: dict[str, InvoiceInputs | None] = dict(
+                        self._settler.invoice_inputs_many(chunk, period, until=mark, history_from=history_start(period))
+                    )
+                except SinkError:
+                    raise
+                except Exception:  # one account's bad store data: each reads its own, and fails alone
+                    log.exception("cannot read the forecast inputs of %s accounts at once", len(chunk))
+                    read = dict.fromkeys(chunk)
+                for account in chunk:
+                    yield account, period, read[account]
+
+    def _live(self, accounts: list[str], until: datetime, now: datetime) -> dict[str, dict[str, float]]:
+        """The live counts after the watermark up to ``now`` or the watermark's day end, in one read."""
+        end = min(now, until.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1))
+        if not accounts or end <= until:
+            return {}
+        found = self._settler.live_since(accounts, until, end)
+        return {a: {m: float(q) for m, q in by.items()} for a, by in found.items()}

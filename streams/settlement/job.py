@@ -50,11 +50,16 @@ def store_sessions(settings: Settings) -> Any:
 
 
 def build_forecast_refresh(
-    settings: Settings, client: Any, settler: Settler, registry: SubscriptionRegistry
+    settings: Settings, client: Any, settler: Settler, registry: SubscriptionRegistry, *, per_run: int | None = None
 ) -> ForecastRefresh:
-    """What runs after each settlement: forecasts into ClickHouse and budget alerts (docs/forecasting.md)."""
+    """What runs after each settlement: forecasts into ClickHouse and budget alerts (docs/forecasting.md).
+    ``per_run``: at most this many accounts a run (the worker's ``WORKER_PER_RUN``; a command does all)."""
     return ForecastRefresh(
-        settler, registry.history, Forecasts(client, settings.clickhouse_database), store_sessions(settings)
+        settler,
+        registry.history,
+        Forecasts(client, settings.clickhouse_database),
+        store_sessions(settings),
+        per_run=per_run,
     )
 
 
@@ -174,6 +179,8 @@ def register_settlement(
                 log.error("forecast refresh failed, retried at the next run: %s", exc)
             else:
                 metrics.budget_alerts.inc(len(refreshed.alerts))
+                if refreshed.pending:
+                    log.info("forecasts refreshed %s, %s left for the next runs", refreshed.forecast, refreshed.pending)
         if stripe_sync is not None:
             try:
                 outcomes = await asyncio.to_thread(stripe_sync.run, now)

@@ -150,10 +150,16 @@ def hours_of(s: Session, addon_ids: list[str]) -> dict[str, list[AddonHoursRow]]
     return out
 
 
-def uses(s: Session, account_id: str) -> list[AddonUse]:
-    """Every add-on of the account, as rating reads them."""
-    rows = list(s.scalars(select(ContractAddonRow).where(ContractAddonRow.account_id == account_id)))
+def uses(s: Session, account_id: str, *, known_by: datetime | None = None) -> list[AddonUse]:
+    """Every add-on of the account, as rating reads them. ``known_by``: only the add-ons and hours recorded
+    before then (the settled-history forecast backtest replays a day as it was known; docs/forecasting.md)."""
+    sel = select(ContractAddonRow).where(ContractAddonRow.account_id == account_id)
+    if known_by is not None:
+        sel = sel.where(ContractAddonRow.created_at < known_by)
+    rows = list(s.scalars(sel))
     hours = hours_of(s, [r.id for r in rows])
+    if known_by is not None:
+        hours = {i: [h for h in hs if h.created_at < known_by] for i, hs in hours.items()}
     return [
         AddonUse(
             name=r.name,

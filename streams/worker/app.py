@@ -15,6 +15,7 @@ import faust
 from schemas.decode import DecodeLimits
 from streams.ingest.dedupe import DedupeStore
 from streams.ingest.step import IngestStep
+from streams.kafka.recovery import OrderedTableManager
 from streams.settings import Settings
 from streams.worker.metrics import WorkerMetrics
 
@@ -48,6 +49,8 @@ def create_faust_app(settings: Settings) -> faust.App:
         autodiscover=False,
         # At-least-once + dedupe + settlement (docs/architecture.md §9): faust's exactly_once has open bugs.
         processing_guarantee="at_least_once",
+        # Faust's end of a rebalance could drop a record fetched mid-way for one agent (streams/kafka/recovery.py).
+        TableManager=OrderedTableManager,
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication,
         consumer_auto_offset_reset="earliest",

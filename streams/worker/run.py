@@ -19,6 +19,7 @@ from streams.ingest.agents import register_ingest
 from streams.kafka.admin import ensure_topics
 from streams.live.agent import register_rating, register_subscriptions
 from streams.settings import Settings, connect_clickhouse
+from streams.settlement.forecast_refresh import WORKER_PER_RUN
 from streams.settlement.job import (
     ALL_ROLE_SETTLE_SHARE,
     build_forecast_refresh,
@@ -83,7 +84,7 @@ def prepare(settings: Settings) -> Wiring:
         # all-role group always reads it). After a rebalance its new holder takes over.
         leader = TP(settings.topic(topics.ACCEPTED), 0)
         app = w.app
-        after = build_forecast_refresh(settings, client, settler, registry)
+        after = build_forecast_refresh(settings, client, settler, registry, per_run=WORKER_PER_RUN)
         register_settlement(
             app,
             settler,

@@ -37,7 +37,7 @@ async def test_a_flat_account_is_forecast_to_its_invoice_and_strangers_are_refus
         client = warehouse._open()
         client.raw_insert(f"{CH_DB}.events", None, insert_block=block, fmt="JSONEachRow")
         api_settler(api, client, lambda: [org]).settle(datetime(2026, 6, 16, tzinfo=UTC), datetime.now(UTC))
-        api.clock.now = datetime(2026, 6, 16, 12, tzinfo=UTC)
+        api.clock.now = datetime(2026, 6, 16, tzinfo=UTC)  # the watermark: whole days (the warehouse is shared)
 
         r = await api.client.get(f"/api/billing/forecast?account={org}", headers=owner)
         assert r.status_code == 200, r.text
@@ -102,7 +102,7 @@ async def test_a_premium_feature_is_forecast_from_the_api_calls(
         client = warehouse._open()
         client.raw_insert(f"{CH_DB}.events", None, insert_block=block, fmt="JSONEachRow")
         api_settler(api, client, lambda: [org]).settle(datetime(2026, 6, 16, tzinfo=UTC), datetime.now(UTC))
-        api.clock.now = datetime(2026, 6, 16, 12, tzinfo=UTC)
+        api.clock.now = datetime(2026, 6, 16, tzinfo=UTC)  # the watermark: whole days (the warehouse is shared)
 
         r = await api.client.get(f"/api/billing/forecast?account={org}", headers=owner)
         assert r.status_code == 200, r.text

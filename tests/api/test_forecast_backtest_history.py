@@ -10,12 +10,16 @@ from typing import Any
 
 import orjson
 import pytest
+from sqlalchemy import select
 
+from rating.catalog.loader import load_catalog
 from streams.api.warehouse import Warehouse
 from streams.cli import settle_cmd
 from streams.cli.main import main
 from streams.settings import Settings
-from streams.settlement.backtest_history import backtest_settled, settled_periods
+from streams.settlement.backtest_history import backtest_settled, settled_periods, store_addons_known
+from streams.store import addons
+from streams.store.models import Subscription
 from tests.support.api import CH_DB
 from tests.support.settled import api_settler, event_block
 
@@ -139,6 +143,26 @@ async def test_settled_invoices_are_forecast_as_of_each_check_day(
         assert main([*args[:-1], "--account", step]) == 0
         text = capsys.readouterr().out
         assert text.startswith("2 finalized invoices of 1 accounts; 0 check days left out") and "naive median" in text
+
+        # What the billing store and the corrections hold is replayed as it was known on each day. flat's June
+        # gets a correction of $10 found on June 12 (a late May event) and an add-on session ($5,000) recorded on
+        # June 20: day 7 (June 8) knows neither, day 15 (June 16) the correction, day 25 (June 26) both.
+        (flat_june,) = [p for p in periods if p.account_id == flat and p.period.start.month == 6]
+        store.write_correction(
+            flat, "2026-05", "api_calls_overage", "2026-06", D(1000), D(10), datetime(2026, 6, 12, tzinfo=UTC)
+        )
+        with api.ctx.sessions.begin() as s:
+            sub = s.scalars(select(Subscription).where(Subscription.account_id == flat)).one()
+            june10 = datetime(2026, 6, 10, tzinfo=UTC)
+            addons.record(
+                s, sub, load_catalog().at(june10), "custom_ai_training", quantity=D(1), starts_at=june10,
+                ends_at=None, note=None, by="test", now=datetime(2026, 6, 20, tzinfo=UTC), not_before=june10,
+            )  # fmt: skip
+        known = store_addons_known(api.ctx.sessions)
+        seen = {o.day: o.expected for o in backtest_settled(settler, store, [flat_june], known)}
+        assert seen == {7: D("549.99"), 15: D("559.99"), 25: D("5559.99")}
+        # Without the add-ons' record times they are taken as the store holds them now, on every day.
+        assert {o.expected for o in backtest_settled(settler, store, [flat_june])} >= {D("5549.99")}
 
 
 def test_warehouse_options_need_from_warehouse() -> None:

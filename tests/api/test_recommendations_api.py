@@ -18,7 +18,7 @@ from tests.support.settled import api_settler, event_block
 
 pytestmark = pytest.mark.integration
 MAR = datetime(2026, 3, 1, tzinfo=UTC)
-NOW = datetime(2026, 6, 16, 12, tzinfo=UTC)
+NOW = datetime(2026, 6, 16, tzinfo=UTC)  # at the settled watermark: whole days (the warehouse is shared)
 AI = {"provider": "openai", "model": "gpt-4o", "input_tokens": "100000", "output_tokens": "50000"}
 
 

@@ -71,7 +71,8 @@ def start_worker(
 ) -> tuple[Proc, int]:
     port = free_port()
     env = settings_env(s, METERLINE_METRICS_PORT=str(port), METERLINE_WORKER_ID=worker_id, **env_extra)
-    return Proc(["worker", "--role", role], env, log), port
+    # Info: a failing test shows the tail of this log, and Faust says there how far recovery and rebalances got.
+    return Proc(["worker", "--role", role, "--loglevel", "info"], env, log), port
 
 
 def scrape(port: int) -> dict[str, float]:

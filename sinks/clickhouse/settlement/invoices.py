@@ -167,16 +167,24 @@ class Invoices(Tables):
         return [orjson.loads(r[0]) for r in rows]
 
     def corrections_many(self, accounts: Iterable[str], target_period: str) -> dict[str, list[Correction]]:
-        out: dict[str, list[Correction]] = {}
+        return {a: [c for c, _ in cs] for a, cs in self.corrections_found_many(accounts, target_period).items()}
+
+    def corrections_found_many(
+        self, accounts: Iterable[str], target_period: str
+    ) -> dict[str, list[tuple[Correction, datetime]]]:
+        """The corrections ``target_period`` carries, each with when it was found (its latest version's
+        ``found_at``: the settled-history forecast backtest leaves out those found after its replay day)."""
+        out: dict[str, list[tuple[Correction, datetime]]] = {}
         for chunk in chunks(accounts):
             sql = (
-                "SELECT account_id, source_period, code, toString(quantity), toString(amount) FROM "
+                "SELECT account_id, source_period, code, toString(quantity), toString(amount), found_at FROM "
                 f"{self._db}.invoice_corrections FINAL WHERE account_id IN {in_list(chunk)} "
                 f"AND target_period = {_lit(target_period)} AND amount != 0 ORDER BY source_period, code"
             )
-            for acc, src, code, q, amt in self._rows(sql):
+            for acc, src, code, q, amt, found in self._rows(sql):
                 qty = Decimal(q) if Decimal(q) else Decimal(1)
-                out.setdefault(acc, []).append(Correction(code, f"Correction of {src}: {code}", Decimal(amt), qty))
+                correction = Correction(code, f"Correction of {src}: {code}", Decimal(amt), qty)
+                out.setdefault(acc, []).append((correction, _utc(found)))
         return out
 
     def corrected(self, account_id: str, source_period: str) -> dict[tuple[str, str], LineTotal]:

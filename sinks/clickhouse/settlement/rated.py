@@ -83,3 +83,19 @@ class RatedUsage(Tables):
             for a, m, q in self._rows(sql):
                 out.setdefault(a, {})[m] = Decimal(q)
         return out
+
+    def provisional_many(
+        self, accounts: Iterable[str], start: datetime, end: datetime
+    ) -> dict[str, dict[str, Decimal]]:
+        """The live stage's provisional API calls and AI requests rated in [start, end), per account and metric
+        (the forecast's live figures after the settled watermark, docs/forecasting.md)."""
+        out: dict[str, dict[str, Decimal]] = {}
+        for chunk in chunks(accounts):
+            sql = (
+                f"SELECT account_id, metric, toString(sum(quantity)) FROM {self._db}.rated_usage FINAL "
+                f"WHERE account_id IN {in_list(chunk)} AND kind = 'provisional' AND hour >= {_dt(start)} "
+                f"AND hour < {_dt(end)} AND metric IN ('api_calls', 'ai_requests') GROUP BY account_id, metric"
+            )
+            for a, m, q in self._rows(sql):
+                out.setdefault(a, {})[m] = Decimal(q)
+        return out

@@ -2602,7 +2602,7 @@ export interface components {
             /**
              * As Of
              * Format: date-time
-             * @description the settled full days end here (the last midnight UTC)
+             * @description the settled whole days end here (the midnight UTC before settled_until)
              */
             as_of: string;
             /** Currency */
@@ -2616,6 +2616,12 @@ export interface components {
              * @description the invoice at the expected quantities
              */
             lines: components["schemas"]["InvoiceLine"][];
+            /**
+             * Live Until
+             * Format: date-time
+             * @description the live (provisional) counts after settled_until up to here are in the forecast (settled_until when none were used)
+             */
+            live_until: string;
             /** Metrics */
             metrics: components["schemas"]["MetricForecast"][];
             /**
@@ -2628,6 +2634,12 @@ export interface components {
              * Format: date-time
              */
             period_start: string;
+            /**
+             * Settled Until
+             * Format: date-time
+             * @description the settled watermark: the day's hours before it are in to_date
+             */
+            settled_until: string;
             total: components["schemas"]["ForecastTotal"];
         };
         /** ForecastTotal */

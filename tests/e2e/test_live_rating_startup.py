@@ -1,0 +1,74 @@
+"""Accepted events arriving while a worker starts (joins its group, recovers its table, seeks to its committed offsets)
+are all rated. Faust's own end of a rebalance could clear a record from live rating's queue after the
+ClickHouse sink had taken it from the same fetch: live rating never saw it (streams/kafka/recovery.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from schemas.accepted import encode_rows
+from schemas.events import AcceptedEvent, epoch_ms
+from streams.kafka.admin import ensure_topics
+from streams.kafka.batches import BatchSender
+from streams.settings import Settings
+from streams.topics import ACCEPTED
+from tests.e2e.test_live_rating import cli, quotas
+from tests.support.processes import start_worker, wait_until
+
+pytestmark = pytest.mark.e2e
+
+#: One accepted record every this many seconds, for this long from the worker's start: some fall in every step
+#: of it, the few milliseconds between the seek to the committed offsets and the end of the rebalance too.
+EVERY, FOR = 0.005, 15.0
+
+
+async def accept_while_starting(s: Settings, at: datetime) -> int:
+    """Records on ``usage.accepted`` as another worker's ingest would write them, one event each."""
+    sender = BatchSender(s.kafka_bootstrap, client_id="test-startup")
+    await sender.start()
+    sent = 0
+    try:
+        deadline = time.monotonic() + FOR
+        while time.monotonic() < deadline:
+            event = AcceptedEvent(
+                event_id=f"e{sent}",
+                ts_ms=epoch_ms(at),
+                user_id="m1",
+                org_id="acme",
+                metric="api_calls",
+                quantity=Decimal(1),
+                source="startup",
+                properties={},
+                account_id="acme",
+            )
+            await asyncio.gather(*await sender.send(s.topic(ACCEPTED), [(None, b"acme", encode_rows([event]))]))
+            sent += 1
+            await asyncio.sleep(EVERY)
+    finally:
+        await sender.stop()
+    return sent
+
+
+def test_events_sent_while_a_worker_starts_are_all_rated(
+    stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    s = stack_settings.model_copy(
+        update={"data_dir": tmp_path_factory.mktemp("startup"), "topic_prefix": stack_settings.topic_prefix + "start."}
+    )
+    asyncio.run(ensure_topics(s))
+    start = datetime.now(UTC) - timedelta(hours=1)
+    put = ("subscriptions", "put", "--account", "acme", "--kind", "org", "--tier", "standard")
+    cli(s, *put, "--anchor", start.date().isoformat(), "--effective-from", start.isoformat())
+    worker, _ = start_worker(s, s.data_dir / "w.log")
+    try:
+        sent = asyncio.run(accept_while_starting(s, datetime.now(UTC) - timedelta(minutes=1)))
+        assert sent > 200
+        wait_until(lambda: quotas(s, "acme").get("api_calls", {}).get("used") == str(sent), 120, "all rated", worker)
+        assert worker.terminate() == 0, worker.tail()
+    finally:
+        worker.terminate()

@@ -1,0 +1,124 @@
+"""The end of a rebalance (``OrderedRecovery.on_recovery_completed``): the stream partitions are sought to their
+committed offsets and the streams' queues cleared before the partitions resume, so no record is fetched
+before the clear (faust's order resumed them first, and a record fetched meanwhile could be cleared from one
+agent's queue after another had taken it: that agent never saw it)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import Any, cast
+
+from streams.kafka.recovery import OrderedRecovery, OrderedTableManager
+
+STREAM, CHANGELOG = ("usage.accepted", 0), ("meterline-live-usage-changelog", 0)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def note(self, what: str) -> None:
+        self.calls.append(what)
+
+
+class FakeConsumer:
+    def __init__(self, rec: Recorder) -> None:
+        self.rec = rec
+
+    def assignment(self) -> set[tuple[str, int]]:
+        return {STREAM, CHANGELOG}
+
+    async def perform_seek(self) -> None:
+        self.rec.note("seek")
+
+    def resume_flow(self) -> None:
+        self.rec.note("resume_flow")
+
+    def resume_partitions(self, tps: set[tuple[str, int]]) -> None:
+        self.rec.note(f"resume_partitions {sorted(tps)}")
+
+
+class Anything:
+    """Attributes and calls that do nothing (what the order does not depend on)."""
+
+    def __init__(self, rec: Recorder, name: str) -> None:
+        self._rec, self._name = rec, name
+
+    def __getattr__(self, attr: str) -> Any:
+        return Anything(self._rec, f"{self._name}.{attr}")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._name.endswith(".send") or self._name.endswith("maybe_start"):
+            return asyncio.sleep(0)
+        if self._name.endswith("assigned_standbys"):
+            return set()
+        return None
+
+
+class FakeFlowControl:
+    def __init__(self, rec: Recorder) -> None:
+        self.rec = rec
+
+    def resume(self) -> None:
+        self.rec.note("clear queues")
+
+
+class Tables(dict[Any, Any]):
+    """No tables to call back; the manager's readiness calls do nothing."""
+
+    def on_actives_ready(self) -> None:
+        pass
+
+    def on_standbys_ready(self) -> None:
+        pass
+
+
+class FakeRecovery:
+    def __init__(self, rec: Recorder) -> None:
+        self.app = Anything(rec, "app")
+        self.app.__dict__.update(
+            consumer=FakeConsumer(rec),
+            consumer_generation_id=3,
+            flow_control=FakeFlowControl(rec),
+        )
+        self.log = Anything(rec, "log")
+        self.tables: dict[Any, Any] = {}
+        self.completed = asyncio.Event()
+
+    def _set_recovery_ended(self) -> None:
+        pass
+
+    async def _wait(self, coro: Awaitable[None], timeout: float | None = None) -> None:
+        await coro
+
+    def _is_changelog_tp(self, tp: tuple[str, int]) -> bool:
+        return tp == CHANGELOG
+
+
+def run(generation: int) -> list[str]:
+    rec = Recorder()
+    fake = FakeRecovery(rec)
+    fake.tables = type(
+        "Tables", (dict,), {"on_actives_ready": lambda self: None, "on_standbys_ready": lambda self: None}
+    )()
+    asyncio.run(OrderedRecovery.on_recovery_completed(cast(Any, fake), generation))
+    return rec.calls
+
+
+def test_the_stream_partitions_resume_after_the_seek_and_the_clear() -> None:
+    assert run(3) == ["seek", "clear queues", "resume_flow", f"resume_partitions {[STREAM]}"]
+
+
+def test_a_newer_rebalance_resumes_nothing() -> None:
+    assert run(2) == []
+
+
+def test_the_worker_app_uses_it(tmp_path: Path) -> None:
+    from streams.settings import load_settings
+    from streams.worker.app import create_faust_app
+
+    app = create_faust_app(load_settings().model_copy(update={"data_dir": tmp_path}))
+    assert isinstance(app.tables, OrderedTableManager)
+    assert isinstance(app.tables.recovery, OrderedRecovery)
