@@ -49,7 +49,7 @@ export function UsageSection({ org }: { org: string }) {
                   </dd>
                 </dl>
               )}
-              {data.organization && <ProvisionalSettled org={org} period={data.period} />}
+              {data.organization && <ProvisionalSettled org={org} period={data.period} streamed={mode === "stream"} />}
               {alerts.data && (
                 <>
                   <h3>Alerts this period</h3>
