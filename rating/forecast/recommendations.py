@@ -83,8 +83,11 @@ def change_tier(
     when the other tier does not allow that usage (a hard cap it passes, a feature it lacks)."""
     if tier == current.tier or tier not in catalog.tiers or not usage:
         return None
-    alt = current.model_copy(update={"tier": tier, "contract": None})
-    history = SubscriptionHistory(alt.account_id, [alt.model_copy(update={"effective_from": usage[0][0].start})])
+    # Anchored where the compared periods start: a move then would have begun a contract year there, so an
+    # annual fee (the enterprise platform fee) is paid in the window, not skipped for falling outside it.
+    start = usage[0][0].start
+    alt = current.model_copy(update={"tier": tier, "contract": None, "anchor": start.date()})
+    history = SubscriptionHistory(alt.account_id, [alt.model_copy(update={"effective_from": start})])
     for p, u in usage:
         if preview_invoice(history, [u], p, catalog).flags:
             return None  # some usage would be capped or not entitled: not the same service

@@ -13,8 +13,9 @@ them on generated steps), and spends its time per group rather than per event (d
 - a group whose every possible alert was already raised in the period skips ``new_alerts``;
 - an organization's seat set and a storage slot's parsed readings are remembered between steps (by the
   identity of the entry's list), so a step late in a period costs about what an early one does;
-- quota-state records are written straight from the rule (``quota_record``) and deltas priced as tuples
-  (``delta_parts``): a frozen dataclass per group cost more than the record.
+- deltas are priced as tuples (``delta_parts``): a frozen dataclass per group cost more than its record;
+- rated lines and quota-state records are written into JSON encoded once per terms and metric of the
+  step (``streams/live/records.py``): a group formats only its numbers.
 """
 
 from __future__ import annotations
@@ -26,18 +27,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import orjson
-
 from rating.aggregation import Sample
 from rating.ai_costs import ai_request_cost
 from rating.catalog.model import MeteredRule
 from rating.live.gauge import KeptReadings, fold_readings
 from rating.money import ZERO, fixed_text
 from rating.periods import HOUR_MS
-from rating.quota import delta_parts, new_alerts, quota_record
+from rating.quota import delta_parts, new_alerts
 from rating.seats import SEAT_METRIC
 from schemas.events import AcceptedEvent, Metric
 from streams.live.rating import LIVE_PERIODS_SPAN, LiveOutputs, _first_threshold, _period_key, _pruned, quota_key
+from streams.live.records import Templates
 from streams.live.resolve import Resolved, Resolver
 
 _MISS = object()
@@ -150,6 +150,7 @@ def fold_step(
 
     out = LiveOutputs()
     rated_at = now.isoformat()
+    templates = Templates(rated_at)
     oldest_live = _period_key(now - LIVE_PERIODS_SPAN)
     keys: list[_Key] = list(groups)
     orders = {tid: (r.version.effective_from, r.version.version) for tid, r in enumerate(terms.first)}
@@ -233,36 +234,20 @@ def fold_step(
             else:
                 billed_before, billed_after = before, after
             _, d_included, d_billable, unit_price, delta_amount = delta_parts(rule, billed_before, billed_after)
+        tpl = templates.of(tid, t, metric, rule, t.tier.rate_limit_per_minute)
         out.rated.append(
-            orjson.dumps(
-                {
-                    "account_id": t.billed,
-                    "metric": metric,
-                    "period": t.period,
-                    "period_start_ms": t.period_start_ms,
-                    "tier": t.tier_name,
-                    "quantity": fixed_text(after - before),
-                    "period_to_date": used_text,
-                    "included": fixed_text(d_included),
-                    "billable": fixed_text(d_billable),
-                    "unit_price": fixed_text(unit_price),
-                    "amount": fixed_text(delta_amount),
-                    "catalog_version": t.catalog.version,
-                    "subscription_version": t.version.version,
-                    "provisional": True,
-                    "rated_at": rated_at,
-                    **extra,
-                }
+            templates.rated_line(
+                tpl,
+                fixed_text(after - before),
+                used_text,
+                d_included,
+                d_billable,
+                unit_price,
+                delta_amount,
+                extra,
             )
         )
-        out.quota_records.append(
-            (
-                quota_key(t.billed, metric),
-                orjson.dumps(
-                    quota_record(t.billed, metric, t.period, rule, t.tier.rate_limit_per_minute, after, rated_at)
-                ),
-            )
-        )
+        out.quota_records.append((quota_key(t.billed, metric), templates.quota_record(tpl, after)))
         if after >= _first_threshold(rule):
             raised = slot.get("alerted", ())
             if not _alert_kinds(rule).issubset(raised):

@@ -116,25 +116,8 @@ def rate_batch(
             d = rate_delta(g.rule, billed_before, billed_after)
             delta_amount, d_included, d_billable, unit_price = d.amount, d.included, d.billable, d.unit_price
         out.rated.append(
-            orjson.dumps(
-                {
-                    "account_id": t.billed,
-                    "metric": g.metric,
-                    "period": t.period,
-                    "period_start_ms": t.period_start_ms,
-                    "tier": t.tier_name,
-                    "quantity": f"{after - before:f}",
-                    "period_to_date": f"{after:f}",
-                    "included": f"{d_included:f}",
-                    "billable": f"{d_billable:f}",
-                    "unit_price": f"{unit_price:f}",
-                    "amount": f"{delta_amount:f}",
-                    "catalog_version": t.catalog.version,
-                    "subscription_version": t.version.version,
-                    "provisional": True,
-                    "rated_at": rated_at,
-                    **extra,
-                }
+            rated_line(
+                t, g.metric, rated_at, after - before, after, d_included, d_billable, unit_price, delta_amount, extra
             )
         )
         q = quota_state(t.billed, g.metric, t.period, g.rule, t.tier.rate_limit_per_minute, after, now)
@@ -151,6 +134,41 @@ def rate_batch(
             out.alerts.extend(alerts)
         entry[slot_key] = slot
     return out
+
+
+def rated_line(
+    t: Resolved,
+    metric: str,
+    rated_at: str,
+    quantity: Decimal,
+    period_to_date: Decimal,
+    included: Decimal,
+    billable: Decimal,
+    unit_price: Decimal,
+    amount: Decimal,
+    extra: Mapping[str, str],
+) -> bytes:
+    """A ``usage.rated`` line, as the reference writes it (the fast path's templates must give these bytes)."""
+    return orjson.dumps(
+        {
+            "account_id": t.billed,
+            "metric": metric,
+            "period": t.period,
+            "period_start_ms": t.period_start_ms,
+            "tier": t.tier_name,
+            "quantity": f"{quantity:f}",
+            "period_to_date": f"{period_to_date:f}",
+            "included": f"{included:f}",
+            "billable": f"{billable:f}",
+            "unit_price": f"{unit_price:f}",
+            "amount": f"{amount:f}",
+            "catalog_version": t.catalog.version,
+            "subscription_version": t.version.version,
+            "provisional": True,
+            "rated_at": rated_at,
+            **extra,
+        }
+    )
 
 
 _thresholds: dict[int, tuple[MeteredRule, Decimal]] = {}

@@ -39,6 +39,11 @@ export function dateTime(iso: string | Date): string {
   );
 }
 
+/** The time of day of `iso`, in UTC (the zone settlement's hours are in). */
+export function timeOfDay(iso: string): string {
+  return new Intl.DateTimeFormat(undefined, { timeStyle: "short", timeZone: "UTC" }).format(new Date(iso));
+}
+
 /** Whole days from `now` until `iso` (0 once passed). */
 export function daysUntil(iso: string, now: Date): number {
   return Math.max(0, Math.ceil((new Date(iso).getTime() - now.getTime()) / 86_400_000));

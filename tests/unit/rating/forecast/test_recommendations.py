@@ -79,6 +79,17 @@ def test_upgrade_to_enterprise_pays_when_overage_passes_its_fees() -> None:
     assert worth_showing([costly, rec], Decimal(10)) == [rec]
 
 
+def test_an_upgrade_over_recent_periods_pays_the_annual_platform_fee_in_them() -> None:
+    # Three periods in the middle of the contract year (June to August): moving to enterprise at their start
+    # would have charged its yearly platform fee then. Without it enterprise read as $0 for an idle account.
+    recent = _periods(6, PeriodUsage(api_calls=Decimal(100)))[3:]
+    rec = change_tier(_version("standard", "org"), "enterprise", recent, CATALOG, kind="upgrade")
+    assert rec is not None
+    assert rec.current_total == Decimal("149.97")  # 3 x 49.99
+    assert rec.alternative_total == Decimal("10000.00")  # the platform fee; no seat had usage
+    assert rec.saving < 0 and worth_showing([rec], Decimal(10)) == []
+
+
 def test_downgrade_after_three_periods_under_the_free_quota() -> None:
     last = _periods(3, PeriodUsage(api_calls=Decimal(5_000)))
     rec = downgrade_when_quota_unused(_version("standard"), last, CATALOG, "free")

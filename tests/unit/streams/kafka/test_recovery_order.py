@@ -1,7 +1,7 @@
 """The end of a rebalance (``OrderedRecovery.on_recovery_completed``): the stream partitions are sought to their
-committed offsets and the streams' queues cleared before the partitions resume, so no record is fetched
-before the clear (faust's order resumed them first, and a record fetched meanwhile could be cleared from one
-agent's queue after another had taken it: that agent never saw it)."""
+committed offsets (their earliest when nobody committed) and the streams' queues cleared before the partitions
+resume, so no record is fetched before the clear (faust's order resumed them first, and a record fetched
+meanwhile could be cleared from one agent's queue after another had taken it: that agent never saw it)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any, cast
 
+from faust.types import TP
+
 from streams.kafka.recovery import OrderedRecovery, OrderedTableManager
 
-STREAM, CHANGELOG = ("usage.accepted", 0), ("meterline-live-usage-changelog", 0)
+STREAM, CHANGELOG = TP("usage.accepted", 0), TP("meterline-live-usage-changelog", 0)
 
 
 class Recorder:
@@ -24,14 +26,23 @@ class Recorder:
 
 
 class FakeConsumer:
-    def __init__(self, rec: Recorder) -> None:
-        self.rec = rec
+    def __init__(self, rec: Recorder, committed: int | None) -> None:
+        self.rec, self.committed = rec, committed
+        self._read_offset: dict[Any, int | None] = {}
+        self._committed_offset: dict[Any, int | None] = {}
 
     def assignment(self) -> set[tuple[str, int]]:
         return {STREAM, CHANGELOG}
 
-    async def perform_seek(self) -> None:
-        self.rec.note("seek")
+    async def seek_to_committed(self) -> dict[tuple[str, int], int | None]:
+        self.rec.note("seek to committed")
+        return {STREAM: self.committed, CHANGELOG: None}
+
+    async def earliest_offsets(self, *tps: tuple[str, int]) -> dict[tuple[str, int], int]:
+        return {tp: 3 for tp in tps}  # retention removed 0-2
+
+    async def seek(self, tp: tuple[str, int], offset: int) -> None:
+        self.rec.note(f"seek {tp[0]} to {offset}")
 
     def resume_flow(self) -> None:
         self.rec.note("resume_flow")
@@ -76,16 +87,18 @@ class Tables(dict[Any, Any]):
 
 
 class FakeRecovery:
-    def __init__(self, rec: Recorder) -> None:
+    def __init__(self, rec: Recorder, committed: int | None) -> None:
         self.app = Anything(rec, "app")
         self.app.__dict__.update(
-            consumer=FakeConsumer(rec),
+            consumer=FakeConsumer(rec, committed),
             consumer_generation_id=3,
             flow_control=FakeFlowControl(rec),
         )
         self.log = Anything(rec, "log")
         self.tables: dict[Any, Any] = {}
         self.completed = asyncio.Event()
+
+    _seek_streams = OrderedRecovery._seek_streams  # the method under test calls it on its self
 
     def _set_recovery_ended(self) -> None:
         pass
@@ -94,12 +107,12 @@ class FakeRecovery:
         await coro
 
     def _is_changelog_tp(self, tp: tuple[str, int]) -> bool:
-        return tp == CHANGELOG
+        return bool(tp == CHANGELOG)
 
 
-def run(generation: int) -> list[str]:
+def run(generation: int, committed: int | None = 7) -> list[str]:
     rec = Recorder()
-    fake = FakeRecovery(rec)
+    fake = FakeRecovery(rec, committed)
     fake.tables = type(
         "Tables", (dict,), {"on_actives_ready": lambda self: None, "on_standbys_ready": lambda self: None}
     )()
@@ -108,7 +121,15 @@ def run(generation: int) -> list[str]:
 
 
 def test_the_stream_partitions_resume_after_the_seek_and_the_clear() -> None:
-    assert run(3) == ["seek", "clear queues", "resume_flow", f"resume_partitions {[STREAM]}"]
+    assert run(3) == ["seek to committed", "clear queues", "resume_flow", f"resume_partitions {[STREAM]}"]
+
+
+def test_a_partition_nobody_committed_starts_again_from_its_earliest_offset() -> None:
+    # Records fetched for it as partitions were assigned stay buffered through a seek to "no committed offset";
+    # sought to its earliest, its records are fetched after the queues are cleared. Changelogs are recovery's.
+    calls = run(3, committed=None)
+    assert calls[:2] == ["seek to committed", "seek usage.accepted to 3"]
+    assert calls[2:] == ["clear queues", "resume_flow", f"resume_partitions {[STREAM]}"]
 
 
 def test_a_newer_rebalance_resumes_nothing() -> None:

@@ -10,6 +10,8 @@ const FORECAST = {
   period_start: "2026-12-01T00:00:00Z",
   period_end: "2027-01-01T00:00:00Z",
   as_of: "2026-12-16T00:00:00Z",
+  settled_until: "2026-12-16T14:00:00Z",
+  live_until: "2026-12-16T14:35:00Z",
   days_elapsed: 15,
   days_in_period: 31,
   currency: "usd",
@@ -42,6 +44,7 @@ describe("ForecastSection", () => {
     expect(card).toHaveTextContent("$500.00 – $600.00");
     expect(await within(card).findByText(/the forecast passes it/)).toBeInTheDocument();
     expect(card).toHaveTextContent("From the 15 settled days of 31");
+    expect(card).toHaveTextContent(/Today's usage settled to 2:00\sPM UTC is in it, and live figures to 2:35\sPM UTC\./);
     const recs = screen.getByRole("region", { name: "Ways to pay less" });
     expect(await within(recs).findByText("Pay standard yearly instead of monthly")).toBeInTheDocument();
     expect(recs).toHaveTextContent("Saves $99.98 over 12 periods: $499.90 instead of $599.88.");

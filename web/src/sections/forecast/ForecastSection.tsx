@@ -1,6 +1,6 @@
 import { useQuery } from "@tanstack/react-query";
 import { Suspense, lazy, useState } from "react";
-import { date, money, quantity } from "../../ui/format";
+import { date, money, quantity, timeOfDay } from "../../ui/format";
 import { Empty, Loading, QueryView } from "../../ui/states";
 import { bandPoints, overBudget } from "./band";
 import { budgetQuery, forecastQuery, recommendationsQuery, type Forecast, type Recommendations } from "./queries";
@@ -12,6 +12,17 @@ const METRIC_WORDS: Record<string, string> = { api_calls: "API calls", ai_reques
 function metricName(metric: string): string {
   if (metric.startsWith("premium_feature:")) return metric.slice("premium_feature:".length).replaceAll("_", " ");
   return METRIC_WORDS[metric] ?? metric;
+}
+
+const later = (a: string, b: string): boolean => new Date(a).getTime() > new Date(b).getTime();
+
+/** What of today the forecast already counts: the hours settled, then the live (provisional) figures. */
+function today(forecast: Forecast): string {
+  if (!later(forecast.settled_until, forecast.as_of)) return "";
+  const live = later(forecast.live_until, forecast.settled_until)
+    ? `, and live figures to ${timeOfDay(forecast.live_until)} UTC`
+    : "";
+  return ` Today's usage settled to ${timeOfDay(forecast.settled_until)} UTC is in it${live}.`;
 }
 
 /** The dashboard's forecast (where this period's invoice will end, docs/forecasting.md) and the ways to
@@ -69,6 +80,7 @@ function ForecastBody({ account, forecast }: { account: string; forecast: Foreca
       <p className="hint">
         From the {forecast.days_elapsed} settled day{forecast.days_elapsed === 1 ? "" : "s"} of {forecast.days_in_period} (to{" "}
         {date(forecast.as_of)}), to the period end on {date(forecast.period_end)}.
+        {today(forecast)}
       </p>
       {metric === undefined ? (
         <Empty>No metered usage this period yet.</Empty>
