@@ -13,5 +13,7 @@ export default defineConfig({
     globals: true,
     setupFiles: ["./src/test/setup.ts"],
     include: ["src/**/*.test.tsx", "src/**/*.test.ts"],
+    // A page's first render in jsdom (lazy chunks, many queries) took over the default 5 s on a loaded 2-core machine.
+    testTimeout: 20_000,
   },
 });

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from schemas import ai_rules
+from streams.store import orgs
 from streams.store.models import AiAccessRequestRow
 
 STATUSES = ("pending", "approved", "denied", "revoked")
@@ -77,8 +78,13 @@ def open_for(s: Session, org_id: str, user_id: str, subject: ai_rules.Subject) -
 
 
 def approved(s: Session, org_id: str, user_id: str) -> frozenset[ai_rules.Subject]:
-    """What is approved for the member now."""
-    return frozenset(subject_of(r) for r in listed(s, org_id, user_id=user_id, status="approved"))
+    """What is approved for the member now: asked for during their present membership (someone removed and invited
+    again asks anew; a former member has nothing)."""
+    m = orgs.member(s, org_id, user_id)
+    if m is None:
+        return frozenset()
+    rows = listed(s, org_id, user_id=user_id, status="approved")
+    return frozenset(subject_of(r) for r in rows if r.created_at >= m.created_at)
 
 
 def decide(r: AiAccessRequestRow, status: str, by: str, note: str | None, now: datetime) -> None:

@@ -8,6 +8,7 @@ gateways' local check (the SDK) follows within seconds through ``billing.quota-s
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -119,6 +120,14 @@ async def test_requests_are_approved_denied_revoked_and_enforced(make_api: Calla
         assert (await c.post(f"{base}/{research['id']}/revoke", headers=owner)).json()["status"] == "revoked"
         assert await allowed(api, org, gateway, "deep_research", user_id="mel") == (False, "approval_required")
         assert (await c.post(f"{base}/{gpt_req['id']}/revoke", headers=owner)).status_code == 409  # not approved
+        # sam leaves and is invited again: the approval of the former membership does not come back.
+        assert (await c.delete(f"{ORGS}/{org}/members/sam", headers=owner)).status_code == 204
+        api.clock.advance(timedelta(minutes=5))
+        await api.join(org, "sam", "member", owner)
+        assert await allowed(api, org, gateway, "ai_requests", user_id="sam", provider="anthropic") == (
+            False,
+            "approval_required",
+        )
         # Off again: everyone as before.
         assert (await c.put(f"{ORGS}/{org}/ai-controls", json={}, headers=owner)).status_code == 200
         assert await allowed(api, org, gateway, "ai_requests", **gpt) == (True, None)

@@ -77,6 +77,8 @@ def test_admin_live_usage_moves_by_the_stream(browser: Browser, bridged: tuple[S
         expect(live.locator("dt:has-text('AI requests') + dd")).to_have_text("2")
         provisional = page.get_by_role("region", name="Provisional and settled usage")
         expect(provisional.get_by_role("row", name="api_calls").get_by_role("cell").first).to_have_text("40")
+        pooled = live.get_by_role("region", name="Usage per metric").get_by_role("row", name="api_calls")
+        expect(pooled.get_by_role("cell").first).to_have_text("40")
         expect(live.get_by_text("Updated as usage changes.", exact=False)).to_be_visible()
         # ... and the cut one by its poll, with the time its figures were read.
         polled_row = polled_live.get_by_role("region", name="Usage by member").get_by_role("row", name="mel")

@@ -113,9 +113,13 @@ describe("AdminPage", () => {
     const source = FakeEventSource.last;
     expect(source?.url).toBe(`${ORG}/usage/stream`);
     const members = { ...USAGE, as_of: "2026-12-04T11:30:00Z", organization: usageOf("15", "0.1200") };
-    const current = { account_id: "org_acme", tier: "enterprise", status: "active", live: true, provisional_total: "0.00", period: PERIOD, metrics: [] };
+    const api_calls = { metric: "api_calls", entitled: true, used: "9000", included: "10000", remaining: "1000", hard_cap: null, hard_capped: false, over_limit: false, provisional_charge: "0.00" };
+    const current = { account_id: "org_acme", tier: "enterprise", status: "active", live: true, provisional_total: "0.00", period: PERIOD, metrics: [api_calls] };
     source?.emit("usage", { as_of: "2026-12-04T11:30:00Z", usage: current, members });
     expect(screen.getByText("AI requests", { selector: "dt" }).nextElementSibling).toHaveTextContent("15");
+    // The organization's usage against its pooled quotas, from the same event.
+    const pooled = within(screen.getByRole("region", { name: "Usage per metric" })).getByRole("row", { name: /api_calls/ });
+    expect(pooled).toHaveTextContent("90 % — nearing the included amount");
     expect(screen.getByText(/Updated as usage changes\./)).toHaveTextContent(`as of ${dateTime("2026-12-04T11:30:00Z")} UTC`);
     source?.emit("error");
     expect(screen.getByText(/Refreshed every 5 s \(the live update stream is not connected\)/)).toBeInTheDocument();

@@ -11,9 +11,18 @@ const COUNTED_AT_SETTLEMENT = new Set(["active_user"]);
 
 /** This period's provisional figures (live, from the quota state) beside the settled ones (the hourly rollup the
  * invoice is made from), per metric, and the two totals: what the live usage would bill now, and the upcoming
- * invoice drafted from the settled usage. */
-export function ProvisionalSettled({ org, period }: { org: string; period: Schemas["Period"] }) {
-  const live = useQuery({ ...usageCurrentQuery(org), refetchInterval: 5_000 });
+ * invoice drafted from the settled usage. `streamed`: the live usage stream keeps the provisional figures current
+ * (liveUsage.ts), so they are not polled meanwhile. */
+export function ProvisionalSettled({
+  org,
+  period,
+  streamed = false,
+}: {
+  org: string;
+  period: Schemas["Period"];
+  streamed?: boolean;
+}) {
+  const live = useQuery({ ...usageCurrentQuery(org), refetchInterval: streamed ? false : 5_000 });
   const settled = useQuery({ ...settledUsageQuery(org, period.start, period.end), refetchInterval: 30_000 });
   const upcoming = useQuery(upcomingInvoiceQuery(org));
   return (

@@ -5,6 +5,9 @@ import { TableWrap } from "../../ui/TableWrap";
 import { Empty, Loading, QueryView } from "../../ui/states";
 import { CapCell } from "./CapCell";
 import { ProvisionalSettled } from "./ProvisionalSettled";
+import { upcomingInvoiceQuery } from "../../api/invoices";
+import { usageCurrentQuery } from "../../api/usage";
+import { UsageTable } from "../../sections/usage/UsageTable";
 import { POLL_MS, useLiveOrgUsage } from "./liveUsage";
 import { alertsQuery } from "./queries";
 
@@ -49,7 +52,8 @@ export function UsageSection({ org }: { org: string }) {
                   </dd>
                 </dl>
               )}
-              {data.organization && <ProvisionalSettled org={org} period={data.period} />}
+              {data.organization && <PooledQuotas org={org} streamed={mode === "stream"} />}
+              {data.organization && <ProvisionalSettled org={org} period={data.period} streamed={mode === "stream"} />}
               {alerts.data && (
                 <>
                   <h3>Alerts this period</h3>
@@ -138,5 +142,20 @@ export function UsageSection({ org }: { org: string }) {
         }}
       </QueryView>
     </section>
+  );
+}
+
+/** The organization's usage per metric against the quotas its plan pools for all members (the live stream's
+ * `usage`; polled only while the stream is not delivering). */
+function PooledQuotas({ org, streamed }: { org: string; streamed: boolean }) {
+  const live = useQuery({ ...usageCurrentQuery(org), refetchInterval: streamed ? false : POLL_MS });
+  const currency = useQuery(upcomingInvoiceQuery(org)).data?.currency ?? "usd";
+  return (
+    <>
+      <h3>Against the pooled quotas</h3>
+      <QueryView query={live} what="the usage per metric">
+        {(usage) => <UsageTable usage={usage} currency={currency} />}
+      </QueryView>
+    </>
   );
 }

@@ -3,15 +3,14 @@ import type { Schemas } from "../../api/client";
 import { PaymentMethodOnFile } from "../../sections/billing/PaymentMethodOnFile";
 import { INTERVALS, subscriptionQuery } from "../../api/subscriptions";
 import { useSession } from "../../app/SessionContext";
-import { UsageBar } from "../../ui/UsageBar";
-import { date, dateTime, daysUntil, money, quantity } from "../../ui/format";
-import { TableWrap } from "../../ui/TableWrap";
-import { Empty, Loading, QueryView } from "../../ui/states";
+import { date, dateTime, daysUntil, money } from "../../ui/format";
+import { Loading, QueryView } from "../../ui/states";
 import { Breakdown } from "./Breakdown";
 import { DailyUsage } from "./DailyUsage";
 import { type LiveMode, POLL_MS, useLiveUsage } from "./liveUsage";
 import { upcomingInvoiceQuery } from "../../api/invoices";
 import { ForecastSection } from "../../sections/forecast/ForecastSection";
+import { UsageTable } from "../../sections/usage/UsageTable";
 import { AiAccessRequests } from "../../sections/ai-access/AiAccessRequests";
 import { organizationQuery } from "../../api/billing";
 import { MemberDashboard } from "./MemberDashboard";
@@ -140,50 +139,5 @@ function Upcoming({ account }: { account: string }) {
         )}
       </QueryView>
     </section>
-  );
-}
-
-function UsageTable({ usage, currency }: { usage: Schemas["UsageCurrent"]; currency: string }) {
-  const metrics = usage.metrics.filter((m) => m.entitled);
-  if (metrics.length === 0) return <Empty>Your plan meters nothing yet.</Empty>;
-  return (
-    <TableWrap label="Usage per metric">
-                <thead>
-          <tr>
-            <th scope="col">Metric</th>
-            <th scope="col" className="num">Used</th>
-            <th scope="col" className="num">Included</th>
-            <th scope="col" className="num">Remaining</th>
-            <th scope="col">Of included</th>
-            <th scope="col" className="num">Charge so far</th>
-          </tr>
-        </thead>
-        <tbody>
-          {metrics.map((m) => (
-            <tr key={m.metric}>
-              <th scope="row">
-                {m.metric}
-                {m.hard_cap !== null && (
-                  <div className={m.hard_capped ? "state-error" : "hint"}>
-                    Hard cap {quantity(m.hard_cap)}
-                    {m.hard_capped ? " — reached, further use is refused" : ""}
-                  </div>
-                )}
-              </th>
-              <td className="num">{quantity(m.used)}</td>
-              <td className="num">{m.included === null ? "Unlimited" : quantity(m.included)}</td>
-              <td className="num">{m.remaining === null ? "—" : quantity(m.remaining)}</td>
-              <td>
-                {m.included !== null ? (
-                  <UsageBar label={`${m.metric} used of included`} used={Number(m.used)} limit={Number(m.included)} />
-                ) : (
-                  "—"
-                )}
-              </td>
-              <td className="num provisional">{money(m.provisional_charge, currency)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </TableWrap>
   );
 }

@@ -63,7 +63,7 @@ describe("DashboardPage for a member", () => {
     expect(new URL(history?.url ?? "http://x").searchParams.get("user_id")).toBe("u_alice");
     const share = calls.find((r) => new URL(r.url).pathname === "/api/billing/usage/share");
     expect(new URL(share?.url ?? "http://x").searchParams.get("user_id")).toBe("u_alice");
-  }, 20_000);
+  });
 
   it("leaves the organization's dashboard to the other roles", async () => {
     const calls = serve({ "/api/billing/organizations/org_acme": { body: { ...ORG, role: "viewer" } }, "/api/billing/usage/current": "pending" });

@@ -1,0 +1,52 @@
+import type { Schemas } from "../../api/client";
+import { money, quantity } from "../../ui/format";
+import { TableWrap } from "../../ui/TableWrap";
+import { UsageBar } from "../../ui/UsageBar";
+import { Empty } from "../../ui/states";
+
+/** Usage per metric this period against what the plan includes (pooled across an organization's members), with
+ * the 80 % / 100 % warnings, the hard cap and the charge so far: the dashboard and the admin panel's live usage. */
+export function UsageTable({ usage, currency }: { usage: Schemas["UsageCurrent"]; currency: string }) {
+  const metrics = usage.metrics.filter((m) => m.entitled);
+  if (metrics.length === 0) return <Empty>The plan meters nothing yet.</Empty>;
+  return (
+    <TableWrap label="Usage per metric">
+      <thead>
+          <tr>
+            <th scope="col">Metric</th>
+            <th scope="col" className="num">Used</th>
+            <th scope="col" className="num">Included</th>
+            <th scope="col" className="num">Remaining</th>
+            <th scope="col">Of included</th>
+            <th scope="col" className="num">Charge so far</th>
+          </tr>
+        </thead>
+        <tbody>
+          {metrics.map((m) => (
+            <tr key={m.metric}>
+              <th scope="row">
+                {m.metric}
+                {m.hard_cap !== null && (
+                  <div className={m.hard_capped ? "state-error" : "hint"}>
+                    Hard cap {quantity(m.hard_cap)}
+                    {m.hard_capped ? " — reached, further use is refused" : ""}
+                  </div>
+                )}
+              </th>
+              <td className="num">{quantity(m.used)}</td>
+              <td className="num">{m.included === null ? "Unlimited" : quantity(m.included)}</td>
+              <td className="num">{m.remaining === null ? "—" : quantity(m.remaining)}</td>
+              <td>
+                {m.included !== null ? (
+                  <UsageBar label={`${m.metric} used of included`} used={Number(m.used)} limit={Number(m.included)} />
+                ) : (
+                  "—"
+                )}
+              </td>
+              <td className="num provisional">{money(m.provisional_charge, currency)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </TableWrap>
+  );
+}
