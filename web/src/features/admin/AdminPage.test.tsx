@@ -80,6 +80,17 @@ function api(extra: Record<string, { status?: number; body?: unknown }> = {}) {
 
 afterEach(() => vi.unstubAllGlobals());
 
+describe("AdminPage for a member", () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  it("says in one sentence who the panel is for, and shows no section", async () => {
+    serve({ [ORG]: { body: { id: "org_acme", name: "Acme", role: "member" } } });
+    renderPage(<AdminPage />);
+    expect(await screen.findByText(/The admin panel is for the organization's owners, admins and viewers/)).toBeInTheDocument();
+    expect(screen.queryByRole("heading", { name: "People" })).not.toBeInTheDocument();
+  });
+});
+
 describe("AdminPage", () => {
   it("shows the audit log with who, what and the change, and links its CSV export", async () => {
     api();

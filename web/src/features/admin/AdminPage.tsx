@@ -1,3 +1,5 @@
+import { useQuery } from "@tanstack/react-query";
+import { organizationQuery } from "../../api/billing";
 import { useSession } from "../../app/SessionContext";
 import { Empty } from "../../ui/states";
 import { AiAccessSection } from "./AiAccessSection";
@@ -17,11 +19,18 @@ import "./admin.css";
  * billing, its AI controls and caps, and its audit log. */
 export function AdminPage() {
   const { organization_id: org_id } = useSession();
+  const org = useQuery({ ...organizationQuery(org_id ?? ""), enabled: org_id !== null });
   return (
     <>
       <h1>Admin</h1>
       {org_id === null ? (
         <Empty>The admin panel is for organizations: sign in to one to manage its people.</Empty>
+      ) : org.data?.role === "member" ? (
+        // One plain sentence for a member rather than every section's refusal in a row.
+        <p>
+          The admin panel is for the organization&apos;s owners, admins and viewers. Your own usage and your requests
+          for AI access are on the Dashboard.
+        </p>
       ) : (
         <>
           <MembersSection org={org_id} />
