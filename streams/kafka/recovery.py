@@ -74,8 +74,9 @@ class OrderedRecovery(Recovery):  # type: ignore[misc]  # faust is untyped here
         never = [tp for tp in assignment if committed.get(tp) is None and not self._is_changelog_tp(tp)]
         if never:
             earliest = await consumer.earliest_offsets(*never)
-            for tp in never:
-                await consumer.seek(tp, earliest[tp])
+            # seek_wait runs in the consumer's thread (faust's recovery seeks changelogs so); ``seek`` would call
+            # aiokafka from this one, and once hung a worker's start for good.
+            await consumer.seek_wait({tp: earliest[tp] for tp in never})
 
 
 class OrderedTableManager(TableManager):  # type: ignore[misc]  # faust is untyped here

@@ -56,6 +56,7 @@ def test_a_member_sees_their_own_usage_and_plain_refusals(browser: Browser, api:
     expect(page.get_by_role("heading", name="Admin", exact=True)).to_be_visible()
     expect(page.get_by_text("The admin panel is for the organization's owners, admins and viewers")).to_be_visible()
     expect(page.get_by_role("heading", name="People")).to_have_count(0)
+    expect(page.get_by_role("region", name="Billing", exact=True)).to_have_count(0)
     assert axe_violations(page) == []
     screenshot(page, "member-admin")
 

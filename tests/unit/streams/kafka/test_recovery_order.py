@@ -41,8 +41,9 @@ class FakeConsumer:
     async def earliest_offsets(self, *tps: tuple[str, int]) -> dict[tuple[str, int], int]:
         return {tp: 3 for tp in tps}  # retention removed 0-2
 
-    async def seek(self, tp: tuple[str, int], offset: int) -> None:
-        self.rec.note(f"seek {tp[0]} to {offset}")
+    async def seek_wait(self, offsets: dict[tuple[str, int], int]) -> None:
+        for tp, offset in offsets.items():
+            self.rec.note(f"seek {tp[0]} to {offset}")
 
     def resume_flow(self) -> None:
         self.rec.note("resume_flow")

@@ -83,8 +83,8 @@ afterEach(() => vi.unstubAllGlobals());
 describe("AdminPage for a member", () => {
   afterEach(() => vi.unstubAllGlobals());
 
-  it("says in one sentence who the panel is for, and shows no section", async () => {
-    serve({ [ORG]: { body: { id: "org_acme", name: "Acme", role: "member" } } });
+  it("says in one sentence who the panel is for, and shows only the member's own live use", async () => {
+    serve({ [ORG]: { body: { id: "org_acme", name: "Acme", role: "member" } }, [`${ORG}/usage/members`]: { body: USAGE } });
     renderPage(<AdminPage />);
     expect(await screen.findByText(/The admin panel is for the organization's owners, admins and viewers/)).toBeInTheDocument();
     expect(screen.queryByRole("heading", { name: "People" })).not.toBeInTheDocument();

@@ -26,11 +26,15 @@ export function AdminPage() {
       {org_id === null ? (
         <Empty>The admin panel is for organizations: sign in to one to manage its people.</Empty>
       ) : org.data?.role === "member" ? (
-        // One plain sentence for a member rather than every section's refusal in a row.
-        <p>
-          The admin panel is for the organization&apos;s owners, admins and viewers. Your own usage and your requests
-          for AI access are on the Dashboard.
-        </p>
+        // One plain sentence for a member rather than every section's refusal in a row; their own live use (AI
+        // requests, spend, caps) is the one section a member reads.
+        <>
+          <p>
+            The admin panel is for the organization&apos;s owners, admins and viewers. Your own usage and your
+            requests for AI access are on the Dashboard; your live AI use is below.
+          </p>
+          <UsageSection org={org_id} />
+        </>
       ) : (
         <>
           <MembersSection org={org_id} />
