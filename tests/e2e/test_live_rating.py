@@ -4,9 +4,6 @@ and a worker restart that keeps the period's counters (RocksDB + changelog) with
 from __future__ import annotations
 
 import asyncio
-import json
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,30 +16,14 @@ from schemas.sdk import AsyncUsageClient
 from streams.kafka.admin import ensure_topics
 from streams.settings import Settings
 from streams.topics import ACCEPTED, ALERTS, EVENTS
-from tests.support.processes import drained, scrape, settings_env, start_worker, wait_until
+from tests.support.meterline_cli import cli, quotas
+from tests.support.processes import drained, scrape, start_worker, wait_until
 
 pytestmark = pytest.mark.e2e
 
 NOW = datetime.now(UTC)
 ANCHOR = (NOW - timedelta(hours=3)).date()
 T0 = datetime.combine(ANCHOR, datetime.min.time(), tzinfo=UTC)  # the period's start
-
-
-def cli(s: Settings, *args: str) -> Any:
-    res = subprocess.run(
-        [sys.executable, "-m", "streams.cli.main", *args],
-        capture_output=True,
-        text=True,
-        env=settings_env(s),
-        timeout=120,
-    )
-    assert res.returncode == 0, res.stderr
-    return json.loads(res.stdout) if "--json" in args else res.stdout
-
-
-def quotas(s: Settings, account: str) -> dict[str, dict[str, Any]]:
-    doc = cli(s, "quota", "show", "--account", account, "--json")
-    return {q["metric"]: q for q in doc["quotas"]}
 
 
 async def send(s: Settings, events: list[dict[str, Any]]) -> None:

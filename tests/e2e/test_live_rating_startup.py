@@ -17,7 +17,7 @@ from streams.kafka.admin import ensure_topics
 from streams.kafka.batches import BatchSender
 from streams.settings import Settings
 from streams.topics import ACCEPTED
-from tests.e2e.test_live_rating import cli, quotas
+from tests.support.meterline_cli import cli, quotas
 from tests.support.processes import start_worker, wait_until
 
 pytestmark = pytest.mark.e2e

@@ -15,7 +15,7 @@ from schemas.sdk import AsyncUsageClient
 from streams.kafka.admin import ensure_topics
 from streams.settings import Settings
 from streams.topics import ACCEPTED, EVENTS, RATED, SUBSCRIPTIONS
-from tests.e2e.test_live_rating import cli
+from tests.support.meterline_cli import cli
 from tests.support.processes import drained, scrape, start_worker, wait_until
 
 pytestmark = pytest.mark.e2e
