@@ -215,6 +215,16 @@ def summed(scrapes: list[dict[str, float]]) -> dict[str, float]:
     return out
 
 
+def rating_steps_line(m: dict[str, float], events: int) -> str:
+    """The live rating steps of a backlog: how many, their mean size, rated lines per event (docs/performance.md)."""
+    steps = m.get("meterline_rate_batch_events_count", 0)
+    lines = m.get("meterline_rated_lines_total", 0)
+    return (
+        f"rating steps: {steps:,.0f}, {m.get('meterline_rate_batch_events_sum', 0) / max(steps, 1):,.0f} events "
+        f"each; rated lines and quota states: {lines / max(events, 1):.2f} per event"
+    )
+
+
 def labelled(m: dict[str, float], name: str) -> dict[str, float]:
     """``{label values: value}`` of one labelled metric, e.g. alerts by kind."""
     return {k[len(name) :]: v for k, v in m.items() if k.startswith(name + "{")}

@@ -55,6 +55,7 @@ from common import (
     peak_rss_mib,
     produce,
     quantile,
+    rating_steps_line,
     start_workers,
     stop_workers,
     summed,
@@ -314,6 +315,7 @@ def main() -> int:
             print(f"ingest -> ClickHouse events, all stored: {args.events / done['stored']:>10,.0f} events/s")
             print(f"end to end (rated and stored):           {e2e:>10,.0f} events/s ({mode}, backlog {args.events:,})")
             print(f"ratio to raw consume + decode:           {e2e / raw:>10.2f}")
+            print("live " + rating_steps_line(m, args.events))
             when = f"first windows settled {first_settled:.1f}s in" if first_settled is not None else "none settled"
             print(f"settlement during the backlog: {settlement_line(m)} ({when})")
 

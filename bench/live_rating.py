@@ -28,6 +28,7 @@ from common import (
     peak_rss_mib,
     produce,
     quantile,
+    rating_steps_line,
     start_workers,
     stop_workers,
 )
@@ -75,13 +76,7 @@ def main() -> int:
         rated = args.events / (time.perf_counter() - t0)
         mode = "3 processes (ingest, rate, sink)" if args.split else "1 worker process"
         print(f"ingest -> live rating, 10,000 accounts: {rated:,.0f} events/s ({mode}, backlog {args.events:,})")
-        m = rater.all()
-        steps = m.get("meterline_rate_batch_events_count", 0)
-        lines = m.get("meterline_rated_lines_total", 0)
-        print(
-            f"  rating steps: {steps:,.0f}, {m.get('meterline_rate_batch_events_sum', 0) / max(steps, 1):,.0f} events "
-            f"each; rated lines and quota states: {lines / max(args.events, 1):.2f} per event"
-        )
+        print("  " + rating_steps_line(rater.all(), args.events))
 
         before = buckets(rater.all())
         n = int(args.rate * args.latency_seconds)

@@ -74,8 +74,9 @@ class Settings(BaseSettings):
     rate_take_records: int = Field(
         400, ge=1, description="usage.accepted records (up to 1,000 events each) per rating step."
     )
+    # 0.5, not 0.25: larger backlog steps, ≈ 12 % more end to end, no latency cost measured (docs/performance.md).
     rate_linger_seconds: float = Field(
-        0.25,
+        0.5,
         gt=0,
         description="Longest wait to fill a rating step: bounds the event-to-quota latency; longer steps "
         "rate more events per account and write each account's state once.",
