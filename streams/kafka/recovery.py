@@ -23,6 +23,8 @@ from faust.tables.manager import TableManager
 from faust.tables.recovery import Recovery
 from faust.transport.consumer import ensure_TP
 
+from streams.kafka.polling import PollingConsumer
+
 
 class OrderedRecovery(Recovery):  # type: ignore[misc]  # faust is untyped here
     async def on_recovery_completed(self, generation_id: int = 0) -> None:
@@ -67,6 +69,10 @@ class OrderedRecovery(Recovery):  # type: ignore[misc]  # faust is untyped here
         cleared was gone for this worker (every partition new to a test's topics lost its first record now and
         then). Sought again, its records are fetched after the clear, as ``auto_offset_reset="earliest"`` says.
         """
+        if isinstance(consumer, PollingConsumer):
+            # A poll begun before the rebalance paused these partitions could still return (and move past) their
+            # records after the seek, and faust would drop them as paused (streams/kafka/polling.py).
+            await consumer.polls_done({tp for tp in assignment if not self._is_changelog_tp(tp)})
         committed = await consumer.seek_to_committed()
         consumer._read_offset.update({tp: o if o is not None and o >= 0 else None for tp, o in committed.items()})
         known = {ensure_TP(tp): o if o else None for tp, o in committed.items() if o is not None}
