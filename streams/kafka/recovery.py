@@ -2,13 +2,12 @@
 
 faust-streaming 0.15.3 ends a rebalance (``Recovery.on_recovery_completed``) by resuming the stream
 partitions, seeking them to their committed offsets, and only then resuming flow control, which clears every
-stream's queue (``clear_on_resume``). A record fetched in between was put in the queues of the agents reading
-its topic and then cleared from some of them after another had already taken it: the fetch position was past
-it, so the agents whose copy was cleared never saw it until the next rebalance. Live rating lost a record that
-way beside the ClickHouse sink reading the same ``usage.accepted`` partition (a browser test whose worker rated
-nothing for three minutes). Here the stream partitions are sought while still paused, the queues are cleared,
-and the partitions resumed last: nothing is fetched before the clear, and everything after the committed
-offsets is fetched after it.
+stream's queue (``clear_on_resume``). A record fetched in between can be put in the queues of the agents reading
+its topic and then cleared from some of them after another has already taken it: the fetch position is past
+it, so the agents whose copy was cleared would not see it until the next rebalance. Here the stream partitions
+are sought while still paused (after the polls in flight over them end: ``streams/kafka/polling.py``, where the
+loss the browser tests saw was found), the queues are cleared, and the partitions resumed last: nothing is
+fetched before the clear, and everything after the committed offsets is fetched after it.
 
 The method below is faust's own with that order changed (``tests/unit/streams/kafka/test_recovery_order.py``
 checks the order, ``test_kafka_internals.py`` that faust's method is still the one this replaces).
