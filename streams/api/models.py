@@ -483,17 +483,22 @@ class UsageShareQuery(_In):
 
 class MetricShare(_Out):
     metric: str
-    used: str = Field(description="settled quantity this period (storage_gb: the highest daily reading)")
+    used: str = Field(
+        description="this period so far: settled, then the user's stored events after ``settled_until`` (live, "
+        "provisional until settled); storage_gb: the highest reading"
+    )
+    settled: str = Field(description="of which settled")
 
 
 class UsageShare(_Out):
-    """A user's own share of an account's usage this period, settled (``GET /api/billing/usage/share``): no
-    allowances, charges or totals, those are the organization's."""
+    """A user's own share of an account's usage this period (``GET /api/billing/usage/share``): no allowances,
+    charges or totals, those are the organization's."""
 
     account_id: str
     user_id: str
     period: Period
-    settled_until: datetime | None = Field(description="usage up to here is counted; None before the first run")
+    as_of: datetime = Field(description="live figures up to here")
+    settled_until: datetime | None = Field(description="usage before here is settled; None before the first run")
     metrics: list[MetricShare] = Field(description="the plan's metered metrics and any other the user used")
 
 

@@ -2,13 +2,12 @@
 
 faust-streaming 0.15.3 ends a rebalance (``Recovery.on_recovery_completed``) by resuming the stream
 partitions, seeking them to their committed offsets, and only then resuming flow control, which clears every
-stream's queue (``clear_on_resume``). A record fetched in between was put in the queues of the agents reading
-its topic and then cleared from some of them after another had already taken it: the fetch position was past
-it, so the agents whose copy was cleared never saw it until the next rebalance. Live rating lost a record that
-way beside the ClickHouse sink reading the same ``usage.accepted`` partition (a browser test whose worker rated
-nothing for three minutes). Here the stream partitions are sought while still paused, the queues are cleared,
-and the partitions resumed last: nothing is fetched before the clear, and everything after the committed
-offsets is fetched after it.
+stream's queue (``clear_on_resume``). A record fetched in between can be put in the queues of the agents reading
+its topic and then cleared from some of them after another has already taken it: the fetch position is past
+it, so the agents whose copy was cleared would not see it until the next rebalance. Here the stream partitions
+are sought while still paused (after the polls in flight over them end: ``streams/kafka/polling.py``, where the
+loss the browser tests saw was found), the queues are cleared, and the partitions resumed last: nothing is
+fetched before the clear, and everything after the committed offsets is fetched after it.
 
 The method below is faust's own with that order changed (``tests/unit/streams/kafka/test_recovery_order.py``
 checks the order, ``test_kafka_internals.py`` that faust's method is still the one this replaces).
@@ -22,6 +21,8 @@ from typing import Any
 from faust.tables.manager import TableManager
 from faust.tables.recovery import Recovery
 from faust.transport.consumer import ensure_TP
+
+from streams.kafka.polling import PollingConsumer
 
 
 class OrderedRecovery(Recovery):  # type: ignore[misc]  # faust is untyped here
@@ -67,6 +68,10 @@ class OrderedRecovery(Recovery):  # type: ignore[misc]  # faust is untyped here
         cleared was gone for this worker (every partition new to a test's topics lost its first record now and
         then). Sought again, its records are fetched after the clear, as ``auto_offset_reset="earliest"`` says.
         """
+        if isinstance(consumer, PollingConsumer):
+            # A poll begun before the rebalance paused these partitions could still return (and move past) their
+            # records after the seek, and faust would drop them as paused (streams/kafka/polling.py).
+            await consumer.polls_done({tp for tp in assignment if not self._is_changelog_tp(tp)})
         committed = await consumer.seek_to_committed()
         consumer._read_offset.update({tp: o if o is not None and o >= 0 else None for tp, o in committed.items()})
         known = {ensure_TP(tp): o if o else None for tp, o in committed.items() if o is not None}

@@ -26,6 +26,7 @@ NOTICE_KINDS = frozenset(
         "renewal_upcoming",
         "budget_alert",
         "ai_cap_alert",
+        "ai_access_requested",
         "ai_access_decided",
     }
 )

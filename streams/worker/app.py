@@ -15,6 +15,7 @@ import faust
 from schemas.decode import DecodeLimits
 from streams.ingest.dedupe import DedupeStore
 from streams.ingest.step import IngestStep
+from streams.kafka.polling import MeterlineApp
 from streams.kafka.recovery import OrderedTableManager
 from streams.settings import Settings
 from streams.worker.metrics import WorkerMetrics
@@ -41,7 +42,7 @@ def create_faust_app(settings: Settings) -> faust.App:
     """A Faust app configured for at-least-once processing of batch records."""
     # Faust makes only the last level; a rate- or sink-only worker has nothing else that makes its parent.
     worker_dir(settings).mkdir(parents=True, exist_ok=True)
-    return faust.App(
+    return MeterlineApp(
         app_id(settings),
         broker=faust_broker_url(settings.kafka_bootstrap),
         store="rocksdb://",

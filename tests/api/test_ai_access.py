@@ -15,6 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from schemas.sdk import LocalEntitlement
+from streams.notify.email import render
+from streams.notify.outbox import billing_recipient
 from streams.store.models import NoticeRow
 from tests.api.test_ai_caps import JUNE, allowed
 from tests.api.test_sdk_ai_controls import local_check
@@ -29,6 +31,8 @@ async def test_requests_are_approved_denied_revoked_and_enforced(make_api: Calla
         c = api.client
         org = await api.org("ann", name="A", members={"ada": "admin", "vic": "viewer", "sam": "member"})
         owner = api.as_user("ann", org)
+        r = await c.patch(f"{ORGS}/{org}", json={"billing_email": "ai-admins@a.test"}, headers=owner)
+        assert r.status_code == 200, r.text
         r = await c.post(
             f"{ORGS}/{org}/invitations", json={"user_id": "mel", "role": "member", "email": "mel@a.test"}, headers=owner
         )
@@ -156,6 +160,25 @@ async def test_requests_are_approved_denied_revoked_and_enforced(make_api: Calla
             ("ai_access_decided", "mel@a.test", "denied"),
             ("ai_access_decided", "mel@a.test", "revoked"),
         ]
+        # Each request is told to whoever decides, at the organization's address (one email per request).
+        with api.ctx.sessions() as s:
+            asked = [
+                (n.recipient, n.context["member"], n.context["what"], n.context["reason"])
+                for n in s.scalars(
+                    select(NoticeRow).where(NoticeRow.kind == "ai_access_requested").order_by(NoticeRow.id)
+                )
+            ]
+            assert billing_recipient(s, org) == "ai-admins@a.test"
+        assert [a[1:] for a in asked] == [
+            ("mel", "deep_research", "market study"),
+            ("mel", "openai/gpt-4o", None),
+            ("sam", "AI requests (any allowed model)", None),
+        ]
+        assert {a[0] for a in asked} == {"ai-admins@a.test"}
+        context = {"account_id": org, **dict(zip(("member", "what", "reason"), asked[0][1:], strict=True))}
+        subject, text, _ = render("ai_access_requested", context)
+        assert subject == "mel asks to use deep_research"
+        assert "Their reason: market study" in text and "AI access approvals" in text
 
 
 async def test_an_approval_reaches_the_local_check(make_api: Callable[..., Any], store_url: str) -> None:

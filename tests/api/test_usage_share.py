@@ -38,6 +38,11 @@ async def test_a_member_reads_their_own_share_and_nobody_elses(
         client = warehouse._open()
         client.raw_insert(f"{CH_DB}.events", None, insert_block=block, fmt="JSONEachRow")
         api_settler(api, client, lambda: [org]).settle(datetime(2026, 6, 3, tzinfo=UTC), datetime.now(UTC))
+        # Today's use, stored but not settled yet: live, provisional (a replay of one event counted once).
+        ten = datetime(2026, 6, 3, 10, tzinfo=UTC)
+        m1_today = event_block(org, "m1", org, "api_calls", ten, [4], id_prefix=f"{org}-t1")
+        m2_today = event_block(org, "m2", org, "api_calls", ten, [9], id_prefix=f"{org}-t2")
+        client.raw_insert(f"{CH_DB}.events", None, insert_block=m1_today + m2_today + m1_today, fmt="JSONEachRow")
         api.clock.now = datetime(2026, 6, 3, 12, tzinfo=UTC)
 
         def url(user: str, account: str = org) -> str:
@@ -51,13 +56,16 @@ async def test_a_member_reads_their_own_share_and_nobody_elses(
         assert doc["period"]["start"] == "2026-06-01T00:00:00Z"
         assert doc["settled_until"] >= "2026-06-03T00:00:00Z"
         used = {m["metric"]: m["used"] for m in doc["metrics"]}
-        assert (used["api_calls"], used["ai_requests"]) == ("12", "3")
+        settled = {m["metric"]: m["settled"] for m in doc["metrics"]}
+        assert (used["api_calls"], used["ai_requests"]) == ("16", "3")
+        assert (settled["api_calls"], settled["ai_requests"]) == ("12", "3")
+        assert doc["as_of"] == "2026-06-03T12:00:00Z"
         # The plan's other metrics show as nothing used; seats are the organization's, not a member's.
         assert used["storage_gb"] == "0"
         assert "active_user" not in used
         # Nothing of the organization's: no allowances, charges, totals or plan.
-        assert set(doc) == {"account_id", "user_id", "period", "settled_until", "metrics"}
-        assert set(doc["metrics"][0]) == {"metric", "used"}
+        assert set(doc) == {"account_id", "user_id", "period", "as_of", "settled_until", "metrics"}
+        assert set(doc["metrics"][0]) == {"metric", "used", "settled"}
 
         # The attackers: a member asking for another member's share, another organization's member or owner
         # asking for this one's (with or without a stolen user id), nobody signed in.
@@ -72,4 +80,4 @@ async def test_a_member_reads_their_own_share_and_nobody_elses(
         for reader in (owner, api.as_user("v1", org)):
             r = await api.client.get(url("m2"), headers=reader)
             assert r.status_code == 200, r.text
-            assert {m["metric"]: m["used"] for m in r.json()["metrics"]}["api_calls"] == "100"
+            assert {m["metric"]: m["used"] for m in r.json()["metrics"]}["api_calls"] == "109"

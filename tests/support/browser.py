@@ -52,9 +52,8 @@ class ServedApi:
         own.mkdir(exist_ok=True)
         shared = {k: v for k, v in self.env.items() if k == "METERLINE_CLICKHOUSE_DSN"}
         proc, _ = start_worker(self.settings.model_copy(update={"data_dir": own}), own / "worker.log", **shared)
-        # Ready before the test records anything: a record produced while the worker's partitions were being
-        # assigned was now and then never taken by one of its agents (an open defect of the worker's start,
-        # docs/architecture.md §9); these tests are about the pages, the worker's start has tests of its own.
+        # Ready before the test records anything: these tests are about the pages; records sent while a worker
+        # starts are tests/e2e/test_live_rating_startup.py's (a worker used to lose some, streams/kafka/polling.py).
         log = own / "worker.log"
         ready = ("[^Worker]: Ready", "live rating started")
         started = lambda: all(m in log.read_text(errors="replace") for m in ready)  # noqa: E731 - one condition

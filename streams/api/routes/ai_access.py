@@ -4,7 +4,8 @@ While the organization's controls (or a member's own) require approval, a member
 asks (signed in as themselves); owners and admins approve, deny or revoke, their own requests included (they may
 switch the requirement off anyway; every step is in the audit log); viewers read. An approval or revocation takes
 effect at once in the entitlement answer and, through the outbox and ``billing.quota-state``, in the gateways'
-local check within seconds. The member is emailed the decision when their invitation named an email."""
+local check within seconds. A request is emailed to the organization's billing address; the member is emailed the
+decision when their invitation named an email."""
 
 from __future__ import annotations
 
@@ -131,6 +132,10 @@ def create_request(call: Call) -> AccessRequestOut:
             what = "already approved" if existing.status == "approved" else "already waiting for a decision"
             raise ApiError(409, f"already_{existing.status}", f"{what}: {existing.id}")
         row = ai_access.create(s, org_id, user, subject, body.reason or None, now)
+        # Whoever decides is told at the organization's address (as AI cap alerts are): the store knows no
+        # email for an owner who created the organization, and the panel alone would wait to be looked at.
+        context = {"account_id": org_id, "member": user, "what": ai_access.describe(subject), "reason": row.reason}
+        enqueue_notice(s, "ai_access_requested", org_id, f"ai_access_requested:{row.id}", context, now)
         out = _out(row)
         after = {"subject": list(subject), "reason": row.reason}
         audit_change(call, s, who, org_id, "ai_access.requested", target=row.id, after=after)

@@ -1,5 +1,6 @@
-"""``GET /api/billing/usage/share``: a user's own share of an account's usage this period, settled (the member
-dashboard; docs/web.md). A member reads only their own share; owners, admins and viewers any member's."""
+"""``GET /api/billing/usage/share``: a user's own share of an account's usage this period (the member dashboard;
+docs/web.md): settled, then their stored events not settled yet (live, provisional). A member reads only their own
+share; owners, admins and viewers any member's."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ from decimal import Decimal
 
 from rating.quota import metric_rule
 from rating.seats import SEAT_METRIC
+from schemas.events import Metric
 from streams.api.common import cached_access, cached_terms, caller, period_out
 from streams.api.errors import ApiError
 from streams.api.models import MetricShare, UsageShare, UsageShareQuery
 from streams.api.routing import Call, Endpoint
 from streams.api.warehouse import by_period
+
+STORAGE = Metric.STORAGE_GB.value
 
 
 def _text(d: Decimal) -> str:
@@ -29,16 +33,31 @@ def usage_share(call: Call) -> UsageShare:
             raise ApiError(403, "forbidden", f"the role {access.role} reads only its own share (user_id=<you>)")
         terms = cached_terms(call, s, catalog, q.account, now)
     period = terms.period(now)
-    days = call.ctx.warehouse.usage_days(q.account, period.start, min(now, period.end), user_id=q.user_id)
-    used = {metric: qty for p, metric, _, qty, _ in by_period(days, terms.anchor) if p.start == period.start}
+    end = min(now, period.end)
+    warehouse = call.ctx.warehouse
+    settled_until = warehouse.settled_until()
+    days = warehouse.usage_days(q.account, period.start, end, user_id=q.user_id)
+    settled = {metric: qty for p, metric, _, qty, _ in by_period(days, terms.anchor) if p.start == period.start}
+    used = dict(settled)
+    live_from = max(settled_until or period.start, period.start)
+    if live_from < end:  # the user's stored events not settled yet: today's use, seconds behind
+        for row in warehouse.member_usage(q.account, live_from, end):
+            if row.user_id == q.user_id and row.metric != SEAT_METRIC:
+                had = used.get(row.metric, Decimal(0))
+                used[row.metric] = max(had, row.quantity) if row.metric == STORAGE else had + row.quantity
     # Seats are the organization's count, not a member's use.
     metered = {m for m in terms.tier.metrics if metric_rule(terms.tier, m).entitled and m != SEAT_METRIC}
+    zero = Decimal(0)
     return UsageShare(
         account_id=q.account,
         user_id=q.user_id,
         period=period_out(period),
-        settled_until=call.ctx.warehouse.settled_until(),
-        metrics=[MetricShare(metric=m, used=_text(used.get(m, Decimal(0)))) for m in sorted(metered | set(used))],
+        as_of=now,
+        settled_until=settled_until,
+        metrics=[
+            MetricShare(metric=m, used=_text(used.get(m, zero)), settled=_text(settled.get(m, zero)))
+            for m in sorted(metered | set(used))
+        ],
     )
 
 
@@ -47,7 +66,7 @@ ENDPOINTS = [
         "GET",
         "/api/billing/usage/share",
         usage_share,
-        "A user's own settled usage of the account this period (a member: only their own)",
+        "A user's own usage of the account this period, settled and live (a member: only their own)",
         "usage",
         UsageShare,
         query=UsageShareQuery,

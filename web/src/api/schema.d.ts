@@ -1361,7 +1361,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A user's own settled usage of the account this period (a member: only their own) */
+        /** A user's own usage of the account this period, settled and live (a member: only their own) */
         get: operations["usage_share"];
         put?: never;
         post?: never;
@@ -3202,8 +3202,13 @@ export interface components {
             /** Metric */
             metric: string;
             /**
+             * Settled
+             * @description of which settled
+             */
+            settled: string;
+            /**
              * Used
-             * @description settled quantity this period (storage_gb: the highest daily reading)
+             * @description this period so far: settled, then the user's stored events after ``settled_until`` (live, provisional until settled); storage_gb: the highest reading
              */
             used: string;
         };
@@ -4467,12 +4472,18 @@ export interface components {
         };
         /**
          * UsageShare
-         * @description A user's own share of an account's usage this period, settled (``GET /api/billing/usage/share``): no
-         *     allowances, charges or totals, those are the organization's.
+         * @description A user's own share of an account's usage this period (``GET /api/billing/usage/share``): no allowances,
+         *     charges or totals, those are the organization's.
          */
         UsageShare: {
             /** Account Id */
             account_id: string;
+            /**
+             * As Of
+             * Format: date-time
+             * @description live figures up to here
+             */
+            as_of: string;
             /**
              * Metrics
              * @description the plan's metered metrics and any other the user used
@@ -4481,7 +4492,7 @@ export interface components {
             period: components["schemas"]["Period"];
             /**
              * Settled Until
-             * @description usage up to here is counted; None before the first run
+             * @description usage before here is settled; None before the first run
              */
             settled_until: string | null;
             /** User Id */
@@ -12985,7 +12996,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A user's own settled usage of the account this period (a member: only their own) */
+            /** @description A user's own usage of the account this period, settled and live (a member: only their own) */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -63,6 +63,7 @@ const ACCESS = {
 
 function api(extra: Record<string, { status?: number; body?: unknown }> = {}) {
   return serve({
+    [ORG]: { body: { id: "org_acme", name: "Acme", role: "owner" } },
     [`${ORG}/members`]: { body: { organization_id: "org_acme", members: [{ user_id: "bob", role: "member", created_at: "2026-12-01T00:00:00Z" }] } },
     "/api/billing/roles": { body: { roles: [], permissions: [{ name: "billing.read", description: "Read billing", roles: ["owner", "admin", "viewer"] }] } },
     [`${ORG}/invitations`]: { body: { invitations: [] } },
@@ -88,6 +89,14 @@ describe("AdminPage for a member", () => {
     renderPage(<AdminPage />);
     expect(await screen.findByText(/The admin panel is for the organization's owners, admins and viewers/)).toBeInTheDocument();
     expect(screen.queryByRole("heading", { name: "People" })).not.toBeInTheDocument();
+  });
+
+  it("shows no section while the caller's role is still loading", async () => {
+    const calls = serve({ [ORG]: "pending", [`${ORG}/usage/members`]: { body: USAGE } });
+    renderPage(<AdminPage />);
+    expect(await screen.findByText(/Loading your organization/)).toBeInTheDocument();
+    expect(screen.queryByRole("heading", { name: "People" })).not.toBeInTheDocument();
+    expect(calls.map((c) => new URL(c.url).pathname)).toEqual([ORG]);
   });
 });
 

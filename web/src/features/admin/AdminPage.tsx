@@ -1,7 +1,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { organizationQuery } from "../../api/billing";
 import { useSession } from "../../app/SessionContext";
-import { Empty } from "../../ui/states";
+import { Empty, Loading } from "../../ui/states";
 import { AiAccessSection } from "./AiAccessSection";
 import { AiControlsSection } from "./AiControlsSection";
 import { AnalyticsSection } from "./AnalyticsSection";
@@ -25,6 +25,9 @@ export function AdminPage() {
       <h1>Admin</h1>
       {org_id === null ? (
         <Empty>The admin panel is for organizations: sign in to one to manage its people.</Empty>
+      ) : org.isPending ? (
+        // The sections wait for the caller's role: a member would otherwise glimpse each one's refusal first.
+        <Loading what="your organization" />
       ) : org.data?.role === "member" ? (
         // One plain sentence for a member rather than every section's refusal in a row; their own live use (AI
         // requests, spend, caps) is the one section a member reads.

@@ -13,10 +13,11 @@ const SHARE = {
   account_id: "org_acme",
   user_id: "u_alice",
   period: { key: "p", start: PERIOD_START, end: PERIOD_END },
+  as_of: "2026-12-04T12:00:00Z",
   settled_until: "2026-12-04T10:00:00Z",
   metrics: [
-    { metric: "ai_requests", used: "42" },
-    { metric: "api_calls", used: "1500" },
+    { metric: "ai_requests", used: "42", settled: "40" },
+    { metric: "api_calls", used: "1500", settled: "1500" },
   ],
 };
 const HISTORY = {
@@ -46,8 +47,9 @@ describe("DashboardPage for a member", () => {
     expect(screen.getByText(/totals, plan and invoices are for its owners, admins and viewers/)).toBeInTheDocument();
     const table = await screen.findByRole("region", { name: "Your usage per metric" });
     expect(within(table).getByRole("row", { name: /api_calls/ })).toHaveTextContent("1,500");
-    expect(within(table).getByRole("row", { name: /ai_requests/ })).toHaveTextContent("42");
-    expect(screen.getByText(/Settled up to/)).toBeInTheDocument();
+    const ai = within(table).getByRole("row", { name: /ai_requests/ });
+    expect(within(ai).getAllByRole("cell").map((c) => c.textContent)).toEqual(["42", "40"]);
+    expect(screen.getByText(/Settled up to .*; later use is live and provisional until settled/)).toBeInTheDocument();
     expect(await screen.findByRole("figure", { name: "Daily api_calls, this period and the previous one" })).toBeInTheDocument();
     // The AI access card stays.
     expect(await screen.findByRole("region", { name: "AI access" })).toBeInTheDocument();

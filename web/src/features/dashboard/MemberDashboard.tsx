@@ -5,7 +5,8 @@ import { TableWrap } from "../../ui/TableWrap";
 import { Empty, QueryView } from "../../ui/states";
 import { DailyUsage } from "./DailyUsage";
 
-/** A member's dashboard: their own settled share of the organization's usage this period, per metric and per day.
+/** A member's dashboard: their own share of the organization's usage this period (settled, then live), per metric,
+ * and per settled day.
  * The organization's totals, plan and invoices are its owners', admins' and viewers' (the API refuses a member). */
 export function MemberDashboard({ account, user }: { account: string; user: string }) {
   const share = useQuery(usageShareQuery(account, user));
@@ -21,10 +22,10 @@ export function MemberDashboard({ account, user }: { account: string; user: stri
             <section className="card" aria-labelledby="share-heading">
               <h2 id="share-heading">Your usage this period</h2>
               <p className="as-of">
-                {date(s.period.start)} – {date(s.period.end)}.{" "}
+                {date(s.period.start)} – {date(s.period.end)}, as of {dateTime(s.as_of)} UTC.{" "}
                 {s.settled_until === null
-                  ? "Nothing is settled yet this period."
-                  : `Settled up to ${dateTime(s.settled_until)} UTC; later use shows once settled.`}
+                  ? "Nothing is settled yet this period: all of it is live and provisional."
+                  : `Settled up to ${dateTime(s.settled_until)} UTC; later use is live and provisional until settled.`}
               </p>
               {s.metrics.length === 0 ? (
                 <Empty>The plan meters nothing yet.</Empty>
@@ -36,6 +37,9 @@ export function MemberDashboard({ account, user }: { account: string; user: stri
                       <th scope="col" className="num">
                         Used by you
                       </th>
+                      <th scope="col" className="num">
+                        Of which settled
+                      </th>
                     </tr>
                   </thead>
                   <tbody>
@@ -43,6 +47,7 @@ export function MemberDashboard({ account, user }: { account: string; user: stri
                       <tr key={m.metric}>
                         <th scope="row">{m.metric}</th>
                         <td className="num">{quantity(m.used)}</td>
+                        <td className="num">{quantity(m.settled)}</td>
                       </tr>
                     ))}
                   </tbody>
