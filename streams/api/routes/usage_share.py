@@ -36,12 +36,13 @@ def usage_share(call: Call) -> UsageShare:
     end = min(now, period.end)
     warehouse = call.ctx.warehouse
     settled_until = warehouse.settled_until()
-    days = warehouse.usage_days(q.account, period.start, end, user_id=q.user_id)
+    # One split of the period at the watermark: settled hours before it, stored events from it (none counted twice).
+    split = period.start if settled_until is None else min(end, max(settled_until, period.start))
+    days = warehouse.usage_days(q.account, period.start, split, user_id=q.user_id) if split > period.start else []
     settled = {metric: qty for p, metric, _, qty, _ in by_period(days, terms.anchor) if p.start == period.start}
     used = dict(settled)
-    live_from = max(settled_until or period.start, period.start)
-    if live_from < end:  # the user's stored events not settled yet: today's use, seconds behind
-        for row in warehouse.member_usage(q.account, live_from, end):
+    if split < end:  # the user's stored events not settled yet: today's use, seconds behind
+        for row in warehouse.member_usage(q.account, split, end):
             if row.user_id == q.user_id and row.metric != SEAT_METRIC:
                 had = used.get(row.metric, Decimal(0))
                 used[row.metric] = max(had, row.quantity) if row.metric == STORAGE else had + row.quantity
