@@ -27,7 +27,7 @@ from rating.catalog.model import CatalogVersion, Tier
 from rating.credits import CREDIT_PREFIX, TRUE_UP, CreditGrant, draw, is_charge, true_up
 from rating.errors import RatingError
 from rating.fees import fee_lines
-from rating.money import ZERO, line_amount, money_text
+from rating.money import ZERO, line_amount, money_text, quantity_text
 from rating.periods import Period
 from rating.pricing import metric_charge, tiered_charge
 from rating.seats import counted_seats
@@ -52,8 +52,8 @@ class InvoiceLine:
         return {
             "code": self.code,
             "description": self.description,
-            "quantity": f"{self.quantity.normalize():f}" if self.quantity else "0",
-            "unit_price": f"{self.unit_price.normalize():f}" if self.unit_price else "0",
+            "quantity": quantity_text(self.quantity),
+            "unit_price": quantity_text(self.unit_price),
             "amount": money_text(self.amount),
         }
 

@@ -16,6 +16,11 @@ def fixed_text(d: Decimal) -> str:
     return f"{d:f}" if "E" in s else s
 
 
+def quantity_text(d: Decimal) -> str:
+    """A quantity as people read it: no trailing zeros nor exponent ("12", "0.5", "1500"); any zero is "0"."""
+    return f"{d.normalize():f}" if d else "0"
+
+
 def line_amount(amount: Decimal) -> Decimal:
     """Round an invoice line to cents, half-even — once, at the line."""
     return amount.quantize(CENT, rounding=ROUND_HALF_EVEN)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from rating.ai_caps import AiCap, AiUse, crossings
-from rating.money import money_text
+from rating.money import money_text, quantity_text
 from streams.notify.outbox import enqueue_notice
 
 WHAT_TEXT = {"spend": "AI spend", "requests": "AI requests"}
@@ -32,8 +32,8 @@ def enqueue_ai_cap_alerts(
             "period": period_key,
             "what_text": WHAT_TEXT[c.what],
             "threshold": c.threshold,
-            "used": money_text(c.used) if spend else f"{c.used.normalize():f}",
-            "cap": money_text(c.cap) if spend else f"{c.cap.normalize():f}",
+            "used": money_text(c.used) if spend else quantity_text(c.used),
+            "cap": money_text(c.cap) if spend else quantity_text(c.cap),
             "unit": "USD" if spend else "requests",
             "hard": cap.hard,
         }

@@ -8,7 +8,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from rating.money import ZERO, money_text
+from rating.money import ZERO, money_text, quantity_text
 from rating.seats import most_members
 from schemas.events import Metric
 from streams.api.analytics_models import AnalyticsQuery, GroupTrend, MonthTrend, OrgAnalytics
@@ -33,10 +33,6 @@ def _key(d: date | datetime) -> str:
 
 def _share(part: int, whole: int) -> str | None:
     return f"{(Decimal(part) / whole).quantize(_SHARE, ROUND_HALF_EVEN):f}" if whole else None
-
-
-def _qty(d: Decimal) -> str:
-    return f"{d.normalize():f}" if d else "0"
 
 
 def analytics(call: Call) -> OrgAnalytics:
@@ -78,9 +74,9 @@ def analytics(call: Call) -> OrgAnalytics:
         months.append(
             MonthTrend(
                 month=key,
-                metrics={k: _qty(v) for k, v in sorted(metrics.items())},
+                metrics={k: quantity_text(v) for k, v in sorted(metrics.items())},
                 invoiced=money_text(sum(billed, ZERO)) if billed else None,
-                ai_requests=_qty(metrics.get(Metric.AI_REQUESTS, ZERO)),
+                ai_requests=quantity_text(metrics.get(Metric.AI_REQUESTS, ZERO)),
                 ai_cost=spend_text(sum((r.ai_cost for r in rows), ZERO)),
                 ai_billed=money_text(ai_billed.get(key, ZERO)),
                 active_users=active,
@@ -104,11 +100,13 @@ def analytics(call: Call) -> OrgAnalytics:
         as_of=now,
         months=months,
         by_module=[
-            GroupTrend(month=_key(x.month), group=x.module, metric=x.metric, quantity=_qty(x.quantity), ai_cost=None)
+            GroupTrend(
+                month=_key(x.month), group=x.module, metric=x.metric, quantity=quantity_text(x.quantity), ai_cost=None
+            )
             for x in modules
         ],
         by_role=[
-            GroupTrend(month=k[0], group=k[1], metric=k[2], quantity=_qty(v[0]), ai_cost=spend_text(v[1]))
+            GroupTrend(month=k[0], group=k[1], metric=k[2], quantity=quantity_text(v[0]), ai_cost=spend_text(v[1]))
             for k, v in sorted(by_role.items())
         ],
     )

@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from sqlalchemy import select
 
 from rating.ai_caps import AiCap, AiUse, crossings, reached
-from rating.money import ZERO, money_text
+from rating.money import ZERO, money_text, quantity_text
 from rating.pricing import tiered_charge
 from rating.seats import counted_seats, most_members
 from streams.api.auth import ANY, READ_ALL, require_role
@@ -43,10 +43,6 @@ def spend_text(d: Decimal) -> str:
     return f"{d.quantize(_SPEND, rounding=ROUND_HALF_EVEN):f}"
 
 
-def _qty(d: Decimal) -> str:
-    return f"{d.normalize():f}" if d else "0"
-
-
 def cap_status(cap: AiCap | None, use: AiUse, mode: str = "alert") -> CapStatus | None:
     if cap is None or not cap.any:
         return None
@@ -62,8 +58,8 @@ def cap_status(cap: AiCap | None, use: AiUse, mode: str = "alert") -> CapStatus 
 def _usage(m: MemberUse, cap: AiCap | None) -> dict[str, object]:
     ai = m.ai
     return {
-        "metrics": {k: _qty(v) for k, v in sorted(m.metrics.items())},
-        "ai_requests": _qty(ai.requests),
+        "metrics": {k: quantity_text(v) for k, v in sorted(m.metrics.items())},
+        "ai_requests": quantity_text(ai.requests),
         "input_tokens": sum(x.input_tokens for x in m.models),
         "output_tokens": sum(x.output_tokens for x in m.models),
         "ai_spend": spend_text(ai.spend),
@@ -71,7 +67,7 @@ def _usage(m: MemberUse, cap: AiCap | None) -> dict[str, object]:
             ModelUseOut(
                 provider=x.provider,
                 model=x.model,
-                requests=_qty(x.requests),
+                requests=quantity_text(x.requests),
                 input_tokens=x.input_tokens,
                 output_tokens=x.output_tokens,
                 spend=spend_text(x.spend),

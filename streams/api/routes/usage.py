@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from rating.catalog.model import CatalogVersion
-from rating.money import ZERO, money_text
+from rating.money import ZERO, money_text, quantity_text
 from rating.pricing import metric_charge
 from rating.quota import metric_entitlement, metric_rule, premium_entitled, quota_state
 from rating.seats import SEAT_METRIC, counted_seats, most_members
@@ -51,7 +51,7 @@ HISTORY_MAX = timedelta(days=800)
 
 
 def _text(d: Decimal | None) -> str | None:
-    return None if d is None else f"{d.normalize():f}"
+    return None if d is None else quantity_text(d)
 
 
 def _used(record: dict[str, Any] | None, period_key: str) -> tuple[Decimal, Any]:

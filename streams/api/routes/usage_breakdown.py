@@ -3,9 +3,7 @@ feature uses by feature, with what they charge (the dashboard's breakdown; docs/
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from rating.money import money_text
+from rating.money import money_text, quantity_text
 from rating.quota import metric_rule
 from schemas.events import Metric
 from streams.api.breakdown_models import AiModelUsage, FeatureUsage, UsageBreakdown
@@ -15,10 +13,6 @@ from streams.api.routes.usage import usage_reader_terms
 from streams.api.routing import Call, Endpoint
 
 _BROKEN_DOWN = (Metric.AI_REQUESTS.value, Metric.PREMIUM_FEATURE.value)
-
-
-def _text(d: Decimal) -> str:
-    return f"{d.normalize():f}"
 
 
 def _provider_model(dimension: str) -> tuple[str, str]:
@@ -42,7 +36,7 @@ def usage_breakdown(call: Call) -> UsageBreakdown:
                 AiModelUsage(
                     provider=provider,
                     model=model,
-                    requests=_text(r.quantity),
+                    requests=quantity_text(r.quantity),
                     input_tokens=r.input_tokens,
                     output_tokens=r.output_tokens,
                     charge=money_text(r.charge),
@@ -53,8 +47,8 @@ def usage_breakdown(call: Call) -> UsageBreakdown:
             features.append(
                 FeatureUsage(
                     feature=r.dimension or "unknown",
-                    uses=_text(r.quantity),
-                    unit_price=None if price is None else _text(price),
+                    uses=quantity_text(r.quantity),
+                    unit_price=None if price is None else quantity_text(price),
                     charge=money_text(r.charge),
                 )
             )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from rating.money import quantity_text
 from rating.quota import metric_rule
 from rating.seats import SEAT_METRIC
 from schemas.events import Metric
@@ -16,10 +17,6 @@ from streams.api.routing import Call, Endpoint
 from streams.api.warehouse import by_period
 
 STORAGE = Metric.STORAGE_GB.value
-
-
-def _text(d: Decimal) -> str:
-    return f"{d.normalize():f}"
 
 
 def usage_share(call: Call) -> UsageShare:
@@ -56,7 +53,7 @@ def usage_share(call: Call) -> UsageShare:
         as_of=now,
         settled_until=settled_until,
         metrics=[
-            MetricShare(metric=m, used=_text(used.get(m, zero)), settled=_text(settled.get(m, zero)))
+            MetricShare(metric=m, used=quantity_text(used.get(m, zero)), settled=quantity_text(settled.get(m, zero)))
             for m in sorted(metered | set(used))
         ],
     )

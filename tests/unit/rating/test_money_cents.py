@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from rating.money import cents_exact, minor_units
+from rating.money import cents_exact, minor_units, quantity_text
 
 
 def test_minor_units_round_half_even_not_truncate() -> None:
@@ -21,3 +21,14 @@ def test_cents_exact_keeps_full_precision() -> None:
     assert cents_exact(Decimal("0.10"), 1000) == Decimal("0.01")
     assert cents_exact(Decimal("0.000000000001")) == Decimal("1E-10")
     assert str(cents_exact(Decimal("0.01"), 3)).startswith("0.3333333333333333")  # not rounded to 12 places
+
+
+def test_quantity_text_reads_as_people_write_it() -> None:
+    assert [quantity_text(Decimal(x)) for x in ("12.000", "0.50", "1.5E+3", "0E-8", "-0", "0.000001")] == [
+        "12",
+        "0.5",
+        "1500",
+        "0",
+        "0",
+        "0.000001",
+    ]
