@@ -25,10 +25,11 @@ class MemberUsageRow:
 
 
 def member_usage_rows(
-    reads: SettledReads, database: str, account: str, start: datetime, end: datetime
+    reads: SettledReads, database: str, account: str, start: datetime, end: datetime, user_id: str | None = None
 ) -> list[MemberUsageRow]:
-    """Every metric of the events routed to ``account`` (its ``org_id``) in [start, end): counts summed, the
-    storage gauge's highest reading."""
+    """Every metric of the events routed to ``account`` (its ``org_id``) in [start, end), of every member or of
+    ``user_id``: counts summed, the storage gauge's highest reading."""
+    member = f"AND user_id = {ch_literal(user_id)} " if user_id is not None else ""
     sql = (
         "SELECT user_id, metric, provider, model, toString(if(metric = 'storage_gb', max(quantity), sum(quantity))), "
         "count(), "
@@ -36,6 +37,7 @@ def member_usage_rows(
         "SELECT user_id, metric, provider, model, quantity, input_tokens, output_tokens "
         f"FROM {database}.events WHERE account_id = {ch_literal(account)} "
         f"AND timestamp >= {ch_datetime64(start)} AND timestamp < {ch_datetime64(end)} "
+        f"{member}"
         "LIMIT 1 BY source, event_id) "
         "GROUP BY user_id, metric, provider, model ORDER BY user_id, metric, provider, model"
     )

@@ -73,9 +73,12 @@ class Warehouse(SettledReads):
 
         return self.acknowledged_report(invoice_identifier(invoice_id), INVOICE_METER)
 
-    def member_usage(self, account: str, start: datetime, end: datetime) -> list[MemberUsageRow]:
-        """Usage per member, metric, provider and model in [start, end) (``sinks/clickhouse/member_usage.py``)."""
-        return member_usage_rows(self, self._database, account, start, end)
+    def member_usage(
+        self, account: str, start: datetime, end: datetime, user_id: str | None = None
+    ) -> list[MemberUsageRow]:
+        """Usage per member (or of ``user_id``), metric, provider and model in [start, end)
+        (``sinks/clickhouse/member_usage.py``)."""
+        return member_usage_rows(self, self._database, account, start, end, user_id)
 
     def monthly_use(self, account: str, start: datetime, end: datetime) -> list[MonthUse]:
         """Settled use per calendar month, member and metric (``sinks/clickhouse/org_analytics.py``)."""

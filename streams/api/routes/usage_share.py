@@ -39,8 +39,8 @@ def usage_share(call: Call) -> UsageShare:
     settled = {metric: qty for p, metric, _, qty, _ in by_period(days, terms.anchor) if p.start == period.start}
     used = dict(settled)
     if split < end:  # the user's stored events not settled yet: today's use, seconds behind
-        for row in warehouse.member_usage(q.account, split, end):
-            if row.user_id == q.user_id and row.metric != SEAT_METRIC:
+        for row in warehouse.member_usage(q.account, split, end, q.user_id):
+            if row.metric != SEAT_METRIC:
                 had = used.get(row.metric, Decimal(0))
                 used[row.metric] = max(had, row.quantity) if row.metric == STORAGE else had + row.quantity
     # Seats are the organization's count, not a member's use.
