@@ -85,6 +85,16 @@ def test_admin_sees_the_contract_and_edits_billing_details(browser: Browser, api
     expect(vb).to_contain_text("shown to owners and admins")
     expect(vb.get_by_role("button", name="Save billing details")).to_have_count(0)
     assert viewer.request.get(f"{api.base}/api/billing/subscriptions/{sub}/contract").status == 403
+    # Nothing offered that the API would refuse a viewer: roles read as words, no invite form, no budget or
+    # AI controls to save, and no refusal in their place.
+    expect(viewer.get_by_text("Your role (viewer) reads everything here")).to_be_visible()
+    expect(viewer.get_by_role("region", name="Members").get_by_role("row", name="max")).to_contain_text("member")
+    expect(viewer.get_by_label("Role of max")).to_have_count(0)
+    expect(viewer.get_by_role("button", name="Invite")).to_have_count(0)
+    expect(viewer.get_by_role("button", name="Save budget")).to_have_count(0)
+    expect(viewer.get_by_role("button", name="Save AI controls")).to_have_count(0)
+    expect(viewer.get_by_role("checkbox", name="Members need approval for AI features and models")).to_be_disabled()
+    expect(viewer.get_by_text("Not available to your role")).to_have_count(0)
     assert axe_violations(viewer) == []
     screenshot(viewer, "admin-billing-viewer")
 

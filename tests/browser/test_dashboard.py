@@ -35,7 +35,7 @@ def test_dashboard_shows_the_org_plan_at_desktop_and_phone_width(browser: Browse
     phone = open_app(browser, api, org, "pat", viewport=PHONE)
     phone.goto(f"{api.base}/app/")
     expect(phone.get_by_role("heading", name="Billing dashboard")).to_be_visible(timeout=20_000)
-    assert page_width(phone) <= PHONE["width"], "the page scrolls sideways at 375 px"
+    assert page_width(phone) <= PHONE["width"], "the page scrolls sideways at phone width"
     assert axe_violations(phone) == []
     screenshot(phone, "dashboard-phone")
 

@@ -3,12 +3,15 @@ running total continuing as a dashed expected path in its band, the recommendati
 the admin panel's budget card sets a budget; axe-core clean at desktop and phone width; another organization's
 session reaches none of it.
 
-The served API and this test share one warehouse through a warehouse bridge of the test's own (chDB lets one
-process open a directory): the test writes four months of usage events into it and settles them, so the API
-forecasts from real settled data."""
+The served API, a real worker and this test share one warehouse through a warehouse bridge of the test's own (chDB
+lets one process open a directory). The current period's usage goes the real way: recorded by the API, rated by the
+worker into the live quota state and stored by it; the earlier months (older than ingest accepts) are written into
+the warehouse directly; then everything is settled. So the API forecasts from real settled data, and the dashboard's
+live usage table counts the same API calls as the settled chart and the forecast."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -24,12 +27,14 @@ from rating.catalog.loader import load_catalog
 from sinks.clickhouse.migrations import migrate
 from sinks.clickhouse.settlement import SettlementStore
 from streams.api.common import store_histories
+from streams.kafka.compacted import read_to_end
 from streams.settings import Settings, connect_clickhouse
 from streams.settlement.settler import Settler
 from streams.store.db import make_engine, sessions
 from streams.store.models import Subscription, SubscriptionVersionRow
+from streams.topics import SUBSCRIPTIONS
 from tests.support.browser import PHONE, Org, ServedApi, axe_violations, open_app, page_width, screenshot, served_api
-from tests.support.processes import free_port
+from tests.support.processes import free_port, wait_until
 
 pytestmark = pytest.mark.integration
 TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -42,7 +47,8 @@ def api(stack_settings: Settings, tmp_path: Path) -> Iterator[ServedApi]:
     bridge = Bridge(data_dir=tmp_path, chdb_path=Path(s.resolved_clickhouse_dsn[len("chdb://") :]), port=free_port())
     bridge.start(timeout=60)
     try:
-        with served_api(stack_settings, tmp_path) as served:
+        # The DSN named, so the worker the test starts (a data dir of its own) writes to the same warehouse.
+        with served_api(stack_settings, tmp_path, METERLINE_CLICKHOUSE_DSN=f"http://127.0.0.1:{bridge.port}") as served:
             yield served
     finally:
         bridge.stop()
@@ -66,13 +72,71 @@ def _backdate(api: ServedApi, account: str, anchor: date, since: datetime) -> No
     engine.dispose()
 
 
-def _settled_usage(api: ServedApi, org: Org, since: datetime) -> None:
-    """API calls with a weekly rhythm and 300 deep research uses a day, up to yesterday, settled."""
+def _daily(day: datetime) -> list[tuple[str, int, dict[str, str]]]:
+    """A day's usage: API calls with a weekly rhythm and 300 deep research uses."""
+    calls = 6000 if day.weekday() < 5 else 2000
+    return [("api_calls", calls, {}), ("premium_feature", 300, {"feature": "deep_research"})]
+
+
+def _published(api: ServedApi, account: str) -> bool:
+    """Whether the API's outbox put the account's subscription on billing.subscriptions yet."""
+    records = asyncio.run(read_to_end(api.settings.kafka_bootstrap, api.settings.topic(SUBSCRIPTIONS)))
+    return any(r.key == account.encode() for r in records)
+
+
+def _live_period(api: ServedApi, org: Org, anchor: date, since: datetime) -> dict[str, int]:
+    """This period's days (anchor to yesterday) through the real path: the subscription's earlier start published
+    to billing.subscriptions (the API starts subscriptions now), the events recorded by the API, rated by a real
+    worker into the live quota state and stored by it in the shared warehouse. So the live usage table and the
+    settled chart count the same events. Returns the period's totals per metric."""
+    wait_until(lambda: _published(api, org.id), 60, "the API's outbox to publish the subscription")
+    api.cli(
+        "subscriptions", "put", "--account", org.id, "--kind", "org", "--tier", "standard",
+        "--anchor", anchor.isoformat(), "--effective-from", since.isoformat(),
+    )  # fmt: skip
+    worker = api.worker()
+    try:
+        events: list[dict[str, object]] = []
+        totals = {"api_calls": 0, "premium_feature": 0}
+        day = datetime(anchor.year, anchor.month, anchor.day, tzinfo=UTC)
+        while day < TODAY:
+            for metric, q, props in _daily(day):
+                events.append(
+                    {
+                        "event_id": f"fc-live-{metric}-{day.date()}",
+                        "org_id": org.id,
+                        "user_id": "fay",
+                        "metric": metric,
+                        "quantity": q,
+                        "timestamp": (day + timedelta(hours=10)).isoformat(),
+                        "properties": props,
+                    }
+                )
+                totals[metric] += q
+            day += timedelta(days=1)
+        r = api.call(org, "POST", "/api/billing/usage/record", {"events": events})
+        assert r.status_code == 200, r.text
+        for metric, used in totals.items():
+            api.wait_rated(org, metric, used, worker)
+        client, db = connect_clickhouse(api.settings), api.settings.clickhouse_database
+
+        def stored() -> bool:
+            rows = client.query(f"SELECT count() FROM {db}.events WHERE account_id = '{org.id}'").result_rows
+            return bool(rows) and int(rows[0][0]) >= len(events)
+
+        wait_until(stored, 180, "the worker to store the period's events in the warehouse", worker)
+    finally:
+        worker.terminate()
+    return totals
+
+
+def _settled_usage(api: ServedApi, org: Org, since: datetime, period_start: datetime) -> None:
+    """The earlier periods' usage written straight into the warehouse (older than the ingest's lateness allows),
+    and everything up to today settled."""
     rows: list[bytes] = []
     day = since
-    while day < TODAY:
-        calls = 6000 if day.weekday() < 5 else 2000
-        for metric, q, props in (("api_calls", calls, {}), ("premium_feature", 300, {"feature": "deep_research"})):
+    while day < period_start:
+        for metric, q, props in _daily(day):
             event = {
                 "event_id": f"fc-{metric}-{day.date()}",
                 "account_id": org.id,
@@ -99,23 +163,24 @@ def _settled_usage(api: ServedApi, org: Org, since: datetime) -> None:
     engine.dispose()
 
 
-def _world(api: ServedApi) -> tuple[Org, dict[str, Any]]:
+def _world(api: ServedApi) -> tuple[Org, dict[str, Any], dict[str, int]]:
     org = api.bootstrap("Forecast Co", "fay")
     anchor = _anchor()
     r = api.call(org, "POST", "/api/billing/subscriptions/create", {"tier": "standard", "anchor": anchor.isoformat()})
     assert r.status_code == 201, r.text
     since = TODAY - timedelta(days=120)
     _backdate(api, org.id, anchor, since)
-    _settled_usage(api, org, since)
+    live = _live_period(api, org, anchor, since)
+    _settled_usage(api, org, since, datetime(anchor.year, anchor.month, anchor.day, tzinfo=UTC))
     r = api.call(org, "GET", f"/api/billing/forecast?account={org.id}")
     assert r.status_code == 200, r.text
-    return org, r.json()
+    return org, r.json(), live
 
 
 def test_the_forecast_band_and_recommendations_on_the_dashboard_and_the_budget_card(
     browser: Browser, api: ServedApi
 ) -> None:
-    org, forecast = _world(api)
+    org, forecast, live = _world(api)
     assert forecast["days_elapsed"] >= 1
     # A budget under the forecast: the dashboard and the admin panel say it passes.
     r = api.call(org, "PUT", f"/api/billing/budgets?account={org.id}", {"amount": "100"})
@@ -134,6 +199,11 @@ def test_the_forecast_band_and_recommendations_on_the_dashboard_and_the_budget_c
     # The settled line, the dashed expected path and the band are drawn (recharts' SVG).
     expect(chart.locator("path.recharts-curve[stroke-dasharray='6 4']")).to_have_count(1)
     expect(chart.locator("path.recharts-area-area")).to_have_count(1)
+    # The live usage table and the settled figures count the same events: both say this period's API calls.
+    calls = f"{live['api_calls']:,}"
+    usage = page.get_by_role("region", name="Usage this period")
+    expect(usage.get_by_role("row", name="api_calls")).to_contain_text(calls, timeout=20_000)
+    expect(card).to_contain_text(f"API calls: {calls} so far")
     recs = page.get_by_role("region", name="Ways to pay less")
     expect(recs).to_contain_text("A contract price for deep research", timeout=20_000)
     expect(recs).to_contain_text("Saves $")
@@ -142,7 +212,7 @@ def test_the_forecast_band_and_recommendations_on_the_dashboard_and_the_budget_c
 
     phone = open_app(browser, api, org, "fay", viewport=PHONE)
     expect(phone.get_by_role("region", name="Ways to pay less")).to_contain_text("deep research", timeout=20_000)
-    assert page_width(phone) <= PHONE["width"], "the page scrolls sideways at 375 px"
+    assert page_width(phone) <= PHONE["width"], "the page scrolls sideways at phone width"
     assert axe_violations(phone) == []
     screenshot(phone, "forecast-dashboard-phone")
 

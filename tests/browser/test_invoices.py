@@ -136,7 +136,9 @@ def test_open_an_invoice_download_its_pdf_and_pay_it(browser: Browser, billed: t
 
     # Paying before the invoice is in Stripe fails, and the page says why in words.
     page.get_by_role("button", name="Pay now with the default payment method").click()
-    expect(page.get_by_role("alert")).to_contain_text("not mirrored in Stripe", timeout=20_000)
+    # In words a customer reads: the invoice's number, not its internal id.
+    expect(page.get_by_role("alert")).to_contain_text(f"invoice {number} cannot be paid here yet", timeout=20_000)
+    expect(page.get_by_role("alert")).not_to_contain_text(invoice)
     screenshot(page, "invoice-pay-refused")
 
     _push_to_stripe(api, dsn, invoice)
@@ -152,6 +154,6 @@ def test_open_an_invoice_download_its_pdf_and_pay_it(browser: Browser, billed: t
     phone = open_app(browser, api, org, "ines", viewport=PHONE)
     phone.goto(f"{api.base}/app/invoices/{invoice}")
     expect(phone.get_by_role("heading", name=f"Invoice {number}")).to_be_visible(timeout=20_000)
-    assert page_width(phone) <= PHONE["width"], "the page scrolls sideways at 375 px"
+    assert page_width(phone) <= PHONE["width"], "the page scrolls sideways at phone width"
     assert axe_violations(phone) == []
     screenshot(phone, "invoice-detail-phone")

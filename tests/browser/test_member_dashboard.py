@@ -5,8 +5,10 @@ no serious or critical axe-core violation."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Route, expect
 
 from tests.support.browser import PHONE, ServedApi, axe_violations, join, open_app, page_width, screenshot
 
@@ -64,6 +66,65 @@ def test_a_member_sees_their_own_usage_and_plain_refusals(browser: Browser, api:
     phone.goto(f"{api.base}/app/")
     expect(phone.get_by_role("heading", name="Your usage", exact=True)).to_be_visible(timeout=20_000)
     expect(phone.get_by_role("region", name="Your usage per metric")).to_be_visible(timeout=20_000)
-    assert page_width(phone) <= PHONE["width"], "the page scrolls sideways at 375 px"
+    assert page_width(phone) <= PHONE["width"], "the page scrolls sideways at phone width"
     assert axe_violations(phone) == []
     screenshot(phone, "member-dashboard-phone")
+
+
+def _unavailable(route: Route) -> None:
+    """The API answering 503 with its error body, as it does when a store it reads is down."""
+    body = {"error": {"code": "unavailable", "message": "The billing API cannot reach its store now."}}
+    route.fulfill(status=503, content_type="application/json", body=json.dumps(body))
+
+
+def test_the_member_dashboard_and_the_admin_page_say_they_are_loading_and_when_they_fail(
+    browser: Browser, api: ServedApi
+) -> None:
+    org = api.bootstrap("States Co", "pat")
+    assert api.call(org, "POST", "/api/billing/subscriptions/create", {"tier": "standard"}).status_code == 201
+    join(api, org, "sam")
+
+    # The member's dashboard while their usage is on its way (the answer held back), then when it fails.
+    page = open_app(browser, api, org, "sam")
+    share = "**/api/billing/usage/share?**"
+    held: list[Route] = []
+    page.route(share, lambda route: held.append(route))
+    page.goto(f"{api.base}/app/")
+    expect(page.get_by_role("status").filter(has_text="Loading your usage")).to_be_visible(timeout=20_000)
+    assert held, "the usage request was not held"
+    assert axe_violations(page) == []
+    screenshot(page, "member-dashboard-loading")
+    page.unroute(share)
+    page.route(share, _unavailable)
+    page.goto(f"{api.base}/app/")
+    failed = page.get_by_role("alert").filter(has_text="The billing API cannot reach its store now.")
+    expect(failed).to_be_visible(timeout=30_000)  # after the client's retries of a 5xx
+    assert axe_violations(page) == []
+    screenshot(page, "member-dashboard-error")
+    # "Try again" works once the API answers again.
+    page.unroute(share)
+    failed.get_by_role("button", name="Try again").click()
+    expect(page.get_by_role("region", name="Your usage per metric")).to_be_visible(timeout=20_000)
+    expect(page.get_by_role("alert")).to_have_count(0)
+
+    # The admin page (its owner) while the caller's role is on its way, then when the organization cannot be read.
+    owner = open_app(browser, api, org, "pat")
+    organization = f"**/api/billing/organizations/{org.id}"
+    held.clear()
+    owner.route(organization, lambda route: held.append(route))
+    owner.goto(f"{api.base}/app/admin")
+    expect(owner.get_by_role("status").filter(has_text="Loading your organization")).to_be_visible(timeout=20_000)
+    expect(owner.get_by_role("heading", name="People")).to_have_count(0)
+    assert axe_violations(owner) == []
+    screenshot(owner, "admin-loading")
+    owner.unroute(organization)
+    owner.route(organization, _unavailable)
+    owner.goto(f"{api.base}/app/admin")
+    failed = owner.get_by_role("alert").filter(has_text="The billing API cannot reach its store now.")
+    expect(failed).to_be_visible(timeout=30_000)
+    expect(owner.get_by_role("heading", name="People")).to_have_count(0)  # one error, not every section's
+    assert axe_violations(owner) == []
+    screenshot(owner, "admin-error")
+    owner.unroute(organization)
+    failed.get_by_role("button", name="Try again").click()
+    expect(owner.get_by_role("heading", name="People")).to_be_visible(timeout=20_000)

@@ -36,7 +36,7 @@ def test_card_entry_says_it_is_unavailable_without_stripe_js(browser: Browser, a
     phone = open_app(browser, api, org, "cara", viewport=PHONE)
     phone.goto(f"{api.base}/app/payment-methods")
     expect(phone.get_by_role("heading", name="Payment methods")).to_be_visible(timeout=20_000)
-    assert page_width(phone) <= PHONE["width"], "the page scrolls sideways at 375 px"
+    assert page_width(phone) <= PHONE["width"], "the page scrolls sideways at phone width"
     assert axe_violations(phone) == []
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.support.browser import PHONE, ServedApi, axe_violations, open_app, page_width, screenshot
+from tests.support.browser import PHONE, ServedApi, axe_violations, clipped_tables, open_app, page_width, screenshot
 
 pytestmark = pytest.mark.integration
 
@@ -56,12 +56,19 @@ def test_plans_are_compared_side_by_side(browser: Browser, api: ServedApi) -> No
     standard = next(p for p in plans if p["tier"] == "standard")
     expect(page.get_by_role("article", name=standard["display_name"])).to_contain_text("Your current plan")
     assert page.get_by_text("Your current plan").count() == 1
+    # Nothing of a plan is cut off at desktop width (its quota table used to hide the cap column).
+    assert clipped_tables(page) == []
+    for card in page.get_by_role("article").all():
+        assert card.evaluate("(e) => e.scrollWidth <= e.clientWidth + 1"), card.inner_text()
+    premium = next(m for m in standard["metrics"] if m["metric"] == "premium_feature")
+    for feature in premium["per_feature"]:  # prices per use, which the comparison did not show
+        expect(page.get_by_role("group", name="Standard: quotas and overage")).to_contain_text(feature)
     assert axe_violations(page) == []
     screenshot(page, "plans-compared")
 
     phone = open_app(browser, api, org, "cam", viewport=PHONE)
     phone.goto(f"{api.base}/app/plans")
     expect(phone.get_by_role("heading", name="Compare plans")).to_be_visible(timeout=20_000)
-    assert page_width(phone) <= PHONE["width"], "the page scrolls sideways at 375 px"
+    assert page_width(phone) <= PHONE["width"], "the page scrolls sideways at phone width"
     assert axe_violations(phone) == []
     screenshot(phone, "plans-phone")

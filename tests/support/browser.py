@@ -28,7 +28,7 @@ DIST = ROOT / "web" / "dist"
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
 REPORTS = ROOT / "reports" / "browser"
-PHONE = {"width": 375, "height": 812}
+PHONE = {"width": 390, "height": 844}  # a common phone (iPhone 12-15)
 DESKTOP = {"width": 1280, "height": 900}
 
 
@@ -124,18 +124,11 @@ class ServedApi:
 
 def join(api: ServedApi, org: Org, user: str) -> None:
     """``user`` invited into ``org`` by its key and accepting with their own token: a member."""
-    import time
-
-    import jwt
-
-    from tests.support.api import JWT_SECRET
-
     r = api.call(org, "POST", f"/api/billing/organizations/{org.id}/invitations", {"user_id": user, "role": "member"})
     assert r.status_code == 201, r.text
-    token = jwt.encode({"sub": user, "exp": int(time.time()) + 600}, JWT_SECRET, algorithm="HS256")
     r = httpx.post(
         f"{api.base}/api/billing/invitations/{r.json()['id']}/accept",
-        headers={"authorization": f"Bearer {token}"},
+        headers={"authorization": f"Bearer {user_token(user)}"},
         timeout=30,
     )
     assert r.status_code == 200, r.text
@@ -173,11 +166,12 @@ def chromium() -> Iterator[Browser]:
             browser.close()
 
 
-def open_app(browser: Browser, api: ServedApi, org: Org, user: str, viewport: dict[str, int] = DESKTOP) -> Page:
-    """A fresh browser context signed in by a one-time link as ``user`` acting in ``org``, on the dashboard."""
+def open_app(browser: Browser, api: ServedApi, org: Org | None, user: str, viewport: dict[str, int] = DESKTOP) -> Page:
+    """A fresh browser context signed in by a one-time link as ``user`` acting in ``org`` (None: the person's own
+    account), on the dashboard."""
     context = browser.new_context(viewport=viewport)
     page = context.new_page()
-    page.goto(api.server.login_link(user, org.id))
+    page.goto(api.server.login_link(user, org.id if org else None))
     page.get_by_role("button", name="Sign in").click()  # the link's page POSTs the token: a GET uses nothing up
     page.wait_for_url(f"{api.base}/app/")
     return page
@@ -189,6 +183,28 @@ def axe_violations(page: Page) -> list[dict[str, Any]]:
     page.evaluate(AXE.read_text(encoding="utf-8"))
     result: dict[str, Any] = page.evaluate("async () => await axe.run(document)")
     return [v for v in result["violations"] if v.get("impact") in ("serious", "critical")]
+
+
+def clipped_tables(page: Page) -> list[str]:
+    """The labels of the page's scrolling tables (``TableWrap``) wider than their box: at desktop width a table
+    that hides columns off to the side reads as cut off."""
+    script = (
+        "() => [...document.querySelectorAll('.table-wrap')]"
+        ".filter((e) => e.scrollWidth > e.clientWidth + 1).map((e) => e.getAttribute('aria-label'))"
+    )
+    labels: list[str] = page.evaluate(script)
+    return labels
+
+
+def user_token(user: str) -> str:
+    """The platform JWT of ``user`` without ``org``: the person acting for their own account."""
+    import time
+
+    import jwt
+
+    from tests.support.api import JWT_SECRET
+
+    return jwt.encode({"sub": user, "exp": int(time.time()) + 600}, JWT_SECRET, algorithm="HS256")
 
 
 def page_width(page: Page) -> int:

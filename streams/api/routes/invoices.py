@@ -212,7 +212,10 @@ def pay_invoice(call: Call) -> InvoicePayment:
         raise ApiError(409, "not_open", f"invoice {inv_id} is {doc.status}, not owed")
     stripe_id = call.ctx.warehouse.stripe_invoice(inv_id)
     if stripe_id is None:
-        raise ApiError(409, "not_in_stripe", f"invoice {inv_id} is not mirrored in Stripe (not pushed yet)")
+        # Said for the person who pressed "Pay now" (the web app shows it as it is): the invoice by its number.
+        raise ApiError(
+            409, "not_in_stripe", f"invoice {doc.number or inv_id} cannot be paid here yet: it is not in Stripe"
+        )
     client = stripe_client(call.ctx.settings)
     try:
         invoice = client.v1.invoices.pay(stripe_id, options={"idempotency_key": f"{invoice_identifier(inv_id)}-pay"})

@@ -10,6 +10,10 @@ export const organizationQuery = (org: string) => ({
   queryFn: async () => unwrap(await api.GET("/api/billing/organizations/{id}", { params: { path: { id: org } } })),
 });
 
+/** Owners and admins change the organization's settings; viewers read them (and the API refuses their writes). */
+export const manages = (organization: Pick<Organization, "role"> | undefined): boolean =>
+  organization?.role === "owner" || organization?.role === "admin";
+
 export async function updateOrganization(org: string, body: OrganizationUpdate) {
   return unwrap(await api.PATCH("/api/billing/organizations/{id}", { params: { path: { id: org } }, body }));
 }

@@ -1,7 +1,23 @@
-import { screen } from "@testing-library/react";
+import { QueryClientProvider, useQuery } from "@tanstack/react-query";
+import { render, screen } from "@testing-library/react";
+import { MemoryRouter, Route, Routes } from "react-router-dom";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { usageCurrentQuery } from "../api/usage";
 import { renderPage, serve } from "../test/render";
+import { QueryView } from "../ui/states";
+import { NotFound } from "./NotFound";
+import { makeQueryClient } from "./queryClient";
 import { Shell } from "./Shell";
+
+const SIGNED_IN = { user_id: "u_alice", organization_id: "org_acme", account_id: "org_acme", csrf_token: "t", expires_at: "2026-12-05T00:00:00Z" };
+const EXPIRED = { error: { code: "session_expired", message: "the session has expired: sign in again" } };
+const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+
+/** A page reading the account's usage, inside the shell, with the app's own query client. */
+function Usage() {
+  const usage = useQuery(usageCurrentQuery("org_acme"));
+  return <QueryView query={usage} what="your usage">{() => <p>usage</p>}</QueryView>;
+}
 
 afterEach(() => vi.unstubAllGlobals());
 
@@ -11,6 +27,25 @@ describe("Shell", () => {
     renderPage(<Shell />);
     expect(await screen.findByRole("heading", { name: "Sign in to Meterline billing" })).toBeInTheDocument();
     expect(screen.getByText(/meterline api login-link/)).toBeInTheDocument();
+    // A customer is told their own way back first: the platform's billing link.
+    expect(screen.getByText("To sign in, open the “Billing” link of your platform again.")).toBeInTheDocument();
+  });
+
+  it("says an unknown address is not a page, with the way back to the dashboard", async () => {
+    serve({ "/api/billing/session": { body: SIGNED_IN } });
+    render(
+      <QueryClientProvider client={makeQueryClient()}>
+        <MemoryRouter initialEntries={["/no-such-page"]}>
+          <Routes>
+            <Route path="/" element={<Shell />}>
+              <Route path="*" element={<NotFound />} />
+            </Route>
+          </Routes>
+        </MemoryRouter>
+      </QueryClientProvider>,
+    );
+    expect(await screen.findByRole("heading", { name: "Page not found" })).toBeInTheDocument();
+    expect(screen.getByRole("link", { name: "Go to the dashboard" })).toHaveAttribute("href", "/");
   });
 
   it("shows other failures in words with a retry", async () => {
@@ -31,5 +66,31 @@ describe("Shell", () => {
     serve({ "/api/billing/session": { body: { user_id: "u_bob", organization_id: null, account_id: "u_bob", csrf_token: "t", expires_at: "2026-12-05T00:00:00Z" } } });
     renderPage(<Shell />);
     expect(await screen.findByLabelText("Billing account")).toHaveTextContent("u_bob");
+  });
+
+  it("shows the sign-in page, not a card's dead \"Try again\", once a call finds the session ended", async () => {
+    let sessionAsked = 0;
+    // The session is valid when the app starts, then expires: the page's next call and the session answer 401.
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (request: Request) => {
+        if (new URL(request.url).pathname === "/api/billing/session") return (sessionAsked += 1) === 1 ? json(200, SIGNED_IN) : json(401, EXPIRED);
+        return json(401, EXPIRED);
+      }),
+    );
+    render(
+      <QueryClientProvider client={makeQueryClient()}>
+        <MemoryRouter>
+          <Routes>
+            <Route path="/" element={<Shell />}>
+              <Route index element={<Usage />} />
+            </Route>
+          </Routes>
+        </MemoryRouter>
+      </QueryClientProvider>,
+    );
+    expect(await screen.findByRole("heading", { name: "Sign in to Meterline billing" })).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Try again" })).toBeNull();
+    expect(sessionAsked).toBeGreaterThan(1); // asked again after the page's 401
   });
 });

@@ -4,6 +4,7 @@ import { ApiError } from "../api/client";
 import { fetchSession, signOut } from "../api/session";
 import { BrandMark } from "../features/admin/BrandMark";
 import { ErrorState, Loading } from "../ui/states";
+import { SESSION_KEY } from "./queryClient";
 import { SessionContext } from "./SessionContext";
 import { SignedOut } from "./SignedOut";
 
@@ -20,7 +21,7 @@ const INVITATIONS = { to: "/invitations", label: "Invitations", end: false };
 
 /** The signed-in frame: skip link, navigation, and the session every page reads. */
 export function Shell() {
-  const session = useQuery({ queryKey: ["session"], queryFn: fetchSession, retry: false });
+  const session = useQuery({ queryKey: SESSION_KEY, queryFn: fetchSession, retry: false });
   if (session.isPending) return <Loading what="your session" />;
   if (session.isError) {
     if (session.error instanceof ApiError && session.error.status === 401) return <SignedOut />;

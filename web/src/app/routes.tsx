@@ -6,6 +6,7 @@ import { InvoiceDetailPage } from "../features/invoices/InvoiceDetailPage";
 import { InvoicesPage } from "../features/invoices/InvoicesPage";
 import { PaymentMethodsPage } from "../features/payment-methods/PaymentMethodsPage";
 import { SubscriptionPage } from "../features/subscription/SubscriptionPage";
+import { NotFound } from "./NotFound";
 import { Shell } from "./Shell";
 
 /**
@@ -24,7 +25,7 @@ export const routes: RouteObject[] = [
       { path: "payment-methods", element: <PaymentMethodsPage /> },
       { path: "admin", element: <AdminPage /> },
       { path: "invitations", element: <InvitationsInboxPage /> },
-      { path: "*", element: <p>There is no such page.</p> },
+      { path: "*", element: <NotFound /> },
     ],
   },
 ];

@@ -28,11 +28,11 @@ export function serve(table: Record<string, Reply>) {
   return calls;
 }
 
-export function renderPage(page: ReactElement, { path = "/", route = "/" } = {}) {
+export function renderPage(page: ReactElement, { path = "/", route = "/", session = SESSION }: { path?: string; route?: string; session?: Session } = {}) {
   const client = new QueryClient({ defaultOptions: { queries: { retry: false }, mutations: { retry: false } } });
   return render(
     <QueryClientProvider client={client}>
-      <SessionContext.Provider value={SESSION}>
+      <SessionContext.Provider value={session}>
         <MemoryRouter initialEntries={[path]}>
           <Routes>
             <Route path={route} element={page} />

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { daysUntil, money, moneyMinor, unitPrice } from "./format";
+import { dateTime, daysUntil, money, moneyMinor, timeOfDay, unitPrice } from "./format";
 import { usageLevel } from "./UsageBar";
 
 describe("format", () => {
@@ -28,5 +28,13 @@ describe("unitPrice", () => {
   it("keeps sub-cent digits and the currency's own", () => {
     expect(unitPrice("0.002", "usd")).toBe("$0.002");
     expect(unitPrice("2", "usd")).toBe("$2.00");
+  });
+});
+
+describe("times", () => {
+  it("name their zone, UTC, wherever they are shown (a payment's or an audit entry's time too)", () => {
+    expect(dateTime("2026-12-04T19:14:00Z")).toMatch(/^Dec 4, 2026, 7:14\sPM UTC$/);
+    expect(dateTime(new Date("2026-12-04T23:30:00-05:00"))).toMatch(/^Dec 5, 2026, 4:30\sAM UTC$/);
+    expect(timeOfDay("2026-12-04T14:00:00Z")).toMatch(/^2:00\sPM UTC$/);
   });
 });

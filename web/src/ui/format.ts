@@ -33,15 +33,27 @@ export function date(iso: string): string {
   return new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeZone: "UTC" }).format(new Date(iso));
 }
 
+// Times always name their zone: the app shows every instant in UTC (the zone periods and settlement use), and a
+// time without "UTC" reads as the viewer's local time. dateStyle/timeStyle cannot carry timeZoneName, hence fields.
+const DATE_TIME = new Intl.DateTimeFormat(undefined, {
+  year: "numeric",
+  month: "short",
+  day: "numeric",
+  hour: "numeric",
+  minute: "2-digit",
+  timeZone: "UTC",
+  timeZoneName: "short",
+});
+const TIME_OF_DAY = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit", timeZone: "UTC", timeZoneName: "short" });
+
+/** A date and time in UTC, saying so ("Dec 4, 2026, 7:14 PM UTC"). */
 export function dateTime(iso: string | Date): string {
-  return new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" }).format(
-    typeof iso === "string" ? new Date(iso) : iso,
-  );
+  return DATE_TIME.format(typeof iso === "string" ? new Date(iso) : iso);
 }
 
-/** The time of day of `iso`, in UTC (the zone settlement's hours are in). */
+/** The time of day of `iso` in UTC, saying so ("2:00 PM UTC"). */
 export function timeOfDay(iso: string): string {
-  return new Intl.DateTimeFormat(undefined, { timeStyle: "short", timeZone: "UTC" }).format(new Date(iso));
+  return TIME_OF_DAY.format(new Date(iso));
 }
 
 /** Whole days from `now` until `iso` (0 once passed). */

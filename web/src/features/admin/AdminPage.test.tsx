@@ -140,7 +140,7 @@ describe("AdminPage", () => {
     // The organization's usage against its pooled quotas, from the same event.
     const pooled = within(screen.getByRole("region", { name: "Usage per metric" })).getByRole("row", { name: /api_calls/ });
     expect(pooled).toHaveTextContent("90 % — nearing the included amount");
-    expect(screen.getByText(/Updated as usage changes\./)).toHaveTextContent(`as of ${dateTime("2026-12-04T11:30:00Z")} UTC`);
+    expect(screen.getByText(/Updated as usage changes\./)).toHaveTextContent(`as of ${dateTime("2026-12-04T11:30:00Z")}`);
     source?.emit("error");
     expect(screen.getByText(/Refreshed every 5 s \(the live update stream is not connected\)/)).toBeInTheDocument();
   });
@@ -153,6 +153,18 @@ describe("AdminPage", () => {
     expect(within(november).getByText("3 / 4")).toBeInTheDocument();
     expect(within(november).getByText("75 %")).toBeInTheDocument();
     expect(within(screen.getByRole("region", { name: "Forecast for this period" })).getByText("nothing settled yet")).toBeInTheDocument();
+    // Each chart names what it shows on the page, not only to a screen reader.
+    const cost = await screen.findByRole("figure", { name: "Cost by month: invoiced, AI cost and AI charges" });
+    expect(cost).toHaveTextContent("Cost by month: invoiced, AI cost and AI charges (USD)");
+    expect(screen.getByRole("figure", { name: "Usage by module and month" })).toHaveTextContent("Usage by module and month");
+  });
+
+  it("says a trend chart has nothing to show rather than drawing empty axes", async () => {
+    const idle = { ...ANALYTICS, months: ANALYTICS.months.map((m) => ({ ...m, invoiced: null, ai_cost: "0.0000", ai_billed: "0.00" })), by_module: [] };
+    api({ [`${ORG}/analytics`]: { body: idle } });
+    renderPage(<AdminPage />);
+    expect(await screen.findByRole("figure", { name: "Usage by module and month" })).toHaveTextContent("No settled usage by module in these months yet.");
+    expect(screen.getByRole("figure", { name: /^Cost by month/ })).toHaveTextContent("Nothing invoiced, and no AI cost or charge, in these months yet.");
   });
 
   it("offers white-label only with its add-on, and saves the organization's name and colours", async () => {
@@ -227,5 +239,34 @@ describe("AdminPage", () => {
     api({ [`${ORG}/invitations`]: { status: 403, body: { error: { code: "forbidden", message: "the role viewer may not do this" } } } });
     renderPage(<AdminPage />);
     expect(await screen.findByText("the role viewer may not do this")).toBeInTheDocument();
+  });
+
+  it("gives a viewer every section to read, without the controls the API would refuse them", async () => {
+    const calls = api({ [ORG]: { body: { id: "org_acme", name: "Acme", role: "viewer" } } });
+    renderPage(<AdminPage />);
+    expect(await screen.findByText(/Your role \(viewer\) reads everything here/)).toBeInTheDocument();
+    const members = await screen.findByRole("region", { name: "Members" });
+    expect(within(members).getByRole("row", { name: /bob/ })).toHaveTextContent("member");
+    expect(screen.queryByLabelText("Role of bob")).toBeNull();
+    expect(screen.getByText("Owners and admins invite people and see the invitations still open.")).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Invite" })).toBeNull();
+    expect(await screen.findByRole("checkbox", { name: "Members need approval for AI features and models" })).toBeDisabled();
+    expect(await screen.findByRole("region", { name: "Pending AI access requests" })).toHaveTextContent("Owners and admins decide");
+    expect(screen.queryByRole("button", { name: /^Approve/ })).toBeNull();
+    expect(screen.queryByRole("button", { name: "Save AI controls" })).toBeNull();
+    expect(screen.queryByRole("button", { name: "Save budget" })).toBeNull();
+    // What the viewer may not read is not asked for either (no refusal shown in its place).
+    expect(calls.map((c) => new URL(c.url).pathname)).not.toContain(`${ORG}/invitations`);
+    expect(screen.queryByText(/Not available to your role/)).toBeNull();
+  });
+
+  it("heads the members' live usage table itself, not under the alerts before it", async () => {
+    api();
+    renderPage(<AdminPage />);
+    const table = await screen.findByRole("region", { name: "Usage by member" });
+    const before = screen
+      .getAllByRole("heading", { level: 3 })
+      .filter((h) => h.compareDocumentPosition(table) & Node.DOCUMENT_POSITION_FOLLOWING);
+    expect(before.at(-1)).toHaveTextContent("Per member");
   });
 });

@@ -1,7 +1,7 @@
 import { useQuery } from "@tanstack/react-query";
-import { organizationQuery } from "../../api/billing";
+import { manages, organizationQuery } from "../../api/billing";
 import { useSession } from "../../app/SessionContext";
-import { Empty, Loading } from "../../ui/states";
+import { Empty, ErrorState, Loading } from "../../ui/states";
 import { AiAccessSection } from "./AiAccessSection";
 import { AiControlsSection } from "./AiControlsSection";
 import { AnalyticsSection } from "./AnalyticsSection";
@@ -28,7 +28,9 @@ export function AdminPage() {
       ) : org.isPending ? (
         // The sections wait for the caller's role: a member would otherwise glimpse each one's refusal first.
         <Loading what="your organization" />
-      ) : org.data?.role === "member" ? (
+      ) : org.isError ? (
+        <ErrorState error={org.error} onRetry={() => void org.refetch()} />
+      ) : org.data.role === "member" ? (
         // One plain sentence for a member rather than every section's refusal in a row; their own live use (AI
         // requests, spend, caps) is the one section a member reads.
         <>
@@ -39,20 +41,32 @@ export function AdminPage() {
           <UsageSection org={org_id} />
         </>
       ) : (
-        <>
-          <MembersSection org={org_id} />
-          <InvitationsSection org={org_id} />
-          <SeatsSection org={org_id} />
-          <UsageSection org={org_id} />
-          <AiControlsSection org={org_id} />
-          <AiAccessSection org={org_id} />
-          <BillingSection org={org_id} />
-          <AnalyticsSection org={org_id} />
-          <BudgetSection account={org_id} />
-          <WhiteLabelSection org={org_id} />
-          <AuditSection org={org_id} />
-        </>
+        <ManagerSections org={org_id} readOnly={!manages(org.data)} />
       )}
+    </>
+  );
+}
+
+/** Every section for owners and admins; a viewer reads the same sections without the controls that change them. */
+function ManagerSections({ org, readOnly }: { org: string; readOnly: boolean }) {
+  return (
+    <>
+      {readOnly && (
+        <p className="hint" role="note">
+          Your role (viewer) reads everything here; owners and admins make the changes.
+        </p>
+      )}
+      <MembersSection org={org} readOnly={readOnly} />
+      <InvitationsSection org={org} readOnly={readOnly} />
+      <SeatsSection org={org} />
+      <UsageSection org={org} />
+      <AiControlsSection org={org} readOnly={readOnly} />
+      <AiAccessSection org={org} readOnly={readOnly} />
+      <BillingSection org={org} />
+      <AnalyticsSection org={org} />
+      <BudgetSection account={org} readOnly={readOnly} />
+      <WhiteLabelSection org={org} readOnly={readOnly} />
+      <AuditSection org={org} />
     </>
   );
 }

@@ -17,7 +17,7 @@ const VERB: Record<Decision, string> = { approve: "Approve", deny: "Deny", revok
  * Approve and Deny (and a note to the member), and the approvals in effect with Revoke. The entitlement answer
  * and the gateways follow a decision within seconds; every step is in the audit log.
  */
-export function AiAccessSection({ org }: { org: string }) {
+export function AiAccessSection({ org, readOnly = false }: { org: string; readOnly?: boolean }) {
   const { user_id } = useSession();
   const client = useQueryClient();
   const requests = useQuery({ ...aiAccessQuery(org), refetchInterval: 15_000 }); // new requests show up by themselves
@@ -68,6 +68,7 @@ export function AiAccessSection({ org }: { org: string }) {
       <td>{dateTime(r.decided_at ?? r.created_at)}</td>
       <td>
         {r.note && <p>{r.note}</p>}
+        {!readOnly && (
         <label>
           <span className="visually-hidden">Note to {r.user_id}</span>
           <input
@@ -77,9 +78,10 @@ export function AiAccessSection({ org }: { org: string }) {
             onChange={(e) => setNotes({ ...notes, [r.id]: e.target.value })}
           />
         </label>
+        )}
       </td>
       <td>
-        {actions.map((decision) => (
+        {readOnly ? "Owners and admins decide" : actions.map((decision) => (
           <button
             key={decision}
             type="button"
@@ -113,7 +115,7 @@ export function AiAccessSection({ org }: { org: string }) {
           <input
             type="checkbox"
             checked={toggle.isPending ? toggle.variables.required : controls.data.organization.approval_required}
-            disabled={toggle.isPending}
+            disabled={toggle.isPending || readOnly}
             onChange={(e) => toggle.mutate({ o: controls.data.organization, required: e.target.checked })}
           />{" "}
           Members need approval for AI features and models

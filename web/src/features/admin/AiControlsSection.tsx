@@ -7,7 +7,7 @@ type Caps = { spend: string; requests: string; mode: "hard" | "alert" };
 
 /** A member's AI features: each feature the tier allows can be switched off for them (enforced by the
  * entitlement answer at once; docs/ai-controls.md), and their monthly AI cap (hard: refused once reached). */
-export function AiControlsSection({ org }: { org: string }) {
+export function AiControlsSection({ org, readOnly = false }: { org: string; readOnly?: boolean }) {
   const controls = useQuery(aiControlsQuery(org));
   const members = useQuery(membersQuery(org));
   const client = useQueryClient();
@@ -76,7 +76,7 @@ export function AiControlsSection({ org }: { org: string }) {
                   ))}
                 </select>
               </label>
-              <fieldset disabled={!member}>
+              <fieldset disabled={!member || readOnly}>
                 <legend>Features switched off for this member</legend>
                 {data.tier_features.map((f) => (
                   <label key={f} className="check">
@@ -94,7 +94,7 @@ export function AiControlsSection({ org }: { org: string }) {
                   </label>
                 ))}
               </fieldset>
-              <fieldset disabled={!member}>
+              <fieldset disabled={!member || readOnly}>
                 <legend>This member's monthly AI cap</legend>
                 <label>
                   Spend cap (USD){" "}
@@ -123,9 +123,11 @@ export function AiControlsSection({ org }: { org: string }) {
                   </select>
                 </label>
               </fieldset>
-              <button type="submit" disabled={!member || save.isPending}>
-                Save AI controls
-              </button>
+              {!readOnly && (
+                <button type="submit" disabled={!member || save.isPending}>
+                  Save AI controls
+                </button>
+              )}
               <p role="status" aria-live="polite">
                 {message}
               </p>

@@ -70,7 +70,7 @@ export function AuditSection({ org }: { org: string }) {
           entries.length === 0 ? (
             <Empty>No changes recorded yet.</Empty>
           ) : (
-            <TableWrap label="Audit log entries">
+            <TableWrap label="Audit log entries" className="audit-log">
               <thead>
                 <tr>
                   <th scope="col">When</th>

@@ -48,7 +48,7 @@ const UPCOMING = {
 function api(extra: Record<string, { status?: number; body?: unknown } | "pending"> = {}) {
   return serve({
     [ORG]: { body: ORGANIZATION },
-    [`${ORG}/subscriptions`]: { body: { subscriptions: [SUBSCRIPTION] } },
+    "/api/billing/subscriptions": { body: { subscriptions: [SUBSCRIPTION] } },
     [`${SUB}/contract`]: { body: CONTRACT },
     [`${SUB}/addons`]: { body: { data: [ADDON] } },
     [`${SUB}/credit-grants`]: { body: { balance: "320.00", data: [GRANT] } },

@@ -5,6 +5,7 @@ import {
   creditGrantsQuery,
   organizationQuery,
   paymentsQuery,
+  manages,
   type Organization,
 } from "../../api/billing";
 import { invoicesQuery, upcomingInvoiceQuery } from "../../api/invoices";
@@ -45,7 +46,7 @@ function BillingBody({ organization }: { organization: Organization }) {
   const subscription = useQuery(subscriptionQuery(org));
   const invoices = useQuery(invoicesQuery(org));
   const upcoming = useQuery(upcomingInvoiceQuery(org));
-  const manager = organization.role === "owner" || organization.role === "admin";
+  const manager = manages(organization);
   return (
     <>
       <QueryView query={invoices} what="the invoices">

@@ -8,8 +8,19 @@ import { invitationsQuery, invite, resendInvitation, revokeInvitation, type Role
 const ROLES: Role[] = ["member", "viewer", "admin", "owner"];
 
 /** Invite a platform user (they accept with their own sign-in: nobody joins without consent), and the
- * invitations still open, to resend (a new expiry) or revoke. */
-export function InvitationsSection({ org }: { org: string }) {
+ * invitations still open, to resend (a new expiry) or revoke: owners' and admins' (the API refuses a viewer both). */
+export function InvitationsSection({ org, readOnly = false }: { org: string; readOnly?: boolean }) {
+  if (readOnly)
+    return (
+      <section aria-labelledby="invite-heading">
+        <h2 id="invite-heading">Invitations</h2>
+        <p>Owners and admins invite people and see the invitations still open.</p>
+      </section>
+    );
+  return <Invitations org={org} />;
+}
+
+function Invitations({ org }: { org: string }) {
   const invitations = useQuery(invitationsQuery(org));
   const client = useQueryClient();
   const [userId, setUserId] = useState("");

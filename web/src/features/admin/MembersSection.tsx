@@ -6,8 +6,8 @@ import { changeRole, membersQuery, rolesQuery, type Role } from "./queries";
 
 const ROLES: Role[] = ["owner", "admin", "member", "viewer"];
 
-/** The organization's people, their roles (changed here), and what each role may do. */
-export function MembersSection({ org }: { org: string }) {
+/** The organization's people, their roles (changed here by owners and admins), and what each role may do. */
+export function MembersSection({ org, readOnly = false }: { org: string; readOnly?: boolean }) {
   const members = useQuery(membersQuery(org));
   const roles = useQuery(rolesQuery());
   const client = useQueryClient();
@@ -40,6 +40,9 @@ export function MembersSection({ org }: { org: string }) {
                 <tr key={m.user_id}>
                   <th scope="row">{m.user_id}</th>
                   <td>
+                    {readOnly ? (
+                      m.role
+                    ) : (
                     <label>
                       <span className="visually-hidden">Role of {m.user_id}</span>
                       <select
@@ -54,6 +57,7 @@ export function MembersSection({ org }: { org: string }) {
                         ))}
                       </select>
                     </label>
+                    )}
                   </td>
                 </tr>
               ))}

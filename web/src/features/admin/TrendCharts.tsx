@@ -20,9 +20,14 @@ export default function TrendCharts({ data }: { data: OrgAnalytics }) {
     }
     return row;
   });
+  // Each chart says what it shows in a visible caption; with nothing to draw, it says so instead of empty axes.
+  const anyCost = cost.some((m) => m.invoiced !== 0 || m.aiCost !== 0 || m.aiBilled !== 0);
   return (
     <div className="admin-charts">
       <figure className="chart" aria-label="Cost by month: invoiced, AI cost and AI charges">
+        <figcaption>Cost by month: invoiced, AI cost and AI charges (USD)</figcaption>
+        {anyCost ? (
+        <>
         <ResponsiveContainer width="100%" height={240}>
           <BarChart data={cost} margin={{ top: 8, right: 8, bottom: 8, left: 0 }}>
             <CartesianGrid strokeDasharray="3 3" />
@@ -35,8 +40,15 @@ export default function TrendCharts({ data }: { data: OrgAnalytics }) {
             <Bar dataKey="aiCost" name="AI cost" fill={COLOURS[1]} isAnimationActive={false} />
           </BarChart>
         </ResponsiveContainer>
+        </>
+        ) : (
+          <p className="state state-empty">Nothing invoiced, and no AI cost or charge, in these months yet.</p>
+        )}
       </figure>
       <figure className="chart" aria-label="Usage by module and month">
+        <figcaption>Usage by module and month</figcaption>
+        {modules.length > 0 ? (
+        <>
         <ResponsiveContainer width="100%" height={240}>
           <BarChart data={byModule} margin={{ top: 8, right: 8, bottom: 8, left: 0 }}>
             <CartesianGrid strokeDasharray="3 3" />
@@ -49,6 +61,10 @@ export default function TrendCharts({ data }: { data: OrgAnalytics }) {
             ))}
           </BarChart>
         </ResponsiveContainer>
+        </>
+        ) : (
+          <p className="state state-empty">No settled usage by module in these months yet.</p>
+        )}
       </figure>
     </div>
   );

@@ -34,7 +34,7 @@ export function UsageSection({ org }: { org: string }) {
           return (
             <>
               <p className="hint">
-                Period {data.period.key}, as of {dateTime(asOf ?? data.as_of)} UTC (live,
+                Period {data.period.key}, as of {dateTime(asOf ?? data.as_of)} (live,
                 seconds behind; invoices come from settled figures).{" "}
                 {mode === "stream"
                   ? "Updated as usage changes."
@@ -71,6 +71,8 @@ export function UsageSection({ org }: { org: string }) {
                   )}
                 </>
               )}
+              {/* Its own heading: after the alerts, the members' table read as part of them. */}
+              <h3>Per member</h3>
               {points.length > 0 && (
                 <Suspense fallback={<Loading what="the chart" />}>
                   <MemberUsageChart points={points} />
@@ -108,6 +110,7 @@ export function UsageSection({ org }: { org: string }) {
                   ))}
                 </tbody>
               </TableWrap>
+              {data.organization && <h3>By provider and model</h3>}
               {data.organization &&
                 (data.organization.by_model.length === 0 ? (
                   <Empty>No AI requests this period yet.</Empty>

@@ -27,7 +27,7 @@ function base64Of(file: File): Promise<string> {
 
 /** White-label: the organization's name, logo and colours on the app, its invoices and emails, and its emails'
  * sender name and reply-to — with the white-label add-on only (docs/white-label.md). */
-export function WhiteLabelSection({ org }: { org: string }) {
+export function WhiteLabelSection({ org, readOnly = false }: { org: string; readOnly?: boolean }) {
   const branding = useQuery(brandingQuery(org));
   const client = useQueryClient();
   const [draft, setDraft] = useState<Draft | null>(null);
@@ -74,6 +74,8 @@ export function WhiteLabelSection({ org }: { org: string }) {
           };
           return (
             <form onSubmit={submit} className="white-label">
+              <fieldset disabled={readOnly} className="bare">
+              <legend className="visually-hidden">Branding</legend>
               <label>
                 Name shown <input value={d.name} onChange={(e) => set({ name: e.target.value })} maxLength={200} />
               </label>{" "}
@@ -95,9 +97,12 @@ export function WhiteLabelSection({ org }: { org: string }) {
                 <input type="email" value={d.replyTo} onChange={(e) => set({ replyTo: e.target.value })} />
               </label>{" "}
               {b.logo_url && <img src={b.logo_url} alt="Your current logo" height={32} />}{" "}
-              <button type="submit" disabled={save.isPending}>
-                Save branding
-              </button>
+              </fieldset>
+              {!readOnly && (
+                <button type="submit" disabled={save.isPending}>
+                  Save branding
+                </button>
+              )}
               <p role="status" aria-live="polite">
                 {message}
               </p>

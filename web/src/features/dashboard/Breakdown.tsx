@@ -85,7 +85,7 @@ export function Breakdown({ account }: { account: string }) {
 function Settled({ until }: { until: string | null }) {
   return (
     <p className="hint">
-      {until ? `Settled up to ${dateTime(until)} UTC; newer use shows once it is settled.` : "Nothing is settled yet this period."}
+      {until ? `Settled up to ${dateTime(until)}; newer use shows once it is settled.` : "Nothing is settled yet this period."}
     </p>
   );
 }

@@ -52,7 +52,7 @@ const ALL = {
   "/api/billing/usage/history": { body: HISTORY },
   "/api/billing/payment-methods": { body: METHODS },
   "/api/billing/usage/breakdown": { body: BREAKDOWN },
-  "/api/billing/organizations/org_acme/subscriptions": {
+  "/api/billing/subscriptions": {
     body: { subscriptions: [{ id: "msub_1", tier: "standard", interval: "year", status: "active", cancel_at: "2027-01-01T00:00:00Z" }] },
   },
 };
@@ -71,6 +71,16 @@ describe("DashboardPage", () => {
     renderPage(<DashboardPage />);
     expect(await screen.findByRole("alert")).toHaveTextContent("the quota state is catching up");
     expect(screen.getByRole("button", { name: "Try again" })).toBeInTheDocument();
+  });
+
+  it("shows a person's own subscription's interval and cancellation, as an organization's", async () => {
+    const calls = serve(ALL);
+    renderPage(<DashboardPage />, { session: { user_id: "u_bob", organization_id: null, account_id: "u_bob" } });
+    const plan = await screen.findByRole("region", { name: "Subscription" });
+    expect(await within(plan).findByText("Annual")).toBeInTheDocument();
+    expect(within(plan).getByText(/Canceling on Jan 1, 2027/)).toBeInTheDocument();
+    const asked = calls.find((c) => new URL(c.url).pathname === "/api/billing/subscriptions");
+    expect(new URL(asked?.url ?? "http://x").searchParams.get("account")).toBe("u_bob");
   });
 
   it("shows plan, usage with warnings and caps, and the next invoice", async () => {
@@ -149,7 +159,7 @@ describe("DashboardPage", () => {
     source?.emit("usage", { as_of: "2026-12-04T13:45:00Z", usage: pushed });
     expect(within(row).getAllByRole("cell")[0]).toHaveTextContent("9,700");
     expect(within(row).getByText(/97 % — nearing/)).toBeInTheDocument();
-    expect(screen.getByText(/^As of/)).toHaveTextContent(`As of ${dateTime("2026-12-04T13:45:00Z")} UTC`);
+    expect(screen.getByText(/^As of/)).toHaveTextContent(`As of ${dateTime("2026-12-04T13:45:00Z")}`);
     expect(screen.getByText("Updated as your usage changes.")).toBeInTheDocument();
     source?.emit("error");
     expect(screen.getByText(/Refreshed every 10 s \(the live update stream is not connected\)/)).toBeInTheDocument();

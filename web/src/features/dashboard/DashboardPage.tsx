@@ -65,7 +65,7 @@ function Dashboard({ account, usage, asOf, mode }: { account: string; usage: Sch
       <section className="card" aria-labelledby="usage-heading">
         <h2 id="usage-heading">Usage this period</h2>
         <p className="as-of" aria-live="polite">
-          As of {dateTime(asOf)} UTC{usage.live ? " — live figures, provisional until settled" : ""}
+          As of {dateTime(asOf)}{usage.live ? " — live figures, provisional until settled" : ""}
         </p>
         <p className="hint">
           {mode === "stream"
@@ -88,9 +88,8 @@ function Dashboard({ account, usage, asOf, mode }: { account: string; usage: Sch
 }
 
 function Overview({ usage, now, account }: { usage: Schemas["UsageCurrent"]; now: Date; account: string }) {
-  const { organization_id } = useSession();
-  // An organization's subscription says its interval and a pending cancellation; a personal account has none.
-  const sub = useQuery({ ...subscriptionQuery(organization_id ?? ""), enabled: organization_id !== null }).data ?? null;
+  // The subscription (an organization's or the person's own) says its interval and a pending cancellation.
+  const sub = useQuery(subscriptionQuery(account)).data ?? null;
   return (
     <section className="card" aria-labelledby="plan-heading">
       <h2 id="plan-heading">Subscription</h2>

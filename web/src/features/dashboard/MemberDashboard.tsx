@@ -22,10 +22,10 @@ export function MemberDashboard({ account, user }: { account: string; user: stri
             <section className="card" aria-labelledby="share-heading">
               <h2 id="share-heading">Your usage this period</h2>
               <p className="as-of">
-                {date(s.period.start)} – {date(s.period.end)}, as of {dateTime(s.as_of)} UTC.{" "}
+                {date(s.period.start)} – {date(s.period.end)}, as of {dateTime(s.as_of)}.{" "}
                 {s.settled_until === null
                   ? "Nothing is settled yet this period: all of it is live and provisional."
-                  : `Settled up to ${dateTime(s.settled_until)} UTC; later use is live and provisional until settled.`}
+                  : `Settled up to ${dateTime(s.settled_until)}; later use is live and provisional until settled.`}
               </p>
               {s.metrics.length === 0 ? (
                 <Empty>The plan meters nothing yet.</Empty>

@@ -34,11 +34,35 @@ describe("PlanComparison", () => {
     expect(standard).toHaveTextContent("$490.00 / year — save $98.00 a year");
     expect(standard).toHaveTextContent("600 a minute");
     expect(standard).toHaveTextContent("Priority support");
-    const quotas = within(standard).getByRole("region", { name: "Standard: quotas and overage" });
-    expect(within(quotas).getByRole("row", { name: /api_calls/ })).toHaveTextContent(/100,000\s*\$0\.002 each\s*None/);
+    const quotas = within(standard).getByRole("group", { name: "Standard: quotas and overage" });
+    expect(quotas).toHaveTextContent("api_calls100,000 included, then $0.002 each");
     expect(quotas).not.toHaveTextContent("gpu_seconds");
     const free = screen.getByRole("article", { name: /Free/ });
     expect(free).not.toHaveTextContent("Your current plan");
-    expect(within(free).getByRole("row", { name: /api_calls/ })).toHaveTextContent(/1,000\s*—\s*1,000/);
+    expect(within(free).getByRole("group")).toHaveTextContent("api_calls1,000 included, capped at 1,000");
+  });
+
+  it("says each metric in words, premium features by their price per use, and the seat prices", async () => {
+    const enterprise = {
+      ...PLANS.plans[2],
+      seats: {
+        mode: "volume" as const,
+        minimum_seats: 0,
+        brackets: [
+          { up_to: "100", unit_amount: "50.00", flat_amount: "0" },
+          { up_to: null, unit_amount: "25.00", flat_amount: "0" },
+        ],
+      },
+      metrics: [
+        { aggregation: "sum", entitled: true, fair_use_alert: null, metric: "storage_gb", included: null, overage_unit_price: null, hard_cap: "5", per_feature: {} },
+        { aggregation: "sum", entitled: true, fair_use_alert: null, metric: "premium_feature", included: null, overage_unit_price: null, hard_cap: null, per_feature: { deep_research: "0.50" } },
+      ],
+    };
+    serve({ "/api/billing/plans": { body: { ...PLANS, plans: [enterprise] } } });
+    renderPage(<PlanComparison current={null} />);
+    const usage = await screen.findByRole("group", { name: "Enterprise: quotas and overage" });
+    expect(usage).toHaveTextContent("storage_gbUp to 5");
+    expect(usage).toHaveTextContent("premium_featurePay per use: deep_research $0.50");
+    expect(usage).toHaveTextContent("seats$50.00 up to 100, $25.00 above a seat a period (every seat at the price its count reaches)");
   });
 });

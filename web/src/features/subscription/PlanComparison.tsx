@@ -1,14 +1,40 @@
 import { useQuery } from "@tanstack/react-query";
+import { Fragment } from "react";
 import { money, quantity, unitPrice } from "../../ui/format";
 import { Empty, QueryView } from "../../ui/states";
-import { TableWrap } from "../../ui/TableWrap";
 import { plansQuery, type Plan } from "./queries";
 
-const price = (amount: string | null, currency: string, per: string) => (amount === null ? "—" : `${money(amount, currency)} / ${per}`);
-const units = (value: string | null, none: string) => (value === null ? none : quantity(value));
+type PlanMetric = Plan["metrics"][number];
 
-/** The catalog's tiers side by side (public GET /plans); `current` marks the account's tier when known. */
-export function PlanComparison({ current }: { current?: string }) {
+/** What a plan gives of a metric, in words: included, then the overage price, the cap, or the price per use. */
+export function allowance(m: PlanMetric, currency: string): string {
+  const perUse = Object.entries(m.per_feature);
+  if (perUse.length > 0) return `Pay per use: ${perUse.map(([f, p]) => `${f} ${unitPrice(p, currency)}`).join(", ")}`;
+  const parts =
+    m.included === null
+      ? [m.hard_cap === null ? "Unlimited" : `Up to ${quantity(m.hard_cap)}`]
+      : [`${quantity(m.included)} included`];
+  if (m.overage_unit_price !== null) parts.push(`then ${unitPrice(m.overage_unit_price, currency)} each`);
+  if (m.included !== null && m.hard_cap !== null) parts.push(`capped at ${quantity(m.hard_cap)}`);
+  if (m.fair_use_alert !== null && m.fair_use_alert !== undefined) parts.push(`fair-use alert at ${quantity(m.fair_use_alert)}`);
+  return parts.join(", ");
+}
+
+/** A plan's seat prices: each bracket's price a seat, how the brackets apply, and any minimum. */
+export function seatPrices(seats: NonNullable<Plan["seats"]>, currency: string): string {
+  const brackets = seats.brackets.map((b) =>
+    b.up_to === null ? `${money(b.unit_amount, currency)} above` : `${money(b.unit_amount, currency)} up to ${quantity(b.up_to)}`,
+  );
+  const how = seats.mode === "volume" ? "every seat at the price its count reaches" : "each seat at its own bracket's price";
+  const minimum = seats.minimum_seats > 0 ? `; at least ${quantity(String(seats.minimum_seats))} seats` : "";
+  return `${brackets.join(", ")} a seat a period (${how})${minimum}`;
+}
+
+const price = (amount: string | null, currency: string, per: string) => (amount === null ? "—" : `${money(amount, currency)} / ${per}`);
+
+/** The catalog's tiers side by side (public GET /plans); `current` marks the account's tier when known, null for
+ * an account without a subscription (the catalog's default plan applies). */
+export function PlanComparison({ current }: { current?: string | null }) {
   const plans = useQuery(plansQuery());
   return (
     <section className="plans-section" aria-labelledby="plans-heading">
@@ -20,7 +46,7 @@ export function PlanComparison({ current }: { current?: string }) {
           ) : (
             <div className="cards">
               {list.plans.map((plan) => (
-                <PlanCard key={plan.tier} plan={plan} currency={list.currency} isCurrent={plan.tier === current} />
+                <PlanCard key={plan.tier} plan={plan} currency={list.currency} isCurrent={current === null ? plan.is_default : plan.tier === current} />
               ))}
             </div>
           )
@@ -60,27 +86,26 @@ function PlanCard({ plan, currency, isCurrent }: { plan: Plan; currency: string;
           </ul>
         </>
       )}
-      {metrics.length > 0 && (
-        <TableWrap label={`${plan.display_name}: quotas and overage`}>
-          <thead>
-            <tr>
-              <th scope="col">Metric</th>
-              <th scope="col">Included</th>
-              <th scope="col">Overage</th>
-              <th scope="col">Cap</th>
-            </tr>
-          </thead>
-          <tbody>
+      {(metrics.length > 0 || plan.seats !== null) && (
+        // Words per metric rather than a four-column table: three plans side by side leave a table too narrow,
+        // and it clipped its last column (the cap) at desktop width.
+        <div role="group" aria-label={`${plan.display_name}: quotas and overage`}>
+          <h4>Usage</h4>
+          <dl className="facts allowances">
             {metrics.map((m) => (
-              <tr key={m.metric}>
-                <th scope="row">{m.metric}</th>
-                <td>{units(m.included, "Unlimited")}</td>
-                <td>{m.overage_unit_price === null ? "—" : `${unitPrice(m.overage_unit_price, currency)} each`}</td>
-                <td>{units(m.hard_cap, "None")}</td>
-              </tr>
+              <Fragment key={m.metric}>
+                <dt>{m.metric}</dt>
+                <dd>{allowance(m, currency)}</dd>
+              </Fragment>
             ))}
-          </tbody>
-        </TableWrap>
+            {plan.seats !== null && (
+              <>
+                <dt>seats</dt>
+                <dd>{seatPrices(plan.seats, currency)}</dd>
+              </>
+            )}
+          </dl>
+        </div>
       )}
     </article>
   );

@@ -11,7 +11,7 @@ const SUB = {
   stripe_customer_id: null, stripe_subscription_id: null, created_at: "2026-11-01T00:00:00Z", updated_at: "2026-11-01T00:00:00Z",
   current_period: { key: "2026-12", start: "2026-12-01T00:00:00Z", end: "2027-01-01T00:00:00Z" }, versions: [],
 };
-const LIST = "/api/billing/organizations/org_acme/subscriptions";
+const LIST = "/api/billing/subscriptions";
 const PREVIEW = {
   change: "upgrade", currency: "usd", current_invoice_total: "49.00", preview_invoice_total: "304.84", proration: "255.84",
   next_invoice_total: "299.00", effective_from: "2026-12-04T13:00:00Z", next_invoice: null, preview_invoice: null,
@@ -33,7 +33,9 @@ describe("SubscriptionPage", () => {
   it("says when there is no subscription", async () => {
     serve({ ...PLANS_ROUTE, [LIST]: { body: { subscriptions: [{ ...SUB, status: "canceled" }] } } });
     renderPage(<SubscriptionPage />);
-    expect(await screen.findByText("This account has no subscription.")).toBeInTheDocument();
+    expect(await screen.findByText("This account has no subscription: the plan marked below applies.")).toBeInTheDocument();
+    // The catalog's default plan is the one in effect: marked as the current one.
+    expect(await screen.findByRole("article", { name: /Free/ })).toHaveTextContent("Your current plan");
   });
 
   it("shows the API's refusal in words, saying who may see it", async () => {
@@ -146,5 +148,18 @@ describe("SubscriptionPage", () => {
     expect(await screen.findByText(/cancels on Jan 1, 2027/)).toBeInTheDocument();
     await userEvent.click(screen.getByRole("button", { name: /Keep my plan/ }));
     await vi.waitFor(() => expect(calls.some((r) => r.method === "POST" && r.url.endsWith("/reactivate"))).toBe(true));
+  });
+
+  it("manages a person's own subscription too, not only an organization's", async () => {
+    const own = { ...SUB, account_id: "u_bob", account_kind: "user" };
+    const calls = serve({ ...PLANS_ROUTE, [LIST]: { body: { subscriptions: [own] } }, "POST /api/billing/subscriptions/sub_1/cancel": { body: { ...own, cancel_at: "2027-01-01T00:00:00Z" } } });
+    renderPage(<SubscriptionPage />, { session: { user_id: "u_bob", organization_id: null, account_id: "u_bob" } });
+    const current = await screen.findByRole("region", { name: "Current plan" });
+    expect(current).toHaveTextContent("standard");
+    expect(await screen.findByRole("article", { name: /Standard/ })).toHaveTextContent("Your current plan");
+    await userEvent.click(within(current).getByRole("button", { name: /Cancel at the end of the period/ }));
+    const listed = calls.find((c) => new URL(c.url).pathname === LIST);
+    expect(new URL(listed?.url ?? "http://x").searchParams.get("account")).toBe("u_bob");
+    expect(calls.some((c) => c.method === "POST" && new URL(c.url).pathname === "/api/billing/subscriptions/sub_1/cancel")).toBe(true);
   });
 });

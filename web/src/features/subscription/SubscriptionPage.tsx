@@ -11,27 +11,21 @@ import { cancelAtPeriodEnd, changePlan, plansQuery, reactivate, type Change } fr
 // The catalog's tiers in rank order, until the public GET /api/billing/plans (issue 16) is in the spec.
 const TIERS = ["free", "standard", "enterprise"] as const;
 export function SubscriptionPage() {
-  const { organization_id } = useSession();
-  if (!organization_id)
-    return (
-      <>
-        <h1>Plans</h1>
-        <PlanComparison />
-      </>
-    );
-  return <OrgSubscription org={organization_id} />;
-}
-
-function OrgSubscription({ org }: { org: string }) {
-  const subscription = useQuery(subscriptionQuery(org));
+  // An organization's plan or the person's own: the same subscription API for both (GET /subscriptions?account=).
+  const { account_id } = useSession();
+  const subscription = useQuery(subscriptionQuery(account_id));
   return (
     <>
       <h1>Your plan</h1>
       <QueryView query={subscription} what="your subscription" forbidden={READERS}>
         {(sub) => (
           <>
-            {sub ? <Manage sub={sub} org={org} /> : <Empty>This account has no subscription.</Empty>}
-            <PlanComparison current={sub?.tier} />
+            {sub ? (
+              <Manage sub={sub} account={account_id} />
+            ) : (
+              <Empty>This account has no subscription: the plan marked below applies.</Empty>
+            )}
+            <PlanComparison current={sub ? sub.tier : null} />
           </>
         )}
       </QueryView>
@@ -48,7 +42,7 @@ export function changeKind(sub: Pick<Subscription, "tier" | "interval">, change:
   return "none";
 }
 
-function Manage({ sub, org }: { sub: Subscription; org: string }) {
+function Manage({ sub, account }: { sub: Subscription; account: string }) {
   const client = useQueryClient();
   const [tier, setTier] = useState(sub.tier);
   const [interval, setBilling] = useState(sub.interval);
@@ -68,7 +62,7 @@ function Manage({ sub, org }: { sub: Subscription; org: string }) {
   const [reviewing, setReviewing] = useState(false);
   const done = () => {
     setReviewing(false);
-    void client.invalidateQueries({ queryKey: ["subscription", org] });
+    void client.invalidateQueries({ queryKey: ["subscription", account] });
     void client.invalidateQueries({ queryKey: ["usage-current"] });
   };
   const change = useMutation({ mutationFn: (c: Required<Change>) => changePlan(sub.id, c), onSuccess: done });

@@ -7,7 +7,7 @@ import { budgetQuery, forecastQuery, putBudget } from "./queries";
 
 /** The admin panel's budget card: the account's monthly budget against this period's forecast; owners and
  * admins set it (an alert email and a budget.alert webhook event when the forecast, then the invoice, passes it). */
-export function BudgetSection({ account }: { account: string }) {
+export function BudgetSection({ account, readOnly = false }: { account: string; readOnly?: boolean }) {
   const budget = useQuery(budgetQuery(account));
   const forecast = useQuery(forecastQuery(account));
   const client = useQueryClient();
@@ -48,6 +48,7 @@ export function BudgetSection({ account }: { account: string }) {
           );
         }}
       </QueryView>
+      {!readOnly && (
       <form onSubmit={submit}>
         <label>
           New budget ({(budget.data?.currency ?? "usd").toUpperCase()} a period, 0 removes it){" "}
@@ -63,6 +64,7 @@ export function BudgetSection({ account }: { account: string }) {
           Save budget
         </button>
       </form>
+      )}
       <p role="status" aria-live="polite">
         {message}
       </p>

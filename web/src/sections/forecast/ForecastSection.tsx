@@ -20,9 +20,9 @@ const later = (a: string, b: string): boolean => new Date(a).getTime() > new Dat
 function today(forecast: Forecast): string {
   if (!later(forecast.settled_until, forecast.as_of)) return "";
   const live = later(forecast.live_until, forecast.settled_until)
-    ? `, and live figures to ${timeOfDay(forecast.live_until)} UTC`
+    ? `, and live figures to ${timeOfDay(forecast.live_until)}`
     : "";
-  return ` Today's usage settled to ${timeOfDay(forecast.settled_until)} UTC is in it${live}.`;
+  return ` Today's usage settled to ${timeOfDay(forecast.settled_until)} is in it${live}.`;
 }
 
 /** The dashboard's forecast (where this period's invoice will end, docs/forecasting.md) and the ways to
