@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,10 @@ def _daily(day: datetime) -> list[tuple[str, int, dict[str, str]]]:
 
 def _published(api: ServedApi, account: str) -> bool:
     """Whether the API's outbox put the account's subscription on billing.subscriptions yet."""
-    records = asyncio.run(read_to_end(api.settings.kafka_bootstrap, api.settings.topic(SUBSCRIPTIONS)))
+    # In a thread of its own: Playwright's sync API keeps an event loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        read = pool.submit(asyncio.run, read_to_end(api.settings.kafka_bootstrap, api.settings.topic(SUBSCRIPTIONS)))
+        records = read.result()
     return any(r.key == account.encode() for r in records)
 
 

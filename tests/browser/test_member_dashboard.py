@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from playwright.sync_api import Browser, Route, expect
+from playwright.sync_api import Browser, Locator, Page, Route, expect
 
 from tests.support.browser import PHONE, ServedApi, axe_violations, join, open_app, page_width, screenshot
 
@@ -77,6 +77,31 @@ def _unavailable(route: Route) -> None:
     route.fulfill(status=503, content_type="application/json", body=json.dumps(body))
 
 
+def _loading_then_failing(page: Page, url: str, call: str, loading: str, name: str) -> Locator:
+    """``url`` while the API call ``call`` (a glob) is held back, then when it answers 503; both screenshot as
+    ``name``-loading and ``name``-error. Returns the error, whose "Try again" works once the call goes through."""
+    held: list[Route] = []
+    page.route(call, lambda route: held.append(route))
+    page.goto(url)
+    for _ in range(200):  # until the call is made (route handlers run while Playwright waits, not in a sleep)
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, f"{call} was not held"
+    expect(page.get_by_role("status").filter(has_text=loading)).to_be_visible(timeout=20_000)
+    assert axe_violations(page) == []
+    screenshot(page, f"{name}-loading")
+    page.unroute(call)
+    page.route(call, _unavailable)
+    page.goto(url)
+    failed = page.get_by_role("alert").filter(has_text="The billing API cannot reach its store now.")
+    expect(failed).to_be_visible(timeout=30_000)  # after the client's retries of a 5xx
+    assert axe_violations(page) == []
+    screenshot(page, f"{name}-error")
+    page.unroute(call)
+    return failed
+
+
 def test_the_member_dashboard_and_the_admin_page_say_they_are_loading_and_when_they_fail(
     browser: Browser, api: ServedApi
 ) -> None:
@@ -84,47 +109,20 @@ def test_the_member_dashboard_and_the_admin_page_say_they_are_loading_and_when_t
     assert api.call(org, "POST", "/api/billing/subscriptions/create", {"tier": "standard"}).status_code == 201
     join(api, org, "sam")
 
-    # The member's dashboard while their usage is on its way (the answer held back), then when it fails.
+    # The member's dashboard while their usage is on its way, then when it fails; "Try again" recovers.
     page = open_app(browser, api, org, "sam")
-    share = "**/api/billing/usage/share?**"
-    held: list[Route] = []
-    page.route(share, lambda route: held.append(route))
-    page.goto(f"{api.base}/app/")
-    expect(page.get_by_role("status").filter(has_text="Loading your usage")).to_be_visible(timeout=20_000)
-    assert held, "the usage request was not held"
-    assert axe_violations(page) == []
-    screenshot(page, "member-dashboard-loading")
-    page.unroute(share)
-    page.route(share, _unavailable)
-    page.goto(f"{api.base}/app/")
-    failed = page.get_by_role("alert").filter(has_text="The billing API cannot reach its store now.")
-    expect(failed).to_be_visible(timeout=30_000)  # after the client's retries of a 5xx
-    assert axe_violations(page) == []
-    screenshot(page, "member-dashboard-error")
-    # "Try again" works once the API answers again.
-    page.unroute(share)
+    failed = _loading_then_failing(
+        page, f"{api.base}/app/", "**/api/billing/usage/share?**", "Loading your usage", "member-dashboard"
+    )
     failed.get_by_role("button", name="Try again").click()
     expect(page.get_by_role("region", name="Your usage per metric")).to_be_visible(timeout=20_000)
     expect(page.get_by_role("alert")).to_have_count(0)
 
-    # The admin page (its owner) while the caller's role is on its way, then when the organization cannot be read.
+    # The admin page (its owner) while the caller's role is on its way, then when the organization cannot be read:
+    # one error, not every section's.
     owner = open_app(browser, api, org, "pat")
     organization = f"**/api/billing/organizations/{org.id}"
-    held.clear()
-    owner.route(organization, lambda route: held.append(route))
-    owner.goto(f"{api.base}/app/admin")
-    expect(owner.get_by_role("status").filter(has_text="Loading your organization")).to_be_visible(timeout=20_000)
+    failed = _loading_then_failing(owner, f"{api.base}/app/admin", organization, "Loading your organization", "admin")
     expect(owner.get_by_role("heading", name="People")).to_have_count(0)
-    assert axe_violations(owner) == []
-    screenshot(owner, "admin-loading")
-    owner.unroute(organization)
-    owner.route(organization, _unavailable)
-    owner.goto(f"{api.base}/app/admin")
-    failed = owner.get_by_role("alert").filter(has_text="The billing API cannot reach its store now.")
-    expect(failed).to_be_visible(timeout=30_000)
-    expect(owner.get_by_role("heading", name="People")).to_have_count(0)  # one error, not every section's
-    assert axe_violations(owner) == []
-    screenshot(owner, "admin-error")
-    owner.unroute(organization)
     failed.get_by_role("button", name="Try again").click()
     expect(owner.get_by_role("heading", name="People")).to_be_visible(timeout=20_000)

@@ -63,6 +63,6 @@ describe("PlanComparison", () => {
     const usage = await screen.findByRole("group", { name: "Enterprise: quotas and overage" });
     expect(usage).toHaveTextContent("storage_gbUp to 5");
     expect(usage).toHaveTextContent("premium_featurePay per use: deep_research $0.50");
-    expect(usage).toHaveTextContent("seats$50.00 up to 100, $25.00 above a seat a period (every seat at the price its count reaches)");
+    expect(usage).toHaveTextContent("seatsA seat a period: $50.00 up to 100, $25.00 above (every seat at the price its count reaches)");
   });
 });

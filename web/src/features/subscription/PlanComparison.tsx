@@ -27,7 +27,7 @@ export function seatPrices(seats: NonNullable<Plan["seats"]>, currency: string):
   );
   const how = seats.mode === "volume" ? "every seat at the price its count reaches" : "each seat at its own bracket's price";
   const minimum = seats.minimum_seats > 0 ? `; at least ${quantity(String(seats.minimum_seats))} seats` : "";
-  return `${brackets.join(", ")} a seat a period (${how})${minimum}`;
+  return `A seat a period: ${brackets.join(", ")} (${how})${minimum}`;
 }
 
 const price = (amount: string | null, currency: string, per: string) => (amount === null ? "—" : `${money(amount, currency)} / ${per}`);
