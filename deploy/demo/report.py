@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from deploy.demo.receivables import ReceivableFacts, receivables_html
-from rating.money import ZERO
+from rating.money import ZERO, money_display
 from rating.periods import Period
 from sinks.clickhouse.demo_queries import DemoQueries
 
@@ -38,10 +38,10 @@ class TierRow:
             f"{self.accounts:,}",
             f"{self.api_calls:,.0f}",
             f"{self.ai_requests:,.0f}",
-            f"${self.overage:,.2f}",
-            f"${self.revenue:,.2f}",
-            f"${self.ai_cost:,.2f}",
-            f"${self.margin:,.2f}",
+            money_display(self.overage),
+            money_display(self.revenue),
+            money_display(self.ai_cost),
+            money_display(self.margin),
         ]
 
 
@@ -60,11 +60,15 @@ class DemoFacts:
     receivables: ReceivableFacts | None = None
     contracts: list[tuple[str, str, str, Decimal, Decimal]] = field(default_factory=list)  # account, code, ...
 
+    def top_invoice_cells(self) -> list[list[str]]:
+        return [[a, t, money_display(v), ln] for a, t, v, ln in self.top_invoices]
+
     def contract_cells(self) -> list[list[str]]:
-        return [[a, c, d, f"{q.normalize():f}", f"${v:,.2f}"] for a, c, d, q, v in self.contracts]
+        return [[a, c, d, f"{q.normalize():f}", money_display(v)] for a, c, d, q, v in self.contracts]
 
 
 CONTRACT_HEADERS = ["account", "line", "what", "quantity", "amount"]
+TOP_INVOICE_HEADERS = ["account", "tier", "total", "lines"]
 
 
 def gather(client: Any, db: str, period: Period) -> DemoFacts:
@@ -159,7 +163,7 @@ def write_html(facts: DemoFacts, path: Path) -> Path:
         _bar_chart("Revenue by tier", [(t.tier, float(t.revenue)) for t in facts.tiers], "#1a7f37"),
         _bar_chart("Largest invoices", [(f"{a} ({t})", float(v)) for a, t, v, _ in facts.top_invoices], "#bf8700"),
         "<h2>Largest invoices</h2>",
-        _table(["account", "tier", "total", "lines"], [[a, t, f"${v:,.2f}", ln] for a, t, v, ln in facts.top_invoices]),
+        _table(TOP_INVOICE_HEADERS, facts.top_invoice_cells()),
         "<h2>Enterprise contracts: add-ons, commitments, credits, provisioned seats</h2>",
         _table(CONTRACT_HEADERS, facts.contract_cells()),
         "<h2>Dead-letter topic</h2>",
