@@ -12,7 +12,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -36,6 +35,7 @@ from streams.store.models import NoticeRow, Organization, Subscription
 from streams.store.orgs import add_member
 
 RECEIVABLE_HEADERS = ["status", "invoices", "billed", "still owed"]
+OVERDUE_HEADERS = ["days overdue", "invoices", "still owed"]
 
 
 @dataclass
@@ -50,6 +50,9 @@ class ReceivableFacts:
 
     def status_cells(self) -> list[list[str]]:
         return [[s, f"{n:,}", money_display(d), money_display(r)] for s, n, d, r in self.by_status]
+
+    def overdue_cells(self) -> list[list[str]]:
+        return [[b, f"{n:,}", money_display(v)] for b, n, v in self.overdue]
 
     def timeline(self) -> list[tuple[str, str]]:
         """The story by day (it is told account by account, so its days come out of order)."""
@@ -258,19 +261,6 @@ def _summarise(rows: list[Any], today: date, facts: ReceivableFacts) -> None:
             bucket_left[b] += state.amount_remaining
     facts.by_status = [(k, by[k], _dollars(due[k]), _dollars(left[k])) for k in sorted(by)]
     facts.overdue = [(k, buckets[k], _dollars(bucket_left[k])) for k in sorted(buckets)]
-
-
-def receivables_html(facts: ReceivableFacts, table: Any) -> list[str]:
-    """The report's receivables section (``table`` is the report's table helper)."""
-    return [
-        "<h2>Receivables</h2>",
-        table(RECEIVABLE_HEADERS, facts.status_cells()),
-        "<h3>Overdue by age</h3>",
-        table(["days overdue", "invoices", "still owed"], [[b, str(n), money_display(v)] for b, n, v in facts.overdue]),
-        "<h3>Collection, day by day</h3>",
-        table(["day", "what happened"], [[d, w] for d, w in facts.timeline()]),
-        f"<p>{facts.emails} notices sent to the stack's SMTP server, kept in <code>{Path(facts.maildir)}</code>.</p>",
-    ]
 
 
 def billing_app_link(s: Settings, facts: ReceivableFacts, org: str, now: datetime) -> tuple[str, str]:

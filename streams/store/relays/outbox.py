@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Generic, TypeVar
 
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,7 +39,10 @@ def mark(sessions: sessionmaker[Session], ids: list[int], error: str | None, now
 Pending = list[tuple[int, str, str | None, dict[str, object]]]  # id, topic, key, payload
 
 
-class KafkaOutboxRelay:
+P = TypeVar("P")  # how a relay's rows are published
+
+
+class KafkaOutboxRelay(Generic[P]):
     """Publishes the pending outbox rows its ``topics`` filter selects, oldest first, and marks them: sent, or
     the publish's error (left pending for the next round). The subscription versions and the quota-state records
     share the outbox table and this loop; each relay says which rows are its own and how they are published."""
@@ -48,11 +52,12 @@ class KafkaOutboxRelay:
     def __init__(
         self,
         sessions: sessionmaker[Session],
+        publish: P,
         *,
         batch: int = 500,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._sessions, self._batch, self._clock = sessions, batch, clock
+        self._sessions, self._publish, self._batch, self._clock = sessions, publish, batch, clock
         self.wake = asyncio.Event()
         self.last_error: str | None = None
 
@@ -112,19 +117,8 @@ class KafkaOutboxRelay:
         await run_relay(f"{self.what}: publish failed", self.drain, self.wake, stop, interval, max_backoff=30.0)
 
 
-class OutboxRelay(KafkaOutboxRelay):
+class OutboxRelay(KafkaOutboxRelay[Publish]):
     """The subscription versions (``billing.subscriptions``)."""
-
-    def __init__(
-        self,
-        sessions: sessionmaker[Session],
-        publish: Publish,
-        *,
-        batch: int = 500,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        super().__init__(sessions, batch=batch, clock=clock)
-        self._publish = publish
 
     def _topics(self) -> ColumnElement[bool]:
         return OutboxRow.topic != QUOTA_STATE  # relays/quota_records.py's

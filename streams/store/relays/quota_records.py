@@ -6,12 +6,12 @@ changes nothing (compacted, the latest per key wins)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 import orjson
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import ColumnElement
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from streams.kafka.admin import ensure_topics
 from streams.settings import Settings
@@ -41,21 +41,10 @@ def kafka_publisher(settings: Settings) -> PublishRecords:
     return publish
 
 
-class QuotaRecordRelay(KafkaOutboxRelay):
+class QuotaRecordRelay(KafkaOutboxRelay[PublishRecords]):
     """The AI controls and cap records (``billing.quota-state``), as they are."""
 
     what = "quota-state relay"
-
-    def __init__(
-        self,
-        sessions: sessionmaker[Session],
-        publish: PublishRecords,
-        *,
-        batch: int = 500,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        super().__init__(sessions, batch=batch, clock=clock)
-        self._publish = publish
 
     def _topics(self) -> ColumnElement[bool]:
         return OutboxRow.topic == QUOTA_STATE
