@@ -136,9 +136,11 @@ class Settler:
 
     def settle(self, until: datetime, now: datetime) -> SettleResult:
         self._pace.begin()
-        cutoff = floor_hour(until)
-        result = SettleResult(cutoff)
         last = self._store.last_run()
+        # Hours before the last run's cutoff are closed already: an earlier ``until`` (``meterline settle --until``
+        # behind the worker) still settles them, else their events stored since would be skipped for good.
+        cutoff = max(floor_hour(until), last.until) if last is not None else floor_hour(until)
+        result = SettleResult(cutoff)
         first = self._store.first_event_hour()
         stored_upto = now - self._margin
         if last is None:
