@@ -206,6 +206,11 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = Field(None, description="SMTP password.")
     smtp_sender: str = Field("billing@meterline.local", description="From address of notice emails.")
     notify_relays: bool = Field(True, description="Run the email and webhook relays in the billing API process.")
+    webhook_allow_private_targets: bool = Field(
+        False,
+        description="Let outgoing webhooks go to loopback, private and link-local addresses (local development and "
+        "tests only: in production a tenant could make the platform call its own services, docs/security.md).",
+    )
     api_cache_seconds: float = Field(
         2.0,
         ge=0,
