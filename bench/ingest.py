@@ -166,9 +166,10 @@ def settlement_line(m: dict[str, float]) -> str:
     )
 
 
-def warehouse_figures(data: Path, db: str, cutoff: datetime) -> dict[str, Any]:
-    """What ClickHouse holds after the run (through the bridge if one runs, else the chDB directory)."""
-    ch = connect(f"chdb://{data / 'clickhouse'}")
+def warehouse_figures(data: Path, db: str, cutoff: datetime, bridge_port: int | None) -> dict[str, Any]:
+    """What ClickHouse holds after the run (through the bridge if one runs: it holds the chDB directory; else
+    the directory itself)."""
+    ch = connect(f"http://127.0.0.1:{bridge_port}" if bridge_port is not None else f"chdb://{data / 'clickhouse'}")
     closed = f"toDateTime('{cutoff:%Y-%m-%d %H:%M:%S}', 'UTC')"
 
     def row(sql: str) -> tuple[Any, ...]:
@@ -341,7 +342,7 @@ def main() -> int:
                 rss["warehouse bridge"] = peak_rss_mib(bridge_pid)
         finally:
             stop_workers(workers)
-        wh = warehouse_figures(data, db, cutoff)
+        wh = warehouse_figures(data, db, cutoff, bridge.port if bridge is not None else None)
     finally:
         if bridge is not None:
             bridge.stop()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
 
 #: The record kinds on ``billing.quota-state`` besides the metric answers (which carry no ``kind``).
 CONTROLS_KIND = "ai_controls"
@@ -23,19 +22,6 @@ ANY_MODEL = "*"
 Subject = tuple[str, ...]
 
 
-class ControlRule(Protocol):
-    @property
-    def disabled(self) -> frozenset[str]: ...
-    @property
-    def providers(self) -> frozenset[str] | None: ...
-    @property
-    def models(self) -> frozenset[str] | None: ...
-    @property
-    def approval_required(self) -> bool: ...
-    @property
-    def approved(self) -> frozenset[Subject]: ...
-
-
 @dataclass(frozen=True, slots=True)
 class Controls:
     """One row's controls as a gateway knows them (the organization's, ``user_id`` ``*``, or a member's)."""
@@ -47,7 +33,7 @@ class Controls:
     approved: frozenset[Subject] = frozenset()
 
 
-def decide(rules: Iterable[ControlRule], feature: str, provider: str | None, model: str | None) -> str | None:
+def decide(rules: Iterable[Controls], feature: str, provider: str | None, model: str | None) -> str | None:
     """Why the controls refuse ``feature`` (with ``provider`` / ``model``), or None: a member is bound by the
     organization's row and their own (off for either is off; a provider or model must be allowed by both)."""
     rules = tuple(rules)
@@ -93,7 +79,7 @@ def missing_approval(
 
 
 def refusal(
-    rules: Iterable[ControlRule],
+    rules: Iterable[Controls],
     feature: str,
     provider: str | None,
     model: str | None,
@@ -139,7 +125,7 @@ def record_account(key: bytes | None) -> str | None:
     return account if kind in (CONTROLS_KIND, CAP_KIND) and account and user else None
 
 
-def controls_record(account: str, user_id: str, controls: Controls | ControlRule, as_of: str) -> dict[str, object]:
+def controls_record(account: str, user_id: str, controls: Controls, as_of: str) -> dict[str, object]:
     def opt(values: frozenset[str] | None) -> list[str] | None:
         return sorted(values) if values is not None else None
 

@@ -27,16 +27,12 @@ def for_organization(s: Session, org_id: str) -> list[AiControlsRow]:
 
 
 @dataclass(frozen=True, slots=True)
-class Rule:
-    """One row's rule, detached from the session (kept in the API's cache)."""
+class Rule(ai_rules.Controls):
+    """One row's rule, detached from the session (kept in the API's cache): the controls a gateway knows
+    (``schemas.ai_rules.Controls``) plus the row's monthly cap and whose row it is."""
 
-    disabled: frozenset[str]
-    providers: frozenset[str] | None
-    models: frozenset[str] | None
     cap: AiCap = NO_CAP
     user_id: str = ORG  # whose row: the organization's (``*``) or a member's
-    approval_required: bool = False
-    approved: frozenset[ai_rules.Subject] = frozenset()  # a member's approved AI access (streams/store/ai_access.py)
 
     @classmethod
     def of(cls, row: AiControlsRow, approved: frozenset[ai_rules.Subject] = frozenset()) -> Rule:
@@ -47,10 +43,10 @@ class Rule:
             frozenset(row.disabled_features),
             opt(row.allowed_providers),
             opt(row.allowed_models),
-            cap_of(row),
-            row.user_id,
-            row.approval_required,
-            approved,
+            approval_required=row.approval_required,
+            approved=approved,  # a member's approved AI access (streams/store/ai_access.py)
+            cap=cap_of(row),
+            user_id=row.user_id,
         )
 
 

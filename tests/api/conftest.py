@@ -28,9 +28,11 @@ from streams.store.db import make_engine, migrate
 from tests.support.api import CH_DB, Api, Clock, api_settings
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chdb_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One chDB directory for the session (embedded chDB: one directory per process at a time)."""
+    """A chDB directory of the module's own (embedded chDB: one directory per process at a time): how far usage
+    is settled is the warehouse's last settlement run, so modules sharing one would see each other's runs and
+    pass or fail by the order they run in."""
     return tmp_path_factory.mktemp("api-chdb")
 
 
