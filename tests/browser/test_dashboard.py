@@ -9,7 +9,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.support.browser import PHONE, ServedApi, axe_violations, open_app, page_width, screenshot
+from tests.support.browser import PHONE, ServedApi, axe_violations, clipped_tables, open_app, page_width, screenshot
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +35,11 @@ def test_dashboard_shows_the_org_plan_at_desktop_and_phone_width(browser: Browse
     phone = open_app(browser, api, org, "pat", viewport=PHONE)
     phone.goto(f"{api.base}/app/")
     expect(phone.get_by_role("heading", name="Billing dashboard")).to_be_visible(timeout=20_000)
+    expect(phone.get_by_role("region", name="Usage per metric")).to_be_visible(timeout=20_000)
     assert page_width(phone) <= PHONE["width"], "the page scrolls sideways at phone width"
+    # Every column of the usage (remaining, the bar, the charge so far) on the screen: a row per block, not a
+    # table whose last columns sit off to the side.
+    assert clipped_tables(phone) == []
     assert axe_violations(phone) == []
     screenshot(phone, "dashboard-phone")
 

@@ -10,7 +10,7 @@ export function UsageTable({ usage, currency }: { usage: Schemas["UsageCurrent"]
   const metrics = usage.metrics.filter((m) => m.entitled);
   if (metrics.length === 0) return <Empty>The plan meters nothing yet.</Empty>;
   return (
-    <TableWrap label="Usage per metric">
+    <TableWrap label="Usage per metric" className="stack-on-phone">
       <thead>
           <tr>
             <th scope="col">Metric</th>
@@ -33,17 +33,17 @@ export function UsageTable({ usage, currency }: { usage: Schemas["UsageCurrent"]
                   </div>
                 )}
               </th>
-              <td className="num">{quantity(m.used)}</td>
-              <td className="num">{m.included === null ? "Unlimited" : quantity(m.included)}</td>
-              <td className="num">{m.remaining === null ? "—" : quantity(m.remaining)}</td>
-              <td>
+              <td className="num" data-label="Used">{quantity(m.used)}</td>
+              <td className="num" data-label="Included">{m.included === null ? "Unlimited" : quantity(m.included)}</td>
+              <td className="num" data-label="Remaining">{m.remaining === null ? "—" : quantity(m.remaining)}</td>
+              <td data-label="Of included">
                 {m.included !== null ? (
                   <UsageBar label={`${m.metric} used of included`} used={Number(m.used)} limit={Number(m.included)} />
                 ) : (
                   "—"
                 )}
               </td>
-              <td className="num provisional">{money(m.provisional_charge, currency)}</td>
+              <td className="num provisional" data-label="Charge so far">{money(m.provisional_charge, currency)}</td>
             </tr>
           ))}
         </tbody>
