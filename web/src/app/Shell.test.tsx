@@ -1,5 +1,5 @@
 import { QueryClientProvider, useQuery } from "@tanstack/react-query";
-import { render, screen } from "@testing-library/react";
+import { render, screen, within } from "@testing-library/react";
 import { MemoryRouter, Route, Routes } from "react-router-dom";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { usageCurrentQuery } from "../api/usage";
@@ -66,6 +66,10 @@ describe("Shell", () => {
     serve({ "/api/billing/session": { body: { user_id: "u_bob", organization_id: null, account_id: "u_bob", csrf_token: "t", expires_at: "2026-12-05T00:00:00Z" } } });
     renderPage(<Shell />);
     expect(await screen.findByLabelText("Billing account")).toHaveTextContent("u_bob");
+    // No admin panel to offer a person's own account (it would only say so); their invitations instead.
+    const nav = screen.getByRole("navigation", { name: "Billing" });
+    expect(within(nav).queryByRole("link", { name: "Admin" })).toBeNull();
+    expect(within(nav).getByRole("link", { name: "Invitations" })).toBeInTheDocument();
   });
 
   it("shows the sign-in page, not a card's dead \"Try again\", once a call finds the session ended", async () => {

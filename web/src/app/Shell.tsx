@@ -13,11 +13,12 @@ const NAV = [
   { to: "/invoices", label: "Invoices", end: false },
   { to: "/plans", label: "Plan", end: false },
   { to: "/payment-methods", label: "Payment methods", end: false },
-  { to: "/admin", label: "Admin", end: false },
 ];
 
-/** A person's own session (not acting in an organization) answers the invitations addressed to them. */
-const INVITATIONS = { to: "/invitations", label: "Invitations", end: false };
+/** An organization's session has its admin panel; a person's own session (not acting in an organization) has no
+ * panel to offer (it only said so) but answers the invitations addressed to them. */
+const ORGANIZATION_NAV = [...NAV, { to: "/admin", label: "Admin", end: false }];
+const PERSONAL_NAV = [...NAV, { to: "/invitations", label: "Invitations", end: false }];
 
 /** The signed-in frame: skip link, navigation, and the session every page reads. */
 export function Shell() {
@@ -39,7 +40,7 @@ export function Shell() {
         </span>
         <nav aria-label="Billing">
           <ul>
-            {(session.data.organization_id === null ? [...NAV, INVITATIONS] : NAV).map((item) => (
+            {(session.data.organization_id === null ? PERSONAL_NAV : ORGANIZATION_NAV).map((item) => (
               <li key={item.to}>
                 <NavLink to={item.to} end={item.end}>
                   {item.label}
