@@ -213,6 +213,14 @@ def page_width(page: Page) -> int:
     return width
 
 
+def phone_checked(page: Page, name: str) -> Path:
+    """A page at phone width as it should be: nothing scrolls it sideways, no serious accessibility violation;
+    its screenshot."""
+    assert page_width(page) <= PHONE["width"], f"{page.url} scrolls sideways at phone width"
+    assert axe_violations(page) == []
+    return screenshot(page, name)
+
+
 def screenshot(page: Page, name: str) -> Path:
     REPORTS.mkdir(parents=True, exist_ok=True)
     out = REPORTS / f"{name}.png"
