@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     auth_failures_per_minute: int = Field(
         30, ge=0, description="Failed credentials a minute per client address before 429 (both servers); 0: none."
     )
+    api_stripe_calls_per_minute: int = Field(
+        30,
+        ge=0,
+        description="Requests a minute per billing account to the billing API's routes that call Stripe (payment "
+        "methods, paying an invoice): Stripe rate-limits the platform's account as a whole; 0: none.",
+    )
 
     # Ingest (docs/architecture.md §3, §9): records carry batches; the agent takes many records per step.
     worker_role: Literal["all", "ingest", "rate", "sink"] = Field(
@@ -206,6 +212,11 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = Field(None, description="SMTP password.")
     smtp_sender: str = Field("billing@meterline.local", description="From address of notice emails.")
     notify_relays: bool = Field(True, description="Run the email and webhook relays in the billing API process.")
+    webhook_allow_private_targets: bool = Field(
+        False,
+        description="Let outgoing webhooks go to loopback, private and link-local addresses (local development and "
+        "tests only: in production a tenant could make the platform call its own services, docs/security.md).",
+    )
     api_cache_seconds: float = Field(
         2.0,
         ge=0,

@@ -189,7 +189,7 @@ def create_app(
         webhook_secret=settings.stripe_webhook_secret.get_secret_value() if settings.stripe_webhook_secret else None,
         grace=settings.dunning_schedule.grace,
         ingest=record_routes.ingest_app(forwarder, decode_limits(settings), clock),
-        limits=ApiLimits(settings.auth_failures_per_minute),
+        limits=ApiLimits(settings.auth_failures_per_minute, stripe_per_minute=settings.api_stripe_calls_per_minute),
         cache=StoreCache(settings.api_cache_seconds),
     )
 
@@ -214,7 +214,7 @@ def create_app(
         attachments=invoice_pdf_attachments(ctx.warehouse, settings, ctx.catalog),
         clock=clock,
     )
-    webhook_relay = WebhookRelay(ctx.sessions, clock=clock)
+    webhook_relay = WebhookRelay(ctx.sessions, clock=clock, allow_private=settings.webhook_allow_private_targets)
     dunning = DunningRunner(
         ctx.sessions,
         settings.dunning_schedule,
@@ -290,7 +290,7 @@ def create_app(
             *routes(ENDPOINTS, ctx),
             Route(OPENAPI_PATH, openapi_json, methods=["GET"]),
             Route("/api/billing/healthz", health, methods=["GET"]),
-            *web_routes(settings, ctx.sessions, clock),
+            *web_routes(settings, ctx.sessions, clock, ctx.limits),
         ],
         middleware=[Middleware(BodyLimit, limit=settings.api_max_body_bytes)],
         exception_handlers=EXCEPTION_HANDLERS,

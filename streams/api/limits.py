@@ -24,6 +24,8 @@ class ApiLimits:
     failures_per_minute: int
     accounts: Buckets = field(default_factory=Buckets)
     failures: Buckets = field(default_factory=Buckets)
+    stripe_per_minute: int = 0
+    stripe: Buckets = field(default_factory=Buckets)
 
 
 def client_address(request: Request) -> str:
@@ -44,6 +46,15 @@ def check_failures(limits: ApiLimits, request: Request, now: float) -> None:
 
 def count_failure(limits: ApiLimits, request: Request, now: float) -> None:
     limits.failures.take(client_address(request), limits.failures_per_minute, now)
+
+
+def stripe_limit(limits: ApiLimits, account: str, now: float) -> None:
+    """Take one of ``account``'s requests to the routes that call Stripe (after its access is checked, so nobody
+    spends another account's): Stripe limits the platform's account as a whole, and one tenant's loop must not use
+    up the others' payments (429 once this minute's are spent)."""
+    d = limits.stripe.take(account, limits.stripe_per_minute, now)
+    if not d.allowed:
+        raise too_many(d, f"at most {d.limit} payment requests a minute per account; retry later")
 
 
 def billing_account(who: Principal) -> str:

@@ -347,7 +347,8 @@ class PendingChange(_Out):
 
 
 class SubscriptionRecord(_Out):
-    """A version as published on billing.subscriptions (docs/architecture.md §10)."""
+    """A version as published on billing.subscriptions (docs/architecture.md §10), without its enterprise
+    contract: that is read with ``GET /api/billing/subscriptions/{id}/contract`` (owners and admins)."""
 
     model_config = ConfigDict(extra="allow")
     account_id: str

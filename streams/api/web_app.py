@@ -18,7 +18,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from streams.api.limits import client_address
+from streams.api.errors import ApiError
+from streams.api.limits import ApiLimits, check_failures, client_address, count_failure
 from streams.api.web_session import session_ttl, set_session_cookies
 from streams.settings import Settings
 from streams.store import audit, web_sessions
@@ -110,8 +111,24 @@ def _inside(dist: Path, rel: str) -> Path | None:
     return path
 
 
-def web_routes(settings: Settings, sessions: sessionmaker[Session], clock: Callable[[], datetime]) -> list[BaseRoute]:
+def web_routes(
+    settings: Settings, sessions: sessionmaker[Session], clock: Callable[[], datetime], limits: ApiLimits
+) -> list[BaseRoute]:
     dist = (settings.api_web_dist or default_dist()).resolve()
+
+    def throttled(request: Request) -> Response | None:
+        """A sign-in token is a credential: an address that failed too often lately waits (docs/security.md)."""
+        try:
+            check_failures(limits, request, clock().timestamp())
+        except ApiError as exc:
+            page = _page(429, "Sign-in failed", "Too many failed sign-ins from this address: try again later.")
+            page.headers.update(exc.headers or {})
+            return page
+        return None
+
+    def refused(request: Request, why: str) -> Response:
+        count_failure(limits, request, clock().timestamp())
+        return _page(401, "Sign-in failed", _REFUSED[why] + " Ask for a new one.")
 
     def exchange(token: str, request: Request) -> web_sessions.NewSession | str:
         now = clock()
@@ -132,17 +149,21 @@ def web_routes(settings: Settings, sessions: sessionmaker[Session], clock: Calla
             return web_sessions.link_refusal(s, token, clock())
 
     async def login_page(request: Request) -> Response:
+        if (wait := throttled(request)) is not None:
+            return wait
         token = request.query_params.get("token", "")
         if not token or len(token) > 128:
             return _page(400, "Sign-in failed", _REFUSED["unknown"])
         why = await anyio.to_thread.run_sync(refusal, token)
         if why is not None:
-            return _page(401, "Sign-in failed", _REFUSED[why] + " Ask for a new one.")
+            return refused(request, why)
         return _sign_in_form(token)
 
     async def login(request: Request) -> Response:
         if not _same_origin(request, settings):
             return _page(403, "Sign-in failed", "A sign-in is accepted only from this site's own sign-in page.")
+        if (wait := throttled(request)) is not None:
+            return wait
         body = await request.body()
         form = parse_qs(body[:_FORM_LIMIT].decode("utf-8", "replace")) if len(body) <= _FORM_LIMIT else {}
         token = (form.get("token") or [""])[0]
@@ -150,7 +171,7 @@ def web_routes(settings: Settings, sessions: sessionmaker[Session], clock: Calla
             return _page(400, "Sign-in failed", _REFUSED["unknown"])
         result = await anyio.to_thread.run_sync(exchange, token, request)
         if isinstance(result, str):
-            return _page(401, "Sign-in failed", _REFUSED[result] + " Ask for a new one.")
+            return refused(request, result)
         resp = RedirectResponse("/app/", status_code=303, headers=_NO_STORE)
         set_session_cookies(resp, result, settings)
         return resp

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from streams.notify import email, signing
+from streams.notify import email, signing, targets
 from streams.store import branding
 from streams.store.models import NoticeRow, WebhookDeliveryRow, WebhookEndpointRow
 from streams.store.relays.loop import drain_rounds, run_relay
@@ -159,10 +159,12 @@ class WebhookRelay:
         max_backoff: timedelta = timedelta(hours=2),
         give_up_after: timedelta = GIVE_UP_AFTER,
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+        allow_private: bool = False,
     ) -> None:
         # ``clock`` schedules retries (passed in by tests); ``wall`` stamps ``webhook-timestamp``, which
         # receivers compare with their own clock to refuse replays, so it stays the real time
         self._wall = wall
+        self._allow_private = allow_private  # METERLINE_WEBHOOK_ALLOW_PRIVATE_TARGETS (streams/notify/targets.py)
         self._sessions, self._clock, self._batch, self._timeout = sessions, clock, batch, timeout
         self._first, self._most, self._give_up = first_backoff, max_backoff, give_up_after
         self.wake = asyncio.Event()
@@ -189,21 +191,7 @@ class WebhookRelay:
                 return False
             url, secret, event_id, created = ep.url, ep.secret, row.event_id, row.created_at
             body = json.dumps(row.payload, separators=(",", ":"), sort_keys=True).encode()
-        status: int | None = None
-        error: str | None = None
-        request = urllib.request.Request(
-            url,
-            data=body,
-            method="POST",
-            headers=signing.headers(secret, event_id, int(self._wall().timestamp()), body),
-        )
-        try:
-            with _OPENER.open(request, timeout=self._timeout) as resp:
-                status = int(resp.status)
-        except urllib.error.HTTPError as exc:
-            status, error = exc.code, f"HTTP {exc.code}"
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"[:2000]
+        status, error = self._send(url, secret, event_id, body)
         ok = status is not None and 200 <= status < 300
         with self._sessions.begin() as s:
             row = s.get(WebhookDeliveryRow, row_id)
@@ -222,6 +210,26 @@ class WebhookRelay:
         if not ok:
             log.warning("webhook relay: %s to %s failed: %s", event_id, url, error)
         return ok
+
+    def _send(self, url: str, secret: str, event_id: str, body: bytes) -> tuple[int | None, str | None]:
+        """The receiver's status (None: no answer) and what went wrong; nothing is sent to a non-public address
+        unless allowed (streams/notify/targets.py)."""
+        refused = None if self._allow_private else targets.delivery_refusal(url)
+        if refused is not None:
+            return None, f"not sent: {refused}"
+        request = urllib.request.Request(
+            url,
+            data=body,
+            method="POST",
+            headers=signing.headers(secret, event_id, int(self._wall().timestamp()), body),
+        )
+        try:
+            with _OPENER.open(request, timeout=self._timeout) as resp:
+                return int(resp.status), None
+        except urllib.error.HTTPError as exc:
+            return exc.code, f"HTTP {exc.code}"
+        except Exception as exc:
+            return None, f"{type(exc).__name__}: {exc}"[:2000]
 
     async def run_once(self) -> int:
         """Deliver the due rows of one batch; returns how many were acknowledged."""

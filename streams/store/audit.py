@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import CursorResult, delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from streams.store.models import AuditEntry, AuditPruneGate, CreditNoteRow, InvoiceReceivableRow, Organization
 
@@ -168,12 +168,16 @@ def entries(
     return list(s.scalars(_query(org_id, f, before_id).limit(limit)))
 
 
-def iter_entries(s: Session, org_id: str, f: AuditFilter, batch: int = 500) -> Iterator[AuditEntry]:
-    """All matching entries, newest first, read in batches (the CSV export)."""
+def iter_entries(
+    sessions: sessionmaker[Session], org_id: str, f: AuditFilter, batch: int = 500
+) -> Iterator[list[AuditEntry]]:
+    """All matching entries, newest first, in batches each read in a session of its own (the CSV export streams
+    them to the caller: a slow reader holds no connection between batches)."""
     cursor: int | None = None
     while True:
-        rows = entries(s, org_id, f, before_id=cursor, limit=batch)
-        yield from rows
+        with sessions() as s:
+            rows = entries(s, org_id, f, before_id=cursor, limit=batch)
+        yield rows  # detached, their columns loaded
         if len(rows) < batch:
             return
         cursor = rows[-1].id

@@ -209,3 +209,27 @@ async def test_ingest_throttles_guessed_keys_per_address(tmp_path: Path) -> None
         assert_429(await client.post("/v1/events", json=ev, headers={"x-api-key": good}), "20")
         now[0] += timedelta(seconds=20)
         assert (await client.post("/v1/events", json=ev, headers={"x-api-key": good})).status_code == 200
+
+
+async def test_the_routes_that_call_stripe_are_limited_per_account(make_api: Callable[..., Any]) -> None:
+    """Stripe limits the platform's account as a whole: each billing account gets its own few payment requests a
+    minute. Another tenant asking about this account (404) spends none of them; another account has its own."""
+    pm = "/api/billing/payment-methods"
+    async with make_api(api_stripe_calls_per_minute=3) as api:
+        org = await api.org("ann", members={"vic": "viewer"})
+        other = await api.org("zed", name="Other")
+        zed = api.as_user("zed", other)
+        for _ in range(5):
+            assert (await api.client.get(pm, params={"account": org}, headers=zed)).status_code == 404
+        # The account's readers and managers share its budget, whichever route they call.
+        r = await api.client.post(f"{pm}/setup-intent", json={"account": org}, headers=api.as_user("ann", org))
+        assert r.status_code == 201, r.text
+        for headers in (api.as_user("vic", org), api.as_user("ann", org)):
+            assert (await api.client.get(pm, params={"account": org}, headers=headers)).status_code == 200
+        assert_429(await api.client.get(pm, params={"account": org}, headers=api.as_user("vic", org)), "20")
+        r = await api.client.post(f"{pm}/pm_card0000/default", json={"account": org}, headers=api.as_user("ann", org))
+        assert_429(r, "20")
+        assert (await api.client.get(pm, params={"account": other}, headers=zed)).status_code == 200
+        api.clock.advance(timedelta(seconds=20))  # one request back
+        assert (await api.client.get(pm, params={"account": org}, headers=api.as_user("vic", org))).status_code == 200
+        assert_429(await api.client.get(pm, params={"account": org}, headers=api.as_user("vic", org)), "20")

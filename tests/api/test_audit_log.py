@@ -209,6 +209,28 @@ async def test_filters_paging_and_csv_export(make_api: Callable[..., Any]) -> No
         )
 
 
+async def test_the_csv_export_streams_every_entry_of_a_large_log_and_only_its_own(
+    make_api: Callable[..., Any],
+) -> None:
+    """Over several batches of 500 (each read in a session of its own while the answer streams): every entry once,
+    newest first, none of another organization's written in between."""
+    async with make_api(now=JUNE) as api:
+        a = await api.org("ann", name="A")
+        b = await api.org("bob", name="B")
+        with api.ctx.sessions.begin() as s:
+            for i in range(1001):
+                for org in (a, b):
+                    after = {"name": f"{org}-{i}"}
+                    audit.record(s, org, audit.Origin("user:x"), "organization.updated", JUNE, target=org, after=after)
+        with api.ctx.sessions() as s:
+            expected = [str(e.id) for e in audit.entries(s, a, audit.AuditFilter(), limit=5000)]
+        r = await api.client.get(f"{ORGS}/{a}/audit.csv", headers=api.as_user("ann", a))
+        assert r.status_code == 200, r.text
+        rows = list(csv.DictReader(io.StringIO(r.text)))
+        assert len(rows) == len(expected) >= 1001 and [row["id"] for row in rows] == expected
+        assert b not in r.text
+
+
 # -- who may read it ------------------------------------------------------------------------------------------
 
 

@@ -149,6 +149,42 @@ async def test_without_an_audience_configured_a_token_for_another_audience_is_re
         assert r.status_code == 200, r.text
 
 
+async def test_a_login_link_is_made_only_for_an_organization_its_user_is_in(make_api: Callable[..., Any]) -> None:
+    """A platform JWT naming an organization its user is not a member of gets no link (404, as everywhere): the
+    session would reach nothing, but its sign-in would land in that organization's audit log."""
+    async with make_api() as api:
+        org = await api.org("olga", members={"vic": "viewer"})
+        other = await api.org("mallory", name="Other")
+        links = "/api/billing/login-links"
+        r = await api.client.post(links, headers=api.as_user("mallory", org))
+        assert (r.status_code, r.json()["error"]["code"]) == (404, "not_found")
+        assert (await api.client.post(links, headers=api.as_user("vic", other))).status_code == 404
+        assert (await api.client.post(links, headers=api.as_user("vic", org))).status_code == 201
+        assert (await api.client.post(links, headers=api.as_user("mallory"))).status_code == 201  # her own account
+        r = await api.client.get(f"{ORGS}/{org}/audit", headers=api.as_user("olga", org))
+        assert "mallory" not in r.text
+
+
+async def test_sign_in_tokens_count_as_failed_credentials(make_api: Callable[..., Any]) -> None:
+    """Guessing sign-in links is throttled per address like any credential: once the failures are spent, every
+    sign-in from that address waits (429 with Retry-After), a good link included."""
+    async with make_api(auth_failures_per_minute=3) as api:
+        org = await api.org("olga")
+        good = (await api.client.post("/api/billing/login-links", headers=api.as_user("olga", org))).json()["url"]
+        good_token = good.rsplit("token=", 1)[1]
+        assert (await api.client.get("/app/login?token=guess-1")).status_code == 401
+        assert (await api.client.post("/app/login", data={"token": "guess-2"})).status_code == 401
+        assert (await api.client.post("/app/login", data={"token": "guess-3"})).status_code == 401
+        for r in (
+            await api.client.post("/app/login", data={"token": good_token}),
+            await api.client.get(f"/app/login?token={good_token}"),
+        ):
+            assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1, r.text
+        # The same throttle as bearer credentials: the API's answers from that address wait too.
+        r = await api.client.get(f"{ORGS}/{org}", headers=api.as_user("olga", org))
+        assert r.status_code == 429
+
+
 async def test_secrets_bearing_files_are_created_0600(stack_settings: Settings, tmp_path: Path) -> None:
     data = tmp_path / "data"
     settings = api_settings(stack_settings, data)

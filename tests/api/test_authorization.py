@@ -152,6 +152,36 @@ CASES = [
     ),
     case("invoice forecast", READ, 200, lambda w: _static(("GET", f"/api/billing/forecast?account={w.org}", None))),
     case("read budget", READ, 200, lambda w: _static(("GET", f"/api/billing/budgets?account={w.org}", None))),
+    # The admin panel and billing app routes of issues 16-18 (docs/security.md, "Routes and their checks").
+    case("account subscriptions", READ, 200, lambda w: _static(("GET", f"{S}?account={w.org}", None))),
+    case("preview a change", MANAGE, 200, lambda w: _sub_req(w, "POST", "/preview", {"action": "cancel"})),
+    case("payments", READ, 200, lambda w: _static(("GET", f"/api/billing/payments?account={w.org}", None))),
+    case(
+        "usage breakdown", READ, 200, lambda w: _static(("GET", f"/api/billing/usage/breakdown?account={w.org}", None))
+    ),
+    case("ai controls", READ, 200, lambda w: _static(("GET", f"{ORGS}/{w.org}/ai-controls", None))),
+    case("set ai controls", MANAGE, 200, lambda w: _static(("PUT", f"{ORGS}/{w.org}/ai-controls", _NO_CONTROLS))),
+    case("set a member's ai controls", MANAGE, 200, lambda w: _member_controls_req(w)),
+    case(
+        "ai access requests",
+        READ | {"member"},
+        200,
+        lambda w: _static(("GET", f"{ORGS}/{w.org}/ai-access-requests", None)),
+    ),
+    case(
+        "live usage per member",
+        READ | {"member"},
+        200,
+        lambda w: _static(("GET", f"{ORGS}/{w.org}/usage/members", None)),
+    ),
+    case("seats", READ, 200, lambda w: _static(("GET", f"{ORGS}/{w.org}/seats", None))),
+    case("alerts", READ, 200, lambda w: _static(("GET", f"{ORGS}/{w.org}/alerts", None))),
+    case("analytics", READ, 200, lambda w: _static(("GET", f"{ORGS}/{w.org}/analytics?months=1", None))),
+    case("audit log", READ, 200, lambda w: _static(("GET", f"{ORGS}/{w.org}/audit", None))),
+    case("audit csv", READ, 200, lambda w: _static(("GET", f"{ORGS}/{w.org}/audit.csv", None))),
+    case("branding", ANY, 200, lambda w: _static(("GET", f"{ORGS}/{w.org}/branding", None))),
+    case("webhook endpoints", MANAGE, 200, lambda w: _static(("GET", f"{ORGS}/{w.org}/webhook-endpoints", None))),
+    case("transfer ownership", {"owner"}, 200, lambda w: _transfer_req(w)),
     case(
         "set budget",
         MANAGE,
@@ -165,6 +195,18 @@ def _usage_event(user: str, org: str, at: datetime) -> dict[str, Any]:
     # The API's (test) clock: the decoder checks event times against it, and the organization must bill its
     # members' usage at that time for anyone but the member to record it.
     return {"timestamp": at.isoformat(), "user_id": user, "org_id": org, "metric": "api_calls", "quantity": "1"}
+
+
+_NO_CONTROLS = {"disabled_features": []}
+
+
+async def _member_controls_req(w: World) -> Request:
+    return "PUT", f"{ORGS}/{w.org}/ai-controls/members/{await w.fresh_member()}", _NO_CONTROLS
+
+
+async def _transfer_req(w: World) -> Request:
+    # The caller stays an owner, so the owner of the world stays one for the cases after.
+    return "POST", f"{ORGS}/{w.org}/transfer-ownership", {"user_id": await w.fresh_member(), "stay_owner": True}
 
 
 async def _member_req(w: World, method: str, body: Any) -> Request:

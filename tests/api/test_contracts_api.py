@@ -250,3 +250,24 @@ async def test_a_term_renews_or_ends_on_its_date(make_api: Callable[..., Any]) -
         ]:
             r = await api.client.put(url, json={"contract": bad}, headers=api.as_operator())
             assert r.status_code == 422, (bad, r.text)
+
+
+async def test_viewers_do_not_read_the_contract_through_the_subscription(make_api: Callable[..., Any]) -> None:
+    """The negotiated prices are for who manages billing: a viewer (and a viewer key) reads the subscription, its
+    status and versions, but no version carries the contract (it did: the versions were rendered whole)."""
+    async with make_api(now=NOW) as api:
+        org = await api.org("olga", members={"vic": "viewer"})
+        owner = api.as_user("olga", org)
+        sid = (await api.client.post(f"{BASE}/create", json={"tier": "enterprise"}, headers=owner)).json()["id"]
+        r = await api.client.put(f"{BASE}/{sid}/contract", json={"contract": CONTRACT}, headers=api.as_operator())
+        assert r.status_code == 200, r.text
+        viewer_key = await api.key(org, "olga", "viewer")
+        for headers in (api.as_user("vic", org), viewer_key, owner):
+            for url in (f"{BASE}/{sid}", f"/api/billing/organizations/{org}/subscriptions", f"{BASE}?account={org}"):
+                r = await api.client.get(url, headers=headers)
+                assert r.status_code == 200, (url, r.text)
+                assert "advanced_analytics" not in r.text and "graduated" not in r.text, (url, r.text)
+        # Owners and admins read it where it lives.
+        r = await api.client.get(f"{BASE}/{sid}/contract", headers=owner)
+        assert r.json()["contract"]["addons"] == {"advanced_analytics": "1500"}
+        assert (await api.client.get(f"{BASE}/{sid}/contract", headers=viewer_key)).status_code == 403

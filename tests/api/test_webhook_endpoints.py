@@ -92,6 +92,38 @@ async def test_only_http_urls_and_known_events(make_api: Callable[..., Any], url
         assert r.status_code == 422, r.text
 
 
+async def test_a_webhook_never_points_the_platform_at_its_own_network(make_api: Callable[..., Any]) -> None:
+    """An admin's URL is fetched from inside the platform: loopback (the warehouse's HTTP interface), link-local
+    (cloud metadata), private addresses and localhost are refused (server-side request forgery), unless the
+    operator lifts the rule for local development (METERLINE_WEBHOOK_ALLOW_PRIVATE_TARGETS)."""
+    private = [
+        "http://127.0.0.1:8123/?query=DROP+TABLE+meterline.invoices",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.1.2.3/in",
+        "http://localhost:8090/api/billing/usage/record",
+        "http://[::1]:9092/",
+    ]
+    async with make_api(now=JUNE) as api:
+        a = await api.org("ann", name="A")
+        base = f"{ORGS}/{a}/webhook-endpoints"
+        for url in private:
+            r = await api.client.post(
+                base, json={"url": url, "event_types": ["invoice.paid"]}, headers=api.as_user("ann", a)
+            )
+            assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_request"), (url, r.text)
+            assert "public" in r.json()["error"]["message"]
+        listed = await api.client.get(base, headers=api.as_user("ann", a))
+        assert listed.json()["endpoints"] == []
+    async with make_api(now=JUNE, webhook_allow_private_targets=True) as api:
+        a = await api.org("ann", name="A")
+        r = await api.client.post(
+            f"{ORGS}/{a}/webhook-endpoints",
+            json={"url": private[0], "event_types": ["invoice.paid"]},
+            headers=api.as_user("ann", a),
+        )
+        assert r.status_code == 201, r.text
+
+
 async def test_stripe_payment_webhooks_notify_once(make_api: Callable[..., Any]) -> None:
     """invoice.payment_failed → one payment_failed notice (with the next retry date) and one
     invoice.payment_failed webhook event, however often Stripe delivers it; invoice.paid → payment_succeeded."""

@@ -191,7 +191,7 @@ def test_webhook_retried_after_refusal_then_acknowledged(db: tuple[str, sessionm
         with maker.begin() as s:
             assert enqueue_event(s, "acme", "invoice.paid", "evt_paid_1", {"invoice_id": "inv_1"}, T0) == 0
         now = [T0]
-        relay = WebhookRelay(maker, clock=lambda: now[0])
+        relay = WebhookRelay(maker, clock=lambda: now[0], allow_private=True)
         assert asyncio.run(relay.drain()) == 0  # refused with 500: retried later
         with maker() as s:
             row = s.scalars(select(WebhookDeliveryRow)).one()
@@ -208,6 +208,26 @@ def test_webhook_retried_after_refusal_then_acknowledged(db: tuple[str, sessionm
         receiver.close()
 
 
+def test_webhook_to_a_private_address_is_not_sent(db: tuple[str, sessionmaker[Session]]) -> None:
+    """An endpoint on a loopback address (registered before the rule, or while it was lifted) gets nothing from
+    the production relay: the attempt is kept with its reason, the receiver never called (docs/security.md)."""
+    _, maker = db
+    receiver = _Receiver("", [])
+    try:
+        receiver.secret = _endpoint(maker, receiver.url, ["invoice.paid"])
+        with maker.begin() as s:
+            enqueue_event(s, "acme", "invoice.paid", "evt_paid_ssrf", {"invoice_id": "inv_1"}, T0)
+        relay = WebhookRelay(maker, clock=lambda: T0)
+        assert asyncio.run(relay.drain()) == 0
+        assert receiver.received == Counter()
+        with maker() as s:
+            row = s.scalars(select(WebhookDeliveryRow)).one()
+        assert (row.attempts, row.last_status, row.done_at) == (1, None, None)
+        assert row.last_error is not None and "127.0.0.1 is not a public address" in row.last_error
+    finally:
+        receiver.close()
+
+
 def test_webhook_given_up_after_a_day(db: tuple[str, sessionmaker[Session]]) -> None:
     _, maker = db
     receiver = _Receiver("", [500] * 100)
@@ -216,7 +236,7 @@ def test_webhook_given_up_after_a_day(db: tuple[str, sessionmaker[Session]]) -> 
         with maker.begin() as s:
             enqueue_event(s, "acme", "usage.alert", "alert:acme:api_calls:80", {"level": 80}, T0)
         now = [T0]
-        relay = WebhookRelay(maker, clock=lambda: now[0])
+        relay = WebhookRelay(maker, clock=lambda: now[0], allow_private=True)
         attempts = 0
         while True:
             asyncio.run(relay.drain())
@@ -240,7 +260,7 @@ RELAY = """
 import asyncio, sys
 from streams.notify.relays import WebhookRelay
 from streams.store.db import make_engine, sessions
-asyncio.run(WebhookRelay(sessions(make_engine(sys.argv[1]))).drain())
+asyncio.run(WebhookRelay(sessions(make_engine(sys.argv[1])), allow_private=True).drain())
 """
 
 

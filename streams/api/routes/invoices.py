@@ -18,6 +18,7 @@ from streams.api.auth import READ_ALL, Principal, require_role
 from streams.api.common import caller, invoice_reader, invoiced_period_now, store_histories
 from streams.api.errors import ApiError
 from streams.api.invoice_pdf import Party, buyer_of, pdf_brand, render_invoice, seller_of
+from streams.api.limits import stripe_limit
 from streams.api.models import (
     INVOICE_ID_PATTERN,
     ORG_ID_PATTERN,
@@ -204,6 +205,7 @@ def pay_invoice(call: Call) -> InvoicePayment:
 
     inv_id = call.path["id"]
     who, doc, _ = find_invoice(call, manage=True)
+    stripe_limit(call.ctx.limits, doc.account_id, call.ctx.clock().timestamp())
     with call.ctx.sessions() as s:
         paid = s.get(InvoicePaymentRow, inv_id)
         if paid is not None:

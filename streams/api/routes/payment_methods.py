@@ -14,6 +14,7 @@ from sinks.stripe.payment_methods import PaymentMethods
 from streams.api.auth import account_access
 from streams.api.common import caller
 from streams.api.errors import ApiError
+from streams.api.limits import stripe_limit
 from streams.api.models import (
     PAYMENT_METHOD_ID_PATTERN,
     AccountRef,
@@ -44,6 +45,7 @@ def _customer(call: Call, account: str, *, manage: bool, create: bool = False) -
         access = account_access(s, caller(call, s), account)
         if not (access.manages if manage else access.reads_all):
             raise ApiError(403, "forbidden", f"the role {access.role} may not do this")
+        stripe_limit(call.ctx.limits, account, now.timestamp())
         customer = store.account_stripe_customer(s, account)
         if customer is not None or not create:
             return customer

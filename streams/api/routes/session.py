@@ -32,6 +32,10 @@ def create_login_link(call: Call) -> LoginLinkOut:
             raise ApiError(403, "forbidden", "a login link is made from a user's own platform JWT only")
         if who.operator:
             raise ApiError(403, "forbidden", "an operator's token cannot sign in to the web app")
+        if who.organization_id is not None and who.role_in(s, who.organization_id) is None:
+            # A session for an organization its user is not in would reach nothing, but its sign-in would be
+            # written to that organization's audit log: answered as everywhere else, as if it did not exist.
+            raise ApiError(404, "not_found", f"no organization {who.organization_id}")
         link = web_sessions.create_link(
             s, who.user_id, who.organization_id, f"user:{who.user_id}", now, link_ttl(call.ctx.settings)
         )
@@ -76,9 +80,10 @@ ENDPOINTS = [
         "web app",
         LoginLinkOut,
         status=201,
-        errors=(401, 403),
-        description="Send the user's platform JWT (sub, and org to act in an organization); redirect the "
-        "browser to the answer's url. The link works once, within METERLINE_API_LOGIN_LINK_TTL_SECONDS.",
+        errors=(401, 403, 404),
+        description="Send the user's platform JWT (sub, and org to act in an organization: 404 unless the user is "
+        "a member of it); redirect the browser to the answer's url. The link works once, within "
+        "METERLINE_API_LOGIN_LINK_TTL_SECONDS.",
     ),
     Endpoint(
         "GET",

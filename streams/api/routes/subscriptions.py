@@ -66,7 +66,12 @@ def render(s: Session, row: Subscription, now: datetime, change: str | None = No
         created_at=row.created_at,
         updated_at=row.updated_at,
         change=change,
-        versions=[SubscriptionRecord.model_validate(v.model_dump()) for v in store.versions(s, row.account_id)],
+        # Without the contract: its negotiated prices are for who manages billing (GET .../contract), and viewers
+        # read subscriptions too.
+        versions=[
+            SubscriptionRecord.model_validate(v.model_dump(exclude={"contract"}))
+            for v in store.versions(s, row.account_id)
+        ],
     )
 
 

@@ -23,7 +23,7 @@ from streams.api.webhook_models import (
     WebhookEndpointList,
     WebhookEndpointOut,
 )
-from streams.notify import signing
+from streams.notify import signing, targets
 from streams.store.models import WebhookDeliveryRow, WebhookEndpointRow
 
 MAX_ENDPOINTS = 20
@@ -52,6 +52,8 @@ def create_endpoint(call: Call) -> WebhookEndpointOut:
     body: WebhookEndpointCreate = call.body
     with call.ctx.sessions.begin() as s:
         require_role(s, caller(call, s), call.path["id"], MANAGE)
+        if not call.ctx.settings.webhook_allow_private_targets and (why := targets.written_refusal(body.url)):
+            raise ApiError(422, "invalid_request", f"url: {why}: webhooks go to public addresses only")
         count = len(
             s.scalars(select(WebhookEndpointRow.id).where(WebhookEndpointRow.organization_id == call.path["id"])).all()
         )
@@ -140,8 +142,9 @@ ENDPOINTS = [
         status=201,
         body=WebhookEndpointCreate,
         path_params=_ORG,
-        errors=(401, 403, 404, 409),
-        description="Events are signed as the Standard Webhooks specification says (webhook-id, "
+        errors=(401, 403, 404, 409, 422),
+        description="The URL's host must be a public address (422 for loopback, private, link-local or localhost: "
+        "docs/security.md). Events are signed as the Standard Webhooks specification says (webhook-id, "
         "webhook-timestamp, webhook-signature) and retried with exponential backoff for 24 h.",
     ),
     Endpoint(

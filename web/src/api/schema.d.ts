@@ -324,7 +324,7 @@ export interface paths {
         put?: never;
         /**
          * A one-time link signing the browser in to the web app as the token's user (host platform)
-         * @description Send the user's platform JWT (sub, and org to act in an organization); redirect the browser to the answer's url. The link works once, within METERLINE_API_LOGIN_LINK_TTL_SECONDS.
+         * @description Send the user's platform JWT (sub, and org to act in an organization: 404 unless the user is a member of it); redirect the browser to the answer's url. The link works once, within METERLINE_API_LOGIN_LINK_TTL_SECONDS.
          */
         post: operations["create_login_link"];
         delete?: never;
@@ -834,7 +834,7 @@ export interface paths {
         put?: never;
         /**
          * Register an endpoint for outgoing webhooks (owners and admins); its whsec_ secret is shown once
-         * @description Events are signed as the Standard Webhooks specification says (webhook-id, webhook-timestamp, webhook-signature) and retried with exponential backoff for 24 h.
+         * @description The URL's host must be a public address (422 for loopback, private, link-local or localhost: docs/security.md). Events are signed as the Standard Webhooks specification says (webhook-id, webhook-timestamp, webhook-signature) and retried with exponential backoff for 24 h.
          */
         post: operations["create_endpoint"];
         delete?: never;
@@ -4144,7 +4144,8 @@ export interface components {
         };
         /**
          * SubscriptionRecord
-         * @description A version as published on billing.subscriptions (docs/architecture.md §10).
+         * @description A version as published on billing.subscriptions (docs/architecture.md §10), without its enterprise
+         *     contract: that is read with ``GET /api/billing/subscriptions/{id}/contract`` (owners and admins).
          */
         SubscriptionRecord: {
             /** Account Id */
@@ -6385,6 +6386,15 @@ export interface operations {
             };
             /** @description the caller's role may not do this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
