@@ -365,3 +365,38 @@ async def test_a_late_event_lowering_a_paid_period_below_the_next_invoice_carrie
             "correction:seats": "50.00",
         }
         assert (july["total"], july["amount_due"], july["status"]) == ("90.00", 9_000, "open")
+
+
+async def test_a_downgrade_to_free_takes_effect_at_the_period_end_and_late_usage_of_before_still_bills(
+    make_api: Callable[..., Any], warehouse: Warehouse, year: int
+) -> None:
+    """Standard monthly from May 1; on May 16 the owner moves to free: a downgrade takes effect at the period
+    end (nothing credited), so May is standard throughout.
+
+    May: 150,000 calls (May 3) and 20,000 more (May 25, still standard) → 70,000 over x $0.01 = $700.00 + $49.99
+    = $749.99. June on free: no fee; 12,000 calls (June 5) → 2,000 over free's 10,000 hard cap: flagged, never
+    billed. Late: 1,000 calls dated May 20 (standard's rule at their time, over its quota) → June carries
+    correction:api_calls_overage $10.00: June's total $10.00 (free's cap does not apply to May's usage)."""
+    async with make_api(now=datetime(year, 5, 1, tzinfo=UTC)) as api:
+        org, sid = await _standard_org(api, "dan", year)
+        api.clock.now = datetime(year, 5, 16, tzinfo=UTC)
+        r = await api.client.put(f"{BASE}/{sid}", json={"tier": "free"}, headers=api.as_user("dan", org))
+        assert r.status_code == 200, r.text
+        api.clock.now = datetime(year, 7, 10, 12, tzinfo=UTC)
+        _send(warehouse, org, "dan", "api_calls", datetime(year, 5, 3, 10, tzinfo=UTC), 150_000)
+        _send(warehouse, org, "dan", "api_calls", datetime(year, 5, 25, 10, tzinfo=UTC), 20_000)
+        _send(warehouse, org, "dan", "api_calls", datetime(year, 6, 5, 10, tzinfo=UTC), 12_000)
+        settler = api_settler(api, warehouse._open(), lambda: [org])
+        settler.settle(after(year, 6), datetime.now(UTC))
+        may = await _invoice(api, org, "dan", f"{year}-05")
+        assert (_amounts(may), may["total"]) == ({"base_fee": "49.99", "api_calls_overage": "700.00"}, "749.99")
+
+        _send(warehouse, org, "dan", "api_calls", datetime(year, 5, 20, 12, tzinfo=UTC), 1_000)
+        assert settler.settle(after(year, 6), datetime.now(UTC)).corrections == 1
+        settler.settle(after(year, 7), datetime.now(UTC))
+        june = await _invoice(api, org, "dan", f"{year}-06")
+        assert (_amounts(june), june["total"], june["amount_due"]) == (
+            {"correction:api_calls_overage": "10.00"},
+            "10.00",
+            1_000,
+        )
