@@ -400,3 +400,47 @@ async def test_a_downgrade_to_free_takes_effect_at_the_period_end_and_late_usage
             "10.00",
             1_000,
         )
+
+
+async def test_a_credit_note_before_a_reissue_is_kept_by_the_reissue(
+    make_api: Callable[..., Any], warehouse: Warehouse, year: int
+) -> None:
+    """The German organization's May of the first test: $149.50 + VAT $28.40 = $177.90, open, nothing paid.
+    A credit note of $27.90 lowers what is owed: amount_due 17,790 - 2,790 = 15,000 (credited, nothing refunded).
+    Reissued (voided and reissued at once): the reissue bills the same lines (total $177.90, VAT $28.40 on
+    $149.50) for what the void one collected, 15,000; its PDF asks for $150.00; a wire of $150.00 pays it."""
+    async with make_api(now=datetime(year, 5, 1, tzinfo=UTC)) as api:
+        address = {"line1": "Hauptstraße 5", "city": "Berlin", "postal_code": "10115", "country": "DE"}
+        org, _ = await _standard_org(api, "rea", year, billing_address=address)
+        api.clock.now = datetime(year, 6, 10, 12, tzinfo=UTC)
+        _send(warehouse, org, "rea", "api_calls", datetime(year, 5, 3, 9, tzinfo=UTC), 109_951)
+        _taxed_settler(api, warehouse, org).settle(after(year, 6), datetime.now(UTC))
+        inv, ops = f"in_{org}_{year}-05", api.as_operator()
+        assert (await _invoice(api, org, "rea", f"{year}-05"))["amount_due"] == 17_790
+        body = {"amount": "27.90", "reason": "order_change"}
+        r = await api.client.post(f"/api/billing/invoices/{inv}/credit-notes", json=body, headers=ops)
+        assert r.status_code == 201, r.text
+        assert (r.json()["credited"], r.json()["refunded"]) == (2_790, 0)
+
+        r = await api.client.post(f"/api/billing/invoices/{inv}/reissue", headers=ops)
+        assert r.status_code == 201, r.text
+        new = r.json()
+        assert (new["invoice_id"], new["status"], new["total"], new["subtotal"]) == (
+            f"{inv}-r1",
+            "open",
+            "177.90",
+            "149.50",
+        )
+        assert (new["amount_due"], new["amount_paid"], new["amount_remaining"]) == (15_000, 0, 15_000)
+        assert _amounts(new) == {"base_fee": "49.99", "api_calls_overage": "99.51", "tax:0.19": "28.40"}
+        owner = api.as_user("rea", org)
+        text = pdf_text((await api.client.get(f"/api/billing/invoices/{inv}-r1.pdf", headers=owner)).content)
+        assert "$177.90" in text and "$150.00" in text
+        with api.ctx.sessions.begin() as s:
+            receivables.record_payment(
+                s, f"{inv}-r1", 15_000, "wire", api.clock(), source="operator", recorded_by="ops"
+            )
+        paid = (await api.client.get(f"/api/billing/invoices/{inv}-r1", headers=owner)).json()
+        assert (paid["status"], paid["amount_remaining"]) == ("paid", 0)
+        old = (await api.client.get(f"/api/billing/invoices/{inv}", headers=owner)).json()
+        assert (old["status"], old["reissued_as"], old["amount_due"]) == ("void", f"{inv}-r1", 15_000)
