@@ -20,6 +20,7 @@ from rating.catalog.model import CatalogVersion
 from rating.credits import CREDIT_PREFIX, CreditGrant, crossed_low, is_charge
 from rating.invoice import (
     CARRIED,
+    CORRECTION_PREFIX,
     Correction,
     Invoice,
     LineTotal,
@@ -335,17 +336,22 @@ class Settler:
             grants[account] = [
                 replace(g, remaining=g.remaining + codes.get(f"{CREDIT_PREFIX}{g.grant_id}", ZERO)) for g in gs
             ]
-        yearly: dict[datetime, list[str]] = {}
+        yearly: dict[Period, list[str]] = {}
         for account in accounts:
             version = self._history(account).at(period.end - HOUR)
             if version is None or version.contract is None or version.contract.commitment is None:
                 continue
             if version.contract.commitment.per == "contract_year":
-                yearly.setdefault(contract_year_containing(version.anchor, period.start).start, []).append(account)
+                yearly.setdefault(contract_year_containing(version.anchor, period.start), []).append(account)
         charged: dict[str, Decimal] = {}
-        for year_start, group in yearly.items():
-            for account, codes in self._store.earlier_amounts_many(group, year_start, period.start).items():
-                charged[account] = sum((amount for code, amount in codes.items() if is_charge(code)), ZERO)
+        for year, group in yearly.items():
+            # The year's own usage: its earlier invoices' own lines, and the corrections of its periods they
+            # carried (not those of the year before: that year's true-up is corrected with them).
+            carried = self._store.corrections_carried_many(group, year.key, period.key, year.key)
+            for account, codes in self._store.earlier_amounts_many(group, year.start, period.start).items():
+                own = sum((a for c, a in codes.items() if is_charge(c) and not c.startswith(CORRECTION_PREFIX)), ZERO)
+                of_year = sum((a for c, a in carried.get(account, {}).items() if is_charge(c)), ZERO)
+                charged[account] = own + of_year
         return grants, charged
 
     def document(self, account: str, period: Period) -> dict[str, object] | None:

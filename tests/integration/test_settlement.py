@@ -15,6 +15,8 @@ import orjson
 import pytest
 
 from rating.catalog.loader import load_catalog
+from rating.catalog.model import Commitment, ContractOverrides
+from rating.subscriptions import SubscriptionVersion
 from sinks.clickhouse.migrations import migrate
 from streams.settlement import settler as settlement
 from streams.settlement.pacing import Pacer
@@ -234,3 +236,40 @@ def test_a_run_asked_for_less_than_is_settled_still_settles_what_was_stored_sinc
     october = world.invoice("std-1", "2026-10")
     lines = {ln["code"]: (ln["quantity"], ln["amount"]) for ln in october["lines"]}
     assert lines["correction:api_calls_overage"] == ("1500", "15.00")
+
+
+def test_a_contract_year_counts_its_own_usage_not_the_corrections_of_the_year_before(world: World) -> None:
+    """yr-1, enterprise from Nov 1 2026 anchored Dec 1 (contract years Dec 1 - Dec 1), contract: platform fee $0,
+    a $400 commitment per contract year. November (the last period of the year to Dec 1 2026): 10 users x $50 =
+    $500 >= $400, no true-up. 20 deep_research uses of November arrive after it is final: +$10.00, carried by
+    December, the first period of the next year. December: 10 users = $500. The next year's charges so far
+    (what January's invoice counts toward its commitment) are December's own $500, not $510: November's usage is
+    the year before's."""
+    version = SubscriptionVersion(
+        account_id="yr-1",
+        account_kind="org",
+        tier="enterprise",
+        anchor=date(2026, 12, 1),
+        effective_from=datetime(2026, 11, 1, tzinfo=UTC),
+        version=1,
+        contract=ContractOverrides(
+            platform_fee={"year": Decimal(0)}, commitment=Commitment(amount=Decimal(400), per="contract_year")
+        ),
+    )
+    world.registry.apply([version])
+    for month in (11, 12):
+        for u in range(10):
+            world.insert(world.events("yr-1", "api_calls", datetime(2026, month, 5, 9, u, tzinfo=UTC), [1], f"y{u}"))
+    world.settle(datetime(2026, 12, 3, tzinfo=UTC))
+    assert {ln["code"]: ln["amount"] for ln in world.invoice("yr-1", "2026-11")["lines"]} == {"seats": "500.00"}
+    late = world.events(
+        "yr-1", "premium_feature", datetime(2026, 11, 20, tzinfo=UTC), [20], "y0", feature="deep_research"
+    )
+    world.insert(late)
+    assert world.settle(datetime(2026, 12, 3, tzinfo=UTC)).corrections == 1
+    world.settle(datetime(2027, 1, 3, tzinfo=UTC))
+    december = {ln["code"]: ln["amount"] for ln in world.invoice("yr-1", "2026-12")["lines"]}
+    assert december == {"seats": "500.00", "correction:premium_feature:deep_research": "10.00"}
+    january = period_of("yr-1", world.registry.history, "2027-01")
+    inputs = world.settler.invoice_inputs("yr-1", january, until=january.start, history_from=january.start)
+    assert inputs.charged_earlier_in_year == Decimal("500.00")
