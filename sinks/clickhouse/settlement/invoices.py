@@ -78,17 +78,17 @@ class Invoices(Tables):
             ),
         )
 
-    def corrections_carried_many(
-        self, accounts: Iterable[str], targets_from: str, targets_before: str, sources_from: str
+    def corrections_of_many(
+        self, accounts: Iterable[str], sources_from: str, sources_before: str, not_target: str
     ) -> dict[str, dict[str, Decimal]]:
-        """Per account and corrected line code, what the invoices of the periods ``[targets_from, targets_before)``
-        carried as corrections of periods from ``sources_from`` on (period keys): a contract year's own usage."""
+        """Per account and corrected line code, the corrections of the periods ``[sources_from, sources_before)``
+        (period keys) carried by any invoice but ``not_target``'s: what a contract year's usage changed later."""
         return self._sums_by_code(
             accounts,
             lambda chunk: (
                 f"SELECT account_id, code, toString(sum(amount)) FROM {self._db}.invoice_corrections FINAL "
-                f"WHERE account_id IN {chunk} AND target_period >= {_lit(targets_from)} "
-                f"AND target_period < {_lit(targets_before)} AND source_period >= {_lit(sources_from)} "
+                f"WHERE account_id IN {chunk} AND source_period >= {_lit(sources_from)} "
+                f"AND source_period < {_lit(sources_before)} AND target_period != {_lit(not_target)} "
                 "GROUP BY account_id, code"
             ),
         )
