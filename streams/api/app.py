@@ -30,6 +30,7 @@ from streams.api.ai_cap_watch import AiCapWatcher
 from streams.api.context import ApiContext
 from streams.api.errors import EXCEPTION_HANDLERS, JSON, ApiError, error_response
 from streams.api.limits import ApiLimits
+from streams.api.metrics import CountResponses
 from streams.api.notice_attachments import invoice_pdf_attachments
 from streams.api.quota_view import QuotaView
 from streams.api.routes import addons as addons_routes
@@ -292,7 +293,10 @@ def create_app(
             Route("/api/billing/healthz", health, methods=["GET"]),
             *web_routes(settings, ctx.sessions, clock, ctx.limits),
         ],
-        middleware=[Middleware(BodyLimit, limit=settings.api_max_body_bytes)],
+        middleware=[  # outermost first: the count includes what the body limit refuses
+            Middleware(CountResponses, metrics=ctx.metrics),
+            Middleware(BodyLimit, limit=settings.api_max_body_bytes),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
