@@ -32,6 +32,7 @@ from streams.api.errors import EXCEPTION_HANDLERS, JSON, ApiError, error_respons
 from streams.api.limits import ApiLimits
 from streams.api.metrics import CountResponses
 from streams.api.notice_attachments import invoice_pdf_attachments
+from streams.api.outbox_metrics import OutboxGauges
 from streams.api.quota_view import QuotaView
 from streams.api.routes import addons as addons_routes
 from streams.api.routes import ai_access as ai_access_routes
@@ -200,6 +201,7 @@ def create_app(
         return await publish_subscriptions(settings, versions)
 
     ctx.cache.watch(engine)  # every write through this process invalidates it (streams/api/store_cache.py)
+    ctx.metrics.registry.register(OutboxGauges(ctx.sessions, clock))  # read at each scrape of its metrics
     relay = OutboxRelay(ctx.sessions, publish or default_publish, clock=clock)
     quota_relay = QuotaRecordRelay(ctx.sessions, kafka_publisher(settings), clock=clock)  # AI controls, caps
     client = stripe_client or new_stripe_client(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 from prometheus_client import CollectorRegistry
+from sqlalchemy.orm import sessionmaker
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS = ROOT / "deploy" / "prometheus"
@@ -37,13 +39,12 @@ def alert_rules() -> list[dict[str, Any]]:
 def exported_series() -> set[str]:
     """Every series name the worker, the HTTP ingest and the billing API export."""
     from streams.api.metrics import ApiMetrics
+    from streams.api.outbox_metrics import OutboxGauges
     from streams.ingest.metrics import IngestMetrics
     from streams.worker.metrics import WorkerMetrics
 
     registries: list[CollectorRegistry] = [WorkerMetrics().registry, IngestMetrics().registry, ApiMetrics().registry]
-    return {
-        family.name + suffix
-        for registry in registries
-        for family in registry.collect()
-        for suffix in SERIES_SUFFIXES[family.type]
-    }
+    families = [family for registry in registries for family in registry.collect()]
+    # the API's outbox gauges are read from its store at each scrape: their families as described
+    families += OutboxGauges(sessionmaker(), lambda: datetime.now(UTC)).describe()
+    return {family.name + suffix for family in families for suffix in SERIES_SUFFIXES[family.type]}

@@ -19,6 +19,7 @@ def test_exported_series_names_follow_the_exposition() -> None:
     assert "meterline_settlement_runs" not in exported
     assert {"meterline_event_to_quota_seconds_bucket", "meterline_settlement_leader"} <= exported
     assert {"meterline_http_events_rejected_total", "meterline_api_webhook_account_mismatch_total"} <= exported
+    assert {"meterline_api_responses_total", "meterline_api_outbox_oldest_pending_seconds"} <= exported
 
 
 def test_alert_rules_use_only_exported_metrics() -> None:
