@@ -5,6 +5,15 @@ export type Subscription = Schemas["SubscriptionOut"];
 /** How a billing interval is named on every page. */
 export const INTERVALS = { month: "Monthly", year: "Annual" } as const;
 
+/** How a subscription's status is named on every page (never the API's `past_due`). */
+export const STATUSES: Record<string, string> = {
+  trialing: "Trialing",
+  active: "Active",
+  past_due: "Past due",
+  unpaid: "Unpaid",
+  canceled: "Canceled",
+};
+
 /** The account's live subscription (the one not canceled), or null when it has none: an organization's or a
  * person's own account alike (GET /subscriptions?account=), so the plan page and the dashboard share it. */
 export const subscriptionQuery = (account: string) => ({

@@ -1,7 +1,7 @@
 import { useQuery } from "@tanstack/react-query";
 import type { Schemas } from "../../api/client";
 import { PaymentMethodOnFile } from "../../sections/billing/PaymentMethodOnFile";
-import { INTERVALS, subscriptionQuery } from "../../api/subscriptions";
+import { INTERVALS, STATUSES, subscriptionQuery } from "../../api/subscriptions";
 import { useSession } from "../../app/SessionContext";
 import { date, dateTime, daysUntil, money } from "../../ui/format";
 import { Loading, QueryView } from "../../ui/states";
@@ -14,14 +14,6 @@ import { UsageTable } from "../../sections/usage/UsageTable";
 import { AiAccessRequests } from "../../sections/ai-access/AiAccessRequests";
 import { organizationQuery } from "../../api/billing";
 import { MemberDashboard } from "./MemberDashboard";
-
-const STATUS_WORDS: Record<string, string> = {
-  trialing: "Trialing",
-  active: "Active",
-  past_due: "Past due",
-  unpaid: "Unpaid",
-  canceled: "Canceled",
-};
 
 export function DashboardPage() {
   const { account_id, organization_id, user_id } = useSession();
@@ -104,7 +96,7 @@ function Overview({ usage, now, account }: { usage: Schemas["UsageCurrent"]; now
         )}
         <dt>Status</dt>
         <dd>
-          <span className={`badge badge-${usage.status ?? "none"}`}>{usage.status ? STATUS_WORDS[usage.status] : "No subscription"}</span>
+          <span className={`badge badge-${usage.status ?? "none"}`}>{usage.status ? STATUSES[usage.status] ?? usage.status : "No subscription"}</span>
           {sub?.cancel_at && <span className="badge badge-canceling">Canceling on {date(sub.cancel_at)}</span>}
         </dd>
         <dt>Current period</dt>

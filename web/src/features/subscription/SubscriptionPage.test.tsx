@@ -136,6 +136,8 @@ describe("SubscriptionPage", () => {
     await userEvent.selectOptions(await screen.findByLabelText("Plan"), "enterprise");
     expect(screen.getByRole("button", { name: "Review the change" })).toBeDisabled();
     expect(screen.getByRole("alert")).toHaveTextContent("past due: pay the open invoice");
+    expect(screen.getByRole("region", { name: "Current plan" })).toHaveTextContent("StatusPast due");
+    expect(within(screen.getByRole("alert")).getByRole("link", { name: "pay the open invoice" })).toHaveAttribute("href", "/invoices");
   });
 
   it("cancels at the period end and offers to undo it", async () => {

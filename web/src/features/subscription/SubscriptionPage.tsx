@@ -1,11 +1,12 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
+import { Link } from "react-router-dom";
 import { useSession } from "../../app/SessionContext";
 import { date } from "../../ui/format";
 import { Empty, ErrorState, QueryView, READERS } from "../../ui/states";
 import { ChangePreview } from "./ChangePreview";
 import { PlanComparison } from "./PlanComparison";
-import { INTERVALS, subscriptionQuery, type Subscription } from "../../api/subscriptions";
+import { INTERVALS, STATUSES, subscriptionQuery, type Subscription } from "../../api/subscriptions";
 import { cancelAtPeriodEnd, changePlan, plansQuery, reactivate, type Change } from "./queries";
 
 // The catalog's tiers in rank order, until the public GET /api/billing/plans (issue 16) is in the spec.
@@ -84,7 +85,7 @@ function Manage({ sub, account }: { sub: Subscription; account: string }) {
           <dd>{INTERVALS[sub.interval as keyof typeof INTERVALS] ?? sub.interval}</dd>
           <dt>Status</dt>
           <dd>
-            {sub.status}
+            {STATUSES[sub.status] ?? sub.status}
             {sub.cancel_at ? ` — cancels on ${date(sub.cancel_at)}` : ""}
           </dd>
           {sub.pending_change && (
@@ -142,7 +143,12 @@ function Manage({ sub, account }: { sub: Subscription; account: string }) {
             Review the change
           </button>
         </form>
-        {blocked && <p role="alert">Your account is {sub.status.replace("_", " ")}: pay the open invoice to change plan.</p>}
+        {blocked && (
+          // The way out named and linked: the invoices page is where the open invoice is paid.
+          <p role="alert">
+            Your account is {(STATUSES[sub.status] ?? sub.status).toLowerCase()}: <Link to="/invoices">pay the open invoice</Link> to change plan.
+          </p>
+        )}
         {reviewing && kind !== "none" && (
           <div className="review" role="region" aria-label="Review the change">
             <p>
