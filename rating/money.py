@@ -31,6 +31,15 @@ def money_text(amount: Decimal) -> str:
     return f"{amount.quantize(CENT, rounding=ROUND_HALF_EVEN):f}"
 
 
+def money_display(amount: Decimal, currency: str = "usd") -> str:
+    """An amount as people read it on documents and reports: "$1,234.50", "-$1.43" (the sign before the
+    symbol), "12.00 EUR" for currencies other than the dollar."""
+    cents = line_amount(amount)
+    sign = "-" if cents < 0 else ""  # of the cents shown: -0.004 is "$0.00", not "-$0.00"
+    text = f"{abs(cents):,.2f}"
+    return f"{sign}${text}" if currency.lower() == "usd" else f"{sign}{text} {currency.upper()}"
+
+
 def minor_units(amount: Decimal) -> int:
     """An amount as whole cents, rounded half-even like a line (docs/rating.md): what Stripe's integer
     ``amount`` fields take. Lines and totals are already whole cents, so this only converts them."""

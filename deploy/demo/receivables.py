@@ -12,7 +12,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -20,7 +19,7 @@ from sqlalchemy import select
 from rating import lifecycle
 from rating import receivables as rc
 from rating.catalog.loader import Catalog
-from rating.money import minor_units
+from rating.money import minor_units, money_display
 from rating.periods import Period
 from sinks.clickhouse.receivables import Receivables
 from sinks.clickhouse.usage_queries import SettledReads
@@ -36,6 +35,7 @@ from streams.store.models import NoticeRow, Organization, Subscription
 from streams.store.orgs import add_member
 
 RECEIVABLE_HEADERS = ["status", "invoices", "billed", "still owed"]
+OVERDUE_HEADERS = ["days overdue", "invoices", "still owed"]
 
 
 @dataclass
@@ -49,7 +49,14 @@ class ReceivableFacts:
     owners: dict[str, str] = field(default_factory=dict)  # organization -> its owner in that store
 
     def status_cells(self) -> list[list[str]]:
-        return [[s, f"{n:,}", f"${d:,.2f}", f"${r:,.2f}"] for s, n, d, r in self.by_status]
+        return [[s, f"{n:,}", money_display(d), money_display(r)] for s, n, d, r in self.by_status]
+
+    def overdue_cells(self) -> list[list[str]]:
+        return [[b, f"{n:,}", money_display(v)] for b, n, v in self.overdue]
+
+    def timeline(self) -> list[tuple[str, str]]:
+        """The story by day (it is told account by account, so its days come out of order)."""
+        return sorted(self.story, key=lambda e: e[0])
 
 
 def _dollars(minor: int) -> Decimal:
@@ -173,7 +180,8 @@ def _refund_through_stripe(s: Settings, make: Any, invoice_id: str, t: datetime,
         if done.refund_status == "succeeded"
         else (f"Stripe refund {done.refund_status} ({done.refund_failure}), retried by the collection loop")
     )
-    facts.story.append((f"{t:%Y-%m-%d}", f"{inv.account_id}: credit note {number} of ${_dollars(amount):,.2f}, {how}"))
+    what = f"{inv.account_id}: credit note {number} of {money_display(_dollars(amount))}, {how}"
+    facts.story.append((f"{t:%Y-%m-%d}", what))
 
 
 def _tier(docs: list[dict[str, Any]], account: str) -> str:
@@ -225,7 +233,7 @@ def _net_terms(
             if left:
                 rcv.record_payment(ss, inv.invoice_id, left, "wire", t, source="operator", recorded_by="ops")
         facts.story.append(
-            (f"{t:%Y-%m-%d}", f"{corrected}: credit note {note.number} of ${_dollars(credit):,.2f}, rest paid")
+            (f"{t:%Y-%m-%d}", f"{corrected}: credit note {note.number} of {money_display(_dollars(credit))}, rest paid")
         )
     for days in (27, 31, 38, 45, 61):
         t = now + timedelta(days=days)
@@ -253,19 +261,6 @@ def _summarise(rows: list[Any], today: date, facts: ReceivableFacts) -> None:
             bucket_left[b] += state.amount_remaining
     facts.by_status = [(k, by[k], _dollars(due[k]), _dollars(left[k])) for k in sorted(by)]
     facts.overdue = [(k, buckets[k], _dollars(bucket_left[k])) for k in sorted(buckets)]
-
-
-def receivables_html(facts: ReceivableFacts, table: Any) -> list[str]:
-    """The report's receivables section (``table`` is the report's table helper)."""
-    return [
-        "<h2>Receivables</h2>",
-        table(RECEIVABLE_HEADERS, facts.status_cells()),
-        "<h3>Overdue by age</h3>",
-        table(["days overdue", "invoices", "still owed"], [[b, str(n), f"${v:,.2f}"] for b, n, v in facts.overdue]),
-        "<h3>Collection, day by day</h3>",
-        table(["day", "what happened"], [[d, w] for d, w in facts.story]),
-        f"<p>{facts.emails} notices sent to the stack's SMTP server, kept in <code>{Path(facts.maildir)}</code>.</p>",
-    ]
 
 
 def billing_app_link(s: Settings, facts: ReceivableFacts, org: str, now: datetime) -> tuple[str, str]:

@@ -28,7 +28,7 @@ from pathlib import Path
 from deploy.demo.expectation import expected_invoices
 from deploy.demo.independent_invoices import Expected, compare
 from deploy.demo.receivables import RECEIVABLE_HEADERS, billing_app_link, play_receivables
-from deploy.demo.report import CONTRACT_HEADERS, TIER_HEADERS, gather, write_html
+from deploy.demo.report import CONTRACT_HEADERS, TIER_HEADERS, TOP_INVOICE_HEADERS, gather, write_html
 from deploy.demo.send import Progress, send_simulation
 from deploy.demo.simulate import Simulation, simulate
 from deploy.local.stripe_standin import StripeMeterStandIn
@@ -188,7 +188,7 @@ def _close_and_report(s: Settings, sim: Simulation, now: datetime) -> int:
     print("\nper tier (invoices of the period; AI cost from the catalog's provider prices):")
     emit_table(TIER_HEADERS, [t.cells() for t in facts.tiers])
     print("\nthe five largest invoices:")
-    emit_table(["account", "tier", "total", "lines"], [[a, t, f"${v:,.2f}", ln] for a, t, v, ln in facts.top_invoices])
+    emit_table(TOP_INVOICE_HEADERS, facts.top_invoice_cells())
     print("\nenterprise contracts: add-ons, commitment true-ups, credits drawn, provisioned seats:")
     emit_table(CONTRACT_HEADERS, facts.contract_cells())
     print("\nsent to the dead-letter topic, and why:")
@@ -197,7 +197,7 @@ def _close_and_report(s: Settings, sim: Simulation, now: datetime) -> int:
     emit_table(["meter", "reports", "units"], facts.stripe)
     print("\nreceivables after two months of collection (deploy/demo/receivables.py):")
     emit_table(RECEIVABLE_HEADERS, facts.receivables.status_cells())
-    for day, what in facts.receivables.story:
+    for day, what in facts.receivables.timeline():
         print(f"  {day}  {what}")
     print(f"  {facts.receivables.emails} notices sent to the stack's SMTP server ({facts.receivables.maildir})")
     clean = all(r.ok for r in rows)

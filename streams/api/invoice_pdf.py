@@ -24,6 +24,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from reportlab.platypus.flowables import Flowable
 
+from rating.money import money_display
 from streams.api.models import InvoiceDocument
 from streams.settings import Settings
 from streams.store.branding import Brand
@@ -70,9 +71,7 @@ def _money(amount: object, currency: str) -> str:
         value = Decimal(str(amount))
     except InvalidOperation:
         return str(amount)
-    sign = "-" if value < 0 else ""
-    text = f"{abs(value):,.2f}"
-    return f"{sign}${text}" if currency.lower() == "usd" else f"{sign}{text} {currency.upper()}"
+    return money_display(value, currency)
 
 
 def _day(value: object) -> str:

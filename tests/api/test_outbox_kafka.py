@@ -80,3 +80,25 @@ async def test_the_running_relay_publishes_each_change(make_api: Callable[..., A
         assert history.at(datetime.now(UTC)).status == "active"  # type: ignore[union-attr]
         assert history.at(cancel_at).status == "canceled"  # type: ignore[union-attr]
         assert history.at(cancel_at).interval == "year"  # type: ignore[union-attr]
+
+
+async def test_a_row_of_a_topic_no_relay_knows_is_marked_and_left_unsent(make_api: Callable[..., Any]) -> None:
+    """The subscriptions' relay takes every row but the quota-state relay's: one of a topic it cannot publish is
+    marked with why, never sent, and does not hold back the versions beside it."""
+    async with make_api() as api:
+        org = await api.org("uma")
+        with api.ctx.sessions.begin() as s:
+            s.add(OutboxRow(topic="billing.nonsense", key="k", payload={}, created_at=api.clock.now, attempts=0))
+        r = await api.client.post(
+            "/api/billing/subscriptions/create", json={"tier": "free"}, headers=api.as_user("uma", org)
+        )
+        assert r.status_code == 201, r.text
+        published: list[Any] = []
+
+        async def publish(versions: list[Any]) -> None:
+            published.extend(versions)
+
+        assert await OutboxRelay(api.ctx.sessions, publish).run_once() == 1
+        assert [v.account_id for v in published] == [org]
+        [odd] = pending(api)
+        assert (odd.topic, odd.attempts, odd.last_error) == ("billing.nonsense", 1, "unknown topic: left unsent")

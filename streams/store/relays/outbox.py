@@ -12,8 +12,9 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Generic, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from rating.subscriptions import SubscriptionVersion
@@ -35,11 +36,23 @@ def mark(sessions: sessionmaker[Session], ids: list[int], error: str | None, now
         s.execute(update(OutboxRow).where(OutboxRow.id.in_(ids)).values(**values))
 
 
-class OutboxRelay:
+Pending = list[tuple[int, str, str | None, dict[str, object]]]  # id, topic, key, payload
+
+
+P = TypeVar("P")  # how a relay's rows are published
+
+
+class KafkaOutboxRelay(Generic[P]):
+    """Publishes the pending outbox rows its ``topics`` filter selects, oldest first, and marks them: sent, or
+    the publish's error (left pending for the next round). The subscription versions and the quota-state records
+    share the outbox table and this loop; each relay says which rows are its own and how they are published."""
+
+    what = "outbox relay"
+
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        publish: Publish,
+        publish: P,
         *,
         batch: int = 500,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -48,15 +61,24 @@ class OutboxRelay:
         self.wake = asyncio.Event()
         self.last_error: str | None = None
 
-    def _pending(self) -> list[tuple[int, str, dict[str, object]]]:
+    def _topics(self) -> ColumnElement[bool]:
+        raise NotImplementedError
+
+    #: The topics of the rows it selects that it knows how to publish (None: all); others are marked unsent.
+    publishes: frozenset[str] | None = None
+
+    async def _publish_rows(self, rows: Pending) -> None:
+        raise NotImplementedError
+
+    def _pending(self) -> Pending:
         with self._sessions() as s:
             rows = s.execute(
-                select(OutboxRow.id, OutboxRow.topic, OutboxRow.payload)
-                .where(OutboxRow.sent_at.is_(None), OutboxRow.topic != QUOTA_STATE)  # relays/quota_records.py's
+                select(OutboxRow.id, OutboxRow.topic, OutboxRow.key, OutboxRow.payload)
+                .where(OutboxRow.sent_at.is_(None), self._topics())
                 .order_by(OutboxRow.id)
                 .limit(self._batch)
             ).all()
-        return [(int(r[0]), str(r[1]), dict(r[2])) for r in rows]
+        return [(int(r[0]), str(r[1]), r[2], dict(r[3])) for r in rows]
 
     def _mark(self, ids: list[int], error: str | None) -> None:
         mark(self._sessions, ids, error, self._clock())
@@ -69,13 +91,14 @@ class OutboxRelay:
         rows = await asyncio.to_thread(self._pending)
         if not rows:
             return 0
-        unknown = [i for i, topic, _ in rows if topic != SUBSCRIPTIONS]
-        if unknown:
-            await asyncio.to_thread(self._mark, unknown, "unknown topic: left unsent")
-        sendable = [(i, p) for i, topic, p in rows if topic == SUBSCRIPTIONS]
-        ids = [i for i, _ in sendable]
+        if self.publishes is not None:
+            unknown = [r[0] for r in rows if r[1] not in self.publishes]
+            if unknown:
+                await asyncio.to_thread(self._mark, unknown, "unknown topic: left unsent")
+            rows = [r for r in rows if r[1] in self.publishes]
+        ids = [r[0] for r in rows]
         try:
-            await self._publish([SubscriptionVersion.model_validate(p) for _, p in sendable])
+            await self._publish_rows(rows)
         except Exception as exc:
             self.last_error = str(exc)
             await asyncio.to_thread(self._mark, ids, f"{type(exc).__name__}: {exc}"[:2000])
@@ -91,4 +114,16 @@ class OutboxRelay:
     async def run(self, stop: asyncio.Event, interval: float) -> None:
         """Relay until ``stop``: at once when woken (after a commit), else every ``interval`` seconds;
         a failed publish is retried with backoff (up to 30 s)."""
-        await run_relay("outbox relay: publish failed", self.drain, self.wake, stop, interval, max_backoff=30.0)
+        await run_relay(f"{self.what}: publish failed", self.drain, self.wake, stop, interval, max_backoff=30.0)
+
+
+class OutboxRelay(KafkaOutboxRelay[Publish]):
+    """The subscription versions (``billing.subscriptions``)."""
+
+    def _topics(self) -> ColumnElement[bool]:
+        return OutboxRow.topic != QUOTA_STATE  # relays/quota_records.py's
+
+    publishes = frozenset({SUBSCRIPTIONS})
+
+    async def _publish_rows(self, rows: Pending) -> None:
+        await self._publish([SubscriptionVersion.model_validate(p) for _, _, _, p in rows])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from rating.money import cents_exact, minor_units, quantity_text
+from rating.money import cents_exact, minor_units, money_display, quantity_text
 
 
 def test_minor_units_round_half_even_not_truncate() -> None:
@@ -32,3 +32,14 @@ def test_quantity_text_reads_as_people_write_it() -> None:
         "0",
         "0.000001",
     ]
+
+
+def test_money_display_puts_the_sign_before_the_symbol() -> None:
+    assert [money_display(Decimal(x)) for x in ("1234.5", "-1.43", "0", "-0.004", "1000000")] == [
+        "$1,234.50",
+        "-$1.43",
+        "$0.00",
+        "$0.00",
+        "$1,000,000.00",
+    ]
+    assert money_display(Decimal("-12"), "eur") == "-12.00 EUR"
