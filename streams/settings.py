@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     auth_failures_per_minute: int = Field(
         30, ge=0, description="Failed credentials a minute per client address before 429 (both servers); 0: none."
     )
+    api_usage_history_max_rows: int = Field(
+        100_000,
+        ge=1,
+        description="The most rows of usage by day one usage history answer reads (422 too_many_rows beyond: a "
+        "shorter range, one metric or one user).",
+    )
     api_stripe_calls_per_minute: int = Field(
         30,
         ge=0,

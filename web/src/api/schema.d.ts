@@ -1324,7 +1324,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Settled usage by day or period, filterable by metric and user */
+        /**
+         * Settled usage by day or period, filterable by metric and user
+         * @description At most 800 days; 422 too_many_rows when the days, metrics and users asked for come to more than METERLINE_API_USAGE_HISTORY_MAX_ROWS (100,000) rows by day.
+         */
         get: operations["usage_history"];
         put?: never;
         post?: never;
