@@ -118,7 +118,8 @@ def change_fee_lines(
             quantity, unit = Decimal(1), amount
         line_code = "base_fee_proration" if code == "base_fee" else code
         what = code.replace("_", " ")
-        desc = f"Change to {name} on {at.date().isoformat()}: {what}, {n_frac:.4f} of its term left"
+        left = n_frac if n_amt else c_frac  # a fee only credited (standard -> enterprise's base fee): its own term
+        desc = f"Change to {name} on {at.date().isoformat()}: {what}, {left:.4f} of its term left"
         lines.append(FeeLine(line_code, desc, quantity, unit, amount))
     return lines
 

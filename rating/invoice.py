@@ -18,7 +18,7 @@ Rules (docs/rating.md):
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -38,6 +38,10 @@ from schemas.events import Metric
 _US = timedelta(microseconds=1)
 # Lines that carry a change to an earlier finalized period into this one.
 CORRECTION_PREFIX = "correction:"
+# Tax lines (rating/tax.py): left out of the subtotal, never taxed themselves.
+TAX_PREFIX = "tax:"
+# What a final invoice would owe below zero (a late event that lowered an earlier period): carried to the next.
+CARRIED = "carried_forward"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +74,12 @@ class LineTotal:
 
 
 def totals_by_code(lines: Iterable[InvoiceLine]) -> dict[str, LineTotal]:
-    """Each line code's total, correction lines left out: what a later correction of the period compares."""
+    """Each line code's total, what a later correction of the period compares: correction lines left out, and
+    tax and credit lines too — the invoice that carries a correction taxes it and draws its credits on it like
+    its own lines, so carrying them as well would tax the tax and draw a grant past its amount."""
     out: dict[str, LineTotal] = {}
     for ln in lines:
-        if not ln.code.startswith(CORRECTION_PREFIX):
+        if not ln.code.startswith((CORRECTION_PREFIX, TAX_PREFIX, CREDIT_PREFIX)):
             out[ln.code] = out.get(ln.code, LineTotal()) + LineTotal(ln.quantity, ln.amount)
     return out
 
@@ -99,7 +105,7 @@ class Invoice:
     @property
     def subtotal(self) -> Decimal:
         """Every line but the tax lines (``tax:<rate>``, rating/tax.py)."""
-        return sum((ln.amount for ln in self.lines if not ln.code.startswith("tax:")), ZERO)
+        return sum((ln.amount for ln in self.lines if not ln.code.startswith(TAX_PREFIX)), ZERO)
 
     @property
     def total(self) -> Decimal:
@@ -130,6 +136,17 @@ class Correction:
     description: str
     amount: Decimal  # full precision; may be negative (a credit)
     quantity: Decimal = Decimal(1)
+
+
+def carry_negative(invoice: Invoice) -> tuple[Invoice, Decimal]:
+    """A final invoice never owes below zero: what its total is below it is carried to the next invoice, as
+    Stripe credits a negative invoice to the customer's balance. Returns the invoice (with a ``carried_forward``
+    line bringing it to zero) and the amount carried (negative; zero when nothing is)."""
+    if invoice.total >= 0:
+        return invoice, ZERO
+    carried = invoice.total
+    line = InvoiceLine(CARRIED, "Credit carried to the next invoice", Decimal(1), -carried, -carried)
+    return replace(invoice, lines=(*invoice.lines, line)), carried
 
 
 def billing_segments(history: SubscriptionHistory, period: Period, catalog: CatalogVersion) -> list[Segment]:
@@ -201,7 +218,10 @@ def _commitment_lines(
     commitment = version.contract.commitment if version.contract is not None else None
     if commitment is None:
         return []
-    charged = sum((ln.amount for ln in lines if is_charge(ln.code)), ZERO)
+    # A per-period commitment counts the period's own charges: a correction belongs to the period it corrects,
+    # whose true-up it corrects too (counting it here would let this period's commitment swallow late usage).
+    own = [ln for ln in lines if commitment.per != "period" or not ln.code.startswith(CORRECTION_PREFIX)]
+    charged = sum((ln.amount for ln in own if is_charge(ln.code)), ZERO)
     short = true_up(commitment, charged, period, version.anchor, charged_earlier)
     if not short:
         return []

@@ -16,10 +16,8 @@ from pathlib import Path
 
 from rating.catalog.loader import read_data_file
 from rating.errors import RatingError
-from rating.invoice import InvoiceLine
+from rating.invoice import TAX_PREFIX, InvoiceLine
 from rating.money import ZERO, line_amount
-
-TAX_PREFIX = "tax:"
 
 
 class TaxTableError(RatingError):

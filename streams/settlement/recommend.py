@@ -20,11 +20,11 @@ from rating.forecast.recommendations import (
     unused_seats,
     worth_showing,
 )
+from rating.invoice import TAX_PREFIX
 from rating.money import money_text
 from rating.periods import Period, next_period
 from rating.settle import account_period
 from rating.subscriptions import SubscriptionVersion
-from rating.tax import TAX_PREFIX
 from rating.usage import PeriodUsage
 from streams.settlement.forecast import AccountForecast, forecast_account
 from streams.settlement.settler import Settler

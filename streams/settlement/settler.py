@@ -18,7 +18,16 @@ from decimal import Decimal
 from rating.catalog.loader import Catalog
 from rating.catalog.model import CatalogVersion
 from rating.credits import CREDIT_PREFIX, CreditGrant, crossed_low, is_charge
-from rating.invoice import Correction, Invoice, LineTotal, billing_segments, preview_invoice, totals_by_code
+from rating.invoice import (
+    CARRIED,
+    Correction,
+    Invoice,
+    LineTotal,
+    billing_segments,
+    carry_negative,
+    preview_invoice,
+    totals_by_code,
+)
 from rating.money import ZERO
 from rating.periods import Period, contract_year_containing, next_period
 from rating.seats import Membership
@@ -127,9 +136,11 @@ class Settler:
 
     def settle(self, until: datetime, now: datetime) -> SettleResult:
         self._pace.begin()
-        cutoff = floor_hour(until)
-        result = SettleResult(cutoff)
         last = self._store.last_run()
+        # Hours before the last run's cutoff are closed already: an earlier ``until`` (``meterline settle --until``
+        # behind the worker) still settles them, else their events stored since would be skipped for good.
+        cutoff = max(floor_hour(until), last.until) if last is not None else floor_hour(until)
+        result = SettleResult(cutoff)
         first = self._store.first_event_hour()
         stored_upto = now - self._margin
         if last is None:
@@ -373,6 +384,11 @@ class Settler:
         if not active:
             return []
         invoices = self._invoices(active, period, final=True)
+        for account in active:
+            invoices[account], carried = carry_negative(invoices[account])
+            if carried:  # written before the invoice: a run stopped in between writes the same row again
+                target = self._open_period_after(account, period)
+                self._store.write_correction(account, period.key, CARRIED, target.key, Decimal(-1), carried, now)
         cat = self._catalog.at(period.start)
         tiers = {a: tier_name(version_for(a, "user", self._histories, period.end - HOUR), cat) for a in active}
         ids = self._store.write_invoices([(invoices[a], tiers[a]) for a in active], now)

@@ -220,3 +220,17 @@ def test_a_paced_run_recomputing_one_account_at_a_time_settles_the_same(
     assert [(a, Decimal(q)) for a, q in rows] == [("pace-1", 15), ("pace-2", 16), ("pace-3", 17)]
     # A pause after each account's recompute (and each re-rate group): each as long as the piece (1 tick).
     assert len(slept) >= len(accounts) + 1 and set(slept) == {1.0}
+
+
+def test_a_run_asked_for_less_than_is_settled_still_settles_what_was_stored_since(world: World) -> None:
+    """``meterline settle --until`` behind the last run (here Sept 10, after runs to Oct 26): the late events
+    stored since are settled all the same. 500 more calls of std-1 dated Sept 22, after September was finalized
+    (std-1 is over its included 100,000): October's correction grows by 500 x $0.01 = $5.00, from 1,000 calls
+    ($10.00, test_late_event_becomes_a_correction_of_the_next_period) to 1,500 ($15.00). Before, the run marked
+    them seen without settling them (their hour was past its ``until``), and no later run read them again."""
+    world.insert(world.events("std-1", "api_calls", datetime(2026, 9, 22, 7, tzinfo=UTC), [500]))
+    world.settle(datetime(2026, 9, 10, tzinfo=UTC))
+    world.settle(datetime(2026, 10, 26, tzinfo=UTC))
+    october = world.invoice("std-1", "2026-10")
+    lines = {ln["code"]: (ln["quantity"], ln["amount"]) for ln in october["lines"]}
+    assert lines["correction:api_calls_overage"] == ("1500", "15.00")

@@ -10,8 +10,10 @@ from typing import Any
 import orjson
 
 from rating.catalog.loader import load_catalog
+from rating.tax import TaxTable
 from sinks.clickhouse.settlement import SettlementStore
 from streams.settlement.settler import Settler
+from streams.settlement.taxes import store_taxes
 from streams.store import subscription_store as store
 from streams.store.addons import store_addons
 from streams.store.credits import store_credit_alerts, store_credits
@@ -50,14 +52,20 @@ def event_block(
     return b"\n".join(rows) + b"\n"
 
 
-def api_settler(api: Api, client: Any, accounts: Callable[[], list[str]], *, taxes: Any = None) -> Settler:
+def api_settler(
+    api: Api, client: Any, accounts: Callable[[], list[str]], *, taxes: Any = None, tax_table: TaxTable | None = None
+) -> Settler:
     """A settler over ``client``'s warehouse whose subscription histories, add-ons and credit grants come from
-    the API's store (and ``taxes``, the tax rates of an account's invoice, docs/invoices.md)."""
+    the API's store (and ``taxes``, the tax rates of an account's invoice, docs/invoices.md; or ``tax_table``'s
+    rates for the buyers' billing addresses in the store, as the worker applies them)."""
 
     def histories(account: str) -> Any:
         with api.ctx.sessions() as s:
             h = store.history(s, account)
         return h if h.versions else None
+
+    if tax_table is not None:
+        taxes = store_taxes(tax_table, api.ctx.sessions, histories)
 
     return Settler(
         SettlementStore(client, CH_DB),

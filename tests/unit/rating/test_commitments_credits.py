@@ -8,7 +8,7 @@ from decimal import Decimal
 from rating.catalog.loader import load_catalog
 from rating.catalog.model import Commitment, ContractOverrides
 from rating.credits import CreditGrant, crossed_low, draw
-from rating.invoice import Invoice, preview_invoice
+from rating.invoice import Correction, Invoice, preview_invoice
 from rating.periods import period_containing
 from rating.subscriptions import SubscriptionHistory, SubscriptionVersion
 from rating.usage import PeriodUsage
@@ -57,6 +57,34 @@ def test_a_monthly_commitment_trues_up_the_shortfall() -> None:
     assert "commitment_true_up" not in lines(
         invoice(ContractOverrides(commitment=Commitment(amount=Decimal(2500))), 60)
     )
+
+
+def test_a_monthly_commitment_counts_the_periods_own_charges_not_corrections_of_another() -> None:
+    """A late $10.00 of May's usage comes to June as a correction. June: 20 seats = $1,000 against $2,500: the
+    true-up is still $1,500 and the correction is billed on top: $2,510.00. (Had May fallen short too, its
+    true-up would come down by the same $10 as a correction line of its own: the two cancel.) Counting the
+    correction as June's would true up $1,490 and the late usage would never be billed."""
+    commitment = ContractOverrides(commitment=Commitment(amount=Decimal(2500)))
+    late = Correction("premium_feature:deep_research", "Correction of 2026-05", Decimal(10), Decimal(20))
+    inv = invoice(commitment, 20, corrections=[late])
+    assert lines(inv) == {
+        "seats": Decimal("1000.00"),
+        "correction:premium_feature:deep_research": Decimal("10.00"),
+        "commitment_true_up": Decimal("1500.00"),
+    }
+    assert inv.total == Decimal("2510.00")
+    # May short as well: its true-up's correction (-$10) cancels the usage's (+$10): June bills $2,500.
+    back = Correction("commitment_true_up", "Correction of 2026-05", Decimal(-10))
+    assert invoice(commitment, 20, corrections=[late, back]).total == Decimal("2500.00")
+
+
+def test_a_yearly_commitment_counts_corrections_of_the_years_earlier_periods() -> None:
+    # December, $25,000 charged earlier in the year; 20 seats = $1,000 and a $10 correction of November's usage:
+    # the year's charges are $26,010 against $30,000 → $3,990 short.
+    contract = ContractOverrides(commitment=Commitment(amount=Decimal(30000), per="contract_year"))
+    late = Correction("api_calls_overage", "Correction of 2026-11", Decimal(10), Decimal(1000))
+    dec = invoice(contract, 20, DECEMBER, charged_earlier_in_year=Decimal(25000), corrections=[late])
+    assert lines(dec)["commitment_true_up"] == Decimal("3990.00")
 
 
 def test_a_yearly_commitment_trues_up_on_the_years_last_invoice_only() -> None:

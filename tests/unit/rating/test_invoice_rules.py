@@ -20,6 +20,7 @@ from rating.invoice import (
     InvoiceLine,
     LineTotal,
     billing_segments,
+    carry_negative,
     preview_invoice,
     totals_by_code,
 )
@@ -76,6 +77,14 @@ def test_upgrade_standard_to_enterprise_credits_base_and_charges_platform_fee_pr
     inv = invoice([sub("standard"), sub("enterprise", NOV16, 2)], PeriodUsage(), PeriodUsage())
     assert lines(inv) == {"base_fee": "49.99", "base_fee_proration": "-25.00", "platform_fee": "1260.27"}
     assert inv.to_document()["total"] == "1285.26"  # 49.99 - 25.00 + 1,260.27
+
+
+def test_a_fee_only_credited_says_the_fraction_of_its_own_term_left() -> None:
+    # Standard -> enterprise on Nov 16: the base fee is credited for 15/30 = 0.5 of the period (no new base fee).
+    inv = invoice([sub("standard"), sub("enterprise", NOV16, 2)], PeriodUsage(), PeriodUsage())
+    credit = next(ln for ln in inv.lines if ln.code == "base_fee_proration")
+    assert (credit.quantity, credit.unit_price) == (D("0.5"), D("-49.99"))
+    assert credit.description.endswith("base fee, 0.5000 of its term left")
 
 
 def test_monthly_to_annual_switch_credits_the_month_and_charges_the_year_left() -> None:
@@ -185,6 +194,17 @@ def test_corrections_are_lines_of_a_later_period() -> None:
     assert inv.to_document()["total"] == "50.73"
 
 
+def test_a_final_invoice_below_zero_carries_the_rest_to_the_next() -> None:
+    # $49.99 base and a -$960.00 correction of an earlier period (100 -> 101 seats): -910.01, so 910.01 is carried
+    # and the invoice owes $0.00; one at or above zero is left as it is.
+    seats = Correction("seats", "101 seats cost less than 100", D(-960), D(1))
+    inv, carried = carry_negative(invoice([sub("standard")], PeriodUsage(), corrections=[seats]))
+    assert carried == D("-910.01") and inv.total == 0
+    assert lines(inv) == {"base_fee": "49.99", "correction:seats": "-960.00", "carried_forward": "910.01"}
+    plain = invoice([sub("standard")], PeriodUsage())
+    assert carry_negative(plain) == (plain, D(0))
+
+
 def test_addons_by_quote_need_a_contract_price() -> None:
     jan = period_containing(ANCHOR, utc(2026, 1, 5))
     with pytest.raises(InvoiceError, match="by quote"):
@@ -254,13 +274,16 @@ def test_rated_tier_and_billing_segments_shared_with_the_live_stage() -> None:
     assert [(s.start, s.version.tier) for s in two] == [(NOV.start, "free"), (NOV16, "standard")]
 
 
-def test_totals_by_code_sums_each_code_and_leaves_corrections_out() -> None:
-    # Two segments' api_calls_overage lines: 1500 + 2500 calls, $15.00 + $25.00; a correction line is not counted.
+def test_totals_by_code_sums_each_code_and_leaves_corrections_tax_and_credits_out() -> None:
+    # Two segments' api_calls_overage lines: 1500 + 2500 calls, $15.00 + $25.00; a correction line is not counted,
+    # nor the tax and credit lines: the invoice carrying a correction taxes it and draws credits on it itself.
     lines = [
         InvoiceLine("api_calls_overage", "a", D(1500), D("0.01"), D("15.00")),
         InvoiceLine("seats", "b", D(3), D(40), D("120.00")),
         InvoiceLine("api_calls_overage", "c", D(2500), D("0.01"), D("25.00")),
         InvoiceLine("correction:api_calls_overage", "d", D(100), D("0.01"), D("1.00")),
+        InvoiceLine("credit:cg_1", "e", D(1), D("-100.00"), D("-100.00")),
+        InvoiceLine("tax:0.19", "f", D("60.00"), D("0.19"), D("11.40")),
     ]
     assert totals_by_code(lines) == {
         "api_calls_overage": LineTotal(D(4000), D("40.00")),
