@@ -64,6 +64,12 @@ class Settings(BaseSettings):
         description="The most rows of usage by day one usage history answer reads (422 too_many_rows beyond: a "
         "shorter range, one metric or one user).",
     )
+    api_streams_per_account: int = Field(
+        20,
+        ge=0,
+        description="Live usage streams (server-sent events) one account may have open at once per API process "
+        "(429 too_many_streams beyond); 0: no limit.",
+    )
     api_stripe_calls_per_minute: int = Field(
         30,
         ge=0,

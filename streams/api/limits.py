@@ -5,6 +5,8 @@ client address. Both answer 429 with ``Retry-After``; state is in memory per pro
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -19,6 +21,33 @@ if TYPE_CHECKING:
     from streams.api.context import ApiContext
 
 
+class StreamSlots:
+    """The live streams (server-sent events) open per account in this process: each holds a connection and is
+    read again on every change, so one account's many cannot crowd out everyone else's."""
+
+    def __init__(self) -> None:
+        self._open: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def take(self, account: str, most: int) -> bool:
+        """One more stream of ``account``, unless ``most`` are open (0: no limit)."""
+        with self._lock:
+            if most > 0 and self._open[account] >= most:
+                return False
+            self._open[account] += 1
+            return True
+
+    def give_back(self, account: str) -> None:
+        with self._lock:
+            self._open[account] -= 1
+            if self._open[account] <= 0:
+                del self._open[account]
+
+    def open(self, account: str) -> int:
+        with self._lock:
+            return self._open[account]
+
+
 @dataclass
 class ApiLimits:
     failures_per_minute: int
@@ -26,6 +55,8 @@ class ApiLimits:
     failures: Buckets = field(default_factory=Buckets)
     stripe_per_minute: int = 0
     stripe: Buckets = field(default_factory=Buckets)
+    streams_per_account: int = 0
+    streams: StreamSlots = field(default_factory=StreamSlots)
 
 
 def client_address(request: Request) -> str:
