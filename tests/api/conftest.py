@@ -20,12 +20,11 @@ from pydantic import SecretStr
 from sqlalchemy import Engine
 
 from deploy.local.postgres import PostgresServer
-from sinks.clickhouse.client import connect
 from streams.api.app import create_app
 from streams.api.warehouse import Warehouse
 from streams.settings import Settings
 from streams.store.db import make_engine, migrate
-from tests.support.api import CH_DB, Api, Clock, api_settings
+from tests.support.api import Api, Clock, api_settings, open_warehouse
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +39,7 @@ def chdb_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def warehouse(stack_settings: Settings, chdb_path: Path) -> Iterator[Warehouse]:
     """Closed after each module: embedded chDB opens one directory per process at a time, and the
     other test modules open their own."""
-    settings = stack_settings.model_copy(update={"clickhouse_database": CH_DB})
-    wh = Warehouse(settings, connect=lambda: connect(f"chdb://{chdb_path}"))
-    yield wh
-    wh.close()
+    yield from open_warehouse(stack_settings, chdb_path)
 
 
 @pytest.fixture(scope="session")

@@ -20,14 +20,22 @@ from streams.api.common import store_histories
 from streams.api.warehouse import Warehouse
 from streams.notify.email import SmtpSettings
 from streams.notify.relays import EmailRelay
+from streams.settings import Settings
 from streams.settlement.forecast_refresh import ForecastRefresh
 from streams.store.models import WebhookDeliveryRow
-from tests.support.api import CH_DB
+from tests.support.api import CH_DB, open_warehouse
 from tests.support.processes import free_port
 from tests.support.settled import api_settler, event_block
 
 pytestmark = pytest.mark.integration
 ORGS = "/api/billing/organizations"
+
+
+@pytest.fixture
+def warehouse(stack_settings: Settings, tmp_path: Path) -> Iterator[Warehouse]:
+    """A warehouse per test, not per module: the test settles into July, and a settlement run never settles
+    less than the last one did, so the next store's run of June would find June closed."""
+    yield from open_warehouse(stack_settings, tmp_path / "chdb")
 
 
 @pytest.fixture

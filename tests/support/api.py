@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,11 +20,24 @@ from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from streams.api.context import ApiContext
+from streams.api.warehouse import Warehouse
 from streams.settings import Settings
 
 JWT_SECRET = "meterline-test-jwt-secret-0123456789abcdef"
 WEBHOOK_SECRET = "whsec_meterline_test_secret"
 CH_DB = "meterline"
+
+
+def open_warehouse(stack_settings: Settings, chdb_path: Path) -> Iterator[Warehouse]:
+    """The API's warehouse on an embedded chDB directory of its own, closed afterwards (a fixture's body)."""
+    from sinks.clickhouse.client import connect
+
+    settings = stack_settings.model_copy(update={"clickhouse_database": CH_DB})
+    wh = Warehouse(settings, connect=lambda: connect(f"chdb://{chdb_path}"))
+    try:
+        yield wh
+    finally:
+        wh.close()
 
 
 class Clock:
