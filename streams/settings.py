@@ -64,6 +64,12 @@ class Settings(BaseSettings):
         description="The most rows of usage by day one usage history answer reads (422 too_many_rows beyond: a "
         "shorter range, one metric or one user).",
     )
+    api_drafts_per_minute: int = Field(
+        120,
+        ge=0,
+        description="Requests a minute per billing account to the routes that compute invoices to come over the "
+        "warehouse (upcoming invoice, forecast, recommendations, subscription previews, analytics); 0: none.",
+    )
     api_streams_per_account: int = Field(
         20,
         ge=0,

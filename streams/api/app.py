@@ -193,6 +193,7 @@ def create_app(
             settings.auth_failures_per_minute,
             stripe_per_minute=settings.api_stripe_calls_per_minute,
             streams_per_account=settings.api_streams_per_account,
+            drafts_per_minute=settings.api_drafts_per_minute,
         ),
         cache=StoreCache(settings.api_cache_seconds),
     )

@@ -4665,7 +4665,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -4753,7 +4753,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -4854,7 +4854,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -4949,7 +4949,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -5028,7 +5028,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -5095,7 +5095,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -5182,7 +5182,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -5269,7 +5269,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -5348,7 +5348,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -5436,7 +5436,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -5524,7 +5524,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -5611,7 +5611,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -5698,7 +5698,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -5825,7 +5825,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -5913,7 +5913,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -6041,7 +6041,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -6146,7 +6146,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -6233,7 +6233,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -6329,7 +6329,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -6405,7 +6405,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -6503,7 +6503,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -6581,7 +6581,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -6690,7 +6690,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -6780,7 +6780,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -6898,7 +6898,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -7017,7 +7017,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -7136,7 +7136,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -7255,7 +7255,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -7333,7 +7333,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -7442,7 +7442,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -7552,7 +7552,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -7630,7 +7630,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -7720,7 +7720,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -7807,7 +7807,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -7916,7 +7916,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -7995,7 +7995,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -8096,7 +8096,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -8197,7 +8197,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -8275,7 +8275,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -8384,7 +8384,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -8463,7 +8463,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -8541,7 +8541,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -8659,7 +8659,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -8747,7 +8747,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -8835,7 +8835,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -8913,7 +8913,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -9000,7 +9000,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -9119,7 +9119,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -9205,7 +9205,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -9283,7 +9283,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -9370,7 +9370,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -9488,7 +9488,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -9578,7 +9578,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -9665,7 +9665,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -9752,7 +9752,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -9839,7 +9839,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -9957,7 +9957,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -10036,7 +10036,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -10115,7 +10115,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -10194,7 +10194,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -10273,7 +10273,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -10380,7 +10380,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -10477,7 +10477,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -10595,7 +10595,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -10693,7 +10693,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -10733,7 +10733,7 @@ export interface operations {
                     "application/json": components["schemas"]["PlanList"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -10812,7 +10812,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -10888,7 +10888,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -10937,7 +10937,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -10993,7 +10993,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -11072,7 +11072,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -11179,7 +11179,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -11257,7 +11257,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -11375,7 +11375,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -11462,7 +11462,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -11540,7 +11540,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -11649,7 +11649,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -11759,7 +11759,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -11869,7 +11869,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -11987,7 +11987,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -12065,7 +12065,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -12183,7 +12183,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -12261,7 +12261,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -12379,7 +12379,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -12497,7 +12497,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -12593,7 +12593,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -12672,7 +12672,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -12760,7 +12760,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -12848,7 +12848,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -12964,7 +12964,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -13054,7 +13054,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -13142,7 +13142,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -13195,7 +13195,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests a minute or its open live streams (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
