@@ -41,6 +41,10 @@ browser-deps: ## Debian's Chromium for the browser tests, installed with apt-get
 	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] || { echo "install Debian's chromium (apt-get install chromium) for tests/browser" >&2; exit 1; }; \
 	  export DEBIAN_FRONTEND=noninteractive; apt-get install -y -qq --no-install-recommends chromium || { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; }; }
 
+prometheus-deps: ## Debian's prometheus package for promtool (the alerting rules' tests), installed with apt-get (as root) when missing
+	@test -x /usr/bin/promtool || { [ "$$(id -u)" = 0 ] || { echo "install Debian's prometheus (apt-get install prometheus) for promtool" >&2; exit 1; }; \
+	  export DEBIAN_FRONTEND=noninteractive; apt-get install -y -qq --no-install-recommends prometheus || { apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus; }; }
+
 stack-deps: venv ## Fetch Kafka jars (Maven Central), build stripe-mock (Go proxy); Debian's PostgreSQL if missing (apt)
 	$(BIN)/meterline stack install
 	$(BIN)/python -m deploy.local.postgres install
@@ -63,7 +67,7 @@ postgres-down: venv ## Stop the local PostgreSQL
 demo: stack-up ## Run the main job: stack, worker, a simulated month settled, invoiced, reported, reconciled
 	$(BIN)/meterline demo
 
-test: stack-deps browser-deps web-test ## Run the whole test suite against the real local stack
+test: stack-deps browser-deps prometheus-deps web-test ## Run the whole test suite against the real local stack
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-unit: venv ## Run the pure tests (tests/unit) in seconds, without the local stack
@@ -90,4 +94,4 @@ clean: ## Remove data (var/) but keep downloads (.cache/) and the virtualenv
 	-$(BIN)/python -m deploy.local.postgres down
 	rm -rf var
 
-.PHONY: help venv web web-test browser-deps stack-deps stack-up stack-down stack-status postgres-up postgres-down demo test test-unit lint fmt bench clean
+.PHONY: help venv web web-test browser-deps prometheus-deps stack-deps stack-up stack-down stack-status postgres-up postgres-down demo test test-unit lint fmt bench clean

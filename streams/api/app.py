@@ -30,7 +30,9 @@ from streams.api.ai_cap_watch import AiCapWatcher
 from streams.api.context import ApiContext
 from streams.api.errors import EXCEPTION_HANDLERS, JSON, ApiError, error_response
 from streams.api.limits import ApiLimits
+from streams.api.metrics import CountResponses
 from streams.api.notice_attachments import invoice_pdf_attachments
+from streams.api.outbox_metrics import OutboxGauges
 from streams.api.quota_view import QuotaView
 from streams.api.routes import addons as addons_routes
 from streams.api.routes import ai_access as ai_access_routes
@@ -204,6 +206,7 @@ def create_app(
         return await publish_subscriptions(settings, versions)
 
     ctx.cache.watch(engine)  # every write through this process invalidates it (streams/api/store_cache.py)
+    ctx.metrics.registry.register(OutboxGauges(ctx.sessions, clock))  # read at each scrape of its metrics
     relay = OutboxRelay(ctx.sessions, publish or default_publish, clock=clock)
     quota_relay = QuotaRecordRelay(ctx.sessions, kafka_publisher(settings), clock=clock)  # AI controls, caps
     client = stripe_client or new_stripe_client(
@@ -297,7 +300,10 @@ def create_app(
             Route("/api/billing/healthz", health, methods=["GET"]),
             *web_routes(settings, ctx.sessions, clock, ctx.limits),
         ],
-        middleware=[Middleware(BodyLimit, limit=settings.api_max_body_bytes)],
+        middleware=[  # outermost first: the count includes what the body limit refuses
+            Middleware(CountResponses, metrics=ctx.metrics),
+            Middleware(BodyLimit, limit=settings.api_max_body_bytes),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )

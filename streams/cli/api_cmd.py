@@ -38,7 +38,8 @@ def register(sub: Any) -> None:
         "--metrics-port",
         type=int,
         default=0,
-        help="serve the API's Prometheus metrics on 127.0.0.1:PORT/metrics, apart from the API (default 0: off)",
+        help="serve the API's Prometheus metrics on METERLINE_METRICS_HOST:PORT/metrics (127.0.0.1 by default), "
+        "apart from the API (default 0: off)",
     )
     s.set_defaults(func=_serve)
     m = asub.add_parser(
@@ -129,7 +130,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     app = create_app(settings)
-    app.state.ctx.metrics.serve(args.metrics_port)
+    app.state.ctx.metrics.serve(args.metrics_port, settings.metrics_host)
     # What start-up built (modules, catalog, models, routes: ~130k objects) leaves the garbage collector: a full
     # collection of it took 70-100 ms, a stall every request in flight waited for (the gateway check's p99).
     gc.collect()

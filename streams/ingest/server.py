@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import uvicorn
-from prometheus_client import CollectorRegistry, Counter, start_http_server
+from prometheus_client import start_http_server
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from streams.ingest.http import create_ingest_app
 from streams.ingest.keys import ApiKeyStore
+from streams.ingest.metrics import IngestMetrics
 from streams.kafka.forwarder import KafkaForwarder
 from streams.settings import Settings
 from streams.topics import EVENTS
@@ -24,22 +25,13 @@ log = logging.getLogger(__name__)
 
 def build_app(settings: Settings) -> Starlette:
     forwarder = KafkaForwarder(settings.kafka_bootstrap, settings.topic(EVENTS))
-    registry = CollectorRegistry()
-    accepted = Counter("meterline_http_events_accepted", "Events accepted over HTTP", ["source"], registry=registry)
-    rejected = Counter(
-        "meterline_http_events_rejected", "Events refused over HTTP", ["source", "reason"], registry=registry
-    )
-
-    def on_result(source: str, n_ok: int, bad: dict[str, int]) -> None:
-        accepted.labels(source).inc(n_ok)
-        for reason, n in bad.items():
-            rejected.labels(source, reason).inc(n)
+    ingest_metrics = IngestMetrics()
 
     inner = create_ingest_app(
         ApiKeyStore(settings.data_dir / "ingest_keys.json"),
         forwarder,
         decode_limits(settings),
-        on_result=on_result,
+        on_result=ingest_metrics.on_result,
         rate_per_minute=settings.http_ingest_rate_per_minute,
         failures_per_minute=settings.auth_failures_per_minute,
     )
@@ -51,7 +43,9 @@ def build_app(settings: Settings) -> Starlette:
         metrics = None
         if settings.http_ingest_metrics_port:
             try:
-                metrics = start_http_server(settings.http_ingest_metrics_port, settings.metrics_host, registry)
+                metrics = start_http_server(
+                    settings.http_ingest_metrics_port, settings.metrics_host, ingest_metrics.registry
+                )
             except OSError as exc:  # e.g. the port is taken: ingest matters more than its metrics
                 log.warning("no metrics on %s:%s: %s", settings.metrics_host, settings.http_ingest_metrics_port, exc)
         await forwarder.start()
