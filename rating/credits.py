@@ -1,7 +1,8 @@
 """Commitments and prepaid credits on a period's invoice (docs/rating.md, "Commitments and credits").
 
 - A **commitment** (``ContractOverrides.commitment``) is the least an account pays per usage period, or
-  per contract year: when what the invoice charges (every line but tax, credits and the true-up itself)
+  per contract year: when what the invoice charges (every line but tax, credits and the true-up itself; per
+  period, corrections of earlier periods left out too: rating.invoice)
   falls short, a ``commitment_true_up`` line bills the difference — per period on every invoice, per
   contract year on the invoice of the year's last period (counting what the year's earlier invoices charged).
 - **Credit grants** pay the invoice's charges before they are due: grants in effect in the period, by

@@ -28,7 +28,7 @@ from rating.credits import CREDIT_PREFIX, TRUE_UP, CreditGrant, draw, is_charge,
 from rating.errors import RatingError
 from rating.fees import fee_lines
 from rating.money import ZERO, line_amount, money_text, quantity_text
-from rating.periods import Period
+from rating.periods import Period, contract_year_containing
 from rating.pricing import metric_charge, tiered_charge
 from rating.seats import counted_seats
 from rating.subscriptions import Segment, SubscriptionHistory, SubscriptionVersion, rated_tier
@@ -136,6 +136,7 @@ class Correction:
     description: str
     amount: Decimal  # full precision; may be negative (a credit)
     quantity: Decimal = Decimal(1)
+    source_period: str = ""  # the key of the period it corrects ("" unknown)
 
 
 def carry_negative(invoice: Invoice) -> tuple[Invoice, Decimal]:
@@ -206,22 +207,31 @@ def preview_invoice(
         lines.append(
             InvoiceLine(f"{CORRECTION_PREFIX}{c.code}", c.description, c.quantity, unit, line_amount(c.amount))
         )
-    lines += _commitment_lines(segments[-1].version, period, lines, charged_earlier_in_year)
+    lines += _commitment_lines(segments[-1].version, period, lines, corrections, charged_earlier_in_year)
     for grant, used in draw(credits, sum((ln.amount for ln in lines), ZERO), period):
         lines.append(InvoiceLine(f"{CREDIT_PREFIX}{grant.grant_id}", f"Credit: {grant.name}", Decimal(1), -used, -used))
     return Invoice(history.account_id, period, status, tuple(lines), tuple(flags))
 
 
 def _commitment_lines(
-    version: SubscriptionVersion, period: Period, lines: Sequence[InvoiceLine], charged_earlier: Decimal
+    version: SubscriptionVersion,
+    period: Period,
+    lines: Sequence[InvoiceLine],
+    corrections: Sequence[Correction],
+    charged_earlier: Decimal,
 ) -> list[InvoiceLine]:
     commitment = version.contract.commitment if version.contract is not None else None
     if commitment is None:
         return []
-    # A per-period commitment counts the period's own charges: a correction belongs to the period it corrects,
-    # whose true-up it corrects too (counting it here would let this period's commitment swallow late usage).
-    own = [ln for ln in lines if commitment.per != "period" or not ln.code.startswith(CORRECTION_PREFIX)]
+    # A commitment counts the charges of its own span: a correction belongs to the period it corrects, whose
+    # true-up it corrects too (counted elsewhere, this span's commitment would swallow late usage). Per period:
+    # the invoice's own lines; per contract year: also the corrections of the year's earlier periods.
+    own = [ln for ln in lines if not ln.code.startswith(CORRECTION_PREFIX)]
     charged = sum((ln.amount for ln in own if is_charge(ln.code)), ZERO)
+    if commitment.per == "contract_year":
+        year_key = contract_year_containing(version.anchor, period.start).key
+        of_year = [c for c in corrections if is_charge(c.code) and (c.source_period or year_key) >= year_key]
+        charged += sum((line_amount(c.amount) for c in of_year), ZERO)
     short = true_up(commitment, charged, period, version.anchor, charged_earlier)
     if not short:
         return []

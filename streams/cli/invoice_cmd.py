@@ -37,8 +37,9 @@ def register(sub: Any) -> None:
         "preview",
         help="print an account's invoice document for a period",
         description="The invoice document of one account and usage period (docs/architecture.md §10): the finalized "
-        "invoice if the period was closed, else a draft computed now from settled usage only (hours not "
-        "settled yet are not on it).",
+        "invoice if the period was closed, with its state from the billing store under Stripe's statuses (open, "
+        "paid, void, uncollectible; number, due date and amounts once the API or the collection loop opened it), "
+        "else a draft computed now from settled usage only (hours not settled yet are not on it).",
     )
     prev.add_argument("--account", required=True)
     prev.add_argument("--period", required=True, type=period_key, help="YYYY-MM, the month the period starts in")
@@ -133,6 +134,8 @@ def _preview(args: argparse.Namespace) -> int:
     doc = settler.document(args.account, period)
     if doc is None:
         raise MeterlineError(f"no invoice for {args.account} in {args.period}")
+    if doc["status"] == "final":
+        doc = _receivable_state(doc)
     if args.json:
         emit_json(doc)
         return 0
@@ -143,6 +146,22 @@ def _preview(args: argparse.Namespace) -> int:
     )
     print(f"total {doc['currency'].upper()} {Decimal(doc['total']):.2f}")
     return 0
+
+
+def _receivable_state(doc: dict[str, Any]) -> dict[str, Any]:
+    """A finalized invoice under Stripe's statuses (docs/architecture.md §10): its receivable in the billing store
+    (status, number, due date, amounts), else ``open``; read only: previewing numbers nothing."""
+    from streams.cli.api_cmd import _engine
+    from streams.settings import load_settings
+    from streams.store import receivables
+    from streams.store.db import sessions
+
+    engine = _engine(load_settings())
+    try:
+        with sessions(engine)() as s:
+            return receivables.known_state(s, doc, datetime.now(UTC).date())
+    finally:
+        engine.dispose()
 
 
 def _mirror(args: argparse.Namespace) -> int:

@@ -47,7 +47,8 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--until",
         type=_timestamp,
-        help="RFC 3339 time; default now minus the lateness allowance (METERLINE_SETTLE_LATENESS_SECONDS)",
+        help="RFC 3339 time; default now minus the lateness allowance (METERLINE_SETTLE_LATENESS_SECONDS); "
+        "a time before the last run's is taken as that run's (its hours are closed already)",
     )
     p.add_argument("--json", action="store_true", help="print the run's summary as JSON")
     p.set_defaults(func=_settle)

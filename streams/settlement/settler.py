@@ -20,6 +20,7 @@ from rating.catalog.model import CatalogVersion
 from rating.credits import CREDIT_PREFIX, CreditGrant, crossed_low, is_charge
 from rating.invoice import (
     CARRIED,
+    CORRECTION_PREFIX,
     Correction,
     Invoice,
     LineTotal,
@@ -171,6 +172,8 @@ class Settler:
                 self._pace()
             for account in sorted(self._store.finalized_many(accounts, period.key)):
                 result.corrections += self._correct(account, period, now)
+                if (year_end := self._year_end_to_redo(account, period)) is not None:
+                    result.corrections += self._correct(account, year_end, now)
         result.finalized = self._finalize_due(prev_until, cutoff, now, result)
         self._store.record_run(
             now,
@@ -335,17 +338,23 @@ class Settler:
             grants[account] = [
                 replace(g, remaining=g.remaining + codes.get(f"{CREDIT_PREFIX}{g.grant_id}", ZERO)) for g in gs
             ]
-        yearly: dict[datetime, list[str]] = {}
+        yearly: dict[Period, list[str]] = {}
         for account in accounts:
             version = self._history(account).at(period.end - HOUR)
             if version is None or version.contract is None or version.contract.commitment is None:
                 continue
             if version.contract.commitment.per == "contract_year":
-                yearly.setdefault(contract_year_containing(version.anchor, period.start).start, []).append(account)
+                yearly.setdefault(contract_year_containing(version.anchor, period.start), []).append(account)
         charged: dict[str, Decimal] = {}
-        for year_start, group in yearly.items():
-            for account, codes in self._store.earlier_amounts_many(group, year_start, period.start).items():
-                charged[account] = sum((amount for code, amount in codes.items() if is_charge(code)), ZERO)
+        for year, group in yearly.items():
+            # The year's own usage before this period: its earlier invoices' own lines and the corrections of
+            # those periods wherever carried (this invoice counts those it carries itself); not the corrections of
+            # the year before, whose own true-up is corrected with them.
+            carried = self._store.corrections_of_many(group, year.key, period.key, period.key)
+            for account, codes in self._store.earlier_amounts_many(group, year.start, period.start).items():
+                own = sum((a for c, a in codes.items() if is_charge(c) and not c.startswith(CORRECTION_PREFIX)), ZERO)
+                of_year = sum((a for c, a in carried.get(account, {}).items() if is_charge(c)), ZERO)
+                charged[account] = own + of_year
         return grants, charged
 
     def document(self, account: str, period: Period) -> dict[str, object] | None:
@@ -433,6 +442,19 @@ class Settler:
                 self._store.write_correction(account, period.key, code, target.key, d_qty, d_amount, now)
                 written += 1
         return written
+
+    def _year_end_to_redo(self, account: str, period: Period) -> Period | None:
+        """The final last period of ``period``'s contract year when a per-year commitment trued it up: a change of
+        an earlier period of the year changes what the year charged, so that true-up is corrected too."""
+        version = self._history(account).at(period.end - HOUR)
+        commitment = version.contract.commitment if version is not None and version.contract is not None else None
+        if version is None or commitment is None or commitment.per != "contract_year":
+            return None
+        year = contract_year_containing(version.anchor, period.start)
+        if year.end == period.end:
+            return None
+        last = account_period(account, self._histories, year.end - HOUR)
+        return last if last.key in self._store.finalized_periods(account) else None
 
     def _open_period_after(self, account: str, period: Period) -> Period:
         finalized = self._store.finalized_periods(account)

@@ -169,7 +169,19 @@ def with_state(s: Session, catalog: Catalog, doc: dict[str, Any], today: date) -
     (opened on first sight); a draft is returned as it is."""
     if doc.get("status") != "final":
         return doc
-    row = open_document(s, catalog, doc)
+    return _with_row(s, doc, open_document(s, catalog, doc), today)
+
+
+def known_state(s: Session, doc: dict[str, Any], today: date) -> dict[str, Any]:
+    """``with_state`` without opening anything (a read-only look, e.g. ``meterline invoice preview``): a finalized
+    invoice nobody opened yet is ``open`` (Stripe's name for a finalized invoice), with no number so far."""
+    if doc.get("status") != "final":
+        return doc
+    row = s.get(InvoiceReceivableRow, doc["invoice_id"])
+    return {**doc, "status": "open"} if row is None else _with_row(s, doc, row, today)
+
+
+def _with_row(s: Session, doc: dict[str, Any], row: InvoiceReceivableRow, today: date) -> dict[str, Any]:
     state_now = state(row)
     later = reissued_as(s, row.invoice_id) if row.status == "void" else None
     return {

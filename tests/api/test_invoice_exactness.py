@@ -365,3 +365,82 @@ async def test_a_late_event_lowering_a_paid_period_below_the_next_invoice_carrie
             "correction:seats": "50.00",
         }
         assert (july["total"], july["amount_due"], july["status"]) == ("90.00", 9_000, "open")
+
+
+async def test_a_downgrade_to_free_takes_effect_at_the_period_end_and_late_usage_of_before_still_bills(
+    make_api: Callable[..., Any], warehouse: Warehouse, year: int
+) -> None:
+    """Standard monthly from May 1; on May 16 the owner moves to free: a downgrade takes effect at the period
+    end (nothing credited), so May is standard throughout.
+
+    May: 150,000 calls (May 3) and 20,000 more (May 25, still standard) → 70,000 over x $0.01 = $700.00 + $49.99
+    = $749.99. June on free: no fee; 12,000 calls (June 5) → 2,000 over free's 10,000 hard cap: flagged, never
+    billed. Late: 1,000 calls dated May 20 (standard's rule at their time, over its quota) → June carries
+    correction:api_calls_overage $10.00: June's total $10.00 (free's cap does not apply to May's usage)."""
+    async with make_api(now=datetime(year, 5, 1, tzinfo=UTC)) as api:
+        org, sid = await _standard_org(api, "dan", year)
+        api.clock.now = datetime(year, 5, 16, tzinfo=UTC)
+        r = await api.client.put(f"{BASE}/{sid}", json={"tier": "free"}, headers=api.as_user("dan", org))
+        assert r.status_code == 200, r.text
+        api.clock.now = datetime(year, 7, 10, 12, tzinfo=UTC)
+        _send(warehouse, org, "dan", "api_calls", datetime(year, 5, 3, 10, tzinfo=UTC), 150_000)
+        _send(warehouse, org, "dan", "api_calls", datetime(year, 5, 25, 10, tzinfo=UTC), 20_000)
+        _send(warehouse, org, "dan", "api_calls", datetime(year, 6, 5, 10, tzinfo=UTC), 12_000)
+        settler = api_settler(api, warehouse._open(), lambda: [org])
+        settler.settle(after(year, 6), datetime.now(UTC))
+        may = await _invoice(api, org, "dan", f"{year}-05")
+        assert (_amounts(may), may["total"]) == ({"base_fee": "49.99", "api_calls_overage": "700.00"}, "749.99")
+
+        _send(warehouse, org, "dan", "api_calls", datetime(year, 5, 20, 12, tzinfo=UTC), 1_000)
+        assert settler.settle(after(year, 6), datetime.now(UTC)).corrections == 1
+        settler.settle(after(year, 7), datetime.now(UTC))
+        june = await _invoice(api, org, "dan", f"{year}-06")
+        assert (_amounts(june), june["total"], june["amount_due"]) == (
+            {"correction:api_calls_overage": "10.00"},
+            "10.00",
+            1_000,
+        )
+
+
+async def test_a_credit_note_before_a_reissue_is_kept_by_the_reissue(
+    make_api: Callable[..., Any], warehouse: Warehouse, year: int
+) -> None:
+    """The German organization's May of the first test: $149.50 + VAT $28.40 = $177.90, open, nothing paid.
+    A credit note of $27.90 lowers what is owed: amount_due 17,790 - 2,790 = 15,000 (credited, nothing refunded).
+    Reissued (voided and reissued at once): the reissue bills the same lines (total $177.90, VAT $28.40 on
+    $149.50) for what the void one collected, 15,000; its PDF asks for $150.00; a wire of $150.00 pays it."""
+    async with make_api(now=datetime(year, 5, 1, tzinfo=UTC)) as api:
+        address = {"line1": "Hauptstraße 5", "city": "Berlin", "postal_code": "10115", "country": "DE"}
+        org, _ = await _standard_org(api, "rea", year, billing_address=address)
+        api.clock.now = datetime(year, 6, 10, 12, tzinfo=UTC)
+        _send(warehouse, org, "rea", "api_calls", datetime(year, 5, 3, 9, tzinfo=UTC), 109_951)
+        _taxed_settler(api, warehouse, org).settle(after(year, 6), datetime.now(UTC))
+        inv, ops = f"in_{org}_{year}-05", api.as_operator()
+        assert (await _invoice(api, org, "rea", f"{year}-05"))["amount_due"] == 17_790
+        body = {"amount": "27.90", "reason": "order_change"}
+        r = await api.client.post(f"/api/billing/invoices/{inv}/credit-notes", json=body, headers=ops)
+        assert r.status_code == 201, r.text
+        assert (r.json()["credited"], r.json()["refunded"]) == (2_790, 0)
+
+        r = await api.client.post(f"/api/billing/invoices/{inv}/reissue", headers=ops)
+        assert r.status_code == 201, r.text
+        new = r.json()
+        assert (new["invoice_id"], new["status"], new["total"], new["subtotal"]) == (
+            f"{inv}-r1",
+            "open",
+            "177.90",
+            "149.50",
+        )
+        assert (new["amount_due"], new["amount_paid"], new["amount_remaining"]) == (15_000, 0, 15_000)
+        assert _amounts(new) == {"base_fee": "49.99", "api_calls_overage": "99.51", "tax:0.19": "28.40"}
+        owner = api.as_user("rea", org)
+        text = pdf_text((await api.client.get(f"/api/billing/invoices/{inv}-r1.pdf", headers=owner)).content)
+        assert "$177.90" in text and "$150.00" in text
+        with api.ctx.sessions.begin() as s:
+            receivables.record_payment(
+                s, f"{inv}-r1", 15_000, "wire", api.clock(), source="operator", recorded_by="ops"
+            )
+        paid = (await api.client.get(f"/api/billing/invoices/{inv}-r1", headers=owner)).json()
+        assert (paid["status"], paid["amount_remaining"]) == ("paid", 0)
+        old = (await api.client.get(f"/api/billing/invoices/{inv}", headers=owner)).json()
+        assert (old["status"], old["reissued_as"], old["amount_due"]) == ("void", f"{inv}-r1", 15_000)

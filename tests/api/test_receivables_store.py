@@ -18,7 +18,7 @@ from streams.store import orgs
 from streams.store import receivables as rcv
 from streams.store import subscription_store as store
 from streams.store.db import sessions
-from streams.store.models import Subscription
+from streams.store.models import InvoiceReceivableRow, Subscription
 
 NOW = datetime(2026, 7, 1, 9, tzinfo=UTC)
 NET30 = PaymentTerms("send_invoice", 30)
@@ -376,3 +376,25 @@ def test_payments_credit_notes_refunds_and_a_reissue_add_up(engine: Engine) -> N
             rcv.credit_note(s, "inv_b", 100, "order_change", NOW, created_by="ops")
         rcv.record_payment(s, "inv_b-r1", 7_500, "wire", NOW, source="manual", recorded_by="ops", reference="W2")
         assert (new.status, new.amount_paid, rcv.state(new).amount_remaining) == ("paid", 7_500, 0)
+
+
+def test_a_finalized_document_reads_under_stripes_statuses_without_being_opened(engine: Engine) -> None:
+    """``meterline invoice preview`` (``known_state``): the warehouse's ``final`` reads ``open`` while nobody opened
+    the receivable (and numbers nothing); once opened and paid, its state from the store; a draft as it is."""
+    make = sessions(engine)
+    doc = {"invoice_id": "in_kn_2026-06", "account_id": "kn", "status": "final", "total": "12.50"}
+    with make.begin() as s:
+        assert rcv.known_state(s, doc, NOW.date()) == {**doc, "status": "open"}
+        assert s.get(InvoiceReceivableRow, "in_kn_2026-06") is None  # a look numbers nothing
+        rcv.finalize(s, "in_kn_2026-06", "kn", 1250, "usd", NET30, NOW)
+        rcv.record_payment(s, "in_kn_2026-06", 1250, "wire", NOW, source="operator", recorded_by="ops")
+        got = rcv.known_state(s, doc, NOW.date())
+        assert (got["status"], got["amount_due"], got["amount_paid"], got["amount_remaining"]) == (
+            "paid",
+            1250,
+            1250,
+            0,
+        )
+        assert got["number"].startswith("ML-") and got["due_date"] == date(2026, 7, 31)
+        draft = {**doc, "status": "draft"}
+        assert rcv.known_state(s, draft, NOW.date()) is draft

@@ -15,6 +15,8 @@ import orjson
 import pytest
 
 from rating.catalog.loader import load_catalog
+from rating.catalog.model import Commitment, ContractOverrides
+from rating.subscriptions import SubscriptionVersion
 from sinks.clickhouse.migrations import migrate
 from streams.settlement import settler as settlement
 from streams.settlement.pacing import Pacer
@@ -234,3 +236,71 @@ def test_a_run_asked_for_less_than_is_settled_still_settles_what_was_stored_sinc
     october = world.invoice("std-1", "2026-10")
     lines = {ln["code"]: (ln["quantity"], ln["amount"]) for ln in october["lines"]}
     assert lines["correction:api_calls_overage"] == ("1500", "15.00")
+
+
+def _committed_org(world: World, account: str, start: datetime, per_year: Decimal, months: tuple[int, ...]) -> None:
+    """An enterprise organization from ``start``, anchored Dec 1, contract: platform fee $0 and ``per_year`` committed
+    per contract year; 10 users (u0-u9) with an API call on the 5th of each of ``months`` of ``start``'s year."""
+    world.registry.apply(
+        [
+            SubscriptionVersion(
+                account_id=account,
+                account_kind="org",
+                tier="enterprise",
+                anchor=date(start.year, 12, 1),
+                effective_from=start,
+                version=1,
+                contract=ContractOverrides(
+                    platform_fee={"year": Decimal(0)}, commitment=Commitment(amount=per_year, per="contract_year")
+                ),
+            )
+        ]
+    )
+    for month in months:
+        for u in range(10):
+            world.insert(
+                world.events(account, "api_calls", datetime(start.year, month, 5, 9, u, tzinfo=UTC), [1], f"u{u}")
+            )
+
+
+def test_a_contract_year_counts_its_own_usage_not_the_corrections_of_the_year_before(world: World) -> None:
+    """yr-1, enterprise from Nov 1 2026 anchored Dec 1 (contract years Dec 1 - Dec 1), contract: platform fee $0,
+    a $400 commitment per contract year. November (the last period of the year to Dec 1 2026): 10 users x $50 =
+    $500 >= $400, no true-up. 20 deep_research uses of November arrive after it is final: +$10.00, carried by
+    December, the first period of the next year. December: 10 users = $500. The next year's charges so far
+    (what January's invoice counts toward its commitment) are December's own $500, not $510: November's usage is
+    the year before's."""
+    _committed_org(world, "yr-1", datetime(2026, 11, 1, tzinfo=UTC), Decimal(400), months=(11, 12))
+    world.settle(datetime(2026, 12, 3, tzinfo=UTC))
+    assert {ln["code"]: ln["amount"] for ln in world.invoice("yr-1", "2026-11")["lines"]} == {"seats": "500.00"}
+    late = world.events(
+        "yr-1", "premium_feature", datetime(2026, 11, 20, tzinfo=UTC), [20], "u0", feature="deep_research"
+    )
+    world.insert(late)
+    assert world.settle(datetime(2026, 12, 3, tzinfo=UTC)).corrections == 1
+    world.settle(datetime(2027, 1, 3, tzinfo=UTC))
+    december = {ln["code"]: ln["amount"] for ln in world.invoice("yr-1", "2026-12")["lines"]}
+    assert december == {"seats": "500.00", "correction:premium_feature:deep_research": "10.00"}
+    january = period_of("yr-1", world.registry.history, "2027-01")
+    inputs = world.settler.invoice_inputs("yr-1", january, until=january.start, history_from=january.start)
+    assert inputs.charged_earlier_in_year == Decimal("500.00")
+
+
+def test_late_usage_of_a_contract_year_after_its_true_up_corrects_the_true_up(world: World) -> None:
+    """yr-2 (in 2027, after the runs before), enterprise from Oct 1 2027 anchored Dec 1 (the contract year ends
+    Dec 1 2027), contract: platform fee $0, a $1,500 commitment per contract year. October: 10 users x $50 =
+    $500; November (the year's last period): $500 and a true-up of 1,500 - 500 - 500 = $500. After both are
+    final, 20 deep_research uses of October arrive: +$10.00 of October, and the year charged $1,010, so
+    November's true-up would be $490: the next open invoice (January 2028: December is final too) carries
+    correction:premium_feature:deep_research +$10.00 and correction:commitment_true_up -$10.00 - the year still
+    costs exactly its $1,500."""
+    _committed_org(world, "yr-2", datetime(2027, 10, 1, tzinfo=UTC), Decimal(1500), months=(10, 11))
+    world.settle(datetime(2028, 1, 3, tzinfo=UTC))
+    november = {ln["code"]: ln["amount"] for ln in world.invoice("yr-2", "2027-11")["lines"]}
+    assert november == {"seats": "500.00", "commitment_true_up": "500.00"}
+    late = datetime(2027, 10, 20, tzinfo=UTC)
+    world.insert(world.events("yr-2", "premium_feature", late, [20], "u0", feature="deep_research"))
+    assert world.settle(datetime(2028, 1, 3, tzinfo=UTC)).corrections == 2
+    january = {ln["code"]: ln["amount"] for ln in world.invoice("yr-2", "2028-01")["lines"]}
+    assert january == {"correction:premium_feature:deep_research": "10.00", "correction:commitment_true_up": "-10.00"}
+    assert world.settle(datetime(2028, 1, 3, tzinfo=UTC)).corrections == 0  # settled twice: nothing more

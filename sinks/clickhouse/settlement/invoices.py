@@ -4,7 +4,7 @@ late usage carries into later periods."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -66,17 +66,39 @@ class Invoices(Tables):
     ) -> dict[str, dict[str, Decimal]]:
         """Per account and line code, the amounts of the final invoices of periods starting in
         ``[since, before)``: what credit grants paid earlier, what a contract year charged so far."""
-        out: dict[str, dict[str, Decimal]] = {}
-        for chunk in chunks(accounts):
-            sql = (
+        return self._sums_by_code(
+            accounts,
+            lambda chunk: (
                 "SELECT l.account_id, l.code, toString(sum(l.amount)) "
                 f"FROM {self._db}.invoice_lines AS l FINAL INNER JOIN {self._db}.invoices AS i FINAL "
                 "ON l.invoice_id = i.invoice_id "
-                f"WHERE l.account_id IN {in_list(chunk)} AND i.status = 'final' "
+                f"WHERE l.account_id IN {chunk} AND i.status = 'final' "
                 f"AND i.period_start >= {_dt(since)} AND i.period_start < {_dt(before)} "
                 "GROUP BY l.account_id, l.code"
-            )
-            for acc, code, amount in self._rows(sql):
+            ),
+        )
+
+    def corrections_of_many(
+        self, accounts: Iterable[str], sources_from: str, sources_before: str, not_target: str
+    ) -> dict[str, dict[str, Decimal]]:
+        """Per account and corrected line code, the corrections of the periods ``[sources_from, sources_before)``
+        (period keys) carried by any invoice but ``not_target``'s: what a contract year's usage changed later."""
+        return self._sums_by_code(
+            accounts,
+            lambda chunk: (
+                f"SELECT account_id, code, toString(sum(amount)) FROM {self._db}.invoice_corrections FINAL "
+                f"WHERE account_id IN {chunk} AND source_period >= {_lit(sources_from)} "
+                f"AND source_period < {_lit(sources_before)} AND target_period != {_lit(not_target)} "
+                "GROUP BY account_id, code"
+            ),
+        )
+
+    def _sums_by_code(self, accounts: Iterable[str], sql: Callable[[str], str]) -> dict[str, dict[str, Decimal]]:
+        """``{account: {code: amount}}`` of a query of (account, code, amount) rows, run per chunk of accounts
+        (``sql`` gets the chunk's ``IN`` list)."""
+        out: dict[str, dict[str, Decimal]] = {}
+        for chunk in chunks(accounts):
+            for acc, code, amount in self._rows(sql(in_list(chunk))):
                 out.setdefault(acc, {})[code] = Decimal(amount)
         return out
 
@@ -183,7 +205,7 @@ class Invoices(Tables):
             )
             for acc, src, code, q, amt, found in self._rows(sql):
                 qty = Decimal(q) if Decimal(q) else Decimal(1)
-                correction = Correction(code, f"Correction of {src}: {code}", Decimal(amt), qty)
+                correction = Correction(code, f"Correction of {src}: {code}", Decimal(amt), qty, src)
                 out.setdefault(acc, []).append((correction, _utc(found)))
         return out
 

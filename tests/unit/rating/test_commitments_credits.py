@@ -80,11 +80,14 @@ def test_a_monthly_commitment_counts_the_periods_own_charges_not_corrections_of_
 
 def test_a_yearly_commitment_counts_corrections_of_the_years_earlier_periods() -> None:
     # December, $25,000 charged earlier in the year; 20 seats = $1,000 and a $10 correction of November's usage:
-    # the year's charges are $26,010 against $30,000 → $3,990 short.
+    # the year's charges are $26,010 against $30,000 → $3,990 short. A $7 correction of December 2025 (the year
+    # before; that year's own true-up, if any, is corrected with it) is billed but not counted: still $3,990.
     contract = ContractOverrides(commitment=Commitment(amount=Decimal(30000), per="contract_year"))
-    late = Correction("api_calls_overage", "Correction of 2026-11", Decimal(10), Decimal(1000))
-    dec = invoice(contract, 20, DECEMBER, charged_earlier_in_year=Decimal(25000), corrections=[late])
+    late = Correction("api_calls_overage", "Correction of 2026-11", Decimal(10), Decimal(1000), "2026-11")
+    last_year = Correction("api_calls_overage", "Correction of 2025-12", Decimal(7), Decimal(700), "2025-12")
+    dec = invoice(contract, 20, DECEMBER, charged_earlier_in_year=Decimal(25000), corrections=[late, last_year])
     assert lines(dec)["commitment_true_up"] == Decimal("3990.00")
+    assert dec.total == Decimal("5007.00")  # 1,000 + 10 + 7 + 3,990 (the $25,000 were earlier invoices)
 
 
 def test_a_yearly_commitment_trues_up_on_the_years_last_invoice_only() -> None:
