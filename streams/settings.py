@@ -58,6 +58,24 @@ class Settings(BaseSettings):
     auth_failures_per_minute: int = Field(
         30, ge=0, description="Failed credentials a minute per client address before 429 (both servers); 0: none."
     )
+    api_usage_history_max_rows: int = Field(
+        100_000,
+        ge=1,
+        description="The most rows of usage by day one usage history answer reads (422 too_many_rows beyond: a "
+        "shorter range, one metric or one user).",
+    )
+    api_drafts_per_minute: int = Field(
+        120,
+        ge=0,
+        description="Requests a minute per billing account to the routes that compute invoices to come over the "
+        "warehouse (upcoming invoice, forecast, recommendations, subscription previews, analytics); 0: none.",
+    )
+    api_streams_per_account: int = Field(
+        20,
+        ge=0,
+        description="Live usage streams (server-sent events) one account may have open at once per API process "
+        "(429 too_many_streams beyond); 0: no limit.",
+    )
     api_stripe_calls_per_minute: int = Field(
         30,
         ge=0,

@@ -219,9 +219,10 @@ class SettledReads:
         metric: str | None = None,
         user_id: str | None = None,
         by_user: bool = False,
+        limit: int | None = None,
     ) -> list[tuple[date, str, str | None, Decimal, int]]:
         """(day, metric, user or None, quantity, events) from ``usage_hourly``; storage_gb: the day's
-        highest hourly reading, others: the sum."""
+        highest hourly reading, others: the sum. ``limit``: at most that many rows, the earliest."""
         where = [f"account_id = {_lit(account)}", f"hour >= {_dt(start)}", f"hour < {_dt(end)}"]
         if metric:
             where.append(f"metric = {_lit(metric)}")
@@ -234,6 +235,6 @@ class SettledReads:
             "SELECT hour, metric, user_id, sum(quantity) AS q, sum(events) AS e "
             f"FROM {self._db}.usage_hourly FINAL WHERE {' AND '.join(where)} "
             "GROUP BY hour, metric, user_id) "
-            "GROUP BY d, metric, u ORDER BY d, metric, u"
+            "GROUP BY d, metric, u ORDER BY d, metric, u" + (f" LIMIT {int(limit)}" if limit is not None else "")
         )
         return [(r[0], str(r[1]), str(r[2]) or None, Decimal(r[3]), int(r[4])) for r in self.rows(sql)]

@@ -191,7 +191,12 @@ def create_app(
         webhook_secret=settings.stripe_webhook_secret.get_secret_value() if settings.stripe_webhook_secret else None,
         grace=settings.dunning_schedule.grace,
         ingest=record_routes.ingest_app(forwarder, decode_limits(settings), clock),
-        limits=ApiLimits(settings.auth_failures_per_minute, stripe_per_minute=settings.api_stripe_calls_per_minute),
+        limits=ApiLimits(
+            settings.auth_failures_per_minute,
+            stripe_per_minute=settings.api_stripe_calls_per_minute,
+            streams_per_account=settings.api_streams_per_account,
+            drafts_per_minute=settings.api_drafts_per_minute,
+        ),
         cache=StoreCache(settings.api_cache_seconds),
     )
 

@@ -16,7 +16,7 @@ from rating.periods import period_containing
 from rating.subscriptions import Status, SubscriptionHistory, SubscriptionVersion, anchor_at
 from streams.api.auth import AccountAccess, Principal, account_access, authenticate
 from streams.api.errors import ApiError
-from streams.api.limits import check_failures, count_failure
+from streams.api.limits import check_failures, count_failure, drafts_limit
 from streams.api.models import Period
 from streams.api.routing import Call
 from streams.api.store_cache import INLINE, NeedsStore
@@ -140,8 +140,10 @@ def store_histories(sessions: sessionmaker[Session]) -> Callable[[str], Subscrip
 
 
 def invoiced_period_now(call: Call, account: str) -> RatingPeriod:
-    """The account's current period, when the caller may read its invoices (403/404 otherwise)."""
+    """The account's current period, when the caller may read its invoices (403/404 otherwise), for a draft of an
+    invoice to come: one of the account's drafts this minute (``drafts_limit``, 429 once they are spent)."""
     now = call.ctx.clock()
     with call.ctx.sessions() as s:
         invoice_reader(s, caller(call, s), account)
+        drafts_limit(call.ctx.limits, account, now.timestamp())
         return account_terms(s, call.ctx.catalog.at(now), account, now).period(now)

@@ -5,6 +5,8 @@ client address. Both answer 429 with ``Retry-After``; state is in memory per pro
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -19,6 +21,33 @@ if TYPE_CHECKING:
     from streams.api.context import ApiContext
 
 
+class StreamSlots:
+    """The live streams (server-sent events) open per account in this process: each holds a connection and is
+    read again on every change, so one account's many cannot crowd out everyone else's."""
+
+    def __init__(self) -> None:
+        self._open: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def take(self, account: str, most: int) -> bool:
+        """One more stream of ``account``, unless ``most`` are open (0: no limit)."""
+        with self._lock:
+            if most > 0 and self._open[account] >= most:
+                return False
+            self._open[account] += 1
+            return True
+
+    def give_back(self, account: str) -> None:
+        with self._lock:
+            self._open[account] -= 1
+            if self._open[account] <= 0:
+                del self._open[account]
+
+    def open(self, account: str) -> int:
+        with self._lock:
+            return self._open[account]
+
+
 @dataclass
 class ApiLimits:
     failures_per_minute: int
@@ -26,6 +55,10 @@ class ApiLimits:
     failures: Buckets = field(default_factory=Buckets)
     stripe_per_minute: int = 0
     stripe: Buckets = field(default_factory=Buckets)
+    streams_per_account: int = 0
+    streams: StreamSlots = field(default_factory=StreamSlots)
+    drafts_per_minute: int = 0
+    drafts: Buckets = field(default_factory=Buckets)
 
 
 def client_address(request: Request) -> str:
@@ -48,13 +81,24 @@ def count_failure(limits: ApiLimits, request: Request, now: float) -> None:
     limits.failures.take(client_address(request), limits.failures_per_minute, now)
 
 
-def stripe_limit(limits: ApiLimits, account: str, now: float) -> None:
-    """Take one of ``account``'s requests to the routes that call Stripe (after its access is checked, so nobody
-    spends another account's): Stripe limits the platform's account as a whole, and one tenant's loop must not use
-    up the others' payments (429 once this minute's are spent)."""
-    d = limits.stripe.take(account, limits.stripe_per_minute, now)
+def _spend(buckets: Buckets, per_minute: int, account: str, now: float, what: str) -> None:
+    """Take one of ``account``'s requests of a kind (after its access is checked, so nobody spends another
+    account's); 429 once this minute's are spent."""
+    d = buckets.take(account, per_minute, now)
     if not d.allowed:
-        raise too_many(d, f"at most {d.limit} payment requests a minute per account; retry later")
+        raise too_many(d, f"at most {d.limit} {what} a minute per account; retry later")
+
+
+def stripe_limit(limits: ApiLimits, account: str, now: float) -> None:
+    """The routes that call Stripe: Stripe limits the platform's account as a whole, and one tenant's loop must not
+    use up the others' payments."""
+    _spend(limits.stripe, limits.stripe_per_minute, account, now, "payment requests")
+
+
+def drafts_limit(limits: ApiLimits, account: str, now: float) -> None:
+    """The routes that compute invoices to come over the warehouse (upcoming invoice, forecast, recommendations,
+    previews, analytics): each takes a worker thread for a while, and the API's threads are everyone's."""
+    _spend(limits.drafts, limits.drafts_per_minute, account, now, "drafts, forecasts and previews")
 
 
 def billing_account(who: Principal) -> str:

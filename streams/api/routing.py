@@ -163,7 +163,8 @@ _REASONS = {
     413: "body larger than the limit",
     415: "body not application/json",
     422: "invalid body or query (the message names the field)",
-    429: "too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After)",
+    429: "too many requests: the tier's API calls a minute, failed credentials from this address, an account's "
+    "payment requests or drafts a minute, or its open live streams (Retry-After)",
     500: "internal error",
     503: "a backing service (ClickHouse, Kafka) is unavailable: retry",
 }

@@ -8,6 +8,7 @@ an ``error`` event and the end."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Hashable
 from typing import TypeVar
@@ -16,6 +17,7 @@ import anyio
 import anyio.to_thread
 import orjson
 from pydantic import BaseModel
+from starlette.background import BackgroundTask
 from starlette.responses import StreamingResponse
 
 from sinks.clickhouse.usage_queries import WarehouseUnavailable
@@ -48,13 +50,22 @@ def live_stream(
     *,
     settle_seconds: float = 0.0,
     figures: Callable[[M], object] = _figures,
+    account: str | None = None,
 ) -> StreamingResponse:
     """Events named ``kind`` of what ``read`` answers (called now, in the handler's thread: its errors are the
     answer's). ``settle_seconds``: after a cue, keep reading every poll for this long — for figures that follow
     the cue with a lag (the warehouse's batches behind the quota state) — sending only what changed."""
     first = read()
+    release = _slot(call, account)
 
     async def events() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in _events(first):
+                yield chunk
+        finally:
+            release()
+
+    async def _events(first: M) -> AsyncIterator[bytes]:
         yield b"retry: 5000\n\n" + event(kind, dump(first))
         sent, seen = figures(first), cue()
         started = last = time.monotonic()
@@ -84,4 +95,29 @@ def live_stream(
                 yield b": keep-alive\n\n"
 
     headers = {"cache-control": "no-store", "x-accel-buffering": "no"}
-    return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+    # The slot is given back when the events end, and after the answer in any case (a stream never started).
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers=headers, background=BackgroundTask(release)
+    )
+
+
+def _slot(call: Call, account: str | None) -> Callable[[], None]:
+    """One of ``account``'s stream slots (docs/security.md, "Limits"), or 429; returns how to give it back, once."""
+    if account is None:
+        return lambda: None
+    limits = call.ctx.limits
+    if not limits.streams.take(account, limits.streams_per_account):
+        raise ApiError(
+            429,
+            "too_many_streams",
+            f"{limits.streams_per_account} live streams of {account} are open already: close one, or poll",
+            {"Retry-After": "5"},
+        )
+    given = threading.Event()
+
+    def release() -> None:
+        if not given.is_set():
+            given.set()
+            limits.streams.give_back(account)
+
+    return release

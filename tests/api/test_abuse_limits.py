@@ -233,3 +233,22 @@ async def test_the_routes_that_call_stripe_are_limited_per_account(make_api: Cal
         api.clock.advance(timedelta(seconds=20))  # one request back
         assert (await api.client.get(pm, params={"account": org}, headers=api.as_user("vic", org))).status_code == 200
         assert_429(await api.client.get(pm, params={"account": org}, headers=api.as_user("vic", org)), "20")
+
+
+async def test_drafts_of_invoices_to_come_are_limited_per_account(make_api: Callable[..., Any]) -> None:
+    """The upcoming invoice, forecasts, recommendations, previews and analytics compute over the warehouse in the
+    API's shared threads: each account gets its own few a minute; another tenant's 404s spend none of them."""
+    async with make_api(api_drafts_per_minute=2) as api:
+        org = await api.org("ann")
+        other = await api.org("zed", name="Other")
+        await api.subscribe(org, "ann")
+        await api.subscribe(other, "zed")
+        zed, ann = api.as_user("zed", other), api.as_user("ann", org)
+        upcoming = "/api/billing/invoices/upcoming"
+        for _ in range(3):
+            assert (await api.client.get(upcoming, params={"account": org}, headers=zed)).status_code == 404
+        assert (await api.client.get(upcoming, params={"account": org}, headers=ann)).status_code == 200
+        r = await api.client.get(f"/api/billing/organizations/{org}/analytics", headers=ann)
+        assert r.status_code == 200, r.text
+        assert_429(await api.client.get("/api/billing/forecast", params={"account": org}, headers=ann), "30")
+        assert (await api.client.get(upcoming, params={"account": other}, headers=zed)).status_code == 200

@@ -197,3 +197,15 @@ async def test_usage_history_and_invoices_come_from_settled_data(
             f"/api/billing/usage/history?account={org}&user_id=u2", headers=api.as_user("u2", org)
         )
         assert [r["quantity"] for r in mine.json()["rows"]] == ["50000"]
+        # One answer reads at most METERLINE_API_USAGE_HISTORY_MAX_ROWS rows by day (the API process is shared).
+        everyone = f"/api/billing/usage/history?account={org}&from=2026-04-01T00:00:00Z&by_user=true"
+        n = len((await api.client.get(everyone, headers=h)).json()["rows"])
+        assert n >= 3
+    june = datetime(2026, 6, 10, 12, tzinfo=UTC)
+    async with make_api(now=june, api_usage_history_max_rows=n) as exact:
+        assert len((await exact.client.get(everyone, headers=h)).json()["rows"]) == n
+    async with make_api(now=june, api_usage_history_max_rows=n - 1) as small:
+        r = await small.client.get(everyone, headers=h)
+        assert (r.status_code, r.json()["error"]["code"]) == (422, "too_many_rows"), r.text
+        r = await small.client.get(f"{everyone}&user_id=u2", headers=h)  # narrower: answered
+        assert [row["quantity"] for row in r.json()["rows"]] == ["50000"]

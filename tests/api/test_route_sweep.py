@@ -19,7 +19,9 @@ import httpx
 import pytest
 
 from streams.api.app import ENDPOINTS
+from streams.api.notice_attachments import invoice_pdf_attachments
 from streams.api.warehouse import Warehouse
+from streams.store.models import NoticeRow
 from tests.support.api import CH_DB, Api
 from tests.support.settled import api_settler, event_block
 
@@ -341,3 +343,28 @@ async def test_a_stolen_id_under_the_attackers_own_organization_is_not_found(
                 r = await c.get(url, headers=headers)
                 assert r.status_code in (200, 403), (url, r.text)
                 assert v.org not in r.text and v.invoice not in r.text and v.invitation not in r.text, (url, r.text)
+
+
+async def test_an_email_never_carries_another_accounts_invoice_or_credit_note(
+    make_api: Callable[..., Any], warehouse: Warehouse
+) -> None:
+    """A notice of one account naming another account's invoice or credit note (a bug, a forged context) gets no
+    PDF: the attachment is refused, so the email waits rather than leak the other tenant's document."""
+    async with make_api(now=MAY) as api:
+        v = await _victim(api, warehouse)
+        mallory = await api.org("mallory", name="Mallory Ltd")
+        attach = invoice_pdf_attachments(api.ctx.warehouse, api.settings, api.ctx.catalog)
+        forged = [
+            ("invoice_finalized", {"invoice_id": v.invoice}),
+            ("credit_note_issued", {"invoice_id": v.invoice, "credit_note_id": v.credit_note}),
+        ]
+        with api.ctx.sessions() as s:
+            for kind, context in forged:
+                row = NoticeRow(key=f"forged:{kind}", kind=kind, account_id=mallory, context=context, created_at=MAY)
+                with pytest.raises(LookupError):
+                    attach(s, row)
+            # The victim's own notice gets its PDF.
+            context = {"invoice_id": v.invoice}
+            own = NoticeRow(key="own", kind="invoice_finalized", account_id=v.org, context=context, created_at=MAY)
+            [pdf] = attach(s, own)
+            assert pdf.filename == f"{v.invoice}.pdf"

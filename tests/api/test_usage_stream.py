@@ -5,7 +5,8 @@ organization, and without credentials."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -66,3 +67,45 @@ async def test_stream_refusals(make_api: Callable[..., Any]) -> None:
         assert r.status_code == 403  # a member reads their own share, not the organization's live figures
         r = await api.client.get("/api/billing/usage/stream?account=x%00")
         assert r.status_code in (401, 422)
+
+
+def _held_open(r: httpx.Response) -> Iterator[str]:
+    """The stream's lines, past its first event: the caller keeps the iterator (dropping it closes the stream)."""
+    lines = r.iter_lines()
+    assert r.status_code == 200 and any(line.startswith("data: ") for line in lines)
+    return lines
+
+
+def test_an_accounts_open_streams_are_limited(stack_settings: Settings, tmp_path: Path) -> None:
+    """Each stream holds a connection and is read again on every change: an account has at most
+    METERLINE_API_STREAMS_PER_ACCOUNT open at once (429 with Retry-After beyond), another account its own, and a
+    closed stream's slot comes back."""
+    dist = write_dist(tmp_path / "dist")
+    with web_api(stack_settings, tmp_path, dist, METERLINE_API_STREAMS_PER_ACCOUNT="2") as server:
+        c = httpx.Client(base_url=server.base, timeout=30)
+        assert sign_in(c, server.login_link("olga")).status_code == 303
+        csrf = {"x-csrf-token": c.cookies["meterline_csrf"]}
+        org = c.post("/api/billing/organizations", json={"name": "Acme"}, headers=csrf).json()["id"]
+        mine = c.post("/api/billing/organizations", json={"name": "Acme 2"}, headers=csrf).json()["id"]
+        url = f"/api/billing/usage/stream?account={org}"
+        with c.stream("GET", url) as first, c.stream("GET", url) as second:
+            held = [_held_open(first), _held_open(second)]
+            with c.stream("GET", url) as third:
+                assert third.status_code == 429  # before reading: a stream let in would never end
+                third.read()
+                assert (third.status_code, third.json()["error"]["code"], third.headers["retry-after"]) == (
+                    429,
+                    "too_many_streams",
+                    "5",
+                )
+            with c.stream("GET", f"/api/billing/usage/stream?account={mine}") as other:
+                assert other.status_code == 200
+            assert len(held) == 2
+        # Closed: the server sees it within a poll and gives the slots back.
+        deadline = time.monotonic() + 15
+        while True:
+            with c.stream("GET", url) as again:
+                if again.status_code == 200:
+                    break
+            assert time.monotonic() < deadline, "a closed stream's slot never came back"
+            time.sleep(0.5)

@@ -6,8 +6,8 @@ The world, November 2025 .. November 2026 (calendar periods, finalized invoices)
 - s1: standard monthly, $49.99 every month;
 - s2: standard monthly, $49.99 November 2025 .. May 2026, canceled on 2026-06-01;
 - e1: an enterprise contract (yearly, anchor 2025-11-01): a $10,000 platform fee in November 2025 and November
-  2026, seats $5,000 a month until October 2026, then $6,000, and in November 2026 a $2,000 add-on and a $1,000
-  credit drawn;
+  2026, seats $5,000 a month until October 2026, then $6,000, and in November 2026 a $2,000 add-on, a $1,000
+  credit drawn and $150 carried forward from an invoice below zero;
 - AI cost of s1's June 2026: $14.997."""
 
 from __future__ import annotations
@@ -84,8 +84,8 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         e1 = [line("seats", "5000")] if i < 12 else [line("seats", "6000"), line("addon:advanced_analytics", "2000")]
         if i in (0, 12):
             e1.insert(0, line("platform_fee", "10000"))
-        if i == 12:
-            e1.append(line("credit:cg_1", "-1000"))
+        if i == 12:  # a credit drawn, and what an earlier invoice was below zero carried here: neither a charge
+            e1 += [line("credit:cg_1", "-1000"), line("carried_forward", "-150")]
         invoices.append((Invoice("e1", p, "final", tuple(e1)), "enterprise"))
     SettlementStore(c, DB).write_invoices(invoices, datetime(2026, 12, 2, tzinfo=UTC))
     ai = {

@@ -14,6 +14,7 @@ from schemas.events import Metric
 from streams.api.analytics_models import AnalyticsQuery, GroupTrend, MonthTrend, OrgAnalytics
 from streams.api.auth import READ_ALL, require_role
 from streams.api.common import caller
+from streams.api.limits import drafts_limit
 from streams.api.models import ORG_ID_PATTERN
 from streams.api.routes.org_usage import spend_text
 from streams.api.routes.orgs import PREFIX
@@ -43,6 +44,7 @@ def analytics(call: Call) -> OrgAnalytics:
     start = datetime(back // 12, back % 12 + 1, 1, tzinfo=UTC)
     with call.ctx.sessions() as s:
         require_role(s, caller(call, s), org_id, READ_ALL)
+        drafts_limit(call.ctx.limits, org_id, now.timestamp())
         roles = {m.user_id: m.role for m in orgs.members(s, org_id)}
         spans = memberships.history(s, org_id)
     wh = call.ctx.warehouse

@@ -46,6 +46,7 @@ def org_usage_stream(call: Call) -> StreamingResponse:
         lambda: (quota.changes(org_id), quota.ai_changes(org_id)),
         settle_seconds=SETTLE_SECONDS,
         figures=lambda e: e.model_dump(mode="json", exclude={"as_of": True, "members": {"as_of"}}),
+        account=org_id,
     )
 
 
@@ -64,6 +65,7 @@ ENDPOINTS = [
         media_only=True,
         description="One event at once, then one whenever the organization's quota state (its metrics, AI controls "
         "and AI cap state) changes the figures; 'as_of' says when they were read. The access of GET .../usage/members "
-        "for owners, admins and viewers, checked again for every event.",
+        "for owners, admins and viewers, checked again for every event. At most METERLINE_API_STREAMS_PER_ACCOUNT "
+        "(20) streams of one account at once (429 too_many_streams).",
     ),
 ]

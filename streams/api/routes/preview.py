@@ -13,6 +13,7 @@ from rating.periods import Period, period_containing
 from rating.settle import HistoryLookup
 from rating.subscriptions import SubscriptionHistory
 from streams.api.common import caller, period_out, terms_of, transition_error
+from streams.api.limits import drafts_limit
 from streams.api.models import SUB_ID_PATTERN, InvoiceDocument, SubscriptionPreview, SubscriptionPreviewRequest
 from streams.api.routes.subscriptions import PREFIX, load_subscription
 from streams.api.routing import Call, Endpoint
@@ -30,6 +31,7 @@ def preview_subscription(call: Call) -> SubscriptionPreview:
         # Only who may make the change may preview it (an owner or admin, or the person for their own account).
         row = load_subscription(s, caller(call, s), call.path["id"], manage=True)
         account = row.account_id
+        drafts_limit(call.ctx.limits, account, now.timestamp())
         try:
             if body.action == "change":
                 plan, kind = lifecycle.change(

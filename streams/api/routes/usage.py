@@ -241,7 +241,18 @@ def _history(
         raise ApiError(422, "invalid_request", "from must be before to, at most 800 days apart")
     with call.ctx.sessions() as s:
         terms = account_terms(s, call.ctx.catalog.at(now), account, now)
-    days = call.ctx.warehouse.usage_days(account, start, end, metric=q.metric, user_id=user_id, by_user=by_user)
+    # A large organization's members by day over 800 days would be millions of rows, held in memory by the API
+    # process every tenant shares: at most METERLINE_API_USAGE_HISTORY_MAX_ROWS are read.
+    most = call.ctx.settings.api_usage_history_max_rows
+    days = call.ctx.warehouse.usage_days(
+        account, start, end, metric=q.metric, user_id=user_id, by_user=by_user, limit=most + 1
+    )
+    if len(days) > most:
+        raise ApiError(
+            422,
+            "too_many_rows",
+            f"more than {most} rows of usage by day: ask for a shorter from-to, one metric or one user_id",
+        )
     rows = []
     if q.granularity == "day":
         for d, metric, user, qty, events in days:
@@ -320,6 +331,8 @@ ENDPOINTS = [
         UsageHistory,
         query=UsageHistoryQuery,
         errors=(401, 403, 404, 503),
+        description="At most 800 days; 422 too_many_rows when the days, metrics and users asked for come to more "
+        "than METERLINE_API_USAGE_HISTORY_MAX_ROWS (100,000) rows by day.",
     ),
     Endpoint(
         "GET",

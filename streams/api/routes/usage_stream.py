@@ -21,6 +21,7 @@ def usage_stream(call: Call) -> StreamingResponse:
         "usage",
         lambda: UsageStreamEvent(as_of=call.ctx.clock(), usage=usage_current(call)),
         lambda: call.ctx.quota.changes(q.account),
+        account=q.account,
     )
 
 
@@ -37,6 +38,7 @@ ENDPOINTS = [
         media={"text/event-stream": {"type": "string", "description": "events 'usage' (UsageStreamEvent) and 'error'"}},
         media_only=True,
         description="One event at once, then one whenever the account's live figures change; 'as_of' says when "
-        "they were read. The same access as GET /usage/current, checked again for every event.",
+        "they were read. The same access as GET /usage/current, checked again for every event. At most "
+        "METERLINE_API_STREAMS_PER_ACCOUNT (20) streams of one account at once (429 too_many_streams).",
     ),
 ]

@@ -811,7 +811,7 @@ export interface paths {
         };
         /**
          * The organization's live usage against its pooled quotas and per member, as server-sent events (event 'usage': OrgUsageStreamEvent; owners, admins, viewers)
-         * @description One event at once, then one whenever the organization's quota state (its metrics, AI controls and AI cap state) changes the figures; 'as_of' says when they were read. The access of GET .../usage/members for owners, admins and viewers, checked again for every event.
+         * @description One event at once, then one whenever the organization's quota state (its metrics, AI controls and AI cap state) changes the figures; 'as_of' says when they were read. The access of GET .../usage/members for owners, admins and viewers, checked again for every event. At most METERLINE_API_STREAMS_PER_ACCOUNT (20) streams of one account at once (429 too_many_streams).
          */
         get: operations["org_usage_stream"];
         put?: never;
@@ -1324,7 +1324,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Settled usage by day or period, filterable by metric and user */
+        /**
+         * Settled usage by day or period, filterable by metric and user
+         * @description At most 800 days; 422 too_many_rows when the days, metrics and users asked for come to more than METERLINE_API_USAGE_HISTORY_MAX_ROWS (100,000) rows by day.
+         */
         get: operations["usage_history"];
         put?: never;
         post?: never;
@@ -1380,7 +1383,7 @@ export interface paths {
         };
         /**
          * Live period-to-date usage as server-sent events (event 'usage': UsageStreamEvent), from the quota state
-         * @description One event at once, then one whenever the account's live figures change; 'as_of' says when they were read. The same access as GET /usage/current, checked again for every event.
+         * @description One event at once, then one whenever the account's live figures change; 'as_of' says when they were read. The same access as GET /usage/current, checked again for every event. At most METERLINE_API_STREAMS_PER_ACCOUNT (20) streams of one account at once (429 too_many_streams).
          */
         get: operations["usage_stream"];
         put?: never;
@@ -4662,7 +4665,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -4750,7 +4753,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -4851,7 +4854,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -4946,7 +4949,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -5025,7 +5028,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -5092,7 +5095,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -5179,7 +5182,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -5266,7 +5269,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -5345,7 +5348,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -5433,7 +5436,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -5521,7 +5524,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -5608,7 +5611,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -5695,7 +5698,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -5822,7 +5825,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -5910,7 +5913,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -6038,7 +6041,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -6143,7 +6146,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -6230,7 +6233,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -6326,7 +6329,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -6402,7 +6405,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -6500,7 +6503,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -6578,7 +6581,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -6687,7 +6690,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -6777,7 +6780,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -6895,7 +6898,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -7014,7 +7017,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -7133,7 +7136,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -7252,7 +7255,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -7330,7 +7333,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -7439,7 +7442,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -7549,7 +7552,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -7627,7 +7630,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -7717,7 +7720,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -7804,7 +7807,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -7913,7 +7916,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -7992,7 +7995,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -8093,7 +8096,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -8194,7 +8197,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -8272,7 +8275,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -8381,7 +8384,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -8460,7 +8463,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -8538,7 +8541,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -8656,7 +8659,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -8744,7 +8747,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -8832,7 +8835,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -8910,7 +8913,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -8997,7 +9000,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -9116,7 +9119,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -9202,7 +9205,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -9280,7 +9283,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -9367,7 +9370,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -9485,7 +9488,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -9575,7 +9578,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -9662,7 +9665,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -9749,7 +9752,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -9836,7 +9839,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -9954,7 +9957,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -10033,7 +10036,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -10112,7 +10115,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -10191,7 +10194,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -10270,7 +10273,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -10377,7 +10380,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -10474,7 +10477,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -10592,7 +10595,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -10690,7 +10693,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -10730,7 +10733,7 @@ export interface operations {
                     "application/json": components["schemas"]["PlanList"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -10809,7 +10812,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -10885,7 +10888,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -10934,7 +10937,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -10990,7 +10993,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -11069,7 +11072,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -11176,7 +11179,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -11254,7 +11257,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -11372,7 +11375,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -11459,7 +11462,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -11537,7 +11540,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -11646,7 +11649,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -11756,7 +11759,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -11866,7 +11869,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -11984,7 +11987,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -12062,7 +12065,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -12180,7 +12183,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -12258,7 +12261,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -12376,7 +12379,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -12494,7 +12497,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -12590,7 +12593,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -12669,7 +12672,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -12757,7 +12760,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -12845,7 +12848,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -12961,7 +12964,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -13051,7 +13054,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -13139,7 +13142,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
@@ -13192,7 +13195,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too many requests: the tier's API calls a minute, or failed credentials from this address (Retry-After) */
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
             429: {
                 headers: {
                     /** @description seconds to wait before retrying */
