@@ -43,10 +43,6 @@ class StreamSlots:
             if self._open[account] <= 0:
                 del self._open[account]
 
-    def open(self, account: str) -> int:
-        with self._lock:
-            return self._open[account]
-
 
 @dataclass
 class ApiLimits:
