@@ -16,14 +16,10 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from deploy.demo.expectation import expected_invoices
 from deploy.demo.independent_invoices import Expected, compare
@@ -31,6 +27,7 @@ from deploy.demo.receivables import RECEIVABLE_HEADERS, billing_app_link, play_r
 from deploy.demo.report import CONTRACT_HEADERS, TIER_HEADERS, TOP_INVOICE_HEADERS, gather, write_html
 from deploy.demo.send import Progress, send_simulation
 from deploy.demo.simulate import Simulation, simulate
+from deploy.demo.worker import DemoWorker
 from deploy.local.stripe_standin import StripeMeterStandIn
 from rating.catalog.loader import Catalog, load_catalog
 from rating.periods import Period, period_containing
@@ -39,16 +36,14 @@ from sinks.clickhouse.settlement import SettlementStore
 from sinks.stripe.catalog import sync_catalog
 from sinks.stripe.meter_summaries import StripeMeterSummaries
 from streams.cli.output import emit_table
-from streams.errors import MeterlineError
 from streams.kafka.admin import ensure_topics
 from streams.settings import Settings, connect_clickhouse
 from streams.settlement.job import build_stripe_sync, stripe_client
 from streams.settlement.reconcile import reconcile
 from streams.settlement.settler import Settler
 from streams.subscriptions.registry import load_registry
-from streams.topics import ACCEPTED, RATED, SUBSCRIPTIONS
+from streams.topics import ACCEPTED, EVENTS, RATED, SUBSCRIPTIONS
 from streams.worker.app import worker_dir
-from streams.worker.metrics import read_metrics
 
 
 def demo_period(now: datetime) -> Period:
@@ -89,22 +84,12 @@ def _env(s: Settings) -> dict[str, str]:
     }
 
 
-def _wait(cond: Callable[[], bool], timeout: float, what: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        if proc.poll() is not None:
-            raise MeterlineError(f"the worker exited while waiting for {what}; see {log}")
-        time.sleep(0.5)
-    raise MeterlineError(f"timed out waiting for {what}; see {log}")
-
-
-def _drained(metrics: dict[str, float], topics: tuple[str, ...]) -> bool:
+def _drained(metrics: dict[str, float], topics: tuple[str, ...], partitions: int = 0) -> bool:
+    """Whether the worker reports no lag on ``topics`` (and, given ``partitions``, reports every partition)."""
     lags = [
         v for k, v in metrics.items() if k.startswith("meterline_consumer_lag{") and any(f'"{t}"' in k for t in topics)
     ]
-    return bool(lags) and all(v == 0 for v in lags)
+    return len(lags) >= max(1, partitions * len(topics)) and all(v == 0 for v in lags)
 
 
 def run_demo(base: Settings, *, seed: int = 7, users: int = 1000, orgs: int = 50) -> int:
@@ -131,35 +116,29 @@ def _run(base: Settings, seed: int, users: int, orgs: int) -> int:
         f"{len(sim.events):,} events (+{len(sim.duplicates):,} duplicates, {len(sim.late):,} sent late, "
         f"{len(sim.malformed)} malformed records)"
     )
-    log = s.data_dir / f"demo-{run}-worker.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "ab") as fh:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli.main", "worker"], env=_env(s), stdout=fh, stderr=subprocess.STDOUT
-        )
-    port = s.metrics_port
+    worker = DemoWorker(_env(s), s.data_dir / f"demo-{run}-worker.log", s.metrics_port)
     try:
-        _wait(lambda: "meterline_records_in_total" in read_metrics(port), 120, "the worker to start", worker, log)
+        worker.wait_for(lambda: "meterline_records_in_total" in worker.metrics(), 120, "the worker to start")
         sending = Progress("  sending   ", len(sim.events) + len(sim.duplicates))
         asyncio.run(send_simulation(s, sim, sending.update))
         print(f"  sent in {sending.done():.1f}s", flush=True)
         processing = Progress("  processing", len(sim.events))
 
         def caught_up() -> bool:
-            m = read_metrics(port)
-            processing.update(int(m.get("meterline_events_accepted_total", 0)))
-            return m.get("meterline_events_accepted_total", 0) >= len(sim.events) and _drained(
-                m, (s.topic(ACCEPTED), s.topic(RATED), s.topic(SUBSCRIPTIONS))
+            m = worker.metrics()
+            accepted = worker.accepted(m)
+            processing.update(int(accepted))
+            # After a restart the dead process's last reading may be behind what it accepted: then every
+            # partition of usage.events consumed is the sign that ingest is done.
+            ingested = accepted >= len(sim.events) or (
+                worker.restarts > 0 and _drained(m, (s.topic(EVENTS),), s.topic_partitions)
             )
+            return ingested and _drained(m, (s.topic(ACCEPTED), s.topic(RATED), s.topic(SUBSCRIPTIONS)))
 
-        _wait(caught_up, 900, "the worker to ingest, rate and store everything", worker, log)
+        worker.wait_for(caught_up, 900, "the worker to ingest, rate and store everything")
         print(f"  ingested, rated and stored in {processing.done():.1f}s", flush=True)
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(60)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        worker.stop()
     shutil.rmtree(worker_dir(s), ignore_errors=True)  # this run's dedupe store and Faust tables
     return _close_and_report(s, sim, now)
 

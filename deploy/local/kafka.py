@@ -148,10 +148,14 @@ class KafkaBroker:
         )
 
     def ready(self) -> bool:
-        """A real client call: list topics through the Kafka protocol."""
+        """Real client calls: list topics, and find a consumer group's coordinator through the Kafka protocol.
+
+        A broker answers metadata seconds before its group coordinator is up (it creates
+        ``__consumer_offsets`` on the first look-up): a worker that joined in between got
+        GroupCoordinatorNotAvailable and, once, no partitions at all until it was restarted."""
         if not procs.port_open(self.port):
             return False
-        return asyncio.run(_list_topics(f"127.0.0.1:{self.port}"))
+        return asyncio.run(broker_answers(f"127.0.0.1:{self.port}"))
 
     def stop(self) -> bool:
         return procs.stop(self.pid_file, timeout=30)
@@ -164,7 +168,12 @@ class KafkaBroker:
         )
 
 
-async def _list_topics(bootstrap: str) -> bool:
+#: The consumer group whose coordinator ``ready`` looks up (it never joins: no offsets are stored for it).
+PROBE_GROUP = "meterline-stack-probe"
+
+
+async def broker_answers(bootstrap: str) -> bool:
+    """Whether the broker at ``bootstrap`` lists its topics and has a group coordinator (see ``Kafka.ready``)."""
     from aiokafka.admin import AIOKafkaAdminClient
     from aiokafka.errors import KafkaError
 
@@ -172,6 +181,7 @@ async def _list_topics(bootstrap: str) -> bool:
     try:
         await admin.start()
         await admin.list_topics()
+        await admin.find_coordinator(PROBE_GROUP)
         return True
     except (KafkaError, OSError):
         return False

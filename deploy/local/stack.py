@@ -79,9 +79,9 @@ def reachable(settings: Settings) -> bool:
     import urllib.error
     import urllib.request
 
-    from deploy.local.kafka import _list_topics
+    from deploy.local.kafka import broker_answers
 
-    if not asyncio.run(_list_topics(settings.kafka_bootstrap)):
+    if not asyncio.run(broker_answers(settings.kafka_bootstrap)):
         return False
     req = urllib.request.Request(
         f"{settings.resolved_stripe_api_base}/v1/customers?limit=1",

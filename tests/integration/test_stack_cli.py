@@ -81,3 +81,45 @@ def test_storage_format_takes_a_cluster_id_starting_with_a_dash(tmp_path: os.Pat
     props.write_text(broker._properties())
     broker._format_once(props, cluster_id="-Zb9vZ8sQ9OlmW0RyXGc3A")
     assert (broker.home / "data" / "meta.properties").read_text().count("cluster.id=-Zb9vZ8sQ9OlmW0RyXGc3A") == 1
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_started_broker_has_its_group_coordinator(tmp_path: os.PathLike[str]) -> None:
+    """Regression: ``start`` returned when the broker answered metadata, before its group coordinator was up;
+    a worker joining then got GroupCoordinatorNotAvailable (and once no partitions until restarted).
+    Once ``start`` returns, a consumer group's coordinator is found at the first ask."""
+    import asyncio
+    from pathlib import Path
+
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    from deploy.local.kafka import KafkaBroker
+    from streams.settings import load_settings
+
+    broker = KafkaBroker(
+        cache_dir=load_settings().cache_dir,
+        data_dir=Path(tmp_path),
+        port=_free_port(),
+        controller_port=_free_port(),
+        heap="256m",
+    )
+    broker.install()
+    try:
+        broker.start(timeout=120)
+
+        async def coordinator() -> int:
+            admin = AIOKafkaAdminClient(bootstrap_servers=f"127.0.0.1:{broker.port}", request_timeout_ms=3000)
+            await admin.start()
+            try:
+                return await admin.find_coordinator("meterline-worker")
+            finally:
+                await admin.close()
+
+        assert asyncio.run(coordinator()) == 1  # the local broker's node id, not an error
+    finally:
+        broker.stop()
