@@ -41,9 +41,10 @@ browser-deps: ## Debian's Chromium for the browser tests, installed with apt-get
 	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] || { echo "install Debian's chromium (apt-get install chromium) for tests/browser" >&2; exit 1; }; \
 	  export DEBIAN_FRONTEND=noninteractive; apt-get install -y -qq --no-install-recommends chromium || { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; }; }
 
-prometheus-deps: ## Debian's prometheus package for promtool (the alerting rules' tests), installed with apt-get (as root) when missing
-	@test -x /usr/bin/promtool || { [ "$$(id -u)" = 0 ] || { echo "install Debian's prometheus (apt-get install prometheus) for promtool" >&2; exit 1; }; \
-	  export DEBIAN_FRONTEND=noninteractive; apt-get install -y -qq --no-install-recommends prometheus || { apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus; }; }
+prometheus-deps: ## Debian's prometheus and prometheus-alertmanager (promtool, amtool: the alerting tests), installed with apt-get (as root) when missing
+	@{ test -x /usr/bin/promtool && test -x /usr/bin/prometheus-alertmanager; } || { [ "$$(id -u)" = 0 ] || { echo "install Debian's prometheus and prometheus-alertmanager (apt-get install prometheus prometheus-alertmanager)" >&2; exit 1; }; \
+	  export DEBIAN_FRONTEND=noninteractive; pkgs="prometheus prometheus-alertmanager"; \
+	  apt-get install -y -qq --no-install-recommends $$pkgs || { apt-get update -qq && apt-get install -y -qq --no-install-recommends $$pkgs; }; }
 
 stack-deps: venv ## Fetch Kafka jars (Maven Central), build stripe-mock (Go proxy); Debian's PostgreSQL if missing (apt)
 	$(BIN)/meterline stack install

@@ -18,6 +18,9 @@ ALERTS_TEST = PROMETHEUS / "alerts.test.yml"
 RUNBOOK = ROOT / "docs" / "operations.md"
 DASHBOARDS = ROOT / "deploy" / "grafana" / "dashboards"
 PROMTOOL = Path("/usr/bin/promtool")
+ALERTMANAGER_CONFIG = ROOT / "deploy" / "alertmanager" / "alertmanager.yml"
+ALERTMANAGER = Path("/usr/bin/prometheus-alertmanager")  # Debian's name for the alertmanager binary
+AMTOOL = Path("/usr/bin/amtool")
 
 # The series a metric family of each type is scraped as (prometheus_client's exposition of it).
 SERIES_SUFFIXES = {
