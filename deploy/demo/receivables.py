@@ -131,11 +131,14 @@ def play_receivables(
             failed = lifecycle.payment_failed(store.plan_of(sub), at, s.dunning_schedule.grace)
             assert failed is not None
             store.save_plan(ss, sub, failed, at, "payment_failed")
-        facts.story.append((f"{at:%Y-%m-%d}", f"{declined}: card declined, past_due; retries on days 1, 3, 5, 7"))
-        for day in s.dunning_schedule.retry_days:
+        days = s.dunning_schedule.retry_days
+        said = ", ".join(str(d) for d in days)
+        facts.story.append((f"{at:%Y-%m-%d}", f"{declined}: card declined, past_due; retries on days {said}"))
+        for n, day in enumerate(days, 1):
             t = at + timedelta(days=day, minutes=1)
             runner.run_once(t)
-            facts.story.append((f"{t:%Y-%m-%d}", f"{declined}: retry {day} declined, now {_status(make, declined, t)}"))
+            now_status = _status(make, declined, t)
+            facts.story.append((f"{t:%Y-%m-%d}", f"{declined}: retry {n} of {len(days)} declined, now {now_status}"))
         t = at + timedelta(days=s.dunning_schedule.retry_days[-1] + 2)
         with make.begin() as ss:
             inv = rcv.get(ss, opened[declined])
