@@ -56,8 +56,11 @@ def create(
     now: datetime,
     expires_at: datetime,
 ) -> Invitation:
-    if orgs.is_organization(s, user_id):
-        raise StoreConflict("not_a_user", f"{user_id} is an organization: an organization is never a member")
+    # An organization is never a member, but only its own id (or an operator, who sees every organization) is
+    # told so: another organization's id is invited as any id nobody holds (there is no list of users), so that
+    # the answer reveals no other tenant; such an invitation is accepted by nobody (``accept``) and expires.
+    if (user_id == org_id or invited_by == OPERATOR) and orgs.is_organization(s, user_id):
+        raise StoreConflict("not_a_user", f"{user_id} is an organization, never a member: invite a person's user id")
     if orgs.member(s, org_id, user_id) is not None:
         raise StoreConflict("member_exists", f"{user_id} already is a member of {org_id}")
     for other in s.scalars(

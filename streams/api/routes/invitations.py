@@ -3,7 +3,7 @@
 Owners and admins invite a platform user id (``/organizations/{id}/invitations``: create, list, resend,
 revoke); only that user, with their own token (JWT ``sub`` = the invited id, no ``org`` claim), accepts or
 declines it (``/invitations/{id}/accept|decline``). Anyone else asking about an invitation gets 404, whatever
-id they hold. Only an owner invites an owner; an organization id is never invited.
+id they hold. Only an owner invites an owner; an organization is never a member.
 """
 
 from __future__ import annotations
@@ -204,8 +204,10 @@ ENDPOINTS = [
         errors=_ERR,
         description="Nobody becomes a member without accepting: the invited user accepts with their own token "
         "(POST /api/billing/invitations/{invitation_id}/accept) before expires_at (METERLINE_API_INVITATION_TTL_DAYS, "
-        "default 7). 409 member_exists, invitation_exists (a pending one: resend or revoke it), not_a_user (an "
-        "organization id is never a member).",
+        "default 7). 409 member_exists, invitation_exists (a pending one: resend or revoke it), not_a_user (this "
+        "organization's own id). Other ids are not checked (the platform keeps no list of users, and another "
+        "organization's id is answered as any other): an invitation to an id that is no person's waits unaccepted "
+        "until it expires; revoke it and invite the right id.",
     ),
     Endpoint(
         "GET",

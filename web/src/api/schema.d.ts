@@ -622,7 +622,7 @@ export interface paths {
         put?: never;
         /**
          * Invite a platform user (owners and admins; only an owner invites an owner)
-         * @description Nobody becomes a member without accepting: the invited user accepts with their own token (POST /api/billing/invitations/{invitation_id}/accept) before expires_at (METERLINE_API_INVITATION_TTL_DAYS, default 7). 409 member_exists, invitation_exists (a pending one: resend or revoke it), not_a_user (an organization id is never a member).
+         * @description Nobody becomes a member without accepting: the invited user accepts with their own token (POST /api/billing/invitations/{invitation_id}/accept) before expires_at (METERLINE_API_INVITATION_TTL_DAYS, default 7). 409 member_exists, invitation_exists (a pending one: resend or revoke it), not_a_user (this organization's own id). Other ids are not checked (the platform keeps no list of users, and another organization's id is answered as any other): an invitation to an id that is no person's waits unaccepted until it expires; revoke it and invite the right id.
          */
         post: operations["create_invitation"];
         delete?: never;
