@@ -60,8 +60,8 @@ def _check_room(s: Session, org_id: str, now: datetime, most: int | None) -> Non
     if _pending(s, org_id, now) >= most:
         raise StoreConflict(
             "too_many_invitations",
-            f"an organization has at most {most} pending invitations: revoke some, or wait until they are "
-            "accepted, declined or expire",
+            f"this organization has {most} pending invitations, the most allowed: revoke one, or wait until one "
+            "is accepted, declined or expires",
         )
 
 

@@ -137,7 +137,7 @@ def create_api_key(
         if _live_keys(s, org_id) >= most:
             raise StoreConflict(
                 "too_many_api_keys",
-                f"an organization has at most {most} active API keys: revoke one it no longer uses "
+                f"this organization has {most} active API keys, the most allowed: revoke one it no longer uses "
                 "(DELETE /api/billing/organizations/{id}/api-keys/{key_id})",
             )
     new = new_key(KEY_PREFIX, 8)
