@@ -108,41 +108,39 @@ def _held(count: Callable[..., int]) -> Callable[..., int]:
     return held
 
 
-async def test_two_requests_at_once_cannot_both_take_the_last_key(
-    make_api: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    async with make_api(now=JUNE, api_keys_per_organization=2) as api:
-        a = await api.org("ann", name="A")
-        stolen = await api.key(a, "ann", "admin")
-        monkeypatch.setattr(orgs, "_live_keys", _held(orgs._live_keys))
-        answers = await asyncio.gather(
-            *(
-                api.client.post(f"{ORGS}/{a}/api-keys", json={"name": f"race {n}", "role": "admin"}, headers=h)
-                for n, h in enumerate((stolen, api.as_user("ann", a)))
-            )
-        )
-        assert sorted(_error(r)[:2] for r in answers) == [(201, None), (409, "too_many_api_keys")], [
-            r.text for r in answers
-        ]
-        keys = (await api.client.get(f"{ORGS}/{a}/api-keys", headers=stolen)).json()["api_keys"]
-        assert len(keys) == 2
+# What is raced for: the count held, the cap of 1 or 2, the create route, its body, the refusal's code.
+RACES: dict[str, tuple[Any, str, dict[str, int], str, Callable[[int], dict[str, str]], str]] = {
+    "api_keys": (
+        orgs,
+        "_live_keys",
+        {"api_keys_per_organization": 2},  # the stolen key is the first
+        "api-keys",
+        lambda n: {"name": f"race {n}", "role": "admin"},
+        "too_many_api_keys",
+    ),
+    "invitations": (
+        invitations,
+        "_pending",
+        {"api_pending_invitations_per_organization": 1},
+        "invitations",
+        lambda n: {"user_id": f"r{n}", "role": "viewer"},
+        "too_many_invitations",
+    ),
+}
 
 
-async def test_two_requests_at_once_cannot_both_take_the_last_invitation(
-    make_api: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("what", list(RACES))
+async def test_two_requests_at_once_cannot_both_take_the_last_place(
+    make_api: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, what: str
 ) -> None:
-    async with make_api(now=JUNE, api_pending_invitations_per_organization=1) as api:
+    module, count, cap, route, body, code = RACES[what]
+    async with make_api(now=JUNE, **cap) as api:
         a = await api.org("ann", name="A")
         stolen = await api.key(a, "ann", "admin")
-        monkeypatch.setattr(invitations, "_pending", _held(invitations._pending))
+        monkeypatch.setattr(module, count, _held(getattr(module, count)))
+        url = f"{ORGS}/{a}/{route}"
         answers = await asyncio.gather(
-            *(
-                api.client.post(f"{ORGS}/{a}/invitations", json={"user_id": u, "role": "viewer"}, headers=h)
-                for u, h in (("r1", stolen), ("r2", api.as_user("ann", a)))
-            )
+            *(api.client.post(url, json=body(n), headers=h) for n, h in enumerate((stolen, api.as_user("ann", a))))
         )
-        assert sorted(_error(r)[:2] for r in answers) == [(201, None), (409, "too_many_invitations")], [
-            r.text for r in answers
-        ]
-        listed = (await api.client.get(f"{ORGS}/{a}/invitations", headers=stolen)).json()["invitations"]
-        assert len(listed) == 1
+        assert sorted(_error(r)[:2] for r in answers) == [(201, None), (409, code)], [r.text for r in answers]
+        assert len((await api.client.get(url, headers=stolen)).json()[what]) == next(iter(cap.values()))

@@ -294,6 +294,15 @@ class _Connections:
         monkeypatch.setattr(socket, "create_connection", create_connection)
 
 
+def _by_name(maker: sessionmaker[Session], receiver: _Receiver, url: str, event_id: str) -> int:
+    """An endpoint at ``url`` (``{port}``: the receiver's) with one event to deliver; the receiver's port."""
+    port: int = receiver.server.server_address[1]
+    receiver.secret = _endpoint(maker, url.format(port=port), ["invoice.paid"])
+    with maker.begin() as s:
+        enqueue_event(s, "acme", "invoice.paid", event_id, {"invoice_id": "inv_1"}, T0)
+    return port
+
+
 def test_a_name_that_rebinds_to_a_private_address_is_never_connected_to(
     db: tuple[str, sessionmaker[Session]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -303,10 +312,7 @@ def test_a_name_that_rebinds_to_a_private_address_is_never_connected_to(
     _, maker = db
     receiver = _Receiver("", [])
     try:
-        port = receiver.server.server_address[1]
-        receiver.secret = _endpoint(maker, f"http://hooks.rebind.test:{port}/hooks", ["invoice.paid"])
-        with maker.begin() as s:
-            enqueue_event(s, "acme", "invoice.paid", "evt_rebind", {"invoice_id": "inv_1"}, T0)
+        port = _by_name(maker, receiver, "http://hooks.rebind.test:{port}/hooks", "evt_rebind")
         dns = _Dns(monkeypatch, "hooks.rebind.test", ["93.184.216.34", "127.0.0.1"])
         connections = _Connections(monkeypatch, refused="93.184.216.34")
         relay = WebhookRelay(maker, clock=lambda: T0)
@@ -330,10 +336,7 @@ def test_a_delivery_by_name_keeps_the_urls_host(
     _, maker = db
     receiver = _Receiver("", [])
     try:
-        port = receiver.server.server_address[1]
-        receiver.secret = _endpoint(maker, f"http://hooks.tenant.test:{port}/hooks", ["invoice.paid"])
-        with maker.begin() as s:
-            enqueue_event(s, "acme", "invoice.paid", "evt_named", {"invoice_id": "inv_1"}, T0)
+        port = _by_name(maker, receiver, "http://hooks.tenant.test:{port}/hooks", "evt_named")
         dns = _Dns(monkeypatch, "hooks.tenant.test", ["127.0.0.1"])
         connections = _Connections(monkeypatch)
         assert asyncio.run(WebhookRelay(maker, clock=lambda: T0, allow_private=True).drain()) == 1
@@ -366,13 +369,10 @@ def test_an_https_delivery_verifies_the_urls_name_over_the_checked_address(
             server_tls.load_cert_chain(*certs[served])
             server_tls.sni_callback = lambda sock, name, ctx: names.append(name)  # type: ignore[misc,assignment]
             receiver.server.socket = server_tls.wrap_socket(receiver.server.socket, server_side=True)
-            port = receiver.server.server_address[1]
             with maker.begin() as s:
                 s.execute(delete(WebhookDeliveryRow))
                 s.execute(delete(WebhookEndpointRow))
-            receiver.secret = _endpoint(maker, f"https://hooks.tenant.test:{port}/hooks", ["invoice.paid"])
-            with maker.begin() as s:
-                enqueue_event(s, "acme", "invoice.paid", f"evt_tls_{served}", {"invoice_id": "inv_1"}, T0)
+            _by_name(maker, receiver, "https://hooks.tenant.test:{port}/hooks", f"evt_tls_{served}")
             _Dns(monkeypatch, "hooks.tenant.test", ["127.0.0.1"])
             assert asyncio.run(WebhookRelay(maker, clock=lambda: T0, allow_private=True).drain()) == delivered
             assert sum(receiver.received.values()) == delivered
