@@ -50,11 +50,11 @@ def post(
     timeout: float,
 ) -> int:
     """POST ``body`` to ``url`` over a connection to one of ``addresses``; the answer's status (a redirect is an
-    answer: never followed). Certificates are verified with the system's trust, as the standard library's are."""
+    answer: never followed). The answer's body is not read: a receiver cannot hold the relay or fill its memory
+    with one. Certificates are verified with the system's trust, as the standard library's are."""
     context = ssl.create_default_context()
     limits = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
     with httpcore.ConnectionPool(ssl_context=context, network_backend=_PinnedBackend(addresses)) as pool:
-        response = pool.request(
-            "POST", url, headers=list(headers.items()), content=body, extensions={"timeout": limits}
-        )
-        return int(response.status)
+        answer = pool.stream("POST", url, headers=list(headers.items()), content=body, extensions={"timeout": limits})
+        with answer as response:
+            return int(response.status)

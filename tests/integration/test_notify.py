@@ -346,6 +346,42 @@ def test_a_delivery_by_name_keeps_the_urls_host(
         receiver.close()
 
 
+def test_an_answers_body_is_not_read(db: tuple[str, sessionmaker[Session]]) -> None:
+    """The status acknowledges a delivery; the body after it is not read: a receiver answering 200 with a
+    gigabyte announced and then nothing neither holds the relay until its timeout nor fills its memory."""
+    _, maker = db
+    stop = threading.Event()
+
+    class Endless(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["content-length"]))
+            self.send_response(200)
+            self.send_header("content-length", str(10**9))
+            self.end_headers()
+            self.wfile.write(b"x" * 1024)
+            self.wfile.flush()
+            stop.wait(30)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Endless)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        _endpoint(maker, f"http://127.0.0.1:{server.server_address[1]}/hooks", ["invoice.paid"])
+        with maker.begin() as s:
+            enqueue_event(s, "acme", "invoice.paid", "evt_endless", {"invoice_id": "inv_1"}, T0)
+        relay = WebhookRelay(maker, clock=lambda: T0, allow_private=True, timeout=3.0)
+        assert asyncio.run(relay.drain()) == 1
+        with maker() as s:
+            row = s.scalars(select(WebhookDeliveryRow)).one()
+        assert (row.outcome, row.last_status, row.last_error) == ("delivered", 200, None)
+    finally:
+        stop.set()
+        server.shutdown()
+        server.server_close()
+
+
 def test_an_https_delivery_verifies_the_urls_name_over_the_checked_address(
     db: tuple[str, sessionmaker[Session]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
