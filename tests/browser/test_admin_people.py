@@ -83,6 +83,8 @@ def test_the_invitation_cap_tells_the_admin_what_to_do(
 
         invite("sam")
         expect(people.get_by_role("status")).to_contain_text("Invited sam", timeout=20_000)
+        expect(people.get_by_role("status")).to_contain_text("if it was mistyped, revoke it")  # ids are not checked
+        screenshot(page, "admin-invited")
         invite("lee")
         status = people.get_by_role("status")
         expect(status).to_contain_text("this organization has 1 pending invitations, the most allowed", timeout=20_000)
