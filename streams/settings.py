@@ -194,6 +194,18 @@ class Settings(BaseSettings):
     api_invitation_ttl_days: int = Field(
         7, ge=1, le=90, description="Days an organization invitation may be accepted (resend gives it a new term)."
     )
+    api_keys_per_organization: int = Field(
+        50,
+        ge=1,
+        description="Active (unrevoked) API keys one organization may have (409 too_many_api_keys beyond: revoke "
+        "one), so that no admin or stolen admin key fills the billing store.",
+    )
+    api_pending_invitations_per_organization: int = Field(
+        200,
+        ge=1,
+        description="Pending, unexpired invitations one organization may have (409 too_many_invitations beyond: "
+        "revoke some or let them expire).",
+    )
     # The web app (docs/web-app-server.md): served under /app/, signed in by one-time links.
     api_web_dist: Path | None = Field(
         None, description="The built web app (web/dist) served under /app/; default web/dist of the checkout."

@@ -12,15 +12,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from streams.notify import email, signing, targets
+from streams.notify import email, pinned_http, signing, targets
 from streams.store import branding
 from streams.store.models import NoticeRow, WebhookDeliveryRow, WebhookEndpointRow
 from streams.store.relays.loop import drain_rounds, run_relay
@@ -29,16 +27,6 @@ log = logging.getLogger(__name__)
 
 Attachments = Callable[[Session, NoticeRow], list[email.Attachment]]
 GIVE_UP_AFTER = timedelta(hours=24)
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer, not an acknowledgement: it is not followed (nor its target trusted)."""
-
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirect)
 
 
 def email_brand(brand: branding.Brand) -> email.EmailBrand | None:
@@ -213,23 +201,17 @@ class WebhookRelay:
 
     def _send(self, url: str, secret: str, event_id: str, body: bytes) -> tuple[int | None, str | None]:
         """The receiver's status (None: no answer) and what went wrong; nothing is sent to a non-public address
-        unless allowed (streams/notify/targets.py)."""
-        refused = None if self._allow_private else targets.delivery_refusal(url)
-        if refused is not None:
-            return None, f"not sent: {refused}"
-        request = urllib.request.Request(
-            url,
-            data=body,
-            method="POST",
-            headers=signing.headers(secret, event_id, int(self._wall().timestamp()), body),
-        )
+        unless allowed, and the connection goes to an address so checked (streams/notify/targets.py)."""
         try:
-            with _OPENER.open(request, timeout=self._timeout) as resp:
-                return int(resp.status), None
-        except urllib.error.HTTPError as exc:
-            return exc.code, f"HTTP {exc.code}"
+            addresses = targets.delivery_addresses(url, allow_private=self._allow_private)
+        except targets.Refused as exc:
+            return None, f"not sent: {exc}"
+        headers = signing.headers(secret, event_id, int(self._wall().timestamp()), body)
+        try:
+            status = pinned_http.post(url, addresses, headers, body, timeout=self._timeout)
         except Exception as exc:
             return None, f"{type(exc).__name__}: {exc}"[:2000]
+        return status, None if 200 <= status < 300 else f"HTTP {status}"
 
     async def run_once(self) -> int:
         """Deliver the due rows of one batch; returns how many were acknowledged."""

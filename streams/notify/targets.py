@@ -4,10 +4,11 @@ link-local (cloud metadata) or otherwise non-public address would let a tenant m
 services — the warehouse's HTTP interface on 127.0.0.1, say — on the tenant's behalf (server-side request forgery).
 
 The URL is checked twice: when it is registered (its host as written: an address or ``localhost``; no DNS, which may
-not resolve yet), and before each delivery (every address its name resolves to then). A name that resolves to a
-public address at the check and to a private one at the connect (DNS rebinding) is not caught here: an egress proxy
-in front of the relay closes that too. ``METERLINE_WEBHOOK_ALLOW_PRIVATE_TARGETS`` lifts the rule (local development
-and tests, whose receivers listen on 127.0.0.1)."""
+not resolve yet), and before each delivery (every address its name resolves to then). The delivery connects to one
+of the addresses so checked (``streams.notify.pinned_http``), never looking the name up again: a name that answers a
+public address to the check and a private one later (DNS rebinding) gets no say in where the connection goes.
+``METERLINE_WEBHOOK_ALLOW_PRIVATE_TARGETS`` lifts the rule (local development and tests, whose receivers listen on
+127.0.0.1)."""
 
 from __future__ import annotations
 
@@ -60,19 +61,26 @@ def resolve_all(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
-def delivery_refusal(url: str, resolve: Resolve = resolve_all) -> str | None:
-    """Why nothing may be sent to ``url`` now (None: it may): as ``written_refusal``, and any address its host
-    resolves to is not public."""
-    why = written_refusal(url)
+class Refused(Exception):
+    """Nothing may be sent to the URL; the message says why."""
+
+
+def delivery_addresses(url: str, resolve: Resolve = resolve_all, *, allow_private: bool = False) -> list[str]:
+    """The addresses a delivery to ``url`` may connect to: its host's, looked up once now, each public unless
+    ``allow_private``. The caller connects to these and to nothing else. Raises ``Refused``."""
+    why = None if allow_private else written_refusal(url)
     if why is not None:
-        return why
+        raise Refused(why)
     parts = urlsplit(url)
     host = parts.hostname or ""
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        return "the URL's port is not a port number"
-    for address in resolve(host, port):
-        if _not_public(address):
-            return f"{host} resolves to {address}, not a public address"
-    return None
+        raise Refused("the URL's port is not a port number") from None
+    addresses = list(dict.fromkeys(resolve(host, port)))
+    if not addresses:
+        raise Refused(f"{host} does not resolve")
+    for address in addresses:
+        if not allow_private and _not_public(address):
+            raise Refused(f"{host} resolves to {address}, not a public address")
+    return addresses

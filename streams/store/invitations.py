@@ -8,7 +8,7 @@ import secrets
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import CursorResult, Update, select, update
+from sqlalchemy import CursorResult, Update, func, select, update
 from sqlalchemy.orm import Session
 
 from streams.store import orgs
@@ -46,6 +46,25 @@ def get(s: Session, org_id: str, invitation_id: str) -> Invitation | None:
     return inv if inv is not None and inv.organization_id == org_id else None
 
 
+def _pending(s: Session, org_id: str, now: datetime) -> int:
+    q = select(func.count()).select_from(Invitation).where(Invitation.organization_id == org_id)
+    return s.scalar(q.where(Invitation.status == "pending", Invitation.expires_at > now)) or 0
+
+
+def _check_room(s: Session, org_id: str, now: datetime, most: int | None) -> None:
+    """Refuse one more pending invitation beyond ``most`` (``METERLINE_API_PENDING_INVITATIONS_PER_ORGANIZATION``),
+    so that no admin fills the store; accepted, declined, revoked and expired ones do not count."""
+    if most is None:
+        return
+    orgs.lock_organization(s, org_id)  # two invitations at once cannot both take the last place
+    if _pending(s, org_id, now) >= most:
+        raise StoreConflict(
+            "too_many_invitations",
+            f"this organization has {most} pending invitations, the most allowed: revoke one, or wait until one "
+            "is accepted, declined or expires",
+        )
+
+
 def create(
     s: Session,
     org_id: str,
@@ -55,9 +74,15 @@ def create(
     invited_by: str,
     now: datetime,
     expires_at: datetime,
+    *,
+    most: int | None = None,
 ) -> Invitation:
-    if orgs.is_organization(s, user_id):
-        raise StoreConflict("not_a_user", f"{user_id} is an organization: an organization is never a member")
+    """A pending invitation; ``most``: the pending invitations the organization may have (None: no cap)."""
+    # An organization is never a member, but only its own id (or an operator, who sees every organization) is
+    # told so: another organization's id is invited as any id nobody holds (there is no list of users), so that
+    # the answer reveals no other tenant; such an invitation is accepted by nobody (``accept``) and expires.
+    if (user_id == org_id or invited_by == OPERATOR) and orgs.is_organization(s, user_id):
+        raise StoreConflict("not_a_user", f"{user_id} is an organization, never a member: invite a person's user id")
     if orgs.member(s, org_id, user_id) is not None:
         raise StoreConflict("member_exists", f"{user_id} already is a member of {org_id}")
     for other in s.scalars(
@@ -69,6 +94,7 @@ def create(
             raise StoreConflict(
                 "invitation_exists", f"{user_id} already has pending invitation {other.id} (resend or revoke it)"
             )
+    _check_room(s, org_id, now, most)
     inv = Invitation(
         id=new_invitation_id(),
         organization_id=org_id,
@@ -146,12 +172,15 @@ def revoke(s: Session, inv: Invitation, now: datetime) -> None:
         raise StoreConflict(f"invitation_{inv.status}", f"invitation {inv.id} is {inv.status}: nothing to revoke")
 
 
-def resend(s: Session, inv: Invitation, now: datetime, expires_at: datetime) -> None:
-    """A new expiry for a pending invitation (expired or not): the invitee may accept it until then."""
+def resend(s: Session, inv: Invitation, now: datetime, expires_at: datetime, *, most: int | None = None) -> None:
+    """A new expiry for a pending invitation (expired or not): the invitee may accept it until then. An expired
+    one pending again counts against ``most`` as a new invitation would."""
     if inv.status != "pending":
         raise StoreConflict(f"invitation_{inv.status}", f"invitation {inv.id} is {inv.status}: invite again")
     if orgs.member(s, inv.organization_id, inv.user_id) is not None:
         raise StoreConflict("member_exists", f"{inv.user_id} already is a member of {inv.organization_id}")
+    if state(inv, now) == "expired":
+        _check_room(s, inv.organization_id, now, most)
     q = update(Invitation).where(Invitation.id == inv.id, Invitation.status == "pending")
     if _write(s, q.values(expires_at=expires_at)) != 1:
         s.refresh(inv)

@@ -120,10 +120,26 @@ class KeyPrincipal:
 
 
 def create_api_key(
-    s: Session, org_id: str, name: str, role: Role, now: datetime, created_by: str | None = None
+    s: Session,
+    org_id: str,
+    name: str,
+    role: Role,
+    now: datetime,
+    created_by: str | None = None,
+    *,
+    most: int | None = None,
 ) -> tuple[ApiKeyRow, str]:
     """A new key; returns the row and the plain key (shown once, never stored). ``created_by``: the user
-    whose owner or admin role the key depends on (see ``authenticate_key``)."""
+    whose owner or admin role the key depends on (see ``authenticate_key``). ``most``: the active keys the
+    organization may have (``METERLINE_API_KEYS_PER_ORGANIZATION``), so that no admin fills the store."""
+    if most is not None:
+        lock_organization(s, org_id)  # two creations at once cannot both take the last place
+        if _live_keys(s, org_id) >= most:
+            raise StoreConflict(
+                "too_many_api_keys",
+                f"this organization has {most} active API keys, the most allowed: revoke one it no longer uses "
+                "(DELETE /api/billing/organizations/{id}/api-keys/{key_id})",
+            )
     new = new_key(KEY_PREFIX, 8)
     row = ApiKeyRow(
         id=new.key_id,
@@ -137,6 +153,11 @@ def create_api_key(
     s.add(row)
     s.flush()
     return row, new.plain
+
+
+def _live_keys(s: Session, org_id: str) -> int:
+    q = select(func.count()).select_from(ApiKeyRow)
+    return s.scalar(q.where(ApiKeyRow.organization_id == org_id, ApiKeyRow.revoked_at.is_(None))) or 0
 
 
 def api_keys(s: Session, org_id: str) -> list[ApiKeyRow]:

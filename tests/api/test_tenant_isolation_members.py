@@ -59,8 +59,8 @@ async def test_nobody_becomes_a_member_without_accepting(make_api: Callable[...,
             assert r.status_code == 405, r.text
         members = (await c.get(f"{ORGS}/{a}/members", headers=admin_a)).json()["members"]
         assert [m["user_id"] for m in members] == ["ann"]
-        # An organization id is never invited, nor made an owner by the bootstrap path.
-        r = await c.post(f"{ORGS}/{a}/invitations", json={"user_id": b, "role": "viewer"}, headers=admin_a)
+        # An organization's own id is never invited, nor an organization made an owner by the bootstrap path.
+        r = await c.post(f"{ORGS}/{a}/invitations", json={"user_id": a, "role": "viewer"}, headers=admin_a)
         assert _code(r) == (409, "not_a_user")
         with pytest.raises(orgs.StoreConflict), api.ctx.sessions.begin() as s:
             orgs.create_organization(s, "Shadow", b, JUNE)
@@ -72,6 +72,29 @@ async def test_nobody_becomes_a_member_without_accepting(make_api: Callable[...,
         r = await c.post(f"{INV}/{inv}/accept", headers=api.as_user("vic"))
         assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
         assert (await c.get(f"{ORGS}/{a}", headers=api.as_user("vic", a))).json()["role"] == "admin"
+
+
+async def test_an_invitation_tells_nothing_of_other_organizations_ids(make_api: Callable[..., Any]) -> None:
+    """Inviting another organization's id answers as inviting an id nobody holds (the platform keeps no list of
+    users): no existence oracle across tenants. The invitation is accepted by nobody and joins nothing."""
+    async with make_api(now=JUNE) as api:
+        c = api.client
+        a = await api.org("ann", name="A")
+        b = await api.org("bea", name="B")
+        for attacker in (api.as_user("ann", a), await api.key(a, "ann", "admin")):
+            answers = []
+            for user in (b, _uid("nobody")):
+                r = await c.post(f"{ORGS}/{a}/invitations", json={"user_id": user, "role": "viewer"}, headers=attacker)
+                body = r.json()
+                answers.append((r.status_code, sorted(body), body.get("status"), body.get("error")))
+                if r.status_code == 201:
+                    assert (await c.delete(f"{ORGS}/{a}/invitations/{body['id']}", headers=attacker)).status_code == 200
+            assert answers[0] == answers[1] == (201, answers[1][1], "pending", None), answers
+        inv = await api.invite(a, b, "admin", api.as_user("ann", a))
+        assert _code(await c.post(f"{INV}/{inv}/accept", headers=api.as_user(b))) == (409, "not_a_user")
+        members = (await c.get(f"{ORGS}/{a}/members", headers=api.as_user("ann", a))).json()["members"]
+        assert [m["user_id"] for m in members] == ["ann"]
+        assert (await c.get(f"{ORGS}/{b}", headers=api.as_user("bea", b))).json()["name"] == "B"
 
 
 async def test_only_the_invited_user_accepts_once_before_expiry(make_api: Callable[..., Any]) -> None:

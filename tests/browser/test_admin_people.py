@@ -4,10 +4,13 @@ member and the log shows both steps; an invitation left open can be revoked from
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.support.browser import DESKTOP, ServedApi, axe_violations, open_app, screenshot
+from streams.settings import Settings
+from tests.support.browser import DESKTOP, ServedApi, axe_violations, open_app, screenshot, served_api
 
 pytestmark = pytest.mark.integration
 
@@ -60,3 +63,36 @@ def test_invite_is_accepted_in_a_second_browser_context(browser: Browser, api: S
     expect(log).to_contain_text("member.invitation_revoked")
     assert axe_violations(page) == []
     screenshot(page, "admin-people")
+
+
+def test_the_invitation_cap_tells_the_admin_what_to_do(
+    browser: Browser, stack_settings: Settings, tmp_path: Path
+) -> None:
+    """Past METERLINE_API_PENDING_INVITATIONS_PER_ORGANIZATION the form says why and what to do (revoke one,
+    or wait), and nothing is added; revoking one makes room again."""
+    with served_api(stack_settings, tmp_path, METERLINE_API_PENDING_INVITATIONS_PER_ORGANIZATION="1") as api:
+        org = api.bootstrap("Capped Co", "pat")
+        page = open_app(browser, api, org, "pat")
+        page.goto(f"{api.base}/app/admin")
+        people = page.get_by_role("region", name="Invitations", exact=True)
+        expect(people).to_contain_text("No open invitations.", timeout=20_000)
+
+        def invite(user: str) -> None:
+            people.get_by_label("Platform user id").fill(user)
+            people.get_by_role("button", name="Invite", exact=True).click()
+
+        invite("sam")
+        expect(people.get_by_role("status")).to_contain_text("Invited sam", timeout=20_000)
+        expect(people.get_by_role("status")).to_contain_text("if it was mistyped, revoke it")  # ids are not checked
+        screenshot(page, "admin-invited")
+        invite("lee")
+        status = people.get_by_role("status")
+        expect(status).to_contain_text("this organization has 1 pending invitations, the most allowed", timeout=20_000)
+        expect(status).to_contain_text("revoke one")
+        expect(people.get_by_role("region", name="Open invitations")).not_to_contain_text("lee")
+        screenshot(page, "admin-invitations-cap")
+        people.get_by_role("button", name="Revoke the invitation of sam").click()
+        expect(status).to_contain_text("Revoked the invitation of sam", timeout=20_000)
+        invite("lee")
+        expect(status).to_contain_text("Invited lee", timeout=20_000)
+        expect(people.get_by_role("region", name="Open invitations")).to_contain_text("lee")

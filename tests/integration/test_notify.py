@@ -9,6 +9,7 @@ import email.policy
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -22,7 +23,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks.webhooks import Webhook
 
@@ -129,6 +130,7 @@ class _Receiver:
         self.secret, self.script, self.hold = secret, script, hold
         self.received: Counter[str] = Counter()
         self.processed: dict[str, Any] = {}
+        self.hosts: list[str] = []  # each delivery's Host header
         self.arrived = threading.Event()
         receiver = self
 
@@ -139,6 +141,7 @@ class _Receiver:
                 payload = Webhook(receiver.secret).verify(body, headers)  # raises on a bad signature
                 msg_id = headers["webhook-id"]
                 receiver.received[msg_id] += 1
+                receiver.hosts.append(headers["host"])
                 receiver.arrived.set()
                 if receiver.hold is not None:
                     receiver.hold.wait(30)  # the sender is killed while it waits for this answer
@@ -254,6 +257,168 @@ def test_webhook_given_up_after_a_day(db: tuple[str, sessionmaker[Session]]) -> 
         assert attempts == sum(receiver.received.values()) == 19
     finally:
         receiver.close()
+
+
+class _Dns:
+    """Failure injection of the resolver: ``name`` answers ``answers`` in turn (the last one from then on), as a
+    name whose owner changes its DNS answer would; other names get the real resolver's answer."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, name: str, answers: list[str]) -> None:
+        real = socket.getaddrinfo
+        self.asked = 0
+
+        def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+            if host != name:
+                return real(host, port, *args, **kwargs)
+            answer = answers[min(self.asked, len(answers) - 1)]
+            self.asked += 1
+            return real(answer, port, *args, **kwargs)
+
+        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+class _Connections:
+    """Every TCP connection the process opens, by the address asked for; one to ``refused`` fails as a public host
+    that is down would (injected: nothing leaves the machine)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, refused: str | None = None) -> None:
+        real = socket.create_connection
+        self.to: list[tuple[str, int]] = []
+
+        def create_connection(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
+            self.to.append((address[0], address[1]))
+            if address[0] == refused:
+                raise ConnectionRefusedError(f"{address[0]} refused the connection")
+            return real(address, *args, **kwargs)
+
+        monkeypatch.setattr(socket, "create_connection", create_connection)
+
+
+def _by_name(maker: sessionmaker[Session], receiver: _Receiver, url: str, event_id: str) -> int:
+    """An endpoint at ``url`` (``{port}``: the receiver's) with one event to deliver; the receiver's port."""
+    port: int = receiver.server.server_address[1]
+    receiver.secret = _endpoint(maker, url.format(port=port), ["invoice.paid"])
+    with maker.begin() as s:
+        enqueue_event(s, "acme", "invoice.paid", event_id, {"invoice_id": "inv_1"}, T0)
+    return port
+
+
+def test_a_name_that_rebinds_to_a_private_address_is_never_connected_to(
+    db: tuple[str, sessionmaker[Session]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: the endpoint's name answers a public address to the delivery's check, then 127.0.0.1 —
+    where a real receiver listens, standing for the platform's own services — to any later look-up. The
+    delivery connects to the checked address only, so the receiver gets nothing (docs/security.md)."""
+    _, maker = db
+    receiver = _Receiver("", [])
+    try:
+        port = _by_name(maker, receiver, "http://hooks.rebind.test:{port}/hooks", "evt_rebind")
+        dns = _Dns(monkeypatch, "hooks.rebind.test", ["93.184.216.34", "127.0.0.1"])
+        connections = _Connections(monkeypatch, refused="93.184.216.34")
+        relay = WebhookRelay(maker, clock=lambda: T0)
+        assert asyncio.run(relay.drain()) == 0
+        assert receiver.received == Counter()
+        assert connections.to == [("93.184.216.34", port)]
+        assert dns.asked == 1
+        with maker() as s:
+            row = s.scalars(select(WebhookDeliveryRow)).one()
+        assert (row.attempts, row.last_status, row.done_at) == (1, None, None)
+        assert row.last_error is not None and "refused" in row.last_error
+    finally:
+        receiver.close()
+
+
+def test_a_delivery_by_name_keeps_the_urls_host(
+    db: tuple[str, sessionmaker[Session]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Connected to the address it checked, a delivery still names the URL's host: the receiver sees it in
+    ``Host`` (private addresses allowed here: the receiver is on 127.0.0.1)."""
+    _, maker = db
+    receiver = _Receiver("", [])
+    try:
+        port = _by_name(maker, receiver, "http://hooks.tenant.test:{port}/hooks", "evt_named")
+        dns = _Dns(monkeypatch, "hooks.tenant.test", ["127.0.0.1"])
+        connections = _Connections(monkeypatch)
+        assert asyncio.run(WebhookRelay(maker, clock=lambda: T0, allow_private=True).drain()) == 1
+        assert (receiver.received, receiver.hosts) == (Counter({"evt_named": 1}), [f"hooks.tenant.test:{port}"])
+        assert (connections.to, dns.asked) == ([("127.0.0.1", port)], 1)
+    finally:
+        receiver.close()
+
+
+def test_an_answers_body_is_not_read(db: tuple[str, sessionmaker[Session]]) -> None:
+    """The status acknowledges a delivery; the body after it is not read: a receiver answering 200 with a
+    gigabyte announced and then nothing neither holds the relay until its timeout nor fills its memory."""
+    _, maker = db
+    stop = threading.Event()
+
+    class Endless(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["content-length"]))
+            self.send_response(200)
+            self.send_header("content-length", str(10**9))
+            self.end_headers()
+            self.wfile.write(b"x" * 1024)
+            self.wfile.flush()
+            stop.wait(30)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Endless)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        _endpoint(maker, f"http://127.0.0.1:{server.server_address[1]}/hooks", ["invoice.paid"])
+        with maker.begin() as s:
+            enqueue_event(s, "acme", "invoice.paid", "evt_endless", {"invoice_id": "inv_1"}, T0)
+        relay = WebhookRelay(maker, clock=lambda: T0, allow_private=True, timeout=3.0)
+        assert asyncio.run(relay.drain()) == 1
+        with maker() as s:
+            row = s.scalars(select(WebhookDeliveryRow)).one()
+        assert (row.outcome, row.last_status, row.last_error) == ("delivered", 200, None)
+    finally:
+        stop.set()
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_https_delivery_verifies_the_urls_name_over_the_checked_address(
+    db: tuple[str, sessionmaker[Session]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Over TLS, the connection to the checked address still sends the URL's name as SNI and verifies the
+    certificate against it: a certificate for that name only (trusted through SSL_CERT_FILE) is accepted,
+    and one for another name is refused."""
+    _, maker = db
+    names: list[str | None] = []
+    certs = {}
+    for name in ("hooks.tenant.test", "other.tenant.test"):
+        key, cert = tmp_path / f"{name}.key", tmp_path / f"{name}.pem"
+        request = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", f"/CN={name}"]
+        request += ["-addext", f"subjectAltName=DNS:{name}", "-keyout", str(key), "-out", str(cert)]
+        subprocess.run(request, check=True, capture_output=True)
+        certs[name] = (cert, key)
+    monkeypatch.setenv("SSL_CERT_FILE", str(certs["hooks.tenant.test"][0]))
+    for served, delivered in (("hooks.tenant.test", 1), ("other.tenant.test", 0)):
+        receiver = _Receiver("", [])
+        try:
+            server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            server_tls.load_cert_chain(*certs[served])
+            server_tls.sni_callback = lambda sock, name, ctx: names.append(name)  # type: ignore[misc,assignment]
+            receiver.server.socket = server_tls.wrap_socket(receiver.server.socket, server_side=True)
+            with maker.begin() as s:
+                s.execute(delete(WebhookDeliveryRow))
+                s.execute(delete(WebhookEndpointRow))
+            _by_name(maker, receiver, "https://hooks.tenant.test:{port}/hooks", f"evt_tls_{served}")
+            _Dns(monkeypatch, "hooks.tenant.test", ["127.0.0.1"])
+            assert asyncio.run(WebhookRelay(maker, clock=lambda: T0, allow_private=True).drain()) == delivered
+            assert sum(receiver.received.values()) == delivered
+            assert names[-1] == "hooks.tenant.test"
+            if not delivered:
+                with maker() as s:
+                    error = s.scalars(select(WebhookDeliveryRow.last_error)).one()
+                assert error is not None and "certificate" in error
+        finally:
+            receiver.close()
 
 
 RELAY = """

@@ -3,7 +3,7 @@
 Owners and admins invite a platform user id (``/organizations/{id}/invitations``: create, list, resend,
 revoke); only that user, with their own token (JWT ``sub`` = the invited id, no ``org`` claim), accepts or
 declines it (``/invitations/{id}/accept|decline``). Anyone else asking about an invitation gets 404, whatever
-id they hold. Only an owner invites an owner; an organization id is never invited.
+id they hold. Only an owner invites an owner; an organization is never a member.
 """
 
 from __future__ import annotations
@@ -49,6 +49,10 @@ def _ttl(call: Call) -> timedelta:
     return timedelta(days=call.ctx.settings.api_invitation_ttl_days)
 
 
+def _most(call: Call) -> int:
+    return call.ctx.settings.api_pending_invitations_per_organization
+
+
 def _inviter(who: Principal) -> str:
     # Prefixed both ways: a user id may itself contain ':'.
     return f"user:{who.user_id}" if who.user_id is not None else f"key:{who.key_id}"
@@ -63,7 +67,15 @@ def create_invitation(call: Call) -> InvitationOut:
         owner_only(role, body.role)
         try:
             inv = invitations.create(
-                s, call.path["id"], body.user_id, body.role, body.email, _inviter(who), now, now + _ttl(call)
+                s,
+                call.path["id"],
+                body.user_id,
+                body.role,
+                body.email,
+                _inviter(who),
+                now,
+                now + _ttl(call),
+                most=_most(call),
             )
         except StoreConflict as exc:
             raise conflict(exc) from exc
@@ -110,7 +122,7 @@ def resend_invitation(call: Call) -> InvitationOut:
         who, inv = _managed(s, call)
         before = _audited(inv)
         try:
-            invitations.resend(s, inv, now, now + _ttl(call))
+            invitations.resend(s, inv, now, now + _ttl(call), most=_most(call))
         except StoreConflict as exc:
             raise conflict(exc) from exc
         audit_change(
@@ -204,8 +216,12 @@ ENDPOINTS = [
         errors=_ERR,
         description="Nobody becomes a member without accepting: the invited user accepts with their own token "
         "(POST /api/billing/invitations/{invitation_id}/accept) before expires_at (METERLINE_API_INVITATION_TTL_DAYS, "
-        "default 7). 409 member_exists, invitation_exists (a pending one: resend or revoke it), not_a_user (an "
-        "organization id is never a member).",
+        "default 7). 409 member_exists, invitation_exists (a pending one: resend or revoke it), not_a_user (this "
+        "organization's own id). Other ids are not checked (the platform keeps no list of users, and another "
+        "organization's id is answered as any other): an invitation to an id that is no person's waits unaccepted "
+        "until it expires; revoke it and invite the right id. 409 too_many_invitations: the organization has "
+        "METERLINE_API_PENDING_INVITATIONS_PER_ORGANIZATION (default 200) pending invitations already; revoke some "
+        "or let them expire (accepted, declined, revoked and expired ones do not count).",
     ),
     Endpoint(
         "GET",
@@ -235,6 +251,8 @@ ENDPOINTS = [
         InvitationOut,
         path_params=_ONE,
         errors=_ERR,
+        description="An expired invitation made pending again counts as a new one: 409 too_many_invitations when "
+        "the organization has METERLINE_API_PENDING_INVITATIONS_PER_ORGANIZATION pending already.",
     ),
     Endpoint(
         "GET",

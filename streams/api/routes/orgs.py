@@ -200,9 +200,18 @@ def create_api_key(call: Call) -> ApiKeyCreated:
     with call.ctx.sessions.begin() as s:
         who = caller(call, s)
         require_role(s, who, call.path["id"], MANAGE)
-        row, key = orgs.create_api_key(
-            s, call.path["id"], body.name, body.role, call.ctx.clock(), created_by=_key_creator(s, who)
-        )
+        try:
+            row, key = orgs.create_api_key(
+                s,
+                call.path["id"],
+                body.name,
+                body.role,
+                call.ctx.clock(),
+                created_by=_key_creator(s, who),
+                most=call.ctx.settings.api_keys_per_organization,
+            )
+        except StoreConflict as exc:
+            raise conflict(exc) from exc
         _audit_key(call, s, who, row, "api_key.created")
         return ApiKeyCreated(**_key_out(row).model_dump(), key=key)
 
@@ -318,6 +327,9 @@ ENDPOINTS = [
         status=201,
         body=ApiKeyCreate,
         path_params=_ORG,
+        errors=(401, 403, 404, 409),
+        description="409 too_many_api_keys: the organization has METERLINE_API_KEYS_PER_ORGANIZATION (default 50) "
+        "active keys already; revoke one it no longer uses (revoked keys do not count).",
     ),
     Endpoint(
         "GET",

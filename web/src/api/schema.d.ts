@@ -516,7 +516,10 @@ export interface paths {
         /** The organization's API keys */
         get: operations["list_api_keys"];
         put?: never;
-        /** Create an API key (the key is shown once) */
+        /**
+         * Create an API key (the key is shown once)
+         * @description 409 too_many_api_keys: the organization has METERLINE_API_KEYS_PER_ORGANIZATION (default 50) active keys already; revoke one it no longer uses (revoked keys do not count).
+         */
         post: operations["create_api_key"];
         delete?: never;
         options?: never;
@@ -622,7 +625,7 @@ export interface paths {
         put?: never;
         /**
          * Invite a platform user (owners and admins; only an owner invites an owner)
-         * @description Nobody becomes a member without accepting: the invited user accepts with their own token (POST /api/billing/invitations/{invitation_id}/accept) before expires_at (METERLINE_API_INVITATION_TTL_DAYS, default 7). 409 member_exists, invitation_exists (a pending one: resend or revoke it), not_a_user (an organization id is never a member).
+         * @description Nobody becomes a member without accepting: the invited user accepts with their own token (POST /api/billing/invitations/{invitation_id}/accept) before expires_at (METERLINE_API_INVITATION_TTL_DAYS, default 7). 409 member_exists, invitation_exists (a pending one: resend or revoke it), not_a_user (this organization's own id). Other ids are not checked (the platform keeps no list of users, and another organization's id is answered as any other): an invitation to an id that is no person's waits unaccepted until it expires; revoke it and invite the right id. 409 too_many_invitations: the organization has METERLINE_API_PENDING_INVITATIONS_PER_ORGANIZATION (default 200) pending invitations already; revoke some or let them expire (accepted, declined, revoked and expired ones do not count).
          */
         post: operations["create_invitation"];
         delete?: never;
@@ -657,7 +660,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Give a pending (or expired) invitation a new expiry */
+        /**
+         * Give a pending (or expired) invitation a new expiry
+         * @description An expired invitation made pending again counts as a new one: 409 too_many_invitations when the organization has METERLINE_API_PENDING_INVITATIONS_PER_ORGANIZATION pending already.
+         */
         post: operations["resend_invitation"];
         delete?: never;
         options?: never;
@@ -7882,6 +7888,15 @@ export interface operations {
             };
             /** @description not found, or not visible to the caller */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the state does not allow this: a subscription transition, an invoice paid already... (the code says why) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

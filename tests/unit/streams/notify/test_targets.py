@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.notify.targets import delivery_refusal, written_refusal
+from streams.notify.targets import Refused, delivery_addresses, written_refusal
 
 
 @pytest.mark.parametrize(
@@ -31,13 +31,14 @@ from streams.notify.targets import delivery_refusal, written_refusal
 )
 def test_non_public_hosts_are_refused_as_written(url: str) -> None:
     assert written_refusal(url) is not None
-    assert delivery_refusal(url, resolve=lambda host, port: []) is not None
+    with pytest.raises(Refused):
+        delivery_addresses(url, resolve=lambda host, port: ["93.184.216.34"])
 
 
 @pytest.mark.parametrize("url", ["https://hooks.example.com/in", "https://93.184.216.34/in", "http://[2606:4700::1]/"])
 def test_public_hosts_pass(url: str) -> None:
     assert written_refusal(url) is None
-    assert delivery_refusal(url, resolve=lambda host, port: ["93.184.216.34"]) is None
+    assert delivery_addresses(url, resolve=lambda host, port: ["93.184.216.34"] * 2) == ["93.184.216.34"]
 
 
 def test_a_name_resolving_to_a_private_address_is_refused_at_delivery() -> None:
@@ -49,10 +50,19 @@ def test_a_name_resolving_to_a_private_address_is_refused_at_delivery() -> None:
 
     url = "https://hooks.tenant.test/in"
     assert written_refusal(url) is None  # no DNS when it is registered
-    why = delivery_refusal(url, resolve=resolve)
-    assert why is not None and "127.0.0.1" in why
+    with pytest.raises(Refused, match=r"127\.0\.0\.1"):
+        delivery_addresses(url, resolve=resolve)
     assert asked == [("hooks.tenant.test", 443)]
+    # Lifted for local development: every address is one to connect to, still from that one lookup.
+    assert delivery_addresses(url, resolve=resolve, allow_private=True) == ["93.184.216.34", "127.0.0.1"]
+    assert asked == [("hooks.tenant.test", 443)] * 2
+
+
+def test_a_name_that_does_not_resolve_is_not_sent_to() -> None:
+    with pytest.raises(Refused, match="does not resolve"):
+        delivery_addresses("https://gone.tenant.test/in", resolve=lambda host, port: [])
 
 
 def test_a_port_that_is_no_port_is_refused_not_raised() -> None:
-    assert delivery_refusal("https://hooks.example.com:99999/", resolve=lambda host, port: []) is not None
+    with pytest.raises(Refused, match="port"):
+        delivery_addresses("https://hooks.example.com:99999/", resolve=lambda host, port: [])

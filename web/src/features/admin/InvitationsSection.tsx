@@ -35,7 +35,10 @@ function Invitations({ org }: { org: string }) {
   const create = useMutation({
     mutationFn: () => invite(org, { user_id: userId.trim(), email: email.trim() || null, role }),
     onSuccess: (inv) => {
-      setMessage(`Invited ${inv.user_id} as ${inv.role}: they join once they accept.`);
+      // The API checks no id (it keeps no list of users, and tells no other organization's id apart).
+      setMessage(
+        `Invited ${inv.user_id} as ${inv.role}: they join once they accept (ids are not checked: if it was mistyped, revoke it).`,
+      );
       setUserId("");
       setEmail("");
       refresh();
