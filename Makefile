@@ -17,6 +17,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
+# The live rating kernel (rating/live/kernel/, Rust): built and installed when cargo is on the PATH; without it
+# every group is rated in Python, with the same results (docs/performance.md). Its stamp is left untouched
+# when cargo is missing, so a later `make venv` with cargo builds it.
+KERNEL := rating/live/kernel
+KERNEL_STAMP := $(VENV)/.kernel-installed
+KERNEL_SRC := $(shell find $(KERNEL)/src -type f 2>/dev/null) $(addprefix $(KERNEL)/,Cargo.toml Cargo.lock pyproject.toml meterline_kernel.pyi)
+
+$(KERNEL_STAMP): $(STAMP) $(KERNEL_SRC)
+	@if command -v cargo >/dev/null; then \
+	  echo "building the live rating kernel ($(KERNEL), cargo)"; \
+	  $(BIN)/python -m pip install -q ./$(KERNEL) && touch $@; \
+	else \
+	  echo "cargo not found: the live rating kernel is not built; live rating runs in Python (the same results, slower)"; \
+	fi
+
 # The web app (web/): npm ci when the lock file changes, npm run build when a source changes (stamps keep it fast).
 WEB_DEPS := web/node_modules/.installed
 WEB_DIST := web/dist/index.html
@@ -30,7 +45,7 @@ $(WEB_DIST): $(WEB_DEPS) $(WEB_SRC)
 	cd web && npm run --silent build
 	@touch $(WEB_DIST)
 
-venv: $(STAMP) $(WEB_DIST) ## Create the virtualenv and install Meterline with its dev tools, build the web app (idempotent)
+venv: $(STAMP) $(KERNEL_STAMP) $(WEB_DIST) ## Create the virtualenv and install Meterline with its dev tools (and the live rating kernel when cargo is there), build the web app (idempotent)
 
 web: $(WEB_DIST) ## Build the web app into web/dist (skipped when up to date)
 
