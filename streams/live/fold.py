@@ -171,6 +171,20 @@ def fold_step(
             prefix = prefixes[tid] = f"{t.billed}|{t.period}|"
         slot_key = prefix + metric
         slot = dict(entry.get(slot_key) or {})
+        tpl = templates.of(tid, t, metric, rule, t.tier.rate_limit_per_minute)
+        counter = tpl[1][7]  # the native kernel's, for a plain counter metric (streams/live/native.py)
+        if counter is not None:
+            used = slot.get("used")
+            done = counter.rate(tpl[0], used, evs)
+            if done is not None:  # else the kernel declined: the Python path below rates the group
+                slot["used"], line, record, alerts_due = done
+                out.rated.append(line)
+                out.quota_records.append((quota_key(t.billed, metric), record))
+                if alerts_due and not _alert_kinds(rule).issubset(slot.get("alerted", ())):
+                    before = _num(used)
+                    _alert(out, slot, t, metric, rule, before, before + sum([e.quantity for e in evs], ZERO), now)
+                entry[slot_key] = slot
+                continue
         before = _num(slot.get("used"))
         extra: dict[str, str] = {}
         amount_delta = ZERO
@@ -234,7 +248,6 @@ def fold_step(
             else:
                 billed_before, billed_after = before, after
             _, d_included, d_billable, unit_price, delta_amount = delta_parts(rule, billed_before, billed_after)
-        tpl = templates.of(tid, t, metric, rule, t.tier.rate_limit_per_minute)
         out.rated.append(
             templates.rated_line(
                 tpl,
@@ -248,15 +261,28 @@ def fold_step(
             )
         )
         out.quota_records.append((quota_key(t.billed, metric), templates.quota_record(tpl, after)))
-        if after >= _first_threshold(rule):
-            raised = slot.get("alerted", ())
-            if not _alert_kinds(rule).issubset(raised):
-                alerts = new_alerts(t.billed, metric, t.period, rule, before, after, now, raised)
-                if alerts:
-                    slot["alerted"] = [*raised, *(a.kind for a in alerts)]
-                    out.alerts.extend(alerts)
+        if after >= _first_threshold(rule) and not _alert_kinds(rule).issubset(slot.get("alerted", ())):
+            _alert(out, slot, t, metric, rule, before, after, now)
         entry[slot_key] = slot
     return out
+
+
+def _alert(
+    out: LiveOutputs,
+    slot: dict[str, Any],
+    t: Resolved,
+    metric: str,
+    rule: MeteredRule,
+    before: Decimal,
+    after: Decimal,
+    now: datetime,
+) -> None:
+    """Raise the alerts due at ``after`` not raised yet in the period, and remember them in the slot."""
+    raised = slot.get("alerted", ())
+    alerts = new_alerts(t.billed, metric, t.period, rule, before, after, now, raised)
+    if alerts:
+        slot["alerted"] = [*raised, *(a.kind for a in alerts)]
+        out.alerts.extend(alerts)
 
 
 #: Seat lists at least this long get their set remembered (a smaller one is cheap to build again).

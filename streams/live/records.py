@@ -20,11 +20,14 @@ import orjson
 from rating.catalog.model import MeteredRule
 from rating.money import fixed_text
 from rating.quota import _limits, _text
+from streams.live import native
+from streams.live.rating import _first_threshold
 from streams.live.resolve import Resolved
 
 #: The parts after the account: line head, line tail, quota head, quota tail, the rule, its included
-#: quantity's JSON, its hard cap's JSON.
-_Shared = tuple[bytes, bytes, bytes, bytes, MeteredRule, str, str]
+#: quantity's JSON, its hard cap's JSON, and the native kernel's ``Counter`` of them for a plain counter
+#: metric (streams/live/native.py; None when the kernel is off or the group is not one).
+_Shared = tuple[bytes, bytes, bytes, bytes, MeteredRule, str, str, Any]
 #: A group's template: '{"account_id":"…"' and the parts its terms share with other accounts.
 _Template = tuple[bytes, _Shared]
 _TermsKey = tuple[str, int, str, str, int]
@@ -78,15 +81,12 @@ class Templates:
         included, cap = rule.included, rule.hard_cap
         included_json = "null" if included is None else f'"{_text(included)}"'
         cap_json = "null" if cap is None else f'"{_text(cap)}"'
-        return (
-            b"," + line_head,
-            b'",' + line_tail,
-            b"," + quota_head,
-            quota_tail,
-            rule,
-            included_json,
-            cap_json,
-        )
+        parts = (b"," + line_head, b'",' + line_tail, b"," + quota_head, quota_tail, included_json, cap_json)
+        counter = None
+        if native.kernel is not None and native.plain_counter(metric, rule):
+            first = _first_threshold(rule)
+            counter = native.counter(parts, rule, None if first.is_infinite() else str(first))
+        return (*parts[:4], rule, included_json, cap_json, counter)
 
     @staticmethod
     def rated_line(

@@ -10,6 +10,7 @@ equal to the digit — the same bytes for rated lines and entries.
 from __future__ import annotations
 
 import random
+import shutil
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,6 +18,7 @@ from unittest.mock import patch
 
 import msgspec
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,7 +26,7 @@ from rating.catalog.loader import load_catalog
 from rating.pricing import metric_charge
 from rating.subscriptions import SubscriptionVersion
 from schemas.events import AcceptedEvent, epoch_ms
-from streams.live import fold
+from streams.live import fold, native
 from streams.live.fold import fold_step
 from streams.live.rating import LiveOutputs, rate_batch
 from streams.live.resolve import Resolver
@@ -91,6 +93,8 @@ def make_events(rng: random.Random, n: int, start: int) -> list[AcceptedEvent]:
         qty = D(rng.choice([1, 7, 2500, 40_000])) if metric != "storage_gb" else D(rng.randrange(0, 12_000)) / 100
         if rng.random() < 0.1:  # sent as "2E+1": a positive exponent (the text is "20" wherever it is written)
             qty = D(f"{rng.randrange(1, 9)}E+{rng.randrange(1, 3)}")
+        elif metric == "api_calls" and rng.random() < 0.2:  # other exponents: "0.50", "1.0", "2500.000"
+            qty = D(rng.choice(["0.50", "1.0", "2500.000", "0.001", "39999.9999"]))
         out.append(
             AcceptedEvent(
                 event_id=f"e{i}",
@@ -136,14 +140,30 @@ class Path:
         return out
 
 
+def kernel_or_python(path: str) -> Any:
+    """The native kernel (streams/live/native.py) for the plain counter groups, or Python for every group."""
+    if path == "python":
+        return None
+    if native.kernel is None and shutil.which("cargo") is None:
+        pytest.skip("the kernel is built by make venv only where cargo is on the PATH")
+    assert native.kernel is not None, "cargo is on the PATH: make venv must have built the kernel"
+    return native.kernel
+
+
+@pytest.mark.parametrize("path", ["kernel", "python"])
 @settings(max_examples=60, deadline=None)
 @given(st.randoms(use_true_random=False), st.lists(st.integers(1, 80), min_size=1, max_size=5), st.booleans())
-def test_the_fast_path_equals_the_reference_to_the_digit(rng: random.Random, sizes: list[int], decoded: bool) -> None:
+def test_the_fast_path_equals_the_reference_to_the_digit(
+    path: str, rng: random.Random, sizes: list[int], decoded: bool
+) -> None:
     """``decoded``: the fast path keeps its entries between steps (its memos are used), every seat
-    list remembered however short."""
+    list remembered however short. ``path``: plain counter groups rated by the native kernel, or in Python."""
     versions = subscriptions(rng)
     reference, fast = Path(rate_batch, versions), Path(fold_step, versions, decoded)
-    with patch.object(fold, "SEAT_MEMO_FROM", 0 if decoded else fold.SEAT_MEMO_FROM):
+    with (
+        patch.object(fold, "SEAT_MEMO_FROM", 0 if decoded else fold.SEAT_MEMO_FROM),
+        patch.object(native, "kernel", kernel_or_python(path)),
+    ):
         _same_outputs(rng, sizes, reference, fast)
 
 
