@@ -5,7 +5,12 @@ with the worker's garbage-collector settings, and encode what the agent encodes 
 Prints CPU microseconds per event for each step after the first (which fills the caches), so a loaded
 machine skews it less than wall time. No stack needed.
 
-    python bench/live_fold.py [--events-per-step 100000] [--steps 6] [--path fast] [--members 100]
+    python bench/live_fold.py [--events-per-step 100000] [--steps 6] [--path fast] [--members 100] [--kernel both]
+
+``--kernel both`` rates with the fast path twice, its plain counter groups by the native kernel
+(rating/live/kernel) and in Python, alternating step by step in this process (each from its own table, who
+goes first taking turns), and prints the share of groups the kernel took; ``--kernel off`` is the Python
+path alone (as ``METERLINE_LIVE_KERNEL=0``).
 
 ``--steps 16 --events-per-step 50000`` fills each account's period over the run (the cost of a step late
 in a period); ``--path fast`` rates with the fast path only (half the time on a loaded machine).
@@ -30,6 +35,7 @@ from common import USERS, accounts, make_event
 
 from rating.catalog.loader import load_catalog
 from schemas.events import AcceptedEvent
+from streams.live import native
 from streams.live.fold import fold_step
 from streams.live.rating import rate_batch
 from streams.live.resolve import Resolver
@@ -80,25 +86,32 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=6)
     ap.add_argument("--path", choices=["both", "fast", "reference"], default="both")
     ap.add_argument("--members", type=int, default=0)
+    ap.add_argument("--kernel", choices=["on", "off", "both"], default="on")
     args = ap.parse_args()
+    installed = native.kernel
+    if args.kernel != "off" and installed is None:
+        ap.error("the native kernel is not installed (make venv with cargo on the PATH), or METERLINE_LIVE_KERNEL=0")
     n, registry, now = args.events_per_step, bench_registry(), datetime.now(UTC)
     steps = bench_steps(n, args.steps, now, args.members)
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)  # as the worker sets it (streams/worker/run.py)
-    paths = {
-        name: fn
-        for name, fn in {"reference (rate_batch)": rate_batch, "fast path (fold_step)": fold_step}.items()
-        if args.path == "both" or name.startswith(args.path)
-    }
+    fast = {"on": {"": installed}, "off": {"": None}, "both": {", kernel": installed, ", Python": None}}[args.kernel]
+    kernels = {f"fast path (fold_step){suffix}": k for suffix, k in fast.items()}
+    paths = {"reference (rate_batch)": rate_batch} if args.path != "fast" else {}
+    if args.path != "reference":
+        paths |= dict.fromkeys(kernels, fold_step)
+    plain = 0
     tables: dict[str, dict[str, dict[str, object]]] = {name: {} for name in paths}
     resolvers = {name: Resolver(registry, load_catalog()) for name in paths}
     spent: dict[str, list[float]] = {name: [] for name in paths}
     encoding: dict[str, list[float]] = {name: [] for name in paths}
     written = 0
     lines = 0
-    for events in steps:
-        for name, fn in paths.items():
+    for k, events in enumerate(steps):
+        # Who goes first takes turns, so neither always finds the caches as the other left them.
+        for name, fn in list(paths.items())[:: -1 if k % 2 else 1]:
+            native.kernel = kernels.get(name)
             table, t = tables[name], time.process_time()
             states = {a: table.get(a) for a in {e.account_id for e in events}}
             out = fn(events, states, resolvers[name], now)
@@ -108,11 +121,13 @@ def main() -> int:
             table.update(out.states)
             spent[name].append(time.process_time() - t)
             lines = len(out.rated)
+            plain = sum(orjson.loads(x)["metric"] not in native.NOT_PLAIN for x in out.rated)
     for name, secs in spent.items():
         print(f"{name}: {_figures(secs, n)}")
     for name, secs in encoding.items():
         print(f"{name}, of which encoding the entries: {_figures(secs, n)}")
     print(f"{n:,} events a step, {lines / n:.2f} rated lines and quota states per event in the last step")
+    print(f"plain counter groups (the kernel's, unless it declines): {plain / max(lines, 1):.0%} of them")
     print(f"table records of the last step: {written / 1e6:.1f} MB, {written / n:.0f} bytes an event")
     return 0
 
