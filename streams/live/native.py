@@ -36,7 +36,8 @@ def _load() -> ModuleType | None:
         import meterline_kernel
     except ImportError:
         return None
-    return meterline_kernel
+    module: ModuleType = meterline_kernel  # typed by its stub where installed, Any where not
+    return module
 
 
 kernel: ModuleType | None = _load()
