@@ -10,7 +10,7 @@ machine skews it less than wall time. No stack needed.
 ``--kernel both`` rates with the fast path twice, its plain counter groups by the native kernel
 (rating/live/kernel) and in Python, alternating step by step in this process (each from its own table, who
 goes first taking turns), and prints the share of groups the kernel took; ``--kernel off`` is the Python
-path alone (as ``METERLINE_LIVE_KERNEL=0``).
+path alone (as a worker with ``METERLINE_LIVE_KERNEL=false``).
 
 ``--steps 16 --events-per-step 50000`` fills each account's period over the run (the cost of a step late
 in a period); ``--path fast`` rates with the fast path only (half the time on a loaded machine).
@@ -90,7 +90,7 @@ def main() -> int:
     args = ap.parse_args()
     installed = native.kernel
     if args.kernel != "off" and installed is None:
-        ap.error("the native kernel is not installed (make venv with cargo on the PATH), or METERLINE_LIVE_KERNEL=0")
+        ap.error("the native kernel is not installed (make venv with cargo on the PATH)")
     n, registry, now = args.events_per_step, bench_registry(), datetime.now(UTC)
     steps = bench_steps(n, args.steps, now, args.members)
     gc.collect()

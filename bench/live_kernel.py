@@ -36,7 +36,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=7)
     args = ap.parse_args()
     if native.kernel is None:
-        ap.error("the native kernel is not installed (make venv with cargo on the PATH), or METERLINE_LIVE_KERNEL=0")
+        ap.error("the native kernel is not installed (make venv with cargo on the PATH)")
     now = datetime.now(UTC)
     resolver = Resolver(bench_registry(), load_catalog())
     # Two steps: the second's groups find the first's usage in their slots, as in a running worker.

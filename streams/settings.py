@@ -99,6 +99,11 @@ class Settings(BaseSettings):
         400, ge=1, description="usage.accepted records (up to 1,000 events each) per rating step."
     )
     # 0.5, not 0.25: larger backlog steps, ≈ 12 % more end to end, no latency cost measured (docs/performance.md).
+    live_kernel: bool = Field(
+        True,
+        description="Rate the live stage's plain counter groups with the native kernel (rating/live/kernel) when it "
+        "is installed; false: every group in Python (the same results).",
+    )
     rate_linger_seconds: float = Field(
         0.5,
         gt=0,

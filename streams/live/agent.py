@@ -26,6 +26,7 @@ from schemas.events import AcceptedEvent, epoch_ms
 from streams import topics
 from streams.kafka.batches import BatchSender, Record
 from streams.kafka.internals import FAUST_CURRENT_EVENT as _current_event
+from streams.live import native
 from streams.live.fold import fold_step, forget_memos
 from streams.live.resolve import Resolver
 from streams.settings import Settings
@@ -117,6 +118,7 @@ LIVE_TABLE_ROCKSDB = {
 def register_rating(
     app: faust.App, s: Settings, catalog: Catalog, registry: SubscriptionRegistry, metrics: WorkerMetrics
 ) -> None:
+    native.use(s.live_kernel)
     accepted = app.topic(s.topic(topics.ACCEPTED))
     rated_name, quota_name, alerts_name = (s.topic(t) for t in (topics.RATED, topics.QUOTA_STATE, topics.ALERTS))
     # Raw bytes both ways: a Table without types reads its changelog as JSON, so a recovery (a partition

@@ -6,13 +6,13 @@ the kernel declines (a result ``Decimal`` would round, a negative quantity, text
 kernel gives the same bytes as the Python path (tests/unit/streams/live/test_live_fold.py runs the fast
 path's property test both ways; test_live_kernel.py compares its arithmetic and text with ``Decimal``).
 
-``make venv`` builds it when cargo is on the PATH; without it (or with ``METERLINE_LIVE_KERNEL=0``) every
-group is rated in Python. ``kernel`` is the module switch the tests turn.
+``make venv`` builds it when cargo is on the PATH; without it every group is rated in Python. ``kernel`` is
+the switch: the worker turns it off with ``METERLINE_LIVE_KERNEL=false`` (streams/settings.py, ``use``), the
+tests and benchmarks set it.
 """
 
 from __future__ import annotations
 
-import os
 from types import ModuleType
 from typing import TYPE_CHECKING
 
@@ -23,15 +23,11 @@ from schemas.events import Metric
 if TYPE_CHECKING:
     from meterline_kernel import Counter
 
-#: Set to 0 (or "off", "false") to rate every group in Python though the kernel is installed.
-ENV = "METERLINE_LIVE_KERNEL"
 #: Metrics with work beyond a sum and ``delta_parts``: always rated in Python (streams/live/fold.py).
 NOT_PLAIN = frozenset({SEAT_METRIC, Metric.STORAGE_GB, Metric.PREMIUM_FEATURE, Metric.AI_REQUESTS})
 
 
 def _load() -> ModuleType | None:
-    if os.environ.get(ENV, "1").strip().lower() in {"0", "off", "false", "no"}:
-        return None
     try:
         import meterline_kernel
     except ImportError:
@@ -41,6 +37,12 @@ def _load() -> ModuleType | None:
 
 
 kernel: ModuleType | None = _load()
+
+
+def use(on: bool) -> None:
+    """Rate plain counter groups with the kernel (when installed), or every group in Python."""
+    global kernel
+    kernel = _load() if on else None
 
 
 def plain_counter(metric: str, rule: MeteredRule) -> bool:

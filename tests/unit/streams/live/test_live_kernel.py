@@ -29,6 +29,7 @@ from streams.live import native
 from streams.live.rating import _first_threshold, rated_line
 from streams.live.records import Templates
 from streams.live.resolve import Resolved, Resolver
+from streams.settings import load_settings
 from streams.subscriptions.registry import SubscriptionRegistry
 
 if native.kernel is None and shutil.which("cargo") is None:
@@ -166,11 +167,17 @@ def test_a_rule_it_cannot_hold_is_left_to_python() -> None:
     assert Templates(AT).of(0, T, METRIC, MeteredRule(per_feature={"x": D(1)}), RATE_LIMIT)[1][7] is None
 
 
-def test_the_switch_turns_it_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    for off in ("0", "off", "false"):
-        monkeypatch.setenv(native.ENV, off)
-        assert native._load() is None
-    monkeypatch.delenv(native.ENV)
-    assert native._load() is native.kernel
-    monkeypatch.setattr(native, "kernel", None)
-    assert Templates(AT).of(0, T, METRIC, T.rule(METRIC), RATE_LIMIT)[1][7] is None
+def test_the_setting_turns_it_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``METERLINE_LIVE_KERNEL=false`` reaches the switch the worker sets when it registers the rating agent."""
+    installed = native.kernel
+    monkeypatch.setenv("METERLINE_LIVE_KERNEL", "false")
+    settings = load_settings()
+    assert settings.live_kernel is False
+    try:
+        native.use(settings.live_kernel)
+        assert native.kernel is None
+        assert Templates(AT).of(0, T, METRIC, T.rule(METRIC), RATE_LIMIT)[1][7] is None
+        native.use(True)
+        assert native.kernel is installed
+    finally:
+        native.kernel = installed
