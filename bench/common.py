@@ -71,6 +71,18 @@ def make_event(i: int, ts_ms: int, rng: random.Random, prefix: str) -> dict[str,
     }
 
 
+def alternating(fns: dict[str, Callable[[], object]], rounds: int) -> dict[str, list[float]]:
+    """The CPU seconds of each function in each of ``rounds`` rounds, the functions taking turns within a round
+    (so a loaded machine's changes fall on all of them)."""
+    spent: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            t = time.process_time()
+            fn()
+            spent[name].append(time.process_time() - t)
+    return spent
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 

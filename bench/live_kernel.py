@@ -14,11 +14,11 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from common import alternating
 from live_fold import bench_registry, bench_steps
 
 from rating.catalog.loader import load_catalog
@@ -81,12 +81,8 @@ def main() -> int:
             tpl[1][7].rate(tpl[0], before_text, empty)
 
     declined = sum(tpl[1][7].rate(tpl[0], b, evs) is None for tpl, _, b, evs in work)
-    spent: dict[str, list[float]] = {"Python": [], "kernel": [], "kernel, no events (the crossing)": []}
-    for _ in range(args.rounds):
-        for name, fn in zip(spent, (python, kernel, crossing), strict=True):
-            t = time.process_time()
-            fn()
-            spent[name].append((time.process_time() - t) / groups_n * 1e6)
+    fns = {"Python": python, "kernel": kernel, "kernel, no events (the crossing)": crossing}
+    spent = {name: [s / groups_n * 1e6 for s in secs] for name, secs in alternating(fns, args.rounds).items()}
     events_n = sum(len(w[3]) for w in work)
     print(f"{groups_n:,} plain counter groups of a {args.events:,}-event step, {events_n / groups_n:.1f} events each")
     for name, per in spent.items():

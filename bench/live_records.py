@@ -18,16 +18,17 @@ import argparse
 import gc
 import statistics
 import sys
-import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import orjson
+from common import alternating
 from live_fold import bench_registry, bench_steps
 
 from rating.catalog.loader import load_catalog
 from rating.quota import quota_record
+from streams.live import native
 from streams.live.fold import fold_step
 from streams.live.rating import rated_line
 from streams.live.records import Templates
@@ -63,6 +64,7 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=4)
     ap.add_argument("--rounds", type=int, default=7)
     args = ap.parse_args()
+    native.kernel = None  # every group's records written in Python (bench/live_kernel.py times the kernel's)
     n, now = args.events_per_step, datetime.now(UTC)
     resolver = Resolver(bench_registry(), load_catalog())
     table: dict[str, dict[str, Any]] = {}
@@ -102,14 +104,13 @@ def main() -> int:
     )
     gc.collect()
     gc.freeze()
-    spent: dict[str, list[float]] = {"dicts through orjson": [], "templates": []}
-    for _ in range(args.rounds):
-        t = time.process_time()
-        as_dicts(groups, lines, quotas, at)
-        spent["dicts through orjson"].append(time.process_time() - t)
-        t = time.process_time()
-        from_templates(groups, lines, quotas, at)
-        spent["templates"].append(time.process_time() - t)
+    spent = alternating(
+        {
+            "dicts through orjson": lambda: as_dicts(groups, lines, quotas, at),
+            "templates": lambda: from_templates(groups, lines, quotas, at),
+        },
+        args.rounds,
+    )
     count = len(lines)
     for name, secs in spent.items():
         best, mid = min(secs), statistics.median(secs)
