@@ -89,10 +89,13 @@ test: stack-deps browser-deps prometheus-deps web-test ## Run the whole test sui
 test-unit: venv ## Run the pure tests (tests/unit) in seconds, without the local stack
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
-lint: venv ## ruff and mypy; eslint, tsc and the generated API client's freshness for web/
+lint: venv ## ruff and mypy; rustfmt and clippy for the live rating kernel (with cargo); eslint, tsc and the generated API client's freshness for web/
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	@if command -v cargo >/dev/null; then \
+	  cd $(KERNEL) && cargo fmt --check && PYO3_PYTHON=$(CURDIR)/$(BIN)/python cargo clippy -q --all-targets -- -D warnings; \
+	fi
 	cd web && npm run --silent lint && npm run --silent typecheck && npm run --silent api:check
 
 fmt: venv ## Format the code with ruff
