@@ -8,12 +8,14 @@ terms other than the account (shared by every account on the same tier and versi
 only its numbers; the quota's limits come from ``rating.quota``'s own rule (``_limits``). Decimal text
 (``fixed_text``) is digits, sign and point: nothing in it needs escaping. The bytes are those of
 ``rate_batch``'s records (tests/unit/streams/live/test_live_fold.py and test_live_records.py compare them).
+A plain counter metric's template also carries the native kernel's ``Counter`` of the same parts
+(streams/live/native.py), which writes a group's records itself.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -24,10 +26,13 @@ from streams.live import native
 from streams.live.rating import _first_threshold
 from streams.live.resolve import Resolved
 
+if TYPE_CHECKING:
+    from meterline_kernel import Counter
+
 #: The parts after the account: line head, line tail, quota head, quota tail, the rule, its included
 #: quantity's JSON, its hard cap's JSON, and the native kernel's ``Counter`` of them for a plain counter
 #: metric (streams/live/native.py; None when the kernel is off or the group is not one).
-_Shared = tuple[bytes, bytes, bytes, bytes, MeteredRule, str, str, Any]
+_Shared = tuple[bytes, bytes, bytes, bytes, MeteredRule, str, str, "Counter | None"]
 #: A group's template: '{"account_id":"…"' and the parts its terms share with other accounts.
 _Template = tuple[bytes, _Shared]
 _TermsKey = tuple[str, int, str, str, int]

@@ -1,11 +1,6 @@
 """The live rating kernel's types (src/lib.rs): maturin installs this stub beside the extension."""
 
-from decimal import Decimal
-from typing import Protocol, final
-
-class _Event(Protocol):
-    @property
-    def quantity(self) -> Decimal: ...
+from typing import Any, final
 
 @final
 class Counter:
@@ -25,4 +20,6 @@ class Counter:
         unit_price: str | None,
         first_alert: str | None,
     ) -> Counter: ...
-    def rate(self, account: bytes, used: object, events: list[_Event]) -> tuple[str, bytes, bytes, bool] | None: ...
+    def rate(self, account: bytes, used: object, events: list[Any]) -> tuple[str, bytes, bytes, bool] | None:
+        """A group's (entry's ``used`` text, rated line, quota-state record, whether alerts may be due), or None
+        to decline; ``events``: a list of objects with a ``Decimal`` ``quantity``."""
