@@ -94,7 +94,7 @@ fn shifted(c: u128, by: i32) -> Option<u128> {
     if c == 0 {
         return Some(0);
     }
-    c.checked_mul(10u128.checked_pow(u32::try_from(by).ok()?)?)
+    c.checked_mul(*POW10.get(usize::try_from(by).ok()?)?)
 }
 
 /// Both coefficients at the smaller exponent (the exponent of an exact sum or difference).
@@ -124,13 +124,45 @@ pub fn mul(a: Dec, b: Dec) -> Option<Dec> {
     (c < LIMIT && (-MAX_EXP..=MAX_EXP).contains(&e)).then_some(Dec { c, e: e as i32 })
 }
 
-fn digits(mut c: u128) -> i64 {
-    let mut n = 1;
-    while c >= 10 {
-        c /= 10;
-        n += 1;
+/// 10^0 … 10^38: every power of ten a u128 holds.
+const POW10: [u128; 39] = {
+    let mut t = [1u128; 39];
+    let mut i = 1;
+    while i < 39 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
     }
-    n
+    t
+};
+
+/// How many digits `c` has (1 for zero), without dividing: a u128 division is a library call.
+fn digits(c: u128) -> i64 {
+    POW10[1..].partition_point(|&p| p <= c) as i64 + 1
+}
+
+/// `c`'s decimal digits into the end of `buf`; returns where they start. In u64 when it fits, where a
+/// division by ten is a multiplication.
+fn write_digits(c: u128, buf: &mut [u8; 40]) -> usize {
+    let mut i = buf.len();
+    if let Ok(mut small) = u64::try_from(c) {
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (small % 10) as u8;
+            small /= 10;
+            if small == 0 {
+                return i;
+            }
+        }
+    }
+    let mut c = c;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (c % 10) as u8;
+        c /= 10;
+        if c == 0 {
+            return i;
+        }
+    }
 }
 
 /// The values' order (`1.0` equals `1`).
@@ -140,6 +172,9 @@ pub fn cmp(a: Dec, b: Dec) -> Ordering {
         (true, false) => return Ordering::Less,
         (false, true) => return Ordering::Greater,
         _ => {}
+    }
+    if a.e == b.e {
+        return a.c.cmp(&b.c);
     }
     let by_size = (digits(a.c) + i64::from(a.e)).cmp(&(digits(b.c) + i64::from(b.e)));
     if by_size != Ordering::Equal {
@@ -153,18 +188,8 @@ pub fn cmp(a: Dec, b: Dec) -> Ordering {
 /// `f"{d:f}"`: every digit the value carries, in fixed point ("0.00", "1000" for 1E+3, "0" for 0E+2).
 pub fn fixed(d: Dec, out: &mut Vec<u8>) {
     let mut buf = [0u8; 40];
-    let mut n = 0;
-    let mut c = d.c;
-    loop {
-        buf[n] = b'0' + (c % 10) as u8;
-        n += 1;
-        c /= 10;
-        if c == 0 {
-            break;
-        }
-    }
-    buf[..n].reverse();
-    let ds = &buf[..n];
+    let start = write_digits(d.c, &mut buf);
+    let ds = &buf[start..];
     if d.e >= 0 {
         out.extend_from_slice(ds);
         if d.c != 0 {
@@ -191,12 +216,17 @@ pub fn normalized(d: Dec, out: &mut Vec<u8>) {
         out.push(b'0');
         return;
     }
-    let (mut c, mut e) = (d.c, d.e);
-    while c % 10 == 0 {
-        c /= 10;
-        e += 1;
-    }
-    fixed(Dec { c, e }, out);
+    // The trailing zeros of its digits (no u128 division per zero).
+    let mut buf = [0u8; 40];
+    let start = write_digits(d.c, &mut buf);
+    let zeros = buf[start..].iter().rev().take_while(|&&b| b == b'0').count();
+    fixed(
+        Dec {
+            c: d.c / POW10[zeros],
+            e: d.e + zeros as i32,
+        },
+        out,
+    );
 }
 
 #[cfg(test)]
@@ -223,6 +253,25 @@ mod tests {
         assert_eq!(parse("-1"), None);
         assert_eq!(parse("NaN"), None);
         assert_eq!(parse("1".repeat(29).as_str()), None);
+    }
+
+    #[test]
+    fn counts_digits_and_drops_trailing_zeros() {
+        for (c, n) in [
+            (0u128, 1),
+            (9, 1),
+            (10, 2),
+            (99, 2),
+            (10u128.pow(27), 28),
+            (u128::MAX, 39),
+        ] {
+            assert_eq!(digits(c), n, "{c}");
+        }
+        let mut v = Vec::new();
+        normalized(parse("1500.00").unwrap(), &mut v);
+        normalized(parse("0.000").unwrap(), &mut v);
+        normalized(parse("123456789012345678901234567.8").unwrap(), &mut v);
+        assert_eq!(v, b"15000123456789012345678901234567.8");
     }
 
     #[test]
