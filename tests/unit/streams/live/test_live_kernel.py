@@ -133,7 +133,9 @@ def cases(draw: st.DrawFn) -> tuple[MeteredRule, str | None, list[Decimal]]:
 @given(cases())
 @example((MeteredRule(included=D(10), hard_cap=D("10.00"), unit_price=D("0.01")), "9.5", [D("0.50")]))
 @example((MeteredRule(included=D("5.0"), unit_price=D("0.00")), None, [D(5), D("1E+1")]))
-@example((MeteredRule(), "9" * 27, [D(1), D(9)]))  # the sum reaches 28 digits, then 29: declined
+@example((MeteredRule(), "9" * 27, [D(1)]))  # 10^27: 28 digits, exact
+@example((MeteredRule(), "9" * 28, [D(1)]))  # 10^28: 29 digits, Decimal rounds: declined
+@example((MeteredRule(), "0." + "9" * 28, [D("1E-28")]))  # 1.0000…: 29 digits again, after the point
 @example((MeteredRule(entitled=False), None, [D("1E-30")]))
 def test_the_kernel_gives_what_decimal_gives(case: tuple[MeteredRule, str | None, list[Decimal]]) -> None:
     rule, used, qs = case
