@@ -158,7 +158,10 @@ def register_rating(
     async def rate(stream: faust.StreamT[Any]) -> None:
         await subscriptions_read()
         await sender.start()
-        log.info("live rating started")
+        log.info(
+            "live rating started; plain counter groups rated by %s",
+            "the native kernel" if native.kernel is not None else "Python (kernel not installed, or switched off)",
+        )
         try:
             async for batch in stream.take_events(s.rate_take_records, within=s.rate_linger_seconds):
                 await rate_events(batch)
