@@ -241,3 +241,48 @@ def test_the_memos_are_used_between_steps_and_forgotten_on_demand() -> None:
     assert len(fold._kept_readings) > 0
     fold.forget_memos()
     assert not fold._seat_sets.by_id and fold._seat_sets.users == 0 and len(fold._kept_readings) == 0
+
+
+def test_a_group_the_kernel_declines_is_rated_in_python() -> None:
+    """A sum ``Decimal`` rounds (a quantity of 29 digits) is declined by the kernel: the group is rated in
+    Python, with the reference's bytes; the next step's group, exact again, is the kernel's."""
+    installed = kernel_or_python("kernel")
+    answers: list[bool] = []
+
+    class Spy:
+        def __init__(self, counter: Any) -> None:
+            self.counter = counter
+
+        def rate(self, *args: Any) -> Any:
+            got = self.counter.rate(*args)
+            answers.append(got is not None)
+            return got
+
+    made = native.counter
+    versions = [version("u1", "user", "standard", T0 - timedelta(days=60), 1)]
+    reference, fast = Path(rate_batch, versions), Path(fold_step, versions)
+    at = epoch_ms(NOW - timedelta(minutes=5))
+    quantities = [[D("200000.00000000000000000000000")], [D(2)]]
+    with (
+        patch.object(native, "kernel", installed),
+        patch.object(native, "counter", lambda *a: Spy(made(*a))),
+    ):
+        for k, qs in enumerate(quantities):
+            step = [
+                AcceptedEvent(
+                    event_id=f"d{k}-{i}",
+                    ts_ms=at + i,
+                    user_id="u1",
+                    org_id=None,
+                    metric="api_calls",
+                    quantity=q,
+                    source="test",
+                    properties={},
+                    account_id="u1",
+                )
+                for i, q in enumerate(qs)
+            ]
+            want, got = reference.rate(step), fast.rate(step)
+            assert got.rated == want.rated and got.quota_records == want.quota_records
+    assert fast.table == reference.table
+    assert answers == [False, True]
