@@ -2,14 +2,15 @@ import { useQuery } from "@tanstack/react-query";
 import { Fragment } from "react";
 import { money, quantity, unitPrice } from "../../ui/format";
 import { Empty, QueryView } from "../../ui/states";
-import { plansQuery, type Plan } from "./queries";
+import { plansQuery, type Plan } from "../../api/plans";
+import { featureName, metricName } from "../../ui/names";
 
 type PlanMetric = Plan["metrics"][number];
 
 /** What a plan gives of a metric, in words: included, then the overage price, the cap, or the price per use. */
 export function allowance(m: PlanMetric, currency: string): string {
   const perUse = Object.entries(m.per_feature);
-  if (perUse.length > 0) return `Pay per use: ${perUse.map(([f, p]) => `${f} ${unitPrice(p, currency)}`).join(", ")}`;
+  if (perUse.length > 0) return `Pay per use: ${perUse.map(([f, p]) => `${featureName(f)} ${unitPrice(p, currency)}`).join(", ")}`;
   const parts =
     m.included === null
       ? [m.hard_cap === null ? "Unlimited" : `Up to ${quantity(m.hard_cap)}`]
@@ -81,7 +82,7 @@ function PlanCard({ plan, currency, isCurrent }: { plan: Plan; currency: string;
           <h4>Features</h4>
           <ul>
             {plan.features.map((f) => (
-              <li key={f}>{f}</li>
+              <li key={f}>{featureName(f)}</li>
             ))}
           </ul>
         </>
@@ -94,13 +95,13 @@ function PlanCard({ plan, currency, isCurrent }: { plan: Plan; currency: string;
           <dl className="facts allowances">
             {metrics.map((m) => (
               <Fragment key={m.metric}>
-                <dt>{m.metric}</dt>
+                <dt>{metricName(m.metric)}</dt>
                 <dd>{allowance(m, currency)}</dd>
               </Fragment>
             ))}
             {plan.seats !== null && (
               <>
-                <dt>seats</dt>
+                <dt>Seats</dt>
                 <dd>{seatPrices(plan.seats, currency)}</dd>
               </>
             )}

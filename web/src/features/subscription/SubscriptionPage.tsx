@@ -6,14 +6,26 @@ import { date } from "../../ui/format";
 import { Empty, ErrorState, QueryView, READERS } from "../../ui/states";
 import { ChangePreview } from "./ChangePreview";
 import { PlanComparison } from "./PlanComparison";
+import { plansQuery, useTierName, type Plan } from "../../api/plans";
 import { INTERVALS, STATUSES, subscriptionQuery, type Subscription } from "../../api/subscriptions";
-import { cancelAtPeriodEnd, changePlan, plansQuery, reactivate, type Change } from "./queries";
+import {
+  cancelAtPeriodEnd,
+  changePlan,
+  previewChange,
+  previewSubscribe,
+  reactivate,
+  subscribe,
+  type Change,
+  type NewSubscription,
+} from "./queries";
 
 // The catalog's tiers in rank order, until the public GET /api/billing/plans (issue 16) is in the spec.
 const TIERS = ["free", "standard", "enterprise"] as const;
+type Interval = Subscription["interval"];
+
 export function SubscriptionPage() {
   // An organization's plan or the person's own: the same subscription API for both (GET /subscriptions?account=).
-  const { account_id } = useSession();
+  const { account_id, organization_id } = useSession();
   const subscription = useQuery(subscriptionQuery(account_id));
   return (
     <>
@@ -24,13 +36,103 @@ export function SubscriptionPage() {
             {sub ? (
               <Manage sub={sub} account={account_id} />
             ) : (
-              <Empty>This account has no subscription: the plan marked below applies.</Empty>
+              <>
+                <Empty>This account has no subscription: the plan marked below applies.</Empty>
+                <Subscribe account={account_id} personal={organization_id === null} />
+              </>
             )}
             <PlanComparison current={sub ? sub.tier : null} />
           </>
         )}
       </QueryView>
     </>
+  );
+}
+
+/** The intervals the catalog prices for `plan` (e.g. an annual-only tier); all while the plans load. */
+function pricedIntervals(plan: Plan | undefined): Interval[] {
+  return (Object.keys(INTERVALS) as Interval[]).filter(
+    (i) => !plan || (i === "month" ? plan.monthly_price : plan.annual_price) !== null,
+  );
+}
+
+/** An account without a subscription subscribes: a plan other than the default one (which already applies), then
+ * the API's preview of the first invoice, then the confirm. A person's own account needs no organization. */
+function Subscribe({ account, personal }: { account: string; personal: boolean }) {
+  const client = useQueryClient();
+  const tierName = useTierName();
+  const plans = useQuery(plansQuery());
+  const offered = (plans.data?.plans ?? []).filter((p) => !p.is_default);
+  const [picked, setPicked] = useState<string | null>(null);
+  const tier = picked ?? offered[0]?.tier ?? "";
+  const plan = offered.find((p) => p.tier === tier);
+  const [chosenInterval, setInterval] = useState<Interval>("month");
+  const intervals = pricedIntervals(plan);
+  const interval = intervals.includes(chosenInterval) ? chosenInterval : (intervals[0] ?? "month");
+  const [reviewing, setReviewing] = useState(false);
+  // A person's own account is the caller's (account_id null) in no organization; an organization's is the session's.
+  const wanted: NewSubscription = {
+    tier,
+    interval,
+    account_kind: personal ? "user" : "org",
+    account_id: null,
+    organization_id: null,
+    anchor: null,
+    trial_days: 0,
+  };
+  const create = useMutation({
+    mutationFn: () => subscribe(wanted),
+    onSuccess: () => {
+      void client.invalidateQueries({ queryKey: ["subscription", account] });
+      void client.invalidateQueries({ queryKey: ["usage-current"] });
+    },
+  });
+  if (offered.length === 0) return null;
+  const named = `${tierName(tier)} (${INTERVALS[interval]})`;
+  return (
+    <section className="card" aria-labelledby="subscribe-heading">
+      <h2 id="subscribe-heading">Choose a plan</h2>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          setReviewing(true);
+        }}
+      >
+        <label htmlFor="subscribe-tier">Plan</label>{" "}
+        <select id="subscribe-tier" value={tier} onChange={(e) => { setPicked(e.target.value); setReviewing(false); }}>
+          {offered.map((p) => (
+            <option key={p.tier} value={p.tier}>
+              {p.display_name}
+            </option>
+          ))}
+        </select>{" "}
+        <label htmlFor="subscribe-interval">Billed</label>{" "}
+        <select id="subscribe-interval" value={interval} onChange={(e) => { setInterval(e.target.value as Interval); setReviewing(false); }}>
+          {intervals.map((value) => (
+            <option key={value} value={value}>
+              {INTERVALS[value]}
+            </option>
+          ))}
+        </select>{" "}
+        <button type="submit">Review</button>
+      </form>
+      {reviewing && (
+        <div className="review" role="region" aria-label="Review the subscription">
+          <p>Subscribe to {named} from today: the first invoice is the API&apos;s preview below.</p>
+          <ChangePreview queryKey={["create", account, tier, interval]} load={() => previewSubscribe(wanted)}>
+            {() => (
+              <button type="button" className="primary" disabled={create.isPending} onClick={() => create.mutate()}>
+                Subscribe to {tierName(tier)}
+              </button>
+            )}
+          </ChangePreview>{" "}
+          <button type="button" onClick={() => setReviewing(false)}>
+            Back
+          </button>
+        </div>
+      )}
+      {create.isError && <ErrorState error={create.error} />}
+    </section>
   );
 }
 
@@ -45,14 +147,13 @@ export function changeKind(sub: Pick<Subscription, "tier" | "interval">, change:
 
 function Manage({ sub, account }: { sub: Subscription; account: string }) {
   const client = useQueryClient();
+  const tierName = useTierName();
   const [tier, setTier] = useState(sub.tier);
-  const [interval, setBilling] = useState(sub.interval);
+  const [interval, setBilling] = useState<Interval>(sub.interval);
   // Only the intervals the catalog prices for the chosen tier (e.g. an annual-only tier); all while the plans load.
   const plans = useQuery(plansQuery());
   const plan = plans.data?.plans.find((p) => p.tier === tier);
-  const offered = (Object.keys(INTERVALS) as Subscription["interval"][]).filter(
-    (i) => !plan || (i === "month" ? plan.monthly_price : plan.annual_price) !== null,
-  );
+  const offered = pricedIntervals(plan);
   const pickTier = (t: string) => {
     setTier(t);
     setReviewing(false);
@@ -80,7 +181,7 @@ function Manage({ sub, account }: { sub: Subscription; account: string }) {
         <h2 id="current-heading">Current plan</h2>
         <dl className="facts">
           <dt>Plan</dt>
-          <dd>{sub.tier}</dd>
+          <dd>{tierName(sub.tier)}</dd>
           <dt>Billed</dt>
           <dd>{INTERVALS[sub.interval as keyof typeof INTERVALS] ?? sub.interval}</dd>
           <dt>Status</dt>
@@ -92,7 +193,7 @@ function Manage({ sub, account }: { sub: Subscription; account: string }) {
             <>
               <dt>Scheduled</dt>
               <dd>
-                {sub.pending_change.tier} ({INTERVALS[sub.pending_change.interval]}) from {date(sub.pending_change.effective_from)}
+                {tierName(sub.pending_change.tier)} ({INTERVALS[sub.pending_change.interval]}) from {date(sub.pending_change.effective_from)}
               </dd>
             </>
           )}
@@ -126,13 +227,13 @@ function Manage({ sub, account }: { sub: Subscription; account: string }) {
           <select id="change-tier" value={tier} onChange={(e) => pickTier(e.target.value)}>
               {TIERS.map((t) => (
                 <option key={t} value={t}>
-                  {t}
+                  {tierName(t)}
                   {t === sub.tier ? " (current)" : ""}
                 </option>
               ))}
           </select>{" "}
           <label htmlFor="change-interval">Billed</label>{" "}
-          <select id="change-interval" value={interval} onChange={(e) => { setBilling(e.target.value as Subscription["interval"]); setReviewing(false); }}>
+          <select id="change-interval" value={interval} onChange={(e) => { setBilling(e.target.value as Interval); setReviewing(false); }}>
               {offered.map((value) => (
                 <option key={value} value={value}>
                   {INTERVALS[value]}
@@ -153,10 +254,10 @@ function Manage({ sub, account }: { sub: Subscription; account: string }) {
           <div className="review" role="region" aria-label="Review the change">
             <p>
               {kind === "upgrade"
-                ? `Upgrade to ${tier} (${INTERVALS[interval as keyof typeof INTERVALS]}) now: the rest of this period's base fee is charged prorated today.`
-                : `Downgrade to ${tier} (${INTERVALS[interval as keyof typeof INTERVALS]}) on ${periodEnd}: nothing is charged now; the next invoice uses the new plan.`}
+                ? `Upgrade to ${tierName(tier)} (${INTERVALS[interval as keyof typeof INTERVALS]}) now: the rest of this period's base fee is charged prorated today.`
+                : `Downgrade to ${tierName(tier)} (${INTERVALS[interval as keyof typeof INTERVALS]}) on ${periodEnd}: nothing is charged now; the next invoice uses the new plan.`}
             </p>
-            <ChangePreview subscriptionId={sub.id} change={wanted}>
+            <ChangePreview queryKey={[sub.id, tier, interval]} load={() => previewChange(sub.id, wanted)}>
               {() => (
                 <button type="button" className="primary" disabled={change.isPending} onClick={() => change.mutate(wanted)}>
                   Confirm the {kind}
@@ -169,7 +270,7 @@ function Manage({ sub, account }: { sub: Subscription; account: string }) {
           </div>
         )}
         {change.isError && <ErrorState error={change.error} />}
-        {change.isSuccess && <p role="status">Done: your plan is {change.data.tier}{change.data.pending_change ? `, ${change.data.pending_change.tier} from ${date(change.data.pending_change.effective_from)}` : ""}.</p>}
+        {change.isSuccess && <p role="status">Done: your plan is {tierName(change.data.tier)}{change.data.pending_change ? `, ${tierName(change.data.pending_change.tier)} from ${date(change.data.pending_change.effective_from)}` : ""}.</p>}
       </section>
     </div>
   );

@@ -1,5 +1,5 @@
 // Test fixtures: API answers shaped as the generated schema says.
-import type { Schemas } from "../../api/client";
+import type { Schemas } from "../api/client";
 
 const METRIC = { aggregation: "sum", entitled: true, fair_use_alert: null, per_feature: {} };
 export const PLANS = {
