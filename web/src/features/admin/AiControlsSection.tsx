@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { QueryView } from "../../ui/states";
 import { aiControlsQuery, membersQuery, putMemberAiControls, type AiControlsIn } from "./queries";
+import { featureName } from "../../ui/names";
 
 type Caps = { spend: string; requests: string; mode: "hard" | "alert" };
 
@@ -90,7 +91,7 @@ export function AiControlsSection({ org, readOnly = false }: { org: string; read
                         setOff(next);
                       }}
                     />{" "}
-                    {f}
+                    {featureName(f)}
                   </label>
                 ))}
               </fieldset>

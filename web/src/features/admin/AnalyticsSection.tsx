@@ -5,6 +5,7 @@ import { TableWrap } from "../../ui/TableWrap";
 import { Empty, Loading, QueryView } from "../../ui/states";
 import { ForecastSection } from "../../sections/forecast/ForecastSection";
 import { analyticsQuery } from "./queries";
+import { metricName } from "../../ui/names";
 
 const TrendCharts = lazy(() => import("./TrendCharts"));
 const SPANS = [3, 6, 12];
@@ -86,7 +87,7 @@ export function AnalyticsSection({ org }: { org: string }) {
                   <tr key={`${g.month}-${g.group}-${g.metric}`}>
                     <th scope="row">{g.month}</th>
                     <td>{g.group}</td>
-                    <td>{g.metric}</td>
+                    <td>{metricName(g.metric)}</td>
                     <td className="num">{quantity(g.quantity)}</td>
                     <td className="num">{g.ai_cost === null ? "—" : unitPrice(g.ai_cost, "usd")}</td>
                   </tr>

@@ -4,6 +4,7 @@ import type { Schemas } from "../../api/client";
 import { date, money, quantity, unitPrice } from "../../ui/format";
 import { TableWrap } from "../../ui/TableWrap";
 import { Empty } from "../../ui/states";
+import { metricName } from "../../ui/names";
 
 type ContractOut = Schemas["ContractOut"];
 
@@ -68,7 +69,7 @@ export function ContractView({ data }: { data: ContractOut }) {
           <tbody>
             {Object.entries(c.metrics ?? {}).map(([metric, rule]) => (
               <tr key={metric}>
-                <th scope="row">{metric}</th>
+                <th scope="row">{metricName(metric)}</th>
                 <td className="num">{rule.included ? quantity(rule.included) : "—"}</td>
                 <td className="num">{rule.unit_price ? unitPrice(rule.unit_price, "usd") : "—"}</td>
                 <td className="num">{rule.hard_cap ? quantity(rule.hard_cap) : "—"}</td>

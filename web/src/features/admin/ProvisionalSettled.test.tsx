@@ -36,9 +36,9 @@ describe("ProvisionalSettled", () => {
     renderPage(<ProvisionalSettled org="org_acme" period={PERIOD} />);
     const table = await screen.findByRole("region", { name: "Provisional and settled usage" });
     const cells = (name: string) => within(within(table).getByRole("row", { name: new RegExp(`^${name}`) })).getAllByRole("cell");
-    expect(cells("api_calls").map((c) => c.textContent)).toEqual(["1,250", "1,000", "250", "$2.50"]);
-    expect(cells("ai_requests").map((c) => c.textContent)).toEqual(["40.5", "40", "0.5", "$0.70"]);
-    expect(cells("active_user")[1]).toHaveTextContent("at settlement");
+    expect(cells("API calls").map((c) => c.textContent)).toEqual(["1,250", "1,000", "250", "$2.50"]);
+    expect(cells("AI requests").map((c) => c.textContent)).toEqual(["40.5", "40", "0.5", "$0.70"]);
+    expect(cells("Active users")[1]).toHaveTextContent("at settlement");
     expect(screen.getByText(/\$3\.20 \(live usage priced now\)/)).toBeInTheDocument();
     expect(await screen.findByText(/\$1,002\.00 \(fees, usage, credits and tax/)).toBeInTheDocument();
     const history = new URL(calls.find((c) => c.url.includes("/usage/history"))?.url ?? "http://none/");

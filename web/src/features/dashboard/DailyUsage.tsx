@@ -5,6 +5,7 @@ import { quantity } from "../../ui/format";
 import { Empty, Loading, QueryView } from "../../ui/states";
 import { dailySeries, previousPeriodStart, withLiveToday } from "./daily";
 import { dailyUsageQuery } from "./queries";
+import { metricName } from "../../ui/names";
 
 // Metrics whose period figure is not the sum of its days (a peak, a distinct count): no live bar for them.
 const GAUGES = new Set(["storage_gb", "active_user"]);
@@ -39,7 +40,9 @@ export function DailyUsage({
         Metric{" "}
         <select value={metric} onChange={(e) => setMetric(e.target.value)}>
           {metrics.map((m) => (
-            <option key={m}>{m}</option>
+            <option key={m} value={m}>
+              {metricName(m)}
+            </option>
           ))}
         </select>
       </label>
@@ -48,17 +51,17 @@ export function DailyUsage({
           const settled = dailySeries(h.rows, metric, period.start, period.end);
           const points = live && !GAUGES.has(metric) ? withLiveToday(settled, live.used, period.start, now) : settled;
           return points.every((p) => p.current === null && p.previous === null && p.provisional === null) ? (
-            <Empty>No usage of {metric} in this or the previous period yet.</Empty>
+            <Empty>No {metricName(metric)} in this or the previous period yet.</Empty>
           ) : (
             <Suspense fallback={<Loading what="the chart" />}>
-              <DailyUsageChart points={points} metric={metric} />
+              <DailyUsageChart points={points} metric={metricName(metric)} />
             </Suspense>
           );
         }}
       </QueryView>
       {live && (
         <p className="provisional">
-          Period to date including today&apos;s live figures (provisional): {quantity(live.used)} {metric}.
+          Period to date including today&apos;s live figures (provisional): {quantity(live.used)} {metricName(metric).toLowerCase()}.
         </p>
       )}
     </section>

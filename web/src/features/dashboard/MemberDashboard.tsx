@@ -4,6 +4,7 @@ import { date, dateTime, quantity } from "../../ui/format";
 import { TableWrap } from "../../ui/TableWrap";
 import { Empty, QueryView } from "../../ui/states";
 import { DailyUsage } from "./DailyUsage";
+import { metricName } from "../../ui/names";
 
 /** A member's dashboard: their own share of the organization's usage this period (settled, then live), per metric,
  * and per settled day.
@@ -45,7 +46,7 @@ export function MemberDashboard({ account, user }: { account: string; user: stri
                   <tbody>
                     {s.metrics.map((m) => (
                       <tr key={m.metric}>
-                        <th scope="row">{m.metric}</th>
+                        <th scope="row">{metricName(m.metric)}</th>
                         <td className="num">{quantity(m.used)}</td>
                         <td className="num">{quantity(m.settled)}</td>
                       </tr>

@@ -4,15 +4,10 @@ import { date, money, quantity, timeOfDay } from "../../ui/format";
 import { Empty, Loading, QueryView } from "../../ui/states";
 import { bandPoints, overBudget } from "./band";
 import { budgetQuery, forecastQuery, recommendationsQuery, type Forecast, type Recommendations } from "./queries";
+import { metricName } from "../../ui/names";
 
 const ForecastChart = lazy(() => import("./ForecastChart"));
 
-const METRIC_WORDS: Record<string, string> = { api_calls: "API calls", ai_requests: "AI requests" };
-
-function metricName(metric: string): string {
-  if (metric.startsWith("premium_feature:")) return metric.slice("premium_feature:".length).replaceAll("_", " ");
-  return METRIC_WORDS[metric] ?? metric;
-}
 
 const later = (a: string, b: string): boolean => new Date(a).getTime() > new Date(b).getTime();
 

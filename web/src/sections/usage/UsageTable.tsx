@@ -3,6 +3,7 @@ import { money, quantity } from "../../ui/format";
 import { TableWrap } from "../../ui/TableWrap";
 import { UsageBar } from "../../ui/UsageBar";
 import { Empty } from "../../ui/states";
+import { metricName } from "../../ui/names";
 
 /** Usage per metric this period against what the plan includes (pooled across an organization's members), with
  * the 80 % / 100 % warnings, the hard cap and the charge so far: the dashboard and the admin panel's live usage. */
@@ -25,7 +26,7 @@ export function UsageTable({ usage, currency }: { usage: Schemas["UsageCurrent"]
           {metrics.map((m) => (
             <tr key={m.metric}>
               <th scope="row">
-                {m.metric}
+                {metricName(m.metric)}
                 {m.hard_cap !== null && (
                   <div className={m.hard_capped ? "state-error" : "hint"}>
                     Hard cap {quantity(m.hard_cap)}
@@ -38,7 +39,7 @@ export function UsageTable({ usage, currency }: { usage: Schemas["UsageCurrent"]
               <td className="num" data-label="Remaining">{m.remaining === null ? "—" : quantity(m.remaining)}</td>
               <td data-label="Of included">
                 {m.included !== null ? (
-                  <UsageBar label={`${m.metric} used of included`} used={Number(m.used)} limit={Number(m.included)} />
+                  <UsageBar label={`${metricName(m.metric)} used of included`} used={Number(m.used)} limit={Number(m.included)} />
                 ) : (
                   "—"
                 )}
