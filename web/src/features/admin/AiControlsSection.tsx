@@ -21,7 +21,7 @@ export function AiControlsSection({ org, readOnly = false }: { org: string; read
     onSuccess: (saved) => {
       const capText = [saved.monthly_spend_cap && `$${saved.monthly_spend_cap}`, saved.monthly_request_cap != null && `${saved.monthly_request_cap} requests`].filter(Boolean).join(" / ");
       setMessage(
-        `Saved: ${saved.disabled_features.length ? saved.disabled_features.join(", ") : "nothing"} off for ${saved.user_id ?? "everyone"}; ` +
+        `Saved: ${saved.disabled_features.length ? saved.disabled_features.map(featureName).join(", ") : "nothing"} off for ${saved.user_id ?? "everyone"}; ` +
           (capText ? `monthly AI cap ${capText} (${saved.cap_mode}).` : "no monthly AI cap."),
       );
       setOff(null);
