@@ -211,8 +211,13 @@ describe("SubscriptionPage", () => {
     expect(await made?.json()).toEqual(body);
   });
 
-  it("subscribes an organization's account as the organization's", async () => {
-    const calls = serve({ ...PLANS_ROUTE, [LIST]: { body: { subscriptions: [] } }, "POST /api/billing/subscriptions/preview": "pending" });
+  it("subscribes an organization's account as the organization's, for its owners and admins", async () => {
+    const calls = serve({
+      ...PLANS_ROUTE,
+      [LIST]: { body: { subscriptions: [] } },
+      "/api/billing/organizations/org_acme": { body: { id: "org_acme", name: "Acme", role: "admin" } },
+      "POST /api/billing/subscriptions/preview": "pending",
+    });
     renderPage(<SubscriptionPage />);
     const choose = await screen.findByRole("region", { name: "Choose a plan" });
     await userEvent.selectOptions(await within(choose).findByLabelText("Plan"), "enterprise");
@@ -222,5 +227,16 @@ describe("SubscriptionPage", () => {
     expect(within(choose).queryByRole("button", { name: /Subscribe to/ })).toBeNull();
     const asked = calls.find((r) => r.url.endsWith("/subscriptions/preview"));
     expect(await asked?.json()).toMatchObject({ tier: "enterprise", interval: "year", account_kind: "org" });
+  });
+
+  it("offers a viewer of an organization without a subscription no plan to choose", async () => {
+    serve({
+      ...PLANS_ROUTE,
+      [LIST]: { body: { subscriptions: [] } },
+      "/api/billing/organizations/org_acme": { body: { id: "org_acme", name: "Acme", role: "viewer" } },
+    });
+    renderPage(<SubscriptionPage />);
+    expect(await screen.findByRole("article", { name: /Free/ })).toHaveTextContent("Your current plan");
+    expect(screen.queryByRole("region", { name: "Choose a plan" })).toBeNull();
   });
 });

@@ -6,6 +6,7 @@ import { date } from "../../ui/format";
 import { Empty, ErrorState, QueryView, READERS } from "../../ui/states";
 import { ChangePreview } from "./ChangePreview";
 import { PlanComparison } from "./PlanComparison";
+import { manages, organizationQuery } from "../../api/billing";
 import { plansQuery, useTierName, type Plan } from "../../api/plans";
 import { INTERVALS, STATUSES, subscriptionQuery, type Subscription } from "../../api/subscriptions";
 import {
@@ -27,6 +28,9 @@ export function SubscriptionPage() {
   // An organization's plan or the person's own: the same subscription API for both (GET /subscriptions?account=).
   const { account_id, organization_id } = useSession();
   const subscription = useQuery(subscriptionQuery(account_id));
+  // A person subscribes their own account; an organization's owners and admins subscribe it (viewers read).
+  const org = useQuery({ ...organizationQuery(organization_id ?? ""), enabled: organization_id !== null });
+  const canSubscribe = organization_id === null || manages(org.data);
   return (
     <>
       <h1>Your plan</h1>
@@ -38,7 +42,7 @@ export function SubscriptionPage() {
             ) : (
               <>
                 <Empty>This account has no subscription: the plan marked below applies.</Empty>
-                <Subscribe account={account_id} personal={organization_id === null} />
+                {canSubscribe && <Subscribe account={account_id} personal={organization_id === null} />}
               </>
             )}
             <PlanComparison current={sub ? sub.tier : null} />
