@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
+import { useState, type ReactNode } from "react";
 import { Link } from "react-router-dom";
 import { useSession } from "../../app/SessionContext";
 import { date } from "../../ui/format";
@@ -60,6 +60,46 @@ function pricedIntervals(plan: Plan | undefined): Interval[] {
   );
 }
 
+/** A plan and how it is billed, then the button that asks for the review (`children`). */
+function PlanPicker(props: {
+  id: string;
+  tiers: { value: string; label: string }[];
+  tier: string;
+  onTier: (tier: string) => void;
+  intervals: Interval[];
+  interval: Interval;
+  onInterval: (interval: Interval) => void;
+  onReview: () => void;
+  children: ReactNode;
+}) {
+  return (
+    <form
+      onSubmit={(e) => {
+        e.preventDefault();
+        props.onReview();
+      }}
+    >
+      <label htmlFor={`${props.id}-tier`}>Plan</label>{" "}
+      <select id={`${props.id}-tier`} value={props.tier} onChange={(e) => props.onTier(e.target.value)}>
+        {props.tiers.map((t) => (
+          <option key={t.value} value={t.value}>
+            {t.label}
+          </option>
+        ))}
+      </select>{" "}
+      <label htmlFor={`${props.id}-interval`}>Billed</label>{" "}
+      <select id={`${props.id}-interval`} value={props.interval} onChange={(e) => props.onInterval(e.target.value as Interval)}>
+        {props.intervals.map((value) => (
+          <option key={value} value={value}>
+            {INTERVALS[value]}
+          </option>
+        ))}
+      </select>{" "}
+      {props.children}
+    </form>
+  );
+}
+
 /** An account without a subscription subscribes: a plan other than the default one (which already applies), then
  * the API's preview of the first invoice, then the confirm. A person's own account needs no organization. */
 function Subscribe({ account, personal }: { account: string; personal: boolean }) {
@@ -96,30 +136,18 @@ function Subscribe({ account, personal }: { account: string; personal: boolean }
   return (
     <section className="card" aria-labelledby="subscribe-heading">
       <h2 id="subscribe-heading">Choose a plan</h2>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          setReviewing(true);
-        }}
+      <PlanPicker
+        id="subscribe"
+        tiers={offered.map((p) => ({ value: p.tier, label: p.display_name }))}
+        tier={tier}
+        onTier={(t) => { setPicked(t); setReviewing(false); }}
+        intervals={intervals}
+        interval={interval}
+        onInterval={(i) => { setInterval(i); setReviewing(false); }}
+        onReview={() => setReviewing(true)}
       >
-        <label htmlFor="subscribe-tier">Plan</label>{" "}
-        <select id="subscribe-tier" value={tier} onChange={(e) => { setPicked(e.target.value); setReviewing(false); }}>
-          {offered.map((p) => (
-            <option key={p.tier} value={p.tier}>
-              {p.display_name}
-            </option>
-          ))}
-        </select>{" "}
-        <label htmlFor="subscribe-interval">Billed</label>{" "}
-        <select id="subscribe-interval" value={interval} onChange={(e) => { setInterval(e.target.value as Interval); setReviewing(false); }}>
-          {intervals.map((value) => (
-            <option key={value} value={value}>
-              {INTERVALS[value]}
-            </option>
-          ))}
-        </select>{" "}
         <button type="submit">Review</button>
-      </form>
+      </PlanPicker>
       {reviewing && (
         <div className="review" role="region" aria-label="Review the subscription">
           <p>Subscribe to {named} from today: the first invoice is the API&apos;s preview below.</p>
@@ -221,33 +249,20 @@ function Manage({ sub, account }: { sub: Subscription; account: string }) {
           An upgrade starts at once and this period&apos;s base fee is prorated; a downgrade starts when the period
           ends ({periodEnd}). Changes are refused while a payment is past due: pay the open invoice first.
         </p>
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            setReviewing(true);
-          }}
+        <PlanPicker
+          id="change"
+          tiers={TIERS.map((t) => ({ value: t, label: `${tierName(t)}${t === sub.tier ? " (current)" : ""}` }))}
+          tier={tier}
+          onTier={pickTier}
+          intervals={offered}
+          interval={interval}
+          onInterval={(i) => { setBilling(i); setReviewing(false); }}
+          onReview={() => setReviewing(true)}
         >
-          <label htmlFor="change-tier">Plan</label>{" "}
-          <select id="change-tier" value={tier} onChange={(e) => pickTier(e.target.value)}>
-              {TIERS.map((t) => (
-                <option key={t} value={t}>
-                  {tierName(t)}
-                  {t === sub.tier ? " (current)" : ""}
-                </option>
-              ))}
-          </select>{" "}
-          <label htmlFor="change-interval">Billed</label>{" "}
-          <select id="change-interval" value={interval} onChange={(e) => { setBilling(e.target.value as Interval); setReviewing(false); }}>
-              {offered.map((value) => (
-                <option key={value} value={value}>
-                  {INTERVALS[value]}
-                </option>
-              ))}
-          </select>{" "}
           <button type="submit" disabled={kind === "none" || blocked}>
             Review the change
           </button>
-        </form>
+        </PlanPicker>
         {blocked && (
           // The way out named and linked: the invoices page is where the open invoice is paid.
           <p role="alert">
