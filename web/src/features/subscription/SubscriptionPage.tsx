@@ -110,7 +110,7 @@ function Subscribe({ account, personal }: { account: string; personal: boolean }
   const [picked, setPicked] = useState<string | null>(null);
   const tier = picked ?? offered[0]?.tier ?? "";
   const plan = offered.find((p) => p.tier === tier);
-  const [chosenInterval, setInterval] = useState<Interval>("month");
+  const [chosenInterval, setChosenInterval] = useState<Interval>("month");
   const intervals = pricedIntervals(plan);
   const interval = intervals.includes(chosenInterval) ? chosenInterval : (intervals[0] ?? "month");
   const [reviewing, setReviewing] = useState(false);
@@ -143,7 +143,7 @@ function Subscribe({ account, personal }: { account: string; personal: boolean }
         onTier={(t) => { setPicked(t); setReviewing(false); }}
         intervals={intervals}
         interval={interval}
-        onInterval={(i) => { setInterval(i); setReviewing(false); }}
+        onInterval={(i) => { setChosenInterval(i); setReviewing(false); }}
         onReview={() => setReviewing(true)}
       >
         <button type="submit">Review</button>
