@@ -57,6 +57,7 @@ def test_a_person_in_no_organization_subscribes_to_standard_and_back(browser: Br
     assert described is not None, line.inner_text()
     # The quantity column shows the figure the description gives (0.9731 both, not 0.973 beside 0.9731).
     expect(line.get_by_role("cell").first).to_have_text(described.group(1).rstrip("0").rstrip("."))
+    first_total = review.get_by_role("row", name=re.compile("^Total")).get_by_role("cell").last.inner_text()
     assert _own_subscriptions(api, "pia") == []  # a preview makes nothing
     assert axe_violations(page) == []
     screenshot(page, "subscribe-review")
@@ -96,6 +97,8 @@ def test_a_person_in_no_organization_subscribes_to_standard_and_back(browser: Br
     overview = page.get_by_role("region", name="Subscription")
     expect(overview).to_contain_text("Standard", timeout=20_000)
     expect(overview).to_contain_text("Canceling on")
+    # The next invoice is the one the preview showed, not the Free plan's read before subscribing.
+    expect(page.get_by_role("region", name="Next invoice")).to_contain_text(first_total, timeout=20_000)
     expect(page.get_by_role("row", name=re.compile("^API calls"))).to_be_visible(timeout=20_000)
     assert axe_violations(page) == []
     screenshot(page, "subscribed-dashboard")

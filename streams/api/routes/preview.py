@@ -140,7 +140,7 @@ ENDPOINTS = [
         "subscriptions",
         SubscriptionPreview,
         body=SubscriptionCreate,
-        errors=(401, 403, 409, 503),
+        errors=(401, 403, 404, 409, 503),
         description="The same body and rules as POST /subscriptions/create (only for an account the caller owns; 409 "
         "subscription_exists while it has one); change is 'create', current_period the first period, proration "
         "what the subscription adds to that period's invoice (its base fee, prorated when the period started "

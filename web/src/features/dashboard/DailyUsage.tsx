@@ -61,7 +61,7 @@ export function DailyUsage({
       </QueryView>
       {live && (
         <p className="provisional">
-          Period to date including today&apos;s live figures (provisional): {quantity(live.used)} {metricName(metric).toLowerCase()}.
+          {metricName(metric)} this period including today&apos;s live figures (provisional): {quantity(live.used)}.
         </p>
       )}
     </section>

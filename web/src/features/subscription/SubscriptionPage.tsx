@@ -8,7 +8,7 @@ import { ChangePreview } from "./ChangePreview";
 import { PlanComparison } from "./PlanComparison";
 import { manages, organizationQuery } from "../../api/billing";
 import { plansQuery, useTierName, type Plan } from "../../api/plans";
-import { INTERVALS, STATUSES, subscriptionQuery, type Subscription } from "../../api/subscriptions";
+import { INTERVALS, STATUSES, planChanged, subscriptionQuery, type Subscription } from "../../api/subscriptions";
 import {
   cancelAtPeriodEnd,
   changePlan,
@@ -38,7 +38,7 @@ export function SubscriptionPage() {
         {(sub) => (
           <>
             {sub ? (
-              <Manage sub={sub} account={account_id} />
+              <Manage sub={sub} />
             ) : (
               <>
                 <Empty>This account has no subscription: the plan marked below applies.</Empty>
@@ -127,8 +127,7 @@ function Subscribe({ account, personal }: { account: string; personal: boolean }
   const create = useMutation({
     mutationFn: () => subscribe(wanted),
     onSuccess: () => {
-      void client.invalidateQueries({ queryKey: ["subscription", account] });
-      void client.invalidateQueries({ queryKey: ["usage-current"] });
+      void planChanged(client);
     },
   });
   if (offered.length === 0) return null;
@@ -177,7 +176,7 @@ export function changeKind(sub: Pick<Subscription, "tier" | "interval">, change:
   return "none";
 }
 
-function Manage({ sub, account }: { sub: Subscription; account: string }) {
+function Manage({ sub }: { sub: Subscription }) {
   const client = useQueryClient();
   const tierName = useTierName();
   const [tier, setTier] = useState(sub.tier);
@@ -196,8 +195,7 @@ function Manage({ sub, account }: { sub: Subscription; account: string }) {
   const [reviewing, setReviewing] = useState(false);
   const done = () => {
     setReviewing(false);
-    void client.invalidateQueries({ queryKey: ["subscription", account] });
-    void client.invalidateQueries({ queryKey: ["usage-current"] });
+    void planChanged(client);
   };
   const change = useMutation({ mutationFn: (c: Required<Change>) => changePlan(sub.id, c), onSuccess: done });
   const cancel = useMutation({ mutationFn: () => cancelAtPeriodEnd(sub.id), onSuccess: done });
