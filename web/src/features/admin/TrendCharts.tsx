@@ -1,5 +1,6 @@
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import type { OrgAnalytics } from "./queries";
+import { featureName } from "../../ui/names";
 
 const COLOURS = ["#1f4fd6", "#8a5a00", "#0b5a22", "#8c0014", "#5b2a86", "#00627a"];
 
@@ -57,7 +58,7 @@ export default function TrendCharts({ data }: { data: OrgAnalytics }) {
             <Tooltip />
             <Legend verticalAlign="top" />
             {modules.map((name, i) => (
-              <Bar key={name} dataKey={name} stackId="m" fill={COLOURS[i % COLOURS.length]} isAnimationActive={false} />
+              <Bar key={name} dataKey={name} name={featureName(name)} stackId="m" fill={COLOURS[i % COLOURS.length]} isAnimationActive={false} />
             ))}
           </BarChart>
         </ResponsiveContainer>
