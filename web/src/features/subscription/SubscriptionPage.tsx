@@ -18,6 +18,7 @@ import {
   subscribe,
   type Change,
   type NewSubscription,
+  type Preview,
 } from "./queries";
 
 // The catalog's tiers in rank order, until the public GET /api/billing/plans (issue 16) is in the spec.
@@ -100,6 +101,34 @@ function PlanPicker(props: {
   );
 }
 
+/** What is asked, the API's preview of it, then the confirm (offered once the preview is in) and the way back. */
+function Review(props: {
+  label: string;
+  intro: string;
+  queryKey: readonly unknown[];
+  load: () => Promise<Preview>;
+  confirm: string;
+  pending: boolean;
+  onConfirm: () => void;
+  onBack: () => void;
+}) {
+  return (
+    <div className="review" role="region" aria-label={props.label}>
+      <p>{props.intro}</p>
+      <ChangePreview queryKey={props.queryKey} load={props.load}>
+        {() => (
+          <button type="button" className="primary" disabled={props.pending} onClick={props.onConfirm}>
+            {props.confirm}
+          </button>
+        )}
+      </ChangePreview>{" "}
+      <button type="button" onClick={props.onBack}>
+        Back
+      </button>
+    </div>
+  );
+}
+
 /** An account without a subscription subscribes: a plan other than the default one (which already applies), then
  * the API's preview of the first invoice, then the confirm. A person's own account needs no organization. */
 function Subscribe({ account, personal }: { account: string; personal: boolean }) {
@@ -148,19 +177,16 @@ function Subscribe({ account, personal }: { account: string; personal: boolean }
         <button type="submit">Review</button>
       </PlanPicker>
       {reviewing && (
-        <div className="review" role="region" aria-label="Review the subscription">
-          <p>Subscribe to {named} from today: the first invoice is the API&apos;s preview below.</p>
-          <ChangePreview queryKey={["create", account, tier, interval]} load={() => previewSubscribe(wanted)}>
-            {() => (
-              <button type="button" className="primary" disabled={create.isPending} onClick={() => create.mutate()}>
-                Subscribe to {tierName(tier)}
-              </button>
-            )}
-          </ChangePreview>{" "}
-          <button type="button" onClick={() => setReviewing(false)}>
-            Back
-          </button>
-        </div>
+        <Review
+          label="Review the subscription"
+          intro={`Subscribe to ${named} from today: the first invoice is the API's preview below.`}
+          queryKey={["create", account, tier, interval]}
+          load={() => previewSubscribe(wanted)}
+          confirm={`Subscribe to ${tierName(tier)}`}
+          pending={create.isPending}
+          onConfirm={() => create.mutate()}
+          onBack={() => setReviewing(false)}
+        />
       )}
       {create.isError && <ErrorState error={create.error} />}
     </section>
@@ -268,23 +294,20 @@ function Manage({ sub }: { sub: Subscription }) {
           </p>
         )}
         {reviewing && kind !== "none" && (
-          <div className="review" role="region" aria-label="Review the change">
-            <p>
-              {kind === "upgrade"
+          <Review
+            label="Review the change"
+            intro={
+              kind === "upgrade"
                 ? `Upgrade to ${tierName(tier)} (${INTERVALS[interval as keyof typeof INTERVALS]}) now: the rest of this period's base fee is charged prorated today.`
-                : `Downgrade to ${tierName(tier)} (${INTERVALS[interval as keyof typeof INTERVALS]}) on ${periodEnd}: nothing is charged now; the next invoice uses the new plan.`}
-            </p>
-            <ChangePreview queryKey={[sub.id, tier, interval]} load={() => previewChange(sub.id, wanted)}>
-              {() => (
-                <button type="button" className="primary" disabled={change.isPending} onClick={() => change.mutate(wanted)}>
-                  Confirm the {kind}
-                </button>
-              )}
-            </ChangePreview>{" "}
-            <button type="button" onClick={() => setReviewing(false)}>
-              Back
-            </button>
-          </div>
+                : `Downgrade to ${tierName(tier)} (${INTERVALS[interval as keyof typeof INTERVALS]}) on ${periodEnd}: nothing is charged now; the next invoice uses the new plan.`
+            }
+            queryKey={[sub.id, tier, interval]}
+            load={() => previewChange(sub.id, wanted)}
+            confirm={`Confirm the ${kind}`}
+            pending={change.isPending}
+            onConfirm={() => change.mutate(wanted)}
+            onBack={() => setReviewing(false)}
+          />
         )}
         {change.isError && <ErrorState error={change.error} />}
         {change.isSuccess && <p role="status">Done: your plan is {tierName(change.data.tier)}{change.data.pending_change ? `, ${tierName(change.data.pending_change.tier)} from ${date(change.data.pending_change.effective_from)}` : ""}.</p>}
