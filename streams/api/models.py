@@ -777,6 +777,10 @@ class PlanList(_Out):
     catalog_version: str
     currency: str
     plans: list[PlanOut]
+    metric_names: dict[str, str] = Field(description="metric id -> how people read it ('API calls')")
+    feature_names: dict[str, str] = Field(
+        description="feature id (a tier's, or a premium feature's) -> how people read it ('AI twin')"
+    )
 
 
 class SubscriptionPreviewRequest(_In):

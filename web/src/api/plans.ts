@@ -1,4 +1,5 @@
 import { useQuery } from "@tanstack/react-query";
+import { namesFrom, type Names } from "../ui/names";
 import { api, unwrap, type Schemas } from "./client";
 
 export type PlanList = Schemas["PlanList"];
@@ -16,4 +17,10 @@ export const plansQuery = () => ({
 export function useTierName(): (tier: string) => string {
   const plans = useQuery(plansQuery());
   return (tier) => plans.data?.plans.find((p) => p.tier === tier)?.display_name ?? tier;
+}
+
+/** Metric and feature names as people read them: the catalog's words (served with the plans), the one home. */
+export function useNames(): Names {
+  const plans = useQuery(plansQuery());
+  return namesFrom(plans.data);
 }

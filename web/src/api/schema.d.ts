@@ -3628,6 +3628,20 @@ export interface components {
             catalog_version: string;
             /** Currency */
             currency: string;
+            /**
+             * Feature Names
+             * @description feature id (a tier's, or a premium feature's) -> how people read it ('AI twin')
+             */
+            feature_names: {
+                [key: string]: string;
+            };
+            /**
+             * Metric Names
+             * @description metric id -> how people read it ('API calls')
+             */
+            metric_names: {
+                [key: string]: string;
+            };
             /** Plans */
             plans: components["schemas"]["PlanOut"][];
         };

@@ -1,38 +1,25 @@
-// Metric and feature names as people read them: the one home of these words (ids stay ids in URLs, CSV columns
-// and API fields). Tier names are the catalog's own (`useTierName` in api/plans.ts).
+// Metric and feature names as people read them. The words are the catalog's (`metric_names`, `feature_names` of
+// GET /api/billing/plans: `useNames` in api/plans.ts); this is how an id is read from them, and the fallback
+// while the catalog loads or for an id it does not name. Ids stay ids in URLs, option values, API fields, CSV.
 
-const METRICS: Record<string, string> = {
-  api_calls: "API calls",
-  storage_gb: "Storage (GB)",
-  ai_requests: "AI requests",
-  ai_tokens: "AI tokens",
-  premium_feature: "Premium feature uses",
-  active_user: "Active users",
-};
+export type NameBook = { metric_names: Record<string, string>; feature_names: Record<string, string> };
 
-const FEATURES: Record<string, string> = {
-  ai_twin: "AI twin",
-  ai_search: "AI search",
-  multi_user_ai: "Multi-user AI",
-  usage_analytics: "Usage analytics",
-};
-
-/** `deep_research` -> "Deep research": the fallback for an id without its own words above. */
-function sentence(id: string): string {
-  const words = id.replace(/[_-]+/g, " ").trim();
-  return words.charAt(0).toUpperCase() + words.slice(1);
-}
+export type Names = { metric: (id: string) => string; feature: (id: string) => string };
 
 const PER_FEATURE = "premium_feature:";
 
-/** A metric's name: "API calls" for `api_calls`; a premium feature's own metric (`premium_feature:deep_research`,
- * as forecasts name it) by the feature's name. */
-export function metricName(metric: string): string {
-  if (metric.startsWith(PER_FEATURE)) return featureName(metric.slice(PER_FEATURE.length));
-  return METRICS[metric] ?? sentence(metric);
+/** `deep_research` -> "Deep research", `ai_twin` -> "AI twin": an id the catalog does not name, as a sentence. */
+function sentence(id: string): string {
+  const words = id.split(/[_-]+/).filter(Boolean).map((w) => (/^(ai|api|gb)$/.test(w) ? w.toUpperCase() : w));
+  const text = words.join(" ");
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-/** A feature's name, a tier's feature or a premium feature used per use: "AI twin" for `ai_twin`. */
-export function featureName(feature: string): string {
-  return FEATURES[feature] ?? sentence(feature);
+/** The names in `book` (none while it loads): a premium feature's own metric (`premium_feature:deep_research`, as
+ * forecasts name it) is read by the feature's name. */
+export function namesFrom(book: NameBook | undefined): Names {
+  const feature = (id: string) => book?.feature_names[id] ?? sentence(id);
+  const metric = (id: string) =>
+    id.startsWith(PER_FEATURE) ? feature(id.slice(PER_FEATURE.length)) : (book?.metric_names[id] ?? sentence(id));
+  return { metric, feature };
 }

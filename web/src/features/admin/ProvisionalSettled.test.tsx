@@ -2,6 +2,7 @@ import { screen, within } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { renderPage, serve } from "../../test/render";
 import { ProvisionalSettled, pending } from "./ProvisionalSettled";
+import { PLANS } from "../../test/plans";
 
 const PERIOD = { key: "2026-12", start: "2026-12-01T00:00:00Z", end: "2027-01-01T00:00:00Z" };
 const metric = (name: string, used: string, charge: string) => ({
@@ -21,6 +22,7 @@ const UPCOMING = {
 
 function api(extra: Record<string, { status?: number; body?: unknown } | "pending"> = {}) {
   return serve({
+    "/api/billing/plans": { body: PLANS }, // the catalog's metric names
     "/api/billing/usage/current": { body: CURRENT },
     "/api/billing/usage/history": { body: SETTLED },
     "/api/billing/invoices/upcoming": { body: UPCOMING },

@@ -65,4 +65,13 @@ describe("PlanComparison", () => {
     expect(usage).toHaveTextContent("Premium feature usesPay per use: Deep research $0.50");
     expect(usage).toHaveTextContent("SeatsA seat a period: $50.00 up to 100, $25.00 above (every seat at the price its count reaches)");
   });
+
+  it("names metrics and features by the catalog's words, not their ids", async () => {
+    const named = { ...PLANS, metric_names: { api_calls: "Calls to the API" }, feature_names: { "Priority support": "Priority support" } };
+    serve({ "/api/billing/plans": { body: named } });
+    renderPage(<PlanComparison current="standard" />);
+    const quotas = await screen.findByRole("group", { name: "Standard: quotas and overage" });
+    expect(quotas).toHaveTextContent("Calls to the API100,000 included");
+    expect(quotas).not.toHaveTextContent("api_calls");
+  });
 });
