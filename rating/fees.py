@@ -23,7 +23,7 @@ from decimal import Decimal
 from itertools import pairwise
 
 from rating.catalog.model import Tier
-from rating.money import ZERO
+from rating.money import ZERO, fraction_text
 from rating.periods import Period, contract_year_containing, fraction_left
 from rating.subscriptions import SubscriptionVersion
 
@@ -119,7 +119,7 @@ def change_fee_lines(
         line_code = "base_fee_proration" if code == "base_fee" else code
         what = code.replace("_", " ")
         left = n_frac if n_amt else c_frac  # a fee only credited (standard -> enterprise's base fee): its own term
-        desc = f"Change to {name} on {at.date().isoformat()}: {what}, {left:.4f} of its term left"
+        desc = f"Change to {name} on {at.date().isoformat()}: {what}, {fraction_text(left)} of its term left"
         lines.append(FeeLine(line_code, desc, quantity, unit, amount))
     return lines
 

@@ -21,6 +21,22 @@ def quantity_text(d: Decimal) -> str:
     return f"{d.normalize():f}" if d else "0"
 
 
+#: The places a line's quantity is shown with: its description words a fraction of a term so ("0.9731 of its term
+#: left", rating/fees.py), and the PDF's quantity column (and the web app's, web/src/ui/format.ts) round to the same.
+SHOWN_PLACES = Decimal("0.0001")
+
+
+def fraction_text(d: Decimal) -> str:
+    """A fraction as a line's description words it: four decimals, half-even ("0.9731", "0.5000")."""
+    return f"{d.quantize(SHOWN_PLACES, rounding=ROUND_HALF_EVEN):f}"
+
+
+def shown_quantity(d: Decimal) -> str:
+    """A line's quantity as a document shows it: at most four decimals, half-even, no trailing zeros ("0.9731",
+    "0.5", "120000"); the document itself keeps the exact quantity."""
+    return quantity_text(d.quantize(SHOWN_PLACES, rounding=ROUND_HALF_EVEN))
+
+
 def line_amount(amount: Decimal) -> Decimal:
     """Round an invoice line to cents, half-even — once, at the line."""
     return amount.quantize(CENT, rounding=ROUND_HALF_EVEN)

@@ -108,6 +108,10 @@ class CatalogVersion(_Frozen):
     tiers: dict[str, Tier]
     addons: dict[str, Addon] = Field(default_factory=dict)
     ai_costs: dict[str, dict[str, AiCost]] = Field(default_factory=dict)
+    #: How people read the ids of metrics and features (the tiers', and premium features used per use): the web
+    #: app's words for them, served with the plans. Ids stay ids everywhere else.
+    metric_names: dict[str, str] = Field(default_factory=dict)
+    feature_names: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _aware(self) -> CatalogVersion:

@@ -240,7 +240,7 @@ class StripeSubscriptions:
             unavailable=StripeMirrorUnavailable,
         )
 
-    def ensure_customer(self, change: MirrorChange, known: str | None, organization_id: str) -> tuple[str, bool]:
+    def ensure_customer(self, change: MirrorChange, known: str | None, organization_id: str | None) -> tuple[str, bool]:
         """The account's Customer: ``known`` if stored, else a new one (metadata ``account_id``); returns
         (id, created)."""
         if known:
@@ -250,7 +250,8 @@ class StripeSubscriptions:
             "metadata": {
                 ACCOUNT_METADATA: change.account_id,
                 "account_kind": change.account_kind,
-                "organization_id": organization_id,
+                # A person's own subscription may belong to no organization: no key rather than an empty value.
+                **({"organization_id": organization_id} if organization_id is not None else {}),
             },
         }
         key = idempotency_key("customer", change.account_id, change.subscription_id, change.change_no, params)

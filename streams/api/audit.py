@@ -28,12 +28,15 @@ def audit_change(
     call: Call,
     s: Session,
     who: Principal,
-    org_id: str,
+    org_id: str | None,
     action: str,
     *,
     target: str | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
-    """Record a change of ``org_id`` in the transaction of ``s`` (it commits or rolls back with the change)."""
+    """Record a change of ``org_id`` in the transaction of ``s`` (it commits or rolls back with the change).
+    ``org_id`` None: a person's own subscription made in no organization, no organization's record."""
+    if org_id is None:
+        return
     audit.record(s, org_id, origin(call, who), action, call.ctx.clock(), target=target, before=before, after=after)

@@ -24,7 +24,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from reportlab.platypus.flowables import Flowable
 
-from rating.money import money_display
+from rating.money import money_display, shown_quantity
 from streams.api.models import InvoiceDocument
 from streams.settings import Settings
 from streams.store.branding import Brand
@@ -72,6 +72,15 @@ def _money(amount: object, currency: str) -> str:
     except InvalidOperation:
         return str(amount)
     return money_display(value, currency)
+
+
+def _quantity(value: str) -> str:
+    """As the line's description words a fraction of a term (rating.money.shown_quantity); text that is no number
+    as it is."""
+    try:
+        return shown_quantity(Decimal(value))
+    except InvalidOperation:
+        return value
 
 
 def _day(value: object) -> str:
@@ -199,7 +208,7 @@ def render_invoice(
             [
                 Paragraph(_esc(line.code), cell),
                 Paragraph(_esc(line.description), cell),
-                line.quantity,
+                _quantity(line.quantity),
                 line.unit_price,
                 _money(line.amount, cur),
             ]

@@ -183,7 +183,10 @@ class InvitationList(_Out):
 class SubscriptionCreate(_In):
     account_kind: Literal["org", "user"] = "org"
     organization_id: str | None = Field(
-        None, pattern=ORG_ID_PATTERN, description="default: the organization of the API key or token"
+        None,
+        pattern=ORG_ID_PATTERN,
+        description="default: the organization of the API key or token (none for a person's own subscription made "
+        "with their own token without 'org')",
     )
     account_id: str | None = Field(
         None,
@@ -363,7 +366,9 @@ class SubscriptionRecord(_Out):
 
 class SubscriptionOut(_Out):
     id: str
-    organization_id: str
+    organization_id: str | None = Field(
+        description="the organization it was made in (null: a person's own, made in no organization)"
+    )
     account_id: str
     account_kind: Literal["user", "org"]
     tier: str = Field(description="in effect now")
@@ -772,6 +777,10 @@ class PlanList(_Out):
     catalog_version: str
     currency: str
     plans: list[PlanOut]
+    metric_names: dict[str, str] = Field(description="metric id -> how people read it ('API calls')")
+    feature_names: dict[str, str] = Field(
+        description="feature id (a tier's, or a premium feature's) -> how people read it ('AI twin')"
+    )
 
 
 class SubscriptionPreviewRequest(_In):

@@ -144,7 +144,8 @@ class Subscription(Base):
     __table_args__ = (Index("ix_subscriptions_account", "account_id"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    #: None: a person's own subscription made in no organization (their own token or session).
+    organization_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
     account_id: Mapped[str] = mapped_column(String(128))
     account_kind: Mapped[str] = mapped_column(String(8))  # user | org
     anchor: Mapped[date] = mapped_column(Date)

@@ -251,3 +251,34 @@ async def test_seats_on_the_provisioned_basis_count_members_who_left(
             ("bob", None, "provisioned", "50.00"),
             ("olga", "owner", "provisioned", "50.00"),
         ]
+
+
+async def test_an_enterprise_plan_bills_seats_before_anyone_is_counted(make_api: Callable[..., Any]) -> None:
+    # "null: the tier bills no seats": an Enterprise organization nobody has used yet this period still has a seat
+    # price (its first bracket's), nothing billed; a contract's minimum bills that many at once.
+    async with make_api(now=JUNE) as api:
+        c = api.client
+        org = await api.org("olga", name="Quiet", members={"viv": "viewer"})
+        owner = api.as_user("olga", org)
+        await api.subscribe(org, "olga", tier="enterprise")
+        got = (await c.get(f"{ORGS}/{org}/seats", headers=owner)).json()
+        assert (got["seat_basis"], got["active"], got["billed"]) == ("active", 0, 0)
+        assert (got["seat_price"], got["seat_charge"]) == ("50.00", "0.00")
+
+        subs = (await c.get(f"{ORGS}/{org}/subscriptions", headers=owner)).json()["subscriptions"]
+        contract = {"contract": {"seat_basis": "provisioned", "minimum_seats": 5}}
+        r = await c.put(
+            f"/api/billing/subscriptions/{subs[0]['id']}/contract", json=contract, headers=api.as_operator()
+        )
+        assert r.status_code == 200, r.text
+        got = (await c.get(f"{ORGS}/{org}/seats", headers=owner)).json()
+        assert (got["seat_basis"], got["billed"], got["seat_price"], got["seat_charge"]) == (
+            "provisioned",
+            5,
+            "50.00",
+            "250.00",
+        )
+
+        await api.subscribe(other := await api.org("sam", name="Standard Co"), "sam", tier="standard")
+        got = (await c.get(f"{ORGS}/{other}/seats", headers=api.as_user("sam", other))).json()
+        assert (got["billed"], got["seat_price"]) == (0, None)  # Standard has no seat price

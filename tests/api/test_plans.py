@@ -18,6 +18,16 @@ async def test_plans_side_by_side(make_api: Callable[..., Any]) -> None:
         assert body["currency"] == "usd" and body["catalog_version"]
         plans = {p["tier"]: p for p in body["plans"]}
         assert list(plans) == ["free", "standard", "enterprise"]
+        # Every metric and feature the plans name has its name as people read it, from the catalog.
+        named = {m["metric"] for p in body["plans"] for m in p["metrics"]}
+        assert named <= set(body["metric_names"]) and body["metric_names"]["api_calls"] == "API calls"
+        features = {f for p in body["plans"] for f in p["features"]}
+        features |= {f for p in body["plans"] for m in p["metrics"] for f in m["per_feature"]}
+        assert features <= set(body["feature_names"]), features - set(body["feature_names"])
+        assert (body["feature_names"]["ai_twin"], body["feature_names"]["deep_research"]) == (
+            "AI twin",
+            "Deep research",
+        )
         free, std, ent = plans["free"], plans["standard"], plans["enterprise"]
         assert free["is_default"] and not std["is_default"]
         assert (std["monthly_price"], std["annual_price"], std["annual_saving"]) == ("49.99", "499.90", "99.98")

@@ -143,6 +143,7 @@ def probes(v: Victim) -> dict[str, Probe]:
         f"GET {B}/recommendations": Probe(acct),
         f"GET {B}/subscriptions": Probe(acct),
         f"POST {B}/subscriptions/create": Probe(body={"tier": "free", "organization_id": v.org}),
+        f"POST {B}/subscriptions/preview": Probe(body={"tier": "standard", "organization_id": v.org}),
         f"DELETE {B}/subscriptions/{{id}}": Probe(),
         f"GET {B}/subscriptions/{{id}}": Probe(),
         f"PUT {B}/subscriptions/{{id}}": Probe(body={"tier": "free"}),

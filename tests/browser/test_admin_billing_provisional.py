@@ -22,7 +22,7 @@ def test_provisional_moves_beside_the_settled_figure(browser: Browser, api: Serv
         page = open_app(browser, api, org, "sol")
         page.goto(f"{api.base}/app/admin")
         table = page.get_by_role("region", name="Provisional and settled usage")
-        row = table.get_by_role("row", name="api_calls")
+        row = table.get_by_role("row", name="API calls")
         expect(row.get_by_role("cell").first).to_have_text("0", timeout=20_000)
 
         api.record(org, "sol", "api_calls", 40, times=3)

@@ -76,8 +76,8 @@ def test_admin_live_usage_moves_by_the_stream(browser: Browser, bridged: tuple[S
         expect(mel_row.get_by_role("cell").nth(5)).to_have_text("40")
         expect(live.locator("dt:has-text('AI requests') + dd")).to_have_text("2")
         provisional = page.get_by_role("region", name="Provisional and settled usage")
-        expect(provisional.get_by_role("row", name="api_calls").get_by_role("cell").first).to_have_text("40")
-        pooled = live.get_by_role("region", name="Usage per metric").get_by_role("row", name="api_calls")
+        expect(provisional.get_by_role("row", name="API calls").get_by_role("cell").first).to_have_text("40")
+        pooled = live.get_by_role("region", name="Usage per metric").get_by_role("row", name="API calls")
         expect(pooled.get_by_role("cell").first).to_have_text("40")
         expect(live.get_by_text("Updated as usage changes.", exact=False)).to_be_visible()
         # ... and the cut one by its poll, with the time its figures were read.

@@ -206,7 +206,7 @@ def test_the_forecast_band_and_recommendations_on_the_dashboard_and_the_budget_c
     # The live usage table and the settled figures count the same events: both say this period's API calls.
     calls = f"{live['api_calls']:,}"
     usage = page.get_by_role("region", name="Usage this period")
-    expect(usage.get_by_role("row", name="api_calls")).to_contain_text(calls, timeout=20_000)
+    expect(usage.get_by_role("row", name="API calls")).to_contain_text(calls, timeout=20_000)
     expect(card).to_contain_text(f"API calls: {calls} so far")
     recs = page.get_by_role("region", name="Ways to pay less")
     expect(recs).to_contain_text("A contract price for deep research", timeout=20_000)

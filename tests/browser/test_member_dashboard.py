@@ -28,8 +28,8 @@ def test_a_member_sees_their_own_usage_and_plain_refusals(browser: Browser, api:
     expect(page.get_by_role("heading", name="Your usage", exact=True)).to_be_visible(timeout=20_000)
     expect(page.get_by_text("totals, plan and invoices are for its owners, admins and viewers")).to_be_visible()
     table = page.get_by_role("region", name="Your usage per metric")
-    expect(table.get_by_role("row", name="api_calls")).to_be_visible(timeout=20_000)
-    expect(table.get_by_role("row", name="active_user")).to_have_count(0)  # seats are the organization's
+    expect(table.get_by_role("row", name="API calls")).to_be_visible(timeout=20_000)
+    expect(table.get_by_role("row", name="Active users")).to_have_count(0)  # seats are the organization's
     expect(page.get_by_role("heading", name="Daily usage")).to_be_visible()
     expect(page.get_by_role("region", name="AI access")).to_be_visible()
     # Nothing of the organization's and no error.

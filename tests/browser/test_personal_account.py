@@ -47,7 +47,7 @@ def test_a_person_on_standard_sees_and_manages_their_own_plan(browser: Browser, 
     # No admin panel on a person's own account (the link led to a page that only said so).
     expect(page.get_by_role("navigation").get_by_role("link", name="Admin", exact=True)).to_have_count(0)
     overview = page.get_by_role("region", name="Subscription")
-    expect(overview).to_contain_text("standard", timeout=20_000)
+    expect(overview).to_contain_text("Standard", timeout=20_000)
     expect(overview).to_contain_text("Monthly", timeout=20_000)  # from the person's subscription, not guessed
     expect(page.get_by_role("region", name="Next invoice")).to_contain_text("$", timeout=20_000)
     assert axe_violations(page) == []
@@ -55,7 +55,7 @@ def test_a_person_on_standard_sees_and_manages_their_own_plan(browser: Browser, 
 
     page.get_by_role("navigation").get_by_role("link", name="Plan", exact=True).click()
     current = page.get_by_role("region", name="Current plan")
-    expect(current).to_contain_text("standard", timeout=20_000)
+    expect(current).to_contain_text("Standard", timeout=20_000)
     expect(page.get_by_role("article", name="Standard")).to_contain_text("Your current plan")
     assert clipped_tables(page) == []
     # Form controls in the page's own type size, not the browser's smaller default.
@@ -90,7 +90,7 @@ def test_a_person_on_standard_sees_and_manages_their_own_plan(browser: Browser, 
 
     phone = open_app(browser, api, None, "pia", viewport=PHONE)
     phone.goto(f"{api.base}/app/plans")
-    expect(phone.get_by_role("region", name="Current plan")).to_contain_text("standard", timeout=20_000)
+    expect(phone.get_by_role("region", name="Current plan")).to_contain_text("Standard", timeout=20_000)
     phone_checked(phone, "personal-plan-phone")
 
 
@@ -107,7 +107,7 @@ def test_a_person_without_a_subscription_sees_the_plan_in_effect(browser: Browse
     assert clipped_tables(page) == []
     for plan in page.get_by_role("article").all():
         assert plan.evaluate("(e) => e.scrollWidth <= e.clientWidth + 1"), plan.inner_text()
-    expect(page.get_by_role("group", name="Standard: quotas and overage")).to_contain_text("deep_research")
+    expect(page.get_by_role("group", name="Standard: quotas and overage")).to_contain_text("Deep research")
     assert axe_violations(page) == []
     screenshot(page, "free-plans")
 
@@ -121,7 +121,7 @@ def test_a_session_that_ends_while_the_app_is_open_asks_to_sign_in_again(browser
     org = api.bootstrap("Tab Co", "tia")
     assert api.call(org, "POST", "/api/billing/subscriptions/create", {"tier": "standard"}).status_code == 201
     page = open_app(browser, api, org, "tia")
-    expect(page.get_by_role("region", name="Subscription")).to_contain_text("standard", timeout=20_000)
+    expect(page.get_by_role("region", name="Subscription")).to_contain_text("Standard", timeout=20_000)
     # Signed out elsewhere (another tab of the same browser): the session is dead on the server.
     logout = (
         "async () => (await fetch('/api/billing/session/logout', {method: 'POST', headers: {'X-CSRF-Token': "

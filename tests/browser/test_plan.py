@@ -30,7 +30,7 @@ def test_upgrade_is_previewed_then_confirmed(browser: Browser, api: ServedApi) -
     page.get_by_label("Plan", exact=True).select_option("enterprise")
     page.get_by_role("button", name="Review the change").click()
     review = page.get_by_role("region", name="Review the change")
-    expect(review).to_contain_text("Upgrade to enterprise")
+    expect(review).to_contain_text("Upgrade to Enterprise")
     # The figures are the preview endpoint's, as the API computes them for this very change.
     # Enterprise is priced annually only, so the page switched "Billed" to Annual with the plan.
     expect(page.get_by_label("Billed")).to_have_value("year")
@@ -45,7 +45,7 @@ def test_upgrade_is_previewed_then_confirmed(browser: Browser, api: ServedApi) -
     screenshot(page, "plan-upgrade-review")
 
     page.get_by_role("button", name="Confirm the upgrade").click()
-    expect(page.get_by_role("status")).to_contain_text("Done: your plan is enterprise", timeout=20_000)
+    expect(page.get_by_role("status")).to_contain_text("Done: your plan is Enterprise", timeout=20_000)
     assert api.call(org, "GET", f"/api/billing/subscriptions/{sub_id}").json()["tier"] == "enterprise"
     screenshot(page, "plan-upgraded")
 
@@ -68,7 +68,9 @@ def test_plans_are_compared_side_by_side(browser: Browser, api: ServedApi) -> No
         assert card.evaluate("(e) => e.scrollWidth <= e.clientWidth + 1"), card.inner_text()
     premium = next(m for m in standard["metrics"] if m["metric"] == "premium_feature")
     for feature in premium["per_feature"]:  # prices per use, which the comparison did not show
-        expect(page.get_by_role("group", name="Standard: quotas and overage")).to_contain_text(feature)
+        expect(page.get_by_role("group", name="Standard: quotas and overage")).to_contain_text(
+            feature.replace("_", " ").capitalize()
+        )
     assert axe_violations(page) == []
     screenshot(page, "plans-compared")
 

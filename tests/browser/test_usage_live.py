@@ -21,14 +21,14 @@ def test_recorded_usage_shows_live_as_quota_show_has_it(browser: Browser, api: S
     try:
         page = open_app(browser, api, org, "lee")
         page.goto(f"{api.base}/app/")
-        row = page.get_by_role("row", name="api_calls")
+        row = page.get_by_role("row", name="API calls")
         expect(row).to_be_visible(timeout=20_000)
         expect(page.get_by_text("Updated as your usage changes.")).to_be_visible(timeout=20_000)
         # A second browser whose stream is cut (a proxy that drops it) polls instead.
         polled = open_app(browser, api, org, "lee")
         polled.context.route("**/api/billing/usage/stream*", lambda route: route.abort())
         polled.goto(f"{api.base}/app/")
-        polled_row = polled.get_by_role("row", name="api_calls")
+        polled_row = polled.get_by_role("row", name="API calls")
         expect(polled.get_by_text("the live update stream is not connected")).to_be_visible(timeout=20_000)
 
         api.record(org, "lee", "api_calls", 40, times=3)
@@ -40,7 +40,7 @@ def test_recorded_usage_shows_live_as_quota_show_has_it(browser: Browser, api: S
         expect(polled.get_by_text("As of")).to_be_visible()
         expect(row.get_by_role("cell").nth(2)).to_have_text(f"{Decimal(str(quota['remaining'])):,.0f}")
         # Nothing is settled yet: today's live use is the chart's one (provisional) bar.
-        expect(page.get_by_role("figure", name="Daily api_calls, this period and the previous one")).to_be_visible()
+        expect(page.get_by_role("figure", name="Daily API calls, this period and the previous one")).to_be_visible()
         expect(page.get_by_text("Today, live (provisional)")).to_be_visible()
         screenshot(page, "dashboard-live-usage")
     finally:

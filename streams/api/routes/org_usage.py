@@ -156,7 +156,9 @@ def seats(call: Call) -> SeatList:
     basis = terms.tier.seat_basis
     counted = counted_seats(basis, len(active), most_members(spans, *so_far))
     billed = max(counted, terms.tier.minimum_seats) if terms.tier.seats is not None else 0
-    charge = tiered_charge(terms.tier.seats, Decimal(billed)) if terms.tier.seats is not None and billed else None
+    # A tier with seat prices has a seat price even before anyone is counted (the first bracket's, nothing billed):
+    # seat_price null says the tier bills no seats, and the app says so in those words.
+    charge = tiered_charge(terms.tier.seats, Decimal(billed)) if terms.tier.seats is not None else None
     amount = charge.amount if charge is not None else ZERO
     each = money_text(amount / billed if billed else ZERO)
     nothing = money_text(ZERO)

@@ -66,6 +66,8 @@ def list_plans(call: Call) -> PlanList:
         catalog_version=catalog.version,
         currency=catalog.currency,
         plans=[plan_out(catalog, name, tier) for name, tier in catalog.tiers.items()],
+        metric_names=catalog.metric_names,
+        feature_names=catalog.feature_names,
     )
 
 

@@ -106,16 +106,11 @@ def create_subscription(call: Call) -> SubscriptionOut:
 
     def work(s: Session) -> SubscriptionOut:
         who = caller(call, s)
-        org_id = body.organization_id or who.organization_id
-        if org_id is None:
-            raise ApiError(422, "invalid_request", "organization_id: required for a token without an 'org' claim")
-        account = _owned_account(s, who, org_id, body)
+        org_id, account = owned_account(s, who, body)
         # The open slot (unique per account) is what keeps concurrent creates to one: the loser's insert
         # fails on it, and its transaction changes nothing (README, "The billing API").
-        existing = store.open_subscription(s, account)
+        existing = open_slot(s, account, now)
         if existing is not None:
-            if store.plan_of(existing).at(now).status != "canceled":
-                raise ApiError(409, "subscription_exists", "the account already has a subscription")
             existing.open_account_id = None
             s.flush()
         plan = lifecycle.create(call.ctx.catalog.at(now), body.tier, body.interval, now, body.trial_days)
@@ -144,10 +139,41 @@ def create_subscription(call: Call) -> SubscriptionOut:
     return _commit(call, work)
 
 
+_NOT_OWN = "a user subscription is made by that user, with its own token without 'org'"
+
+
+def open_slot(s: Session, account: str, now: datetime) -> Subscription | None:
+    """The account's canceled subscription still holding its open slot (a create takes the slot over), or None;
+    409 subscription_exists while the account has one that is not canceled."""
+    existing = store.open_subscription(s, account)
+    if existing is not None and store.plan_of(existing).at(now).status != "canceled":
+        raise ApiError(409, "subscription_exists", "the account already has a subscription")
+    return existing
+
+
+def owned_account(s: Session, who: Principal, body: SubscriptionCreate) -> tuple[str | None, str]:
+    """The organization a new subscription is made in and the account it is for: the caller's organization
+    (owner or admin, or an admin key), or the caller itself (a person's own token without 'org', in an
+    organization it belongs to or, naming none, in no organization). Never another person's or
+    organization's account (issue 13: subscription squatting)."""
+    if body.account_kind == "user" and body.organization_id is None and who.organization_id is None:
+        user = body.account_id or who.user_id
+        if user is None or not is_own_account(who, user):
+            raise ApiError(403, "forbidden", _NOT_OWN)
+        return None, _person(s, user)
+    org_id = body.organization_id or who.organization_id
+    if org_id is None:
+        raise ApiError(422, "invalid_request", "organization_id: required for a token without an 'org' claim")
+    return org_id, _owned_account(s, who, org_id, body)
+
+
+def _person(s: Session, user: str) -> str:
+    if s.get(Organization, user) is not None:
+        raise ApiError(422, "invalid_request", "account_id: an organization is not a user account")
+    return user
+
+
 def _owned_account(s: Session, who: Principal, org_id: str, body: SubscriptionCreate) -> str:
-    """The account the caller may subscribe: its organization (owner or admin, or an admin key), or itself
-    (a user's own token, for a user subscription in an organization it belongs to). Never another
-    person's or organization's account (issue 13: subscription squatting)."""
     if body.account_kind == "org":
         require_role(s, who, org_id, MANAGE)
         account = body.account_id or org_id
@@ -158,10 +184,8 @@ def _owned_account(s: Session, who: Principal, org_id: str, body: SubscriptionCr
     user = body.account_id or who.user_id
     if user is None or not is_own_account(who, user):
         # The same rule that lets a person reach the account afterwards (auth.account_access).
-        raise ApiError(403, "forbidden", "a user subscription is made by that user, with its own token without 'org'")
-    if s.get(Organization, user) is not None:
-        raise ApiError(422, "invalid_request", "account_id: an organization is not a user account")
-    return user
+        raise ApiError(403, "forbidden", _NOT_OWN)
+    return _person(s, user)
 
 
 def get_subscription(call: Call) -> SubscriptionOut:

@@ -1,4 +1,5 @@
 import { api, unwrap, type Schemas } from "./client";
+import type { Names } from "../ui/names";
 
 export type AccessRequest = Schemas["AccessRequestOut"];
 export type AccessRequestIn = Schemas["AccessRequestIn"];
@@ -34,7 +35,7 @@ export async function decideAiAccess(org: string, requestId: string, decision: D
 }
 
 /** What a request asks for, in words. */
-export function describeRequest(r: Pick<AccessRequest, "feature" | "provider" | "model">): string {
-  if (r.feature) return r.feature === "ai_requests" ? "AI requests (any allowed model)" : r.feature;
+export function describeRequest(r: Pick<AccessRequest, "feature" | "provider" | "model">, names: Names): string {
+  if (r.feature) return r.feature === "ai_requests" ? `${names.metric(r.feature)} (any allowed model)` : names.feature(r.feature);
   return !r.model || r.model === "*" ? `any ${r.provider} model` : `${r.provider}/${r.model}`;
 }

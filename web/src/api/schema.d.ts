@@ -1113,6 +1113,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/billing/subscriptions/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview a new subscription: its first invoice and the next one (nothing is created)
+         * @description The same body and rules as POST /subscriptions/create (only for an account the caller owns; 409 subscription_exists while it has one); change is 'create', current_period the first period, proration what the subscription adds to that period's invoice (its base fee, prorated when the period started before now).
+         */
+        post: operations["preview_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/billing/subscriptions/{id}": {
         parameters: {
             query?: never;
@@ -3614,6 +3634,20 @@ export interface components {
             catalog_version: string;
             /** Currency */
             currency: string;
+            /**
+             * Feature Names
+             * @description feature id (a tier's, or a premium feature's) -> how people read it ('AI twin')
+             */
+            feature_names: {
+                [key: string]: string;
+            };
+            /**
+             * Metric Names
+             * @description metric id -> how people read it ('API calls')
+             */
+            metric_names: {
+                [key: string]: string;
+            };
             /** Plans */
             plans: components["schemas"]["PlanOut"][];
         };
@@ -3984,7 +4018,7 @@ export interface components {
             interval: "month" | "year";
             /**
              * Organization Id
-             * @description default: the organization of the API key or token
+             * @description default: the organization of the API key or token (none for a person's own subscription made with their own token without 'org')
              * @default null
              */
             organization_id: string | null;
@@ -4044,8 +4078,11 @@ export interface components {
              * @enum {string}
              */
             interval: "month" | "year";
-            /** Organization Id */
-            organization_id: string;
+            /**
+             * Organization Id
+             * @description the organization it was made in (null: a person's own, made in no organization)
+             */
+            organization_id: string | null;
             /** @description a downgrade scheduled for the period end */
             pending_change: components["schemas"]["PendingChange"] | null;
             /**
@@ -11207,6 +11244,122 @@ export interface operations {
             };
             /** @description internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    preview_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubscriptionCreate"];
+            };
+        };
+        responses: {
+            /** @description Preview a new subscription: its first invoice and the next one (nothing is created) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionPreview"];
+                };
+            };
+            /** @description missing, unknown, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the state does not allow this: a subscription transition, an invoice paid already... (the code says why) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description body not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid body or query (the message names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description too many requests: the tier's API calls a minute, failed credentials from this address, an account's payment requests or drafts a minute, or its open live streams (Retry-After) */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a backing service (ClickHouse, Kafka) is unavailable: retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,3 +1,4 @@
+import type { QueryClient } from "@tanstack/react-query";
 import { api, unwrap, type Schemas } from "./client";
 
 export type Subscription = Schemas["SubscriptionOut"];
@@ -23,3 +24,9 @@ export const subscriptionQuery = (account: string) => ({
     return subscriptions.find((s) => s.status !== "canceled") ?? null;
   },
 });
+
+/** After a plan is made, changed, cancelled or kept: every figure the app holds may follow from the plan (the
+ * period, the next invoice, the forecast, the quotas), so all are read again rather than some left stale. */
+export function planChanged(client: QueryClient): Promise<void> {
+  return client.invalidateQueries();
+}

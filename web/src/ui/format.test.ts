@@ -1,8 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { dateTime, daysUntil, money, moneyMinor, timeOfDay, unitPrice } from "./format";
+import { dateTime, daysUntil, lineQuantity, money, moneyMinor, timeOfDay, unitPrice } from "./format";
 import { usageLevel } from "./UsageBar";
 
 describe("format", () => {
+  it("shows an invoice line's quantity as the API words a fraction of a term: four decimals, half to even", () => {
+    expect(lineQuantity("0.97311827956989247311827957")).toBe("0.9731"); // "0.9731 of its term left"
+    expect(lineQuantity("0.5")).toBe("0.5");
+    expect(lineQuantity("0.00005")).toBe("0"); // a tie rounds to even, as Python's quantize does
+    expect(lineQuantity("0.00015")).toBe("0.0002");
+    expect(lineQuantity("120000")).toBe("120,000");
+  });
+
   it("formats decimal strings and minor units in the account's currency", () => {
     expect(money("1234.50", "usd")).toBe("$1,234.50");
     expect(moneyMinor(123450, "usd")).toBe("$1,234.50");

@@ -29,6 +29,16 @@ export function quantity(value: string): string {
   return new Intl.NumberFormat(undefined, { maximumFractionDigits: 3 }).format(value as unknown as number);
 }
 
+// Four decimals, rounded half to even: how the API words a fraction of a term on the line itself ("0.9731 of its
+// term left", rating/money.py `fraction_text`), so an invoice line's quantity column and its description agree.
+// (`roundingMode` is ES2023; the lib here is ES2022, hence the cast.)
+const LINE_QUANTITY = new Intl.NumberFormat(undefined, { maximumFractionDigits: 4, roundingMode: "halfEven" } as Intl.NumberFormatOptions);
+
+/** An invoice line's quantity ("0.9731" of a term left, "120000" API calls): the one format for invoice lines. */
+export function lineQuantity(value: string): string {
+  return LINE_QUANTITY.format(value as unknown as number);
+}
+
 export function date(iso: string): string {
   return new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeZone: "UTC" }).format(new Date(iso));
 }

@@ -104,3 +104,31 @@ def test_amount_due_is_derived_from_amount_paid_and_void_is_marked() -> None:
     text = pdf_text(render_invoice(_doc(3, status="void", amount_paid=150)))
     assert re.search(r"Amount paid\s+\$1\.50\s+Amount due\s+\$0\.00", text)
     assert "VOID" in text
+
+
+def test_a_proration_lines_quantity_reads_as_its_description_says() -> None:
+    # The document keeps the exact fraction of the term left; its description words it with four decimals.
+    line = InvoiceLine(
+        code="base_fee_proration",
+        description="Change to Standard on 2026-05-02: base fee, 0.9731 of its term left",
+        quantity="0.97311827956989247311827957",
+        unit_price="49.99",
+        amount="48.65",
+    )
+    doc = InvoiceDocument.model_validate(
+        {
+            "invoice_id": "in_pia_2026-05",
+            "account_id": "pia",
+            "period_start": MAY,
+            "period_end": JUNE,
+            "currency": "usd",
+            "status": "open",
+            "lines": [line.model_dump()],
+            "subtotal": "48.65",
+            "total": "48.65",
+        }
+    )
+    text = pdf_text(render_invoice(doc, buyer=None, seller=Party("Meterline Inc.", ())))
+    assert "0.9731 of its term left" in text
+    assert re.search(r"\b0\.9731\b(?! of)", text), text  # the Quantity column: the same figure
+    assert "0.973118" not in text

@@ -138,7 +138,7 @@ describe("AdminPage", () => {
     source?.emit("usage", { as_of: "2026-12-04T11:30:00Z", usage: current, members });
     expect(screen.getByText("AI requests", { selector: "dt" }).nextElementSibling).toHaveTextContent("15");
     // The organization's usage against its pooled quotas, from the same event.
-    const pooled = within(screen.getByRole("region", { name: "Usage per metric" })).getByRole("row", { name: /api_calls/ });
+    const pooled = within(screen.getByRole("region", { name: "Usage per metric" })).getByRole("row", { name: /API calls/ });
     expect(pooled).toHaveTextContent("90 % — nearing the included amount");
     expect(screen.getByText(/Updated as usage changes\./)).toHaveTextContent(`as of ${dateTime("2026-12-04T11:30:00Z")}`);
     source?.emit("error");
@@ -213,8 +213,8 @@ describe("AdminPage", () => {
     expect(bob).toHaveTextContent("market study");
     expect(within(screen.getByRole("region", { name: "Approved AI access" })).getByRole("button", { name: "Revoke any openai model for bob" })).toBeInTheDocument();
     await userEvent.type(within(bob).getByLabelText("Note to bob"), "go ahead");
-    await userEvent.click(within(bob).getByRole("button", { name: "Approve deep_research for bob" }));
-    expect(await screen.findByText("Approved: deep_research for bob.")).toBeInTheDocument();
+    await userEvent.click(within(bob).getByRole("button", { name: "Approve Deep research for bob" }));
+    expect(await screen.findByText("Approved: Deep research for bob.")).toBeInTheDocument();
     const approve = calls.find((c) => c.method === "POST" && c.url.endsWith("/approve"));
     expect(await approve?.json()).toEqual({ note: "go ahead" });
 

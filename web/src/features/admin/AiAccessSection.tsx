@@ -8,6 +8,7 @@ import { dateTime } from "../../ui/format";
 import { TableWrap } from "../../ui/TableWrap";
 import { Empty, QueryView } from "../../ui/states";
 import { aiControlsQuery, putOrgAiControls } from "./queries";
+import { useNames } from "../../api/plans";
 
 const DONE: Record<Decision, string> = { approve: "Approved", deny: "Denied", revoke: "Revoked" };
 const VERB: Record<Decision, string> = { approve: "Approve", deny: "Deny", revoke: "Revoke" };
@@ -18,6 +19,7 @@ const VERB: Record<Decision, string> = { approve: "Approve", deny: "Deny", revok
  * and the gateways follow a decision within seconds; every step is in the audit log.
  */
 export function AiAccessSection({ org, readOnly = false }: { org: string; readOnly?: boolean }) {
+  const names = useNames();
   const { user_id } = useSession();
   const client = useQueryClient();
   const requests = useQuery({ ...aiAccessQuery(org), refetchInterval: 15_000 }); // new requests show up by themselves
@@ -33,7 +35,7 @@ export function AiAccessSection({ org, readOnly = false }: { org: string; readOn
     mutationFn: ({ r, decision }: { r: AccessRequest; decision: Decision }) =>
       decideAiAccess(org, r.id, decision, notes[r.id] ?? ""),
     onSuccess: (r, { decision }) => {
-      setMessage(`${DONE[decision]}: ${describeRequest(r)} for ${r.user_id}.`);
+      setMessage(`${DONE[decision]}: ${describeRequest(r, names)} for ${r.user_id}.`);
       refresh();
     },
     onError: (e) => setMessage(e instanceof Error ? e.message : "The decision was not saved."),
@@ -63,7 +65,7 @@ export function AiAccessSection({ org, readOnly = false }: { org: string; readOn
   const row = (r: AccessRequest, actions: Decision[]) => (
     <tr key={r.id}>
       <th scope="row">{r.user_id}</th>
-      <td>{describeRequest(r)}</td>
+      <td>{describeRequest(r, names)}</td>
       <td>{r.reason ?? "—"}</td>
       <td>{dateTime(r.decided_at ?? r.created_at)}</td>
       <td>
@@ -86,7 +88,7 @@ export function AiAccessSection({ org, readOnly = false }: { org: string; readOn
             key={decision}
             type="button"
             disabled={decide.isPending}
-            aria-label={`${VERB[decision]} ${describeRequest(r)} for ${r.user_id}`}
+            aria-label={`${VERB[decision]} ${describeRequest(r, names)} for ${r.user_id}`}
             onClick={() => decide.mutate({ r, decision })}
           >
             {VERB[decision]}

@@ -2,12 +2,14 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { QueryView } from "../../ui/states";
 import { aiControlsQuery, membersQuery, putMemberAiControls, type AiControlsIn } from "./queries";
+import { useNames } from "../../api/plans";
 
 type Caps = { spend: string; requests: string; mode: "hard" | "alert" };
 
 /** A member's AI features: each feature the tier allows can be switched off for them (enforced by the
  * entitlement answer at once; docs/ai-controls.md), and their monthly AI cap (hard: refused once reached). */
 export function AiControlsSection({ org, readOnly = false }: { org: string; readOnly?: boolean }) {
+  const names = useNames();
   const controls = useQuery(aiControlsQuery(org));
   const members = useQuery(membersQuery(org));
   const client = useQueryClient();
@@ -20,7 +22,7 @@ export function AiControlsSection({ org, readOnly = false }: { org: string; read
     onSuccess: (saved) => {
       const capText = [saved.monthly_spend_cap && `$${saved.monthly_spend_cap}`, saved.monthly_request_cap != null && `${saved.monthly_request_cap} requests`].filter(Boolean).join(" / ");
       setMessage(
-        `Saved: ${saved.disabled_features.length ? saved.disabled_features.join(", ") : "nothing"} off for ${saved.user_id ?? "everyone"}; ` +
+        `Saved: ${saved.disabled_features.length ? saved.disabled_features.map(names.feature).join(", ") : "nothing"} off for ${saved.user_id ?? "everyone"}; ` +
           (capText ? `monthly AI cap ${capText} (${saved.cap_mode}).` : "no monthly AI cap."),
       );
       setOff(null);
@@ -90,7 +92,7 @@ export function AiControlsSection({ org, readOnly = false }: { org: string; read
                         setOff(next);
                       }}
                     />{" "}
-                    {f}
+                    {names.feature(f)}
                   </label>
                 ))}
               </fieldset>

@@ -5,6 +5,7 @@ import { TableWrap } from "../../ui/TableWrap";
 import { Empty, Loading, QueryView } from "../../ui/states";
 import { ForecastSection } from "../../sections/forecast/ForecastSection";
 import { analyticsQuery } from "./queries";
+import { useNames } from "../../api/plans";
 
 const TrendCharts = lazy(() => import("./TrendCharts"));
 const SPANS = [3, 6, 12];
@@ -16,6 +17,7 @@ function percent(share: string | null): string {
 /** Monthly trends from settled usage and finalized invoices: cost, AI cost against AI charges, usage by module
  * and by role, seat utilisation — and the forecasting feature's period-end forecast in its own slot. */
 export function AnalyticsSection({ org }: { org: string }) {
+  const names = useNames();
   const [months, setMonths] = useState(6);
   const analytics = useQuery(analyticsQuery(org, months));
   return (
@@ -86,7 +88,7 @@ export function AnalyticsSection({ org }: { org: string }) {
                   <tr key={`${g.month}-${g.group}-${g.metric}`}>
                     <th scope="row">{g.month}</th>
                     <td>{g.group}</td>
-                    <td>{g.metric}</td>
+                    <td>{names.metric(g.metric)}</td>
                     <td className="num">{quantity(g.quantity)}</td>
                     <td className="num">{g.ai_cost === null ? "—" : unitPrice(g.ai_cost, "usd")}</td>
                   </tr>

@@ -12,6 +12,7 @@ import { invoicesQuery, upcomingInvoiceQuery } from "../../api/invoices";
 import type { Schemas } from "../../api/client";
 import { subscriptionQuery } from "../../api/subscriptions";
 import { date, money, moneyMinor, quantity } from "../../ui/format";
+import { InvoiceLines } from "../../sections/billing/InvoiceLines";
 import { InvoiceTable } from "../../sections/billing/InvoiceTable";
 import { PaymentMethodOnFile } from "../../sections/billing/PaymentMethodOnFile";
 import { PaymentTable } from "../../sections/billing/PaymentTable";
@@ -90,24 +91,7 @@ function BillingBody({ organization }: { organization: Organization }) {
           inv.lines.length === 0 ? (
             <Empty>Nothing on this period's invoice yet.</Empty>
           ) : (
-            <TableWrap label="Upcoming invoice">
-              <thead>
-                <tr>
-                  <th scope="col">Line</th>
-                  <th scope="col" className="num">Quantity</th>
-                  <th scope="col" className="num">Amount</th>
-                </tr>
-              </thead>
-              <tbody>
-                {inv.lines.map((l) => (
-                  <tr key={l.code}>
-                    <th scope="row">{l.description}</th>
-                    <td className="num">{quantity(l.quantity)}</td>
-                    <td className="num">{money(l.amount, inv.currency)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </TableWrap>
+            <InvoiceLines doc={inv} label="Upcoming invoice" />
           )
         }
       </QueryView>

@@ -4,6 +4,7 @@ import type { Schemas } from "../../api/client";
 import { date, money, quantity, unitPrice } from "../../ui/format";
 import { TableWrap } from "../../ui/TableWrap";
 import { Empty } from "../../ui/states";
+import { useNames } from "../../api/plans";
 
 type ContractOut = Schemas["ContractOut"];
 
@@ -22,6 +23,7 @@ const fees = (fee: Record<string, string> | null | undefined) =>
 
 /** The enterprise contract in effect (read-only here: platform operators set it), or why the catalog's prices apply. */
 export function ContractView({ data }: { data: ContractOut }) {
+  const names = useNames();
   const c = data.contract;
   if (!c) return <Empty>No enterprise contract: the plan's catalog prices apply.</Empty>;
   return (
@@ -68,7 +70,7 @@ export function ContractView({ data }: { data: ContractOut }) {
           <tbody>
             {Object.entries(c.metrics ?? {}).map(([metric, rule]) => (
               <tr key={metric}>
-                <th scope="row">{metric}</th>
+                <th scope="row">{names.metric(metric)}</th>
                 <td className="num">{rule.included ? quantity(rule.included) : "—"}</td>
                 <td className="num">{rule.unit_price ? unitPrice(rule.unit_price, "usd") : "—"}</td>
                 <td className="num">{rule.hard_cap ? quantity(rule.hard_cap) : "—"}</td>

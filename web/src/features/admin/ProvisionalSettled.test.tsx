@@ -2,6 +2,7 @@ import { screen, within } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { renderPage, serve } from "../../test/render";
 import { ProvisionalSettled, pending } from "./ProvisionalSettled";
+import { PLANS } from "../../test/plans";
 
 const PERIOD = { key: "2026-12", start: "2026-12-01T00:00:00Z", end: "2027-01-01T00:00:00Z" };
 const metric = (name: string, used: string, charge: string) => ({
@@ -21,6 +22,7 @@ const UPCOMING = {
 
 function api(extra: Record<string, { status?: number; body?: unknown } | "pending"> = {}) {
   return serve({
+    "/api/billing/plans": { body: PLANS }, // the catalog's metric names
     "/api/billing/usage/current": { body: CURRENT },
     "/api/billing/usage/history": { body: SETTLED },
     "/api/billing/invoices/upcoming": { body: UPCOMING },
@@ -36,9 +38,9 @@ describe("ProvisionalSettled", () => {
     renderPage(<ProvisionalSettled org="org_acme" period={PERIOD} />);
     const table = await screen.findByRole("region", { name: "Provisional and settled usage" });
     const cells = (name: string) => within(within(table).getByRole("row", { name: new RegExp(`^${name}`) })).getAllByRole("cell");
-    expect(cells("api_calls").map((c) => c.textContent)).toEqual(["1,250", "1,000", "250", "$2.50"]);
-    expect(cells("ai_requests").map((c) => c.textContent)).toEqual(["40.5", "40", "0.5", "$0.70"]);
-    expect(cells("active_user")[1]).toHaveTextContent("at settlement");
+    expect(cells("API calls").map((c) => c.textContent)).toEqual(["1,250", "1,000", "250", "$2.50"]);
+    expect(cells("AI requests").map((c) => c.textContent)).toEqual(["40.5", "40", "0.5", "$0.70"]);
+    expect(cells("Active users")[1]).toHaveTextContent("at settlement");
     expect(screen.getByText(/\$3\.20 \(live usage priced now\)/)).toBeInTheDocument();
     expect(await screen.findByText(/\$1,002\.00 \(fees, usage, credits and tax/)).toBeInTheDocument();
     const history = new URL(calls.find((c) => c.url.includes("/usage/history"))?.url ?? "http://none/");

@@ -5,6 +5,7 @@ import { settledUsageQuery, usageCurrentQuery } from "../../api/usage";
 import { money, quantity } from "../../ui/format";
 import { TableWrap } from "../../ui/TableWrap";
 import { Empty, QueryView } from "../../ui/states";
+import { useNames } from "../../api/plans";
 
 // Seats are counted from the members at settlement, not summed from events: no settled sum to set beside them.
 const COUNTED_AT_SETTLEMENT = new Set(["active_user"]);
@@ -22,6 +23,7 @@ export function ProvisionalSettled({
   period: Schemas["Period"];
   streamed?: boolean;
 }) {
+  const names = useNames();
   const live = useQuery({ ...usageCurrentQuery(org), refetchInterval: streamed ? false : 5_000 });
   const settled = useQuery({ ...settledUsageQuery(org, period.start, period.end), refetchInterval: 30_000 });
   const upcoming = useQuery(upcomingInvoiceQuery(org));
@@ -68,7 +70,7 @@ export function ProvisionalSettled({
                           const s = settledBy.get(m.metric) ?? "0";
                           return (
                             <tr key={m.metric}>
-                              <th scope="row">{m.metric}</th>
+                              <th scope="row">{names.metric(m.metric)}</th>
                               <td className="num">{quantity(m.used)}</td>
                               <td className="num">{counted ? "at settlement" : quantity(s)}</td>
                               <td className="num">{counted ? "—" : quantity(pending(m.used, s))}</td>

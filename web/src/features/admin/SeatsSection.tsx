@@ -3,6 +3,7 @@ import { money } from "../../ui/format";
 import { TableWrap } from "../../ui/TableWrap";
 import { QueryView } from "../../ui/states";
 import { seatsQuery } from "./queries";
+import { useTierName } from "../../api/plans";
 
 const STATUS: Record<string, string> = {
   active: "Active this period",
@@ -13,6 +14,7 @@ const STATUS: Record<string, string> = {
 /** Each seat's status this period and what it costs under the seat price (active seats are billed). */
 export function SeatsSection({ org }: { org: string }) {
   const seats = useQuery(seatsQuery(org));
+  const tierName = useTierName();
   return (
     <section aria-labelledby="seats-heading">
       <h2 id="seats-heading">Seats</h2>
@@ -21,7 +23,7 @@ export function SeatsSection({ org }: { org: string }) {
           <>
             <p>
               {data.active} active {data.active === 1 ? "person" : "people"} this period ({data.period.key},{" "}
-              {data.tier}):{" "}
+              {tierName(data.tier)}):{" "}
               {data.seat_price === null
                 ? "this plan bills no seats."
                 : `${data.billed} seat${data.billed === 1 ? "" : "s"} billed so far ${

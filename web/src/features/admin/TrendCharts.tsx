@@ -1,10 +1,12 @@
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import type { OrgAnalytics } from "./queries";
+import { useNames } from "../../api/plans";
 
 const COLOURS = ["#1f4fd6", "#8a5a00", "#0b5a22", "#8c0014", "#5b2a86", "#00627a"];
 
 /** Cost by month (invoiced, the AI's cost, what AI features were charged) and usage by module. Loaded on demand. */
 export default function TrendCharts({ data }: { data: OrgAnalytics }) {
+  const names = useNames();
   const cost = data.months.map((m) => ({
     month: m.month,
     invoiced: Number(m.invoiced ?? 0),
@@ -57,7 +59,7 @@ export default function TrendCharts({ data }: { data: OrgAnalytics }) {
             <Tooltip />
             <Legend verticalAlign="top" />
             {modules.map((name, i) => (
-              <Bar key={name} dataKey={name} stackId="m" fill={COLOURS[i % COLOURS.length]} isAnimationActive={false} />
+              <Bar key={name} dataKey={name} name={names.feature(name)} stackId="m" fill={COLOURS[i % COLOURS.length]} isAnimationActive={false} />
             ))}
           </BarChart>
         </ResponsiveContainer>

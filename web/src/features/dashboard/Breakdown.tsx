@@ -3,9 +3,11 @@ import { dateTime, money, quantity, unitPrice } from "../../ui/format";
 import { TableWrap } from "../../ui/TableWrap";
 import { Empty, QueryView } from "../../ui/states";
 import { usageBreakdownQuery } from "./queries";
+import { useNames } from "../../api/plans";
 
 /** This period's settled AI requests by provider and model, and premium feature uses with their charges. */
 export function Breakdown({ account }: { account: string }) {
+  const names = useNames();
   const breakdown = useQuery(usageBreakdownQuery(account));
   return (
     <>
@@ -66,7 +68,7 @@ export function Breakdown({ account }: { account: string }) {
                 <tbody>
                   {b.premium_features.map((f) => (
                     <tr key={f.feature}>
-                      <th scope="row">{f.feature}</th>
+                      <th scope="row">{names.feature(f.feature)}</th>
                       <td className="num">{quantity(f.uses)}</td>
                       <td className="num">{f.unit_price === null ? "Not in your plan" : unitPrice(f.unit_price, b.currency)}</td>
                       <td className="num">{money(f.charge, b.currency)}</td>

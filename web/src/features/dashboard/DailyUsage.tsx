@@ -5,6 +5,7 @@ import { quantity } from "../../ui/format";
 import { Empty, Loading, QueryView } from "../../ui/states";
 import { dailySeries, previousPeriodStart, withLiveToday } from "./daily";
 import { dailyUsageQuery } from "./queries";
+import { useNames } from "../../api/plans";
 
 // Metrics whose period figure is not the sum of its days (a peak, a distinct count): no live bar for them.
 const GAUGES = new Set(["storage_gb", "active_user"]);
@@ -28,6 +29,7 @@ export function DailyUsage({
   now: Date;
   user?: string;
 }) {
+  const names = useNames();
   const [metric, setMetric] = useState(metrics.includes("api_calls") ? "api_calls" : (metrics[0] ?? "api_calls"));
   const from = previousPeriodStart(period.start, period.end);
   const history = useQuery(dailyUsageQuery(account, from, period.end, user));
@@ -39,7 +41,9 @@ export function DailyUsage({
         Metric{" "}
         <select value={metric} onChange={(e) => setMetric(e.target.value)}>
           {metrics.map((m) => (
-            <option key={m}>{m}</option>
+            <option key={m} value={m}>
+              {names.metric(m)}
+            </option>
           ))}
         </select>
       </label>
@@ -48,17 +52,17 @@ export function DailyUsage({
           const settled = dailySeries(h.rows, metric, period.start, period.end);
           const points = live && !GAUGES.has(metric) ? withLiveToday(settled, live.used, period.start, now) : settled;
           return points.every((p) => p.current === null && p.previous === null && p.provisional === null) ? (
-            <Empty>No usage of {metric} in this or the previous period yet.</Empty>
+            <Empty>No {names.metric(metric)} in this or the previous period yet.</Empty>
           ) : (
             <Suspense fallback={<Loading what="the chart" />}>
-              <DailyUsageChart points={points} metric={metric} />
+              <DailyUsageChart points={points} metric={names.metric(metric)} />
             </Suspense>
           );
         }}
       </QueryView>
       {live && (
         <p className="provisional">
-          Period to date including today&apos;s live figures (provisional): {quantity(live.used)} {metric}.
+          {names.metric(metric)} this period including today&apos;s live figures (provisional): {quantity(live.used)}.
         </p>
       )}
     </section>

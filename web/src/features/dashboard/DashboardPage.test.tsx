@@ -5,6 +5,7 @@ import { FakeEventSource } from "../../test/fakeEventSource";
 import { renderPage, serve } from "../../test/render";
 import { dateTime } from "../../ui/format";
 import { DashboardPage } from "./DashboardPage";
+import { PLANS } from "../../test/plans";
 
 // The period around the real clock, so today's live figure falls inside it whenever the test runs.
 const DAY = 86_400_000;
@@ -46,6 +47,7 @@ const BREAKDOWN = {
 };
 export const ORGANIZATION = { id: "org_acme", name: "Acme", billing_email: null, created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z", role: "owner" };
 const ALL = {
+  "/api/billing/plans": { body: PLANS },
   "/api/billing/organizations/org_acme": { body: ORGANIZATION },
   "/api/billing/usage/current": { body: USAGE },
   "/api/billing/invoices/upcoming": { body: UPCOMING },
@@ -86,20 +88,20 @@ describe("DashboardPage", () => {
   it("shows plan, usage with warnings and caps, and the next invoice", async () => {
     const calls = serve(ALL);
     renderPage(<DashboardPage />);
-    expect(await screen.findByText("standard")).toBeInTheDocument();
+    expect(await screen.findByText("Standard")).toBeInTheDocument(); // the catalog's name for `standard`
     expect(screen.getByText("Active")).toBeInTheDocument();
-    const api = screen.getByRole("row", { name: /api_calls/ });
+    const api = screen.getByRole("row", { name: /API calls/ });
     expect(within(api).getByText(/85 % — nearing the included amount/)).toBeInTheDocument();
-    const aiRow = screen.getByRole("row", { name: /ai_requests/ });
+    const aiRow = screen.getByRole("row", { name: /AI requests/ });
     expect(within(aiRow).getByText(/120 % — over the included amount/)).toBeInTheDocument();
     expect(within(aiRow).getByText(/Hard cap 1,200 — reached/)).toBeInTheDocument();
-    const storage = screen.getByRole("row", { name: /storage_gb/ });
+    const storage = screen.getByRole("row", { name: /Storage \(GB\)/ });
     expect(within(storage).queryByText(/nearing|over/)).toBeNull();
     expect(await screen.findByText("€53.00")).toBeInTheDocument();
     expect(within(aiRow).getByText("€4.00")).toBeInTheDocument();
     expect(screen.getByText(/As of .* live figures, provisional/)).toBeInTheDocument();
     // Nothing settled yet, but today's live use is drawn (as provisional).
-    expect(await screen.findByRole("figure", { name: "Daily api_calls, this period and the previous one" })).toBeInTheDocument();
+    expect(await screen.findByRole("figure", { name: "Daily API calls, this period and the previous one" })).toBeInTheDocument();
     // The interval and a pending cancellation, from the organization's subscription.
     const plan = screen.getByRole("region", { name: "Subscription" });
     expect(await within(plan).findByText("Annual")).toBeInTheDocument();
@@ -113,9 +115,12 @@ describe("DashboardPage", () => {
     expect(within(ai).getByRole("row", { name: /anthropic claude-3\/haiku/ })).toBeInTheDocument();
     expect(within(ai).getByText(/Settled up to/)).toBeInTheDocument();
     const premium = screen.getByRole("region", { name: "Premium features" });
-    expect(within(premium).getByRole("row", { name: /deep_research/ })).toHaveTextContent("4$0.50$2.00");
-    // Every call names the session's account.
-    const named = (r: Request) => new URL(r.url).searchParams.get("account") === "org_acme" || `${new URL(r.url).pathname}/`.startsWith("/api/billing/organizations/org_acme/");
+    expect(within(premium).getByRole("row", { name: /Deep research/ })).toHaveTextContent("4$0.50$2.00");
+    // Every call names the session's account, but the public catalog's.
+    const named = (r: Request) =>
+      new URL(r.url).searchParams.get("account") === "org_acme" ||
+      `${new URL(r.url).pathname}/`.startsWith("/api/billing/organizations/org_acme/") ||
+      new URL(r.url).pathname === "/api/billing/plans";
     expect(calls.filter((r) => !named(r)).map((r) => r.url)).toEqual([]);
   });
 
@@ -144,14 +149,14 @@ describe("DashboardPage", () => {
     expect(await screen.findByText("members may not see the cards")).toBeInTheDocument();
     const ai = screen.getByRole("region", { name: "AI usage by provider and model" });
     expect(await within(ai).findByRole("alert")).toHaveTextContent("the warehouse is down; retry later");
-    expect(screen.getByRole("row", { name: /api_calls/ })).toBeInTheDocument();
+    expect(screen.getByRole("row", { name: /API calls/ })).toBeInTheDocument();
   });
 
   it("takes live figures from the stream and polls when the stream fails", async () => {
     vi.stubGlobal("EventSource", FakeEventSource);
     serve(ALL);
     renderPage(<DashboardPage />);
-    const row = await screen.findByRole("row", { name: /api_calls/ });
+    const row = await screen.findByRole("row", { name: /API calls/ });
     expect(screen.getByText(/Refreshed every 10 s/)).toBeInTheDocument();
     const source = FakeEventSource.last;
     expect(source?.url).toBe("/api/billing/usage/stream?account=org_acme");
@@ -183,7 +188,7 @@ describe("DashboardPage", () => {
     });
     renderPage(<DashboardPage />);
     const section = await screen.findByRole("region", { name: "AI access" });
-    expect(within(section).getByRole("row", { name: /deep_research/ })).toHaveTextContent("Deniednot this month");
+    expect(within(section).getByRole("row", { name: /Deep research/ })).toHaveTextContent("Deniednot this month");
     await userEvent.selectOptions(within(section).getByLabelText("Ask for"), "openai/gpt-4o");
     await userEvent.type(within(section).getByLabelText("Why (optional)"), "code review");
     await userEvent.click(within(section).getByRole("button", { name: "Request access" }));

@@ -14,6 +14,7 @@ import { UsageTable } from "../../sections/usage/UsageTable";
 import { AiAccessRequests } from "../../sections/ai-access/AiAccessRequests";
 import { organizationQuery } from "../../api/billing";
 import { MemberDashboard } from "./MemberDashboard";
+import { useTierName } from "../../api/plans";
 
 export function DashboardPage() {
   const { account_id, organization_id, user_id } = useSession();
@@ -82,12 +83,13 @@ function Dashboard({ account, usage, asOf, mode }: { account: string; usage: Sch
 function Overview({ usage, now, account }: { usage: Schemas["UsageCurrent"]; now: Date; account: string }) {
   // The subscription (an organization's or the person's own) says its interval and a pending cancellation.
   const sub = useQuery(subscriptionQuery(account)).data ?? null;
+  const tierName = useTierName();
   return (
     <section className="card" aria-labelledby="plan-heading">
       <h2 id="plan-heading">Subscription</h2>
       <dl className="facts">
         <dt>Plan</dt>
-        <dd>{usage.tier}</dd>
+        <dd>{tierName(usage.tier)}</dd>
         {sub && (
           <>
             <dt>Billed</dt>

@@ -46,11 +46,11 @@ describe("DashboardPage for a member", () => {
     expect(await screen.findByRole("heading", { level: 1, name: "Your usage" })).toBeInTheDocument();
     expect(screen.getByText(/totals, plan and invoices are for its owners, admins and viewers/)).toBeInTheDocument();
     const table = await screen.findByRole("region", { name: "Your usage per metric" });
-    expect(within(table).getByRole("row", { name: /api_calls/ })).toHaveTextContent("1,500");
-    const ai = within(table).getByRole("row", { name: /ai_requests/ });
+    expect(within(table).getByRole("row", { name: /API calls/ })).toHaveTextContent("1,500");
+    const ai = within(table).getByRole("row", { name: /AI requests/ });
     expect(within(ai).getAllByRole("cell").map((c) => c.textContent)).toEqual(["42", "40"]);
     expect(screen.getByText(/Settled up to .*; later use is live and provisional until settled/)).toBeInTheDocument();
-    expect(await screen.findByRole("figure", { name: "Daily api_calls, this period and the previous one" })).toBeInTheDocument();
+    expect(await screen.findByRole("figure", { name: "Daily API calls, this period and the previous one" })).toBeInTheDocument();
     // The AI access card stays.
     expect(await screen.findByRole("region", { name: "AI access" })).toBeInTheDocument();
     // No error, no dead "Try again".
@@ -83,7 +83,7 @@ describe("DashboardPage for a member", () => {
     });
     renderPage(<DashboardPage />);
     expect(await screen.findByText(/Nothing is settled yet this period/)).toBeInTheDocument();
-    expect(await screen.findByText("No usage of api_calls in this or the previous period yet.")).toBeInTheDocument();
+    expect(await screen.findByText("No API calls in this or the previous period yet.")).toBeInTheDocument();
   });
 
   it("shows an error of the share in words, with a way to try again", async () => {

@@ -4,11 +4,13 @@ import { date, dateTime, quantity } from "../../ui/format";
 import { TableWrap } from "../../ui/TableWrap";
 import { Empty, QueryView } from "../../ui/states";
 import { DailyUsage } from "./DailyUsage";
+import { useNames } from "../../api/plans";
 
 /** A member's dashboard: their own share of the organization's usage this period (settled, then live), per metric,
  * and per settled day.
  * The organization's totals, plan and invoices are its owners', admins' and viewers' (the API refuses a member). */
 export function MemberDashboard({ account, user }: { account: string; user: string }) {
+  const names = useNames();
   const share = useQuery(usageShareQuery(account, user));
   return (
     <div className="dashboard">
@@ -45,7 +47,7 @@ export function MemberDashboard({ account, user }: { account: string; user: stri
                   <tbody>
                     {s.metrics.map((m) => (
                       <tr key={m.metric}>
-                        <th scope="row">{m.metric}</th>
+                        <th scope="row">{names.metric(m.metric)}</th>
                         <td className="num">{quantity(m.used)}</td>
                         <td className="num">{quantity(m.settled)}</td>
                       </tr>

@@ -2,10 +2,10 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useParams } from "react-router-dom";
 import type { Schemas } from "../../api/client";
-import { date, money, moneyMinor, quantity } from "../../ui/format";
-import { TableWrap } from "../../ui/TableWrap";
+import { date, money, moneyMinor } from "../../ui/format";
 import { Empty, ErrorState, QueryView } from "../../ui/states";
 import { invoicePdfHref } from "../../api/invoices";
+import { InvoiceLines } from "../../sections/billing/InvoiceLines";
 import { PaymentTable } from "../../sections/billing/PaymentTable";
 import { invoicePaymentsQuery, invoiceQuery, payInvoice } from "./queries";
 import { InvoiceStatus } from "../../ui/InvoiceStatus";
@@ -71,40 +71,7 @@ function InvoiceDocument({ id, doc }: { id: string; doc: Schemas["InvoiceDocumen
       {doc.status === "open" && <PayButton id={id} onPaid={setPaid} />}
       {paid && <p role="status">{paid}</p>}
       <h2>Lines</h2>
-      <TableWrap label="Invoice lines">
-          <thead>
-            <tr>
-              <th scope="col">Description</th>
-              <th scope="col" className="num">Quantity</th>
-              <th scope="col" className="num">Unit price</th>
-              <th scope="col" className="num">Amount</th>
-            </tr>
-          </thead>
-          <tbody>
-            {doc.lines.map((line, i) => (
-              <tr key={`${line.code}-${i}`}>
-                <th scope="row">{line.description}</th>
-                <td className="num">{quantity(line.quantity)}</td>
-                <td className="num">{money(line.unit_price, doc.currency)}</td>
-                <td className="num">{money(line.amount, doc.currency)}</td>
-              </tr>
-            ))}
-          </tbody>
-          <tfoot>
-            <tr>
-              <th scope="row" colSpan={3}>
-                Subtotal
-              </th>
-              <td className="num">{money(doc.subtotal, doc.currency)}</td>
-            </tr>
-            <tr>
-              <th scope="row" colSpan={3}>
-                Total
-              </th>
-              <td className="num">{money(doc.total, doc.currency)}</td>
-            </tr>
-          </tfoot>
-        </TableWrap>
+      <InvoiceLines doc={doc} label="Invoice lines" />
       <Payments id={id} />
     </>
   );

@@ -2,44 +2,73 @@ import { useQuery } from "@tanstack/react-query";
 import type { ReactNode } from "react";
 import { date, money } from "../../ui/format";
 import { QueryView } from "../../ui/states";
-import { previewChange, type Change, type Preview } from "./queries";
+import { InvoiceLines } from "../../sections/billing/InvoiceLines";
+import type { Preview } from "./queries";
 
-/** The preview's figures for a plan change (the API's own rating code, nothing applied); `children` gets them to confirm. */
+/** The preview's figures (the API's own rating code, nothing applied): for a change, what it charges now and the
+ * invoices with it; for a new subscription, its first invoice line by line and the next. `children` gets them to
+ * confirm. */
 export function ChangePreview({
-  subscriptionId,
-  change,
+  queryKey,
+  load,
   children,
 }: {
-  subscriptionId: string;
-  change: Required<Change>;
+  queryKey: readonly unknown[];
+  load: () => Promise<Preview>;
   children: (preview: Preview) => ReactNode;
 }) {
-  const preview = useQuery({
-    queryKey: ["preview", subscriptionId, change.tier, change.interval],
-    queryFn: () => previewChange(subscriptionId, change),
-  });
+  const preview = useQuery({ queryKey: ["preview", ...queryKey], queryFn: load });
   return (
     <QueryView query={preview} what="the preview">
       {(p) => (
         <>
-          <dl className="facts">
-            <dt>Charged now</dt>
-            <dd>{chargedNow(p)}</dd>
-            <dt>This period&apos;s invoice</dt>
-            <dd>
-              {money(p.preview_invoice_total, p.currency)} (so far; {money(p.current_invoice_total, p.currency)} without the change)
-            </dd>
-            <dt>Next invoice</dt>
-            <dd>
-              {money(p.next_invoice_total, p.currency)} on {date(p.next_period.start)}, before usage
-            </dd>
-            <dt>New terms from</dt>
-            <dd>{date(p.effective_from)}</dd>
-          </dl>
+          {p.change === "create" ? <FirstInvoice p={p} /> : <ChangeFacts p={p} />}
           {children(p)}
         </>
       )}
     </QueryView>
+  );
+}
+
+function ChangeFacts({ p }: { p: Preview }) {
+  return (
+    <dl className="facts">
+      <dt>Charged now</dt>
+      <dd>{chargedNow(p)}</dd>
+      <dt>This period&apos;s invoice</dt>
+      <dd>
+        {money(p.preview_invoice_total, p.currency)} (so far; {money(p.current_invoice_total, p.currency)} without the change)
+      </dd>
+      <dt>Next invoice</dt>
+      <dd>
+        {money(p.next_invoice_total, p.currency)} on {date(p.next_period.start)}, before usage
+      </dd>
+      <dt>New terms from</dt>
+      <dd>{date(p.effective_from)}</dd>
+    </dl>
+  );
+}
+
+function FirstInvoice({ p }: { p: Preview }) {
+  return (
+    <>
+      <dl className="facts">
+        <dt>First invoice</dt>
+        <dd>
+          {money(p.preview_invoice_total, p.currency)} for {date(p.current_period.start)} – {date(p.current_period.end)}, before
+          usage
+        </dd>
+        <dt>Then</dt>
+        <dd>
+          {money(p.next_invoice_total, p.currency)} on {date(p.next_period.start)}, before usage
+        </dd>
+        <dt>Starts</dt>
+        <dd>{date(p.effective_from)}</dd>
+      </dl>
+      {p.preview_invoice && p.preview_invoice.lines.length > 0 && (
+        <InvoiceLines doc={p.preview_invoice} label="The first invoice's lines" />
+      )}
+    </>
   );
 }
 

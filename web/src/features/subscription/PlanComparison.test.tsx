@@ -1,7 +1,7 @@
 import { screen, within } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { renderPage, serve } from "../../test/render";
-import { PLANS } from "./fixtures";
+import { PLANS } from "../../test/plans";
 import { PlanComparison } from "./PlanComparison";
 
 afterEach(() => vi.unstubAllGlobals());
@@ -35,11 +35,11 @@ describe("PlanComparison", () => {
     expect(standard).toHaveTextContent("600 a minute");
     expect(standard).toHaveTextContent("Priority support");
     const quotas = within(standard).getByRole("group", { name: "Standard: quotas and overage" });
-    expect(quotas).toHaveTextContent("api_calls100,000 included, then $0.002 each");
-    expect(quotas).not.toHaveTextContent("gpu_seconds");
+    expect(quotas).toHaveTextContent("API calls100,000 included, then $0.002 each");
+    expect(quotas).not.toHaveTextContent("Gpu seconds");
     const free = screen.getByRole("article", { name: /Free/ });
     expect(free).not.toHaveTextContent("Your current plan");
-    expect(within(free).getByRole("group")).toHaveTextContent("api_calls1,000 included, capped at 1,000");
+    expect(within(free).getByRole("group")).toHaveTextContent("API calls1,000 included, capped at 1,000");
   });
 
   it("says each metric in words, premium features by their price per use, and the seat prices", async () => {
@@ -61,8 +61,17 @@ describe("PlanComparison", () => {
     serve({ "/api/billing/plans": { body: { ...PLANS, plans: [enterprise] } } });
     renderPage(<PlanComparison current={null} />);
     const usage = await screen.findByRole("group", { name: "Enterprise: quotas and overage" });
-    expect(usage).toHaveTextContent("storage_gbUp to 5");
-    expect(usage).toHaveTextContent("premium_featurePay per use: deep_research $0.50");
-    expect(usage).toHaveTextContent("seatsA seat a period: $50.00 up to 100, $25.00 above (every seat at the price its count reaches)");
+    expect(usage).toHaveTextContent("Storage (GB)Up to 5");
+    expect(usage).toHaveTextContent("Premium feature usesPay per use: Deep research $0.50");
+    expect(usage).toHaveTextContent("SeatsA seat a period: $50.00 up to 100, $25.00 above (every seat at the price its count reaches)");
+  });
+
+  it("names metrics and features by the catalog's words, not their ids", async () => {
+    const named = { ...PLANS, metric_names: { api_calls: "Calls to the API" }, feature_names: { "Priority support": "Priority support" } };
+    serve({ "/api/billing/plans": { body: named } });
+    renderPage(<PlanComparison current="standard" />);
+    const quotas = await screen.findByRole("group", { name: "Standard: quotas and overage" });
+    expect(quotas).toHaveTextContent("Calls to the API100,000 included");
+    expect(quotas).not.toHaveTextContent("api_calls");
   });
 });

@@ -2,14 +2,16 @@ import { useQuery } from "@tanstack/react-query";
 import { Fragment } from "react";
 import { money, quantity, unitPrice } from "../../ui/format";
 import { Empty, QueryView } from "../../ui/states";
-import { plansQuery, type Plan } from "./queries";
+import { plansQuery, type Plan } from "../../api/plans";
+import { useNames } from "../../api/plans";
+import type { Names } from "../../ui/names";
 
 type PlanMetric = Plan["metrics"][number];
 
 /** What a plan gives of a metric, in words: included, then the overage price, the cap, or the price per use. */
-export function allowance(m: PlanMetric, currency: string): string {
+export function allowance(m: PlanMetric, currency: string, names: Names): string {
   const perUse = Object.entries(m.per_feature);
-  if (perUse.length > 0) return `Pay per use: ${perUse.map(([f, p]) => `${f} ${unitPrice(p, currency)}`).join(", ")}`;
+  if (perUse.length > 0) return `Pay per use: ${perUse.map(([f, p]) => `${names.feature(f)} ${unitPrice(p, currency)}`).join(", ")}`;
   const parts =
     m.included === null
       ? [m.hard_cap === null ? "Unlimited" : `Up to ${quantity(m.hard_cap)}`]
@@ -57,6 +59,7 @@ export function PlanComparison({ current }: { current?: string | null }) {
 }
 
 function PlanCard({ plan, currency, isCurrent }: { plan: Plan; currency: string; isCurrent: boolean }) {
+  const names = useNames();
   const headingId = `plan-${plan.tier}`;
   const metrics = plan.metrics.filter((m) => m.entitled);
   return (
@@ -81,7 +84,7 @@ function PlanCard({ plan, currency, isCurrent }: { plan: Plan; currency: string;
           <h4>Features</h4>
           <ul>
             {plan.features.map((f) => (
-              <li key={f}>{f}</li>
+              <li key={f}>{names.feature(f)}</li>
             ))}
           </ul>
         </>
@@ -94,13 +97,13 @@ function PlanCard({ plan, currency, isCurrent }: { plan: Plan; currency: string;
           <dl className="facts allowances">
             {metrics.map((m) => (
               <Fragment key={m.metric}>
-                <dt>{m.metric}</dt>
-                <dd>{allowance(m, currency)}</dd>
+                <dt>{names.metric(m.metric)}</dt>
+                <dd>{allowance(m, currency, names)}</dd>
               </Fragment>
             ))}
             {plan.seats !== null && (
               <>
-                <dt>seats</dt>
+                <dt>Seats</dt>
                 <dd>{seatPrices(plan.seats, currency)}</dd>
               </>
             )}

@@ -2,7 +2,7 @@ import { screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { renderPage, serve } from "../../test/render";
-import { PLANS } from "./fixtures";
+import { PLANS } from "../../test/plans";
 import { SubscriptionPage } from "./SubscriptionPage";
 
 const SUB = {
@@ -59,7 +59,7 @@ describe("SubscriptionPage", () => {
     await userEvent.selectOptions(await screen.findByLabelText("Plan"), "enterprise");
     await userEvent.click(screen.getByRole("button", { name: "Review the change" }));
     const review = screen.getByRole("region", { name: "Review the change" });
-    expect(review).toHaveTextContent(/Upgrade to enterprise .* now: .* prorated/);
+    expect(review).toHaveTextContent(/Upgrade to Enterprise .* now: .* prorated/);
     expect(await within(review).findByText("$255.84 (the proration of this period's base fee)")).toBeInTheDocument();
     expect(review).toHaveTextContent("$304.84 (so far; $49.00 without the change)");
     expect(review).toHaveTextContent("$299.00 on Jan 1, 2027, before usage");
@@ -67,7 +67,7 @@ describe("SubscriptionPage", () => {
     expect(await asked?.json()).toEqual({ action: "change", tier: "enterprise", interval: "year", immediately: false });
     expect(calls.some((r) => r.method === "PUT")).toBe(false);
     await userEvent.click(screen.getByRole("button", { name: "Confirm the upgrade" }));
-    expect(await screen.findByText(/Done: your plan is enterprise/)).toBeInTheDocument();
+    expect(await screen.findByText(/Done: your plan is Enterprise/)).toBeInTheDocument();
     const put = calls.find((r) => r.method === "PUT");
     expect(await put?.json()).toEqual({ tier: "enterprise", interval: "year" });
   });
@@ -83,7 +83,7 @@ describe("SubscriptionPage", () => {
     await userEvent.selectOptions(await screen.findByLabelText("Plan"), "free");
     await userEvent.click(screen.getByRole("button", { name: "Review the change" }));
     const review = screen.getByRole("region", { name: "Review the change" });
-    expect(review).toHaveTextContent(/Downgrade to free .* on Jan 1, 2027: nothing is charged now/);
+    expect(review).toHaveTextContent(/Downgrade to Free .* on Jan 1, 2027: nothing is charged now/);
     expect(await within(review).findByText("Nothing ($0.00)")).toBeInTheDocument();
     await userEvent.click(screen.getByRole("button", { name: "Confirm the downgrade" }));
     expect(await screen.findByRole("alert")).toHaveTextContent("a change is already scheduled");
@@ -157,11 +157,86 @@ describe("SubscriptionPage", () => {
     const calls = serve({ ...PLANS_ROUTE, [LIST]: { body: { subscriptions: [own] } }, "POST /api/billing/subscriptions/sub_1/cancel": { body: { ...own, cancel_at: "2027-01-01T00:00:00Z" } } });
     renderPage(<SubscriptionPage />, { session: { user_id: "u_bob", organization_id: null, account_id: "u_bob" } });
     const current = await screen.findByRole("region", { name: "Current plan" });
-    expect(current).toHaveTextContent("standard");
+    expect(await within(current).findByText("Standard")).toBeInTheDocument(); // the catalog's name, not `standard`
     expect(await screen.findByRole("article", { name: /Standard/ })).toHaveTextContent("Your current plan");
     await userEvent.click(within(current).getByRole("button", { name: /Cancel at the end of the period/ }));
     const listed = calls.find((c) => new URL(c.url).pathname === LIST);
     expect(new URL(listed?.url ?? "http://x").searchParams.get("account")).toBe("u_bob");
     expect(calls.some((c) => c.method === "POST" && new URL(c.url).pathname === "/api/billing/subscriptions/sub_1/cancel")).toBe(true);
+  });
+
+  it("lets a person without a subscription subscribe, after the API's preview of the first invoice", async () => {
+    const person = { user_id: "u_pia", organization_id: null, account_id: "u_pia" };
+    const created = { ...SUB, id: "sub_2", account_id: "u_pia", account_kind: "user", organization_id: null };
+    const first = {
+      ...PREVIEW, change: "create", current_invoice_total: "0", proration: "48.65", preview_invoice_total: "48.65",
+      next_invoice_total: "49.99", effective_from: "2026-12-05T00:39:00Z",
+      current_period: { key: "2026-12", start: "2026-12-05T00:00:00Z", end: "2027-01-05T00:00:00Z" },
+      next_period: { key: "2027-01", start: "2027-01-05T00:00:00Z", end: "2027-02-05T00:00:00Z" },
+      preview_invoice: {
+        account_id: "u_pia", period_start: "2026-12-05", period_end: "2027-01-05", currency: "usd", status: "draft",
+        subtotal: "48.65", total: "48.65",
+        lines: [{
+          code: "base_fee_proration", description: "Change to Standard on 2026-12-05: base fee, 0.9731 of its term left",
+          quantity: "0.97311827956989247311827957", unit_price: "49.99", amount: "48.65",
+        }],
+      },
+    };
+    const calls = serve({
+      ...PLANS_ROUTE,
+      [LIST]: { body: { subscriptions: [] } },
+      "POST /api/billing/subscriptions/preview": { body: first },
+      "POST /api/billing/subscriptions/create": { status: 201, body: created },
+    });
+    renderPage(<SubscriptionPage />, { session: person });
+    const choose = await screen.findByRole("region", { name: "Choose a plan" });
+    // The plans offered are those other than the default one, by their names (Free already applies).
+    const plan = await within(choose).findByLabelText("Plan");
+    expect(within(plan).getAllByRole("option").map((o) => o.textContent)).toEqual(["Standard", "Enterprise"]);
+    await userEvent.click(within(choose).getByRole("button", { name: "Review" }));
+    const review = within(choose).getByRole("region", { name: "Review the subscription" });
+    expect(review).toHaveTextContent("Subscribe to Standard (Monthly) from today");
+    expect(await within(review).findByText("$48.65 for Dec 5, 2026 – Jan 5, 2027, before usage")).toBeInTheDocument();
+    expect(review).toHaveTextContent("$49.99 on Jan 5, 2027, before usage");
+    // The line's quantity as its description words it (0.9731), not rounded otherwise (0.973).
+    const line = within(review).getByRole("row", { name: /0\.9731 of its term left/ });
+    expect(within(line).getAllByRole("cell").map((c) => c.textContent)).toEqual(["0.9731", "$49.99", "$48.65"]);
+    const asked = calls.find((r) => r.method === "POST" && r.url.endsWith("/subscriptions/preview"));
+    const body = { tier: "standard", interval: "month", account_kind: "user", account_id: null, organization_id: null, anchor: null, trial_days: 0 };
+    expect(await asked?.json()).toEqual(body);
+    expect(calls.some((r) => r.url.endsWith("/create"))).toBe(false);
+    await userEvent.click(within(review).getByRole("button", { name: "Subscribe to Standard" }));
+    await vi.waitFor(() => expect(calls.some((r) => r.method === "POST" && r.url.endsWith("/subscriptions/create"))).toBe(true));
+    const made = calls.find((r) => r.url.endsWith("/subscriptions/create"));
+    expect(await made?.json()).toEqual(body);
+  });
+
+  it("subscribes an organization's account as the organization's, for its owners and admins", async () => {
+    const calls = serve({
+      ...PLANS_ROUTE,
+      [LIST]: { body: { subscriptions: [] } },
+      "/api/billing/organizations/org_acme": { body: { id: "org_acme", name: "Acme", role: "admin" } },
+      "POST /api/billing/subscriptions/preview": "pending",
+    });
+    renderPage(<SubscriptionPage />);
+    const choose = await screen.findByRole("region", { name: "Choose a plan" });
+    await userEvent.selectOptions(await within(choose).findByLabelText("Plan"), "enterprise");
+    expect(within(choose).getByLabelText("Billed")).toHaveValue("year"); // the only interval Enterprise is priced for
+    await userEvent.click(within(choose).getByRole("button", { name: "Review" }));
+    expect(within(choose).getByRole("status")).toHaveTextContent("Loading the preview");
+    expect(within(choose).queryByRole("button", { name: /Subscribe to/ })).toBeNull();
+    const asked = calls.find((r) => r.url.endsWith("/subscriptions/preview"));
+    expect(await asked?.json()).toMatchObject({ tier: "enterprise", interval: "year", account_kind: "org" });
+  });
+
+  it("offers a viewer of an organization without a subscription no plan to choose", async () => {
+    serve({
+      ...PLANS_ROUTE,
+      [LIST]: { body: { subscriptions: [] } },
+      "/api/billing/organizations/org_acme": { body: { id: "org_acme", name: "Acme", role: "viewer" } },
+    });
+    renderPage(<SubscriptionPage />);
+    expect(await screen.findByRole("article", { name: /Free/ })).toHaveTextContent("Your current plan");
+    expect(screen.queryByRole("region", { name: "Choose a plan" })).toBeNull();
   });
 });

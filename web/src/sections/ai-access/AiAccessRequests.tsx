@@ -3,6 +3,7 @@ import { useState, type FormEvent } from "react";
 import { aiAccessQuery, describeRequest, requestAiAccess, type AccessRequestIn } from "../../api/aiAccess";
 import { dateTime } from "../../ui/format";
 import { TableWrap } from "../../ui/TableWrap";
+import { useNames } from "../../api/plans";
 
 const STATUS_WORDS: Record<string, string> = {
   pending: "Waiting for an admin",
@@ -24,6 +25,7 @@ function bodyOf(choice: string, reason: string): AccessRequestIn {
  * Shown only in a session acting in an organization that requires approval (or where they asked before).
  */
 export function AiAccessRequests({ org, user }: { org: string; user: string }) {
+  const names = useNames();
   const client = useQueryClient();
   const list = useQuery({ ...aiAccessQuery(org), retry: false, refetchInterval: 15_000 }); // decisions show up by themselves
   const [choice, setChoice] = useState("");
@@ -32,7 +34,7 @@ export function AiAccessRequests({ org, user }: { org: string; user: string }) {
   const ask = useMutation({
     mutationFn: (body: AccessRequestIn) => requestAiAccess(org, body),
     onSuccess: (r) => {
-      setMessage(`Requested: ${describeRequest(r)}. An owner or admin of your organization decides.`);
+      setMessage(`Requested: ${describeRequest(r, names)}. An owner or admin of your organization decides.`);
       setChoice("");
       setReason("");
       void client.invalidateQueries({ queryKey: ["ai-access", org] });
@@ -62,7 +64,7 @@ export function AiAccessRequests({ org, user }: { org: string; user: string }) {
             <optgroup label="Features">
               {data.features.map((f) => (
                 <option key={f} value={choiceOf({ feature: f })}>
-                  {describeRequest({ feature: f, provider: null, model: null })}
+                  {describeRequest({ feature: f, provider: null, model: null }, names)}
                 </option>
               ))}
             </optgroup>
@@ -104,7 +106,7 @@ export function AiAccessRequests({ org, user }: { org: string; user: string }) {
           <tbody>
             {mine.map((r) => (
               <tr key={r.id}>
-                <th scope="row">{describeRequest(r)}</th>
+                <th scope="row">{describeRequest(r, names)}</th>
                 <td>{dateTime(r.created_at)}</td>
                 <td>{STATUS_WORDS[r.status] ?? r.status}</td>
                 <td>{r.note ?? "—"}</td>

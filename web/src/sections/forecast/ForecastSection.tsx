@@ -4,15 +4,10 @@ import { date, money, quantity, timeOfDay } from "../../ui/format";
 import { Empty, Loading, QueryView } from "../../ui/states";
 import { bandPoints, overBudget } from "./band";
 import { budgetQuery, forecastQuery, recommendationsQuery, type Forecast, type Recommendations } from "./queries";
+import { useNames } from "../../api/plans";
 
 const ForecastChart = lazy(() => import("./ForecastChart"));
 
-const METRIC_WORDS: Record<string, string> = { api_calls: "API calls", ai_requests: "AI requests" };
-
-function metricName(metric: string): string {
-  if (metric.startsWith("premium_feature:")) return metric.slice("premium_feature:".length).replaceAll("_", " ");
-  return METRIC_WORDS[metric] ?? metric;
-}
 
 const later = (a: string, b: string): boolean => new Date(a).getTime() > new Date(b).getTime();
 
@@ -49,6 +44,7 @@ function ForecastCard({ account }: { account: string }) {
 }
 
 function ForecastBody({ account, forecast }: { account: string; forecast: Forecast }) {
+  const names = useNames();
   const budget = useQuery(budgetQuery(account)).data?.amount ?? null;
   const metrics = forecast.metrics;
   const [picked, setPicked] = useState<string | null>(null);
@@ -92,17 +88,17 @@ function ForecastBody({ account, forecast }: { account: string; forecast: Foreca
               <select value={metric.metric} onChange={(e) => setPicked(e.target.value)}>
                 {metrics.map((m) => (
                   <option key={m.metric} value={m.metric}>
-                    {metricName(m.metric)}
+                    {names.metric(m.metric)}
                   </option>
                 ))}
               </select>
             </label>
           )}
           <Suspense fallback={<Loading what="the chart" />}>
-            <ForecastChart points={bandPoints(metric, forecast.days_in_period)} metric={metricName(metric.metric)} />
+            <ForecastChart points={bandPoints(metric, forecast.days_in_period)} metric={names.metric(metric.metric)} />
           </Suspense>
           <p>
-            {metricName(metric.metric)}: {quantity(metric.to_date)} so far, about {quantity(String(Math.round(Number(metric.expected))))} expected
+            {names.metric(metric.metric)}: {quantity(metric.to_date)} so far, about {quantity(String(Math.round(Number(metric.expected))))} expected
             by the period end ({quantity(String(Math.round(Number(metric.p10))))} – {quantity(String(Math.round(Number(metric.p90))))}).
           </p>
         </>

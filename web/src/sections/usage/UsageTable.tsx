@@ -3,10 +3,12 @@ import { money, quantity } from "../../ui/format";
 import { TableWrap } from "../../ui/TableWrap";
 import { UsageBar } from "../../ui/UsageBar";
 import { Empty } from "../../ui/states";
+import { useNames } from "../../api/plans";
 
 /** Usage per metric this period against what the plan includes (pooled across an organization's members), with
  * the 80 % / 100 % warnings, the hard cap and the charge so far: the dashboard and the admin panel's live usage. */
 export function UsageTable({ usage, currency }: { usage: Schemas["UsageCurrent"]; currency: string }) {
+  const names = useNames();
   const metrics = usage.metrics.filter((m) => m.entitled);
   if (metrics.length === 0) return <Empty>The plan meters nothing yet.</Empty>;
   return (
@@ -25,7 +27,7 @@ export function UsageTable({ usage, currency }: { usage: Schemas["UsageCurrent"]
           {metrics.map((m) => (
             <tr key={m.metric}>
               <th scope="row">
-                {m.metric}
+                {names.metric(m.metric)}
                 {m.hard_cap !== null && (
                   <div className={m.hard_capped ? "state-error" : "hint"}>
                     Hard cap {quantity(m.hard_cap)}
@@ -38,7 +40,7 @@ export function UsageTable({ usage, currency }: { usage: Schemas["UsageCurrent"]
               <td className="num" data-label="Remaining">{m.remaining === null ? "—" : quantity(m.remaining)}</td>
               <td data-label="Of included">
                 {m.included !== null ? (
-                  <UsageBar label={`${m.metric} used of included`} used={Number(m.used)} limit={Number(m.included)} />
+                  <UsageBar label={`${names.metric(m.metric)} used of included`} used={Number(m.used)} limit={Number(m.included)} />
                 ) : (
                   "—"
                 )}

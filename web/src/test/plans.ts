@@ -1,10 +1,12 @@
 // Test fixtures: API answers shaped as the generated schema says.
-import type { Schemas } from "../../api/client";
+import type { Schemas } from "../api/client";
 
 const METRIC = { aggregation: "sum", entitled: true, fair_use_alert: null, per_feature: {} };
 export const PLANS = {
   catalog_version: "v1",
   currency: "usd",
+  metric_names: { api_calls: "API calls", storage_gb: "Storage (GB)", ai_requests: "AI requests", premium_feature: "Premium feature uses", active_user: "Active users" },
+  feature_names: { deep_research: "Deep research", ai_twin: "AI twin" },
   plans: [
     {
       tier: "free", display_name: "Free", monthly_price: "0", annual_price: null, annual_saving: null, collection: "none",
