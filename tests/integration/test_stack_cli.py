@@ -101,12 +101,13 @@ def test_a_started_broker_has_its_group_coordinator(tmp_path: os.PathLike[str]) 
     from deploy.local.kafka import KafkaBroker
     from streams.settings import load_settings
 
+    settings = load_settings()
     broker = KafkaBroker(
-        cache_dir=load_settings().cache_dir,
+        cache_dir=settings.cache_dir,
         data_dir=Path(tmp_path),
         port=_free_port(),
         controller_port=_free_port(),
-        heap="256m",
+        heap=settings.local_kafka_heap,  # the stack's own: a smaller heap ran out in the log cleaner's buffer
     )
     broker.install()
     try:
