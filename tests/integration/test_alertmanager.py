@@ -4,8 +4,6 @@ severity to its receiver, and a real Alertmanager delivers the rules' alerts to 
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
 import socket
 import subprocess
@@ -21,6 +19,7 @@ import pytest
 import yaml
 from aiosmtpd.controller import Controller
 
+from tests.support.inbox import Inbox
 from tests.support.prometheus import ALERTMANAGER, ALERTMANAGER_CONFIG, AMTOOL, alert_rules
 
 pytestmark = pytest.mark.integration
@@ -67,15 +66,6 @@ def test_each_severity_of_the_rules_has_its_receiver(severity: str, receiver: st
     assert done.stdout.strip() == receiver
 
 
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))  # type: ignore[arg-type]
-        return "250 OK"
-
-
 class _Pager:
     """A webhook receiver on loopback: keeps each JSON body Alertmanager posts."""
 
@@ -98,9 +88,9 @@ class _Pager:
 
 
 @pytest.fixture
-def delivered(tmp_path: Path) -> Iterator[tuple[str, _Inbox, _Pager]]:
+def delivered(tmp_path: Path) -> Iterator[tuple[str, Inbox, _Pager]]:
     """A real Alertmanager on the shipped configuration, its SMTP relay and pager URL pointed at the test's."""
-    inbox, pager = _Inbox(), _Pager()
+    inbox, pager = Inbox(), _Pager()
     smtp_port, web_port = _free_port(), _free_port()
     mail = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
     mail.start()
@@ -161,7 +151,7 @@ def _alert(name: str, **labels: str) -> dict[str, Any]:
     }
 
 
-def test_alerts_reach_the_on_call_and_the_operators(delivered: tuple[str, _Inbox, _Pager]) -> None:
+def test_alerts_reach_the_on_call_and_the_operators(delivered: tuple[str, Inbox, _Pager]) -> None:
     base, inbox, pager = delivered
     worker = {"job": "meterline-worker", "instance": "worker-1:9464"}
     alerts = [

@@ -4,8 +4,6 @@ HTTP receiver on 127.0.0.1 that verifies deliveries with the published ``standar
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
 import os
 import signal
 import socket
@@ -34,6 +32,7 @@ from streams.notify.relays import EmailRelay, WebhookRelay
 from streams.settings import Settings
 from streams.store.db import make_engine, migrate, sessions
 from streams.store.models import NoticeRow, Organization, WebhookDeliveryRow, WebhookEndpointRow
+from tests.support.inbox import Inbox
 
 T0 = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)
 
@@ -49,18 +48,9 @@ def db(tmp_path: Path) -> tuple[str, sessionmaker[Session]]:
     return url, maker
 
 
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))  # type: ignore[arg-type]
-        return "250 OK"
-
-
 @pytest.fixture
-def smtp() -> Iterator[tuple[SmtpSettings, _Inbox]]:
-    inbox = _Inbox()
+def smtp() -> Iterator[tuple[SmtpSettings, Inbox]]:
+    inbox = Inbox()
     with socket.socket() as probe:  # aiosmtpd's controller needs a known port
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
