@@ -25,7 +25,7 @@ from itertools import pairwise
 from rating.catalog.model import Tier
 from rating.money import ZERO, fraction_text
 from rating.periods import Period, contract_year_containing, fraction_left
-from rating.subscriptions import SubscriptionVersion
+from rating.subscriptions import NO_SUBSCRIPTION, SubscriptionVersion
 
 FEE_CODES = ("base_fee", "platform_fee")
 
@@ -119,7 +119,9 @@ def change_fee_lines(
         line_code = "base_fee_proration" if code == "base_fee" else code
         what = code.replace("_", " ")
         left = n_frac if n_amt else c_frac  # a fee only credited (standard -> enterprise's base fee): its own term
-        desc = f"Change to {name} on {at.date().isoformat()}: {what}, {fraction_text(left)} of its term left"
+        started = old is None or old[0].version == NO_SUBSCRIPTION  # a first subscription is no change
+        event = "Start of" if started else "Change to"
+        desc = f"{event} {name} on {at.date().isoformat()}: {what}, {fraction_text(left)} of its term left"
         lines.append(FeeLine(line_code, desc, quantity, unit, amount))
     return lines
 

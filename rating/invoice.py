@@ -31,7 +31,7 @@ from rating.money import ZERO, line_amount, money_text, quantity_text
 from rating.periods import Period, contract_year_containing
 from rating.pricing import metric_charge, tiered_charge
 from rating.seats import counted_seats
-from rating.subscriptions import Segment, SubscriptionHistory, SubscriptionVersion, rated_tier
+from rating.subscriptions import NO_SUBSCRIPTION, Segment, SubscriptionHistory, SubscriptionVersion, rated_tier
 from rating.usage import PeriodUsage
 from schemas.events import Metric
 
@@ -165,7 +165,7 @@ def billing_segments(history: SubscriptionHistory, period: Period, catalog: Cata
         tier=catalog.default_tier,
         anchor=period.start.date(),
         effective_from=period.start,
-        version=0,
+        version=NO_SUBSCRIPTION,
     )
     if segments:
         return [Segment(period.start, segments[0].start, default), *segments]

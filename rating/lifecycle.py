@@ -124,7 +124,7 @@ def is_upgrade(catalog: CatalogVersion, account: str, anchor: date, old: Terms, 
             interval=t.interval,
             anchor=anchor,
             effective_from=now,
-            version=0,
+            version=1,  # a what-if of two subscribed terms (not NO_SUBSCRIPTION's stand-in)
         )
 
     period = period_containing(anchor, now)

@@ -154,6 +154,11 @@ def billable_since(org_history: SubscriptionHistory | None, at: datetime) -> dat
     return since
 
 
+#: The version number of what an account is rated under when it has no subscription (the free tier of an account
+#: without one, the default tier before a first subscription starts): stored versions are numbered from 1.
+NO_SUBSCRIPTION = 0
+
+
 def free_version(account_id: str, kind: Literal["user", "org"], anchor: date) -> SubscriptionVersion:
     """What an account without a subscription is rated under: the free tier since forever."""
     return SubscriptionVersion(
@@ -162,7 +167,7 @@ def free_version(account_id: str, kind: Literal["user", "org"], anchor: date) ->
         tier="free",
         anchor=anchor,
         effective_from=datetime(1970, 1, 1, tzinfo=UTC),
-        version=0,
+        version=NO_SUBSCRIPTION,
     )
 
 

@@ -104,7 +104,11 @@ def test_free_to_annual_standard_charges_the_contract_year_left_then_full_at_the
 def test_subscription_starting_inside_the_period_pays_the_time_left() -> None:
     # Standard from Nov 16 with no earlier version: 49.99 x 15/30 = 24.995 -> 25.00.
     # Two stretches: the default tier until Nov 16, then standard.
-    assert lines(invoice([sub("standard", NOV16)], PeriodUsage(), PeriodUsage())) == {"base_fee_proration": "25.00"}
+    inv = invoice([sub("standard", NOV16)], PeriodUsage(), PeriodUsage())
+    assert lines(inv) == {"base_fee_proration": "25.00"}
+    # a first subscription is said as a start, not a change
+    [line] = inv.lines
+    assert line.description == "Start of Standard on 2026-11-16: base fee, 0.5000 of its term left"
 
 
 def test_upgrade_in_a_31_day_period_anchored_on_the_31st() -> None:

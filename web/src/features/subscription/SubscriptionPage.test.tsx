@@ -177,7 +177,7 @@ describe("SubscriptionPage", () => {
         account_id: "u_pia", period_start: "2026-12-05", period_end: "2027-01-05", currency: "usd", status: "draft",
         subtotal: "48.65", total: "48.65",
         lines: [{
-          code: "base_fee_proration", description: "Change to Standard on 2026-12-05: base fee, 0.9731 of its term left",
+          code: "base_fee_proration", description: "Start of Standard on 2026-12-05: base fee, 0.9731 of its term left",
           quantity: "0.97311827956989247311827957", unit_price: "49.99", amount: "48.65",
         }],
       },
