@@ -130,3 +130,18 @@ async def test_nobody_else_makes_or_changes_a_persons_own_subscription(make_api:
         got = r.json()["subscriptions"][0]
         unchanged = ("standard", "active", None, None)
         assert (got["tier"], got["status"], got["cancel_at"], got["pending_change"]) == unchanged
+
+
+async def test_an_organizations_viewer_and_member_neither_preview_nor_make_its_subscription(
+    make_api: Callable[..., Any],
+) -> None:
+    """The preview answers only who may subscribe the organization (its owners and admins), as ``/create`` does."""
+    async with make_api(now=NOW) as api:
+        a = await api.org("ann", name="A", members={"adam": "admin", "viv": "viewer", "mo": "member"})
+        body = {"tier": "standard", "organization_id": a}
+        for user in ("viv", "mo"):
+            for route in ("preview", "create"):
+                r = await api.client.post(f"{SUBS}/{route}", json=body, headers=api.as_user(user, a))
+                assert r.status_code == 403, (user, route, r.text)
+        r = await api.client.post(f"{SUBS}/preview", json=body, headers=api.as_user("adam", a))
+        assert r.status_code == 200, r.text  # an admin may
