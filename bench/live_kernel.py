@@ -72,15 +72,15 @@ def main() -> int:
 
     def kernel() -> None:
         for tpl, _, before_text, evs in work:
-            tpl[1][7].rate(tpl[0], before_text, evs)
+            Templates.counter(tpl).rate(tpl[0], before_text, evs)
 
     empty: list[AcceptedEvent] = []
 
     def crossing() -> None:
         for tpl, _, before_text, _ in work:
-            tpl[1][7].rate(tpl[0], before_text, empty)
+            Templates.counter(tpl).rate(tpl[0], before_text, empty)
 
-    declined = sum(tpl[1][7].rate(tpl[0], b, evs) is None for tpl, _, b, evs in work)
+    declined = sum(Templates.counter(tpl).rate(tpl[0], b, evs) is None for tpl, _, b, evs in work)
     fns = {"Python": python, "kernel": kernel, "kernel, no events (the crossing)": crossing}
     spent = {name: [s / groups_n * 1e6 for s in secs] for name, secs in alternating(fns, args.rounds).items()}
     events_n = sum(len(w[3]) for w in work)

@@ -172,7 +172,7 @@ def fold_step(
         slot_key = prefix + metric
         slot = dict(entry.get(slot_key) or {})
         tpl = templates.of(tid, t, metric, rule, t.tier.rate_limit_per_minute)
-        counter = tpl[1][7]  # the native kernel's, for a plain counter metric (streams/live/native.py)
+        counter = Templates.counter(tpl)  # streams/live/native.py
         if counter is not None:
             used = slot.get("used")
             done = counter.rate(tpl[0], used, evs)

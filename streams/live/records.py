@@ -116,6 +116,11 @@ class Templates:
         return b"".join((account, shared[0], middle, shared[1]))
 
     @staticmethod
+    def counter(tpl: _Template) -> Counter | None:
+        """The native kernel's ``Counter`` of the template (a plain counter metric with the kernel on), else None."""
+        return tpl[1][7]
+
+    @staticmethod
     def quota_record(tpl: _Template, used: Decimal) -> bytes:
         """``orjson.dumps(quota_record(...))`` (rating/quota.py) for this template's rule at ``used``."""
         account, shared = tpl
